@@ -1,0 +1,60 @@
+"""build_app(): the one place where Bolt listeners are registered."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+
+from bot.config import Settings
+from bot.ids import ActionId, CallbackId
+from bot.listeners import commands, declare, home, working
+from bot.services import IncidentService
+
+log = logging.getLogger(__name__)
+
+
+def build_app(settings: Settings, incidents: IncidentService) -> AsyncApp:
+    gateway = incidents.slack
+
+    async def authorize(enterprise_id, team_id, **_kwargs) -> AuthorizeResult:
+        # Single workspace with a static token: no auth.test on the request path (it would cost an ack).
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=settings.slack_bot_token,
+                               bot_user_id=gateway.bot_user_id)
+
+    bolt_logger = logging.getLogger("bot.bolt")
+    level = bolt_logger.level
+    bolt_logger.setLevel(logging.ERROR)  # Bolt warns that the token it reads from the env is unused: expected
+    app = AsyncApp(
+        signing_secret=settings.slack_signing_secret or "socket-mode",
+        client=gateway.client,
+        authorize=authorize,
+        request_verification_enabled=not settings.socket_mode,
+        logger=bolt_logger,
+    )
+    bolt_logger.setLevel(level)
+
+    @app.middleware
+    async def provide_services(context, next):
+        context["incidents"] = incidents
+        await next()
+
+    @app.error
+    async def on_error(error, body, logger):
+        kind = body.get("type") or body.get("command") if isinstance(body, dict) else None
+        logger.exception("listener failed for %s: %s", kind, error, exc_info=error)
+
+    app.command(re.compile(r"^/incident"))(commands.incident_command)
+    app.shortcut(CallbackId.DECLARE_SHORTCUT)(declare.declare_from_message)
+    app.view_submission(CallbackId.DECLARE_MODAL)(declare.declare_submitted)
+    app.action(ActionId.IMPACT)(declare.impact_changed)
+    app.action(ActionId.ACKNOWLEDGE)(working.acknowledge)
+    app.action(ActionId.TAKE_COMMAND)(working.take_command)
+    app.action(ActionId.POST_UPDATE)(working.open_modal)
+    app.action(ActionId.RESOLVE)(working.open_modal)
+    app.view_submission(CallbackId.UPDATE_MODAL)(working.update_submitted)
+    app.view_submission(CallbackId.RESOLVE_MODAL)(working.resolve_submitted)
+    app.event("app_home_opened")(home.home_opened)
+    return app

@@ -1,0 +1,234 @@
+"""Settings from the environment (or `.env`), validated once at start-up.
+
+Every name here is part of the public contract (SPEC §3). A bad value must stop start-up with one
+line naming the variable, so `load_settings()` turns pydantic's report into `SettingsError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.slack_text import parse_channel_ref
+
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_ISO_DURATION = re.compile(
+    r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+)
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line meant for the operator."""
+
+
+def parse_duration(value: Any) -> timedelta:
+    """`90s`, `15m`, `1h`, `2d`, plain seconds or ISO 8601 (`PT1H`) -> timedelta (must be positive)."""
+    if isinstance(value, timedelta):
+        result = value
+    elif isinstance(value, int | float):
+        result = timedelta(seconds=value)
+    else:
+        text = str(value).strip()
+        compact = text.lower().replace(" ", "")
+        if re.fullmatch(r"\d+(\.\d+)?", compact):
+            result = timedelta(seconds=float(compact))
+        elif m := re.fullmatch(r"(\d+(?:\.\d+)?)([smhd])", compact):
+            result = timedelta(seconds=float(m.group(1)) * _DURATION_UNITS[m.group(2)])
+        elif (m := _ISO_DURATION.match(text.upper())) and text.upper() not in ("P", "PT"):
+            parts = {k: float(v) for k, v in m.groupdict().items() if v}
+            result = timedelta(days=parts.get("d", 0), hours=parts.get("h", 0),
+                               minutes=parts.get("m", 0), seconds=parts.get("s", 0))
+        else:
+            raise ValueError(f"{text!r} is not a duration (use 90s, 15m, 1h, plain seconds or ISO 8601 like PT1H)")
+    if result <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    return result
+
+
+def _parse_clock_time(text: str) -> time:
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError(f"{text!r} is not a time of day (use HH:MM, e.g. 09:00)")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def _parse_weekday(text: str) -> int:
+    key = text.strip().lower()
+    for index, name in enumerate(_WEEKDAY_NAMES):
+        if len(key) >= 3 and name.startswith(key):
+            return index
+    raise ValueError(f"{text!r} is not a weekday (use mon, tuesday, …)")
+
+
+DurationSetting = Annotated[timedelta, NoDecode]
+
+
+class Settings(BaseSettings):
+    """One validated view of SPEC §3; built only by `load_settings()`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      case_sensitive=False, validate_default=True)
+
+    slack_bot_token: str = Field(min_length=1)
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///firefighter.db"
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=1, le=65535)
+    incidents_channel: str | None = None
+    create_incident_channels: bool = True
+    team_timezone: Annotated[ZoneInfo, NoDecode] = "UTC"  # type: ignore[assignment]
+    working_hours: Annotated[tuple[time, time], NoDecode] = "09:00-17:00"  # type: ignore[assignment]
+    working_days: Annotated[frozenset[int], NoDecode] = "mon-fri"  # type: ignore[assignment]
+    handoff_weekday: Annotated[int, NoDecode] = "tuesday"  # type: ignore[assignment]
+    handoff_time: Annotated[time, NoDecode] = "10:00"  # type: ignore[assignment]
+    p0_update_interval: DurationSetting = "60m"  # type: ignore[assignment]
+    p0_renag_interval: DurationSetting = "30m"  # type: ignore[assignment]
+    p1_resolution_target: DurationSetting = "8h"  # type: ignore[assignment]
+    triage_target: DurationSetting = "4h"  # type: ignore[assignment]
+    escalation_timeout_p0: DurationSetting = "5m"  # type: ignore[assignment]
+    escalation_timeout_p1: DurationSetting = "30m"  # type: ignore[assignment]
+    scheduler_tick: DurationSetting = "30s"  # type: ignore[assignment]
+    alerts_token: str | None = None
+    alerts_auto_resolve: bool = True
+    admins: Annotated[tuple[str, ...], NoDecode] = ()
+    public_url: str | None = None
+    web_secret: str | None = None
+    log_level: str = "INFO"
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "alerts_token",
+                     "incidents_channel", "public_url", "web_secret", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else (v.strip() if isinstance(v, str) else v)
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, v: str) -> str:
+        if not re.match(r"^https?://", v):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v if v.endswith("/") else v + "/"
+
+    @field_validator("incidents_channel")
+    @classmethod
+    def _channel(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        ref = parse_channel_ref(v)
+        if ref is None:
+            raise ValueError(f"{v!r} is not a channel (use an id like C0123ABCD, #name or <#C0123ABCD|name>)")
+        return ref
+
+    @field_validator("team_timezone", mode="before")
+    @classmethod
+    def _zone(cls, v: Any) -> ZoneInfo:
+        if isinstance(v, ZoneInfo):
+            return v
+        try:
+            return ZoneInfo(str(v).strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+
+    @field_validator("working_hours", mode="before")
+    @classmethod
+    def _hours(cls, v: Any) -> tuple[time, time]:
+        if isinstance(v, tuple):
+            return v
+        start, sep, end = str(v).partition("-")
+        if not sep:
+            raise ValueError(f"{v!r} is not a range of hours (use 09:00-17:00)")
+        begin, finish = _parse_clock_time(start), _parse_clock_time(end)
+        if finish <= begin:
+            raise ValueError(f"{v!r}: the end must come after the start")
+        return begin, finish
+
+    @field_validator("working_days", mode="before")
+    @classmethod
+    def _days(cls, v: Any) -> frozenset[int]:
+        if isinstance(v, frozenset | set):
+            return frozenset(v)
+        days: set[int] = set()
+        for part in str(v).split(","):
+            if not part.strip():
+                continue
+            first, sep, last = part.partition("-")
+            a = _parse_weekday(first)
+            b = _parse_weekday(last) if sep else a
+            days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+        if not days:
+            raise ValueError("needs at least one day (e.g. mon-fri)")
+        return frozenset(days)
+
+    @field_validator("handoff_weekday", mode="before")
+    @classmethod
+    def _weekday(cls, v: Any) -> int:
+        return v if isinstance(v, int) else _parse_weekday(str(v))
+
+    @field_validator("handoff_time", mode="before")
+    @classmethod
+    def _time(cls, v: Any) -> time:
+        return v if isinstance(v, time) else _parse_clock_time(str(v))
+
+    @field_validator("p0_update_interval", "p0_renag_interval", "p1_resolution_target", "triage_target",
+                     "escalation_timeout_p0", "escalation_timeout_p1", "scheduler_tick", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return parse_duration(v)
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _admins(cls, v: Any) -> tuple[str, ...]:
+        items = v if isinstance(v, list | tuple) else str(v or "").split(",")
+        ids = tuple(i.strip() for i in items if i.strip())
+        for user_id in ids:
+            if not re.fullmatch(r"[UW][A-Z0-9]+", user_id):
+                raise ValueError(f"{user_id!r} is not a Slack user id (like U0123ABCD)")
+        return ids
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, v: Any) -> str:
+        level = str(v).strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"{v!r} is not a log level (DEBUG, INFO, WARNING, ERROR)")
+        return level
+
+    @model_validator(mode="after")
+    def _mode_needs(self) -> Settings:
+        if self.slack_app_token is None and not self.slack_signing_secret:
+            raise ValueError("SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)")
+        if self.public_url is None:
+            self.public_url = f"http://localhost:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        if self.web_secret is None:
+            seed = (self.slack_signing_secret or self.slack_app_token or "").encode()
+            self.web_secret = hashlib.sha256(b"firefighter-web:" + seed).hexdigest()
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; raise SettingsError with one line naming the variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error.get("loc") else ""
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if error.get("type") == "missing":
+            raise SettingsError(f"setting {name} is required") from None
+        if name:
+            raise SettingsError(f"setting {name}: {message}") from None
+        raise SettingsError(f"settings: {message}") from None

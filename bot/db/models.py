@@ -1,0 +1,82 @@
+"""The tables. Timestamps are stored through `UTCDateTime` so they always come back timezone-aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """Writes UTC, reads aware datetimes — SQLite forgets the zone, PostgreSQL keeps it in timestamptz."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _timestamp(**kwargs) -> sa.Column:
+    return sa.Column(UTCDateTime(), **kwargs)
+
+
+class Rotation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, sa_column_kwargs={"unique": True})
+    channel_id: str = Field(max_length=32, index=True)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+
+
+class Incident(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(sa_column_kwargs={"unique": True})
+    title: str = Field(max_length=150)
+    description: str = Field(default="", sa_type=sa.Text)
+    priority: str = Field(max_length=2, index=True)
+    status: str = Field(default="new", max_length=16, index=True)
+    impacts: str = Field(default="", max_length=200)
+    reporter_id: str = Field(max_length=32)
+    commander_id: str | None = Field(default=None, max_length=32, index=True)
+    rotation_id: int | None = Field(default=None, foreign_key="rotation.id")
+    declared_in_channel: str | None = Field(default=None, max_length=32)
+    source_url: str | None = Field(default=None, max_length=500)
+    declare_key: str | None = Field(default=None, max_length=200, sa_column_kwargs={"unique": True})
+    channel_id: str | None = Field(default=None, max_length=32, index=True)
+    channel_name: str | None = Field(default=None, max_length=80)
+    thread_ts: str | None = Field(default=None, max_length=32)
+    announcement_channel: str | None = Field(default=None, max_length=100)
+    announcement_ts: str | None = Field(default=None, max_length=32)
+    summary_ts: str | None = Field(default=None, max_length=32)
+    slack_steps_done: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    updated_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    resolved_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+    @property
+    def steps_done(self) -> frozenset[str]:
+        return frozenset(s for s in self.slack_steps_done.split(",") if s)
+
+
+class TimelineEvent(SQLModel, table=True):
+    __tablename__ = "timeline_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    at: datetime = Field(sa_column=_timestamp(nullable=False))
+    actor_id: str | None = Field(default=None, max_length=32)
+    kind: str = Field(max_length=32)
+    text: str = Field(default="", sa_type=sa.Text)

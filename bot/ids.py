@@ -1,0 +1,37 @@
+"""Every callback_id, block_id and action_id the app sends and listens for, in one place."""
+
+from enum import StrEnum
+
+
+class CallbackId(StrEnum):
+    DECLARE_MODAL = "declare_incident"
+    DECLARE_SHORTCUT = "declare_incident_from_message"
+    UPDATE_MODAL = "post_incident_update"
+    RESOLVE_MODAL = "resolve_incident"
+
+
+class BlockId(StrEnum):
+    TITLE = "title"
+    DESCRIPTION = "description"
+    PRIORITY = "priority"
+    IMPACT = "impact"
+    COMMANDER = "commander"
+    ROTATION = "rotation"
+    UPDATE_TEXT = "update_text"
+    RESOLVE_SUMMARY = "resolve_summary"
+    SUMMARY_ACTIONS = "incident_actions"
+
+
+class ActionId(StrEnum):
+    TITLE = "title_input"
+    DESCRIPTION = "description_input"
+    PRIORITY = "priority_select"
+    IMPACT = "impact_checkboxes"
+    COMMANDER = "commander_select"
+    ROTATION = "rotation_select"
+    UPDATE_TEXT = "update_text_input"
+    RESOLVE_SUMMARY = "resolve_summary_input"
+    ACKNOWLEDGE = "incident_acknowledge"
+    POST_UPDATE = "incident_post_update"
+    TAKE_COMMAND = "incident_take_command"
+    RESOLVE = "incident_resolve"

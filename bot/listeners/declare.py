@@ -1,0 +1,110 @@
+"""Declaring: `/incident [declare [title]]`, the message shortcut, the modal and its impact hint."""
+
+from __future__ import annotations
+
+import json
+
+from bot.domain.incident import (
+    TITLE_MAX,
+    Declaration,
+    Impact,
+    Priority,
+    clean_title,
+    validate_declaration,
+)
+from bot.ids import ActionId, BlockId
+from bot.listeners import forms
+from bot.services import IncidentService
+from bot.slack_text import message_permalink, truncate
+from bot.views.incident import declare_modal
+
+_FIELD_BLOCKS = {"title": BlockId.TITLE, "description": BlockId.DESCRIPTION, "priority": BlockId.PRIORITY}
+
+
+def _metadata(channel_id: str | None, source_url: str | None = None) -> str:
+    return json.dumps({k: v for k, v in {"channel": channel_id, "source": source_url}.items() if v})
+
+
+def _read_metadata(raw: str | None) -> dict:
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+async def open_declare_modal(context, trigger_id: str, channel_id: str | None, title: str = "",
+                             description: str = "", source_url: str | None = None) -> None:
+    incidents: IncidentService = context["incidents"]
+    rotations, default_rotation = incidents.declare_form_defaults(channel_id)
+    view = declare_modal(metadata=_metadata(channel_id, source_url), rotations=rotations, title=title,
+                         description=description, rotation_id=default_rotation)
+    await incidents.slack.open_view(trigger_id, view)
+
+
+async def declare_from_message(ack, shortcut, context) -> None:
+    await ack()
+    message = shortcut.get("message") or {}
+    channel_id = (shortcut.get("channel") or {}).get("id")
+    body = message.get("text") or ""
+    first_line = clean_title(body.splitlines()[0] if body.strip() else "")
+    domain = (shortcut.get("team") or {}).get("domain")
+    has_link = domain and channel_id and message.get("ts")
+    source = message_permalink(domain, channel_id, message["ts"]) if has_link else None
+    description = body + (f"\n\nFrom a message by <@{message['user']}>" if message.get("user") else "")
+    await open_declare_modal(context, shortcut["trigger_id"], channel_id, title=truncate(first_line, TITLE_MAX),
+                             description=description.strip(), source_url=source)
+
+
+def _declaration(values: dict, user_id: str, view: dict) -> tuple[Declaration | None, dict[str, str]]:
+    title = clean_title(forms.text(values, BlockId.TITLE, ActionId.TITLE))
+    description = forms.text(values, BlockId.DESCRIPTION, ActionId.DESCRIPTION).strip()
+    priority = forms.selected(values, BlockId.PRIORITY, ActionId.PRIORITY) or Priority.P1.value
+    errors = validate_declaration(title, description, priority)
+    if errors:
+        return None, {_FIELD_BLOCKS[field]: message for field, message in errors.items()}
+    impacts = frozenset(Impact(v) for v in forms.checked(values, BlockId.IMPACT, ActionId.IMPACT)
+                        if v in Impact._value2member_map_)
+    rotation = forms.selected(values, BlockId.ROTATION, ActionId.ROTATION)
+    meta = _read_metadata(view.get("private_metadata"))
+    return Declaration(
+        title=title, description=description, priority=Priority(priority), impacts=impacts,
+        reporter_id=user_id, commander_id=forms.user(values, BlockId.COMMANDER, ActionId.COMMANDER),
+        rotation_id=int(rotation) if rotation and rotation.isdigit() else None,
+        declared_in_channel=meta.get("channel"), source_url=meta.get("source"),
+        declare_key=f"view:{view['id']}" if view.get("id") else None,
+    ), {}
+
+
+async def declare_submitted(ack, body, view, context) -> None:
+    incidents: IncidentService = context["incidents"]
+    declaration, errors = _declaration(view["state"]["values"], body["user"]["id"], view)
+    if declaration is None:
+        await ack(response_action="errors", errors=errors)
+        return
+    declared = incidents.declare(declaration)
+    await ack()
+    if declared.created:
+        incidents.open_in_slack_later(declared.incident)
+
+
+async def impact_changed(ack, body, context) -> None:
+    """A "yes" to an impact question re-renders the modal so the priority hint suggests P0."""
+    await ack()
+    view = body["view"]
+    values = view["state"]["values"]
+    impacts = frozenset(Impact(v) for v in forms.checked(values, BlockId.IMPACT, ActionId.IMPACT)
+                        if v in Impact._value2member_map_)
+    priority = forms.selected(values, BlockId.PRIORITY, ActionId.PRIORITY)
+    rotation = forms.selected(values, BlockId.ROTATION, ActionId.ROTATION)
+    incidents: IncidentService = context["incidents"]
+    meta = _read_metadata(view.get("private_metadata"))
+    rotations, default_rotation = incidents.declare_form_defaults(meta.get("channel"))
+    updated = declare_modal(
+        metadata=view.get("private_metadata") or "", rotations=rotations,
+        title=forms.text(values, BlockId.TITLE, ActionId.TITLE),
+        description=forms.text(values, BlockId.DESCRIPTION, ActionId.DESCRIPTION),
+        priority=Priority(priority) if priority in Priority._value2member_map_ else Priority.P1, impacts=impacts,
+        commander_id=forms.user(values, BlockId.COMMANDER, ActionId.COMMANDER),
+        rotation_id=int(rotation) if rotation and rotation.isdigit() else default_rotation)
+    await incidents.slack.update_view(view["id"], updated, view.get("hash"))

@@ -1,0 +1,16 @@
+"""`app_home_opened`: publish the Home tab for the person who opened it."""
+
+from __future__ import annotations
+
+from bot.services import IncidentService
+from bot.views.home import home
+
+
+async def home_opened(event, context) -> None:
+    if event.get("tab") not in (None, "home"):
+        return
+    incidents: IncidentService = context["incidents"]
+    user = event["user"]
+    open_incidents, total = incidents.list(open_only=True)
+    commanded = [i for i in incidents.list(open_only=True, limit=500)[0] if i.commander_id == user]
+    await incidents.slack.publish_home(user, home(user, commanded, open_incidents, total))

@@ -1,0 +1,127 @@
+"""The one way out to Slack: a Web API client with retries, and the few calls the use-cases need.
+
+Slow or failing Slack calls never sit on the ack path: use-cases run them through `Background`.
+slack-sdk's retry handlers take care of 429 `Retry-After`, 5xx and dropped connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Iterable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+# Errors that mean "this will never work for this channel": stop and fall back instead of retrying.
+CHANNEL_REFUSED = frozenset({
+    "restricted_action", "restricted_action_read_only_channel", "restricted_action_non_threadable_channel",
+    "missing_scope", "not_allowed_token_type", "no_permission", "invalid_name_specials", "invalid_name",
+    "invalid_name_maxlength", "invalid_name_punctuation", "invalid_name_required", "team_access_not_granted",
+    "ekm_access_denied", "access_denied",
+})
+
+
+def make_client(token: str, base_url: str) -> AsyncWebClient:
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5)
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        timeout=30,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=3, interval_calculator=backoff),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=3, interval_calculator=backoff),
+        ],
+    )
+
+
+def slack_error(exc: SlackApiError) -> str:
+    data = getattr(exc.response, "data", None)
+    return str(data.get("error", "unknown_error")) if isinstance(data, dict) else "unknown_error"
+
+
+class Background:
+    """Keeps references to fire-and-forget work so it is not garbage-collected, logged when it fails,
+    and can be awaited (`drain`) at shutdown and in tests."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def drain(self, timeout: float = 30) -> None:
+        while self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+
+class SlackGateway:
+    """Thin, typed wrappers over the Web API calls the bot makes."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self.bot_user_id: str | None = None
+
+    async def whoami(self) -> dict:
+        response = await self.client.auth_test()
+        self.bot_user_id = response.get("user_id")
+        return response.data  # type: ignore[return-value]
+
+    async def create_channel(self, name: str) -> str:
+        response = await self.client.conversations_create(name=name, is_private=False)
+        return response["channel"]["id"]
+
+    async def invite(self, channel: str, users: Iterable[str]) -> None:
+        wanted = sorted({u for u in users if u and u != self.bot_user_id})
+        if wanted:
+            await self.client.conversations_invite(channel=channel, users=",".join(wanted))
+
+    async def set_topic(self, channel: str, topic: str) -> None:
+        await self.client.conversations_setTopic(channel=channel, topic=topic[:250])
+
+    async def post(self, channel: str, text: str, blocks: list[dict] | None = None,
+                   thread_ts: str | None = None) -> tuple[str, str]:
+        """Returns (channel id, ts) — Slack answers with the id even when given a name or a user id."""
+        response = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks,
+                                                      thread_ts=thread_ts, unfurl_links=False)
+        return response["channel"], response["ts"]
+
+    async def post_ephemeral(self, channel: str, user: str, text: str, blocks: list[dict] | None = None) -> None:
+        await self.client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)
+
+    async def update(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
+        await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def pin(self, channel: str, ts: str) -> None:
+        await self.client.pins_add(channel=channel, timestamp=ts)
+
+    async def permalink(self, channel: str, ts: str) -> str:
+        response = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
+        return response["permalink"]
+
+    async def open_view(self, trigger_id: str, view: dict) -> None:
+        await self.client.views_open(trigger_id=trigger_id, view=view)
+
+    async def update_view(self, view_id: str, view: dict, view_hash: str | None = None) -> None:
+        await self.client.views_update(view_id=view_id, view=view, hash=view_hash)
+
+    async def publish_home(self, user_id: str, view: dict) -> None:
+        await self.client.views_publish(user_id=user_id, view=view)

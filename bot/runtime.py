@@ -1,0 +1,73 @@
+"""Wiring: from Settings to a running set of parts. Used by `python -m bot`, the tests and the benchmark."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine
+
+from bot.app import build_app
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.db.engine import make_engine, upgrade_to_head
+from bot.db.repo import Database
+from bot.notify import Background, SlackGateway, make_client
+from bot.services import IncidentService
+from bot.web import build_web_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    slack: SlackGateway
+    background: Background
+    incidents: IncidentService
+    bolt: AsyncApp
+    web: web.Application
+
+    async def start(self) -> None:
+        """Start-up work that talks to Slack runs in the background: serving must not wait for Slack."""
+        self.background.spawn(self._warm_up(), name="warm-up")
+
+    async def _warm_up(self) -> None:
+        """Learn who we are (best effort) and finish any Slack set-up a previous process left undone."""
+        try:
+            await self.slack.whoami()
+        except (SlackApiError, OSError) as exc:
+            log.warning("auth.test failed at start-up (%s); continuing", exc)
+        resumed = await self.incidents.resume_unfinished()
+        if resumed:
+            log.info("resuming Slack set-up of %d incident(s)", resumed)
+
+    async def stop(self) -> None:
+        await self.background.drain(timeout=10)
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+    engine = make_engine(settings.database_url)
+    upgrade_to_head(engine)
+    slack = SlackGateway(make_client(settings.slack_bot_token, settings.slack_api_url))
+    background = Background()
+    incidents = IncidentService(settings=settings, db=Database(engine), slack=slack, clock=clock or SystemClock(),
+                                background=background)
+    bolt = build_app(settings, incidents)
+    runtime = Runtime(settings=settings, engine=engine, slack=slack, background=background, incidents=incidents,
+                      bolt=bolt, web=build_web_app(bolt, engine))
+
+    async def on_startup(_app: web.Application) -> None:
+        await runtime.start()
+
+    async def on_cleanup(_app: web.Application) -> None:
+        await runtime.stop()
+
+    runtime.web.on_startup.append(on_startup)
+    runtime.web.on_cleanup.append(on_cleanup)
+    return runtime

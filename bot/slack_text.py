@@ -1,0 +1,61 @@
+"""Slack's text conventions: mention/channel references in, escaped mrkdwn and dates out. Pure."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+
+_USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_CHANNEL_REF = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_CHANNEL_NAME = re.compile(r"^#?([a-z0-9][a-z0-9_-]{0,79})$")
+
+
+def parse_user_ref(token: str) -> str | None:
+    """`<@U123|name>` or `<@U123>` -> `U123`; anything else -> None."""
+    m = _USER_REF.match(token.strip())
+    return m.group(1) if m else None
+
+
+def parse_channel_ref(token: str) -> str | None:
+    """`<#C123|name>`, `C123` or `#name` -> what chat.postMessage accepts as `channel`."""
+    text = token.strip()
+    if m := _CHANNEL_REF.match(text):
+        return m.group(1)
+    if _CHANNEL_ID.match(text):
+        return text
+    if m := _CHANNEL_NAME.match(text):
+        return "#" + m.group(1)
+    return None
+
+
+def escape(text: str) -> str:
+    """Escape user text for mrkdwn so it can never form a mention, link or `@here`."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def slugify(text: str, limit: int) -> str:
+    """A channel-name-safe slug: lowercase ascii letters, digits and single dashes."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:limit].rstrip("-")
+
+
+def date_token(moment: datetime, fmt: str = "{date_short_pretty} {time}") -> str:
+    """A `<!date^…>` token so every reader sees the time in their own timezone."""
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{fmt}|{fallback}>"
+
+
+def mention(user_id: str | None, nobody: str = "_nobody yet_") -> str:
+    return f"<@{user_id}>" if user_id else nobody
+
+
+def message_permalink(team_domain: str, channel_id: str, ts: str) -> str:
+    """Slack's documented permalink shape, so a link needs no extra Web API call."""
+    return f"https://{team_domain}.slack.com/archives/{channel_id}/p{ts.replace('.', '')}"

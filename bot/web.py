@@ -1,0 +1,27 @@
+"""The HTTP server: Slack requests at /slack/events and the health check at /healthz."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy.engine import Engine
+
+from bot.db.engine import database_answers
+
+MAX_BODY = 1024 * 1024
+
+
+def build_web_app(bolt: AsyncApp, engine: Engine) -> web.Application:
+    async def slack_events(request: web.Request) -> web.StreamResponse:
+        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(_request: web.Request) -> web.Response:
+        ok = database_answers(engine)
+        return web.json_response({"ok": ok, "database": "ok" if ok else "unreachable"}, status=200 if ok else 503)
+
+    app = web.Application(client_max_size=MAX_BODY)
+    app.router.add_post("/slack/events", slack_events)
+    app.router.add_get("/healthz", healthz)
+    return app

@@ -1,0 +1,101 @@
+"""Fixtures: a fake Slack, and the bot itself running on a real loopback port with its own SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlmodel import Session, select
+
+from bot.clock import FakeClock
+from bot.config import Settings, load_settings
+from bot.db.models import Incident, Rotation, TimelineEvent
+from bot.runtime import Runtime, build_runtime
+from tests.fake_slack import FakeSlack
+from tests.slack_requests import SlackSender
+
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test-token"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings must come from the test alone, never from the machine's environment."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    fake = await FakeSlack().start()
+    for user in ("U0REPORTER", "U0COMMANDER", "U0OTHER"):
+        fake.add_user(user)
+    fake.add_channel("C0INCIDENTS", "incidents")
+    fake.add_channel("C0GENERAL", "general")
+    yield fake
+    await fake.stop()
+
+
+@dataclass
+class Bot:
+    runtime: Runtime
+    slack: SlackSender
+    fake: FakeSlack
+    clock: FakeClock
+    url: str
+
+    async def settle(self) -> None:
+        """Wait until the background work started by the last requests is finished."""
+        await self.runtime.background.drain()
+
+    def session(self) -> Session:
+        return Session(self.runtime.engine, expire_on_commit=False)
+
+    def incidents(self) -> list[Incident]:
+        with self.session() as s:
+            return list(s.exec(select(Incident).order_by(Incident.number)))
+
+    def events(self, incident: Incident) -> list[TimelineEvent]:
+        with self.session() as s:
+            return list(s.exec(select(TimelineEvent).where(TimelineEvent.incident_id == incident.id)
+                               .order_by(TimelineEvent.id)))
+
+    def add_rotation(self, name: str, channel_id: str) -> Rotation:
+        with self.session() as s:
+            rotation = Rotation(name=name, channel_id=channel_id, created_by="U0ADMIN", created_at=self.clock.now())
+            s.add(rotation)
+            s.commit()
+            return rotation
+
+
+@pytest.fixture
+async def make_bot(tmp_path: Path, fake_slack: FakeSlack) -> AsyncIterator[Callable]:
+    started: list[tuple[TestServer, SlackSender]] = []
+
+    async def start(**overrides) -> Bot:
+        settings = load_settings(_env_file=None, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
+                                 slack_api_url=fake_slack.api_url,
+                                 database_url=f"sqlite:///{tmp_path / 'firefighter.db'}",
+                                 incidents_channel="C0INCIDENTS", **overrides)
+        clock = FakeClock()
+        runtime = build_runtime(settings, clock=clock)
+        server = TestServer(runtime.web, host="127.0.0.1")
+        await server.start_server()
+        url = str(server.make_url(""))
+        sender = SlackSender(url, SECRET, fake_slack.response_url())
+        started.append((server, sender))
+        await runtime.background.drain()  # start-up's auth.test
+        return Bot(runtime=runtime, slack=sender, fake=fake_slack, clock=clock, url=url)
+
+    yield start
+    for server, sender in started:
+        await sender.close()
+        await server.close()
+
+
+@pytest.fixture
+async def bot(make_bot) -> Bot:
+    return await make_bot()

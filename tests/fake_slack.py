@@ -1,0 +1,524 @@
+"""An HTTP fake of the Slack Web API for tests (and the benchmark).
+
+It listens on a free loopback port; point the bot at it with SLACK_API_URL=<fake.api_url>. It
+- records every call (method, arguments, time) and every POST to a `response_url` it hands out,
+- accepts arguments as JSON, form or query string, as slack-sdk sends them,
+- validates required arguments and Block Kit limits the way Slack does (`invalid_blocks`, `invalid_arguments`),
+- keeps state for what it created: channels (`name_taken` on repeats), messages, pins, views,
+- can be told to fail a method (`ratelimited` 429 + Retry-After, 5xx, any named error) or to be slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+MESSAGE_BLOCKS_MAX = 50
+VIEW_BLOCKS_MAX = 100
+_CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
+_BLOCK_TYPES = {"section", "divider", "image", "actions", "context", "input", "header", "rich_text", "file", "video"}
+_ELEMENT_TYPES = {"button", "static_select", "users_select", "conversations_select", "channels_select",
+                  "external_select", "multi_static_select", "multi_users_select", "checkboxes", "radio_buttons",
+                  "overflow", "datepicker", "timepicker", "datetimepicker", "plain_text_input", "image",
+                  "number_input", "email_text_input", "url_text_input", "multi_conversations_select",
+                  "multi_channels_select", "rich_text_input"}
+
+
+class BlockKitError(ValueError):
+    pass
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float
+    transport: str  # json | form | query
+
+
+@dataclass
+class Failure:
+    error: str
+    status: int = 200
+    times: int = 1
+    retry_after: int = 1
+
+
+@dataclass
+class FakeSlack:
+    token_prefix: str = "xoxb-"
+    calls: list[Call] = field(default_factory=list)
+    responses: list[dict] = field(default_factory=list)  # POSTs to response_url
+    channels: dict[str, dict] = field(default_factory=dict)
+    messages: dict[tuple[str, str], dict] = field(default_factory=dict)
+    pins: set[tuple[str, str]] = field(default_factory=set)
+    views: dict[str, dict] = field(default_factory=dict)
+    users: dict[str, dict] = field(default_factory=dict)
+    delay: float = 0.0
+    _failures: dict[str, list[Failure]] = field(default_factory=dict)
+    _delays: dict[str, float] = field(default_factory=dict)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _clock: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _runner: web.AppRunner | None = None
+    _changed: asyncio.Condition | None = None
+    port: int = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    async def start(self) -> FakeSlack:
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._handle)
+        app.router.add_post("/response/{key}", self._handle_response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._changed = asyncio.Condition()
+        return self
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, key: str = "cmd") -> str:
+        return f"http://127.0.0.1:{self.port}/response/{key}"
+
+    # -- what tests tell it ------------------------------------------------------------------------------
+
+    def fail(self, method: str, error: str = "internal_error", *, status: int = 200, times: int = 1,
+             retry_after: int = 1) -> None:
+        """The next `times` calls of `method` answer with `error` (429 → ratelimited with Retry-After)."""
+        self._failures.setdefault(method, []).append(Failure(error, status, times, retry_after))
+
+    def slow(self, seconds: float, method: str | None = None) -> None:
+        if method is None:
+            self.delay = seconds
+        else:
+            self._delays[method] = seconds
+
+    def add_user(self, user_id: str, tz: str = "UTC", name: str | None = None) -> None:
+        self.users[user_id] = {"id": user_id, "name": name or user_id.lower(), "tz": tz, "is_bot": False,
+                               "deleted": False, "real_name": name or user_id}
+
+    def add_channel(self, channel_id: str, name: str) -> None:
+        self.channels[channel_id] = {"id": channel_id, "name": name, "topic": "", "members": set()}
+
+    # -- what tests read back ----------------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls if c.method == method]
+
+    def methods(self) -> list[str]:
+        return [c.method for c in self.calls]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Wait (on events, not a sleep loop) until `method` was called `count` times."""
+        assert self._changed is not None
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: len(self.calls_to(method)) >= count), timeout)
+            except TimeoutError:
+                raise AssertionError(f"{method} called {len(self.calls_to(method))} times, wanted {count}; "
+                                     f"calls so far: {self.methods()}") from None
+        return self.calls_to(method)
+
+    async def wait_for_response(self, count: int = 1, timeout: float = 10.0) -> list[dict]:
+        assert self._changed is not None
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(lambda: len(self.responses) >= count), timeout)
+            except TimeoutError:
+                raise AssertionError(f"{len(self.responses)} response_url posts, wanted {count}") from None
+        return self.responses
+
+    # -- HTTP --------------------------------------------------------------------------------------------
+
+    async def _notify(self) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.responses.append({"key": request.match_info["key"], **body})
+        await self._notify()
+        return web.Response(text="ok")
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        transport = "query"
+        raw = await request.read()
+        if raw:
+            if request.content_type == "application/json":
+                args.update(json.loads(raw))
+                transport = "json"
+            else:
+                args.update(dict(parse_qsl(raw.decode(), keep_blank_values=True)))
+                transport = "form"
+        auth = request.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ").strip() or args.pop("token", "")
+        self.calls.append(Call(method, args, time.monotonic(), transport))
+        await self._notify()
+        delay = self._delays.get(method, self.delay)
+        if delay:
+            await asyncio.sleep(delay)
+        failure = self._take_failure(method)
+        if failure is not None:
+            headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
+            return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
+        if not token.startswith(self.token_prefix):
+            return _error("not_authed" if not token else "invalid_auth")
+        handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+        if handler is None:
+            return _error("unknown_method")
+        try:
+            result = handler(_decode_json_args(args))
+        except BlockKitError as exc:
+            error = "invalid_arguments" if method.startswith("views.") else "invalid_blocks"
+            return web.json_response({"ok": False, "error": error, "response_metadata": {"messages": [str(exc)]}})
+        except _ApiError as exc:
+            return _error(str(exc))
+        return web.json_response({"ok": True, **result})
+
+    def _take_failure(self, method: str) -> Failure | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        failure = queue[0]
+        failure.times -= 1
+        if failure.times <= 0:
+            queue.pop(0)
+        return failure
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):08d}"
+
+    def _new_ts(self) -> str:
+        return f"{1_790_000_000 + next(self._clock)}.{next(self._ids):06d}"
+
+    # -- methods -----------------------------------------------------------------------------------------
+
+    def _api_auth_test(self, args: dict) -> dict:
+        return {"url": "https://fake-workspace.slack.com/", "team": "Fake", "user": "firefighter",
+                "team_id": "T111", "user_id": "UBOT", "bot_id": "BBOT"}
+
+    def _channel(self, args: dict, key: str = "channel") -> dict:
+        channel_id = _require(args, key)
+        if channel_id.startswith(("U", "W")):  # a DM to a user: Slack opens the IM on the fly
+            return self.channels.setdefault("D" + channel_id, {"id": "D" + channel_id, "name": channel_id,
+                                                               "topic": "", "members": {channel_id}})
+        if channel_id.startswith("#"):
+            found = next((c for c in self.channels.values() if c["name"] == channel_id[1:]), None)
+            if found:
+                return found
+        if channel_id not in self.channels:
+            raise _ApiError("channel_not_found")
+        return self.channels[channel_id]
+
+    def _api_conversations_create(self, args: dict) -> dict:
+        name = _require(args, "name")
+        if len(name) > 80:
+            raise _ApiError("invalid_name_maxlength")
+        if not _CHANNEL_NAME.match(name):
+            raise _ApiError("invalid_name_specials")
+        if any(c["name"] == name for c in self.channels.values()):
+            raise _ApiError("name_taken")
+        channel_id = self._new_id("C")
+        self.add_channel(channel_id, name)
+        return {"channel": {"id": channel_id, "name": name, "is_channel": True}}
+
+    def _api_conversations_invite(self, args: dict) -> dict:
+        channel = self._channel(args)
+        users = [u for u in _require(args, "users").split(",") if u]
+        if not users or len(users) > 1000:
+            raise _ApiError("no_user")
+        channel["members"].update(users)
+        return {"channel": {"id": channel["id"]}}
+
+    def _api_conversations_setTopic(self, args: dict) -> dict:  # noqa: N802 (Slack's method name)
+        channel = self._channel(args)
+        topic = _require(args, "topic", allow_empty=True)
+        if len(topic) > 250:
+            raise _ApiError("too_long")
+        channel["topic"] = topic
+        return {"channel": {"id": channel["id"], "topic": {"value": topic}}}
+
+    def _api_conversations_open(self, args: dict) -> dict:
+        users = _require(args, "users")
+        return {"channel": {"id": "D" + users.split(",")[0]}}
+
+    def _api_conversations_info(self, args: dict) -> dict:
+        channel = self._channel(args)
+        return {"channel": {"id": channel["id"], "name": channel["name"], "topic": {"value": channel["topic"]}}}
+
+    def _message_args(self, args: dict) -> None:
+        if not any(args.get(k) for k in ("text", "blocks", "attachments")):
+            raise _ApiError("no_text")
+        if args.get("blocks"):
+            validate_blocks(args["blocks"], MESSAGE_BLOCKS_MAX)
+        if len(args.get("text") or "") > 40_000:
+            raise _ApiError("msg_too_long")
+
+    def _api_chat_postMessage(self, args: dict) -> dict:  # noqa: N802
+        channel = self._channel(args)
+        self._message_args(args)
+        thread_ts = args.get("thread_ts")
+        if thread_ts and (channel["id"], thread_ts) not in self.messages:
+            raise _ApiError("thread_not_found")
+        ts = self._new_ts()
+        message = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks"), "thread_ts": thread_ts}
+        self.messages[(channel["id"], ts)] = message
+        return {"channel": channel["id"], "ts": ts, "message": message}
+
+    def _api_chat_postEphemeral(self, args: dict) -> dict:  # noqa: N802
+        channel = self._channel(args)
+        _require(args, "user")
+        self._message_args(args)
+        return {"message_ts": self._new_ts(), "channel": channel["id"]}
+
+    def _api_chat_update(self, args: dict) -> dict:
+        channel = self._channel(args)
+        ts = _require(args, "ts")
+        if (channel["id"], ts) not in self.messages:
+            raise _ApiError("message_not_found")
+        self._message_args(args)
+        self.messages[(channel["id"], ts)].update(text=args.get("text"), blocks=args.get("blocks"))
+        return {"channel": channel["id"], "ts": ts}
+
+    def _api_chat_getPermalink(self, args: dict) -> dict:  # noqa: N802
+        channel = self._channel(args)
+        ts = _require(args, "message_ts")
+        if (channel["id"], ts) not in self.messages:
+            raise _ApiError("message_not_found")
+        return {"channel": channel["id"],
+                "permalink": f"https://fake-workspace.slack.com/archives/{channel['id']}/p{ts.replace('.', '')}"}
+
+    def _api_pins_add(self, args: dict) -> dict:
+        channel = self._channel(args)
+        ts = _require(args, "timestamp")
+        if (channel["id"], ts) not in self.messages:
+            raise _ApiError("message_not_found")
+        if (channel["id"], ts) in self.pins:
+            raise _ApiError("already_pinned")
+        self.pins.add((channel["id"], ts))
+        return {}
+
+    def _api_users_info(self, args: dict) -> dict:
+        user_id = _require(args, "user")
+        if user_id not in self.users:
+            raise _ApiError("user_not_found")
+        return {"user": self.users[user_id]}
+
+    def _api_views_open(self, args: dict) -> dict:
+        _require(args, "trigger_id")
+        view = _require_view(args)
+        validate_view(view)
+        view_id = self._new_id("V")
+        self.views[view_id] = {**view, "id": view_id, "hash": self._new_ts()}
+        return {"view": self.views[view_id]}
+
+    def _api_views_update(self, args: dict) -> dict:
+        view = _require_view(args)
+        view_id = args.get("view_id") or next((k for k, v in self.views.items()
+                                               if v.get("external_id") == args.get("external_id")), None)
+        if not view_id:
+            raise _ApiError("invalid_arguments")
+        if view_id not in self.views:
+            raise _ApiError("not_found")
+        if args.get("hash") and args["hash"] != self.views[view_id]["hash"]:
+            raise _ApiError("hash_conflict")
+        validate_view(view)
+        self.views[view_id] = {**view, "id": view_id, "hash": self._new_ts()}
+        return {"view": self.views[view_id]}
+
+    def _api_views_publish(self, args: dict) -> dict:
+        _require(args, "user_id")
+        view = _require_view(args)
+        if view.get("type") != "home":
+            raise BlockKitError("views.publish takes a view of type home")
+        validate_view(view)
+        return {"view": {**view, "id": self._new_id("V")}}
+
+
+class _ApiError(Exception):
+    pass
+
+
+def _error(error: str) -> web.Response:
+    return web.json_response({"ok": False, "error": error})
+
+
+def _decode_json_args(args: dict) -> dict:
+    """Form-encoded calls carry blocks/view as JSON strings; decode them like Slack does."""
+    decoded = dict(args)
+    for key in ("blocks", "view", "attachments"):
+        if isinstance(decoded.get(key), str) and decoded[key]:
+            try:
+                decoded[key] = json.loads(decoded[key])
+            except ValueError:
+                raise _ApiError(f"invalid_{key}") from None
+    return decoded
+
+
+def _require(args: dict, key: str, allow_empty: bool = False) -> str:
+    value = args.get(key)
+    if value is None or (value == "" and not allow_empty):
+        raise _ApiError(f"missing_argument:{key}" if key not in ("channel", "user", "users") else
+                        {"channel": "channel_not_found", "user": "user_not_found", "users": "no_user"}[key])
+    return str(value)
+
+
+def _require_view(args: dict) -> dict:
+    view = args.get("view")
+    if not isinstance(view, dict):
+        raise BlockKitError("view is required")
+    return view
+
+
+# -- Block Kit validation (limits from Slack's reference, see shared/slack/README.md) -------------------------
+
+
+def _text(obj: Any, where: str, limit: int, plain_only: bool = False) -> None:
+    if not isinstance(obj, dict) or obj.get("type") not in ("plain_text", "mrkdwn"):
+        raise BlockKitError(f"{where}: must be a text object")
+    if plain_only and obj["type"] != "plain_text":
+        raise BlockKitError(f"{where}: must be plain_text")
+    text = obj.get("text")
+    if not isinstance(text, str) or not text:
+        raise BlockKitError(f"{where}: text must be a non-empty string")
+    if len(text) > limit:
+        raise BlockKitError(f"{where}: must be at most {limit} characters, got {len(text)}")
+
+
+def _id(value: Any, where: str) -> None:
+    if value is not None and (not isinstance(value, str) or not value or len(value) > 255):
+        raise BlockKitError(f"{where}: ids must be 1..255 characters")
+
+
+def _options(options: Any, where: str) -> None:
+    if not isinstance(options, list) or not options or len(options) > 100:
+        raise BlockKitError(f"{where}: 1..100 options")
+    values = set()
+    for i, option in enumerate(options):
+        _text(option.get("text"), f"{where}[{i}].text", 75)
+        value = option.get("value")
+        if not isinstance(value, str) or not value or len(value) > 150:
+            raise BlockKitError(f"{where}[{i}].value: 1..150 characters")
+        values.add(value)
+    if len(values) != len(options):
+        raise BlockKitError(f"{where}: option values must be unique")
+
+
+def _element(element: Any, where: str, in_input: bool) -> None:
+    if not isinstance(element, dict) or element.get("type") not in _ELEMENT_TYPES:
+        raise BlockKitError(f"{where}: unknown element type {element.get('type') if isinstance(element, dict) else element!r}")
+    _id(element.get("action_id"), f"{where}.action_id")
+    kind = element["type"]
+    if kind == "button":
+        _text(element.get("text"), f"{where}.text", 75, plain_only=True)
+        if len(element.get("value") or "") > 2000:
+            raise BlockKitError(f"{where}.value: at most 2000 characters")
+        if element.get("style") not in (None, "primary", "danger"):
+            raise BlockKitError(f"{where}.style: primary or danger")
+    if kind in ("static_select", "multi_static_select", "checkboxes", "radio_buttons", "overflow"):
+        _options(element.get("options"), f"{where}.options")
+        valid = [o["value"] for o in element["options"]]
+        initial = element.get("initial_options") or ([element["initial_option"]] if element.get("initial_option") else [])
+        for option in initial:
+            if option.get("value") not in valid:
+                raise BlockKitError(f"{where}: initial option must be one of the options")
+    if kind == "plain_text_input":
+        if not in_input:
+            raise BlockKitError(f"{where}: plain_text_input only inside an input block")
+        max_length = element.get("max_length", 3000)
+        if not 1 <= max_length <= 3000:
+            raise BlockKitError(f"{where}.max_length: 1..3000")
+        if len(element.get("initial_value") or "") > max_length:
+            raise BlockKitError(f"{where}.initial_value: longer than max_length")
+    if element.get("placeholder") is not None:
+        _text(element["placeholder"], f"{where}.placeholder", 150, plain_only=True)
+
+
+def validate_blocks(blocks: Any, max_blocks: int) -> None:
+    if not isinstance(blocks, list):
+        raise BlockKitError("blocks must be an array")
+    if len(blocks) > max_blocks:
+        raise BlockKitError(f"no more than {max_blocks} items allowed [json-pointer:/blocks], got {len(blocks)}")
+    block_ids: set[str] = set()
+    for i, block in enumerate(blocks):
+        where = f"/blocks/{i}"
+        if not isinstance(block, dict) or block.get("type") not in _BLOCK_TYPES:
+            raise BlockKitError(f"{where}: unknown block type")
+        block_id = block.get("block_id")
+        _id(block_id, f"{where}/block_id")
+        if block_id is not None:
+            if block_id in block_ids:
+                raise BlockKitError(f"{where}/block_id: duplicate block_id {block_id}")
+            block_ids.add(block_id)
+        kind = block["type"]
+        if kind == "section":
+            if block.get("text") is None and not block.get("fields"):
+                raise BlockKitError(f"{where}: a section needs text or fields")
+            if block.get("text") is not None:
+                _text(block["text"], f"{where}/text", 3000)
+            fields = block.get("fields") or []
+            if len(fields) > 10:
+                raise BlockKitError(f"{where}/fields: at most 10")
+            for j, f in enumerate(fields):
+                _text(f, f"{where}/fields/{j}", 2000)
+            if block.get("accessory") is not None:
+                _element(block["accessory"], f"{where}/accessory", in_input=False)
+        elif kind == "header":
+            _text(block.get("text"), f"{where}/text", 150, plain_only=True)
+        elif kind == "context":
+            elements = block.get("elements")
+            if not isinstance(elements, list) or not 1 <= len(elements) <= 10:
+                raise BlockKitError(f"{where}/elements: 1..10 elements")
+            for j, e in enumerate(elements):
+                if e.get("type") in ("plain_text", "mrkdwn"):
+                    _text(e, f"{where}/elements/{j}", 3000)
+        elif kind == "actions":
+            elements = block.get("elements")
+            if not isinstance(elements, list) or not 1 <= len(elements) <= 25:
+                raise BlockKitError(f"{where}/elements: 1..25 elements")
+            action_ids = [e.get("action_id") for e in elements if e.get("action_id")]
+            if len(action_ids) != len(set(action_ids)):
+                raise BlockKitError(f"{where}: duplicate action_id")
+            for j, e in enumerate(elements):
+                _element(e, f"{where}/elements/{j}", in_input=False)
+        elif kind == "input":
+            _text(block.get("label"), f"{where}/label", 2000, plain_only=True)
+            _element(block.get("element"), f"{where}/element", in_input=True)
+            if block.get("hint") is not None:
+                _text(block["hint"], f"{where}/hint", 2000, plain_only=True)
+
+
+def validate_view(view: dict) -> None:
+    kind = view.get("type")
+    if kind not in ("modal", "home"):
+        raise BlockKitError("view.type must be modal or home")
+    if kind == "modal":
+        _text(view.get("title"), "view.title", 24, plain_only=True)
+        for key in ("submit", "close"):
+            if view.get(key) is not None:
+                _text(view[key], f"view.{key}", 24, plain_only=True)
+        if any(b.get("type") == "input" for b in view.get("blocks") or []) and view.get("submit") is None:
+            raise BlockKitError("view.submit is required when the view has input blocks")
+    if len(view.get("private_metadata") or "") > 3000:
+        raise BlockKitError("view.private_metadata: at most 3000 characters")
+    _id(view.get("callback_id"), "view.callback_id")
+    validate_blocks(view.get("blocks"), VIEW_BLOCKS_MAX)

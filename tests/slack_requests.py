@@ -1,0 +1,141 @@
+"""Signed requests in the shapes Slack sends (see tests/payloads/), posted to the running bot over HTTP."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+
+PAYLOADS = Path(__file__).parent / "payloads"
+
+
+def sample(name: str) -> dict:
+    return json.loads((PAYLOADS / name).read_text())
+
+
+def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+class SlackSender:
+    """Posts to /slack/events like Slack does: form bodies for commands and interactions, JSON for events."""
+
+    def __init__(self, base_url: str, secret: str, response_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.secret = secret
+        self.response_url = response_url
+        self.session = aiohttp.ClientSession()
+        self.trigger = 0
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def post(self, body: str, content_type: str, *, timestamp: int | None = None,
+                   signature: str | None = None, extra_headers: dict | None = None) -> tuple[int, str, float]:
+        headers = {"Content-Type": content_type, **sign(self.secret, body, timestamp), **(extra_headers or {})}
+        if signature is not None:
+            headers["X-Slack-Signature"] = signature
+        started = time.monotonic()
+        async with self.session.post(f"{self.base_url}/slack/events", data=body.encode(), headers=headers) as resp:
+            text = await resp.text()
+            return resp.status, text, time.monotonic() - started
+
+    def _trigger_id(self) -> str:
+        self.trigger += 1
+        return f"{self.trigger}.111.trigger"
+
+    def command_body(self, text: str, *, user: str = "U0REPORTER", channel: str = "C0GENERAL",
+                     command: str = "/incident") -> str:
+        fields = sample("slash_command_fields.json")
+        fields.update(command=command, text=text, user_id=user, user_name=user.lower(), channel_id=channel,
+                      channel_name="general", response_url=self.response_url, trigger_id=self._trigger_id())
+        return urlencode(fields)
+
+    async def command(self, text: str, **kwargs) -> tuple[int, str, float]:
+        return await self.post(self.command_body(text, **kwargs), "application/x-www-form-urlencoded")
+
+    async def interaction(self, payload: dict, **kwargs) -> tuple[int, str, float]:
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, "application/x-www-form-urlencoded", **kwargs)
+
+    async def submit(self, view: dict, values: dict, *, user: str = "U0REPORTER", view_id: str | None = None,
+                     **kwargs) -> tuple[int, str, float]:
+        payload = view_submission(view, values, user=user, view_id=view_id)
+        return await self.interaction(payload, **kwargs)
+
+    async def click(self, action_id: str, value: str, *, user: str = "U0REPORTER", channel: str = "C0GENERAL",
+                    block_id: str = "incident_actions", view: dict | None = None) -> tuple[int, str, float]:
+        payload = copy.deepcopy(sample("block_actions_payload.json"))
+        payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T111"}
+        payload["trigger_id"] = self._trigger_id()
+        payload["response_url"] = self.response_url
+        payload["channel"] = {"id": channel, "name": "incident"}
+        payload["container"] = {"type": "message", "message_ts": "1.2", "channel_id": channel}
+        payload["actions"] = [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
+                               "action_ts": "1.3", "text": {"type": "plain_text", "text": "x"}}]
+        if view is not None:
+            payload["container"] = {"type": "view", "view_id": view["id"]}
+            payload["view"] = view
+            payload.pop("channel")
+        return await self.interaction(payload)
+
+    async def event(self, event: dict, *, extra_headers: dict | None = None) -> tuple[int, str, float]:
+        envelope = sample("event_callback_app_mention.json")
+        envelope["event"] = event
+        envelope["event_id"] = f"Ev{self._trigger_id().replace('.', '')}"
+        return await self.post(json.dumps(envelope), "application/json", extra_headers=extra_headers)
+
+
+def state_values(view: dict, answers: dict[str, object]) -> dict:
+    """Build `view.state.values` for a view the bot opened: {block_id: answer} in the element's own shape."""
+    values: dict = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        block_id, action_id, kind = block["block_id"], element["action_id"], element["type"]
+        answer = answers.get(block_id, _initial(element))
+        state: dict = {"type": kind}
+        if kind == "plain_text_input":
+            state["value"] = answer
+        elif kind == "static_select":
+            match = next((o for o in element["options"] if o["value"] == answer), None)
+            state["selected_option"] = match
+        elif kind == "checkboxes":
+            state["selected_options"] = [o for o in element["options"] if o["value"] in (answer or [])]
+        elif kind == "users_select":
+            state["selected_user"] = answer
+        values[block_id] = {action_id: state}
+    return values
+
+
+def _initial(element: dict):
+    kind = element["type"]
+    if kind == "plain_text_input":
+        return element.get("initial_value")
+    if kind == "static_select":
+        return (element.get("initial_option") or {}).get("value")
+    if kind == "checkboxes":
+        return [o["value"] for o in element.get("initial_options") or []]
+    if kind == "users_select":
+        return element.get("initial_user")
+    return None
+
+
+def view_submission(view: dict, answers: dict, *, user: str = "U0REPORTER", view_id: str | None = None) -> dict:
+    payload = copy.deepcopy(sample("view_submission_payload.json"))
+    payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T111"}
+    submitted = copy.deepcopy(view)
+    submitted["id"] = view_id or view.get("id") or "V0SUBMIT"
+    submitted["state"] = {"values": state_values(view, answers)}
+    submitted.setdefault("hash", "1.hash")
+    payload["view"] = submitted
+    return payload
