@@ -31,8 +31,8 @@ CHANNEL_REFUSED = frozenset({
 })
 
 
-def make_client(token: str, base_url: str) -> AsyncWebClient:
-    backoff = BackoffRetryIntervalCalculator(backoff_factor=0.5)
+def make_client(token: str, base_url: str, backoff_factor: float = 0.5) -> AsyncWebClient:
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=backoff_factor)
     return AsyncWebClient(
         token=token,
         base_url=base_url,

@@ -51,10 +51,10 @@ class Runtime:
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5) -> Runtime:
     engine = make_engine(settings.database_url)
     upgrade_to_head(engine)
-    slack = SlackGateway(make_client(settings.slack_bot_token, settings.slack_api_url))
+    slack = SlackGateway(make_client(settings.slack_bot_token, settings.slack_api_url, slack_retry_backoff))
     background = Background()
     incidents = IncidentService(settings=settings, db=Database(engine), slack=slack, clock=clock or SystemClock(),
                                 background=background)

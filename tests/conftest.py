@@ -63,6 +63,24 @@ class Bot:
             return list(s.exec(select(TimelineEvent).where(TimelineEvent.incident_id == incident.id)
                                .order_by(TimelineEvent.id)))
 
+    async def open_declare(self, text: str = "", **kwargs) -> dict:
+        """Type `/incident <text>` and return the modal the bot opened (as the fake stored it)."""
+        before = len(self.fake.calls_to("views.open"))
+        status, body, _ = await self.slack.command(text, **kwargs)
+        assert status == 200, body
+        await self.fake.wait_for("views.open", before + 1)
+        return list(self.fake.views.values())[-1]
+
+    async def declare(self, title: str = "Checkout is down", *, priority: str = "P1", user: str = "U0REPORTER",
+                      channel: str = "C0GENERAL", settle: bool = True, **answers) -> Incident:
+        """Open the modal, submit it, wait for the Slack set-up; return the stored incident."""
+        view = await self.open_declare(user=user, channel=channel)
+        status, body, _ = await self.slack.submit(view, {"title": title, "priority": priority, **answers}, user=user)
+        assert status == 200 and body == "", body
+        if settle:
+            await self.settle()
+        return self.incidents()[-1]
+
     def add_rotation(self, name: str, channel_id: str) -> Rotation:
         with self.session() as s:
             rotation = Rotation(name=name, channel_id=channel_id, created_by="U0ADMIN", created_at=self.clock.now())
@@ -76,12 +94,12 @@ async def make_bot(tmp_path: Path, fake_slack: FakeSlack) -> AsyncIterator[Calla
     started: list[tuple[TestServer, SlackSender]] = []
 
     async def start(**overrides) -> Bot:
-        settings = load_settings(_env_file=None, slack_bot_token=TOKEN, slack_signing_secret=SECRET,
-                                 slack_api_url=fake_slack.api_url,
-                                 database_url=f"sqlite:///{tmp_path / 'firefighter.db'}",
-                                 incidents_channel="C0INCIDENTS", **overrides)
+        values = {"slack_bot_token": TOKEN, "slack_signing_secret": SECRET, "slack_api_url": fake_slack.api_url,
+                  "database_url": f"sqlite:///{tmp_path / 'firefighter.db'}", "incidents_channel": "C0INCIDENTS",
+                  **overrides}
+        settings = load_settings(_env_file=None, **values)
         clock = FakeClock()
-        runtime = build_runtime(settings, clock=clock)
+        runtime = build_runtime(settings, clock=clock, slack_retry_backoff=0.01)
         server = TestServer(runtime.web, host="127.0.0.1")
         await server.start_server()
         url = str(server.make_url(""))

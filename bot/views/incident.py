@@ -143,7 +143,7 @@ def summary(incident: Incident, rotation_name: str | None) -> tuple[str, list[di
         {"type": "button", "action_id": ActionId.RESOLVE, "text": plain("Resolve"), "value": value,
          "style": "danger"},
     ]})
-    text = f"{heading(incident)} ({priority.value}, {Status(incident.status).label})"
+    text = f"{escape(heading(incident))} ({priority.value}, {Status(incident.status).label})"
     return text, blocks
 
 
@@ -160,7 +160,7 @@ def announcement(incident: Incident) -> tuple[str, list[dict]]:
     details = (f"Declared by <@{incident.reporter_id}> · Commander: {mention(incident.commander_id)}"
                + (f" · Join {where(incident)}" if incident.thread_ts is None and incident.channel_id else ""))
     blocks = [{"type": "section", "text": mrkdwn(line)}, {"type": "context", "elements": [mrkdwn(details)]}]
-    return f"{incident_ref(incident.number)} ({priority.value}) {incident.title}", blocks
+    return f"{incident_ref(incident.number)} ({priority.value}) {escape(incident.title)}", blocks
 
 
 def reporter_reply(incident: Incident, link: str) -> str:
