@@ -249,7 +249,7 @@ class FakeSlack:
         channel["members"].update(users)
         return {"channel": {"id": channel["id"]}}
 
-    def _api_conversations_setTopic(self, args: dict) -> dict:  # noqa: N802 (Slack's method name)
+    def _api_conversations_setTopic(self, args: dict) -> dict:
         channel = self._channel(args)
         topic = _require(args, "topic", allow_empty=True)
         if len(topic) > 250:
@@ -273,7 +273,7 @@ class FakeSlack:
         if len(args.get("text") or "") > 40_000:
             raise _ApiError("msg_too_long")
 
-    def _api_chat_postMessage(self, args: dict) -> dict:  # noqa: N802
+    def _api_chat_postMessage(self, args: dict) -> dict:
         channel = self._channel(args)
         self._message_args(args)
         thread_ts = args.get("thread_ts")
@@ -284,7 +284,7 @@ class FakeSlack:
         self.messages[(channel["id"], ts)] = message
         return {"channel": channel["id"], "ts": ts, "message": message}
 
-    def _api_chat_postEphemeral(self, args: dict) -> dict:  # noqa: N802
+    def _api_chat_postEphemeral(self, args: dict) -> dict:
         channel = self._channel(args)
         _require(args, "user")
         self._message_args(args)
@@ -299,7 +299,7 @@ class FakeSlack:
         self.messages[(channel["id"], ts)].update(text=args.get("text"), blocks=args.get("blocks"))
         return {"channel": channel["id"], "ts": ts}
 
-    def _api_chat_getPermalink(self, args: dict) -> dict:  # noqa: N802
+    def _api_chat_getPermalink(self, args: dict) -> dict:
         channel = self._channel(args)
         ts = _require(args, "message_ts")
         if (channel["id"], ts) not in self.messages:
@@ -425,7 +425,8 @@ def _options(options: Any, where: str) -> None:
 
 def _element(element: Any, where: str, in_input: bool) -> None:
     if not isinstance(element, dict) or element.get("type") not in _ELEMENT_TYPES:
-        raise BlockKitError(f"{where}: unknown element type {element.get('type') if isinstance(element, dict) else element!r}")
+        kind = element.get("type") if isinstance(element, dict) else element
+        raise BlockKitError(f"{where}: unknown element type {kind!r}")
     _id(element.get("action_id"), f"{where}.action_id")
     kind = element["type"]
     if kind == "button":
@@ -437,7 +438,9 @@ def _element(element: Any, where: str, in_input: bool) -> None:
     if kind in ("static_select", "multi_static_select", "checkboxes", "radio_buttons", "overflow"):
         _options(element.get("options"), f"{where}.options")
         valid = [o["value"] for o in element["options"]]
-        initial = element.get("initial_options") or ([element["initial_option"]] if element.get("initial_option") else [])
+        initial = element.get("initial_options") or []
+        if element.get("initial_option"):
+            initial = [element["initial_option"]]
         for option in initial:
             if option.get("value") not in valid:
                 raise BlockKitError(f"{where}: initial option must be one of the options")

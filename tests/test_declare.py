@@ -273,9 +273,21 @@ async def test_message_shortcut_prefills_and_links_the_message(bot):
     assert meta["source"] in json.dumps(summary["blocks"])
 
 
+def mrkdwn_texts(value) -> list[str]:
+    """Every string Slack would parse for mentions: message text, topics and mrkdwn text objects."""
+    if isinstance(value, list):
+        return [t for item in value for t in mrkdwn_texts(item)]
+    if not isinstance(value, dict):
+        return []
+    if value.get("type") == "plain_text":
+        return []
+    found = [v for k, v in value.items() if k in ("text", "topic") and isinstance(v, str)]
+    return found + [t for k, v in value.items() if isinstance(v, dict | list) for t in mrkdwn_texts(v)]
+
+
 async def test_user_text_cannot_mention_everyone(bot):
     incident = await bot.declare("<!channel> wake up <@U0OTHER>", description="<!here> & <https://evil|x>")
-    posts = json.dumps(bot.fake.calls_to("chat.postMessage") + bot.fake.calls_to("chat.postEphemeral"))
+    posts = json.dumps(mrkdwn_texts([c.args for c in bot.fake.calls]))
     assert "<!channel>" not in posts and "<!here>" not in posts and "<https://evil" not in posts
     assert "&lt;!channel&gt;" in posts
     assert incident.title == "<!channel> wake up <@U0OTHER>"  # stored as typed

@@ -108,7 +108,7 @@ def heading(incident: Incident) -> str:
 def topic(incident: Incident) -> str:
     commander = f"<@{incident.commander_id}>" if incident.commander_id else "none yet"
     return truncate(f"{incident.priority} · {Status(incident.status).label} · Commander: {commander} · "
-                    f"{incident.title}", 250)
+                    f"{escape(incident.title)}", 250)
 
 
 def summary(incident: Incident, rotation_name: str | None) -> tuple[str, list[dict]]:
