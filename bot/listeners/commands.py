@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.incident import incident_ref, parse_incident_ref
+from bot.listeners import after_ack
 from bot.listeners.declare import open_declare_modal
 from bot.services import IncidentService, UserError
 from bot.views import incident as views
@@ -16,7 +17,8 @@ async def incident_command(ack, command, context, respond) -> None:
     rest = rest.strip()
     if sub in ("", "declare", "new"):
         await ack()
-        await open_declare_modal(context, command["trigger_id"], command.get("channel_id"), title=rest)
+        after_ack(context, open_declare_modal(context, command["trigger_id"], command.get("channel_id"), respond,
+                                              title=rest), "declare-modal")
         return
     if sub == "help":
         await ack(text=views.help_text())

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+
+from slack_sdk.errors import SlackApiError
 
 from bot.domain.incident import (
     TITLE_MAX,
@@ -13,10 +16,13 @@ from bot.domain.incident import (
     validate_declaration,
 )
 from bot.ids import ActionId, BlockId
-from bot.listeners import forms
+from bot.listeners import after_ack, forms, say_privately
+from bot.notify import slack_error
 from bot.services import IncidentService
 from bot.slack_text import message_permalink, truncate
 from bot.views.incident import declare_modal
+
+log = logging.getLogger(__name__)
 
 _FIELD_BLOCKS = {"title": BlockId.TITLE, "description": BlockId.DESCRIPTION, "priority": BlockId.PRIORITY}
 
@@ -33,16 +39,21 @@ def _read_metadata(raw: str | None) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-async def open_declare_modal(context, trigger_id: str, channel_id: str | None, title: str = "",
+async def open_declare_modal(context, trigger_id: str, channel_id: str | None, respond, title: str = "",
                              description: str = "", source_url: str | None = None) -> None:
     incidents: IncidentService = context["incidents"]
     rotations, default_rotation = incidents.declare_form_defaults(channel_id)
     view = declare_modal(metadata=_metadata(channel_id, source_url), rotations=rotations, title=title,
                          description=description, rotation_id=default_rotation)
-    await incidents.slack.open_view(trigger_id, view)
+    try:
+        await incidents.slack.open_view(trigger_id, view)
+    except SlackApiError as exc:
+        log.warning("could not open the declare modal: %s", slack_error(exc))
+        await say_privately(respond, "Slack did not let me open the incident form (it took too long). "
+                                     "Please run `/incident` again.")
 
 
-async def declare_from_message(ack, shortcut, context) -> None:
+async def declare_from_message(ack, shortcut, context, respond) -> None:
     await ack()
     message = shortcut.get("message") or {}
     channel_id = (shortcut.get("channel") or {}).get("id")
@@ -52,8 +63,9 @@ async def declare_from_message(ack, shortcut, context) -> None:
     has_link = domain and channel_id and message.get("ts")
     source = message_permalink(domain, channel_id, message["ts"]) if has_link else None
     description = body + (f"\n\nFrom a message by <@{message['user']}>" if message.get("user") else "")
-    await open_declare_modal(context, shortcut["trigger_id"], channel_id, title=truncate(first_line, TITLE_MAX),
-                             description=description.strip(), source_url=source)
+    after_ack(context, open_declare_modal(context, shortcut["trigger_id"], channel_id, respond,
+                                          title=truncate(first_line, TITLE_MAX), description=description.strip(),
+                                          source_url=source), "declare-modal")
 
 
 def _declaration(values: dict, user_id: str, view: dict) -> tuple[Declaration | None, dict[str, str]]:
@@ -91,6 +103,10 @@ async def declare_submitted(ack, body, view, context) -> None:
 async def impact_changed(ack, body, context) -> None:
     """A "yes" to an impact question re-renders the modal so the priority hint suggests P0."""
     await ack()
+    after_ack(context, _rerender(body, context), "declare-hint")
+
+
+async def _rerender(body: dict, context) -> None:
     view = body["view"]
     values = view["state"]["values"]
     impacts = frozenset(Impact(v) for v in forms.checked(values, BlockId.IMPACT, ActionId.IMPACT)
@@ -107,4 +123,7 @@ async def impact_changed(ack, body, context) -> None:
         priority=Priority(priority) if priority in Priority._value2member_map_ else Priority.P1, impacts=impacts,
         commander_id=forms.user(values, BlockId.COMMANDER, ActionId.COMMANDER),
         rotation_id=int(rotation) if rotation and rotation.isdigit() else default_rotation)
-    await incidents.slack.update_view(view["id"], updated, view.get("hash"))
+    try:
+        await incidents.slack.update_view(view["id"], updated, view.get("hash"))
+    except SlackApiError as exc:  # hash_conflict: the person changed the form again; the newer render wins
+        log.info("declare modal not re-rendered: %s", slack_error(exc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.listeners import after_ack
 from bot.services import IncidentService
 from bot.views.home import home
 
@@ -9,6 +10,10 @@ from bot.views.home import home
 async def home_opened(event, context) -> None:
     if event.get("tab") not in (None, "home"):
         return
+    after_ack(context, _publish(event, context), "home")
+
+
+async def _publish(event: dict, context) -> None:
     incidents: IncidentService = context["incidents"]
     user = event["user"]
     open_incidents, total = incidents.list(open_only=True)

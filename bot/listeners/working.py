@@ -4,65 +4,64 @@ from __future__ import annotations
 
 from bot.domain.incident import incident_ref
 from bot.ids import ActionId, BlockId
-from bot.listeners import forms
-from bot.services import IncidentService, UserError
+from bot.listeners import after_ack, forms, say_privately
+from bot.services import Changed, IncidentService, UserError
 from bot.slack_text import escape
 from bot.views import incident as views
 
 
-def _number(action: dict) -> int | None:
+def _number(action: dict) -> int:
     value = action.get("value") or ""
-    return int(value) if value.isdigit() else None
-
-
-async def _say_privately(respond, text: str) -> None:
-    await respond(text=text, response_type="ephemeral", replace_original=False)
+    return int(value) if value.isdigit() else 0
 
 
 async def acknowledge(ack, body, action, context, respond) -> None:
     await ack()
-    incidents: IncidentService = context["incidents"]
     user = body["user"]["id"]
-    try:
-        result = incidents.acknowledge(_number(action) or 0, user)
-    except UserError as exc:
-        await _say_privately(respond, str(exc))
-        return
-    ref = incident_ref(result.incident.number)
-    if not result.changed:
-        await _say_privately(respond, f"{ref} was already acknowledged.")
-        return
-    commander = result.incident.commander_id
-    incidents.tell_incident_later(
-        result.incident, f":eyes: <@{user}> acknowledged {ref}."
-        + (" They are the commander." if commander == user else ""), refresh=True)
+
+    def announce(result: Changed) -> str:
+        ref = incident_ref(result.incident.number)
+        return f":eyes: <@{user}> acknowledged {ref}." + (
+            " They are the commander." if result.incident.commander_id == user else "")
+
+    after_ack(context, _change(context, respond, lambda s: s.acknowledge(_number(action), user), announce,
+                               "was already acknowledged."), "acknowledge")
 
 
 async def take_command(ack, body, action, context, respond) -> None:
     await ack()
-    incidents: IncidentService = context["incidents"]
     user = body["user"]["id"]
+    after_ack(context, _change(
+        context, respond, lambda s: s.take_command(_number(action), user),
+        lambda r: f":firefighter: <@{user}> took command of {incident_ref(r.incident.number)}.",
+        "is already commanded by you."), "take-command")
+
+
+async def _change(context, respond, apply, announce, unchanged: str) -> None:
+    incidents: IncidentService = context["incidents"]
     try:
-        result = incidents.take_command(_number(action) or 0, user)
+        result = apply(incidents)
     except UserError as exc:
-        await _say_privately(respond, str(exc))
+        await say_privately(respond, str(exc))
         return
     if not result.changed:
-        await _say_privately(respond, f"You already command {incident_ref(result.incident.number)}.")
+        await say_privately(respond, f"{incident_ref(result.incident.number)} {unchanged}")
         return
-    incidents.tell_incident_later(
-        result.incident, f":firefighter: <@{user}> took command of {incident_ref(result.incident.number)}.",
-        refresh=True)
+    incidents.tell_incident_later(result.incident, announce(result), refresh=True)
 
 
 async def open_modal(ack, body, action, context, respond) -> None:
     """Post update / Resolve: open the matching modal for the incident on the button."""
     await ack()
+    after_ack(context, _open_modal(body, action, context, respond), "incident-modal")
+
+
+async def _open_modal(body: dict, action: dict, context, respond) -> None:
     incidents: IncidentService = context["incidents"]
     try:
-        incident = incidents.get(_number(action) or 0)
+        incident = incidents.get(_number(action))
     except UserError as exc:
-        await _say_privately(respond, str(exc))
+        await say_privately(respond, str(exc))
         return
     builder = views.update_modal if action["action_id"] == ActionId.POST_UPDATE else views.resolve_modal
     await incidents.slack.open_view(body["trigger_id"], builder(incident))

@@ -1,0 +1,58 @@
+"""Every request is signature-checked: forged or stale requests get 401 and change nothing."""
+
+from __future__ import annotations
+
+import time
+
+from tests.slack_requests import view_submission
+
+
+async def test_forged_signature_is_refused(bot):
+    body = bot.slack.command_body("")
+    status, _, _ = await bot.slack.post(body, "application/x-www-form-urlencoded", signature="v0=" + "0" * 64)
+    assert status == 401
+    assert bot.fake.calls_to("views.open") == []
+
+
+async def test_stale_timestamp_is_refused(bot):
+    body = bot.slack.command_body("list")
+    status, _, _ = await bot.slack.post(body, "application/x-www-form-urlencoded", timestamp=int(time.time()) - 600)
+    assert status == 401
+
+
+async def test_forged_modal_submission_stores_nothing(bot):
+    view = await bot.open_declare()
+    payload = view_submission(view, {"title": "Forged"})
+    import json
+    from urllib.parse import urlencode
+    body = urlencode({"payload": json.dumps(payload)})
+    status, _, _ = await bot.slack.post(body, "application/x-www-form-urlencoded", signature="v0=deadbeef")
+    assert status == 401
+    status, _, _ = await bot.slack.post(body, "application/x-www-form-urlencoded", timestamp=int(time.time()) - 301)
+    assert status == 401
+    await bot.settle()
+    assert bot.incidents() == []
+    assert bot.fake.calls_to("conversations.create") == []
+
+
+async def test_signed_with_another_secret_is_refused(bot):
+    from tests.slack_requests import SlackSender
+    other = SlackSender(bot.url, "not-the-secret", bot.fake.response_url())
+    try:
+        status, _, _ = await other.command("")
+    finally:
+        await other.close()
+    assert status == 401
+
+
+async def test_url_verification_challenge(bot):
+    import json
+    status, body, _ = await bot.slack.post(json.dumps({"type": "url_verification", "challenge": "abc123",
+                                                        "token": "x"}), "application/json")
+    assert status == 200 and "abc123" in body
+
+
+async def test_healthz(bot):
+    async with bot.slack.session.get(f"{bot.url}/healthz") as response:
+        assert response.status == 200
+        assert await response.json() == {"ok": True, "database": "ok"}

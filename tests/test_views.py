@@ -1,0 +1,76 @@
+"""Pure views: Block Kit built from data, checked against the same limits the fake Slack enforces."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from bot.db.models import Incident, TimelineEvent
+from bot.domain.incident import Impact, Priority
+from bot.ids import BlockId
+from bot.views import incident as views
+from bot.views.home import home
+from tests.fake_slack import validate_blocks, validate_view
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def incident(**fields) -> Incident:
+    values = {"id": 1, "number": 1, "title": "Checkout is down", "priority": "P0", "status": "new",
+              "reporter_id": "U1", "created_at": NOW, "updated_at": NOW, "channel_id": "C1"}
+    return Incident(**{**values, **fields})
+
+
+def test_declare_modal_is_valid_and_caps_rotations_at_100():
+    rotations = [(i, f"rotation-{i}") for i in range(1, 151)]
+    view = views.declare_modal(metadata="{}", rotations=rotations, rotation_id=150)
+    validate_view(view)
+    rotation = next(b for b in view["blocks"] if b["block_id"] == BlockId.ROTATION)
+    assert len(rotation["element"]["options"]) == 100 and "initial_option" not in rotation["element"]
+
+
+def test_declare_modal_hint_follows_impacts():
+    plain = views.declare_modal(metadata="", rotations=[])
+    worried = views.declare_modal(metadata="", rotations=[], impacts=frozenset({Impact.CANNOT_LOG_IN}),
+                                  priority=Priority.P0, title="t" * 200, description="d" * 5000)
+    validate_view(worried)
+    hint = {b["block_id"]: b.get("hint", {}).get("text") for b in worried["blocks"]}
+    assert "this is a P0" in hint["priority"]
+    assert "P0 if" in {b["block_id"]: b.get("hint", {}).get("text") for b in plain["blocks"]}["priority"]
+    title = next(b for b in worried["blocks"] if b["block_id"] == "title")["element"]["initial_value"]
+    assert len(title) == 150
+
+
+def test_summary_survives_the_longest_inputs():
+    big = incident(title="T" * 150, description="<@U1> " * 1000, impacts=",".join(i.value for i in Impact),
+                   source_url="https://acme.slack.com/archives/C1/p1", commander_id="U2")
+    _, blocks = views.summary(big, "infra" * 20)
+    validate_blocks(blocks, 50)
+    assert len(blocks[0]["text"]["text"]) <= 150
+    assert "&lt;@U1&gt;" in json.dumps(blocks) and "<@U2>" in json.dumps(blocks)
+
+
+def test_summary_shows_dates_as_slack_tokens():
+    _, blocks = views.summary(incident(), None)
+    assert f"<!date^{int(NOW.timestamp())}^" in json.dumps(blocks)
+
+
+def test_detail_and_list_and_home_are_valid():
+    events = [TimelineEvent(id=i, incident_id=1, at=NOW, actor_id="U1", kind="update", text="x" * 500)
+              for i in range(30)]
+    _, blocks = views.incident_detail(incident(), "infra", events)
+    validate_blocks(blocks, 50)
+    many = [incident(id=n, number=n, title="Q" * 150) for n in range(1, 200)]
+    _, blocks = views.incident_list(many, 199, open_only=True)
+    validate_blocks(blocks, 50)
+    validate_view(home("U1", many[:5], many, 199))
+
+
+def test_reply_tags_the_commander_or_says_nobody_yet():
+    assert "<@U2> is the incident commander" in views.reporter_reply(incident(commander_id="U2"), "<#C1>")
+    assert "No commander yet" in views.reporter_reply(incident(), "<#C1>")
+
+
+def test_thread_incidents_are_described_as_threads():
+    assert views.where(incident(thread_ts="1.2")) == "the thread under its announcement"
+    assert views.where(incident()) == "<#C1>"
