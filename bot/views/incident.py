@@ -178,7 +178,7 @@ def help_text() -> str:
         "• `/incident list [all]` — open incidents (or all of them)",
         "• `/incident show INC-<n>` — one incident with its latest events",
         "• `/incident help` — this help",
-        "Or use the message shortcut *Declare incident from message* on any message.",
+        "Or pick *Declare incident* from the ⋯ menu of any message: the form is prefilled from it.",
     ])
 
 

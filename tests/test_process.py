@@ -1,0 +1,91 @@
+"""`python -m bot` as a new user runs it: a real process, configured only through the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import SECRET, TOKEN
+from tests.slack_requests import SlackSender
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bot_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+    env.update(values)
+    return env
+
+
+async def wait_healthy(url: str, process: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            if process.returncode is not None:
+                raise AssertionError(f"the bot exited with {process.returncode}")
+            try:
+                async with session.get(url + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("the bot did not become healthy")
+
+
+async def test_python_m_bot_serves_slack_and_health(tmp_path, fake_slack):
+    port = free_port()
+    env = bot_env(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.api_url,
+                  DATABASE_URL=f"sqlite:///{tmp_path / 'ff.db'}", HOST="127.0.0.1", PORT=str(port),
+                  INCIDENTS_CHANNEL="#incidents")
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    sender = SlackSender(url, SECRET, fake_slack.response_url())
+    try:
+        await wait_healthy(url, process)
+        status, _, _ = await sender.command("declare Checkout is down")
+        assert status == 200
+        await fake_slack.wait_for("views.open")
+        view = list(fake_slack.views.values())[-1]
+        status, body, _ = await sender.submit(view, {"priority": "P0"})
+        assert (status, body) == (200, "")
+        created = await fake_slack.wait_for("conversations.create")
+        assert created[0]["name"] == "inc-1-checkout-is-down"
+        await fake_slack.wait_for("chat.postEphemeral")
+        await fake_slack.wait_for("chat.postMessage", 2)  # the summary, then the announcement
+        announcement = [p for p in fake_slack.calls_to("chat.postMessage") if p["channel"] == "#incidents"]
+        assert announcement and "INC-1" in announcement[0]["text"]
+        status, _, _ = await sender.command("list", timestamp=1531420618)
+        assert status == 401
+    finally:
+        await sender.close()
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 15)
+    assert (tmp_path / "ff.db").exists()
+
+
+@pytest.mark.parametrize(("env", "line"), [
+    ({}, "firefighter: setting SLACK_BOT_TOKEN is required"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "P0_UPDATE_INTERVAL": "soon"},
+     "firefighter: setting P0_UPDATE_INTERVAL: 'soon' is not a duration"),
+])
+async def test_a_bad_setting_stops_start_up_with_one_line(tmp_path, env, line):
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=tmp_path, env=bot_env(**env),
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(line)
