@@ -68,7 +68,8 @@ async def test_python_m_bot_serves_slack_and_health(tmp_path, fake_slack):
         await fake_slack.wait_for("chat.postMessage", 2)  # the summary, then the announcement
         announcement = [p for p in fake_slack.calls_to("chat.postMessage") if p["channel"] == "#incidents"]
         assert announcement and "INC-1" in announcement[0]["text"]
-        status, _, _ = await sender.command("list", timestamp=1531420618)
+        status, _, _ = await sender.post(sender.command_body("list"), "application/x-www-form-urlencoded",
+                                         timestamp=1531420618)
         assert status == 401
     finally:
         await sender.close()
