@@ -525,3 +525,37 @@ def validate_view(view: dict) -> None:
         raise BlockKitError("view.private_metadata: at most 3000 characters")
     _id(view.get("callback_id"), "view.callback_id")
     validate_blocks(view.get("blocks"), VIEW_BLOCKS_MAX)
+
+
+async def _serve(port: int) -> None:
+    """Run the fake on its own (see README, "Trying it without Slack") and print each call it receives."""
+    fake = FakeSlack()
+    fake.add_channel("C0INCIDENTS", "incidents")
+    fake.add_channel("C1", "general")
+    for user in ("U1", "U2", "U3"):
+        fake.add_user(user)
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app.router.add_route("*", "/api/{method}", fake._handle)
+    app.router.add_post("/response/{key}", fake._handle_response_url)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    fake.port, fake._changed = port, asyncio.Condition()
+    print(f"fake Slack Web API at {fake.api_url} (SLACK_API_URL)", flush=True)
+    seen_calls = seen_responses = 0
+    while True:
+        async with fake._changed:
+            await fake._changed.wait()
+        for call in fake.calls[seen_calls:]:
+            print(f"{call.method} {json.dumps(call.args, ensure_ascii=False)[:2000]}", flush=True)
+        for response in fake.responses[seen_responses:]:
+            print(f"response_url {json.dumps(response, ensure_ascii=False)[:2000]}", flush=True)
+        seen_calls, seen_responses = len(fake.calls), len(fake.responses)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A fake Slack Web API on 127.0.0.1")
+    parser.add_argument("--port", type=int, default=3001)
+    asyncio.run(_serve(parser.parse_args().port))
