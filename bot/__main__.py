@@ -28,13 +28,15 @@ def main() -> int:
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
-        handler = AsyncSocketModeHandler(runtime.bolt, settings.slack_app_token)
+        handlers: list[AsyncSocketModeHandler] = []
 
         async def connect(_app: web.Application) -> None:
-            await handler.connect_async()
+            handlers.append(AsyncSocketModeHandler(runtime.bolt, settings.slack_app_token))  # needs the running loop
+            await handlers[0].connect_async()
 
         async def disconnect(_app: web.Application) -> None:
-            await handler.close_async()
+            for handler in handlers:
+                await handler.close_async()
 
         runtime.web.on_startup.append(connect)
         runtime.web.on_cleanup.insert(0, disconnect)

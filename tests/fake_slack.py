@@ -67,6 +67,8 @@ class FakeSlack:
     _delays: dict[str, float] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _clock: itertools.count = field(default_factory=lambda: itertools.count(1))
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    socket_acks: list[dict] = field(default_factory=list)  # what the app sent back over Socket Mode
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition | None = None
     port: int = 0
@@ -77,6 +79,7 @@ class FakeSlack:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_post("/response/{key}", self._handle_response_url)
+        app.router.add_get("/socket", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -86,6 +89,8 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
+        for socket in self.sockets:
+            await socket.close()
         if self._runner:
             await self._runner.cleanup()
 
@@ -144,6 +149,36 @@ class FakeSlack:
                 raise AssertionError(f"{len(self.responses)} response_url posts, wanted {count}") from None
         return self.responses
 
+    async def wait_socket(self, timeout: float = 10.0) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.sockets)), timeout)
+
+    async def socket_send(self, envelope_type: str, payload: dict, timeout: float = 10.0) -> dict:
+        """Deliver a Socket Mode envelope to the connected app and return its acknowledgement."""
+        await self.wait_socket(timeout)
+        envelope_id = f"env-{next(self._ids)}"
+        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": envelope_type, "payload": payload,
+                                          "accepts_response_payload": envelope_type != "events_api"})
+        assert self._changed is not None
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(
+                lambda: any(a.get("envelope_id") == envelope_id for a in self.socket_acks)), timeout)
+        return next(a for a in self.socket_acks if a.get("envelope_id") == envelope_id)
+
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"},
+                                "connection_info": {"app_id": "A111"}})
+        self.sockets.append(socket)
+        await self._notify()
+        async for message in socket:
+            if message.type.name == "TEXT":
+                self.socket_acks.append(json.loads(message.data))
+                await self._notify()
+        return socket
+
     # -- HTTP --------------------------------------------------------------------------------------------
 
     async def _notify(self) -> None:
@@ -180,7 +215,7 @@ class FakeSlack:
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
             return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
-        if not token.startswith(self.token_prefix):
+        if not token.startswith("xapp-" if method == "apps.connections.open" else self.token_prefix):
             return _error("not_authed" if not token else "invalid_auth")
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
         if handler is None:
@@ -211,6 +246,9 @@ class FakeSlack:
         return f"{1_790_000_000 + next(self._clock)}.{next(self._ids):06d}"
 
     # -- methods -----------------------------------------------------------------------------------------
+
+    def _api_apps_connections_open(self, args: dict) -> dict:
+        return {"url": f"ws://127.0.0.1:{self.port}/socket"}
 
     def _api_auth_test(self, args: dict) -> dict:
         return {"url": "https://fake-workspace.slack.com/", "team": "Fake", "user": "firefighter",

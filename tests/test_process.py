@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -76,6 +77,27 @@ async def test_python_m_bot_serves_slack_and_health(tmp_path, fake_slack):
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 15)
     assert (tmp_path / "ff.db").exists()
+
+
+async def test_socket_mode_when_an_app_token_is_set(tmp_path, fake_slack):
+    port = free_port()
+    env = bot_env(SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=fake_slack.api_url,
+                  DATABASE_URL=f"sqlite:///{tmp_path / 'ff.db'}", HOST="127.0.0.1", PORT=str(port))
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await wait_healthy(f"http://127.0.0.1:{port}", process)  # /healthz is served in Socket Mode too
+        command = {"command": "/incident", "text": "help", "user_id": "U0REPORTER", "channel_id": "C0GENERAL",
+                   "team_id": "T111", "trigger_id": "1.2.3", "response_url": fake_slack.response_url()}
+        ack = await fake_slack.socket_send("slash_commands", command)
+        assert "/incident declare" in json.dumps(ack.get("payload"))
+        await fake_slack.socket_send("slash_commands", {**command, "text": "declare Disk full"})
+        view = (await fake_slack.wait_for("views.open"))[0]["view"]
+        assert view["blocks"][0]["element"]["initial_value"] == "Disk full"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 15)
+    assert fake_slack.calls_to("apps.connections.open")
 
 
 @pytest.mark.parametrize(("env", "line"), [

@@ -56,3 +56,16 @@ async def test_healthz(bot):
     async with bot.slack.session.get(f"{bot.url}/healthz") as response:
         assert response.status == 200
         assert await response.json() == {"ok": True, "database": "ok"}
+
+
+async def test_healthz_is_503_when_the_database_does_not_answer(bot, tmp_path):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.db.engine import make_engine
+    from bot.web import build_web_app
+
+    broken = make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
+    async with TestClient(TestServer(build_web_app(bot.runtime.bolt, broken))) as client:
+        response = await client.get("/healthz")
+        assert response.status == 503
+        assert await response.json() == {"ok": False, "database": "unreachable"}
