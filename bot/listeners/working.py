@@ -72,31 +72,29 @@ def _modal_number(view: dict) -> int:
     return int(meta) if meta.isdigit() else 0
 
 
-async def update_submitted(ack, body, view, context) -> None:
+async def _submitted(ack, body, view, context, block_id: BlockId, action_id: ActionId, apply, announce,
+                     refresh: bool) -> None:
+    """A one-field modal: apply it to the incident, or show why not inside the modal."""
     incidents: IncidentService = context["incidents"]
     user = body["user"]["id"]
-    text = forms.text(view["state"]["values"], BlockId.UPDATE_TEXT, ActionId.UPDATE_TEXT)
+    text = forms.text(view["state"]["values"], block_id, action_id)
     try:
-        result = incidents.post_update(_modal_number(view), user, text)
+        result = apply(incidents, _modal_number(view), user, text)
     except UserError as exc:
-        await ack(response_action="errors", errors={BlockId.UPDATE_TEXT: str(exc)})
+        await ack(response_action="errors", errors={block_id: str(exc)})
         return
     await ack()
-    incidents.tell_incident_later(
-        result.incident, f":memo: *Update on {incident_ref(result.incident.number)}* from <@{user}>:\n{escape(text)}",
-        refresh=False)
+    ref = incident_ref(result.incident.number)
+    incidents.tell_incident_later(result.incident, announce(ref, user, escape(text.strip())),
+                                  refresh=refresh)
+
+
+async def update_submitted(ack, body, view, context) -> None:
+    await _submitted(ack, body, view, context, BlockId.UPDATE_TEXT, ActionId.UPDATE_TEXT, IncidentService.post_update,
+                     lambda ref, user, text: f":memo: *Update on {ref}* from <@{user}>:\n{text}", refresh=False)
 
 
 async def resolve_submitted(ack, body, view, context) -> None:
-    incidents: IncidentService = context["incidents"]
-    user = body["user"]["id"]
-    summary = forms.text(view["state"]["values"], BlockId.RESOLVE_SUMMARY, ActionId.RESOLVE_SUMMARY)
-    try:
-        result = incidents.resolve(_modal_number(view), user, summary)
-    except UserError as exc:
-        await ack(response_action="errors", errors={BlockId.RESOLVE_SUMMARY: str(exc)})
-        return
-    await ack()
-    incidents.tell_incident_later(
-        result.incident, f":white_check_mark: <@{user}> resolved {incident_ref(result.incident.number)}:\n"
-        f"{escape(summary.strip())}", refresh=True)
+    await _submitted(ack, body, view, context, BlockId.RESOLVE_SUMMARY, ActionId.RESOLVE_SUMMARY,
+                     IncidentService.resolve,
+                     lambda ref, user, text: f":white_check_mark: <@{user}> resolved {ref}:\n{text}", refresh=True)

@@ -220,21 +220,22 @@ def incident_detail(incident: Incident, rotation_name: str | None,
     return text, blocks
 
 
-def update_modal(incident: Incident) -> dict:
-    return {"type": "modal", "callback_id": CallbackId.UPDATE_MODAL, "private_metadata": str(incident.number),
-            "title": plain(f"Update {incident_ref(incident.number)}", 24), "submit": plain("Post", 24),
+def _one_text_modal(incident: Incident, callback_id: CallbackId, verb: str, submit: str, block_id: BlockId,
+                    action_id: ActionId, label: str) -> dict:
+    return {"type": "modal", "callback_id": callback_id, "private_metadata": str(incident.number),
+            "title": plain(f"{verb} {incident_ref(incident.number)}", 24), "submit": plain(submit, 24),
             "close": plain("Cancel", 24), "blocks": [
                 {"type": "section", "text": mrkdwn(f"*{escape(heading(incident))}*")},
-                {"type": "input", "block_id": BlockId.UPDATE_TEXT, "label": plain("What changed? What is next?"),
-                 "element": {"type": "plain_text_input", "action_id": ActionId.UPDATE_TEXT, "multiline": True,
+                {"type": "input", "block_id": block_id, "label": plain(label),
+                 "element": {"type": "plain_text_input", "action_id": action_id, "multiline": True,
                              "max_length": 3000}}]}
+
+
+def update_modal(incident: Incident) -> dict:
+    return _one_text_modal(incident, CallbackId.UPDATE_MODAL, "Update", "Post", BlockId.UPDATE_TEXT,
+                           ActionId.UPDATE_TEXT, "What changed? What is next?")
 
 
 def resolve_modal(incident: Incident) -> dict:
-    return {"type": "modal", "callback_id": CallbackId.RESOLVE_MODAL, "private_metadata": str(incident.number),
-            "title": plain(f"Resolve {incident_ref(incident.number)}", 24), "submit": plain("Resolve", 24),
-            "close": plain("Cancel", 24), "blocks": [
-                {"type": "section", "text": mrkdwn(f"*{escape(heading(incident))}*")},
-                {"type": "input", "block_id": BlockId.RESOLVE_SUMMARY, "label": plain("How was it resolved?"),
-                 "element": {"type": "plain_text_input", "action_id": ActionId.RESOLVE_SUMMARY, "multiline": True,
-                             "max_length": 3000}}]}
+    return _one_text_modal(incident, CallbackId.RESOLVE_MODAL, "Resolve", "Resolve", BlockId.RESOLVE_SUMMARY,
+                           ActionId.RESOLVE_SUMMARY, "How was it resolved?")
