@@ -80,6 +80,11 @@ class IncidentService:
             incident = repo.incident_by_channel(session=session, channel_id=channel_id)
         return incident.number if incident and incident.thread_ts is None else None
 
+    def commanded_by(self, user_id: str, *, limit: int = 40) -> list[Incident]:
+        """Open incidents this person commands (the App Home's first list)."""
+        with self.db.session() as session:
+            return repo.list_incidents(session=session, open_only=True, limit=limit, commander_id=user_id)
+
     def list(self, *, open_only: bool, limit: int = 40) -> tuple[list[Incident], int]:
         with self.db.session() as session:
             return (repo.list_incidents(session=session, open_only=open_only, limit=limit),

@@ -49,8 +49,11 @@ def incident_by_channel(*, session: Session, channel_id: str) -> Incident | None
                         .order_by(col(Incident.number).desc())).first()
 
 
-def list_incidents(*, session: Session, open_only: bool, limit: int) -> list[Incident]:
+def list_incidents(*, session: Session, open_only: bool, limit: int,
+                   commander_id: str | None = None) -> list[Incident]:
     query = select(Incident)
+    if commander_id is not None:
+        query = query.where(Incident.commander_id == commander_id)
     if open_only:
         query = query.where(col(Incident.status).in_(OPEN_STATUS_VALUES))
     return list(session.exec(query.order_by(col(Incident.priority), col(Incident.number).desc()).limit(limit)))

@@ -17,5 +17,5 @@ async def _publish(event: dict, context) -> None:
     incidents: IncidentService = context["incidents"]
     user = event["user"]
     open_incidents, total = incidents.list(open_only=True)
-    commanded = [i for i in incidents.list(open_only=True, limit=500)[0] if i.commander_id == user]
+    commanded = incidents.commanded_by(user)
     await incidents.slack.publish_home(user, home(user, commanded, open_incidents, total))
