@@ -19,6 +19,8 @@ class BlockId(StrEnum):
     ROTATION = "rotation"
     UPDATE_TEXT = "update_text"
     RESOLVE_SUMMARY = "resolve_summary"
+    ROLLBACK = "rollback"
+    FOLLOW_UPS = "follow_ups"
     SUMMARY_ACTIONS = "incident_actions"
 
 
@@ -31,6 +33,8 @@ class ActionId(StrEnum):
     ROTATION = "rotation_select"
     UPDATE_TEXT = "update_text_input"
     RESOLVE_SUMMARY = "resolve_summary_input"
+    ROLLBACK = "rollback_radio"
+    FOLLOW_UPS = "follow_ups_input"
     ACKNOWLEDGE = "incident_acknowledge"
     POST_UPDATE = "incident_post_update"
     TAKE_COMMAND = "incident_take_command"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 _USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL_REF = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -46,9 +46,10 @@ def slugify(text: str, limit: int) -> str:
     return slug[:limit].rstrip("-")
 
 
-def date_token(moment: datetime, fmt: str = "{date_short_pretty} {time}") -> str:
-    """A `<!date^…>` token so every reader sees the time in their own timezone."""
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+def date_token(moment: datetime, fmt: str = "{date_short_pretty} {time}", tz: tzinfo = UTC) -> str:
+    """A `<!date^…>` token so every reader sees the time in their own timezone; the fallback (for clients that
+    cannot render it, and for notifications) is in `tz`, normally the team's timezone."""
+    fallback = moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
     return f"<!date^{int(moment.timestamp())}^{fmt}|{fallback}>"
 
 

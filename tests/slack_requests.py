@@ -106,7 +106,7 @@ def state_values(view: dict, answers: dict[str, object]) -> dict:
         state: dict = {"type": kind}
         if kind == "plain_text_input":
             state["value"] = answer
-        elif kind == "static_select":
+        elif kind in ("static_select", "radio_buttons"):
             match = next((o for o in element["options"] if o["value"] == answer), None)
             state["selected_option"] = match
         elif kind == "checkboxes":
@@ -121,7 +121,7 @@ def _initial(element: dict):
     kind = element["type"]
     if kind == "plain_text_input":
         return element.get("initial_value")
-    if kind == "static_select":
+    if kind in ("static_select", "radio_buttons"):
         return (element.get("initial_option") or {}).get("value")
     if kind == "checkboxes":
         return [o["value"] for o in element.get("initial_options") or []]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.ids import BlockId
+from bot.services import Resolution
 
 
 def reply_of(body: str) -> dict:
@@ -19,7 +20,9 @@ async def test_help(bot):
     status, body, _ = await bot.slack.command("help")
     assert status == 200
     answer = reply_of(body)
-    assert "/incident declare" in answer["text"] and "/incident list" in answer["text"]
+    for usage in ("/incident declare", "`list [all|mine|P0|P1|P2]`", "`timeline`", "`stats [days]`",
+                  "`responders add|remove @user…`", "`duplicate INC-<m>`", "`status <triaged|in_progress|blocked"):
+        assert usage in answer["text"]
     assert answer.get("response_type", "ephemeral") == "ephemeral"
 
 
@@ -27,7 +30,7 @@ async def test_unknown_subcommand_gets_the_help(bot):
     status, body, _ = await bot.slack.command("frobnicate `now`")
     answer = reply_of(body)
     assert status == 200 and answer["text"].startswith("I don't know `frobnicate`")
-    assert "/incident list" in answer["text"]
+    assert "`list [all|mine|P0|P1|P2]`" in answer["text"]
     assert bot.incidents() == [] and bot.fake.calls_to("views.open") == []
 
 
@@ -39,7 +42,7 @@ async def test_list_when_there_is_nothing(bot):
 async def test_list_shows_open_incidents_and_all(bot):
     await bot.declare("Checkout is down", priority="P0")
     await bot.declare("Docs typo", priority="P2")
-    bot.runtime.incidents.resolve(2, "U0REPORTER", "fixed")
+    bot.runtime.incidents.resolve(2, "U0REPORTER", Resolution("fixed"))
     _, body, _ = await bot.slack.command("list")
     listing = json.dumps(reply_of(body)["blocks"])
     assert "INC-1" in listing and "INC-2" not in listing and "1 open incidents" in listing
@@ -47,7 +50,7 @@ async def test_list_shows_open_incidents_and_all(bot):
     listing = json.dumps(reply_of(body)["blocks"])
     assert "INC-1" in listing and "INC-2" in listing
     _, body, _ = await bot.slack.command("list everything")
-    assert "`list` takes `all`" in reply_of(body)["text"]
+    assert "`list` takes `all`, `mine`, `P0`, `P1`, `P2` or nothing" in reply_of(body)["text"]
 
 
 async def test_list_of_many_incidents_stays_within_block_kit_limits(bot):

@@ -61,7 +61,7 @@ def test_detail_and_list_and_home_are_valid():
     _, blocks = views.incident_detail(incident(), "infra", events)
     validate_blocks(blocks, 50)
     many = [incident(id=n, number=n, title="Q" * 150) for n in range(1, 200)]
-    _, blocks = views.incident_list(many, 199, open_only=True)
+    _, blocks = views.incident_list(many, 199)
     validate_blocks(blocks, 50)
     validate_view(home("U1", many[:5], many, 199))
 

@@ -22,7 +22,7 @@ async def test_acknowledge_makes_the_first_responder_commander_once(bot):
     assert "Commander: <@U0OTHER>" in bot.fake.calls_to("conversations.setTopic")[-1]["topic"]
 
     # A double click changes nothing and says so privately.
-    await bot.slack.click(ActionId.ACKNOWLEDGE, "1", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.slack.click(ActionId.ACKNOWLEDGE, "1", user="U0OTHER", channel=incident.channel_id)
     await bot.settle()
     answer = (await bot.fake.wait_for_response())[-1]
     assert answer["text"] == "INC-1 was already acknowledged." and answer["response_type"] == "ephemeral"
@@ -32,6 +32,7 @@ async def test_acknowledge_makes_the_first_responder_commander_once(bot):
 
 async def test_take_command(bot):
     incident = await bot.declare("Checkout is down", commander="U0COMMANDER")
+    bot.runtime.incidents.add_responders(1, "U0COMMANDER", ["U0OTHER"])
     await bot.slack.click(ActionId.TAKE_COMMAND, "1", user="U0OTHER", channel=incident.channel_id)
     await bot.settle()
     assert bot.incidents()[0].commander_id == "U0OTHER"
@@ -66,10 +67,14 @@ async def test_resolve_through_its_modal_and_not_twice(bot):
     await bot.settle()
     resolved = bot.incidents()[0]
     assert resolved.status == "resolved" and resolved.resolved_at == bot.clock.now()
+    # The same form submitted twice is applied once; a second form is refused inside the modal.
     status, body, _ = await bot.slack.submit(view, {BlockId.RESOLVE_SUMMARY: "again"})
+    assert status == 200 and body == ""
+    status, body, _ = await bot.slack.submit(view, {BlockId.RESOLVE_SUMMARY: "again"}, view_id="V0OTHER")
     assert json.loads(body) == {"response_action": "errors",
                                 "errors": {BlockId.RESOLVE_SUMMARY: "INC-1 is already resolved."}}
     assert [e.kind for e in bot.events(incident)].count("resolved") == 1
+    assert bot.incidents()[0].resolution == "Restarted the pods"
 
 
 async def test_buttons_on_an_unknown_incident_explain(bot):

@@ -40,6 +40,18 @@ class Rotation(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_timestamp(nullable=False))
 
 
+class RotationMember(SQLModel, table=True):
+    """One firefighter on a rotation's roster; `position` orders the roster."""
+
+    __tablename__ = "rotation_member"
+    __table_args__ = (sa.UniqueConstraint("rotation_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int = Field(foreign_key="rotation.id", index=True)
+    user_id: str = Field(max_length=32)
+    position: int = 0
+
+
 class Incident(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: int = Field(sa_column_kwargs={"unique": True})
@@ -61,10 +73,18 @@ class Incident(SQLModel, table=True):
     announcement_ts: str | None = Field(default=None, max_length=32)
     summary_ts: str | None = Field(default=None, max_length=32)
     slack_steps_done: str = Field(default="", max_length=500)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
     updated_at: datetime = Field(sa_column=_timestamp(nullable=False))
     acknowledged_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     resolved_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    last_update_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    duplicate_of: int | None = None
+    reopen_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    resolution: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    needed_rollback: bool | None = None
+    follow_ups: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    postmortem: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
+    postmortem_ts: str | None = Field(default=None, max_length=32)
 
     @property
     def steps_done(self) -> frozenset[str]:
@@ -80,3 +100,14 @@ class TimelineEvent(SQLModel, table=True):
     actor_id: str | None = Field(default=None, max_length=32)
     kind: str = Field(max_length=32)
     text: str = Field(default="", sa_type=sa.Text)
+    request_key: str | None = Field(default=None, max_length=200, unique=True, index=True)
+
+
+class IncidentResponder(SQLModel, table=True):
+    __tablename__ = "incident_responder"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    user_id: str = Field(max_length=32, index=True)
+    added_at: datetime = Field(sa_column=_timestamp(nullable=False))

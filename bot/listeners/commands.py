@@ -1,59 +1,201 @@
-"""`/incident <subcommand>`: ack with an ephemeral answer, or ack and open a modal."""
+"""`/incident <subcommand>`: parse, call one service, ack with a short ephemeral answer (or ack and open a modal).
+
+Every reason a command cannot be done — unknown incident, illegal transition, no permission, bad input — is a
+one-line ephemeral answer and nothing changes. The command's trigger id is the change's request key, so Slack
+delivering the same command twice applies it once.
+"""
 
 from __future__ import annotations
 
-from bot.domain.incident import incident_ref, parse_incident_ref
+from collections.abc import Awaitable, Callable
+
+from bot.domain import lifecycle
+from bot.domain.errors import UserError
+from bot.domain.incident import Status, incident_ref, parse_incident_ref
+from bot.domain.stats import parse_days
 from bot.listeners import after_ack
+from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
-from bot.services import IncidentService, UserError
+from bot.listeners.working import open_incident_modal
+from bot.services import Changed, IncidentService
 from bot.views import incident as views
-
-
-async def incident_command(ack, command, context, respond) -> None:
-    incidents: IncidentService = context["incidents"]
-    text = (command.get("text") or "").strip()
-    word, _, rest = text.partition(" ")
-    sub = word.lower()
-    rest = rest.strip()
-    if sub in ("", "declare", "new"):
-        await ack()
-        after_ack(context, open_declare_modal(context, command["trigger_id"], command.get("channel_id"), respond,
-                                              title=rest), "declare-modal")
-        return
-    if sub == "help":
-        await ack(text=views.help_text())
-    elif sub == "list":
-        await _list(ack, incidents, rest)
-    elif sub == "show":
-        await _show(ack, incidents, rest, command.get("channel_id"))
-    else:
-        await ack(text=f"I don't know `{_quote(word)}`.\n" + views.help_text())
+from bot.views import timeline as timeline_views
 
 
 def _quote(word: str) -> str:
     return word.replace("`", "'")[:40]
 
 
-async def _list(ack, incidents: IncidentService, rest: str) -> None:
-    scope = rest.lower()
-    if scope not in ("", "all", "open"):
-        await ack(text=f"`list` takes `all` or nothing, not `{_quote(rest)}`.")
+async def incident_command(ack, command, context, respond) -> None:
+    incidents: IncidentService = context["incidents"]
+    line = parse(command.get("text") or "")
+    if line.verb in ("", "declare", "new") and line.number is None:
+        await ack()
+        after_ack(context, open_declare_modal(context, command["trigger_id"], command.get("channel_id"), respond,
+                                              title=line.args), "declare-modal")
         return
-    open_only = scope != "all"
-    found, total = incidents.list(open_only=open_only)
-    text, blocks = views.incident_list(found, total, open_only)
-    await ack(text=text, blocks=blocks)
-
-
-async def _show(ack, incidents: IncidentService, rest: str, channel_id: str | None) -> None:
-    number = parse_incident_ref(rest) if rest else incidents.number_for_channel(channel_id)
-    if number is None:
-        await ack(text="Which incident? Use `/incident show INC-<n>` (or run it in the incident's channel).")
+    handler = _READERS.get(line.verb) or _CHANGES.get(line.verb)
+    if handler is None:
+        await ack(text=f"I don't know `{_quote(line.verb)}`.\n" + views.help_text())
         return
+    request = Request(incidents, command, line, ack, context, respond)
     try:
-        incident, rotation_name, events = incidents.detail(number)
+        await handler(request)
     except UserError as exc:
         await ack(text=str(exc))
+
+
+class Request:
+    """One `/incident` invocation: who, where, what they typed, and how to answer."""
+
+    def __init__(self, incidents: IncidentService, command: dict, line: CommandLine, ack, context, respond) -> None:
+        self.incidents = incidents
+        self.command = command
+        self.line = line
+        self.ack = ack
+        self.context = context
+        self.respond = respond
+        self.user: str = command["user_id"]
+        self.key = f"cmd:{command.get('trigger_id') or ''}" if command.get("trigger_id") else None
+
+    def number(self) -> int:
+        """The incident named in the command, else the one whose channel this is."""
+        number = self.line.number or self.incidents.number_for_channel(self.command.get("channel_id"))
+        if number is None:
+            verb = self.line.verb
+            raise UserError(f"Which incident? Run `/incident {verb}` in the incident's channel, or name it: "
+                            f"`/incident {verb} INC-<n>{' …' if verb not in ('show', 'timeline', 'reopen') else ''}`.")
+        return number
+
+    async def done(self, result: Changed, text: str) -> None:
+        if result.replayed:
+            text = f"Already done: {incident_ref(result.incident.number)} got this request before."
+        await self.ack(text=text)
+
+
+# -- reading ------------------------------------------------------------------------------------------------
+
+async def _help(r: Request) -> None:
+    await r.ack(text=views.help_text())
+
+
+async def _list(r: Request) -> None:
+    listing = r.incidents.listing(r.line.args, r.user)
+    text, blocks = views.incident_list(listing.incidents, listing.total, listing.what)
+    await r.ack(text=text, blocks=blocks)
+
+
+async def _show(r: Request) -> None:
+    detail = r.incidents.detail(r.number())
+    text, blocks = views.incident_detail(detail.incident, detail.rotation_name, detail.events, detail.responders,
+                                         tz=r.incidents.settings.team_timezone)
+    await r.ack(text=text, blocks=blocks)
+
+
+async def _timeline(r: Request) -> None:
+    detail = r.incidents.detail(r.number())
+    text, blocks = timeline_views.timeline(detail.incident, detail.events, r.incidents.settings.team_timezone,
+                                           r.command.get("team_domain"))
+    await r.ack(text=text, blocks=blocks)
+
+
+async def _stats(r: Request) -> None:
+    text, blocks = timeline_views.stats(r.incidents.stats(parse_days(r.line.args)))
+    await r.ack(text=text, blocks=blocks)
+
+
+_READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
+    "help": _help, "list": _list, "show": _show, "timeline": _timeline, "stats": _stats,
+}
+
+
+# -- changing -----------------------------------------------------------------------------------------------
+
+async def _open_modal(r: Request, which: str, text: str) -> None:
+    number = r.number()
+    doing = "resolve it" if which == "resolve" else "post an update"
+    incident = r.incidents.ensure_changeable(number, r.user, doing)
+    await r.ack()
+    after_ack(r.context, open_incident_modal(r.incidents, r.command["trigger_id"], incident, which, r.respond,
+                                             text=text), f"{which}-modal")
+
+
+async def _update(r: Request) -> None:
+    if not r.line.args:
+        await _open_modal(r, "update", "")
         return
-    text, blocks = views.incident_detail(incident, rotation_name, events)
-    await ack(text=text or incident_ref(number), blocks=blocks)
+    result = r.incidents.post_update(r.number(), r.user, r.line.args, r.key)
+    await r.done(result, f"Posted your update to {incident_ref(result.incident.number)}.")
+
+
+async def _status(r: Request) -> None:
+    word, _, note = r.line.args.partition(" ")
+    if not word:
+        raise UserError("Which status? `/incident status <triaged|in_progress|blocked|resolved|closed> [note]`.")
+    target = lifecycle.parse_status(word)
+    if target is Status.RESOLVED and not note.strip():
+        await _open_modal(r, "resolve", "")
+        return
+    result = r.incidents.set_status(r.number(), r.user, target, note, r.key)
+    await r.done(result, f"{incident_ref(result.incident.number)} is now *{Status(result.incident.status).label}*.")
+
+
+async def _priority(r: Request) -> None:
+    if not r.line.args:
+        raise UserError("Which priority? `/incident priority <P0|P1|P2>`.")
+    target = lifecycle.parse_priority(r.line.args)
+    result = r.incidents.set_priority(r.number(), r.user, target, r.key)
+    await r.done(result, f"{incident_ref(result.incident.number)} is now {target.value}.")
+
+
+async def _commander(r: Request) -> None:
+    users, other = user_refs(r.line.args)
+    if len(users) != 1 or other:
+        raise UserError("Name one person: `/incident commander @someone`.")
+    result = r.incidents.set_commander(r.number(), r.user, users[0], r.key)
+    await r.done(result, f"<@{users[0]}> now commands {incident_ref(result.incident.number)}.")
+
+
+async def _responders(r: Request) -> None:
+    action, _, names = r.line.args.partition(" ")
+    users, other = user_refs(names)
+    if action.lower() not in ("add", "remove") or not users or other:
+        raise UserError("Use `/incident responders add @someone @someone-else` (or `remove`).")
+    number = r.number()
+    if action.lower() == "add":
+        result = r.incidents.add_responders(number, r.user, users, r.key)
+    else:
+        result = r.incidents.remove_responders(number, r.user, users, r.key)
+    verb = "Added" if action.lower() == "add" else "Removed"
+    await r.done(result, f"{verb} {', '.join(f'<@{u}>' for u in users)} "
+                         f"{'to' if verb == 'Added' else 'from'} the responders of {incident_ref(number)}.")
+
+
+async def _resolve(r: Request) -> None:
+    await _open_modal(r, "resolve", r.line.args)
+
+
+async def _reopen(r: Request) -> None:
+    result = r.incidents.reopen(r.number(), r.user, r.line.args, r.key)
+    await r.done(result, f"Reopened {incident_ref(result.incident.number)}.")
+
+
+async def _duplicate(r: Request) -> None:
+    word, _, extra = r.line.args.partition(" ")
+    original = parse_incident_ref(word) if word else None
+    if original is None or extra.strip():
+        raise UserError("Name the original: `/incident duplicate INC-<m>` (in the duplicate's channel), or "
+                        "`/incident duplicate INC-<n> INC-<m>`.")
+    result = r.incidents.mark_duplicate(r.number(), r.user, original, r.key)
+    await r.done(result, f"{incident_ref(result.incident.number)} is now a duplicate of {incident_ref(original)}.")
+
+
+async def _close(r: Request) -> None:
+    result = r.incidents.close(r.number(), r.user, r.line.args, r.key)
+    await r.done(result, f"Closed {incident_ref(result.incident.number)}.")
+
+
+_CHANGES: dict[str, Callable[[Request], Awaitable[None]]] = {
+    "update": _update, "status": _status, "priority": _priority, "commander": _commander,
+    "responders": _responders, "resolve": _resolve, "reopen": _reopen, "duplicate": _duplicate, "close": _close,
+}

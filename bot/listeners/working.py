@@ -1,13 +1,25 @@
-"""The summary message's buttons and the modals they open: acknowledge, post update, take command, resolve."""
+"""The summary message's buttons and the modals behind them: acknowledge, take command, post update, resolve.
+
+Buttons act on the incident number they carry. Whether the person may change it is checked before a modal
+opens (nobody fills in a form only to be refused) and again when it is submitted.
+"""
 
 from __future__ import annotations
 
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot.db.models import Incident
+from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
 from bot.ids import ActionId, BlockId
 from bot.listeners import after_ack, forms, say_privately
-from bot.services import Changed, IncidentService, UserError
-from bot.slack_text import escape
+from bot.notify import slack_error
+from bot.services import Changed, IncidentService, Resolution
 from bot.views import incident as views
+
+log = logging.getLogger(__name__)
 
 
 def _number(action: dict) -> int:
@@ -15,56 +27,62 @@ def _number(action: dict) -> int:
     return int(value) if value.isdigit() else 0
 
 
+def _key(body: dict) -> str | None:
+    return f"action:{body['trigger_id']}" if body.get("trigger_id") else None
+
+
 async def acknowledge(ack, body, action, context, respond) -> None:
     await ack()
     user = body["user"]["id"]
-
-    def announce(result: Changed) -> str:
-        ref = incident_ref(result.incident.number)
-        return f":eyes: <@{user}> acknowledged {ref}." + (
-            " They are the commander." if result.incident.commander_id == user else "")
-
-    after_ack(context, _change(context, respond, lambda s: s.acknowledge(_number(action), user), announce,
+    after_ack(context, _change(context, respond, lambda s: s.acknowledge(_number(action), user, _key(body)),
                                "was already acknowledged."), "acknowledge")
 
 
 async def take_command(ack, body, action, context, respond) -> None:
     await ack()
     user = body["user"]["id"]
-    after_ack(context, _change(
-        context, respond, lambda s: s.take_command(_number(action), user),
-        lambda r: f":firefighter: <@{user}> took command of {incident_ref(r.incident.number)}.",
-        "is already commanded by you."), "take-command")
+    after_ack(context, _change(context, respond, lambda s: s.take_command(_number(action), user, _key(body)),
+                               "is already commanded by you."), "take-command")
 
 
-async def _change(context, respond, apply, announce, unchanged: str) -> None:
+async def _change(context, respond, apply, unchanged: str) -> None:
     incidents: IncidentService = context["incidents"]
     try:
-        result = apply(incidents)
+        result: Changed = apply(incidents)
     except UserError as exc:
         await say_privately(respond, str(exc))
         return
-    if not result.changed:
+    if not result.changed and not result.replayed:
         await say_privately(respond, f"{incident_ref(result.incident.number)} {unchanged}")
-        return
-    incidents.tell_incident_later(result.incident, announce(result), refresh=True)
 
 
 async def open_modal(ack, body, action, context, respond) -> None:
     """Post update / Resolve: open the matching modal for the incident on the button."""
     await ack()
-    after_ack(context, _open_modal(body, action, context, respond), "incident-modal")
+    after_ack(context, _open_from_button(body, action, context, respond), "incident-modal")
 
 
-async def _open_modal(body: dict, action: dict, context, respond) -> None:
+async def _open_from_button(body: dict, action: dict, context, respond) -> None:
     incidents: IncidentService = context["incidents"]
+    which = "update" if action["action_id"] == ActionId.POST_UPDATE else "resolve"
     try:
-        incident = incidents.get(_number(action))
+        incident = incidents.ensure_changeable(_number(action), body["user"]["id"],
+                                               "post an update" if which == "update" else "resolve it")
     except UserError as exc:
         await say_privately(respond, str(exc))
         return
-    builder = views.update_modal if action["action_id"] == ActionId.POST_UPDATE else views.resolve_modal
-    await incidents.slack.open_view(body["trigger_id"], builder(incident))
+    await open_incident_modal(incidents, body["trigger_id"], incident, which, respond)
+
+
+async def open_incident_modal(incidents: IncidentService, trigger_id: str, incident: Incident, which: str, respond,
+                              text: str = "") -> None:
+    view = views.update_modal(incident, text) if which == "update" else views.resolve_modal(incident, text)
+    try:
+        await incidents.slack.open_view(trigger_id, view)
+    except SlackApiError as exc:
+        log.warning("could not open the %s modal: %s", which, slack_error(exc))
+        await say_privately(respond, f"Slack did not let me open the form for {incident_ref(incident.number)} "
+                                     "(it took too long). Please try again.")
 
 
 def _modal_number(view: dict) -> int:
@@ -72,29 +90,32 @@ def _modal_number(view: dict) -> int:
     return int(meta) if meta.isdigit() else 0
 
 
-async def _submitted(ack, body, view, context, block_id: BlockId, action_id: ActionId, apply, announce,
-                     refresh: bool) -> None:
-    """A one-field modal: apply it to the incident, or show why not inside the modal."""
-    incidents: IncidentService = context["incidents"]
-    user = body["user"]["id"]
-    text = forms.text(view["state"]["values"], block_id, action_id)
-    try:
-        result = apply(incidents, _modal_number(view), user, text)
-    except UserError as exc:
-        await ack(response_action="errors", errors={block_id: str(exc)})
-        return
-    await ack()
-    ref = incident_ref(result.incident.number)
-    incidents.tell_incident_later(result.incident, announce(ref, user, escape(text.strip())),
-                                  refresh=refresh)
+def _view_key(view: dict) -> str | None:
+    return f"view:{view['id']}" if view.get("id") else None
 
 
 async def update_submitted(ack, body, view, context) -> None:
-    await _submitted(ack, body, view, context, BlockId.UPDATE_TEXT, ActionId.UPDATE_TEXT, IncidentService.post_update,
-                     lambda ref, user, text: f":memo: *Update on {ref}* from <@{user}>:\n{text}", refresh=False)
+    incidents: IncidentService = context["incidents"]
+    text = forms.text(view["state"]["values"], BlockId.UPDATE_TEXT, ActionId.UPDATE_TEXT)
+    try:
+        incidents.post_update(_modal_number(view), body["user"]["id"], text, _view_key(view))
+    except UserError as exc:
+        await ack(response_action="errors", errors={BlockId.UPDATE_TEXT: str(exc)})
+        return
+    await ack()
 
 
 async def resolve_submitted(ack, body, view, context) -> None:
-    await _submitted(ack, body, view, context, BlockId.RESOLVE_SUMMARY, ActionId.RESOLVE_SUMMARY,
-                     IncidentService.resolve,
-                     lambda ref, user, text: f":white_check_mark: <@{user}> resolved {ref}:\n{text}", refresh=True)
+    incidents: IncidentService = context["incidents"]
+    values = view["state"]["values"]
+    rollback = forms.selected(values, BlockId.ROLLBACK, ActionId.ROLLBACK)
+    resolution = Resolution(
+        summary=forms.text(values, BlockId.RESOLVE_SUMMARY, ActionId.RESOLVE_SUMMARY),
+        needed_rollback={"yes": True, "no": False}.get(rollback or ""),
+        follow_ups=tuple(forms.text(values, BlockId.FOLLOW_UPS, ActionId.FOLLOW_UPS).splitlines()))
+    try:
+        incidents.resolve(_modal_number(view), body["user"]["id"], resolution, _view_key(view))
+    except UserError as exc:
+        await ack(response_action="errors", errors={BlockId.RESOLVE_SUMMARY: str(exc)})
+        return
+    await ack()

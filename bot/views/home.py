@@ -18,8 +18,8 @@ def home(user_id: str, commanded: Sequence[Incident], open_incidents: Sequence[I
         {"type": "section", "text": mrkdwn(f"*Incidents you command* ({len(commanded)})")},
     ]
     if commanded:
-        blocks += incident_list(commanded, len(commanded), open_only=True)[1][1:]
+        blocks += incident_list(commanded, len(commanded))[1][1:]
     else:
         blocks.append({"type": "context", "elements": [mrkdwn("None right now.")]})
-    blocks += [{"type": "divider"}, *incident_list(open_incidents, open_total, open_only=True)[1]]
+    blocks += [{"type": "divider"}, *incident_list(open_incidents, open_total)[1]]
     return {"type": "home", "blocks": blocks[:100]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, tzinfo
 
 from bot.db.models import Incident, TimelineEvent
 from bot.domain.incident import (
@@ -111,17 +112,24 @@ def topic(incident: Incident) -> str:
                     f"{escape(incident.title)}", 250)
 
 
-def summary(incident: Incident, rotation_name: str | None) -> tuple[str, list[dict]]:
-    """The pinned message: the incident at a glance, with the buttons for the common actions."""
+def summary(incident: Incident, rotation_name: str | None,
+            responders: Sequence[str] = ()) -> tuple[str, list[dict]]:
+    """The pinned message: the incident at a glance, with the buttons for the common actions while it is open."""
     priority = Priority(incident.priority)
+    status = Status(incident.status)
+    status_text = status.label
+    if status is Status.DUPLICATE and incident.duplicate_of:
+        status_text += f" of {incident_ref(incident.duplicate_of)}"
     fields = [
         mrkdwn(f"*Priority*\n{_PRIORITY_EMOJI[priority]} {priority.value} — {priority.meaning}"),
-        mrkdwn(f"*Status*\n{Status(incident.status).label}"),
+        mrkdwn(f"*Status*\n{status_text}"),
         mrkdwn(f"*Commander*\n{mention(incident.commander_id)}"),
         mrkdwn(f"*Reported by*\n<@{incident.reporter_id}>"),
         mrkdwn(f"*Rotation*\n{escape(rotation_name) if rotation_name else '_none_'}"),
         mrkdwn(f"*Declared*\n{date_token(incident.created_at)}"),
     ]
+    if responders:
+        fields.append(mrkdwn("*Responders*\n" + ", ".join(f"<@{r}>" for r in responders[:30]), 2000))
     blocks: list[dict] = [
         {"type": "header", "text": plain(heading(incident), 150)},
         {"type": "section", "fields": fields},
@@ -132,8 +140,16 @@ def summary(incident: Incident, rotation_name: str | None) -> tuple[str, list[di
     context = [mrkdwn("*Impact:* " + "; ".join(i.question for i in impacts))] if impacts else []
     if incident.source_url:
         context.append(mrkdwn(f"<{incident.source_url}|Declared from this message>"))
+    if incident.resolution and status is Status.RESOLVED:
+        blocks.append({"type": "section", "text": mrkdwn(f"*Resolution*\n{escape(incident.resolution)}")})
     if context:
         blocks.append({"type": "context", "elements": context})
+    text = f"{escape(heading(incident))} ({priority.value}, {status_text})"
+    if not status.is_open:
+        closing = ("`/incident reopen` reopens it." if status is Status.RESOLVED
+                   else "It stays that way; declare a new incident if the problem is back.")
+        blocks.append({"type": "context", "elements": [mrkdwn(f"*{status_text}.* {closing}")]})
+        return text, blocks
     value = str(incident.number)
     blocks.append({"type": "actions", "block_id": BlockId.SUMMARY_ACTIONS, "elements": [
         {"type": "button", "action_id": ActionId.ACKNOWLEDGE, "text": plain("Acknowledge"), "value": value,
@@ -143,7 +159,6 @@ def summary(incident: Incident, rotation_name: str | None) -> tuple[str, list[di
         {"type": "button", "action_id": ActionId.RESOLVE, "text": plain("Resolve"), "value": value,
          "style": "danger"},
     ]})
-    text = f"{escape(heading(incident))} ({priority.value}, {Status(incident.status).label})"
     return text, blocks
 
 
@@ -175,9 +190,14 @@ def help_text() -> str:
     return "\n".join([
         "*/incident* — declare and work incidents",
         "• `/incident` or `/incident declare [title]` — declare an incident (opens a form)",
-        "• `/incident list [all]` — open incidents (or all of them)",
-        "• `/incident show INC-<n>` — one incident with its latest events",
-        "• `/incident help` — this help",
+        "*Working an incident* — in its channel, or anywhere with its id: `/incident update INC-12 rolled back`",
+        "• `update <text>` — post an update (P0s need one every hour)",
+        "• `status <triaged|in_progress|blocked|resolved|closed> [note]` — move it along",
+        "• `priority <P0|P1|P2>` · `commander @user` · `responders add|remove @user…`",
+        "• `resolve [summary]` — opens the resolve form · `reopen` · `close [reason]` · `duplicate INC-<m>`",
+        "*Reading*",
+        "• `show` · `timeline` (with the incident analysis draft) · `list [all|mine|P0|P1|P2]` · `stats [days]`",
+        "• `help` — this help",
         "Or pick *Declare incident* from the ⋯ menu of any message: the form is prefilled from it.",
     ])
 
@@ -189,10 +209,10 @@ def _line(incident: Incident) -> str:
             f"commander {mention(incident.commander_id, 'none')} · {where(incident)}")
 
 
-def incident_list(incidents: Sequence[Incident], total: int, open_only: bool) -> tuple[str, list[dict]]:
-    what = "open incidents" if open_only else "incidents"
+def incident_list(incidents: Sequence[Incident], total: int,
+                  what: str = "open incidents") -> tuple[str, list[dict]]:
     if not incidents:
-        text = f"No {what}. :tada:" if open_only else "No incidents yet."
+        text = f"No {what}." + (" :tada:" if what.startswith("open") else "")
         return text, [{"type": "section", "text": mrkdwn(text)}]
     header = f"*{total} {what}*" + (f" (showing {len(incidents)})" if total > len(incidents) else "")
     blocks: list[dict] = [{"type": "section", "text": mrkdwn(header)}]
@@ -208,34 +228,62 @@ def incident_list(incidents: Sequence[Incident], total: int, open_only: bool) ->
     return f"{total} {what}", blocks[:50]
 
 
-def incident_detail(incident: Incident, rotation_name: str | None,
-                    events: Sequence[TimelineEvent]) -> tuple[str, list[dict]]:
-    text, blocks = summary(incident, rotation_name)
+def event_line(event: TimelineEvent, tz: tzinfo = UTC) -> str:
+    return (f"{date_token(event.at, tz=tz)} · {mention(event.actor_id, 'Firefighter')} · *{escape(event.kind)}* "
+            f"{escape(truncate(event.text, 400))}")
+
+
+def incident_detail(incident: Incident, rotation_name: str | None, events: Sequence[TimelineEvent],
+                    responders: Sequence[str] = (), tz: tzinfo = UTC) -> tuple[str, list[dict]]:
+    text, blocks = summary(incident, rotation_name, responders)
     blocks = [b for b in blocks if b.get("type") != "actions"]
     blocks.append({"type": "context", "elements": [mrkdwn(f"Lives in {where(incident)}")]})
     if events:
-        lines = [f"{date_token(e.at)} · {mention(e.actor_id, 'Firefighter')} · *{e.kind}* "
-                 f"{escape(truncate(e.text, 300))}" for e in events[-10:]]
-        blocks.append({"type": "section", "text": mrkdwn("*Latest events*\n" + "\n".join(lines))})
+        lines = [event_line(e, tz) for e in events[-8:]]
+        blocks.append({"type": "section", "text": mrkdwn("*Latest events* (`/incident timeline` has them all)\n"
+                                                         + "\n".join(lines))})
     return text, blocks
 
 
-def _one_text_modal(incident: Incident, callback_id: CallbackId, verb: str, submit: str, block_id: BlockId,
-                    action_id: ActionId, label: str) -> dict:
+def _text_input(block_id: BlockId, action_id: ActionId, label: str, *, initial: str = "", optional: bool = False,
+                hint: str | None = None) -> dict:
+    element: dict = {"type": "plain_text_input", "action_id": action_id, "multiline": True, "max_length": 3000}
+    if initial:
+        element["initial_value"] = truncate(initial, 3000)
+    block: dict = {"type": "input", "block_id": block_id, "label": plain(label), "element": element}
+    if optional:
+        block["optional"] = True
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def _incident_modal(incident: Incident, callback_id: CallbackId, verb: str, submit: str,
+                    inputs: list[dict]) -> dict:
     return {"type": "modal", "callback_id": callback_id, "private_metadata": str(incident.number),
             "title": plain(f"{verb} {incident_ref(incident.number)}", 24), "submit": plain(submit, 24),
-            "close": plain("Cancel", 24), "blocks": [
-                {"type": "section", "text": mrkdwn(f"*{escape(heading(incident))}*")},
-                {"type": "input", "block_id": block_id, "label": plain(label),
-                 "element": {"type": "plain_text_input", "action_id": action_id, "multiline": True,
-                             "max_length": 3000}}]}
+            "close": plain("Cancel", 24),
+            "blocks": [{"type": "section", "text": mrkdwn(f"*{escape(heading(incident))}*")}, *inputs]}
 
 
-def update_modal(incident: Incident) -> dict:
-    return _one_text_modal(incident, CallbackId.UPDATE_MODAL, "Update", "Post", BlockId.UPDATE_TEXT,
-                           ActionId.UPDATE_TEXT, "What changed? What is next?")
+def update_modal(incident: Incident, text: str = "") -> dict:
+    return _incident_modal(incident, CallbackId.UPDATE_MODAL, "Update", "Post", [
+        _text_input(BlockId.UPDATE_TEXT, ActionId.UPDATE_TEXT, "What changed? What is next?", initial=text)])
 
 
-def resolve_modal(incident: Incident) -> dict:
-    return _one_text_modal(incident, CallbackId.RESOLVE_MODAL, "Resolve", "Resolve", BlockId.RESOLVE_SUMMARY,
-                           ActionId.RESOLVE_SUMMARY, "How was it resolved?")
+ROLLBACK_CHOICES = {"yes": "Yes — we rolled back or shipped a hotfix", "no": "No"}
+
+
+def resolve_modal(incident: Incident, summary_text: str = "") -> dict:
+    """Summary, rollback/hotfix and follow-ups: P0s and rollbacks get an incident analysis draft."""
+    options = [_option(label, value) for value, label in ROLLBACK_CHOICES.items()]
+    rollback = {"type": "input", "block_id": BlockId.ROLLBACK, "label": plain("Did it need a rollback or hotfix?"),
+                "hint": plain("Incidents that needed one, and every P0, get an incident analysis draft."),
+                "element": {"type": "radio_buttons", "action_id": ActionId.ROLLBACK, "options": options,
+                            "initial_option": options[1]}}
+    return _incident_modal(incident, CallbackId.RESOLVE_MODAL, "Resolve", "Resolve", [
+        _text_input(BlockId.RESOLVE_SUMMARY, ActionId.RESOLVE_SUMMARY, "How was it resolved?", initial=summary_text),
+        rollback,
+        _text_input(BlockId.FOLLOW_UPS, ActionId.FOLLOW_UPS, "Follow-ups", optional=True,
+                    hint="One per line: what should happen so this does not happen again?"),
+    ])

@@ -1,0 +1,80 @@
+"""What every use-case shares: settings, the database, the way out to Slack, the clock, background work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import repo
+from bot.db.models import Incident, Rotation
+from bot.notify import Background, SlackGateway
+from bot.views import incident as incident_views
+
+
+@dataclass(frozen=True)
+class Declared:
+    incident: Incident
+    created: bool
+
+
+@dataclass(frozen=True)
+class Changed:
+    """`changed` is False when the change was already in place; `replayed` when this very request was seen before."""
+
+    incident: Incident
+    changed: bool
+    replayed: bool = False
+
+
+def permanent(exc: SlackApiError) -> bool:
+    """Slack answered and said no (ok: false with 200): retrying later will not help."""
+    return getattr(exc.response, "status_code", 200) == 200
+
+
+class ServiceBase:
+    def __init__(self, *, settings: Settings, db: repo.Database, slack: SlackGateway, clock: Clock,
+                 background: Background) -> None:
+        self.settings = settings
+        self.db = db
+        self.slack = slack
+        self.clock = clock
+        self.background = background
+
+    @staticmethod
+    def _rotation(session: Session, incident: Incident) -> Rotation | None:
+        if incident.rotation_id is None:
+            return None
+        return repo.rotation_by_id(session=session, rotation_id=incident.rotation_id)
+
+    def _load(self, incident_id: int) -> Incident:
+        with self.db.session() as session:
+            incident = repo.incident_by_id(session=session, incident_id=incident_id)
+        if incident is None:
+            raise LookupError(f"incident id {incident_id} vanished")
+        return incident
+
+    def _save(self, incident_id: int, **fields) -> Incident:
+        with self.db.session() as session:
+            incident = repo.incident_by_id(session=session, incident_id=incident_id)
+            for key, value in fields.items():
+                setattr(incident, key, value)
+            session.commit()
+            return incident
+
+    def _announcement_channel(self, incident: Incident, session: Session | None = None) -> str | None:
+        """The rotation's channel, else INCIDENTS_CHANNEL: where incidents are announced."""
+        if session is None:
+            with self.db.session() as own:
+                return self._announcement_channel(incident, own)
+        rotation = self._rotation(session, incident)
+        return rotation.channel_id if rotation else self.settings.incidents_channel
+
+    def _summary(self, incident: Incident) -> tuple[str, list[dict]]:
+        with self.db.session() as session:
+            rotation = self._rotation(session, incident)
+            responders = repo.responder_ids(session=session, incident_id=incident.id)
+        return incident_views.summary(incident, rotation.name if rotation else None, responders)

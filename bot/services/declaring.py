@@ -1,0 +1,184 @@
+"""Declaring: store the incident first, then give it a home in Slack step by step (resumable after a crash)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import repo
+from bot.db.models import Incident
+from bot.domain.incident import Declaration, Status, channel_name, incident_ref
+from bot.notify import CHANNEL_REFUSED, slack_error
+from bot.services.base import Declared, ServiceBase, permanent
+from bot.views import incident as incident_views
+
+log = logging.getLogger(__name__)
+
+_NAME_ATTEMPTS = 20
+_SETUP_RESUME_WINDOW = timedelta(days=1)
+_EPHEMERAL_UNDELIVERABLE = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel",
+                                      "is_archived", "no_permission"})
+
+
+class DeclaringService(ServiceBase):
+    def declare(self, declaration: Declaration) -> Declared:
+        """Store the incident and its first timeline event. Idempotent on `declare_key` (one per modal)."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            if declaration.declare_key:
+                existing = repo.incident_by_declare_key(session=session, declare_key=declaration.declare_key)
+                if existing:
+                    return Declared(existing, created=False)
+            rotation_id = declaration.rotation_id
+            if rotation_id is not None and repo.rotation_by_id(session=session, rotation_id=rotation_id) is None:
+                rotation_id = None
+            for _ in range(10):
+                incident = Incident(
+                    number=repo.next_incident_number(session=session), title=declaration.title,
+                    description=declaration.description, priority=declaration.priority.value,
+                    status=Status.NEW.value, impacts=",".join(sorted(i.value for i in declaration.impacts)),
+                    reporter_id=declaration.reporter_id, commander_id=declaration.commander_id,
+                    rotation_id=rotation_id, declared_in_channel=declaration.declared_in_channel,
+                    source_url=declaration.source_url, declare_key=declaration.declare_key,
+                    created_at=now, updated_at=now)
+                session.add(incident)
+                try:
+                    session.flush()
+                    repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id,
+                                   kind="declared", text=f"{declaration.priority.value}: {declaration.title}")
+                    if declaration.commander_id:
+                        repo.add_event(session=session, incident_id=incident.id, at=now,
+                                       actor_id=declaration.reporter_id, kind="commander",
+                                       text=f"<@{declaration.commander_id}> is commander")
+                    session.commit()
+                    return Declared(incident, created=True)
+                except IntegrityError:
+                    session.rollback()
+                    if declaration.declare_key:
+                        existing = repo.incident_by_declare_key(session=session,
+                                                                declare_key=declaration.declare_key)
+                        if existing:
+                            return Declared(existing, created=False)
+        raise RuntimeError("could not allocate an incident number")
+
+    def open_in_slack_later(self, incident: Incident) -> None:
+        self.background.spawn(self.open_in_slack(incident.id), name=f"open-{incident_ref(incident.number)}")
+
+    async def resume_unfinished(self) -> int:
+        """At start-up: finish the Slack set-up of incidents a previous process stored but did not finish."""
+        with self.db.session() as session:
+            pending = repo.incidents_with_unfinished_setup(session=session,
+                                                           since=self.clock.now() - _SETUP_RESUME_WINDOW)
+        for incident in pending:
+            self.open_in_slack_later(incident)
+        return len(pending)
+
+    async def open_in_slack(self, incident_id: int) -> None:
+        """Channel (or thread), invitations, topic, pinned summary, announcement, reply to the reporter.
+
+        Each step is recorded when done, so a restart resumes where it stopped instead of starting over.
+        """
+        incident = self._load(incident_id)
+        steps = incident.steps_done
+        if "done" in steps:
+            return
+        if "home" not in steps:
+            await self._make_home(incident)
+            incident = self._load(incident_id)
+        if incident.thread_ts is None:
+            plan = [("reply", self._reply), ("invite", self._invite), ("topic", self._topic),
+                    ("summary", self._post_summary), ("pin", self._pin), ("announce", self._announce)]
+        else:
+            plan = [("summary", self._post_summary), ("reply", self._reply)]
+        for step, action in plan:
+            if step in incident.steps_done:
+                continue
+            try:
+                await action(incident)
+            except SlackApiError as exc:
+                if not permanent(exc):
+                    raise
+                log.warning("%s: step %s refused by Slack (%s)", incident_ref(incident.number), step, slack_error(exc))
+            incident = self._mark(incident_id, step)
+        self._mark(incident_id, "done")
+
+    def _mark(self, incident_id: int, step: str) -> Incident:
+        incident = self._load(incident_id)
+        return self._save(incident_id, slack_steps_done=",".join(sorted(incident.steps_done | {step})))
+
+    def _note(self, incident: Incident, text: str) -> None:
+        with self.db.session() as session:
+            repo.add_event(session=session, incident_id=incident.id, at=self.clock.now(), actor_id=None,
+                           kind="note", text=text)
+            session.commit()
+
+    async def _make_home(self, incident: Incident) -> None:
+        """A channel of its own; when that is off or refused, a thread under the announcement."""
+        if self.settings.create_incident_channels:
+            for attempt in range(1, _NAME_ATTEMPTS + 1):
+                name = channel_name(incident.number, incident.title, attempt)
+                try:
+                    channel_id = await self.slack.create_channel(name)
+                except SlackApiError as exc:
+                    error = slack_error(exc)
+                    if error == "name_taken":
+                        continue
+                    if not permanent(exc) and error not in CHANNEL_REFUSED:
+                        raise
+                    self._note(incident, f"Slack refused to create a channel ({error}); the incident runs in a "
+                                         "thread under its announcement.")
+                    break
+                self._save(incident.id, channel_id=channel_id, channel_name=name,
+                           slack_steps_done=",".join(sorted(incident.steps_done | {"home"})))
+                return
+            else:
+                self._note(incident, "Every channel name was taken; the incident runs in a thread.")
+        await self._announce_as_thread_root(incident)
+
+    async def _announce_as_thread_root(self, incident: Incident) -> None:
+        target = self._announcement_channel(incident) or incident.reporter_id
+        text, blocks = incident_views.announcement(incident)
+        channel_id, ts = await self.slack.post(target, text, blocks)
+        self._save(incident.id, channel_id=channel_id, thread_ts=ts, announcement_channel=channel_id,
+                   announcement_ts=ts, slack_steps_done=",".join(sorted(incident.steps_done | {"home", "announce"})))
+
+    async def _reply(self, incident: Incident) -> None:
+        if incident.thread_ts is None:
+            link = f"<#{incident.channel_id}>"
+        else:
+            link = f"<{await self.slack.permalink(incident.channel_id, incident.thread_ts)}|its thread>"
+        text = incident_views.reporter_reply(incident, link)
+        if incident.declared_in_channel:
+            try:
+                await self.slack.post_ephemeral(incident.declared_in_channel, incident.reporter_id, text)
+                return
+            except SlackApiError as exc:
+                if slack_error(exc) not in _EPHEMERAL_UNDELIVERABLE:
+                    raise
+        await self.slack.post(incident.reporter_id, text)
+
+    async def _invite(self, incident: Incident) -> None:
+        await self.slack.invite(incident.channel_id, [incident.reporter_id, incident.commander_id])
+
+    async def _topic(self, incident: Incident) -> None:
+        await self.slack.set_topic(incident.channel_id, incident_views.topic(incident))
+
+    async def _post_summary(self, incident: Incident) -> None:
+        text, blocks = self._summary(incident)
+        _, ts = await self.slack.post(incident.channel_id, text, blocks, thread_ts=incident.thread_ts)
+        self._save(incident.id, summary_ts=ts)
+
+    async def _pin(self, incident: Incident) -> None:
+        await self.slack.pin(incident.channel_id, incident.summary_ts)
+
+    async def _announce(self, incident: Incident) -> None:
+        target = self._announcement_channel(incident)
+        if target is None:
+            return
+        text, blocks = incident_views.announcement(incident)
+        channel_id, ts = await self.slack.post(target, text, blocks)
+        self._save(incident.id, announcement_channel=channel_id, announcement_ts=ts)
+

@@ -1,0 +1,100 @@
+"""Reading: find incidents, list them, their timeline and the team's numbers. Never changes anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.db import repo
+from bot.db.models import Incident, TimelineEvent
+from bot.domain.errors import UserError
+from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.stats import IncidentFacts, Stats, summarize
+from bot.services.base import ServiceBase
+
+LIST_SCOPES = ("open", "all", "mine", "P0", "P1", "P2")
+
+
+@dataclass(frozen=True)
+class Listing:
+    incidents: list[Incident]
+    total: int
+    what: str
+
+
+@dataclass(frozen=True)
+class Detail:
+    incident: Incident
+    rotation_name: str | None
+    responders: list[str]
+    events: list[TimelineEvent]
+
+
+class ReadingService(ServiceBase):
+    def declare_form_defaults(self, channel_id: str | None) -> tuple[list[tuple[int, str]], int | None]:
+        """All rotations for the modal, and the default: the one bound to this channel, else the first created."""
+        with self.db.session() as session:
+            rotations = repo.all_rotations(session=session)
+            bound = repo.rotation_by_channel(session=session, channel_id=channel_id) if channel_id else None
+        default = bound or (rotations[0] if rotations else None)
+        return [(r.id, r.name) for r in rotations if r.id is not None], (default.id if default else None)
+
+    def get(self, number: int) -> Incident:
+        with self.db.session() as session:
+            incident = repo.incident_by_number(session=session, number=number)
+        if incident is None:
+            raise UserError(f"There is no {incident_ref(number)}.")
+        return incident
+
+    def number_for_channel(self, channel_id: str | None) -> int | None:
+        """The incident whose own channel this is, so commands typed there need no `INC-<n>`."""
+        if not channel_id:
+            return None
+        with self.db.session() as session:
+            incident = repo.incident_by_channel(session=session, channel_id=channel_id)
+        return incident.number if incident and incident.thread_ts is None else None
+
+    def commanded_by(self, user_id: str, *, limit: int = 40) -> list[Incident]:
+        """Open incidents this person commands (the App Home's first list)."""
+        with self.db.session() as session:
+            return repo.list_incidents(session=session, open_only=True, limit=limit, commander_id=user_id)
+
+    def list(self, *, open_only: bool, limit: int = 40) -> tuple[list[Incident], int]:
+        with self.db.session() as session:
+            return (repo.list_incidents(session=session, open_only=open_only, limit=limit),
+                    repo.count_incidents(session=session, open_only=open_only))
+
+    def listing(self, scope: str, user_id: str, *, limit: int = 40) -> Listing:
+        """`list [all|mine|P0|P1|P2]`: open incidents unless `all`; `mine` = those you command or respond to."""
+        word = scope.strip().lower() or "open"
+        chosen = next((s for s in LIST_SCOPES if s.lower() == word), None)
+        if chosen is None:
+            raise UserError(f"`list` takes {', '.join(f'`{s}`' for s in LIST_SCOPES[1:])} or nothing, "
+                            f"not `{scope.strip()[:30]}`.")
+        filters: dict = {"open_only": chosen != "all"}
+        what = {"open": "open incidents", "all": "incidents", "mine": "open incidents you command or respond to"}
+        if chosen == "mine":
+            filters["involving"] = user_id
+        elif chosen in Priority._value2member_map_:
+            filters["priority"] = chosen
+        with self.db.session() as session:
+            found = repo.list_incidents(session=session, limit=limit, **filters)
+            total = repo.count_incidents(session=session, **filters)
+        return Listing(found, total, what.get(chosen, f"open {chosen} incidents"))
+
+    def detail(self, number: int) -> Detail:
+        incident = self.get(number)
+        with self.db.session() as session:
+            rotation = self._rotation(session, incident)
+            responders = repo.responder_ids(session=session, incident_id=incident.id)
+            events = repo.events_for(session=session, incident_id=incident.id)
+        return Detail(incident, rotation.name if rotation else None, responders, events)
+
+    def stats(self, days: int) -> Stats:
+        now = self.clock.now()
+        with self.db.session() as session:
+            rows = repo.incidents_declared_since(session=session, since=now - timedelta(days=days))
+        facts = [IncidentFacts(priority=Priority(i.priority), status=Status(i.status), created_at=i.created_at,
+                               acknowledged_at=i.acknowledged_at, resolved_at=i.resolved_at,
+                               reopen_count=i.reopen_count) for i in rows]
+        return summarize(facts, now=now, days=days)

@@ -1,0 +1,327 @@
+"""Working an incident: every change is checked (who, which transition), stored with its timeline event in one
+transaction, and only then told to Slack in the background.
+
+A request key (the modal's view id, the command's or button's trigger id) is stored on the event, so a request
+Slack sends twice — a retry, a double submit — is applied once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.db import repo
+from bot.db.models import Incident
+from bot.domain import lifecycle
+from bot.domain.errors import UserError
+from bot.domain.incident import Priority, Status, incident_ref
+from bot.notify import slack_error
+from bot.services.base import Changed, ServiceBase
+from bot.slack_text import escape
+from bot.views import incident as incident_views
+from bot.views import notices
+from bot.views.postmortem import postmortem
+
+log = logging.getLogger(__name__)
+
+UPDATE_MAX = 3000
+
+
+@dataclass(frozen=True)
+class Resolution:
+    summary: str
+    needed_rollback: bool | None = None
+    follow_ups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What Slack hears after a change is stored."""
+
+    say: str  # in the incident's channel (or thread)
+    refresh: bool = True  # edit the pinned summary and the topic in place
+    invite: tuple[str, ...] = ()
+    elsewhere: tuple[tuple[str, str | None, str], ...] = ()  # (channel, thread_ts, text)
+    postmortem: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    text: str
+    effects: Effects
+    finish: Callable[[Session, Incident], None] | None = field(default=None, compare=False)
+
+
+Apply = Callable[[Session, Incident, datetime], Outcome | None]
+
+
+def _users(users: Sequence[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in users)
+
+
+class WorkingService(ServiceBase):
+    # -- the one path every change takes ---------------------------------------------------------------
+
+    def _change(self, number: int, actor: str, apply: Apply, request_key: str | None = None) -> Changed:
+        now = self.clock.now()
+        with self.db.session() as session:
+            incident = repo.incident_by_number(session=session, number=number)
+            if incident is None:
+                raise UserError(f"There is no {incident_ref(number)}.")
+            if request_key and repo.event_by_request_key(session=session, request_key=request_key):
+                return Changed(incident, changed=False, replayed=True)
+            self._require_permission(session, incident, actor)
+            outcome = apply(session, incident, now)
+            if outcome is None:
+                return Changed(incident, changed=False)
+            incident.updated_at = now
+            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind=outcome.kind,
+                           text=outcome.text, request_key=request_key)
+            if outcome.finish:
+                session.flush()
+                outcome.finish(session, incident)
+            try:
+                session.commit()
+            except IntegrityError:  # the same request, applied a moment ago by a concurrent delivery
+                session.rollback()
+                return Changed(self.get(number), changed=False, replayed=True)
+        self.background.spawn(self._deliver(incident.id, outcome.effects), name=f"tell-{incident_ref(number)}")
+        return Changed(incident, changed=True)
+
+    def ensure_changeable(self, number: int, actor: str, doing: str) -> Incident:
+        """Before opening a form: would this person be allowed to `doing` this incident right now?"""
+        with self.db.session() as session:
+            incident = repo.incident_by_number(session=session, number=number)
+            if incident is None:
+                raise UserError(f"There is no {incident_ref(number)}.")
+            self._require_permission(session, incident, actor)
+        lifecycle.require_open(number, Status(incident.status), doing, incident.duplicate_of)
+        return incident
+
+    def _require_permission(self, session: Session, incident: Incident, actor: str) -> None:
+        firefighters = (repo.rotation_member_ids(session=session, rotation_id=incident.rotation_id)
+                        if incident.rotation_id is not None else [])
+        if not lifecycle.may_change(actor, commander=incident.commander_id,
+                                    responders=repo.responder_ids(session=session, incident_id=incident.id),
+                                    firefighters=firefighters, admins=self.settings.admins):
+            raise UserError(lifecycle.not_allowed(incident.number, incident.commander_id))
+
+    async def _deliver(self, incident_id: int, effects: Effects) -> None:
+        """Each step stands alone: Slack refusing one (an archived channel, say) does not stop the others."""
+        incident = self._load(incident_id)
+        own_channel = incident.channel_id if incident.thread_ts is None else None
+        steps: list[tuple[str, Callable]] = []
+        if incident.channel_id:
+            steps.append(("say", lambda: self.slack.post(incident.channel_id, effects.say,
+                                                         thread_ts=incident.thread_ts)))
+        for channel, thread_ts, text in effects.elsewhere:
+            steps.append(("tell elsewhere", lambda c=channel, t=thread_ts, x=text: self.slack.post(c, x, thread_ts=t)))
+        if effects.invite and own_channel:
+            steps.append(("invite", lambda: self.slack.invite(own_channel, list(effects.invite))))
+        if effects.refresh and incident.summary_ts and incident.channel_id:
+            steps.append(("refresh summary", lambda: self._refresh_summary(incident)))
+        if effects.postmortem and incident.postmortem and incident.channel_id:
+            steps.append(("postmortem", lambda: self._post_postmortem(incident)))
+        for name, step in steps:
+            try:
+                await step()
+            except SlackApiError as exc:
+                log.warning("%s: %s failed (%s)", incident_ref(incident.number), name, slack_error(exc))
+
+    async def _refresh_summary(self, incident: Incident) -> None:
+        text, blocks = self._summary(incident)
+        await self.slack.update(incident.channel_id, incident.summary_ts, text, blocks)
+        if incident.thread_ts is None:
+            await self.slack.set_topic(incident.channel_id, incident_views.topic(incident))
+
+    async def _post_postmortem(self, incident: Incident) -> None:
+        _, ts = await self.slack.post(incident.channel_id, notices.postmortem_message(incident),
+                                      thread_ts=incident.thread_ts)
+        self._save(incident.id, postmortem_ts=ts)
+
+    # -- the changes ------------------------------------------------------------------------------------
+
+    def acknowledge(self, number: int, user_id: str, request_key: str | None = None) -> Changed:
+        def apply(session, incident: Incident, now):
+            lifecycle.require_open(number, Status(incident.status), "acknowledge it", incident.duplicate_of)
+            if incident.acknowledged_at is not None:
+                return None
+            incident.acknowledged_at = now
+            text, took = "acknowledged", incident.commander_id is None
+            if took:
+                incident.commander_id = user_id
+                text += f" and took command (<@{user_id}> is commander)"
+            return Outcome("acknowledged", text, Effects(
+                notices.acknowledged(incident, user_id, took), invite=(user_id,) if took else ()))
+        return self._change(number, user_id, apply, request_key)
+
+    def take_command(self, number: int, user_id: str, request_key: str | None = None) -> Changed:
+        return self.set_commander(number, user_id, user_id, request_key, taking=True)
+
+    def set_commander(self, number: int, actor: str, commander: str, request_key: str | None = None, *,
+                      taking: bool = False) -> Changed:
+        def apply(session, incident: Incident, now):
+            if incident.commander_id == commander:
+                if taking:
+                    return None
+                raise UserError(f"<@{commander}> already commands {incident_ref(number)}.")
+            lifecycle.require_open(number, Status(incident.status), "change its commander", incident.duplicate_of)
+            previous = incident.commander_id
+            incident.commander_id = commander
+            if taking and incident.acknowledged_at is None:
+                incident.acknowledged_at = now
+            text = f"<@{commander}> is commander" + (f" (was <@{previous}>)" if previous else "")
+            return Outcome("commander", text, Effects(notices.new_commander(incident, actor, commander),
+                                                      invite=(commander,)))
+        return self._change(number, actor, apply, request_key)
+
+    def post_update(self, number: int, user_id: str, text: str, request_key: str | None = None) -> Changed:
+        body = text.strip()
+        if not body:
+            raise UserError("An update needs some text: what changed, what is next?")
+        if len(body) > UPDATE_MAX:
+            raise UserError(f"Keep an update to {UPDATE_MAX} characters (it has {len(body)}).")
+
+        def apply(session, incident: Incident, now):
+            lifecycle.require_open(number, Status(incident.status), "post an update", incident.duplicate_of)
+            incident.last_update_at = now
+            return Outcome("update", body, Effects(notices.update(incident, user_id, escape(body)), refresh=False))
+        return self._change(number, user_id, apply, request_key)
+
+    def set_status(self, number: int, user_id: str, target: Status, note: str = "",
+                   request_key: str | None = None) -> Changed:
+        if target is Status.RESOLVED:
+            return self.resolve(number, user_id, Resolution(summary=note), request_key)
+        if target is Status.CLOSED:
+            return self.close(number, user_id, note, request_key)
+        note = note.strip()
+
+        def apply(session, incident: Incident, now):
+            current = Status(incident.status)
+            lifecycle.check_status_change(number, current, target, incident.duplicate_of)
+            incident.status = target.value
+            if current is Status.NEW and incident.acknowledged_at is None:
+                incident.acknowledged_at = now  # someone has looked at it: that is what acknowledging means
+            text = f"{current.label} → {target.label}" + (f": {note}" if note else "")
+            return Outcome("status", text, Effects(notices.status(incident, user_id, current, escape(note))))
+        return self._change(number, user_id, apply, request_key)
+
+    def set_priority(self, number: int, user_id: str, target: Priority, request_key: str | None = None) -> Changed:
+        def apply(session, incident: Incident, now):
+            current = Priority(incident.priority)
+            lifecycle.check_priority_change(number, Status(incident.status), current, target, incident.duplicate_of)
+            incident.priority = target.value
+            elsewhere = ()
+            announce_in = self._announcement_channel(incident, session)
+            if lifecycle.is_raise_to_p0(current, target) and announce_in and announce_in != incident.channel_id:
+                elsewhere = ((announce_in, None, notices.raised_to_p0(incident, user_id)),)
+            return Outcome("priority", f"{current.value} → {target.value}",
+                           Effects(notices.priority(incident, user_id, current), elsewhere=elsewhere))
+        return self._change(number, user_id, apply, request_key)
+
+    def add_responders(self, number: int, actor: str, users: Sequence[str], request_key: str | None = None) -> Changed:
+        def apply(session, incident: Incident, now):
+            lifecycle.require_open(number, Status(incident.status), "add responders", incident.duplicate_of)
+            present = set(repo.responder_ids(session=session, incident_id=incident.id))
+            new = [u for u in dict.fromkeys(users) if u not in present]
+            if not new:
+                raise UserError(f"{_users(users)} already {'is a responder' if len(users) == 1 else 'are responders'}"
+                                f" on {incident_ref(number)}.")
+            for user in new:
+                repo.add_responder(session=session, incident_id=incident.id, user_id=user, at=now)
+            return Outcome("responders", f"added {_users(new)}",
+                           Effects(notices.responders(incident, actor, new, added=True), invite=tuple(new)))
+        return self._change(number, actor, apply, request_key)
+
+    def remove_responders(self, number: int, actor: str, users: Sequence[str],
+                          request_key: str | None = None) -> Changed:
+        def apply(session, incident: Incident, now):
+            lifecycle.require_open(number, Status(incident.status), "remove responders", incident.duplicate_of)
+            present = set(repo.responder_ids(session=session, incident_id=incident.id))
+            missing = [u for u in users if u not in present]
+            if missing:
+                verb = "is not a responder" if len(missing) == 1 else "are not responders"
+                raise UserError(f"{_users(missing)} {verb} on {incident_ref(number)}.")
+            gone = list(dict.fromkeys(users))
+            for user in gone:
+                repo.remove_responder(session=session, incident_id=incident.id, user_id=user)
+            return Outcome("responders", f"removed {_users(gone)}",
+                           Effects(notices.responders(incident, actor, gone, added=False)))
+        return self._change(number, actor, apply, request_key)
+
+    def resolve(self, number: int, user_id: str, resolution: Resolution, request_key: str | None = None) -> Changed:
+        summary = resolution.summary.strip()
+        if not summary:
+            raise UserError("Say in a sentence how it was resolved.")
+        if len(summary) > UPDATE_MAX:
+            raise UserError(f"Keep the summary to {UPDATE_MAX} characters (it has {len(summary)}).")
+        follow_ups = tuple(f.strip() for f in resolution.follow_ups if f.strip())
+
+        def apply(session, incident: Incident, now):
+            if incident.status == Status.RESOLVED.value:
+                raise UserError(f"{incident_ref(number)} is already resolved.")
+            lifecycle.require_open(number, Status(incident.status), "resolve it", incident.duplicate_of)
+            incident.status = Status.RESOLVED.value
+            incident.resolved_at = now
+            incident.resolution = summary
+            incident.needed_rollback = resolution.needed_rollback
+            incident.follow_ups = "\n".join(follow_ups)
+            analysis = Priority(incident.priority) is Priority.P0 or bool(resolution.needed_rollback)
+            finish = self._write_postmortem if analysis else None
+            return Outcome("resolved", summary, Effects(notices.resolved(incident, user_id, escape(summary),
+                                                                         follow_ups), postmortem=analysis),
+                           finish=finish)
+        return self._change(number, user_id, apply, request_key)
+
+    def _write_postmortem(self, session: Session, incident: Incident) -> None:
+        """The incident analysis draft is stored with the resolution, so it is never lost and `timeline` finds it."""
+        events = repo.events_for(session=session, incident_id=incident.id)
+        responders = repo.responder_ids(session=session, incident_id=incident.id)
+        incident.postmortem = postmortem(incident, events, responders, self.settings.team_timezone)
+
+    def reopen(self, number: int, user_id: str, reason: str = "", request_key: str | None = None) -> Changed:
+        reason = reason.strip()
+
+        def apply(session, incident: Incident, now):
+            lifecycle.check_reopen(number, Status(incident.status), incident.duplicate_of)
+            incident.status = lifecycle.REOPENED_STATUS.value
+            incident.resolved_at = None
+            incident.reopen_count += 1
+            if incident.commander_id is None:
+                incident.commander_id = user_id
+            return Outcome("reopened", reason or "reopened",
+                           Effects(notices.reopened(incident, user_id, escape(reason))))
+        return self._change(number, user_id, apply, request_key)
+
+    def mark_duplicate(self, number: int, user_id: str, original: int, request_key: str | None = None) -> Changed:
+        def apply(session, incident: Incident, now):
+            target = repo.incident_by_number(session=session, number=original) if original != number else None
+            lifecycle.check_duplicate(number, Status(incident.status), original,
+                                      Status(target.status) if target else None,
+                                      target.duplicate_of if target else None, incident.duplicate_of)
+            assert target is not None
+            incident.status = Status.DUPLICATE.value
+            incident.duplicate_of = original
+            repo.add_event(session=session, incident_id=target.id, at=now, actor_id=user_id, kind="duplicate",
+                           text=f"{incident_ref(number)} ({incident.title}) is a duplicate of this incident")
+            elsewhere = ((target.channel_id, target.thread_ts, notices.has_duplicate(target, incident, user_id)),) \
+                if target.channel_id else ()
+            return Outcome("duplicate", f"duplicate of {incident_ref(original)}",
+                           Effects(notices.duplicate(incident, user_id, target), elsewhere=elsewhere))
+        return self._change(number, user_id, apply, request_key)
+
+    def close(self, number: int, user_id: str, reason: str = "", request_key: str | None = None) -> Changed:
+        reason = reason.strip()
+
+        def apply(session, incident: Incident, now):
+            lifecycle.require_open(number, Status(incident.status), "close it", incident.duplicate_of)
+            incident.status = Status.CLOSED.value
+            return Outcome("closed", reason or "closed", Effects(notices.closed(incident, user_id, escape(reason))))
+        return self._change(number, user_id, apply, request_key)

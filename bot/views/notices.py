@@ -1,0 +1,96 @@
+"""What the bot says in an incident's channel when something changes. Pure: text in, text out.
+
+User-written text arrives here already escaped; titles are escaped here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.db.models import Incident
+from bot.domain.incident import Priority, Status, incident_ref
+from bot.slack_text import escape
+
+
+def _ref(incident: Incident) -> str:
+    return incident_ref(incident.number)
+
+
+def _users(users: Sequence[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in users)
+
+
+def _with_note(line: str, note: str) -> str:
+    return f"{line}\n> {note}" if note else line
+
+
+def acknowledged(incident: Incident, user: str, took_command: bool) -> str:
+    return f":eyes: <@{user}> acknowledged {_ref(incident)}." + (" They are the commander." if took_command else "")
+
+
+def new_commander(incident: Incident, actor: str, commander: str) -> str:
+    if actor == commander:
+        return f":firefighter: <@{commander}> took command of {_ref(incident)}."
+    return f":firefighter: <@{actor}> made <@{commander}> the commander of {_ref(incident)}."
+
+
+def update(incident: Incident, user: str, text: str) -> str:
+    return f":memo: *Update on {_ref(incident)}* from <@{user}>:\n{text}"
+
+
+def status(incident: Incident, user: str, before: Status, note: str) -> str:
+    return _with_note(f":arrows_counterclockwise: <@{user}> moved {_ref(incident)} from *{before.label}* to "
+                      f"*{Status(incident.status).label}*.", note)
+
+
+def priority(incident: Incident, user: str, before: Priority) -> str:
+    after = Priority(incident.priority)
+    arrow = ":arrow_up:" if after.value < before.value else ":arrow_down:"
+    return (f"{arrow} <@{user}> changed the priority of {_ref(incident)} from {before.value} to *{after.value}* "
+            f"({after.meaning}).")
+
+
+def raised_to_p0(incident: Incident, user: str) -> str:
+    where = f" Join <#{incident.channel_id}>." if incident.channel_id and incident.thread_ts is None else ""
+    return (f":rotating_light: :red_circle: *{_ref(incident)}* is now *P0* (raised by <@{user}>): "
+            f"{escape(incident.title)}.{where}")
+
+
+def responders(incident: Incident, actor: str, users: Sequence[str], *, added: bool) -> str:
+    if added:
+        return f":busts_in_silhouette: <@{actor}> added {_users(users)} as responders on {_ref(incident)}."
+    return f":busts_in_silhouette: <@{actor}> removed {_users(users)} from the responders on {_ref(incident)}."
+
+
+def resolved(incident: Incident, user: str, summary: str, follow_ups: Sequence[str]) -> str:
+    text = f":white_check_mark: <@{user}> resolved {_ref(incident)}:\n{summary}"
+    if follow_ups:
+        text += "\n*Follow-ups*\n" + "\n".join(f"• {escape(f)}" for f in follow_ups)
+    if incident.postmortem or incident.needed_rollback or incident.priority == Priority.P0.value:
+        text += "\nAn incident analysis draft follows; `/incident timeline` shows it again later."
+    return text
+
+
+def reopened(incident: Incident, user: str, reason: str) -> str:
+    return _with_note(f":leftwards_arrow_with_hook: <@{user}> reopened {_ref(incident)}; it is "
+                      f"*{Status(incident.status).label}* again.", reason)
+
+
+def duplicate(incident: Incident, user: str, original: Incident) -> str:
+    where = f" in <#{original.channel_id}>" if original.channel_id and original.thread_ts is None else ""
+    return (f":twisted_rightwards_arrows: <@{user}> marked {_ref(incident)} a duplicate of "
+            f"*{_ref(original)}* ({escape(original.title)}). Follow it{where} instead.")
+
+
+def has_duplicate(original: Incident, duplicate_incident: Incident, user: str) -> str:
+    return (f":twisted_rightwards_arrows: <@{user}> marked {_ref(duplicate_incident)} "
+            f"({escape(duplicate_incident.title)}) a duplicate of {_ref(original)}.")
+
+
+def closed(incident: Incident, user: str, reason: str) -> str:
+    return _with_note(f":no_entry_sign: <@{user}> closed {_ref(incident)}.", reason)
+
+
+def postmortem_message(incident: Incident) -> str:
+    return (f":page_facing_up: *Incident analysis draft for {_ref(incident)}* — copy it into your postmortem doc "
+            f"and complete it.\n\n{incident.postmortem}")

@@ -1,0 +1,74 @@
+"""The incident analysis draft (SPEC §2 "Resolving and analysis"): markdown a person completes, built from the
+stored incident and its timeline. Pure.
+
+Times are written in the team's timezone with their zone abbreviation (the draft is copied into documents where
+Slack's date tokens mean nothing); user text is escaped so posting the draft to Slack can never ping anyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, tzinfo
+
+from bot.db.models import Incident, TimelineEvent
+from bot.domain.incident import Impact, Priority, incident_ref
+from bot.domain.stats import humanize
+from bot.slack_text import escape, truncate
+
+TIMELINE_MAX_EVENTS = 200
+DRAFT_MAX = 35_000  # Slack cuts message text at 40,000 characters
+
+
+def local_time(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _who(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "Firefighter"
+
+
+def _rollback(needed: bool | None) -> str:
+    return {True: "yes", False: "no", None: "not recorded"}[needed]
+
+
+def event_line(event: TimelineEvent, tz: tzinfo) -> str:
+    return f"- {local_time(event.at, tz)} — {_who(event.actor_id)} {event.kind}: {escape(truncate(event.text, 500))}"
+
+
+def postmortem(incident: Incident, events: Sequence[TimelineEvent], responders: Sequence[str], tz: tzinfo) -> str:
+    ref = incident_ref(incident.number)
+    tta = incident.acknowledged_at - incident.created_at if incident.acknowledged_at else None
+    ttr = incident.resolved_at - incident.created_at if incident.resolved_at else None
+    impacts = [Impact(v) for v in incident.impacts.split(",") if v in Impact._value2member_map_]
+    follow_ups = [f for f in incident.follow_ups.splitlines() if f.strip()]
+    zone = getattr(tz, "key", str(tz))
+    lines = [
+        f"# {ref}: {escape(incident.title)}",
+        "_Draft incident analysis written by Firefighter from the incident's timeline: complete it before sharing._",
+        "",
+        "## Summary",
+        escape(incident.resolution) or "_How was it resolved?_",
+        "",
+        f"- Priority: {Priority(incident.priority).value}",
+        f"- Declared: {local_time(incident.created_at, tz)} by {_who(incident.reporter_id)}",
+        f"- Resolved: {local_time(incident.resolved_at, tz) if incident.resolved_at else 'not yet'}",
+        f"- Commander: {_who(incident.commander_id) if incident.commander_id else 'nobody'}",
+        f"- Responders: {', '.join(f'<@{r}>' for r in responders) or 'none recorded'}",
+        f"- Rollback or hotfix needed: {_rollback(incident.needed_rollback)}",
+        f"- Time to acknowledge: {humanize(tta) if tta is not None else 'never acknowledged'}",
+        f"- Time to resolve: {humanize(ttr) if ttr is not None else 'not resolved'}",
+        "",
+        "## Impact",
+        *([f"- {i.question}" for i in impacts] or ["_Who was affected, how, and for how long?_"]),
+    ]
+    if incident.description:
+        lines += ["", escape(truncate(incident.description, 3000))]
+    shown = list(events)[-TIMELINE_MAX_EVENTS:]
+    lines += ["", f"## Timeline ({zone})"]
+    if len(events) > len(shown):
+        lines.append(f"_{len(events) - len(shown)} earlier events are left out; `/incident timeline` has them._")
+    lines += [event_line(e, tz) for e in shown]
+    lines += ["", "## Follow-ups", *([f"- [ ] {escape(f.strip())}" for f in follow_ups] or ["_None recorded._"])]
+    lines += ["", "## Root cause", "_What made this possible?_", "", "## Lessons learned",
+              "_What went well, what went wrong, where did we get lucky?_"]
+    return truncate("\n".join(lines), DRAFT_MAX)
