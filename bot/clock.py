@@ -33,5 +33,6 @@ class FakeClock:
             raise ValueError("FakeClock needs timezone-aware datetimes")
         self._now = moment.astimezone(UTC)
 
-    def advance(self, delta: timedelta) -> None:
-        self._now += delta
+    def advance(self, delta: timedelta | None = None, **parts: float) -> None:
+        """`advance(timedelta(minutes=5))` or `advance(minutes=5)`."""
+        self._now += (delta or timedelta()) + timedelta(**parts)

@@ -54,3 +54,25 @@ def test_naive_datetimes_are_refused(tmp_path):
             assert "naive" in str(exc)
         else:
             raise AssertionError("a naive datetime was stored")
+
+
+def test_upgrading_from_0001_keeps_incidents_and_fills_the_new_columns(tmp_path):
+    from alembic import command
+
+    from bot.db.engine import alembic_config
+    url = f"sqlite:///{tmp_path / 'ff.db'}"
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        config = alembic_config(url)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(sa.text(
+            "INSERT INTO incident (number, title, description, priority, status, impacts, reporter_id, "
+            "slack_steps_done, created_at, updated_at) VALUES (7, 'Old one', '', 'P0', 'resolved', '', 'U1', 'done', "
+            "'2026-01-01 10:00:00', '2026-01-01 11:00:00')"))
+    upgrade_to_head(engine)
+    with Session(engine) as session:
+        old = session.exec(select(Incident)).one()
+        assert (old.number, old.title, old.status) == (7, "Old one", "resolved")
+        assert (old.reopen_count, old.resolution, old.postmortem, old.duplicate_of) == (0, "", "", None)
+        assert old.created_at == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)

@@ -74,3 +74,25 @@ def test_reply_tags_the_commander_or_says_nobody_yet():
 def test_thread_incidents_are_described_as_threads():
     assert views.where(incident(thread_ts="1.2")) == "the thread under its announcement"
     assert views.where(incident()) == "<#C1>"
+
+
+def test_a_long_timeline_and_draft_stay_within_slack_limits():
+    from zoneinfo import ZoneInfo
+
+    from bot.views.postmortem import postmortem
+    from bot.views.timeline import timeline
+    events = [TimelineEvent(id=n, incident_id=1, at=NOW, actor_id="U1", kind="update", text=f"{n} " + "x" * 2000)
+              for n in range(600)]
+    long = incident(status="resolved", resolved_at=NOW, resolution="r" * 3000, follow_ups="\n".join(["f" * 300] * 40),
+                    description="<!here> " + "d" * 3000, title="<b>" + "t" * 140)
+    long.postmortem = postmortem(long, events, ["U2"], ZoneInfo("Europe/Berlin"))
+    assert len(long.postmortem) <= 35_000 and "&lt;!here&gt;" in long.postmortem and "<!here>" not in long.postmortem
+    assert "400 earlier events are left out" in long.postmortem
+    text, blocks = timeline(long, events, ZoneInfo("Europe/Berlin"), "acme")
+    assert text == "Timeline of INC-1: 600 events"
+    validate_blocks(blocks, 50)
+    assert "earlier screenfuls" in json.dumps(blocks) and "599 " in json.dumps(blocks)
+    validate_view(views.resolve_modal(long, "s" * 5000))
+    validate_view(views.update_modal(long, "u" * 5000))
+    _, summary_blocks = views.summary(long, "payments", [f"U{n}" for n in range(100)])
+    validate_blocks(summary_blocks, 50)

@@ -33,6 +33,12 @@ def require_open(number: int, status: Status, doing: str, duplicate_of: int | No
     raise UserError(f"{ref} is {describe(status, duplicate_of)}; it stays that way. Declare a new incident instead.")
 
 
+def check_resolve(number: int, status: Status, duplicate_of: int | None = None) -> None:
+    if status is Status.RESOLVED:
+        raise UserError(f"{incident_ref(number)} is already resolved.")
+    require_open(number, status, "resolve it", duplicate_of)
+
+
 def parse_status(word: str) -> Status:
     text = word.strip().lower().replace("-", "_").replace(" ", "_")
     text = {"inprogress": "in_progress", "progress": "in_progress", "working": "in_progress"}.get(text, text)

@@ -112,9 +112,7 @@ _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
 # -- changing -----------------------------------------------------------------------------------------------
 
 async def _open_modal(r: Request, which: str, text: str) -> None:
-    number = r.number()
-    doing = "resolve it" if which == "resolve" else "post an update"
-    incident = r.incidents.ensure_changeable(number, r.user, doing)
+    incident = r.incidents.ensure_changeable(r.number(), r.user, which)
     await r.ack()
     after_ack(r.context, open_incident_modal(r.incidents, r.command["trigger_id"], incident, which, r.respond,
                                              text=text), f"{which}-modal")

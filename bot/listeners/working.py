@@ -66,8 +66,7 @@ async def _open_from_button(body: dict, action: dict, context, respond) -> None:
     incidents: IncidentService = context["incidents"]
     which = "update" if action["action_id"] == ActionId.POST_UPDATE else "resolve"
     try:
-        incident = incidents.ensure_changeable(_number(action), body["user"]["id"],
-                                               "post an update" if which == "update" else "resolve it")
+        incident = incidents.ensure_changeable(_number(action), body["user"]["id"], which)
     except UserError as exc:
         await say_privately(respond, str(exc))
         return

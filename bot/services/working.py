@@ -95,14 +95,17 @@ class WorkingService(ServiceBase):
         self.background.spawn(self._deliver(incident.id, outcome.effects), name=f"tell-{incident_ref(number)}")
         return Changed(incident, changed=True)
 
-    def ensure_changeable(self, number: int, actor: str, doing: str) -> Incident:
-        """Before opening a form: would this person be allowed to `doing` this incident right now?"""
+    def ensure_changeable(self, number: int, actor: str, form: str) -> Incident:
+        """Before opening the `update` or `resolve` form: may this person do that to this incident right now?"""
         with self.db.session() as session:
             incident = repo.incident_by_number(session=session, number=number)
             if incident is None:
                 raise UserError(f"There is no {incident_ref(number)}.")
             self._require_permission(session, incident, actor)
-        lifecycle.require_open(number, Status(incident.status), doing, incident.duplicate_of)
+        if form == "resolve":
+            lifecycle.check_resolve(number, Status(incident.status), incident.duplicate_of)
+        else:
+            lifecycle.require_open(number, Status(incident.status), "post an update", incident.duplicate_of)
         return incident
 
     def _require_permission(self, session: Session, incident: Incident, actor: str) -> None:
@@ -220,7 +223,8 @@ class WorkingService(ServiceBase):
             incident.priority = target.value
             elsewhere = ()
             announce_in = self._announcement_channel(incident, session)
-            if lifecycle.is_raise_to_p0(current, target) and announce_in and announce_in != incident.channel_id:
+            own_channel = incident.channel_id if incident.thread_ts is None else None
+            if lifecycle.is_raise_to_p0(current, target) and announce_in and announce_in != own_channel:
                 elsewhere = ((announce_in, None, notices.raised_to_p0(incident, user_id)),)
             return Outcome("priority", f"{current.value} → {target.value}",
                            Effects(notices.priority(incident, user_id, current), elsewhere=elsewhere))
@@ -265,9 +269,7 @@ class WorkingService(ServiceBase):
         follow_ups = tuple(f.strip() for f in resolution.follow_ups if f.strip())
 
         def apply(session, incident: Incident, now):
-            if incident.status == Status.RESOLVED.value:
-                raise UserError(f"{incident_ref(number)} is already resolved.")
-            lifecycle.require_open(number, Status(incident.status), "resolve it", incident.duplicate_of)
+            lifecycle.check_resolve(number, Status(incident.status), incident.duplicate_of)
             incident.status = Status.RESOLVED.value
             incident.resolved_at = now
             incident.resolution = summary
