@@ -1,0 +1,151 @@
+"""Who is on call at an instant (SPEC §1): a pure function of the roster, the weekly handoff and overrides.
+
+Shifts are counted on the team's wall clock: a shift starts every week on the handoff weekday at the handoff time
+in the team's timezone, so a DST change makes one shift an hour shorter or longer but never moves the handoff.
+Shift k (k counts whole shifts since the rotation's start, the last handoff at or before its creation) has
+primary r[k mod n], secondary r[(k+1) mod n], tertiary r[(k+2) mod n]; a role that would repeat someone already
+holding an earlier role (rosters of one or two) is held by nobody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+    TERTIARY = "tertiary"
+
+
+ROLES = (Role.PRIMARY, Role.SECONDARY, Role.TERTIARY)
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """When shifts change: a weekday (0 = Monday) and a wall-clock time in a timezone."""
+
+    weekday: int
+    at: time
+    tz: tzinfo
+
+    def _boundary_on(self, day: date) -> datetime:
+        return datetime.combine(day, self.at, tzinfo=self.tz).astimezone(UTC)
+
+    def shift_start(self, moment: datetime) -> datetime:
+        """The last handoff at or before `moment`."""
+        local = moment.astimezone(self.tz)
+        day = local.date() - timedelta(days=(local.weekday() - self.weekday) % 7)
+        boundary = self._boundary_on(day)
+        if boundary > moment:
+            boundary = self._boundary_on(day - timedelta(days=7))
+        return boundary
+
+    def next_start(self, shift_start: datetime) -> datetime:
+        return self._boundary_on(shift_start.astimezone(self.tz).date() + timedelta(days=7))
+
+    def shift_index(self, moment: datetime, origin: datetime) -> int:
+        """Whole shifts from the shift containing `origin` to the one containing `moment` (negative before it)."""
+        first = self.shift_start(origin).astimezone(self.tz).date()
+        this = self.shift_start(moment).astimezone(self.tz).date()
+        return (this - first).days // 7
+
+    def start_of(self, index: int, origin: datetime) -> datetime:
+        first = self.shift_start(origin).astimezone(self.tz).date()
+        return self._boundary_on(first + timedelta(days=7 * index))
+
+
+@dataclass(frozen=True)
+class Override:
+    """`user` holds `role` from `starts_at` until `ends_at` (the later-created override wins where two overlap)."""
+
+    user_id: str
+    role: Role
+    starts_at: datetime
+    ends_at: datetime
+    created: int = 0  # ordering: higher wins
+
+    def covers(self, moment: datetime) -> bool:
+        return self.starts_at <= moment < self.ends_at
+
+
+@dataclass(frozen=True)
+class Swap:
+    """`a` and `b` exchange whatever roles they hold during shift `shift_index`."""
+
+    a: str
+    b: str
+    shift_index: int
+
+
+@dataclass(frozen=True)
+class OnCall:
+    shift_index: int
+    shift_start: datetime
+    shift_end: datetime
+    primary: str | None
+    secondary: str | None
+    tertiary: str | None
+    overridden: frozenset[Role] = field(default_factory=frozenset)
+
+    def holder(self, role: Role) -> str | None:
+        return {Role.PRIMARY: self.primary, Role.SECONDARY: self.secondary, Role.TERTIARY: self.tertiary}[role]
+
+    @property
+    def chain(self) -> list[tuple[Role, str]]:
+        """Primary → secondary → tertiary, skipping empty roles and people already earlier in the chain."""
+        seen: set[str] = set()
+        chain = []
+        for role in ROLES:
+            user = self.holder(role)
+            if user and user not in seen:
+                seen.add(user)
+                chain.append((role, user))
+        return chain
+
+    @property
+    def people(self) -> set[str]:
+        return {u for u in (self.primary, self.secondary, self.tertiary) if u}
+
+
+def base_roles(roster: Sequence[str], k: int) -> dict[Role, str | None]:
+    n = len(roster)
+    roles: dict[Role, str | None] = {}
+    for offset, role in enumerate(ROLES):
+        roles[role] = roster[(k + offset) % n] if offset < n else None
+    return roles
+
+
+def on_call(roster: Sequence[str], moment: datetime, *, handoff: Handoff, origin: datetime,
+            overrides: Sequence[Override] = (), swaps: Sequence[Swap] = ()) -> OnCall:
+    """Who holds each role at `moment`. `origin` is the rotation's creation time."""
+    k = handoff.shift_index(moment, origin)
+    start = handoff.start_of(k, origin)
+    end = handoff.next_start(start)
+    roles = base_roles(roster, k) if roster else dict.fromkeys(ROLES)
+    for swap in swaps:
+        if swap.shift_index == k:
+            roles = {role: (swap.b if u == swap.a else swap.a if u == swap.b else u) for role, u in roles.items()}
+    overridden = set()
+    for override in sorted(overrides, key=lambda o: o.created):
+        if override.covers(moment):
+            roles[override.role] = override.user_id
+            overridden.add(override.role)
+    return OnCall(k, start, end, roles[Role.PRIMARY], roles[Role.SECONDARY], roles[Role.TERTIARY],
+                  frozenset(overridden))
+
+
+def schedule(roster: Sequence[str], moment: datetime, *, handoff: Handoff, origin: datetime, count: int,
+             overrides: Sequence[Override] = (), swaps: Sequence[Swap] = ()) -> list[OnCall]:
+    """Now, then the start of each of the next `count` shifts (as they will be when they begin)."""
+    now = on_call(roster, moment, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps)
+    shifts = [now]
+    start = now.shift_end
+    for _ in range(count):
+        shift = on_call(roster, start, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps)
+        shifts.append(shift)
+        start = shift.shift_end
+    return shifts
