@@ -22,6 +22,7 @@ class BlockId(StrEnum):
     ROLLBACK = "rollback"
     FOLLOW_UPS = "follow_ups"
     SUMMARY_ACTIONS = "incident_actions"
+    PAGE_ACTIONS = "page_actions"
 
 
 class ActionId(StrEnum):
@@ -39,3 +40,5 @@ class ActionId(StrEnum):
     POST_UPDATE = "incident_post_update"
     TAKE_COMMAND = "incident_take_command"
     RESOLVE = "incident_resolve"
+    PAGE_ACKNOWLEDGE = "page_acknowledge"
+    PAGE_ESCALATE = "page_escalate"

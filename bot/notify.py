@@ -123,5 +123,9 @@ class SlackGateway:
     async def update_view(self, view_id: str, view: dict, view_hash: str | None = None) -> None:
         await self.client.views_update(view_id=view_id, view=view, hash=view_hash)
 
+    async def user_tz(self, user_id: str) -> str | None:
+        response = await self.client.users_info(user=user_id)
+        return (response.get("user") or {}).get("tz")
+
     async def publish_home(self, user_id: str, view: dict) -> None:
         await self.client.views_publish(user_id=user_id, view=view)

@@ -111,3 +111,70 @@ class IncidentResponder(SQLModel, table=True):
     incident_id: int = Field(foreign_key="incident.id", index=True)
     user_id: str = Field(max_length=32, index=True)
     added_at: datetime = Field(sa_column=_timestamp(nullable=False))
+
+
+class RotationOverride(SQLModel, table=True):
+    """`user_id` holds `role` on the rotation from `starts_at` until `ends_at`."""
+
+    __tablename__ = "rotation_override"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int = Field(foreign_key="rotation.id", index=True)
+    user_id: str = Field(max_length=32)
+    role: str = Field(max_length=16)
+    starts_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    ends_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+
+
+class RotationSwap(SQLModel, table=True):
+    """`user_a` and `user_b` exchange their roles for one shift (counted from the rotation's start)."""
+
+    __tablename__ = "rotation_swap"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int = Field(foreign_key="rotation.id", index=True)
+    user_a: str = Field(max_length=32)
+    user_b: str = Field(max_length=32)
+    shift_index: int
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+
+
+class Page(SQLModel, table=True):
+    """One step of an escalation chain. The unique (incident, chain, step) makes each step happen once.
+
+    state: `queued` (to be delivered) → `waiting` (delivered, nobody acknowledged yet) → `done`
+    (acknowledged, escalated to the next step, or the chain ran out).
+    """
+
+    __table_args__ = (sa.UniqueConstraint("incident_id", "chain", "step"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    chain: int
+    step: int
+    start: str = Field(max_length=32)  # where the chain began: a role, or the user paged by hand
+    target_role: str = Field(max_length=16)  # primary, secondary, tertiary, person or channel
+    target_user_id: str | None = Field(default=None, max_length=32)
+    target_channel: str | None = Field(default=None, max_length=100)
+    note: str = Field(default="", max_length=500)
+    paged_by: str | None = Field(default=None, max_length=32)
+    state: str = Field(default="queued", max_length=16, index=True)
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    dm_channel: str | None = Field(default=None, max_length=32)
+    dm_ts: str | None = Field(default=None, max_length=32)
+    acknowledged_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    acknowledged_by: str | None = Field(default=None, max_length=32)
+    escalated_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class Person(SQLModel, table=True):
+    """What Slack says about someone that rules need: their timezone (from users.info, refreshed daily)."""
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    tz: str | None = Field(default=None, max_length=64)
+    fetched_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))

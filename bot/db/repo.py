@@ -10,7 +10,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.db.models import Incident, IncidentResponder, Rotation, RotationMember, TimelineEvent
+from bot.db.models import (
+    Incident,
+    IncidentResponder,
+    Page,
+    Person,
+    Rotation,
+    RotationMember,
+    RotationOverride,
+    RotationSwap,
+    TimelineEvent,
+)
 
 OPEN_STATUS_VALUES = ("new", "triaged", "in_progress", "blocked")
 
@@ -139,3 +149,124 @@ def rotation_by_channel(*, session: Session, channel_id: str) -> Rotation | None
 def add_rotation(*, session: Session, rotation: Rotation) -> Rotation:
     session.add(rotation)
     return rotation
+
+
+# -- rotations ----------------------------------------------------------------------------------------------
+
+def rotation_by_name(*, session: Session, name: str) -> Rotation | None:
+    return session.exec(select(Rotation).where(sa.func.lower(Rotation.name) == name.lower())).first()
+
+
+def rotations_of_member(*, session: Session, user_id: str) -> list[Rotation]:
+    mine = select(RotationMember.rotation_id).where(RotationMember.user_id == user_id)
+    return list(session.exec(select(Rotation).where(col(Rotation.id).in_(mine))
+                             .order_by(col(Rotation.created_at), col(Rotation.id))))
+
+
+def roster(*, session: Session, rotation_id: int) -> list[RotationMember]:
+    return list(session.exec(select(RotationMember).where(RotationMember.rotation_id == rotation_id)
+                             .order_by(col(RotationMember.position), col(RotationMember.id))))
+
+
+def overrides_for(*, session: Session, rotation_id: int, ending_after: datetime) -> list[RotationOverride]:
+    return list(session.exec(select(RotationOverride).where(RotationOverride.rotation_id == rotation_id,
+                                                            col(RotationOverride.ends_at) > ending_after)
+                             .order_by(col(RotationOverride.id))))
+
+
+def swaps_for(*, session: Session, rotation_id: int, from_shift: int) -> list[RotationSwap]:
+    return list(session.exec(select(RotationSwap).where(RotationSwap.rotation_id == rotation_id,
+                                                        col(RotationSwap.shift_index) >= from_shift)
+                             .order_by(col(RotationSwap.id))))
+
+
+# -- pages --------------------------------------------------------------------------------------------------
+
+def pages_of(*, session: Session, incident_id: int, chain: int | None = None) -> list[Page]:
+    query = select(Page).where(Page.incident_id == incident_id)
+    if chain is not None:
+        query = query.where(Page.chain == chain)
+    return list(session.exec(query.order_by(col(Page.chain), col(Page.step))))
+
+
+def page_by_id(*, session: Session, page_id: int) -> Page | None:
+    return session.get(Page, page_id)
+
+
+def last_chain(*, session: Session, incident_id: int) -> int:
+    return session.exec(select(sa.func.max(Page.chain)).where(Page.incident_id == incident_id)).one() or 0
+
+
+def pages_to_deliver(*, session: Session, claimed_before: datetime, incident_id: int | None = None,
+                     created_before: datetime | None = None, limit: int = 100) -> list[int]:
+    """Queued pages nobody is delivering (never claimed, or claimed by a process that has since died)."""
+    query = select(Page.id).where(Page.state == "queued", sa.or_(col(Page.claimed_at).is_(None),
+                                                                 col(Page.claimed_at) < claimed_before))
+    if incident_id is not None:
+        query = query.where(Page.incident_id == incident_id)
+    if created_before is not None:
+        query = query.where(col(Page.created_at) <= created_before)
+    return list(session.exec(query.order_by(col(Page.id)).limit(limit)))
+
+
+def paged_users(*, session: Session, incident_id: int) -> list[str]:
+    return [u for u in session.exec(select(Page.target_user_id).where(Page.incident_id == incident_id).distinct())
+            if u]
+
+
+def claim_delivery(*, session: Session, page_id: int, now: datetime, claimed_before: datetime) -> bool:
+    result = session.exec(sa.update(Page).where(col(Page.id) == page_id, col(Page.state) == "queued", sa.or_(
+        col(Page.claimed_at).is_(None), col(Page.claimed_at) < claimed_before)).values(claimed_at=now))
+    return result.rowcount == 1
+
+
+def waiting_pages(*, session: Session, limit: int = 1000) -> list[tuple[Page, Incident]]:
+    """Delivered pages nobody has acknowledged yet, with their incidents (for the escalation tick)."""
+    query = (select(Page, Incident).join(Incident, col(Incident.id) == col(Page.incident_id))
+             .where(Page.state == "waiting").order_by(col(Page.sent_at)).limit(limit))
+    return list(session.exec(query))
+
+
+def claim_escalation(*, session: Session, page_id: int, now: datetime) -> bool:
+    """Only one tick (or one Escalate click) moves a chain past this page."""
+    result = session.exec(sa.update(Page).where(col(Page.id) == page_id, col(Page.state) == "waiting")
+                          .values(state="done", escalated_at=now))
+    return result.rowcount == 1
+
+
+def stop_pages(*, session: Session, incident_id: int, now: datetime, user_id: str | None,
+               chain: int | None = None) -> list[Page]:
+    """Acknowledged (or the incident is over): every live page of the incident (or chain) is done."""
+    query = select(Page).where(Page.incident_id == incident_id, col(Page.state).in_(("queued", "waiting")))
+    if chain is not None:
+        query = query.where(Page.chain == chain)
+    stopped = list(session.exec(query))
+    for page in stopped:
+        page.state = "done"
+        if user_id:
+            page.acknowledged_at = now
+            page.acknowledged_by = user_id
+    return stopped
+
+
+# -- people -------------------------------------------------------------------------------------------------
+
+def people(*, session: Session, user_ids: list[str]) -> dict[str, Person]:
+    if not user_ids:
+        return {}
+    return {p.user_id: p for p in session.exec(select(Person).where(col(Person.user_id).in_(user_ids)))}
+
+
+def save_person(*, session: Session, user_id: str, tz: str | None, now: datetime) -> None:
+    person = session.get(Person, user_id)
+    if person is None:
+        session.add(Person(user_id=user_id, tz=tz, fetched_at=now))
+    else:
+        person.tz, person.fetched_at = tz, now
+
+
+def members_to_refresh(*, session: Session, fetched_before: datetime, limit: int) -> list[str]:
+    """Roster members whose timezone is unknown or older than a day."""
+    known_fresh = select(Person.user_id).where(col(Person.fetched_at) >= fetched_before)
+    return list(session.exec(select(RotationMember.user_id).where(col(RotationMember.user_id).not_in(known_fresh))
+                             .distinct().limit(limit)))

@@ -4,11 +4,18 @@ from bot.domain.errors import UserError
 from bot.services.base import Changed, Declared
 from bot.services.declaring import DeclaringService
 from bot.services.reading import Detail, Listing, ReadingService
+from bot.services.rotations import RotationPlan
 from bot.services.working import Resolution, WorkingService
 
 
 class IncidentService(ReadingService, DeclaringService, WorkingService):
-    """Everything a listener (and later the scheduler and the alert endpoints) may ask about incidents."""
+    """Everything a listener, the scheduler's tick and the alert endpoints may ask for."""
+
+    async def tick(self) -> None:
+        """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now`."""
+        await self.deliver_pages()
+        await self.escalate_due()
+        await self.refresh_people()
 
 
-__all__ = ["Changed", "Declared", "Detail", "IncidentService", "Listing", "Resolution", "UserError"]
+__all__ = ["Changed", "Declared", "Detail", "IncidentService", "Listing", "Resolution", "RotationPlan", "UserError"]

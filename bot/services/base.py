@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
@@ -13,6 +14,7 @@ from bot.db import repo
 from bot.db.models import Incident, Rotation
 from bot.notify import Background, SlackGateway
 from bot.views import incident as incident_views
+from bot.views.paging import paging_line
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,27 @@ class Changed:
     incident: Incident
     changed: bool
     replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What Slack hears after a change is stored."""
+
+    say: str  # in the incident's channel (or thread)
+    refresh: bool = True  # edit the pinned summary and the topic in place
+    invite: tuple[str, ...] = ()
+    elsewhere: tuple[tuple[str, str | None, str], ...] = ()  # (channel, thread_ts, text)
+    postmortem: bool = False
+    deliver_pages: bool = False  # queued pages of this incident go out
+    ack_pages: tuple[tuple[str, str], ...] = ()  # (dm channel, ts) of pages to mark acknowledged
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    text: str
+    effects: Effects
+    finish: Callable[[Session, Incident], None] | None = field(default=None, compare=False)
 
 
 def permanent(exc: SlackApiError) -> bool:
@@ -77,4 +100,8 @@ class ServiceBase:
         with self.db.session() as session:
             rotation = self._rotation(session, incident)
             responders = repo.responder_ids(session=session, incident_id=incident.id)
-        return incident_views.summary(incident, rotation.name if rotation else None, responders)
+            pages = repo.pages_of(session=session, incident_id=incident.id)
+        timeout = (self.settings.escalation_timeout_p0 if incident.priority == "P0"
+                   else self.settings.escalation_timeout_p1)
+        return incident_views.summary(incident, rotation.name if rotation else None, responders,
+                                      paging_line(pages, timeout))

@@ -12,7 +12,8 @@ from bot.db import repo
 from bot.db.models import Incident
 from bot.domain.incident import Declaration, Status, channel_name, incident_ref
 from bot.notify import CHANNEL_REFUSED, slack_error
-from bot.services.base import Declared, ServiceBase, permanent
+from bot.services.base import Declared, permanent
+from bot.services.paging import PagingService
 from bot.views import incident as incident_views
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ _EPHEMERAL_UNDELIVERABLE = frozenset({"channel_not_found", "not_in_channel", "us
                                       "is_archived", "no_permission"})
 
 
-class DeclaringService(ServiceBase):
+class DeclaringService(PagingService):
     def declare(self, declaration: Declaration) -> Declared:
         """Store the incident and its first timeline event. Idempotent on `declare_key` (one per modal)."""
         now = self.clock.now()
@@ -53,6 +54,8 @@ class DeclaringService(ServiceBase):
                         repo.add_event(session=session, incident_id=incident.id, at=now,
                                        actor_id=declaration.reporter_id, kind="commander",
                                        text=f"<@{declaration.commander_id}> is commander")
+                    if declaration.priority.pages and rotation_id is not None:
+                        self.start_chain(session, incident, now)  # stored with the incident, sent right after
                     session.commit()
                     return Declared(incident, created=True)
                 except IntegrityError:
@@ -89,10 +92,10 @@ class DeclaringService(ServiceBase):
             await self._make_home(incident)
             incident = self._load(incident_id)
         if incident.thread_ts is None:
-            plan = [("reply", self._reply), ("invite", self._invite), ("topic", self._topic),
+            plan = [("page", self._page), ("reply", self._reply), ("invite", self._invite), ("topic", self._topic),
                     ("summary", self._post_summary), ("pin", self._pin), ("announce", self._announce)]
         else:
-            plan = [("summary", self._post_summary), ("reply", self._reply)]
+            plan = [("page", self._page), ("summary", self._post_summary), ("reply", self._reply)]
         for step, action in plan:
             if step in incident.steps_done:
                 continue
@@ -160,8 +163,15 @@ class DeclaringService(ServiceBase):
                     raise
         await self.slack.post(incident.reporter_id, text)
 
+    async def _page(self, incident: Incident) -> None:
+        await self.deliver_pages(incident.id)
+
     async def _invite(self, incident: Incident) -> None:
-        await self.slack.invite(incident.channel_id, [incident.reporter_id, incident.commander_id])
+        """The reporter, the commander and whoever is on call for the incident's rotation."""
+        with self.db.session() as session:
+            oncall = self.on_call_for(session, incident, self.clock.now())
+        await self.slack.invite(incident.channel_id, [incident.reporter_id, incident.commander_id,
+                                                      *(oncall.people if oncall else ())])
 
     async def _topic(self, incident: Incident) -> None:
         await self.slack.set_topic(incident.channel_id, incident_views.topic(incident))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
@@ -21,11 +21,14 @@ from bot.db.models import Incident
 from bot.domain import lifecycle
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.rotation import Role
 from bot.notify import slack_error
-from bot.services.base import Changed, ServiceBase
+from bot.services.base import Changed, Effects, Outcome
+from bot.services.paging import PagingService
 from bot.slack_text import escape
 from bot.views import incident as incident_views
 from bot.views import notices
+from bot.views import paging as paging_views
 from bot.views.postmortem import postmortem
 
 log = logging.getLogger(__name__)
@@ -40,25 +43,6 @@ class Resolution:
     follow_ups: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Effects:
-    """What Slack hears after a change is stored."""
-
-    say: str  # in the incident's channel (or thread)
-    refresh: bool = True  # edit the pinned summary and the topic in place
-    invite: tuple[str, ...] = ()
-    elsewhere: tuple[tuple[str, str | None, str], ...] = ()  # (channel, thread_ts, text)
-    postmortem: bool = False
-
-
-@dataclass(frozen=True)
-class Outcome:
-    kind: str
-    text: str
-    effects: Effects
-    finish: Callable[[Session, Incident], None] | None = field(default=None, compare=False)
-
-
 Apply = Callable[[Session, Incident, datetime], Outcome | None]
 
 
@@ -66,7 +50,7 @@ def _users(users: Sequence[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
 
-class WorkingService(ServiceBase):
+class WorkingService(PagingService):
     # -- the one path every change takes ---------------------------------------------------------------
 
     def _change(self, number: int, actor: str, apply: Apply, request_key: str | None = None) -> Changed:
@@ -92,7 +76,7 @@ class WorkingService(ServiceBase):
             except IntegrityError:  # the same request, applied a moment ago by a concurrent delivery
                 session.rollback()
                 return Changed(self.get(number), changed=False, replayed=True)
-        self.background.spawn(self._deliver(incident.id, outcome.effects), name=f"tell-{incident_ref(number)}")
+        self.background.spawn(self._tell(incident.id, outcome.effects), name=f"tell-{incident_ref(number)}")
         return Changed(incident, changed=True)
 
     def ensure_changeable(self, number: int, actor: str, form: str) -> Incident:
@@ -111,12 +95,13 @@ class WorkingService(ServiceBase):
     def _require_permission(self, session: Session, incident: Incident, actor: str) -> None:
         firefighters = (repo.rotation_member_ids(session=session, rotation_id=incident.rotation_id)
                         if incident.rotation_id is not None else [])
+        firefighters += repo.paged_users(session=session, incident_id=incident.id)  # asked to respond: may act
         if not lifecycle.may_change(actor, commander=incident.commander_id,
                                     responders=repo.responder_ids(session=session, incident_id=incident.id),
                                     firefighters=firefighters, admins=self.settings.admins):
             raise UserError(lifecycle.not_allowed(incident.number, incident.commander_id))
 
-    async def _deliver(self, incident_id: int, effects: Effects) -> None:
+    async def _tell(self, incident_id: int, effects: Effects) -> None:
         """Each step stands alone: Slack refusing one (an archived channel, say) does not stop the others."""
         incident = self._load(incident_id)
         own_channel = incident.channel_id if incident.thread_ts is None else None
@@ -132,6 +117,12 @@ class WorkingService(ServiceBase):
             steps.append(("refresh summary", lambda: self._refresh_summary(incident)))
         if effects.postmortem and incident.postmortem and incident.channel_id:
             steps.append(("postmortem", lambda: self._post_postmortem(incident)))
+        for dm_channel, dm_ts in effects.ack_pages:
+            text, blocks = paging_views.page_acknowledged(incident)
+            steps.append(("page acknowledged", lambda c=dm_channel, t=dm_ts, x=text, b=blocks:
+                          self.slack.update(c, t, x, b)))
+        if effects.deliver_pages:
+            steps.append(("pages", lambda: self.deliver_pages(incident.id)))
         for name, step in steps:
             try:
                 await step()
@@ -151,19 +142,59 @@ class WorkingService(ServiceBase):
 
     # -- the changes ------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _acknowledged_by(session: Session, incident: Incident, user_id: str | None,
+                         now: datetime) -> tuple[tuple[str, str], ...]:
+        """Someone is on it: the incident is acknowledged and every live page stops (their DMs are updated)."""
+        if incident.acknowledged_at is None and user_id:
+            incident.acknowledged_at = now
+        stopped = repo.stop_pages(session=session, incident_id=incident.id, now=now, user_id=user_id)
+        return tuple((p.dm_channel, p.dm_ts) for p in stopped if p.dm_channel and p.dm_ts)
+
     def acknowledge(self, number: int, user_id: str, request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, Status(incident.status), "acknowledge it", incident.duplicate_of)
-            if incident.acknowledged_at is not None:
+            first = incident.acknowledged_at is None
+            pages = self._acknowledged_by(session, incident, user_id, now)
+            if not first and not pages:
                 return None
-            incident.acknowledged_at = now
             text, took = "acknowledged", incident.commander_id is None
             if took:
                 incident.commander_id = user_id
                 text += f" and took command (<@{user_id}> is commander)"
             return Outcome("acknowledged", text, Effects(
-                notices.acknowledged(incident, user_id, took), invite=(user_id,) if took else ()))
+                notices.acknowledged(incident, user_id, took), refresh=first or took,
+                invite=(user_id,) if took else (), ack_pages=pages))
         return self._change(number, user_id, apply, request_key)
+
+    def acknowledge_page(self, page_id: int, user_id: str, request_key: str | None = None) -> Changed:
+        _, number = self.page_incident(page_id)
+        return self.acknowledge(number, user_id, request_key)
+
+    # -- paging by hand -----------------------------------------------------------------------------------
+
+    def page(self, number: int, actor: str, who: str, request_key: str | None = None) -> Changed:
+        """`/incident page <primary|secondary|tertiary|@user>`: a new chain starting there."""
+        def apply(session, incident: Incident, now):
+            if not Status(incident.status).is_open:
+                raise UserError(f"{incident_ref(number)} is {Status(incident.status).label.lower()}; "
+                                "pages are for open incidents.")
+            if who in Role._value2member_map_:
+                oncall = self.on_call_for(session, incident, now)
+                if oncall is None:
+                    raise UserError(f"{incident_ref(number)} has no rotation; page someone by name: "
+                                    f"`/incident page {incident_ref(number)} @someone`.")
+                if oncall.holder(Role(who)) is None:
+                    raise UserError(f"Nobody is {who} on the rotation right now.")
+            page = self.start_chain(session, incident, now, start=who, paged_by=actor)
+            if page is None:
+                raise UserError("There is nobody to page.")
+            whom = f"<@{page.target_user_id}>" if page.target_user_id else "the rotation's channel"
+            return Outcome("page", f"asked to page {whom}" + (f" ({page.target_role})" if page.target_user_id and
+                                                               page.target_role != "person" else ""),
+                           Effects(paging_views.page_requested(incident, actor, page), refresh=False,
+                                   deliver_pages=True))
+        return self._change(number, actor, apply, request_key)
 
     def take_command(self, number: int, user_id: str, request_key: str | None = None) -> Changed:
         return self.set_commander(number, user_id, user_id, request_key, taking=True)
@@ -178,11 +209,10 @@ class WorkingService(ServiceBase):
             lifecycle.require_open(number, Status(incident.status), "change its commander", incident.duplicate_of)
             previous = incident.commander_id
             incident.commander_id = commander
-            if taking and incident.acknowledged_at is None:
-                incident.acknowledged_at = now
+            pages = self._acknowledged_by(session, incident, actor, now) if taking else ()
             text = f"<@{commander}> is commander" + (f" (was <@{previous}>)" if previous else "")
             return Outcome("commander", text, Effects(notices.new_commander(incident, actor, commander),
-                                                      invite=(commander,)))
+                                                      invite=(commander,), ack_pages=pages))
         return self._change(number, actor, apply, request_key)
 
     def post_update(self, number: int, user_id: str, text: str, request_key: str | None = None) -> Changed:
@@ -210,10 +240,11 @@ class WorkingService(ServiceBase):
             current = Status(incident.status)
             lifecycle.check_status_change(number, current, target, incident.duplicate_of)
             incident.status = target.value
-            if current is Status.NEW and incident.acknowledged_at is None:
-                incident.acknowledged_at = now  # someone has looked at it: that is what acknowledging means
+            # Moving it out of `new` means someone has looked at it: that is what acknowledging means.
+            pages = self._acknowledged_by(session, incident, user_id, now) if current is Status.NEW else ()
             text = f"{current.label} → {target.label}" + (f": {note}" if note else "")
-            return Outcome("status", text, Effects(notices.status(incident, user_id, current, escape(note))))
+            return Outcome("status", text, Effects(notices.status(incident, user_id, current, escape(note)),
+                                                   ack_pages=pages))
         return self._change(number, user_id, apply, request_key)
 
     def set_priority(self, number: int, user_id: str, target: Priority, request_key: str | None = None) -> Changed:
@@ -272,6 +303,7 @@ class WorkingService(ServiceBase):
             lifecycle.check_resolve(number, Status(incident.status), incident.duplicate_of)
             incident.status = Status.RESOLVED.value
             incident.resolved_at = now
+            repo.stop_pages(session=session, incident_id=incident.id, now=now, user_id=None)
             incident.resolution = summary
             incident.needed_rollback = resolution.needed_rollback
             incident.follow_ups = "\n".join(follow_ups)
@@ -311,6 +343,7 @@ class WorkingService(ServiceBase):
             assert target is not None
             incident.status = Status.DUPLICATE.value
             incident.duplicate_of = original
+            repo.stop_pages(session=session, incident_id=incident.id, now=now, user_id=None)
             repo.add_event(session=session, incident_id=target.id, at=now, actor_id=user_id, kind="duplicate",
                            text=f"{incident_ref(number)} ({incident.title}) is a duplicate of this incident")
             elsewhere = ((target.channel_id, target.thread_ts, notices.has_duplicate(target, incident, user_id)),) \
@@ -325,5 +358,6 @@ class WorkingService(ServiceBase):
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, Status(incident.status), "close it", incident.duplicate_of)
             incident.status = Status.CLOSED.value
+            repo.stop_pages(session=session, incident_id=incident.id, now=now, user_id=None)
             return Outcome("closed", reason or "closed", Effects(notices.closed(incident, user_id, escape(reason))))
         return self._change(number, user_id, apply, request_key)

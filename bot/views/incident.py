@@ -112,8 +112,8 @@ def topic(incident: Incident) -> str:
                     f"{escape(incident.title)}", 250)
 
 
-def summary(incident: Incident, rotation_name: str | None,
-            responders: Sequence[str] = ()) -> tuple[str, list[dict]]:
+def summary(incident: Incident, rotation_name: str | None, responders: Sequence[str] = (),
+            paging: str | None = None) -> tuple[str, list[dict]]:
     """The pinned message: the incident at a glance, with the buttons for the common actions while it is open."""
     priority = Priority(incident.priority)
     status = Status(incident.status)
@@ -140,6 +140,8 @@ def summary(incident: Incident, rotation_name: str | None,
     context = [mrkdwn("*Impact:* " + "; ".join(i.question for i in impacts))] if impacts else []
     if incident.source_url:
         context.append(mrkdwn(f"<{incident.source_url}|Declared from this message>"))
+    if paging and status.is_open:
+        context.append(mrkdwn(paging))
     if incident.resolution and status is Status.RESOLVED:
         blocks.append({"type": "section", "text": mrkdwn(f"*Resolution*\n{escape(incident.resolution)}")})
     if context:

@@ -1,0 +1,243 @@
+"""Paging and escalation (SPEC §2): state, not timers, is the truth.
+
+A page is a row. Declaring a P0/P1 stores the first one in the same transaction as the incident; delivering it
+claims the row first (so two processes never both send it); escalation claims the unanswered page with a
+conditional update and inserts the next step under a unique (incident, chain, step) — so however many ticks race,
+each step is sent once. Acknowledging stops every live page of the incident.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.db import repo
+from bot.db.models import Incident, Page
+from bot.domain.errors import UserError
+from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.rotation import ROLES, Role
+from bot.notify import slack_error
+from bot.services.base import permanent
+from bot.services.rotations import RotationService
+from bot.views import paging as paging_views
+
+log = logging.getLogger(__name__)
+
+CLAIM_STALE = timedelta(minutes=2)  # a delivery claimed this long ago by a process that died is retried
+DELIVERY_GRACE = timedelta(seconds=30)  # the declaring process delivers its own first page; the tick is a backstop
+
+
+@dataclass(frozen=True)
+class Target:
+    role: str  # primary, secondary, tertiary, person or channel
+    user_id: str | None
+    channel: str | None
+    note: str = ""
+
+
+class PagingService(RotationService):
+    def escalation_timeout(self, priority: str) -> timedelta:
+        if priority == Priority.P0.value:
+            return self.settings.escalation_timeout_p0
+        return self.settings.escalation_timeout_p1
+
+    # -- choosing whom to page ----------------------------------------------------------------------------
+
+    def next_target(self, session: Session, incident: Incident, chain: list[Page], start: str,
+                    now: datetime) -> Target | None:
+        """The next person in the chain not yet paged; for P1s the first of them inside business hours.
+
+        After the people comes `@here` in the rotation's channel; after that, nothing.
+        """
+        if any(p.target_role == "channel" for p in chain):
+            return None
+        paged = {p.target_user_id for p in chain if p.target_user_id}
+        oncall = self.on_call_for(session, incident, now)
+        candidates: list[tuple[str, str]] = []
+        first_role = 0
+        if start in Role._value2member_map_:
+            first_role = ROLES.index(Role(start))
+        else:
+            candidates.append(("person", start))
+        if oncall:
+            candidates += [(role.value, user) for role, user in oncall.chain if ROLES.index(role) >= first_role]
+        seen: set[str] = set()
+        fresh = []
+        for role, user in candidates:
+            if user not in paged and user not in seen:
+                seen.add(user)
+                fresh.append((role, user))
+        if fresh:
+            if incident.priority == Priority.P0.value or (not chain and start not in Role._value2member_map_):
+                return Target(fresh[0][0], fresh[0][1], None)
+            zones = self.timezones(session, [u for _, u in fresh])
+            inside = [(r, u) for r, u in fresh if self.working_time.is_open(now, zones[u])]
+            skipped = [u for _, u in fresh[: fresh.index(inside[0])]] if inside else []
+            if inside:
+                note = (f"skipped {', '.join(f'<@{u}>' for u in skipped)} (outside business hours)"
+                        if skipped else "")
+                return Target(inside[0][0], inside[0][1], None, note)
+            return Target(fresh[0][0], fresh[0][1], None, "everyone is outside business hours; paging all the same")
+        rotation = self._rotation(session, incident)
+        if rotation:
+            return Target("channel", None, rotation.channel_id, "nobody acknowledged")
+        return None
+
+    def start_chain(self, session: Session, incident: Incident, now: datetime, *, start: str = Role.PRIMARY.value,
+                    paged_by: str | None = None) -> Page | None:
+        """Store the first page of a new chain (delivered after the transaction commits)."""
+        target = self.next_target(session, incident, [], start, now)
+        if target is None:
+            return None
+        page = Page(incident_id=incident.id, chain=repo.last_chain(session=session, incident_id=incident.id) + 1,
+                    step=0, start=start, target_role=target.role, target_user_id=target.user_id,
+                    target_channel=target.channel, note=target.note, paged_by=paged_by, created_at=now)
+        session.add(page)
+        return page
+
+    # -- delivering ---------------------------------------------------------------------------------------
+
+    async def deliver_pages(self, incident_id: int | None = None) -> int:
+        """Send every queued page (of one incident, or all of them when the tick calls)."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            ids = repo.pages_to_deliver(session=session, claimed_before=now - CLAIM_STALE, incident_id=incident_id,
+                                        created_before=None if incident_id else now - DELIVERY_GRACE)
+        sent = 0
+        for page_id in ids:
+            sent += await self._deliver_page(page_id)
+        return sent
+
+    async def _deliver_page(self, page_id: int) -> int:
+        now = self.clock.now()
+        with self.db.session() as session:
+            if not repo.claim_delivery(session=session, page_id=page_id, now=now, claimed_before=now - CLAIM_STALE):
+                return 0
+            session.commit()
+            page = repo.page_by_id(session=session, page_id=page_id)
+            incident = repo.incident_by_id(session=session, incident_id=page.incident_id)
+        if not Status(incident.status).is_open:
+            self._finish_page(page_id, state="done", event=None)
+            return 0
+        timeout = self.escalation_timeout(incident.priority)
+        dm_channel = dm_ts = None
+        error = None
+        try:
+            if page.target_user_id:
+                text, blocks = paging_views.page_dm(incident, page, timeout)
+                dm_channel, dm_ts = await self.slack.post(page.target_user_id, text, blocks)
+                declared_page = page.chain == 1 and page.step == 0 and page.paged_by is None
+                if incident.channel_id and not declared_page:
+                    await self.slack.post(incident.channel_id, paging_views.page_mention(incident, page),
+                                          thread_ts=incident.thread_ts)
+            else:
+                text, blocks = paging_views.page_here(incident, page)
+                dm_channel, dm_ts = await self.slack.post(page.target_channel, text, blocks)
+        except SlackApiError as exc:
+            if not permanent(exc):
+                raise  # the claim goes stale and the tick tries again
+            error = slack_error(exc)
+            log.warning("%s: page %s not delivered (%s)", incident_ref(incident.number), page_id, error)
+        whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{page.target_channel}>"
+        role = f" ({page.target_role})" if page.target_role not in ("person", "channel") else ""
+        text = f"paged {whom}{role}" + (f"; {page.note}" if page.note else "")
+        if error:
+            text += f" — Slack refused the message ({error})"
+        self._finish_page(page_id, state="waiting", event=text, sent_at=now, dm_channel=dm_channel, dm_ts=dm_ts)
+        return 1
+
+    def _finish_page(self, page_id: int, *, state: str, event: str | None, **fields) -> None:
+        now = self.clock.now()
+        with self.db.session() as session:
+            page = repo.page_by_id(session=session, page_id=page_id)
+            if page.state != "queued":
+                return
+            page.state = state
+            for key, value in fields.items():
+                setattr(page, key, value)
+            if event:
+                repo.add_event(session=session, incident_id=page.incident_id, at=now, actor_id=None, kind="paged",
+                               text=event)
+            session.commit()
+
+    # -- escalating ---------------------------------------------------------------------------------------
+
+    async def escalate_due(self) -> int:
+        """Every delivered page unanswered past its timeout moves its chain on one step."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            waiting = repo.waiting_pages(session=session)
+        moved = 0
+        for page, incident in waiting:
+            if now - page.sent_at < self.escalation_timeout(incident.priority):
+                continue
+            if await self._escalate(page.id, actor=None):
+                moved += 1
+        return moved
+
+    async def escalate_page(self, page_id: int, user_id: str) -> Page:
+        """The Escalate button: the paged person passes it on at once."""
+        with self.db.session() as session:
+            page = repo.page_by_id(session=session, page_id=page_id)
+        if page is None:
+            raise UserError("That page no longer exists.")
+        if page.state != "waiting":
+            what = "acknowledged" if page.acknowledged_at else "escalated already"
+            raise UserError(f"This page was {what}; nothing to do.")
+        nxt = await self._escalate(page_id, actor=user_id)
+        if nxt is None:
+            raise UserError("This page was escalated already, or there is nobody left to page.")
+        return nxt
+
+    async def _escalate(self, page_id: int, actor: str | None) -> Page | None:
+        now = self.clock.now()
+        with self.db.session() as session:
+            if not repo.claim_escalation(session=session, page_id=page_id, now=now):
+                return None
+            page = repo.page_by_id(session=session, page_id=page_id)
+            incident = repo.incident_by_id(session=session, incident_id=page.incident_id)
+            if not Status(incident.status).is_open or page.target_role == "channel":
+                session.commit()
+                return None
+            chain = repo.pages_of(session=session, incident_id=incident.id, chain=page.chain)
+            target = self.next_target(session, incident, chain, page.start, now)
+            who = f"<@{page.target_user_id}>" if page.target_user_id else "nobody"
+            if actor:
+                reason = f"<@{actor}> escalated"
+            else:
+                minutes = int(self.escalation_timeout(incident.priority).total_seconds() // 60)
+                reason = f"{who} did not acknowledge within {minutes} min"
+            if target is None:
+                repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind="escalated",
+                               text=f"{reason}; there is nobody left to page")
+                session.commit()
+                return None
+            nxt = Page(incident_id=incident.id, chain=page.chain, step=page.step + 1, start=page.start,
+                       target_role=target.role, target_user_id=target.user_id, target_channel=target.channel,
+                       note=target.note, paged_by=actor, created_at=now)
+            session.add(nxt)
+            whom = f"<@{target.user_id}>" if target.user_id else f"@here in <#{target.channel}>"
+            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind="escalated",
+                           text=f"{reason}; escalating to {whom}")
+            try:
+                session.commit()
+            except IntegrityError:  # another process took this step
+                session.rollback()
+                return None
+        await self._deliver_page(nxt.id)
+        return nxt
+
+    # -- the page's buttons -------------------------------------------------------------------------------
+
+    def page_incident(self, page_id: int) -> tuple[Page, int]:
+        with self.db.session() as session:
+            page = repo.page_by_id(session=session, page_id=page_id)
+            if page is None:
+                raise UserError("That page no longer exists.")
+            incident = repo.incident_by_id(session=session, incident_id=page.incident_id)
+        return page, incident.number

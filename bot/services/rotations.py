@@ -1,0 +1,314 @@
+"""Rotations: rosters, overrides and swaps, and who is on call — the data behind paging and the handoff."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.db import repo
+from bot.db.models import Incident, Rotation, RotationMember, RotationOverride, RotationSwap
+from bot.domain.business_hours import WorkingTime
+from bot.domain.errors import UserError
+from bot.domain.rotation import Handoff, OnCall, Override, Role, Swap, on_call, schedule
+from bot.domain.when import parse_moment
+from bot.notify import slack_error
+from bot.services.base import ServiceBase
+from bot.slack_text import date_token
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
+PEOPLE_REFRESH = timedelta(days=1)
+OVERRIDE_MAX = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class RotationPlan:
+    """A rotation as `oncall` and the App Home show it: who now, the next shifts, upcoming overrides."""
+
+    rotation: Rotation
+    roster: list[str]
+    shifts: list[OnCall]
+    overrides: list[RotationOverride]
+
+
+def _mentions(users: Sequence[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in users)
+
+
+class RotationService(ServiceBase):
+    # -- who is on call -----------------------------------------------------------------------------------
+
+    @property
+    def handoff(self) -> Handoff:
+        return Handoff(self.settings.handoff_weekday, self.settings.handoff_time, self.settings.team_timezone)
+
+    @property
+    def working_time(self) -> WorkingTime:
+        start, end = self.settings.working_hours
+        return WorkingTime(start, end, frozenset(self.settings.working_days))
+
+    def _inputs(self, session: Session, rotation: Rotation, since: datetime):
+        members = [m.user_id for m in repo.roster(session=session, rotation_id=rotation.id)]
+        overrides = [Override(o.user_id, Role(o.role), o.starts_at, o.ends_at, created=o.id or 0)
+                     for o in repo.overrides_for(session=session, rotation_id=rotation.id, ending_after=since)]
+        first = self.handoff.shift_index(since, rotation.created_at)
+        swaps = [Swap(s.user_a, s.user_b, s.shift_index)
+                 for s in repo.swaps_for(session=session, rotation_id=rotation.id, from_shift=first)]
+        return members, overrides, swaps
+
+    def on_call(self, session: Session, rotation: Rotation, at: datetime) -> OnCall:
+        members, overrides, swaps = self._inputs(session, rotation, at)
+        return on_call(members, at, handoff=self.handoff, origin=rotation.created_at, overrides=overrides,
+                       swaps=swaps)
+
+    def on_call_for(self, session: Session, incident: Incident, at: datetime) -> OnCall | None:
+        rotation = self._rotation(session, incident)
+        return self.on_call(session, rotation, at) if rotation else None
+
+    def plan(self, rotation: Rotation, *, shifts: int = 4) -> RotationPlan:
+        now = self.clock.now()
+        with self.db.session() as session:
+            members, overrides, swaps = self._inputs(session, rotation, now)
+            stored = repo.overrides_for(session=session, rotation_id=rotation.id, ending_after=now)
+        return RotationPlan(rotation, members, schedule(members, now, handoff=self.handoff, origin=rotation.created_at,
+                                                        count=shifts, overrides=overrides, swaps=swaps), stored)
+
+    def timezones(self, session: Session, users: Sequence[str]) -> dict[str, ZoneInfo]:
+        """Each person's Slack timezone where known, else the team's."""
+        known = repo.people(session=session, user_ids=list(users))
+        zones: dict[str, ZoneInfo] = {}
+        for user in users:
+            zones[user] = self.settings.team_timezone
+            person = known.get(user)
+            if person and person.tz:
+                with contextlib.suppress(ZoneInfoNotFoundError, ValueError):  # a zone this machine does not know
+                    zones[user] = ZoneInfo(person.tz)
+        return zones
+
+    # -- finding a rotation -------------------------------------------------------------------------------
+
+    def rotations(self) -> list[Rotation]:
+        with self.db.session() as session:
+            return repo.all_rotations(session=session)
+
+    def rotations_of(self, user_id: str) -> list[Rotation]:
+        with self.db.session() as session:
+            return repo.rotations_of_member(session=session, user_id=user_id)
+
+    def named_rotation(self, name: str) -> Rotation | None:
+        with self.db.session() as session:
+            return repo.rotation_by_name(session=session, name=name)
+
+    def find_rotation(self, name: str | None, channel_id: str | None) -> Rotation:
+        """The named rotation; else the one bound to this channel; else the only one there is."""
+        with self.db.session() as session:
+            if name:
+                rotation = repo.rotation_by_name(session=session, name=name)
+                if rotation is None:
+                    raise UserError(f"There is no rotation called `{name[:40]}`. "
+                                    "`/incident rotation list` shows them all.")
+                return rotation
+            if channel_id and (rotation := repo.rotation_by_channel(session=session, channel_id=channel_id)):
+                return rotation
+            rotations = repo.all_rotations(session=session)
+        if len(rotations) == 1:
+            return rotations[0]
+        if not rotations:
+            raise UserError("There is no rotation yet. Create one: `/incident rotation create <name> #channel`.")
+        raise UserError("Which rotation? Run the command in the rotation's channel or name it "
+                        f"({', '.join(f'`{r.name}`' for r in rotations[:10])}).")
+
+    # -- changing a roster --------------------------------------------------------------------------------
+
+    def _require_roster_permission(self, session: Session, rotation: Rotation, actor: str) -> None:
+        """ADMINS, the rotation's creator and its members may change it; anyone when ADMINS is empty."""
+        admins = self.settings.admins
+        if not admins or actor in admins or actor == rotation.created_by:
+            return
+        if actor in {m.user_id for m in repo.roster(session=session, rotation_id=rotation.id)}:
+            return
+        raise UserError(f"Only the members of `{rotation.name}`, its creator <@{rotation.created_by}> or an admin "
+                        "can change its roster.")
+
+    def create_rotation(self, name: str, channel_id: str, actor: str) -> Rotation:
+        name = name.strip().lower()
+        if not _NAME.match(name):
+            raise UserError("A rotation name is lowercase letters, digits, `-` or `_` (up to 80), "
+                            f"not `{name[:40]}`.")
+        now = self.clock.now()
+        with self.db.session() as session:
+            if repo.rotation_by_name(session=session, name=name):
+                raise UserError(f"There is already a rotation called `{name}`.")
+            bound = repo.rotation_by_channel(session=session, channel_id=channel_id)
+            if bound:
+                raise UserError(f"<#{channel_id}> already belongs to the rotation `{bound.name}`.")
+            rotation = Rotation(name=name, channel_id=channel_id, created_by=actor, created_at=now)
+            session.add(rotation)
+            try:
+                session.commit()
+            except IntegrityError:
+                raise UserError(f"There is already a rotation called `{name}`.") from None
+        self._tell_rotation_later(rotation, f":fire_engine: <@{actor}> created the rotation `{name}` for this "
+                                            "channel. Add firefighters with `/incident rotation add @someone`.")
+        return rotation
+
+    def add_members(self, rotation: Rotation, users: Sequence[str], actor: str) -> list[str]:
+        with self.db.session() as session:
+            self._require_roster_permission(session, rotation, actor)
+            present = repo.roster(session=session, rotation_id=rotation.id)
+            known = {m.user_id for m in present}
+            new = [u for u in dict.fromkeys(users) if u not in known]
+            if not new:
+                verb = "is" if len(users) == 1 else "are"
+                raise UserError(f"{_mentions(users)} {verb} already on `{rotation.name}`.")
+            last = max((m.position for m in present), default=-1)
+            for offset, user in enumerate(new, start=1):
+                session.add(RotationMember(rotation_id=rotation.id, user_id=user, position=last + offset))
+            session.commit()
+        self._tell_rotation_later(rotation, f":busts_in_silhouette: <@{actor}> added {_mentions(new)} to the "
+                                            f"`{rotation.name}` roster.")
+        self.background.spawn(self.refresh_people(new), name="people")
+        return new
+
+    def remove_members(self, rotation: Rotation, users: Sequence[str], actor: str) -> list[str]:
+        with self.db.session() as session:
+            self._require_roster_permission(session, rotation, actor)
+            present = {m.user_id: m for m in repo.roster(session=session, rotation_id=rotation.id)}
+            missing = [u for u in users if u not in present]
+            if missing:
+                raise UserError(f"{_mentions(missing)} {'is' if len(missing) == 1 else 'are'} not on "
+                                f"`{rotation.name}`.")
+            gone = list(dict.fromkeys(users))
+            for user in gone:
+                session.delete(present[user])
+            session.commit()
+        self._tell_rotation_later(rotation, f":busts_in_silhouette: <@{actor}> removed {_mentions(gone)} from the "
+                                            f"`{rotation.name}` roster.")
+        return gone
+
+    def reorder(self, rotation: Rotation, users: Sequence[str], actor: str) -> None:
+        """The whole roster in its new order; the shift count is kept, so only who holds which week changes."""
+        with self.db.session() as session:
+            self._require_roster_permission(session, rotation, actor)
+            members = {m.user_id: m for m in repo.roster(session=session, rotation_id=rotation.id)}
+            wanted = list(dict.fromkeys(users))
+            if len(wanted) != len(users):
+                raise UserError("Name each person once.")
+            missing = [u for u in members if u not in wanted]
+            extra = [u for u in wanted if u not in members]
+            if missing or extra:
+                parts = []
+                if missing:
+                    parts.append(f"you left out {_mentions(missing)}")
+                if extra:
+                    parts.append(f"{_mentions(extra)} {'is' if len(extra) == 1 else 'are'} not on it "
+                                 "(`rotation add` them first)")
+                raise UserError(f"`rotation order` takes the whole roster of `{rotation.name}`: {'; '.join(parts)}.")
+            for position, user in enumerate(wanted):
+                members[user].position = position
+            session.commit()
+        self._tell_rotation_later(rotation, f":twisted_rightwards_arrows: <@{actor}> reordered `{rotation.name}`: "
+                                            f"{_mentions(wanted)}.")
+
+    def add_override(self, rotation: Rotation, user: str, start: datetime, end: datetime, role: Role,
+                     actor: str) -> RotationOverride:
+        now = self.clock.now()
+        if end <= now:
+            raise UserError("That override would already be over; pick an end in the future.")
+        if end - start > OVERRIDE_MAX:
+            raise UserError(f"Keep an override to {OVERRIDE_MAX.days} days; change the roster for longer.")
+        with self.db.session() as session:
+            self._require_roster_permission(session, rotation, actor)
+            override = RotationOverride(rotation_id=rotation.id, user_id=user, role=role.value, starts_at=start,
+                                        ends_at=end, created_by=actor, created_at=now)
+            session.add(override)
+            session.commit()
+        self._tell_rotation_later(rotation, f":repeat: <@{actor}>: <@{user}> is {role.value} on `{rotation.name}` "
+                                            f"from {self._when(start)} to {self._when(end)}.")
+        return override
+
+    def add_swap(self, rotation: Rotation, a: str, b: str, week: str, actor: str) -> OnCall:
+        """`a` and `b` exchange roles for one shift: the one containing `week`, by default the next shift in
+        which either of them is primary."""
+        if a == b:
+            raise UserError("A swap needs two different people.")
+        now = self.clock.now()
+        with self.db.session() as session:
+            self._require_roster_permission(session, rotation, actor)
+            members = [m.user_id for m in repo.roster(session=session, rotation_id=rotation.id)]
+            strangers = [u for u in (a, b) if u not in members]
+            if strangers:
+                raise UserError(f"{_mentions(strangers)} {'is' if len(strangers) == 1 else 'are'} not on "
+                                f"`{rotation.name}`; swaps are between its members.")
+            shift = self._swap_shift(rotation, members, a, b, week, now)
+            session.add(RotationSwap(rotation_id=rotation.id, user_a=a, user_b=b, shift_index=shift.shift_index,
+                                     created_by=actor, created_at=now))
+            session.commit()
+            swapped = self.on_call(session, rotation, shift.shift_start)
+        self._tell_rotation_later(rotation, f":repeat: <@{actor}> swapped <@{a}> and <@{b}> for the shift from "
+                                            f"{self._when(shift.shift_start)}.")
+        return swapped
+
+    def _swap_shift(self, rotation: Rotation, members: list[str], a: str, b: str, week: str, now: datetime) -> OnCall:
+        text = week.strip().lower()
+        handoff, origin = self.handoff, rotation.created_at
+        if text in ("", "next-primary"):
+            shifts = schedule(members, now, handoff=handoff, origin=origin, count=max(len(members), 1))
+            for shift in shifts:
+                if shift.primary in (a, b):
+                    return shift
+            return shifts[0]
+        if text in ("this", "current", "now"):
+            return on_call(members, now, handoff=handoff, origin=origin)
+        if text == "next":
+            current = on_call(members, now, handoff=handoff, origin=origin)
+            return on_call(members, current.shift_end, handoff=handoff, origin=origin)
+        moment = parse_moment(text, now=now, tz=self.settings.team_timezone)
+        if moment is None:
+            raise UserError("Say which week: `this`, `next`, or a day in it like `2026-12-08` or `tue`.")
+        shift = on_call(members, moment, handoff=handoff, origin=origin)
+        if shift.shift_end <= now:
+            raise UserError("That shift is already over.")
+        return shift
+
+    def _when(self, moment: datetime) -> str:
+        return date_token(moment, "{date_short_pretty} {time}", tz=self.settings.team_timezone)
+
+    def _tell_rotation_later(self, rotation: Rotation, text: str) -> None:
+        async def tell() -> None:
+            try:
+                await self.slack.post(rotation.channel_id, text)
+            except SlackApiError as exc:
+                log.warning("rotation %s: could not post to its channel (%s)", rotation.name, slack_error(exc))
+        self.background.spawn(tell(), name=f"rotation-{rotation.name}")
+
+    # -- people's timezones -------------------------------------------------------------------------------
+
+    async def refresh_people(self, users: Sequence[str] | None = None, limit: int = 20) -> int:
+        """Fetch Slack timezones for these users, or for roster members not refreshed in a day."""
+        now = self.clock.now()
+        if users is None:
+            with self.db.session() as session:
+                users = repo.members_to_refresh(session=session, fetched_before=now - PEOPLE_REFRESH, limit=limit)
+        done = 0
+        for user in users:
+            try:
+                tz = await self.slack.user_tz(user)
+            except SlackApiError as exc:
+                log.info("users.info %s: %s", user, slack_error(exc))
+                tz = None
+            with self.db.session() as session:
+                repo.save_person(session=session, user_id=user, tz=tz, now=now)
+                session.commit()
+            done += 1
+        return done

@@ -1,0 +1,84 @@
+"""What a page looks like: the DM with Acknowledge / Escalate, the mention in the incident channel, `@here`. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bot.db.models import Incident, Page
+from bot.domain.incident import Priority, incident_ref
+from bot.ids import ActionId, BlockId
+from bot.slack_text import date_token, escape
+from bot.views.incident import mrkdwn, plain, where
+
+_EMOJI = {Priority.P0: ":red_circle:", Priority.P1: ":large_orange_circle:", Priority.P2: ":white_circle:"}
+
+
+def _role(page: Page) -> str:
+    return f" as *{page.target_role}*" if page.target_role in ("primary", "secondary", "tertiary") else ""
+
+
+def _buttons(page: Page, escalate: bool = True) -> dict:
+    elements = [{"type": "button", "action_id": ActionId.PAGE_ACKNOWLEDGE, "text": plain("Acknowledge"),
+                 "value": str(page.id), "style": "primary"}]
+    if escalate:
+        elements.append({"type": "button", "action_id": ActionId.PAGE_ESCALATE, "text": plain("Escalate"),
+                         "value": str(page.id)})
+    return {"type": "actions", "block_id": BlockId.PAGE_ACTIONS, "elements": elements}
+
+
+def page_dm(incident: Incident, page: Page, timeout: timedelta) -> tuple[str, list[dict]]:
+    priority = Priority(incident.priority)
+    ref = incident_ref(incident.number)
+    line = (f":rotating_light: You are paged{_role(page)} for {_EMOJI[priority]} *{ref}* ({priority.value}): "
+            f"{escape(incident.title)}")
+    minutes = max(int(timeout.total_seconds() // 60), 1)
+    details = [f"Join {where(incident)}." if incident.channel_id else "Its channel is being set up.",
+               f"Acknowledge within {minutes} min or it escalates."]
+    if page.paged_by:
+        details.insert(0, f"<@{page.paged_by}> paged you.")
+    if page.note:
+        details.append(f"_{escape(page.note)}_")
+    blocks = [{"type": "section", "text": mrkdwn(line)},
+              {"type": "context", "elements": [mrkdwn(" ".join(details))]},
+              _buttons(page)]
+    return f"You are paged for {ref} ({priority.value}): {escape(incident.title)}", blocks
+
+
+def page_here(incident: Incident, page: Page) -> tuple[str, list[dict]]:
+    ref = incident_ref(incident.number)
+    line = (f"<!here> :rotating_light: *{ref}* ({incident.priority}) needs a firefighter: nobody acknowledged "
+            f"their page. {escape(incident.title)}. Join {where(incident)}.")
+    return f"{ref} needs a firefighter", [{"type": "section", "text": mrkdwn(line)}, _buttons(page, escalate=False)]
+
+
+def page_mention(incident: Incident, page: Page) -> str:
+    by = f" (paged by <@{page.paged_by}>)" if page.paged_by else ""
+    return f":pager: <@{page.target_user_id}>, you are paged{_role(page)} for {incident_ref(incident.number)}{by}."
+
+
+def page_requested(incident: Incident, actor: str, page: Page) -> str:
+    whom = f"<@{page.target_user_id}>" if page.target_user_id else "the rotation's channel"
+    return f":pager: <@{actor}> is paging {whom}{_role(page)} for {incident_ref(incident.number)}."
+
+
+def page_acknowledged(incident: Incident) -> tuple[str, list[dict]]:
+    who = f"<@{incident.commander_id}> commands it." if incident.commander_id else ""
+    line = f":white_check_mark: *{incident_ref(incident.number)}* was acknowledged. {who}".strip()
+    return f"{incident_ref(incident.number)} was acknowledged", [{"type": "section", "text": mrkdwn(line)}]
+
+
+def paging_line(pages: Sequence[Page], timeout: timedelta) -> str | None:
+    """For the pinned summary: who is being paged right now, or who acknowledged."""
+    live = [p for p in pages if p.state in ("queued", "waiting")]
+    if live:
+        page = live[-1]
+        whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{page.target_channel}>"
+        line = f":pager: Paging {whom}{_role(page).replace('*', '')}"
+        if page.sent_at and page.target_user_id:
+            line += f" — escalates {date_token(page.sent_at + timeout, '{time}')} if nobody acknowledges"
+        return line
+    acked = [p for p in pages if p.acknowledged_by]
+    if acked:
+        return f":white_check_mark: Page acknowledged by <@{acked[-1].acknowledged_by}>"
+    return None
