@@ -54,6 +54,8 @@ def build_app(settings: Settings, incidents: IncidentService) -> AsyncApp:
     app.action(ActionId.TAKE_COMMAND)(working.take_command)
     app.action(ActionId.POST_UPDATE)(working.open_modal)
     app.action(ActionId.RESOLVE)(working.open_modal)
+    app.action(ActionId.PAGE_ACKNOWLEDGE)(working.acknowledge_page)
+    app.action(ActionId.PAGE_ESCALATE)(working.escalate_page)
     app.view_submission(CallbackId.UPDATE_MODAL)(working.update_submitted)
     app.view_submission(CallbackId.RESOLVE_MODAL)(working.resolve_submitted)
     app.event("app_home_opened")(home.home_opened)

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
@@ -16,6 +17,7 @@ from bot.config import Settings
 from bot.db.engine import make_engine, upgrade_to_head
 from bot.db.repo import Database
 from bot.notify import Background, SlackGateway, make_client
+from bot.scheduler import build_scheduler
 from bot.services import IncidentService
 from bot.web import build_web_app
 
@@ -31,10 +33,13 @@ class Runtime:
     incidents: IncidentService
     bolt: AsyncApp
     web: web.Application
+    scheduler: AsyncIOScheduler | None = None
 
     async def start(self) -> None:
         """Start-up work that talks to Slack runs in the background: serving must not wait for Slack."""
         self.background.spawn(self._warm_up(), name="warm-up")
+        if self.scheduler is not None:
+            self.scheduler.start()
 
     async def _warm_up(self) -> None:
         """Learn who we are (best effort) and finish any Slack set-up a previous process left undone."""
@@ -47,11 +52,15 @@ class Runtime:
             log.info("resuming Slack set-up of %d incident(s)", resumed)
 
     async def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         await self.background.drain(timeout=10)
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5) -> Runtime:
+def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,
+                  scheduler: bool = True) -> Runtime:
+    """`scheduler=False` leaves ticking to the caller (tests move a FakeClock and call `incidents.tick()`)."""
     engine = make_engine(settings.database_url)
     upgrade_to_head(engine)
     slack = SlackGateway(make_client(settings.slack_bot_token, settings.slack_api_url, slack_retry_backoff))
@@ -60,7 +69,8 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
                                 background=background)
     bolt = build_app(settings, incidents)
     runtime = Runtime(settings=settings, engine=engine, slack=slack, background=background, incidents=incidents,
-                      bolt=bolt, web=build_web_app(bolt, engine))
+                      bolt=bolt, web=build_web_app(bolt, engine),
+                      scheduler=build_scheduler(settings, incidents.tick) if scheduler else None)
 
     async def on_startup(_app: web.Application) -> None:
         await runtime.start()

@@ -51,6 +51,13 @@ class Bot:
         """Wait until the background work started by the last requests is finished."""
         await self.runtime.background.drain()
 
+    async def tick(self, **advance: float) -> None:
+        """Move the clock (e.g. `minutes=5`), then run one scheduler tick and wait for what it started."""
+        if advance:
+            self.clock.advance(**advance)
+        await self.runtime.incidents.tick()
+        await self.settle()
+
     def session(self) -> Session:
         return Session(self.runtime.engine, expire_on_commit=False)
 
@@ -99,7 +106,7 @@ async def make_bot(tmp_path: Path, fake_slack: FakeSlack) -> AsyncIterator[Calla
                   **overrides}
         settings = load_settings(_env_file=None, **values)
         clock = FakeClock()
-        runtime = build_runtime(settings, clock=clock, slack_retry_backoff=0.01)
+        runtime = build_runtime(settings, clock=clock, slack_retry_backoff=0.01, scheduler=False)
         server = TestServer(runtime.web, host="127.0.0.1")
         await server.start_server()
         url = str(server.make_url(""))

@@ -63,7 +63,7 @@ def test_detail_and_list_and_home_are_valid():
     many = [incident(id=n, number=n, title="Q" * 150) for n in range(1, 200)]
     _, blocks = views.incident_list(many, 199)
     validate_blocks(blocks, 50)
-    validate_view(home("U1", many[:5], many, 199))
+    validate_view(home("U1", [], many[:5], many, 199))
 
 
 def test_reply_tags_the_commander_or_says_nobody_yet():

@@ -14,6 +14,12 @@ def after_ack(context, work: Coroutine[Any, Any, Any], name: str) -> None:
     context["incidents"].background.spawn(work, name=name)
 
 
-async def say_privately(respond, text: str) -> None:
-    """An ephemeral answer through the interaction's response_url (Slack ignores ack bodies for buttons)."""
-    await respond(text=text, response_type="ephemeral", replace_original=False)
+async def say_privately(respond, text: str, *, context=None, user: str | None = None) -> None:
+    """An ephemeral answer through the interaction's response_url (Slack ignores ack bodies for buttons).
+
+    Buttons on the App Home come without a response_url: there the answer is a DM.
+    """
+    if getattr(respond, "response_url", None) or context is None or user is None:
+        await respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    await context["incidents"].slack.post(user, text)

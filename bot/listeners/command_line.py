@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot.domain.incident import parse_incident_ref
 from bot.slack_text import parse_user_ref
 
-_TRAILING_REF_VERBS = frozenset({"priority", "commander", "show", "timeline"})  # one-word arguments only
+_TRAILING_REF_VERBS = frozenset({"priority", "commander", "show", "timeline", "page"})  # one-word arguments only
 
 
 @dataclass(frozen=True)

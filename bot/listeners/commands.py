@@ -12,12 +12,14 @@ from collections.abc import Awaitable, Callable
 from bot.domain import lifecycle
 from bot.domain.errors import UserError
 from bot.domain.incident import Status, incident_ref, parse_incident_ref
+from bot.domain.rotation import Role
 from bot.domain.stats import parse_days
-from bot.listeners import after_ack
+from bot.listeners import after_ack, rotation_commands
 from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
 from bot.services import Changed, IncidentService
+from bot.slack_text import parse_user_ref
 from bot.views import incident as views
 from bot.views import timeline as timeline_views
 
@@ -104,8 +106,19 @@ async def _stats(r: Request) -> None:
     await r.ack(text=text, blocks=blocks)
 
 
+async def _oncall(r: Request) -> None:
+    text, blocks = await rotation_commands.oncall(r.incidents, r.line.args, r.command.get("channel_id"))
+    await r.ack(text=text, blocks=blocks)
+
+
+async def _rotation(r: Request) -> None:
+    text, blocks = await rotation_commands.rotation(r.incidents, r.line.args, r.user, r.command.get("channel_id"))
+    await r.ack(text=text, blocks=blocks or None)
+
+
 _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
-    "help": _help, "list": _list, "show": _show, "timeline": _timeline, "stats": _stats,
+    "help": _help, "list": _list, "show": _show, "timeline": _timeline, "stats": _stats, "oncall": _oncall,
+    "rotation": _rotation,
 }
 
 
@@ -193,7 +206,18 @@ async def _close(r: Request) -> None:
     await r.done(result, f"Closed {incident_ref(result.incident.number)}.")
 
 
+async def _page(r: Request) -> None:
+    word = r.line.args.strip()
+    who = parse_user_ref(word) or (word.lower() if word.lower() in Role._value2member_map_ else None)
+    if who is None:
+        raise UserError("Page whom? `/incident page <primary|secondary|tertiary|@someone>`.")
+    result = r.incidents.page(r.number(), r.user, who, r.key)
+    whom = f"<@{who}>" if who.startswith(("U", "W")) else f"the {who}"
+    await r.done(result, f"Paging {whom} for {incident_ref(result.incident.number)}.")
+
+
 _CHANGES: dict[str, Callable[[Request], Awaitable[None]]] = {
     "update": _update, "status": _status, "priority": _priority, "commander": _commander,
     "responders": _responders, "resolve": _resolve, "reopen": _reopen, "duplicate": _duplicate, "close": _close,
+    "page": _page,
 }

@@ -15,6 +15,7 @@ from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
 from bot.ids import ActionId, BlockId
 from bot.listeners import after_ack, forms, say_privately
+from bot.listeners.home import publish_home
 from bot.notify import slack_error
 from bot.services import Changed, IncidentService, Resolution
 from bot.views import incident as views
@@ -34,26 +35,56 @@ def _key(body: dict) -> str | None:
 async def acknowledge(ack, body, action, context, respond) -> None:
     await ack()
     user = body["user"]["id"]
-    after_ack(context, _change(context, respond, lambda s: s.acknowledge(_number(action), user, _key(body)),
+    after_ack(context, _change(context, body, respond, lambda s: s.acknowledge(_number(action), user, _key(body)),
                                "was already acknowledged."), "acknowledge")
 
 
 async def take_command(ack, body, action, context, respond) -> None:
     await ack()
     user = body["user"]["id"]
-    after_ack(context, _change(context, respond, lambda s: s.take_command(_number(action), user, _key(body)),
+    after_ack(context, _change(context, body, respond,
+                               lambda s: s.take_command(_number(action), user, _key(body)),
                                "is already commanded by you."), "take-command")
 
 
-async def _change(context, respond, apply, unchanged: str) -> None:
+async def acknowledge_page(ack, body, action, context, respond) -> None:
+    """Acknowledge on a page (a DM, or the `@here` in the rotation's channel)."""
+    await ack()
+    user = body["user"]["id"]
+    after_ack(context, _change(context, body, respond,
+                               lambda s: s.acknowledge_page(_number(action), user, _key(body)),
+                               "was already acknowledged."), "acknowledge-page")
+
+
+async def escalate_page(ack, body, action, context, respond) -> None:
+    await ack()
+    after_ack(context, _escalate(context, body, action, respond), "escalate-page")
+
+
+async def _escalate(context, body: dict, action: dict, respond) -> None:
     incidents: IncidentService = context["incidents"]
+    user = body["user"]["id"]
+    try:
+        page = await incidents.escalate_page(_number(action), user)
+    except UserError as exc:
+        await say_privately(respond, str(exc), context=context, user=user)
+        return
+    whom = f"<@{page.target_user_id}>" if page.target_user_id else "the rotation's channel"
+    await say_privately(respond, f"Escalated: paging {whom} instead.", context=context, user=user)
+
+
+async def _change(context, body: dict, respond, apply, unchanged: str) -> None:
+    incidents: IncidentService = context["incidents"]
+    user = body["user"]["id"]
     try:
         result: Changed = apply(incidents)
     except UserError as exc:
-        await say_privately(respond, str(exc))
+        await say_privately(respond, str(exc), context=context, user=user)
         return
     if not result.changed and not result.replayed:
-        await say_privately(respond, f"{incident_ref(result.incident.number)} {unchanged}")
+        await say_privately(respond, f"{incident_ref(result.incident.number)} {unchanged}", context=context, user=user)
+    if (body.get("view") or {}).get("type") == "home":
+        await publish_home(context, user)
 
 
 async def open_modal(ack, body, action, context, respond) -> None:
@@ -68,7 +99,7 @@ async def _open_from_button(body: dict, action: dict, context, respond) -> None:
     try:
         incident = incidents.ensure_changeable(_number(action), body["user"]["id"], which)
     except UserError as exc:
-        await say_privately(respond, str(exc))
+        await say_privately(respond, str(exc), context=context, user=body["user"]["id"])
         return
     await open_incident_modal(incidents, body["trigger_id"], incident, which, respond)
 

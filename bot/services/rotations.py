@@ -101,6 +101,11 @@ class RotationService(ServiceBase):
         with self.db.session() as session:
             return repo.all_rotations(session=session)
 
+    def roster_sizes(self) -> dict[int, int]:
+        with self.db.session() as session:
+            return {r.id: len(repo.roster(session=session, rotation_id=r.id))
+                    for r in repo.all_rotations(session=session) if r.id is not None}
+
     def rotations_of(self, user_id: str) -> list[Rotation]:
         with self.db.session() as session:
             return repo.rotations_of_member(session=session, user_id=user_id)

@@ -1,25 +1,66 @@
-"""The App Home tab. Pure."""
+"""The App Home tab: who is on call in your rotations, the next handoff, what you command, everything open. Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from bot.db.models import Incident
-from bot.views.incident import incident_list, mrkdwn, plain
+from bot.domain.incident import Priority, Status, incident_ref
+from bot.ids import ActionId
+from bot.slack_text import date_token, escape, mention, truncate
+from bot.views.incident import mrkdwn, plain, where
+from bot.views.rotation import roles_line
+
+if TYPE_CHECKING:
+    from bot.services.rotations import RotationPlan
+
+_EMOJI = {Priority.P0: ":red_circle:", Priority.P1: ":large_orange_circle:", Priority.P2: ":white_circle:"}
+_HOME_BLOCKS = 100
 
 
-def home(user_id: str, commanded: Sequence[Incident], open_incidents: Sequence[Incident],
-         open_total: int) -> dict:
+def _incident_section(incident: Incident, user_id: str) -> dict:
+    priority = Priority(incident.priority)
+    text = (f"{_EMOJI[priority]} *{incident_ref(incident.number)}* {escape(truncate(incident.title, 120))}\n"
+            f"{priority.value} · {Status(incident.status).label} · commander {mention(incident.commander_id, 'none')}"
+            f" · {where(incident)}")
+    if incident.acknowledged_at is None:
+        button = (ActionId.ACKNOWLEDGE, "Acknowledge")
+    elif incident.commander_id == user_id:
+        button = (ActionId.POST_UPDATE, "Post update")
+    else:
+        button = (ActionId.TAKE_COMMAND, "Take command")
+    return {"type": "section", "text": mrkdwn(text), "accessory": {
+        "type": "button", "action_id": button[0], "text": plain(button[1]), "value": str(incident.number)}}
+
+
+def home(user_id: str, plans: Sequence[RotationPlan], commanded: Sequence[Incident],
+         open_incidents: Sequence[Incident], open_total: int) -> dict:
     blocks: list[dict] = [
         {"type": "header", "text": plain("Firefighter")},
         {"type": "section", "text": mrkdwn("Type `/incident` anywhere to declare an incident, "
                                            "`/incident help` for everything else.")},
         {"type": "divider"},
-        {"type": "section", "text": mrkdwn(f"*Incidents you command* ({len(commanded)})")},
+        {"type": "section", "text": mrkdwn("*On call*")},
     ]
+    if not plans:
+        blocks.append({"type": "context", "elements": [mrkdwn(
+            "No rotation yet: `/incident rotation create <name> #channel`.")]})
+    for plan in plans[:5]:
+        now = plan.shifts[0]
+        mine = " (you are on it)" if user_id in plan.roster else ""
+        blocks.append({"type": "section", "text": mrkdwn(
+            f"*{escape(plan.rotation.name)}*{mine}: {roles_line(now)}\n"
+            f"Next handoff {date_token(now.shift_end, '{date_long_pretty} at {time}')}")})
+    blocks += [{"type": "divider"}, {"type": "section", "text": mrkdwn(f"*Incidents you command* ({len(commanded)})")}]
     if commanded:
-        blocks += incident_list(commanded, len(commanded))[1][1:]
+        blocks += [_incident_section(i, user_id) for i in commanded[:15]]
     else:
         blocks.append({"type": "context", "elements": [mrkdwn("None right now.")]})
-    blocks += [{"type": "divider"}, *incident_list(open_incidents, open_total)[1]]
-    return {"type": "home", "blocks": blocks[:100]}
+    shown = f" (showing {len(open_incidents)})" if open_total > len(open_incidents) else ""
+    blocks += [{"type": "divider"}, {"type": "section", "text": mrkdwn(f"*Open incidents* ({open_total}){shown}")}]
+    if open_incidents:
+        blocks += [_incident_section(i, user_id) for i in open_incidents]
+    else:
+        blocks.append({"type": "context", "elements": [mrkdwn("No open incidents. :tada:")]})
+    return {"type": "home", "blocks": blocks[:_HOME_BLOCKS]}

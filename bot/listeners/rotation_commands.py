@@ -1,0 +1,135 @@
+"""`/incident oncall [rotation]` and `/incident rotation <create|add|remove|order|override|swap|list|show>`.
+
+A rotation is named in the command, or it is the one bound to the channel the command was typed in, or the only
+one there is. Answers are ephemeral; roster changes are also said in the rotation's channel.
+"""
+
+from __future__ import annotations
+
+from bot.domain.errors import UserError
+from bot.domain.rotation import Role
+from bot.domain.when import EXAMPLES, parse_range
+from bot.listeners.command_line import user_refs
+from bot.services import IncidentService
+from bot.slack_text import date_token, parse_channel_ref, parse_user_ref
+from bot.views import rotation as views
+
+USAGE = "\n".join([
+    "*Rotations*",
+    "• `/incident oncall [rotation]` — who is primary, secondary and tertiary now and for the next 4 shifts",
+    "• `/incident rotation create <name> #channel` · `rotation list`",
+    "• `rotation add|remove [name] @user…` · `rotation order [name] @a @b @c…`",
+    "• `rotation override [name] @user <from> <to> [as primary|secondary|tertiary]` — times like "
+    f"{EXAMPLES}, team time",
+    "• `rotation swap [name] @a @b [this|next|<day>]` — by default the next shift either of them is primary",
+])
+
+
+def _split_name(incidents: IncidentService, text: str) -> tuple[str | None, str]:
+    """A leading word that names an existing rotation (and is not a mention) picks the rotation."""
+    word, _, rest = text.strip().partition(" ")
+    if word and not parse_user_ref(word) and incidents.named_rotation(word):
+        return word, rest.strip()
+    return None, text.strip()
+
+
+async def oncall(incidents: IncidentService, args: str, channel_id: str | None) -> tuple[str, list[dict]]:
+    name = args.strip() or None
+    if name or (channel_id and _bound(incidents, channel_id)):
+        rotations = [incidents.find_rotation(name, channel_id)]
+    else:
+        rotations = incidents.rotations()
+    return views.oncall([incidents.plan(r) for r in rotations])
+
+
+def _bound(incidents: IncidentService, channel_id: str) -> bool:
+    try:
+        rotation = incidents.find_rotation(None, channel_id)
+    except UserError:
+        return False
+    return rotation.channel_id == channel_id
+
+
+async def rotation(incidents: IncidentService, args: str, user: str, channel_id: str | None) -> tuple[str, list]:
+    """Returns (text, blocks) for the ephemeral answer."""
+    verb, _, rest = args.strip().partition(" ")
+    verb = verb.lower()
+    if verb in ("", "help"):
+        return USAGE, []
+    if verb == "create":
+        return _create(incidents, rest, user), []
+    if verb == "list":
+        return views.rotation_list(incidents.rotations(), incidents.roster_sizes()), []
+    if verb in ("show", "oncall"):
+        return await oncall(incidents, rest, channel_id)
+    handler = {"add": _add, "remove": _remove, "order": _order, "override": _override, "swap": _swap}.get(verb)
+    if handler is None:
+        return f"I don't know `rotation {verb[:30]}`.\n{USAGE}", []
+    name, rest = _split_name(incidents, rest)
+    target = incidents.find_rotation(name, channel_id)
+    return handler(incidents, target, rest, user), []
+
+
+def _create(incidents: IncidentService, rest: str, user: str) -> str:
+    words = rest.split()
+    channel = parse_channel_ref(words[1]) if len(words) == 2 else None
+    if channel is None or not channel.startswith(("C", "G")):
+        raise UserError("Use `/incident rotation create <name> #channel` (pick the channel with `#` so Slack "
+                        "sends its id).")
+    created = incidents.create_rotation(words[0], channel, user)
+    return (f"Created the rotation `{created.name}` for <#{channel}>. Add firefighters in the order they take the "
+            f"pager: `/incident rotation add {created.name} @first @second @third`.")
+
+
+def _people(rest: str, usage: str) -> list[str]:
+    users, other = user_refs(rest)
+    if not users or other:
+        raise UserError(f"Use `{usage}`.")
+    return users
+
+
+def _add(incidents: IncidentService, rotation, rest: str, user: str) -> str:
+    added = incidents.add_members(rotation, _people(rest, "/incident rotation add @someone @someone-else"), user)
+    return f"Added {', '.join(f'<@{u}>' for u in added)} to `{rotation.name}`."
+
+
+def _remove(incidents: IncidentService, rotation, rest: str, user: str) -> str:
+    gone = incidents.remove_members(rotation, _people(rest, "/incident rotation remove @someone"), user)
+    return f"Removed {', '.join(f'<@{u}>' for u in gone)} from `{rotation.name}`."
+
+
+def _order(incidents: IncidentService, rotation, rest: str, user: str) -> str:
+    users = _people(rest, "/incident rotation order @first @second @third")
+    incidents.reorder(rotation, users, user)
+    now = incidents.plan(rotation, shifts=0).shifts[0]
+    return f"New order for `{rotation.name}`: {', '.join(f'<@{u}>' for u in users)}. Now: {views.roles_line(now)}."
+
+
+def _override(incidents: IncidentService, rotation, rest: str, user: str) -> str:
+    words = rest.split()
+    usage = ("Use `/incident rotation override @someone <from> <to> [as primary|secondary|tertiary]`, with times "
+             f"like {EXAMPLES}.")
+    if not words or not (who := parse_user_ref(words[0])):
+        raise UserError(usage)
+    words = words[1:]
+    role = Role.PRIMARY
+    if len(words) >= 2 and words[-2].lower() == "as":
+        if words[-1].lower() not in Role._value2member_map_:
+            raise UserError("An override is `as primary`, `as secondary` or `as tertiary`.")
+        role = Role(words[-1].lower())
+        words = words[:-2]
+    if len(words) < 2:
+        raise UserError(usage)
+    start, end = parse_range(words, now=incidents.clock.now(), tz=incidents.settings.team_timezone)
+    incidents.add_override(rotation, who, start, end, role, user)
+    return f"<@{who}> is {role.value} on `{rotation.name}` from {date_token(start)} to {date_token(end)}."
+
+
+def _swap(incidents: IncidentService, rotation, rest: str, user: str) -> str:
+    words = rest.split()
+    people = [parse_user_ref(w) for w in words[:2]]
+    if len(words) < 2 or not all(people):
+        raise UserError("Use `/incident rotation swap @someone @someone-else [this|next|<day>]`.")
+    shift = incidents.add_swap(rotation, people[0], people[1], " ".join(words[2:]), user)
+    return (f"Swapped <@{people[0]}> and <@{people[1]}> on `{rotation.name}` for the shift from "
+            f"{date_token(shift.shift_start)}: {views.roles_line(shift)}.")

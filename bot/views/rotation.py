@@ -1,0 +1,61 @@
+"""Rotations in Block Kit: who is on call now and in the next shifts, and the list of rotations. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.db.models import Rotation
+from bot.domain.rotation import OnCall
+from bot.slack_text import date_token, escape, mention
+from bot.views.incident import mrkdwn
+
+if TYPE_CHECKING:
+    from bot.services.rotations import RotationPlan
+
+_MAX_PLANS = 12
+
+
+def roles_line(shift: OnCall) -> str:
+    return (f"primary {mention(shift.primary, '_nobody_')} · secondary {mention(shift.secondary, '_nobody_')} · "
+            f"tertiary {mention(shift.tertiary, '_nobody_')}")
+
+
+def plan_blocks(plan: RotationPlan) -> list[dict]:
+    rotation = plan.rotation
+    roster = ", ".join(f"<@{u}>" for u in plan.roster[:40]) or "_nobody yet — `/incident rotation add @someone`_"
+    now, upcoming = plan.shifts[0], plan.shifts[1:]
+    lines = [f"*Now* (until {date_token(now.shift_end)}): {roles_line(now)}"]
+    lines += [f"*{date_token(s.shift_start)}*: {roles_line(s)}" for s in upcoming]
+    blocks = [
+        {"type": "section", "text": mrkdwn(f"*{escape(rotation.name)}* · <#{rotation.channel_id}> · roster: {roster}")},
+        {"type": "section", "text": mrkdwn("\n".join(lines))},
+    ]
+    if plan.overrides:
+        overrides = [f"<@{o.user_id}> is {o.role} from {date_token(o.starts_at)} to {date_token(o.ends_at)}"
+                     for o in plan.overrides[:10]]
+        blocks.append({"type": "context", "elements": [mrkdwn("*Overrides:* " + "; ".join(overrides))]})
+    return blocks
+
+
+def oncall(plans: Sequence[RotationPlan]) -> tuple[str, list[dict]]:
+    if not plans:
+        text = "There is no rotation yet. Create one: `/incident rotation create <name> #channel`."
+        return text, [{"type": "section", "text": mrkdwn(text)}]
+    blocks: list[dict] = []
+    for plan in plans[:_MAX_PLANS]:
+        if blocks:
+            blocks.append({"type": "divider"})
+        blocks += plan_blocks(plan)
+    first = plans[0].shifts[0]
+    text = (f"On call for {plans[0].rotation.name}: primary {mention(first.primary, 'nobody')}"
+            if len(plans) == 1 else f"On call for {len(plans)} rotations")
+    return text, blocks
+
+
+def rotation_list(rotations: Sequence[Rotation], sizes: dict[int, int]) -> str:
+    if not rotations:
+        return "There is no rotation yet. Create one: `/incident rotation create <name> #channel`."
+    lines = [f"• *{escape(r.name)}* · <#{r.channel_id}> · {sizes.get(r.id or 0, 0)} people"
+             for r in rotations[:50]]
+    return "*Rotations*\n" + "\n".join(lines)
