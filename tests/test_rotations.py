@@ -1,0 +1,162 @@
+"""`/incident rotation …` and `/incident oncall` through signed commands: rosters, order, overrides, swaps, who may."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlmodel import select
+
+from bot.db.models import Rotation, RotationMember, RotationOverride, RotationSwap
+from tests.test_commands import reply_of
+
+WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+async def say(bot, text: str, *, user: str = "U0A", channel: str = "C0GENERAL") -> dict:
+    status, body, _ = await bot.slack.command(text, user=user, channel=channel)
+    assert status == 200
+    await bot.settle()
+    return reply_of(body)
+
+
+def stored(bot) -> tuple[list, list, list, list]:
+    with bot.session() as s:
+        return (list(s.exec(select(Rotation))), list(s.exec(select(RotationMember))),
+                list(s.exec(select(RotationOverride))), list(s.exec(select(RotationSwap))))
+
+
+async def setup(bot, tz: str = "UTC"):
+    bot.clock.set(WEDNESDAY_NOON)
+    bot.fake.add_channel("C0PAY", "payments-oncall")
+    for user in ("U0A", "U0B", "U0C", "U0D"):
+        bot.fake.add_user(user, tz=tz)
+    assert (await say(bot, "rotation create payments <#C0PAY|payments-oncall>"))["text"].startswith(
+        "Created the rotation `payments` for <#C0PAY>.")
+    assert (await say(bot, "rotation add payments <@U0A|a> <@U0B|b> <@U0C|c>"))["text"] == \
+        "Added <@U0A>, <@U0B>, <@U0C> to `payments`."
+
+
+async def test_create_add_and_see_who_is_on_call(bot):
+    await setup(bot)
+    said = [p["text"] for p in bot.fake.calls_to("chat.postMessage") if p["channel"] == "C0PAY"]
+    assert said[0].startswith(":fire_engine: <@U0A> created the rotation `payments`")
+    assert said[1] == ":busts_in_silhouette: <@U0A> added <@U0A>, <@U0B>, <@U0C> to the `payments` roster."
+    assert {c["user"] for c in bot.fake.calls_to("users.info")} == {"U0A", "U0B", "U0C"}
+
+    answer = await say(bot, "oncall")
+    assert answer["text"] == "On call for payments: primary <@U0A>"
+    text = json.dumps(answer["blocks"])
+    assert "primary <@U0A> \\u00b7 secondary <@U0B> \\u00b7 tertiary <@U0C>" in text
+    next_shift = int(datetime(2026, 12, 1, 10, 0, tzinfo=UTC).timestamp())
+    assert f"*<!date^{next_shift}^{{date_short_pretty}} {{time}}|2026-12-01 10:00 UTC>*: primary <@U0B>" in text
+    assert text.count("primary <@") == 5  # now and the next 4 shifts
+    assert (await say(bot, "oncall payments"))["text"] == "On call for payments: primary <@U0A>"
+    assert (await say(bot, "oncall nope"))["text"] == ("There is no rotation called `nope`. `/incident rotation "
+                                                       "list` shows them all.")
+    assert (await say(bot, "rotation list"))["text"] == "*Rotations*\n• *payments* · <#C0PAY> · 3 people"
+
+
+async def test_roster_mistakes_are_explained_and_change_nothing(bot):
+    await setup(bot)
+    before = stored(bot)
+    for text, reason in [
+        ("rotation create payments <#C0GENERAL|general>", "There is already a rotation called `payments`."),
+        ("rotation create other <#C0PAY|payments-oncall>", "<#C0PAY> already belongs to the rotation `payments`."),
+        ("rotation create Bad!Name <#C0GENERAL|general>", "A rotation name is lowercase letters, digits, `-` or `_` "
+                                                          "(up to 80), not `bad!name`."),
+        ("rotation create other #general", "Use `/incident rotation create <name> #channel` (pick the channel with "
+                                           "`#` so Slack sends its id)."),
+        ("rotation add <@U0A>", "<@U0A> is already on `payments`."),
+        ("rotation remove <@U0D>", "<@U0D> is not on `payments`."),
+        ("rotation add bob", "Use `/incident rotation add @someone @someone-else`."),
+        ("rotation order <@U0C> <@U0A>", "`rotation order` takes the whole roster of `payments`: you left out <@U0B>."),
+        ("rotation order <@U0C> <@U0A> <@U0B> <@U0D>", "`rotation order` takes the whole roster of `payments`: "
+                                                       "<@U0D> is not on it (`rotation add` them first)."),
+        ("rotation override <@U0D> tomorrow soon", "Give a start and an end, each like `2026-12-01 09:00`, "
+                                                   "`today 18:00`, `tomorrow`, `tue` or `now` (team time)."),
+        ("rotation override <@U0D> tomorrow today", "The end must come after the start."),
+        ("rotation override <@U0D> now tomorrow as boss", "An override is `as primary`, `as secondary` or "
+                                                          "`as tertiary`."),
+        ("rotation swap <@U0A> <@U0D>", "<@U0D> is not on `payments`; swaps are between its members."),
+        ("rotation swap <@U0A> <@U0A>", "A swap needs two different people."),
+        ("rotation swap <@U0A> <@U0B> someday", "Say which week: `this`, `next`, or a day in it like `2026-12-08` "
+                                                "or `tue`."),
+        ("rotation frobnicate", None),
+    ]:
+        answer = (await say(bot, text))["text"]
+        if reason is None:
+            assert answer.startswith("I don't know `rotation frobnicate`.")
+        else:
+            assert answer == reason, text
+    assert stored(bot) == before
+
+
+async def test_order_keeps_the_shift_count(bot):
+    await setup(bot)
+    answer = await say(bot, "rotation order <@U0C> <@U0A> <@U0B>")
+    assert answer["text"] == ("New order for `payments`: <@U0C>, <@U0A>, <@U0B>. Now: primary <@U0C> · "
+                              "secondary <@U0A> · tertiary <@U0B>.")
+    bot.clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    assert (await say(bot, "oncall"))["text"] == "On call for payments: primary <@U0A>"
+
+
+async def test_overrides_in_team_time(make_bot):
+    bot = await make_bot(team_timezone="America/New_York")
+    await setup(bot, tz="America/New_York")
+    answer = await say(bot, "rotation override <@U0D|d> today 18:00 tomorrow 09:00")
+    start = datetime(2026, 11, 25, 23, 0, tzinfo=UTC)  # 18:00 in New York
+    assert answer["text"].startswith(f"<@U0D> is primary on `payments` from <!date^{int(start.timestamp())}^")
+    assert (await say(bot, "rotation override <@U0B> 2026-11-26 2026-11-27 as tertiary"))["text"].startswith(
+        "<@U0B> is tertiary on `payments`")
+    bot.clock.set(datetime(2026, 11, 26, 1, 0, tzinfo=UTC))  # 20:00 in New York
+    answer = await say(bot, "oncall")
+    assert answer["text"] == "On call for payments: primary <@U0D>"
+    assert "*Overrides:* <@U0D> is primary from" in json.dumps(answer["blocks"])
+    bot.clock.set(datetime(2026, 11, 26, 14, 0, tzinfo=UTC))  # 09:00 in New York: the override is over
+    answer = await say(bot, "oncall")
+    assert answer["text"] == "On call for payments: primary <@U0A>"
+    assert "tertiary <@U0B>" in json.dumps(answer["blocks"])  # the second override holds all of the 26th
+    refused = await say(bot, "rotation override <@U0D> 2026-11-01 2026-11-02")
+    assert refused["text"] == "That override would already be over; pick an end in the future."
+
+
+async def test_swap_defaults_to_the_next_shift_either_is_primary(bot):
+    await setup(bot)
+    answer = await say(bot, "rotation swap <@U0C> <@U0D>")
+    assert answer["text"] == "<@U0D> is not on `payments`; swaps are between its members."
+    await say(bot, "rotation add <@U0D>")
+    answer = await say(bot, "rotation swap <@U0C|c> <@U0D|d>")
+    shift = int(datetime(2026, 12, 8, 10, 0, tzinfo=UTC).timestamp())
+    assert answer["text"] == (f"Swapped <@U0C> and <@U0D> on `payments` for the shift from <!date^{shift}^"
+                              "{date_short_pretty} {time}|2026-12-08 10:00 UTC>: primary <@U0D> · "
+                              "secondary <@U0C> · tertiary <@U0A>.")
+    answer = await say(bot, "rotation swap <@U0A> <@U0B> this")
+    assert "primary <@U0B> · secondary <@U0A> · tertiary <@U0C>" in answer["text"]
+    assert (await say(bot, "oncall"))["text"] == "On call for payments: primary <@U0B>"
+
+
+async def test_only_admins_creators_and_members_change_a_roster(make_bot):
+    bot = await make_bot(admins="U0ADMIN")
+    await setup(bot)
+    before = stored(bot)
+    reason = "Only the members of `payments`, its creator <@U0A> or an admin can change its roster."
+    for text in ("rotation add <@U0OTHER>", "rotation remove <@U0A>", "rotation order <@U0C> <@U0B> <@U0A>",
+                 "rotation override <@U0OTHER> now tomorrow", "rotation swap <@U0A> <@U0B>"):
+        assert (await say(bot, text, user="U0OTHER"))["text"] == reason
+    assert stored(bot) == before
+    assert (await say(bot, "oncall", user="U0OTHER"))["text"] == "On call for payments: primary <@U0A>"
+    assert (await say(bot, "rotation add <@U0D>", user="U0ADMIN"))["text"] == "Added <@U0D> to `payments`."
+    assert (await say(bot, "rotation remove <@U0D>", user="U0B"))["text"] == "Removed <@U0D> from `payments`."
+
+
+async def test_commands_in_a_rotations_channel_default_to_it(bot):
+    await setup(bot)
+    bot.fake.add_channel("C0WEB", "web-oncall")
+    await say(bot, "rotation create web <#C0WEB|web-oncall>")
+    assert (await say(bot, "rotation add <@U0D>", channel="C0WEB"))["text"] == "Added <@U0D> to `web`."
+    assert (await say(bot, "rotation add <@U0D>", channel="C0PAY"))["text"] == "Added <@U0D> to `payments`."
+    assert (await say(bot, "rotation add <@U0D>"))["text"].startswith("Which rotation? Run the command in the "
+                                                                      "rotation's channel or name it")
+    assert (await say(bot, "oncall", channel="C0WEB"))["text"] == "On call for web: primary <@U0D>"
+    assert (await say(bot, "oncall"))["text"] == "On call for 2 rotations"

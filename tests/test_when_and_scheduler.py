@@ -1,0 +1,68 @@
+"""Typed moments on the team's clock, and the scheduler's single tick job."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import load_settings
+from bot.domain.errors import UserError
+from bot.domain.when import parse_moment, parse_range
+from bot.runtime import build_runtime
+
+NY = ZoneInfo("America/New_York")
+NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)  # Wednesday 12:00 in New York
+
+
+def ny(*args) -> datetime:
+    return datetime(*args, tzinfo=NY).astimezone(UTC)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("now", NOW),
+    ("today 18:00", ny(2026, 11, 25, 18, 0)),
+    ("tomorrow", ny(2026, 11, 26, 0, 0)),
+    ("tomorrow 9:30", ny(2026, 11, 26, 9, 30)),
+    ("tue", ny(2026, 12, 1, 0, 0)),
+    ("wed 08:00", ny(2026, 11, 25, 8, 0)),
+    ("Friday 17:00", ny(2026, 11, 27, 17, 0)),
+    ("2026-12-01 09:00", ny(2026, 12, 1, 9, 0)),
+    ("2026-12-01T09:00", ny(2026, 12, 1, 9, 0)),
+    ("2026-12-01", ny(2026, 12, 1, 0, 0)),
+    ("14:15", ny(2026, 11, 25, 14, 15)),
+    ("2027-03-14 02:30", ny(2027, 3, 14, 2, 30)),  # inside the spring-forward gap: still an instant
+])
+def test_moments(text, expected):
+    assert parse_moment(text, now=NOW, tz=NY) == expected
+
+
+@pytest.mark.parametrize("text", ["", "later", "25:00", "2026-13-01", "2026-02-30 10:00", "tomorrow noon",
+                                  "tue 10:00 extra", "12:75"])
+def test_not_moments(text):
+    assert parse_moment(text, now=NOW, tz=NY) is None
+
+
+def test_ranges_split_where_both_sides_read():
+    assert parse_range(["2026-12-01", "09:00", "2026-12-02", "09:00"], now=NOW, tz=NY) == (ny(2026, 12, 1, 9, 0),
+                                                                                         ny(2026, 12, 2, 9, 0))
+    assert parse_range(["today", "18:00", "tomorrow"], now=NOW, tz=NY) == (ny(2026, 11, 25, 18, 0),
+                                                                           ny(2026, 11, 26, 0, 0))
+    with pytest.raises(UserError, match="after the start"):
+        parse_range(["tomorrow", "today"], now=NOW, tz=NY)
+
+
+async def test_the_scheduler_runs_one_tick_job_every_scheduler_tick(tmp_path):
+    settings = load_settings(_env_file=None, slack_bot_token="xoxb-x", slack_signing_secret="s",
+                             database_url=f"sqlite:///{tmp_path / 'ff.db'}", scheduler_tick="45s")
+    runtime = build_runtime(settings)
+    runtime.scheduler.start()
+    try:
+        jobs = runtime.scheduler.get_jobs()
+        assert [j.id for j in jobs] == ["tick"]
+        assert jobs[0].trigger.interval == timedelta(seconds=45) and jobs[0].max_instances == 1
+        assert jobs[0].func == runtime.incidents.tick
+    finally:
+        runtime.scheduler.shutdown(wait=False)
+        runtime.engine.dispose()
