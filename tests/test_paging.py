@@ -48,7 +48,10 @@ def button_value(message: dict, action_id: str) -> str:
 
 async def test_an_unanswered_p0_page_escalates_to_secondary_tertiary_then_here(bot):
     await with_rotation(bot)
+    before = len(bot.fake.calls)
     incident = await bot.declare("Checkout is down", priority="P0")
+    declaring = [c.method for c in bot.fake.calls[before:] if c.method != "views.open"]
+    assert len(declaring) <= 8, declaring  # SPEC §7, with the page DM included
     dm = dms_to(bot, "U0A")
     assert len(dm) == 1 and "You are paged for INC-1 (P0)" in dm[0]["text"]
     assert {e["action_id"] for e in dm[0]["blocks"][-1]["elements"]} == {ActionId.PAGE_ACKNOWLEDGE,

@@ -197,8 +197,12 @@ def help_text() -> str:
         "• `status <triaged|in_progress|blocked|resolved|closed> [note]` — move it along",
         "• `priority <P0|P1|P2>` · `commander @user` · `responders add|remove @user…`",
         "• `resolve [summary]` — opens the resolve form · `reopen` · `close [reason]` · `duplicate INC-<m>`",
+        "• `page <primary|secondary|tertiary|@someone>` — page by hand (escalates like any page)",
         "*Reading*",
         "• `show` · `timeline` (with the incident analysis draft) · `list [all|mine|P0|P1|P2]` · `stats [days]`",
+        "*On call*",
+        "• `oncall [rotation]` — who is primary, secondary, tertiary now and next · `rotation help` — rosters, "
+        "overrides, swaps",
         "• `help` — this help",
         "Or pick *Declare incident* from the ⋯ menu of any message: the form is prefilled from it.",
     ])
