@@ -243,3 +243,20 @@ async def test_app_home_shows_who_is_on_call_and_the_next_handoff(bot):
     assert len(bot.fake.calls_to("views.publish")) == published + 1
     again = json.dumps(bot.fake.calls_to("views.publish")[-1]["view"]["blocks"])
     assert ActionId.POST_UPDATE in again  # U0C now commands INC-2
+
+
+async def test_slack_down_for_the_page_delays_it_but_not_the_channel(bot):
+    def delivered(user: str) -> int:
+        return sum(1 for channel, _ in bot.fake.messages if channel == f"D{user}")
+
+    await with_rotation(bot)
+    bot.fake.fail("chat.postMessage", "internal_error", status=500, times=4)  # the DM, through all 4 attempts
+    incident = await bot.declare("Checkout is down", priority="P0")
+    assert incident.channel_id and incident.summary_ts and "done" in incident.steps_done
+    assert delivered("U0A") == 0 and pages(bot)[0].state == "queued"
+    await bot.tick(seconds=10)
+    assert delivered("U0A") == 0  # the claim of the failed attempt is still fresh
+    await bot.tick(minutes=2)
+    assert delivered("U0A") == 1 and pages(bot)[0].state == "waiting"
+    await bot.tick(minutes=5)
+    assert delivered("U0B") == 1
