@@ -36,6 +36,8 @@ async def incident_command(ack, command, context, respond) -> None:
         after_ack(context, open_declare_modal(context, command["trigger_id"], command.get("channel_id"), respond,
                                               title=line.args), "declare-modal")
         return
+    if line.verb == "" and line.number is not None:  # `/incident INC-3` on its own shows it
+        line = CommandLine("show", line.number, "")
     handler = _READERS.get(line.verb) or _CHANGES.get(line.verb)
     if handler is None:
         await ack(text=f"I don't know `{_quote(line.verb)}`.\n" + views.help_text())
