@@ -58,6 +58,7 @@ async def test_an_unanswered_p0_page_escalates_to_secondary_tertiary_then_here(b
                                                                          ActionId.PAGE_ESCALATE}
     summary = next(p for p in bot.fake.calls_to("chat.postMessage") if p["channel"] == incident.channel_id)
     assert ":pager: Paging <@U0A> as primary — escalates <!date^" in json.dumps(summary["blocks"], ensure_ascii=False)
+    assert summary["text"].startswith("INC-1: Checkout is down (P0, New) :pager: Paging <@U0A> as primary")
     invite = bot.fake.calls_to("conversations.invite")[0]
     assert {"U0A", "U0B", "U0C", "U0REPORTER"} <= set(invite["users"].split(","))
 

@@ -147,6 +147,8 @@ def summary(incident: Incident, rotation_name: str | None, responders: Sequence[
     if context:
         blocks.append({"type": "context", "elements": context})
     text = f"{escape(heading(incident))} ({priority.value}, {status_text})"
+    if paging and status.is_open:
+        text += f" {paging}"  # the notification text carries the mention too
     if not status.is_open:
         closing = ("`/incident reopen` reopens it." if status is Status.RESOLVED
                    else "It stays that way; declare a new incident if the problem is back.")
