@@ -32,28 +32,20 @@ def _key(body: dict) -> str | None:
     return f"action:{body['trigger_id']}" if body.get("trigger_id") else None
 
 
-async def acknowledge(ack, body, action, context, respond) -> None:
-    await ack()
-    user = body["user"]["id"]
-    after_ack(context, _change(context, body, respond, lambda s: s.acknowledge(_number(action), user, _key(body)),
-                               "was already acknowledged."), "acknowledge")
+def _acting_button(method: str, unchanged: str):
+    """A button that changes the incident at once: `IncidentService.<method>(number or page id, user, key)`."""
+    async def handler(ack, body, action, context, respond) -> None:
+        await ack()
+        user = body["user"]["id"]
+        after_ack(context, _change(context, body, respond,
+                                   lambda s: getattr(s, method)(_number(action), user, _key(body)), unchanged),
+                  method)
+    return handler
 
 
-async def take_command(ack, body, action, context, respond) -> None:
-    await ack()
-    user = body["user"]["id"]
-    after_ack(context, _change(context, body, respond,
-                               lambda s: s.take_command(_number(action), user, _key(body)),
-                               "is already commanded by you."), "take-command")
-
-
-async def acknowledge_page(ack, body, action, context, respond) -> None:
-    """Acknowledge on a page (a DM, or the `@here` in the rotation's channel)."""
-    await ack()
-    user = body["user"]["id"]
-    after_ack(context, _change(context, body, respond,
-                               lambda s: s.acknowledge_page(_number(action), user, _key(body)),
-                               "was already acknowledged."), "acknowledge-page")
+acknowledge = _acting_button("acknowledge", "was already acknowledged.")
+take_command = _acting_button("take_command", "is already commanded by you.")
+acknowledge_page = _acting_button("acknowledge_page", "was already acknowledged.")  # a page's DM or `@here`
 
 
 async def escalate_page(ack, body, action, context, respond) -> None:
