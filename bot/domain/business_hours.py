@@ -1,9 +1,15 @@
-"""Business hours: working days and hours on a person's own wall clock. Pure."""
+"""Business time: working days and hours on someone's wall clock (their timezone, else the team's). Pure.
+
+Targets such as "fix within 8 business hours" or "triage within 4 business hours" count only this time, so a
+P1 declared on Friday at 16:00 is due on Monday at 16:00 with 09:00–17:00 hours.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+_WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -16,26 +22,80 @@ class WorkingTime:
         local = moment.astimezone(tz)
         return local.weekday() in self.days and self.start <= local.time().replace(tzinfo=None) < self.end
 
+    def window(self, day: date, tz: tzinfo) -> tuple[datetime, datetime] | None:
+        """That day's working hours as UTC instants, or None on a day off."""
+        if day.weekday() not in self.days or self.end <= self.start:
+            return None
+        return (datetime.combine(day, self.start, tzinfo=tz).astimezone(UTC),
+                datetime.combine(day, self.end, tzinfo=tz).astimezone(UTC))
+
     def day_end(self, moment: datetime, tz: tzinfo) -> datetime | None:
         """When this working day ends for someone at `moment`, or None outside working hours."""
         if not self.is_open(moment, tz):
             return None
-        local = moment.astimezone(tz)
-        return datetime.combine(local.date(), self.end, tzinfo=tz).astimezone(UTC)
+        window = self.window(moment.astimezone(tz).date(), tz)
+        return window[1] if window else None
 
-    def elapsed(self, since: datetime, until: datetime, tz: tzinfo) -> timedelta:
-        """Business time between two instants (for targets such as "8 business hours")."""
-        if until <= since:
-            return timedelta(0)
+    def _within(self, since: datetime, until: datetime, tz: tzinfo) -> timedelta:
         total = timedelta(0)
-        day = since.astimezone(tz).date()
-        last = until.astimezone(tz).date()
+        day, last = since.astimezone(tz).date(), until.astimezone(tz).date()
         while day <= last:
-            if day.weekday() in self.days:
-                opens = datetime.combine(day, self.start, tzinfo=tz).astimezone(UTC)
-                closes = datetime.combine(day, self.end, tzinfo=tz).astimezone(UTC)
-                lo, hi = max(opens, since), min(closes, until)
+            window = self.window(day, tz)
+            if window:
+                lo, hi = max(window[0], since), min(window[1], until)
                 if hi > lo:
                     total += hi - lo
             day += timedelta(days=1)
         return total
+
+    def _midnight(self, day: date, tz: tzinfo) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+    def _week_total(self, first: date, tz: tzinfo) -> timedelta:
+        """Working time in the seven local days from `first` (one of each weekday)."""
+        total = timedelta(0)
+        for offset in range(7):
+            window = self.window(first + timedelta(days=offset), tz)
+            if window:
+                total += window[1] - window[0]
+        return total
+
+    def elapsed(self, since: datetime, until: datetime, tz: tzinfo) -> timedelta:
+        """Business time between two instants. Whole local weeks in between are counted at once, so the cost does
+        not grow with an incident's age."""
+        if until <= since:
+            return timedelta(0)
+        first, last = since.astimezone(tz).date(), until.astimezone(tz).date()
+        if (last - first).days <= 14:
+            return self._within(since, until, tz)
+        whole_from = first + timedelta(days=1)
+        weeks = (last - whole_from).days // 7
+        resume = whole_from + timedelta(days=7 * weeks)
+        return (self._within(since, self._midnight(whole_from, tz), tz)
+                + self._week_total(whole_from, tz) * weeks
+                + self._within(self._midnight(resume, tz), until, tz))
+
+    def add(self, start: datetime, duration: timedelta, tz: tzinfo) -> datetime:
+        """The instant when `duration` of business time has passed since `start`."""
+        if duration <= timedelta(0):
+            return start
+        day = start.astimezone(tz).date()
+        if self._week_total(day, tz) <= timedelta(0):
+            raise ValueError("no working hours in a week: a business-time target can never be reached")
+        moment, left = start, duration
+        while True:
+            window = self.window(day, tz)
+            if window and window[1] > moment:
+                begin = max(window[0], moment)
+                room = window[1] - begin
+                if left <= room:
+                    return begin + left
+                left -= room
+            day += timedelta(days=1)
+            moment = self._midnight(day, tz)
+            week = self._week_total(day, tz)
+            if left > week:  # skip whole weeks at once
+                weeks = (left - timedelta(microseconds=1)) // week
+                day += timedelta(days=7 * weeks)
+                moment = self._midnight(day, tz)
+                left -= week * weeks

@@ -1,0 +1,156 @@
+"""What is due at `now` (SPEC §2 "Reminders", "Tuesday handoff"). Pure: stored facts and the clock in, keys out.
+
+Each due reminder has a key that names exactly one sending (an incident, what it is about, and the state it was
+computed from). The service stores the key under a unique constraint before sending, so a reminder goes out
+once however many ticks, restarts or replicas compute it; and when the state changes (an update arrives, the
+priority drops, it is resolved) the key is no longer due and nothing is sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, tzinfo
+from enum import StrEnum
+
+from bot.domain.business_hours import WorkingTime
+from bot.domain.incident import OPEN_STATUSES, Priority, Status
+from bot.domain.rotation import Handoff
+
+P0_TRIAGE_TARGET = timedelta(minutes=30)
+HOME_LEAD = timedelta(minutes=30)  # how long before the end of the working day the "heading home?" nudge comes
+HOME_GRACE = timedelta(hours=2)  # a late tick (or a restart) may still send it this long after the day ended
+P1_WARNING_SHARE = 0.75
+NAGS_BEFORE_ESCALATING = 2
+HEADS_UP_AT = time(16, 0)  # team time, the day before a handoff
+
+
+class Kind(StrEnum):
+    P0_NAG = "p0_nag"
+    P1_WARNING = "p1_warning"
+    P1_MISSED = "p1_missed"
+    TRIAGE = "triage"
+    HEADING_HOME = "heading_home"
+    HEADS_UP = "handoff_heads_up"
+    DIGEST = "handoff_digest"
+
+
+@dataclass(frozen=True)
+class Policy:
+    p0_update_interval: timedelta
+    p0_renag_interval: timedelta
+    p1_resolution_target: timedelta
+    triage_target: timedelta
+    hours: WorkingTime
+    team_tz: tzinfo
+
+
+@dataclass(frozen=True)
+class IncidentFacts:
+    id: int
+    priority: Priority
+    status: Status
+    created_at: datetime
+    last_update_at: datetime | None
+    p0_since: datetime | None
+    commander_id: str | None
+    commander_tz: tzinfo | None = None
+
+
+@dataclass(frozen=True)
+class Due:
+    kind: Kind
+    key: str
+    step: int = 1  # which nag (1, 2, 3…), which triage reminder (1 primary, 2 secondary)
+
+
+def p0_nags_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due | None:
+    """The newest nag due: first after P0_UPDATE_INTERVAL without an update, then every P0_RENAG_INTERVAL.
+
+    Only the newest is returned — after downtime the commander gets one reminder, not a burst of them.
+    """
+    if facts.priority is not Priority.P0 or facts.status not in OPEN_STATUSES:
+        return None
+    base = max(t for t in (facts.created_at, facts.p0_since, facts.last_update_at) if t is not None)
+    first = base + policy.p0_update_interval
+    if now < first:
+        return None
+    step = 1 + int((now - first) // policy.p0_renag_interval)
+    return Due(Kind.P0_NAG, f"p0-nag:{facts.id}:{int(base.timestamp())}:{step}", step)
+
+
+def escalates_to_firefighters(step: int) -> bool:
+    """After two unanswered reminders the primary and secondary hear about it too."""
+    return step > NAGS_BEFORE_ESCALATING
+
+
+def p1_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due | None:
+    if facts.priority is not Priority.P1 or facts.status not in OPEN_STATUSES:
+        return None
+    spent = policy.hours.elapsed(facts.created_at, now, policy.team_tz)
+    if spent >= policy.p1_resolution_target:
+        return Due(Kind.P1_MISSED, f"p1-missed:{facts.id}")
+    if spent >= policy.p1_resolution_target * P1_WARNING_SHARE:
+        return Due(Kind.P1_WARNING, f"p1-warning:{facts.id}")
+    return None
+
+
+def p1_target_at(facts: IncidentFacts, policy: Policy) -> datetime:
+    return policy.hours.add(facts.created_at, policy.p1_resolution_target, policy.team_tz)
+
+
+def triage_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due | None:
+    """Still `new` after TRIAGE_TARGET (business time; 30 minutes of any time for a P0): the primary, then — after
+    as long again — the secondary."""
+    if facts.status is not Status.NEW or facts.priority is Priority.P2:
+        return None
+    if facts.priority is Priority.P0:
+        waited, target = now - facts.created_at, P0_TRIAGE_TARGET
+    else:
+        waited, target = policy.hours.elapsed(facts.created_at, now, policy.team_tz), policy.triage_target
+    if waited >= 2 * target:
+        return Due(Kind.TRIAGE, f"triage:{facts.id}:2", 2)
+    if waited >= target:
+        return Due(Kind.TRIAGE, f"triage:{facts.id}:1", 1)
+    return None
+
+
+def heading_home_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due | None:
+    """Near the end of the commander's working day (their timezone), once per day per open P0/P1 they command."""
+    if facts.priority is Priority.P2 or facts.status not in OPEN_STATUSES or not facts.commander_id:
+        return None
+    tz = facts.commander_tz or policy.team_tz
+    local_day = now.astimezone(tz).date()
+    for day in (local_day, local_day - timedelta(days=1)):
+        window = policy.hours.window(day, tz)
+        if window is None:
+            continue
+        _, ends = window
+        if ends - HOME_LEAD <= now < ends + HOME_GRACE:
+            return Due(Kind.HEADING_HOME, f"home:{facts.id}:{facts.commander_id}:{day.isoformat()}")
+    return None
+
+
+def incident_reminders(facts: IncidentFacts, now: datetime, policy: Policy) -> list[Due]:
+    found = [p0_nags_due(facts, now, policy), p1_due(facts, now, policy), triage_due(facts, now, policy),
+             heading_home_due(facts, now, policy)]
+    return [d for d in found if d is not None]
+
+
+def heads_up_at(handoff: Handoff, shift_start: datetime) -> datetime:
+    """16:00 team time on the day before a handoff (Monday 16:00 for the Tuesday handoff)."""
+    day = shift_start.astimezone(handoff.tz).date() - timedelta(days=1)
+    return datetime.combine(day, HEADS_UP_AT, tzinfo=handoff.tz).astimezone(shift_start.tzinfo)
+
+
+def handoff_due(rotation_id: int, created_at: datetime, handoff: Handoff, now: datetime) -> list[Due]:
+    """The digest of the shift that started at the last handoff (once per shift, never for a shift that began
+    before the rotation existed), and the heads-up for the next handoff."""
+    due: list[Due] = []
+    index = handoff.shift_index(now, created_at)
+    start = handoff.start_of(index, created_at)
+    if start >= created_at:
+        due.append(Due(Kind.DIGEST, f"digest:{rotation_id}:{index}", index))
+    following = handoff.next_start(start)
+    if heads_up_at(handoff, following) <= now < following:
+        due.append(Due(Kind.HEADS_UP, f"heads-up:{rotation_id}:{index + 1}", index + 1))
+    return due
