@@ -8,6 +8,7 @@ class CallbackId(StrEnum):
     DECLARE_SHORTCUT = "declare_incident_from_message"
     UPDATE_MODAL = "post_incident_update"
     RESOLVE_MODAL = "resolve_incident"
+    HANDOFF_NOTE_MODAL = "handoff_note"
 
 
 class BlockId(StrEnum):
@@ -23,6 +24,8 @@ class BlockId(StrEnum):
     FOLLOW_UPS = "follow_ups"
     SUMMARY_ACTIONS = "incident_actions"
     PAGE_ACTIONS = "page_actions"
+    HANDOFF_ACTIONS = "handoff_actions"
+    HANDOFF_NOTE = "handoff_note"
 
 
 class ActionId(StrEnum):
@@ -42,3 +45,6 @@ class ActionId(StrEnum):
     RESOLVE = "incident_resolve"
     PAGE_ACKNOWLEDGE = "page_acknowledge"
     PAGE_ESCALATE = "page_escalate"
+    HANDOFF_NOTE = "handoff_add_note"
+    HANDOFF_NOTE_TEXT = "handoff_note_input"
+    HAND_OVER = "handoff_hand_over"

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
@@ -21,4 +22,13 @@ def build_scheduler(settings: Settings, tick: Callable[[], Awaitable[None]]) -> 
     scheduler.add_job(tick, IntervalTrigger(seconds=settings.scheduler_tick.total_seconds(), timezone=UTC),
                       id="tick", name="what is due now", max_instances=1, coalesce=True,
                       next_run_time=datetime.now(UTC), misfire_grace_time=None)
+    # The handoff boundary gets a tick of its own, so the digest goes out on the minute whatever SCHEDULER_TICK is.
+    at = settings.handoff_time
+    scheduler.add_job(tick, CronTrigger(day_of_week=_CRON_DAYS[settings.handoff_weekday], hour=at.hour,
+                                        minute=at.minute, timezone=settings.team_timezone),
+                      id="handoff", name="the handoff boundary", max_instances=1, coalesce=True,
+                      misfire_grace_time=None)
     return scheduler
+
+
+_CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

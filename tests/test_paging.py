@@ -33,7 +33,8 @@ async def with_rotation(bot, *, people=(("U0A", "UTC"), ("U0B", "UTC"), ("U0C", 
 
 
 def dms_to(bot, user: str) -> list[dict]:
-    return [p for p in bot.fake.calls_to("chat.postMessage") if p["channel"] == user]
+    """The pages DMed to someone (reminders they may also get are not pages)."""
+    return [p for p in bot.fake.calls_to("chat.postMessage") if p["channel"] == user and "paged" in p["text"]]
 
 
 def pages(bot) -> list[Page]:

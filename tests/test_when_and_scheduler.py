@@ -59,10 +59,11 @@ async def test_the_scheduler_runs_one_tick_job_every_scheduler_tick(tmp_path):
     runtime = build_runtime(settings)
     runtime.scheduler.start()
     try:
-        jobs = runtime.scheduler.get_jobs()
-        assert [j.id for j in jobs] == ["tick"]
-        assert jobs[0].trigger.interval == timedelta(seconds=45) and jobs[0].max_instances == 1
-        assert jobs[0].func == runtime.incidents.tick
+        jobs = {j.id: j for j in runtime.scheduler.get_jobs()}
+        assert set(jobs) == {"tick", "handoff"}
+        assert jobs["tick"].trigger.interval == timedelta(seconds=45) and jobs["tick"].max_instances == 1
+        assert jobs["tick"].func == jobs["handoff"].func == runtime.incidents.tick
+        assert jobs["handoff"].next_run_time.weekday() == 1 and jobs["handoff"].next_run_time.hour == 10
     finally:
         runtime.scheduler.shutdown(wait=False)
         runtime.engine.dispose()

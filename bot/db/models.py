@@ -85,6 +85,7 @@ class Incident(SQLModel, table=True):
     follow_ups: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     postmortem: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     postmortem_ts: str | None = Field(default=None, max_length=32)
+    p0_since: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
 
     @property
     def steps_done(self) -> frozenset[str]:
@@ -178,3 +179,22 @@ class Person(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=32)
     tz: str | None = Field(default=None, max_length=64)
     fetched_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+
+
+class Notice(SQLModel, table=True):
+    """A reminder or handoff message the bot owes. Its key is stored (unique) before it is sent, so it is sent once.
+
+    state: `queued` → `sent`, or `dropped` when by delivery time it is no longer due (an update arrived, the
+    incident was resolved).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True, index=True)
+    kind: str = Field(max_length=32, index=True)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    rotation_id: int | None = Field(default=None, foreign_key="rotation.id", index=True)
+    step: int = 1
+    state: str = Field(default="queued", max_length=16, index=True)
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True, index=True))

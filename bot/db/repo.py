@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from bot.db.models import (
     Incident,
     IncidentResponder,
+    Notice,
     Page,
     Person,
     Rotation,
@@ -270,3 +271,62 @@ def members_to_refresh(*, session: Session, fetched_before: datetime, limit: int
     known_fresh = select(Person.user_id).where(col(Person.fetched_at) >= fetched_before)
     return list(session.exec(select(RotationMember.user_id).where(col(RotationMember.user_id).not_in(known_fresh))
                              .distinct().limit(limit)))
+
+
+# -- reminders and handoffs ---------------------------------------------------------------------------------
+
+def incidents_to_remind(*, session: Session) -> list[Incident]:
+    """Open P0s and P1s: the only incidents reminders are about (P2 is ordinary work, never nagged)."""
+    return list(session.exec(select(Incident).where(col(Incident.status).in_(OPEN_STATUS_VALUES),
+                                                    col(Incident.priority).in_(("P0", "P1")))))
+
+
+def existing_notice_keys(*, session: Session, keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(session.exec(select(Notice.key).where(col(Notice.key).in_(keys[start:start + 500]))))
+    return found
+
+
+def notices_to_deliver(*, session: Session, claimed_before: datetime, limit: int = 200) -> list[int]:
+    return list(session.exec(select(Notice.id).where(Notice.state == "queued", sa.or_(
+        col(Notice.claimed_at).is_(None), col(Notice.claimed_at) < claimed_before)).order_by(col(Notice.id))
+        .limit(limit)))
+
+
+def claim_notice(*, session: Session, notice_id: int, now: datetime, claimed_before: datetime) -> bool:
+    result = session.exec(sa.update(Notice).where(col(Notice.id) == notice_id, col(Notice.state) == "queued", sa.or_(
+        col(Notice.claimed_at).is_(None), col(Notice.claimed_at) < claimed_before)).values(claimed_at=now))
+    return result.rowcount == 1
+
+
+def notice_by_id(*, session: Session, notice_id: int) -> Notice | None:
+    return session.get(Notice, notice_id)
+
+
+def open_incidents_of_rotation(*, session: Session, rotation_id: int, limit: int = 200) -> list[Incident]:
+    return list(session.exec(select(Incident).where(Incident.rotation_id == rotation_id,
+                                                    col(Incident.status).in_(OPEN_STATUS_VALUES))
+                             .order_by(col(Incident.priority), col(Incident.number)).limit(limit)))
+
+
+def incidents_of_rotation_between(*, session: Session, rotation_id: int, since: datetime,
+                                  until: datetime) -> list[Incident]:
+    """Declared or resolved in the range (for a shift's numbers)."""
+    return list(session.exec(select(Incident).where(Incident.rotation_id == rotation_id, sa.or_(
+        sa.and_(col(Incident.created_at) >= since, col(Incident.created_at) < until),
+        sa.and_(col(Incident.resolved_at) >= since, col(Incident.resolved_at) < until)))))
+
+
+def reminders_sent_between(*, session: Session, rotation_id: int, kinds: tuple[str, ...], since: datetime,
+                           until: datetime) -> int:
+    mine = select(Incident.id).where(Incident.rotation_id == rotation_id)
+    return session.exec(select(sa.func.count()).select_from(Notice).where(
+        col(Notice.incident_id).in_(mine), col(Notice.kind).in_(kinds), Notice.state == "sent",
+        col(Notice.sent_at) >= since, col(Notice.sent_at) < until)).one()
+
+
+def latest_update(*, session: Session, incident_id: int) -> TimelineEvent | None:
+    return session.exec(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id,
+                                                    TimelineEvent.kind == "update")
+                        .order_by(col(TimelineEvent.at).desc(), col(TimelineEvent.id).desc())).first()

@@ -118,9 +118,15 @@ async def _rotation(r: Request) -> None:
     await r.ack(text=text, blocks=blocks or None)
 
 
+async def _handoff(r: Request) -> None:
+    rotation = r.incidents.find_rotation(r.line.args.strip() or None, r.command.get("channel_id"))
+    await r.ack(text=f"Posting the handoff digest of `{rotation.name}` in <#{rotation.channel_id}>.")
+    r.incidents.post_digest_later(rotation)
+
+
 _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
     "help": _help, "list": _list, "show": _show, "timeline": _timeline, "stats": _stats, "oncall": _oncall,
-    "rotation": _rotation,
+    "rotation": _rotation, "handoff": _handoff,
 }
 
 

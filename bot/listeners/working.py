@@ -18,6 +18,7 @@ from bot.listeners import after_ack, forms, say_privately
 from bot.listeners.home import publish_home
 from bot.notify import slack_error
 from bot.services import Changed, IncidentService, Resolution
+from bot.views import handoff as handoff_views
 from bot.views import incident as views
 
 log = logging.getLogger(__name__)
@@ -87,9 +88,11 @@ async def open_modal(ack, body, action, context, respond) -> None:
 
 async def _open_from_button(body: dict, action: dict, context, respond) -> None:
     incidents: IncidentService = context["incidents"]
-    which = "update" if action["action_id"] == ActionId.POST_UPDATE else "resolve"
+    which = {ActionId.POST_UPDATE: "update", ActionId.RESOLVE: "resolve",
+             ActionId.HANDOFF_NOTE: "handoff note"}[action["action_id"]]
     try:
-        incident = incidents.ensure_changeable(_number(action), body["user"]["id"], which)
+        incident = incidents.ensure_changeable(_number(action), body["user"]["id"],
+                                               "resolve" if which == "resolve" else "update")
     except UserError as exc:
         await say_privately(respond, str(exc), context=context, user=body["user"]["id"])
         return
@@ -98,7 +101,9 @@ async def _open_from_button(body: dict, action: dict, context, respond) -> None:
 
 async def open_incident_modal(incidents: IncidentService, trigger_id: str, incident: Incident, which: str, respond,
                               text: str = "") -> None:
-    view = views.update_modal(incident, text) if which == "update" else views.resolve_modal(incident, text)
+    builders = {"update": lambda: views.update_modal(incident, text), "resolve": lambda: views.resolve_modal(
+        incident, text), "handoff note": lambda: handoff_views.note_modal(incident)}
+    view = builders[which]()
     try:
         await incidents.slack.open_view(trigger_id, view)
     except SlackApiError as exc:
@@ -141,3 +146,35 @@ async def resolve_submitted(ack, body, view, context) -> None:
         await ack(response_action="errors", errors={BlockId.RESOLVE_SUMMARY: str(exc)})
         return
     await ack()
+
+
+async def handoff_note_submitted(ack, body, view, context) -> None:
+    incidents: IncidentService = context["incidents"]
+    text = forms.text(view["state"]["values"], BlockId.HANDOFF_NOTE, ActionId.HANDOFF_NOTE_TEXT)
+    try:
+        incidents.add_handoff_note(_modal_number(view), body["user"]["id"], text, _view_key(view))
+    except UserError as exc:
+        await ack(response_action="errors", errors={BlockId.HANDOFF_NOTE: str(exc)})
+        return
+    await ack()
+
+
+async def hand_over(ack, body, action, context, respond) -> None:
+    """The digest's "Hand over my incidents": command moves from the outgoing to the incoming primary."""
+    await ack()
+    after_ack(context, _hand_over(context, body, action, respond), "hand-over")
+
+
+async def _hand_over(context, body: dict, action: dict, respond) -> None:
+    incidents: IncidentService = context["incidents"]
+    user = body["user"]["id"]
+    rotation, outgoing, incoming = [*(action.get("value") or "").split(":"), "", "", ""][:3]
+    try:
+        if not rotation.isdigit() or not outgoing or not incoming:
+            raise UserError("This button is out of date; run `/incident handoff` for a fresh digest.")
+        moved = incidents.hand_over(int(rotation), outgoing, incoming, user)
+    except UserError as exc:
+        await say_privately(respond, str(exc), context=context, user=user)
+        return
+    refs = ", ".join(incident_ref(n) for n in moved) or "nothing (they were commanded by someone else meanwhile)"
+    await say_privately(respond, f"Handed over to <@{incoming}>: {refs}.", context=context, user=user)

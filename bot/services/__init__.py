@@ -4,17 +4,19 @@ from bot.domain.errors import UserError
 from bot.services.base import Changed, Declared
 from bot.services.declaring import DeclaringService
 from bot.services.reading import Detail, Listing, ReadingService
+from bot.services.reminders import ReminderService
 from bot.services.rotations import RotationPlan
-from bot.services.working import Resolution, WorkingService
+from bot.services.working import Resolution
 
 
-class IncidentService(ReadingService, DeclaringService, WorkingService):
+class IncidentService(ReadingService, DeclaringService, ReminderService):
     """Everything a listener, the scheduler's tick and the alert endpoints may ask for."""
 
     async def tick(self) -> None:
         """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now`."""
         await self.deliver_pages()
         await self.escalate_due()
+        await self.remind_due()
         await self.refresh_people()
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.db import repo
 from bot.db.models import Incident
-from bot.domain.incident import Declaration, Status, channel_name, incident_ref
+from bot.domain.incident import Declaration, Priority, Status, channel_name, incident_ref
 from bot.notify import CHANNEL_REFUSED, slack_error
 from bot.services.base import Declared, permanent
 from bot.services.paging import PagingService
@@ -44,7 +44,7 @@ class DeclaringService(PagingService):
                     reporter_id=declaration.reporter_id, commander_id=declaration.commander_id,
                     rotation_id=rotation_id, declared_in_channel=declaration.declared_in_channel,
                     source_url=declaration.source_url, declare_key=declaration.declare_key,
-                    created_at=now, updated_at=now)
+                    created_at=now, updated_at=now, p0_since=now if declaration.priority is Priority.P0 else None)
                 session.add(incident)
                 try:
                     session.flush()

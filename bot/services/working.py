@@ -252,6 +252,8 @@ class WorkingService(PagingService):
             current = Priority(incident.priority)
             lifecycle.check_priority_change(number, Status(incident.status), current, target, incident.duplicate_of)
             incident.priority = target.value
+            if lifecycle.is_raise_to_p0(current, target):
+                incident.p0_since = now  # hourly updates are owed from now on
             elsewhere = ()
             announce_in = self._announcement_channel(incident, session)
             own_channel = incident.channel_id if incident.thread_ts is None else None

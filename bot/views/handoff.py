@@ -1,0 +1,102 @@
+"""The handoff digest (SPEC §2 "Tuesday handoff") and the handoff-note modal. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.db.models import Incident, Rotation, TimelineEvent
+from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.rotation import OnCall
+from bot.domain.stats import Spread, humanize
+from bot.ids import ActionId, BlockId, CallbackId
+from bot.slack_text import date_token, escape, mention, truncate
+from bot.views.incident import mrkdwn, plain, where
+
+_EMOJI = {Priority.P0: ":red_circle:", Priority.P1: ":large_orange_circle:", Priority.P2: ":white_circle:"}
+_MAX_INCIDENTS = 35
+
+
+@dataclass(frozen=True)
+class ShiftNumbers:
+    declared: int
+    resolved: int
+    time_to_acknowledge: Spread
+    time_to_resolve: Spread
+    missed_reminders: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    rotation: Rotation
+    shift: OnCall
+    outgoing: str | None
+    incidents: list[tuple[Incident, TimelineEvent | None]]
+    numbers: ShiftNumbers
+    now: datetime
+
+
+def _incident_block(incident: Incident, latest: TimelineEvent | None, now: datetime) -> dict:
+    priority = Priority(incident.priority)
+    quiet = now - (incident.last_update_at or incident.created_at)
+    commander = mention(incident.commander_id, "*none*")
+    lines = [f"{_EMOJI[priority]} *{incident_ref(incident.number)}* {escape(truncate(incident.title, 120))}",
+             f"{priority.value} · {Status(incident.status).label} · commander {commander} · age "
+             f"{humanize(now - incident.created_at)} · last update {humanize(quiet)} ago · {where(incident)}"]
+    if latest:
+        lines.append(f"> {escape(truncate(latest.text.replace(chr(10), ' '), 300))}")
+    else:
+        lines.append("> _no update yet_")
+    return {"type": "section", "text": mrkdwn("\n".join(lines)), "accessory": {
+        "type": "button", "action_id": ActionId.HANDOFF_NOTE, "text": plain("Add handoff note"),
+        "value": str(incident.number)}}
+
+
+def _median(spread: Spread) -> str:
+    return humanize(spread.median) if spread.count else "—"
+
+
+def digest(data: Digest) -> tuple[str, list[dict]]:
+    shift, name = data.shift, escape(data.rotation.name)
+    incoming = shift.primary
+    headline = (f":fire_engine: *Handoff for `{name}`*: {mention(data.outgoing, '_nobody_')} → "
+                f"{mention(incoming, '_nobody_')} (primary until {date_token(shift.shift_end)})")
+    roles = (f"Secondary {mention(shift.secondary, '_nobody_')} · tertiary {mention(shift.tertiary, '_nobody_')}")
+    n = data.numbers
+    numbers = (f"*Last shift:* {n.declared} declared · {n.resolved} resolved · time to acknowledge (median) "
+               f"{_median(n.time_to_acknowledge)} · time to resolve (median) {_median(n.time_to_resolve)} · "
+               f"{n.missed_reminders} missed reminders")
+    blocks: list[dict] = [
+        {"type": "section", "text": mrkdwn(headline)},
+        {"type": "context", "elements": [mrkdwn(roles)]},
+        {"type": "section", "text": mrkdwn(numbers)},
+        {"type": "divider"},
+        {"type": "section", "text": mrkdwn(f"*Open incidents* ({len(data.incidents)})" if data.incidents
+                                           else "*No open incidents.* :tada:")},
+    ]
+    blocks += [_incident_block(i, latest, data.now) for i, latest in data.incidents[:_MAX_INCIDENTS]]
+    if len(data.incidents) > _MAX_INCIDENTS:
+        blocks.append({"type": "context", "elements": [mrkdwn(
+            f"…and {len(data.incidents) - _MAX_INCIDENTS} more: `/incident list`.")]})
+    mine = data.outgoing and any(i.commander_id == data.outgoing for i, _ in data.incidents)
+    if mine and incoming and incoming != data.outgoing:
+        blocks.append({"type": "section", "text": mrkdwn(
+            f"<@{data.outgoing}>: hand over the open incidents you command to <@{incoming}>?")})
+        blocks.append({"type": "actions", "block_id": BlockId.HANDOFF_ACTIONS, "elements": [{
+            "type": "button", "action_id": ActionId.HAND_OVER, "style": "primary",
+            "text": plain("Hand over my incidents"), "value": f"{data.rotation.id}:{data.outgoing}:{incoming}"}]})
+    text = (f"Handoff for {data.rotation.name}: {mention(data.outgoing, 'nobody')} → {mention(incoming, 'nobody')}, "
+            f"{len(data.incidents)} open incidents")
+    return text, blocks
+
+
+def note_modal(incident: Incident) -> dict:
+    return {"type": "modal", "callback_id": CallbackId.HANDOFF_NOTE_MODAL, "private_metadata": str(incident.number),
+            "title": plain(f"Note on {incident_ref(incident.number)}", 24), "submit": plain("Add note", 24),
+            "close": plain("Cancel", 24), "blocks": [
+                {"type": "section", "text": mrkdwn(f"*{incident_ref(incident.number)}: "
+                                                   f"{escape(truncate(incident.title, 150))}*")},
+                {"type": "input", "block_id": BlockId.HANDOFF_NOTE, "label": plain("What should the next "
+                                                                                  "firefighter know?"),
+                 "element": {"type": "plain_text_input", "action_id": ActionId.HANDOFF_NOTE_TEXT, "multiline": True,
+                             "max_length": 3000}}]}
