@@ -30,9 +30,23 @@ def parse_channel_ref(token: str) -> str | None:
     return None
 
 
+def as_int(text: str | None) -> int | None:
+    """ASCII digits only: `str.isdigit()` also accepts `²`, which `int()` then refuses."""
+    return int(text) if text and re.fullmatch(r"[0-9]{1,12}", text) else None
+
+
 def escape(text: str) -> str:
     """Escape user text for mrkdwn so it can never form a mention, link or `@here`."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_KEEP = re.compile(r"&lt;([@#][UWCG][A-Z0-9]+(?:\|[^&<>]{0,80})?)&gt;")
+
+
+def safe(text: str) -> str:
+    """User text for mrkdwn: everything escaped (no `@here`, `@channel`, links), except mentions of people and
+    channels, which stay mentions — that is what someone typing `@bob` in Slack meant."""
+    return _KEEP.sub(lambda m: f"<{m.group(1)}>", escape(text))
 
 
 def truncate(text: str, limit: int) -> str:

@@ -26,3 +26,10 @@ def test_responders_and_duplicate():
 
 def test_user_refs():
     assert user_refs("<@U1|alice>, <@W2> bob") == (["U1", "W2"], ["bob"])
+
+
+def test_free_text_is_not_mistaken_for_an_incident():
+    assert parse("declare INC-5 broke again") == CommandLine("declare", None, "INC-5 broke again")
+    assert parse("close #1 was a false alarm") == CommandLine("close", None, "#1 was a false alarm")
+    assert parse("update #1 was merged") == CommandLine("update", None, "#1 was merged")
+    assert parse("rotation add payments <@U1>") == CommandLine("rotation", None, "add payments <@U1>")

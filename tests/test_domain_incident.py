@@ -57,8 +57,8 @@ def test_any_impact_suggests_p0():
         assert suggested_priority(frozenset({impact})) is Priority.P0
 
 
-@pytest.mark.parametrize(("token", "number"), [("INC-12", 12), ("inc-3", 3), ("#7", 7), ("INC-0", None),
-                                               ("12", None), ("INC-", None), ("INC-1x", None)])
+@pytest.mark.parametrize(("token", "number"), [("INC-12", 12), ("inc-3", 3), ("#7", None), ("INC-0", None),
+                                               ("12", None), ("INC-", None), ("INC-1x", None), ("INC-²", None)])
 def test_parse_incident_ref(token, number):
     assert parse_incident_ref(token) == number
 

@@ -392,3 +392,24 @@ async def test_incidents_living_in_a_thread_are_worked_by_id_and_answered_in_the
     raised = [p for p in bot.fake.calls_to("chat.postMessage") if "is now *P0*" in p["text"]]
     assert len(raised) == 1 and raised[0]["channel"] == "C0INCIDENTS" and not raised[0].get("thread_ts")
     assert bot.fake.calls_to("chat.update")[-1]["ts"] == incident.summary_ts
+
+
+async def test_review_findings_on_odd_words_reopen_and_mentions(bot):
+    incident = await bot.declare("Checkout is down", commander="U0COMMANDER", priority="P0")
+    assert (await run(bot, "stats ²"))[:24] == "`stats` takes a number o"
+    assert await run(bot, "status in progress", channel=incident.channel_id) == "INC-1 is now *In progress*."
+    await run(bot, "update paging <@U0OTHER|other> and <!here> <https://evil.example|click>",
+              channel=incident.channel_id)
+    said = posted_in(bot, incident.channel_id)[-1]
+    assert "<@U0OTHER|other>" in said and "&lt;!here&gt;" in said and "&lt;https://evil.example|click&gt;" in said
+    await run(bot, "status resolved Restarted", channel=incident.channel_id)
+    assert bot.incidents()[0].postmortem
+    await run(bot, "reopen", channel=incident.channel_id)
+    await run(bot, "priority P1", channel=incident.channel_id)
+    assert bot.incidents()[0].postmortem == ""
+    await run(bot, "status resolved Tuned it", channel=incident.channel_id)
+    assert bot.incidents()[0].postmortem == ""
+    assert "analysis draft follows" not in posted_in(bot, incident.channel_id)[-1]
+    _, body, _ = await bot.slack.command("timeline", channel=incident.channel_id)
+    text = json.dumps(reply_of(body)["blocks"])
+    assert "<@U0COMMANDER> is commander" in text and "&lt;@U0COMMANDER&gt;" not in text

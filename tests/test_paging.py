@@ -262,3 +262,52 @@ async def test_slack_down_for_the_page_delays_it_but_not_the_channel(bot):
     assert delivered("U0A") == 1 and pages(bot)[0].state == "waiting"
     await bot.tick(minutes=5)
     assert delivered("U0B") == 1
+
+
+async def test_priority_changes_start_and_stop_paging(bot):
+    await with_rotation(bot)
+    incident = await bot.declare("Search is slow", priority="P1")
+    dm = dms_to(bot, "U0A")[0]
+    await bot.slack.command("priority P2", user="U0A", channel=incident.channel_id)
+    await bot.settle()
+    assert all(p.state == "done" for p in pages(bot))
+    stopped = [u for u in bot.fake.calls_to("chat.update") if u["channel"] == "DU0A"][-1]
+    assert stopped["text"] == ":arrow_down: INC-1 is now P2: it no longer pages anyone."
+    assert not any(b["type"] == "actions" for b in stopped["blocks"])
+    await bot.tick(minutes=120)
+    assert dms_to(bot, "U0B") == [] and "<!here>" not in json.dumps(bot.fake.calls_to("chat.postMessage"))
+    assert dm  # (the original page)
+
+    quiet = await bot.declare("Docs typo", priority="P2")
+    assert len(pages(bot)) == 1
+    await bot.slack.command("priority P0", user="U0A", channel=quiet.channel_id)
+    await bot.settle()
+    assert len(dms_to(bot, "U0A")) == 2 and "INC-2" in dms_to(bot, "U0A")[-1]["text"]
+
+
+async def test_anyone_in_the_rotation_channel_may_acknowledge_the_here_page(bot):
+    await with_rotation(bot)
+    incident = await bot.declare("Checkout is down", priority="P0", commander="U0COMMANDER")
+    await bot.tick(minutes=5)
+    await bot.tick(minutes=5)
+    await bot.tick(minutes=5)
+    here = next(p for p in bot.fake.calls_to("chat.postMessage") if p["channel"] == "C0PAY" and "<!here>" in
+            json.dumps(p.get("blocks")))
+    await bot.slack.click(ActionId.PAGE_ACKNOWLEDGE, button_value(here, ActionId.PAGE_ACKNOWLEDGE), user="U0OTHER",
+                          channel="C0PAY", block_id="page_actions")
+    await bot.settle()
+    stored = bot.incidents()[0]
+    assert stored.acknowledged_at == bot.clock.now() and stored.commander_id == "U0COMMANDER"
+    assert all(p.state == "done" for p in pages(bot))
+    assert [e.actor_id for e in bot.events(incident) if e.kind == "acknowledged"] == ["U0OTHER"]
+
+
+async def test_resolving_takes_the_buttons_off_pages(bot):
+    await with_rotation(bot)
+    incident = await bot.declare("Checkout is down", priority="P0", commander="U0COMMANDER")
+    await bot.slack.command("status resolved false alarm", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.settle()
+    stopped = [u for u in bot.fake.calls_to("chat.update") if u["channel"] == "DU0A"][-1]
+    assert stopped["text"] == ":white_check_mark: INC-1 is resolved: no need to respond."
+    await bot.tick(minutes=60)
+    assert dms_to(bot, "U0B") == []

@@ -190,6 +190,11 @@ def pages_of(*, session: Session, incident_id: int, chain: int | None = None) ->
     return list(session.exec(query.order_by(col(Page.chain), col(Page.step))))
 
 
+def live_pages(*, session: Session, incident_id: int) -> list[Page]:
+    return list(session.exec(select(Page).where(Page.incident_id == incident_id,
+                                                col(Page.state).in_(("queued", "waiting")))))
+
+
 def page_by_id(*, session: Session, page_id: int) -> Page | None:
     return session.get(Page, page_id)
 

@@ -124,8 +124,8 @@ def incident_ref(number: int) -> str:
 
 
 def parse_incident_ref(token: str) -> int | None:
-    """`INC-12`, `inc-12` or `#12` -> 12."""
-    m = re.fullmatch(r"(?:inc-|#)(\d{1,9})", token.strip(), flags=re.IGNORECASE)
+    """`INC-12` or `inc-12` -> 12. (`#12` is not one: in free text it is too often something else.)"""
+    m = re.fullmatch(r"inc-([0-9]{1,9})", token.strip(), flags=re.IGNORECASE)
     return int(m.group(1)) if m and int(m.group(1)) > 0 else None
 
 

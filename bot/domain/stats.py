@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -60,7 +61,7 @@ def parse_days(text: str) -> int:
     word = text.strip().lower().removesuffix("d").removesuffix(" days").removesuffix(" day")
     if not word:
         return DEFAULT_DAYS
-    if not word.isdigit() or not 1 <= int(word) <= MAX_DAYS:
+    if not re.fullmatch(r"[0-9]{1,6}", word) or not 1 <= int(word) <= MAX_DAYS:
         raise UserError(f"`stats` takes a number of days from 1 to {MAX_DAYS} (default {DEFAULT_DAYS}), "
                         f"not `{text.strip()[:30]}`.")
     return int(word)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.domain.incident import parse_incident_ref
 from bot.slack_text import parse_user_ref
 
+_FREE_TEXT_VERBS = frozenset({"", "declare", "new", "help", "rotation", "oncall", "handoff", "list", "stats"})
 _TRAILING_REF_VERBS = frozenset({"priority", "commander", "show", "timeline", "page"})  # one-word arguments only
 
 
@@ -36,6 +37,8 @@ def parse(text: str) -> CommandLine:
         first, rest = _pop(rest)
         return CommandLine(first.lower(), number, rest)
     verb = first.lower()
+    if verb in _FREE_TEXT_VERBS:
+        return CommandLine(verb, None, rest)
     token, after = _pop(rest)
     if verb == "duplicate":
         second, _ = _pop(after)

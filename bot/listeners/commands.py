@@ -149,6 +149,9 @@ async def _update(r: Request) -> None:
 
 async def _status(r: Request) -> None:
     word, _, note = r.line.args.partition(" ")
+    second, _, rest = note.partition(" ")
+    if word.lower() == "in" and second.lower() == "progress":  # `status in progress`
+        word, note = "in_progress", rest
     if not word:
         raise UserError("Which status? `/incident status <triaged|in_progress|blocked|resolved|closed> [note]`.")
     target = lifecycle.parse_status(word)

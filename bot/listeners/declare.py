@@ -19,7 +19,7 @@ from bot.ids import ActionId, BlockId
 from bot.listeners import after_ack, forms, say_privately
 from bot.notify import slack_error
 from bot.services import IncidentService
-from bot.slack_text import message_permalink, truncate
+from bot.slack_text import as_int, message_permalink, truncate
 from bot.views.incident import declare_modal
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _declaration(values: dict, user_id: str, view: dict) -> tuple[Declaration | 
     return Declaration(
         title=title, description=description, priority=Priority(priority), impacts=impacts,
         reporter_id=user_id, commander_id=forms.user(values, BlockId.COMMANDER, ActionId.COMMANDER),
-        rotation_id=int(rotation) if rotation and rotation.isdigit() else None,
+        rotation_id=as_int(rotation),
         declared_in_channel=meta.get("channel"), source_url=meta.get("source"),
         declare_key=f"view:{view['id']}" if view.get("id") else None,
     ), {}
@@ -122,7 +122,7 @@ async def _rerender(body: dict, context) -> None:
         description=forms.text(values, BlockId.DESCRIPTION, ActionId.DESCRIPTION),
         priority=Priority(priority) if priority in Priority._value2member_map_ else Priority.P1, impacts=impacts,
         commander_id=forms.user(values, BlockId.COMMANDER, ActionId.COMMANDER),
-        rotation_id=int(rotation) if rotation and rotation.isdigit() else default_rotation)
+        rotation_id=as_int(rotation) or default_rotation)
     try:
         await incidents.slack.update_view(view["id"], updated, view.get("hash"))
     except SlackApiError as exc:  # hash_conflict: the person changed the form again; the newer render wins

@@ -18,6 +18,7 @@ from bot.listeners import after_ack, forms, say_privately
 from bot.listeners.home import publish_home
 from bot.notify import slack_error
 from bot.services import Changed, IncidentService, Resolution
+from bot.slack_text import as_int
 from bot.views import handoff as handoff_views
 from bot.views import incident as views
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 def _number(action: dict) -> int:
     value = action.get("value") or ""
-    return int(value) if value.isdigit() else 0
+    return as_int(value) or 0
 
 
 def _key(body: dict) -> str | None:
@@ -114,7 +115,7 @@ async def open_incident_modal(incidents: IncidentService, trigger_id: str, incid
 
 def _modal_number(view: dict) -> int:
     meta = view.get("private_metadata") or ""
-    return int(meta) if meta.isdigit() else 0
+    return as_int(meta) or 0
 
 
 def _view_key(view: dict) -> str | None:
@@ -170,9 +171,9 @@ async def _hand_over(context, body: dict, action: dict, respond) -> None:
     user = body["user"]["id"]
     rotation, outgoing, incoming = [*(action.get("value") or "").split(":"), "", "", ""][:3]
     try:
-        if not rotation.isdigit() or not outgoing or not incoming:
+        if as_int(rotation) is None or not outgoing or not incoming:
             raise UserError("This button is out of date; run `/incident handoff` for a fresh digest.")
-        moved = incidents.hand_over(int(rotation), outgoing, incoming, user)
+        moved = incidents.hand_over(as_int(rotation) or 0, outgoing, incoming, user)
     except UserError as exc:
         await say_privately(respond, str(exc), context=context, user=user)
         return

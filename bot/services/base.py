@@ -42,7 +42,7 @@ class Effects:
     elsewhere: tuple[tuple[str, str | None, str], ...] = ()  # (channel, thread_ts, text)
     postmortem: bool = False
     deliver_pages: bool = False  # queued pages of this incident go out
-    ack_pages: tuple[tuple[str, str], ...] = ()  # (dm channel, ts) of pages to mark acknowledged
+    stopped_pages: tuple[tuple[str, str], ...] = ()  # (channel, ts) of page messages whose buttons go
 
 
 @dataclass(frozen=True)

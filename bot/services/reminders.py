@@ -25,6 +25,7 @@ from bot.domain.stats import spread
 from bot.notify import slack_error
 from bot.services.base import Changed, Effects, Outcome, permanent
 from bot.services.working import WorkingService
+from bot.slack_text import safe
 from bot.views import handoff as handoff_views
 from bot.views import reminders as texts
 
@@ -225,7 +226,7 @@ class ReminderService(WorkingService):
         def apply(session, incident: Incident, now):
             return Outcome("handoff note", body, Effects(
                 f":memo: *Handoff note on {incident_ref(number)}* from <@{user_id}>:\n"
-                f"{body.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')}", refresh=False))
+                f"{safe(body)}", refresh=False))
         return self._change(number, user_id, apply, request_key)
 
     def hand_over(self, rotation_id: int, outgoing: str, incoming: str, actor: str) -> list[int]:

@@ -25,7 +25,7 @@ from bot.domain.rotation import Role
 from bot.notify import slack_error
 from bot.services.base import Changed, Effects, Outcome
 from bot.services.paging import PagingService
-from bot.slack_text import escape
+from bot.slack_text import safe
 from bot.views import incident as incident_views
 from bot.views import notices
 from bot.views import paging as paging_views
@@ -53,7 +53,8 @@ def _users(users: Sequence[str]) -> str:
 class WorkingService(PagingService):
     # -- the one path every change takes ---------------------------------------------------------------
 
-    def _change(self, number: int, actor: str, apply: Apply, request_key: str | None = None) -> Changed:
+    def _change(self, number: int, actor: str, apply: Apply, request_key: str | None = None, *,
+                check_permission: bool = True) -> Changed:
         now = self.clock.now()
         with self.db.session() as session:
             incident = repo.incident_by_number(session=session, number=number)
@@ -61,7 +62,8 @@ class WorkingService(PagingService):
                 raise UserError(f"There is no {incident_ref(number)}.")
             if request_key and repo.event_by_request_key(session=session, request_key=request_key):
                 return Changed(incident, changed=False, replayed=True)
-            self._require_permission(session, incident, actor)
+            if check_permission:
+                self._require_permission(session, incident, actor)
             outcome = apply(session, incident, now)
             if outcome is None:
                 return Changed(incident, changed=False)
@@ -117,8 +119,8 @@ class WorkingService(PagingService):
             steps.append(("refresh summary", lambda: self._refresh_summary(incident)))
         if effects.postmortem and incident.postmortem and incident.channel_id:
             steps.append(("postmortem", lambda: self._post_postmortem(incident)))
-        for dm_channel, dm_ts in effects.ack_pages:
-            text, blocks = paging_views.page_acknowledged(incident)
+        for dm_channel, dm_ts in effects.stopped_pages:
+            text, blocks = paging_views.page_stopped(incident)
             steps.append(("page acknowledged", lambda c=dm_channel, t=dm_ts, x=text, b=blocks:
                           self.slack.update(c, t, x, b)))
         if effects.deliver_pages:
@@ -143,19 +145,21 @@ class WorkingService(PagingService):
     # -- the changes ------------------------------------------------------------------------------------
 
     @staticmethod
-    def _acknowledged_by(session: Session, incident: Incident, user_id: str | None,
-                         now: datetime) -> tuple[tuple[str, str], ...]:
-        """Someone is on it: the incident is acknowledged and every live page stops (their DMs are updated)."""
+    def _stop_paging(session: Session, incident: Incident, user_id: str | None,
+                     now: datetime) -> tuple[tuple[str, str], ...]:
+        """Every live page stops (their messages lose their buttons); with a user, that person acknowledged."""
         if incident.acknowledged_at is None and user_id:
             incident.acknowledged_at = now
         stopped = repo.stop_pages(session=session, incident_id=incident.id, now=now, user_id=user_id)
         return tuple((p.dm_channel, p.dm_ts) for p in stopped if p.dm_channel and p.dm_ts)
 
-    def acknowledge(self, number: int, user_id: str, request_key: str | None = None) -> Changed:
+    def acknowledge(self, number: int, user_id: str, request_key: str | None = None, *,
+                    anyone: bool = False) -> Changed:
+        """`anyone`: the `@here` page asks the whole channel, so whoever answers it may acknowledge."""
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, Status(incident.status), "acknowledge it", incident.duplicate_of)
             first = incident.acknowledged_at is None
-            pages = self._acknowledged_by(session, incident, user_id, now)
+            pages = self._stop_paging(session, incident, user_id, now)
             if not first and not pages:
                 return None
             text, took = "acknowledged", incident.commander_id is None
@@ -164,12 +168,12 @@ class WorkingService(PagingService):
                 text += f" and took command (<@{user_id}> is commander)"
             return Outcome("acknowledged", text, Effects(
                 notices.acknowledged(incident, user_id, took), refresh=first or took,
-                invite=(user_id,) if took else (), ack_pages=pages))
-        return self._change(number, user_id, apply, request_key)
+                invite=(user_id,) if took else (), stopped_pages=pages))
+        return self._change(number, user_id, apply, request_key, check_permission=not anyone)
 
     def acknowledge_page(self, page_id: int, user_id: str, request_key: str | None = None) -> Changed:
-        _, number = self.page_incident(page_id)
-        return self.acknowledge(number, user_id, request_key)
+        page, number = self.page_incident(page_id)
+        return self.acknowledge(number, user_id, request_key, anyone=page.target_role == "channel")
 
     # -- paging by hand -----------------------------------------------------------------------------------
 
@@ -209,10 +213,10 @@ class WorkingService(PagingService):
             lifecycle.require_open(number, Status(incident.status), "change its commander", incident.duplicate_of)
             previous = incident.commander_id
             incident.commander_id = commander
-            pages = self._acknowledged_by(session, incident, actor, now) if taking else ()
+            pages = self._stop_paging(session, incident, actor, now) if taking else ()
             text = f"<@{commander}> is commander" + (f" (was <@{previous}>)" if previous else "")
             return Outcome("commander", text, Effects(notices.new_commander(incident, actor, commander),
-                                                      invite=(commander,), ack_pages=pages))
+                                                      invite=(commander,), stopped_pages=pages))
         return self._change(number, actor, apply, request_key)
 
     def post_update(self, number: int, user_id: str, text: str, request_key: str | None = None) -> Changed:
@@ -225,7 +229,7 @@ class WorkingService(PagingService):
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, Status(incident.status), "post an update", incident.duplicate_of)
             incident.last_update_at = now
-            return Outcome("update", body, Effects(notices.update(incident, user_id, escape(body)), refresh=False))
+            return Outcome("update", body, Effects(notices.update(incident, user_id, safe(body)), refresh=False))
         return self._change(number, user_id, apply, request_key)
 
     def set_status(self, number: int, user_id: str, target: Status, note: str = "",
@@ -241,10 +245,10 @@ class WorkingService(PagingService):
             lifecycle.check_status_change(number, current, target, incident.duplicate_of)
             incident.status = target.value
             # Moving it out of `new` means someone has looked at it: that is what acknowledging means.
-            pages = self._acknowledged_by(session, incident, user_id, now) if current is Status.NEW else ()
+            pages = self._stop_paging(session, incident, user_id, now) if current is Status.NEW else ()
             text = f"{current.label} → {target.label}" + (f": {note}" if note else "")
-            return Outcome("status", text, Effects(notices.status(incident, user_id, current, escape(note)),
-                                                   ack_pages=pages))
+            return Outcome("status", text, Effects(notices.status(incident, user_id, current, safe(note)),
+                                                   stopped_pages=pages))
         return self._change(number, user_id, apply, request_key)
 
     def set_priority(self, number: int, user_id: str, target: Priority, request_key: str | None = None) -> Changed:
@@ -259,8 +263,16 @@ class WorkingService(PagingService):
             own_channel = incident.channel_id if incident.thread_ts is None else None
             if lifecycle.is_raise_to_p0(current, target) and announce_in and announce_in != own_channel:
                 elsewhere = ((announce_in, None, notices.raised_to_p0(incident, user_id)),)
+            stopped, paging = (), False
+            if not target.pages:  # P2 is ordinary work: nobody is paged for it
+                stopped = repo.stop_pages(session=session, incident_id=incident.id, now=now, user_id=None)
+                stopped = tuple((p.dm_channel, p.dm_ts) for p in stopped if p.dm_channel and p.dm_ts)
+            elif not current.pages and incident.acknowledged_at is None and not repo.live_pages(
+                    session=session, incident_id=incident.id):
+                paging = self.start_chain(session, incident, now) is not None  # raised and nobody is on it yet
             return Outcome("priority", f"{current.value} → {target.value}",
-                           Effects(notices.priority(incident, user_id, current), elsewhere=elsewhere))
+                           Effects(notices.priority(incident, user_id, current), elsewhere=elsewhere,
+                                   stopped_pages=stopped, deliver_pages=paging))
         return self._change(number, user_id, apply, request_key)
 
     def add_responders(self, number: int, actor: str, users: Sequence[str], request_key: str | None = None) -> Changed:
@@ -305,15 +317,15 @@ class WorkingService(PagingService):
             lifecycle.check_resolve(number, Status(incident.status), incident.duplicate_of)
             incident.status = Status.RESOLVED.value
             incident.resolved_at = now
-            repo.stop_pages(session=session, incident_id=incident.id, now=now, user_id=None)
+            stopped = self._stop_paging(session, incident, None, now)
             incident.resolution = summary
             incident.needed_rollback = resolution.needed_rollback
             incident.follow_ups = "\n".join(follow_ups)
             analysis = Priority(incident.priority) is Priority.P0 or bool(resolution.needed_rollback)
             finish = self._write_postmortem if analysis else None
-            return Outcome("resolved", summary, Effects(notices.resolved(incident, user_id, escape(summary),
-                                                                         follow_ups), postmortem=analysis),
-                           finish=finish)
+            return Outcome("resolved", summary, Effects(notices.resolved(incident, user_id, safe(summary),
+                                                                         follow_ups, analysis),
+                                                        postmortem=analysis, stopped_pages=stopped), finish=finish)
         return self._change(number, user_id, apply, request_key)
 
     def _write_postmortem(self, session: Session, incident: Incident) -> None:
@@ -329,11 +341,12 @@ class WorkingService(PagingService):
             lifecycle.check_reopen(number, Status(incident.status), incident.duplicate_of)
             incident.status = lifecycle.REOPENED_STATUS.value
             incident.resolved_at = None
+            incident.postmortem, incident.postmortem_ts = "", None  # the next resolution writes its own
             incident.reopen_count += 1
             if incident.commander_id is None:
                 incident.commander_id = user_id
             return Outcome("reopened", reason or "reopened",
-                           Effects(notices.reopened(incident, user_id, escape(reason))))
+                           Effects(notices.reopened(incident, user_id, safe(reason))))
         return self._change(number, user_id, apply, request_key)
 
     def mark_duplicate(self, number: int, user_id: str, original: int, request_key: str | None = None) -> Changed:
@@ -345,13 +358,14 @@ class WorkingService(PagingService):
             assert target is not None
             incident.status = Status.DUPLICATE.value
             incident.duplicate_of = original
-            repo.stop_pages(session=session, incident_id=incident.id, now=now, user_id=None)
+            stopped = self._stop_paging(session, incident, None, now)
             repo.add_event(session=session, incident_id=target.id, at=now, actor_id=user_id, kind="duplicate",
                            text=f"{incident_ref(number)} ({incident.title}) is a duplicate of this incident")
             elsewhere = ((target.channel_id, target.thread_ts, notices.has_duplicate(target, incident, user_id)),) \
                 if target.channel_id else ()
             return Outcome("duplicate", f"duplicate of {incident_ref(original)}",
-                           Effects(notices.duplicate(incident, user_id, target), elsewhere=elsewhere))
+                           Effects(notices.duplicate(incident, user_id, target), elsewhere=elsewhere,
+                                   stopped_pages=stopped))
         return self._change(number, user_id, apply, request_key)
 
     def close(self, number: int, user_id: str, reason: str = "", request_key: str | None = None) -> Changed:
@@ -360,6 +374,7 @@ class WorkingService(PagingService):
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, Status(incident.status), "close it", incident.duplicate_of)
             incident.status = Status.CLOSED.value
-            repo.stop_pages(session=session, incident_id=incident.id, now=now, user_id=None)
-            return Outcome("closed", reason or "closed", Effects(notices.closed(incident, user_id, escape(reason))))
+            stopped = self._stop_paging(session, incident, None, now)
+            return Outcome("closed", reason or "closed", Effects(notices.closed(incident, user_id, safe(reason)),
+                                                                 stopped_pages=stopped))
         return self._change(number, user_id, apply, request_key)

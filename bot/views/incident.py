@@ -16,7 +16,7 @@ from bot.domain.incident import (
     suggested_priority,
 )
 from bot.ids import ActionId, BlockId, CallbackId
-from bot.slack_text import date_token, escape, mention, truncate
+from bot.slack_text import date_token, escape, mention, safe, truncate
 
 _PRIORITY_EMOJI = {Priority.P0: ":red_circle:", Priority.P1: ":large_orange_circle:", Priority.P2: ":white_circle:"}
 _NORMAL_HINT = "P0 if users are blocked or data is at risk; P1 if they suffer but can work; P2 for ordinary work."
@@ -238,7 +238,7 @@ def incident_list(incidents: Sequence[Incident], total: int,
 
 def event_line(event: TimelineEvent, tz: tzinfo = UTC) -> str:
     return (f"{date_token(event.at, tz=tz)} · {mention(event.actor_id, 'Firefighter')} · *{escape(event.kind)}* "
-            f"{escape(truncate(event.text, 400))}")
+            f"{safe(truncate(event.text, 400))}")
 
 
 def incident_detail(incident: Incident, rotation_name: str | None, events: Sequence[TimelineEvent],

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from bot.db.models import Incident
 from bot.domain.incident import Priority, Status, incident_ref
-from bot.slack_text import escape
+from bot.slack_text import escape, safe
 
 
 def _ref(incident: Incident) -> str:
@@ -62,11 +62,11 @@ def responders(incident: Incident, actor: str, users: Sequence[str], *, added: b
     return f":busts_in_silhouette: <@{actor}> removed {_users(users)} from the responders on {_ref(incident)}."
 
 
-def resolved(incident: Incident, user: str, summary: str, follow_ups: Sequence[str]) -> str:
+def resolved(incident: Incident, user: str, summary: str, follow_ups: Sequence[str], analysis: bool) -> str:
     text = f":white_check_mark: <@{user}> resolved {_ref(incident)}:\n{summary}"
     if follow_ups:
-        text += "\n*Follow-ups*\n" + "\n".join(f"• {escape(f)}" for f in follow_ups)
-    if incident.postmortem or incident.needed_rollback or incident.priority == Priority.P0.value:
+        text += "\n*Follow-ups*\n" + "\n".join(f"• {safe(f)}" for f in follow_ups)
+    if analysis:
         text += "\nAn incident analysis draft follows; `/incident timeline` shows it again later."
     return text
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.db.models import Incident, Page
-from bot.domain.incident import Priority, incident_ref
+from bot.domain.incident import Priority, Status, incident_ref
 from bot.ids import ActionId, BlockId
 from bot.slack_text import date_token, escape
 from bot.views.incident import mrkdwn, plain, where
@@ -62,10 +62,18 @@ def page_requested(incident: Incident, actor: str, page: Page) -> str:
     return f":pager: <@{actor}> is paging {whom}{_role(page)} for {incident_ref(incident.number)}."
 
 
-def page_acknowledged(incident: Incident) -> tuple[str, list[dict]]:
-    who = f"<@{incident.commander_id}> commands it." if incident.commander_id else ""
-    line = f":white_check_mark: *{incident_ref(incident.number)}* was acknowledged. {who}".strip()
-    return f"{incident_ref(incident.number)} was acknowledged", [{"type": "section", "text": mrkdwn(line)}]
+def page_stopped(incident: Incident) -> tuple[str, list[dict]]:
+    """What a page turns into once nobody needs to answer it any more (its buttons go)."""
+    ref = incident_ref(incident.number)
+    status = Status(incident.status)
+    if not status.is_open:
+        line = f":white_check_mark: *{ref}* is {status.label.lower()}: no need to respond."
+    elif not Priority(incident.priority).pages:
+        line = f":arrow_down: *{ref}* is now {incident.priority}: it no longer pages anyone."
+    else:
+        who = f" <@{incident.commander_id}> commands it." if incident.commander_id else ""
+        line = f":white_check_mark: *{ref}* was acknowledged.{who}"
+    return line.replace("*", ""), [{"type": "section", "text": mrkdwn(line)}]
 
 
 def paging_line(pages: Sequence[Page], timeout: timedelta) -> str | None:

@@ -2,7 +2,8 @@
 stored incident and its timeline. Pure.
 
 Times are written in the team's timezone with their zone abbreviation (the draft is copied into documents where
-Slack's date tokens mean nothing); user text is escaped so posting the draft to Slack can never ping anyone.
+Slack's date tokens mean nothing). User text is escaped so posting the draft can never ping `@here` or a whole
+channel; the people involved are mentioned by name, so Slack shows (and copies) their names.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime, tzinfo
 from bot.db.models import Incident, TimelineEvent
 from bot.domain.incident import Impact, Priority, incident_ref
 from bot.domain.stats import humanize
-from bot.slack_text import escape, truncate
+from bot.slack_text import escape, safe, truncate
 
 TIMELINE_MAX_EVENTS = 200
 DRAFT_MAX = 35_000  # Slack cuts message text at 40,000 characters
@@ -32,7 +33,7 @@ def _rollback(needed: bool | None) -> str:
 
 
 def event_line(event: TimelineEvent, tz: tzinfo) -> str:
-    return f"- {local_time(event.at, tz)} — {_who(event.actor_id)} {event.kind}: {escape(truncate(event.text, 500))}"
+    return f"- {local_time(event.at, tz)} — {_who(event.actor_id)} {event.kind}: {safe(truncate(event.text, 500))}"
 
 
 def postmortem(incident: Incident, events: Sequence[TimelineEvent], responders: Sequence[str], tz: tzinfo) -> str:
@@ -47,7 +48,7 @@ def postmortem(incident: Incident, events: Sequence[TimelineEvent], responders: 
         "_Draft incident analysis written by Firefighter from the incident's timeline: complete it before sharing._",
         "",
         "## Summary",
-        escape(incident.resolution) or "_How was it resolved?_",
+        safe(incident.resolution) or "_How was it resolved?_",
         "",
         f"- Priority: {Priority(incident.priority).value}",
         f"- Declared: {local_time(incident.created_at, tz)} by {_who(incident.reporter_id)}",
@@ -68,7 +69,7 @@ def postmortem(incident: Incident, events: Sequence[TimelineEvent], responders: 
     if len(events) > len(shown):
         lines.append(f"_{len(events) - len(shown)} earlier events are left out; `/incident timeline` has them._")
     lines += [event_line(e, tz) for e in shown]
-    lines += ["", "## Follow-ups", *([f"- [ ] {escape(f.strip())}" for f in follow_ups] or ["_None recorded._"])]
+    lines += ["", "## Follow-ups", *([f"- [ ] {safe(f.strip())}" for f in follow_ups] or ["_None recorded._"])]
     lines += ["", "## Root cause", "_What made this possible?_", "", "## Lessons learned",
               "_What went well, what went wrong, where did we get lucky?_"]
     return truncate("\n".join(lines), DRAFT_MAX)
