@@ -271,11 +271,15 @@ def save_person(*, session: Session, user_id: str, tz: str | None, now: datetime
         person.tz, person.fetched_at = tz, now
 
 
-def members_to_refresh(*, session: Session, fetched_before: datetime, limit: int) -> list[str]:
-    """Roster members whose timezone is unknown or older than a day."""
+def people_to_refresh(*, session: Session, fetched_before: datetime, limit: int) -> list[str]:
+    """Roster members and commanders of open incidents whose timezone is unknown or older than a day."""
     known_fresh = select(Person.user_id).where(col(Person.fetched_at) >= fetched_before)
-    return list(session.exec(select(RotationMember.user_id).where(col(RotationMember.user_id).not_in(known_fresh))
-                             .distinct().limit(limit)))
+    members = select(RotationMember.user_id.label("user_id"))
+    commanders = select(col(Incident.commander_id).label("user_id")).where(
+        col(Incident.commander_id).is_not(None), col(Incident.status).in_(OPEN_STATUS_VALUES))
+    everyone = sa.union(members, commanders).subquery()
+    return list(session.exec(select(everyone.c.user_id).where(everyone.c.user_id.not_in(known_fresh))
+                             .limit(limit)))
 
 
 # -- reminders and handoffs ---------------------------------------------------------------------------------

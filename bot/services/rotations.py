@@ -300,11 +300,11 @@ class RotationService(ServiceBase):
     # -- people's timezones -------------------------------------------------------------------------------
 
     async def refresh_people(self, users: Sequence[str] | None = None, limit: int = 20) -> int:
-        """Fetch Slack timezones for these users, or for roster members not refreshed in a day."""
+        """Fetch Slack timezones for these users, or for roster members and commanders not refreshed in a day."""
         now = self.clock.now()
         if users is None:
             with self.db.session() as session:
-                users = repo.members_to_refresh(session=session, fetched_before=now - PEOPLE_REFRESH, limit=limit)
+                users = repo.people_to_refresh(session=session, fetched_before=now - PEOPLE_REFRESH, limit=limit)
         done = 0
         for user in users:
             try:

@@ -1,0 +1,232 @@
+"""Scheduled duties end to end, by moving the clock and ticking: P0 nags, P1 targets, triage, heading home, the
+Tuesday handoff — each sent once across restarts and replicas, never to a resolved incident."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+from sqlmodel import select
+
+from bot.db.models import Notice
+from bot.ids import ActionId, BlockId, CallbackId
+from tests.test_paging import with_rotation
+
+WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def said(bot, marker: str, channel: str | None = None) -> list[dict]:
+    return [p for p in bot.fake.calls_to("chat.postMessage")
+            if marker in p["text"] and (channel is None or p["channel"] == channel)]
+
+
+async def working_p0(bot, **kwargs):
+    """A P0 someone is on (so paging and triage are out of the way): only the update nags remain."""
+    await with_rotation(bot)
+    incident = await bot.declare("Checkout is down", priority="P0", commander="U0COMMANDER", **kwargs)
+    await bot.slack.command("status in_progress", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.settle()
+    return incident
+
+
+async def test_p0_nags_at_60_90_120_then_the_primary_and_secondary_hear_of_it(bot):
+    incident = await working_p0(bot)
+    await bot.tick(minutes=59)
+    assert said(bot, ":alarm_clock:") == []
+    await bot.tick(minutes=1)
+    nag = said(bot, ":alarm_clock:", incident.channel_id)
+    assert len(nag) == 1 and nag[0]["text"].startswith(
+        ":alarm_clock: <@U0COMMANDER>: *INC-1* (P0) Checkout is down has had no update for 1h.")
+    dm = said(bot, ":alarm_clock:", "U0COMMANDER")
+    assert len(dm) == 1 and dm[0]["blocks"][0]["accessory"]["action_id"] == ActionId.POST_UPDATE
+    await bot.tick(minutes=29)
+    assert len(said(bot, ":alarm_clock:", incident.channel_id)) == 1
+    await bot.tick(minutes=1)  # 90 minutes
+    assert "(reminder 2)" in said(bot, ":alarm_clock:", incident.channel_id)[-1]["text"]
+    assert said(bot, ":rotating_light: *INC-1*") == []
+    await bot.tick(minutes=30)  # 120 minutes: two reminders went unanswered
+    alarms = said(bot, "has not answered 2 reminders")
+    assert {a["channel"] for a in alarms} == {"U0A", "U0B"}
+    await bot.tick()
+    assert len(said(bot, ":alarm_clock:", incident.channel_id)) == 3 and len(said(bot, "has not answered")) == 2
+
+
+async def test_an_update_resets_the_nags_and_resolving_stops_them(bot):
+    incident = await working_p0(bot)
+    await bot.tick(minutes=60)
+    bot.clock.advance(minutes=40)
+    await bot.slack.command("update Rolled back; watching", user="U0OTHER", channel=incident.channel_id)
+    await bot.settle()  # (U0OTHER may not post: the nag clock is untouched by a refused update)
+    await bot.slack.command("update Rolled back; watching", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.settle()
+    await bot.tick(minutes=59)
+    assert len(said(bot, ":alarm_clock:", incident.channel_id)) == 1
+    await bot.tick(minutes=1)
+    assert len(said(bot, ":alarm_clock:", incident.channel_id)) == 2
+    assert "(reminder" not in said(bot, ":alarm_clock:", incident.channel_id)[-1]["text"]
+    await bot.slack.command("status resolved Fixed", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.settle()
+    await bot.tick(hours=5)
+    assert len(said(bot, ":alarm_clock:")) == 4  # two nags, each in the channel and by DM: none after resolving
+
+
+async def test_lowering_to_p1_stops_the_nags(bot):
+    incident = await working_p0(bot)
+    await bot.tick(minutes=50)
+    await bot.slack.command("priority P1", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.settle()
+    await bot.tick(minutes=60)
+    assert said(bot, ":alarm_clock:") == []
+
+
+async def test_p1_target_warning_and_miss_across_a_weekend(bot):
+    await with_rotation(bot, at=datetime(2026, 11, 27, 15, 0, tzinfo=UTC))  # Friday 15:00
+    incident = await bot.declare("Search is slow", priority="P1", commander="U0COMMANDER")
+    await bot.slack.command("status in_progress", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.settle()
+    bot.clock.set(datetime(2026, 11, 30, 12, 59, tzinfo=UTC))  # Monday: 5h59m of business time
+    await bot.tick()
+    assert said(bot, ":hourglass_flowing_sand:") == []
+    await bot.tick(minutes=1)
+    warning = said(bot, ":hourglass_flowing_sand:", incident.channel_id)
+    due = int(datetime(2026, 11, 30, 15, 0, tzinfo=UTC).timestamp())
+    assert len(warning) == 1 and f"used 75% of its resolution target (due <!date^{due}^" in warning[0]["text"]
+    assert len(said(bot, ":hourglass_flowing_sand:", "U0COMMANDER")) == 1
+    await bot.tick(hours=2)
+    assert len(said(bot, ":warning:", incident.channel_id)) == 1 and len(said(bot, ":hourglass_flowing_sand:")) == 2
+    await bot.tick(hours=3)
+    assert len(said(bot, ":warning:", incident.channel_id)) == 1
+
+
+async def test_triage_reminds_the_primary_then_the_secondary(bot):
+    await with_rotation(bot)
+    incident = await bot.declare("Search is slow", priority="P1")
+    await bot.slack.click(ActionId.PAGE_ESCALATE, "1", user="U0A", channel="DU0A", block_id="page_actions")
+    await bot.settle()  # (the page moved on; the incident is still `new`)
+    await bot.tick(hours=3, minutes=59)
+    assert said(bot, ":mag:") == []
+    await bot.tick(minutes=1)
+    assert [m["channel"] for m in said(bot, ":mag:")] == [incident.channel_id, "U0A"]
+    bot.clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))  # 8 business hours after declaring
+    await bot.tick()
+    assert [m["channel"] for m in said(bot, ":mag:")][2:] == [incident.channel_id, "U0B"]
+    assert "The primary was reminded already." in said(bot, ":mag:")[-1]["text"]
+    await bot.slack.command("status triaged", user="U0A", channel=incident.channel_id)
+    await bot.settle()
+    await bot.tick(days=2)
+    assert len(said(bot, ":mag:")) == 4
+
+
+async def test_heading_home_in_each_commanders_timezone(bot):
+    bot.fake.add_user("U0TOKYO", tz="Asia/Tokyo")
+    bot.fake.add_user("U0NY", tz="America/New_York")
+    await with_rotation(bot, at=datetime(2026, 11, 25, 1, 0, tzinfo=UTC))  # Wednesday 10:00 in Tokyo
+    first = await bot.declare("Tokyo builds fail", priority="P1", commander="U0TOKYO")
+    second = await bot.declare("NY dashboards slow", priority="P0", commander="U0NY")
+    await bot.tick()  # learns both commanders' timezones
+    bot.clock.set(datetime(2026, 11, 25, 7, 30, tzinfo=UTC))  # 16:30 in Tokyo, 02:30 in New York
+    await bot.tick()
+    homes = said(bot, ":house:")
+    assert [(m["channel"], "INC-1" in m["text"]) for m in homes] == [("U0TOKYO", True)]
+    bot.clock.set(datetime(2026, 11, 25, 21, 30, tzinfo=UTC))  # 16:30 in New York
+    await bot.tick()
+    assert [m["channel"] for m in said(bot, ":house:")] == ["U0TOKYO", "U0NY"]
+    await bot.tick(minutes=20)
+    assert len(said(bot, ":house:")) == 2
+    assert first.number == 1 and second.number == 2
+
+
+async def test_the_tuesday_handoff(bot):
+    await with_rotation(bot)  # Wednesday: U0A is primary until next Tuesday 10:00
+    bot.fake.add_user("U0D")
+    for title, priority in (("Checkout is down", "P0"), ("Search is slow", "P1"), ("Docs typo", "P2")):
+        incident = await bot.declare(title, priority=priority, commander="U0A")
+        await bot.slack.command("status in_progress", user="U0A", channel=incident.channel_id)
+        await bot.slack.command(f"update Looking at {title.lower()}", user="U0A", channel=incident.channel_id)
+        await bot.settle()
+    bot.clock.set(datetime(2026, 11, 30, 15, 59, tzinfo=UTC))
+    await bot.tick()
+    assert said(bot, ":fire_engine: You") == [] and said(bot, ":fire_engine: Your") == []
+    bot.clock.set(datetime(2026, 11, 30, 16, 0, tzinfo=UTC))  # Monday 16:00: the heads-up
+    await bot.tick()
+    assert [m["channel"] for m in said(bot, "Your shift as primary")] == ["U0A"]
+    assert [m["channel"] for m in said(bot, "You become primary")] == ["U0B"]
+    bot.clock.set(datetime(2026, 12, 1, 9, 59, tzinfo=UTC))
+    await bot.tick()
+    assert said(bot, "Handoff for payments") == []
+    bot.clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))  # Tuesday 10:00
+    await bot.tick()
+    await bot.tick(minutes=30)
+    digest = said(bot, "Handoff for payments", "C0PAY")
+    assert len(digest) == 1 and digest[0]["text"] == "Handoff for payments: <@U0A> → <@U0B>, 3 open incidents"
+    text = json.dumps(digest[0]["blocks"], ensure_ascii=False)
+    assert "<@U0A> → <@U0B>" in text and "Secondary <@U0C> · tertiary <@U0A>" in text
+    assert "*Last shift:* 3 declared · 0 resolved" in text
+    for ref, priority, title in (("INC-1", "P0", "Checkout is down"), ("INC-2", "P1", "Search is slow"),
+                                 ("INC-3", "P2", "Docs typo")):
+        assert f"*{ref}* {title}" in text and f"{priority} · In progress · commander <@U0A>" in text
+    assert "> Looking at search is slow" in text and "last update 5d 22h ago" in text
+
+    # "Add handoff note" opens a form; the note becomes a timeline event.
+    note_button = next(b["accessory"] for b in digest[0]["blocks"] if b.get("accessory", {}).get("value") == "2")
+    await bot.slack.click(note_button["action_id"], "2", user="U0A", channel="C0PAY")
+    view = (await bot.fake.wait_for("views.open", 4))[-1]["view"]
+    assert view["callback_id"] == CallbackId.HANDOFF_NOTE_MODAL
+    status, body, _ = await bot.slack.submit(view, {BlockId.HANDOFF_NOTE: "Index rebuild runs overnight"},
+                                             user="U0A")
+    assert status == 200 and body == ""
+    await bot.settle()
+    events = bot.events(bot.incidents()[1])
+    assert (events[-1].kind, events[-1].text) == ("handoff note", "Index rebuild runs overnight")
+
+    # "Hand over my incidents" moves command to the incoming primary.
+    hand_over = next(b for b in digest[0]["blocks"] if b["type"] == "actions")["elements"][0]
+    await bot.slack.click(hand_over["action_id"], hand_over["value"], user="U0D", channel="C0PAY",
+                          block_id="handoff_actions")
+    await bot.settle()
+    assert "Only <@U0A>" in (await bot.fake.wait_for_response())[-1]["text"]
+    await bot.slack.click(hand_over["action_id"], hand_over["value"], user="U0A", channel="C0PAY",
+                          block_id="handoff_actions")
+    await bot.settle()
+    assert [i.commander_id for i in bot.incidents()] == ["U0B", "U0B", "U0B"]
+    assert (await bot.fake.wait_for_response(2))[-1]["text"] == "Handed over to <@U0B>: INC-1, INC-2, INC-3."
+
+    # On demand, any time.
+    _, body, _ = await bot.slack.command("handoff payments", user="U0OTHER")
+    assert body == "Posting the handoff digest of `payments` in <#C0PAY>."
+    await bot.settle()
+    assert len(said(bot, "Handoff for payments", "C0PAY")) == 2
+
+
+async def test_a_restart_between_ticks_sends_each_due_reminder_once(make_bot, tmp_path):
+    first = await make_bot()
+    incident = await working_p0(first)
+    await first.tick(minutes=50)
+    # The process stops; a new one starts on the same database 25 minutes later.
+    second = await make_bot()
+    second.clock.set(first.clock.now())
+    await second.tick(minutes=25)
+    assert len(said(second, ":alarm_clock:", incident.channel_id)) == 1
+    third = await make_bot()
+    third.clock.set(second.clock.now())
+    await third.tick()
+    await third.tick(minutes=4)
+    assert len(said(third, ":alarm_clock:", incident.channel_id)) == 1
+
+
+async def test_two_instances_ticking_the_same_database_at_once_send_each_reminder_once(make_bot):
+    first = await make_bot()
+    second = await make_bot()
+    incident = await working_p0(first)
+    for minutes in (60, 30, 30):
+        first.clock.advance(minutes=minutes)
+        second.clock.set(first.clock.now())
+        await asyncio.gather(first.runtime.incidents.tick(), second.runtime.incidents.tick())
+        await first.settle()
+        await second.settle()
+    assert len(said(first, ":alarm_clock:", incident.channel_id)) == 3
+    assert len(said(first, "has not answered 2 reminders")) == 2
+    with first.session() as s:
+        keys = [n.key for n in s.exec(select(Notice))]
+    assert len(keys) == len(set(keys))
