@@ -69,7 +69,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
                                 background=background)
     bolt = build_app(settings, incidents)
     runtime = Runtime(settings=settings, engine=engine, slack=slack, background=background, incidents=incidents,
-                      bolt=bolt, web=build_web_app(bolt, engine),
+                      bolt=bolt, web=build_web_app(bolt, engine, settings, incidents),
                       scheduler=build_scheduler(settings, incidents.tick) if scheduler else None)
 
     async def on_startup(_app: web.Application) -> None:

@@ -1,4 +1,4 @@
-"""The HTTP server: Slack requests at /slack/events and the health check at /healthz."""
+"""The HTTP server: Slack requests at /slack/events, the health check at /healthz, alerts at /alerts/*."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.engine import Engine
 
+from bot.alerts import add_alert_routes
+from bot.config import Settings
 from bot.db.engine import database_answers
+from bot.services import IncidentService
 
 MAX_BODY = 1024 * 1024
 
 
-def build_web_app(bolt: AsyncApp, engine: Engine) -> web.Application:
+def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents: IncidentService) -> web.Application:
     async def slack_events(request: web.Request) -> web.StreamResponse:
         bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
@@ -24,4 +27,5 @@ def build_web_app(bolt: AsyncApp, engine: Engine) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
+    add_alert_routes(app, settings, incidents)
     return app

@@ -86,6 +86,9 @@ class Incident(SQLModel, table=True):
     postmortem: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     postmortem_ts: str | None = Field(default=None, max_length=32)
     p0_since: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    source: str = Field(default="slack", max_length=16, sa_column_kwargs={"server_default": "slack"})
+    alert_fingerprint: str | None = Field(default=None, max_length=220, index=True)
+    alert_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     @property
     def steps_done(self) -> frozenset[str]:

@@ -339,3 +339,16 @@ def latest_update(*, session: Session, incident_id: int) -> TimelineEvent | None
     return session.exec(select(TimelineEvent).where(TimelineEvent.incident_id == incident_id,
                                                     TimelineEvent.kind == "update")
                         .order_by(col(TimelineEvent.at).desc(), col(TimelineEvent.id).desc())).first()
+
+
+# -- alerts -------------------------------------------------------------------------------------------------
+
+def open_incident_by_fingerprint(*, session: Session, fingerprint: str) -> Incident | None:
+    return session.exec(select(Incident).where(Incident.alert_fingerprint == fingerprint,
+                                               col(Incident.status).in_(OPEN_STATUS_VALUES))
+                        .order_by(col(Incident.number).desc())).first()
+
+
+def count_by_fingerprint(*, session: Session, fingerprint: str) -> int:
+    return session.exec(select(sa.func.count()).select_from(Incident)
+                        .where(Incident.alert_fingerprint == fingerprint)).one()

@@ -97,6 +97,8 @@ class Declaration:
     declared_in_channel: str | None = None
     source_url: str | None = None
     declare_key: str | None = None
+    source: str = "slack"  # or the alert endpoint that opened it: generic, alertmanager, gitlab
+    alert_fingerprint: str | None = None
 
 
 def clean_title(raw: str | None) -> str:

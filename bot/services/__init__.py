@@ -1,15 +1,14 @@
 """Use-cases. Each owns its transaction; Slack hears about a change only after it is stored, off the ack path."""
 
 from bot.domain.errors import UserError
+from bot.services.alerts import AlertService, Received
 from bot.services.base import Changed, Declared
-from bot.services.declaring import DeclaringService
 from bot.services.reading import Detail, Listing, ReadingService
-from bot.services.reminders import ReminderService
 from bot.services.rotations import RotationPlan
 from bot.services.working import Resolution
 
 
-class IncidentService(ReadingService, DeclaringService, ReminderService):
+class IncidentService(ReadingService, AlertService):
     """Everything a listener, the scheduler's tick and the alert endpoints may ask for."""
 
     async def tick(self) -> None:
@@ -20,4 +19,5 @@ class IncidentService(ReadingService, DeclaringService, ReminderService):
         await self.refresh_people()
 
 
-__all__ = ["Changed", "Declared", "Detail", "IncidentService", "Listing", "Resolution", "RotationPlan", "UserError"]
+__all__ = ["Changed", "Declared", "Detail", "IncidentService", "Listing", "Received", "Resolution", "RotationPlan",
+           "UserError"]

@@ -44,12 +44,17 @@ class DeclaringService(PagingService):
                     reporter_id=declaration.reporter_id, commander_id=declaration.commander_id,
                     rotation_id=rotation_id, declared_in_channel=declaration.declared_in_channel,
                     source_url=declaration.source_url, declare_key=declaration.declare_key,
-                    created_at=now, updated_at=now, p0_since=now if declaration.priority is Priority.P0 else None)
+                    created_at=now, updated_at=now, p0_since=now if declaration.priority is Priority.P0 else None,
+                    source=declaration.source, alert_fingerprint=declaration.alert_fingerprint,
+                    alert_count=1 if declaration.alert_fingerprint else 0)
                 session.add(incident)
                 try:
                     session.flush()
-                    repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id,
-                                   kind="declared", text=f"{declaration.priority.value}: {declaration.title}")
+                    repo.add_event(session=session, incident_id=incident.id, at=now,
+                                   actor_id=declaration.reporter_id or None, kind="declared",
+                                   text=f"{declaration.priority.value}: {declaration.title}"
+                                   + (f" (opened by a {declaration.source} alert)" if declaration.source != "slack"
+                                      else ""))
                     if declaration.commander_id:
                         repo.add_event(session=session, incident_id=incident.id, at=now,
                                        actor_id=declaration.reporter_id, kind="commander",
@@ -91,7 +96,9 @@ class DeclaringService(PagingService):
         if "home" not in steps:
             await self._make_home(incident)
             incident = self._load(incident_id)
-        if incident.thread_ts is None:
+        if incident.channel_id is None:
+            plan = [("page", self._page)]
+        elif incident.thread_ts is None:
             plan = [("page", self._page), ("reply", self._reply), ("invite", self._invite), ("topic", self._topic),
                     ("summary", self._post_summary), ("pin", self._pin), ("announce", self._announce)]
         else:
@@ -143,12 +150,18 @@ class DeclaringService(PagingService):
 
     async def _announce_as_thread_root(self, incident: Incident) -> None:
         target = self._announcement_channel(incident) or incident.reporter_id
+        if not target:  # an alert, with no channel allowed and nowhere to announce: it lives in the bot alone
+            self._note(incident, "No channel could be created and there is nowhere to announce it.")
+            self._save(incident.id, slack_steps_done=",".join(sorted(incident.steps_done | {"home", "announce"})))
+            return
         text, blocks = incident_views.announcement(incident)
         channel_id, ts = await self.slack.post(target, text, blocks)
         self._save(incident.id, channel_id=channel_id, thread_ts=ts, announcement_channel=channel_id,
                    announcement_ts=ts, slack_steps_done=",".join(sorted(incident.steps_done | {"home", "announce"})))
 
     async def _reply(self, incident: Incident) -> None:
+        if not incident.reporter_id:  # opened by an alert: there is nobody to answer
+            return
         if incident.thread_ts is None:
             link = f"<#{incident.channel_id}>"
         else:

@@ -53,7 +53,7 @@ def _users(users: Sequence[str]) -> str:
 class WorkingService(PagingService):
     # -- the one path every change takes ---------------------------------------------------------------
 
-    def _change(self, number: int, actor: str, apply: Apply, request_key: str | None = None, *,
+    def _change(self, number: int, actor: str | None, apply: Apply, request_key: str | None = None, *,
                 check_permission: bool = True) -> Changed:
         now = self.clock.now()
         with self.db.session() as session:
@@ -305,7 +305,9 @@ class WorkingService(PagingService):
                            Effects(notices.responders(incident, actor, gone, added=False)))
         return self._change(number, actor, apply, request_key)
 
-    def resolve(self, number: int, user_id: str, resolution: Resolution, request_key: str | None = None) -> Changed:
+    def resolve(self, number: int, user_id: str | None, resolution: Resolution,
+                request_key: str | None = None) -> Changed:
+        """`user_id` None: the alert that opened it says it is over (no person, so no permission to check)."""
         summary = resolution.summary.strip()
         if not summary:
             raise UserError("Say in a sentence how it was resolved.")
@@ -326,7 +328,7 @@ class WorkingService(PagingService):
             return Outcome("resolved", summary, Effects(notices.resolved(incident, user_id, safe(summary),
                                                                          follow_ups, analysis),
                                                         postmortem=analysis, stopped_pages=stopped), finish=finish)
-        return self._change(number, user_id, apply, request_key)
+        return self._change(number, user_id, apply, request_key, check_permission=user_id is not None)
 
     def _write_postmortem(self, session: Session, incident: Incident) -> None:
         """The incident analysis draft is stored with the resolution, so it is never lost and `timeline` finds it."""

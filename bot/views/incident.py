@@ -102,6 +102,15 @@ def _impacts_of(incident: Incident) -> list[Impact]:
     return [Impact(v) for v in incident.impacts.split(",") if v in Impact._value2member_map_]
 
 
+_SOURCES = {"generic": "a monitoring alert", "alertmanager": "Alertmanager", "gitlab": "a GitLab pipeline"}
+
+
+def reported_by(incident: Incident) -> str:
+    if incident.reporter_id:
+        return f"<@{incident.reporter_id}>"
+    return _SOURCES.get(incident.source, f"an alert ({escape(incident.source)})")
+
+
 def heading(incident: Incident) -> str:
     return f"{incident_ref(incident.number)}: {incident.title}"
 
@@ -124,7 +133,7 @@ def summary(incident: Incident, rotation_name: str | None, responders: Sequence[
         mrkdwn(f"*Priority*\n{_PRIORITY_EMOJI[priority]} {priority.value} — {priority.meaning}"),
         mrkdwn(f"*Status*\n{status_text}"),
         mrkdwn(f"*Commander*\n{mention(incident.commander_id)}"),
-        mrkdwn(f"*Reported by*\n<@{incident.reporter_id}>"),
+        mrkdwn(f"*Reported by*\n{reported_by(incident)}"),
         mrkdwn(f"*Rotation*\n{escape(rotation_name) if rotation_name else '_none_'}"),
         mrkdwn(f"*Declared*\n{date_token(incident.created_at)}"),
     ]
@@ -139,7 +148,10 @@ def summary(incident: Incident, rotation_name: str | None, responders: Sequence[
     impacts = _impacts_of(incident)
     context = [mrkdwn("*Impact:* " + "; ".join(i.question for i in impacts))] if impacts else []
     if incident.source_url:
-        context.append(mrkdwn(f"<{incident.source_url}|Declared from this message>"))
+        label = "Declared from this message" if incident.source == "slack" else "What the alert links to"
+        context.append(mrkdwn(f"<{incident.source_url}|{label}>"))
+    if incident.alert_count > 1:
+        context.append(mrkdwn(f"The alert fired {incident.alert_count} times."))
     if paging and status.is_open:
         context.append(mrkdwn(paging))
     if incident.resolution and status is Status.RESOLVED:
@@ -176,7 +188,7 @@ def announcement(incident: Incident) -> tuple[str, list[dict]]:
     priority = Priority(incident.priority)
     line = (f":rotating_light: {_PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* "
             f"({priority.value}) {escape(incident.title)}")
-    details = (f"Declared by <@{incident.reporter_id}> · Commander: {mention(incident.commander_id)}"
+    details = (f"Declared by {reported_by(incident)} · Commander: {mention(incident.commander_id)}"
                + (f" · Join {where(incident)}" if incident.thread_ts is None and incident.channel_id else ""))
     blocks = [{"type": "section", "text": mrkdwn(line)}, {"type": "context", "elements": [mrkdwn(details)]}]
     return f"{incident_ref(incident.number)} ({priority.value}) {escape(incident.title)}", blocks

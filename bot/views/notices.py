@@ -62,8 +62,9 @@ def responders(incident: Incident, actor: str, users: Sequence[str], *, added: b
     return f":busts_in_silhouette: <@{actor}> removed {_users(users)} from the responders on {_ref(incident)}."
 
 
-def resolved(incident: Incident, user: str, summary: str, follow_ups: Sequence[str], analysis: bool) -> str:
-    text = f":white_check_mark: <@{user}> resolved {_ref(incident)}:\n{summary}"
+def resolved(incident: Incident, user: str | None, summary: str, follow_ups: Sequence[str], analysis: bool) -> str:
+    who = f"<@{user}> resolved" if user else "The alert that opened it resolved"
+    text = f":white_check_mark: {who} {_ref(incident)}:\n{summary}"
     if follow_ups:
         text += "\n*Follow-ups*\n" + "\n".join(f"• {safe(f)}" for f in follow_ups)
     if analysis:

@@ -15,6 +15,7 @@ from bot.db.models import Incident, TimelineEvent
 from bot.domain.incident import Impact, Priority, incident_ref
 from bot.domain.stats import humanize
 from bot.slack_text import escape, safe, truncate
+from bot.views.incident import reported_by
 
 TIMELINE_MAX_EVENTS = 200
 DRAFT_MAX = 35_000  # Slack cuts message text at 40,000 characters
@@ -51,7 +52,7 @@ def postmortem(incident: Incident, events: Sequence[TimelineEvent], responders: 
         safe(incident.resolution) or "_How was it resolved?_",
         "",
         f"- Priority: {Priority(incident.priority).value}",
-        f"- Declared: {local_time(incident.created_at, tz)} by {_who(incident.reporter_id)}",
+        f"- Declared: {local_time(incident.created_at, tz)} by {reported_by(incident)}",
         f"- Resolved: {local_time(incident.resolved_at, tz) if incident.resolved_at else 'not yet'}",
         f"- Commander: {_who(incident.commander_id) if incident.commander_id else 'nobody'}",
         f"- Responders: {', '.join(f'<@{r}>' for r in responders) or 'none recorded'}",

@@ -1,0 +1,91 @@
+"""The alert endpoints: authenticate, read the sender's JSON, hand each alert to the service. SPEC §2 "Alerts".
+
+Every refusal happens before anything is stored: 404 when no ALERTS_TOKEN is configured, 401 for a wrong token
+(compared in constant time), 415 for a body that is not JSON, 413 over 1 MiB, 400 naming the bad field.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.domain.alerts import Alert, BadAlert, Ignored, parse_alertmanager, parse_generic, parse_gitlab
+from bot.services import IncidentService
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+
+
+def _error(status: int, message: str, field: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"error": message}
+    if field:
+        body["field"] = field
+    return web.json_response(body, status=status)
+
+
+def _bearer(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json" or (content_type.startswith("application/")
+                                                   and content_type.endswith("+json"))
+
+
+def add_alert_routes(app: web.Application, settings: Settings, incidents: IncidentService) -> None:
+    def endpoint(source: str, parse: Callable[[Any, web.Request], list[Alert | Ignored]]):
+        async def handle(request: web.Request) -> web.Response:
+            token = settings.alerts_token
+            if not token:
+                return _error(404, "alerts are not enabled (set ALERTS_TOKEN)")
+            given = request.headers.get("X-Gitlab-Token", "") if source == "gitlab" else ""
+            given = given or _bearer(request)
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                return _error(401, "wrong or missing token" + (" (X-Gitlab-Token)" if source == "gitlab" else
+                                                               " (Authorization: Bearer …)"))
+            if not _is_json(request.content_type):
+                return _error(415, "send application/json", "Content-Type")
+            if request.content_length is not None and request.content_length > MAX_BODY:
+                return _error(413, "the body is over 1 MiB")
+            try:
+                raw = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                return _error(413, "the body is over 1 MiB")
+            if len(raw) > MAX_BODY:
+                return _error(413, "the body is over 1 MiB")
+            try:
+                body = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                return _error(400, "the body is not valid JSON", "body")
+            try:
+                alerts = parse(body, request)
+            except BadAlert as exc:
+                return _error(400, exc.message, exc.field)
+            results = []
+            for alert in alerts:
+                if isinstance(alert, Ignored):
+                    results.append({"incident": None, "created": False, "ignored": alert.reason})
+                    continue
+                received = incidents.receive_alert(alert)
+                log.info("%s alert %s → %s", source, alert.fingerprint, received.as_json())
+                results.append(received.as_json())
+            answer = dict(results[0])
+            if len(results) > 1:
+                answer = {"incident": next((r["incident"] for r in results if r["incident"]), None),
+                          "created": any(r["created"] for r in results), "incidents": results}
+            return web.json_response(answer, status=202)
+        return handle
+
+    app.router.add_post("/alerts/generic", endpoint("generic", lambda body, _r: [parse_generic(body)]))
+    app.router.add_post("/alerts/alertmanager", endpoint("alertmanager", lambda body, _r: parse_alertmanager(body)))
+    app.router.add_post("/alerts/gitlab", endpoint(
+        "gitlab", lambda body, r: [parse_gitlab(body, r.headers.get("X-Gitlab-Event"))]))
