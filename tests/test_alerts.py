@@ -1,0 +1,216 @@
+"""The alert endpoints over real HTTP with the senders' own body shapes: generic, Alertmanager v4, GitLab Pipeline
+Hooks. Every refusal is checked to store nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+
+import pytest
+from sqlmodel import func, select
+
+from bot.db.models import Incident, Notice, Page, TimelineEvent
+from tests.slack_requests import sample
+from tests.test_paging import with_rotation
+
+TOKEN = "alert-token-123"
+
+
+async def post(bot, path: str, body, *, token: str | None = TOKEN, headers: dict | None = None,
+               content_type: str = "application/json") -> tuple[int, dict]:
+    raw = body if isinstance(body, bytes | str) else json.dumps(body)
+    sent = {"Content-Type": content_type, **(headers or {})}
+    if token is not None and "X-Gitlab-Token" not in sent:
+        sent["Authorization"] = f"Bearer {token}"
+    async with bot.slack.session.post(f"{bot.url}{path}", data=raw, headers=sent) as response:
+        text = await response.text()
+        try:
+            return response.status, json.loads(text)
+        except ValueError:
+            return response.status, {"text": text}
+
+
+def stored(bot) -> tuple[int, int, int, int]:
+    with bot.session() as s:
+        return tuple(s.exec(select(func.count()).select_from(model)).one()
+                     for model in (Incident, TimelineEvent, Page, Notice))
+
+
+@pytest.fixture
+async def alerting(make_bot):
+    bot = await make_bot(alerts_token=TOKEN)
+    await with_rotation(bot)
+    return bot
+
+
+async def test_no_token_configured_means_no_endpoints(bot):
+    for path in ("/alerts/generic", "/alerts/alertmanager", "/alerts/gitlab"):
+        status, body = await post(bot, path, {"title": "x"})
+        assert status == 404 and "ALERTS_TOKEN" in body["error"], path
+    assert stored(bot) == (0, 0, 0, 0)
+
+
+async def test_generic_alert_opens_an_incident_through_the_declare_path(alerting):
+    bot = alerting
+    status, body = await post(bot, "/alerts/generic", {"title": "Checkout 5xx above 5%", "priority": "P0",
+                                                       "description": "From Grafana", "fingerprint": "checkout-5xx",
+                                                       "status": "firing", "url": "https://grafana.example.com/d/1"})
+    assert status == 202 and body == {"incident": "INC-1", "created": True, "fingerprint": "checkout-5xx"}
+    await bot.settle()
+    incident = bot.incidents()[0]
+    assert (incident.title, incident.priority, incident.source, incident.reporter_id) == (
+        "Checkout 5xx above 5%", "P0", "generic", "")
+    assert incident.channel_id and incident.summary_ts and incident.rotation_id is not None
+    assert bot.fake.calls_to("chat.postEphemeral") == []  # nobody to answer
+    announcement = next(p for p in bot.fake.calls_to("chat.postMessage") if p["channel"] == "C0PAY" and
+                        "INC-1" in p["text"])
+    assert "Declared by a monitoring alert" in json.dumps(announcement["blocks"])
+    assert any(p["channel"] == "U0A" and "paged" in p["text"] for p in bot.fake.calls_to("chat.postMessage"))
+    assert bot.events(incident)[0].text == "P0: Checkout 5xx above 5% (opened by a generic alert)"
+
+    # A repeat is an event and a counter, not a second incident.
+    status, body = await post(bot, "/alerts/generic", {"title": "Checkout 5xx above 5%", "fingerprint": "checkout-5xx",
+                                                       "status": "firing"})
+    assert status == 202 and body["incident"] == "INC-1" and body["created"] is False
+    assert bot.incidents()[0].alert_count == 2 and len(bot.incidents()) == 1
+    assert bot.events(incident)[-1].text.startswith("the alert fired again (2 times)")
+
+    status, body = await post(bot, "/alerts/generic", {"title": "Checkout 5xx above 5%", "fingerprint": "checkout-5xx",
+                                                       "status": "resolved"})
+    assert status == 202 and body["incident"] == "INC-1"
+    await bot.settle()
+    resolved = bot.incidents()[0]
+    assert resolved.status == "resolved" and resolved.resolution.startswith("The alert resolved at its source")
+    said = [p["text"] for p in bot.fake.calls_to("chat.postMessage") if p["channel"] == incident.channel_id]
+    assert any(t.startswith(":white_check_mark: The alert that opened it resolved INC-1") for t in said)
+
+    # Firing again after it was resolved is a new incident.
+    status, body = await post(bot, "/alerts/generic", {"title": "Checkout 5xx above 5%", "fingerprint": "checkout-5xx"})
+    assert body == {"incident": "INC-2", "created": True, "fingerprint": "checkout-5xx"}
+    # A resolved alert with nothing open changes nothing.
+    status, body = await post(bot, "/alerts/generic", {"title": "Other", "status": "resolved"})
+    assert status == 202 and body["incident"] is None and body["created"] is False
+    await bot.settle()
+
+
+async def test_without_auto_resolve_the_resolved_alert_is_only_noted(make_bot):
+    bot = await make_bot(alerts_token=TOKEN, alerts_auto_resolve="false")
+    await post(bot, "/alerts/generic", {"title": "Disk almost full"})
+    await post(bot, "/alerts/generic", {"title": "Disk almost full", "status": "resolved"})
+    await bot.settle()
+    incident = bot.incidents()[0]
+    assert incident.status == "new" and incident.priority == "P1"
+    assert bot.events(incident)[-1].text == "the alert resolved at its source: Disk almost full"
+
+
+async def test_twenty_identical_alerts_at_once_open_one_incident(alerting):
+    bot = alerting
+    results = await asyncio.gather(*(post(bot, "/alerts/generic", {"title": "Login fails", "priority": "P0"})
+                                     for _ in range(20)))
+    await bot.settle()
+    assert all(status == 202 for status, _ in results)
+    assert sum(body["created"] for _, body in results) == 1
+    assert {body["incident"] for _, body in results} == {"INC-1"}
+    assert len(bot.incidents()) == 1 and bot.incidents()[0].alert_count == 20
+    assert len(bot.fake.calls_to("conversations.create")) == 1
+
+
+async def test_alertmanager_grouped_alerts_open_one_incident_per_fingerprint(alerting):
+    bot = alerting
+    body = sample("alertmanager_v4.json")
+    status, answer = await post(bot, "/alerts/alertmanager", body)
+    assert status == 202 and answer["incident"] == "INC-1" and answer["created"] is True
+    assert [(r["incident"], r["fingerprint"]) for r in answer["incidents"]] == [("INC-1", "5f4e4a9d1c2b3a40"),
+                                                                                ("INC-2", "a81c7e0f99d2b611")]
+    await bot.settle()
+    first, second = bot.incidents()
+    assert first.title == "HighErrorRate: 5xx rate above 5% on checkout-1" and first.priority == "P0"
+    assert "Error rate is 7.2%" in first.description and "instance=checkout-1:8080" in first.description
+    assert first.source_url.startswith("http://prometheus.example.com:9090/graph")
+    assert first.source == second.source == "alertmanager"
+    # The same group again: repeats. Then Alertmanager says one of them is resolved.
+    await post(bot, "/alerts/alertmanager", body)
+    resolved = copy.deepcopy(body)
+    resolved["status"] = "resolved"
+    resolved["alerts"] = [dict(resolved["alerts"][0], status="resolved", endsAt="2026-11-25T12:20:00Z")]
+    status, answer = await post(bot, "/alerts/alertmanager", resolved)
+    assert status == 202 and answer == {"incident": "INC-1", "created": False, "fingerprint": "5f4e4a9d1c2b3a40"}
+    await bot.settle()
+    first, second = bot.incidents()
+    assert (first.status, first.alert_count) == ("resolved", 2) and (second.status, second.alert_count) == ("new", 2)
+
+
+async def test_gitlab_broken_main_opens_and_a_green_pipeline_resolves(alerting):
+    bot = alerting
+    failed = sample("gitlab_pipeline_failed.json")
+    headers = {"X-Gitlab-Token": TOKEN, "X-Gitlab-Event": "Pipeline Hook"}
+    status, answer = await post(bot, "/alerts/gitlab", failed, token=None, headers=headers)
+    assert status == 202 and answer == {"incident": "INC-1", "created": True, "fingerprint": "gitlab:42:main"}
+    await bot.settle()
+    incident = bot.incidents()[0]
+    assert (incident.title, incident.priority, incident.source) == ("broken main in acme/shop", "P1", "gitlab")
+    assert incident.source_url == "https://gitlab.example.com/acme/shop/-/pipelines/31415"
+    assert "Bump the payment client" in incident.description
+
+    feature = copy.deepcopy(failed)
+    feature["object_attributes"]["ref"] = "feature/x"
+    status, answer = await post(bot, "/alerts/gitlab", feature, token=None, headers=headers)
+    assert status == 202 and answer["incident"] is None and "not the default branch" in answer["ignored"]
+    running = copy.deepcopy(failed)
+    running["object_attributes"]["status"] = "running"
+    status, answer = await post(bot, "/alerts/gitlab", running, token=None, headers=headers)
+    assert answer["ignored"] == "a `running` pipeline asks for nothing"
+    assert len(bot.incidents()) == 1
+
+    green = copy.deepcopy(failed)
+    green["object_attributes"].update(id=31416, status="success",
+                                      url="https://gitlab.example.com/acme/shop/-/pipelines/31416")
+    status, answer = await post(bot, "/alerts/gitlab", green, token=None, headers=headers)
+    assert status == 202 and answer["incident"] == "INC-1"
+    await bot.settle()
+    incident = bot.incidents()[0]
+    assert incident.status == "resolved"
+    texts = [e.text for e in bot.events(incident)]
+    assert any("https://gitlab.example.com/acme/shop/-/pipelines/31416" in t for t in texts)
+    status, _ = await post(bot, "/alerts/gitlab", failed, token=None,
+                           headers={"X-Gitlab-Token": "wrong", "X-Gitlab-Event": "Pipeline Hook"})
+    assert status == 401
+
+
+@pytest.mark.parametrize(("path", "body", "kwargs", "status", "field"), [
+    ("/alerts/generic", {"title": "x"}, {"token": "wrong"}, 401, None),
+    ("/alerts/generic", {"title": "x"}, {"token": None}, 401, None),
+    ("/alerts/generic", "title=x", {"content_type": "application/x-www-form-urlencoded"}, 415, "Content-Type"),
+    ("/alerts/generic", "{not json", {}, 400, "body"),
+    ("/alerts/generic", [1, 2], {}, 400, "body"),
+    ("/alerts/generic", {"description": "no title"}, {}, 400, "title"),
+    ("/alerts/generic", {"title": "   "}, {}, 400, "title"),
+    ("/alerts/generic", {"title": "x", "priority": "P9"}, {}, 400, "priority"),
+    ("/alerts/generic", {"title": "x", "status": "maybe"}, {}, 400, "status"),
+    ("/alerts/generic", {"title": "x", "url": "javascript:alert(1)"}, {}, 400, "url"),
+    ("/alerts/generic", {"title": ["x"]}, {}, 400, "title"),
+    ("/alerts/alertmanager", {"version": "4", "alerts": []}, {}, 400, "alerts"),
+    ("/alerts/alertmanager", {"version": "3", "alerts": [{"labels": {"a": "b"}}]}, {}, 400, "version"),
+    ("/alerts/alertmanager", {"version": "4", "alerts": [{"status": "firing"}]}, {}, 400, "alerts[0].labels"),
+    ("/alerts/gitlab", {"object_kind": "pipeline", "object_attributes": {"status": "failed"},
+                        "project": {"name": "shop"}}, {}, 400, "object_attributes.ref"),
+])
+async def test_bad_requests_are_refused_and_store_nothing(alerting, path, body, kwargs, status, field):
+    bot = alerting
+    before = stored(bot)
+    got, answer = await post(bot, path, body, **kwargs)
+    assert got == status, answer
+    if field:
+        assert answer["field"] == field and answer["error"]
+    await bot.settle()
+    assert stored(bot) == before
+
+
+async def test_a_body_over_one_mebibyte_is_413(alerting):
+    bot = alerting
+    before = stored(bot)
+    huge = json.dumps({"title": "big", "description": "x" * (1024 * 1024)})
+    status, answer = await post(bot, "/alerts/generic", huge)
+    assert status == 413 and "1 MiB" in answer["error"]
+    assert stored(bot) == before
