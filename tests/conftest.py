@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from bot.config import Settings, load_settings
 from bot.db.models import Incident, Rotation, TimelineEvent
 from bot.runtime import Runtime, build_runtime
 from tests.fake_slack import FakeSlack
+from tests.postgres import Postgres
 from tests.slack_requests import SlackSender
 
 SECRET = "test-signing-secret"
@@ -96,17 +98,40 @@ class Bot:
             return rotation
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    server = Postgres()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every test that runs the bot runs twice: on SQLite, and on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'firefighter.db'}"
+    server: Postgres = request.getfixturevalue("postgres")
+    if not server.url:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test PostgreSQL too: {server.why_not}")
+        pytest.skip(f"PostgreSQL not available: {server.why_not}")
+    return server.new_database()
+
+
 @pytest.fixture
-async def make_bot(tmp_path: Path, fake_slack: FakeSlack) -> AsyncIterator[Callable]:
+async def make_bot(database_url: str, fake_slack: FakeSlack) -> AsyncIterator[Callable]:
     started: list[tuple[TestServer, SlackSender]] = []
+    runtimes: list[Runtime] = []
 
     async def start(**overrides) -> Bot:
         values = {"slack_bot_token": TOKEN, "slack_signing_secret": SECRET, "slack_api_url": fake_slack.api_url,
-                  "database_url": f"sqlite:///{tmp_path / 'firefighter.db'}", "incidents_channel": "C0INCIDENTS",
+                  "database_url": database_url, "incidents_channel": "C0INCIDENTS",
                   **overrides}
         settings = load_settings(_env_file=None, **values)
         clock = FakeClock()
         runtime = build_runtime(settings, clock=clock, slack_retry_backoff=0.01, scheduler=False)
+        runtimes.append(runtime)
         server = TestServer(runtime.web, host="127.0.0.1")
         await server.start_server()
         url = str(server.make_url(""))
@@ -119,6 +144,8 @@ async def make_bot(tmp_path: Path, fake_slack: FakeSlack) -> AsyncIterator[Calla
     for server, sender in started:
         await sender.close()
         await server.close()
+    for runtime in runtimes:
+        runtime.engine.dispose()
 
 
 @pytest.fixture

@@ -12,7 +12,16 @@ from sqlalchemy.engine import Engine
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
+def normalize_url(url: str) -> str:
+    """`postgres://` and `postgresql://` (as hosting platforms hand them out) use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
