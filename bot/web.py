@@ -22,7 +22,11 @@ def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents:
 
     async def healthz(_request: web.Request) -> web.Response:
         ok = database_answers(engine)
-        return web.json_response({"ok": ok, "database": "ok" if ok else "unreachable"}, status=200 if ok else 503)
+        body: dict = {"ok": ok, "database": "ok" if ok else "unreachable"}
+        if ok:  # messages owed to Slack: `queued` waits for Slack, `failed` was refused for good (see the log)
+            counts = incidents.outbox_counts()
+            body["outbox"] = {"queued": counts.get("queued", 0), "failed": counts.get("failed", 0)}
+        return web.json_response(body, status=200 if ok else 503)
 
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post("/slack/events", slack_events)

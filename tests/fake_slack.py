@@ -105,8 +105,16 @@ class FakeSlack:
 
     def fail(self, method: str, error: str = "internal_error", *, status: int = 200, times: int = 1,
              retry_after: int = 1) -> None:
-        """The next `times` calls of `method` answer with `error` (429 → ratelimited with Retry-After)."""
+        """The next `times` calls of `method` answer with `error` (429 → ratelimited with Retry-After; status 0 →
+        the connection is dropped without an answer)."""
         self._failures.setdefault(method, []).append(Failure(error, status, times, retry_after))
+
+    def recover(self, method: str | None = None) -> None:
+        """Slack is back: pending failures (of one method, or all) are forgotten."""
+        if method is None:
+            self._failures.clear()
+        else:
+            self._failures.pop(method, None)
 
     def slow(self, seconds: float, method: str | None = None) -> None:
         if method is None:
@@ -212,6 +220,10 @@ class FakeSlack:
         if delay:
             await asyncio.sleep(delay)
         failure = self._take_failure(method)
+        if failure is not None and failure.status == 0:
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
         if failure is not None:
             headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
             return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)

@@ -55,7 +55,7 @@ async def test_url_verification_challenge(bot):
 async def test_healthz(bot):
     async with bot.slack.session.get(f"{bot.url}/healthz") as response:
         assert response.status == 200
-        assert await response.json() == {"ok": True, "database": "ok"}
+        assert await response.json() == {"ok": True, "database": "ok", "outbox": {"queued": 0, "failed": 0}}
 
 
 async def test_healthz_is_503_when_the_database_does_not_answer(bot, tmp_path):

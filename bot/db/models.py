@@ -201,3 +201,26 @@ class Notice(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_timestamp(nullable=False))
     claimed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True, index=True))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A Slack call owed because of a stored change, written in the same transaction as the change.
+
+    Delivered in id order within its lane (one incident's home, or one channel), retried with backoff while Slack
+    is down or slow, given up only when Slack says no for good (`failed`, with the error).
+    """
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lane: str = Field(max_length=120, index=True)
+    kind: str = Field(max_length=32)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id", index=True)
+    payload: str = Field(default="{}", sa_type=sa.Text)
+    state: str = Field(default="queued", max_length=16, index=True)
+    attempts: int = 0
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    next_attempt_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    last_error: str = Field(default="", max_length=200)

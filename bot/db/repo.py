@@ -14,6 +14,7 @@ from bot.db.models import (
     Incident,
     IncidentResponder,
     Notice,
+    OutboxMessage,
     Page,
     Person,
     Rotation,
@@ -352,3 +353,29 @@ def open_incident_by_fingerprint(*, session: Session, fingerprint: str) -> Incid
 def count_by_fingerprint(*, session: Session, fingerprint: str) -> int:
     return session.exec(select(sa.func.count()).select_from(Incident)
                         .where(Incident.alert_fingerprint == fingerprint)).one()
+
+
+# -- outbox -------------------------------------------------------------------------------------------------
+
+def queue_message(*, session: Session, lane: str, kind: str, incident_id: int | None, payload: str,
+                  now: datetime) -> None:
+    session.add(OutboxMessage(lane=lane, kind=kind, incident_id=incident_id, payload=payload, created_at=now,
+                              next_attempt_at=now))
+
+
+def queued_messages(*, session: Session, limit: int = 500) -> list[OutboxMessage]:
+    return list(session.exec(select(OutboxMessage).where(OutboxMessage.state == "queued")
+                             .order_by(col(OutboxMessage.id)).limit(limit)))
+
+
+def claim_message(*, session: Session, message_id: int, now: datetime, claimed_before: datetime) -> bool:
+    result = session.exec(sa.update(OutboxMessage).where(
+        col(OutboxMessage.id) == message_id, col(OutboxMessage.state) == "queued",
+        sa.or_(col(OutboxMessage.claimed_at).is_(None), col(OutboxMessage.claimed_at) < claimed_before))
+        .values(claimed_at=now))
+    return result.rowcount == 1
+
+
+def outbox_counts(*, session: Session) -> dict[str, int]:
+    rows = session.exec(select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state))
+    return {state: count for state, count in rows}

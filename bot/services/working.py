@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -22,11 +21,10 @@ from bot.domain import lifecycle
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import Role
-from bot.notify import slack_error
 from bot.services.base import Changed, Effects, Outcome
+from bot.services.outbox import OutboxService
 from bot.services.paging import PagingService
 from bot.slack_text import safe
-from bot.views import incident as incident_views
 from bot.views import notices
 from bot.views import paging as paging_views
 from bot.views.postmortem import postmortem
@@ -50,7 +48,7 @@ def _users(users: Sequence[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
 
-class WorkingService(PagingService):
+class WorkingService(PagingService, OutboxService):
     # -- the one path every change takes ---------------------------------------------------------------
 
     def _change(self, number: int, actor: str | None, apply: Apply, request_key: str | None = None, *,
@@ -73,12 +71,15 @@ class WorkingService(PagingService):
             if outcome.finish:
                 session.flush()
                 outcome.finish(session, incident)
+            self.queue_effects(session, incident, outcome.effects, now)  # committed with the change itself
             try:
                 session.commit()
             except IntegrityError:  # the same request, applied a moment ago by a concurrent delivery
                 session.rollback()
                 return Changed(self.get(number), changed=False, replayed=True)
-        self.background.spawn(self._tell(incident.id, outcome.effects), name=f"tell-{incident_ref(number)}")
+        self.flush_later()
+        if outcome.effects.deliver_pages:
+            self.background.spawn(self.deliver_pages(incident.id), name=f"pages-{incident_ref(number)}")
         return Changed(incident, changed=True)
 
     def ensure_changeable(self, number: int, actor: str, form: str) -> Incident:
@@ -102,45 +103,6 @@ class WorkingService(PagingService):
                                     responders=repo.responder_ids(session=session, incident_id=incident.id),
                                     firefighters=firefighters, admins=self.settings.admins):
             raise UserError(lifecycle.not_allowed(incident.number, incident.commander_id))
-
-    async def _tell(self, incident_id: int, effects: Effects) -> None:
-        """Each step stands alone: Slack refusing one (an archived channel, say) does not stop the others."""
-        incident = self._load(incident_id)
-        own_channel = incident.channel_id if incident.thread_ts is None else None
-        steps: list[tuple[str, Callable]] = []
-        if incident.channel_id:
-            steps.append(("say", lambda: self.slack.post(incident.channel_id, effects.say,
-                                                         thread_ts=incident.thread_ts)))
-        for channel, thread_ts, text in effects.elsewhere:
-            steps.append(("tell elsewhere", lambda c=channel, t=thread_ts, x=text: self.slack.post(c, x, thread_ts=t)))
-        if effects.invite and own_channel:
-            steps.append(("invite", lambda: self.slack.invite(own_channel, list(effects.invite))))
-        if effects.refresh and incident.summary_ts and incident.channel_id:
-            steps.append(("refresh summary", lambda: self._refresh_summary(incident)))
-        if effects.postmortem and incident.postmortem and incident.channel_id:
-            steps.append(("postmortem", lambda: self._post_postmortem(incident)))
-        for dm_channel, dm_ts in effects.stopped_pages:
-            text, blocks = paging_views.page_stopped(incident)
-            steps.append(("page acknowledged", lambda c=dm_channel, t=dm_ts, x=text, b=blocks:
-                          self.slack.update(c, t, x, b)))
-        if effects.deliver_pages:
-            steps.append(("pages", lambda: self.deliver_pages(incident.id)))
-        for name, step in steps:
-            try:
-                await step()
-            except SlackApiError as exc:
-                log.warning("%s: %s failed (%s)", incident_ref(incident.number), name, slack_error(exc))
-
-    async def _refresh_summary(self, incident: Incident) -> None:
-        text, blocks = self._summary(incident)
-        await self.slack.update(incident.channel_id, incident.summary_ts, text, blocks)
-        if incident.thread_ts is None:
-            await self.slack.set_topic(incident.channel_id, incident_views.topic(incident))
-
-    async def _post_postmortem(self, incident: Incident) -> None:
-        _, ts = await self.slack.post(incident.channel_id, notices.postmortem_message(incident),
-                                      thread_ts=incident.thread_ts)
-        self._save(incident.id, postmortem_ts=ts)
 
     # -- the changes ------------------------------------------------------------------------------------
 
