@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
@@ -18,6 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
@@ -31,15 +33,23 @@ CHANNEL_REFUSED = frozenset({
 })
 
 
+class _ProportionalJitter(Jitter):
+    """Up to half as long again: slack-sdk's default adds up to a whole second, whatever the backoff."""
+
+    def recalculate(self, duration: float) -> float:
+        return duration * (1 + random.random() / 2)
+
+
 def make_client(token: str, base_url: str, backoff_factor: float = 0.5) -> AsyncWebClient:
-    backoff = BackoffRetryIntervalCalculator(backoff_factor=backoff_factor)
+    """Quick in-call retries for blips; longer outages are the outbox's job (it retries later, in order)."""
+    backoff = BackoffRetryIntervalCalculator(backoff_factor=backoff_factor, jitter=_ProportionalJitter())
     return AsyncWebClient(
         token=token,
         base_url=base_url,
         timeout=30,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=3, interval_calculator=backoff),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=2),
             AsyncServerErrorRetryHandler(max_retry_count=3, interval_calculator=backoff),
         ],
     )

@@ -1,0 +1,96 @@
+"""Durable delivery under faults injected through the fake Slack: down for ten minutes, 429 bursts, dropped
+connections, permanent refusals. Every message arrives once, in order within its channel."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import select
+
+from bot.db.models import OutboxMessage
+
+
+def updates_in(bot, channel: str) -> list[str]:
+    """Updates that reached Slack (the fake stores only messages it accepted)."""
+    return [m["text"] for (c, _), m in sorted(bot.fake.messages.items(), key=lambda kv: kv[0][1])
+            if c == channel and (m["text"] or "").startswith(":memo:")]
+
+
+def outbox(bot) -> list[OutboxMessage]:
+    with bot.session() as s:
+        return list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def test_slack_down_for_ten_minutes_delays_messages_but_loses_none(bot):
+    incident = await bot.declare("Checkout is down", commander="U0COMMANDER")
+    bot.fake.fail("chat.postMessage", "service_unavailable", status=503, times=100_000)
+    for n in range(1, 6):
+        status, body, _ = await bot.slack.command(f"update step {n}", user="U0COMMANDER", channel=incident.channel_id)
+        assert status == 200 and body == "Posted your update to INC-1."  # stored and answered while Slack is down
+        await bot.settle()
+    assert updates_in(bot, incident.channel_id) == []
+    assert [e.text for e in bot.events(incident) if e.kind == "update"] == [f"step {n}" for n in range(1, 6)]
+    async with bot.slack.session.get(f"{bot.url}/healthz") as response:
+        assert (await response.json())["outbox"]["queued"] >= 5
+    for _ in range(20):  # ten minutes of ticks while Slack stays down
+        await bot.tick(seconds=30)
+    assert updates_in(bot, incident.channel_id) == []
+    bot.fake.recover()
+    await bot.tick(minutes=5)
+    await bot.tick(minutes=5)
+    assert updates_in(bot, incident.channel_id) == [f":memo: *Update on INC-1* from <@U0COMMANDER>:\nstep {n}"
+                                                    for n in range(1, 6)]
+    assert all(m.state == "sent" for m in outbox(bot))
+    await bot.tick(minutes=30)
+    assert len(updates_in(bot, incident.channel_id)) == 5  # none twice
+
+
+async def test_rate_limits_and_dropped_connections_are_retried(bot):
+    incident = await bot.declare("Checkout is down", commander="U0COMMANDER")
+    bot.fake.fail("chat.postMessage", "ratelimited", status=429, times=4, retry_after=0)
+    bot.fake.fail("chat.update", status=0, times=10)  # the connection drops, every retry
+    await bot.slack.command("priority P0", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.slack.command("update looking", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.settle()
+    for _ in range(6):
+        await bot.tick(minutes=1)
+    said = [m["text"] for (c, _), m in bot.fake.messages.items() if c == incident.channel_id]
+    assert sum(t.startswith(":arrow_up:") for t in said) == 1 and sum(t.startswith(":memo:") for t in said) == 1
+    assert said.index(next(t for t in said if t.startswith(":arrow_up:"))) < said.index(
+        next(t for t in said if t.startswith(":memo:")))
+    summary = bot.fake.messages[(incident.channel_id, incident.summary_ts)]
+    assert "P0" in json.dumps(summary["blocks"])  # the summary edit got through in the end
+    assert all(m.state == "sent" for m in outbox(bot))
+
+
+async def test_a_permanent_refusal_gives_up_and_is_counted(bot):
+    incident = await bot.declare("Checkout is down", commander="U0COMMANDER")
+    bot.fake.channels.pop(incident.channel_id)  # someone deleted the channel
+    await bot.slack.command("update INC-1 still down", user="U0COMMANDER")
+    await bot.settle()
+    await bot.tick(minutes=1)
+    failed = [m for m in outbox(bot) if m.state == "failed"]
+    assert failed and failed[0].last_error == "channel_not_found"
+    async with bot.slack.session.get(f"{bot.url}/healthz") as response:
+        body = await response.json()
+    assert body["ok"] is True and body["outbox"]["failed"] == len(failed)
+    assert bot.events(incident)[-1].text == "still down"  # the update itself is kept
+
+
+async def test_messages_wait_for_a_channel_still_being_set_up(bot):
+    bot.fake.fail("conversations.create", "internal_error", status=500, times=100_000)
+    view = await bot.open_declare(user="U0COMMANDER")
+    await bot.slack.submit(view, {"title": "Checkout is down", "commander": "U0COMMANDER"}, user="U0COMMANDER")
+    await bot.settle()
+    incident = bot.incidents()[0]
+    assert incident.channel_id is None
+    await bot.slack.command("update INC-1 first", user="U0COMMANDER")
+    await bot.settle()
+    await bot.tick(minutes=1)
+    assert [m.state for m in outbox(bot)] == ["queued"]
+    bot.fake.recover()
+    await bot.runtime.incidents.resume_unfinished()
+    await bot.settle()
+    await bot.tick(minutes=1)
+    incident = bot.incidents()[0]
+    assert updates_in(bot, incident.channel_id) == [":memo: *Update on INC-1* from <@U0COMMANDER>:\nfirst"]
