@@ -49,6 +49,11 @@ def safe(text: str) -> str:
     return _KEEP.sub(lambda m: f"<{m.group(1)}>", escape(text))
 
 
+def echo(text: str, limit: int = 40) -> str:
+    r"""Someone's words quoted back in an answer (`not \`P9\``): short, escaped, and unable to close the quote."""
+    return escape(text.strip().replace("`", "'")[:limit])
+
+
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
+from bot.slack_text import echo
 
 _RANK = {Status.NEW: 0, Status.TRIAGED: 1, Status.IN_PROGRESS: 2, Status.BLOCKED: 2}
 SETTABLE_STATUSES = (Status.TRIAGED, Status.IN_PROGRESS, Status.BLOCKED, Status.RESOLVED, Status.CLOSED)
@@ -49,7 +50,7 @@ def parse_status(word: str) -> Status:
     if status not in SETTABLE_STATUSES:
         choices = ", ".join(f"`{s.value}`" for s in SETTABLE_STATUSES)
         hint = " (use `duplicate INC-<m>`)" if status is Status.DUPLICATE else ""
-        raise UserError(f"Status must be one of {choices}{hint}, not `{word.strip()[:30]}`.")
+        raise UserError(f"Status must be one of {choices}{hint}, not `{echo(word)}`.")
     return status
 
 
@@ -98,7 +99,7 @@ def check_priority_change(number: int, status: Status, current: Priority, target
 def parse_priority(word: str) -> Priority:
     text = word.strip().upper()
     if text not in Priority._value2member_map_:
-        raise UserError(f"Priority must be P0, P1 or P2, not `{word.strip()[:30]}`.")
+        raise UserError(f"Priority must be P0, P1 or P2, not `{echo(word)}`.")
     return Priority(text)
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status
+from bot.slack_text import echo
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660
@@ -63,7 +64,7 @@ def parse_days(text: str) -> int:
         return DEFAULT_DAYS
     if not re.fullmatch(r"[0-9]{1,6}", word) or not 1 <= int(word) <= MAX_DAYS:
         raise UserError(f"`stats` takes a number of days from 1 to {MAX_DAYS} (default {DEFAULT_DAYS}), "
-                        f"not `{text.strip()[:30]}`.")
+                        f"not `{echo(text)}`.")
     return int(word)
 
 

@@ -19,13 +19,13 @@ from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
 from bot.services import Changed, IncidentService
-from bot.slack_text import parse_user_ref
+from bot.slack_text import echo, parse_user_ref
 from bot.views import incident as views
 from bot.views import timeline as timeline_views
 
 
 def _quote(word: str) -> str:
-    return word.replace("`", "'")[:40]
+    return echo(word)
 
 
 async def incident_command(ack, command, context, respond) -> None:

@@ -11,7 +11,7 @@ from bot.domain.rotation import Role
 from bot.domain.when import EXAMPLES, parse_range
 from bot.listeners.command_line import user_refs
 from bot.services import IncidentService
-from bot.slack_text import date_token, parse_channel_ref, parse_user_ref
+from bot.slack_text import date_token, echo, parse_channel_ref, parse_user_ref
 from bot.views import rotation as views
 
 USAGE = "\n".join([
@@ -64,7 +64,7 @@ async def rotation(incidents: IncidentService, args: str, user: str, channel_id:
         return await oncall(incidents, rest, channel_id)
     handler = {"add": _add, "remove": _remove, "order": _order, "override": _override, "swap": _swap}.get(verb)
     if handler is None:
-        return f"I don't know `rotation {verb[:30]}`.\n{USAGE}", []
+        return f"I don't know `rotation {echo(verb)}`.\n{USAGE}", []
     name, rest = _split_name(incidents, rest)
     target = incidents.find_rotation(name, channel_id)
     return handler(incidents, target, rest, user), []

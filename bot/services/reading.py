@@ -11,6 +11,7 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.stats import IncidentFacts, Stats, summarize
 from bot.services.base import ServiceBase
+from bot.slack_text import echo
 
 LIST_SCOPES = ("open", "all", "mine", "P0", "P1", "P2")
 
@@ -70,7 +71,7 @@ class ReadingService(ServiceBase):
         chosen = next((s for s in LIST_SCOPES if s.lower() == word), None)
         if chosen is None:
             raise UserError(f"`list` takes {', '.join(f'`{s}`' for s in LIST_SCOPES[1:])} or nothing, "
-                            f"not `{scope.strip()[:30]}`.")
+                            f"not `{echo(scope)}`.")
         filters: dict = {"open_only": chosen != "all"}
         what = {"open": "open incidents", "all": "incidents", "mine": "open incidents you command or respond to"}
         if chosen == "mine":

@@ -22,7 +22,7 @@ from bot.domain.rotation import Handoff, OnCall, Override, Role, Swap, on_call, 
 from bot.domain.when import parse_moment
 from bot.notify import slack_error
 from bot.services.base import ServiceBase
-from bot.slack_text import date_token
+from bot.slack_text import date_token, echo
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class RotationService(ServiceBase):
             if name:
                 rotation = repo.rotation_by_name(session=session, name=name)
                 if rotation is None:
-                    raise UserError(f"There is no rotation called `{name[:40]}`. "
+                    raise UserError(f"There is no rotation called `{echo(name)}`. "
                                     "`/incident rotation list` shows them all.")
                 return rotation
             if channel_id and (rotation := repo.rotation_by_channel(session=session, channel_id=channel_id)):
@@ -149,7 +149,7 @@ class RotationService(ServiceBase):
         name = name.strip().lower()
         if not _NAME.match(name):
             raise UserError("A rotation name is lowercase letters, digits, `-` or `_` (up to 80), "
-                            f"not `{name[:40]}`.")
+                            f"not `{echo(name)}`.")
         now = self.clock.now()
         with self.db.session() as session:
             if repo.rotation_by_name(session=session, name=name):
