@@ -30,6 +30,14 @@ def parse_channel_ref(token: str) -> str | None:
     return None
 
 
+def clean_text(text: str | None) -> str:
+    """People's text as it may be stored: control characters (NUL above all, which PostgreSQL refuses) removed,
+    newlines and tabs kept."""
+    if not text:
+        return ""
+    return "".join(ch for ch in text.replace("\r\n", "\n") if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+
+
 def as_int(text: str | None) -> int | None:
     """ASCII digits only: `str.isdigit()` also accepts `²`, which `int()` then refuses."""
     return int(text) if text and re.fullmatch(r"[0-9]{1,12}", text) else None

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.ids import BlockId
+from bot.slack_text import clean_text
 from tests.test_commands import reply_of
 
 NASTY = st.sampled_from(["<!channel>", "<!here>", "<!everyone>", "<!subteam^S123>", "<https://evil.example|x>",
@@ -58,7 +59,7 @@ async def test_modal_values_are_stored_as_given_and_never_ping(bot, title, descr
         assert "errors" in body and len(bot.incidents()) == before
         return
     incident = bot.incidents()[-1]
-    assert 0 < len(incident.title) <= 150 and incident.description == description[:5000].strip()
+    assert 0 < len(incident.title) <= 150 and incident.description == clean_text(description[:5000]).strip()
     opened = len(bot.fake.calls_to("views.open"))
     status, _, _ = await bot.slack.click("incident_post_update", str(incident.number), user="U0COMMANDER",
                                          channel=incident.channel_id or "C0GENERAL")
@@ -67,7 +68,7 @@ async def test_modal_values_are_stored_as_given_and_never_ping(bot, title, descr
     status, body, _ = await bot.slack.submit(form, {BlockId.UPDATE_TEXT: update[:5000]}, user="U0COMMANDER")
     await bot.settle()
     if not body:
-        assert bot.events(incident)[-1].text == update[:5000].strip()
+        assert bot.events(incident)[-1].text == clean_text(update[:5000]).strip()
     for call in ("chat.postMessage", "chat.update", "conversations.setTopic"):
         for sent in bot.fake.calls_to(call):
             assert not pings(sent.get("text") or sent.get("topic")), sent

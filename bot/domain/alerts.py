@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.incident import DESCRIPTION_MAX, TITLE_MAX, Priority, clean_title
-from bot.slack_text import truncate
+from bot.slack_text import clean_text, truncate
 
 _SEVERITY = {"critical": Priority.P0, "page": Priority.P0, "p0": Priority.P0, "error": Priority.P1,
              "warning": Priority.P1, "high": Priority.P1, "p1": Priority.P1, "info": Priority.P2, "low": Priority.P2,
@@ -61,7 +61,7 @@ def _text(body: dict, key: str, *, required: bool = False, name: str | None = No
         return ""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise BadAlert(name, "must be a string")
-    return str(value).strip()
+    return clean_text(str(value)).strip()
 
 
 def _url(value: str, name: str) -> str | None:
@@ -130,9 +130,9 @@ def parse_alertmanager(body: Any) -> list[Alert]:
         labels = item.get("labels")
         if not isinstance(labels, dict) or not labels:
             raise BadAlert(f"{where}.labels", "must be a non-empty object")
-        labels = {str(k): str(v) for k, v in labels.items()}
+        labels = {clean_text(str(k)): clean_text(str(v)) for k, v in labels.items()}
         annotations = item.get("annotations") if isinstance(item.get("annotations"), dict) else {}
-        annotations = {str(k): str(v) for k, v in annotations.items()}
+        annotations = {clean_text(str(k)): clean_text(str(v)) for k, v in annotations.items()}
         name = labels.get("alertname") or common.get("alertname") or "alert"
         summary = annotations.get("summary") or annotations.get("title") or ""
         title = _title(f"{name}: {summary}" if summary else name, f"{where}.labels.alertname")

@@ -19,7 +19,7 @@ from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
 from bot.services import Changed, IncidentService
-from bot.slack_text import echo, parse_user_ref
+from bot.slack_text import clean_text, echo, parse_user_ref
 from bot.views import incident as views
 from bot.views import timeline as timeline_views
 
@@ -30,7 +30,7 @@ def _quote(word: str) -> str:
 
 async def incident_command(ack, command, context, respond) -> None:
     incidents: IncidentService = context["incidents"]
-    line = parse(command.get("text") or "")
+    line = parse(clean_text(command.get("text")))
     if line.verb in ("", "declare", "new") and line.number is None:
         await ack()
         after_ack(context, open_declare_modal(context, command["trigger_id"], command.get("channel_id"), respond,

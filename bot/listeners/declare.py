@@ -19,7 +19,7 @@ from bot.ids import ActionId, BlockId
 from bot.listeners import after_ack, forms, say_privately
 from bot.notify import slack_error
 from bot.services import IncidentService
-from bot.slack_text import as_int, message_permalink, truncate
+from bot.slack_text import as_int, clean_text, message_permalink, truncate
 from bot.views.incident import declare_modal
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ async def declare_from_message(ack, shortcut, context, respond) -> None:
     await ack()
     message = shortcut.get("message") or {}
     channel_id = (shortcut.get("channel") or {}).get("id")
-    body = message.get("text") or ""
+    body = clean_text(message.get("text"))
     first_line = clean_title(body.splitlines()[0] if body.strip() else "")
     domain = (shortcut.get("team") or {}).get("domain")
     has_link = domain and channel_id and message.get("ts")

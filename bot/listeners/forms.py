@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.ids import ActionId, BlockId
+from bot.slack_text import clean_text
 
 
 def _element(values: dict, block: BlockId, action: ActionId) -> dict:
@@ -10,7 +11,7 @@ def _element(values: dict, block: BlockId, action: ActionId) -> dict:
 
 
 def text(values: dict, block: BlockId, action: ActionId) -> str:
-    return _element(values, block, action).get("value") or ""
+    return clean_text(_element(values, block, action).get("value"))
 
 
 def selected(values: dict, block: BlockId, action: ActionId) -> str | None:
