@@ -1,4 +1,4 @@
-"""The HTTP server: Slack requests at /slack/events, the health check at /healthz, alerts at /alerts/*."""
+"""The HTTP server: Slack requests at /slack/events, /healthz, /metrics, and alerts at /alerts/*."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from bot.alerts import add_alert_routes
 from bot.config import Settings
 from bot.db.engine import database_answers
+from bot.metrics import add_metrics
 from bot.services import IncidentService
 
 MAX_BODY = 1024 * 1024
@@ -32,4 +33,5 @@ def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents:
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     add_alert_routes(app, settings, incidents)
+    add_metrics(app, incidents.db)
     return app

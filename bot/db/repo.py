@@ -379,3 +379,23 @@ def claim_message(*, session: Session, message_id: int, now: datetime, claimed_b
 def outbox_counts(*, session: Session) -> dict[str, int]:
     rows = session.exec(select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state))
     return {state: count for state, count in rows}
+
+
+# -- metrics ------------------------------------------------------------------------------------------------
+
+def metric_counts(*, session: Session) -> dict[str, dict[tuple[str, ...], int]]:
+    """Everything /metrics reports, counted from the stored state (so every replica reports the same)."""
+    def grouped(query) -> dict[tuple[str, ...], int]:
+        return {tuple(str(v) for v in row[:-1]): row[-1] for row in session.exec(query)}
+
+    return {
+        "open": grouped(select(Incident.priority, sa.func.count()).where(col(Incident.status).in_(OPEN_STATUS_VALUES))
+                        .group_by(Incident.priority)),
+        "declared": grouped(select(Incident.source, sa.func.count()).group_by(Incident.source)),
+        "pages": grouped(select(Page.target_role, sa.func.count()).where(col(Page.sent_at).is_not(None))
+                         .group_by(Page.target_role)),
+        "acknowledged": {(): session.exec(select(sa.func.count()).select_from(Incident)
+                                          .where(col(Incident.acknowledged_at).is_not(None))).one()},
+        "reminders": grouped(select(Notice.kind, sa.func.count()).where(Notice.state == "sent").group_by(Notice.kind)),
+        "outbox": grouped(select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)),
+    }

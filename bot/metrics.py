@@ -1,0 +1,67 @@
+"""`/metrics` in Prometheus text format: incident, page, reminder and outbox figures read from the database at
+scrape time (the same on every replica), and the latency of the requests this process served."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from bot.db import repo
+from bot.db.repo import Database
+
+_PATHS = ("/slack/events", "/healthz", "/metrics", "/alerts/generic", "/alerts/alertmanager", "/alerts/gitlab")
+
+
+class StoredState(Collector):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def collect(self) -> Iterator:
+        with self.db.session() as session:
+            counts = repo.metric_counts(session=session)
+        families: list[tuple[Callable, str, str, list[str], str]] = [
+            (GaugeMetricFamily, "firefighter_open_incidents", "Open incidents", ["priority"], "open"),
+            (CounterMetricFamily, "firefighter_incidents_declared", "Incidents declared", ["source"], "declared"),
+            (CounterMetricFamily, "firefighter_pages_sent", "Pages delivered", ["role"], "pages"),
+            (CounterMetricFamily, "firefighter_incidents_acknowledged", "Incidents acknowledged", [], "acknowledged"),
+            (CounterMetricFamily, "firefighter_reminders_sent", "Reminders and handoff messages sent", ["kind"],
+             "reminders"),
+            (GaugeMetricFamily, "firefighter_outbox_messages", "Slack messages owed, by state", ["state"], "outbox"),
+        ]
+        for kind, name, doc, labels, key in families:
+            family = kind(name, doc, labels=labels)
+            rows = counts[key]
+            if key == "open":
+                rows = {(p,): rows.get((p,), 0) for p in ("P0", "P1", "P2")}
+            if key == "outbox":
+                rows = {(s,): rows.get((s,), 0) for s in ("queued", "sent", "failed")}
+            for values, count in rows.items():
+                family.add_metric(list(values) if labels else [], count)
+            yield family
+
+
+def add_metrics(app: web.Application, db: Database) -> None:
+    registry = CollectorRegistry()
+    registry.register(StoredState(db))
+    latency = Histogram("firefighter_request_duration_seconds", "Time to answer an HTTP request", ["path"],
+                        registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+    @web.middleware
+    async def timed(request: web.Request, handler):
+        started = time.perf_counter()
+        try:
+            return await handler(request)
+        finally:
+            path = request.path if request.path in _PATHS else "other"
+            latency.labels(path=path).observe(time.perf_counter() - started)
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.middlewares.append(timed)
+    app.router.add_get("/metrics", metrics)
