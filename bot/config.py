@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     escalation_timeout_p0: DurationSetting = "5m"  # type: ignore[assignment]
     escalation_timeout_p1: DurationSetting = "30m"  # type: ignore[assignment]
     scheduler_tick: DurationSetting = "30s"  # type: ignore[assignment]
+    delivery_lease: DurationSetting = "2m"  # type: ignore[assignment]  # (not in SPEC §3: an operator's knob)
     alerts_token: str | None = None
     alerts_auto_resolve: bool = True
     admins: Annotated[tuple[str, ...], NoDecode] = ()
@@ -179,7 +180,8 @@ class Settings(BaseSettings):
         return v if isinstance(v, time) else _parse_clock_time(str(v))
 
     @field_validator("p0_update_interval", "p0_renag_interval", "p1_resolution_target", "triage_target",
-                     "escalation_timeout_p0", "escalation_timeout_p1", "scheduler_tick", mode="before")
+                     "escalation_timeout_p0", "escalation_timeout_p1", "scheduler_tick", "delivery_lease",
+                     mode="before")
     @classmethod
     def _duration(cls, v: Any) -> timedelta:
         return parse_duration(v)

@@ -214,11 +214,15 @@ class FakeSlack:
                 transport = "form"
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() or args.pop("token", "")
-        self.calls.append(Call(method, args, time.monotonic(), transport))
+        call = Call(method, args, time.monotonic(), transport)
+        self.calls.append(call)
         await self._notify()
         delay = self._delays.get(method, self.delay)
         if delay:
             await asyncio.sleep(delay)
+            if request.transport is None or request.transport.is_closing():
+                self.calls.remove(call)  # the caller went away while we were slow: it never reached Slack
+                return web.Response(status=499)
         failure = self._take_failure(method)
         if failure is not None and failure.status == 0:
             if request.transport is not None:

@@ -67,6 +67,11 @@ class ServiceBase:
         self.clock = clock
         self.background = background
 
+    @property
+    def lease(self):
+        """How long a claimed delivery stays reserved for the process that claimed it (then others retry it)."""
+        return self.settings.delivery_lease
+
     @staticmethod
     def _rotation(session: Session, incident: Incident) -> Rotation | None:
         if incident.rotation_id is None:

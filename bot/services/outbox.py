@@ -27,7 +27,6 @@ from bot.views import paging as paging_views
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
 BACKOFF_MAX = timedelta(minutes=5)
 _TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
@@ -107,7 +106,8 @@ class OutboxService(ServiceBase):
 
     def _claim(self, message_id: int, now: datetime) -> bool:
         with self.db.session() as session:
-            claimed = repo.claim_message(session=session, message_id=message_id, now=now, claimed_before=now - LEASE)
+            claimed = repo.claim_message(session=session, message_id=message_id, now=now,
+                                         claimed_before=now - self.lease)
             session.commit()
         return claimed
 

@@ -28,7 +28,6 @@ from bot.views import paging as paging_views
 
 log = logging.getLogger(__name__)
 
-CLAIM_STALE = timedelta(minutes=2)  # a delivery claimed this long ago by a process that died is retried
 DELIVERY_GRACE = timedelta(seconds=30)  # the declaring process delivers its own first page; the tick is a backstop
 
 
@@ -106,7 +105,7 @@ class PagingService(RotationService):
         """Send every queued page (of one incident, or all of them when the tick calls)."""
         now = self.clock.now()
         with self.db.session() as session:
-            ids = repo.pages_to_deliver(session=session, claimed_before=now - CLAIM_STALE, incident_id=incident_id,
+            ids = repo.pages_to_deliver(session=session, claimed_before=now - self.lease, incident_id=incident_id,
                                         created_before=None if incident_id else now - DELIVERY_GRACE)
         sent = 0
         for page_id in ids:
@@ -116,7 +115,7 @@ class PagingService(RotationService):
     async def _deliver_page(self, page_id: int) -> int:
         now = self.clock.now()
         with self.db.session() as session:
-            if not repo.claim_delivery(session=session, page_id=page_id, now=now, claimed_before=now - CLAIM_STALE):
+            if not repo.claim_delivery(session=session, page_id=page_id, now=now, claimed_before=now - self.lease):
                 return 0
             session.commit()
             page = repo.page_by_id(session=session, page_id=page_id)

@@ -31,7 +31,6 @@ from bot.views import reminders as texts
 
 log = logging.getLogger(__name__)
 
-CLAIM_STALE = timedelta(minutes=2)
 MISSED_KINDS = (Kind.P0_NAG.value, Kind.P1_MISSED.value, Kind.TRIAGE.value)
 
 
@@ -92,7 +91,7 @@ class ReminderService(WorkingService):
     async def deliver_notices(self) -> int:
         now = self.clock.now()
         with self.db.session() as session:
-            ids = repo.notices_to_deliver(session=session, claimed_before=now - CLAIM_STALE)
+            ids = repo.notices_to_deliver(session=session, claimed_before=now - self.lease)
             due_keys = {d.key for d, _, _ in self._due_now(session, now)} if ids else set()
         sent = 0
         for notice_id in ids:
@@ -103,7 +102,7 @@ class ReminderService(WorkingService):
         now = self.clock.now()
         with self.db.session() as session:
             if not repo.claim_notice(session=session, notice_id=notice_id, now=now,
-                                     claimed_before=now - CLAIM_STALE):
+                                     claimed_before=now - self.lease):
                 return 0
             session.commit()
             notice = repo.notice_by_id(session=session, notice_id=notice_id)

@@ -1,0 +1,120 @@
+"""SIGKILL in the middle of declaring and of delivering: a restarted process finishes the work, loses nothing and
+doubles nothing. Real `python -m bot` processes against the fake Slack, sharing one SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from sqlmodel import Session, create_engine, select
+
+from bot.db.models import Incident, OutboxMessage
+from bot.views.incident import declare_modal
+from tests.conftest import SECRET, TOKEN
+from tests.slack_requests import SlackSender, view_submission
+from tests.test_process import bot_env, free_port, wait_healthy
+
+
+class Process:
+    def __init__(self, tmp_path: Path, fake_slack) -> None:
+        self.tmp_path, self.fake = tmp_path, fake_slack
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        env = bot_env(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=self.fake.api_url,
+                      DATABASE_URL=f"sqlite:///{self.tmp_path / 'ff.db'}", HOST="127.0.0.1", PORT=str(self.port),
+                      INCIDENTS_CHANNEL="C0INCIDENTS", SCHEDULER_TICK="1s", DELIVERY_LEASE="2s")
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=self.tmp_path, env=env, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL)
+        await wait_healthy(self.url, self.process)
+
+    async def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process and self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+
+
+def incidents(tmp_path: Path) -> list[Incident]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'ff.db'}")
+    with Session(engine) as session:
+        rows = list(session.exec(select(Incident)))
+    engine.dispose()
+    return rows
+
+
+def outbox(tmp_path: Path) -> list[OutboxMessage]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'ff.db'}")
+    with Session(engine) as session:
+        rows = list(session.exec(select(OutboxMessage)))
+    engine.dispose()
+    return rows
+
+
+async def until(condition, what: str, seconds: float = 20) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_killed_while_declaring_and_while_delivering(tmp_path, fake_slack):
+    bot = Process(tmp_path, fake_slack)
+    await bot.start()
+    sender = SlackSender(bot.url, SECRET, fake_slack.response_url())
+    try:
+        # 1. Killed in the middle of the channel set-up (the pin hangs).
+        fake_slack.slow(4, "pins.add")
+        view = declare_modal(metadata=json.dumps({"channel": "C0GENERAL"}), rotations=[])
+        payload = view_submission({**view, "id": "V0CRASH"}, {"title": "Checkout is down", "priority": "P1",
+                                                              "commander": "U0COMMANDER"}, user="U0REPORTER")
+        status, body, _ = await sender.interaction(payload)
+        assert status == 200 and body == ""
+        await until(lambda: any(c.method == "pins.add" for c in fake_slack.calls), "the pin to start")
+        await bot.kill()
+        assert len(incidents(tmp_path)) == 1 and "pin" not in incidents(tmp_path)[0].steps_done
+        fake_slack.slow(0, "pins.add")
+        await sender.close()
+
+        bot = Process(tmp_path, fake_slack)
+        await bot.start()
+        sender = SlackSender(bot.url, SECRET, fake_slack.response_url())
+        await until(lambda: "done" in incidents(tmp_path)[0].steps_done, "the set-up to finish")
+        incident = incidents(tmp_path)[0]
+        assert len(incidents(tmp_path)) == 1
+        assert [c.method for c in fake_slack.calls].count("conversations.create") == 1
+        assert len(fake_slack.pins) == 1
+        summaries = [m for (c, _), m in fake_slack.messages.items() if c == incident.channel_id and m["blocks"]]
+        assert len(summaries) == 1
+        announcements = [m for (c, _), m in fake_slack.messages.items() if c == "C0INCIDENTS"]
+        assert len(announcements) == 1
+
+        # 2. Killed while an update is on its way to Slack.
+        fake_slack.slow(4, "chat.postMessage")
+        status, body, _ = await sender.command("update Rolled back", user="U0COMMANDER", channel=incident.channel_id)
+        assert status == 200 and body == "Posted your update to INC-1."
+        await until(lambda: any(c.method == "chat.postMessage" for c in fake_slack.calls[-3:]), "the post to start")
+        await bot.kill()
+        fake_slack.slow(0, "chat.postMessage")
+        await sender.close()
+
+        bot = Process(tmp_path, fake_slack)
+        await bot.start()
+        sender = SlackSender(bot.url, SECRET, fake_slack.response_url())
+        await until(lambda: all(m.state == "sent" for m in outbox(tmp_path)), "the outbox to drain")
+        updates = [m for (c, _), m in fake_slack.messages.items()
+                   if c == incident.channel_id and (m["text"] or "").startswith(":memo:")]
+        assert [m["text"] for m in updates] == [":memo: *Update on INC-1* from <@U0COMMANDER>:\nRolled back"]
+    finally:
+        await sender.close()
+        await bot.stop()
