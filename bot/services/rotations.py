@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from bot.domain.errors import UserError
 from bot.domain.rotation import Handoff, OnCall, Override, Role, Swap, on_call, schedule
 from bot.domain.when import parse_moment
 from bot.notify import slack_error
-from bot.services.base import ServiceBase
+from bot.services.outbox import OutboxService
 from bot.slack_text import date_token, echo
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def _mentions(users: Sequence[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
 
-class RotationService(ServiceBase):
+class RotationService(OutboxService):
     # -- who is on call -----------------------------------------------------------------------------------
 
     @property
@@ -290,12 +291,13 @@ class RotationService(ServiceBase):
         return date_token(moment, "{date_short_pretty} {time}", tz=self.settings.team_timezone)
 
     def _tell_rotation_later(self, rotation: Rotation, text: str) -> None:
-        async def tell() -> None:
-            try:
-                await self.slack.post(rotation.channel_id, text)
-            except SlackApiError as exc:
-                log.warning("rotation %s: could not post to its channel (%s)", rotation.name, slack_error(exc))
-        self.background.spawn(tell(), name=f"rotation-{rotation.name}")
+        """Said in the rotation's channel through the outbox, so Slack being down delays it but does not lose it."""
+        with self.db.session() as session:
+            repo.queue_message(session=session, lane=f"channel:{rotation.channel_id}", kind="post", incident_id=None,
+                               payload=json.dumps({"channel": rotation.channel_id, "text": text}),
+                               now=self.clock.now())
+            session.commit()
+        self.flush_later()
 
     # -- people's timezones -------------------------------------------------------------------------------
 

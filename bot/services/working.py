@@ -22,7 +22,6 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import Role
 from bot.services.base import Changed, Effects, Outcome
-from bot.services.outbox import OutboxService
 from bot.services.paging import PagingService
 from bot.slack_text import safe
 from bot.views import notices
@@ -48,7 +47,7 @@ def _users(users: Sequence[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
 
-class WorkingService(PagingService, OutboxService):
+class WorkingService(PagingService):
     # -- the one path every change takes ---------------------------------------------------------------
 
     def _change(self, number: int, actor: str | None, apply: Apply, request_key: str | None = None, *,
