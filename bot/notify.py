@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import deque
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
@@ -60,18 +61,71 @@ def slack_error(exc: SlackApiError) -> str:
     return str(data.get("error", "unknown_error")) if isinstance(data, dict) else "unknown_error"
 
 
+ACKS_FIRST_MAX_WAIT = 1.0  # seconds; a trigger_id lives 3 s, so views.open must not wait longer than this
+ACKS_FIRST_QUIET = 0.02  # no Slack request for this long (and none in flight) counts as quiet
+ACKS_FIRST_PARALLEL = 16  # post-ack jobs let through at once when it is quiet
+
+
 class Background:
     """Keeps references to fire-and-forget work so it is not garbage-collected, logged when it fails,
-    and can be awaited (`drain`) at shutdown and in tests."""
+    and can be awaited (`drain`) at shutdown and in tests.
+
+    Acks first: work started after an ack waits while Slack requests keep arriving (at most ACKS_FIRST_MAX_WAIT),
+    then goes out a few at a time, so a burst of `/incident` is acknowledged at the speed of a bare Bolt app and
+    the Slack calls it causes follow right after.
+    """
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task] = set()
+        self.answering = 0
+        self._last_request = 0.0
+        self._waiting: deque[tuple[float, asyncio.Future]] = deque()
+        self._let_through = 0
+        self._gate: asyncio.Task | None = None
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task
+
+    def spawn_after_acks(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+        loop = asyncio.get_running_loop()
+        turn = loop.create_future()
+        self._waiting.append((loop.time(), turn))
+        if self._gate is None or self._gate.done():
+            self._gate = self.spawn(self._open_gate(), name="acks-first")
+        return self.spawn(self._after_acks(turn, coro), name=name)
+
+    def request_started(self) -> None:
+        self.answering += 1
+        self._last_request = asyncio.get_running_loop().time()
+
+    def request_finished(self) -> None:
+        self.answering -= 1
+
+    async def _open_gate(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            now = loop.time()
+            quiet = not self.answering and now - self._last_request >= ACKS_FIRST_QUIET
+            while self._waiting:
+                queued_at, turn = self._waiting[0]
+                overdue = now - queued_at >= ACKS_FIRST_MAX_WAIT
+                if not overdue and not (quiet and self._let_through < ACKS_FIRST_PARALLEL):
+                    break
+                self._waiting.popleft()
+                self._let_through += 1
+                if not turn.done():
+                    turn.set_result(None)
+            await asyncio.sleep(0.005)
+
+    async def _after_acks(self, turn: asyncio.Future, coro: Coroutine[Any, Any, Any]) -> Any:
+        try:
+            await turn
+            return await coro
+        finally:
+            self._let_through -= 1
 
     def _finished(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)

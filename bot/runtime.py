@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
@@ -37,6 +38,8 @@ class Runtime:
 
     async def start(self) -> None:
         """Start-up work that talks to Slack runs in the background: serving must not wait for Slack."""
+        if self.slack.client.session is None:  # one pooled HTTP session for every Web API call, not one per call
+            self.slack.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self.background.spawn(self._warm_up(), name="warm-up")
         if self.scheduler is not None:
             self.scheduler.start()
@@ -55,6 +58,8 @@ class Runtime:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.background.drain(timeout=10)
+        if self.slack.client.session is not None:
+            await self.slack.client.session.close()
         self.engine.dispose()
 
 

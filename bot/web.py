@@ -18,8 +18,12 @@ MAX_BODY = 1024 * 1024
 
 def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents: IncidentService) -> web.Application:
     async def slack_events(request: web.Request) -> web.StreamResponse:
-        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        incidents.background.request_started()  # work started after earlier acks waits for this one
+        try:
+            bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+            return await to_aiohttp_response(bolt_response)
+        finally:
+            incidents.background.request_finished()
 
     async def healthz(_request: web.Request) -> web.Response:
         ok = database_answers(engine)

@@ -11,7 +11,7 @@ from typing import Any
 
 
 def after_ack(context, work: Coroutine[Any, Any, Any], name: str) -> None:
-    context["incidents"].background.spawn(work, name=name)
+    context["incidents"].background.spawn_after_acks(work, name=name)
 
 
 async def say_privately(respond, text: str, *, context=None, user: str | None = None) -> None:

@@ -73,7 +73,7 @@ class DeclaringService(PagingService):
         raise RuntimeError("could not allocate an incident number")
 
     def open_in_slack_later(self, incident: Incident) -> None:
-        self.background.spawn(self.open_in_slack(incident.id), name=f"open-{incident_ref(incident.number)}")
+        self.background.spawn_after_acks(self.open_in_slack(incident.id), name=f"open-{incident_ref(incident.number)}")
 
     async def resume_unfinished(self) -> int:
         """At start-up: finish the Slack set-up of incidents a previous process stored but did not finish."""

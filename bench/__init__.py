@@ -1,0 +1,1 @@
+"""Benchmarks of SPEC §7: `python -m bench` (see the README's Performance section)."""
