@@ -54,7 +54,7 @@ async def main(quick: bool) -> int:
         lines.append(_row(f"tick over {size:,} incidents ({result.open} open)",
                           f"median {result.median_ms:.1f} ms, p90 {result.p90_ms:.1f} ms, {result.statements} SQL "
                           f"statements", "< 50 ms at 100,000" if size == 100_000 else "", ok))
-        lines.append(_row(f"first tick over {size:,} (sends what is due)",
+        lines.append(_row(f"first ticks over {size:,} (send the backlog a seeded history has due)",
                           f"{result.first_tick_ms:.0f} ms, {result.first_tick_slack_calls} Slack calls"))
     due = 50 if quick else 200
     per = await ticks.calls_per_due_reminder(due)

@@ -53,6 +53,10 @@ class RotationMember(SQLModel, table=True):
 
 
 class Incident(SQLModel, table=True):
+    # Open work is found by status and priority together: with single-column indexes alone, SQLite picks the
+    # priority one and reads half the history on every tick.
+    __table_args__ = (sa.Index("ix_incident_status_priority", "status", "priority"),)
+
     id: int | None = Field(default=None, primary_key=True)
     number: int = Field(sa_column_kwargs={"unique": True})
     title: str = Field(max_length=150)

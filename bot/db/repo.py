@@ -291,6 +291,15 @@ def incidents_to_remind(*, session: Session) -> list[Incident]:
                                                     col(Incident.priority).in_(("P0", "P1")))))
 
 
+def reminder_facts(*, session: Session) -> list:
+    """The few columns reminders need, for open P0s and P1s (rows, not objects: cheap at a thousand)."""
+    return list(session.exec(select(Incident.id, Incident.priority, Incident.status, Incident.created_at,
+                                    Incident.last_update_at, Incident.p0_since, Incident.commander_id,
+                                    Incident.rotation_id)
+                             .where(col(Incident.status).in_(OPEN_STATUS_VALUES),
+                                    col(Incident.priority).in_(("P0", "P1")))))
+
+
 def existing_notice_keys(*, session: Session, keys: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(keys), 500):

@@ -17,7 +17,7 @@ class IncidentService(ReadingService, AlertService):
         await self.deliver_pages()
         await self.escalate_due()
         await self.remind_due()
-        await self.refresh_people()
+        await self.refresh_people_now_and_then()
 
 
 __all__ = ["Changed", "Declared", "Detail", "IncidentService", "Listing", "Received", "Resolution", "RotationPlan",

@@ -49,26 +49,28 @@ class ReminderService(WorkingService):
                                    incident.commander_id, commander_tz)
 
     def _due_now(self, session: Session, now: datetime) -> list[tuple[Due, int | None, int | None]]:
-        """(due item, incident id, rotation id) for everything due at `now`."""
+        """(due item, incident id, rotation id) for everything due at `now`. Reads only the open P0/P1s' few
+        columns (a tick's cost follows open work, not history)."""
         found: list[tuple[Due, int | None, int | None]] = []
-        incidents = repo.incidents_to_remind(session=session)
-        zones = self.timezones(session, sorted({i.commander_id for i in incidents if i.commander_id}))
-        for incident in incidents:
-            facts = self._facts(incident, zones.get(incident.commander_id) if incident.commander_id else None)
-            found += [(due, incident.id, incident.rotation_id)
-                      for due in rules.incident_reminders(facts, now, self.policy)]
+        rows = repo.reminder_facts(session=session)
+        zones = self.timezones(session, sorted({r.commander_id for r in rows if r.commander_id}))
+        policy = self.policy
+        for row in rows:
+            facts = rules.IncidentFacts(row.id, Priority(row.priority), Status(row.status), row.created_at,
+                                        row.last_update_at, row.p0_since, row.commander_id,
+                                        zones.get(row.commander_id) if row.commander_id else None)
+            found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, policy)]
         for rotation in repo.all_rotations(session=session):
             found += [(due, None, rotation.id)
                       for due in rules.handoff_due(rotation.id, rotation.created_at, self.handoff, now)]
         return found
 
-    def queue_due(self) -> int:
-        """Store every newly due item (once, under its key). Returns how many were new."""
+    def queue_due(self) -> set[str]:
+        """Store every newly due item (once, under its key). Returns the keys due now."""
         now = self.clock.now()
         with self.db.session() as session:
             due = self._due_now(session, now)
             taken = repo.existing_notice_keys(session=session, keys=[d.key for d, _, _ in due])
-            added = 0
             for item, incident_id, rotation_id in due:
                 if item.key in taken:
                     continue
@@ -76,23 +78,22 @@ class ReminderService(WorkingService):
                     with session.begin_nested():  # a replica may store the same key at the same moment
                         session.add(Notice(key=item.key, kind=item.kind.value, incident_id=incident_id,
                                            rotation_id=rotation_id, step=item.step, created_at=now))
-                    added += 1
                 except IntegrityError:
                     continue
             session.commit()
-        return added
+        return {d.key for d, _, _ in due}
 
     async def remind_due(self) -> int:
-        self.queue_due()
-        return await self.deliver_notices()
+        return await self.deliver_notices(self.queue_due())
 
     # -- delivering -----------------------------------------------------------------------------------------
 
-    async def deliver_notices(self) -> int:
+    async def deliver_notices(self, due_keys: set[str] | None = None) -> int:
         now = self.clock.now()
         with self.db.session() as session:
             ids = repo.notices_to_deliver(session=session, claimed_before=now - self.lease)
-            due_keys = {d.key for d, _, _ in self._due_now(session, now)} if ids else set()
+            if ids and due_keys is None:
+                due_keys = {d.key for d, _, _ in self._due_now(session, now)}
         sent = 0
         for notice_id in ids:
             sent += await self._deliver_notice(notice_id, due_keys)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 PEOPLE_REFRESH = timedelta(days=1)
+PEOPLE_CHECK = timedelta(minutes=10)
 OVERRIDE_MAX = timedelta(days=90)
 
 
@@ -300,6 +301,16 @@ class RotationService(OutboxService):
         self.flush_later()
 
     # -- people's timezones -------------------------------------------------------------------------------
+
+    _people_checked: datetime | None = None
+
+    async def refresh_people_now_and_then(self) -> int:
+        """From the tick: look for stale timezones every ten minutes, not every tick."""
+        now = self.clock.now()
+        if self._people_checked and abs(now - self._people_checked) < PEOPLE_CHECK:
+            return 0
+        self._people_checked = now
+        return await self.refresh_people()
 
     async def refresh_people(self, users: Sequence[str] | None = None, limit: int = 20) -> int:
         """Fetch Slack timezones for these users, or for roster members and commanders not refreshed in a day."""
