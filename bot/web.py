@@ -1,4 +1,5 @@
-"""The HTTP server: Slack requests at /slack/events, /healthz, /metrics, and alerts at /alerts/*."""
+"""The HTTP server: Slack requests at /slack/events, /healthz, /metrics, alerts at /alerts/*, and the read-only
+board and calendar feeds."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from sqlalchemy.engine import Engine
 
 from bot.alerts import add_alert_routes
+from bot.board import add_board_routes
 from bot.config import Settings
 from bot.db.engine import database_answers
 from bot.metrics import add_metrics
@@ -38,4 +40,5 @@ def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents:
     app.router.add_get("/healthz", healthz)
     add_alert_routes(app, settings, incidents)
     add_metrics(app, incidents.db)
+    add_board_routes(app, settings, incidents)
     return app

@@ -38,6 +38,7 @@ class Rotation(SQLModel, table=True):
     channel_id: str = Field(max_length=32, index=True)
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    feed_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # bumped to revoke .ics links
 
 
 class RotationMember(SQLModel, table=True):

@@ -408,3 +408,16 @@ def metric_counts(*, session: Session) -> dict[str, dict[tuple[str, ...], int]]:
         "reminders": grouped(select(Notice.kind, sa.func.count()).where(Notice.state == "sent").group_by(Notice.kind)),
         "outbox": grouped(select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)),
     }
+
+
+# -- web board ----------------------------------------------------------------------------------------------
+
+def board_incidents(*, session: Session, rotation_id: int | None, priority: str | None, resolved_since: datetime,
+                    limit: int = 500) -> list[Incident]:
+    query = select(Incident).where(sa.or_(col(Incident.status).in_(OPEN_STATUS_VALUES), sa.and_(
+        Incident.status == "resolved", col(Incident.resolved_at) >= resolved_since)))
+    if rotation_id is not None:
+        query = query.where(Incident.rotation_id == rotation_id)
+    if priority:
+        query = query.where(Incident.priority == priority)
+    return list(session.exec(query.order_by(col(Incident.priority), col(Incident.number).desc()).limit(limit)))

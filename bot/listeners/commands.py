@@ -109,8 +109,12 @@ async def _stats(r: Request) -> None:
 
 
 async def _oncall(r: Request) -> None:
-    text, blocks = await rotation_commands.oncall(r.incidents, r.line.args, r.command.get("channel_id"))
+    text, blocks = await rotation_commands.oncall(r.incidents, r.line.args, r.command.get("channel_id"), r.user)
     await r.ack(text=text, blocks=blocks)
+
+
+async def _board(r: Request) -> None:
+    await r.ack(text=rotation_commands.board_link(r.incidents))
 
 
 async def _rotation(r: Request) -> None:
@@ -126,7 +130,7 @@ async def _handoff(r: Request) -> None:
 
 _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
     "help": _help, "list": _list, "show": _show, "timeline": _timeline, "stats": _stats, "oncall": _oncall,
-    "rotation": _rotation, "handoff": _handoff,
+    "rotation": _rotation, "handoff": _handoff, "board": _board,
 }
 
 

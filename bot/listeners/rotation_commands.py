@@ -6,13 +6,17 @@ one there is. Answers are ephemeral; roster changes are also said in the rotatio
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from bot.domain.errors import UserError
 from bot.domain.rotation import Role
 from bot.domain.when import EXAMPLES, parse_range
 from bot.listeners.command_line import user_refs
 from bot.services import IncidentService
-from bot.slack_text import date_token, echo, parse_channel_ref, parse_user_ref
+from bot.slack_text import date_token, echo, escape, parse_channel_ref, parse_user_ref
 from bot.views import rotation as views
+from bot.views.incident import mrkdwn
+from bot.web_tokens import page_token, person_feed_token, rotation_feed_token
 
 USAGE = "\n".join([
     "*Rotations*",
@@ -22,6 +26,7 @@ USAGE = "\n".join([
     "• `rotation override [name] @user <from> <to> [as primary|secondary|tertiary]` — times like "
     f"{EXAMPLES}, team time",
     "• `rotation swap [name] @a @b [this|next|<day>]` — by default the next shift either of them is primary",
+    "• `rotation feed-reset [name]` — revoke the calendar-feed links handed out so far",
 ])
 
 
@@ -33,13 +38,37 @@ def _split_name(incidents: IncidentService, text: str) -> tuple[str | None, str]
     return None, text.strip()
 
 
-async def oncall(incidents: IncidentService, args: str, channel_id: str | None) -> tuple[str, list[dict]]:
+async def oncall(incidents: IncidentService, args: str, channel_id: str | None,
+                 user: str | None = None) -> tuple[str, list[dict]]:
     name = args.strip() or None
     if name or (channel_id and _bound(incidents, channel_id)):
         rotations = [incidents.find_rotation(name, channel_id)]
     else:
         rotations = incidents.rotations()
-    return views.oncall([incidents.plan(r) for r in rotations])
+    text, blocks = views.oncall([incidents.plan(r) for r in rotations])
+    if rotations:
+        links = [f"<{_page_url(incidents, f'/rotations/{quote(r.name)}')}|{escape(r.name)} on the web> · "
+                 f"<{_feed_url(incidents, r)}|calendar feed>" for r in rotations[:5]]
+        if user:
+            secret = incidents.settings.web_secret or ""
+            links.append(f"<{incidents.settings.public_url}/people/{user}.ics?token="
+                         f"{person_feed_token(secret, user)}|your shifts as a calendar feed>")
+        blocks = [*blocks, {"type": "context", "elements": [mrkdwn(" · ".join(links) + " (web links last 12 h)")]}]
+    return text, blocks[:50]
+
+
+def _page_url(incidents: IncidentService, path: str) -> str:
+    token = page_token(incidents.settings.web_secret or "", incidents.clock.now())
+    return f"{incidents.settings.public_url}{path}?token={token}"
+
+
+def _feed_url(incidents: IncidentService, rotation) -> str:
+    token = rotation_feed_token(incidents.settings.web_secret or "", rotation.name, rotation.feed_version)
+    return f"{incidents.settings.public_url}/rotations/{quote(rotation.name)}.ics?token={token}"
+
+
+def board_link(incidents: IncidentService) -> str:
+    return f"<{_page_url(incidents, '/board')}|Open the incident board> (the link works for 12 hours)."
 
 
 def _bound(incidents: IncidentService, channel_id: str) -> bool:
@@ -62,7 +91,8 @@ async def rotation(incidents: IncidentService, args: str, user: str, channel_id:
         return views.rotation_list(incidents.rotations(), incidents.roster_sizes()), []
     if verb in ("show", "oncall"):
         return await oncall(incidents, rest, channel_id)
-    handler = {"add": _add, "remove": _remove, "order": _order, "override": _override, "swap": _swap}.get(verb)
+    handler = {"add": _add, "remove": _remove, "order": _order, "override": _override, "swap": _swap,
+               "feed-reset": _feed_reset}.get(verb)
     if handler is None:
         return f"I don't know `rotation {echo(verb)}`.\n{USAGE}", []
     name, rest = _split_name(incidents, rest)
@@ -133,3 +163,9 @@ def _swap(incidents: IncidentService, rotation, rest: str, user: str) -> str:
     shift = incidents.add_swap(rotation, people[0], people[1], " ".join(words[2:]), user)
     return (f"Swapped <@{people[0]}> and <@{people[1]}> on `{rotation.name}` for the shift from "
             f"{date_token(shift.shift_start)}: {views.roles_line(shift)}.")
+
+
+def _feed_reset(incidents: IncidentService, rotation, rest: str, user: str) -> str:
+    incidents.reset_feed(rotation, user)
+    return (f"Every calendar-feed link of `{rotation.name}` handed out so far stops working. "
+            "`/incident oncall` gives the new one.")

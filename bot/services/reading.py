@@ -83,6 +83,15 @@ class ReadingService(ServiceBase):
             total = repo.count_incidents(session=session, **filters)
         return Listing(found, total, what.get(chosen, f"open {chosen} incidents"))
 
+    def board(self, rotation_name: str | None, priority: str | None) -> list[Incident]:
+        """Open incidents and those resolved in the last 7 days, for the web board."""
+        with self.db.session() as session:
+            rotation = repo.rotation_by_name(session=session, name=rotation_name) if rotation_name else None
+            if rotation_name and rotation is None:
+                return []
+            return repo.board_incidents(session=session, rotation_id=rotation.id if rotation else None,
+                                        priority=priority, resolved_since=self.clock.now() - timedelta(days=7))
+
     def detail(self, number: int) -> Detail:
         incident = self.get(number)
         with self.db.session() as session:

@@ -227,6 +227,13 @@ class RotationService(OutboxService):
         self._tell_rotation_later(rotation, f":twisted_rightwards_arrows: <@{actor}> reordered `{rotation.name}`: "
                                             f"{_mentions(wanted)}.")
 
+    def reset_feed(self, rotation: Rotation, actor: str) -> None:
+        with self.db.session() as session:
+            self._require_roster_permission(session, rotation, actor)
+            stored = repo.rotation_by_id(session=session, rotation_id=rotation.id)
+            stored.feed_version += 1
+            session.commit()
+
     def add_override(self, rotation: Rotation, user: str, start: datetime, end: datetime, role: Role,
                      actor: str) -> RotationOverride:
         now = self.clock.now()

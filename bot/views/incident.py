@@ -216,7 +216,7 @@ def help_text() -> str:
         "• `show` · `timeline` (with the incident analysis draft) · `list [all|mine|P0|P1|P2]` · `stats [days]`",
         "*On call*",
         "• `oncall [rotation]` — who is primary, secondary, tertiary now and next · `rotation help` — rosters, "
-        "overrides, swaps · `handoff [rotation]` — post the handoff digest now",
+        "overrides, swaps · `handoff [rotation]` — post the handoff digest now · `board` — the web board",
         "• `help` — this help",
         "Or pick *Declare incident* from the ⋯ menu of any message: the form is prefilled from it.",
     ])

@@ -1,0 +1,166 @@
+"""The read-only web pages and calendar feeds: `/board`, `/incidents/<n>`, `/rotations/<name>[.ics]`,
+`/people/<id>.ics`. Server-rendered (Jinja2, autoescaped), guarded by signed links; nothing here writes anything."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jinja2
+from aiohttp import web
+from icalendar import Calendar, Event
+
+from bot.config import Settings
+from bot.domain import reminders as rules
+from bot.domain.errors import UserError
+from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.rotation import ROLES
+from bot.domain.stats import humanize
+from bot.services import IncidentService
+from bot.web_tokens import page_allowed, verify
+
+COLUMNS = (("new", "New"), ("triaged", "Triaged"), ("in_progress", "In progress"), ("blocked", "Blocked"),
+           ("resolved", "Resolved (last 7 days)"))
+FEED_SHIFTS = 12
+PAGE_SHIFTS = 8
+
+
+def _who(user_id: str | None) -> str:
+    return f"@{user_id}" if user_id else "nobody"
+
+
+def add_board_routes(app: web.Application, settings: Settings, incidents: IncidentService) -> None:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("bot", "templates"),
+                             autoescape=jinja2.select_autoescape(["html"]))
+    secret = settings.web_secret or ""
+
+    def viewer_tz(request: web.Request) -> tzinfo:
+        try:
+            return ZoneInfo(request.query.get("tz", "")) if request.query.get("tz") else settings.team_timezone
+        except (ZoneInfoNotFoundError, ValueError):
+            return settings.team_timezone
+
+    def when(moment: datetime, tz: tzinfo) -> str:
+        return moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
+
+    def guard(request: web.Request) -> None:
+        if not page_allowed(secret, request.query.get("token"), incidents.clock.now()):
+            raise web.HTTPForbidden(text="This link is missing, wrong or expired: ask the bot for a new one "
+                                         "(`/incident board`).")
+
+    def render(template: str, **context) -> web.Response:
+        return web.Response(text=env.get_template(template).render(**context), content_type="text/html")
+
+    async def board(request: web.Request) -> web.Response:
+        guard(request)
+        tz, now = viewer_tz(request), incidents.clock.now()
+        rotation_name = request.query.get("rotation", "")
+        priority = request.query.get("priority", "")
+        priority = priority if priority in Priority._value2member_map_ else ""
+        found = incidents.board(rotation_name or None, priority or None)
+        policy = incidents.policy
+        columns = []
+        for key, title in COLUMNS:
+            cards = []
+            for incident in (i for i in found if i.status == key):
+                facts = rules.IncidentFacts(incident.id, Priority(incident.priority), Status(incident.status),
+                                            incident.created_at, incident.last_update_at, incident.p0_since,
+                                            incident.commander_id)
+                cards.append({
+                    "number": incident.number, "ref": incident_ref(incident.number), "title": incident.title,
+                    "priority": incident.priority, "commander": _who(incident.commander_id),
+                    "age": humanize(now - incident.created_at),
+                    "quiet": humanize(now - (incident.last_update_at or incident.created_at)),
+                    "overdue": rules.p0_nags_due(facts, now, policy) is not None})
+            columns.append({"key": key, "title": title, "cards": cards})
+        return render("board.html", columns=columns, token=request.query.get("token"), tz=str(tz),
+                      rotations=[r.name for r in incidents.rotations()], rotation=rotation_name, priority=priority)
+
+    async def incident_page(request: web.Request) -> web.Response:
+        guard(request)
+        tz = viewer_tz(request)
+        number = request.match_info["number"]
+        if not number.isascii() or not number.isdigit():
+            raise web.HTTPNotFound(text="No such incident.")
+        try:
+            detail = incidents.detail(int(number))
+        except UserError as exc:
+            raise web.HTTPNotFound(text=str(exc)) from None
+        incident = detail.incident
+        events = [{"when": when(e.at, tz), "who": _who(e.actor_id) if e.actor_id else "Firefighter", "kind": e.kind,
+                   "text": e.text} for e in detail.events]
+        return render("incident.html", incident=incident, ref=incident_ref(incident.number), events=events,
+                      status=Status(incident.status).label, commander=_who(incident.commander_id),
+                      declared=when(incident.created_at, tz), token=request.query.get("token"), tz=str(tz))
+
+    async def rotation_page(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name.endswith(".ics"):
+            return await rotation_feed(request, name.removesuffix(".ics"))
+        guard(request)
+        tz = viewer_tz(request)
+        rotation = incidents.named_rotation(name)
+        if rotation is None:
+            raise web.HTTPNotFound(text="No such rotation.")
+        plan = incidents.plan(rotation, shifts=PAGE_SHIFTS)
+        shifts = [{"when": ("now – " if i == 0 else "") + when(s.shift_start if i else incidents.clock.now(), tz)
+                   + f" → {when(s.shift_end, tz)}", "primary": _who(s.primary), "secondary": _who(s.secondary),
+                   "tertiary": _who(s.tertiary)} for i, s in enumerate(plan.shifts)]
+        overrides = [f"{_who(o.user_id)} is {o.role} from {when(o.starts_at, tz)} to {when(o.ends_at, tz)}"
+                     for o in plan.overrides]
+        return render("rotation.html", name=rotation.name, shifts=shifts, overrides=overrides,
+                      roster=", ".join(_who(u) for u in plan.roster) or "nobody", token=request.query.get("token"),
+                      tz=str(tz))
+
+    def calendar(name: str, events: list[tuple[str, str, datetime, datetime]]) -> web.Response:
+        cal = Calendar()
+        cal.add("prodid", "-//Firefighter//on-call//EN")
+        cal.add("version", "2.0")
+        cal.add("x-wr-calname", name)
+        for uid, summary, start, end in events:
+            event = Event()
+            event.add("uid", uid)
+            event.add("summary", summary)
+            event.add("dtstart", start)
+            event.add("dtend", end)
+            event.add("dtstamp", incidents.clock.now())
+            cal.add_component(event)
+        return web.Response(body=cal.to_ical(), content_type="text/calendar", charset="utf-8")
+
+    def shift_events(rotation, only: str | None = None) -> list[tuple[str, str, datetime, datetime]]:
+        plan = incidents.plan(rotation, shifts=FEED_SHIFTS)
+        found = []
+        for shift in plan.shifts:
+            for role in ROLES:
+                user = shift.holder(role)
+                if user and (only is None or user == only):
+                    found.append((f"{rotation.name}-{shift.shift_index}-{role.value}@firefighter",
+                                  f"{rotation.name} {role.value}: @{user}", shift.shift_start, shift.shift_end))
+        for override in plan.overrides:
+            if only is None or override.user_id == only:
+                found.append((f"{rotation.name}-override-{override.id}@firefighter",
+                              f"{rotation.name} {override.role} (override): @{override.user_id}",
+                              override.starts_at, override.ends_at))
+        return found
+
+    async def rotation_feed(request: web.Request, name: str) -> web.Response:
+        rotation = incidents.named_rotation(name)
+        claims = verify(secret, request.query.get("token"))
+        if (rotation is None or not claims or claims.get("k") != "ics" or claims.get("r") != rotation.name
+                or claims.get("v") != rotation.feed_version):
+            raise web.HTTPForbidden(text="This feed link is wrong or was revoked.")
+        return calendar(f"On call: {rotation.name}", shift_events(rotation))
+
+    async def person_feed(request: web.Request) -> web.Response:
+        user = request.match_info["file"].removesuffix(".ics")
+        claims = verify(secret, request.query.get("token"))
+        if not request.match_info["file"].endswith(".ics") or not claims or claims.get("k") != "ics" \
+                or claims.get("p") != user:
+            raise web.HTTPForbidden(text="This feed link is wrong.")
+        events = [e for rotation in incidents.rotations() for e in shift_events(rotation, only=user)]
+        return calendar(f"On call: @{user}", events)
+
+    app.router.add_get("/board", board)
+    app.router.add_get("/incidents/{number}", incident_page)
+    app.router.add_get("/rotations/{name}", rotation_page)
+    app.router.add_get("/people/{file}", person_feed)

@@ -1,0 +1,61 @@
+"""Signed links for the read-only web pages and calendar feeds: HMAC-SHA256 with WEB_SECRET.
+
+Page links expire (12 h); a feed link does not, but carries its rotation's feed version, so bumping the version
+(`/incident rotation feed-reset`) revokes every link handed out for it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta
+
+PAGE_LIFETIME = timedelta(hours=12)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign(secret: str, claims: dict) -> str:
+    body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
+    mac = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
+    return f"{body}.{_b64(mac)}"
+
+
+def verify(secret: str, token: str | None) -> dict | None:
+    """The claims of a token this server signed, or None (forged, mangled or not ours)."""
+    if not token or token.count(".") != 1:
+        return None
+    body, mac = token.split(".")
+    expected = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
+    try:
+        if not hmac.compare_digest(_unb64(mac), expected):
+            return None
+        claims = json.loads(_unb64(body))
+    except (ValueError, TypeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def page_token(secret: str, now: datetime) -> str:
+    return sign(secret, {"k": "page", "exp": int((now + PAGE_LIFETIME).timestamp())})
+
+
+def page_allowed(secret: str, token: str | None, now: datetime) -> bool:
+    claims = verify(secret, token)
+    return bool(claims) and claims.get("k") == "page" and int(claims.get("exp", 0)) > now.timestamp()
+
+
+def rotation_feed_token(secret: str, rotation: str, version: int) -> str:
+    return sign(secret, {"k": "ics", "r": rotation, "v": version})
+
+
+def person_feed_token(secret: str, user_id: str) -> str:
+    return sign(secret, {"k": "ics", "p": user_id})

@@ -1,0 +1,121 @@
+"""The read-only web pages and calendar feeds over HTTP: signed links, escaping, the viewer's timezone, iCal."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from icalendar import Calendar
+
+from bot.web_tokens import page_token, person_feed_token, rotation_feed_token
+from tests.test_commands import reply_of
+from tests.test_paging import with_rotation
+
+
+async def get(bot, path: str) -> tuple[int, str, str]:
+    async with bot.slack.session.get(f"{bot.url}{path}") as response:
+        return response.status, response.headers.get("Content-Type", ""), await response.text()
+
+
+def token(bot) -> str:
+    return page_token(bot.runtime.settings.web_secret, bot.clock.now())
+
+
+async def test_pages_need_a_valid_unexpired_link(bot):
+    await bot.declare("Checkout is down")
+    for path in ("/board", "/incidents/1", "/rotations/payments"):
+        for suffix in ("", "?token=", "?token=forged.token", f"?token={token(bot)[:-3]}xyz"):
+            status, _, body = await get(bot, path + suffix)
+            assert status == 403 and "Checkout" not in body, (path, suffix)
+    link = token(bot)
+    assert (await get(bot, f"/board?token={link}"))[0] == 200
+    bot.clock.advance(hours=12, seconds=1)
+    status, _, body = await get(bot, f"/board?token={link}")
+    assert status == 403 and "expired" in body
+
+
+async def test_incident_board_command_gives_a_working_link(bot):
+    await bot.declare("Checkout is down", priority="P0")
+    _, body, _ = await bot.slack.command("board")
+    link = re.search(r"<(http[^|>]+)\|Open the incident board>", reply_of(body)["text"]).group(1)
+    assert link.startswith("http://localhost:3000/board?token=")
+    status, content_type, html = await get(bot, link.removeprefix("http://localhost:3000"))
+    assert status == 200 and content_type.startswith("text/html") and "INC-1" in html
+
+
+async def test_board_columns_cards_filters_and_escaping(bot):
+    await with_rotation(bot)
+    await bot.declare("<script>alert(1)</script> checkout", priority="P0", commander="U0COMMANDER")
+    second = await bot.declare("Search is slow", priority="P1", commander="U0COMMANDER")
+    third = await bot.declare("Docs typo", priority="P2", commander="U0COMMANDER")
+    await bot.slack.command("status INC-2 in_progress", user="U0COMMANDER", channel=second.channel_id)
+    await bot.slack.command("status resolved fixed", user="U0COMMANDER", channel=third.channel_id)
+    await bot.settle()
+    bot.clock.advance(minutes=61)  # INC-1 has gone an hour without an update
+    status, _, html = await get(bot, f"/board?token={token(bot)}")
+    assert status == 200
+    for title in ("New", "Triaged", "In progress", "Blocked", "Resolved (last 7 days)"):
+        assert f"<span>{title}</span>" in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    new_column = html.split('data-column="new"')[1].split("</section>")[0]
+    assert 'data-incident="INC-1"' in new_column and "update overdue" in new_column
+    assert 'data-incident="INC-2"' in html.split('data-column="in_progress"')[1].split("</section>")[0]
+    assert 'data-incident="INC-3"' in html.split('data-column="resolved"')[1].split("</section>")[0]
+    _, _, filtered = await get(bot, f"/board?token={token(bot)}&priority=P1")
+    assert 'data-incident="INC-2"' in filtered and 'data-incident="INC-1"' not in filtered
+    _, _, nothing = await get(bot, f"/board?token={token(bot)}&rotation=nope")
+    assert "data-incident=" not in nothing
+    bot.clock.advance(days=8)
+    _, _, later = await get(bot, f"/board?token={token(bot)}")
+    assert 'data-incident="INC-3"' not in later  # resolved more than 7 days ago
+
+
+async def test_incident_page_shows_the_timeline_in_the_viewers_timezone_and_the_draft(bot):
+    incident = await bot.declare("Login <b>down</b>", priority="P0", commander="U0COMMANDER")
+    await bot.slack.command("status resolved Rolled back", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.settle()
+    status, _, html = await get(bot, f"/incidents/1?token={token(bot)}&tz=Asia/Tokyo")
+    assert status == 200 and "Login &lt;b&gt;down&lt;/b&gt;" in html
+    assert "Tue 2026-11-24 18:00 JST" in html  # 09:00 UTC
+    assert "Incident analysis draft" in html and "## Timeline" in html
+    assert (await get(bot, f"/incidents/99?token={token(bot)}"))[0] == 404
+    assert (await get(bot, f"/incidents/x1?token={token(bot)}"))[0] == 404
+
+
+async def test_rotation_page_and_calendar_feeds_across_a_dst_change(make_bot):
+    bot = await make_bot(team_timezone="America/New_York")
+    await with_rotation(bot, at=datetime(2026, 10, 21, 16, 0, tzinfo=UTC))  # a Wednesday in October
+    await bot.slack.command("rotation override <@U0C> 2026-10-24 2026-10-25", user="U0A", channel="C0PAY")
+    await bot.settle()
+    status, _, html = await get(bot, f"/rotations/payments?token={token(bot)}&tz=America/New_York")
+    assert status == 200 and html.count("data-shift=") == 9
+    assert "Tue 2026-10-27 10:00 EDT" in html and "Tue 2026-11-03 10:00 EST" in html
+    assert "@U0C is primary from" in html
+
+    rotation = bot.runtime.incidents.named_rotation("payments")
+    feed = rotation_feed_token(bot.runtime.settings.web_secret, "payments", rotation.feed_version)
+    status, content_type, body = await get(bot, f"/rotations/payments.ics?token={feed}")
+    assert status == 200 and content_type.startswith("text/calendar")
+    events = [e for e in Calendar.from_ical(body).walk("VEVENT")]
+    primaries = sorted((e.decoded("dtstart"), str(e["summary"])) for e in events if " primary:" in str(e["summary"]))
+    starts = [start.astimezone(UTC) for start, _ in primaries[:3]]
+    assert starts[1] == datetime(2026, 10, 27, 14, 0, tzinfo=UTC)  # 10:00 EDT
+    assert starts[2] == datetime(2026, 11, 3, 15, 0, tzinfo=UTC)  # 10:00 EST: the handoff stays at 10:00 local
+    assert primaries[0][1] == "payments primary: @U0A" and primaries[1][1] == "payments primary: @U0B"
+    assert any("(override)" in str(e["summary"]) for e in events)
+
+    mine = person_feed_token(bot.runtime.settings.web_secret, "U0B")
+    status, _, body = await get(bot, f"/people/U0B.ics?token={mine}")
+    summaries = {str(e["summary"]) for e in Calendar.from_ical(body).walk("VEVENT")}
+    assert status == 200 and summaries and all("@U0B" in s for s in summaries)
+    assert (await get(bot, f"/people/U0A.ics?token={mine}"))[0] == 403  # a link is for one person
+
+    _, body, _ = await bot.slack.command("rotation feed-reset", user="U0A", channel="C0PAY")
+    assert "stops working" in reply_of(body)["text"]
+    assert (await get(bot, f"/rotations/payments.ics?token={feed}"))[0] == 403
+    _, body, _ = await bot.slack.command("oncall payments", user="U0A")
+    links = re.findall(r"<(http[^|>]+)\|", str(reply_of(body)["blocks"]))
+    fresh = next(link for link in links if ".ics" in link and "/rotations/" in link)
+    assert (await get(bot, fresh.removeprefix("http://localhost:3000")))[0] == 200
+    page = next(link for link in links if "/rotations/payments?token=" in link)
+    assert (await get(bot, page.removeprefix("http://localhost:3000")))[0] == 200
