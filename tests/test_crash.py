@@ -44,20 +44,21 @@ class Process:
             await self.process.wait()
 
 
-def incidents(tmp_path: Path) -> list[Incident]:
+def stored(tmp_path: Path, model) -> list:
+    """What the database holds, read the way an operator would: from outside the bot."""
     engine = create_engine(f"sqlite:///{tmp_path / 'ff.db'}")
     with Session(engine) as session:
-        rows = list(session.exec(select(Incident)))
+        rows = list(session.exec(select(model)))
     engine.dispose()
     return rows
+
+
+def incidents(tmp_path: Path) -> list[Incident]:
+    return stored(tmp_path, Incident)
 
 
 def outbox(tmp_path: Path) -> list[OutboxMessage]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'ff.db'}")
-    with Session(engine) as session:
-        rows = list(session.exec(select(OutboxMessage)))
-    engine.dispose()
-    return rows
+    return stored(tmp_path, OutboxMessage)
 
 
 async def until(condition, what: str, seconds: float = 20) -> None:

@@ -122,15 +122,21 @@ def _view_key(view: dict) -> str | None:
     return f"view:{view['id']}" if view.get("id") else None
 
 
+async def _apply_form(ack, block: BlockId, apply) -> None:
+    """A form is closed when its change is stored; otherwise it stays open with the reason under `block`."""
+    try:
+        apply()
+    except UserError as exc:
+        await ack(response_action="errors", errors={block: str(exc)})
+        return
+    await ack()
+
+
 async def update_submitted(ack, body, view, context) -> None:
     incidents: IncidentService = context["incidents"]
     text = forms.text(view["state"]["values"], BlockId.UPDATE_TEXT, ActionId.UPDATE_TEXT)
-    try:
-        incidents.post_update(_modal_number(view), body["user"]["id"], text, _view_key(view))
-    except UserError as exc:
-        await ack(response_action="errors", errors={BlockId.UPDATE_TEXT: str(exc)})
-        return
-    await ack()
+    await _apply_form(ack, BlockId.UPDATE_TEXT, lambda: incidents.post_update(
+        _modal_number(view), body["user"]["id"], text, _view_key(view)))
 
 
 async def resolve_submitted(ack, body, view, context) -> None:
@@ -141,23 +147,15 @@ async def resolve_submitted(ack, body, view, context) -> None:
         summary=forms.text(values, BlockId.RESOLVE_SUMMARY, ActionId.RESOLVE_SUMMARY),
         needed_rollback={"yes": True, "no": False}.get(rollback or ""),
         follow_ups=tuple(forms.text(values, BlockId.FOLLOW_UPS, ActionId.FOLLOW_UPS).splitlines()))
-    try:
-        incidents.resolve(_modal_number(view), body["user"]["id"], resolution, _view_key(view))
-    except UserError as exc:
-        await ack(response_action="errors", errors={BlockId.RESOLVE_SUMMARY: str(exc)})
-        return
-    await ack()
+    await _apply_form(ack, BlockId.RESOLVE_SUMMARY, lambda: incidents.resolve(
+        _modal_number(view), body["user"]["id"], resolution, _view_key(view)))
 
 
 async def handoff_note_submitted(ack, body, view, context) -> None:
     incidents: IncidentService = context["incidents"]
     text = forms.text(view["state"]["values"], BlockId.HANDOFF_NOTE, ActionId.HANDOFF_NOTE_TEXT)
-    try:
-        incidents.add_handoff_note(_modal_number(view), body["user"]["id"], text, _view_key(view))
-    except UserError as exc:
-        await ack(response_action="errors", errors={BlockId.HANDOFF_NOTE: str(exc)})
-        return
-    await ack()
+    await _apply_form(ack, BlockId.HANDOFF_NOTE, lambda: incidents.add_handoff_note(
+        _modal_number(view), body["user"]["id"], text, _view_key(view)))
 
 
 async def hand_over(ack, body, action, context, respond) -> None:
