@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -54,6 +55,18 @@ def make_client(token: str, base_url: str, backoff_factor: float = 0.5) -> Async
             AsyncServerErrorRetryHandler(max_retry_count=3, interval_calculator=backoff),
         ],
     )
+
+
+TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+def transient(exc: BaseException) -> bool:
+    """Worth another try later: Slack unreachable, 5xx, or rate limiting. An `ok: false` answer is final."""
+    if isinstance(exc, TRANSPORT_ERRORS):
+        return True
+    if isinstance(exc, SlackApiError):
+        return getattr(exc.response, "status_code", 200) != 200 or slack_error(exc) == "ratelimited"
+    return False
 
 
 def slack_error(exc: SlackApiError) -> str:

@@ -204,11 +204,23 @@ def last_chain(*, session: Session, incident_id: int) -> int:
     return session.exec(select(sa.func.max(Page.chain)).where(Page.incident_id == incident_id)).one() or 0
 
 
+def _claimable(model, claimed_before: datetime):
+    """Queued, and either never claimed or claimed by a process whose lease ran out (it died)."""
+    return sa.and_(col(model.state) == "queued",
+                   sa.or_(col(model.claimed_at).is_(None), col(model.claimed_at) < claimed_before))
+
+
+def claim(*, session: Session, model, row_id: int, now: datetime, claimed_before: datetime) -> bool:
+    """One conditional write: only one process wins the right to deliver this page, notice or message."""
+    result = session.exec(sa.update(model).where(col(model.id) == row_id, _claimable(model, claimed_before))
+                          .values(claimed_at=now))
+    return result.rowcount == 1
+
+
 def pages_to_deliver(*, session: Session, claimed_before: datetime, incident_id: int | None = None,
                      created_before: datetime | None = None, limit: int = 100) -> list[int]:
     """Queued pages nobody is delivering (never claimed, or claimed by a process that has since died)."""
-    query = select(Page.id).where(Page.state == "queued", sa.or_(col(Page.claimed_at).is_(None),
-                                                                 col(Page.claimed_at) < claimed_before))
+    query = select(Page.id).where(_claimable(Page, claimed_before))
     if incident_id is not None:
         query = query.where(Page.incident_id == incident_id)
     if created_before is not None:
@@ -219,12 +231,6 @@ def pages_to_deliver(*, session: Session, claimed_before: datetime, incident_id:
 def paged_users(*, session: Session, incident_id: int) -> list[str]:
     return [u for u in session.exec(select(Page.target_user_id).where(Page.incident_id == incident_id).distinct())
             if u]
-
-
-def claim_delivery(*, session: Session, page_id: int, now: datetime, claimed_before: datetime) -> bool:
-    result = session.exec(sa.update(Page).where(col(Page.id) == page_id, col(Page.state) == "queued", sa.or_(
-        col(Page.claimed_at).is_(None), col(Page.claimed_at) < claimed_before)).values(claimed_at=now))
-    return result.rowcount == 1
 
 
 def waiting_pages(*, session: Session, limit: int = 1000) -> list[tuple[Page, Incident]]:
@@ -285,12 +291,6 @@ def people_to_refresh(*, session: Session, fetched_before: datetime, limit: int)
 
 # -- reminders and handoffs ---------------------------------------------------------------------------------
 
-def incidents_to_remind(*, session: Session) -> list[Incident]:
-    """Open P0s and P1s: the only incidents reminders are about (P2 is ordinary work, never nagged)."""
-    return list(session.exec(select(Incident).where(col(Incident.status).in_(OPEN_STATUS_VALUES),
-                                                    col(Incident.priority).in_(("P0", "P1")))))
-
-
 def reminder_facts(*, session: Session) -> list:
     """The few columns reminders need, for open P0s and P1s (rows, not objects: cheap at a thousand)."""
     return list(session.exec(select(Incident.id, Incident.priority, Incident.status, Incident.created_at,
@@ -308,15 +308,8 @@ def existing_notice_keys(*, session: Session, keys: list[str]) -> set[str]:
 
 
 def notices_to_deliver(*, session: Session, claimed_before: datetime, limit: int = 200) -> list[int]:
-    return list(session.exec(select(Notice.id).where(Notice.state == "queued", sa.or_(
-        col(Notice.claimed_at).is_(None), col(Notice.claimed_at) < claimed_before)).order_by(col(Notice.id))
-        .limit(limit)))
-
-
-def claim_notice(*, session: Session, notice_id: int, now: datetime, claimed_before: datetime) -> bool:
-    result = session.exec(sa.update(Notice).where(col(Notice.id) == notice_id, col(Notice.state) == "queued", sa.or_(
-        col(Notice.claimed_at).is_(None), col(Notice.claimed_at) < claimed_before)).values(claimed_at=now))
-    return result.rowcount == 1
+    return list(session.exec(select(Notice.id).where(_claimable(Notice, claimed_before)).order_by(col(Notice.id))
+                             .limit(limit)))
 
 
 def notice_by_id(*, session: Session, notice_id: int) -> Notice | None:
@@ -375,14 +368,6 @@ def queue_message(*, session: Session, lane: str, kind: str, incident_id: int | 
 def queued_messages(*, session: Session, limit: int = 500) -> list[OutboxMessage]:
     return list(session.exec(select(OutboxMessage).where(OutboxMessage.state == "queued")
                              .order_by(col(OutboxMessage.id)).limit(limit)))
-
-
-def claim_message(*, session: Session, message_id: int, now: datetime, claimed_before: datetime) -> bool:
-    result = session.exec(sa.update(OutboxMessage).where(
-        col(OutboxMessage.id) == message_id, col(OutboxMessage.state) == "queued",
-        sa.or_(col(OutboxMessage.claimed_at).is_(None), col(OutboxMessage.claimed_at) < claimed_before))
-        .values(claimed_at=now))
-    return result.rowcount == 1
 
 
 def outbox_counts(*, session: Session) -> dict[str, int]:

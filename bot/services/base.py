@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
@@ -85,13 +86,22 @@ class ServiceBase:
             raise LookupError(f"incident id {incident_id} vanished")
         return incident
 
-    def _save(self, incident_id: int, **fields) -> Incident:
+    def _update(self, model, row_id: int, **fields):
+        """Set fields on one stored row (an incident, page, notice or outbox message) and commit."""
         with self.db.session() as session:
-            incident = repo.incident_by_id(session=session, incident_id=incident_id)
+            row = session.get(model, row_id)
             for key, value in fields.items():
-                setattr(incident, key, value)
+                setattr(row, key, value)
             session.commit()
-            return incident
+            return row
+
+    def _save(self, incident_id: int, **fields) -> Incident:
+        return self._update(Incident, incident_id, **fields)
+
+    def escalation_timeout(self, priority: str) -> timedelta:
+        if priority == "P0":
+            return self.settings.escalation_timeout_p0
+        return self.settings.escalation_timeout_p1
 
     def _announcement_channel(self, incident: Incident, session: Session | None = None) -> str | None:
         """The rotation's channel, else INCIDENTS_CHANNEL: where incidents are announced."""
@@ -106,7 +116,5 @@ class ServiceBase:
             rotation = self._rotation(session, incident)
             responders = repo.responder_ids(session=session, incident_id=incident.id)
             pages = repo.pages_of(session=session, incident_id=incident.id)
-        timeout = (self.settings.escalation_timeout_p0 if incident.priority == "P0"
-                   else self.settings.escalation_timeout_p1)
         return incident_views.summary(incident, rotation.name if rotation else None, responders,
-                                      paging_line(pages, timeout))
+                                      paging_line(pages, self.escalation_timeout(incident.priority)))

@@ -177,12 +177,8 @@ class DeclaringService(PagingService):
         await self.slack.post(incident.reporter_id, text)
 
     async def _page(self, incident: Incident) -> None:
-        """Slack failing the DM must not hold up the channel: the page stays queued and the tick delivers it."""
-        try:
-            await self.deliver_pages(incident.id)
-        except SlackApiError as exc:
-            log.warning("%s: first page not delivered yet (%s); the tick will retry", incident_ref(incident.number),
-                        slack_error(exc))
+        """Slack failing the DM does not hold up the channel: the page stays queued and the tick delivers it."""
+        await self.deliver_pages(incident.id)
 
     async def _invite(self, incident: Incident) -> None:
         """The reporter, the commander and whoever is on call for the incident's rotation."""

@@ -8,19 +8,17 @@ logged and counted in /healthz. A claim with a lease keeps two processes from se
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from datetime import datetime, timedelta
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.db import repo
 from bot.db.models import Incident, OutboxMessage
-from bot.notify import slack_error
-from bot.services.base import Effects, ServiceBase, permanent
+from bot.notify import TRANSPORT_ERRORS, slack_error, transient
+from bot.services.base import Effects, ServiceBase
 from bot.views import incident as incident_views
 from bot.views import notices
 from bot.views import paging as paging_views
@@ -28,7 +26,6 @@ from bot.views import paging as paging_views
 log = logging.getLogger(__name__)
 
 BACKOFF_MAX = timedelta(minutes=5)
-_TRANSIENT = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
 class Later(Exception):
@@ -106,8 +103,8 @@ class OutboxService(ServiceBase):
 
     def _claim(self, message_id: int, now: datetime) -> bool:
         with self.db.session() as session:
-            claimed = repo.claim_message(session=session, message_id=message_id, now=now,
-                                         claimed_before=now - self.lease)
+            claimed = repo.claim(session=session, model=OutboxMessage, row_id=message_id, now=now,
+                                 claimed_before=now - self.lease)
             session.commit()
         return claimed
 
@@ -117,19 +114,15 @@ class OutboxService(ServiceBase):
         except Later:
             self._finish(message.id, state="queued", claimed_at=None, next_attempt_at=now + timedelta(seconds=5))
             return "later"
-        except SlackApiError as exc:
+        except (SlackApiError, *TRANSPORT_ERRORS) as exc:
+            if transient(exc):
+                self._retry(message, now, slack_error(exc) if isinstance(exc, SlackApiError)
+                            else exc.__class__.__name__, _retry_after(exc))
+                return "retry"
             error = slack_error(exc)
-            status = getattr(exc.response, "status_code", 200)
-            if permanent(exc) and error != "ratelimited":
-                log.warning("outbox %s (%s) refused by Slack for good: %s", message.id, message.kind, error)
-                self._finish(message.id, state="failed", claimed_at=None, last_error=error[:200])
-                return "failed"
-            retry_after = _retry_after(exc)
-            self._retry(message, now, f"{status} {error}", retry_after)
-            return "retry"
-        except _TRANSIENT as exc:
-            self._retry(message, now, exc.__class__.__name__, None)
-            return "retry"
+            log.warning("outbox %s (%s) refused by Slack for good: %s", message.id, message.kind, error)
+            self._finish(message.id, state="failed", claimed_at=None, last_error=error[:200])
+            return "failed"
         self._finish(message.id, state="sent", sent_at=now, claimed_at=None, last_error="")
         return "sent"
 
@@ -144,11 +137,7 @@ class OutboxService(ServiceBase):
                      last_error=error[:200])
 
     def _finish(self, message_id: int, **fields) -> None:
-        with self.db.session() as session:
-            message = session.get(OutboxMessage, message_id)
-            for key, value in fields.items():
-                setattr(message, key, value)
-            session.commit()
+        self._update(OutboxMessage, message_id, **fields)
 
     async def _send_message(self, message: OutboxMessage) -> None:
         payload = json.loads(message.payload or "{}")
@@ -185,8 +174,8 @@ class OutboxService(ServiceBase):
             return repo.outbox_counts(session=session)
 
 
-def _retry_after(exc: SlackApiError) -> float | None:
-    headers = getattr(exc.response, "headers", None) or {}
+def _retry_after(exc: BaseException) -> float | None:
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
     value = headers.get("Retry-After") or headers.get("retry-after")
     try:
         return float(value) if value else None

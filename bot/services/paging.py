@@ -21,8 +21,7 @@ from bot.db.models import Incident, Page
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import ROLES, Role
-from bot.notify import slack_error
-from bot.services.base import permanent
+from bot.notify import TRANSPORT_ERRORS, slack_error, transient
 from bot.services.rotations import RotationService
 from bot.views import paging as paging_views
 
@@ -40,11 +39,6 @@ class Target:
 
 
 class PagingService(RotationService):
-    def escalation_timeout(self, priority: str) -> timedelta:
-        if priority == Priority.P0.value:
-            return self.settings.escalation_timeout_p0
-        return self.settings.escalation_timeout_p1
-
     # -- choosing whom to page ----------------------------------------------------------------------------
 
     def next_target(self, session: Session, incident: Incident, chain: list[Page], start: str,
@@ -115,7 +109,7 @@ class PagingService(RotationService):
     async def _deliver_page(self, page_id: int) -> int:
         now = self.clock.now()
         with self.db.session() as session:
-            if not repo.claim_delivery(session=session, page_id=page_id, now=now, claimed_before=now - self.lease):
+            if not repo.claim(session=session, model=Page, row_id=page_id, now=now, claimed_before=now - self.lease):
                 return 0
             session.commit()
             page = repo.page_by_id(session=session, page_id=page_id)
@@ -137,9 +131,10 @@ class PagingService(RotationService):
             else:
                 text, blocks = paging_views.page_here(incident, page)
                 dm_channel, dm_ts = await self.slack.post(page.target_channel, text, blocks)
-        except SlackApiError as exc:
-            if not permanent(exc):
-                raise  # the claim goes stale and the tick tries again
+        except (SlackApiError, *TRANSPORT_ERRORS) as exc:
+            if transient(exc):  # the claim goes stale and a later tick delivers it
+                log.info("%s: page %s not delivered yet (%s)", incident_ref(incident.number), page_id, exc)
+                return 0
             error = slack_error(exc)
             log.warning("%s: page %s not delivered (%s)", incident_ref(incident.number), page_id, error)
         whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{page.target_channel}>"

@@ -22,8 +22,8 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.reminders import Due, Kind
 from bot.domain.stats import spread
-from bot.notify import slack_error
-from bot.services.base import Changed, Effects, Outcome, permanent
+from bot.notify import TRANSPORT_ERRORS, slack_error, transient
+from bot.services.base import Changed, Effects, Outcome
 from bot.services.working import WorkingService
 from bot.slack_text import safe
 from bot.views import handoff as handoff_views
@@ -102,30 +102,23 @@ class ReminderService(WorkingService):
     async def _deliver_notice(self, notice_id: int, due_keys: set[str]) -> int:
         now = self.clock.now()
         with self.db.session() as session:
-            if not repo.claim_notice(session=session, notice_id=notice_id, now=now,
-                                     claimed_before=now - self.lease):
+            if not repo.claim(session=session, model=Notice, row_id=notice_id, now=now,
+                              claimed_before=now - self.lease):
                 return 0
             session.commit()
             notice = repo.notice_by_id(session=session, notice_id=notice_id)
         if notice.key not in due_keys:
-            self._close_notice(notice_id, "dropped")
+            self._update(Notice, notice_id, state="dropped")
             return 0
         try:
             await self._send(notice, now)
-        except SlackApiError as exc:
-            if not permanent(exc):
-                raise  # the claim goes stale and a later tick tries again
+        except (SlackApiError, *TRANSPORT_ERRORS) as exc:
+            if transient(exc):  # the claim goes stale and a later tick tries again
+                log.info("notice %s not delivered yet (%s)", notice.key, exc)
+                return 0
             log.warning("notice %s refused by Slack (%s)", notice.key, slack_error(exc))
-        self._close_notice(notice_id, "sent", sent_at=now)
+        self._update(Notice, notice_id, state="sent", sent_at=now)
         return 1
-
-    def _close_notice(self, notice_id: int, state: str, **fields) -> None:
-        with self.db.session() as session:
-            notice = repo.notice_by_id(session=session, notice_id=notice_id)
-            notice.state = state
-            for key, value in fields.items():
-                setattr(notice, key, value)
-            session.commit()
 
     async def _send(self, notice: Notice, now: datetime) -> None:
         kind = Kind(notice.kind)

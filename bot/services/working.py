@@ -226,8 +226,7 @@ class WorkingService(PagingService):
                 elsewhere = ((announce_in, None, notices.raised_to_p0(incident, user_id)),)
             stopped, paging = (), False
             if not target.pages:  # P2 is ordinary work: nobody is paged for it
-                stopped = repo.stop_pages(session=session, incident_id=incident.id, now=now, user_id=None)
-                stopped = tuple((p.dm_channel, p.dm_ts) for p in stopped if p.dm_channel and p.dm_ts)
+                stopped = self._stop_paging(session, incident, None, now)
             elif not current.pages and incident.acknowledged_at is None and not repo.live_pages(
                     session=session, incident_id=incident.id):
                 paging = self.start_chain(session, incident, now) is not None  # raised and nobody is on it yet
