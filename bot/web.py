@@ -14,12 +14,21 @@ from bot.config import Settings
 from bot.db.engine import database_answers
 from bot.metrics import add_metrics
 from bot.services import IncidentService
+from bot.slack_signature import SlackSignature
 
 MAX_BODY = 1024 * 1024
 
 
+def _ssl_check(request: web.Request, body: bytes) -> bool:
+    """Slack's unsigned certificate probe for slash commands; Bolt answers it with an empty 200 and does nothing."""
+    return request.content_type == "application/x-www-form-urlencoded" and b"ssl_check=1" in body.split(b"&")
+
+
 def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents: IncidentService) -> web.Application:
     async def slack_events(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        if not _ssl_check(request, body) and not signature.check(body, request.headers, request.remote):
+            return web.json_response({"error": "invalid request"}, status=401)
         incidents.background.request_started()  # work started after earlier acks waits for this one
         try:
             bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
@@ -36,7 +45,9 @@ def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents:
         return web.json_response(body, status=200 if ok else 503)
 
     app = web.Application(client_max_size=MAX_BODY)
-    app.router.add_post("/slack/events", slack_events)
+    if not settings.socket_mode:  # in Socket Mode Slack's requests come over the socket: nothing to accept here
+        signature = SlackSignature(settings.slack_signing_secret or "")
+        app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     add_alert_routes(app, settings, incidents)
     add_metrics(app, incidents.db)

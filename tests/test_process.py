@@ -94,6 +94,14 @@ async def test_socket_mode_when_an_app_token_is_set(tmp_path, fake_slack):
         await fake_slack.socket_send("slash_commands", {**command, "text": "declare Disk full"})
         view = (await fake_slack.wait_for("views.open"))[0]["view"]
         assert view["blocks"][0]["element"]["initial_value"] == "Disk full"
+        # Nothing over HTTP claims to be Slack in Socket Mode: an unsigned roster change finds no door.
+        forged = {"command": "/incident", "text": "rotation create pwned <#C0INCIDENTS|incidents>",
+                  "user_id": "U0EVIL", "channel_id": "C0GENERAL", "trigger_id": "9.9.9"}
+        async with aiohttp.ClientSession() as session, session.post(f"http://127.0.0.1:{port}/slack/events",
+                                                                    data=forged) as response:
+            assert response.status == 404
+        listing = await fake_slack.socket_send("slash_commands", {**command, "text": "rotation list"})
+        assert "pwned" not in json.dumps(listing.get("payload"))
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 15)

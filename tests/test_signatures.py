@@ -35,6 +35,30 @@ async def test_forged_modal_submission_stores_nothing(bot):
     assert bot.fake.calls_to("conversations.create") == []
 
 
+async def test_refusals_are_logged_without_the_body(bot, caplog):
+    body = bot.slack.command_body("update INC-1 the secret words")
+    with caplog.at_level("WARNING", logger="bot.slack_signature"):
+        status, _, _ = await bot.slack.post(body, "application/x-www-form-urlencoded", signature="v0=" + "0" * 64)
+        assert status == 401
+        status, _, _ = await bot.slack.post(body, "application/x-www-form-urlencoded",
+                                            timestamp=int(time.time()) - 600)
+        assert status == 401
+        async with bot.slack.session.post(f"{bot.url}/slack/events", data=body.encode(),
+                                          headers={"Content-Type": "application/x-www-form-urlencoded"}) as resp:
+            assert resp.status == 401
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.slack_signature"]
+    assert len(lines) == 3, lines
+    assert "wrong signature" in lines[0] and "stale" in lines[1] and "unsigned" in lines[2]
+    assert not any("secret words" in line or "update" in line for line in lines)
+    assert bot.incidents() == []
+
+
+async def test_slack_certificate_probe_needs_no_signature(bot):
+    async with bot.slack.session.post(f"{bot.url}/slack/events", data=b"ssl_check=1&token=x",
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"}) as resp:
+        assert resp.status == 200
+
+
 async def test_signed_with_another_secret_is_refused(bot):
     from tests.slack_requests import SlackSender
     other = SlackSender(bot.url, "not-the-secret", bot.fake.response_url())
