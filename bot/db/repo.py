@@ -52,6 +52,21 @@ def incident_by_id(*, session: Session, incident_id: int) -> Incident | None:
     return session.get(Incident, incident_id)
 
 
+def incident_for_change(*, session: Session, number: int | None = None,
+                        incident_id: int | None = None) -> Incident | None:
+    """The incident, locked until the session ends: concurrent changes to one incident (two replicas, a double
+    click, the tick escalating while someone acknowledges) queue up here and each sees what the last one stored.
+
+    PostgreSQL takes a row lock (SELECT … FOR UPDATE); SQLite has no row locks, so a no-op write takes the
+    database's write lock before the read (its reads outside a write transaction would see a stale state).
+    """
+    where = col(Incident.number) == number if number is not None else col(Incident.id) == incident_id
+    if session.get_bind().dialect.name == "sqlite":
+        session.exec(sa.update(Incident).where(where).values(number=col(Incident.number)))
+    query = select(Incident).where(where).with_for_update().execution_options(populate_existing=True)
+    return session.exec(query).first()
+
+
 def incident_by_declare_key(*, session: Session, declare_key: str) -> Incident | None:
     return session.exec(select(Incident).where(Incident.declare_key == declare_key)).first()
 
@@ -248,18 +263,26 @@ def claim_escalation(*, session: Session, page_id: int, now: datetime) -> bool:
 
 
 def stop_pages(*, session: Session, incident_id: int, now: datetime, user_id: str | None,
-               chain: int | None = None) -> list[Page]:
-    """Acknowledged (or the incident is over): every live page of the incident (or chain) is done."""
-    query = select(Page).where(Page.incident_id == incident_id, col(Page.state).in_(("queued", "waiting")))
+               chain: int | None = None) -> list[tuple[str | None, str | None]]:
+    """Acknowledged (or the incident is over): every page still live is done, in one conditional write — a page
+    the tick escalated a moment earlier is not live any more and is left as it is. Returns the stopped pages'
+    (dm_channel, dm_ts)."""
+    query = sa.update(Page).where(col(Page.incident_id) == incident_id, col(Page.state).in_(("queued", "waiting")))
     if chain is not None:
-        query = query.where(Page.chain == chain)
-    stopped = list(session.exec(query))
-    for page in stopped:
-        page.state = "done"
-        if user_id:
-            page.acknowledged_at = now
-            page.acknowledged_by = user_id
-    return stopped
+        query = query.where(col(Page.chain) == chain)
+    values: dict = {"state": "done"}
+    if user_id:
+        values.update(acknowledged_at=now, acknowledged_by=user_id)
+    stopped = session.exec(query.values(**values).returning(col(Page.dm_channel), col(Page.dm_ts)))
+    return [(channel, ts) for channel, ts in stopped]
+
+
+def finish_page(*, session: Session, page_id: int, claimed_at: datetime, **values) -> bool:
+    """Record a delivery's outcome only if the page is still queued under our claim (fenced by the claim time): a
+    process whose lease ran out, or a page acknowledged meanwhile, cannot be written over."""
+    result = session.exec(sa.update(Page).where(col(Page.id) == page_id, col(Page.state) == "queued",
+                                                col(Page.claimed_at) == claimed_at).values(**values))
+    return result.rowcount == 1
 
 
 # -- people -------------------------------------------------------------------------------------------------

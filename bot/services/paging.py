@@ -8,6 +8,7 @@ each step is sent once. Acknowledging stops every live page of the incident.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -115,7 +116,7 @@ class PagingService(RotationService):
             page = repo.page_by_id(session=session, page_id=page_id)
             incident = repo.incident_by_id(session=session, incident_id=page.incident_id)
         if not Status(incident.status).is_open:
-            self._finish_page(page_id, state="done", event=None)
+            self._finish_page(page, now, state="done")
             return 0
         timeout = self.escalation_timeout(incident.priority)
         dm_channel = dm_ts = None
@@ -142,22 +143,28 @@ class PagingService(RotationService):
         text = f"paged {whom}{role}" + (f"; {page.note}" if page.note else "")
         if error:
             text += f" — Slack refused the message ({error})"
-        self._finish_page(page_id, state="waiting", event=text, sent_at=now, dm_channel=dm_channel, dm_ts=dm_ts)
-        return 1
+        if self._finish_page(page, now, state="waiting", event=text, sent_at=now, dm_channel=dm_channel,
+                             dm_ts=dm_ts):
+            return 1
+        if dm_channel and dm_ts:  # acknowledged while the page was on its way: its buttons go at once
+            with self.db.session() as session:
+                repo.queue_message(session=session, lane=f"channel:{dm_channel}", kind="page_stopped",
+                                   incident_id=incident.id, payload=json.dumps({"channel": dm_channel, "ts": dm_ts}),
+                                   now=now)
+                session.commit()
+            self.flush_later()
+        return 0
 
-    def _finish_page(self, page_id: int, *, state: str, event: str | None, **fields) -> None:
-        now = self.clock.now()
+    def _finish_page(self, page: Page, claimed_at, *, state: str, event: str | None = None, **fields) -> bool:
+        """The outcome is stored only while the page is still ours and still queued (see `repo.finish_page`)."""
         with self.db.session() as session:
-            page = repo.page_by_id(session=session, page_id=page_id)
-            if page.state != "queued":
-                return
-            page.state = state
-            for key, value in fields.items():
-                setattr(page, key, value)
+            if not repo.finish_page(session=session, page_id=page.id, claimed_at=claimed_at, state=state, **fields):
+                return False
             if event:
-                repo.add_event(session=session, incident_id=page.incident_id, at=now, actor_id=None, kind="paged",
-                               text=event)
+                repo.add_event(session=session, incident_id=page.incident_id, at=self.clock.now(), actor_id=None,
+                               kind="paged", text=event)
             session.commit()
+        return True
 
     # -- escalating ---------------------------------------------------------------------------------------
 
@@ -175,26 +182,37 @@ class PagingService(RotationService):
         return moved
 
     async def escalate_page(self, page_id: int, user_id: str) -> Page:
-        """The Escalate button: the paged person passes it on at once."""
-        with self.db.session() as session:
-            page = repo.page_by_id(session=session, page_id=page_id)
-        if page is None:
-            raise UserError("That page no longer exists.")
-        if page.state != "waiting":
-            what = "acknowledged" if page.acknowledged_at else "escalated already"
-            raise UserError(f"This page was {what}; nothing to do.")
+        """The Escalate button: the paged person (or the commander, or an admin) passes it on at once."""
         nxt = await self._escalate(page_id, actor=user_id)
         if nxt is None:
             raise UserError("This page was escalated already, or there is nobody left to page.")
         return nxt
 
+    @staticmethod
+    def _check_escalation(page: Page, incident: Incident, actor: str, admins) -> None:
+        if page.state != "waiting":
+            what = "acknowledged" if page.acknowledged_at else "escalated already"
+            raise UserError(f"This page was {what}; nothing to do.")
+        if actor not in (page.target_user_id, incident.commander_id) and actor not in admins:
+            raise UserError(f"Only the person paged (<@{page.target_user_id}>), the commander of "
+                            f"{incident_ref(incident.number)} or an admin can escalate this page.")
+
     async def _escalate(self, page_id: int, actor: str | None) -> Page | None:
+        """Under the incident's lock, so an acknowledgement and an escalation settle on one outcome: once the
+        chain is acknowledged its pages are done and this finds nothing to move on."""
         now = self.clock.now()
         with self.db.session() as session:
+            page = repo.page_by_id(session=session, page_id=page_id)
+            if page is None:
+                if actor is not None:
+                    raise UserError("That page no longer exists.")
+                return None
+            incident = repo.incident_for_change(session=session, incident_id=page.incident_id)
+            session.refresh(page)  # as it is now that the incident is ours
+            if actor is not None:
+                self._check_escalation(page, incident, actor, self.settings.admins)
             if not repo.claim_escalation(session=session, page_id=page_id, now=now):
                 return None
-            page = repo.page_by_id(session=session, page_id=page_id)
-            incident = repo.incident_by_id(session=session, incident_id=page.incident_id)
             if not Status(incident.status).is_open or page.target_role == "channel":
                 session.commit()
                 return None

@@ -54,7 +54,7 @@ class WorkingService(PagingService):
                 check_permission: bool = True) -> Changed:
         now = self.clock.now()
         with self.db.session() as session:
-            incident = repo.incident_by_number(session=session, number=number)
+            incident = repo.incident_for_change(session=session, number=number)  # changes to it queue up here
             if incident is None:
                 raise UserError(f"There is no {incident_ref(number)}.")
             if request_key and repo.event_by_request_key(session=session, request_key=request_key):
@@ -73,13 +73,23 @@ class WorkingService(PagingService):
             self.queue_effects(session, incident, outcome.effects, now)  # committed with the change itself
             try:
                 session.commit()
-            except IntegrityError:  # the same request, applied a moment ago by a concurrent delivery
+            except IntegrityError as exc:
                 session.rollback()
-                return Changed(self.get(number), changed=False, replayed=True)
+                return self._conflict(number, request_key, exc)
         self.flush_later()
         if outcome.effects.deliver_pages:
             self.background.spawn(self.deliver_pages(incident.id), name=f"pages-{incident_ref(number)}")
         return Changed(incident, changed=True)
+
+    def _conflict(self, number: int, request_key: str | None, exc: IntegrityError) -> Changed:
+        """A unique key refused the change. If this very request was applied meanwhile (Slack's retry through
+        another replica) it is a replay; anything else is said as it is, and nothing was stored."""
+        with self.db.session() as session:
+            if request_key and repo.event_by_request_key(session=session, request_key=request_key):
+                return Changed(self.get(number), changed=False, replayed=True)
+        log.warning("%s: change refused by the database: %s", incident_ref(number), exc.orig)
+        raise UserError(f"{incident_ref(number)} changed at the same moment and this change clashed with it; "
+                        "nothing was stored. Look at `/incident show` and try again if it is still needed.")
 
     def ensure_changeable(self, number: int, actor: str, form: str) -> Incident:
         """Before opening the `update` or `resolve` form: may this person do that to this incident right now?"""
@@ -112,7 +122,7 @@ class WorkingService(PagingService):
         if incident.acknowledged_at is None and user_id:
             incident.acknowledged_at = now
         stopped = repo.stop_pages(session=session, incident_id=incident.id, now=now, user_id=user_id)
-        return tuple((p.dm_channel, p.dm_ts) for p in stopped if p.dm_channel and p.dm_ts)
+        return tuple((channel, ts) for channel, ts in stopped if channel and ts)
 
     def acknowledge(self, number: int, user_id: str, request_key: str | None = None, *,
                     anyone: bool = False) -> Changed:
