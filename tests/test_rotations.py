@@ -160,3 +160,47 @@ async def test_commands_in_a_rotations_channel_default_to_it(bot):
                                                                       "rotation's channel or name it")
     assert (await say(bot, "oncall", channel="C0WEB"))["text"] == "On call for web: primary <@U0D>"
     assert (await say(bot, "oncall"))["text"] == "On call for 2 rotations"
+
+
+async def test_a_roster_command_delivered_twice_applies_once(bot):
+    """Slack's retry, or the same request reaching two replicas: the same trigger id changes the rotation once."""
+    await setup(bot)
+
+    async def twice(text: str, user: str = "U0A") -> tuple[str, str]:
+        body = bot.slack.command_body(text, user=user)
+        answers = []
+        for _ in range(2):
+            status, answer, _ = await bot.slack.post(body, "application/x-www-form-urlencoded")
+            assert status == 200
+            answers.append(reply_of(answer)["text"])
+        await bot.settle()
+        return answers[0], answers[1]
+
+    first, again = await twice("rotation swap <@U0A> <@U0B> next")
+    assert first.startswith("Swapped <@U0A> and <@U0B>") and again.startswith("Already done:"), (first, again)
+    first, again = await twice("rotation override <@U0C> 2026-11-26 2026-11-27")
+    assert first.startswith("<@U0C> is primary") and again.startswith("Already done:")
+    first, again = await twice("rotation feed-reset")
+    assert first.startswith("Every calendar-feed link") and again.startswith("Already done:")
+    first, again = await twice("handoff payments")
+    assert first.startswith("Posting the handoff digest") and again.startswith("Already done:")
+    rotations, members, overrides, swaps = stored(bot)
+    assert len(swaps) == 1 and len(overrides) == 1 and rotations[0].feed_version == 1
+    digests = [p for p in bot.fake.calls_to("chat.postMessage") if p["channel"] == "C0PAY" and p.get("blocks")
+               and "handoff" in json.dumps(p["blocks"]).lower()]
+    assert len(digests) == 1
+    assert (await say(bot, "oncall"))["text"].endswith("primary <@U0A>")  # this week is untouched
+
+
+async def test_the_same_swap_or_override_by_two_people_is_stored_once(bot):
+    await setup(bot)
+    assert (await say(bot, "rotation swap <@U0A> <@U0B> next", user="U0A"))["text"].startswith("Swapped")
+    answer = await say(bot, "rotation swap <@U0B> <@U0A> next", user="U0B")
+    assert answer["text"].startswith("<@U0B> and <@U0A> are already swapped for the shift from"), answer
+    assert (await say(bot, "rotation override <@U0C> 2026-11-26 2026-11-27", user="U0A"))["text"].startswith("<@U0C>")
+    answer = await say(bot, "rotation override <@U0C> 2026-11-26 2026-11-27", user="U0B")
+    assert answer["text"] == ("<@U0C> is already primary on `payments` for exactly that time; nothing changed.")
+    _, _, overrides, swaps = stored(bot)
+    assert len(swaps) == 1 and len(overrides) == 1
+    plan = json.dumps((await say(bot, "oncall"))["blocks"])
+    assert "|2026-12-01 10:00 UTC>*: primary <@U0A> \\u00b7 secondary <@U0C> \\u00b7 tertiary <@U0B>" in plan

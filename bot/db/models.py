@@ -229,3 +229,14 @@ class OutboxMessage(SQLModel, table=True):
     claimed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     last_error: str = Field(default="", max_length=200)
+
+
+class HandledRequest(SQLModel, table=True):
+    """A Slack request (a command's or button's trigger id) that changed something, kept so that the same request
+    delivered again — Slack's retry, a second replica, a double click — changes nothing the second time."""
+
+    __tablename__ = "handled_request"
+
+    key: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(max_length=32)
+    at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.db.models import (
+    HandledRequest,
     Incident,
     IncidentResponder,
     Notice,
@@ -60,11 +61,8 @@ def incident_for_change(*, session: Session, number: int | None = None,
     PostgreSQL takes a row lock (SELECT … FOR UPDATE); SQLite has no row locks, so a no-op write takes the
     database's write lock before the read (its reads outside a write transaction would see a stale state).
     """
-    where = col(Incident.number) == number if number is not None else col(Incident.id) == incident_id
-    if session.get_bind().dialect.name == "sqlite":
-        session.exec(sa.update(Incident).where(where).values(number=col(Incident.number)))
-    query = select(Incident).where(where).with_for_update().execution_options(populate_existing=True)
-    return session.exec(query).first()
+    return _lock(session, Incident,
+                 col(Incident.number) == number if number is not None else col(Incident.id) == incident_id)
 
 
 def incident_by_declare_key(*, session: Session, declare_key: str) -> Incident | None:
@@ -169,6 +167,45 @@ def add_rotation(*, session: Session, rotation: Rotation) -> Rotation:
 
 
 # -- rotations ----------------------------------------------------------------------------------------------
+
+def _lock(session: Session, model, where):
+    """The row, locked until the session ends (see `incident_for_change`)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.exec(sa.update(model).where(where).values(id=col(model.id)))
+    return session.exec(select(model).where(where).with_for_update()
+                        .execution_options(populate_existing=True)).first()
+
+
+def rotation_for_change(*, session: Session, rotation_id: int) -> Rotation | None:
+    """The rotation, locked: two roster changes (two replicas, two people running the same swap) take turns."""
+    return _lock(session, Rotation, col(Rotation.id) == rotation_id)
+
+
+def overrides_like(*, session: Session, rotation_id: int, user_id: str, role: str, starts_at: datetime,
+                   ends_at: datetime) -> int:
+    return session.exec(select(sa.func.count()).select_from(RotationOverride).where(
+        RotationOverride.rotation_id == rotation_id, RotationOverride.user_id == user_id,
+        RotationOverride.role == role, col(RotationOverride.starts_at) == starts_at,
+        col(RotationOverride.ends_at) == ends_at)).one()
+
+
+def swaps_between(*, session: Session, rotation_id: int, shift_index: int, a: str, b: str) -> int:
+    """How many stored swaps exchange these two people in this shift (an odd number: they are swapped)."""
+    pair = sa.or_(sa.and_(RotationSwap.user_a == a, RotationSwap.user_b == b),
+                  sa.and_(RotationSwap.user_a == b, RotationSwap.user_b == a))
+    return session.exec(select(sa.func.count()).select_from(RotationSwap).where(
+        RotationSwap.rotation_id == rotation_id, RotationSwap.shift_index == shift_index, pair)).one()
+
+
+# -- requests applied once ----------------------------------------------------------------------------------
+
+def request_handled(*, session: Session, key: str) -> bool:
+    return session.get(HandledRequest, key) is not None
+
+
+def record_request(*, session: Session, key: str, kind: str, at: datetime) -> None:
+    """Stored with the change it made; the primary key refuses the same request a second time."""
+    session.add(HandledRequest(key=key, kind=kind, at=at))
 
 def rotation_by_name(*, session: Session, name: str) -> Rotation | None:
     return session.exec(select(Rotation).where(sa.func.lower(Rotation.name) == name.lower())).first()

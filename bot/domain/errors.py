@@ -3,3 +3,10 @@
 
 class UserError(Exception):
     """Shown to the person as one line; the message says why and, where it helps, what to do instead."""
+
+
+class AlreadyDone(UserError):
+    """The very same request (Slack's retry, a second replica, a double click) was applied before: nothing more."""
+
+    def __init__(self, what: str = "this request") -> None:
+        super().__init__(f"Already done: {what} reached me twice and was applied once.")

@@ -118,14 +118,15 @@ async def _board(r: Request) -> None:
 
 
 async def _rotation(r: Request) -> None:
-    text, blocks = await rotation_commands.rotation(r.incidents, r.line.args, r.user, r.command.get("channel_id"))
+    text, blocks = await rotation_commands.rotation(r.incidents, r.line.args, r.user, r.command.get("channel_id"),
+                                                    r.key)
     await r.ack(text=text, blocks=blocks or None)
 
 
 async def _handoff(r: Request) -> None:
     rotation = r.incidents.find_rotation(r.line.args.strip() or None, r.command.get("channel_id"))
+    r.incidents.post_digest_later(rotation, r.key)
     await r.ack(text=f"Posting the handoff digest of `{rotation.name}` in <#{rotation.channel_id}>.")
-    r.incidents.post_digest_later(rotation)
 
 
 _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {

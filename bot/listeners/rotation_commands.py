@@ -79,14 +79,15 @@ def _bound(incidents: IncidentService, channel_id: str) -> bool:
     return rotation.channel_id == channel_id
 
 
-async def rotation(incidents: IncidentService, args: str, user: str, channel_id: str | None) -> tuple[str, list]:
-    """Returns (text, blocks) for the ephemeral answer."""
+async def rotation(incidents: IncidentService, args: str, user: str, channel_id: str | None,
+                   key: str | None = None) -> tuple[str, list]:
+    """Returns (text, blocks) for the ephemeral answer. `key` names the request, so a change is applied once."""
     verb, _, rest = args.strip().partition(" ")
     verb = verb.lower()
     if verb in ("", "help"):
         return USAGE, []
     if verb == "create":
-        return _create(incidents, rest, user), []
+        return _create(incidents, rest, user, key), []
     if verb == "list":
         return views.rotation_list(incidents.rotations(), incidents.roster_sizes()), []
     if verb in ("show", "oncall"):
@@ -97,16 +98,16 @@ async def rotation(incidents: IncidentService, args: str, user: str, channel_id:
         return f"I don't know `rotation {echo(verb)}`.\n{USAGE}", []
     name, rest = _split_name(incidents, rest)
     target = incidents.find_rotation(name, channel_id)
-    return handler(incidents, target, rest, user), []
+    return handler(incidents, target, rest, user, key), []
 
 
-def _create(incidents: IncidentService, rest: str, user: str) -> str:
+def _create(incidents: IncidentService, rest: str, user: str, key: str | None) -> str:
     words = rest.split()
     channel = parse_channel_ref(words[1]) if len(words) == 2 else None
     if channel is None or not channel.startswith(("C", "G")):
         raise UserError("Use `/incident rotation create <name> #channel` (pick the channel with `#` so Slack "
                         "sends its id).")
-    created = incidents.create_rotation(words[0], channel, user)
+    created = incidents.create_rotation(words[0], channel, user, key)
     return (f"Created the rotation `{created.name}` for <#{channel}>. Add firefighters in the order they take the "
             f"pager: `/incident rotation add {created.name} @first @second @third`.")
 
@@ -118,24 +119,25 @@ def _people(rest: str, usage: str) -> list[str]:
     return users
 
 
-def _add(incidents: IncidentService, rotation, rest: str, user: str) -> str:
-    added = incidents.add_members(rotation, _people(rest, "/incident rotation add @someone @someone-else"), user)
+def _add(incidents: IncidentService, rotation, rest: str, user: str, key: str | None) -> str:
+    added = incidents.add_members(rotation, _people(rest, "/incident rotation add @someone @someone-else"), user,
+                                  key)
     return f"Added {', '.join(f'<@{u}>' for u in added)} to `{rotation.name}`."
 
 
-def _remove(incidents: IncidentService, rotation, rest: str, user: str) -> str:
-    gone = incidents.remove_members(rotation, _people(rest, "/incident rotation remove @someone"), user)
+def _remove(incidents: IncidentService, rotation, rest: str, user: str, key: str | None) -> str:
+    gone = incidents.remove_members(rotation, _people(rest, "/incident rotation remove @someone"), user, key)
     return f"Removed {', '.join(f'<@{u}>' for u in gone)} from `{rotation.name}`."
 
 
-def _order(incidents: IncidentService, rotation, rest: str, user: str) -> str:
+def _order(incidents: IncidentService, rotation, rest: str, user: str, key: str | None) -> str:
     users = _people(rest, "/incident rotation order @first @second @third")
-    incidents.reorder(rotation, users, user)
+    incidents.reorder(rotation, users, user, key)
     now = incidents.plan(rotation, shifts=0).shifts[0]
     return f"New order for `{rotation.name}`: {', '.join(f'<@{u}>' for u in users)}. Now: {views.roles_line(now)}."
 
 
-def _override(incidents: IncidentService, rotation, rest: str, user: str) -> str:
+def _override(incidents: IncidentService, rotation, rest: str, user: str, key: str | None) -> str:
     words = rest.split()
     usage = ("Use `/incident rotation override @someone <from> <to> [as primary|secondary|tertiary]`, with times "
              f"like {EXAMPLES}.")
@@ -151,21 +153,21 @@ def _override(incidents: IncidentService, rotation, rest: str, user: str) -> str
     if len(words) < 2:
         raise UserError(usage)
     start, end = parse_range(words, now=incidents.clock.now(), tz=incidents.settings.team_timezone)
-    incidents.add_override(rotation, who, start, end, role, user)
+    incidents.add_override(rotation, who, start, end, role, user, key)
     return f"<@{who}> is {role.value} on `{rotation.name}` from {date_token(start)} to {date_token(end)}."
 
 
-def _swap(incidents: IncidentService, rotation, rest: str, user: str) -> str:
+def _swap(incidents: IncidentService, rotation, rest: str, user: str, key: str | None) -> str:
     words = rest.split()
     people = [parse_user_ref(w) for w in words[:2]]
     if len(words) < 2 or not all(people):
         raise UserError("Use `/incident rotation swap @someone @someone-else [this|next|<day>]`.")
-    shift = incidents.add_swap(rotation, people[0], people[1], " ".join(words[2:]), user)
+    shift = incidents.add_swap(rotation, people[0], people[1], " ".join(words[2:]), user, key)
     return (f"Swapped <@{people[0]}> and <@{people[1]}> on `{rotation.name}` for the shift from "
             f"{date_token(shift.shift_start)}: {views.roles_line(shift)}.")
 
 
-def _feed_reset(incidents: IncidentService, rotation, rest: str, user: str) -> str:
-    incidents.reset_feed(rotation, user)
+def _feed_reset(incidents: IncidentService, rotation, rest: str, user: str, key: str | None) -> str:
+    incidents.reset_feed(rotation, user, key)
     return (f"Every calendar-feed link of `{rotation.name}` handed out so far stops working. "
             "`/incident oncall` gives the new one.")

@@ -142,7 +142,8 @@ class OutboxService(ServiceBase):
     async def _send_message(self, message: OutboxMessage) -> None:
         payload = json.loads(message.payload or "{}")
         if message.kind == "post":
-            await self.slack.post(payload["channel"], payload["text"], thread_ts=payload.get("thread_ts"))
+            await self.slack.post(payload["channel"], payload["text"], payload.get("blocks"),
+                                  thread_ts=payload.get("thread_ts"))
             return
         incident = self._load(message.incident_id) if message.incident_id else None
         if incident is None:

@@ -8,6 +8,7 @@ be resolved); if not, it is dropped, never sent late or to a resolved incident.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 
@@ -208,8 +209,17 @@ class ReminderService(WorkingService):
         text, blocks = handoff_views.digest(self.digest(rotation))
         await self.slack.post(rotation.channel_id, text, blocks)
 
-    def post_digest_later(self, rotation: Rotation) -> None:
-        self.background.spawn(self.post_digest(rotation), name=f"digest-{rotation.name}")
+    def post_digest_later(self, rotation: Rotation, request_key: str | None = None) -> None:
+        """`/incident handoff`: the digest as it stands now, owed to the rotation's channel through the outbox and
+        stored with the request, so the same command delivered twice posts it once."""
+        text, blocks = handoff_views.digest(self.digest(rotation))
+        with self.db.session() as session:
+            self._once(session, request_key, "handoff")
+            repo.queue_message(session=session, lane=f"channel:{rotation.channel_id}", kind="post", incident_id=None,
+                               payload=json.dumps({"channel": rotation.channel_id, "text": text, "blocks": blocks}),
+                               now=self.clock.now())
+            self._commit_once(session, request_key)
+        self.flush_later()
 
     def add_handoff_note(self, number: int, user_id: str, text: str, request_key: str | None = None) -> Changed:
         body = text.strip()

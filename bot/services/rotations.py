@@ -6,7 +6,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,7 +18,7 @@ from sqlmodel import Session
 from bot.db import repo
 from bot.db.models import Incident, Rotation, RotationMember, RotationOverride, RotationSwap
 from bot.domain.business_hours import WorkingTime
-from bot.domain.errors import UserError
+from bot.domain.errors import AlreadyDone, UserError
 from bot.domain.rotation import Handoff, OnCall, Override, Role, Swap, on_call, schedule
 from bot.domain.when import parse_moment
 from bot.notify import slack_error
@@ -147,31 +147,64 @@ class RotationService(OutboxService):
         raise UserError(f"Only the members of `{rotation.name}`, its creator <@{rotation.created_by}> or an admin "
                         "can change its roster.")
 
-    def create_rotation(self, name: str, channel_id: str, actor: str) -> Rotation:
+    @contextlib.contextmanager
+    def _roster_change(self, rotation: Rotation, actor: str, request_key: str | None,
+                       kind: str) -> Iterator[Session]:
+        """One roster change, applied once: the rotation locked (changes to it take turns across replicas), the
+        request not seen before, the person allowed; the request is stored with the change when it commits."""
+        with self.db.session() as session:
+            if repo.rotation_for_change(session=session, rotation_id=rotation.id) is None:
+                raise UserError(f"The rotation `{rotation.name}` is gone.")
+            self._once(session, request_key, kind)
+            self._require_roster_permission(session, rotation, actor)
+            yield session
+            self._commit_once(session, request_key)
+
+    def _once(self, session: Session, request_key: str | None, kind: str) -> None:
+        if request_key is None:
+            return
+        if repo.request_handled(session=session, key=request_key):
+            raise AlreadyDone(f"this `{kind}`")
+        repo.record_request(session=session, key=request_key, kind=kind, at=self.clock.now())
+
+    @staticmethod
+    def _commit_once(session: Session, request_key: str | None) -> None:
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            if request_key and repo.request_handled(session=session, key=request_key):
+                raise AlreadyDone() from None
+            raise
+
+    def create_rotation(self, name: str, channel_id: str, actor: str, request_key: str | None = None) -> Rotation:
         name = name.strip().lower()
         if not _NAME.match(name):
             raise UserError("A rotation name is lowercase letters, digits, `-` or `_` (up to 80), "
                             f"not `{echo(name)}`.")
         now = self.clock.now()
         with self.db.session() as session:
+            if request_key and repo.request_handled(session=session, key=request_key):
+                raise AlreadyDone("this `rotation create`")
             if repo.rotation_by_name(session=session, name=name):
                 raise UserError(f"There is already a rotation called `{name}`.")
             bound = repo.rotation_by_channel(session=session, channel_id=channel_id)
             if bound:
                 raise UserError(f"<#{channel_id}> already belongs to the rotation `{bound.name}`.")
+            self._once(session, request_key, "rotation create")
             rotation = Rotation(name=name, channel_id=channel_id, created_by=actor, created_at=now)
             session.add(rotation)
             try:
-                session.commit()
+                self._commit_once(session, request_key)
             except IntegrityError:
                 raise UserError(f"There is already a rotation called `{name}`.") from None
         self._tell_rotation_later(rotation, f":fire_engine: <@{actor}> created the rotation `{name}` for this "
                                             "channel. Add firefighters with `/incident rotation add @someone`.")
         return rotation
 
-    def add_members(self, rotation: Rotation, users: Sequence[str], actor: str) -> list[str]:
-        with self.db.session() as session:
-            self._require_roster_permission(session, rotation, actor)
+    def add_members(self, rotation: Rotation, users: Sequence[str], actor: str,
+                    request_key: str | None = None) -> list[str]:
+        with self._roster_change(rotation, actor, request_key, "rotation add") as session:
             present = repo.roster(session=session, rotation_id=rotation.id)
             known = {m.user_id for m in present}
             new = [u for u in dict.fromkeys(users) if u not in known]
@@ -181,15 +214,14 @@ class RotationService(OutboxService):
             last = max((m.position for m in present), default=-1)
             for offset, user in enumerate(new, start=1):
                 session.add(RotationMember(rotation_id=rotation.id, user_id=user, position=last + offset))
-            session.commit()
         self._tell_rotation_later(rotation, f":busts_in_silhouette: <@{actor}> added {_mentions(new)} to the "
                                             f"`{rotation.name}` roster.")
         self.background.spawn(self.refresh_people(new), name="people")
         return new
 
-    def remove_members(self, rotation: Rotation, users: Sequence[str], actor: str) -> list[str]:
-        with self.db.session() as session:
-            self._require_roster_permission(session, rotation, actor)
+    def remove_members(self, rotation: Rotation, users: Sequence[str], actor: str,
+                       request_key: str | None = None) -> list[str]:
+        with self._roster_change(rotation, actor, request_key, "rotation remove") as session:
             present = {m.user_id: m for m in repo.roster(session=session, rotation_id=rotation.id)}
             missing = [u for u in users if u not in present]
             if missing:
@@ -198,15 +230,13 @@ class RotationService(OutboxService):
             gone = list(dict.fromkeys(users))
             for user in gone:
                 session.delete(present[user])
-            session.commit()
         self._tell_rotation_later(rotation, f":busts_in_silhouette: <@{actor}> removed {_mentions(gone)} from the "
                                             f"`{rotation.name}` roster.")
         return gone
 
-    def reorder(self, rotation: Rotation, users: Sequence[str], actor: str) -> None:
+    def reorder(self, rotation: Rotation, users: Sequence[str], actor: str, request_key: str | None = None) -> None:
         """The whole roster in its new order; the shift count is kept, so only who holds which week changes."""
-        with self.db.session() as session:
-            self._require_roster_permission(session, rotation, actor)
+        with self._roster_change(rotation, actor, request_key, "rotation order") as session:
             members = {m.user_id: m for m in repo.roster(session=session, rotation_id=rotation.id)}
             wanted = list(dict.fromkeys(users))
             if len(wanted) != len(users):
@@ -223,51 +253,54 @@ class RotationService(OutboxService):
                 raise UserError(f"`rotation order` takes the whole roster of `{rotation.name}`: {'; '.join(parts)}.")
             for position, user in enumerate(wanted):
                 members[user].position = position
-            session.commit()
         self._tell_rotation_later(rotation, f":twisted_rightwards_arrows: <@{actor}> reordered `{rotation.name}`: "
                                             f"{_mentions(wanted)}.")
 
-    def reset_feed(self, rotation: Rotation, actor: str) -> None:
-        with self.db.session() as session:
-            self._require_roster_permission(session, rotation, actor)
+    def reset_feed(self, rotation: Rotation, actor: str, request_key: str | None = None) -> None:
+        with self._roster_change(rotation, actor, request_key, "rotation feed-reset") as session:
             stored = repo.rotation_by_id(session=session, rotation_id=rotation.id)
             stored.feed_version += 1
-            session.commit()
 
     def add_override(self, rotation: Rotation, user: str, start: datetime, end: datetime, role: Role,
-                     actor: str) -> RotationOverride:
+                     actor: str, request_key: str | None = None) -> RotationOverride:
         now = self.clock.now()
         if end <= now:
             raise UserError("That override would already be over; pick an end in the future.")
         if end - start > OVERRIDE_MAX:
             raise UserError(f"Keep an override to {OVERRIDE_MAX.days} days; change the roster for longer.")
-        with self.db.session() as session:
-            self._require_roster_permission(session, rotation, actor)
+        with self._roster_change(rotation, actor, request_key, "rotation override") as session:
+            if repo.overrides_like(session=session, rotation_id=rotation.id, user_id=user, role=role.value,
+                                   starts_at=start, ends_at=end):
+                raise UserError(f"<@{user}> is already {role.value} on `{rotation.name}` for exactly that time; "
+                                "nothing changed.")
             override = RotationOverride(rotation_id=rotation.id, user_id=user, role=role.value, starts_at=start,
                                         ends_at=end, created_by=actor, created_at=now)
             session.add(override)
-            session.commit()
         self._tell_rotation_later(rotation, f":repeat: <@{actor}>: <@{user}> is {role.value} on `{rotation.name}` "
                                             f"from {self._when(start)} to {self._when(end)}.")
         return override
 
-    def add_swap(self, rotation: Rotation, a: str, b: str, week: str, actor: str) -> OnCall:
+    def add_swap(self, rotation: Rotation, a: str, b: str, week: str, actor: str,
+                 request_key: str | None = None) -> OnCall:
         """`a` and `b` exchange roles for one shift: the one containing `week`, by default the next shift in
         which either of them is primary."""
         if a == b:
             raise UserError("A swap needs two different people.")
         now = self.clock.now()
-        with self.db.session() as session:
-            self._require_roster_permission(session, rotation, actor)
+        with self._roster_change(rotation, actor, request_key, "rotation swap") as session:
             members = [m.user_id for m in repo.roster(session=session, rotation_id=rotation.id)]
             strangers = [u for u in (a, b) if u not in members]
             if strangers:
                 raise UserError(f"{_mentions(strangers)} {'is' if len(strangers) == 1 else 'are'} not on "
                                 f"`{rotation.name}`; swaps are between its members.")
             shift = self._swap_shift(rotation, members, a, b, week, now)
+            if repo.swaps_between(session=session, rotation_id=rotation.id, shift_index=shift.shift_index, a=a,
+                                  b=b) % 2:  # a second swap would swap them back: not what anyone asking meant
+                raise UserError(f"<@{a}> and <@{b}> are already swapped for the shift from "
+                                f"{self._when(shift.shift_start)}; nothing changed.")
             session.add(RotationSwap(rotation_id=rotation.id, user_a=a, user_b=b, shift_index=shift.shift_index,
                                      created_by=actor, created_at=now))
-            session.commit()
+        with self.db.session() as session:
             swapped = self.on_call(session, rotation, shift.shift_start)
         self._tell_rotation_later(rotation, f":repeat: <@{actor}> swapped <@{a}> and <@{b}> for the shift from "
                                             f"{self._when(shift.shift_start)}.")
