@@ -17,10 +17,23 @@ from aiohttp import web
 from bot.config import Settings
 from bot.domain.alerts import Alert, BadAlert, Ignored, parse_alertmanager, parse_generic, parse_gitlab
 from bot.services import IncidentService
+from bot.slack_text import clean_text
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+
+
+def cleaned(value: Any) -> Any:
+    """Every string in a sender's JSON as it may be stored (no NUL or other control characters: PostgreSQL refuses
+    NUL), whatever field it is in — one pass at the door instead of a check per field."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [cleaned(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(str(k)): cleaned(v) for k, v in value.items()}
+    return value
 
 
 def _error(status: int, message: str, field: str | None = None) -> web.Response:
@@ -63,13 +76,13 @@ def add_alert_routes(app: web.Application, settings: Settings, incidents: Incide
             if len(raw) > MAX_BODY:
                 return _error(413, "the body is over 1 MiB")
             try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
+                body = cleaned(json.loads(raw))
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 return _error(400, "the body is not valid JSON", "body")
             try:
                 alerts = parse(body, request)
             except BadAlert as exc:
-                return _error(400, exc.message, exc.field)
+                return _error(exc.status, exc.message, exc.field)
             results = []
             for alert in alerts:
                 if isinstance(alert, Ignored):

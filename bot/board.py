@@ -17,6 +17,7 @@ from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import ROLES
 from bot.domain.stats import humanize
 from bot.services import IncidentService
+from bot.slack_text import as_int
 from bot.web_tokens import page_allowed, verify
 
 COLUMNS = (("new", "New"), ("triaged", "Triaged"), ("in_progress", "In progress"), ("blocked", "Blocked"),
@@ -79,11 +80,11 @@ def add_board_routes(app: web.Application, settings: Settings, incidents: Incide
     async def incident_page(request: web.Request) -> web.Response:
         guard(request)
         tz = viewer_tz(request)
-        number = request.match_info["number"]
-        if not number.isascii() or not number.isdigit():
+        number = as_int(request.match_info["number"])
+        if number is None:
             raise web.HTTPNotFound(text="No such incident.")
         try:
-            detail = incidents.detail(int(number))
+            detail = incidents.detail(number)
         except UserError as exc:
             raise web.HTTPNotFound(text=str(exc)) from None
         incident = detail.incident

@@ -10,6 +10,17 @@ _USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL_REF = re.compile(r"^<#([CGD][A-Z0-9]+)(?:\|[^>]*)?>$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _CHANNEL_NAME = re.compile(r"^#?([a-z0-9][a-z0-9_-]{0,79})$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+_WEB_URL = re.compile(r"^https?://[^\s/?#<>|\\]+", re.IGNORECASE)
+INT32_MAX = 2**31 - 1  # the database's integer columns: a bigger number names nothing we store
+
+
+def is_user_id(value) -> bool:
+    return isinstance(value, str) and bool(_USER_ID.match(value))
+
+
+def is_channel_id(value) -> bool:
+    return isinstance(value, str) and bool(_CHANNEL_ID.match(value)) and len(value) <= 32
 
 
 def parse_user_ref(token: str) -> str | None:
@@ -39,8 +50,12 @@ def clean_text(text: str | None) -> str:
 
 
 def as_int(text: str | None) -> int | None:
-    """ASCII digits only: `str.isdigit()` also accepts `²`, which `int()` then refuses."""
-    return int(text) if text and re.fullmatch(r"[0-9]{1,12}", text) else None
+    """ASCII digits only (`str.isdigit()` also accepts `²`, which `int()` then refuses), and no bigger than the
+    database's integers (PostgreSQL refuses a larger one in a query instead of finding nothing)."""
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9]{1,10}", text):
+        return None
+    number = int(text)
+    return number if number <= INT32_MAX else None
 
 
 def escape(text: str) -> str:
@@ -60,6 +75,16 @@ def safe(text: str) -> str:
 def echo(text: str, limit: int = 40) -> str:
     r"""Someone's words quoted back in an answer (`not \`P9\``): short, escaped, and unable to close the quote."""
     return escape(text.strip().replace("`", "'")[:limit])
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link that cannot break out of itself: in the target `<`, `>` and `|` are percent-encoded and `&`
+    escaped, so a URL like `https://x/><!channel>` stays one link to x; anything but http(s) is shown as text."""
+    if not isinstance(url, str) or not _WEB_URL.match(url):
+        return escape(label)
+    target = "".join(ch for ch in url if not ch.isspace() and unicodedata.category(ch) != "Cc")
+    target = target.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    return f"<{target}|{escape(label)}>"
 
 
 def truncate(text: str, limit: int) -> str:

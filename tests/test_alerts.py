@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import re
 
 import pytest
 from sqlmodel import func, select
@@ -214,3 +215,47 @@ async def test_a_body_over_one_mebibyte_is_413(alerting):
     status, answer = await post(bot, "/alerts/generic", huge)
     assert status == 413 and "1 MiB" in answer["error"]
     assert stored(bot) == before
+
+
+def everything_sent(bot) -> str:
+    """Every text and block the bot sent to Slack, as one string to search."""
+    return json.dumps([c.args for c in bot.fake.calls if c.method.startswith(("chat.", "conversations.", "views."))])
+
+
+async def test_an_alert_url_cannot_break_out_of_its_link(alerting):
+    bot = alerting
+    url = "https://g.example/x><!channel><https://evil.example/login|click>&a=<!here>"
+    status, body = await post(bot, "/alerts/generic", {"title": "Disk full", "url": url})
+    assert status == 202 and body["created"] is True
+    await bot.settle()
+    sent = everything_sent(bot)
+    assert "<!channel>" not in sent and "<!here>" not in sent and "<https://evil" not in sent
+    summary = next(p for p in bot.fake.calls_to("chat.postMessage") if "What the alert links to" in json.dumps(p))
+    links = re.findall(r"<(https?://[^|>]*)\|", json.dumps(summary["blocks"]))
+    assert links == ["https://g.example/x%3E%3C!channel%3E%3Chttps://evil.example/login%7Cclick%3E&amp;a=%3C!here%3E"]
+
+
+async def test_an_alertmanager_group_too_big_is_refused_whole(alerting):
+    bot = alerting
+    group = sample("alertmanager_v4.json")
+    template = group["alerts"][0]
+    group["alerts"] = [dict(template, fingerprint=f"fp{n}", labels={**template["labels"], "n": str(n)})
+                       for n in range(201)]
+    status, body = await post(bot, "/alerts/alertmanager", group)
+    assert status == 413 and body["field"] == "alerts" and "at most 200" in body["error"]
+    assert stored(bot) == (0, 0, 0, 0)
+    group["alerts"] = group["alerts"][:200]
+    status, body = await post(bot, "/alerts/alertmanager", group)
+    assert status == 202 and len(body["incidents"]) == 200
+
+
+async def test_control_characters_anywhere_in_a_gitlab_body_are_cleaned_not_fatal(alerting):
+    bot = alerting
+    failed = sample("gitlab_pipeline_failed.json")
+    failed["commit"]["title"] = "Bump\x00 the\x07 client"
+    failed["commit"]["author"]["name"] = "Ada\x00"
+    status, answer = await post(bot, "/alerts/gitlab", failed, token=None,
+                                headers={"X-Gitlab-Token": TOKEN, "X-Gitlab-Event": "Pipeline Hook"})
+    assert status == 202 and answer["created"] is True
+    incident = bot.incidents()[0]
+    assert "Commit: Bump the client" in incident.description and "Author: Ada" in incident.description

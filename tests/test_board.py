@@ -119,3 +119,12 @@ async def test_rotation_page_and_calendar_feeds_across_a_dst_change(make_bot):
     assert (await get(bot, fresh.removeprefix("http://localhost:3000")))[0] == 200
     page = next(link for link in links if "/rotations/payments?token=" in link)
     assert (await get(bot, page.removeprefix("http://localhost:3000")))[0] == 200
+
+
+async def test_a_malformed_incident_path_is_404_never_500(bot):
+    await bot.declare("Checkout is down")
+    link = token(bot)
+    for number in ("99999999999999999999", "2147483648", "0", "-1", "1.0", "%C2%B2", "%00", "1e3", "INC-1"):
+        status, _, _ = await get(bot, f"/incidents/{number}?token={link}")
+        assert status == 404, number
+    assert (await get(bot, f"/incidents/1?token={link}"))[0] == 200

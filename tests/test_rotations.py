@@ -184,7 +184,7 @@ async def test_a_roster_command_delivered_twice_applies_once(bot):
     assert first.startswith("Every calendar-feed link") and again.startswith("Already done:")
     first, again = await twice("handoff payments")
     assert first.startswith("Posting the handoff digest") and again.startswith("Already done:")
-    rotations, members, overrides, swaps = stored(bot)
+    rotations, _, overrides, swaps = stored(bot)
     assert len(swaps) == 1 and len(overrides) == 1 and rotations[0].feed_version == 1
     digests = [p for p in bot.fake.calls_to("chat.postMessage") if p["channel"] == "C0PAY" and p.get("blocks")
                and "handoff" in json.dumps(p["blocks"]).lower()]
@@ -204,3 +204,26 @@ async def test_the_same_swap_or_override_by_two_people_is_stored_once(bot):
     assert len(swaps) == 1 and len(overrides) == 1
     plan = json.dumps((await say(bot, "oncall"))["blocks"])
     assert "|2026-12-01 10:00 UTC>*: primary <@U0A> \\u00b7 secondary <@U0C> \\u00b7 tertiary <@U0B>" in plan
+
+
+async def test_a_failed_users_info_keeps_the_last_known_timezone(bot):
+    from bot.db.models import Person
+
+    await setup(bot, tz="America/New_York")
+
+    def zone() -> str | None:
+        with bot.session() as s:
+            return s.get(Person, "U0A").tz
+
+    assert zone() == "America/New_York"
+    bot.clock.advance(days=2)
+    bot.fake.fail("users.info", "internal_error", status=503, times=20)
+    await bot.runtime.incidents.refresh_people(["U0A"])
+    assert zone() == "America/New_York"
+    bot.fake.recover("users.info")
+    bot.fake.fail("users.info", "user_not_found", times=1)
+    await bot.runtime.incidents.refresh_people(["U0A"])
+    assert zone() == "America/New_York"
+    bot.fake.add_user("U0A", tz="Europe/Paris")
+    await bot.runtime.incidents.refresh_people(["U0A"])
+    assert zone() == "Europe/Paris"

@@ -330,12 +330,15 @@ def people(*, session: Session, user_ids: list[str]) -> dict[str, Person]:
     return {p.user_id: p for p in session.exec(select(Person).where(col(Person.user_id).in_(user_ids)))}
 
 
-def save_person(*, session: Session, user_id: str, tz: str | None, now: datetime) -> None:
+def save_person(*, session: Session, user_id: str, tz: str | None, now: datetime, keep_tz: bool = False) -> None:
+    """`keep_tz`: Slack would not say; the zone known so far stays, only the time of asking moves on."""
     person = session.get(Person, user_id)
     if person is None:
         session.add(Person(user_id=user_id, tz=tz, fetched_at=now))
     else:
-        person.tz, person.fetched_at = tz, now
+        person.fetched_at = now
+        if not keep_tz:
+            person.tz = tz
 
 
 def people_to_refresh(*, session: Session, fetched_before: datetime, limit: int) -> list[str]:

@@ -19,11 +19,20 @@ _SEVERITY = {"critical": Priority.P0, "page": Priority.P0, "p0": Priority.P0, "e
 _URL = re.compile(r"^https?://\S+$")
 
 
+MAX_GROUP = 200  # alerts taken from one Alertmanager body; more is refused whole (413), never cut short
+
+
 class BadAlert(ValueError):
+    status = 400
+
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class TooManyAlerts(BadAlert):
+    status = 413
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,10 @@ def parse_alertmanager(body: Any) -> list[Alert]:
         raise BadAlert("alerts", "must be a non-empty list")
     common = data.get("commonLabels") if isinstance(data.get("commonLabels"), dict) else {}
     parsed = []
-    for index, raw in enumerate(alerts[:200]):
+    if len(alerts) > MAX_GROUP:
+        raise TooManyAlerts("alerts", f"{len(alerts)} alerts in one body; send at most {MAX_GROUP} (set "
+                                      f"max_alerts: {MAX_GROUP} on the Alertmanager receiver); nothing was stored")
+    for index, raw in enumerate(alerts):
         where = f"alerts[{index}]"
         item = _object(raw, where)
         labels = item.get("labels")

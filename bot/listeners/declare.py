@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from slack_sdk.errors import SlackApiError
 
@@ -19,7 +20,7 @@ from bot.ids import ActionId, BlockId
 from bot.listeners import after_ack, forms, say_privately
 from bot.notify import slack_error
 from bot.services import IncidentService
-from bot.slack_text import as_int, clean_text, message_permalink, truncate
+from bot.slack_text import as_int, clean_text, is_channel_id, message_permalink, truncate
 from bot.views.incident import declare_modal
 
 log = logging.getLogger(__name__)
@@ -31,12 +32,21 @@ def _metadata(channel_id: str | None, source_url: str | None = None) -> str:
     return json.dumps({k: v for k, v in {"channel": channel_id, "source": source_url}.items() if v})
 
 
+_PERMALINK = re.compile(r"^https://[a-z0-9][a-z0-9-]{0,62}\.slack\.com/archives/[CGD][A-Z0-9]{2,30}/p[0-9]{6,20}$")
+
+
 def _read_metadata(raw: str | None) -> dict:
+    """What we put in the form's private_metadata, read back as untrusted: a channel id and a Slack permalink,
+    or nothing (a forged value never reaches the database or a link)."""
     try:
         data = json.loads(raw or "{}")
-    except ValueError:
+    except (ValueError, TypeError):
         return {}
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    channel, source = data.get("channel"), data.get("source")
+    return {"channel": channel if is_channel_id(channel) else None,
+            "source": source if isinstance(source, str) and _PERMALINK.match(source) else None}
 
 
 async def open_declare_modal(context, trigger_id: str, channel_id: str | None, respond, title: str = "",

@@ -21,7 +21,7 @@ from bot.domain.business_hours import WorkingTime
 from bot.domain.errors import AlreadyDone, UserError
 from bot.domain.rotation import Handoff, OnCall, Override, Role, Swap, on_call, schedule
 from bot.domain.when import parse_moment
-from bot.notify import slack_error
+from bot.notify import TRANSPORT_ERRORS, slack_error, transient
 from bot.services.outbox import OutboxService
 from bot.slack_text import date_token, echo
 
@@ -362,9 +362,16 @@ class RotationService(OutboxService):
         for user in users:
             try:
                 tz = await self.slack.user_tz(user)
-            except SlackApiError as exc:
-                log.info("users.info %s: %s", user, slack_error(exc))
-                tz = None
+            except (SlackApiError, *TRANSPORT_ERRORS) as exc:
+                # The last known zone stays: a hiccup must not move someone's business hours to the team's. A
+                # passing failure is asked again at the next look; a refusal (user_not_found) tomorrow.
+                log.info("users.info %s: %s", user, slack_error(exc) if isinstance(exc, SlackApiError) else exc)
+                if transient(exc):
+                    continue
+                with self.db.session() as session:
+                    repo.save_person(session=session, user_id=user, tz=None, now=now, keep_tz=True)
+                    session.commit()
+                continue
             with self.db.session() as session:
                 repo.save_person(session=session, user_id=user, tz=tz, now=now)
                 session.commit()

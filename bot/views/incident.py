@@ -16,7 +16,7 @@ from bot.domain.incident import (
     suggested_priority,
 )
 from bot.ids import ActionId, BlockId, CallbackId
-from bot.slack_text import date_token, escape, mention, safe, truncate
+from bot.slack_text import date_token, escape, link, mention, safe, truncate
 
 _PRIORITY_EMOJI = {Priority.P0: ":red_circle:", Priority.P1: ":large_orange_circle:", Priority.P2: ":white_circle:"}
 _NORMAL_HINT = "P0 if users are blocked or data is at risk; P1 if they suffer but can work; P2 for ordinary work."
@@ -149,7 +149,7 @@ def summary(incident: Incident, rotation_name: str | None, responders: Sequence[
     context = [mrkdwn("*Impact:* " + "; ".join(i.question for i in impacts))] if impacts else []
     if incident.source_url:
         label = "Declared from this message" if incident.source == "slack" else "What the alert links to"
-        context.append(mrkdwn(f"<{incident.source_url}|{label}>"))
+        context.append(mrkdwn(link(incident.source_url, label)))
     if incident.alert_count > 1:
         context.append(mrkdwn(f"The alert fired {incident.alert_count} times."))
     if paging and status.is_open:

@@ -9,6 +9,7 @@ from bot.db.models import Incident, TimelineEvent
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.stats import Spread, Stats, humanize
 from bot.slack_text import escape, message_permalink, truncate
+from bot.slack_text import link as slack_link
 from bot.views.incident import event_line, mrkdwn
 
 _SECTION_TEXT = 2900
@@ -55,7 +56,7 @@ def timeline(incident: Incident, events: Sequence[TimelineEvent], tz: tzinfo,
         link = ""
         if team_domain and incident.postmortem_ts and incident.channel_id:
             url = message_permalink(team_domain, incident.channel_id, incident.postmortem_ts)
-            link = f" (<{url}|posted in the channel>)"
+            link = f" ({slack_link(url, 'posted in the channel')})"
         blocks += [{"type": "divider"}, {"type": "section", "text": mrkdwn(f"*Incident analysis draft*{link}")}]
         blocks += _sections(chunk_lines(incident.postmortem.splitlines())[:_ANALYSIS_BLOCKS])
     return f"Timeline of {ref}: {len(events)} events", blocks
