@@ -6,6 +6,7 @@ there must not race Bolt's ack bookkeeping (an error raised right after `ack()` 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Coroutine
 from typing import Any
 
@@ -23,3 +24,13 @@ async def say_privately(respond, text: str, *, context=None, user: str | None = 
         await respond(text=text, response_type="ephemeral", replace_original=False)
         return
     await context["incidents"].slack.post(user, text)
+
+
+def request_key(kind: str, trigger_id: str | None, *what: object) -> str | None:
+    """Names one Slack request, so the same request delivered again (Slack's retry, another replica, a double
+    click) is recognised and applied once. Slack's trigger id alone would do; with who and what it also holds
+    where trigger ids are reused (test fakes, proxies), so two different requests are never taken for one."""
+    if not trigger_id:
+        return None
+    digest = hashlib.sha256("\x1f".join(str(part) for part in (trigger_id, *what)).encode()).hexdigest()[:40]
+    return f"{kind}:{digest}"

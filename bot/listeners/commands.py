@@ -14,7 +14,7 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Status, incident_ref, parse_incident_ref
 from bot.domain.rotation import Role
 from bot.domain.stats import parse_days
-from bot.listeners import after_ack, rotation_commands
+from bot.listeners import after_ack, request_key, rotation_commands
 from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
@@ -60,7 +60,8 @@ class Request:
         self.context = context
         self.respond = respond
         self.user: str = command["user_id"]
-        self.key = f"cmd:{command.get('trigger_id') or ''}" if command.get("trigger_id") else None
+        self.key = request_key("cmd", command.get("trigger_id"), self.user, command.get("command"),
+                               command.get("text"), command.get("channel_id"))
 
     def number(self) -> int:
         """The incident named in the command, else the one whose channel this is."""

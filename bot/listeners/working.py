@@ -14,7 +14,7 @@ from bot.db.models import Incident
 from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
 from bot.ids import ActionId, BlockId
-from bot.listeners import after_ack, forms, say_privately
+from bot.listeners import after_ack, forms, request_key, say_privately
 from bot.listeners.home import publish_home
 from bot.notify import slack_error
 from bot.services import Changed, IncidentService, Resolution
@@ -31,7 +31,10 @@ def _number(action: dict) -> int:
 
 
 def _key(body: dict) -> str | None:
-    return f"action:{body['trigger_id']}" if body.get("trigger_id") else None
+    action = (body.get("actions") or [{}])[0]
+    action = action if isinstance(action, dict) else {}
+    return request_key("action", body.get("trigger_id"), body["user"]["id"], action.get("action_id"),
+                       action.get("value"), action.get("action_ts"))
 
 
 def _acting_button(method: str, unchanged: str):
