@@ -58,7 +58,7 @@ class AlertService(DeclaringService, ReminderService):
         now = self.clock.now()
         link = f" ({alert.url})" if alert.url else ""
         with self.db.session() as session:
-            stored = repo.incident_by_id(session=session, incident_id=incident.id)
+            stored = repo.incident_for_change(session=session, incident_id=incident.id)  # repeats count up once each
             if alert.firing:
                 stored.alert_count += 1
                 text = f"the alert fired again ({stored.alert_count} times): {alert.title}{link}"

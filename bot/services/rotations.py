@@ -374,6 +374,9 @@ class RotationService(OutboxService):
                 continue
             with self.db.session() as session:
                 repo.save_person(session=session, user_id=user, tz=tz, now=now)
-                session.commit()
+                try:
+                    session.commit()
+                except IntegrityError:  # another replica stored this person a moment ago: same answer
+                    session.rollback()
             done += 1
         return done
