@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +28,11 @@ FEED_SHIFTS = 12
 PAGE_SHIFTS = 8
 
 
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 def _who(user_id: str | None) -> str:
     return f"@{user_id}" if user_id else "nobody"
 
@@ -36,9 +43,12 @@ def add_board_routes(app: web.Application, settings: Settings, incidents: Incide
     secret = settings.web_secret or ""
 
     def viewer_tz(request: web.Request) -> tzinfo:
+        name = request.query.get("tz", "")
+        if name not in _zone_names():  # never a path handed to the filesystem
+            return settings.team_timezone
         try:
-            return ZoneInfo(request.query.get("tz", "")) if request.query.get("tz") else settings.team_timezone
-        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             return settings.team_timezone
 
     def when(moment: datetime, tz: tzinfo) -> str:

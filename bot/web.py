@@ -3,6 +3,8 @@ board and calendar feeds."""
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -14,7 +16,10 @@ from bot.config import Settings
 from bot.db.engine import database_answers
 from bot.metrics import add_metrics
 from bot.services import IncidentService
+from bot.slack_shape import malformed
 from bot.slack_signature import SlackSignature
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
 
@@ -29,9 +34,17 @@ def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents:
         body = await request.read()
         if not _ssl_check(request, body) and not signature.check(body, request.headers, request.remote):
             return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:  # Bolt could not read it
+            log.warning("a signed request Bolt cannot read: %s", exc.__class__.__name__)
+            return web.json_response({"error": "malformed request"}, status=400)
+        if why := malformed(bolt_request.body):
+            log.warning("a signed request in a shape Slack does not send: %s", why)
+            return web.json_response({"error": f"malformed request: {why}"}, status=400)
         incidents.background.request_started()  # work started after earlier acks waits for this one
         try:
-            bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+            bolt_response = await bolt.async_dispatch(bolt_request)
             return await to_aiohttp_response(bolt_response)
         finally:
             incidents.background.request_finished()

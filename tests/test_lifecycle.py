@@ -251,8 +251,8 @@ async def test_people_without_a_role_are_told_why_and_change_nothing(make_bot):
     bot = await make_bot(admins="U0ADMIN")
     bot.fake.add_user("U0ADMIN")
     incident = await bot.declare("Checkout is down", commander="U0COMMANDER")
-    reason = ("Only its commander <@U0COMMANDER>, its responders, the rotation's firefighters or an admin can change "
-              "INC-1. Ask to be added with `/incident responders add INC-1 @you`.")
+    reason = ("Only its commander <@U0COMMANDER>, its responders, the rotation's firefighters, people paged for it or "
+              "an admin can change INC-1. Ask to be added with `/incident responders add INC-1 @you`.")
     for text in ("update I think it is DNS", "priority P0", "status triaged", "commander <@U0OTHER>", "close",
                  "resolve", "responders add <@U0OTHER>"):
         await refused(bot, text, reason, user="U0OTHER", channel=incident.channel_id)
@@ -279,8 +279,8 @@ async def test_the_rotations_firefighters_may_change_its_incidents(bot):
     assert incident.rotation_id == rotation.id
     assert await run(bot, "status triaged", user="U0OTHER", channel=incident.channel_id) == "INC-1 is now *Triaged*."
     await refused(bot, "status in_progress", "Only its commander <@U0COMMANDER>, its responders, the rotation's "
-                  "firefighters or an admin can change INC-1. Ask to be added with `/incident responders add INC-1 "
-                  "@you`.", user="U0REPORTER", channel=incident.channel_id)
+                  "firefighters, people paged for it or an admin can change INC-1. Ask to be added with "
+                  "`/incident responders add INC-1 @you`.", user="U0REPORTER", channel=incident.channel_id)
 
 
 async def test_a_retried_command_is_applied_once(bot):

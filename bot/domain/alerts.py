@@ -132,6 +132,7 @@ def parse_alertmanager(body: Any) -> list[Alert]:
     if not isinstance(alerts, list) or not alerts:
         raise BadAlert("alerts", "must be a non-empty list")
     common = data.get("commonLabels") if isinstance(data.get("commonLabels"), dict) else {}
+    common = {clean_text(str(k)): clean_text(str(v)) for k, v in common.items()}
     parsed = []
     if len(alerts) > MAX_GROUP:
         raise TooManyAlerts("alerts", f"{len(alerts)} alerts in one body; send at most {MAX_GROUP} (set "

@@ -121,5 +121,6 @@ def may_change(actor: str, *, commander: str | None, responders: Iterable[str], 
 def not_allowed(number: int, commander: str | None) -> str:
     ref = incident_ref(number)
     who = f"its commander <@{commander}>" if commander else "its commander"
-    return (f"Only {who}, its responders, the rotation's firefighters or an admin can change {ref}. "
+    return (f"Only {who}, its responders, the rotation's firefighters, people paged for it or an admin can change "
+            f"{ref}. "
             f"Ask to be added with `/incident responders add {ref} @you`.")

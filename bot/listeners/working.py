@@ -40,8 +40,8 @@ def _key(body: dict) -> str | None:
 def _acting_button(method: str, unchanged: str):
     """A button that changes the incident at once: `IncidentService.<method>(number or page id, user, key)`."""
     async def handler(ack, body, action, context, respond) -> None:
+        user = body["user"]["id"]  # read before the ack: a failure after it would cost Bolt's ack (see after_ack)
         await ack()
-        user = body["user"]["id"]
         after_ack(context, _change(context, body, respond,
                                    lambda s: getattr(s, method)(_number(action), user, _key(body)), unchanged),
                   method)
@@ -174,9 +174,10 @@ async def _hand_over(context, body: dict, action: dict, respond) -> None:
     try:
         if as_int(rotation) is None or not outgoing or not incoming:
             raise UserError("This button is out of date; run `/incident handoff` for a fresh digest.")
-        moved = incidents.hand_over(as_int(rotation) or 0, outgoing, incoming, user)
+        moved, refused = incidents.hand_over(as_int(rotation) or 0, outgoing, incoming, user)
     except UserError as exc:
         await say_privately(respond, str(exc), context=context, user=user)
         return
-    refs = ", ".join(incident_ref(n) for n in moved) or "nothing (they were commanded by someone else meanwhile)"
-    await say_privately(respond, f"Handed over to <@{incoming}>: {refs}.", context=context, user=user)
+    lines = [f"Handed over to <@{incoming}>: {', '.join(incident_ref(n) for n in moved)}."] if moved else []
+    lines += [f"Not handed over: {why}" for why in refused]
+    await say_privately(respond, "\n".join(lines), context=context, user=user)

@@ -232,21 +232,35 @@ class ReminderService(WorkingService):
                 f"{safe(body)}", refresh=False))
         return self._change(number, user_id, apply, request_key)
 
-    def hand_over(self, rotation_id: int, outgoing: str, incoming: str, actor: str) -> list[int]:
-        """Command of the outgoing primary's open incidents on this rotation moves to the incoming primary."""
-        if actor not in (outgoing, incoming) and actor not in self.settings.admins:
-            raise UserError(f"Only <@{outgoing}> (or <@{incoming}>, or an admin) can hand these incidents over.")
+    def hand_over(self, rotation_id: int, outgoing: str, incoming: str,
+                  actor: str) -> tuple[list[int], list[str]]:
+        """Command of the outgoing primary's open incidents on this rotation moves to the incoming primary.
+
+        The button names the two people, but they are checked against the rotation itself (last shift's and this
+        shift's primary), so a stale or forged button moves nothing. Returns (moved, why others were not).
+        """
+        now = self.clock.now()
         with self.db.session() as session:
+            rotation = repo.rotation_by_id(session=session, rotation_id=rotation_id)
+            if rotation is None:
+                raise UserError("This button is out of date; run `/incident handoff` for a fresh digest.")
+            shift = self.on_call(session, rotation, now)
+            previous = self.on_call(session, rotation, shift.shift_start - timedelta(seconds=1))
+            if (outgoing, incoming) != (previous.primary, shift.primary):
+                raise UserError("This button is out of date (the shift has changed since the digest); run "
+                                "`/incident handoff` for a fresh digest.")
+            if actor not in (outgoing, incoming) and actor not in self.settings.admins:
+                raise UserError(f"Only <@{outgoing}> (or <@{incoming}>, or an admin) can hand these incidents over.")
             mine = [i.number for i in repo.open_incidents_of_rotation(session=session, rotation_id=rotation_id)
                     if i.commander_id == outgoing]
-        moved = []
+        if not mine:
+            raise UserError(f"<@{outgoing}> commands no open incident on this rotation any more.")
+        moved, refused = [], []
         for number in mine:
             try:
                 self.set_commander(number, actor, incoming)
             except UserError as exc:
-                log.info("hand over %s: %s", incident_ref(number), exc)
+                refused.append(f"{incident_ref(number)}: {exc}")
                 continue
             moved.append(number)
-        if not mine:
-            raise UserError(f"<@{outgoing}> commands no open incident on this rotation any more.")
-        return moved
+        return moved, refused

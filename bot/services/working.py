@@ -57,10 +57,10 @@ class WorkingService(PagingService):
             incident = repo.incident_for_change(session=session, number=number)  # changes to it queue up here
             if incident is None:
                 raise UserError(f"There is no {incident_ref(number)}.")
+            if check_permission:  # before the replay check: a replayed key never lets a stranger's form close quietly
+                self._require_permission(session, incident, actor, now)
             if request_key and repo.event_by_request_key(session=session, request_key=request_key):
                 return Changed(incident, changed=False, replayed=True)
-            if check_permission:
-                self._require_permission(session, incident, actor)
             outcome = apply(session, incident, now)
             if outcome is None:
                 return Changed(incident, changed=False)
@@ -97,16 +97,18 @@ class WorkingService(PagingService):
             incident = repo.incident_by_number(session=session, number=number)
             if incident is None:
                 raise UserError(f"There is no {incident_ref(number)}.")
-            self._require_permission(session, incident, actor)
+            self._require_permission(session, incident, actor, self.clock.now())
         if form == "resolve":
             lifecycle.check_resolve(number, Status(incident.status), incident.duplicate_of)
         else:
             lifecycle.require_open(number, Status(incident.status), "post an update", incident.duplicate_of)
         return incident
 
-    def _require_permission(self, session: Session, incident: Incident, actor: str) -> None:
+    def _require_permission(self, session: Session, incident: Incident, actor: str, now: datetime) -> None:
         firefighters = (repo.rotation_member_ids(session=session, rotation_id=incident.rotation_id)
                         if incident.rotation_id is not None else [])
+        oncall = self.on_call_for(session, incident, now)
+        firefighters += list(oncall.people) if oncall else []  # on call by an override counts too
         firefighters += repo.paged_users(session=session, incident_id=incident.id)  # asked to respond: may act
         if not lifecycle.may_change(actor, commander=incident.commander_id,
                                     responders=repo.responder_ids(session=session, incident_id=incident.id),
