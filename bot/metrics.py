@@ -18,8 +18,9 @@ _PATHS = ("/slack/events", "/healthz", "/metrics", "/alerts/generic", "/alerts/a
 
 
 class StoredState(Collector):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, backlog: Callable[[], dict]) -> None:
         self.db = db
+        self.backlog = backlog
 
     def collect(self) -> Iterator:
         with self.db.session() as session:
@@ -43,11 +44,21 @@ class StoredState(Collector):
             for values, count in rows.items():
                 family.add_metric(list(values) if labels else [], count)
             yield family
+        backlog = self.backlog()
+        family = GaugeMetricFamily("firefighter_deliveries", "Deliveries to Slack by state (queued, sent, failed = "
+                                   "given up, dropped = no longer owed) and kind", labels=["state", "kind"])
+        for state, kinds in sorted(backlog["counts"].items()):
+            for kind, count in sorted(kinds.items()):
+                family.add_metric([state, kind], count)
+        yield family
+        yield GaugeMetricFamily("firefighter_delivery_oldest_queued_seconds",
+                                "How long the oldest undelivered delivery has waited", value=backlog[
+                                    "oldest_queued_seconds"])
 
 
-def add_metrics(app: web.Application, db: Database) -> None:
+def add_metrics(app: web.Application, db: Database, backlog: Callable[[], dict]) -> None:
     registry = CollectorRegistry()
-    registry.register(StoredState(db))
+    registry.register(StoredState(db, backlog))
     latency = Histogram("firefighter_request_duration_seconds", "Time to answer an HTTP request", ["path"],
                         registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 

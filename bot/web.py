@@ -52,9 +52,13 @@ def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents:
     async def healthz(_request: web.Request) -> web.Response:
         ok = database_answers(engine)
         body: dict = {"ok": ok, "database": "ok" if ok else "unreachable"}
-        if ok:  # messages owed to Slack: `queued` waits for Slack, `failed` was refused for good (see the log)
-            counts = incidents.outbox_counts()
-            body["outbox"] = {"queued": counts.get("queued", 0), "failed": counts.get("failed", 0)}
+        if ok:  # owed to Slack: `queued` waits for Slack, `failed` was refused for good (see the log), by kind
+            backlog = incidents.delivery.backlog()
+            counts = backlog["counts"]
+            body["outbox"] = {"queued": sum(counts.get("queued", {}).values()),
+                              "failed": sum(counts.get("failed", {}).values()),
+                              "oldest_queued_seconds": backlog["oldest_queued_seconds"],
+                              "failed_by_kind": counts.get("failed", {})}
         return web.json_response(body, status=200 if ok else 503)
 
     app = web.Application(client_max_size=MAX_BODY)
@@ -63,6 +67,6 @@ def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents:
         app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     add_alert_routes(app, settings, incidents)
-    add_metrics(app, incidents.db)
+    add_metrics(app, incidents.db, incidents.delivery.backlog)
     add_board_routes(app, settings, incidents)
     return app

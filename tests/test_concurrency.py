@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.db.models import (
+    Delivery,
     Incident,
     IncidentResponder,
-    OutboxMessage,
     Page,
     RotationOverride,
     RotationSwap,
@@ -129,7 +129,7 @@ async def test_simultaneous_actors_settle_on_one_outcome(tmp_path, fake_slack, d
         assert len(replays) == 1 and "rotation override" in replays[0], replays  # only the override sent twice
 
         def drained() -> bool:
-            return all(m.state != "queued" for m in replicas.rows(OutboxMessage)) and not replicas.rows(
+            return all(m.state != "queued" for m in replicas.rows(Delivery)) and not replicas.rows(
                 Page, Page.state == "queued")
         await replicas.until(drained, "every message to be delivered")
         await asyncio.sleep(1.5)  # a tick or so more on both processes: nothing else may go out

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlmodel import Session, create_engine, select
 
-from bot.db.models import Incident, OutboxMessage
+from bot.db.models import Delivery, Incident
 from bot.views.incident import declare_modal
 from tests.conftest import SECRET, TOKEN
 from tests.slack_requests import SlackSender, view_submission
@@ -57,8 +57,8 @@ def incidents(tmp_path: Path) -> list[Incident]:
     return stored(tmp_path, Incident)
 
 
-def outbox(tmp_path: Path) -> list[OutboxMessage]:
-    return stored(tmp_path, OutboxMessage)
+def outbox(tmp_path: Path) -> list[Delivery]:
+    return stored(tmp_path, Delivery)
 
 
 async def until(condition, what: str, seconds: float = 20) -> None:

@@ -7,7 +7,7 @@ import json
 
 from sqlmodel import select
 
-from bot.db.models import OutboxMessage
+from bot.db.models import Delivery
 
 
 def updates_in(bot, channel: str) -> list[str]:
@@ -16,9 +16,9 @@ def updates_in(bot, channel: str) -> list[str]:
             if c == channel and (m["text"] or "").startswith(":memo:")]
 
 
-def outbox(bot) -> list[OutboxMessage]:
+def outbox(bot) -> list[Delivery]:
     with bot.session() as s:
-        return list(s.exec(select(OutboxMessage).order_by(OutboxMessage.id)))
+        return list(s.exec(select(Delivery).order_by(Delivery.id)))
 
 
 async def test_slack_down_for_ten_minutes_delays_messages_but_loses_none(bot):

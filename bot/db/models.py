@@ -208,11 +208,11 @@ class Notice(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True, index=True))
 
 
-class OutboxMessage(SQLModel, table=True):
-    """A Slack call owed because of a stored change, written in the same transaction as the change.
-
-    Delivered in id order within its lane (one incident's home, or one channel), retried with backoff while Slack
-    is down or slow, given up only when Slack says no for good (`failed`, with the error).
+class Delivery(SQLModel, table=True):
+    """Something owed to Slack because of a stored change, written in the same transaction as the change (the
+    outbox). Delivered in id order within its lane (one incident's home, one channel, one person), retried with
+    backoff while Slack is down or slow, given up only when Slack says no for good (`failed`, with the error) or
+    when it is no longer owed (`dropped`). `claim_token` fences a claim: only its holder records the outcome.
     """
 
     __tablename__ = "outbox"
@@ -227,6 +227,7 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_timestamp(nullable=False))
     next_attempt_at: datetime = Field(sa_column=_timestamp(nullable=False))
     claimed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    claim_token: str | None = Field(default=None, max_length=32)
     sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     last_error: str = Field(default="", max_length=200)
 

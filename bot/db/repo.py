@@ -11,11 +11,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.db.models import (
+    Delivery,
     HandledRequest,
     Incident,
     IncidentResponder,
     Notice,
-    OutboxMessage,
     Page,
     Person,
     Rotation,
@@ -420,22 +420,49 @@ def count_by_fingerprint(*, session: Session, fingerprint: str) -> int:
                         .where(Incident.alert_fingerprint == fingerprint)).one()
 
 
-# -- outbox -------------------------------------------------------------------------------------------------
+# -- deliveries (the outbox) -------------------------------------------------------------------------------
 
-def queue_message(*, session: Session, lane: str, kind: str, incident_id: int | None, payload: str,
-                  now: datetime) -> None:
-    session.add(OutboxMessage(lane=lane, kind=kind, incident_id=incident_id, payload=payload, created_at=now,
-                              next_attempt_at=now))
-
-
-def queued_messages(*, session: Session, limit: int = 500) -> list[OutboxMessage]:
-    return list(session.exec(select(OutboxMessage).where(OutboxMessage.state == "queued")
-                             .order_by(col(OutboxMessage.id)).limit(limit)))
+def queue_delivery(*, session: Session, lane: str, kind: str, incident_id: int | None, payload: str,
+                   now: datetime) -> None:
+    session.add(Delivery(lane=lane, kind=kind, incident_id=incident_id, payload=payload, created_at=now,
+                         next_attempt_at=now))
 
 
-def outbox_counts(*, session: Session) -> dict[str, int]:
-    rows = session.exec(select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state))
-    return {state: count for state, count in rows}
+def deliveries_due(*, session: Session, now: datetime, claimed_before: datetime, limit: int) -> list[Delivery]:
+    """Everything still queued, oldest first — also what another process holds or what waits for a retry, so
+    that each lane stops at its first undelivered item and nothing behind it overtakes it."""
+    return list(session.exec(select(Delivery).where(Delivery.state == "queued")
+                             .order_by(col(Delivery.id)).limit(limit)))
+
+
+def claim_delivery(*, session: Session, delivery_id: int, token: str, now: datetime, claimed_before: datetime) -> bool:
+    """One conditional write: this process (holding `token`) alone may deliver it until its lease lapses."""
+    result = session.exec(sa.update(Delivery).where(col(Delivery.id) == delivery_id,
+                                                    _claimable(Delivery, claimed_before),
+                                                    col(Delivery.next_attempt_at) <= now)
+                          .values(claimed_at=now, claim_token=token))
+    return result.rowcount == 1
+
+
+def finish_delivery(*, session: Session, delivery_id: int, token: str, **values) -> bool:
+    """The outcome, recorded only by the holder of the claim; the claim is released with it."""
+    result = session.exec(sa.update(Delivery).where(col(Delivery.id) == delivery_id, col(Delivery.state) == "queued",
+                                                    col(Delivery.claim_token) == token)
+                          .values(claimed_at=None, claim_token=None, **values))
+    return result.rowcount == 1
+
+
+def delivery_backlog(*, session: Session, now: datetime) -> dict:
+    """Counts by state and kind, and how long the oldest undelivered one has waited (seconds)."""
+    rows = session.exec(select(Delivery.state, Delivery.kind, sa.func.count()).group_by(Delivery.state, Delivery.kind))
+    counts: dict[str, dict[str, int]] = {}
+    for state, kind, count in rows:
+        counts.setdefault(state, {})[kind] = count
+    oldest = session.exec(select(sa.func.min(Delivery.created_at)).where(Delivery.state == "queued")).one()
+    if isinstance(oldest, str):  # SQLite answers an aggregate without the column's type
+        oldest = datetime.fromisoformat(oldest).replace(tzinfo=now.tzinfo)
+    age = max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+    return {"counts": counts, "oldest_queued_seconds": round(age, 1)}
 
 
 # -- metrics ------------------------------------------------------------------------------------------------
@@ -454,7 +481,7 @@ def metric_counts(*, session: Session) -> dict[str, dict[tuple[str, ...], int]]:
         "acknowledged": {(): session.exec(select(sa.func.count()).select_from(Incident)
                                           .where(col(Incident.acknowledged_at).is_not(None))).one()},
         "reminders": grouped(select(Notice.kind, sa.func.count()).where(Notice.state == "sent").group_by(Notice.kind)),
-        "outbox": grouped(select(OutboxMessage.state, sa.func.count()).group_by(OutboxMessage.state)),
+        "outbox": grouped(select(Delivery.state, sa.func.count()).group_by(Delivery.state)),
     }
 
 

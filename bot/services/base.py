@@ -13,6 +13,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident, Rotation
+from bot.delivery.engine import DeliveryEngine
 from bot.notify import Background, SlackGateway
 from bot.views import incident as incident_views
 from bot.views.paging import paging_line
@@ -67,6 +68,7 @@ class ServiceBase:
         self.slack = slack
         self.clock = clock
         self.background = background
+        self.delivery = DeliveryEngine(db, clock, settings.delivery_lease)  # the one way out to Slack
 
     @property
     def lease(self):

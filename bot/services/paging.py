@@ -8,7 +8,6 @@ each step is sent once. Acknowledging stops every live page of the incident.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -148,9 +147,8 @@ class PagingService(RotationService):
             return 1
         if dm_channel and dm_ts:  # acknowledged while the page was on its way: its buttons go at once
             with self.db.session() as session:
-                repo.queue_message(session=session, lane=f"channel:{dm_channel}", kind="page_stopped",
-                                   incident_id=incident.id, payload=json.dumps({"channel": dm_channel, "ts": dm_ts}),
-                                   now=now)
+                self.delivery.queue(session, lane=f"channel:{dm_channel}", kind="page_stopped", now=now,
+                                    incident_id=incident.id, channel=dm_channel, ts=dm_ts)
                 session.commit()
             self.flush_later()
         return 0

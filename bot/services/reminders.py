@@ -8,7 +8,6 @@ be resolved); if not, it is dropped, never sent late or to a resolved incident.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timedelta
 
@@ -215,9 +214,8 @@ class ReminderService(WorkingService):
         text, blocks = handoff_views.digest(self.digest(rotation))
         with self.db.session() as session:
             self._once(session, request_key, "handoff")
-            repo.queue_message(session=session, lane=f"channel:{rotation.channel_id}", kind="post", incident_id=None,
-                               payload=json.dumps({"channel": rotation.channel_id, "text": text, "blocks": blocks}),
-                               now=self.clock.now())
+            self.delivery.queue(session, lane=f"channel:{rotation.channel_id}", kind="post", now=self.clock.now(),
+                                channel=rotation.channel_id, text=text, blocks=blocks)
             self._commit_once(session, request_key)
         self.flush_later()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -334,9 +333,8 @@ class RotationService(OutboxService):
     def _tell_rotation_later(self, rotation: Rotation, text: str) -> None:
         """Said in the rotation's channel through the outbox, so Slack being down delays it but does not lose it."""
         with self.db.session() as session:
-            repo.queue_message(session=session, lane=f"channel:{rotation.channel_id}", kind="post", incident_id=None,
-                               payload=json.dumps({"channel": rotation.channel_id, "text": text}),
-                               now=self.clock.now())
+            self.delivery.queue(session, lane=f"channel:{rotation.channel_id}", kind="post", now=self.clock.now(),
+                                channel=rotation.channel_id, text=text)
             session.commit()
         self.flush_later()
 

@@ -1,0 +1,215 @@
+"""The one way out to Slack: every message the bot owes is a stored delivery, written in the same transaction as
+the change that caused it, and sent by whichever process ticks next.
+
+- Order: deliveries share a lane (an incident's home, one channel, one person) and go out in id order within it;
+  a lane waiting on Slack holds only itself, never the others (lanes run side by side, a few at a time).
+- Claims: a process claims a delivery with a conditional write that stores a fresh token; every later write of that
+  delivery names the token, so a process whose lease ran out cannot record over the one that took over (fencing).
+- Leases: an attempt is cut off at half the lease (`DELIVERY_LEASE`), so no call with its retries outlasts the
+  lease; a process that dies mid-attempt leaves a claim that lapses, and the next tick takes the work over.
+- Outcomes: sent (with what Slack answered, recorded under the claim), later (not deliverable yet), retry (Slack
+  down, rate-limited: backoff honouring Retry-After), dropped (no longer owed), failed (Slack said no for good).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.db import repo
+from bot.db.models import Delivery
+from bot.notify import TRANSPORT_ERRORS, slack_error, transient
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST = timedelta(seconds=5)
+BACKOFF_MAX = timedelta(minutes=5)
+LATER = timedelta(seconds=5)
+LANES_AT_ONCE = 16
+PASS_LIMIT = 500
+
+
+class Later(Exception):
+    """Not deliverable yet (the incident's channel is still being set up): look again shortly."""
+
+
+class Drop(Exception):
+    """No longer owed (the reminder stopped being due, the incident never got a place in Slack)."""
+
+
+class Refused(Exception):
+    """The handler tried what it could and Slack said no for good; `error` is Slack's word for it."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+Record = Callable[[Session], None]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A delivery went out. `record` stores what Slack answered (a ts, a channel id) in the same transaction that
+    marks the delivery sent — and only if this process still holds the claim."""
+
+    record: Record | None = None
+
+
+Handler = Callable[[Delivery, dict], Awaitable[Sent | None]]
+
+
+class DeliveryEngine:
+    def __init__(self, db: repo.Database, clock: Clock, lease: timedelta) -> None:
+        self.db = db
+        self.clock = clock
+        self.lease = lease
+        self.attempt_budget = lease / 2  # an attempt (every call and retry in it) ends well inside its lease
+        self.handlers: dict[str, Handler] = {}
+        self._running = False
+        self._again = False
+
+    def register(self, kind: str, handler: Handler) -> None:
+        self.handlers[kind] = handler
+
+    # -- writing (inside the caller's transaction) ------------------------------------------------------
+
+    @staticmethod
+    def queue(session: Session, *, lane: str, kind: str, now: datetime, incident_id: int | None = None,
+              **payload: Any) -> None:
+        repo.queue_delivery(session=session, lane=lane, kind=kind, incident_id=incident_id,
+                            payload=json.dumps(payload), now=now)
+
+    # -- delivering -----------------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Deliver what is due. One pass at a time in a process; asked again while one runs, it goes round again
+        (so what a change queued during a pass is not left for the next tick)."""
+        if self._running:
+            self._again = True
+            return 0
+        self._running, sent = True, 0
+        try:
+            while True:
+                self._again = False
+                sent += await self._pass()
+                if not self._again:
+                    return sent
+        finally:
+            self._running = False
+
+    async def _pass(self) -> int:
+        now = self.clock.now()
+        with self.db.session() as session:
+            due = repo.deliveries_due(session=session, now=now, claimed_before=now - self.lease, limit=PASS_LIMIT)
+        lanes: dict[str, list[Delivery]] = {}
+        for delivery in due:
+            lanes.setdefault(delivery.lane, []).append(delivery)
+        gate = asyncio.Semaphore(LANES_AT_ONCE)
+
+        async def lane(deliveries: list[Delivery]) -> int:
+            async with gate:
+                return await self._lane(deliveries)
+
+        return sum(await asyncio.gather(*(lane(d) for d in lanes.values())))
+
+    async def _lane(self, deliveries: list[Delivery]) -> int:
+        """In order; the first that does not go out (Slack down, not deliverable yet, claimed elsewhere) holds
+        the rest of its lane until the next pass."""
+        sent = 0
+        for delivery in deliveries:
+            outcome = await self._attempt(delivery)
+            if outcome == "sent":
+                sent += 1
+            elif outcome not in ("failed", "dropped"):
+                break
+        return sent
+
+    async def _attempt(self, delivery: Delivery) -> str:
+        now = self.clock.now()
+        if delivery.next_attempt_at > now:
+            return "waiting"
+        token = secrets.token_hex(8)
+        with self.db.session() as session:
+            claimed = repo.claim_delivery(session=session, delivery_id=delivery.id, token=token, now=now,
+                                          claimed_before=now - self.lease)
+            session.commit()
+        if not claimed:
+            return "elsewhere"
+        handler = self.handlers.get(delivery.kind)
+        if handler is None:
+            log.error("delivery %s: nobody delivers kind %r", delivery.id, delivery.kind)
+            self._finish(delivery, token, state="failed", last_error=f"unknown kind {delivery.kind}")
+            return "failed"
+        try:
+            done = await asyncio.wait_for(handler(delivery, json.loads(delivery.payload or "{}")),
+                                          self.attempt_budget.total_seconds())
+        except Later:
+            self._finish(delivery, token, next_attempt_at=now + LATER)
+            return "later"
+        except Drop as exc:
+            self._finish(delivery, token, state="dropped", last_error=str(exc)[:200])
+            return "dropped"
+        except Refused as exc:
+            return self._refused(delivery, token, exc.error)
+        except (SlackApiError, *TRANSPORT_ERRORS) as exc:  # asyncio.TimeoutError (the budget) is one of these
+            if not transient(exc):
+                return self._refused(delivery, token, slack_error(exc) if isinstance(exc, SlackApiError) else "?")
+            error = slack_error(exc) if isinstance(exc, SlackApiError) else exc.__class__.__name__
+            self._retry(delivery, token, now, error, _retry_after(exc))
+            return "retry"
+        record = done.record if isinstance(done, Sent) else None
+        if not self._finish(delivery, token, record=record, state="sent", sent_at=self.clock.now(), last_error=""):
+            log.warning("delivery %s (%s) went out after its claim was taken over", delivery.id, delivery.kind)
+        return "sent"
+
+    def _refused(self, delivery: Delivery, token: str, error: str) -> str:
+        log.warning("delivery %s (%s) refused by Slack for good: %s", delivery.id, delivery.kind, error)
+        self._finish(delivery, token, state="failed", last_error=error[:200])
+        return "failed"
+
+    def _retry(self, delivery: Delivery, token: str, now: datetime, error: str, retry_after: float | None) -> None:
+        attempts = delivery.attempts + 1
+        wait = min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_MAX)
+        if retry_after:
+            wait = max(wait, timedelta(seconds=retry_after))
+        log.info("delivery %s (%s): Slack unavailable (%s); attempt %d in %s", delivery.id, delivery.kind, error,
+                 attempts + 1, wait)
+        self._finish(delivery, token, attempts=attempts, next_attempt_at=now + wait, last_error=error[:200])
+
+    def _finish(self, delivery: Delivery, token: str, *, record: Record | None = None, **values) -> bool:
+        """Release the claim with the outcome — only while it is still ours (fenced by the token)."""
+        with self.db.session() as session:
+            if not repo.finish_delivery(session=session, delivery_id=delivery.id, token=token, **values):
+                session.rollback()
+                return False
+            if record is not None:
+                record(session)
+            session.commit()
+        return True
+
+    # -- what /healthz and /metrics show ------------------------------------------------------------------
+
+    def backlog(self) -> dict:
+        now = self.clock.now()
+        with self.db.session() as session:
+            return repo.delivery_backlog(session=session, now=now)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    try:
+        return float(value) if value else None
+    except (TypeError, ValueError):
+        return None
