@@ -60,12 +60,19 @@ def make_client(token: str, base_url: str, backoff_factor: float = 0.5) -> Async
 TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
+# `ok: false` answers that say "not now" rather than "never": Slack's own trouble, and the token being refused
+# for a while (a rotated or briefly revoked token must delay deliveries, not lose them).
+PASSING_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout",
+                            "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"})
+
+
 def transient(exc: BaseException) -> bool:
-    """Worth another try later: Slack unreachable, 5xx, or rate limiting. An `ok: false` answer is final."""
+    """Worth another try later: Slack unreachable, 5xx, rate limiting, or one of PASSING_ERRORS. Any other
+    `ok: false` answer is final."""
     if isinstance(exc, TRANSPORT_ERRORS):
         return True
     if isinstance(exc, SlackApiError):
-        return getattr(exc.response, "status_code", 200) != 200 or slack_error(exc) == "ratelimited"
+        return getattr(exc.response, "status_code", 200) != 200 or slack_error(exc) in PASSING_ERRORS
     return False
 
 
@@ -175,11 +182,43 @@ class SlackGateway:
         await self.client.conversations_setTopic(channel=channel, topic=topic[:250])
 
     async def post(self, channel: str, text: str, blocks: list[dict] | None = None,
-                   thread_ts: str | None = None) -> tuple[str, str]:
-        """Returns (channel id, ts) — Slack answers with the id even when given a name or a user id."""
+                   thread_ts: str | None = None, metadata: dict | None = None) -> tuple[str, str]:
+        """Returns (channel id, ts) — Slack answers with the id even when given a name or a user id.
+        `metadata` ({"event_type", "event_payload"}) marks a message so that it can be found again."""
         response = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks,
-                                                      thread_ts=thread_ts, unfurl_links=False)
+                                                      thread_ts=thread_ts, unfurl_links=False, metadata=metadata)
         return response["channel"], response["ts"]
+
+    async def join(self, channel: str) -> None:
+        await self.client.conversations_join(channel=channel)
+
+    async def channel_named(self, name: str) -> dict | None:
+        """A public channel by its name (Slack has no look-up by name: the list is read page by page)."""
+        cursor = None
+        for _ in range(50):
+            response = await self.client.conversations_list(types="public_channel", exclude_archived=True,
+                                                            limit=1000, cursor=cursor)
+            for channel in response.get("channels") or []:
+                if channel.get("name") == name:
+                    return channel
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        return None
+
+    async def find_marked(self, channel: str, event_type: str, key: dict, thread_ts: str | None = None) -> str | None:
+        """The ts of a recent message of ours marked with this metadata (a post a crash kept us from recording)."""
+        if thread_ts:
+            response = await self.client.conversations_replies(channel=channel, ts=thread_ts, limit=100,
+                                                               include_all_metadata=True)
+        else:
+            response = await self.client.conversations_history(channel=channel, limit=100, include_all_metadata=True)
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == event_type and all(payload.get(k) == v for k, v in key.items()):
+                return message.get("ts")
+        return None
 
     async def post_ephemeral(self, channel: str, user: str, text: str, blocks: list[dict] | None = None) -> None:
         await self.client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks)

@@ -50,14 +50,12 @@ class Runtime:
             self.scheduler.start()
 
     async def _warm_up(self) -> None:
-        """Learn who we are (best effort) and finish any Slack set-up a previous process left undone."""
+        """Learn who we are (best effort). Nothing to resume: whatever a previous process left undelivered is
+        stored, and the tick delivers it."""
         try:
             await self.slack.whoami()
         except (SlackApiError, OSError) as exc:
             log.warning("auth.test failed at start-up (%s); continuing", exc)
-        resumed = await self.incidents.resume_unfinished()
-        if resumed:
-            log.info("resuming Slack set-up of %d incident(s)", resumed)
 
     async def stop(self) -> None:
         if self.scheduler is not None and self.scheduler.running:

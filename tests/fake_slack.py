@@ -65,6 +65,8 @@ class FakeSlack:
     delay: float = 0.0
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _delays: dict[str, float] = field(default_factory=dict)
+    _late: dict[str, float] = field(default_factory=dict)
+    _lose_answer: bool = False
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _clock: itertools.count = field(default_factory=lambda: itertools.count(1))
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
@@ -106,7 +108,8 @@ class FakeSlack:
     def fail(self, method: str, error: str = "internal_error", *, status: int = 200, times: int = 1,
              retry_after: int = 1) -> None:
         """The next `times` calls of `method` answer with `error` (429 → ratelimited with Retry-After; status 0 →
-        the connection is dropped without an answer)."""
+        the connection is dropped without an answer; status -1 → the call is carried out, then the connection
+        drops before the answer)."""
         self._failures.setdefault(method, []).append(Failure(error, status, times, retry_after))
 
     def recover(self, method: str | None = None) -> None:
@@ -115,6 +118,11 @@ class FakeSlack:
             self._failures.clear()
         else:
             self._failures.pop(method, None)
+
+    def answer_late(self, seconds: float, method: str) -> None:
+        """`method` does what it is asked at once, but its answer comes `seconds` later: the window in which a
+        process can die after Slack acted and before it recorded what Slack did."""
+        self._late[method] = seconds
 
     def slow(self, seconds: float, method: str | None = None) -> None:
         if method is None:
@@ -126,8 +134,13 @@ class FakeSlack:
         self.users[user_id] = {"id": user_id, "name": name or user_id.lower(), "tz": tz, "is_bot": False,
                                "deleted": False, "real_name": name or user_id}
 
-    def add_channel(self, channel_id: str, name: str) -> None:
-        self.channels[channel_id] = {"id": channel_id, "name": name, "topic": "", "members": set()}
+    def add_channel(self, channel_id: str, name: str, *, joined: bool = True, archived: bool = False,
+                    private: bool = False, creator: str = "U0SOMEONE") -> None:
+        """`joined=False`: the bot is not a member (posting answers `not_in_channel`, or `channel_not_found` when
+        the channel is private); `archived`: posting answers `is_archived`."""
+        self.channels[channel_id] = {"id": channel_id, "name": name, "topic": "", "members": set(),
+                                     "joined": joined, "archived": archived, "private": private,
+                                     "creator": creator}
 
     # -- what tests read back ----------------------------------------------------------------------------
 
@@ -224,6 +237,9 @@ class FakeSlack:
                 self.calls.remove(call)  # the caller went away while we were slow: it never reached Slack
                 return web.Response(status=499)
         failure = self._take_failure(method)
+        if failure is not None and failure.status == -1:  # Slack acts, and the answer is lost on the way back
+            failure = None
+            self._lose_answer = True
         if failure is not None and failure.status == 0:
             if request.transport is not None:
                 request.transport.abort()
@@ -243,6 +259,13 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": error, "response_metadata": {"messages": [str(exc)]}})
         except _ApiError as exc:
             return _error(str(exc))
+        if self._lose_answer:
+            self._lose_answer = False
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
+        if self._late.get(method):
+            await asyncio.sleep(self._late[method])
         return web.json_response({"ok": True, **result})
 
     def _take_failure(self, method: str) -> Failure | None:
@@ -292,8 +315,41 @@ class FakeSlack:
         if any(c["name"] == name for c in self.channels.values()):
             raise _ApiError("name_taken")
         channel_id = self._new_id("C")
-        self.add_channel(channel_id, name)
-        return {"channel": {"id": channel_id, "name": name, "is_channel": True}}
+        self.add_channel(channel_id, name, creator="UBOT")
+        return {"channel": {"id": channel_id, "name": name, "is_channel": True, "creator": "UBOT"}}
+
+    def _api_conversations_list(self, args: dict) -> dict:
+        listed = [c for c in self.channels.values() if not c["id"].startswith("D") and not c.get("private")
+                  and not (c.get("archived") and str(args.get("exclude_archived")).lower() in ("true", "1"))]
+        limit = max(1, min(int(args.get("limit") or 100), 1000))
+        start = int(args.get("cursor") or 0)
+        page = listed[start:start + limit]
+        more = start + limit < len(listed)
+        return {"channels": [{"id": c["id"], "name": c["name"], "creator": c.get("creator"),
+                              "is_archived": bool(c.get("archived")), "is_member": bool(c.get("joined", True))}
+                             for c in page], "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def _api_conversations_join(self, args: dict) -> dict:
+        channel = self._channel(args)
+        if channel.get("private"):
+            raise _ApiError("method_not_supported_for_channel_type")
+        if channel.get("archived"):
+            raise _ApiError("is_archived")
+        channel["joined"] = True
+        return {"channel": {"id": channel["id"]}}
+
+    def _history(self, channel_id: str, thread_ts: str | None) -> list[dict]:
+        found = [m for (c, _), m in self.messages.items() if c == channel_id
+                 and (thread_ts is None or m.get("thread_ts") == thread_ts or m["ts"] == thread_ts)]
+        return sorted(found, key=lambda m: m["ts"], reverse=True)
+
+    def _api_conversations_history(self, args: dict) -> dict:
+        channel = self._channel(args)
+        return {"messages": self._history(channel["id"], None)[:int(args.get("limit") or 100)]}
+
+    def _api_conversations_replies(self, args: dict) -> dict:
+        channel = self._channel(args)
+        return {"messages": self._history(channel["id"], _require(args, "ts"))[:int(args.get("limit") or 100)]}
 
     def _api_conversations_invite(self, args: dict) -> dict:
         channel = self._channel(args)
@@ -327,14 +383,25 @@ class FakeSlack:
         if len(args.get("text") or "") > 40_000:
             raise _ApiError("msg_too_long")
 
+    def _writable(self, channel: dict) -> None:
+        if channel.get("archived"):
+            raise _ApiError("is_archived")
+        if not channel.get("joined", True):
+            raise _ApiError("channel_not_found" if channel.get("private") else "not_in_channel")
+
     def _api_chat_postMessage(self, args: dict) -> dict:
         channel = self._channel(args)
+        self._writable(channel)
         self._message_args(args)
         thread_ts = args.get("thread_ts")
         if thread_ts and (channel["id"], thread_ts) not in self.messages:
             raise _ApiError("thread_not_found")
         ts = self._new_ts()
-        message = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks"), "thread_ts": thread_ts}
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        message = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks"), "thread_ts": thread_ts,
+                   "metadata": metadata}
         self.messages[(channel["id"], ts)] = message
         return {"channel": channel["id"], "ts": ts, "message": message}
 

@@ -119,3 +119,51 @@ async def test_killed_while_declaring_and_while_delivering(tmp_path, fake_slack)
     finally:
         await sender.close()
         await bot.stop()
+
+
+async def test_killed_after_slack_acted_but_before_it_was_recorded(tmp_path, fake_slack):
+    """kill -9 while Slack's answer is on its way: the channel Slack created is adopted (no `inc-1-…-2`), and the
+    summary Slack posted is found by its metadata (no second summary with buttons)."""
+    bot = Process(tmp_path, fake_slack)
+    await bot.start()
+    sender = SlackSender(bot.url, SECRET, fake_slack.response_url())
+    try:
+        # 1. Killed while conversations.create's answer is on its way (Slack has made the channel).
+        fake_slack.answer_late(30, "conversations.create")
+        view = declare_modal(metadata=json.dumps({"channel": "C0GENERAL"}), rotations=[])
+        payload = view_submission({**view, "id": "V0LATE"}, {"title": "Checkout is down", "priority": "P1",
+                                                             "commander": "U0COMMANDER"}, user="U0REPORTER")
+        status, body, _ = await sender.interaction(payload)
+        assert status == 200 and body == ""
+        await until(lambda: fake_slack.calls_to("conversations.create"), "the channel to be created")
+        await bot.kill()
+        assert "home" not in incidents(tmp_path)[0].steps_done
+
+        # 2. Restarted: the channel is adopted; killed again while the summary's answer is on its way.
+        fake_slack.answer_late(0, "conversations.create")
+        fake_slack.answer_late(30, "chat.postMessage")
+        await sender.close()
+        bot = Process(tmp_path, fake_slack)
+        await bot.start()
+        sender = SlackSender(bot.url, SECRET, fake_slack.response_url())
+        await until(lambda: any(c.get("metadata") for c in fake_slack.calls_to("chat.postMessage")),
+                    "the summary to be posted")
+        await bot.kill()
+        assert "home" in incidents(tmp_path)[0].steps_done and "summary" not in incidents(tmp_path)[0].steps_done
+
+        # 3. Restarted: the summary is found, not posted again, and the set-up finishes.
+        fake_slack.answer_late(0, "chat.postMessage")
+        await sender.close()
+        bot = Process(tmp_path, fake_slack)
+        await bot.start()
+        sender = SlackSender(bot.url, SECRET, fake_slack.response_url())
+        await until(lambda: "done" in incidents(tmp_path)[0].steps_done, "the set-up to finish")
+        incident = incidents(tmp_path)[0]
+        assert [c["name"] for c in fake_slack.channels.values() if c["name"].startswith("inc-")] == [
+            "inc-1-checkout-is-down"] and incident.channel_name == "inc-1-checkout-is-down"
+        summaries = [m for (c, _), m in fake_slack.messages.items() if c == incident.channel_id and m.get("metadata")]
+        assert len(summaries) == 1 and incident.summary_ts == summaries[0]["ts"]
+        assert len(fake_slack.pins) == 1
+    finally:
+        await sender.close()
+        await bot.stop()

@@ -171,8 +171,10 @@ async def test_unreachable_slack_loses_nothing_and_a_restart_finishes_the_setup(
     assert incident.channel_id and "done" not in incident.steps_done  # stopped at the summary
     assert "summary" not in incident.steps_done
     bot.fake._failures.clear()  # Slack is back
-    restarted = await make_bot()  # a new process on the same database
+    restarted = await make_bot()  # a new process on the same database: no resume at start-up, the tick does it
     await restarted.settle()
+    assert "done" not in restarted.incidents()[0].steps_done
+    await restarted.tick(minutes=10)
     incident = restarted.incidents()[0]
     assert "done" in incident.steps_done and incident.summary_ts
     assert len(bot.fake.calls_to("conversations.create")) == 1  # the same channel, not a second one

@@ -31,9 +31,10 @@ def db(database_url) -> Database:
 
 
 def queue(db: Database, clock: FakeClock, *items: tuple[str, str]) -> None:
+    engine = Engine(db, clock, LEASE)
     with db.session() as session:
         for lane, kind in items:
-            Engine.queue(session, lane=lane, kind=kind, now=clock.now(), n=len(kind))
+            engine.queue(session, lane=lane, kind=kind, now=clock.now(), n=len(kind))
         session.commit()
 
 

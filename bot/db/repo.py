@@ -107,11 +107,6 @@ def incidents_declared_since(*, session: Session, since: datetime) -> list[Incid
     return list(session.exec(select(Incident).where(col(Incident.created_at) >= since)))
 
 
-def incidents_with_unfinished_setup(*, session: Session, since: datetime) -> list[Incident]:
-    return list(session.exec(select(Incident).where(col(Incident.slack_steps_done).not_like("%done%"),
-                                                    col(Incident.created_at) >= since)))
-
-
 def add_event(*, session: Session, incident_id: int, at: datetime, actor_id: str | None, kind: str,
               text: str = "", request_key: str | None = None) -> TimelineEvent:
     event = TimelineEvent(incident_id=incident_id, at=at, actor_id=actor_id, kind=kind, text=text,

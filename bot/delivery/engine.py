@@ -70,10 +70,11 @@ Handler = Callable[[Delivery, dict], Awaitable[Sent | None]]
 
 
 class DeliveryEngine:
-    def __init__(self, db: repo.Database, clock: Clock, lease: timedelta) -> None:
+    def __init__(self, db: repo.Database, clock: Clock, lease: timedelta, tick: timedelta = BACKOFF_MAX) -> None:
         self.db = db
         self.clock = clock
         self.lease = lease
+        self.backoff_max = min(tick, BACKOFF_MAX)  # once Slack answers again, everything moves within a tick
         self.attempt_budget = lease / 2  # an attempt (every call and retry in it) ends well inside its lease
         self.handlers: dict[str, Handler] = {}
         self._running = False
@@ -84,11 +85,11 @@ class DeliveryEngine:
 
     # -- writing (inside the caller's transaction) ------------------------------------------------------
 
-    @staticmethod
-    def queue(session: Session, *, lane: str, kind: str, now: datetime, incident_id: int | None = None,
+    def queue(self, session: Session, *, lane: str, kind: str, now: datetime, incident_id: int | None = None,
               **payload: Any) -> None:
         repo.queue_delivery(session=session, lane=lane, kind=kind, incident_id=incident_id,
                             payload=json.dumps(payload), now=now)
+        self._again = True  # a pass running now goes round once more for it (once its transaction commits)
 
     # -- delivering -----------------------------------------------------------------------------------
 
@@ -180,7 +181,7 @@ class DeliveryEngine:
 
     def _retry(self, delivery: Delivery, token: str, now: datetime, error: str, retry_after: float | None) -> None:
         attempts = delivery.attempts + 1
-        wait = min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_MAX)
+        wait = min(BACKOFF_FIRST * 2 ** (attempts - 1), self.backoff_max)
         if retry_after:
             wait = max(wait, timedelta(seconds=retry_after))
         log.info("delivery %s (%s): Slack unavailable (%s); attempt %d in %s", delivery.id, delivery.kind, error,

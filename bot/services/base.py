@@ -68,7 +68,7 @@ class ServiceBase:
         self.slack = slack
         self.clock = clock
         self.background = background
-        self.delivery = DeliveryEngine(db, clock, settings.delivery_lease)  # the one way out to Slack
+        self.delivery = DeliveryEngine(db, clock, settings.delivery_lease, settings.scheduler_tick)  # the way out
 
     @property
     def lease(self):
