@@ -50,6 +50,7 @@ class Failure:
     status: int = 200
     times: int = 1
     retry_after: int = 1
+    channel: str | None = None  # only calls about this channel (or DM user) fail
 
 
 @dataclass
@@ -106,11 +107,11 @@ class FakeSlack:
     # -- what tests tell it ------------------------------------------------------------------------------
 
     def fail(self, method: str, error: str = "internal_error", *, status: int = 200, times: int = 1,
-             retry_after: int = 1) -> None:
+             retry_after: int = 1, channel: str | None = None) -> None:
         """The next `times` calls of `method` answer with `error` (429 → ratelimited with Retry-After; status 0 →
         the connection is dropped without an answer; status -1 → the call is carried out, then the connection
         drops before the answer)."""
-        self._failures.setdefault(method, []).append(Failure(error, status, times, retry_after))
+        self._failures.setdefault(method, []).append(Failure(error, status, times, retry_after, channel))
 
     def recover(self, method: str | None = None) -> None:
         """Slack is back: pending failures (of one method, or all) are forgotten."""
@@ -236,7 +237,7 @@ class FakeSlack:
             if request.transport is None or request.transport.is_closing():
                 self.calls.remove(call)  # the caller went away while we were slow: it never reached Slack
                 return web.Response(status=499)
-        failure = self._take_failure(method)
+        failure = self._take_failure(method, args.get("channel"))
         if failure is not None and failure.status == -1:  # Slack acts, and the answer is lost on the way back
             failure = None
             self._lose_answer = True
@@ -268,14 +269,14 @@ class FakeSlack:
             await asyncio.sleep(self._late[method])
         return web.json_response({"ok": True, **result})
 
-    def _take_failure(self, method: str) -> Failure | None:
-        queue = self._failures.get(method)
+    def _take_failure(self, method: str, channel: str | None) -> Failure | None:
+        queue = [f for f in self._failures.get(method) or [] if f.channel in (None, channel)]
         if not queue:
             return None
         failure = queue[0]
         failure.times -= 1
         if failure.times <= 0:
-            queue.pop(0)
+            self._failures[method].remove(failure)
         return failure
 
     def _new_id(self, prefix: str) -> str:

@@ -252,13 +252,13 @@ async def test_slack_down_for_the_page_delays_it_but_not_the_channel(bot):
         return sum(1 for channel, _ in bot.fake.messages if channel == f"D{user}")
 
     await with_rotation(bot)
-    bot.fake.fail("chat.postMessage", "internal_error", status=500, times=4)  # the DM, through all 4 attempts
+    bot.fake.fail("chat.postMessage", "internal_error", status=500, times=4, channel="U0A")  # all 4 tries of the DM
     incident = await bot.declare("Checkout is down", priority="P0")
     assert incident.channel_id and incident.summary_ts and "done" in incident.steps_done
     assert delivered("U0A") == 0 and pages(bot)[0].state == "queued"
-    await bot.tick(seconds=10)
-    assert delivered("U0A") == 0  # the claim of the failed attempt is still fresh
-    await bot.tick(minutes=2)
+    await bot.tick(seconds=4)
+    assert delivered("U0A") == 0  # backing off after the failed attempt
+    await bot.tick(seconds=2)
     assert delivered("U0A") == 1 and pages(bot)[0].state == "waiting"
     await bot.tick(minutes=5)
     assert delivered("U0B") == 1
@@ -311,3 +311,48 @@ async def test_resolving_takes_the_buttons_off_pages(bot):
     assert stopped["text"] == ":white_check_mark: INC-1 is resolved: no need to respond."
     await bot.tick(minutes=60)
     assert dms_to(bot, "U0B") == []
+
+
+async def test_a_page_slack_refuses_for_good_escalates_at_once_and_says_why(bot):
+    await with_rotation(bot)
+    bot.fake.fail("chat.postMessage", "user_not_found", channel="U0A")  # the primary's account is gone
+    incident = await bot.declare("Checkout is down", priority="P0")
+    first, second = pages(bot)[:2]
+    assert (first.target_user_id, first.state, first.sent_at) == ("U0A", "done", None)
+    assert (second.target_user_id, second.state) == ("U0B", "waiting") and second.sent_at == bot.clock.now()
+    assert len(dms_to(bot, "U0B")) == 1 and not any(channel == "DU0A" for channel, _ in bot.fake.messages)
+    texts = [e.text for e in bot.events(incident) if e.kind in ("escalated", "paged")]
+    assert texts == ["Slack refused the page to <@U0A> (user_not_found); escalating to <@U0B>",
+                     "paged <@U0B> (secondary)"]
+
+
+async def test_the_last_step_falls_back_when_the_rotation_channel_refuses_it(bot):
+    await with_rotation(bot, people=(("U0A", "UTC"),))
+    incident = await bot.declare("Checkout is down", priority="P0")
+    bot.fake.channels["C0PAY"]["archived"] = True
+    await bot.tick(minutes=5)  # U0A did not answer: the whole channel is asked, and it is archived
+    here = [p for p in bot.fake.calls_to("chat.postMessage") if "<!here>" in json.dumps(p)]
+    assert [p["channel"] for p in here] == ["C0PAY", "C0INCIDENTS"]  # refused, then INCIDENTS_CHANNEL
+    last = pages(bot)[-1]
+    assert (last.target_role, last.state, last.dm_channel) == ("channel", "waiting", "C0INCIDENTS")
+    assert any(e.text.startswith("paged @here in <#C0INCIDENTS>") for e in bot.events(incident))
+
+
+async def test_acknowledged_while_the_page_was_on_its_way_loses_its_buttons(bot):
+    await with_rotation(bot)
+    bot.fake.answer_late(0.5, "chat.postMessage")
+    view = await bot.open_declare(user="U0REPORTER")
+    await bot.slack.submit(view, {"title": "Checkout is down", "priority": "P0"}, user="U0REPORTER")
+    for _ in range(200):  # the page DM is out, its answer not back yet
+        if any(c["channel"] == "U0A" for c in bot.fake.calls_to("chat.postMessage")):
+            break
+        await asyncio.sleep(0.01)
+    assert any(c["channel"] == "U0A" for c in bot.fake.calls_to("chat.postMessage"))
+    await bot.slack.command("status INC-1 triaged", user="U0B")  # someone looked at it meanwhile
+    bot.fake.answer_late(0, "chat.postMessage")
+    await bot.settle()
+    await bot.tick(seconds=1)
+    page = pages(bot)[0]
+    assert page.state == "done" and page.acknowledged_by == "U0B"
+    [dm] = [m for (c, _), m in bot.fake.messages.items() if c == "DU0A"]
+    assert "page_actions" not in json.dumps(dm["blocks"])

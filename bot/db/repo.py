@@ -264,17 +264,6 @@ def claim(*, session: Session, model, row_id: int, now: datetime, claimed_before
     return result.rowcount == 1
 
 
-def pages_to_deliver(*, session: Session, claimed_before: datetime, incident_id: int | None = None,
-                     created_before: datetime | None = None, limit: int = 100) -> list[int]:
-    """Queued pages nobody is delivering (never claimed, or claimed by a process that has since died)."""
-    query = select(Page.id).where(_claimable(Page, claimed_before))
-    if incident_id is not None:
-        query = query.where(Page.incident_id == incident_id)
-    if created_before is not None:
-        query = query.where(col(Page.created_at) <= created_before)
-    return list(session.exec(query.order_by(col(Page.id)).limit(limit)))
-
-
 def paged_users(*, session: Session, incident_id: int) -> list[str]:
     return [u for u in session.exec(select(Page.target_user_id).where(Page.incident_id == incident_id).distinct())
             if u]
@@ -287,9 +276,10 @@ def waiting_pages(*, session: Session, limit: int = 1000) -> list[tuple[Page, In
     return list(session.exec(query))
 
 
-def claim_escalation(*, session: Session, page_id: int, now: datetime) -> bool:
-    """Only one tick (or one Escalate click) moves a chain past this page."""
-    result = session.exec(sa.update(Page).where(col(Page.id) == page_id, col(Page.state) == "waiting")
+def claim_escalation(*, session: Session, page_id: int, now: datetime,
+                     states: tuple[str, ...] = ("waiting",)) -> bool:
+    """Only one tick (or one Escalate click, or Slack's refusal of the page) moves a chain past this page."""
+    result = session.exec(sa.update(Page).where(col(Page.id) == page_id, col(Page.state).in_(states))
                           .values(state="done", escalated_at=now))
     return result.rowcount == 1
 
@@ -309,11 +299,10 @@ def stop_pages(*, session: Session, incident_id: int, now: datetime, user_id: st
     return [(channel, ts) for channel, ts in stopped]
 
 
-def finish_page(*, session: Session, page_id: int, claimed_at: datetime, **values) -> bool:
-    """Record a delivery's outcome only if the page is still queued under our claim (fenced by the claim time): a
-    process whose lease ran out, or a page acknowledged meanwhile, cannot be written over."""
-    result = session.exec(sa.update(Page).where(col(Page.id) == page_id, col(Page.state) == "queued",
-                                                col(Page.claimed_at) == claimed_at).values(**values))
+def page_outcome(*, session: Session, page_id: int, **values) -> bool:
+    """A page's delivery recorded only while it is still queued: one acknowledged (or stopped) while it was on its
+    way to Slack stays as the acknowledgement left it."""
+    result = session.exec(sa.update(Page).where(col(Page.id) == page_id, col(Page.state) == "queued").values(**values))
     return result.rowcount == 1
 
 

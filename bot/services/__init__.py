@@ -14,7 +14,6 @@ class IncidentService(ReadingService, AlertService):
     async def tick(self) -> None:
         """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now`."""
         await self.flush_outbox()
-        await self.deliver_pages()
         await self.escalate_due()
         await self.remind_due()
         await self.refresh_people_now_and_then()

@@ -43,7 +43,6 @@ class Effects:
     invite: tuple[str, ...] = ()
     elsewhere: tuple[tuple[str, str | None, str], ...] = ()  # (channel, thread_ts, text)
     postmortem: bool = False
-    deliver_pages: bool = False  # queued pages of this incident go out
     stopped_pages: tuple[tuple[str, str], ...] = ()  # (channel, ts) of page messages whose buttons go
 
 

@@ -28,9 +28,6 @@ log = logging.getLogger(__name__)
 _NAME_ATTEMPTS = 20
 _EPHEMERAL_UNDELIVERABLE = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel",
                                       "is_archived", "no_permission"})
-# Where an announcement cannot go: the channel is gone, archived, or private without the bot.
-_ANNOUNCE_ELSEWHERE = frozenset({"channel_not_found", "is_archived", "not_in_channel", "restricted_action",
-                                 "restricted_action_read_only_channel", "no_permission", "access_denied"})
 SUMMARY_EVENT = "firefighter_incident_summary"
 SETUP = ("home", "reply", "invite", "topic", "summary", "pin", "announce", "done")
 
@@ -100,11 +97,11 @@ class DeclaringService(PagingService):
         raise RuntimeError("could not allocate an incident number")
 
     def open_in_slack_later(self, incident: Incident) -> None:
-        """After the ack: the first page, then the set-up (the tick would get to both; this is just sooner)."""
+        """After the ack, what it owes Slack goes out (the first page in its own lane, side by side with the
+        set-up); the tick would get to it, this is just sooner."""
         self.background.spawn_after_acks(self._open_now(incident.id), name=f"open-{incident_ref(incident.number)}")
 
     async def _open_now(self, incident_id: int) -> None:
-        await self.deliver_pages(incident_id)
         await self.flush_outbox()
 
     # -- the set-up steps, each one delivery in the incident's lane ------------------------------------
@@ -280,7 +277,7 @@ class DeclaringService(PagingService):
         text, blocks = incident_views.announcement(incident)
         refusals: list[str] = []
         for place in places:
-            posted = await self._announce_at(place, text, blocks)
+            posted = await self._post_at(place, text, blocks)
             if isinstance(posted, str):
                 refusals.append(f"{_where(place)} ({posted})")
                 continue
@@ -290,27 +287,6 @@ class DeclaringService(PagingService):
             return self._done(incident, "announce", note=note, tell_reporter=note, announcement_channel=channel_id,
                               announcement_ts=ts)
         raise Refused(f"the announcement could go nowhere: {', '.join(refusals)}")
-
-    async def _announce_at(self, place: str, text: str, blocks: list[dict]) -> tuple[str, str] | str:
-        """(channel, ts) where it was posted, or Slack's reason it cannot go there. A public channel the bot is not
-        in is joined first. Slack being unavailable is raised (the engine retries); an unexpected refusal too."""
-        joined = False
-        while True:
-            try:
-                return await self.slack.post(place, text, blocks)
-            except SlackApiError as exc:
-                error = slack_error(exc)
-                if transient(exc) or error not in _ANNOUNCE_ELSEWHERE:
-                    raise
-                if error != "not_in_channel" or joined or place[0] not in "C#":
-                    return error
-            try:
-                await self.slack.join(place)
-            except SlackApiError as exc:
-                if transient(exc):
-                    raise
-                return f"not_in_channel; joining it: {slack_error(exc)}"
-            joined = True
 
     async def _setup_done(self, delivery: Delivery, payload: dict) -> Sent | None:
         incident = self._setup_incident(delivery, "done")

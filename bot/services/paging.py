@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.db import repo
-from bot.db.models import Incident, Page
+from bot.db.models import Delivery, Incident, Page
+from bot.delivery.engine import Drop, Record, Sent
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import ROLES, Role
-from bot.notify import TRANSPORT_ERRORS, slack_error, transient
+from bot.notify import slack_error, transient
 from bot.services.rotations import RotationService
 from bot.views import paging as paging_views
 
 log = logging.getLogger(__name__)
 
-DELIVERY_GRACE = timedelta(seconds=30)  # the declaring process delivers its own first page; the tick is a backstop
+# Where a message to a channel cannot go: gone, archived, private without the bot, or the bot not in it.
+UNREACHABLE_CHANNEL = frozenset({"channel_not_found", "is_archived", "not_in_channel", "restricted_action",
+                                 "restricted_action_read_only_channel", "no_permission", "access_denied"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,10 @@ class Target:
 
 
 class PagingService(RotationService):
+    def __init__(self, **parts) -> None:
+        super().__init__(**parts)
+        self.delivery.register("page", self._send_page)
+
     # -- choosing whom to page ----------------------------------------------------------------------------
 
     def next_target(self, session: Session, incident: Incident, chain: list[Page], start: str,
@@ -91,78 +98,96 @@ class PagingService(RotationService):
                     step=0, start=start, target_role=target.role, target_user_id=target.user_id,
                     target_channel=target.channel, note=target.note, paged_by=paged_by, created_at=now)
         session.add(page)
+        self._queue_page(session, incident, page, now)
         return page
 
-    # -- delivering ---------------------------------------------------------------------------------------
+    # -- delivering: each page is a delivery in its recipient's lane ------------------------------------
 
-    async def deliver_pages(self, incident_id: int | None = None) -> int:
-        """Send every queued page (of one incident, or all of them when the tick calls)."""
-        now = self.clock.now()
-        with self.db.session() as session:
-            ids = repo.pages_to_deliver(session=session, claimed_before=now - self.lease, incident_id=incident_id,
-                                        created_before=None if incident_id else now - DELIVERY_GRACE)
-        sent = 0
-        for page_id in ids:
-            sent += await self._deliver_page(page_id)
-        return sent
+    def _queue_page(self, session: Session, incident: Incident, page: Page, now: datetime) -> None:
+        """Owed from the transaction that decided it; the delivery engine sends it."""
+        session.flush()  # the page's id
+        lane = f"user:{page.target_user_id}" if page.target_user_id else f"channel:{page.target_channel}"
+        self.delivery.queue(session, lane=lane, kind="page", now=now, incident_id=incident.id, page_id=page.id)
 
-    async def _deliver_page(self, page_id: int) -> int:
-        now = self.clock.now()
+    async def _send_page(self, delivery: Delivery, payload: dict) -> Sent | None:
         with self.db.session() as session:
-            if not repo.claim(session=session, model=Page, row_id=page_id, now=now, claimed_before=now - self.lease):
-                return 0
-            session.commit()
-            page = repo.page_by_id(session=session, page_id=page_id)
-            incident = repo.incident_by_id(session=session, incident_id=page.incident_id)
+            page = repo.page_by_id(session=session, page_id=payload["page_id"])
+            incident = repo.incident_by_id(session=session, incident_id=page.incident_id) if page else None
+        if page is None or incident is None or page.state != "queued":
+            raise Drop("acknowledged or stopped before it went out")
         if not Status(incident.status).is_open:
-            self._finish_page(page, now, state="done")
-            return 0
-        timeout = self.escalation_timeout(incident.priority)
-        dm_channel = dm_ts = None
-        error = None
-        try:
-            if page.target_user_id:
-                text, blocks = paging_views.page_dm(incident, page, timeout)
-                dm_channel, dm_ts = await self.slack.post(page.target_user_id, text, blocks)
-                declared_page = page.chain == 1 and page.step == 0 and page.paged_by is None
-                if incident.channel_id and not declared_page:
-                    await self.slack.post(incident.channel_id, paging_views.page_mention(incident, page),
-                                          thread_ts=incident.thread_ts)
-            else:
-                text, blocks = paging_views.page_here(incident, page)
-                dm_channel, dm_ts = await self.slack.post(page.target_channel, text, blocks)
-        except (SlackApiError, *TRANSPORT_ERRORS) as exc:
-            if transient(exc):  # the claim goes stale and a later tick delivers it
-                log.info("%s: page %s not delivered yet (%s)", incident_ref(incident.number), page_id, exc)
-                return 0
-            error = slack_error(exc)
-            log.warning("%s: page %s not delivered (%s)", incident_ref(incident.number), page_id, error)
-        whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{page.target_channel}>"
-        role = f" ({page.target_role})" if page.target_role not in ("person", "channel") else ""
-        text = f"paged {whom}{role}" + (f"; {page.note}" if page.note else "")
-        if error:
-            text += f" — Slack refused the message ({error})"
-        if self._finish_page(page, now, state="waiting", event=text, sent_at=now, dm_channel=dm_channel,
-                             dm_ts=dm_ts):
-            return 1
-        if dm_channel and dm_ts:  # acknowledged while the page was on its way: its buttons go at once
             with self.db.session() as session:
+                repo.page_outcome(session=session, page_id=page.id, state="done")
+                session.commit()
+            raise Drop(f"{incident_ref(incident.number)} is over")
+        if page.target_user_id:
+            text, blocks = paging_views.page_dm(incident, page, self.escalation_timeout(incident.priority))
+            try:
+                dm_channel, dm_ts = await self.slack.post(page.target_user_id, text, blocks)
+            except SlackApiError as exc:
+                if transient(exc):
+                    raise
+                return await self._page_refused(page, incident, f"<@{page.target_user_id}>", slack_error(exc))
+        else:
+            text, blocks = paging_views.page_here(incident, page)
+            places = [p for p in dict.fromkeys((page.target_channel, self.settings.incidents_channel)) if p]
+            refusals = []
+            for place in places:
+                posted = await self._post_at(place, text, blocks)
+                if not isinstance(posted, str):
+                    break
+                refusals.append(f"<#{place}> ({posted})")
+            else:
+                return await self._page_refused(page, incident, "@here", "; ".join(refusals) or "no channel")
+            dm_channel, dm_ts = posted
+        return Sent(self._page_went_out(page, incident, dm_channel, dm_ts))
+
+    def _page_went_out(self, page: Page, incident: Incident, dm_channel: str, dm_ts: str) -> Record:
+        def record(session: Session) -> None:
+            now = self.clock.now()
+            if not repo.page_outcome(session=session, page_id=page.id, state="waiting", sent_at=now,
+                                     dm_channel=dm_channel, dm_ts=dm_ts):
+                # Acknowledged while it was on its way: its buttons go at once.
                 self.delivery.queue(session, lane=f"channel:{dm_channel}", kind="page_stopped", now=now,
                                     incident_id=incident.id, channel=dm_channel, ts=dm_ts)
-                session.commit()
-            self.flush_later()
-        return 0
+                return
+            whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{dm_channel}>"
+            role = f" ({page.target_role})" if page.target_role not in ("person", "channel") else ""
+            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
+                           text=f"paged {whom}{role}" + (f"; {page.note}" if page.note else ""))
+            declared_page = page.chain == 1 and page.step == 0 and page.paged_by is None  # the summary says it
+            if page.target_user_id and not declared_page:
+                self.delivery.queue(session, lane=f"incident:{incident.id}", kind="say", now=now,
+                                    incident_id=incident.id, text=paging_views.page_mention(incident, page))
+        return record
 
-    def _finish_page(self, page: Page, claimed_at, *, state: str, event: str | None = None, **fields) -> bool:
-        """The outcome is stored only while the page is still ours and still queued (see `repo.finish_page`)."""
-        with self.db.session() as session:
-            if not repo.finish_page(session=session, page_id=page.id, claimed_at=claimed_at, state=state, **fields):
-                return False
-            if event:
-                repo.add_event(session=session, incident_id=page.incident_id, at=self.clock.now(), actor_id=None,
-                               kind="paged", text=event)
-            session.commit()
-        return True
+    async def _page_refused(self, page: Page, incident: Incident, whom: str, error: str) -> None:
+        """Slack will never deliver this page (the DM cannot be opened, the account is gone): the chain moves on
+        at once instead of waiting out the escalation timeout, and the timeline says why."""
+        log.warning("%s: page %s to %s refused by Slack (%s)", incident_ref(incident.number), page.id, whom, error)
+        await self._escalate(page.id, actor=None, reason=f"Slack refused the page to {whom} ({error})",
+                             states=("queued",))
+
+    async def _post_at(self, place: str, text: str, blocks: list[dict]) -> tuple[str, str] | str:
+        """(channel, ts) where it was posted, or Slack's reason it cannot go there. A public channel the bot is not
+        in is joined first. Slack being unavailable is raised (the engine retries); an unexpected refusal too."""
+        joined = False
+        while True:
+            try:
+                return await self.slack.post(place, text, blocks)
+            except SlackApiError as exc:
+                error = slack_error(exc)
+                if transient(exc) or error not in UNREACHABLE_CHANNEL:
+                    raise
+                if error != "not_in_channel" or joined or place[0] not in "C#":
+                    return error
+            try:
+                await self.slack.join(place)
+            except SlackApiError as exc:
+                if transient(exc):
+                    raise
+                return f"not_in_channel; joining it: {slack_error(exc)}"
+            joined = True
 
     # -- escalating ---------------------------------------------------------------------------------------
 
@@ -195,7 +220,8 @@ class PagingService(RotationService):
             raise UserError(f"Only the person paged (<@{page.target_user_id}>), the commander of "
                             f"{incident_ref(incident.number)} or an admin can escalate this page.")
 
-    async def _escalate(self, page_id: int, actor: str | None) -> Page | None:
+    async def _escalate(self, page_id: int, actor: str | None, reason: str | None = None,
+                        states: tuple[str, ...] = ("waiting",)) -> Page | None:
         """Under the incident's lock, so an acknowledgement and an escalation settle on one outcome: once the
         chain is acknowledged its pages are done and this finds nothing to move on."""
         now = self.clock.now()
@@ -209,7 +235,7 @@ class PagingService(RotationService):
             session.refresh(page)  # as it is now that the incident is ours
             if actor is not None:
                 self._check_escalation(page, incident, actor, self.settings.admins)
-            if not repo.claim_escalation(session=session, page_id=page_id, now=now):
+            if not repo.claim_escalation(session=session, page_id=page_id, now=now, states=states):
                 return None
             if not Status(incident.status).is_open or page.target_role == "channel":
                 session.commit()
@@ -217,9 +243,9 @@ class PagingService(RotationService):
             chain = repo.pages_of(session=session, incident_id=incident.id, chain=page.chain)
             target = self.next_target(session, incident, chain, page.start, now)
             who = f"<@{page.target_user_id}>" if page.target_user_id else "nobody"
-            if actor:
+            if reason is None and actor:
                 reason = f"<@{actor}> escalated"
-            else:
+            elif reason is None:
                 minutes = int(self.escalation_timeout(incident.priority).total_seconds() // 60)
                 reason = f"{who} did not acknowledge within {minutes} min"
             if target is None:
@@ -231,6 +257,7 @@ class PagingService(RotationService):
                        target_role=target.role, target_user_id=target.user_id, target_channel=target.channel,
                        note=target.note, paged_by=actor, created_at=now)
             session.add(nxt)
+            self._queue_page(session, incident, nxt, now)
             whom = f"<@{target.user_id}>" if target.user_id else f"@here in <#{target.channel}>"
             repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind="escalated",
                            text=f"{reason}; escalating to {whom}")
@@ -239,7 +266,7 @@ class PagingService(RotationService):
             except IntegrityError:  # another process took this step
                 session.rollback()
                 return None
-        await self._deliver_page(nxt.id)
+        self.flush_later()
         return nxt
 
     # -- the page's buttons -------------------------------------------------------------------------------

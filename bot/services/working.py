@@ -76,9 +76,7 @@ class WorkingService(PagingService):
             except IntegrityError as exc:
                 session.rollback()
                 return self._conflict(number, request_key, exc)
-        self.flush_later()
-        if outcome.effects.deliver_pages:
-            self.background.spawn(self.deliver_pages(incident.id), name=f"pages-{incident_ref(number)}")
+        self.flush_later()  # what it owes Slack (pages included) goes out now; the tick is the backstop
         return Changed(incident, changed=True)
 
     def _conflict(self, number: int, request_key: str | None, exc: IntegrityError) -> Changed:
@@ -169,8 +167,7 @@ class WorkingService(PagingService):
             whom = f"<@{page.target_user_id}>" if page.target_user_id else "the rotation's channel"
             return Outcome("page", f"asked to page {whom}" + (f" ({page.target_role})" if page.target_user_id and
                                                                page.target_role != "person" else ""),
-                           Effects(paging_views.page_requested(incident, actor, page), refresh=False,
-                                   deliver_pages=True))
+                           Effects(paging_views.page_requested(incident, actor, page), refresh=False))
         return self._change(number, actor, apply, request_key)
 
     def take_command(self, number: int, user_id: str, request_key: str | None = None) -> Changed:
@@ -236,15 +233,15 @@ class WorkingService(PagingService):
             own_channel = incident.channel_id if incident.thread_ts is None else None
             if lifecycle.is_raise_to_p0(current, target) and announce_in and announce_in != own_channel:
                 elsewhere = ((announce_in, None, notices.raised_to_p0(incident, user_id)),)
-            stopped, paging = (), False
+            stopped: tuple[tuple[str, str], ...] = ()
             if not target.pages:  # P2 is ordinary work: nobody is paged for it
                 stopped = self._stop_paging(session, incident, None, now)
             elif not current.pages and incident.acknowledged_at is None and not repo.live_pages(
                     session=session, incident_id=incident.id):
-                paging = self.start_chain(session, incident, now) is not None  # raised and nobody is on it yet
+                self.start_chain(session, incident, now)  # raised, and nobody is on it yet
             return Outcome("priority", f"{current.value} → {target.value}",
                            Effects(notices.priority(incident, user_id, current), elsewhere=elsewhere,
-                                   stopped_pages=stopped, deliver_pages=paging))
+                                   stopped_pages=stopped))
         return self._change(number, user_id, apply, request_key)
 
     def add_responders(self, number: int, actor: str, users: Sequence[str], request_key: str | None = None) -> Changed:
