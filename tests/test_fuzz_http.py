@@ -40,6 +40,7 @@ from bot.slack_text import clean_text
 from bot.web_tokens import page_token, person_feed_token, rotation_feed_token, sign
 from tests.conftest import SECRET
 from tests.slack_requests import sample
+from tests.test_hostile_input import mrkdwn_texts
 from tests.test_paging import with_rotation
 
 ALERT_TOKEN = "fuzz-alert-token"
@@ -86,16 +87,6 @@ def _json(value):
         except ValueError:
             return value
     return value
-
-
-def mrkdwn_texts(node) -> list[str]:
-    """Every mrkdwn text in a Block Kit tree (plain_text never turns `<!here>` into a ping or a link)."""
-    if isinstance(node, list):
-        return [t for item in node for t in mrkdwn_texts(item)]
-    if not isinstance(node, dict):
-        return []
-    found = [node["text"]] if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str) else []
-    return found + [t for value in node.values() if isinstance(value, list | dict) for t in mrkdwn_texts(value)]
 
 
 def strings(node) -> list[str]:

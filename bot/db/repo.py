@@ -412,7 +412,7 @@ def queue_delivery(*, session: Session, lane: str, kind: str, incident_id: int |
                          next_attempt_at=now))
 
 
-def deliveries_due(*, session: Session, now: datetime, claimed_before: datetime, limit: int) -> list[Delivery]:
+def deliveries_due(*, session: Session, limit: int) -> list[Delivery]:
     """Everything still queued, oldest first — also what another process holds or what waits for a retry, so
     that each lane stops at its first undelivered item and nothing behind it overtakes it."""
     return list(session.exec(select(Delivery).where(Delivery.state == "queued")
@@ -443,8 +443,6 @@ def delivery_backlog(*, session: Session, now: datetime) -> dict:
     for state, kind, count in rows:
         counts.setdefault(state, {})[kind] = count
     oldest = session.exec(select(sa.func.min(Delivery.created_at)).where(Delivery.state == "queued")).one()
-    if isinstance(oldest, str):  # SQLite answers an aggregate without the column's type
-        oldest = datetime.fromisoformat(oldest).replace(tzinfo=now.tzinfo)
     age = max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
     return {"counts": counts, "oldest_queued_seconds": round(age, 1)}
 

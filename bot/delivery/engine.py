@@ -110,9 +110,8 @@ class DeliveryEngine:
             self._running = False
 
     async def _pass(self) -> int:
-        now = self.clock.now()
         with self.db.session() as session:
-            due = repo.deliveries_due(session=session, now=now, claimed_before=now - self.lease, limit=PASS_LIMIT)
+            due = repo.deliveries_due(session=session, limit=PASS_LIMIT)
         lanes: dict[str, list[Delivery]] = {}
         for delivery in due:
             lanes.setdefault(delivery.lane, []).append(delivery)

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -52,11 +51,6 @@ class Outcome:
     text: str
     effects: Effects
     finish: Callable[[Session, Incident], None] | None = field(default=None, compare=False)
-
-
-def permanent(exc: SlackApiError) -> bool:
-    """Slack answered and said no (ok: false with 200): retrying later will not help."""
-    return getattr(exc.response, "status_code", 200) == 200
 
 
 class ServiceBase:
