@@ -107,11 +107,11 @@ async def test_triage_reminds_the_primary_then_the_secondary(bot):
     await bot.tick(hours=3, minutes=59)
     assert said(bot, ":mag:") == []
     await bot.tick(minutes=1)
-    assert [m["channel"] for m in said(bot, ":mag:")] == [incident.channel_id, "U0A"]
+    assert sorted(m["channel"] for m in said(bot, ":mag:")) == [incident.channel_id, "U0A"]  # each in its lane
     bot.clock.set(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))  # 8 business hours after declaring
     await bot.tick()
-    assert [m["channel"] for m in said(bot, ":mag:")][2:] == [incident.channel_id, "U0B"]
-    assert "The primary was reminded already." in said(bot, ":mag:")[-1]["text"]
+    assert sorted(m["channel"] for m in said(bot, ":mag:")[2:]) == [incident.channel_id, "U0B"]
+    assert all("The primary was reminded already." in m["text"] for m in said(bot, ":mag:")[2:])
     await bot.slack.command("status triaged", user="U0A", channel=incident.channel_id)
     await bot.settle()
     await bot.tick(days=2)
@@ -230,3 +230,49 @@ async def test_two_instances_ticking_the_same_database_at_once_send_each_reminde
     with first.session() as s:
         keys = [n.key for n in s.exec(select(Notice))]
     assert len(keys) == len(set(keys))
+
+
+def received(bot, marker: str) -> list[str]:
+    """Where the messages carrying `marker` arrived (channel ids; DMs as D + user id), as Slack stored them."""
+    return sorted(channel for (channel, _), m in bot.fake.messages.items() if marker in (m["text"] or ""))
+
+
+async def test_each_recipient_of_a_reminder_is_delivered_on_its_own(bot):
+    """One DM failing for a while delays that DM alone: the channel message and the other DMs go out once."""
+    incident = await working_p0(bot)
+    await bot.tick(minutes=60)
+    await bot.tick(minutes=30)
+    bot.fake.fail("chat.postMessage", "service_unavailable", status=503, times=20, channel="U0A")
+    await bot.tick(minutes=30)  # third nag: channel, commander, and the alarm to the primary and the secondary
+    assert received(bot, "(reminder 3)") == sorted([incident.channel_id, "DU0COMMANDER"])
+    assert received(bot, "has not answered 2 reminders") == ["DU0B"]
+    bot.fake.recover()
+    await bot.tick(seconds=40)  # past the backoff (capped at SCHEDULER_TICK)
+    assert received(bot, "(reminder 3)") == sorted([incident.channel_id, "DU0COMMANDER"])
+    assert received(bot, "has not answered 2 reminders") == ["DU0A", "DU0B"]
+
+
+async def test_a_dm_refused_for_good_does_not_hold_back_the_others(bot):
+    incident = await working_p0(bot)
+    await bot.tick(minutes=60)
+    await bot.tick(minutes=30)
+    bot.fake.fail("chat.postMessage", "user_not_found", times=5, channel="U0COMMANDER")
+    await bot.tick(minutes=30)
+    assert received(bot, "(reminder 3)") == [incident.channel_id]
+    assert received(bot, "has not answered 2 reminders") == ["DU0A", "DU0B"]
+    await bot.tick(seconds=40)
+    assert received(bot, "(reminder 3)") == [incident.channel_id]  # given up, and said so on /healthz
+    assert bot.runtime.incidents.delivery.backlog()["counts"]["failed"] == {"reminder": 1}
+
+
+async def test_a_reminder_no_longer_due_is_not_sent_late(bot):
+    """Slack down when the nag is decided; an update arrives before Slack is back: the nag is dropped."""
+    incident = await working_p0(bot)
+    bot.fake.fail("chat.postMessage", "service_unavailable", status=503, times=50)
+    await bot.tick(minutes=60)
+    bot.fake.recover()
+    await bot.slack.command("update Rolled back", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.settle()
+    await bot.tick(seconds=40)
+    assert received(bot, ":alarm_clock:") == []
+    assert bot.runtime.incidents.delivery.backlog()["counts"]["dropped"] == {"reminder": 2}

@@ -190,10 +190,11 @@ class Person(SQLModel, table=True):
 
 
 class Notice(SQLModel, table=True):
-    """A reminder or handoff message the bot owes. Its key is stored (unique) before it is sent, so it is sent once.
+    """A reminder or handoff item found due. Its key is unique, so it is decided once; its messages are stored
+    with it as deliveries, one per recipient (each dropped if by then the item is no longer due).
 
-    state: `queued` → `sent`, or `dropped` when by delivery time it is no longer due (an update arrived, the
-    incident was resolved).
+    state: `sent` (its messages owed to the delivery engine); `queued` only in rows stored by an older version,
+    which the next tick settles. `claimed_at` is no longer used.
     """
 
     id: int | None = Field(default=None, primary_key=True)

@@ -338,29 +338,31 @@ def people_to_refresh(*, session: Session, fetched_before: datetime, limit: int)
 
 # -- reminders and handoffs ---------------------------------------------------------------------------------
 
-def reminder_facts(*, session: Session) -> list:
+def reminder_facts(*, session: Session, incident_id: int | None = None) -> list:
     """The few columns reminders need, for open P0s and P1s (rows, not objects: cheap at a thousand)."""
-    return list(session.exec(select(Incident.id, Incident.priority, Incident.status, Incident.created_at,
-                                    Incident.last_update_at, Incident.p0_since, Incident.commander_id,
-                                    Incident.rotation_id)
-                             .where(col(Incident.status).in_(OPEN_STATUS_VALUES),
-                                    col(Incident.priority).in_(("P0", "P1")))))
+    query = select(Incident.id, Incident.priority, Incident.status, Incident.created_at, Incident.last_update_at,
+                   Incident.p0_since, Incident.commander_id, Incident.rotation_id) \
+        .where(col(Incident.status).in_(OPEN_STATUS_VALUES), col(Incident.priority).in_(("P0", "P1")))
+    if incident_id is not None:
+        query = query.where(Incident.id == incident_id)
+    return list(session.exec(query))
 
 
-def existing_notice_keys(*, session: Session, keys: list[str]) -> set[str]:
-    found: set[str] = set()
+def existing_notices(*, session: Session, keys: list[str]) -> dict[str, str]:
+    """key → state of the notices already stored among `keys`."""
+    found: dict[str, str] = {}
     for start in range(0, len(keys), 500):
-        found.update(session.exec(select(Notice.key).where(col(Notice.key).in_(keys[start:start + 500]))))
+        chunk = keys[start:start + 500]
+        found.update((key, state) for key, state in
+                     session.exec(select(Notice.key, Notice.state).where(col(Notice.key).in_(chunk))))
     return found
 
 
-def notices_to_deliver(*, session: Session, claimed_before: datetime, limit: int = 200) -> list[int]:
-    return list(session.exec(select(Notice.id).where(_claimable(Notice, claimed_before)).order_by(col(Notice.id))
-                             .limit(limit)))
-
-
-def notice_by_id(*, session: Session, notice_id: int) -> Notice | None:
-    return session.get(Notice, notice_id)
+def settle_notice(*, session: Session, key: str, now: datetime) -> bool:
+    """A queued notice becomes sent (its messages owed) — once, whoever else tries at the same moment."""
+    result = session.exec(sa.update(Notice).where(Notice.key == key, Notice.state == "queued")
+                          .values(state="sent", sent_at=now))
+    return result.rowcount == 1
 
 
 def open_incidents_of_rotation(*, session: Session, rotation_id: int, limit: int = 200) -> list[Incident]:

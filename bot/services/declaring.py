@@ -16,10 +16,10 @@ from sqlmodel import Session
 from bot.db import repo
 from bot.db.models import Delivery, Incident
 from bot.delivery.engine import Refused, Sent
+from bot.delivery.messages import home_lane
 from bot.domain.incident import Declaration, Priority, Status, channel_name, incident_ref
 from bot.notify import CHANNEL_REFUSED, slack_error, transient
 from bot.services.base import Declared
-from bot.services.outbox import home_lane
 from bot.services.paging import PagingService
 from bot.views import incident as incident_views
 

@@ -1,9 +1,10 @@
 """Scheduled duties: reminders and the handoff, derived from stored state on every tick (SPEC §2, §4).
 
-A tick computes what is due (bot/domain/reminders.py), stores each due item as a Notice under its unique key —
-a replica or a later tick computing the same item finds the key taken — and then delivers queued notices,
-claiming each one first. At delivery the item must still be due (an update may have arrived, the incident may
-be resolved); if not, it is dropped, never sent late or to a resolved incident.
+A tick computes what is due (bot/domain/reminders.py) and stores each due item as a Notice under its unique key —
+a replica or a later tick computing the same item finds the key taken — together with one delivery per
+recipient (the incident's channel, each DM, the rotation's channel). The delivery engine sends them; at delivery
+the item must still be due (an update may have arrived, the incident may be resolved); if not, it is dropped,
+never sent late or to a resolved incident.
 """
 
 from __future__ import annotations
@@ -11,18 +12,17 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.db import repo
 from bot.db.models import Incident, Notice, Rotation
+from bot.delivery.messages import HOME, Message, Reminders, lane_to
 from bot.domain import reminders as rules
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.reminders import Due, Kind
 from bot.domain.stats import spread
-from bot.notify import TRANSPORT_ERRORS, slack_error, transient
 from bot.services.base import Changed, Effects, Outcome
 from bot.services.working import WorkingService
 from bot.slack_text import safe
@@ -35,6 +35,10 @@ MISSED_KINDS = (Kind.P0_NAG.value, Kind.P1_MISSED.value, Kind.TRIAGE.value)
 
 
 class ReminderService(WorkingService):
+    def __init__(self, **parts) -> None:
+        super().__init__(**parts)
+        Reminders(self.delivery, self.db, self.slack, self._still_due)
+
     @property
     def policy(self) -> rules.Policy:
         s = self.settings
@@ -48,11 +52,12 @@ class ReminderService(WorkingService):
                                    incident.created_at, incident.last_update_at, incident.p0_since,
                                    incident.commander_id, commander_tz)
 
-    def _due_now(self, session: Session, now: datetime) -> list[tuple[Due, int | None, int | None]]:
-        """(due item, incident id, rotation id) for everything due at `now`. Reads only the open P0/P1s' few
-        columns (a tick's cost follows open work, not history)."""
+    def _due_now(self, session: Session, now: datetime, incident_id: int | None = None,
+                 rotation_id: int | None = None) -> list[tuple[Due, int | None, int | None]]:
+        """(due item, incident id, rotation id) for everything due at `now` — or for one incident, or one
+        rotation's handoff. Reads only the open P0/P1s' few columns (a tick's cost follows open work)."""
         found: list[tuple[Due, int | None, int | None]] = []
-        rows = repo.reminder_facts(session=session)
+        rows = [] if rotation_id else repo.reminder_facts(session=session, incident_id=incident_id)
         zones = self.timezones(session, sorted({r.commander_id for r in rows if r.commander_id}))
         policy = self.policy
         for row in rows:
@@ -60,139 +65,129 @@ class ReminderService(WorkingService):
                                         row.last_update_at, row.p0_since, row.commander_id,
                                         zones.get(row.commander_id) if row.commander_id else None)
             found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, policy)]
-        for rotation in repo.all_rotations(session=session):
+        rotations = [] if incident_id else \
+            [repo.rotation_by_id(session=session, rotation_id=rotation_id)] if rotation_id else \
+            repo.all_rotations(session=session)
+        for rotation in filter(None, rotations):
             found += [(due, None, rotation.id)
                       for due in rules.handoff_due(rotation.id, rotation.created_at, self.handoff, now)]
         return found
 
-    def queue_due(self) -> set[str]:
-        """Store every newly due item (once, under its key). Returns the keys due now."""
+    def queue_due(self) -> int:
+        """Store every newly due item once (under its unique key), and with it one delivery per recipient: the
+        channel message and each DM go out, fail and retry on their own. Returns how many items were new."""
         now = self.clock.now()
+        fresh = 0
         with self.db.session() as session:
             due = self._due_now(session, now)
-            taken = repo.existing_notice_keys(session=session, keys=[d.key for d, _, _ in due])
+            taken = repo.existing_notices(session=session, keys=[d.key for d, _, _ in due])
             for item, incident_id, rotation_id in due:
                 if item.key in taken:
+                    # Stored but never sent by a version that sent notices whole: its messages are owed now.
+                    if taken[item.key] == "queued" and repo.settle_notice(session=session, key=item.key, now=now):
+                        self._queue_messages(session, item, incident_id, rotation_id, now)
+                        fresh += 1
                     continue
                 try:
                     with session.begin_nested():  # a replica may store the same key at the same moment
                         session.add(Notice(key=item.key, kind=item.kind.value, incident_id=incident_id,
-                                           rotation_id=rotation_id, step=item.step, created_at=now))
+                                           rotation_id=rotation_id, step=item.step, created_at=now, state="sent",
+                                           sent_at=now))
+                        session.flush()
+                        self._queue_messages(session, item, incident_id, rotation_id, now)
                 except IntegrityError:
                     continue
+                fresh += 1
             session.commit()
-        return {d.key for d, _, _ in due}
+        return fresh
 
     async def remind_due(self) -> int:
-        return await self.deliver_notices(self.queue_due())
+        fresh = self.queue_due()
+        if fresh:
+            await self.flush_outbox()
+        return fresh
 
-    # -- delivering -----------------------------------------------------------------------------------------
-
-    async def deliver_notices(self, due_keys: set[str] | None = None) -> int:
-        now = self.clock.now()
+    def _still_due(self, key: str, incident_id: int | None, rotation_id: int | None) -> bool:
+        """Checked when a reminder's message is about to go out: an update may have arrived, the incident may be
+        resolved — then it is dropped, never sent late."""
         with self.db.session() as session:
-            ids = repo.notices_to_deliver(session=session, claimed_before=now - self.lease)
-            if ids and due_keys is None:
-                due_keys = {d.key for d, _, _ in self._due_now(session, now)}
-        sent = 0
-        for notice_id in ids:
-            sent += await self._deliver_notice(notice_id, due_keys)
-        return sent
+            due = self._due_now(session, self.clock.now(), incident_id=incident_id,
+                                rotation_id=None if incident_id else rotation_id)
+        return any(item.key == key for item, _, _ in due)
 
-    async def _deliver_notice(self, notice_id: int, due_keys: set[str]) -> int:
-        now = self.clock.now()
-        with self.db.session() as session:
-            if not repo.claim(session=session, model=Notice, row_id=notice_id, now=now,
-                              claimed_before=now - self.lease):
-                return 0
-            session.commit()
-            notice = repo.notice_by_id(session=session, notice_id=notice_id)
-        if notice.key not in due_keys:
-            self._update(Notice, notice_id, state="dropped")
-            return 0
-        try:
-            await self._send(notice, now)
-        except (SlackApiError, *TRANSPORT_ERRORS) as exc:
-            if transient(exc):  # the claim goes stale and a later tick tries again
-                log.info("notice %s not delivered yet (%s)", notice.key, exc)
-                return 0
-            log.warning("notice %s refused by Slack (%s)", notice.key, slack_error(exc))
-        self._update(Notice, notice_id, state="sent", sent_at=now)
-        return 1
+    # -- what each reminder says, and to whom -------------------------------------------------------------
 
-    async def _send(self, notice: Notice, now: datetime) -> None:
-        kind = Kind(notice.kind)
-        if kind is Kind.DIGEST:
-            rotation = self._load_rotation(notice.rotation_id)
-            await self.post_digest(rotation)
-            return
-        if kind is Kind.HEADS_UP:
-            await self._send_heads_up(self._load_rotation(notice.rotation_id), now)
-            return
-        incident = self._load(notice.incident_id)
-        with self.db.session() as session:
-            oncall = self.on_call_for(session, incident, now)
-        home = (incident.channel_id, incident.thread_ts) if incident.channel_id else None
+    def _queue_messages(self, session: Session, item: Due, incident_id: int | None, rotation_id: int | None,
+                        now: datetime) -> None:
+        if item.kind in (Kind.DIGEST, Kind.HEADS_UP):
+            rotation = repo.rotation_by_id(session=session, rotation_id=rotation_id)
+            messages = (self._digest_message(session, rotation) if item.kind is Kind.DIGEST
+                        else self._heads_up_messages(session, rotation, now))
+        else:
+            incident = repo.incident_by_id(session=session, incident_id=incident_id)
+            messages = self._incident_messages(session, item, incident, now)
+        for to, text, blocks in messages:
+            self.delivery.queue(session, lane=lane_to(to, incident_id), kind="reminder", now=now,
+                                incident_id=incident_id, rotation_id=rotation_id, notice=item.key, to=to, text=text,
+                                blocks=blocks)
+
+    def _incident_messages(self, session: Session, item: Due, incident: Incident, now: datetime) -> list[Message]:
+        kind, step = item.kind, item.step
+        oncall = self.on_call_for(session, incident, now)
         silent_for = now - max(t for t in (incident.created_at, incident.p0_since, incident.last_update_at) if t)
-        dms: list[tuple[str, str, list[dict] | None]] = []
+        dms: list[Message] = []
         channel_text: str | None = None
         if kind is Kind.P0_NAG:
-            channel_text = texts.p0_nag(incident, silent_for, notice.step)
+            channel_text = texts.p0_nag(incident, silent_for, step)
             target = incident.commander_id or (oncall.primary if oncall else None)
             if target:
                 dms.append((target, *texts.with_update_button(channel_text, incident)))
-            if rules.escalates_to_firefighters(notice.step) and oncall:
-                alarm = texts.p0_nag_firefighters(incident, silent_for, notice.step)
-                dms += [(u, alarm, None) for u in (oncall.primary, oncall.secondary) if u and u != target]
+            if rules.escalates_to_firefighters(step) and oncall:
+                alarm = texts.p0_nag_firefighters(incident, silent_for, step)
+                dms += [(u, alarm, None) for u in dict.fromkeys((oncall.primary, oncall.secondary))
+                        if u and u != target]
         elif kind in (Kind.P1_WARNING, Kind.P1_MISSED):
             due = rules.p1_target_at(self._facts(incident, None), self.policy)
             channel_text = (texts.p1_warning if kind is Kind.P1_WARNING else texts.p1_missed)(incident, due)
             if incident.commander_id:
                 dms.append((incident.commander_id, *texts.with_update_button(channel_text, incident)))
         elif kind is Kind.TRIAGE:
-            person = (oncall.primary if notice.step == 1 else oncall.secondary) if oncall else None
+            person = (oncall.primary if step == 1 else oncall.secondary) if oncall else None
             waited = "30 min" if incident.priority == Priority.P0.value else \
-                f"{int(self.settings.triage_target.total_seconds() // 3600) * notice.step} business hours"
-            channel_text = texts.triage(incident, person, notice.step, waited)
+                f"{int(self.settings.triage_target.total_seconds() // 3600) * step} business hours"
+            channel_text = texts.triage(incident, person, step, waited)
             if person:
                 dms.append((person, channel_text, None))
         elif kind is Kind.HEADING_HOME:
             dms.append((incident.commander_id, *texts.with_update_button(texts.heading_home(incident), incident)))
-        if channel_text and home:
-            text, blocks = texts.with_update_button(channel_text, incident)
-            await self.slack.post(home[0], text, blocks, thread_ts=home[1])
-        for user, text, blocks in dms:
-            await self.slack.post(user, text, blocks)
+        home = [(HOME, *texts.with_update_button(channel_text, incident))] if channel_text else []
+        return home + dms
 
-    def _load_rotation(self, rotation_id: int | None) -> Rotation:
-        with self.db.session() as session:
-            rotation = repo.rotation_by_id(session=session, rotation_id=rotation_id) if rotation_id else None
-        if rotation is None:
-            raise LookupError(f"rotation {rotation_id} vanished")
-        return rotation
-
-    async def _send_heads_up(self, rotation: Rotation, now: datetime) -> None:
-        with self.db.session() as session:
-            current = self.on_call(session, rotation, now)
-            following = self.on_call(session, rotation, current.shift_end)
+    def _heads_up_messages(self, session: Session, rotation: Rotation, now: datetime) -> list[Message]:
+        current = self.on_call(session, rotation, now)
+        following = self.on_call(session, rotation, current.shift_end)
         outgoing, incoming = current.primary, following.primary
-        for user in dict.fromkeys(u for u in (outgoing, incoming) if u):
-            await self.slack.post(user, texts.heads_up(rotation.name, following.shift_start, outgoing, incoming,
-                                                       user))
+        return [(user, texts.heads_up(rotation.name, following.shift_start, outgoing, incoming, user), None)
+                for user in dict.fromkeys(u for u in (outgoing, incoming) if u)]
+
+    def _digest_message(self, session: Session, rotation: Rotation) -> list[Message]:
+        return [(rotation.channel_id, *handoff_views.digest(self.digest(rotation, session)))]
 
     # -- the handoff digest ---------------------------------------------------------------------------------
 
-    def digest(self, rotation: Rotation) -> handoff_views.Digest:
+    def digest(self, rotation: Rotation, session: Session | None = None) -> handoff_views.Digest:
+        if session is None:
+            with self.db.session() as own:
+                return self.digest(rotation, own)
         now = self.clock.now()
-        with self.db.session() as session:
-            shift = self.on_call(session, rotation, now)
-            previous = self.on_call(session, rotation, shift.shift_start - timedelta(seconds=1))
-            open_incidents = repo.open_incidents_of_rotation(session=session, rotation_id=rotation.id)
-            latest = [(i, repo.latest_update(session=session, incident_id=i.id)) for i in open_incidents]
-            last_shift = repo.incidents_of_rotation_between(session=session, rotation_id=rotation.id,
-                                                            since=previous.shift_start, until=shift.shift_start)
-            missed = repo.reminders_sent_between(session=session, rotation_id=rotation.id, kinds=MISSED_KINDS,
-                                                 since=previous.shift_start, until=shift.shift_start)
+        shift = self.on_call(session, rotation, now)
+        previous = self.on_call(session, rotation, shift.shift_start - timedelta(seconds=1))
+        open_incidents = repo.open_incidents_of_rotation(session=session, rotation_id=rotation.id)
+        latest = [(i, repo.latest_update(session=session, incident_id=i.id)) for i in open_incidents]
+        last_shift = repo.incidents_of_rotation_between(session=session, rotation_id=rotation.id,
+                                                        since=previous.shift_start, until=shift.shift_start)
+        missed = repo.reminders_sent_between(session=session, rotation_id=rotation.id, kinds=MISSED_KINDS,
+                                             since=previous.shift_start, until=shift.shift_start)
         declared = [i for i in last_shift if previous.shift_start <= i.created_at < shift.shift_start]
         resolved = [i for i in last_shift if i.resolved_at and previous.shift_start <= i.resolved_at <
                     shift.shift_start and i.status == Status.RESOLVED.value]
@@ -203,10 +198,6 @@ class ReminderService(WorkingService):
             missed_reminders=missed)
         outgoing = previous.primary if previous.shift_index >= 0 else None
         return handoff_views.Digest(rotation, shift, outgoing, latest, numbers, now)
-
-    async def post_digest(self, rotation: Rotation) -> None:
-        text, blocks = handoff_views.digest(self.digest(rotation))
-        await self.slack.post(rotation.channel_id, text, blocks)
 
     def post_digest_later(self, rotation: Rotation, request_key: str | None = None) -> None:
         """`/incident handoff`: the digest as it stands now, owed to the rotation's channel through the outbox and

@@ -1,0 +1,114 @@
+"""What a stored message delivery means in Slack calls: the incident's own messages (said in its home, its summary
+kept current, people invited, the postmortem prompt), messages to a channel or a person, reminders, and page
+buttons taken away. The services decide and store; these only deliver what was decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlmodel import Session
+
+from bot.db import repo
+from bot.db.models import Delivery, Incident
+from bot.delivery.engine import DeliveryEngine, Drop, Later, Sent
+from bot.notify import SlackGateway
+from bot.views import incident as incident_views
+from bot.views import notices
+from bot.views import paging as paging_views
+
+HOME = "home"  # a message for the incident's own channel (or thread), wherever that turns out to be
+
+Message = tuple[str, str, list[dict] | None]  # (HOME, a channel or a user id; text; blocks)
+Summary = Callable[[Incident], tuple[str, list[dict]]]
+StillDue = Callable[[str, int | None, int | None], bool]
+
+
+def home_lane(incident_id: int) -> str:
+    return f"incident:{incident_id}"
+
+
+def lane_to(to: str, incident_id: int | None) -> str:
+    """An incident's messages keep their order in its lane; a person's and a channel's in theirs."""
+    if to == HOME:
+        return home_lane(incident_id)
+    return f"user:{to}" if to[0] in "UW" else f"channel:{to}"
+
+
+def incident_of(db: repo.Database, delivery: Delivery, need_home: bool = True) -> Incident:
+    """The incident a delivery is about, once it has a place in Slack (until then: later)."""
+    incident = None
+    if delivery.incident_id:
+        with db.session() as session:
+            incident = repo.incident_by_id(session=session, incident_id=delivery.incident_id)
+    if incident is None:
+        raise Drop("the incident is gone")
+    if need_home and incident.channel_id is None:
+        if "done" in incident.steps_done:
+            raise Drop("the incident never got a place in Slack")
+        raise Later
+    return incident
+
+
+class Messages:
+    def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, summary: Summary) -> None:
+        self.db, self.slack, self.summary = db, slack, summary
+        for kind, handler in (("post", self.post), ("page_stopped", self.page_stopped), ("say", self.say),
+                              ("invite", self.invite), ("refresh", self.refresh), ("postmortem", self.postmortem)):
+            engine.register(kind, handler)
+
+    async def post(self, delivery: Delivery, payload: dict) -> None:
+        await self.slack.post(payload["channel"], payload["text"], payload.get("blocks"),
+                              thread_ts=payload.get("thread_ts"))
+
+    async def page_stopped(self, delivery: Delivery, payload: dict) -> None:
+        text, blocks = paging_views.page_stopped(incident_of(self.db, delivery, need_home=False))
+        await self.slack.update(payload["channel"], payload["ts"], text, blocks)
+
+    async def say(self, delivery: Delivery, payload: dict) -> None:
+        incident = incident_of(self.db, delivery)
+        await self.slack.post(incident.channel_id, payload["text"], thread_ts=incident.thread_ts)
+
+    async def invite(self, delivery: Delivery, payload: dict) -> None:
+        incident = incident_of(self.db, delivery)
+        if incident.thread_ts is None:
+            await self.slack.invite(incident.channel_id, payload["users"])
+
+    async def refresh(self, delivery: Delivery, payload: dict) -> None:
+        incident = incident_of(self.db, delivery)
+        if not incident.summary_ts:
+            return
+        text, blocks = self.summary(incident)
+        await self.slack.update(incident.channel_id, incident.summary_ts, text, blocks)
+        if incident.thread_ts is None:
+            await self.slack.set_topic(incident.channel_id, incident_views.topic(incident))
+
+    async def postmortem(self, delivery: Delivery, payload: dict) -> Sent | None:
+        incident = incident_of(self.db, delivery)
+        if not incident.postmortem:
+            return None
+        _, ts = await self.slack.post(incident.channel_id, notices.postmortem_message(incident),
+                                      thread_ts=incident.thread_ts)
+
+        def record(session: Session) -> None:
+            stored = session.get(Incident, incident.id)
+            stored.postmortem_ts = ts
+        return Sent(record)
+
+
+class Reminders:
+    """One reminder message to one recipient — sent only while the reminder is still due (an update may have
+    arrived, the incident may be resolved since it was decided: then it is dropped, never sent late)."""
+
+    def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, still_due: StillDue) -> None:
+        self.db, self.slack, self.still_due = db, slack, still_due
+        engine.register("reminder", self.deliver)
+
+    async def deliver(self, delivery: Delivery, payload: dict) -> None:
+        if not self.still_due(payload["notice"], delivery.incident_id, payload.get("rotation_id")):
+            raise Drop("not due any more")
+        to, thread_ts = payload["to"], None
+        if to == HOME:
+            incident = incident_of(self.db, delivery)
+            to, thread_ts = incident.channel_id, incident.thread_ts
+        await self.slack.post(to, payload["text"], payload.get("blocks"), thread_ts=thread_ts)
