@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from aiohttp import web
@@ -21,7 +22,7 @@ def main() -> int:
     from bot.runtime import build_runtime
 
     try:
-        runtime = build_runtime(settings)
+        runtime = build_runtime(settings, clock=_clock())
     except Exception as exc:  # start-up must fail with one readable line, not a trace
         print(f"firefighter: cannot start: {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return 1
@@ -45,6 +46,16 @@ def main() -> int:
     web.run_app(runtime.web, host=settings.host, port=settings.port, print=None,
                 access_log=logging.getLogger("bot.access") if settings.log_level == "DEBUG" else None)
     return 0
+
+
+def _clock():
+    """The system clock, unless a time-travel test hands the process a clock file (FIREFIGHTER_CLOCK_FILE)."""
+    path = os.environ.get("FIREFIGHTER_CLOCK_FILE")
+    if not path:
+        return None
+    from bot.clock import FileClock
+
+    return FileClock(path)
 
 
 if __name__ == "__main__":

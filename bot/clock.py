@@ -36,3 +36,27 @@ class FakeClock:
     def advance(self, delta: timedelta | None = None, **parts: float) -> None:
         """`advance(timedelta(minutes=5))` or `advance(minutes=5)`."""
         self._now += (delta or timedelta()) + timedelta(**parts)
+
+
+class FileClock:
+    """"Now" read from a file holding an ISO 8601 instant: lets a test (or a rehearsal) move time for real
+    `python -m bot` processes, several at once, the way a FakeClock moves it in one process. Set by
+    FIREFIGHTER_CLOCK_FILE; never in production. Write it whole and `os.replace` it into place: a new file is a
+    new reading."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._seen: tuple[tuple[int, int], datetime] | None = None
+
+    def now(self) -> datetime:
+        import os
+
+        info = os.stat(self.path)
+        stamp = (info.st_ino, info.st_mtime_ns)
+        if self._seen is None or self._seen[0] != stamp:
+            with open(self.path, encoding="utf-8") as f:
+                moment = datetime.fromisoformat(f.read().strip())
+            if moment.tzinfo is None:
+                raise ValueError(f"{self.path}: the clock needs a timezone-aware instant")
+            self._seen = (stamp, moment.astimezone(UTC))
+        return self._seen[1]
