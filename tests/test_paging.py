@@ -110,6 +110,10 @@ async def test_acknowledging_the_page_stops_the_chain_and_makes_the_acknowledger
     assert [p.acknowledged_by for p in pages(bot)] == [None, "U0B"]  # the primary's page had escalated already
     updated = [u for u in bot.fake.calls_to("chat.update") if u["channel"] == "DU0B"]
     assert updated and "was acknowledged" in updated[-1]["text"]
+    # The primary's page, escalated past, stops asking for an answer too.
+    primary = [m for (channel, _), m in bot.fake.messages.items() if channel == "DU0A"]
+    assert len(primary) == 1 and "was acknowledged" in primary[0]["text"]
+    assert "actions" not in json.dumps(primary[0]["blocks"])
     await bot.tick(minutes=60)
     assert dms_to(bot, "U0C") == [] and len(pages(bot)) == 2
     assert (stored.acknowledged_at - stored.created_at).total_seconds() == 360

@@ -765,6 +765,9 @@ def check_baseline(result: Result) -> None:
                         ("@U0B", "INC-3 is resolved: no need to respond."),
                         ("@U0C", "INC-6 was acknowledged. <@U0C> commands it.")):
         assert (place, ":white_check_mark: " + text) in answered, (place, text)
+    # By the week's end every chain was answered: no page, escalated past or not, still asks for an answer.
+    asking = [m[:3] for m in result.messages if "page_acknowledge" in m[3]]
+    assert asking == [], asking
     nags = sorted(t.split(" has had")[0] for t in texts(result) if t.startswith(":alarm_clock:"))
     assert len(nags) == 8, nags  # INC-1: 3 nags, INC-5: 1, each in the channel and to the commander
     alarms = sorted(m[0] for m in result.messages.elements() if "has not answered 2 reminders" in m[2])

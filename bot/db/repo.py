@@ -287,16 +287,22 @@ def claim_escalation(*, session: Session, page_id: int, now: datetime,
 def stop_pages(*, session: Session, incident_id: int, now: datetime, user_id: str | None,
                chain: int | None = None) -> list[tuple[str | None, str | None]]:
     """Acknowledged (or the incident is over): every page still live is done, in one conditional write — a page
-    the tick escalated a moment earlier is not live any more and is left as it is. Returns the stopped pages'
-    (dm_channel, dm_ts)."""
+    the tick escalated a moment earlier is not live any more and is left as it is. Returns the (dm_channel, dm_ts)
+    of the messages whose buttons go: the stopped pages, and the pages their chains escalated past (those still
+    asked for an answer)."""
     query = sa.update(Page).where(col(Page.incident_id) == incident_id, col(Page.state).in_(("queued", "waiting")))
     if chain is not None:
         query = query.where(col(Page.chain) == chain)
     values: dict = {"state": "done"}
     if user_id:
         values.update(acknowledged_at=now, acknowledged_by=user_id)
-    stopped = session.exec(query.values(**values).returning(col(Page.dm_channel), col(Page.dm_ts)))
-    return [(channel, ts) for channel, ts in stopped]
+    stopped = list(session.exec(query.values(**values).returning(col(Page.chain), col(Page.dm_channel),
+                                                                 col(Page.dm_ts))))
+    chains = {c for c, _, _ in stopped}
+    passed = session.exec(select(Page.dm_channel, Page.dm_ts).where(
+        col(Page.incident_id) == incident_id, col(Page.chain).in_(chains), col(Page.escalated_at).is_not(None),
+        col(Page.dm_ts).is_not(None))) if chains else []
+    return [(channel, ts) for _, channel, ts in stopped] + [(channel, ts) for channel, ts in passed]
 
 
 def page_outcome(*, session: Session, page_id: int, **values) -> bool:
