@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.db import repo
 from bot.db.models import Delivery, Incident
 from bot.delivery.engine import DeliveryEngine, Drop, Later, Sent
-from bot.notify import SlackGateway
+from bot.notify import SlackGateway, slack_error, transient
 from bot.views import incident as incident_views
 from bot.views import notices
 from bot.views import paging as paging_views
@@ -33,6 +34,33 @@ def lane_to(to: str, incident_id: int | None) -> str:
     if to == HOME:
         return home_lane(incident_id)
     return f"user:{to}" if to[0] in "UW" else f"channel:{to}"
+
+
+# Where a message to a channel cannot go: gone, archived, private without the bot, or the bot not in it.
+UNREACHABLE_CHANNEL = frozenset({"channel_not_found", "is_archived", "not_in_channel", "restricted_action",
+                                 "restricted_action_read_only_channel", "no_permission", "access_denied"})
+
+
+async def post_at(slack: SlackGateway, place: str, text: str, blocks: list[dict]) -> tuple[str, str] | str:
+    """(channel, ts) where it was posted, or Slack's reason it cannot go there. A public channel the bot is not
+    in is joined first. Slack being unavailable is raised (the engine retries); an unexpected refusal too."""
+    joined = False
+    while True:
+        try:
+            return await slack.post(place, text, blocks)
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            if transient(exc) or error not in UNREACHABLE_CHANNEL:
+                raise
+            if error != "not_in_channel" or joined or place[0] not in "C#":
+                return error
+        try:
+            await slack.join(place)
+        except SlackApiError as exc:
+            if transient(exc):
+                raise
+            return f"not_in_channel; joining it: {slack_error(exc)}"
+        joined = True
 
 
 def incident_of(db: repo.Database, delivery: Delivery, need_home: bool = True) -> Incident:

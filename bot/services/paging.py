@@ -1,36 +1,26 @@
 """Paging and escalation (SPEC §2): state, not timers, is the truth.
 
-A page is a row. Declaring a P0/P1 stores the first one in the same transaction as the incident; delivering it
-claims the row first (so two processes never both send it); escalation claims the unanswered page with a
+A page is a row. Declaring a P0/P1 stores the first one, and its delivery, in the same transaction as the incident
+(bot/delivery/pages.py sends it); escalation claims the unanswered page with a
 conditional update and inserts the next step under a unique (incident, chain, step) — so however many ticks race,
 each step is sent once. Acknowledging stops every live page of the incident.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.db import repo
-from bot.db.models import Delivery, Incident, Page
-from bot.delivery.engine import Drop, Record, Sent
+from bot.db.models import Incident, Page
+from bot.delivery.pages import Pages
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import ROLES, Role
-from bot.notify import slack_error, transient
 from bot.services.rotations import RotationService
-from bot.views import paging as paging_views
-
-log = logging.getLogger(__name__)
-
-# Where a message to a channel cannot go: gone, archived, private without the bot, or the bot not in it.
-UNREACHABLE_CHANNEL = frozenset({"channel_not_found", "is_archived", "not_in_channel", "restricted_action",
-                                 "restricted_action_read_only_channel", "no_permission", "access_denied"})
 
 
 @dataclass(frozen=True)
@@ -44,7 +34,8 @@ class Target:
 class PagingService(RotationService):
     def __init__(self, **parts) -> None:
         super().__init__(**parts)
-        self.delivery.register("page", self._send_page)
+        Pages(self.delivery, self.db, self.slack, self.clock, self.settings, self.escalation_timeout,
+              self._escalate_refused)
 
     # -- choosing whom to page ----------------------------------------------------------------------------
 
@@ -109,87 +100,11 @@ class PagingService(RotationService):
         lane = f"user:{page.target_user_id}" if page.target_user_id else f"channel:{page.target_channel}"
         self.delivery.queue(session, lane=lane, kind="page", now=now, incident_id=incident.id, page_id=page.id)
 
-    async def _send_page(self, delivery: Delivery, payload: dict) -> Sent | None:
-        with self.db.session() as session:
-            page = repo.page_by_id(session=session, page_id=payload["page_id"])
-            incident = repo.incident_by_id(session=session, incident_id=page.incident_id) if page else None
-        if page is None or incident is None or page.state != "queued":
-            raise Drop("acknowledged or stopped before it went out")
-        if not Status(incident.status).is_open:
-            with self.db.session() as session:
-                repo.page_outcome(session=session, page_id=page.id, state="done")
-                session.commit()
-            raise Drop(f"{incident_ref(incident.number)} is over")
-        if page.target_user_id:
-            text, blocks = paging_views.page_dm(incident, page, self.escalation_timeout(incident.priority))
-            try:
-                dm_channel, dm_ts = await self.slack.post(page.target_user_id, text, blocks)
-            except SlackApiError as exc:
-                if transient(exc):
-                    raise
-                return await self._page_refused(page, incident, f"<@{page.target_user_id}>", slack_error(exc))
-        else:
-            text, blocks = paging_views.page_here(incident, page)
-            places = [p for p in dict.fromkeys((page.target_channel, self.settings.incidents_channel)) if p]
-            refusals = []
-            for place in places:
-                posted = await self._post_at(place, text, blocks)
-                if not isinstance(posted, str):
-                    break
-                refusals.append(f"<#{place}> ({posted})")
-            else:
-                return await self._page_refused(page, incident, "@here", "; ".join(refusals) or "no channel")
-            dm_channel, dm_ts = posted
-        return Sent(self._page_went_out(page, incident, dm_channel, dm_ts))
-
-    def _page_went_out(self, page: Page, incident: Incident, dm_channel: str, dm_ts: str) -> Record:
-        def record(session: Session) -> None:
-            now = self.clock.now()
-            if not repo.page_outcome(session=session, page_id=page.id, state="waiting", sent_at=now,
-                                     dm_channel=dm_channel, dm_ts=dm_ts):
-                # Acknowledged while it was on its way: its buttons go at once.
-                self.delivery.queue(session, lane=f"channel:{dm_channel}", kind="page_stopped", now=now,
-                                    incident_id=incident.id, channel=dm_channel, ts=dm_ts)
-                return
-            whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{dm_channel}>"
-            role = f" ({page.target_role})" if page.target_role not in ("person", "channel") else ""
-            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
-                           text=f"paged {whom}{role}" + (f"; {page.note}" if page.note else ""))
-            declared_page = page.chain == 1 and page.step == 0 and page.paged_by is None  # the summary says it
-            if page.target_user_id and not declared_page:
-                self.delivery.queue(session, lane=f"incident:{incident.id}", kind="say", now=now,
-                                    incident_id=incident.id, text=paging_views.page_mention(incident, page))
-        return record
-
-    async def _page_refused(self, page: Page, incident: Incident, whom: str, error: str) -> None:
-        """Slack will never deliver this page (the DM cannot be opened, the account is gone): the chain moves on
-        at once instead of waiting out the escalation timeout, and the timeline says why."""
-        log.warning("%s: page %s to %s refused by Slack (%s)", incident_ref(incident.number), page.id, whom, error)
-        await self._escalate(page.id, actor=None, reason=f"Slack refused the page to {whom} ({error})",
-                             states=("queued",))
-
-    async def _post_at(self, place: str, text: str, blocks: list[dict]) -> tuple[str, str] | str:
-        """(channel, ts) where it was posted, or Slack's reason it cannot go there. A public channel the bot is not
-        in is joined first. Slack being unavailable is raised (the engine retries); an unexpected refusal too."""
-        joined = False
-        while True:
-            try:
-                return await self.slack.post(place, text, blocks)
-            except SlackApiError as exc:
-                error = slack_error(exc)
-                if transient(exc) or error not in UNREACHABLE_CHANNEL:
-                    raise
-                if error != "not_in_channel" or joined or place[0] not in "C#":
-                    return error
-            try:
-                await self.slack.join(place)
-            except SlackApiError as exc:
-                if transient(exc):
-                    raise
-                return f"not_in_channel; joining it: {slack_error(exc)}"
-            joined = True
-
     # -- escalating ---------------------------------------------------------------------------------------
+
+    async def _escalate_refused(self, page_id: int, reason: str) -> None:
+        """Slack will never deliver this page: the chain moves on at once instead of waiting out the timeout."""
+        await self._escalate(page_id, actor=None, reason=reason, states=("queued",))
 
     async def escalate_due(self) -> int:
         """Every delivered page unanswered past its timeout moves its chain on one step."""

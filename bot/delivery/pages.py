@@ -1,0 +1,97 @@
+"""Sending a page: one delivery in its recipient's lane, stored with the decision to page (bot/services/paging.py).
+
+What Slack answered is recorded under the delivery's claim: the page is `waiting` from then (its escalation timeout
+runs), or — acknowledged while it was on its way — its buttons go at once. A page Slack refuses for good moves the
+chain on at once; the `@here` step falls back to INCIDENTS_CHANNEL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import repo
+from bot.db.models import Delivery, Incident, Page
+from bot.delivery.engine import DeliveryEngine, Drop, Record, Sent
+from bot.delivery.messages import home_lane, post_at
+from bot.domain.incident import Status, incident_ref
+from bot.notify import SlackGateway, slack_error, transient
+from bot.views import paging as paging_views
+
+log = logging.getLogger(__name__)
+
+
+class Pages:
+    """`timeout(priority)`: how long a page waits for an answer; `escalate_refused(page_id, reason)`: move the
+    chain past a page Slack will never deliver."""
+
+    def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, clock: Clock,
+                 settings: Settings, timeout: Callable[[str], timedelta],
+                 escalate_refused: Callable[[int, str], Awaitable[None]]) -> None:
+        self.delivery, self.db, self.slack, self.clock, self.settings = engine, db, slack, clock, settings
+        self.escalation_timeout, self.escalate_refused = timeout, escalate_refused
+        engine.register("page", self.send)
+
+    async def send(self, delivery: Delivery, payload: dict) -> Sent | None:
+        with self.db.session() as session:
+            page = repo.page_by_id(session=session, page_id=payload["page_id"])
+            incident = repo.incident_by_id(session=session, incident_id=page.incident_id) if page else None
+        if page is None or incident is None or page.state != "queued":
+            raise Drop("acknowledged or stopped before it went out")
+        if not Status(incident.status).is_open:
+            with self.db.session() as session:
+                repo.page_outcome(session=session, page_id=page.id, state="done")
+                session.commit()
+            raise Drop(f"{incident_ref(incident.number)} is over")
+        if page.target_user_id:
+            text, blocks = paging_views.page_dm(incident, page, self.escalation_timeout(incident.priority))
+            try:
+                dm_channel, dm_ts = await self.slack.post(page.target_user_id, text, blocks)
+            except SlackApiError as exc:
+                if transient(exc):
+                    raise
+                return await self._page_refused(page, incident, f"<@{page.target_user_id}>", slack_error(exc))
+        else:
+            text, blocks = paging_views.page_here(incident, page)
+            places = [p for p in dict.fromkeys((page.target_channel, self.settings.incidents_channel)) if p]
+            refusals = []
+            for place in places:
+                posted = await post_at(self.slack, place, text, blocks)
+                if not isinstance(posted, str):
+                    break
+                refusals.append(f"<#{place}> ({posted})")
+            else:
+                return await self._page_refused(page, incident, "@here", "; ".join(refusals) or "no channel")
+            dm_channel, dm_ts = posted
+        return Sent(self._page_went_out(page, incident, dm_channel, dm_ts))
+
+    def _page_went_out(self, page: Page, incident: Incident, dm_channel: str, dm_ts: str) -> Record:
+        def record(session: Session) -> None:
+            now = self.clock.now()
+            if not repo.page_outcome(session=session, page_id=page.id, state="waiting", sent_at=now,
+                                     dm_channel=dm_channel, dm_ts=dm_ts):
+                # Acknowledged while it was on its way: its buttons go at once.
+                self.delivery.queue(session, lane=f"channel:{dm_channel}", kind="page_stopped", now=now,
+                                    incident_id=incident.id, channel=dm_channel, ts=dm_ts)
+                return
+            whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{dm_channel}>"
+            role = f" ({page.target_role})" if page.target_role not in ("person", "channel") else ""
+            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
+                           text=f"paged {whom}{role}" + (f"; {page.note}" if page.note else ""))
+            declared_page = page.chain == 1 and page.step == 0 and page.paged_by is None  # the summary says it
+            if page.target_user_id and not declared_page:
+                self.delivery.queue(session, lane=home_lane(incident.id), kind="say", now=now,
+                                    incident_id=incident.id, text=paging_views.page_mention(incident, page))
+        return record
+
+    async def _page_refused(self, page: Page, incident: Incident, whom: str, error: str) -> None:
+        """Slack will never deliver this page (the DM cannot be opened, the account is gone): the chain moves on
+        at once instead of waiting out the escalation timeout, and the timeline says why."""
+        log.warning("%s: page %s to %s refused by Slack (%s)", incident_ref(incident.number), page.id, whom, error)
+        await self.escalate_refused(page.id, f"Slack refused the page to {whom} ({error})")

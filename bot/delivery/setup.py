@@ -1,0 +1,244 @@
+"""Giving a declared incident its place in Slack, step by step: each step is one delivery in the incident's lane,
+stored with the incident; the engine resumes any step within a tick of Slack answering again.
+
+Crash windows are closed where Slack lets us: a channel already created under the incident's own name is adopted
+(the bot created it), and a summary already posted is found again by its message metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import repo
+from bot.db.models import Delivery, Incident
+from bot.delivery.engine import DeliveryEngine, Refused, Sent
+from bot.delivery.messages import Summary, post_at
+from bot.domain.incident import channel_name, incident_ref
+from bot.notify import CHANNEL_REFUSED, SlackGateway, slack_error, transient
+from bot.views import incident as incident_views
+
+log = logging.getLogger(__name__)
+
+_NAME_ATTEMPTS = 20
+_EPHEMERAL_UNDELIVERABLE = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel",
+                                      "is_archived", "no_permission"})
+SUMMARY_EVENT = "firefighter_incident_summary"
+SETUP = ("home", "reply", "invite", "topic", "summary", "pin", "announce", "done")
+
+
+def _where(place: str) -> str:
+    return f"<#{place}>" if place[0] in "CG" else f"<@{place}> by DM" if place[0] in "UW" else place
+
+
+def _steps(incident: Incident, *more: str) -> str:
+    return ",".join(sorted(incident.steps_done | set(more)))
+
+
+class IncidentSetup:
+    """`on_call(incident)`: who is on call for it now (invited with the reporter and the commander);
+    `announce_in(incident)`: the rotation's channel, else INCIDENTS_CHANNEL."""
+
+    def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, clock: Clock,
+                 settings: Settings, summary: Summary, on_call: Callable[[Incident], tuple[str, ...]],
+                 announce_in: Callable[[Incident], str | None]) -> None:
+        self.delivery, self.db, self.slack, self.clock, self.settings = engine, db, slack, clock, settings
+        self.summary, self.on_call, self.announce_in = summary, on_call, announce_in
+        for step in SETUP:
+            engine.register(f"setup_{step}", getattr(self, f"_setup_{step}"))
+
+    def _load(self, incident_id: int) -> Incident:
+        with self.db.session() as session:
+            incident = repo.incident_by_id(session=session, incident_id=incident_id)
+        if incident is None:
+            raise LookupError(f"incident id {incident_id} vanished")
+        return incident
+
+    def _setup_incident(self, delivery: Delivery, step: str) -> Incident | None:
+        incident = self._load(delivery.incident_id)
+        return None if step in incident.steps_done else incident
+
+    def _done(self, incident: Incident, *steps: str, note: str | None = None, tell_reporter: str | None = None,
+              **fields) -> Sent:
+        """Record the step(s) and what Slack answered, with the delivery (under its claim): a note on the timeline,
+        and a word to the reporter, owed from the same transaction."""
+        def record(session: Session) -> None:
+            now = self.clock.now()
+            stored = repo.incident_by_id(session=session, incident_id=incident.id)
+            for key, value in fields.items():
+                setattr(stored, key, value)
+            stored.slack_steps_done = _steps(stored, *steps)
+            if note:
+                repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="note",
+                               text=note)
+            if tell_reporter and incident.reporter_id:
+                self.delivery.queue(session, lane=f"user:{incident.reporter_id}", kind="post", now=now,
+                                    incident_id=incident.id, channel=incident.reporter_id,
+                                    text=f":mega: {incident_ref(incident.number)}: {tell_reporter}")
+        return Sent(record)
+
+    @staticmethod
+    def _resumed(delivery: Delivery) -> bool:
+        """Tried before (a retry, or a claim that lapsed when a process died): Slack may have done it already."""
+        return delivery.attempts > 0 or delivery.claimed_at is not None
+
+    async def _setup_home(self, delivery: Delivery, payload: dict) -> Sent | None:
+        """A channel of its own; when that is off or refused, a thread under the announcement."""
+        incident = self._setup_incident(delivery, "home")
+        if incident is None:
+            return None
+        note = None
+        if self.settings.create_incident_channels:
+            for attempt in range(1, _NAME_ATTEMPTS + 1):
+                name = channel_name(incident.number, incident.title, attempt)
+                try:
+                    channel_id = await self.slack.create_channel(name)
+                except SlackApiError as exc:
+                    error = slack_error(exc)
+                    if transient(exc):
+                        raise
+                    if error == "name_taken":
+                        if channel_id := await self._ours(name):
+                            log.info("%s: adopting #%s, created before a crash", incident_ref(incident.number), name)
+                            return self._done(incident, "home", channel_id=channel_id, channel_name=name)
+                        continue
+                    note = (f"Slack refused to create a channel ({error}); the incident runs in a thread under its "
+                            "announcement.")
+                    if error not in CHANNEL_REFUSED:
+                        log.warning("%s: conversations.create said %s", incident_ref(incident.number), error)
+                    break
+                return self._done(incident, "home", channel_id=channel_id, channel_name=name)
+            else:
+                note = "Every channel name was taken; the incident runs in a thread."
+        return await self._thread_home(incident, note)
+
+    async def _ours(self, name: str) -> str | None:
+        """The channel of that name if the bot created it and no other incident has it: Slack created it but we
+        never heard (a crash, or an answer lost on the way back). A channel somebody else made is never taken."""
+        channel = await self.slack.channel_named(name)
+        if channel is None:
+            return None
+        me = self.slack.bot_user_id or (await self.slack.whoami()).get("user_id")
+        if channel.get("creator") != me:
+            return None
+        with self.db.session() as session:
+            taken = repo.incident_by_channel(session=session, channel_id=channel["id"])
+        return None if taken else channel["id"]
+
+    async def _thread_home(self, incident: Incident, note: str | None) -> Sent:
+        target = self.announce_in(incident) or incident.reporter_id
+        if not target:  # an alert, with no channel allowed and nowhere to announce: it lives in the bot alone
+            return self._done(incident, "home", "announce", note=(note or "") + " There is nowhere to announce it.")
+        text, blocks = incident_views.announcement(incident)
+        channel_id, ts = await self.slack.post(target, text, blocks)
+        return self._done(incident, "home", "announce", note=note, channel_id=channel_id, thread_ts=ts,
+                          announcement_channel=channel_id, announcement_ts=ts)
+
+    def _with_home(self, delivery: Delivery, step: str) -> Incident | None:
+        """The incident, if this step is still to do and it has a home (a home step given up leaves none)."""
+        incident = self._setup_incident(delivery, step)
+        if incident is not None and incident.channel_id is None:
+            return None
+        return incident
+
+    async def _setup_reply(self, delivery: Delivery, payload: dict) -> Sent | None:
+        incident = self._with_home(delivery, "reply")
+        if incident is None:
+            return None
+        if incident.reporter_id:  # opened by an alert: there is nobody to answer
+            await self._reply(incident)
+        return self._done(incident, "reply")
+
+    async def _reply(self, incident: Incident) -> None:
+        if incident.thread_ts is None:
+            link = f"<#{incident.channel_id}>"
+        else:
+            link = f"<{await self.slack.permalink(incident.channel_id, incident.thread_ts)}|its thread>"
+        text = incident_views.reporter_reply(incident, link)
+        if incident.declared_in_channel:
+            try:
+                await self.slack.post_ephemeral(incident.declared_in_channel, incident.reporter_id, text)
+                return
+            except SlackApiError as exc:
+                if transient(exc) or slack_error(exc) not in _EPHEMERAL_UNDELIVERABLE:
+                    raise
+        await self.slack.post(incident.reporter_id, text)
+
+    async def _setup_invite(self, delivery: Delivery, payload: dict) -> Sent | None:
+        """The reporter, the commander and whoever is on call for the incident's rotation."""
+        incident = self._with_home(delivery, "invite")
+        if incident is None:
+            return None
+        if incident.thread_ts is None:
+            await self.slack.invite(incident.channel_id, [incident.reporter_id, incident.commander_id,
+                                                          *self.on_call(incident)])
+        return self._done(incident, "invite")
+
+    async def _setup_topic(self, delivery: Delivery, payload: dict) -> Sent | None:
+        incident = self._with_home(delivery, "topic")
+        if incident is None:
+            return None
+        if incident.thread_ts is None:
+            await self.slack.set_topic(incident.channel_id, incident_views.topic(incident))
+        return self._done(incident, "topic")
+
+    async def _setup_summary(self, delivery: Delivery, payload: dict) -> Sent | None:
+        incident = self._with_home(delivery, "summary")
+        if incident is None:
+            return None
+        marker = {"event_type": SUMMARY_EVENT, "event_payload": {"incident": incident.number}}
+        if self._resumed(delivery):  # posted before a crash? then it is found, not posted again
+            found = await self.slack.find_marked(incident.channel_id, SUMMARY_EVENT, {"incident": incident.number},
+                                                 thread_ts=incident.thread_ts)
+            if found:
+                return self._done(incident, "summary", summary_ts=found)
+        text, blocks = self.summary(incident)
+        _, ts = await self.slack.post(incident.channel_id, text, blocks, thread_ts=incident.thread_ts,
+                                      metadata=marker)
+        return self._done(incident, "summary", summary_ts=ts)
+
+    async def _setup_pin(self, delivery: Delivery, payload: dict) -> Sent | None:
+        incident = self._with_home(delivery, "pin")
+        if incident is None:
+            return None
+        if incident.thread_ts is None and incident.summary_ts:
+            try:
+                await self.slack.pin(incident.channel_id, incident.summary_ts)
+            except SlackApiError as exc:
+                if slack_error(exc) != "already_pinned":
+                    raise
+        return self._done(incident, "pin")
+
+    async def _setup_announce(self, delivery: Delivery, payload: dict) -> Sent | None:
+        """In the rotation's channel (joining it when the bot is not in it), else INCIDENTS_CHANNEL, else the
+        reporter's DM — and the timeline and the reporter are told where it went when that is not where it should
+        have."""
+        incident = self._with_home(delivery, "announce")
+        if incident is None:
+            return None
+        wanted = self.announce_in(incident)
+        if not wanted:  # no rotation and no INCIDENTS_CHANNEL: nothing to announce (the reporter has their reply)
+            return self._done(incident, "announce")
+        places = [p for p in dict.fromkeys((wanted, self.settings.incidents_channel, incident.reporter_id)) if p]
+        text, blocks = incident_views.announcement(incident)
+        refusals: list[str] = []
+        for place in places:
+            posted = await post_at(self.slack, place, text, blocks)
+            if isinstance(posted, str):
+                refusals.append(f"{_where(place)} ({posted})")
+                continue
+            channel_id, ts = posted
+            note = (f"The announcement could not go to {', '.join(refusals)}; it went to {_where(place)}."
+                    if refusals else None)
+            return self._done(incident, "announce", note=note, tell_reporter=note, announcement_channel=channel_id,
+                              announcement_ts=ts)
+        raise Refused(f"the announcement could go nowhere: {', '.join(refusals)}")
+
+    async def _setup_done(self, delivery: Delivery, payload: dict) -> Sent | None:
+        incident = self._setup_incident(delivery, "done")
+        return None if incident is None else self._done(incident, "done")
