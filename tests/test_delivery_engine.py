@@ -140,3 +140,22 @@ async def test_outcomes_refused_dropped_later_and_the_backlog(db):
     assert backlog["counts"] == {"failed": {"refused": 1}, "dropped": {"gone": 1}, "queued": {"later": 1,
                                                                                               "refused": 1}}
     assert backlog["oldest_queued_seconds"] == 90.0
+
+
+async def test_a_handler_that_breaks_is_retried_and_holds_only_its_lane(db, caplog):
+    clock = FakeClock()
+    engine = Engine(db, clock, LEASE)
+    sent: list[str] = []
+
+    async def handler(delivery, payload):
+        if delivery.lane == "incident:1":
+            raise LookupError("incident id 1 vanished")
+        sent.append(delivery.lane)
+
+    engine.register("post", handler)
+    queue(db, clock, ("incident:1", "post"), ("incident:2", "post"))
+    assert await engine.run() == 1 and sent == ["incident:2"]
+    broken = stored(db)[0]
+    assert (broken.state, broken.attempts, broken.claim_token) == ("queued", 1, None)
+    assert broken.last_error == "LookupError: incident id 1 vanished"
+    assert "delivery 1 (post) failed unexpectedly" in caplog.text

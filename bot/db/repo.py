@@ -257,13 +257,6 @@ def _claimable(model, claimed_before: datetime):
                    sa.or_(col(model.claimed_at).is_(None), col(model.claimed_at) < claimed_before))
 
 
-def claim(*, session: Session, model, row_id: int, now: datetime, claimed_before: datetime) -> bool:
-    """One conditional write: only one process wins the right to deliver this page, notice or message."""
-    result = session.exec(sa.update(model).where(col(model.id) == row_id, _claimable(model, claimed_before))
-                          .values(claimed_at=now))
-    return result.rowcount == 1
-
-
 def paged_users(*, session: Session, incident_id: int) -> list[str]:
     return [u for u in session.exec(select(Page.target_user_id).where(Page.incident_id == incident_id).distinct())
             if u]

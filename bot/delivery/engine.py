@@ -168,6 +168,10 @@ class DeliveryEngine:
             error = slack_error(exc) if isinstance(exc, SlackApiError) else exc.__class__.__name__
             self._retry(delivery, token, now, error, _retry_after(exc))
             return "retry"
+        except Exception as exc:  # a bug in a handler: logged, retried with backoff, and never stops other lanes
+            log.exception("delivery %s (%s) failed unexpectedly", delivery.id, delivery.kind)
+            self._retry(delivery, token, now, f"{exc.__class__.__name__}: {exc}", None)
+            return "retry"
         record = done.record if isinstance(done, Sent) else None
         if not self._finish(delivery, token, record=record, state="sent", sent_at=self.clock.now(), last_error=""):
             log.warning("delivery %s (%s) went out after its claim was taken over", delivery.id, delivery.kind)

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Delivery, Incident
 from bot.delivery.engine import DeliveryEngine, Refused, Sent
-from bot.delivery.messages import Summary, post_at
+from bot.delivery.messages import Summary, incident_of, post_at
 from bot.domain.incident import channel_name, incident_ref
 from bot.notify import CHANNEL_REFUSED, SlackGateway, slack_error, transient
 from bot.views import incident as incident_views
@@ -52,15 +52,8 @@ class IncidentSetup:
         for step in SETUP:
             engine.register(f"setup_{step}", getattr(self, f"_setup_{step}"))
 
-    def _load(self, incident_id: int) -> Incident:
-        with self.db.session() as session:
-            incident = repo.incident_by_id(session=session, incident_id=incident_id)
-        if incident is None:
-            raise LookupError(f"incident id {incident_id} vanished")
-        return incident
-
     def _setup_incident(self, delivery: Delivery, step: str) -> Incident | None:
-        incident = self._load(delivery.incident_id)
+        incident = incident_of(self.db, delivery, need_home=False)
         return None if step in incident.steps_done else incident
 
     def _done(self, incident: Incident, *steps: str, note: str | None = None, tell_reporter: str | None = None,

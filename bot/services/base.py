@@ -63,11 +63,6 @@ class ServiceBase:
         self.background = background
         self.delivery = DeliveryEngine(db, clock, settings.delivery_lease, settings.scheduler_tick)  # the way out
 
-    @property
-    def lease(self):
-        """How long a claimed delivery stays reserved for the process that claimed it (then others retry it)."""
-        return self.settings.delivery_lease
-
     @staticmethod
     def _rotation(session: Session, incident: Incident) -> Rotation | None:
         if incident.rotation_id is None:
