@@ -38,13 +38,19 @@ def _key(body: dict) -> str | None:
 
 
 def _acting_button(method: str, unchanged: str):
-    """A button that changes the incident at once: `IncidentService.<method>(number or page id, user, key)`."""
+    """A button that changes the incident at once: `IncidentService.<method>(number or page id, user, key)`.
+
+    The change is stored before the ack: Slack never resends a click it got a 200 for, so a process that died
+    between the ack and the write would lose it silently. Died before the ack, the person sees Slack's warning
+    and clicks again (the request key makes a click that did land count once). The answers come after the ack."""
     async def handler(ack, body, action, context, respond) -> None:
-        user = body["user"]["id"]  # read before the ack: a failure after it would cost Bolt's ack (see after_ack)
+        user = body["user"]["id"]
+        try:
+            result: Changed | UserError = getattr(context["incidents"], method)(_number(action), user, _key(body))
+        except UserError as exc:
+            result = exc
         await ack()
-        after_ack(context, _change(context, body, respond,
-                                   lambda s: getattr(s, method)(_number(action), user, _key(body)), unchanged),
-                  method)
+        after_ack(context, _answer(context, body, respond, result, unchanged), method)
     return handler
 
 
@@ -54,29 +60,23 @@ acknowledge_page = _acting_button("acknowledge_page", "was already acknowledged.
 
 
 async def escalate_page(ack, body, action, context, respond) -> None:
-    await ack()
-    after_ack(context, _escalate(context, body, action, respond), "escalate-page")
-
-
-async def _escalate(context, body: dict, action: dict, respond) -> None:
+    """Stored before the ack, like the other buttons that change something (see `_acting_button`)."""
     incidents: IncidentService = context["incidents"]
     user = body["user"]["id"]
     try:
         page = await incidents.escalate_page(_number(action), user)
+        whom = f"<@{page.target_user_id}>" if page.target_user_id else "the rotation's channel"
+        answer = f"Escalated: paging {whom} instead."
     except UserError as exc:
-        await say_privately(respond, str(exc), context=context, user=user)
-        return
-    whom = f"<@{page.target_user_id}>" if page.target_user_id else "the rotation's channel"
-    await say_privately(respond, f"Escalated: paging {whom} instead.", context=context, user=user)
+        answer = str(exc)
+    await ack()
+    after_ack(context, say_privately(respond, answer, context=context, user=user), "escalate-page")
 
 
-async def _change(context, body: dict, respond, apply, unchanged: str) -> None:
-    incidents: IncidentService = context["incidents"]
+async def _answer(context, body: dict, respond, result: Changed | UserError, unchanged: str) -> None:
     user = body["user"]["id"]
-    try:
-        result: Changed = apply(incidents)
-    except UserError as exc:
-        await say_privately(respond, str(exc), context=context, user=user)
+    if isinstance(result, UserError):
+        await say_privately(respond, str(result), context=context, user=user)
         return
     if not result.changed and not result.replayed:
         await say_privately(respond, f"{incident_ref(result.incident.number)} {unchanged}", context=context, user=user)
@@ -162,12 +162,8 @@ async def handoff_note_submitted(ack, body, view, context) -> None:
 
 
 async def hand_over(ack, body, action, context, respond) -> None:
-    """The digest's "Hand over my incidents": command moves from the outgoing to the incoming primary."""
-    await ack()
-    after_ack(context, _hand_over(context, body, action, respond), "hand-over")
-
-
-async def _hand_over(context, body: dict, action: dict, respond) -> None:
+    """The digest's "Hand over my incidents": command moves from the outgoing to the incoming primary — stored
+    before the ack, like the other buttons that change something (see `_acting_button`)."""
     incidents: IncidentService = context["incidents"]
     user = body["user"]["id"]
     rotation, outgoing, incoming = [*(action.get("value") or "").split(":"), "", "", ""][:3]
@@ -175,9 +171,9 @@ async def _hand_over(context, body: dict, action: dict, respond) -> None:
         if as_int(rotation) is None or not outgoing or not incoming:
             raise UserError("This button is out of date; run `/incident handoff` for a fresh digest.")
         moved, refused = incidents.hand_over(as_int(rotation) or 0, outgoing, incoming, user)
+        lines = [f"Handed over to <@{incoming}>: {', '.join(incident_ref(n) for n in moved)}."] if moved else []
+        answer = "\n".join(lines + [f"Not handed over: {why}" for why in refused])
     except UserError as exc:
-        await say_privately(respond, str(exc), context=context, user=user)
-        return
-    lines = [f"Handed over to <@{incoming}>: {', '.join(incident_ref(n) for n in moved)}."] if moved else []
-    lines += [f"Not handed over: {why}" for why in refused]
-    await say_privately(respond, "\n".join(lines), context=context, user=user)
+        answer = str(exc)
+    await ack()
+    after_ack(context, say_privately(respond, answer, context=context, user=user), "hand-over")
