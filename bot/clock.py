@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -49,8 +50,6 @@ class FileClock:
         self._seen: tuple[tuple[int, int], datetime] | None = None
 
     def now(self) -> datetime:
-        import os
-
         info = os.stat(self.path)
         stamp = (info.st_ino, info.st_mtime_ns)
         if self._seen is None or self._seen[0] != stamp:

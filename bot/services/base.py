@@ -69,25 +69,6 @@ class ServiceBase:
             return None
         return repo.rotation_by_id(session=session, rotation_id=incident.rotation_id)
 
-    def _load(self, incident_id: int) -> Incident:
-        with self.db.session() as session:
-            incident = repo.incident_by_id(session=session, incident_id=incident_id)
-        if incident is None:
-            raise LookupError(f"incident id {incident_id} vanished")
-        return incident
-
-    def _update(self, model, row_id: int, **fields):
-        """Set fields on one stored row (an incident, page, notice or outbox message) and commit."""
-        with self.db.session() as session:
-            row = session.get(model, row_id)
-            for key, value in fields.items():
-                setattr(row, key, value)
-            session.commit()
-            return row
-
-    def _save(self, incident_id: int, **fields) -> Incident:
-        return self._update(Incident, incident_id, **fields)
-
     def escalation_timeout(self, priority: str) -> timedelta:
         if priority == "P0":
             return self.settings.escalation_timeout_p0

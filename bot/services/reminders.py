@@ -9,7 +9,6 @@ never sent late or to a resolved incident.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -28,8 +27,6 @@ from bot.services.working import WorkingService
 from bot.slack_text import safe
 from bot.views import handoff as handoff_views
 from bot.views import reminders as texts
-
-log = logging.getLogger(__name__)
 
 MISSED_KINDS = (Kind.P0_NAG.value, Kind.P1_MISSED.value, Kind.TRIAGE.value)
 
@@ -65,10 +62,13 @@ class ReminderService(WorkingService):
                                         row.last_update_at, row.p0_since, row.commander_id,
                                         zones.get(row.commander_id) if row.commander_id else None)
             found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, policy)]
-        rotations = [] if incident_id else \
-            [repo.rotation_by_id(session=session, rotation_id=rotation_id)] if rotation_id else \
-            repo.all_rotations(session=session)
-        for rotation in filter(None, rotations):
+        if incident_id:
+            rotations = []
+        elif rotation_id:
+            rotations = [r for r in [repo.rotation_by_id(session=session, rotation_id=rotation_id)] if r]
+        else:
+            rotations = repo.all_rotations(session=session)
+        for rotation in rotations:
             found += [(due, None, rotation.id)
                       for due in rules.handoff_due(rotation.id, rotation.created_at, self.handoff, now)]
         return found
