@@ -98,7 +98,7 @@ async def measure(total: int, ticks: int = 15) -> TickResult:
     runtime = build_runtime(settings, clock=clock, slack_retry_backoff=0.01, scheduler=False)
     for user in ("U0A", "U0B", "U0C", "U0D"):
         fake.add_user(user)
-        await runtime.incidents.refresh_people([user])
+        await runtime.services.people.refresh([user])
     for channel in ("C0PAY", "C0INCIDENTS"):
         fake.add_channel(channel, channel.lower())
     opened = seed(runtime.engine, total)
@@ -112,13 +112,13 @@ async def measure(total: int, ticks: int = 15) -> TickResult:
     try:
         calls_before = len(fake.calls)
         started = time.perf_counter()
-        await runtime.incidents.tick()
+        await runtime.tick()
         await runtime.background.drain()
         first_ms = (time.perf_counter() - started) * 1000
         first_calls = len(fake.calls) - calls_before
         for _ in range(50):  # the backlog a fresh history starts with (all reminders ever due) goes out first
             before = len(fake.calls)
-            await runtime.incidents.tick()
+            await runtime.tick()
             await runtime.background.drain()
             if len(fake.calls) == before:
                 break
@@ -128,7 +128,7 @@ async def measure(total: int, ticks: int = 15) -> TickResult:
             clock.advance(seconds=30)
             statements = 0
             started = time.perf_counter()
-            await runtime.incidents.tick()
+            await runtime.tick()
             durations.append((time.perf_counter() - started) * 1000)
             per_tick.append(statements)
             await runtime.background.drain()
@@ -160,7 +160,7 @@ async def calls_per_due_reminder(due: int) -> float:
     with runtime.engine.begin() as connection:
         connection.execute(sa.insert(Incident.__table__), rows)
     before = len(fake.calls)
-    await runtime.incidents.tick()
+    await runtime.tick()
     await runtime.background.drain()
     calls = [c for c in fake.calls[before:] if c.method != "users.info"]
     runtime.engine.dispose()

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.domain.alerts import Alert, BadAlert, Ignored, parse_alertmanager, parse_generic, parse_gitlab
-from bot.services import IncidentService
+from bot.services import Alerts
 from bot.slack_text import clean_text
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def _is_json(content_type: str) -> bool:
                                                    and content_type.endswith("+json"))
 
 
-def add_alert_routes(app: web.Application, settings: Settings, incidents: IncidentService) -> None:
+def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts) -> None:
     def endpoint(source: str, parse: Callable[[Any, web.Request], list[Alert | Ignored]]):
         async def handle(request: web.Request) -> web.Response:
             token = settings.alerts_token
@@ -88,7 +88,7 @@ def add_alert_routes(app: web.Application, settings: Settings, incidents: Incide
                 if isinstance(alert, Ignored):
                     results.append({"incident": None, "created": False, "ignored": alert.reason})
                     continue
-                received = incidents.receive_alert(alert)
+                received = receiver.receive_alert(alert)
                 log.info("%s alert %s → %s", source, alert.fingerprint, received.as_json())
                 results.append(received.as_json())
             answer = dict(results[0])

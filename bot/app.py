@@ -11,13 +11,14 @@ from slack_bolt.authorization import AuthorizeResult
 from bot.config import Settings
 from bot.ids import ActionId, CallbackId
 from bot.listeners import commands, declare, home, working
-from bot.services import IncidentService
+from bot.notify import Background, SlackGateway
+from bot.services import Services
 
 log = logging.getLogger(__name__)
 
 
-def build_app(settings: Settings, incidents: IncidentService) -> AsyncApp:
-    gateway = incidents.slack
+def build_app(settings: Settings, services: Services, gateway: SlackGateway, background: Background) -> AsyncApp:
+    parts = {**services.by_name(), "settings": settings, "slack": gateway, "background": background}
 
     async def authorize(enterprise_id, team_id, **_kwargs) -> AuthorizeResult:
         # Single workspace with a static token: no auth.test on the request path (it would cost an ack).
@@ -38,7 +39,7 @@ def build_app(settings: Settings, incidents: IncidentService) -> AsyncApp:
 
     @app.middleware
     async def provide_services(context, next):
-        context["incidents"] = incidents
+        context.update(parts)  # each listener takes the services it uses, by name
         await next()
 
     @app.error

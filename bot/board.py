@@ -18,7 +18,7 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import ROLES
 from bot.domain.stats import humanize
-from bot.services import IncidentService
+from bot.services import Reading, Rotations
 from bot.slack_text import as_int
 from bot.web_tokens import page_allowed, verify
 
@@ -37,7 +37,8 @@ def _who(user_id: str | None) -> str:
     return f"@{user_id}" if user_id else "nobody"
 
 
-def add_board_routes(app: web.Application, settings: Settings, incidents: IncidentService) -> None:
+def add_board_routes(app: web.Application, settings: Settings, reading: Reading, rotations: Rotations,
+                     policy: rules.Policy) -> None:
     env = jinja2.Environment(loader=jinja2.PackageLoader("bot", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]))
     secret = settings.web_secret or ""
@@ -55,7 +56,7 @@ def add_board_routes(app: web.Application, settings: Settings, incidents: Incide
         return moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
 
     def guard(request: web.Request) -> None:
-        if not page_allowed(secret, request.query.get("token"), incidents.clock.now()):
+        if not page_allowed(secret, request.query.get("token"), reading.clock.now()):
             raise web.HTTPForbidden(text="This link is missing, wrong or expired: ask the bot for a new one "
                                          "(`/incident board`).")
 
@@ -64,12 +65,11 @@ def add_board_routes(app: web.Application, settings: Settings, incidents: Incide
 
     async def board(request: web.Request) -> web.Response:
         guard(request)
-        tz, now = viewer_tz(request), incidents.clock.now()
+        tz, now = viewer_tz(request), reading.clock.now()
         rotation_name = request.query.get("rotation", "")
         priority = request.query.get("priority", "")
         priority = priority if priority in Priority._value2member_map_ else ""
-        found = incidents.board(rotation_name or None, priority or None)
-        policy = incidents.policy
+        found = reading.board(rotation_name or None, priority or None)
         columns = []
         for key, title in COLUMNS:
             cards = []
@@ -85,7 +85,7 @@ def add_board_routes(app: web.Application, settings: Settings, incidents: Incide
                     "overdue": rules.p0_nags_due(facts, now, policy) is not None})
             columns.append({"key": key, "title": title, "cards": cards})
         return render("board.html", columns=columns, token=request.query.get("token"), tz=str(tz),
-                      rotations=[r.name for r in incidents.rotations()], rotation=rotation_name, priority=priority)
+                      rotations=[r.name for r in rotations.all()], rotation=rotation_name, priority=priority)
 
     async def incident_page(request: web.Request) -> web.Response:
         guard(request)
@@ -94,7 +94,7 @@ def add_board_routes(app: web.Application, settings: Settings, incidents: Incide
         if number is None:
             raise web.HTTPNotFound(text="No such incident.")
         try:
-            detail = incidents.detail(number)
+            detail = reading.detail(number)
         except UserError as exc:
             raise web.HTTPNotFound(text=str(exc)) from None
         incident = detail.incident
@@ -110,11 +110,11 @@ def add_board_routes(app: web.Application, settings: Settings, incidents: Incide
             return await rotation_feed(request, name.removesuffix(".ics"))
         guard(request)
         tz = viewer_tz(request)
-        rotation = incidents.named_rotation(name)
+        rotation = rotations.named_rotation(name)
         if rotation is None:
             raise web.HTTPNotFound(text="No such rotation.")
-        plan = incidents.plan(rotation, shifts=PAGE_SHIFTS)
-        shifts = [{"when": ("now – " if i == 0 else "") + when(s.shift_start if i else incidents.clock.now(), tz)
+        plan = rotations.plan(rotation, shifts=PAGE_SHIFTS)
+        shifts = [{"when": ("now – " if i == 0 else "") + when(s.shift_start if i else reading.clock.now(), tz)
                    + f" → {when(s.shift_end, tz)}", "primary": _who(s.primary), "secondary": _who(s.secondary),
                    "tertiary": _who(s.tertiary)} for i, s in enumerate(plan.shifts)]
         overrides = [f"{_who(o.user_id)} is {o.role} from {when(o.starts_at, tz)} to {when(o.ends_at, tz)}"
@@ -134,12 +134,12 @@ def add_board_routes(app: web.Application, settings: Settings, incidents: Incide
             event.add("summary", summary)
             event.add("dtstart", start)
             event.add("dtend", end)
-            event.add("dtstamp", incidents.clock.now())
+            event.add("dtstamp", reading.clock.now())
             cal.add_component(event)
         return web.Response(body=cal.to_ical(), content_type="text/calendar", charset="utf-8")
 
     def shift_events(rotation, only: str | None = None) -> list[tuple[str, str, datetime, datetime]]:
-        plan = incidents.plan(rotation, shifts=FEED_SHIFTS)
+        plan = rotations.plan(rotation, shifts=FEED_SHIFTS)
         found = []
         for shift in plan.shifts:
             for role in ROLES:
@@ -155,7 +155,7 @@ def add_board_routes(app: web.Application, settings: Settings, incidents: Incide
         return found
 
     async def rotation_feed(request: web.Request, name: str) -> web.Response:
-        rotation = incidents.named_rotation(name)
+        rotation = rotations.named_rotation(name)
         claims = verify(secret, request.query.get("token"))
         if (rotation is None or not claims or claims.get("k") != "ics" or claims.get("r") != rotation.name
                 or claims.get("v") != rotation.feed_version):
@@ -168,7 +168,7 @@ def add_board_routes(app: web.Application, settings: Settings, incidents: Incide
         if not request.match_info["file"].endswith(".ics") or not claims or claims.get("k") != "ics" \
                 or claims.get("p") != user:
             raise web.HTTPForbidden(text="This feed link is wrong.")
-        events = [e for rotation in incidents.rotations() for e in shift_events(rotation, only=user)]
+        events = [e for rotation in rotations.all() for e in shift_events(rotation, only=user)]
         return calendar(f"On call: @{user}", events)
 
     app.router.add_get("/board", board)

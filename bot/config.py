@@ -220,6 +220,10 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
+    def escalation_timeout(self, priority: str) -> timedelta:
+        """How long a page of this priority waits for an answer before the chain moves on."""
+        return self.escalation_timeout_p0 if priority == "P0" else self.escalation_timeout_p1
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate settings; raise SettingsError with one line naming the variable."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -18,9 +19,25 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db.engine import make_engine, upgrade_to_head
 from bot.db.repo import Database
+from bot.delivery.engine import DeliveryEngine
+from bot.delivery.messages import Messages, ReminderMessages
+from bot.delivery.pages import Pages
+from bot.delivery.setup import IncidentSetup
 from bot.notify import Background, SlackGateway, make_client
 from bot.scheduler import build_scheduler
-from bot.services import IncidentService
+from bot.services import (
+    Alerts,
+    Declaring,
+    Handoffs,
+    Outbox,
+    Paging,
+    People,
+    Reading,
+    Reminders,
+    Rotations,
+    Services,
+    Working,
+)
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
@@ -32,7 +49,8 @@ class Runtime:
     engine: Engine
     slack: SlackGateway
     background: Background
-    incidents: IncidentService
+    services: Services
+    tick: Callable[[], Awaitable[None]]
     bolt: AsyncApp
     web: web.Application
     scheduler: AsyncIOScheduler | None = None
@@ -66,19 +84,52 @@ class Runtime:
         self.engine.dispose()
 
 
+def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: Clock,
+                  background: Background) -> Services:
+    """Each service gets only what it uses; the delivery engine learns what each kind of delivery means."""
+    delivery = DeliveryEngine(db, clock, settings.delivery_lease, settings.scheduler_tick)  # the one way out
+    outbox = Outbox(delivery, background)
+    people = People(db, slack, clock, settings.team_timezone)
+    rotations = Rotations(settings, db, clock, outbox, people, background)
+    paging = Paging(settings, db, clock, outbox, rotations, people)
+    working = Working(settings, db, clock, outbox, rotations, paging)
+    declaring = Declaring(db, clock, outbox, paging)
+    handoffs = Handoffs(settings, db, clock, outbox, rotations, working)
+    reminders = Reminders(settings, db, clock, outbox, rotations, people, handoffs)
+    reading = Reading(settings, db, clock)
+    Messages(delivery, db, slack, reading.summary)
+    ReminderMessages(delivery, db, slack, reminders.still_due)
+    Pages(delivery, db, slack, clock, settings, settings.escalation_timeout, paging.escalate_refused)
+    IncidentSetup(delivery, db, slack, clock, settings, reading.summary, rotations.on_call_now,
+                  rotations.announcement_channel)
+    return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
+                    declaring=declaring, handoffs=handoffs, reminders=reminders,
+                    alerts=Alerts(settings, db, clock, declaring, working), reading=reading)
+
+
+def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People) -> Callable[[], Awaitable[None]]:
+    async def tick() -> None:
+        """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now`."""
+        await outbox.flush()
+        await paging.escalate_due()
+        await reminders.remind_due()
+        await people.refresh_now_and_then()
+    return tick
+
+
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,
                   scheduler: bool = True) -> Runtime:
-    """`scheduler=False` leaves ticking to the caller (tests move a FakeClock and call `incidents.tick()`)."""
+    """`scheduler=False` leaves ticking to the caller (tests move a FakeClock and call `runtime.tick()`)."""
     engine = make_engine(settings.database_url)
     upgrade_to_head(engine)
     slack = SlackGateway(make_client(settings.slack_bot_token, settings.slack_api_url, slack_retry_backoff))
     background = Background()
-    incidents = IncidentService(settings=settings, db=Database(engine), slack=slack, clock=clock or SystemClock(),
-                                background=background)
-    bolt = build_app(settings, incidents)
-    runtime = Runtime(settings=settings, engine=engine, slack=slack, background=background, incidents=incidents,
-                      bolt=bolt, web=build_web_app(bolt, engine, settings, incidents),
-                      scheduler=build_scheduler(settings, incidents.tick) if scheduler else None)
+    services = wire_services(settings, Database(engine), slack, clock or SystemClock(), background)
+    tick = tick_of(services.outbox, services.paging, services.reminders, services.people)
+    bolt = build_app(settings, services, slack, background)
+    runtime = Runtime(settings=settings, engine=engine, slack=slack, background=background, services=services,
+                      tick=tick, bolt=bolt, web=build_web_app(bolt, engine, settings, services, background),
+                      scheduler=build_scheduler(settings, tick) if scheduler else None)
 
     async def on_startup(_app: web.Application) -> None:
         await runtime.start()

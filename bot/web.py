@@ -14,8 +14,10 @@ from bot.alerts import add_alert_routes
 from bot.board import add_board_routes
 from bot.config import Settings
 from bot.db.engine import database_answers
+from bot.db.repo import Database
 from bot.metrics import add_metrics
-from bot.services import IncidentService
+from bot.notify import Background
+from bot.services import Services
 from bot.slack_shape import malformed
 from bot.slack_signature import SlackSignature
 
@@ -29,7 +31,8 @@ def _ssl_check(request: web.Request, body: bytes) -> bool:
     return request.content_type == "application/x-www-form-urlencoded" and b"ssl_check=1" in body.split(b"&")
 
 
-def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents: IncidentService) -> web.Application:
+def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, services: Services,
+                  background: Background) -> web.Application:
     async def slack_events(request: web.Request) -> web.StreamResponse:
         body = await request.read()
         if not _ssl_check(request, body) and not signature.check(body, request.headers, request.remote):
@@ -42,18 +45,18 @@ def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents:
         if why := malformed(bolt_request.body):
             log.warning("a signed request in a shape Slack does not send: %s", why)
             return web.json_response({"error": f"malformed request: {why}"}, status=400)
-        incidents.background.request_started()  # work started after earlier acks waits for this one
+        background.request_started()  # work started after earlier acks waits for this one
         try:
             bolt_response = await bolt.async_dispatch(bolt_request)
             return await to_aiohttp_response(bolt_response)
         finally:
-            incidents.background.request_finished()
+            background.request_finished()
 
     async def healthz(_request: web.Request) -> web.Response:
         ok = database_answers(engine)
         body: dict = {"ok": ok, "database": "ok" if ok else "unreachable"}
         if ok:  # owed to Slack: `queued` waits for Slack, `failed` was refused for good (see the log), by kind
-            backlog = incidents.delivery.backlog()
+            backlog = services.outbox.backlog()
             counts = backlog["counts"]
             body["outbox"] = {"queued": sum(counts.get("queued", {}).values()),
                               "failed": sum(counts.get("failed", {}).values()),
@@ -66,7 +69,7 @@ def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, incidents:
         signature = SlackSignature(settings.slack_signing_secret or "")
         app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
-    add_alert_routes(app, settings, incidents)
-    add_metrics(app, incidents.db, incidents.delivery.backlog)
-    add_board_routes(app, settings, incidents)
+    add_alert_routes(app, settings, services.alerts)
+    add_metrics(app, Database(engine), services.outbox.backlog)
+    add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy)
     return app

@@ -57,7 +57,7 @@ class Bot:
         """Move the clock (e.g. `minutes=5`), then run one scheduler tick and wait for what it started."""
         if advance:
             self.clock.advance(**advance)
-        await self.runtime.incidents.tick()
+        await self.runtime.tick()
         await self.settle()
 
     def session(self) -> Session:

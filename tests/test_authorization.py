@@ -324,7 +324,7 @@ def forged(view: dict, other: Incident) -> dict:
 async def quietly(bot, change: Callable[[object], object]) -> None:
     """A change made through the services as an admin (it may already be in place)."""
     with contextlib.suppress(UserError):
-        change(bot.runtime.incidents)
+        change(bot.runtime.services.working)
     await bot.settle()
 
 
@@ -498,9 +498,9 @@ async def waiting_page(bot, number: int) -> Page:
 async def here_page(bot, number: int) -> Page:
     """A fresh chain passed on by U0PAGED, then by U0FF (the primary), to `@here` in the rotation's channel."""
     first = await waiting_page(bot, number)
-    second = await bot.runtime.incidents.escalate_page(first.id, "U0PAGED")
+    second = await bot.runtime.services.paging.escalate_page(first.id, "U0PAGED")
     await bot.settle()
-    here = await bot.runtime.incidents.escalate_page(second.id, second.target_user_id)
+    here = await bot.runtime.services.paging.escalate_page(second.id, second.target_user_id)
     await bot.settle()
     here = page(bot, here.id)
     assert (second.target_user_id, here.target_role, here.target_channel, here.state) == (
@@ -628,15 +628,15 @@ def stored_row(model, user: str) -> Callable:
 
 def roster_rows(user: str, feed: int) -> list[tuple[str, str, Callable, Callable]]:
     """(name, command, what is true after an allowed change, its undo) — for `user` acting, the feed at `feed`."""
-    incidents = lambda bot: bot.runtime.incidents  # noqa: E731
+    rotations = lambda bot: bot.runtime.services.rotations  # noqa: E731
     payments = lambda bot: rotation(bot, "payments")  # noqa: E731
     return [
         ("rotation add", "rotation add <@U0NEW>", members_are("U0FF", "U0FF2", "U0NEW"),
-         lambda bot: incidents(bot).remove_members(payments(bot), ["U0NEW"], "U0ADMIN")),
+         lambda bot: rotations(bot).remove_members(payments(bot), ["U0NEW"], "U0ADMIN")),
         ("rotation remove", "rotation remove <@U0FF2>", members_are("U0FF"),
-         lambda bot: incidents(bot).add_members(payments(bot), ["U0FF2"], "U0ADMIN")),
+         lambda bot: rotations(bot).add_members(payments(bot), ["U0FF2"], "U0ADMIN")),
         ("rotation order", "rotation order <@U0FF2> <@U0FF>", members_are("U0FF2", "U0FF"),
-         lambda bot: incidents(bot).reorder(payments(bot), ["U0FF", "U0FF2"], "U0ADMIN")),
+         lambda bot: rotations(bot).reorder(payments(bot), ["U0FF", "U0FF2"], "U0ADMIN")),
         ("rotation override", "rotation override <@U0NEW> now tomorrow", stored_row(RotationOverride, user),
          forget(RotationOverride, created_by=user)),
         ("rotation swap", "rotation swap <@U0FF> <@U0FF2>", stored_row(RotationSwap, user),

@@ -92,7 +92,7 @@ async def test_rotation_page_and_calendar_feeds_across_a_dst_change(make_bot):
     assert "Tue 2026-10-27 10:00 EDT" in html and "Tue 2026-11-03 10:00 EST" in html
     assert "@U0C is primary from" in html
 
-    rotation = bot.runtime.incidents.named_rotation("payments")
+    rotation = bot.runtime.services.rotations.named_rotation("payments")
     feed = rotation_feed_token(bot.runtime.settings.web_secret, "payments", rotation.feed_version)
     status, content_type, body = await get(bot, f"/rotations/payments.ics?token={feed}")
     assert status == 200 and content_type.startswith("text/calendar")

@@ -49,7 +49,7 @@ async def test_list_when_there_is_nothing(bot):
 async def test_list_shows_open_incidents_and_all(bot):
     await bot.declare("Checkout is down", priority="P0")
     await bot.declare("Docs typo", priority="P2")
-    bot.runtime.incidents.resolve(2, "U0REPORTER", Resolution("fixed"))
+    bot.runtime.services.working.resolve(2, "U0REPORTER", Resolution("fixed"))
     _, body, _ = await bot.slack.command("list")
     listing = json.dumps(reply_of(body)["blocks"])
     assert "INC-1" in listing and "INC-2" not in listing and "1 open incidents" in listing
@@ -62,7 +62,7 @@ async def test_list_shows_open_incidents_and_all(bot):
 
 async def test_list_of_many_incidents_stays_within_block_kit_limits(bot):
     for n in range(60):
-        bot.runtime.incidents.declare(__import__("bot.domain.incident", fromlist=["Declaration"]).Declaration(
+        bot.runtime.services.declaring.declare(__import__("bot.domain.incident", fromlist=["Declaration"]).Declaration(
             title=f"Incident number {n} " + "x" * 120, reporter_id="U0REPORTER"))
     _, body, _ = await bot.slack.command("list")
     answer = reply_of(body)

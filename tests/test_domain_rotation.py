@@ -115,5 +115,5 @@ def test_business_hours_in_a_persons_own_timezone():
     assert hours.is_open(monday_noon_ny, NY)
     assert not hours.is_open(monday_noon_ny, ZoneInfo("Asia/Tokyo"))  # 02:00 Tuesday there
     assert not hours.is_open(local(NY, 2026, 11, 28, 12, 0), NY)  # Saturday
-    assert hours.day_end(monday_noon_ny, NY) == local(NY, 2026, 11, 23, 17, 0)
+    assert hours.window(monday_noon_ny.date(), NY)[1] == local(NY, 2026, 11, 23, 17, 0)
     assert hours.elapsed(local(NY, 2026, 11, 27, 16, 0), local(NY, 2026, 11, 30, 11, 0), NY) == timedelta(hours=3)

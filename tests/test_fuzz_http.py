@@ -593,6 +593,8 @@ async def post_raw(bot, path: str, body: bytes, headers: dict[str, str]) -> tupl
 @example(request=(b"\xff\xfe", FORM))
 @example(request=(_form({"payload": _interaction("view_submission", ["view"], {})}), FORM))
 @example(request=(_form({"payload": _interaction("block_actions", [], {"user": None})}), FORM))
+@example(request=(_form({"payload": _interaction("message_action", [], {"team": "T111", "channel": "C0GENERAL"})}),
+                  FORM))  # bare ids where Slack sends objects: found by the fuzzer, once
 @example(request=(_command(["user_id"], {}), FORM))
 @given(request=MALFORMED)
 async def test_malformed_signed_slack_bodies(fuzz_bot, caplog, request):

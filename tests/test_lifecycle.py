@@ -319,19 +319,19 @@ async def test_list_mine_and_by_priority(bot):
 
 
 async def test_stats_on_a_seeded_history(bot):
-    service = bot.runtime.incidents
+    declaring, working = bot.runtime.services.declaring, bot.runtime.services.working
     start = bot.clock.now()
 
     def seed(title: str, priority: str, *, ack_after: int | None, resolve_after: int | None, days_ago: int):
         bot.clock.set(start - timedelta(days=days_ago))
-        number = service.declare(Declaration(title=title, reporter_id="U0REPORTER", priority=Priority(priority),
+        number = declaring.declare(Declaration(title=title, reporter_id="U0REPORTER", priority=Priority(priority),
                                              commander_id="U0COMMANDER")).incident.number
         if ack_after is not None:
             bot.clock.advance(minutes=ack_after)
-            service.set_status(number, "U0COMMANDER", Status.IN_PROGRESS)
+            working.set_status(number, "U0COMMANDER", Status.IN_PROGRESS)
         if resolve_after is not None:
             bot.clock.advance(minutes=resolve_after)
-            service.resolve(number, "U0COMMANDER", Resolution("fixed"))
+            working.resolve(number, "U0COMMANDER", Resolution("fixed"))
         return number
 
     seed("a", "P0", ack_after=2, resolve_after=58, days_ago=1)
@@ -339,7 +339,7 @@ async def test_stats_on_a_seeded_history(bot):
     seed("c", "P1", ack_after=30, resolve_after=None, days_ago=5)
     reopened = seed("d", "P1", ack_after=6, resolve_after=234, days_ago=10)
     seed("e", "P2", ack_after=None, resolve_after=None, days_ago=45)
-    service.reopen(reopened, "U0COMMANDER")
+    working.reopen(reopened, "U0COMMANDER")
     bot.clock.set(start)
 
     _, body, _ = await bot.slack.command("stats")

@@ -213,8 +213,8 @@ async def test_two_replicas_ticking_together_send_each_step_once(make_bot):
     for _ in range(3):
         first.clock.advance(minutes=5)
         second.clock.set(first.clock.now())
-        await asyncio.gather(first.runtime.incidents.tick(), second.runtime.incidents.tick(),
-                             first.runtime.incidents.tick())
+        await asyncio.gather(first.runtime.tick(), second.runtime.tick(),
+                             first.runtime.tick())
         await first.settle()
         await second.settle()
     assert [len(dms_to(first, u)) for u in ("U0A", "U0B", "U0C")] == [1, 1, 1]

@@ -222,7 +222,7 @@ async def test_two_instances_ticking_the_same_database_at_once_send_each_reminde
     for minutes in (60, 30, 30):
         first.clock.advance(minutes=minutes)
         second.clock.set(first.clock.now())
-        await asyncio.gather(first.runtime.incidents.tick(), second.runtime.incidents.tick())
+        await asyncio.gather(first.runtime.tick(), second.runtime.tick())
         await first.settle()
         await second.settle()
     assert len(said(first, ":alarm_clock:", incident.channel_id)) == 3
@@ -262,7 +262,7 @@ async def test_a_dm_refused_for_good_does_not_hold_back_the_others(bot):
     assert received(bot, "has not answered 2 reminders") == ["DU0A", "DU0B"]
     await bot.tick(seconds=40)
     assert received(bot, "(reminder 3)") == [incident.channel_id]  # given up, and said so on /healthz
-    assert bot.runtime.incidents.delivery.backlog()["counts"]["failed"] == {"reminder": 1}
+    assert bot.runtime.services.outbox.backlog()["counts"]["failed"] == {"reminder": 1}
 
 
 async def test_a_reminder_no_longer_due_is_not_sent_late(bot):
@@ -275,4 +275,4 @@ async def test_a_reminder_no_longer_due_is_not_sent_late(bot):
     await bot.settle()
     await bot.tick(seconds=40)
     assert received(bot, ":alarm_clock:") == []
-    assert bot.runtime.incidents.delivery.backlog()["counts"]["dropped"] == {"reminder": 2}
+    assert bot.runtime.services.outbox.backlog()["counts"]["dropped"] == {"reminder": 2}

@@ -218,12 +218,12 @@ async def test_a_failed_users_info_keeps_the_last_known_timezone(bot):
     assert zone() == "America/New_York"
     bot.clock.advance(days=2)
     bot.fake.fail("users.info", "internal_error", status=503, times=20)
-    await bot.runtime.incidents.refresh_people(["U0A"])
+    await bot.runtime.services.people.refresh(["U0A"])
     assert zone() == "America/New_York"
     bot.fake.recover("users.info")
     bot.fake.fail("users.info", "user_not_found", times=1)
-    await bot.runtime.incidents.refresh_people(["U0A"])
+    await bot.runtime.services.people.refresh(["U0A"])
     assert zone() == "America/New_York"
     bot.fake.add_user("U0A", tz="Europe/Paris")
-    await bot.runtime.incidents.refresh_people(["U0A"])
+    await bot.runtime.services.people.refresh(["U0A"])
     assert zone() == "Europe/Paris"

@@ -54,7 +54,7 @@ async def test_two_replicas_ticking_at_once_set_an_incident_up_once(make_bot):
     for _ in range(3):
         first.clock.advance(seconds=30)
         second.clock.advance(seconds=30)
-        await asyncio.gather(first.runtime.incidents.tick(), second.runtime.incidents.tick())
+        await asyncio.gather(first.runtime.tick(), second.runtime.tick())
         await asyncio.gather(first.settle(), second.settle())
     incident = first.incidents()[0]
     assert incident.steps_done >= SETUP
@@ -81,7 +81,7 @@ async def test_a_channel_of_that_name_made_by_someone_else_is_never_taken(bot):
 
 async def test_a_rotation_channel_the_bot_is_not_in_is_joined(bot):
     await with_rotation(bot)
-    rotation = bot.runtime.incidents.named_rotation("payments")
+    rotation = bot.runtime.services.rotations.named_rotation("payments")
     bot.fake.channels[rotation.channel_id]["joined"] = False
     incident = await bot.declare("Checkout is down", channel=rotation.channel_id)
     assert bot.fake.calls_to("conversations.join") == [{"channel": rotation.channel_id}]
@@ -91,7 +91,7 @@ async def test_a_rotation_channel_the_bot_is_not_in_is_joined(bot):
 
 async def test_an_announcement_goes_elsewhere_and_says_so(bot):
     await with_rotation(bot)
-    rotation = bot.runtime.incidents.named_rotation("payments")
+    rotation = bot.runtime.services.rotations.named_rotation("payments")
     bot.fake.channels[rotation.channel_id]["archived"] = True
     incident = await bot.declare("Checkout is down", channel=rotation.channel_id, priority="P2")
     assert incident.announcement_channel == "C0INCIDENTS" and len(announcements(bot, "C0INCIDENTS")) == 1
@@ -117,7 +117,7 @@ async def test_a_summary_already_posted_is_found_not_posted_again(bot):
     bot.fake.fail("chat.postMessage", "internal_error", status=500, times=100_000)
     incident = await bot.declare("Checkout is down")
     assert "summary" not in incident.steps_done
-    text, blocks = bot.runtime.incidents._summary(incident)
+    text, blocks = bot.runtime.services.reading.summary(incident)
     ts = "1799999999.000001"
     bot.fake.messages[(incident.channel_id, ts)] = {  # Slack had posted it after all
         "ts": ts, "text": text, "blocks": blocks, "thread_ts": None,

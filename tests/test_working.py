@@ -32,7 +32,7 @@ async def test_acknowledge_makes_the_first_responder_commander_once(bot):
 
 async def test_take_command(bot):
     incident = await bot.declare("Checkout is down", commander="U0COMMANDER")
-    bot.runtime.incidents.add_responders(1, "U0COMMANDER", ["U0OTHER"])
+    bot.runtime.services.working.add_responders(1, "U0COMMANDER", ["U0OTHER"])
     await bot.slack.click(ActionId.TAKE_COMMAND, "1", user="U0OTHER", channel=incident.channel_id)
     await bot.settle()
     assert bot.incidents()[0].commander_id == "U0OTHER"

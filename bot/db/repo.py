@@ -156,9 +156,8 @@ def rotation_by_channel(*, session: Session, channel_id: str) -> Rotation | None
                         .order_by(col(Rotation.created_at), col(Rotation.id))).first()
 
 
-def add_rotation(*, session: Session, rotation: Rotation) -> Rotation:
-    session.add(rotation)
-    return rotation
+def rotation_of(*, session: Session, incident: Incident) -> Rotation | None:
+    return session.get(Rotation, incident.rotation_id) if incident.rotation_id is not None else None
 
 
 # -- rotations ----------------------------------------------------------------------------------------------

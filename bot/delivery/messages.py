@@ -124,7 +124,7 @@ class Messages:
         return Sent(record)
 
 
-class Reminders:
+class ReminderMessages:
     """One reminder message to one recipient — sent only while the reminder is still due (an update may have
     arrived, the incident may be resolved since it was decided: then it is dropped, never sent late)."""
 

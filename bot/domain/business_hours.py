@@ -29,13 +29,6 @@ class WorkingTime:
         return (datetime.combine(day, self.start, tzinfo=tz).astimezone(UTC),
                 datetime.combine(day, self.end, tzinfo=tz).astimezone(UTC))
 
-    def day_end(self, moment: datetime, tz: tzinfo) -> datetime | None:
-        """When this working day ends for someone at `moment`, or None outside working hours."""
-        if not self.is_open(moment, tz):
-            return None
-        window = self.window(moment.astimezone(tz).date(), tz)
-        return window[1] if window else None
-
     def _within(self, since: datetime, until: datetime, tz: tzinfo) -> timedelta:
         total = timedelta(0)
         day, last = since.astimezone(tz).date(), until.astimezone(tz).date()

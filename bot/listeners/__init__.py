@@ -12,7 +12,7 @@ from typing import Any
 
 
 def after_ack(context, work: Coroutine[Any, Any, Any], name: str) -> None:
-    context["incidents"].background.spawn_after_acks(work, name=name)
+    context["background"].spawn_after_acks(work, name=name)
 
 
 async def say_privately(respond, text: str, *, context=None, user: str | None = None) -> None:
@@ -23,7 +23,7 @@ async def say_privately(respond, text: str, *, context=None, user: str | None = 
     if getattr(respond, "response_url", None) or context is None or user is None:
         await respond(text=text, response_type="ephemeral", replace_original=False)
         return
-    await context["incidents"].slack.post(user, text)
+    await context["slack"].post(user, text)
 
 
 def request_key(kind: str, trigger_id: str | None, *what: object) -> str | None:

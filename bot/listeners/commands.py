@@ -18,7 +18,7 @@ from bot.listeners import after_ack, request_key, rotation_commands
 from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
-from bot.services import Changed, IncidentService
+from bot.services import Changed
 from bot.slack_text import clean_text, echo, parse_user_ref
 from bot.views import incident as views
 from bot.views import timeline as timeline_views
@@ -29,7 +29,6 @@ def _quote(word: str) -> str:
 
 
 async def incident_command(ack, command, context, respond) -> None:
-    incidents: IncidentService = context["incidents"]
     line = parse(clean_text(command.get("text")))
     if line.verb in ("", "declare", "new") and line.number is None:
         await ack()
@@ -42,7 +41,7 @@ async def incident_command(ack, command, context, respond) -> None:
     if handler is None:
         await ack(text=f"I don't know `{_quote(line.verb)}`.\n" + views.help_text())
         return
-    request = Request(incidents, command, line, ack, context, respond)
+    request = Request(command, line, ack, context, respond)
     try:
         await handler(request)
     except UserError as exc:
@@ -52,8 +51,9 @@ async def incident_command(ack, command, context, respond) -> None:
 class Request:
     """One `/incident` invocation: who, where, what they typed, and how to answer."""
 
-    def __init__(self, incidents: IncidentService, command: dict, line: CommandLine, ack, context, respond) -> None:
-        self.incidents = incidents
+    def __init__(self, command: dict, line: CommandLine, ack, context, respond) -> None:
+        self.reading, self.working = context["reading"], context["working"]
+        self.rotations, self.handoffs, self.settings = context["rotations"], context["handoffs"], context["settings"]
         self.command = command
         self.line = line
         self.ack = ack
@@ -65,7 +65,7 @@ class Request:
 
     def number(self) -> int:
         """The incident named in the command, else the one whose channel this is."""
-        number = self.line.number or self.incidents.number_for_channel(self.command.get("channel_id"))
+        number = self.line.number or self.reading.number_for_channel(self.command.get("channel_id"))
         if number is None:
             verb = self.line.verb
             raise UserError(f"Which incident? Run `/incident {verb}` in the incident's channel, or name it: "
@@ -85,48 +85,48 @@ async def _help(r: Request) -> None:
 
 
 async def _list(r: Request) -> None:
-    listing = r.incidents.listing(r.line.args, r.user)
+    listing = r.reading.listing(r.line.args, r.user)
     text, blocks = views.incident_list(listing.incidents, listing.total, listing.what)
     await r.ack(text=text, blocks=blocks)
 
 
 async def _show(r: Request) -> None:
-    detail = r.incidents.detail(r.number())
+    detail = r.reading.detail(r.number())
     text, blocks = views.incident_detail(detail.incident, detail.rotation_name, detail.events, detail.responders,
-                                         tz=r.incidents.settings.team_timezone)
+                                         tz=r.settings.team_timezone)
     await r.ack(text=text, blocks=blocks)
 
 
 async def _timeline(r: Request) -> None:
-    detail = r.incidents.detail(r.number())
-    text, blocks = timeline_views.timeline(detail.incident, detail.events, r.incidents.settings.team_timezone,
+    detail = r.reading.detail(r.number())
+    text, blocks = timeline_views.timeline(detail.incident, detail.events, r.settings.team_timezone,
                                            r.command.get("team_domain"))
     await r.ack(text=text, blocks=blocks)
 
 
 async def _stats(r: Request) -> None:
-    text, blocks = timeline_views.stats(r.incidents.stats(parse_days(r.line.args)))
+    text, blocks = timeline_views.stats(r.reading.stats(parse_days(r.line.args)))
     await r.ack(text=text, blocks=blocks)
 
 
 async def _oncall(r: Request) -> None:
-    text, blocks = await rotation_commands.oncall(r.incidents, r.line.args, r.command.get("channel_id"), r.user)
+    text, blocks = await rotation_commands.oncall(r.rotations, r.line.args, r.command.get("channel_id"), r.user)
     await r.ack(text=text, blocks=blocks)
 
 
 async def _board(r: Request) -> None:
-    await r.ack(text=rotation_commands.board_link(r.incidents))
+    await r.ack(text=rotation_commands.board_link(r.rotations))
 
 
 async def _rotation(r: Request) -> None:
-    text, blocks = await rotation_commands.rotation(r.incidents, r.line.args, r.user, r.command.get("channel_id"),
+    text, blocks = await rotation_commands.rotation(r.rotations, r.line.args, r.user, r.command.get("channel_id"),
                                                     r.key)
     await r.ack(text=text, blocks=blocks or None)
 
 
 async def _handoff(r: Request) -> None:
-    rotation = r.incidents.find_rotation(r.line.args.strip() or None, r.command.get("channel_id"))
-    r.incidents.post_digest_later(rotation, r.key)
+    rotation = r.rotations.find_rotation(r.line.args.strip() or None, r.command.get("channel_id"))
+    r.handoffs.post_digest_later(rotation, r.key)
     await r.ack(text=f"Posting the handoff digest of `{rotation.name}` in <#{rotation.channel_id}>.")
 
 
@@ -139,9 +139,9 @@ _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
 # -- changing -----------------------------------------------------------------------------------------------
 
 async def _open_modal(r: Request, which: str, text: str) -> None:
-    incident = r.incidents.ensure_changeable(r.number(), r.user, which)
+    incident = r.working.ensure_changeable(r.number(), r.user, which)
     await r.ack()
-    after_ack(r.context, open_incident_modal(r.incidents, r.command["trigger_id"], incident, which, r.respond,
+    after_ack(r.context, open_incident_modal(r.context, r.command["trigger_id"], incident, which, r.respond,
                                              text=text), f"{which}-modal")
 
 
@@ -149,7 +149,7 @@ async def _update(r: Request) -> None:
     if not r.line.args:
         await _open_modal(r, "update", "")
         return
-    result = r.incidents.post_update(r.number(), r.user, r.line.args, r.key)
+    result = r.working.post_update(r.number(), r.user, r.line.args, r.key)
     await r.done(result, f"Posted your update to {incident_ref(result.incident.number)}.")
 
 
@@ -164,7 +164,7 @@ async def _status(r: Request) -> None:
     if target is Status.RESOLVED and not note.strip():
         await _open_modal(r, "resolve", "")
         return
-    result = r.incidents.set_status(r.number(), r.user, target, note, r.key)
+    result = r.working.set_status(r.number(), r.user, target, note, r.key)
     await r.done(result, f"{incident_ref(result.incident.number)} is now *{Status(result.incident.status).label}*.")
 
 
@@ -172,7 +172,7 @@ async def _priority(r: Request) -> None:
     if not r.line.args:
         raise UserError("Which priority? `/incident priority <P0|P1|P2>`.")
     target = lifecycle.parse_priority(r.line.args)
-    result = r.incidents.set_priority(r.number(), r.user, target, r.key)
+    result = r.working.set_priority(r.number(), r.user, target, r.key)
     await r.done(result, f"{incident_ref(result.incident.number)} is now {target.value}.")
 
 
@@ -180,7 +180,7 @@ async def _commander(r: Request) -> None:
     users, other = user_refs(r.line.args)
     if len(users) != 1 or other:
         raise UserError("Name one person: `/incident commander @someone`.")
-    result = r.incidents.set_commander(r.number(), r.user, users[0], r.key)
+    result = r.working.set_commander(r.number(), r.user, users[0], r.key)
     await r.done(result, f"<@{users[0]}> now commands {incident_ref(result.incident.number)}.")
 
 
@@ -191,9 +191,9 @@ async def _responders(r: Request) -> None:
         raise UserError("Use `/incident responders add @someone @someone-else` (or `remove`).")
     number = r.number()
     if action.lower() == "add":
-        result = r.incidents.add_responders(number, r.user, users, r.key)
+        result = r.working.add_responders(number, r.user, users, r.key)
     else:
-        result = r.incidents.remove_responders(number, r.user, users, r.key)
+        result = r.working.remove_responders(number, r.user, users, r.key)
     verb = "Added" if action.lower() == "add" else "Removed"
     await r.done(result, f"{verb} {', '.join(f'<@{u}>' for u in users)} "
                          f"{'to' if verb == 'Added' else 'from'} the responders of {incident_ref(number)}.")
@@ -204,7 +204,7 @@ async def _resolve(r: Request) -> None:
 
 
 async def _reopen(r: Request) -> None:
-    result = r.incidents.reopen(r.number(), r.user, r.line.args, r.key)
+    result = r.working.reopen(r.number(), r.user, r.line.args, r.key)
     await r.done(result, f"Reopened {incident_ref(result.incident.number)}.")
 
 
@@ -214,12 +214,12 @@ async def _duplicate(r: Request) -> None:
     if original is None or extra.strip():
         raise UserError("Name the original: `/incident duplicate INC-<m>` (in the duplicate's channel), or "
                         "`/incident duplicate INC-<n> INC-<m>`.")
-    result = r.incidents.mark_duplicate(r.number(), r.user, original, r.key)
+    result = r.working.mark_duplicate(r.number(), r.user, original, r.key)
     await r.done(result, f"{incident_ref(result.incident.number)} is now a duplicate of {incident_ref(original)}.")
 
 
 async def _close(r: Request) -> None:
-    result = r.incidents.close(r.number(), r.user, r.line.args, r.key)
+    result = r.working.close(r.number(), r.user, r.line.args, r.key)
     await r.done(result, f"Closed {incident_ref(result.incident.number)}.")
 
 
@@ -228,7 +228,7 @@ async def _page(r: Request) -> None:
     who = parse_user_ref(word) or (word.lower() if word.lower() in Role._value2member_map_ else None)
     if who is None:
         raise UserError("Page whom? `/incident page <primary|secondary|tertiary|@someone>`.")
-    result = r.incidents.page(r.number(), r.user, who, r.key)
+    result = r.working.page(r.number(), r.user, who, r.key)
     whom = f"<@{who}>" if who.startswith(("U", "W")) else f"the {who}"
     await r.done(result, f"Paging {whom} for {incident_ref(result.incident.number)}.")
 

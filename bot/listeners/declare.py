@@ -19,7 +19,7 @@ from bot.domain.incident import (
 from bot.ids import ActionId, BlockId
 from bot.listeners import after_ack, forms, say_privately
 from bot.notify import slack_error
-from bot.services import IncidentService
+from bot.services import Declaring, Reading
 from bot.slack_text import as_int, clean_text, is_channel_id, message_permalink, truncate
 from bot.views.incident import declare_modal
 
@@ -51,12 +51,12 @@ def _read_metadata(raw: str | None) -> dict:
 
 async def open_declare_modal(context, trigger_id: str, channel_id: str | None, respond, title: str = "",
                              description: str = "", source_url: str | None = None) -> None:
-    incidents: IncidentService = context["incidents"]
-    rotations, default_rotation = incidents.declare_form_defaults(channel_id)
+    reading: Reading = context["reading"]
+    rotations, default_rotation = reading.declare_form_defaults(channel_id)
     view = declare_modal(metadata=_metadata(channel_id, source_url), rotations=rotations, title=title,
                          description=description, rotation_id=default_rotation)
     try:
-        await incidents.slack.open_view(trigger_id, view)
+        await context["slack"].open_view(trigger_id, view)
     except SlackApiError as exc:
         log.warning("could not open the declare modal: %s", slack_error(exc))
         await say_privately(respond, "Slack did not let me open the incident form (it took too long). "
@@ -66,10 +66,11 @@ async def open_declare_modal(context, trigger_id: str, channel_id: str | None, r
 async def declare_from_message(ack, shortcut, context, respond) -> None:
     await ack()
     message = shortcut.get("message") or {}
-    channel_id = (shortcut.get("channel") or {}).get("id")
+    channel, team = shortcut.get("channel"), shortcut.get("team")  # objects, or (said to be) bare ids
+    channel_id = channel.get("id") if isinstance(channel, dict) else channel
     body = clean_text(message.get("text"))
     first_line = clean_title(body.splitlines()[0] if body.strip() else "")
-    domain = (shortcut.get("team") or {}).get("domain")
+    domain = team.get("domain") if isinstance(team, dict) else None
     has_link = domain and channel_id and message.get("ts")
     source = message_permalink(domain, channel_id, message["ts"]) if has_link else None
     description = body + (f"\n\nFrom a message by <@{message['user']}>" if message.get("user") else "")
@@ -99,15 +100,15 @@ def _declaration(values: dict, user_id: str, view: dict) -> tuple[Declaration | 
 
 
 async def declare_submitted(ack, body, view, context) -> None:
-    incidents: IncidentService = context["incidents"]
+    declaring: Declaring = context["declaring"]
     declaration, errors = _declaration(view["state"]["values"], body["user"]["id"], view)
     if declaration is None:
         await ack(response_action="errors", errors=errors)
         return
-    declared = incidents.declare(declaration)
+    declared = declaring.declare(declaration)
     await ack()
     if declared.created:
-        incidents.open_in_slack_later(declared.incident)
+        declaring.open_in_slack_later(declared.incident)
 
 
 async def impact_changed(ack, body, context) -> None:
@@ -123,9 +124,9 @@ async def _rerender(body: dict, context) -> None:
                         if v in Impact._value2member_map_)
     priority = forms.selected(values, BlockId.PRIORITY, ActionId.PRIORITY)
     rotation = forms.selected(values, BlockId.ROTATION, ActionId.ROTATION)
-    incidents: IncidentService = context["incidents"]
+    reading: Reading = context["reading"]
     meta = _read_metadata(view.get("private_metadata"))
-    rotations, default_rotation = incidents.declare_form_defaults(meta.get("channel"))
+    rotations, default_rotation = reading.declare_form_defaults(meta.get("channel"))
     updated = declare_modal(
         metadata=view.get("private_metadata") or "", rotations=rotations,
         title=forms.text(values, BlockId.TITLE, ActionId.TITLE),
@@ -134,6 +135,6 @@ async def _rerender(body: dict, context) -> None:
         commander_id=forms.user(values, BlockId.COMMANDER, ActionId.COMMANDER),
         rotation_id=as_int(rotation) or default_rotation)
     try:
-        await incidents.slack.update_view(view["id"], updated, view.get("hash"))
+        await context["slack"].update_view(view["id"], updated, view.get("hash"))
     except SlackApiError as exc:  # hash_conflict: the person changed the form again; the newer render wins
         log.info("declare modal not re-rendered: %s", slack_error(exc))

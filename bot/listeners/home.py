@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.listeners import after_ack
-from bot.services import IncidentService
+from bot.services import Reading, Rotations
 from bot.views.home import home
 
 _HOME_INCIDENTS = 20
@@ -16,9 +16,10 @@ async def home_opened(event, context) -> None:
 
 
 async def publish_home(context, user: str) -> None:
-    incidents: IncidentService = context["incidents"]
-    rotations = incidents.rotations_of(user) or incidents.rotations()[:5]
-    plans = [incidents.plan(r, shifts=1) for r in rotations]
-    open_incidents, total = incidents.list(open_only=True, limit=_HOME_INCIDENTS)
-    commanded = incidents.commanded_by(user)
-    await incidents.slack.publish_home(user, home(user, plans, commanded, open_incidents, total))
+    rotations: Rotations = context["rotations"]
+    reading: Reading = context["reading"]
+    theirs = rotations.rotations_of(user) or rotations.all()[:5]
+    plans = [rotations.plan(r, shifts=1) for r in theirs]
+    open_incidents, total = reading.list(open_only=True, limit=_HOME_INCIDENTS)
+    commanded = reading.commanded_by(user)
+    await context["slack"].publish_home(user, home(user, plans, commanded, open_incidents, total))

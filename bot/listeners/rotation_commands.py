@@ -12,7 +12,7 @@ from bot.domain.errors import UserError
 from bot.domain.rotation import Role
 from bot.domain.when import EXAMPLES, parse_range
 from bot.listeners.command_line import user_refs
-from bot.services import IncidentService
+from bot.services import Rotations
 from bot.slack_text import date_token, echo, escape, parse_channel_ref, parse_user_ref
 from bot.views import rotation as views
 from bot.views.incident import mrkdwn
@@ -30,56 +30,56 @@ USAGE = "\n".join([
 ])
 
 
-def _split_name(incidents: IncidentService, text: str) -> tuple[str | None, str]:
+def _split_name(rotations: Rotations, text: str) -> tuple[str | None, str]:
     """A leading word that names an existing rotation (and is not a mention) picks the rotation."""
     word, _, rest = text.strip().partition(" ")
-    if word and not parse_user_ref(word) and incidents.named_rotation(word):
+    if word and not parse_user_ref(word) and rotations.named_rotation(word):
         return word, rest.strip()
     return None, text.strip()
 
 
-async def oncall(incidents: IncidentService, args: str, channel_id: str | None,
+async def oncall(rotations: Rotations, args: str, channel_id: str | None,
                  user: str | None = None) -> tuple[str, list[dict]]:
     name = args.strip() or None
-    if name or (channel_id and _bound(incidents, channel_id)):
-        rotations = [incidents.find_rotation(name, channel_id)]
+    if name or (channel_id and _bound(rotations, channel_id)):
+        shown = [rotations.find_rotation(name, channel_id)]
     else:
-        rotations = incidents.rotations()
-    text, blocks = views.oncall([incidents.plan(r) for r in rotations])
-    if rotations:
-        links = [f"<{_page_url(incidents, f'/rotations/{quote(r.name)}')}|{escape(r.name)} on the web> · "
-                 f"<{_feed_url(incidents, r)}|calendar feed>" for r in rotations[:5]]
+        shown = rotations.all()
+    text, blocks = views.oncall([rotations.plan(r) for r in shown])
+    if shown:
+        links = [f"<{_page_url(rotations, f'/rotations/{quote(r.name)}')}|{escape(r.name)} on the web> · "
+                 f"<{_feed_url(rotations, r)}|calendar feed>" for r in shown[:5]]
         if user:
-            secret = incidents.settings.web_secret or ""
-            links.append(f"<{incidents.settings.public_url}/people/{user}.ics?token="
+            secret = rotations.settings.web_secret or ""
+            links.append(f"<{rotations.settings.public_url}/people/{user}.ics?token="
                          f"{person_feed_token(secret, user)}|your shifts as a calendar feed>")
         blocks = [*blocks, {"type": "context", "elements": [mrkdwn(" · ".join(links) + " (web links last 12 h)")]}]
     return text, blocks[:50]
 
 
-def _page_url(incidents: IncidentService, path: str) -> str:
-    token = page_token(incidents.settings.web_secret or "", incidents.clock.now())
-    return f"{incidents.settings.public_url}{path}?token={token}"
+def _page_url(rotations: Rotations, path: str) -> str:
+    token = page_token(rotations.settings.web_secret or "", rotations.clock.now())
+    return f"{rotations.settings.public_url}{path}?token={token}"
 
 
-def _feed_url(incidents: IncidentService, rotation) -> str:
-    token = rotation_feed_token(incidents.settings.web_secret or "", rotation.name, rotation.feed_version)
-    return f"{incidents.settings.public_url}/rotations/{quote(rotation.name)}.ics?token={token}"
+def _feed_url(rotations: Rotations, rotation) -> str:
+    token = rotation_feed_token(rotations.settings.web_secret or "", rotation.name, rotation.feed_version)
+    return f"{rotations.settings.public_url}/rotations/{quote(rotation.name)}.ics?token={token}"
 
 
-def board_link(incidents: IncidentService) -> str:
-    return f"<{_page_url(incidents, '/board')}|Open the incident board> (the link works for 12 hours)."
+def board_link(rotations: Rotations) -> str:
+    return f"<{_page_url(rotations, '/board')}|Open the incident board> (the link works for 12 hours)."
 
 
-def _bound(incidents: IncidentService, channel_id: str) -> bool:
+def _bound(rotations: Rotations, channel_id: str) -> bool:
     try:
-        rotation = incidents.find_rotation(None, channel_id)
+        rotation = rotations.find_rotation(None, channel_id)
     except UserError:
         return False
     return rotation.channel_id == channel_id
 
 
-async def rotation(incidents: IncidentService, args: str, user: str, channel_id: str | None,
+async def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
                    key: str | None = None) -> tuple[str, list]:
     """Returns (text, blocks) for the ephemeral answer. `key` names the request, so a change is applied once."""
     verb, _, rest = args.strip().partition(" ")
@@ -87,27 +87,27 @@ async def rotation(incidents: IncidentService, args: str, user: str, channel_id:
     if verb in ("", "help"):
         return USAGE, []
     if verb == "create":
-        return _create(incidents, rest, user, key), []
+        return _create(rotations, rest, user, key), []
     if verb == "list":
-        return views.rotation_list(incidents.rotations(), incidents.roster_sizes()), []
+        return views.rotation_list(rotations.all(), rotations.roster_sizes()), []
     if verb in ("show", "oncall"):
-        return await oncall(incidents, rest, channel_id)
+        return await oncall(rotations, rest, channel_id)
     handler = {"add": _add, "remove": _remove, "order": _order, "override": _override, "swap": _swap,
                "feed-reset": _feed_reset}.get(verb)
     if handler is None:
         return f"I don't know `rotation {echo(verb)}`.\n{USAGE}", []
-    name, rest = _split_name(incidents, rest)
-    target = incidents.find_rotation(name, channel_id)
-    return handler(incidents, target, rest, user, key), []
+    name, rest = _split_name(rotations, rest)
+    target = rotations.find_rotation(name, channel_id)
+    return handler(rotations, target, rest, user, key), []
 
 
-def _create(incidents: IncidentService, rest: str, user: str, key: str | None) -> str:
+def _create(rotations: Rotations, rest: str, user: str, key: str | None) -> str:
     words = rest.split()
     channel = parse_channel_ref(words[1]) if len(words) == 2 else None
     if channel is None or not channel.startswith(("C", "G")):
         raise UserError("Use `/incident rotation create <name> #channel` (pick the channel with `#` so Slack "
                         "sends its id).")
-    created = incidents.create_rotation(words[0], channel, user, key)
+    created = rotations.create_rotation(words[0], channel, user, key)
     return (f"Created the rotation `{created.name}` for <#{channel}>. Add firefighters in the order they take the "
             f"pager: `/incident rotation add {created.name} @first @second @third`.")
 
@@ -119,25 +119,25 @@ def _people(rest: str, usage: str) -> list[str]:
     return users
 
 
-def _add(incidents: IncidentService, rotation, rest: str, user: str, key: str | None) -> str:
-    added = incidents.add_members(rotation, _people(rest, "/incident rotation add @someone @someone-else"), user,
+def _add(rotations: Rotations, rotation, rest: str, user: str, key: str | None) -> str:
+    added = rotations.add_members(rotation, _people(rest, "/incident rotation add @someone @someone-else"), user,
                                   key)
     return f"Added {', '.join(f'<@{u}>' for u in added)} to `{rotation.name}`."
 
 
-def _remove(incidents: IncidentService, rotation, rest: str, user: str, key: str | None) -> str:
-    gone = incidents.remove_members(rotation, _people(rest, "/incident rotation remove @someone"), user, key)
+def _remove(rotations: Rotations, rotation, rest: str, user: str, key: str | None) -> str:
+    gone = rotations.remove_members(rotation, _people(rest, "/incident rotation remove @someone"), user, key)
     return f"Removed {', '.join(f'<@{u}>' for u in gone)} from `{rotation.name}`."
 
 
-def _order(incidents: IncidentService, rotation, rest: str, user: str, key: str | None) -> str:
+def _order(rotations: Rotations, rotation, rest: str, user: str, key: str | None) -> str:
     users = _people(rest, "/incident rotation order @first @second @third")
-    incidents.reorder(rotation, users, user, key)
-    now = incidents.plan(rotation, shifts=0).shifts[0]
+    rotations.reorder(rotation, users, user, key)
+    now = rotations.plan(rotation, shifts=0).shifts[0]
     return f"New order for `{rotation.name}`: {', '.join(f'<@{u}>' for u in users)}. Now: {views.roles_line(now)}."
 
 
-def _override(incidents: IncidentService, rotation, rest: str, user: str, key: str | None) -> str:
+def _override(rotations: Rotations, rotation, rest: str, user: str, key: str | None) -> str:
     words = rest.split()
     usage = ("Use `/incident rotation override @someone <from> <to> [as primary|secondary|tertiary]`, with times "
              f"like {EXAMPLES}.")
@@ -152,22 +152,22 @@ def _override(incidents: IncidentService, rotation, rest: str, user: str, key: s
         words = words[:-2]
     if len(words) < 2:
         raise UserError(usage)
-    start, end = parse_range(words, now=incidents.clock.now(), tz=incidents.settings.team_timezone)
-    incidents.add_override(rotation, who, start, end, role, user, key)
+    start, end = parse_range(words, now=rotations.clock.now(), tz=rotations.settings.team_timezone)
+    rotations.add_override(rotation, who, start, end, role, user, key)
     return f"<@{who}> is {role.value} on `{rotation.name}` from {date_token(start)} to {date_token(end)}."
 
 
-def _swap(incidents: IncidentService, rotation, rest: str, user: str, key: str | None) -> str:
+def _swap(rotations: Rotations, rotation, rest: str, user: str, key: str | None) -> str:
     words = rest.split()
     people = [parse_user_ref(w) for w in words[:2]]
     if len(words) < 2 or not all(people):
         raise UserError("Use `/incident rotation swap @someone @someone-else [this|next|<day>]`.")
-    shift = incidents.add_swap(rotation, people[0], people[1], " ".join(words[2:]), user, key)
+    shift = rotations.add_swap(rotation, people[0], people[1], " ".join(words[2:]), user, key)
     return (f"Swapped <@{people[0]}> and <@{people[1]}> on `{rotation.name}` for the shift from "
             f"{date_token(shift.shift_start)}: {views.roles_line(shift)}.")
 
 
-def _feed_reset(incidents: IncidentService, rotation, rest: str, user: str, key: str | None) -> str:
-    incidents.reset_feed(rotation, user, key)
+def _feed_reset(rotations: Rotations, rotation, rest: str, user: str, key: str | None) -> str:
+    rotations.reset_feed(rotation, user, key)
     return (f"Every calendar-feed link of `{rotation.name}` handed out so far stops working. "
             "`/incident oncall` gives the new one.")

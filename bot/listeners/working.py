@@ -17,7 +17,7 @@ from bot.ids import ActionId, BlockId
 from bot.listeners import after_ack, forms, request_key, say_privately
 from bot.listeners.home import publish_home
 from bot.notify import slack_error
-from bot.services import Changed, IncidentService, Resolution
+from bot.services import Changed, Handoffs, Paging, Resolution, Working
 from bot.slack_text import as_int
 from bot.views import handoff as handoff_views
 from bot.views import incident as views
@@ -38,7 +38,7 @@ def _key(body: dict) -> str | None:
 
 
 def _acting_button(method: str, unchanged: str):
-    """A button that changes the incident at once: `IncidentService.<method>(number or page id, user, key)`.
+    """A button that changes the incident at once: `Working.<method>(number or page id, user, key)`.
 
     The change is stored before the ack: Slack never resends a click it got a 200 for, so a process that died
     between the ack and the write would lose it silently. Died before the ack, the person sees Slack's warning
@@ -46,7 +46,7 @@ def _acting_button(method: str, unchanged: str):
     async def handler(ack, body, action, context, respond) -> None:
         user = body["user"]["id"]
         try:
-            result: Changed | UserError = getattr(context["incidents"], method)(_number(action), user, _key(body))
+            result: Changed | UserError = getattr(context["working"], method)(_number(action), user, _key(body))
         except UserError as exc:
             result = exc
         await ack()
@@ -61,10 +61,10 @@ acknowledge_page = _acting_button("acknowledge_page", "was already acknowledged.
 
 async def escalate_page(ack, body, action, context, respond) -> None:
     """Stored before the ack, like the other buttons that change something (see `_acting_button`)."""
-    incidents: IncidentService = context["incidents"]
+    paging: Paging = context["paging"]
     user = body["user"]["id"]
     try:
-        page = await incidents.escalate_page(_number(action), user)
+        page = await paging.escalate_page(_number(action), user)
         whom = f"<@{page.target_user_id}>" if page.target_user_id else "the rotation's channel"
         answer = f"Escalated: paging {whom} instead."
     except UserError as exc:
@@ -91,25 +91,24 @@ async def open_modal(ack, body, action, context, respond) -> None:
 
 
 async def _open_from_button(body: dict, action: dict, context, respond) -> None:
-    incidents: IncidentService = context["incidents"]
     which = {ActionId.POST_UPDATE: "update", ActionId.RESOLVE: "resolve",
              ActionId.HANDOFF_NOTE: "handoff note"}[action["action_id"]]
     try:
-        incident = incidents.ensure_changeable(_number(action), body["user"]["id"],
-                                               "resolve" if which == "resolve" else "update")
+        incident = context["working"].ensure_changeable(_number(action), body["user"]["id"],
+                                                        "resolve" if which == "resolve" else "update")
     except UserError as exc:
         await say_privately(respond, str(exc), context=context, user=body["user"]["id"])
         return
-    await open_incident_modal(incidents, body["trigger_id"], incident, which, respond)
+    await open_incident_modal(context, body["trigger_id"], incident, which, respond)
 
 
-async def open_incident_modal(incidents: IncidentService, trigger_id: str, incident: Incident, which: str, respond,
+async def open_incident_modal(context, trigger_id: str, incident: Incident, which: str, respond,
                               text: str = "") -> None:
     builders = {"update": lambda: views.update_modal(incident, text), "resolve": lambda: views.resolve_modal(
         incident, text), "handoff note": lambda: handoff_views.note_modal(incident)}
     view = builders[which]()
     try:
-        await incidents.slack.open_view(trigger_id, view)
+        await context["slack"].open_view(trigger_id, view)
     except SlackApiError as exc:
         log.warning("could not open the %s modal: %s", which, slack_error(exc))
         await say_privately(respond, f"Slack did not let me open the form for {incident_ref(incident.number)} "
@@ -136,41 +135,41 @@ async def _apply_form(ack, block: BlockId, apply) -> None:
 
 
 async def update_submitted(ack, body, view, context) -> None:
-    incidents: IncidentService = context["incidents"]
+    working: Working = context["working"]
     text = forms.text(view["state"]["values"], BlockId.UPDATE_TEXT, ActionId.UPDATE_TEXT)
-    await _apply_form(ack, BlockId.UPDATE_TEXT, lambda: incidents.post_update(
+    await _apply_form(ack, BlockId.UPDATE_TEXT, lambda: working.post_update(
         _modal_number(view), body["user"]["id"], text, _view_key(view)))
 
 
 async def resolve_submitted(ack, body, view, context) -> None:
-    incidents: IncidentService = context["incidents"]
+    working: Working = context["working"]
     values = view["state"]["values"]
     rollback = forms.selected(values, BlockId.ROLLBACK, ActionId.ROLLBACK)
     resolution = Resolution(
         summary=forms.text(values, BlockId.RESOLVE_SUMMARY, ActionId.RESOLVE_SUMMARY),
         needed_rollback={"yes": True, "no": False}.get(rollback or ""),
         follow_ups=tuple(forms.text(values, BlockId.FOLLOW_UPS, ActionId.FOLLOW_UPS).splitlines()))
-    await _apply_form(ack, BlockId.RESOLVE_SUMMARY, lambda: incidents.resolve(
+    await _apply_form(ack, BlockId.RESOLVE_SUMMARY, lambda: working.resolve(
         _modal_number(view), body["user"]["id"], resolution, _view_key(view)))
 
 
 async def handoff_note_submitted(ack, body, view, context) -> None:
-    incidents: IncidentService = context["incidents"]
+    working: Working = context["working"]
     text = forms.text(view["state"]["values"], BlockId.HANDOFF_NOTE, ActionId.HANDOFF_NOTE_TEXT)
-    await _apply_form(ack, BlockId.HANDOFF_NOTE, lambda: incidents.add_handoff_note(
+    await _apply_form(ack, BlockId.HANDOFF_NOTE, lambda: working.add_handoff_note(
         _modal_number(view), body["user"]["id"], text, _view_key(view)))
 
 
 async def hand_over(ack, body, action, context, respond) -> None:
     """The digest's "Hand over my incidents": command moves from the outgoing to the incoming primary — stored
     before the ack, like the other buttons that change something (see `_acting_button`)."""
-    incidents: IncidentService = context["incidents"]
+    handoffs: Handoffs = context["handoffs"]
     user = body["user"]["id"]
     rotation, outgoing, incoming = [*(action.get("value") or "").split(":"), "", "", ""][:3]
     try:
         if as_int(rotation) is None or not outgoing or not incoming:
             raise UserError("This button is out of date; run `/incident handoff` for a fresh digest.")
-        moved, refused = incidents.hand_over(as_int(rotation) or 0, outgoing, incoming, user)
+        moved, refused = handoffs.hand_over(as_int(rotation) or 0, outgoing, incoming, user)
         lines = [f"Handed over to <@{incoming}>: {', '.join(incident_ref(n) for n in moved)}."] if moved else []
         answer = "\n".join(lines + [f"Not handed over: {why}" for why in refused])
     except UserError as exc:

@@ -1,23 +1,45 @@
-"""Use-cases. Each owns its transaction; Slack hears about a change only after it is stored, off the ack path."""
+"""Use-cases, each a small class given only what it uses (ARCHITECTURE pattern 8), wired once in `runtime.py`.
+
+Each owns its transaction; Slack hears about a change only after it is stored, through the delivery engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
 
 from bot.domain.errors import UserError
-from bot.services.alerts import AlertService, Received
-from bot.services.base import Changed, Declared
-from bot.services.reading import Detail, Listing, ReadingService
-from bot.services.rotations import RotationPlan
-from bot.services.working import Resolution
+from bot.services.alerts import Alerts, Received
+from bot.services.declaring import Declaring
+from bot.services.handoffs import Handoffs
+from bot.services.outbox import Outbox
+from bot.services.outcomes import Changed, Declared
+from bot.services.paging import Paging
+from bot.services.people import People
+from bot.services.reading import Detail, Listing, Reading
+from bot.services.reminders import Reminders
+from bot.services.rotations import RotationPlan, Rotations
+from bot.services.working import Resolution, Working
 
 
-class IncidentService(ReadingService, AlertService):
-    """Everything a listener, the scheduler's tick and the alert endpoints may ask for."""
+@dataclass(frozen=True)
+class Services:
+    """The parts as wired: listeners take the ones they use from Bolt's context, by these names."""
 
-    async def tick(self) -> None:
-        """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now`."""
-        await self.flush_outbox()
-        await self.escalate_due()
-        await self.remind_due()
-        await self.refresh_people_now_and_then()
+    outbox: Outbox
+    people: People
+    rotations: Rotations
+    paging: Paging
+    working: Working
+    declaring: Declaring
+    handoffs: Handoffs
+    reminders: Reminders
+    alerts: Alerts
+    reading: Reading
+
+    def by_name(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-__all__ = ["Changed", "Declared", "Detail", "IncidentService", "Listing", "Received", "Resolution", "RotationPlan",
-           "UserError"]
+__all__ = ["Alerts", "Changed", "Declared", "Declaring", "Detail", "Handoffs", "Listing", "Outbox", "Paging",
+           "People", "Reading", "Received", "Reminders", "Resolution", "RotationPlan", "Rotations", "Services",
+           "UserError", "Working"]

@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from bot.clock import Clock
+from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident
 from bot.domain.alerts import Alert
 from bot.domain.incident import Declaration, Status, incident_ref
-from bot.services.declaring import DeclaringService
-from bot.services.reminders import ReminderService
-from bot.services.working import Resolution
+from bot.services.declaring import Declaring
+from bot.services.working import Resolution, Working
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,14 @@ class Received:
                 "fingerprint": self.fingerprint}
 
 
-class AlertService(DeclaringService, ReminderService):
+class Alerts:
+    """`declaring`: a new alert opens an incident as a person would; `working`: its resolution resolves it."""
+
+    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, declaring: Declaring,
+                 working: Working) -> None:
+        self.settings, self.db, self.clock = settings, db, clock
+        self.declaring, self.working = declaring, working
+
     def receive_alert(self, alert: Alert) -> Received:
         key = f"{alert.source}:{alert.fingerprint}"
         with self.db.session() as session:
@@ -37,12 +45,12 @@ class AlertService(DeclaringService, ReminderService):
             return Received(None, False, alert.fingerprint)
         if current is None:
             digest = hashlib.sha256(key.encode()).hexdigest()[:40]
-            declared = self.declare(Declaration(
+            declared = self.declaring.declare(Declaration(
                 title=alert.title, reporter_id="", priority=alert.priority, description=alert.description,
                 rotation_id=rotation_id, source_url=alert.url, declare_key=f"alert:{digest}:{earlier + 1}",
                 source=alert.source, alert_fingerprint=key))
             if declared.created:
-                self.open_in_slack_later(declared.incident)
+                self.declaring.open_in_slack_later(declared.incident)
                 return Received(declared.incident, True, alert.fingerprint)
             current = declared.incident  # another request declared it a moment ago: this one is a repeat
         return Received(self._repeat(current, alert), False, alert.fingerprint)
@@ -70,5 +78,5 @@ class AlertService(DeclaringService, ReminderService):
             pipeline = f" by pipeline {alert.url}" if alert.source == "gitlab" and alert.url else ""
             summary = (f"Fixed{pipeline}: the pipeline passed again." if alert.source == "gitlab"
                        else f"The alert resolved at its source{link}.")
-            return self.resolve(stored.number, None, Resolution(summary)).incident
+            return self.working.resolve(stored.number, None, Resolution(summary)).incident
         return stored

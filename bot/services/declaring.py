@@ -5,25 +5,22 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
+from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Incident
 from bot.delivery.messages import home_lane
-from bot.delivery.setup import SETUP, IncidentSetup
+from bot.delivery.setup import SETUP
 from bot.domain.incident import Declaration, Priority, Status, incident_ref
-from bot.services.base import Declared
-from bot.services.paging import PagingService
+from bot.services.outbox import Outbox
+from bot.services.outcomes import Declared
+from bot.services.paging import Paging
 
 
-class DeclaringService(PagingService):
-    def __init__(self, **parts) -> None:
-        super().__init__(**parts)
-        IncidentSetup(self.delivery, self.db, self.slack, self.clock, self.settings, self._summary,
-                      self._invited_on_call, self._announcement_channel)
+class Declaring:
+    """`paging`: a declared P0/P1 stores its first page with the incident."""
 
-    def _invited_on_call(self, incident: Incident) -> tuple[str, ...]:
-        with self.db.session() as session:
-            oncall = self.on_call_for(session, incident, self.clock.now())
-        return tuple(oncall.people) if oncall else ()
+    def __init__(self, db: repo.Database, clock: Clock, outbox: Outbox, paging: Paging) -> None:
+        self.db, self.clock, self.outbox, self.paging = db, clock, outbox, paging
 
     def declare(self, declaration: Declaration) -> Declared:
         """Store the incident and its first timeline event. Idempotent on `declare_key` (one per modal)."""
@@ -60,9 +57,9 @@ class DeclaringService(PagingService):
                                        actor_id=declaration.reporter_id, kind="commander",
                                        text=f"<@{declaration.commander_id}> is commander")
                     if declaration.priority.pages and rotation_id is not None:
-                        self.start_chain(session, incident, now)  # stored with the incident, sent right after
+                        self.paging.start_chain(session, incident, now)  # stored with the incident, sent right after
                     for step in SETUP:  # its place in Slack, owed from the moment it exists
-                        self.delivery.queue(session, lane=home_lane(incident.id), kind=f"setup_{step}", now=now,
+                        self.outbox.queue(session, lane=home_lane(incident.id), kind=f"setup_{step}", now=now,
                                             incident_id=incident.id)
                     session.commit()
                     return Declared(incident, created=True)
@@ -78,7 +75,4 @@ class DeclaringService(PagingService):
     def open_in_slack_later(self, incident: Incident) -> None:
         """After the ack, what it owes Slack goes out (the first page in its own lane, side by side with the
         set-up); the tick would get to it, this is just sooner."""
-        self.background.spawn_after_acks(self._open_now(incident.id), name=f"open-{incident_ref(incident.number)}")
-
-    async def _open_now(self, incident_id: int) -> None:
-        await self.flush_outbox()
+        self.outbox.flush_after_acks(name=f"open-{incident_ref(incident.number)}")

@@ -1,7 +1,7 @@
 """What a change owes Slack, written as deliveries in the change's own transaction.
 
 The delivery engine (`bot/delivery/`) claims, orders, retries and fences, and knows what each kind of delivery
-means in Slack calls; this only decides what is owed.
+means in Slack calls; this only decides what is owed, and asks for it to go out now rather than at the next tick.
 """
 
 from __future__ import annotations
@@ -11,14 +11,25 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.db.models import Incident
-from bot.delivery.messages import Messages, home_lane
-from bot.services.base import Effects, ServiceBase
+from bot.delivery.engine import DeliveryEngine
+from bot.delivery.messages import home_lane
+from bot.notify import Background
+from bot.services.outcomes import Effects
 
 
-class OutboxService(ServiceBase):
-    def __init__(self, **parts) -> None:
-        super().__init__(**parts)
-        Messages(self.delivery, self.db, self.slack, self._summary)
+class Outbox:
+    def __init__(self, delivery: DeliveryEngine, background: Background) -> None:
+        self.delivery = delivery
+        self.background = background
+
+    def queue(self, session: Session, *, lane: str, kind: str, now: datetime, **payload) -> None:
+        self.delivery.queue(session, lane=lane, kind=kind, now=now, **payload)
+
+    def queue_post(self, session: Session, channel: str, text: str, now: datetime,
+                   blocks: list[dict] | None = None) -> None:
+        """A message to a channel, in that channel's lane."""
+        self.delivery.queue(session, lane=f"channel:{channel}", kind="post", now=now, channel=channel, text=text,
+                            **({"blocks": blocks} if blocks is not None else {}))
 
     def queue_effects(self, session: Session, incident: Incident, effects: Effects, now: datetime) -> None:
         home = home_lane(incident.id)
@@ -39,7 +50,14 @@ class OutboxService(ServiceBase):
             queue(f"channel:{channel}", "page_stopped", channel=channel, ts=ts)
 
     def flush_later(self) -> None:
-        self.background.spawn(self.flush_outbox(), name="outbox")
+        self.background.spawn(self.flush(), name="outbox")
 
-    async def flush_outbox(self) -> int:
+    def flush_after_acks(self, name: str) -> None:
+        """After the requests in flight are answered: a burst's acks come first (the tick is the backstop)."""
+        self.background.spawn_after_acks(self.flush(), name=name)
+
+    async def flush(self) -> int:
         return await self.delivery.run()
+
+    def backlog(self) -> dict:
+        return self.delivery.backlog()

@@ -14,13 +14,16 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.clock import Clock
+from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident, Page
-from bot.delivery.pages import Pages
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import ROLES, Role
-from bot.services.rotations import RotationService
+from bot.services.outbox import Outbox
+from bot.services.people import People
+from bot.services.rotations import Rotations
 
 
 @dataclass(frozen=True)
@@ -31,11 +34,13 @@ class Target:
     note: str = ""
 
 
-class PagingService(RotationService):
-    def __init__(self, **parts) -> None:
-        super().__init__(**parts)
-        Pages(self.delivery, self.db, self.slack, self.clock, self.settings, self.escalation_timeout,
-              self._escalate_refused)
+class Paging:
+    """`rotations`: who is on call; `people`: whose business hours it is (P1s page the first inside them)."""
+
+    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, rotations: Rotations,
+                 people: People) -> None:
+        self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
+        self.rotations, self.people = rotations, people
 
     # -- choosing whom to page ----------------------------------------------------------------------------
 
@@ -48,7 +53,7 @@ class PagingService(RotationService):
         if any(p.target_role == "channel" for p in chain):
             return None
         paged = {p.target_user_id for p in chain if p.target_user_id}
-        oncall = self.on_call_for(session, incident, now)
+        oncall = self.rotations.on_call_for(session, incident, now)
         candidates: list[tuple[str, str]] = []
         first_role = 0
         if start in Role._value2member_map_:
@@ -66,15 +71,15 @@ class PagingService(RotationService):
         if fresh:
             if incident.priority == Priority.P0.value or (not chain and start not in Role._value2member_map_):
                 return Target(fresh[0][0], fresh[0][1], None)
-            zones = self.timezones(session, [u for _, u in fresh])
-            inside = [(r, u) for r, u in fresh if self.working_time.is_open(now, zones[u])]
+            zones = self.people.timezones(session, [u for _, u in fresh])
+            inside = [(r, u) for r, u in fresh if self.rotations.working_time.is_open(now, zones[u])]
             skipped = [u for _, u in fresh[: fresh.index(inside[0])]] if inside else []
             if inside:
                 note = (f"skipped {', '.join(f'<@{u}>' for u in skipped)} (outside business hours)"
                         if skipped else "")
                 return Target(inside[0][0], inside[0][1], None, note)
             return Target(fresh[0][0], fresh[0][1], None, "everyone is outside business hours; paging all the same")
-        rotation = self._rotation(session, incident)
+        rotation = repo.rotation_of(session=session, incident=incident)
         if rotation:
             return Target("channel", None, rotation.channel_id, "nobody acknowledged")
         return None
@@ -98,11 +103,11 @@ class PagingService(RotationService):
         """Owed from the transaction that decided it; the delivery engine sends it."""
         session.flush()  # the page's id
         lane = f"user:{page.target_user_id}" if page.target_user_id else f"channel:{page.target_channel}"
-        self.delivery.queue(session, lane=lane, kind="page", now=now, incident_id=incident.id, page_id=page.id)
+        self.outbox.queue(session, lane=lane, kind="page", now=now, incident_id=incident.id, page_id=page.id)
 
     # -- escalating ---------------------------------------------------------------------------------------
 
-    async def _escalate_refused(self, page_id: int, reason: str) -> None:
+    async def escalate_refused(self, page_id: int, reason: str) -> None:
         """Slack will never deliver this page: the chain moves on at once instead of waiting out the timeout."""
         await self._escalate(page_id, actor=None, reason=reason, states=("queued",))
 
@@ -113,7 +118,7 @@ class PagingService(RotationService):
             waiting = repo.waiting_pages(session=session)
         moved = 0
         for page, incident in waiting:
-            if now - page.sent_at < self.escalation_timeout(incident.priority):
+            if now - page.sent_at < self.settings.escalation_timeout(incident.priority):
                 continue
             if await self._escalate(page.id, actor=None):
                 moved += 1
@@ -161,7 +166,7 @@ class PagingService(RotationService):
             if reason is None and actor:
                 reason = f"<@{actor}> escalated"
             elif reason is None:
-                minutes = int(self.escalation_timeout(incident.priority).total_seconds() // 60)
+                minutes = int(self.settings.escalation_timeout(incident.priority).total_seconds() // 60)
                 reason = f"{who} did not acknowledge within {minutes} min"
             if target is None:
                 repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind="escalated",
@@ -181,7 +186,7 @@ class PagingService(RotationService):
             except IntegrityError:  # another process took this step
                 session.rollback()
                 return None
-        self.flush_later()
+        self.outbox.flush_later()
         return nxt
 
     # -- the page's buttons -------------------------------------------------------------------------------

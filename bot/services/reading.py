@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.clock import Clock
+from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident, TimelineEvent
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.stats import IncidentFacts, Stats, summarize
-from bot.services.base import ServiceBase
 from bot.slack_text import echo
+from bot.views import incident as incident_views
+from bot.views.paging import paging_line
 
 LIST_SCOPES = ("open", "all", "mine", "P0", "P1", "P2")
 
@@ -31,7 +34,10 @@ class Detail:
     events: list[TimelineEvent]
 
 
-class ReadingService(ServiceBase):
+class Reading:
+    def __init__(self, settings: Settings, db: repo.Database, clock: Clock) -> None:
+        self.settings, self.db, self.clock = settings, db, clock
+
     def declare_form_defaults(self, channel_id: str | None) -> tuple[list[tuple[int, str]], int | None]:
         """All rotations for the modal, and the default: the one bound to this channel, else the first created."""
         with self.db.session() as session:
@@ -95,10 +101,19 @@ class ReadingService(ServiceBase):
     def detail(self, number: int) -> Detail:
         incident = self.get(number)
         with self.db.session() as session:
-            rotation = self._rotation(session, incident)
+            rotation = repo.rotation_of(session=session, incident=incident)
             responders = repo.responder_ids(session=session, incident_id=incident.id)
             events = repo.events_for(session=session, incident_id=incident.id)
         return Detail(incident, rotation.name if rotation else None, responders, events)
+
+    def summary(self, incident: Incident) -> tuple[str, list[dict]]:
+        """The pinned summary as it stands (the delivery engine keeps the message in Slack current)."""
+        with self.db.session() as session:
+            rotation = repo.rotation_of(session=session, incident=incident)
+            responders = repo.responder_ids(session=session, incident_id=incident.id)
+            pages = repo.pages_of(session=session, incident_id=incident.id)
+        return incident_views.summary(incident, rotation.name if rotation else None, responders,
+                                      paging_line(pages, self.settings.escalation_timeout(incident.priority)))
 
     def stats(self, days: int) -> Stats:
         now = self.clock.now()

@@ -9,38 +9,38 @@ never sent late or to a resolved incident.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.clock import Clock
+from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident, Notice, Rotation
-from bot.delivery.messages import HOME, Message, Reminders, lane_to
+from bot.delivery.messages import HOME, Message, lane_to
 from bot.domain import reminders as rules
-from bot.domain.errors import UserError
-from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.incident import Priority, Status
 from bot.domain.reminders import Due, Kind
-from bot.domain.stats import spread
-from bot.services.base import Changed, Effects, Outcome
-from bot.services.working import WorkingService
-from bot.slack_text import safe
+from bot.services.handoffs import Handoffs
+from bot.services.outbox import Outbox
+from bot.services.people import People
+from bot.services.rotations import Rotations
 from bot.views import handoff as handoff_views
 from bot.views import reminders as texts
 
-MISSED_KINDS = (Kind.P0_NAG.value, Kind.P1_MISSED.value, Kind.TRIAGE.value)
 
+class Reminders:
+    """`rotations`: who is on call and when the handoff is; `people`: commanders' business hours; `handoffs`:
+    the digest posted on the boundary."""
 
-class ReminderService(WorkingService):
-    def __init__(self, **parts) -> None:
-        super().__init__(**parts)
-        Reminders(self.delivery, self.db, self.slack, self._still_due)
-
-    @property
-    def policy(self) -> rules.Policy:
-        s = self.settings
-        return rules.Policy(s.p0_update_interval, s.p0_renag_interval, s.p1_resolution_target, s.triage_target,
-                            self.working_time, s.team_timezone)
+    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, rotations: Rotations,
+                 people: People, handoffs: Handoffs) -> None:
+        self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
+        self.rotations, self.people, self.handoffs = rotations, people, handoffs
+        s = settings
+        self.policy = rules.Policy(s.p0_update_interval, s.p0_renag_interval, s.p1_resolution_target,
+                                   s.triage_target, rotations.working_time, s.team_timezone)
 
     # -- what is due ----------------------------------------------------------------------------------------
 
@@ -55,7 +55,7 @@ class ReminderService(WorkingService):
         rotation's handoff. Reads only the open P0/P1s' few columns (a tick's cost follows open work)."""
         found: list[tuple[Due, int | None, int | None]] = []
         rows = [] if rotation_id else repo.reminder_facts(session=session, incident_id=incident_id)
-        zones = self.timezones(session, sorted({r.commander_id for r in rows if r.commander_id}))
+        zones = self.people.timezones(session, sorted({r.commander_id for r in rows if r.commander_id}))
         policy = self.policy
         for row in rows:
             facts = rules.IncidentFacts(row.id, Priority(row.priority), Status(row.status), row.created_at,
@@ -70,7 +70,7 @@ class ReminderService(WorkingService):
             rotations = repo.all_rotations(session=session)
         for rotation in rotations:
             found += [(due, None, rotation.id)
-                      for due in rules.handoff_due(rotation.id, rotation.created_at, self.handoff, now)]
+                      for due in rules.handoff_due(rotation.id, rotation.created_at, self.rotations.handoff, now)]
         return found
 
     def queue_due(self) -> int:
@@ -104,10 +104,10 @@ class ReminderService(WorkingService):
     async def remind_due(self) -> int:
         fresh = self.queue_due()
         if fresh:
-            await self.flush_outbox()
+            await self.outbox.flush()
         return fresh
 
-    def _still_due(self, key: str, incident_id: int | None, rotation_id: int | None) -> bool:
+    def still_due(self, key: str, incident_id: int | None, rotation_id: int | None) -> bool:
         """Checked when a reminder's message is about to go out: an update may have arrived, the incident may be
         resolved — then it is dropped, never sent late."""
         with self.db.session() as session:
@@ -127,13 +127,13 @@ class ReminderService(WorkingService):
             incident = repo.incident_by_id(session=session, incident_id=incident_id)
             messages = self._incident_messages(session, item, incident, now)
         for to, text, blocks in messages:
-            self.delivery.queue(session, lane=lane_to(to, incident_id), kind="reminder", now=now,
+            self.outbox.queue(session, lane=lane_to(to, incident_id), kind="reminder", now=now,
                                 incident_id=incident_id, rotation_id=rotation_id, notice=item.key, to=to, text=text,
                                 blocks=blocks)
 
     def _incident_messages(self, session: Session, item: Due, incident: Incident, now: datetime) -> list[Message]:
         kind, step = item.kind, item.step
-        oncall = self.on_call_for(session, incident, now)
+        oncall = self.rotations.on_call_for(session, incident, now)
         silent_for = now - max(t for t in (incident.created_at, incident.p0_since, incident.last_update_at) if t)
         dms: list[Message] = []
         channel_text: str | None = None
@@ -164,92 +164,11 @@ class ReminderService(WorkingService):
         return home + dms
 
     def _heads_up_messages(self, session: Session, rotation: Rotation, now: datetime) -> list[Message]:
-        current = self.on_call(session, rotation, now)
-        following = self.on_call(session, rotation, current.shift_end)
+        current = self.rotations.on_call(session, rotation, now)
+        following = self.rotations.on_call(session, rotation, current.shift_end)
         outgoing, incoming = current.primary, following.primary
         return [(user, texts.heads_up(rotation.name, following.shift_start, outgoing, incoming, user), None)
                 for user in dict.fromkeys(u for u in (outgoing, incoming) if u)]
 
     def _digest_message(self, session: Session, rotation: Rotation) -> list[Message]:
-        return [(rotation.channel_id, *handoff_views.digest(self.digest(rotation, session)))]
-
-    # -- the handoff digest ---------------------------------------------------------------------------------
-
-    def digest(self, rotation: Rotation, session: Session | None = None) -> handoff_views.Digest:
-        if session is None:
-            with self.db.session() as own:
-                return self.digest(rotation, own)
-        now = self.clock.now()
-        shift = self.on_call(session, rotation, now)
-        previous = self.on_call(session, rotation, shift.shift_start - timedelta(seconds=1))
-        open_incidents = repo.open_incidents_of_rotation(session=session, rotation_id=rotation.id)
-        latest = [(i, repo.latest_update(session=session, incident_id=i.id)) for i in open_incidents]
-        last_shift = repo.incidents_of_rotation_between(session=session, rotation_id=rotation.id,
-                                                        since=previous.shift_start, until=shift.shift_start)
-        missed = repo.reminders_sent_between(session=session, rotation_id=rotation.id, kinds=MISSED_KINDS,
-                                             since=previous.shift_start, until=shift.shift_start)
-        declared = [i for i in last_shift if previous.shift_start <= i.created_at < shift.shift_start]
-        resolved = [i for i in last_shift if i.resolved_at and previous.shift_start <= i.resolved_at <
-                    shift.shift_start and i.status == Status.RESOLVED.value]
-        numbers = handoff_views.ShiftNumbers(
-            declared=len(declared), resolved=len(resolved),
-            time_to_acknowledge=spread(i.acknowledged_at - i.created_at for i in declared if i.acknowledged_at),
-            time_to_resolve=spread(i.resolved_at - i.created_at for i in resolved),
-            missed_reminders=missed)
-        outgoing = previous.primary if previous.shift_index >= 0 else None
-        return handoff_views.Digest(rotation, shift, outgoing, latest, numbers, now)
-
-    def post_digest_later(self, rotation: Rotation, request_key: str | None = None) -> None:
-        """`/incident handoff`: the digest as it stands now, owed to the rotation's channel through the outbox and
-        stored with the request, so the same command delivered twice posts it once."""
-        text, blocks = handoff_views.digest(self.digest(rotation))
-        with self.db.session() as session:
-            self._once(session, request_key, "handoff")
-            self.delivery.queue(session, lane=f"channel:{rotation.channel_id}", kind="post", now=self.clock.now(),
-                                channel=rotation.channel_id, text=text, blocks=blocks)
-            self._commit_once(session, request_key)
-        self.flush_later()
-
-    def add_handoff_note(self, number: int, user_id: str, text: str, request_key: str | None = None) -> Changed:
-        body = text.strip()
-        if not body:
-            raise UserError("A handoff note needs some text.")
-
-        def apply(session, incident: Incident, now):
-            return Outcome("handoff note", body, Effects(
-                f":memo: *Handoff note on {incident_ref(number)}* from <@{user_id}>:\n"
-                f"{safe(body)}", refresh=False))
-        return self._change(number, user_id, apply, request_key)
-
-    def hand_over(self, rotation_id: int, outgoing: str, incoming: str,
-                  actor: str) -> tuple[list[int], list[str]]:
-        """Command of the outgoing primary's open incidents on this rotation moves to the incoming primary.
-
-        The button names the two people, but they are checked against the rotation itself (last shift's and this
-        shift's primary), so a stale or forged button moves nothing. Returns (moved, why others were not).
-        """
-        now = self.clock.now()
-        with self.db.session() as session:
-            rotation = repo.rotation_by_id(session=session, rotation_id=rotation_id)
-            if rotation is None:
-                raise UserError("This button is out of date; run `/incident handoff` for a fresh digest.")
-            shift = self.on_call(session, rotation, now)
-            previous = self.on_call(session, rotation, shift.shift_start - timedelta(seconds=1))
-            if (outgoing, incoming) != (previous.primary, shift.primary):
-                raise UserError("This button is out of date (the shift has changed since the digest); run "
-                                "`/incident handoff` for a fresh digest.")
-            if actor not in (outgoing, incoming) and actor not in self.settings.admins:
-                raise UserError(f"Only <@{outgoing}> (or <@{incoming}>, or an admin) can hand these incidents over.")
-            mine = [i.number for i in repo.open_incidents_of_rotation(session=session, rotation_id=rotation_id)
-                    if i.commander_id == outgoing]
-        if not mine:
-            raise UserError(f"<@{outgoing}> commands no open incident on this rotation any more.")
-        moved, refused = [], []
-        for number in mine:
-            try:
-                self.set_commander(number, actor, incoming)
-            except UserError as exc:
-                refused.append(f"{incident_ref(number)}: {exc}")
-                continue
-            moved.append(number)
-        return moved, refused
+        return [(rotation.channel_id, *handoff_views.digest(self.handoffs.digest(rotation, session)))]

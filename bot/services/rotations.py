@@ -3,32 +3,29 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.clock import Clock
+from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident, Rotation, RotationMember, RotationOverride, RotationSwap
 from bot.domain.business_hours import WorkingTime
 from bot.domain.errors import AlreadyDone, UserError
 from bot.domain.rotation import Handoff, OnCall, Override, Role, Swap, on_call, schedule
 from bot.domain.when import parse_moment
-from bot.notify import TRANSPORT_ERRORS, slack_error, transient
-from bot.services.outbox import OutboxService
+from bot.notify import Background
+from bot.services.once import commit_once, record_once
+from bot.services.outbox import Outbox
+from bot.services.people import People
 from bot.slack_text import date_token, echo
 
-log = logging.getLogger(__name__)
-
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
-PEOPLE_REFRESH = timedelta(days=1)
-PEOPLE_CHECK = timedelta(minutes=10)
 OVERRIDE_MAX = timedelta(days=90)
 
 
@@ -46,17 +43,18 @@ def _mentions(users: Sequence[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
 
-class RotationService(OutboxService):
+class Rotations:
+    """`people`: whose Slack timezone to learn when they join a roster; `background`: where that runs."""
+
+    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, people: People,
+                 background: Background) -> None:
+        self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
+        self.people, self.background = people, background
+        self.handoff = Handoff(settings.handoff_weekday, settings.handoff_time, settings.team_timezone)
+        start, end = settings.working_hours
+        self.working_time = WorkingTime(start, end, frozenset(settings.working_days))
+
     # -- who is on call -----------------------------------------------------------------------------------
-
-    @property
-    def handoff(self) -> Handoff:
-        return Handoff(self.settings.handoff_weekday, self.settings.handoff_time, self.settings.team_timezone)
-
-    @property
-    def working_time(self) -> WorkingTime:
-        start, end = self.settings.working_hours
-        return WorkingTime(start, end, frozenset(self.settings.working_days))
 
     def _inputs(self, session: Session, rotation: Rotation, since: datetime):
         members = [m.user_id for m in repo.roster(session=session, rotation_id=rotation.id)]
@@ -73,8 +71,22 @@ class RotationService(OutboxService):
                        swaps=swaps)
 
     def on_call_for(self, session: Session, incident: Incident, at: datetime) -> OnCall | None:
-        rotation = self._rotation(session, incident)
+        rotation = repo.rotation_of(session=session, incident=incident)
         return self.on_call(session, rotation, at) if rotation else None
+
+    def on_call_now(self, incident: Incident) -> tuple[str, ...]:
+        """Who is on call for this incident now (invited to its channel with the reporter and the commander)."""
+        with self.db.session() as session:
+            oncall = self.on_call_for(session, incident, self.clock.now())
+        return tuple(oncall.people) if oncall else ()
+
+    def announcement_channel(self, incident: Incident, session: Session | None = None) -> str | None:
+        """The rotation's channel, else INCIDENTS_CHANNEL: where incidents are announced."""
+        if session is None:
+            with self.db.session() as own:
+                return self.announcement_channel(incident, own)
+        rotation = repo.rotation_of(session=session, incident=incident)
+        return rotation.channel_id if rotation else self.settings.incidents_channel
 
     def plan(self, rotation: Rotation, *, shifts: int = 4) -> RotationPlan:
         now = self.clock.now()
@@ -84,21 +96,9 @@ class RotationService(OutboxService):
         return RotationPlan(rotation, members, schedule(members, now, handoff=self.handoff, origin=rotation.created_at,
                                                         count=shifts, overrides=overrides, swaps=swaps), stored)
 
-    def timezones(self, session: Session, users: Sequence[str]) -> dict[str, ZoneInfo]:
-        """Each person's Slack timezone where known, else the team's."""
-        known = repo.people(session=session, user_ids=list(users))
-        zones: dict[str, ZoneInfo] = {}
-        for user in users:
-            zones[user] = self.settings.team_timezone
-            person = known.get(user)
-            if person and person.tz:
-                with contextlib.suppress(ZoneInfoNotFoundError, ValueError):  # a zone this machine does not know
-                    zones[user] = ZoneInfo(person.tz)
-        return zones
-
     # -- finding a rotation -------------------------------------------------------------------------------
 
-    def rotations(self) -> list[Rotation]:
+    def all(self) -> list[Rotation]:
         with self.db.session() as session:
             return repo.all_rotations(session=session)
 
@@ -154,27 +154,10 @@ class RotationService(OutboxService):
         with self.db.session() as session:
             if repo.rotation_for_change(session=session, rotation_id=rotation.id) is None:
                 raise UserError(f"The rotation `{rotation.name}` is gone.")
-            self._once(session, request_key, kind)
+            record_once(session, request_key, kind, self.clock.now())
             self._require_roster_permission(session, rotation, actor)
             yield session
-            self._commit_once(session, request_key)
-
-    def _once(self, session: Session, request_key: str | None, kind: str) -> None:
-        if request_key is None:
-            return
-        if repo.request_handled(session=session, key=request_key):
-            raise AlreadyDone(f"this `{kind}`")
-        repo.record_request(session=session, key=request_key, kind=kind, at=self.clock.now())
-
-    @staticmethod
-    def _commit_once(session: Session, request_key: str | None) -> None:
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            if request_key and repo.request_handled(session=session, key=request_key):
-                raise AlreadyDone() from None
-            raise
+            commit_once(session, request_key)
 
     def create_rotation(self, name: str, channel_id: str, actor: str, request_key: str | None = None) -> Rotation:
         name = name.strip().lower()
@@ -190,11 +173,11 @@ class RotationService(OutboxService):
             bound = repo.rotation_by_channel(session=session, channel_id=channel_id)
             if bound:
                 raise UserError(f"<#{channel_id}> already belongs to the rotation `{bound.name}`.")
-            self._once(session, request_key, "rotation create")
+            record_once(session, request_key, "rotation create", now)
             rotation = Rotation(name=name, channel_id=channel_id, created_by=actor, created_at=now)
             session.add(rotation)
             try:
-                self._commit_once(session, request_key)
+                commit_once(session, request_key)
             except IntegrityError:
                 raise UserError(f"There is already a rotation called `{name}`.") from None
         self._tell_rotation_later(rotation, f":fire_engine: <@{actor}> created the rotation `{name}` for this "
@@ -215,7 +198,7 @@ class RotationService(OutboxService):
                 session.add(RotationMember(rotation_id=rotation.id, user_id=user, position=last + offset))
         self._tell_rotation_later(rotation, f":busts_in_silhouette: <@{actor}> added {_mentions(new)} to the "
                                             f"`{rotation.name}` roster.")
-        self.background.spawn(self.refresh_people(new), name="people")
+        self.background.spawn(self.people.refresh(new), name="people")
         return new
 
     def remove_members(self, rotation: Rotation, users: Sequence[str], actor: str,
@@ -333,48 +316,6 @@ class RotationService(OutboxService):
     def _tell_rotation_later(self, rotation: Rotation, text: str) -> None:
         """Said in the rotation's channel through the outbox, so Slack being down delays it but does not lose it."""
         with self.db.session() as session:
-            self.delivery.queue(session, lane=f"channel:{rotation.channel_id}", kind="post", now=self.clock.now(),
-                                channel=rotation.channel_id, text=text)
+            self.outbox.queue_post(session, rotation.channel_id, text, self.clock.now())
             session.commit()
-        self.flush_later()
-
-    # -- people's timezones -------------------------------------------------------------------------------
-
-    _people_checked: datetime | None = None
-
-    async def refresh_people_now_and_then(self) -> int:
-        """From the tick: look for stale timezones every ten minutes, not every tick."""
-        now = self.clock.now()
-        if self._people_checked and abs(now - self._people_checked) < PEOPLE_CHECK:
-            return 0
-        self._people_checked = now
-        return await self.refresh_people()
-
-    async def refresh_people(self, users: Sequence[str] | None = None, limit: int = 20) -> int:
-        """Fetch Slack timezones for these users, or for roster members and commanders not refreshed in a day."""
-        now = self.clock.now()
-        if users is None:
-            with self.db.session() as session:
-                users = repo.people_to_refresh(session=session, fetched_before=now - PEOPLE_REFRESH, limit=limit)
-        done = 0
-        for user in users:
-            try:
-                tz = await self.slack.user_tz(user)
-            except (SlackApiError, *TRANSPORT_ERRORS) as exc:
-                # The last known zone stays: a hiccup must not move someone's business hours to the team's. A
-                # passing failure is asked again at the next look; a refusal (user_not_found) tomorrow.
-                log.info("users.info %s: %s", user, slack_error(exc) if isinstance(exc, SlackApiError) else exc)
-                if transient(exc):
-                    continue
-                with self.db.session() as session:
-                    repo.save_person(session=session, user_id=user, tz=None, now=now, keep_tz=True)
-                    session.commit()
-                continue
-            with self.db.session() as session:
-                repo.save_person(session=session, user_id=user, tz=tz, now=now)
-                try:
-                    session.commit()
-                except IntegrityError:  # another replica stored this person a moment ago: same answer
-                    session.rollback()
-            done += 1
-        return done
+        self.outbox.flush_later()

@@ -15,14 +15,18 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from bot.clock import Clock
+from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident
 from bot.domain import lifecycle
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import Role
-from bot.services.base import Changed, Effects, Outcome
-from bot.services.paging import PagingService
+from bot.services.outbox import Outbox
+from bot.services.outcomes import Changed, Effects, Outcome
+from bot.services.paging import Paging
+from bot.services.rotations import Rotations
 from bot.slack_text import safe
 from bot.views import notices
 from bot.views import paging as paging_views
@@ -47,7 +51,15 @@ def _users(users: Sequence[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
 
-class WorkingService(PagingService):
+class Working:
+    """`rotations`: who may act (firefighters on call count) and where to announce; `paging`: chains to start
+    and stop as the incident changes."""
+
+    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, rotations: Rotations,
+                 paging: Paging) -> None:
+        self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
+        self.rotations, self.paging = rotations, paging
+
     # -- the one path every change takes ---------------------------------------------------------------
 
     def _change(self, number: int, actor: str | None, apply: Apply, request_key: str | None = None, *,
@@ -70,13 +82,13 @@ class WorkingService(PagingService):
             if outcome.finish:
                 session.flush()
                 outcome.finish(session, incident)
-            self.queue_effects(session, incident, outcome.effects, now)  # committed with the change itself
+            self.outbox.queue_effects(session, incident, outcome.effects, now)  # committed with the change itself
             try:
                 session.commit()
             except IntegrityError as exc:
                 session.rollback()
                 return self._conflict(number, request_key, exc)
-        self.flush_later()  # what it owes Slack (pages included) goes out now; the tick is the backstop
+        self.outbox.flush_later()  # what it owes Slack (pages included) goes out now; the tick is the backstop
         return Changed(incident, changed=True)
 
     def _conflict(self, number: int, request_key: str | None, exc: IntegrityError) -> Changed:
@@ -84,7 +96,8 @@ class WorkingService(PagingService):
         another replica) it is a replay; anything else is said as it is, and nothing was stored."""
         with self.db.session() as session:
             if request_key and repo.event_by_request_key(session=session, request_key=request_key):
-                return Changed(self.get(number), changed=False, replayed=True)
+                return Changed(repo.incident_by_number(session=session, number=number), changed=False,
+                               replayed=True)
         log.warning("%s: change refused by the database: %s", incident_ref(number), exc.orig)
         raise UserError(f"{incident_ref(number)} changed at the same moment and this change clashed with it; "
                         "nothing was stored. Look at `/incident show` and try again if it is still needed.")
@@ -105,7 +118,7 @@ class WorkingService(PagingService):
     def _require_permission(self, session: Session, incident: Incident, actor: str, now: datetime) -> None:
         firefighters = (repo.rotation_member_ids(session=session, rotation_id=incident.rotation_id)
                         if incident.rotation_id is not None else [])
-        oncall = self.on_call_for(session, incident, now)
+        oncall = self.rotations.on_call_for(session, incident, now)
         firefighters += list(oncall.people) if oncall else []  # on call by an override counts too
         firefighters += repo.paged_users(session=session, incident_id=incident.id)  # asked to respond: may act
         if not lifecycle.may_change(actor, commander=incident.commander_id,
@@ -143,7 +156,7 @@ class WorkingService(PagingService):
         return self._change(number, user_id, apply, request_key, check_permission=not anyone)
 
     def acknowledge_page(self, page_id: int, user_id: str, request_key: str | None = None) -> Changed:
-        page, number = self.page_incident(page_id)
+        page, number = self.paging.page_incident(page_id)
         return self.acknowledge(number, user_id, request_key, anyone=page.target_role == "channel")
 
     # -- paging by hand -----------------------------------------------------------------------------------
@@ -155,13 +168,13 @@ class WorkingService(PagingService):
                 raise UserError(f"{incident_ref(number)} is {Status(incident.status).label.lower()}; "
                                 "pages are for open incidents.")
             if who in Role._value2member_map_:
-                oncall = self.on_call_for(session, incident, now)
+                oncall = self.rotations.on_call_for(session, incident, now)
                 if oncall is None:
                     raise UserError(f"{incident_ref(number)} has no rotation; page someone by name: "
                                     f"`/incident page {incident_ref(number)} @someone`.")
                 if oncall.holder(Role(who)) is None:
                     raise UserError(f"Nobody is {who} on the rotation right now.")
-            page = self.start_chain(session, incident, now, start=who, paged_by=actor)
+            page = self.paging.start_chain(session, incident, now, start=who, paged_by=actor)
             if page is None:
                 raise UserError("There is nobody to page.")
             whom = f"<@{page.target_user_id}>" if page.target_user_id else "the rotation's channel"
@@ -229,7 +242,7 @@ class WorkingService(PagingService):
             if lifecycle.is_raise_to_p0(current, target):
                 incident.p0_since = now  # hourly updates are owed from now on
             elsewhere = ()
-            announce_in = self._announcement_channel(incident, session)
+            announce_in = self.rotations.announcement_channel(incident, session)
             own_channel = incident.channel_id if incident.thread_ts is None else None
             if lifecycle.is_raise_to_p0(current, target) and announce_in and announce_in != own_channel:
                 elsewhere = ((announce_in, None, notices.raised_to_p0(incident, user_id)),)
@@ -238,7 +251,7 @@ class WorkingService(PagingService):
                 stopped = self._stop_paging(session, incident, None, now)
             elif not current.pages and incident.acknowledged_at is None and not repo.live_pages(
                     session=session, incident_id=incident.id):
-                self.start_chain(session, incident, now)  # raised, and nobody is on it yet
+                self.paging.start_chain(session, incident, now)  # raised, and nobody is on it yet
             return Outcome("priority", f"{current.value} → {target.value}",
                            Effects(notices.priority(incident, user_id, current), elsewhere=elsewhere,
                                    stopped_pages=stopped))
@@ -348,4 +361,15 @@ class WorkingService(PagingService):
             stopped = self._stop_paging(session, incident, None, now)
             return Outcome("closed", reason or "closed", Effects(notices.closed(incident, user_id, safe(reason)),
                                                                  stopped_pages=stopped))
+        return self._change(number, user_id, apply, request_key)
+
+    def add_handoff_note(self, number: int, user_id: str, text: str, request_key: str | None = None) -> Changed:
+        body = text.strip()
+        if not body:
+            raise UserError("A handoff note needs some text.")
+
+        def apply(session, incident: Incident, now):
+            return Outcome("handoff note", body, Effects(
+                f":memo: *Handoff note on {incident_ref(number)}* from <@{user_id}>:\n"
+                f"{safe(body)}", refresh=False))
         return self._change(number, user_id, apply, request_key)

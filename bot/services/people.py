@@ -1,0 +1,77 @@
+"""People's Slack timezones: learnt from `users.info` now and then, so business hours are each person's own."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.db import repo
+from bot.notify import TRANSPORT_ERRORS, SlackGateway, slack_error, transient
+
+log = logging.getLogger(__name__)
+
+PEOPLE_REFRESH = timedelta(days=1)
+PEOPLE_CHECK = timedelta(minutes=10)
+
+
+class People:
+    def __init__(self, db: repo.Database, slack: SlackGateway, clock: Clock, team_timezone: ZoneInfo) -> None:
+        self.db, self.slack, self.clock, self.team_timezone = db, slack, clock, team_timezone
+        self._checked: datetime | None = None
+
+    def timezones(self, session: Session, users: Sequence[str]) -> dict[str, ZoneInfo]:
+        """Each person's Slack timezone where known, else the team's."""
+        known = repo.people(session=session, user_ids=list(users))
+        zones: dict[str, ZoneInfo] = {}
+        for user in users:
+            zones[user] = self.team_timezone
+            person = known.get(user)
+            if person and person.tz:
+                with contextlib.suppress(ZoneInfoNotFoundError, ValueError):  # a zone this machine does not know
+                    zones[user] = ZoneInfo(person.tz)
+        return zones
+
+    async def refresh_now_and_then(self) -> int:
+        """From the tick: look for stale timezones every ten minutes, not every tick."""
+        now = self.clock.now()
+        if self._checked and abs(now - self._checked) < PEOPLE_CHECK:
+            return 0
+        self._checked = now
+        return await self.refresh()
+
+    async def refresh(self, users: Sequence[str] | None = None, limit: int = 20) -> int:
+        """Fetch Slack timezones for these users, or for roster members and commanders not refreshed in a day."""
+        now = self.clock.now()
+        if users is None:
+            with self.db.session() as session:
+                users = repo.people_to_refresh(session=session, fetched_before=now - PEOPLE_REFRESH, limit=limit)
+        done = 0
+        for user in users:
+            try:
+                tz = await self.slack.user_tz(user)
+            except (SlackApiError, *TRANSPORT_ERRORS) as exc:
+                # The last known zone stays: a hiccup must not move someone's business hours to the team's. A
+                # passing failure is asked again at the next look; a refusal (user_not_found) tomorrow.
+                log.info("users.info %s: %s", user, slack_error(exc) if isinstance(exc, SlackApiError) else exc)
+                if transient(exc):
+                    continue
+                with self.db.session() as session:
+                    repo.save_person(session=session, user_id=user, tz=None, now=now, keep_tz=True)
+                    session.commit()
+                continue
+            with self.db.session() as session:
+                repo.save_person(session=session, user_id=user, tz=tz, now=now)
+                try:
+                    session.commit()
+                except IntegrityError:  # another replica stored this person a moment ago: same answer
+                    session.rollback()
+            done += 1
+        return done
