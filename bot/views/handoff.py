@@ -11,9 +11,8 @@ from bot.domain.rotation import OnCall
 from bot.domain.stats import Spread, humanize
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.slack_text import date_token, escape, mention, truncate
-from bot.views.incident import mrkdwn, plain, where
+from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
 
-_EMOJI = {Priority.P0: ":red_circle:", Priority.P1: ":large_orange_circle:", Priority.P2: ":white_circle:"}
 _MAX_INCIDENTS = 35
 
 
@@ -40,7 +39,7 @@ def _incident_block(incident: Incident, latest: TimelineEvent | None, now: datet
     priority = Priority(incident.priority)
     quiet = now - (incident.last_update_at or incident.created_at)
     commander = mention(incident.commander_id, "*none*")
-    lines = [f"{_EMOJI[priority]} *{incident_ref(incident.number)}* {escape(truncate(incident.title, 120))}",
+    lines = [f"{PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* {escape(truncate(incident.title, 120))}",
              f"{priority.value} · {Status(incident.status).label} · commander {commander} · age "
              f"{humanize(now - incident.created_at)} · last update {humanize(quiet)} ago · {where(incident)}"]
     if latest:

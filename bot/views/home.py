@@ -9,19 +9,18 @@ from bot.db.models import Incident
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.ids import ActionId
 from bot.slack_text import date_token, escape, mention, truncate
-from bot.views.incident import mrkdwn, plain, where
+from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
 from bot.views.rotation import roles_line
 
 if TYPE_CHECKING:
     from bot.services.rotations import RotationPlan
 
-_EMOJI = {Priority.P0: ":red_circle:", Priority.P1: ":large_orange_circle:", Priority.P2: ":white_circle:"}
 _HOME_BLOCKS = 100
 
 
 def _incident_section(incident: Incident, user_id: str) -> dict:
     priority = Priority(incident.priority)
-    text = (f"{_EMOJI[priority]} *{incident_ref(incident.number)}* {escape(truncate(incident.title, 120))}\n"
+    text = (f"{PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* {escape(truncate(incident.title, 120))}\n"
             f"{priority.value} · {Status(incident.status).label} · commander {mention(incident.commander_id, 'none')}"
             f" · {where(incident)}")
     if incident.acknowledged_at is None:

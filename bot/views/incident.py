@@ -18,7 +18,7 @@ from bot.domain.incident import (
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.slack_text import date_token, escape, link, mention, safe, truncate
 
-_PRIORITY_EMOJI = {Priority.P0: ":red_circle:", Priority.P1: ":large_orange_circle:", Priority.P2: ":white_circle:"}
+PRIORITY_EMOJI = {Priority.P0: ":red_circle:", Priority.P1: ":large_orange_circle:", Priority.P2: ":white_circle:"}
 _NORMAL_HINT = "P0 if users are blocked or data is at risk; P1 if they suffer but can work; P2 for ordinary work."
 
 
@@ -130,7 +130,7 @@ def summary(incident: Incident, rotation_name: str | None, responders: Sequence[
     if status is Status.DUPLICATE and incident.duplicate_of:
         status_text += f" of {incident_ref(incident.duplicate_of)}"
     fields = [
-        mrkdwn(f"*Priority*\n{_PRIORITY_EMOJI[priority]} {priority.value} — {priority.meaning}"),
+        mrkdwn(f"*Priority*\n{PRIORITY_EMOJI[priority]} {priority.value} — {priority.meaning}"),
         mrkdwn(f"*Status*\n{status_text}"),
         mrkdwn(f"*Commander*\n{mention(incident.commander_id)}"),
         mrkdwn(f"*Reported by*\n{reported_by(incident)}"),
@@ -186,7 +186,7 @@ def where(incident: Incident) -> str:
 
 def announcement(incident: Incident) -> tuple[str, list[dict]]:
     priority = Priority(incident.priority)
-    line = (f":rotating_light: {_PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* "
+    line = (f":rotating_light: {PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* "
             f"({priority.value}) {escape(incident.title)}")
     details = (f"Declared by {reported_by(incident)} · Commander: {mention(incident.commander_id)}"
                + (f" · Join {where(incident)}" if incident.thread_ts is None and incident.channel_id else ""))
@@ -224,7 +224,7 @@ def help_text() -> str:
 
 def _line(incident: Incident) -> str:
     priority = Priority(incident.priority)
-    return (f"{_PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* {priority.value} · "
+    return (f"{PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* {priority.value} · "
             f"{Status(incident.status).label} · {escape(truncate(incident.title, 120))} · "
             f"commander {mention(incident.commander_id, 'none')} · {where(incident)}")
 

@@ -9,9 +9,7 @@ from bot.db.models import Incident, Page
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.ids import ActionId, BlockId
 from bot.slack_text import date_token, escape
-from bot.views.incident import mrkdwn, plain, where
-
-_EMOJI = {Priority.P0: ":red_circle:", Priority.P1: ":large_orange_circle:", Priority.P2: ":white_circle:"}
+from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
 
 
 def _role(page: Page) -> str:
@@ -30,7 +28,7 @@ def _buttons(page: Page, escalate: bool = True) -> dict:
 def page_dm(incident: Incident, page: Page, timeout: timedelta) -> tuple[str, list[dict]]:
     priority = Priority(incident.priority)
     ref = incident_ref(incident.number)
-    line = (f":rotating_light: You are paged{_role(page)} for {_EMOJI[priority]} *{ref}* ({priority.value}): "
+    line = (f":rotating_light: You are paged{_role(page)} for {PRIORITY_EMOJI[priority]} *{ref}* ({priority.value}): "
             f"{escape(incident.title)}")
     minutes = max(int(timeout.total_seconds() // 60), 1)
     details = [f"Join {where(incident)}." if incident.channel_id else "Its channel is being set up.",
