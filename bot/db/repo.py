@@ -69,6 +69,11 @@ def incident_by_declare_key(*, session: Session, declare_key: str) -> Incident |
     return session.exec(select(Incident).where(Incident.declare_key == declare_key)).first()
 
 
+def update_incident(*, session: Session, incident_id: int, **values) -> None:
+    """These columns only: what else changed meanwhile (a status, a commander) is left as it is."""
+    session.exec(sa.update(Incident).where(col(Incident.id) == incident_id).values(**values))
+
+
 def incident_by_channel(*, session: Session, channel_id: str) -> Incident | None:
     return session.exec(select(Incident).where(Incident.channel_id == channel_id)
                         .order_by(col(Incident.number).desc())).first()
@@ -425,6 +430,14 @@ def claim_delivery(*, session: Session, delivery_id: int, token: str, now: datet
                                                     _claimable(Delivery, claimed_before),
                                                     col(Delivery.next_attempt_at) <= now)
                           .values(claimed_at=now, claim_token=token))
+    return result.rowcount == 1
+
+
+def renew_claim(*, session: Session, delivery_id: int, token: str, now: datetime) -> bool:
+    """Still ours? Then the lease starts again from now (and the row stays locked until the commit)."""
+    result = session.exec(sa.update(Delivery).where(col(Delivery.id) == delivery_id, col(Delivery.state) == "queued",
+                                                    col(Delivery.claim_token) == token)
+                          .values(claimed_at=now))
     return result.rowcount == 1
 
 

@@ -55,6 +55,10 @@ class Refused(Exception):
         self.error = error
 
 
+class ClaimLost(Exception):
+    """Another process holds this delivery now (this one's lease lapsed): stop here, it carries on."""
+
+
 Record = Callable[[Session], None]
 
 
@@ -84,6 +88,17 @@ class DeliveryEngine:
         self.handlers[kind] = handler
 
     # -- writing (inside the caller's transaction) ------------------------------------------------------
+
+    def checkpoint(self, delivery: Delivery, record: Record) -> None:
+        """Part of an outcome, written while the delivery is still going (a delivery of several steps resumes
+        after its last checkpoint): fenced by the claim like the finish, and the lease renewed with it."""
+        with self.db.session() as session:
+            if not repo.renew_claim(session=session, delivery_id=delivery.id, token=delivery.claim_token or "",
+                                    now=self.clock.now()):
+                session.rollback()
+                raise ClaimLost
+            record(session)
+            session.commit()
 
     def queue(self, session: Session, *, lane: str, kind: str, now: datetime, incident_id: int | None = None,
               **payload: Any) -> None:
@@ -146,6 +161,7 @@ class DeliveryEngine:
             session.commit()
         if not claimed:
             return "elsewhere"
+        delivery.claim_token = token  # for the handler's checkpoints
         handler = self.handlers.get(delivery.kind)
         if handler is None:
             log.error("delivery %s: nobody delivers kind %r", delivery.id, delivery.kind)
@@ -154,6 +170,10 @@ class DeliveryEngine:
         try:
             done = await asyncio.wait_for(handler(delivery, json.loads(delivery.payload or "{}")),
                                           self.attempt_budget.total_seconds())
+        except ClaimLost:
+            log.warning("delivery %s (%s): its claim was taken over mid-way; the new holder carries on",
+                        delivery.id, delivery.kind)
+            return "elsewhere"
         except Later:
             self._finish(delivery, token, next_attempt_at=now + LATER)
             return "later"

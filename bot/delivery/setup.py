@@ -1,5 +1,6 @@
-"""Giving a declared incident its place in Slack, step by step: each step is one delivery in the incident's lane,
-stored with the incident; the engine resumes any step within a tick of Slack answering again.
+"""Giving a declared incident its place in Slack, step by step: one delivery in the incident's lane, stored with
+the incident, that records each step as it is done; the engine resumes at the first step not done within a tick
+of Slack answering again.
 
 Crash windows are closed where Slack lets us: a channel already created under the incident's own name is adopted
 (the bot created it), and a summary already posted is found again by its message metadata.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
@@ -17,7 +19,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Delivery, Incident
-from bot.delivery.engine import DeliveryEngine, Refused, Sent
+from bot.delivery.engine import DeliveryEngine, Record, Refused, Sent
 from bot.delivery.messages import Summary, incident_of, post_at
 from bot.domain.incident import channel_name, incident_ref
 from bot.notify import CHANNEL_REFUSED, SlackGateway, slack_error, transient
@@ -30,6 +32,8 @@ _EPHEMERAL_UNDELIVERABLE = frozenset({"channel_not_found", "not_in_channel", "us
                                       "is_archived", "no_permission"})
 SUMMARY_EVENT = "firefighter_incident_summary"
 SETUP = ("home", "reply", "invite", "topic", "summary", "pin", "announce", "done")
+SETUP_KIND = "setup"
+_REPEATABLE = frozenset({"invite", "topic", "pin", "done"})  # asked of Slack twice, no harm: may be written later
 
 
 def _where(place: str) -> str:
@@ -40,51 +44,98 @@ def _steps(incident: Incident, *more: str) -> str:
     return ",".join(sorted(incident.steps_done | set(more)))
 
 
+@dataclass(frozen=True)
+class Done:
+    step: str
+    fields: dict
+    note: str | None
+    tell_reporter: str | None
+
+
+def _tried_before(delivery: Delivery) -> bool:
+    """Tried before (a retry, or a claim that lapsed when a process died): Slack may have done it already."""
+    return delivery.attempts > 0 or delivery.claimed_at is not None
+
+
 class IncidentSetup:
     """`on_call(incident)`: who is on call for it now (invited with the reporter and the commander);
-    `announce_in(incident)`: the rotation's channel, else INCIDENTS_CHANNEL."""
+    `announce_in(incident)`: the rotation's channel, else INCIDENTS_CHANNEL.
+
+    One delivery (`setup`) does every step still to do, in order, with the incident in hand: each step's outcome
+    is written as it happens (one fenced write, which also renews the claim), so a retry or a process taking over
+    resumes at the first step not done. Deliveries of the older one-per-step kinds (`setup_<step>`) still go."""
 
     def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, clock: Clock,
                  settings: Settings, summary: Summary, on_call: Callable[[Incident], tuple[str, ...]],
                  announce_in: Callable[[Incident], str | None]) -> None:
         self.delivery, self.db, self.slack, self.clock, self.settings = engine, db, slack, clock, settings
         self.summary, self.on_call, self.announce_in = summary, on_call, announce_in
+        engine.register(SETUP_KIND, self.setup)
         for step in SETUP:
-            engine.register(f"setup_{step}", getattr(self, f"_setup_{step}"))
+            engine.register(f"setup_{step}", self._one_step(step))
 
-    def _setup_incident(self, delivery: Delivery, step: str) -> Incident | None:
+    async def setup(self, delivery: Delivery, payload: dict) -> None:
         incident = incident_of(self.db, delivery, need_home=False)
-        return None if step in incident.steps_done else incident
+        todo = [step for step in SETUP if step not in incident.steps_done]
+        # What an earlier attempt may have got Slack to do without writing it down: up to the first step that is
+        # written before anything after it is asked of Slack.
+        unsure = todo[:next((i + 1 for i, step in enumerate(todo) if step not in _REPEATABLE), len(todo))] \
+            if _tried_before(delivery) else []
+        owed: list[Done] = []  # steps done, not yet written
+        for step in todo:
+            if step in incident.steps_done:  # done along with an earlier one (a thread home is announced with it)
+                continue
+            if step != "done" and any(d.step not in _REPEATABLE for d in owed):
+                # Before the next call to Slack can fail, what Slack must not be asked twice is written.
+                self.delivery.checkpoint(delivery, self._write(incident, owed))
+                owed = []
+            done = await self._step(step, incident, resumed=step in unsure)
+            owed += [done] if done else []
+        if owed:
+            self.delivery.checkpoint(delivery, self._write(incident, owed))
 
-    def _done(self, incident: Incident, *steps: str, note: str | None = None, tell_reporter: str | None = None,
-              **fields) -> Sent:
-        """Record the step(s) and what Slack answered, with the delivery (under its claim): a note on the timeline,
-        and a word to the reporter, owed from the same transaction."""
-        def record(session: Session) -> None:
-            now = self.clock.now()
-            stored = repo.incident_by_id(session=session, incident_id=incident.id)
-            for key, value in fields.items():
-                setattr(stored, key, value)
-            stored.slack_steps_done = _steps(stored, *steps)
-            if note:
-                repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="note",
-                               text=note)
-            if tell_reporter and incident.reporter_id:
-                self.delivery.queue(session, lane=f"user:{incident.reporter_id}", kind="post", now=now,
-                                    incident_id=incident.id, channel=incident.reporter_id,
-                                    text=f":mega: {incident_ref(incident.number)}: {tell_reporter}")
-        return Sent(record)
+    def _one_step(self, step: str):
+        async def deliver(delivery: Delivery, payload: dict) -> Sent | None:
+            incident = incident_of(self.db, delivery, need_home=False)
+            if step in incident.steps_done:
+                return None
+            done = await self._step(step, incident, resumed=_tried_before(delivery))
+            return Sent(self._write(incident, [done])) if done else None
+        return deliver
+
+    async def _step(self, step: str, incident: Incident, resumed: bool) -> Done | None:
+        if step not in ("home", "done") and incident.channel_id is None:
+            return None  # a home step given up leaves none: nothing more to do in Slack
+        return await getattr(self, f"_setup_{step}")(incident, resumed)
 
     @staticmethod
-    def _resumed(delivery: Delivery) -> bool:
-        """Tried before (a retry, or a claim that lapsed when a process died): Slack may have done it already."""
-        return delivery.attempts > 0 or delivery.claimed_at is not None
+    def _done(incident: Incident, *steps: str, note: str | None = None, tell_reporter: str | None = None,
+              **fields) -> Done:
+        """The step(s) and what Slack answered, on the in-hand incident at once (written by `_write`)."""
+        fields["slack_steps_done"] = _steps(incident, *steps)
+        for key, value in fields.items():
+            setattr(incident, key, value)
+        return Done(steps[0], fields, note, tell_reporter)
 
-    async def _setup_home(self, delivery: Delivery, payload: dict) -> Sent | None:
+    def _write(self, incident: Incident, done: list[Done]) -> Record:
+        """One UPDATE for the steps' answers, with their notes on the timeline and a word to the reporter."""
+        fields = {key: value for d in done for key, value in d.fields.items()}
+
+        def record(session: Session) -> None:
+            now = self.clock.now()
+            repo.update_incident(session=session, incident_id=incident.id, **fields)
+            for d in done:
+                if d.note:
+                    repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="note",
+                                   text=d.note)
+                if d.tell_reporter and incident.reporter_id:
+                    self.delivery.queue(session, lane=f"user:{incident.reporter_id}", kind="post", now=now,
+                                        incident_id=incident.id, channel=incident.reporter_id,
+                                        text=f":mega: {incident_ref(incident.number)}: {d.tell_reporter}")
+        return record
+
+    async def _setup_home(self, incident: Incident, resumed: bool) -> Done | None:
         """A channel of its own; when that is off or refused, a thread under the announcement."""
-        incident = self._setup_incident(delivery, "home")
-        if incident is None:
-            return None
         note = None
         if self.settings.create_incident_channels:
             for attempt in range(1, _NAME_ATTEMPTS + 1):
@@ -123,7 +174,7 @@ class IncidentSetup:
             taken = repo.incident_by_channel(session=session, channel_id=channel["id"])
         return None if taken else channel["id"]
 
-    async def _thread_home(self, incident: Incident, note: str | None) -> Sent:
+    async def _thread_home(self, incident: Incident, note: str | None) -> Done:
         target = self.announce_in(incident) or incident.reporter_id
         if not target:  # an alert, with no channel allowed and nowhere to announce: it lives in the bot alone
             return self._done(incident, "home", "announce", note=(note or "") + " There is nowhere to announce it.")
@@ -132,17 +183,7 @@ class IncidentSetup:
         return self._done(incident, "home", "announce", note=note, channel_id=channel_id, thread_ts=ts,
                           announcement_channel=channel_id, announcement_ts=ts)
 
-    def _with_home(self, delivery: Delivery, step: str) -> Incident | None:
-        """The incident, if this step is still to do and it has a home (a home step given up leaves none)."""
-        incident = self._setup_incident(delivery, step)
-        if incident is not None and incident.channel_id is None:
-            return None
-        return incident
-
-    async def _setup_reply(self, delivery: Delivery, payload: dict) -> Sent | None:
-        incident = self._with_home(delivery, "reply")
-        if incident is None:
-            return None
+    async def _setup_reply(self, incident: Incident, resumed: bool) -> Done | None:
         if incident.reporter_id:  # opened by an alert: there is nobody to answer
             await self._reply(incident)
         return self._done(incident, "reply")
@@ -162,30 +203,21 @@ class IncidentSetup:
                     raise
         await self.slack.post(incident.reporter_id, text)
 
-    async def _setup_invite(self, delivery: Delivery, payload: dict) -> Sent | None:
+    async def _setup_invite(self, incident: Incident, resumed: bool) -> Done | None:
         """The reporter, the commander and whoever is on call for the incident's rotation."""
-        incident = self._with_home(delivery, "invite")
-        if incident is None:
-            return None
         if incident.thread_ts is None:
             await self.slack.invite(incident.channel_id, [incident.reporter_id, incident.commander_id,
                                                           *self.on_call(incident)])
         return self._done(incident, "invite")
 
-    async def _setup_topic(self, delivery: Delivery, payload: dict) -> Sent | None:
-        incident = self._with_home(delivery, "topic")
-        if incident is None:
-            return None
+    async def _setup_topic(self, incident: Incident, resumed: bool) -> Done | None:
         if incident.thread_ts is None:
             await self.slack.set_topic(incident.channel_id, incident_views.topic(incident))
         return self._done(incident, "topic")
 
-    async def _setup_summary(self, delivery: Delivery, payload: dict) -> Sent | None:
-        incident = self._with_home(delivery, "summary")
-        if incident is None:
-            return None
+    async def _setup_summary(self, incident: Incident, resumed: bool) -> Done | None:
         marker = {"event_type": SUMMARY_EVENT, "event_payload": {"incident": incident.number}}
-        if self._resumed(delivery):  # posted before a crash? then it is found, not posted again
+        if resumed:  # posted before a crash? then it is found, not posted again
             found = await self.slack.find_marked(incident.channel_id, SUMMARY_EVENT, {"incident": incident.number},
                                                  thread_ts=incident.thread_ts)
             if found:
@@ -195,10 +227,7 @@ class IncidentSetup:
                                       metadata=marker)
         return self._done(incident, "summary", summary_ts=ts)
 
-    async def _setup_pin(self, delivery: Delivery, payload: dict) -> Sent | None:
-        incident = self._with_home(delivery, "pin")
-        if incident is None:
-            return None
+    async def _setup_pin(self, incident: Incident, resumed: bool) -> Done | None:
         if incident.thread_ts is None and incident.summary_ts:
             try:
                 await self.slack.pin(incident.channel_id, incident.summary_ts)
@@ -207,13 +236,10 @@ class IncidentSetup:
                     raise
         return self._done(incident, "pin")
 
-    async def _setup_announce(self, delivery: Delivery, payload: dict) -> Sent | None:
+    async def _setup_announce(self, incident: Incident, resumed: bool) -> Done | None:
         """In the rotation's channel (joining it when the bot is not in it), else INCIDENTS_CHANNEL, else the
         reporter's DM — and the timeline and the reporter are told where it went when that is not where it should
         have."""
-        incident = self._with_home(delivery, "announce")
-        if incident is None:
-            return None
         wanted = self.announce_in(incident)
         if not wanted:  # no rotation and no INCIDENTS_CHANNEL: nothing to announce (the reporter has their reply)
             return self._done(incident, "announce")
@@ -232,6 +258,5 @@ class IncidentSetup:
                               announcement_ts=ts)
         raise Refused(f"the announcement could go nowhere: {', '.join(refusals)}")
 
-    async def _setup_done(self, delivery: Delivery, payload: dict) -> Sent | None:
-        incident = self._setup_incident(delivery, "done")
-        return None if incident is None else self._done(incident, "done")
+    async def _setup_done(self, incident: Incident, resumed: bool) -> Done | None:
+        return self._done(incident, "done")

@@ -9,7 +9,7 @@ from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Incident
 from bot.delivery.messages import home_lane
-from bot.delivery.setup import SETUP
+from bot.delivery.setup import SETUP_KIND
 from bot.domain.incident import Declaration, Priority, Status, incident_ref
 from bot.services.outbox import Outbox
 from bot.services.outcomes import Declared
@@ -58,9 +58,9 @@ class Declaring:
                                        text=f"<@{declaration.commander_id}> is commander")
                     if declaration.priority.pages and rotation_id is not None:
                         self.paging.start_chain(session, incident, now)  # stored with the incident, sent right after
-                    for step in SETUP:  # its place in Slack, owed from the moment it exists
-                        self.outbox.queue(session, lane=home_lane(incident.id), kind=f"setup_{step}", now=now,
-                                            incident_id=incident.id)
+                    # its place in Slack, owed from the moment it exists
+                    self.outbox.queue(session, lane=home_lane(incident.id), kind=SETUP_KIND, now=now,
+                                      incident_id=incident.id)
                     session.commit()
                     return Declared(incident, created=True)
                 except IntegrityError:
