@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Settings
+from bot.db.repo import Database
 from bot.domain.alerts import Alert, BadAlert, Ignored, parse_alertmanager, parse_generic, parse_gitlab
 from bot.services import Alerts
 from bot.slack_text import clean_text
@@ -54,7 +55,7 @@ def _is_json(content_type: str) -> bool:
                                                    and content_type.endswith("+json"))
 
 
-def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts) -> None:
+def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts, db: Database) -> None:
     def endpoint(source: str, parse: Callable[[Any, web.Request], list[Alert | Ignored]]):
         async def handle(request: web.Request) -> web.Response:
             token = settings.alerts_token
@@ -88,7 +89,7 @@ def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts)
                 if isinstance(alert, Ignored):
                     results.append({"incident": None, "created": False, "ignored": alert.reason})
                     continue
-                received = receiver.receive_alert(alert)
+                received = await db.run(receiver.receive_alert, alert)
                 log.info("%s alert %s → %s", source, alert.fingerprint, received.as_json())
                 results.append(received.as_json())
             answer = dict(results[0])

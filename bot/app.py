@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
 from bot.config import Settings
+from bot.db.repo import Database
 from bot.ids import ActionId, CallbackId
 from bot.listeners import commands, declare, home, working
 from bot.notify import Background, SlackGateway
@@ -17,8 +18,9 @@ from bot.services import Services
 log = logging.getLogger(__name__)
 
 
-def build_app(settings: Settings, services: Services, gateway: SlackGateway, background: Background) -> AsyncApp:
-    parts = {**services.by_name(), "settings": settings, "slack": gateway, "background": background}
+def build_app(settings: Settings, services: Services, gateway: SlackGateway, background: Background,
+              db: Database) -> AsyncApp:
+    parts = {**services.by_name(), "settings": settings, "slack": gateway, "background": background, "db": db}
 
     async def authorize(enterprise_id, team_id, **_kwargs) -> AuthorizeResult:
         # Single workspace with a static token: no auth.test on the request path (it would cost an ack).

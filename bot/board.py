@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,6 +14,7 @@ from aiohttp import web
 from icalendar import Calendar, Event
 
 from bot.config import Settings
+from bot.db.repo import Database
 from bot.domain import reminders as rules
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
@@ -38,7 +40,7 @@ def _who(user_id: str | None) -> str:
 
 
 def add_board_routes(app: web.Application, settings: Settings, reading: Reading, rotations: Rotations,
-                     policy: rules.Policy) -> None:
+                     policy: rules.Policy, db: Database) -> None:
     env = jinja2.Environment(loader=jinja2.PackageLoader("bot", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]))
     secret = settings.web_secret or ""
@@ -63,7 +65,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
     def render(template: str, **context) -> web.Response:
         return web.Response(text=env.get_template(template).render(**context), content_type="text/html")
 
-    async def board(request: web.Request) -> web.Response:
+    def board(request: web.Request) -> web.Response:
         guard(request)
         tz, now = viewer_tz(request), reading.clock.now()
         rotation_name = request.query.get("rotation", "")
@@ -87,7 +89,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         return render("board.html", columns=columns, token=request.query.get("token"), tz=str(tz),
                       rotations=[r.name for r in rotations.all()], rotation=rotation_name, priority=priority)
 
-    async def incident_page(request: web.Request) -> web.Response:
+    def incident_page(request: web.Request) -> web.Response:
         guard(request)
         tz = viewer_tz(request)
         number = as_int(request.match_info["number"])
@@ -104,10 +106,10 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                       status=Status(incident.status).label, commander=_who(incident.commander_id),
                       declared=when(incident.created_at, tz), token=request.query.get("token"), tz=str(tz))
 
-    async def rotation_page(request: web.Request) -> web.StreamResponse:
+    def rotation_page(request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if name.endswith(".ics"):
-            return await rotation_feed(request, name.removesuffix(".ics"))
+            return rotation_feed(request, name.removesuffix(".ics"))
         guard(request)
         tz = viewer_tz(request)
         rotation = rotations.named_rotation(name)
@@ -154,7 +156,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                               override.starts_at, override.ends_at))
         return found
 
-    async def rotation_feed(request: web.Request, name: str) -> web.Response:
+    def rotation_feed(request: web.Request, name: str) -> web.Response:
         rotation = rotations.named_rotation(name)
         claims = verify(secret, request.query.get("token"))
         if (rotation is None or not claims or claims.get("k") != "ics" or claims.get("r") != rotation.name
@@ -162,7 +164,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
             raise web.HTTPForbidden(text="This feed link is wrong or was revoked.")
         return calendar(f"On call: {rotation.name}", shift_events(rotation))
 
-    async def person_feed(request: web.Request) -> web.Response:
+    def person_feed(request: web.Request) -> web.Response:
         user = request.match_info["file"].removesuffix(".ics")
         claims = verify(secret, request.query.get("token"))
         if not request.match_info["file"].endswith(".ics") or not claims or claims.get("k") != "ics" \
@@ -171,7 +173,13 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         events = [e for rotation in rotations.all() for e in shift_events(rotation, only=user)]
         return calendar(f"On call: @{user}", events)
 
-    app.router.add_get("/board", board)
-    app.router.add_get("/incidents/{number}", incident_page)
-    app.router.add_get("/rotations/{name}", rotation_page)
-    app.router.add_get("/people/{file}", person_feed)
+    def in_threads(page: Callable[[web.Request], web.StreamResponse]):
+        """Each page reads as it renders: all of it runs in the database's threads."""
+        async def route(request: web.Request) -> web.StreamResponse:
+            return await db.run(page, request)
+        return route
+
+    app.router.add_get("/board", in_threads(board))
+    app.router.add_get("/incidents/{number}", in_threads(incident_page))
+    app.router.add_get("/rotations/{name}", in_threads(rotation_page))
+    app.router.add_get("/people/{file}", in_threads(person_feed))

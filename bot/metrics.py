@@ -72,7 +72,8 @@ def add_metrics(app: web.Application, db: Database, backlog: Callable[[], dict])
             latency.labels(path=path).observe(time.perf_counter() - started)
 
     async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        body = await db.run(generate_latest, registry)  # the collector reads the database
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app.middlewares.append(timed)
     app.router.add_get("/metrics", metrics)

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 import aiohttp
@@ -96,6 +96,7 @@ class Background:
     """
 
     def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task] = set()
         self.answering = 0
         self._last_request = 0.0
@@ -103,13 +104,33 @@ class Background:
         self._let_through = 0
         self._gate: asyncio.Task | None = None
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop that work asked for from the database's threads runs on."""
+        self._loop = loop
+
+    def _on_loop(self, start: Callable[..., Any], *args: Any) -> bool:
+        """False on the loop's own thread; elsewhere (a database thread) `start` is handed to the loop."""
+        try:
+            asyncio.get_running_loop()
+            return False
+        except RuntimeError:
+            if self._loop is None:
+                raise
+            self._loop.call_soon_threadsafe(start, *args)
+            return True
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task | None:
+        if self._on_loop(self.spawn, coro, name):
+            return None
+        self._loop = self._loop or asyncio.get_running_loop()
+        task = self._loop.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
         return task
 
-    def spawn_after_acks(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task:
+    def spawn_after_acks(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task | None:
+        if self._on_loop(self.spawn_after_acks, coro, name):
+            return None
         loop = asyncio.get_running_loop()
         turn = loop.create_future()
         self._waiting.append((loop.time(), turn))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import Awaitable, Callable
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 class Runtime:
     settings: Settings
     engine: Engine
+    db: Database
     slack: SlackGateway
     background: Background
     services: Services
@@ -61,6 +63,7 @@ class Runtime:
         # a collection during a burst of requests walks only what the requests made (shorter pauses).
         gc.collect()
         gc.freeze()
+        self.background.bind(asyncio.get_running_loop())
         if self.slack.client.session is None:  # one pooled HTTP session for every Web API call, not one per call
             self.slack.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self.background.spawn(self._warm_up(), name="warm-up")
@@ -81,6 +84,7 @@ class Runtime:
         await self.background.drain(timeout=10)
         if self.slack.client.session is not None:
             await self.slack.client.session.close()
+        self.db.close()
         self.engine.dispose()
 
 
@@ -124,11 +128,12 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     upgrade_to_head(engine)
     slack = SlackGateway(make_client(settings.slack_bot_token, settings.slack_api_url, slack_retry_backoff))
     background = Background()
-    services = wire_services(settings, Database(engine), slack, clock or SystemClock(), background)
+    db = Database(engine)
+    services = wire_services(settings, db, slack, clock or SystemClock(), background)
     tick = tick_of(services.outbox, services.paging, services.reminders, services.people)
-    bolt = build_app(settings, services, slack, background)
-    runtime = Runtime(settings=settings, engine=engine, slack=slack, background=background, services=services,
-                      tick=tick, bolt=bolt, web=build_web_app(bolt, engine, settings, services, background),
+    bolt = build_app(settings, services, slack, background, db)
+    runtime = Runtime(settings=settings, engine=engine, db=db, slack=slack, background=background, services=services,
+                      tick=tick, bolt=bolt, web=build_web_app(bolt, db, settings, services, background),
                       scheduler=build_scheduler(settings, tick) if scheduler else None)
 
     async def on_startup(_app: web.Application) -> None:

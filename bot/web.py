@@ -3,12 +3,12 @@ board and calendar feeds."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
-from sqlalchemy.engine import Engine
 
 from bot.alerts import add_alert_routes
 from bot.board import add_board_routes
@@ -24,6 +24,7 @@ from bot.slack_signature import SlackSignature
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
+HEALTH_TIMEOUT = 5  # seconds: a database that takes longer to say SELECT 1 counts as unreachable
 
 
 def _ssl_check(request: web.Request, body: bytes) -> bool:
@@ -31,7 +32,7 @@ def _ssl_check(request: web.Request, body: bytes) -> bool:
     return request.content_type == "application/x-www-form-urlencoded" and b"ssl_check=1" in body.split(b"&")
 
 
-def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, services: Services,
+def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Services,
                   background: Background) -> web.Application:
     async def slack_events(request: web.Request) -> web.StreamResponse:
         body = await request.read()
@@ -53,10 +54,13 @@ def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, services: 
             background.request_finished()
 
     async def healthz(_request: web.Request) -> web.Response:
-        ok = database_answers(engine)
+        try:
+            ok = await asyncio.wait_for(db.run(database_answers, db.engine), HEALTH_TIMEOUT)
+        except TimeoutError:
+            ok = False
         body: dict = {"ok": ok, "database": "ok" if ok else "unreachable"}
         if ok:  # owed to Slack: `queued` waits for Slack, `failed` was refused for good (see the log), by kind
-            backlog = services.outbox.backlog()
+            backlog = await db.run(services.outbox.backlog)
             counts = backlog["counts"]
             body["outbox"] = {"queued": sum(counts.get("queued", {}).values()),
                               "failed": sum(counts.get("failed", {}).values()),
@@ -69,7 +73,7 @@ def build_web_app(bolt: AsyncApp, engine: Engine, settings: Settings, services: 
         signature = SlackSignature(settings.slack_signing_secret or "")
         app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
-    add_alert_routes(app, settings, services.alerts)
-    add_metrics(app, Database(engine), services.outbox.backlog)
-    add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy)
+    add_alert_routes(app, settings, services.alerts, db)
+    add_metrics(app, db, services.outbox.backlog)
+    add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy, db)
     return app

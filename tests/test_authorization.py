@@ -498,9 +498,9 @@ async def waiting_page(bot, number: int) -> Page:
 async def here_page(bot, number: int) -> Page:
     """A fresh chain passed on by U0PAGED, then by U0FF (the primary), to `@here` in the rotation's channel."""
     first = await waiting_page(bot, number)
-    second = await bot.runtime.services.paging.escalate_page(first.id, "U0PAGED")
+    second = bot.runtime.services.paging.escalate_page(first.id, "U0PAGED")
     await bot.settle()
-    here = await bot.runtime.services.paging.escalate_page(second.id, second.target_user_id)
+    here = bot.runtime.services.paging.escalate_page(second.id, second.target_user_id)
     await bot.settle()
     here = page(bot, here.id)
     assert (second.target_user_id, here.target_role, here.target_channel, here.state) == (

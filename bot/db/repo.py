@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -28,11 +32,28 @@ from bot.db.models import (
 OPEN_STATUS_VALUES = ("new", "triaged", "in_progress", "blocked")
 
 
-class Database:
-    """Hands out sessions whose objects stay readable after commit (they outlive the request)."""
+T = TypeVar("T")
+DATABASE_THREADS = 8  # PostgreSQL: statements of different requests wait on the network side by side
 
-    def __init__(self, engine: Engine) -> None:
+
+class Database:
+    """Hands out sessions whose objects stay readable after commit (they outlive the request), and runs database
+    work in threads of its own (`run`) so the event loop keeps answering Slack while a statement waits.
+
+    SQLite gets one such thread: it takes one writer at a time anyway, and one thread never meets its own lock.
+    """
+
+    def __init__(self, engine: Engine, threads: int | None = None) -> None:
         self.engine = engine
+        if threads is None:
+            threads = 1 if engine.dialect.name == "sqlite" else DATABASE_THREADS
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+
+    async def run(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, partial(work, *args, **kwargs))
+
+    def close(self) -> None:
+        self._threads.shutdown(wait=True)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -89,9 +89,12 @@ class DeliveryEngine:
 
     # -- writing (inside the caller's transaction) ------------------------------------------------------
 
-    def checkpoint(self, delivery: Delivery, record: Record) -> None:
+    async def checkpoint(self, delivery: Delivery, record: Record) -> None:
         """Part of an outcome, written while the delivery is still going (a delivery of several steps resumes
         after its last checkpoint): fenced by the claim like the finish, and the lease renewed with it."""
+        await self.db.run(self._checkpoint, delivery, record)
+
+    def _checkpoint(self, delivery: Delivery, record: Record) -> None:
         with self.db.session() as session:
             if not repo.renew_claim(session=session, delivery_id=delivery.id, token=delivery.claim_token or "",
                                     now=self.clock.now()):
@@ -125,8 +128,7 @@ class DeliveryEngine:
             self._running = False
 
     async def _pass(self) -> int:
-        with self.db.session() as session:
-            due = repo.deliveries_due(session=session, limit=PASS_LIMIT)
+        due = await self.db.run(self._due)
         lanes: dict[str, list[Delivery]] = {}
         for delivery in due:
             lanes.setdefault(delivery.lane, []).append(delivery)
@@ -155,17 +157,13 @@ class DeliveryEngine:
         if delivery.next_attempt_at > now:
             return "waiting"
         token = secrets.token_hex(8)
-        with self.db.session() as session:
-            claimed = repo.claim_delivery(session=session, delivery_id=delivery.id, token=token, now=now,
-                                          claimed_before=now - self.lease)
-            session.commit()
-        if not claimed:
+        if not await self.db.run(self._claim, delivery.id, token, now):
             return "elsewhere"
         delivery.claim_token = token  # for the handler's checkpoints
         handler = self.handlers.get(delivery.kind)
         if handler is None:
             log.error("delivery %s: nobody delivers kind %r", delivery.id, delivery.kind)
-            self._finish(delivery, token, state="failed", last_error=f"unknown kind {delivery.kind}")
+            await self._finish(delivery, token, state="failed", last_error=f"unknown kind {delivery.kind}")
             return "failed"
         try:
             done = await asyncio.wait_for(handler(delivery, json.loads(delivery.payload or "{}")),
@@ -175,44 +173,63 @@ class DeliveryEngine:
                         delivery.id, delivery.kind)
             return "elsewhere"
         except Later:
-            self._finish(delivery, token, next_attempt_at=now + LATER)
+            await self._finish(delivery, token, next_attempt_at=now + LATER)
             return "later"
         except Drop as exc:
-            self._finish(delivery, token, state="dropped", last_error=str(exc)[:200])
+            await self._finish(delivery, token, state="dropped", last_error=str(exc)[:200])
             return "dropped"
         except Refused as exc:
-            return self._refused(delivery, token, exc.error)
+            return await self._refused(delivery, token, exc.error)
         except (SlackApiError, *TRANSPORT_ERRORS) as exc:  # asyncio.TimeoutError (the budget) is one of these
             if not transient(exc):
-                return self._refused(delivery, token, slack_error(exc) if isinstance(exc, SlackApiError) else "?")
+                return await self._refused(delivery, token,
+                                           slack_error(exc) if isinstance(exc, SlackApiError) else "?")
             error = slack_error(exc) if isinstance(exc, SlackApiError) else exc.__class__.__name__
-            self._retry(delivery, token, now, error, _retry_after(exc))
+            await self._retry(delivery, token, now, error, _retry_after(exc))
             return "retry"
         except Exception as exc:  # a bug in a handler: logged, retried with backoff, and never stops other lanes
             log.exception("delivery %s (%s) failed unexpectedly", delivery.id, delivery.kind)
-            self._retry(delivery, token, now, f"{exc.__class__.__name__}: {exc}", None)
+            await self._retry(delivery, token, now, f"{exc.__class__.__name__}: {exc}", None)
             return "retry"
         record = done.record if isinstance(done, Sent) else None
-        if not self._finish(delivery, token, record=record, state="sent", sent_at=self.clock.now(), last_error=""):
+        if not await self._finish(delivery, token, record=record, state="sent", sent_at=self.clock.now(),
+                                  last_error=""):
             log.warning("delivery %s (%s) went out after its claim was taken over", delivery.id, delivery.kind)
         return "sent"
 
-    def _refused(self, delivery: Delivery, token: str, error: str) -> str:
+    async def _refused(self, delivery: Delivery, token: str, error: str) -> str:
         log.warning("delivery %s (%s) refused by Slack for good: %s", delivery.id, delivery.kind, error)
-        self._finish(delivery, token, state="failed", last_error=error[:200])
+        await self._finish(delivery, token, state="failed", last_error=error[:200])
         return "failed"
 
-    def _retry(self, delivery: Delivery, token: str, now: datetime, error: str, retry_after: float | None) -> None:
+    async def _retry(self, delivery: Delivery, token: str, now: datetime, error: str,
+                     retry_after: float | None) -> None:
         attempts = delivery.attempts + 1
         wait = min(BACKOFF_FIRST * 2 ** (attempts - 1), self.backoff_max)
         if retry_after:
             wait = max(wait, timedelta(seconds=retry_after))
         log.info("delivery %s (%s): Slack unavailable (%s); attempt %d in %s", delivery.id, delivery.kind, error,
                  attempts + 1, wait)
-        self._finish(delivery, token, attempts=attempts, next_attempt_at=now + wait, last_error=error[:200])
+        await self._finish(delivery, token, attempts=attempts, next_attempt_at=now + wait, last_error=error[:200])
 
-    def _finish(self, delivery: Delivery, token: str, *, record: Record | None = None, **values) -> bool:
+    # -- the database side (in the database's threads) --------------------------------------------------
+
+    def _due(self) -> list[Delivery]:
+        with self.db.session() as session:
+            return repo.deliveries_due(session=session, limit=PASS_LIMIT)
+
+    def _claim(self, delivery_id: int, token: str, now: datetime) -> bool:
+        with self.db.session() as session:
+            claimed = repo.claim_delivery(session=session, delivery_id=delivery_id, token=token, now=now,
+                                          claimed_before=now - self.lease)
+            session.commit()
+        return claimed
+
+    async def _finish(self, delivery: Delivery, token: str, *, record: Record | None = None, **values) -> bool:
         """Release the claim with the outcome — only while it is still ours (fenced by the token)."""
+        return await self.db.run(self._finish_now, delivery, token, record, values)
+
+    def _finish_now(self, delivery: Delivery, token: str, record: Record | None, values: dict) -> bool:
         with self.db.session() as session:
             if not repo.finish_delivery(session=session, delivery_id=delivery.id, token=token, **values):
                 session.rollback()

@@ -63,8 +63,12 @@ async def post_at(slack: SlackGateway, place: str, text: str, blocks: list[dict]
         joined = True
 
 
-def incident_of(db: repo.Database, delivery: Delivery, need_home: bool = True) -> Incident:
+async def incident_of(db: repo.Database, delivery: Delivery, need_home: bool = True) -> Incident:
     """The incident a delivery is about, once it has a place in Slack (until then: later)."""
+    return await db.run(_incident_of, db, delivery, need_home)
+
+
+def _incident_of(db: repo.Database, delivery: Delivery, need_home: bool) -> Incident:
     incident = None
     if delivery.incident_id:
         with db.session() as session:
@@ -90,29 +94,29 @@ class Messages:
                               thread_ts=payload.get("thread_ts"))
 
     async def page_stopped(self, delivery: Delivery, payload: dict) -> None:
-        text, blocks = paging_views.page_stopped(incident_of(self.db, delivery, need_home=False))
+        text, blocks = paging_views.page_stopped(await incident_of(self.db, delivery, need_home=False))
         await self.slack.update(payload["channel"], payload["ts"], text, blocks)
 
     async def say(self, delivery: Delivery, payload: dict) -> None:
-        incident = incident_of(self.db, delivery)
+        incident = await incident_of(self.db, delivery)
         await self.slack.post(incident.channel_id, payload["text"], thread_ts=incident.thread_ts)
 
     async def invite(self, delivery: Delivery, payload: dict) -> None:
-        incident = incident_of(self.db, delivery)
+        incident = await incident_of(self.db, delivery)
         if incident.thread_ts is None:
             await self.slack.invite(incident.channel_id, payload["users"])
 
     async def refresh(self, delivery: Delivery, payload: dict) -> None:
-        incident = incident_of(self.db, delivery)
+        incident = await incident_of(self.db, delivery)
         if not incident.summary_ts:
             return
-        text, blocks = self.summary(incident)
+        text, blocks = await self.db.run(self.summary, incident)
         await self.slack.update(incident.channel_id, incident.summary_ts, text, blocks)
         if incident.thread_ts is None:
             await self.slack.set_topic(incident.channel_id, incident_views.topic(incident))
 
     async def postmortem(self, delivery: Delivery, payload: dict) -> Sent | None:
-        incident = incident_of(self.db, delivery)
+        incident = await incident_of(self.db, delivery)
         if not incident.postmortem:
             return None
         _, ts = await self.slack.post(incident.channel_id, notices.postmortem_message(incident),
@@ -133,10 +137,10 @@ class ReminderMessages:
         engine.register("reminder", self.deliver)
 
     async def deliver(self, delivery: Delivery, payload: dict) -> None:
-        if not self.still_due(payload["notice"], delivery.incident_id, payload.get("rotation_id")):
+        if not await self.db.run(self.still_due, payload["notice"], delivery.incident_id, payload.get("rotation_id")):
             raise Drop("not due any more")
         to, thread_ts = payload["to"], None
         if to == HOME:
-            incident = incident_of(self.db, delivery)
+            incident = await incident_of(self.db, delivery)
             to, thread_ts = incident.channel_id, incident.thread_ts
         await self.slack.post(to, payload["text"], payload.get("blocks"), thread_ts=thread_ts)

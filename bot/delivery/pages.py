@@ -39,16 +39,7 @@ class Pages:
         engine.register("page", self.send)
 
     async def send(self, delivery: Delivery, payload: dict) -> Sent | None:
-        with self.db.session() as session:
-            page = repo.page_by_id(session=session, page_id=payload["page_id"])
-            incident = repo.incident_by_id(session=session, incident_id=page.incident_id) if page else None
-        if page is None or incident is None or page.state != "queued":
-            raise Drop("acknowledged or stopped before it went out")
-        if not Status(incident.status).is_open:
-            with self.db.session() as session:
-                repo.page_outcome(session=session, page_id=page.id, state="done")
-                session.commit()
-            raise Drop(f"{incident_ref(incident.number)} is over")
+        page, incident = await self.db.run(self._still_owed, payload["page_id"])
         if page.target_user_id:
             text, blocks = paging_views.page_dm(incident, page, self.escalation_timeout(incident.priority))
             try:
@@ -70,6 +61,18 @@ class Pages:
                 return await self._page_refused(page, incident, "@here", "; ".join(refusals) or "no channel")
             dm_channel, dm_ts = posted
         return Sent(self._page_went_out(page, incident, dm_channel, dm_ts))
+
+    def _still_owed(self, page_id: int) -> tuple[Page, Incident]:
+        with self.db.session() as session:
+            page = repo.page_by_id(session=session, page_id=page_id)
+            incident = repo.incident_by_id(session=session, incident_id=page.incident_id) if page else None
+            if page is None or incident is None or page.state != "queued":
+                raise Drop("acknowledged or stopped before it went out")
+            if not Status(incident.status).is_open:
+                repo.page_outcome(session=session, page_id=page.id, state="done")
+                session.commit()
+                raise Drop(f"{incident_ref(incident.number)} is over")
+        return page, incident
 
     def _page_went_out(self, page: Page, incident: Incident, dm_channel: str, dm_ts: str) -> Record:
         def record(session: Session) -> None:

@@ -75,7 +75,7 @@ class IncidentSetup:
             engine.register(f"setup_{step}", self._one_step(step))
 
     async def setup(self, delivery: Delivery, payload: dict) -> None:
-        incident = incident_of(self.db, delivery, need_home=False)
+        incident = await incident_of(self.db, delivery, need_home=False)
         todo = [step for step in SETUP if step not in incident.steps_done]
         # What an earlier attempt may have got Slack to do without writing it down: up to the first step that is
         # written before anything after it is asked of Slack.
@@ -87,16 +87,16 @@ class IncidentSetup:
                 continue
             if step != "done" and any(d.step not in _REPEATABLE for d in owed):
                 # Before the next call to Slack can fail, what Slack must not be asked twice is written.
-                self.delivery.checkpoint(delivery, self._write(incident, owed))
+                await self.delivery.checkpoint(delivery, self._write(incident, owed))
                 owed = []
             done = await self._step(step, incident, resumed=step in unsure)
             owed += [done] if done else []
         if owed:
-            self.delivery.checkpoint(delivery, self._write(incident, owed))
+            await self.delivery.checkpoint(delivery, self._write(incident, owed))
 
     def _one_step(self, step: str):
         async def deliver(delivery: Delivery, payload: dict) -> Sent | None:
-            incident = incident_of(self.db, delivery, need_home=False)
+            incident = await incident_of(self.db, delivery, need_home=False)
             if step in incident.steps_done:
                 return None
             done = await self._step(step, incident, resumed=_tried_before(delivery))
@@ -170,12 +170,14 @@ class IncidentSetup:
         me = self.slack.bot_user_id or (await self.slack.whoami()).get("user_id")
         if channel.get("creator") != me:
             return None
+        return None if await self.db.run(self._has_incident, channel["id"]) else channel["id"]
+
+    def _has_incident(self, channel_id: str) -> bool:
         with self.db.session() as session:
-            taken = repo.incident_by_channel(session=session, channel_id=channel["id"])
-        return None if taken else channel["id"]
+            return repo.incident_by_channel(session=session, channel_id=channel_id) is not None
 
     async def _thread_home(self, incident: Incident, note: str | None) -> Done:
-        target = self.announce_in(incident) or incident.reporter_id
+        target = await self.db.run(self.announce_in, incident) or incident.reporter_id
         if not target:  # an alert, with no channel allowed and nowhere to announce: it lives in the bot alone
             return self._done(incident, "home", "announce", note=(note or "") + " There is nowhere to announce it.")
         text, blocks = incident_views.announcement(incident)
@@ -207,7 +209,7 @@ class IncidentSetup:
         """The reporter, the commander and whoever is on call for the incident's rotation."""
         if incident.thread_ts is None:
             await self.slack.invite(incident.channel_id, [incident.reporter_id, incident.commander_id,
-                                                          *self.on_call(incident)])
+                                                          *await self.db.run(self.on_call, incident)])
         return self._done(incident, "invite")
 
     async def _setup_topic(self, incident: Incident, resumed: bool) -> Done | None:
@@ -222,7 +224,7 @@ class IncidentSetup:
                                                  thread_ts=incident.thread_ts)
             if found:
                 return self._done(incident, "summary", summary_ts=found)
-        text, blocks = self.summary(incident)
+        text, blocks = await self.db.run(self.summary, incident)
         _, ts = await self.slack.post(incident.channel_id, text, blocks, thread_ts=incident.thread_ts,
                                       metadata=marker)
         return self._done(incident, "summary", summary_ts=ts)
@@ -240,7 +242,7 @@ class IncidentSetup:
         """In the rotation's channel (joining it when the bot is not in it), else INCIDENTS_CHANNEL, else the
         reporter's DM — and the timeline and the reporter are told where it went when that is not where it should
         have."""
-        wanted = self.announce_in(incident)
+        wanted = await self.db.run(self.announce_in, incident)
         if not wanted:  # no rotation and no INCIDENTS_CHANNEL: nothing to announce (the reporter has their reply)
             return self._done(incident, "announce")
         places = [p for p in dict.fromkeys((wanted, self.settings.incidents_channel, incident.reporter_id)) if p]

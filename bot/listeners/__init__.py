@@ -7,8 +7,15 @@ there must not race Bolt's ack bookkeeping (an error raised right after `ack()` 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+async def off_loop(context, work: Callable[..., T], *args: Any) -> T:
+    """Database work runs in the database's threads: the event loop keeps acking while it waits."""
+    return await context["db"].run(work, *args)
 
 
 def after_ack(context, work: Coroutine[Any, Any, Any], name: str) -> None:

@@ -14,7 +14,7 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Status, incident_ref, parse_incident_ref
 from bot.domain.rotation import Role
 from bot.domain.stats import parse_days
-from bot.listeners import after_ack, request_key, rotation_commands
+from bot.listeners import after_ack, off_loop, request_key, rotation_commands
 from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
@@ -63,9 +63,12 @@ class Request:
         self.key = request_key("cmd", command.get("trigger_id"), self.user, command.get("command"),
                                command.get("text"), command.get("channel_id"))
 
-    def number(self) -> int:
+    async def call(self, work, *args):
+        return await off_loop(self.context, work, *args)
+
+    async def number(self) -> int:
         """The incident named in the command, else the one whose channel this is."""
-        number = self.line.number or self.reading.number_for_channel(self.command.get("channel_id"))
+        number = self.line.number or await self.call(self.reading.number_for_channel, self.command.get("channel_id"))
         if number is None:
             verb = self.line.verb
             raise UserError(f"Which incident? Run `/incident {verb}` in the incident's channel, or name it: "
@@ -85,32 +88,32 @@ async def _help(r: Request) -> None:
 
 
 async def _list(r: Request) -> None:
-    listing = r.reading.listing(r.line.args, r.user)
+    listing = await r.call(r.reading.listing, r.line.args, r.user)
     text, blocks = views.incident_list(listing.incidents, listing.total, listing.what)
     await r.ack(text=text, blocks=blocks)
 
 
 async def _show(r: Request) -> None:
-    detail = r.reading.detail(r.number())
+    detail = await r.call(r.reading.detail, await r.number())
     text, blocks = views.incident_detail(detail.incident, detail.rotation_name, detail.events, detail.responders,
                                          tz=r.settings.team_timezone)
     await r.ack(text=text, blocks=blocks)
 
 
 async def _timeline(r: Request) -> None:
-    detail = r.reading.detail(r.number())
+    detail = await r.call(r.reading.detail, await r.number())
     text, blocks = timeline_views.timeline(detail.incident, detail.events, r.settings.team_timezone,
                                            r.command.get("team_domain"))
     await r.ack(text=text, blocks=blocks)
 
 
 async def _stats(r: Request) -> None:
-    text, blocks = timeline_views.stats(r.reading.stats(parse_days(r.line.args)))
+    text, blocks = timeline_views.stats(await r.call(r.reading.stats, parse_days(r.line.args)))
     await r.ack(text=text, blocks=blocks)
 
 
 async def _oncall(r: Request) -> None:
-    text, blocks = await rotation_commands.oncall(r.rotations, r.line.args, r.command.get("channel_id"), r.user)
+    text, blocks = await r.call(rotation_commands.oncall, r.rotations, r.line.args, r.command.get("channel_id"), r.user)
     await r.ack(text=text, blocks=blocks)
 
 
@@ -119,14 +122,14 @@ async def _board(r: Request) -> None:
 
 
 async def _rotation(r: Request) -> None:
-    text, blocks = await rotation_commands.rotation(r.rotations, r.line.args, r.user, r.command.get("channel_id"),
-                                                    r.key)
+    text, blocks = await r.call(rotation_commands.rotation, r.rotations, r.line.args, r.user,
+                                r.command.get("channel_id"), r.key)
     await r.ack(text=text, blocks=blocks or None)
 
 
 async def _handoff(r: Request) -> None:
-    rotation = r.rotations.find_rotation(r.line.args.strip() or None, r.command.get("channel_id"))
-    r.handoffs.post_digest_later(rotation, r.key)
+    rotation = await r.call(r.rotations.find_rotation, r.line.args.strip() or None, r.command.get("channel_id"))
+    await r.call(r.handoffs.post_digest_later, rotation, r.key)
     await r.ack(text=f"Posting the handoff digest of `{rotation.name}` in <#{rotation.channel_id}>.")
 
 
@@ -139,7 +142,7 @@ _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
 # -- changing -----------------------------------------------------------------------------------------------
 
 async def _open_modal(r: Request, which: str, text: str) -> None:
-    incident = r.working.ensure_changeable(r.number(), r.user, which)
+    incident = await r.call(r.working.ensure_changeable, await r.number(), r.user, which)
     await r.ack()
     after_ack(r.context, open_incident_modal(r.context, r.command["trigger_id"], incident, which, r.respond,
                                              text=text), f"{which}-modal")
@@ -149,7 +152,7 @@ async def _update(r: Request) -> None:
     if not r.line.args:
         await _open_modal(r, "update", "")
         return
-    result = r.working.post_update(r.number(), r.user, r.line.args, r.key)
+    result = await r.call(r.working.post_update, await r.number(), r.user, r.line.args, r.key)
     await r.done(result, f"Posted your update to {incident_ref(result.incident.number)}.")
 
 
@@ -164,7 +167,7 @@ async def _status(r: Request) -> None:
     if target is Status.RESOLVED and not note.strip():
         await _open_modal(r, "resolve", "")
         return
-    result = r.working.set_status(r.number(), r.user, target, note, r.key)
+    result = await r.call(r.working.set_status, await r.number(), r.user, target, note, r.key)
     await r.done(result, f"{incident_ref(result.incident.number)} is now *{Status(result.incident.status).label}*.")
 
 
@@ -172,7 +175,7 @@ async def _priority(r: Request) -> None:
     if not r.line.args:
         raise UserError("Which priority? `/incident priority <P0|P1|P2>`.")
     target = lifecycle.parse_priority(r.line.args)
-    result = r.working.set_priority(r.number(), r.user, target, r.key)
+    result = await r.call(r.working.set_priority, await r.number(), r.user, target, r.key)
     await r.done(result, f"{incident_ref(result.incident.number)} is now {target.value}.")
 
 
@@ -180,7 +183,7 @@ async def _commander(r: Request) -> None:
     users, other = user_refs(r.line.args)
     if len(users) != 1 or other:
         raise UserError("Name one person: `/incident commander @someone`.")
-    result = r.working.set_commander(r.number(), r.user, users[0], r.key)
+    result = await r.call(r.working.set_commander, await r.number(), r.user, users[0], r.key)
     await r.done(result, f"<@{users[0]}> now commands {incident_ref(result.incident.number)}.")
 
 
@@ -189,11 +192,11 @@ async def _responders(r: Request) -> None:
     users, other = user_refs(names)
     if action.lower() not in ("add", "remove") or not users or other:
         raise UserError("Use `/incident responders add @someone @someone-else` (or `remove`).")
-    number = r.number()
+    number = await r.number()
     if action.lower() == "add":
-        result = r.working.add_responders(number, r.user, users, r.key)
+        result = await r.call(r.working.add_responders, number, r.user, users, r.key)
     else:
-        result = r.working.remove_responders(number, r.user, users, r.key)
+        result = await r.call(r.working.remove_responders, number, r.user, users, r.key)
     verb = "Added" if action.lower() == "add" else "Removed"
     await r.done(result, f"{verb} {', '.join(f'<@{u}>' for u in users)} "
                          f"{'to' if verb == 'Added' else 'from'} the responders of {incident_ref(number)}.")
@@ -204,7 +207,7 @@ async def _resolve(r: Request) -> None:
 
 
 async def _reopen(r: Request) -> None:
-    result = r.working.reopen(r.number(), r.user, r.line.args, r.key)
+    result = await r.call(r.working.reopen, await r.number(), r.user, r.line.args, r.key)
     await r.done(result, f"Reopened {incident_ref(result.incident.number)}.")
 
 
@@ -214,12 +217,12 @@ async def _duplicate(r: Request) -> None:
     if original is None or extra.strip():
         raise UserError("Name the original: `/incident duplicate INC-<m>` (in the duplicate's channel), or "
                         "`/incident duplicate INC-<n> INC-<m>`.")
-    result = r.working.mark_duplicate(r.number(), r.user, original, r.key)
+    result = await r.call(r.working.mark_duplicate, await r.number(), r.user, original, r.key)
     await r.done(result, f"{incident_ref(result.incident.number)} is now a duplicate of {incident_ref(original)}.")
 
 
 async def _close(r: Request) -> None:
-    result = r.working.close(r.number(), r.user, r.line.args, r.key)
+    result = await r.call(r.working.close, await r.number(), r.user, r.line.args, r.key)
     await r.done(result, f"Closed {incident_ref(result.incident.number)}.")
 
 
@@ -228,7 +231,7 @@ async def _page(r: Request) -> None:
     who = parse_user_ref(word) or (word.lower() if word.lower() in Role._value2member_map_ else None)
     if who is None:
         raise UserError("Page whom? `/incident page <primary|secondary|tertiary|@someone>`.")
-    result = r.working.page(r.number(), r.user, who, r.key)
+    result = await r.call(r.working.page, await r.number(), r.user, who, r.key)
     whom = f"<@{who}>" if who.startswith(("U", "W")) else f"the {who}"
     await r.done(result, f"Paging {whom} for {incident_ref(result.incident.number)}.")
 

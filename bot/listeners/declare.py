@@ -17,7 +17,7 @@ from bot.domain.incident import (
     validate_declaration,
 )
 from bot.ids import ActionId, BlockId
-from bot.listeners import after_ack, forms, say_privately
+from bot.listeners import after_ack, forms, off_loop, say_privately
 from bot.notify import slack_error
 from bot.services import Declaring, Reading
 from bot.slack_text import as_int, clean_text, is_channel_id, message_permalink, truncate
@@ -52,7 +52,7 @@ def _read_metadata(raw: str | None) -> dict:
 async def open_declare_modal(context, trigger_id: str, channel_id: str | None, respond, title: str = "",
                              description: str = "", source_url: str | None = None) -> None:
     reading: Reading = context["reading"]
-    rotations, default_rotation = reading.declare_form_defaults(channel_id)
+    rotations, default_rotation = await off_loop(context, reading.declare_form_defaults, channel_id)
     view = declare_modal(metadata=_metadata(channel_id, source_url), rotations=rotations, title=title,
                          description=description, rotation_id=default_rotation)
     try:
@@ -105,7 +105,7 @@ async def declare_submitted(ack, body, view, context) -> None:
     if declaration is None:
         await ack(response_action="errors", errors=errors)
         return
-    declared = declaring.declare(declaration)
+    declared = await off_loop(context, declaring.declare, declaration)
     await ack()
     if declared.created:
         declaring.open_in_slack_later(declared.incident)
@@ -126,7 +126,7 @@ async def _rerender(body: dict, context) -> None:
     rotation = forms.selected(values, BlockId.ROTATION, ActionId.ROTATION)
     reading: Reading = context["reading"]
     meta = _read_metadata(view.get("private_metadata"))
-    rotations, default_rotation = reading.declare_form_defaults(meta.get("channel"))
+    rotations, default_rotation = await off_loop(context, reading.declare_form_defaults, meta.get("channel"))
     updated = declare_modal(
         metadata=view.get("private_metadata") or "", rotations=rotations,
         title=forms.text(values, BlockId.TITLE, ActionId.TITLE),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.listeners import after_ack
+from bot.listeners import after_ack, off_loop
 from bot.services import Reading, Rotations
 from bot.views.home import home
 
@@ -16,10 +16,12 @@ async def home_opened(event, context) -> None:
 
 
 async def publish_home(context, user: str) -> None:
-    rotations: Rotations = context["rotations"]
-    reading: Reading = context["reading"]
+    await context["slack"].publish_home(user, await off_loop(context, _home, context["rotations"],
+                                                             context["reading"], user))
+
+
+def _home(rotations: Rotations, reading: Reading, user: str) -> dict:
     theirs = rotations.rotations_of(user) or rotations.all()[:5]
     plans = [rotations.plan(r, shifts=1) for r in theirs]
     open_incidents, total = reading.list(open_only=True, limit=_HOME_INCIDENTS)
-    commanded = reading.commanded_by(user)
-    await context["slack"].publish_home(user, home(user, plans, commanded, open_incidents, total))
+    return home(user, plans, reading.commanded_by(user), open_incidents, total)

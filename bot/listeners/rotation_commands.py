@@ -1,7 +1,8 @@
 """`/incident oncall [rotation]` and `/incident rotation <create|add|remove|order|override|swap|list|show>`.
 
 A rotation is named in the command, or it is the one bound to the channel the command was typed in, or the only
-one there is. Answers are ephemeral; roster changes are also said in the rotation's channel.
+one there is. Answers are ephemeral; roster changes are also said in the rotation's channel. These run in the
+database's threads (they read as they go), called through `off_loop`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _split_name(rotations: Rotations, text: str) -> tuple[str | None, str]:
     return None, text.strip()
 
 
-async def oncall(rotations: Rotations, args: str, channel_id: str | None,
+def oncall(rotations: Rotations, args: str, channel_id: str | None,
                  user: str | None = None) -> tuple[str, list[dict]]:
     name = args.strip() or None
     if name or (channel_id and _bound(rotations, channel_id)):
@@ -79,7 +80,7 @@ def _bound(rotations: Rotations, channel_id: str) -> bool:
     return rotation.channel_id == channel_id
 
 
-async def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
+def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
                    key: str | None = None) -> tuple[str, list]:
     """Returns (text, blocks) for the ephemeral answer. `key` names the request, so a change is applied once."""
     verb, _, rest = args.strip().partition(" ")
@@ -91,7 +92,7 @@ async def rotation(rotations: Rotations, args: str, user: str, channel_id: str |
     if verb == "list":
         return views.rotation_list(rotations.all(), rotations.roster_sizes()), []
     if verb in ("show", "oncall"):
-        return await oncall(rotations, rest, channel_id)
+        return oncall(rotations, rest, channel_id)
     handler = {"add": _add, "remove": _remove, "order": _order, "override": _override, "swap": _swap,
                "feed-reset": _feed_reset}.get(verb)
     if handler is None:

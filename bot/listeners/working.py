@@ -14,7 +14,7 @@ from bot.db.models import Incident
 from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
 from bot.ids import ActionId, BlockId
-from bot.listeners import after_ack, forms, request_key, say_privately
+from bot.listeners import after_ack, forms, off_loop, request_key, say_privately
 from bot.listeners.home import publish_home
 from bot.notify import slack_error
 from bot.services import Changed, Handoffs, Paging, Resolution, Working
@@ -46,7 +46,8 @@ def _acting_button(method: str, unchanged: str):
     async def handler(ack, body, action, context, respond) -> None:
         user = body["user"]["id"]
         try:
-            result: Changed | UserError = getattr(context["working"], method)(_number(action), user, _key(body))
+            result: Changed | UserError = await off_loop(context, getattr(context["working"], method),
+                                                         _number(action), user, _key(body))
         except UserError as exc:
             result = exc
         await ack()
@@ -64,7 +65,7 @@ async def escalate_page(ack, body, action, context, respond) -> None:
     paging: Paging = context["paging"]
     user = body["user"]["id"]
     try:
-        page = await paging.escalate_page(_number(action), user)
+        page = await off_loop(context, paging.escalate_page, _number(action), user)
         whom = f"<@{page.target_user_id}>" if page.target_user_id else "the rotation's channel"
         answer = f"Escalated: paging {whom} instead."
     except UserError as exc:
@@ -94,8 +95,8 @@ async def _open_from_button(body: dict, action: dict, context, respond) -> None:
     which = {ActionId.POST_UPDATE: "update", ActionId.RESOLVE: "resolve",
              ActionId.HANDOFF_NOTE: "handoff note"}[action["action_id"]]
     try:
-        incident = context["working"].ensure_changeable(_number(action), body["user"]["id"],
-                                                        "resolve" if which == "resolve" else "update")
+        incident = await off_loop(context, context["working"].ensure_changeable, _number(action), body["user"]["id"],
+                                  "resolve" if which == "resolve" else "update")
     except UserError as exc:
         await say_privately(respond, str(exc), context=context, user=body["user"]["id"])
         return
@@ -124,10 +125,10 @@ def _view_key(view: dict) -> str | None:
     return f"view:{view['id']}" if view.get("id") else None
 
 
-async def _apply_form(ack, block: BlockId, apply) -> None:
+async def _apply_form(ack, context, block: BlockId, apply) -> None:
     """A form is closed when its change is stored; otherwise it stays open with the reason under `block`."""
     try:
-        apply()
+        await off_loop(context, apply)
     except UserError as exc:
         await ack(response_action="errors", errors={block: str(exc)})
         return
@@ -137,7 +138,7 @@ async def _apply_form(ack, block: BlockId, apply) -> None:
 async def update_submitted(ack, body, view, context) -> None:
     working: Working = context["working"]
     text = forms.text(view["state"]["values"], BlockId.UPDATE_TEXT, ActionId.UPDATE_TEXT)
-    await _apply_form(ack, BlockId.UPDATE_TEXT, lambda: working.post_update(
+    await _apply_form(ack, context, BlockId.UPDATE_TEXT, lambda: working.post_update(
         _modal_number(view), body["user"]["id"], text, _view_key(view)))
 
 
@@ -149,14 +150,14 @@ async def resolve_submitted(ack, body, view, context) -> None:
         summary=forms.text(values, BlockId.RESOLVE_SUMMARY, ActionId.RESOLVE_SUMMARY),
         needed_rollback={"yes": True, "no": False}.get(rollback or ""),
         follow_ups=tuple(forms.text(values, BlockId.FOLLOW_UPS, ActionId.FOLLOW_UPS).splitlines()))
-    await _apply_form(ack, BlockId.RESOLVE_SUMMARY, lambda: working.resolve(
+    await _apply_form(ack, context, BlockId.RESOLVE_SUMMARY, lambda: working.resolve(
         _modal_number(view), body["user"]["id"], resolution, _view_key(view)))
 
 
 async def handoff_note_submitted(ack, body, view, context) -> None:
     working: Working = context["working"]
     text = forms.text(view["state"]["values"], BlockId.HANDOFF_NOTE, ActionId.HANDOFF_NOTE_TEXT)
-    await _apply_form(ack, BlockId.HANDOFF_NOTE, lambda: working.add_handoff_note(
+    await _apply_form(ack, context, BlockId.HANDOFF_NOTE, lambda: working.add_handoff_note(
         _modal_number(view), body["user"]["id"], text, _view_key(view)))
 
 
@@ -169,7 +170,7 @@ async def hand_over(ack, body, action, context, respond) -> None:
     try:
         if as_int(rotation) is None or not outgoing or not incoming:
             raise UserError("This button is out of date; run `/incident handoff` for a fresh digest.")
-        moved, refused = handoffs.hand_over(as_int(rotation) or 0, outgoing, incoming, user)
+        moved, refused = await off_loop(context, handoffs.hand_over, as_int(rotation) or 0, outgoing, incoming, user)
         lines = [f"Handed over to <@{incoming}>: {', '.join(incident_ref(n) for n in moved)}."] if moved else []
         answer = "\n".join(lines + [f"Not handed over: {why}" for why in refused])
     except UserError as exc:

@@ -109,9 +109,12 @@ class Paging:
 
     async def escalate_refused(self, page_id: int, reason: str) -> None:
         """Slack will never deliver this page: the chain moves on at once instead of waiting out the timeout."""
-        await self._escalate(page_id, actor=None, reason=reason, states=("queued",))
+        await self.db.run(self._escalate, page_id, actor=None, reason=reason, states=("queued",))
 
     async def escalate_due(self) -> int:
+        return await self.db.run(self._escalate_due)
+
+    def _escalate_due(self) -> int:
         """Every delivered page unanswered past its timeout moves its chain on one step."""
         now = self.clock.now()
         with self.db.session() as session:
@@ -120,13 +123,13 @@ class Paging:
         for page, incident in waiting:
             if now - page.sent_at < self.settings.escalation_timeout(incident.priority):
                 continue
-            if await self._escalate(page.id, actor=None):
+            if self._escalate(page.id, actor=None):
                 moved += 1
         return moved
 
-    async def escalate_page(self, page_id: int, user_id: str) -> Page:
+    def escalate_page(self, page_id: int, user_id: str) -> Page:
         """The Escalate button: the paged person (or the commander, or an admin) passes it on at once."""
-        nxt = await self._escalate(page_id, actor=user_id)
+        nxt = self._escalate(page_id, actor=user_id)
         if nxt is None:
             raise UserError("This page was escalated already, or there is nobody left to page.")
         return nxt
@@ -140,7 +143,7 @@ class Paging:
             raise UserError(f"Only the person paged (<@{page.target_user_id}>), the commander of "
                             f"{incident_ref(incident.number)} or an admin can escalate this page.")
 
-    async def _escalate(self, page_id: int, actor: str | None, reason: str | None = None,
+    def _escalate(self, page_id: int, actor: str | None, reason: str | None = None,
                         states: tuple[str, ...] = ("waiting",)) -> Page | None:
         """Under the incident's lock, so an acknowledgement and an escalation settle on one outcome: once the
         chain is acknowledged its pages are done and this finds nothing to move on."""

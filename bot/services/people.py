@@ -51,8 +51,7 @@ class People:
         """Fetch Slack timezones for these users, or for roster members and commanders not refreshed in a day."""
         now = self.clock.now()
         if users is None:
-            with self.db.session() as session:
-                users = repo.people_to_refresh(session=session, fetched_before=now - PEOPLE_REFRESH, limit=limit)
+            users = await self.db.run(self._stale, now, limit)
         done = 0
         for user in users:
             try:
@@ -63,15 +62,20 @@ class People:
                 log.info("users.info %s: %s", user, slack_error(exc) if isinstance(exc, SlackApiError) else exc)
                 if transient(exc):
                     continue
-                with self.db.session() as session:
-                    repo.save_person(session=session, user_id=user, tz=None, now=now, keep_tz=True)
-                    session.commit()
+                await self.db.run(self._save, user, None, now, True)
                 continue
-            with self.db.session() as session:
-                repo.save_person(session=session, user_id=user, tz=tz, now=now)
-                try:
-                    session.commit()
-                except IntegrityError:  # another replica stored this person a moment ago: same answer
-                    session.rollback()
+            await self.db.run(self._save, user, tz, now, False)
             done += 1
         return done
+
+    def _stale(self, now: datetime, limit: int) -> list[str]:
+        with self.db.session() as session:
+            return repo.people_to_refresh(session=session, fetched_before=now - PEOPLE_REFRESH, limit=limit)
+
+    def _save(self, user: str, tz: str | None, now: datetime, keep_tz: bool) -> None:
+        with self.db.session() as session:
+            repo.save_person(session=session, user_id=user, tz=tz, now=now, keep_tz=keep_tz)
+            try:
+                session.commit()
+            except IntegrityError:  # another replica stored this person a moment ago: same answer
+                session.rollback()
