@@ -25,6 +25,7 @@ class Row:
 class Report:
     title: str
     rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # printed under the table
 
     def add(self, *args, **kwargs) -> None:
         self.rows.append(Row(*args, **kwargs))
@@ -38,7 +39,7 @@ class Report:
                  f"({platform.machine()}, {platform.system()} {platform.release()})", "",
                  "| measurement | target | figure (median) | range | verdict |", "|---|---|---|---|---|"]
         lines += [f"| {r.measurement} | {r.target} | {r.figure} | {r.range} | {r.verdict} |" for r in self.rows]
-        return "\n".join(lines)
+        return "\n".join(lines + [""] * bool(self.notes) + self.notes)
 
 
 def ms(seconds: float) -> str:
