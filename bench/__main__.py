@@ -1,6 +1,14 @@
-"""`python -m bench [--quick]`: every SPEC §7 measurement, printed as one table with the targets beside it.
+"""`python -m bench [--quick]`: SPEC §7 measured and printed as one table; exit code 1 when a target is missed.
 
-`--quick` (for CI) uses fewer requests and smaller databases; the README's table comes from a full run.
+Processes: the fake Slack (every method answers in 50 ms), the bot (`python -m bot`), the bare Bolt baseline and the
+PostgreSQL delay proxy each run in a process of their own; the load generator runs here. Ack latency is taken in
+alternating rounds (baseline, bot, baseline, bot, ...), every burst meeting a quiet app (its outbox empty and the
+fake Slack silent for a second). The scheduler tick is timed in-process (it is the bot's own loop work).
+
+The full run (5 rounds of bursts of 1,000 and 4,000, 100,000 stored incidents, 60 s end to end, 10,000 declarations
+for memory, SQLite and PostgreSQL) takes hours while the bot delivers slowly: each burst waits (up to 10 minutes)
+for the bot to finish what it owes Slack. `--quick` (for CI and laptops) shrinks every size (see QUICK) and takes
+under two minutes on two cores; its PostgreSQL rows say skipped unless `--postgres` is given too.
 """
 
 from __future__ import annotations
@@ -8,66 +16,173 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import platform
+import tempfile
+import time
+from dataclasses import dataclass, replace
 
-from bench import acks, ticks
+from bench import scenarios, ticks
+from bench.databases import Database, Databases
+from bench.load import percentile
+from bench.processes import Fake
+from bench.report import Report, ms
+
+log = logging.getLogger("bench")
 
 
-def _row(what: str, value: str, target: str = "", ok: bool | None = None) -> str:
-    verdict = "" if ok is None else ("met" if ok else "**missed**")
-    return f"| {what} | {value} | {target} | {verdict} |"
+@dataclass(frozen=True)
+class Sizes:
+    bursts: tuple[int, ...]
+    rounds: int
+    stored: int
+    open: int
+    e2e_seconds: float
+    memory_bursts: int
+    memory_burst: int
+    paged: int
+    quiet_limit: float
+    postgres: bool
 
 
-async def main(quick: bool) -> int:
-    requests, concurrency = (400, 100) if quick else (2000, 200)
-    sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
-    lines = ["| measurement | result | SPEC §7 target | |", "|---|---|---|---|"]
-    missed = 0
+FULL = Sizes(bursts=(1000, 4000), rounds=5, stored=100_000, open=1000, e2e_seconds=60, memory_bursts=10,
+             memory_burst=1000, paged=50, quiet_limit=600, postgres=True)
+QUICK = Sizes(bursts=(100,), rounds=1, stored=10_000, open=100, e2e_seconds=10, memory_bursts=2, memory_burst=100,
+              paged=10, quiet_limit=15, postgres=False)
+E2E_RATE = 55.0  # offered: 10% above the 50/s target, so a bot that keeps up shows it with room for jitter
+RATIO_TARGETS = {"/incident": 1.2, "declare form": 2.0, "Acknowledge button": 2.0, "/incident list": 2.0,
+                 "/incident oncall": 2.0}
 
-    load = await acks.measure(requests, concurrency)
-    for kind, label in (("commands", f"`/incident` × {requests} at {concurrency} concurrent"),
-                        ("submissions", f"declare-form submissions × {requests} at {concurrency} concurrent")):
-        bot, base = load[f"bot_{kind}"], load[f"baseline_{kind}"]
-        for q in (50, 95, 99):
-            ratio = bot.percentile(q) / base.percentile(q)
-            target, ok = ("≤ 1.5× baseline", ratio <= 1.5) if q == 99 and kind == "commands" else ("", None)
-            missed += ok is False
-            lines.append(_row(f"{label}: p{q} ack", f"{bot.percentile(q) * 1000:.1f} ms vs bare Bolt "
-                                                    f"{base.percentile(q) * 1000:.1f} ms = {ratio:.2f}×", target, ok))
-        failed = bot.failures + base.failures
-        missed += failed > 0
-        lines.append(_row(f"{label}: throughput, failures", f"{bot.throughput:.0f}/s (bare Bolt "
-                                                           f"{base.throughput:.0f}/s), {bot.failures} failed",
-                          "0 failed", failed == 0))
-    calls = load["calls_per_declaration"]
-    missed += calls > 8
-    lines.append(_row("Slack calls per declared incident", f"{calls:.2f}", "≤ 8", calls <= 8))
-    for key, label in (("rss_at_rest", "resident memory at rest"), ("rss_after_load", "resident memory after load")):
-        ok = load[key] < 150 if key == "rss_at_rest" else None
-        missed += ok is False
-        lines.append(_row(label, f"{load[key]:.0f} MB", "< 150 MB" if ok is not None else "", ok))
 
-    for size in sizes:
-        result = await ticks.measure(size)
-        ok = result.median_ms < 50 if size == 100_000 else None
-        missed += ok is False
-        lines.append(_row(f"tick over {size:,} incidents ({result.open} open)",
-                          f"median {result.median_ms:.1f} ms, p90 {result.p90_ms:.1f} ms, {result.statements} SQL "
-                          f"statements", "< 50 ms at 100,000" if size == 100_000 else "", ok))
-        lines.append(_row(f"first ticks over {size:,} (send the backlog a seeded history has due)",
-                          f"{result.first_tick_ms:.0f} ms, {result.first_tick_slack_calls} Slack calls"))
-    due = 50 if quick else 200
-    per = await ticks.calls_per_due_reminder(due)
-    lines.append(_row(f"Slack calls per due P0 reminder ({due} due in one tick)", f"{per:.2f}",
-                      "channel + commander's DM"))
-    print(f"Firefighter benchmark on {platform.node()} ({platform.python_version()}), "
-          f"{'quick' if quick else 'full'} run\n")
-    print("\n".join(lines))
-    return 1 if missed else 0
+async def main(quick: bool, postgres: bool = False) -> int:
+    sizes = QUICK if quick else FULL
+    if postgres:
+        sizes = replace(sizes, postgres=True)
+    started = time.monotonic()
+    report = Report(f"Firefighter benchmark, {'quick' if quick else 'full'} run")
+    await _ticks(report, sizes)
+    workdir = tempfile.mkdtemp(prefix="ff-bench-")
+    databases = Databases(workdir)
+    fake = await Fake.start(latency_ms=50)
+    try:
+        memory = await scenarios.memory_and_calls(databases.sqlite("memory"), fake, workdir,
+                                                  bursts=sizes.memory_bursts, size=sizes.memory_burst,
+                                                  paged=sizes.paged, quiet_limit=sizes.quiet_limit)
+        log.info("memory and calls done after %s", scenarios.elapsed(started))
+        rest = None
+        for database in (databases.sqlite("acks"), await _postgres(databases, sizes, report)):
+            if database is None:
+                continue
+            acks = await scenarios.ack_rounds(database, fake, workdir, stored=sizes.stored, open_count=sizes.open,
+                                              sizes=sizes.bursts, rounds=sizes.rounds, quiet_limit=sizes.quiet_limit)
+            rest = rest or acks.rss_at_rest_mb
+            _ack_rows(report, acks, sizes)
+            log.info("%s acks done after %s", database.label, scenarios.elapsed(started))
+            e2e_database = databases.sqlite("e2e") if database.label == "SQLite" else await databases.postgres()
+            e2e = await scenarios.end_to_end(e2e_database, fake, workdir, rate=E2E_RATE, seconds=sizes.e2e_seconds,
+                                             drain_limit=sizes.quiet_limit)
+            _e2e_rows(report, e2e)
+            log.info("%s end to end done after %s", database.label, scenarios.elapsed(started))
+        _memory_rows(report, memory, rest, sizes)
+    finally:
+        await fake.stop()
+        await databases.stop()
+    print(report.markdown())
+    print(f"\n{'Quick' if quick else 'Full'} run took {scenarios.elapsed(started)}; logs in {workdir}.")
+    return 1 if report.missed else 0
+
+
+async def _postgres(databases: Databases, sizes: Sizes, report: Report) -> Database | None:
+    if not sizes.postgres:
+        report.add("PostgreSQL +2 ms: every ack, form and end-to-end row", "as for SQLite",
+                   "skipped: a quick run cannot fit PostgreSQL's rounds in two minutes (run the full benchmark)")
+        return None
+    database = await databases.postgres()
+    if database is None:
+        report.add("PostgreSQL +2 ms: every ack, form and end-to-end row", "as for SQLite",
+                   f"skipped: {databases.why_no_postgres}")
+    else:
+        report.notes.append(f"PostgreSQL +2 ms: the delay proxy adds {databases.round_trip_ms:.1f} ms to a `SELECT 1` "
+                            "round trip when the machine is idle (1 ms each way plus the hop).")
+    return database
+
+
+async def _ticks(report: Report, sizes: Sizes) -> None:
+    for open_count, nothing_due in ((sizes.open, False), (sizes.open * 10, True)):
+        result = await ticks.measure(sizes.stored, open_count, nothing_due=nothing_due)
+        what = "nothing due" if nothing_due else f"{result.slack_calls} Slack calls due in the timed ticks"
+        report.add(f"scheduler tick, {sizes.stored:,} stored, {open_count:,} open ({what}), SQLite", "< 20 ms",
+                   f"{result.median_ms:.1f} ms ({result.statements} SQL statements)",
+                   f"worst {result.worst_ms:.1f} ms of 10", result.median_ms < 20)
+
+
+def _ack_rows(report: Report, acks: scenarios.AckRounds, sizes: Sizes) -> None:
+    where = f"{acks.database}, {sizes.stored:,} stored, {sizes.open:,} open"
+    for size in sizes.bursts:
+        for kind in scenarios.KINDS:
+            bot, base = acks.bursts[("bot", kind, size)], acks.bursts[("baseline", kind, size)]
+            ratios = [b.p99 / a.p99 for a, b in zip(base, bot, strict=True)]
+            median, low, high = scenarios.median_and_range(ratios)
+            failed, base_failed = sum(b.failures for b in bot), sum(b.failures for b in base)
+            unquiet = sum(not b.quiet_after for b in bot)
+            figure = (f"{median:.2f}× (bot p99 {ms(_median(b.p99 for b in bot))}, bare Bolt "
+                      f"{ms(_median(b.p99 for b in base))}); {failed} failed, bare Bolt {base_failed}")
+            if unquiet:
+                figure += f"; bot not quiet {sizes.quiet_limit:.0f} s after {unquiet} of {len(bot)} bursts"
+            target = RATIO_TARGETS[kind]
+            report.add(f"{kind} p99 ack × {size:,} at 200 concurrent, {where}",
+                       f"≤ {target}× bare Bolt, 0 failed", figure, f"{low:.2f}–{high:.2f}×",
+                       median <= target and failed == 0)
+        bot, base = acks.bursts[("bot", "/incident", size)], acks.bursts[("baseline", "/incident", size)]
+        p99s = [percentile(b.form_delays + [float("inf")] * b.forms_missing, 99) for b in bot]
+        worst = max(max(b.form_delays, default=0.0) if not b.forms_missing else float("inf") for b in bot)
+        median, low, high = scenarios.median_and_range(p99s)
+        base_p99 = _median(percentile(b.form_delays + [float("inf")] * b.forms_missing, 99) for b in base)
+        missing = sum(b.forms_missing for b in bot)
+        report.add(f"`/incident` → its `views.open` × {size:,} at 200 concurrent, {acks.database}",
+                   "p99 < 1.5 s, none over 3 s",
+                   f"p99 {ms(median)}, worst {ms(worst)}, {missing} never opened (bare Bolt p99 {ms(base_p99)})",
+                   f"{ms(low)}–{ms(high)}", median < 1.5 and worst <= 3.0)
+
+
+def _e2e_rows(report: Report, e2e: scenarios.EndToEnd) -> None:
+    report.add(f"declarations sustained end to end, {e2e.database} (offered {e2e.offered:.0f}/s for "
+               f"{e2e.seconds:.0f} s, Slack answering in 50 ms)", "≥ 50/s",
+               f"{e2e.delivered_rate:.1f}/s completed over the window's second half; declared → delivered p99 "
+               f"{e2e.lag_p99:.1f} s; {e2e.ack_failures} acks failed", "", e2e.delivered_rate >= 50)
+    report.add(f"declarations left unfinished, {e2e.database}", "none",
+               f"{e2e.unfinished} of {e2e.declared} without channel, summary or announcement {e2e.drain:.0f} s "
+               "after the last", "",
+               e2e.unfinished == 0)
+
+
+def _memory_rows(report: Report, memory: scenarios.Memory, rest: float | None, sizes: Sizes) -> None:
+    report.add("Slack Web API calls per declaration (P2 on a rotation, no page), SQLite", "≤ 7",
+               f"{memory.calls_per_declaration:.2f} (first burst of {sizes.memory_burst:,})", "",
+               memory.calls_per_declaration <= 7)
+    report.add("Slack Web API calls per declaration with the first page (P1, pages the primary)", "≤ 8",
+               f"{memory.calls_per_paged_declaration:.2f} ({sizes.paged} declarations)", "",
+               memory.calls_per_paged_declaration <= 8)
+    if rest is not None:
+        report.add(f"resident memory at rest ({sizes.stored:,} incidents stored), SQLite", "< 120 MB",
+                   f"{rest:.0f} MB", "", rest < 120)
+    grown = max(memory.after_bursts_mb) - memory.first_burst_peak_mb
+    figure = (f"{memory.after_bursts_mb[-1]:.0f} MB after the last burst; first burst's high-water mark "
+              f"{memory.first_burst_peak_mb:.0f} MB; most after any burst {max(memory.after_bursts_mb):.0f} MB")
+    if memory.unquiet:
+        figure += f"; not quiet after {memory.unquiet} bursts"
+    report.add(f"resident memory over {memory.declarations:,} declarations (bursts of {sizes.memory_burst:,}), "
+               "SQLite", "no growth past the first burst's high-water mark", figure,
+               f"{min(memory.after_bursts_mb):.0f}–{max(memory.after_bursts_mb):.0f} MB", grown <= 0)
+
+
+def _median(values) -> float:
+    return scenarios.median_and_range(list(values))[0]
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer requests, smaller databases (for CI)")
-    logging.basicConfig(level=logging.ERROR)
-    raise SystemExit(asyncio.run(main(parser.parse_args().quick)))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes, SQLite only (for CI)")
+    parser.add_argument("--postgres", action="store_true", help="with --quick: PostgreSQL too (about 4 minutes)")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    logging.getLogger("bench").setLevel(logging.INFO)
+    options = parser.parse_args()
+    raise SystemExit(asyncio.run(main(options.quick, options.postgres)))

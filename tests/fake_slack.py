@@ -649,16 +649,21 @@ def validate_view(view: dict) -> None:
     validate_blocks(view.get("blocks"), VIEW_BLOCKS_MAX)
 
 
-async def _serve(port: int) -> None:
-    """Run the fake on its own (see README, "Trying it without Slack") and print each call it receives."""
+async def _serve(port: int, latency_ms: float = 0, quiet: bool = False) -> None:
+    """Run the fake on its own (see README, "Trying it without Slack") and print each call it receives.
+
+    `latency_ms`: every method answers that much later; `quiet`: print nothing per call (the benchmark reads
+    the calls from `GET /_calls` instead)."""
     fake = FakeSlack()
     fake.add_channel("C0INCIDENTS", "incidents")
     fake.add_channel("C1", "general")
     for user in ("U1", "U2", "U3"):
         fake.add_user(user)
+    fake.slow(latency_ms / 1000)
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app.router.add_route("*", "/api/{method}", fake._handle)
     app.router.add_post("/response/{key}", fake._handle_response_url)
+    add_inspection_routes(app, fake)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -668,6 +673,8 @@ async def _serve(port: int) -> None:
     while True:
         async with fake._changed:
             await fake._changed.wait()
+        if quiet:
+            continue
         for call in fake.calls[seen_calls:]:
             print(f"{call.method} {json.dumps(call.args, ensure_ascii=False)[:2000]}", flush=True)
         for response in fake.responses[seen_responses:]:
@@ -675,9 +682,58 @@ async def _serve(port: int) -> None:
         seen_calls, seen_responses = len(fake.calls), len(fake.responses)
 
 
+def add_inspection_routes(app: web.Application, fake: FakeSlack) -> None:
+    """What a process outside the fake (the benchmark) needs: what was called and when, what exists, and a way
+    to add channels and users. Times are `time.monotonic()`, which on Linux is one clock for every process.
+
+    - `GET /_calls?since=N`: the calls from the N-th on, each {method, at, trigger_id, channel, name, text,
+      event_type, user}, and `next` (the N to ask with next time);
+    - `GET /_state`: channels {id: name}, messages [[channel, ts, text]], pins [[channel, ts]], responses (count);
+    - `POST /_setup` {"channels": [[id, name], ...], "users": [id, ...]}: they exist from now on."""
+    async def calls(request: web.Request) -> web.Response:
+        since = int(request.query.get("since", "0"))
+        found = fake.calls[since:]
+        return web.json_response({"next": since + len(found), "calls": [_brief(call) for call in found]})
+
+    async def state(_request: web.Request) -> web.Response:
+        return web.json_response({
+            "channels": {cid: c["name"] for cid, c in fake.channels.items()},
+            "messages": [[cid, ts, (m.get("text") or "")[:300]] for (cid, ts), m in fake.messages.items()],
+            "pins": sorted(fake.pins), "responses": len(fake.responses)})
+
+    async def setup(request: web.Request) -> web.Response:
+        body = await request.json()
+        for channel_id, name in body.get("channels", []):
+            fake.add_channel(channel_id, name)
+        for user in body.get("users", []):
+            fake.add_user(user)
+        return web.json_response({"ok": True})
+
+    app.router.add_get("/_calls", calls)
+    app.router.add_get("/_state", state)
+    app.router.add_post("/_setup", setup)
+
+
+def _brief(call: Call) -> dict:
+    args = call.args
+    metadata = args.get("metadata")
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            metadata = None
+    return {"method": call.method, "at": call.at, "trigger_id": args.get("trigger_id"),
+            "channel": args.get("channel"), "name": args.get("name"), "text": str(args.get("text") or "")[:300],
+            "user": args.get("user") or args.get("users"),
+            "event_type": metadata.get("event_type") if isinstance(metadata, dict) else None}
+
+
 if __name__ == "__main__":
     import argparse
 
     parser = argparse.ArgumentParser(description="A fake Slack Web API on 127.0.0.1")
     parser.add_argument("--port", type=int, default=3001)
-    asyncio.run(_serve(parser.parse_args().port))
+    parser.add_argument("--latency-ms", type=float, default=0, help="every method answers this much later")
+    parser.add_argument("--quiet", action="store_true", help="do not print the calls")
+    options = parser.parse_args()
+    asyncio.run(_serve(options.port, options.latency_ms, options.quiet))
