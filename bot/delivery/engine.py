@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST = timedelta(seconds=5)
 BACKOFF_MAX = timedelta(minutes=5)
 LATER = timedelta(seconds=5)
-LANES_AT_ONCE = 16
+LANES_AT_ONCE = 64  # lanes are channels and people: Slack's per-channel limits hold whatever this is
 PASS_LIMIT = 500
 
 
@@ -121,13 +121,15 @@ class DeliveryEngine:
         try:
             while True:
                 self._again = False
-                sent += await self._pass()
-                if not self._again:
+                went, full = await self._pass()
+                sent += went
+                if not (self._again or (full and went)):  # a full pass that delivered: more may be waiting
                     return sent
         finally:
             self._running = False
 
-    async def _pass(self) -> int:
+    async def _pass(self) -> tuple[int, bool]:
+        """(delivered, whether the pass took as many as it may)."""
         due = await self.db.run(self._due)
         lanes: dict[str, list[Delivery]] = {}
         for delivery in due:
@@ -138,7 +140,7 @@ class DeliveryEngine:
             async with gate:
                 return await self._lane(deliveries)
 
-        return sum(await asyncio.gather(*(lane(d) for d in lanes.values())))
+        return sum(await asyncio.gather(*(lane(d) for d in lanes.values()))), len(due) == PASS_LIMIT
 
     async def _lane(self, deliveries: list[Delivery]) -> int:
         """In order; the first that does not go out (Slack down, not deliverable yet, claimed elsewhere) holds

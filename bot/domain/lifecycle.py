@@ -7,7 +7,7 @@ duplicate; only `resolved` can be reopened. Duplicate and closed are final: a ne
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
@@ -107,15 +107,21 @@ def is_raise_to_p0(before: Priority, after: Priority) -> bool:
     return after is Priority.P0 and before is not Priority.P0
 
 
-def may_change(actor: str, *, commander: str | None, responders: Iterable[str], firefighters: Iterable[str],
-               admins: Iterable[str]) -> bool:
+def may_change(actor: str, *, commander: str | None, responders: Iterable[str] | Callable[[], Iterable[str]],
+               firefighters: Iterable[str] | Callable[[], Iterable[str]], admins: Iterable[str]) -> bool:
     """The commander, responders, the rotation's firefighters and admins may change an incident.
 
     An incident nobody holds yet (no commander, responders, firefighters or admins at all) is open to everyone,
-    so the first person to pick it up is never locked out.
+    so the first person to pick it up is never locked out. A group given as a callable (or a generator) is read
+    only as far as needed: the first match settles it.
     """
-    holders = {u for u in (commander, *responders, *firefighters, *admins) if u}
-    return not holders or actor in holders
+    anyone = True
+    for group in ((commander,), admins, responders, firefighters):
+        for user in group() if callable(group) else group:
+            if user == actor:
+                return True
+            anyone = anyone and not user
+    return anyone
 
 
 def not_allowed(number: int, commander: str | None) -> str:

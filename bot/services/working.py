@@ -8,7 +8,7 @@ Slack sends twice — a retry, a double submit — is applied once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -116,13 +116,16 @@ class Working:
         return incident
 
     def _require_permission(self, session: Session, incident: Incident, actor: str, now: datetime) -> None:
-        firefighters = (repo.rotation_member_ids(session=session, rotation_id=incident.rotation_id)
-                        if incident.rotation_id is not None else [])
-        oncall = self.rotations.on_call_for(session, incident, now)
-        firefighters += list(oncall.people) if oncall else []  # on call by an override counts too
-        firefighters += repo.paged_users(session=session, incident_id=incident.id)  # asked to respond: may act
+        """Read only as far as needed, cheapest first: most changes come from the commander or the roster."""
+        def firefighters() -> Iterator[str]:
+            if incident.rotation_id is not None:
+                yield from repo.rotation_member_ids(session=session, rotation_id=incident.rotation_id)
+            yield from repo.paged_users(session=session, incident_id=incident.id)  # asked to respond: may act
+            oncall = self.rotations.on_call_for(session, incident, now)
+            yield from oncall.people if oncall else ()  # on call by an override counts too
+
         if not lifecycle.may_change(actor, commander=incident.commander_id,
-                                    responders=repo.responder_ids(session=session, incident_id=incident.id),
+                                    responders=lambda: repo.responder_ids(session=session, incident_id=incident.id),
                                     firefighters=firefighters, admins=self.settings.admins):
             raise UserError(lifecycle.not_allowed(incident.number, incident.commander_id))
 
