@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import queue
+import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
@@ -12,6 +15,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
 from bot.db.models import (
@@ -38,7 +42,8 @@ DATABASE_THREADS = 8  # PostgreSQL: statements of different requests wait on the
 
 class Database:
     """Hands out sessions whose objects stay readable after commit (they outlive the request), and runs database
-    work in threads of its own (`run`) so the event loop keeps answering Slack while a statement waits.
+    work in threads of its own so the event loop keeps answering Slack while a statement waits: `run` for work a
+    request waits on, `run_background` for the rest (deliveries, the tick), which gives way to it.
 
     SQLite gets one such thread: it takes one writer at a time anyway, and one thread never meets its own lock.
     """
@@ -47,18 +52,55 @@ class Database:
         self.engine = engine
         if threads is None:
             threads = 1 if engine.dialect.name == "sqlite" else DATABASE_THREADS
-        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="db")
+        self._threads = PriorityThreads(threads)
 
     async def run(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._threads, partial(work, *args, **kwargs))
+        return await asyncio.wrap_future(self._threads.submit(0, partial(work, *args, **kwargs)))
+
+    async def run_background(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        return await asyncio.wrap_future(self._threads.submit(1, partial(work, *args, **kwargs)))
 
     def close(self) -> None:
-        self._threads.shutdown(wait=True)
+        self._threads.shutdown()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
+
+
+class PriorityThreads:
+    """A few threads taking work lowest priority number first, in order within a priority."""
+
+    def __init__(self, threads: int) -> None:
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._workers = [threading.Thread(target=self._work, name=f"db-{i}", daemon=True) for i in range(threads)]
+        for worker in self._workers:
+            worker.start()
+
+    def submit(self, priority: int, work: Callable[[], T]) -> Future:
+        future: Future = Future()
+        self._queue.put((priority, next(self._order), work, future))
+        return future
+
+    def shutdown(self) -> None:
+        for _ in self._workers:
+            self._queue.put((2, next(self._order), None, None))
+        for worker in self._workers:
+            worker.join()
+
+    def _work(self) -> None:
+        while True:
+            _, _, work, future = self._queue.get()
+            if work is None:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(work())
+            except BaseException as exc:  # handed to whoever awaits it
+                future.set_exception(exc)
 
 
 def next_incident_number(*, session: Session) -> int:
@@ -115,10 +157,14 @@ def _filtered(query, *, open_only: bool, commander_id: str | None, involving: st
 
 
 def list_incidents(*, session: Session, open_only: bool, limit: int, commander_id: str | None = None,
-                   involving: str | None = None, priority: str | None = None) -> list[Incident]:
-    """Most urgent first, newest first within a priority. `involving`: commanded by or responded to by."""
+                   involving: str | None = None, priority: str | None = None,
+                   columns: tuple[str, ...] | None = None) -> list[Incident]:
+    """Most urgent first, newest first within a priority. `involving`: commanded by or responded to by.
+    `columns`: only these are read (a list line needs a few; the rest of such a row must not be asked for)."""
     query = _filtered(select(Incident), open_only=open_only, commander_id=commander_id, involving=involving,
                       priority=priority)
+    if columns:
+        query = query.options(load_only(*(getattr(Incident, c) for c in columns), raiseload=True))
     return list(session.exec(query.order_by(col(Incident.priority), col(Incident.number).desc()).limit(limit)))
 
 

@@ -92,7 +92,7 @@ class DeliveryEngine:
     async def checkpoint(self, delivery: Delivery, record: Record) -> None:
         """Part of an outcome, written while the delivery is still going (a delivery of several steps resumes
         after its last checkpoint): fenced by the claim like the finish, and the lease renewed with it."""
-        await self.db.run(self._checkpoint, delivery, record)
+        await self.db.run_background(self._checkpoint, delivery, record)
 
     def _checkpoint(self, delivery: Delivery, record: Record) -> None:
         with self.db.session() as session:
@@ -130,7 +130,7 @@ class DeliveryEngine:
 
     async def _pass(self) -> tuple[int, bool]:
         """(delivered, whether the pass took as many as it may)."""
-        due = await self.db.run(self._due)
+        due = await self.db.run_background(self._due)
         lanes: dict[str, list[Delivery]] = {}
         for delivery in due:
             lanes.setdefault(delivery.lane, []).append(delivery)
@@ -159,7 +159,7 @@ class DeliveryEngine:
         if delivery.next_attempt_at > now:
             return "waiting"
         token = secrets.token_hex(8)
-        if not await self.db.run(self._claim, delivery.id, token, now):
+        if not await self.db.run_background(self._claim, delivery.id, token, now):
             return "elsewhere"
         delivery.claim_token = token  # for the handler's checkpoints
         handler = self.handlers.get(delivery.kind)
@@ -229,7 +229,7 @@ class DeliveryEngine:
 
     async def _finish(self, delivery: Delivery, token: str, *, record: Record | None = None, **values) -> bool:
         """Release the claim with the outcome — only while it is still ours (fenced by the token)."""
-        return await self.db.run(self._finish_now, delivery, token, record, values)
+        return await self.db.run_background(self._finish_now, delivery, token, record, values)
 
     def _finish_now(self, delivery: Delivery, token: str, record: Record | None, values: dict) -> bool:
         with self.db.session() as session:

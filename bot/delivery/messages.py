@@ -65,7 +65,7 @@ async def post_at(slack: SlackGateway, place: str, text: str, blocks: list[dict]
 
 async def incident_of(db: repo.Database, delivery: Delivery, need_home: bool = True) -> Incident:
     """The incident a delivery is about, once it has a place in Slack (until then: later)."""
-    return await db.run(_incident_of, db, delivery, need_home)
+    return await db.run_background(_incident_of, db, delivery, need_home)
 
 
 def _incident_of(db: repo.Database, delivery: Delivery, need_home: bool) -> Incident:
@@ -110,7 +110,7 @@ class Messages:
         incident = await incident_of(self.db, delivery)
         if not incident.summary_ts:
             return
-        text, blocks = await self.db.run(self.summary, incident)
+        text, blocks = await self.db.run_background(self.summary, incident)
         await self.slack.update(incident.channel_id, incident.summary_ts, text, blocks)
         if incident.thread_ts is None:
             await self.slack.set_topic(incident.channel_id, incident_views.topic(incident))
@@ -137,7 +137,8 @@ class ReminderMessages:
         engine.register("reminder", self.deliver)
 
     async def deliver(self, delivery: Delivery, payload: dict) -> None:
-        if not await self.db.run(self.still_due, payload["notice"], delivery.incident_id, payload.get("rotation_id")):
+        if not await self.db.run_background(self.still_due, payload["notice"], delivery.incident_id,
+                                            payload.get("rotation_id")):
             raise Drop("not due any more")
         to, thread_ts = payload["to"], None
         if to == HOME:

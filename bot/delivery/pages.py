@@ -39,7 +39,7 @@ class Pages:
         engine.register("page", self.send)
 
     async def send(self, delivery: Delivery, payload: dict) -> Sent | None:
-        page, incident = await self.db.run(self._still_owed, payload["page_id"])
+        page, incident = await self.db.run_background(self._still_owed, payload["page_id"])
         if page.target_user_id:
             text, blocks = paging_views.page_dm(incident, page, self.escalation_timeout(incident.priority))
             try:

@@ -170,14 +170,14 @@ class IncidentSetup:
         me = self.slack.bot_user_id or (await self.slack.whoami()).get("user_id")
         if channel.get("creator") != me:
             return None
-        return None if await self.db.run(self._has_incident, channel["id"]) else channel["id"]
+        return None if await self.db.run_background(self._has_incident, channel["id"]) else channel["id"]
 
     def _has_incident(self, channel_id: str) -> bool:
         with self.db.session() as session:
             return repo.incident_by_channel(session=session, channel_id=channel_id) is not None
 
     async def _thread_home(self, incident: Incident, note: str | None) -> Done:
-        target = await self.db.run(self.announce_in, incident) or incident.reporter_id
+        target = await self.db.run_background(self.announce_in, incident) or incident.reporter_id
         if not target:  # an alert, with no channel allowed and nowhere to announce: it lives in the bot alone
             return self._done(incident, "home", "announce", note=(note or "") + " There is nowhere to announce it.")
         text, blocks = incident_views.announcement(incident)
@@ -209,7 +209,7 @@ class IncidentSetup:
         """The reporter, the commander and whoever is on call for the incident's rotation."""
         if incident.thread_ts is None:
             await self.slack.invite(incident.channel_id, [incident.reporter_id, incident.commander_id,
-                                                          *await self.db.run(self.on_call, incident)])
+                                                          *await self.db.run_background(self.on_call, incident)])
         return self._done(incident, "invite")
 
     async def _setup_topic(self, incident: Incident, resumed: bool) -> Done | None:
@@ -224,7 +224,7 @@ class IncidentSetup:
                                                  thread_ts=incident.thread_ts)
             if found:
                 return self._done(incident, "summary", summary_ts=found)
-        text, blocks = await self.db.run(self.summary, incident)
+        text, blocks = await self.db.run_background(self.summary, incident)
         _, ts = await self.slack.post(incident.channel_id, text, blocks, thread_ts=incident.thread_ts,
                                       metadata=marker)
         return self._done(incident, "summary", summary_ts=ts)
@@ -242,7 +242,7 @@ class IncidentSetup:
         """In the rotation's channel (joining it when the bot is not in it), else INCIDENTS_CHANNEL, else the
         reporter's DM — and the timeline and the reporter are told where it went when that is not where it should
         have."""
-        wanted = await self.db.run(self.announce_in, incident)
+        wanted = await self.db.run_background(self.announce_in, incident)
         if not wanted:  # no rotation and no INCIDENTS_CHANNEL: nothing to announce (the reporter has their reply)
             return self._done(incident, "announce")
         places = [p for p in dict.fromkeys((wanted, self.settings.incidents_channel, incident.reporter_id)) if p]

@@ -22,6 +22,6 @@ async def publish_home(context, user: str) -> None:
 
 def _home(rotations: Rotations, reading: Reading, user: str) -> dict:
     theirs = rotations.rotations_of(user) or rotations.all()[:5]
-    plans = [rotations.plan(r, shifts=1) for r in theirs]
+    plans = rotations.plans(theirs, shifts=1)
     open_incidents, total = reading.list(open_only=True, limit=_HOME_INCIDENTS)
     return home(user, plans, reading.commanded_by(user), open_incidents, total)

@@ -39,14 +39,9 @@ def _split_name(rotations: Rotations, text: str) -> tuple[str | None, str]:
     return None, text.strip()
 
 
-def oncall(rotations: Rotations, args: str, channel_id: str | None,
-                 user: str | None = None) -> tuple[str, list[dict]]:
-    name = args.strip() or None
-    if name or (channel_id and _bound(rotations, channel_id)):
-        shown = [rotations.find_rotation(name, channel_id)]
-    else:
-        shown = rotations.all()
-    text, blocks = views.oncall([rotations.plan(r) for r in shown])
+def oncall(rotations: Rotations, args: str, channel_id: str | None, user: str | None = None) -> tuple[str, list[dict]]:
+    shown = rotations.shown(args.strip() or None, channel_id)
+    text, blocks = views.oncall(rotations.plans(shown))
     if shown:
         links = [f"<{_page_url(rotations, f'/rotations/{quote(r.name)}')}|{escape(r.name)} on the web> · "
                  f"<{_feed_url(rotations, r)}|calendar feed>" for r in shown[:5]]
@@ -71,13 +66,6 @@ def _feed_url(rotations: Rotations, rotation) -> str:
 def board_link(rotations: Rotations) -> str:
     return f"<{_page_url(rotations, '/board')}|Open the incident board> (the link works for 12 hours)."
 
-
-def _bound(rotations: Rotations, channel_id: str) -> bool:
-    try:
-        rotation = rotations.find_rotation(None, channel_id)
-    except UserError:
-        return False
-    return rotation.channel_id == channel_id
 
 
 def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,

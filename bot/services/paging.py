@@ -109,10 +109,10 @@ class Paging:
 
     async def escalate_refused(self, page_id: int, reason: str) -> None:
         """Slack will never deliver this page: the chain moves on at once instead of waiting out the timeout."""
-        await self.db.run(self._escalate, page_id, actor=None, reason=reason, states=("queued",))
+        await self.db.run_background(self._escalate, page_id, actor=None, reason=reason, states=("queued",))
 
     async def escalate_due(self) -> int:
-        return await self.db.run(self._escalate_due)
+        return await self.db.run_background(self._escalate_due)
 
     def _escalate_due(self) -> int:
         """Every delivered page unanswered past its timeout moves its chain on one step."""

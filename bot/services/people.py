@@ -51,7 +51,7 @@ class People:
         """Fetch Slack timezones for these users, or for roster members and commanders not refreshed in a day."""
         now = self.clock.now()
         if users is None:
-            users = await self.db.run(self._stale, now, limit)
+            users = await self.db.run_background(self._stale, now, limit)
         done = 0
         for user in users:
             try:
@@ -62,9 +62,9 @@ class People:
                 log.info("users.info %s: %s", user, slack_error(exc) if isinstance(exc, SlackApiError) else exc)
                 if transient(exc):
                     continue
-                await self.db.run(self._save, user, None, now, True)
+                await self.db.run_background(self._save, user, None, now, True)
                 continue
-            await self.db.run(self._save, user, tz, now, False)
+            await self.db.run_background(self._save, user, tz, now, False)
             done += 1
         return done
 

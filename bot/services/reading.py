@@ -17,6 +17,7 @@ from bot.views import incident as incident_views
 from bot.views.paging import paging_line
 
 LIST_SCOPES = ("open", "all", "mine", "P0", "P1", "P2")
+LIST_LINE = ("id", "number", "priority", "status", "title", "commander_id", "channel_id", "thread_ts")  # views._line
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class Reading:
         elif chosen in Priority._value2member_map_:
             filters["priority"] = chosen
         with self.db.session() as session:
-            found = repo.list_incidents(session=session, limit=limit, **filters)
+            found = repo.list_incidents(session=session, limit=limit, columns=LIST_LINE, **filters)
             total = repo.count_incidents(session=session, **filters)
         return Listing(found, total, what.get(chosen, f"open {chosen} incidents"))
 

@@ -102,7 +102,7 @@ class Reminders:
         return fresh
 
     async def remind_due(self) -> int:
-        fresh = await self.db.run(self.queue_due)
+        fresh = await self.db.run_background(self.queue_due)
         if fresh:
             await self.outbox.flush()
         return fresh

@@ -57,16 +57,17 @@ class Rotations:
     # -- who is on call -----------------------------------------------------------------------------------
 
     def _inputs(self, session: Session, rotation: Rotation, since: datetime):
+        """Roster, overrides and swaps from `since` on (and the override rows as stored)."""
         members = [m.user_id for m in repo.roster(session=session, rotation_id=rotation.id)]
-        overrides = [Override(o.user_id, Role(o.role), o.starts_at, o.ends_at, created=o.id or 0)
-                     for o in repo.overrides_for(session=session, rotation_id=rotation.id, ending_after=since)]
+        stored = repo.overrides_for(session=session, rotation_id=rotation.id, ending_after=since)
+        overrides = [Override(o.user_id, Role(o.role), o.starts_at, o.ends_at, created=o.id or 0) for o in stored]
         first = self.handoff.shift_index(since, rotation.created_at)
         swaps = [Swap(s.user_a, s.user_b, s.shift_index)
                  for s in repo.swaps_for(session=session, rotation_id=rotation.id, from_shift=first)]
-        return members, overrides, swaps
+        return members, overrides, swaps, stored
 
     def on_call(self, session: Session, rotation: Rotation, at: datetime) -> OnCall:
-        members, overrides, swaps = self._inputs(session, rotation, at)
+        members, overrides, swaps, _ = self._inputs(session, rotation, at)
         return on_call(members, at, handoff=self.handoff, origin=rotation.created_at, overrides=overrides,
                        swaps=swaps)
 
@@ -89,12 +90,18 @@ class Rotations:
         return rotation.channel_id if rotation else self.settings.incidents_channel
 
     def plan(self, rotation: Rotation, *, shifts: int = 4) -> RotationPlan:
+        return self.plans([rotation], shifts=shifts)[0]
+
+    def plans(self, rotations: Sequence[Rotation], *, shifts: int = 4) -> list[RotationPlan]:
         now = self.clock.now()
+        found = []
         with self.db.session() as session:
-            members, overrides, swaps = self._inputs(session, rotation, now)
-            stored = repo.overrides_for(session=session, rotation_id=rotation.id, ending_after=now)
-        return RotationPlan(rotation, members, schedule(members, now, handoff=self.handoff, origin=rotation.created_at,
-                                                        count=shifts, overrides=overrides, swaps=swaps), stored)
+            for rotation in rotations:
+                members, overrides, swaps, stored = self._inputs(session, rotation, now)
+                found.append(RotationPlan(rotation, members, schedule(
+                    members, now, handoff=self.handoff, origin=rotation.created_at, count=shifts, overrides=overrides,
+                    swaps=swaps), stored))
+        return found
 
     # -- finding a rotation -------------------------------------------------------------------------------
 
@@ -114,6 +121,14 @@ class Rotations:
     def named_rotation(self, name: str) -> Rotation | None:
         with self.db.session() as session:
             return repo.rotation_by_name(session=session, name=name)
+
+    def shown(self, name: str | None, channel_id: str | None) -> list[Rotation]:
+        """What `oncall` shows: the named rotation; else the one bound to this channel; else all of them."""
+        if name:
+            return [self.find_rotation(name, channel_id)]
+        with self.db.session() as session:
+            bound = repo.rotation_by_channel(session=session, channel_id=channel_id) if channel_id else None
+            return [bound] if bound else repo.all_rotations(session=session)
 
     def find_rotation(self, name: str | None, channel_id: str | None) -> Rotation:
         """The named rotation; else the one bound to this channel; else the only one there is."""
