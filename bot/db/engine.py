@@ -10,6 +10,8 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+POOL_SIZE = 10  # the database's threads (8) and the odd use from the event loop's own thread
+CONNECT_TIMEOUT = 5  # seconds: a database that does not answer is said so in time (/healthz), not waited for
 
 
 def normalize_url(url: str) -> str:
@@ -38,7 +40,10 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    # No ping before each use (a round trip per checkout): connections are recycled now and then, and work that
+    # meets a dropped one is tried once more on a fresh one (Database.run).
+    return sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE, pool_recycle=1800,
+                            connect_args={"connect_timeout": CONNECT_TIMEOUT})
 
 
 def alembic_config(url: str) -> Config:

@@ -55,10 +55,10 @@ class Database:
         self._threads = PriorityThreads(threads)
 
     async def run(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        return await asyncio.wrap_future(self._threads.submit(0, partial(work, *args, **kwargs)))
+        return await asyncio.wrap_future(self._threads.submit(0, partial(_reconnecting, work, *args, **kwargs)))
 
     async def run_background(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        return await asyncio.wrap_future(self._threads.submit(1, partial(work, *args, **kwargs)))
+        return await asyncio.wrap_future(self._threads.submit(1, partial(_reconnecting, work, *args, **kwargs)))
 
     def close(self) -> None:
         self._threads.shutdown()
@@ -67,6 +67,17 @@ class Database:
     def session(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
+
+
+def _reconnecting(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A connection the database dropped (a restart, an idle timeout) fails the work that met it, and the pool
+    lets go of it: the work, rolled back, is tried once more on a fresh connection."""
+    try:
+        return work(*args, **kwargs)
+    except sa.exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        return work(*args, **kwargs)
 
 
 class PriorityThreads:

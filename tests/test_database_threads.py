@@ -1,0 +1,76 @@
+"""The database's threads: requests' work goes before background work, and work that meets a connection the
+database dropped is tried again on a fresh one. Real threads, a real PostgreSQL; nothing mocked."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import sqlalchemy as sa
+
+from bot.db.engine import make_engine
+from bot.db.repo import Database, PriorityThreads
+
+
+def test_waiting_requests_go_before_queued_background_work():
+    threads = PriorityThreads(1)
+    started, release, order = threading.Event(), threading.Event(), []
+
+    def busy() -> None:
+        started.set()
+        release.wait(5)
+
+    def note(what: str):
+        return lambda: order.append(what)
+
+    first = threads.submit(1, busy)
+    assert started.wait(5)
+    done = [threads.submit(1, note(f"background {i}")) for i in range(3)]
+    done.append(threads.submit(0, note("request")))
+    release.set()
+    for future in [first, *done]:
+        future.result(5)
+    threads.shutdown()
+    assert order == ["request", "background 0", "background 1", "background 2"]
+
+
+def test_an_error_reaches_whoever_waits_and_the_thread_goes_on():
+    threads = PriorityThreads(1)
+
+    def broken() -> None:
+        raise ValueError("no")
+
+    failed = threads.submit(0, broken)
+    fine = threads.submit(0, lambda: 42)
+    assert isinstance(failed.exception(5), ValueError) and fine.result(5) == 42
+    threads.shutdown()
+
+
+async def test_work_that_meets_a_dropped_connection_is_tried_again(database_url):
+    engine = make_engine(database_url)
+    db = Database(engine)
+    calls = []
+
+    def one() -> int:
+        calls.append(1)
+        with db.session() as session:
+            return session.execute(sa.text("SELECT 1")).scalar_one()
+
+    try:
+        assert await db.run(one) == 1
+        if engine.dialect.name == "postgresql":  # the server drops every connection of this database
+            name = engine.url.database
+            admin = sa.create_engine(engine.url.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                                     poolclass=sa.pool.NullPool)
+            with admin.connect() as connection:
+                dropped = connection.execute(sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :name"),
+                    {"name": name}).scalar_one()
+            admin.dispose()
+            assert dropped >= 1
+            await asyncio.sleep(0.1)
+            calls.clear()
+            assert await db.run(one) == 1 and len(calls) == 2  # the first try met the dropped connection
+    finally:
+        db.close()
+        engine.dispose()
