@@ -74,3 +74,16 @@ async def test_work_that_meets_a_dropped_connection_is_tried_again(database_url)
     finally:
         db.close()
         engine.dispose()
+
+
+async def test_declarations_side_by_side_in_the_database_threads_each_get_a_number(bot):
+    """Eight threads on PostgreSQL (one on SQLite) declaring at once: every declaration stored, numbers 1..n."""
+    from bot.domain.incident import Declaration, Priority
+
+    declaring = bot.runtime.services.declaring
+    many = 80
+    declared = await asyncio.gather(*(bot.runtime.db.run(declaring.declare, Declaration(
+        title=f"side by side {i}", reporter_id="U0REPORTER", priority=Priority.P2, declare_key=f"threads:{i}"))
+        for i in range(many)))
+    assert all(d.created for d in declared)
+    assert sorted(d.incident.number for d in declared) == list(range(1, many + 1))

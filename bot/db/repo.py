@@ -37,6 +37,7 @@ OPEN_STATUS_VALUES = ("new", "triaged", "in_progress", "blocked")
 
 
 T = TypeVar("T")
+INCIDENT_NUMBER_LOCK = 0x46495245  # a PostgreSQL advisory lock of our own ("FIRE")
 DATABASE_THREADS = 8  # PostgreSQL: statements of different requests wait on the network side by side
 
 
@@ -115,6 +116,10 @@ class PriorityThreads:
 
 
 def next_incident_number(*, session: Session) -> int:
+    """The next number, held until this transaction ends: declarations running side by side (threads, replicas)
+    take numbers in turn instead of all reading the same highest one. (SQLite has one writer at a time.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": INCIDENT_NUMBER_LOCK})
     current = session.exec(select(sa.func.max(Incident.number))).one()
     return (current or 0) + 1
 
