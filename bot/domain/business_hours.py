@@ -6,6 +6,7 @@ P1 declared on Friday at 16:00 is due on Monday at 16:00 with 09:00–17:00 hour
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -22,6 +23,7 @@ class WorkingTime:
         local = moment.astimezone(tz)
         return local.weekday() in self.days and self.start <= local.time().replace(tzinfo=None) < self.end
 
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 -- a tick asks for the same few days for every open incident
     def window(self, day: date, tz: tzinfo) -> tuple[datetime, datetime] | None:
         """That day's working hours as UTC instants, or None on a day off."""
         if day.weekday() not in self.days or self.end <= self.start:

@@ -86,6 +86,8 @@ def escalates_to_firefighters(step: int) -> bool:
 def p1_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due | None:
     if facts.priority is not Priority.P1 or facts.status not in OPEN_STATUSES:
         return None
+    if now - facts.created_at < policy.p1_resolution_target * P1_WARNING_SHARE:
+        return None  # business time never runs faster than the clock: nothing to count yet
     spent = policy.hours.elapsed(facts.created_at, now, policy.team_tz)
     if spent >= policy.p1_resolution_target:
         return Due(Kind.P1_MISSED, f"p1-missed:{facts.id}")
@@ -105,6 +107,8 @@ def triage_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due | Non
         return None
     if facts.priority is Priority.P0:
         waited, target = now - facts.created_at, P0_TRIAGE_TARGET
+    elif now - facts.created_at < policy.triage_target:
+        return None  # business time never runs faster than the clock
     else:
         waited, target = policy.hours.elapsed(facts.created_at, now, policy.team_tz), policy.triage_target
     if waited >= 2 * target:
