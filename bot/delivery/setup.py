@@ -74,7 +74,7 @@ class IncidentSetup:
         for step in SETUP:
             engine.register(f"setup_{step}", self._one_step(step))
 
-    async def setup(self, delivery: Delivery, payload: dict) -> None:
+    async def setup(self, delivery: Delivery, payload: dict) -> Sent | None:
         incident = await incident_of(self.db, delivery, need_home=False)
         todo = [step for step in SETUP if step not in incident.steps_done]
         # What an earlier attempt may have got Slack to do without writing it down: up to the first step that is
@@ -91,8 +91,7 @@ class IncidentSetup:
                 owed = []
             done = await self._step(step, incident, resumed=step in unsure)
             owed += [done] if done else []
-        if owed:
-            await self.delivery.checkpoint(delivery, self._write(incident, owed))
+        return Sent(self._write(incident, owed)) if owed else None  # written with the delivery's own outcome
 
     def _one_step(self, step: str):
         async def deliver(delivery: Delivery, payload: dict) -> Sent | None:
