@@ -73,6 +73,11 @@ class SlackSender:
 
     async def click(self, action_id: str, value: str, *, user: str = "U0REPORTER", channel: str = "C0GENERAL",
                     block_id: str = "incident_actions", view: dict | None = None) -> tuple[int, str, float]:
+        return await self.post(self.click_body(action_id, value, user=user, channel=channel, block_id=block_id,
+                                               view=view), "application/x-www-form-urlencoded")
+
+    def click_body(self, action_id: str, value: str, *, user: str = "U0REPORTER", channel: str = "C0GENERAL",
+                   block_id: str = "incident_actions", view: dict | None = None) -> str:
         payload = copy.deepcopy(sample("block_actions_payload.json"))
         payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T111"}
         payload["trigger_id"] = self._trigger_id()
@@ -85,7 +90,7 @@ class SlackSender:
             payload["container"] = {"type": "view", "view_id": view["id"]}
             payload["view"] = view
             payload.pop("channel")
-        return await self.interaction(payload)
+        return urlencode({"payload": json.dumps(payload)})
 
     async def event(self, event: dict, *, extra_headers: dict | None = None) -> tuple[int, str, float]:
         envelope = sample("event_callback_app_mention.json")
