@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from bot.db.engine import make_engine, upgrade_to_head
-from bot.db.models import Incident, Page, Rotation, RotationMember, TimelineEvent
+from bot.db.models import NEVER, RECHECK, Incident, Page, Rotation, RotationMember, TimelineEvent
 
 ROTATION_ID = 1
 ROTATION_CHANNEL = "C0PAY"
@@ -68,7 +68,10 @@ def seed(engine: sa.Engine, total: int, open_count: int, now: datetime, *, nothi
                 "resolved_at": None if is_open else created + timedelta(hours=rng.uniform(1, 48)),
                 "last_update_at": last_update, "reopen_count": 0, "resolution": "", "follow_ups": "",
                 "postmortem": "", "source": "slack", "alert_count": 0,
-                "p0_since": created if priority == "P0" else None})
+                "p0_since": created if priority == "P0" else None,
+                # as the bot leaves them: a closed incident has nothing coming due; an open one is worked out at
+                # the first tick
+                "next_due_at": RECHECK if is_open else NEVER})
             events.append({"incident_id": number, "at": created, "actor_id": "U0R", "kind": "declared",
                            "text": f"{priority}: Incident {number}"})
             events += [{"incident_id": number, "at": min(at, now), "actor_id": "U0A", "kind": "update",

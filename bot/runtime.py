@@ -111,13 +111,15 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
                     alerts=Alerts(settings, db, clock, declaring, working), reading=reading)
 
 
-def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People) -> Callable[[], Awaitable[None]]:
+def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People,
+            background: Background) -> Callable[[], Awaitable[None]]:
     async def tick() -> None:
-        """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now`."""
-        await outbox.flush()
+        """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now` is claimed and
+        queued. The sending (deliveries, `users.info`) goes on in the background: a tick never waits on Slack."""
+        outbox.flush_later()
         await paging.escalate_due()
         await reminders.remind_due()
-        await people.refresh_now_and_then()
+        background.spawn(people.refresh_now_and_then(), name="people")
     return tick
 
 
@@ -130,7 +132,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     background = Background()
     db = Database(engine)
     services = wire_services(settings, db, slack, clock or SystemClock(), background)
-    tick = tick_of(services.outbox, services.paging, services.reminders, services.people)
+    tick = tick_of(services.outbox, services.paging, services.reminders, services.people, background)
     bolt = build_app(settings, services, slack, background, db)
     runtime = Runtime(settings=settings, engine=engine, db=db, slack=slack, background=background, services=services,
                       tick=tick, bolt=bolt, web=build_web_app(bolt, db, settings, services, background),

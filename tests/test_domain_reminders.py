@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.domain.business_hours import WorkingTime
 from bot.domain.incident import Priority, Status
 from bot.domain.reminders import (
@@ -14,6 +17,8 @@ from bot.domain.reminders import (
     escalates_to_firefighters,
     handoff_due,
     heading_home_due,
+    incident_reminders,
+    next_due,
     p0_nags_due,
     p1_due,
     triage_due,
@@ -95,3 +100,39 @@ def test_handoff_digest_once_per_shift_and_the_heads_up_the_day_before():
     tuesday = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     assert [(d.kind, d.key) for d in handoff_due(1, created, handoff, tuesday)] == [(Kind.DIGEST, "digest:1:1")]
     assert handoff_due(1, created, handoff, tuesday + timedelta(days=3))[0].key == "digest:1:1"
+
+
+def _keys(f: IncidentFacts, now: datetime) -> set[str]:
+    return {d.key for d in incident_reminders(f, now, POLICY)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(priority=st.sampled_from(list(Priority)), status=st.sampled_from(list(Status)),
+       age=st.integers(0, 14 * 24 * 60), updated=st.one_of(st.none(), st.integers(0, 14 * 24 * 60)),
+       commander=st.sampled_from([None, "UC"]), zone=st.sampled_from([None, "Asia/Tokyo", "America/Los_Angeles"]),
+       probes=st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=6))
+def test_nothing_new_comes_due_before_the_stored_next_due_moment(priority, status, age, updated, commander, zone,
+                                                                  probes):
+    """The tick reads an incident again only at `next_due` (or when it changes): no reminder may come due before
+    it — else it would be sent late — and at it something new does come due (else the tick reads in vain)."""
+    now = T0 + timedelta(minutes=age)
+    f = facts(priority=priority, status=status, created_at=T0, commander_id=commander,
+              p0_since=T0 if priority is Priority.P0 else None,
+              last_update_at=None if updated is None else T0 + timedelta(minutes=min(updated, age)),
+              commander_tz=ZoneInfo(zone) if zone else None)
+    before = _keys(f, now)
+    upcoming = next_due(f, now, POLICY)
+    horizon = upcoming or now + timedelta(days=21)
+    assert upcoming is None or upcoming > now
+    for share in probes:
+        moment = min(now + (horizon - now) * share, horizon - timedelta(microseconds=1))
+        assert _keys(f, moment) <= before, (moment, upcoming)
+    if upcoming is not None:
+        assert _keys(f, upcoming) - before
+
+
+def test_next_due_of_a_closed_or_p2_incident_is_never_and_a_p0_nag_is_on_the_hour():
+    assert next_due(facts(status=Status.RESOLVED), T0, POLICY) is None
+    assert next_due(facts(priority=Priority.P2, p0_since=None, commander_id=None), T0, POLICY) is None
+    assert next_due(facts(commander_id=None), T0 + timedelta(minutes=1), POLICY) == T0 + timedelta(minutes=60)
+    assert next_due(facts(commander_id=None), T0 + timedelta(minutes=61), POLICY) == T0 + timedelta(minutes=90)

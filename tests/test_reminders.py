@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from bot.db.models import Notice
+from bot.db import repo
+from bot.db.models import Incident, Notice
 from bot.ids import ActionId, BlockId, CallbackId
 from tests.test_paging import with_rotation
 
@@ -276,3 +277,30 @@ async def test_a_reminder_no_longer_due_is_not_sent_late(bot):
     await bot.tick(seconds=40)
     assert received(bot, ":alarm_clock:") == []
     assert bot.runtime.services.outbox.backlog()["counts"]["dropped"] == {"reminder": 2}
+
+
+async def test_a_tick_reads_only_incidents_with_something_due_and_any_change_brings_one_back(bot):
+    """Each open incident's next due moment is stored: between two nags the tick reads nothing, and any UPDATE of
+    the row (whatever code made it) puts it back in front of the next tick."""
+    incident = await working_p0(bot)
+    await bot.tick()  # learns the commander's timezone: their incidents are worked out again at the next tick
+    await bot.tick()
+
+    def due_now() -> list[int]:
+        with bot.runtime.db.session() as session:
+            return [row.id for row in repo.facts_due(session=session, now=bot.clock.now())]
+
+    assert due_now() == []
+    with bot.runtime.db.session() as session:
+        stored = session.get(Incident, incident.id).next_due_at
+    assert bot.clock.now() < stored <= bot.clock.now() + timedelta(minutes=60)
+    await bot.tick(minutes=30)
+    assert due_now() == [] and said(bot, ":alarm_clock:") == []
+    with bot.runtime.db.session() as session:
+        repo.update_incident(session=session, incident_id=incident.id, title="Checkout is down (EU)")
+        session.commit()
+    assert due_now() == [incident.id]
+    await bot.tick()
+    assert due_now() == []
+    await bot.tick(minutes=30)  # the hour since the last update still counts from the same moment
+    assert len(said(bot, ":alarm_clock:", incident.channel_id)) == 1

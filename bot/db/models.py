@@ -28,6 +28,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# `Incident.next_due_at`: "read me at the next tick" (any change to the row sets it) and "nothing will come due".
+RECHECK = datetime(1970, 1, 1, tzinfo=UTC)
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
 def _timestamp(**kwargs) -> sa.Column:
     return sa.Column(UTCDateTime(), **kwargs)
 
@@ -56,7 +61,9 @@ class RotationMember(SQLModel, table=True):
 class Incident(SQLModel, table=True):
     # Open work is found by status and priority together: with single-column indexes alone, SQLite picks the
     # priority one and reads half the history on every tick.
-    __table_args__ = (sa.Index("ix_incident_status_priority", "status", "priority"),)
+    # Lists read open incidents most urgent first, newest first: (status, priority, number) gives that order.
+    __table_args__ = (sa.Index("ix_incident_status_priority", "status", "priority"),
+                      sa.Index("ix_incident_status_priority_number", "status", "priority", "number"))
 
     id: int | None = Field(default=None, primary_key=True)
     number: int = Field(sa_column_kwargs={"unique": True})
@@ -94,6 +101,10 @@ class Incident(SQLModel, table=True):
     source: str = Field(default="slack", max_length=16, sa_column_kwargs={"server_default": "slack"})
     alert_fingerprint: str | None = Field(default=None, max_length=220, index=True)
     alert_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # When the tick must look at this incident again (bot/domain/reminders.next_due). Every UPDATE that does not
+    # set it puts it back to RECHECK, whatever code path made the change, so no change can leave a stale moment.
+    next_due_at: datetime | None = Field(default=RECHECK, sa_column=_timestamp(
+        nullable=True, index=True, default=RECHECK, onupdate=RECHECK))
 
     @property
     def steps_done(self) -> frozenset[str]:

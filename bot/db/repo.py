@@ -19,6 +19,7 @@ from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
 from bot.db.models import (
+    RECHECK,
     Delivery,
     HandledRequest,
     Incident,
@@ -31,6 +32,7 @@ from bot.db.models import (
     RotationOverride,
     RotationSwap,
     TimelineEvent,
+    UTCDateTime,
 )
 
 OPEN_STATUS_VALUES = ("new", "triaged", "in_progress", "blocked")
@@ -405,10 +407,14 @@ def save_person(*, session: Session, user_id: str, tz: str | None, now: datetime
     person = session.get(Person, user_id)
     if person is None:
         session.add(Person(user_id=user_id, tz=tz, fetched_at=now))
+        moved = tz is not None
     else:
         person.fetched_at = now
-        if not keep_tz:
+        moved = not keep_tz and person.tz != tz
+        if moved:
             person.tz = tz
+    if moved:  # their "heading home?" hour moved: their incidents' next due moments are worked out again
+        recheck_reminders(session=session, commanded_by=[user_id])
 
 
 def people_to_refresh(*, session: Session, fetched_before: datetime, limit: int) -> list[str]:
@@ -424,14 +430,52 @@ def people_to_refresh(*, session: Session, fetched_before: datetime, limit: int)
 
 # -- reminders and handoffs ---------------------------------------------------------------------------------
 
+_FACTS = (Incident.id, Incident.priority, Incident.status, Incident.created_at, Incident.last_update_at,
+          Incident.p0_since, Incident.commander_id, Incident.rotation_id)
+
+
 def reminder_facts(*, session: Session, incident_id: int | None = None) -> list:
     """The few columns reminders need, for open P0s and P1s (rows, not objects: cheap at a thousand)."""
-    query = select(Incident.id, Incident.priority, Incident.status, Incident.created_at, Incident.last_update_at,
-                   Incident.p0_since, Incident.commander_id, Incident.rotation_id) \
-        .where(col(Incident.status).in_(OPEN_STATUS_VALUES), col(Incident.priority).in_(("P0", "P1")))
+    query = select(*_FACTS).where(col(Incident.status).in_(OPEN_STATUS_VALUES),
+                                  col(Incident.priority).in_(("P0", "P1")))
     if incident_id is not None:
         query = query.where(Incident.id == incident_id)
     return list(session.exec(query))
+
+
+def facts_due(*, session: Session, now: datetime, limit: int = 5000) -> list:
+    """The same columns for every incident whose next due moment has come (or that changed since it was worked
+    out), whatever its status: the tick settles each one."""
+    return list(session.exec(select(*_FACTS).where(col(Incident.next_due_at) <= now)
+                             .order_by(col(Incident.next_due_at)).limit(limit)))
+
+
+_SEEN = (("priority", sa.String), ("status", sa.String), ("commander_id", sa.String),
+         ("last_update_at", UTCDateTime), ("p0_since", UTCDateTime))
+_SET_NEXT_DUE = (sa.update(Incident.__table__)
+                 .where(Incident.__table__.c.id == sa.bindparam("b_id"),
+                        *(Incident.__table__.c[name].is_not_distinct_from(sa.bindparam(f"b_{name}", type_=kind()))
+                          for name, kind in _SEEN))
+                 .values(next_due_at=sa.bindparam("b_next", type_=UTCDateTime())))
+
+
+def set_next_due(*, session: Session, moments: list[tuple[Any, datetime]]) -> None:
+    """(facts row, next due moment) — written only where the row still has the facts it was worked out from: a
+    change meanwhile has put it back to RECHECK, and it stays so."""
+    if moments:
+        session.execute(_SET_NEXT_DUE, [{"b_id": row.id, "b_next": moment,
+                                         **{f"b_{name}": getattr(row, name) for name, _ in _SEEN}}
+                                        for row, moment in moments])
+
+
+def recheck_reminders(*, session: Session, commanded_by: list[str] | None = None) -> None:
+    """Open P0/P1s (commanded by these people) are worked out again at the next tick: the policy or someone's
+    timezone changed."""
+    query = sa.update(Incident).where(col(Incident.status).in_(OPEN_STATUS_VALUES),
+                                      col(Incident.priority).in_(("P0", "P1")))
+    if commanded_by is not None:
+        query = query.where(col(Incident.commander_id).in_(commanded_by))
+    session.exec(query.values(next_due_at=RECHECK))
 
 
 def existing_notices(*, session: Session, keys: list[str]) -> dict[str, str]:

@@ -140,6 +140,48 @@ def incident_reminders(facts: IncidentFacts, now: datetime, policy: Policy) -> l
     return [d for d in found if d is not None]
 
 
+def next_due(facts: IncidentFacts, now: datetime, policy: Policy) -> datetime | None:
+    """The first moment after `now` at which `incident_reminders` could name a key it does not name at `now` — the
+    tick reads an incident again only then (or when it changes), so its cost follows due work, not open work.
+    None: nothing more will come due unless the incident changes."""
+    if facts.priority is Priority.P2 or facts.status not in OPEN_STATUSES:
+        return None
+    moments: list[datetime] = []
+    if facts.priority is Priority.P0:
+        base = max(t for t in (facts.created_at, facts.p0_since, facts.last_update_at) if t is not None)
+        first = base + policy.p0_update_interval
+        steps = 0 if now < first else 1 + int((now - first) // policy.p0_renag_interval)
+        moments.append(first + steps * policy.p0_renag_interval)
+    try:
+        if facts.priority is Priority.P1:
+            target = policy.p1_resolution_target
+            moments += [policy.hours.add(facts.created_at, target * P1_WARNING_SHARE, policy.team_tz),
+                        policy.hours.add(facts.created_at, target, policy.team_tz)]
+        if facts.status is Status.NEW:
+            if facts.priority is Priority.P0:
+                moments += [facts.created_at + P0_TRIAGE_TARGET, facts.created_at + 2 * P0_TRIAGE_TARGET]
+            else:
+                moments += [policy.hours.add(facts.created_at, policy.triage_target, policy.team_tz),
+                            policy.hours.add(facts.created_at, 2 * policy.triage_target, policy.team_tz)]
+    except ValueError:  # no working hours in a week: business-time targets never come
+        pass
+    if facts.commander_id:
+        moments.append(_next_home_window(now, facts.commander_tz or policy.team_tz, policy.hours))
+    later = [m for m in moments if m is not None and m > now]
+    return min(later) if later else None
+
+
+def _next_home_window(now: datetime, tz: tzinfo, hours: WorkingTime) -> datetime | None:
+    """When the next "heading home?" window opens (a new day's key), looking a fortnight ahead."""
+    day = now.astimezone(tz).date() - timedelta(days=1)
+    for _ in range(16):
+        window = hours.window(day, tz)
+        if window is not None and window[1] - HOME_LEAD > now:
+            return window[1] - HOME_LEAD
+        day += timedelta(days=1)
+    return None
+
+
 def heads_up_at(handoff: Handoff, shift_start: datetime) -> datetime:
     """16:00 team time on the day before a handoff (Monday 16:00 for the Tuesday handoff)."""
     day = shift_start.astimezone(handoff.tz).date() - timedelta(days=1)

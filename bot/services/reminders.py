@@ -17,11 +17,12 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
-from bot.db.models import Incident, Notice, Rotation
+from bot.db.models import NEVER, Incident, Notice, Rotation
 from bot.delivery.messages import HOME, Message, lane_to
 from bot.domain import reminders as rules
 from bot.domain.incident import Priority, Status
 from bot.domain.reminders import Due, Kind
+from bot.domain.rotation import OnCall
 from bot.services.handoffs import Handoffs
 from bot.services.outbox import Outbox
 from bot.services.people import People
@@ -41,6 +42,7 @@ class Reminders:
         s = settings
         self.policy = rules.Policy(s.p0_update_interval, s.p0_renag_interval, s.p1_resolution_target,
                                    s.triage_target, rotations.working_time, s.team_timezone)
+        self._rechecked = False
 
     # -- what is due ----------------------------------------------------------------------------------------
 
@@ -51,41 +53,58 @@ class Reminders:
 
     def _due_now(self, session: Session, now: datetime, incident_id: int | None = None,
                  rotation_id: int | None = None) -> list[tuple[Due, int | None, int | None]]:
-        """(due item, incident id, rotation id) for everything due at `now` — or for one incident, or one
-        rotation's handoff. Reads only the open P0/P1s' few columns (a tick's cost follows open work)."""
+        """(due item, incident id, rotation id) for everything due at `now` for one incident, or one rotation's
+        handoff."""
         found: list[tuple[Due, int | None, int | None]] = []
-        rows = [] if rotation_id else repo.reminder_facts(session=session, incident_id=incident_id)
-        zones = self.people.timezones(session, sorted({r.commander_id for r in rows if r.commander_id}))
-        policy = self.policy
-        for row in rows:
-            facts = rules.IncidentFacts(row.id, Priority(row.priority), Status(row.status), row.created_at,
-                                        row.last_update_at, row.p0_since, row.commander_id,
-                                        zones.get(row.commander_id) if row.commander_id else None)
-            found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, policy)]
         if incident_id:
-            rotations = []
+            rows = repo.reminder_facts(session=session, incident_id=incident_id)
+            for row, facts in zip(rows, self._facts_of(session, rows), strict=True):
+                found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, self.policy)]
         elif rotation_id:
-            rotations = [r for r in [repo.rotation_by_id(session=session, rotation_id=rotation_id)] if r]
-        else:
-            rotations = repo.all_rotations(session=session)
-        for rotation in rotations:
-            found += [(due, None, rotation.id)
-                      for due in rules.handoff_due(rotation.id, rotation.created_at, self.rotations.handoff, now)]
+            found += self._handoffs_due(
+                [r for r in [repo.rotation_by_id(session=session, rotation_id=rotation_id)] if r], now)
         return found
+
+    def _facts_of(self, session: Session, rows: list) -> list[rules.IncidentFacts]:
+        zones = self.people.timezones(session, sorted({r.commander_id for r in rows if r.commander_id}))
+        return [rules.IncidentFacts(row.id, Priority(row.priority), Status(row.status), row.created_at,
+                                    row.last_update_at, row.p0_since, row.commander_id,
+                                    zones.get(row.commander_id) if row.commander_id else None) for row in rows]
+
+    def _handoffs_due(self, rotations: list[Rotation], now: datetime) -> list[tuple[Due, int | None, int | None]]:
+        return [(due, None, rotation.id) for rotation in rotations
+                for due in rules.handoff_due(rotation.id, rotation.created_at, self.rotations.handoff, now)]
+
+    def _everything_due(self, session: Session, now: datetime) -> tuple[list[tuple[Due, int | None, int | None]],
+                                                                         list]:
+        """Reads only the incidents whose stored next due moment has come (or that changed since): a tick's cost
+        follows due work, not open work. Also returns, for each incident read, its next moment (stored with the
+        notices)."""
+        if not self._rechecked:  # the policy (targets, hours) may differ from the last process's
+            repo.recheck_reminders(session=session)
+            self._rechecked = True
+        rows = repo.facts_due(session=session, now=now)
+        found: list[tuple[Due, int | None, int | None]] = []
+        moments = []
+        for row, facts in zip(rows, self._facts_of(session, rows), strict=True):
+            found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, self.policy)]
+            moments.append((row, rules.next_due(facts, now, self.policy) or NEVER))
+        return found + self._handoffs_due(repo.all_rotations(session=session), now), moments
 
     def queue_due(self) -> int:
         """Store every newly due item once (under its unique key), and with it one delivery per recipient: the
         channel message and each DM go out, fail and retry on their own. Returns how many items were new."""
         now = self.clock.now()
         fresh = 0
+        on_call: dict = {}  # rotation id → who is on call now: reminders due together mostly share a rotation
         with self.db.session() as session:
-            due = self._due_now(session, now)
+            due, moments = self._everything_due(session, now)
             taken = repo.existing_notices(session=session, keys=[d.key for d, _, _ in due])
             for item, incident_id, rotation_id in due:
                 if item.key in taken:
                     # Stored but never sent by a version that sent notices whole: its messages are owed now.
                     if taken[item.key] == "queued" and repo.settle_notice(session=session, key=item.key, now=now):
-                        self._queue_messages(session, item, incident_id, rotation_id, now)
+                        self._queue_messages(session, item, incident_id, rotation_id, now, on_call)
                         fresh += 1
                     continue
                 try:
@@ -94,17 +113,18 @@ class Reminders:
                                            rotation_id=rotation_id, step=item.step, created_at=now, state="sent",
                                            sent_at=now))
                         session.flush()
-                        self._queue_messages(session, item, incident_id, rotation_id, now)
+                        self._queue_messages(session, item, incident_id, rotation_id, now, on_call)
                 except IntegrityError:
                     continue
                 fresh += 1
+            repo.set_next_due(session=session, moments=moments)
             session.commit()
         return fresh
 
     async def remind_due(self) -> int:
         fresh = await self.db.run_background(self.queue_due)
         if fresh:
-            await self.outbox.flush()
+            self.outbox.flush_later()
         return fresh
 
     def still_due(self, key: str, incident_id: int | None, rotation_id: int | None) -> bool:
@@ -118,22 +138,23 @@ class Reminders:
     # -- what each reminder says, and to whom -------------------------------------------------------------
 
     def _queue_messages(self, session: Session, item: Due, incident_id: int | None, rotation_id: int | None,
-                        now: datetime) -> None:
+                        now: datetime, on_call: dict) -> None:
         if item.kind in (Kind.DIGEST, Kind.HEADS_UP):
             rotation = repo.rotation_by_id(session=session, rotation_id=rotation_id)
             messages = (self._digest_message(session, rotation) if item.kind is Kind.DIGEST
                         else self._heads_up_messages(session, rotation, now))
         else:
             incident = repo.incident_by_id(session=session, incident_id=incident_id)
-            messages = self._incident_messages(session, item, incident, now)
+            if incident.rotation_id not in on_call:
+                on_call[incident.rotation_id] = self.rotations.on_call_for(session, incident, now)
+            messages = self._incident_messages(item, incident, now, on_call[incident.rotation_id])
         for to, text, blocks in messages:
             self.outbox.queue(session, lane=lane_to(to, incident_id), kind="reminder", now=now,
                                 incident_id=incident_id, rotation_id=rotation_id, notice=item.key, to=to, text=text,
                                 blocks=blocks)
 
-    def _incident_messages(self, session: Session, item: Due, incident: Incident, now: datetime) -> list[Message]:
+    def _incident_messages(self, item: Due, incident: Incident, now: datetime, oncall: OnCall | None) -> list[Message]:
         kind, step = item.kind, item.step
-        oncall = self.rotations.on_call_for(session, incident, now)
         silent_for = now - max(t for t in (incident.created_at, incident.p0_since, incident.last_update_at) if t)
         dms: list[Message] = []
         channel_text: str | None = None
