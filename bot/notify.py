@@ -11,6 +11,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
+from enum import IntEnum
 from typing import Any
 
 import aiohttp
@@ -81,18 +82,30 @@ def slack_error(exc: SlackApiError) -> str:
     return str(data.get("error", "unknown_error")) if isinstance(data, dict) else "unknown_error"
 
 
-ACKS_FIRST_MAX_WAIT = 1.0  # seconds; a trigger_id lives 3 s, so views.open must not wait longer than this
+ACKS_FIRST_MAX_WAIT = 1.0  # seconds: work after an ack waits at most this long for the requests to quiet down
 ACKS_FIRST_QUIET = 0.02  # no Slack request for this long (and none in flight) counts as quiet
-ACKS_FIRST_PARALLEL = 16  # post-ack jobs let through at once when it is quiet
+ACKS_FIRST_PARALLEL = 16  # post-ack jobs running at once (forms apart)
+FORMS_AT_ONCE = 32  # views.open calls running at once: they go out even while requests keep arriving
+
+
+class Turn(IntEnum):
+    """Which work after an ack goes first. A form must open within Slack's 3 s (the trigger id expires), a page
+    reaches a person at 3 a.m.; the rest (set-up, answers, the App Home) can follow."""
+
+    FORM = 0
+    PAGE = 1
+    REST = 2
 
 
 class Background:
     """Keeps references to fire-and-forget work so it is not garbage-collected, logged when it fails,
     and can be awaited (`drain`) at shutdown and in tests.
 
-    Acks first: work started after an ack waits while Slack requests keep arriving (at most ACKS_FIRST_MAX_WAIT),
-    then goes out a few at a time, so a burst of `/incident` is acknowledged at the speed of a bare Bolt app and
-    the Slack calls it causes follow right after.
+    Work after an ack goes through a small pool with priorities (`Turn`) instead of all at once: forms open at
+    once (at most FORMS_AT_ONCE at a time); the rest waits while Slack requests keep arriving (at most
+    ACKS_FIRST_MAX_WAIT), pages before the others, then runs ACKS_FIRST_PARALLEL at a time — so a burst is
+    acknowledged at the speed of a bare Bolt app and the Slack calls it causes follow right after, never as one
+    flood that stalls the acks of the next burst.
     """
 
     def __init__(self) -> None:
@@ -100,8 +113,8 @@ class Background:
         self._tasks: set[asyncio.Task] = set()
         self.answering = 0
         self._last_request = 0.0
-        self._waiting: deque[tuple[float, asyncio.Future]] = deque()
-        self._let_through = 0
+        self._waiting: dict[Turn, deque[tuple[float, asyncio.Future]]] = {turn: deque() for turn in Turn}
+        self._running = {Turn.FORM: 0, Turn.PAGE: 0}  # PAGE counts every turn but FORM
         self._gate: asyncio.Task | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -128,15 +141,16 @@ class Background:
         task.add_done_callback(self._finished)
         return task
 
-    def spawn_after_acks(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task | None:
-        if self._on_loop(self.spawn_after_acks, coro, name):
+    def spawn_after_acks(self, coro: Coroutine[Any, Any, Any], name: str,
+                         turn: Turn = Turn.REST) -> asyncio.Task | None:
+        if self._on_loop(self.spawn_after_acks, coro, name, turn):
             return None
         loop = asyncio.get_running_loop()
-        turn = loop.create_future()
-        self._waiting.append((loop.time(), turn))
+        ready = loop.create_future()
+        self._waiting[turn].append((loop.time(), ready))
         if self._gate is None or self._gate.done():
             self._gate = self.spawn(self._open_gate(), name="acks-first")
-        return self.spawn(self._after_acks(turn, coro), name=name)
+        return self.spawn(self._after_acks(ready, coro, Turn.FORM if turn is Turn.FORM else Turn.PAGE), name=name)
 
     def request_started(self) -> None:
         self.answering += 1
@@ -145,28 +159,38 @@ class Background:
     def request_finished(self) -> None:
         self.answering -= 1
 
+    def _release(self, turn: Turn, pool: Turn) -> None:
+        _, ready = self._waiting[turn].popleft()
+        if ready.done():  # its task was cancelled while it waited
+            return
+        self._running[pool] += 1
+        ready.set_result(None)
+
     async def _open_gate(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._waiting:
+        forms, pages, rest = (self._waiting[t] for t in Turn)
+        while forms or pages or rest:
             now = loop.time()
+            while forms and self._running[Turn.FORM] < FORMS_AT_ONCE:
+                self._release(Turn.FORM, Turn.FORM)
             quiet = not self.answering and now - self._last_request >= ACKS_FIRST_QUIET
-            while self._waiting:
-                queued_at, turn = self._waiting[0]
-                overdue = now - queued_at >= ACKS_FIRST_MAX_WAIT
-                if not overdue and not (quiet and self._let_through < ACKS_FIRST_PARALLEL):
-                    break
-                self._waiting.popleft()
-                self._let_through += 1
-                if not turn.done():
-                    turn.set_result(None)
+            overdue = any(q and now - q[0][0] >= ACKS_FIRST_MAX_WAIT for q in (pages, rest))
+            while (quiet or overdue) and (pages or rest) and self._running[Turn.PAGE] < ACKS_FIRST_PARALLEL:
+                self._release(Turn.PAGE if pages else Turn.REST, Turn.PAGE)
             await asyncio.sleep(0.005)
 
-    async def _after_acks(self, turn: asyncio.Future, coro: Coroutine[Any, Any, Any]) -> Any:
+    async def _after_acks(self, ready: asyncio.Future, coro: Coroutine[Any, Any, Any], pool: Turn) -> Any:
         try:
-            await turn
+            await ready
+        except asyncio.CancelledError:
+            coro.close()  # cancelled while it waited: it never runs
+            if ready.done() and not ready.cancelled():  # let through a moment before: its place is free again
+                self._running[pool] -= 1
+            raise
+        try:
             return await coro
         finally:
-            self._let_through -= 1
+            self._running[pool] -= 1
 
     def _finished(self, task: asyncio.Task) -> None:
         self._tasks.discard(task)

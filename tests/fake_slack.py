@@ -15,6 +15,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -162,6 +163,15 @@ class FakeSlack:
                                      f"calls so far: {self.methods()}") from None
         return self.calls_to(method)
 
+    async def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+        """Wait (on events) until `condition()` holds: a call is recorded before it is carried out."""
+        assert self._changed is not None
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(condition), timeout)
+            except TimeoutError:
+                raise AssertionError(f"never: {what}; calls so far: {self.methods()}") from None
+
     async def wait_for_response(self, count: int = 1, timeout: float = 10.0) -> list[dict]:
         assert self._changed is not None
         async with self._changed:
@@ -255,6 +265,7 @@ class FakeSlack:
             return _error("unknown_method")
         try:
             result = handler(_decode_json_args(args))
+            await self._notify()  # what the call did (a view stored, a message posted) can be waited for too
         except BlockKitError as exc:
             error = "invalid_arguments" if method.startswith("views.") else "invalid_blocks"
             return web.json_response({"ok": False, "error": error, "response_metadata": {"messages": [str(exc)]}})

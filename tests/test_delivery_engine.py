@@ -16,8 +16,8 @@ from bot.clock import FakeClock
 from bot.db.engine import make_engine, upgrade_to_head
 from bot.db.models import Delivery, Rotation
 from bot.db.repo import Database
+from bot.delivery.engine import LANES_AT_ONCE, Drop, Later, Sent
 from bot.delivery.engine import DeliveryEngine as Engine
-from bot.delivery.engine import Drop, Later, Sent
 
 LEASE = timedelta(seconds=0.4)
 
@@ -159,3 +159,19 @@ async def test_a_handler_that_breaks_is_retried_and_holds_only_its_lane(db, capl
     assert (broken.state, broken.attempts, broken.claim_token) == ("queued", 1, None)
     assert broken.last_error == "LookupError: incident id 1 vanished"
     assert "delivery 1 (post) failed unexpectedly" in caplog.text
+
+
+async def test_page_lanes_start_first_when_more_lanes_wait_than_run_at_once(db):
+    clock = FakeClock()
+    engine = Engine(db, clock, LEASE)
+    started: list[str] = []
+
+    async def handler(delivery, payload):
+        started.append(delivery.kind)
+        await asyncio.sleep(0)
+
+    engine.register("post", handler)
+    engine.register("page", handler)
+    queue(db, clock, *((f"incident:{n}", "post") for n in range(LANES_AT_ONCE + 10)), ("user:U0A", "page"))
+    assert await engine.run() == LANES_AT_ONCE + 11
+    assert started[0] == "page"

@@ -140,7 +140,9 @@ class DeliveryEngine:
             async with gate:
                 return await self._lane(deliveries)
 
-        return sum(await asyncio.gather(*(lane(d) for d in lanes.values()))), len(due) == PASS_LIMIT
+        # Lanes whose next delivery is a page start first: someone is being woken up.
+        ordered = sorted(lanes.values(), key=lambda deliveries: deliveries[0].kind != "page")
+        return sum(await asyncio.gather(*(lane(d) for d in ordered))), len(due) == PASS_LIMIT
 
     async def _lane(self, deliveries: list[Delivery]) -> int:
         """In order; the first that does not go out (Slack down, not deliverable yet, claimed elsewhere) holds

@@ -10,6 +10,8 @@ import hashlib
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from bot.notify import Turn
+
 T = TypeVar("T")
 
 
@@ -18,8 +20,9 @@ async def off_loop(context, work: Callable[..., T], *args: Any) -> T:
     return await context["db"].run(work, *args)
 
 
-def after_ack(context, work: Coroutine[Any, Any, Any], name: str) -> None:
-    context["background"].spawn_after_acks(work, name=name)
+def after_ack(context, work: Coroutine[Any, Any, Any], name: str, turn: Turn = Turn.REST) -> None:
+    """`Turn.FORM` for work that opens or updates a modal: its trigger id lives 3 s."""
+    context["background"].spawn_after_acks(work, name=name, turn=turn)
 
 
 async def say_privately(respond, text: str, *, context=None, user: str | None = None) -> None:

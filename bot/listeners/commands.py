@@ -18,6 +18,7 @@ from bot.listeners import after_ack, off_loop, request_key, rotation_commands
 from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
+from bot.notify import Turn
 from bot.services import Changed
 from bot.slack_text import clean_text, echo, parse_user_ref
 from bot.views import incident as views
@@ -33,7 +34,7 @@ async def incident_command(ack, command, context, respond) -> None:
     if line.verb in ("", "declare", "new") and line.number is None:
         await ack()
         after_ack(context, open_declare_modal(context, command["trigger_id"], command.get("channel_id"), respond,
-                                              title=line.args), "declare-modal")
+                                              title=line.args), "declare-modal", Turn.FORM)
         return
     if line.verb == "" and line.number is not None:  # `/incident INC-3` on its own shows it
         line = CommandLine("show", line.number, "")
@@ -145,7 +146,7 @@ async def _open_modal(r: Request, which: str, text: str) -> None:
     incident = await r.call(r.working.ensure_changeable, await r.number(), r.user, which)
     await r.ack()
     after_ack(r.context, open_incident_modal(r.context, r.command["trigger_id"], incident, which, r.respond,
-                                             text=text), f"{which}-modal")
+                                             text=text), f"{which}-modal", Turn.FORM)
 
 
 async def _update(r: Request) -> None:

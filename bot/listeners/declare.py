@@ -18,7 +18,7 @@ from bot.domain.incident import (
 )
 from bot.ids import ActionId, BlockId
 from bot.listeners import after_ack, forms, off_loop, say_privately
-from bot.notify import slack_error
+from bot.notify import Turn, slack_error
 from bot.services import Declaring, Reading
 from bot.slack_text import as_int, clean_text, is_channel_id, message_permalink, truncate
 from bot.views.incident import declare_modal
@@ -76,7 +76,7 @@ async def declare_from_message(ack, shortcut, context, respond) -> None:
     description = body + (f"\n\nFrom a message by <@{message['user']}>" if message.get("user") else "")
     after_ack(context, open_declare_modal(context, shortcut["trigger_id"], channel_id, respond,
                                           title=truncate(first_line, TITLE_MAX), description=description.strip(),
-                                          source_url=source), "declare-modal")
+                                          source_url=source), "declare-modal", Turn.FORM)
 
 
 def _declaration(values: dict, user_id: str, view: dict) -> tuple[Declaration | None, dict[str, str]]:
@@ -114,7 +114,7 @@ async def declare_submitted(ack, body, view, context) -> None:
 async def impact_changed(ack, body, context) -> None:
     """A "yes" to an impact question re-renders the modal so the priority hint suggests P0."""
     await ack()
-    after_ack(context, _rerender(body, context), "declare-hint")
+    after_ack(context, _rerender(body, context), "declare-hint", Turn.FORM)
 
 
 async def _rerender(body: dict, context) -> None:

@@ -16,7 +16,7 @@ from bot.domain.incident import incident_ref
 from bot.ids import ActionId, BlockId
 from bot.listeners import after_ack, forms, off_loop, request_key, say_privately
 from bot.listeners.home import publish_home
-from bot.notify import slack_error
+from bot.notify import Turn, slack_error
 from bot.services import Changed, Handoffs, Paging, Resolution, Working
 from bot.slack_text import as_int
 from bot.views import handoff as handoff_views
@@ -88,7 +88,7 @@ async def _answer(context, body: dict, respond, result: Changed | UserError, unc
 async def open_modal(ack, body, action, context, respond) -> None:
     """Post update / Resolve: open the matching modal for the incident on the button."""
     await ack()
-    after_ack(context, _open_from_button(body, action, context, respond), "incident-modal")
+    after_ack(context, _open_from_button(body, action, context, respond), "incident-modal", Turn.FORM)
 
 
 async def _open_from_button(body: dict, action: dict, context, respond) -> None:

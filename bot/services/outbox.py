@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.db.models import Incident
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.messages import home_lane
-from bot.notify import Background
+from bot.notify import Background, Turn
 from bot.services.outcomes import Effects
 
 
@@ -53,8 +53,9 @@ class Outbox:
         self.background.spawn(self.flush(), name="outbox")
 
     def flush_after_acks(self, name: str) -> None:
-        """After the requests in flight are answered: a burst's acks come first (the tick is the backstop)."""
-        self.background.spawn_after_acks(self.flush(), name=name)
+        """After the requests in flight are answered: a burst's acks come first (the tick is the backstop). A
+        declaration's first page is among what goes out: it goes before the other work waiting."""
+        self.background.spawn_after_acks(self.flush(), name=name, turn=Turn.PAGE)
 
     async def flush(self) -> int:
         return await self.delivery.run()

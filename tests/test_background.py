@@ -1,0 +1,62 @@
+"""Work after an ack: forms open at once even while requests keep arriving; the rest waits for a quiet moment,
+pages first, a bounded number at a time — never one flood that stalls the next burst's acks."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.notify import ACKS_FIRST_PARALLEL, Background, Turn
+
+
+async def _until(condition, limit: float = 5.0) -> None:
+    """Polls the loop until `condition()` holds (the gate runs on the loop's own time)."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition never held"
+        await asyncio.sleep(0.005)
+
+
+async def test_forms_go_while_requests_arrive_pages_before_the_rest_once_quiet():
+    background = Background()
+    started: list[str] = []
+    hold = asyncio.Event()
+
+    async def job(name: str) -> None:
+        started.append(name)
+        await hold.wait()
+
+    background.request_started()  # a burst is being answered
+    background.spawn_after_acks(job("set-up"), name="set-up")
+    background.spawn_after_acks(job("page"), name="page", turn=Turn.PAGE)
+    background.spawn_after_acks(job("form"), name="form", turn=Turn.FORM)
+    await _until(lambda: started == ["form"])
+    await asyncio.sleep(0.05)
+    assert started == ["form"]  # still answering: set-up and page wait
+    background.request_finished()
+    await _until(lambda: len(started) == 3)
+    assert started == ["form", "page", "set-up"]
+    hold.set()
+    await background.drain()
+
+
+async def test_at_most_a_few_run_at_once_and_a_cancelled_one_frees_its_place():
+    background = Background()
+    running, most = 0, 0
+    hold = asyncio.Event()
+
+    async def job() -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await hold.wait()
+        running -= 1
+
+    tasks = [background.spawn_after_acks(job(), name=f"job-{i}") for i in range(3 * ACKS_FIRST_PARALLEL)]
+    await _until(lambda: running == ACKS_FIRST_PARALLEL)
+    await asyncio.sleep(0.05)
+    assert running == most == ACKS_FIRST_PARALLEL
+    tasks[-1].cancel()  # waiting, never started: takes no place
+    hold.set()
+    await background.drain()
+    assert running == 0 and most == ACKS_FIRST_PARALLEL
+    assert sum(t.cancelled() for t in tasks) == 1
