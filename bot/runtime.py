@@ -23,7 +23,7 @@ from bot.db.repo import Database
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.messages import Messages, ReminderMessages
 from bot.delivery.pages import Pages
-from bot.delivery.setup import IncidentSetup
+from bot.delivery.setup import IncidentSetup, Surroundings
 from bot.notify import Background, SlackGateway, make_client
 from bot.scheduler import build_scheduler
 from bot.services import (
@@ -104,8 +104,9 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     Messages(delivery, db, slack, reading.summary)
     ReminderMessages(delivery, db, slack, reminders.still_due)
     Pages(delivery, db, slack, clock, settings, settings.escalation_timeout, paging.escalate_refused)
-    IncidentSetup(delivery, db, slack, clock, settings, reading.summary, rotations.on_call_now,
-                  rotations.announcement_channel)
+    IncidentSetup(delivery, db, slack, clock, settings, lambda session, incident: Surroundings(
+        rotations.on_call_now(session, incident), rotations.announcement_channel(incident, session),
+        reading.summary_from(session, incident)))
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
                     alerts=Alerts(settings, db, clock, declaring, working), reading=reading)

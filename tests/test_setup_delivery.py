@@ -127,3 +127,17 @@ async def test_a_summary_already_posted_is_found_not_posted_again(bot):
     incident = bot.incidents()[0]
     assert incident.summary_ts == ts and len(summaries(bot, incident)) == 1
     assert (incident.channel_id, ts) in bot.fake.pins and incident.steps_done >= SETUP
+
+
+async def test_an_announcement_that_became_the_incidents_home_is_posted_once(bot):
+    """No channel allowed: the incident lives in its announcement's thread. That post is written before the next
+    call to Slack, so a failure right after it (the reporter's reply) does not bring a second announcement."""
+    bot.fake.fail("conversations.create", "restricted_action", times=100)
+    bot.fake.fail("chat.postEphemeral", "internal_error", status=500, times=100_000)
+    incident = await bot.declare("Checkout is down")
+    assert "home" in incident.steps_done and "reply" not in incident.steps_done
+    bot.fake.recover()
+    await bot.tick(minutes=1)
+    incident = bot.incidents()[0]
+    assert incident.thread_ts and incident.steps_done >= SETUP
+    assert len(announcements(bot, "C0INCIDENTS")) == 1

@@ -19,8 +19,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Delivery, Incident
-from bot.delivery.engine import DeliveryEngine, Record, Refused, Sent
-from bot.delivery.messages import Summary, incident_of, post_at
+from bot.delivery.engine import DeliveryEngine, Drop, Record, Refused, Sent
+from bot.delivery.messages import post_at
 from bot.domain.incident import channel_name, incident_ref
 from bot.notify import CHANNEL_REFUSED, SlackGateway, slack_error, transient
 from bot.views import incident as incident_views
@@ -33,7 +33,11 @@ _EPHEMERAL_UNDELIVERABLE = frozenset({"channel_not_found", "not_in_channel", "us
 SUMMARY_EVENT = "firefighter_incident_summary"
 SETUP = ("home", "reply", "invite", "topic", "summary", "pin", "announce", "done")
 SETUP_KIND = "setup"
-_REPEATABLE = frozenset({"invite", "topic", "pin", "done"})  # asked of Slack twice, no harm: may be written later
+# Steps that may be written later, with the next: Slack asked twice does no harm, or the step finds what it did
+# before when resumed — a channel created under the incident's own name is adopted, a summary is found by its
+# metadata. Only the reporter's reply and the announcement would show twice: the reply is written before the next
+# call (one checkpoint), the announcement with the delivery's own outcome.
+_REPEATABLE = frozenset({"home", "invite", "topic", "summary", "pin", "done"})
 
 
 def _where(place: str) -> str:
@@ -42,6 +46,19 @@ def _where(place: str) -> str:
 
 def _steps(incident: Incident, *more: str) -> str:
     return ",".join(sorted(incident.steps_done | set(more)))
+
+
+@dataclass(frozen=True)
+class Surroundings:
+    """What the steps need from the rest of the bot, read in the same database job that loads the incident (one
+    job per attempt instead of one per step: on SQLite every job waits its turn on the one writer thread)."""
+
+    on_call: tuple[str, ...]  # invited with the reporter and the commander
+    announce_in: str | None  # the rotation's channel, else INCIDENTS_CHANNEL
+    summary: Callable[[Incident], tuple[str, list[dict]]]  # the pinned summary, from what was read
+
+
+Around = Callable[[Session, Incident], Surroundings]
 
 
 @dataclass(frozen=True)
@@ -58,24 +75,30 @@ def _tried_before(delivery: Delivery) -> bool:
 
 
 class IncidentSetup:
-    """`on_call(incident)`: who is on call for it now (invited with the reporter and the commander);
-    `announce_in(incident)`: the rotation's channel, else INCIDENTS_CHANNEL.
+    """`around(session, incident)`: what the steps need from the rest of the bot (`Surroundings`).
 
     One delivery (`setup`) does every step still to do, in order, with the incident in hand: each step's outcome
     is written as it happens (one fenced write, which also renews the claim), so a retry or a process taking over
     resumes at the first step not done. Deliveries of the older one-per-step kinds (`setup_<step>`) still go."""
 
     def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, clock: Clock,
-                 settings: Settings, summary: Summary, on_call: Callable[[Incident], tuple[str, ...]],
-                 announce_in: Callable[[Incident], str | None]) -> None:
+                 settings: Settings, around: Around) -> None:
         self.delivery, self.db, self.slack, self.clock, self.settings = engine, db, slack, clock, settings
-        self.summary, self.on_call, self.announce_in = summary, on_call, announce_in
+        self.around = around
         engine.register(SETUP_KIND, self.setup)
         for step in SETUP:
             engine.register(f"setup_{step}", self._one_step(step))
 
+    def _prepare(self, delivery: Delivery) -> tuple[Incident, Surroundings]:
+        with self.db.session() as session:
+            incident = repo.incident_by_id(session=session, incident_id=delivery.incident_id) \
+                if delivery.incident_id else None
+            if incident is None:
+                raise Drop("the incident is gone")
+            return incident, self.around(session, incident)
+
     async def setup(self, delivery: Delivery, payload: dict) -> Sent | None:
-        incident = await incident_of(self.db, delivery, need_home=False)
+        incident, around = await self.db.run_background(self._prepare, delivery)
         todo = [step for step in SETUP if step not in incident.steps_done]
         # What an earlier attempt may have got Slack to do without writing it down: up to the first step that is
         # written before anything after it is asked of Slack.
@@ -89,23 +112,23 @@ class IncidentSetup:
                 # Before the next call to Slack can fail, what Slack must not be asked twice is written.
                 await self.delivery.checkpoint(delivery, self._write(incident, owed))
                 owed = []
-            done = await self._step(step, incident, resumed=step in unsure)
+            done = await self._step(step, incident, around, resumed=step in unsure)
             owed += [done] if done else []
         return Sent(self._write(incident, owed)) if owed else None  # written with the delivery's own outcome
 
     def _one_step(self, step: str):
         async def deliver(delivery: Delivery, payload: dict) -> Sent | None:
-            incident = await incident_of(self.db, delivery, need_home=False)
+            incident, around = await self.db.run_background(self._prepare, delivery)
             if step in incident.steps_done:
                 return None
-            done = await self._step(step, incident, resumed=_tried_before(delivery))
+            done = await self._step(step, incident, around, resumed=_tried_before(delivery))
             return Sent(self._write(incident, [done])) if done else None
         return deliver
 
-    async def _step(self, step: str, incident: Incident, resumed: bool) -> Done | None:
+    async def _step(self, step: str, incident: Incident, around: Surroundings, resumed: bool) -> Done | None:
         if step not in ("home", "done") and incident.channel_id is None:
             return None  # a home step given up leaves none: nothing more to do in Slack
-        return await getattr(self, f"_setup_{step}")(incident, resumed)
+        return await getattr(self, f"_setup_{step}")(incident, around, resumed)
 
     @staticmethod
     def _done(incident: Incident, *steps: str, note: str | None = None, tell_reporter: str | None = None,
@@ -133,7 +156,7 @@ class IncidentSetup:
                                         text=f":mega: {incident_ref(incident.number)}: {d.tell_reporter}")
         return record
 
-    async def _setup_home(self, incident: Incident, resumed: bool) -> Done | None:
+    async def _setup_home(self, incident: Incident, around: Surroundings, resumed: bool) -> Done | None:
         """A channel of its own; when that is off or refused, a thread under the announcement."""
         note = None
         if self.settings.create_incident_channels:
@@ -158,7 +181,7 @@ class IncidentSetup:
                 return self._done(incident, "home", channel_id=channel_id, channel_name=name)
             else:
                 note = "Every channel name was taken; the incident runs in a thread."
-        return await self._thread_home(incident, note)
+        return await self._thread_home(incident, around, note)
 
     async def _ours(self, name: str) -> str | None:
         """The channel of that name if the bot created it and no other incident has it: Slack created it but we
@@ -175,16 +198,18 @@ class IncidentSetup:
         with self.db.session() as session:
             return repo.incident_by_channel(session=session, channel_id=channel_id) is not None
 
-    async def _thread_home(self, incident: Incident, note: str | None) -> Done:
-        target = await self.db.run_background(self.announce_in, incident) or incident.reporter_id
+    async def _thread_home(self, incident: Incident, around: Surroundings, note: str | None) -> Done:
+        """Its home is the announcement's thread: done as "announce" first, so it is written before the next call
+        (an announcement must not be posted twice)."""
+        target = around.announce_in or incident.reporter_id
         if not target:  # an alert, with no channel allowed and nowhere to announce: it lives in the bot alone
-            return self._done(incident, "home", "announce", note=(note or "") + " There is nowhere to announce it.")
+            return self._done(incident, "announce", "home", note=(note or "") + " There is nowhere to announce it.")
         text, blocks = incident_views.announcement(incident)
         channel_id, ts = await self.slack.post(target, text, blocks)
-        return self._done(incident, "home", "announce", note=note, channel_id=channel_id, thread_ts=ts,
+        return self._done(incident, "announce", "home", note=note, channel_id=channel_id, thread_ts=ts,
                           announcement_channel=channel_id, announcement_ts=ts)
 
-    async def _setup_reply(self, incident: Incident, resumed: bool) -> Done | None:
+    async def _setup_reply(self, incident: Incident, around: Surroundings, resumed: bool) -> Done | None:
         if incident.reporter_id:  # opened by an alert: there is nobody to answer
             await self._reply(incident)
         return self._done(incident, "reply")
@@ -204,31 +229,31 @@ class IncidentSetup:
                     raise
         await self.slack.post(incident.reporter_id, text)
 
-    async def _setup_invite(self, incident: Incident, resumed: bool) -> Done | None:
+    async def _setup_invite(self, incident: Incident, around: Surroundings, resumed: bool) -> Done | None:
         """The reporter, the commander and whoever is on call for the incident's rotation."""
         if incident.thread_ts is None:
             await self.slack.invite(incident.channel_id, [incident.reporter_id, incident.commander_id,
-                                                          *await self.db.run_background(self.on_call, incident)])
+                                                          *around.on_call])
         return self._done(incident, "invite")
 
-    async def _setup_topic(self, incident: Incident, resumed: bool) -> Done | None:
+    async def _setup_topic(self, incident: Incident, around: Surroundings, resumed: bool) -> Done | None:
         if incident.thread_ts is None:
             await self.slack.set_topic(incident.channel_id, incident_views.topic(incident))
         return self._done(incident, "topic")
 
-    async def _setup_summary(self, incident: Incident, resumed: bool) -> Done | None:
+    async def _setup_summary(self, incident: Incident, around: Surroundings, resumed: bool) -> Done | None:
         marker = {"event_type": SUMMARY_EVENT, "event_payload": {"incident": incident.number}}
         if resumed:  # posted before a crash? then it is found, not posted again
             found = await self.slack.find_marked(incident.channel_id, SUMMARY_EVENT, {"incident": incident.number},
                                                  thread_ts=incident.thread_ts)
             if found:
                 return self._done(incident, "summary", summary_ts=found)
-        text, blocks = await self.db.run_background(self.summary, incident)
+        text, blocks = around.summary(incident)
         _, ts = await self.slack.post(incident.channel_id, text, blocks, thread_ts=incident.thread_ts,
                                       metadata=marker)
         return self._done(incident, "summary", summary_ts=ts)
 
-    async def _setup_pin(self, incident: Incident, resumed: bool) -> Done | None:
+    async def _setup_pin(self, incident: Incident, around: Surroundings, resumed: bool) -> Done | None:
         if incident.thread_ts is None and incident.summary_ts:
             try:
                 await self.slack.pin(incident.channel_id, incident.summary_ts)
@@ -237,11 +262,11 @@ class IncidentSetup:
                     raise
         return self._done(incident, "pin")
 
-    async def _setup_announce(self, incident: Incident, resumed: bool) -> Done | None:
+    async def _setup_announce(self, incident: Incident, around: Surroundings, resumed: bool) -> Done | None:
         """In the rotation's channel (joining it when the bot is not in it), else INCIDENTS_CHANNEL, else the
         reporter's DM — and the timeline and the reporter are told where it went when that is not where it should
         have."""
-        wanted = await self.db.run_background(self.announce_in, incident)
+        wanted = around.announce_in
         if not wanted:  # no rotation and no INCIDENTS_CHANNEL: nothing to announce (the reporter has their reply)
             return self._done(incident, "announce")
         places = [p for p in dict.fromkeys((wanted, self.settings.incidents_channel, incident.reporter_id)) if p]
@@ -259,5 +284,5 @@ class IncidentSetup:
                               announcement_ts=ts)
         raise Refused(f"the announcement could go nowhere: {', '.join(refusals)}")
 
-    async def _setup_done(self, incident: Incident, resumed: bool) -> Done | None:
+    async def _setup_done(self, incident: Incident, around: Surroundings, resumed: bool) -> Done | None:
         return self._done(incident, "done")

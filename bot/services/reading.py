@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+
+from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -110,11 +113,16 @@ class Reading:
     def summary(self, incident: Incident) -> tuple[str, list[dict]]:
         """The pinned summary as it stands (the delivery engine keeps the message in Slack current)."""
         with self.db.session() as session:
-            rotation = repo.rotation_of(session=session, incident=incident)
-            responders = repo.responder_ids(session=session, incident_id=incident.id)
-            pages = repo.pages_of(session=session, incident_id=incident.id)
-        return incident_views.summary(incident, rotation.name if rotation else None, responders,
-                                      paging_line(pages, self.settings.escalation_timeout(incident.priority)))
+            return self.summary_from(session, incident)(incident)
+
+    def summary_from(self, session: Session, incident: Incident) -> Callable[[Incident], tuple[str, list[dict]]]:
+        """Reads what the summary shows besides the incident now; renders it later, with the incident as it is
+        then (the set-up fills in its channel between the two)."""
+        rotation = repo.rotation_of(session=session, incident=incident)
+        responders = repo.responder_ids(session=session, incident_id=incident.id)
+        paging = paging_line(repo.pages_of(session=session, incident_id=incident.id),
+                             self.settings.escalation_timeout(incident.priority))
+        return lambda then: incident_views.summary(then, rotation.name if rotation else None, responders, paging)
 
     def stats(self, days: int) -> Stats:
         now = self.clock.now()

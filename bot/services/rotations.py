@@ -75,10 +75,9 @@ class Rotations:
         rotation = repo.rotation_of(session=session, incident=incident)
         return self.on_call(session, rotation, at) if rotation else None
 
-    def on_call_now(self, incident: Incident) -> tuple[str, ...]:
+    def on_call_now(self, session: Session, incident: Incident) -> tuple[str, ...]:
         """Who is on call for this incident now (invited to its channel with the reporter and the commander)."""
-        with self.db.session() as session:
-            oncall = self.on_call_for(session, incident, self.clock.now())
+        oncall = self.on_call_for(session, incident, self.clock.now())
         return tuple(oncall.people) if oncall else ()
 
     def announcement_channel(self, incident: Incident, session: Session | None = None) -> str | None:
