@@ -101,12 +101,12 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     handoffs = Handoffs(settings, db, clock, outbox, rotations, working)
     reminders = Reminders(settings, db, clock, outbox, rotations, people, handoffs)
     reading = Reading(settings, db, clock)
-    Messages(delivery, db, slack, reading.summary)
+    Messages(delivery, db, slack, reading.summary_from)
     ReminderMessages(delivery, db, slack, reminders.still_due)
     Pages(delivery, db, slack, clock, settings, settings.escalation_timeout, paging.escalate_refused)
     IncidentSetup(delivery, db, slack, clock, settings, lambda session, incident: Surroundings(
-        rotations.on_call_now(session, incident), rotations.announcement_channel(incident, session),
-        reading.summary_from(session, incident)))
+        rotations.on_call_now(session, incident), rotations.announcement_channel(incident, session)),
+        reading.summary)
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
                     alerts=Alerts(settings, db, clock, declaring, working), reading=reading)

@@ -15,7 +15,6 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -153,7 +152,9 @@ class FakeSlack:
         return [c.method for c in self.calls]
 
     async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """Wait (on events, not a sleep loop) until `method` was called `count` times."""
+        """Wait (on events, not a sleep loop) until `method` was called `count` times. A call answered at once is
+        recorded and carried out in one go (no waiter sees one without the other); a slow one wakes waiters as it
+        starts."""
         assert self._changed is not None
         async with self._changed:
             try:
@@ -162,15 +163,6 @@ class FakeSlack:
                 raise AssertionError(f"{method} called {len(self.calls_to(method))} times, wanted {count}; "
                                      f"calls so far: {self.methods()}") from None
         return self.calls_to(method)
-
-    async def wait_until(self, condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-        """Wait (on events) until `condition()` holds: a call is recorded before it is carried out."""
-        assert self._changed is not None
-        async with self._changed:
-            try:
-                await asyncio.wait_for(self._changed.wait_for(condition), timeout)
-            except TimeoutError:
-                raise AssertionError(f"never: {what}; calls so far: {self.methods()}") from None
 
     async def wait_for_response(self, count: int = 1, timeout: float = 10.0) -> list[dict]:
         assert self._changed is not None
@@ -240,45 +232,50 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ").strip() or args.pop("token", "")
         call = Call(method, args, time.monotonic(), transport)
         self.calls.append(call)
-        await self._notify()
-        delay = self._delays.get(method, self.delay)
-        if delay:
-            await asyncio.sleep(delay)
-            if request.transport is None or request.transport.is_closing():
-                self.calls.remove(call)  # the caller went away while we were slow: it never reached Slack
-                return web.Response(status=499)
-        failure = self._take_failure(method, args.get("channel"))
-        if failure is not None and failure.status == -1:  # Slack acts, and the answer is lost on the way back
-            failure = None
-            self._lose_answer = True
-        if failure is not None and failure.status == 0:
-            if request.transport is not None:
-                request.transport.abort()
-            return web.Response(status=500)
-        if failure is not None:
-            headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
-            return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
-        if not token.startswith("xapp-" if method == "apps.connections.open" else self.token_prefix):
-            return _error("not_authed" if not token else "invalid_auth")
-        handler = getattr(self, "_api_" + method.replace(".", "_"), None)
-        if handler is None:
-            return _error("unknown_method")
-        try:
-            result = handler(_decode_json_args(args))
-            await self._notify()  # what the call did (a view stored, a message posted) can be waited for too
-        except BlockKitError as exc:
-            error = "invalid_arguments" if method.startswith("views.") else "invalid_blocks"
-            return web.json_response({"ok": False, "error": error, "response_metadata": {"messages": [str(exc)]}})
-        except _ApiError as exc:
-            return _error(str(exc))
-        if self._lose_answer:
-            self._lose_answer = False
-            if request.transport is not None:
-                request.transport.abort()
-            return web.Response(status=500)
-        if self._late.get(method):
-            await asyncio.sleep(self._late[method])
-        return web.json_response({"ok": True, **result})
+        try:  # waiters wake once the call is carried out (a view stored, a message posted), not before
+            delay = self._delays.get(method, self.delay)
+            if delay:
+                await self._notify()  # a test may act while the call is under way
+                await asyncio.sleep(delay)
+                if request.transport is None or request.transport.is_closing():
+                    self.calls.remove(call)  # the caller went away while we were slow: it never reached Slack
+                    return web.Response(status=499)
+            failure = self._take_failure(method, args.get("channel"))
+            if failure is not None and failure.status == -1:  # Slack acts, and the answer is lost on the way back
+                failure = None
+                self._lose_answer = True
+            if failure is not None and failure.status == 0:
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=500)
+            if failure is not None:
+                headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
+                return web.json_response({"ok": False, "error": failure.error}, status=failure.status,
+                                         headers=headers)
+            if not token.startswith("xapp-" if method == "apps.connections.open" else self.token_prefix):
+                return _error("not_authed" if not token else "invalid_auth")
+            handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+            if handler is None:
+                return _error("unknown_method")
+            try:
+                result = handler(_decode_json_args(args))
+            except BlockKitError as exc:
+                error = "invalid_arguments" if method.startswith("views.") else "invalid_blocks"
+                return web.json_response({"ok": False, "error": error,
+                                          "response_metadata": {"messages": [str(exc)]}})
+            except _ApiError as exc:
+                return _error(str(exc))
+            if self._lose_answer:
+                self._lose_answer = False
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=500)
+            if self._late.get(method):
+                await self._notify()  # carried out; the answer is what is late
+                await asyncio.sleep(self._late[method])
+            return web.json_response({"ok": True, **result})
+        finally:
+            await self._notify()
 
     def _take_failure(self, method: str, channel: str | None) -> Failure | None:
         queue = [f for f in self._failures.get(method) or [] if f.channel in (None, channel)]

@@ -70,7 +70,10 @@ class Sent:
     record: Record | None = None
 
 
-Handler = Callable[[Delivery, dict], Awaitable[Sent | None]]
+Handler = Callable[..., Awaitable[Sent | None]]  # (delivery, payload[, prepared])
+# Reads what a handler needs (the incident, ...) in the database job that claims the delivery: one job, not two.
+# May raise Later or Drop like a handler.
+Prepare = Callable[[Session, Delivery], Any]
 
 
 class DeliveryEngine:
@@ -81,11 +84,15 @@ class DeliveryEngine:
         self.backoff_max = min(tick, BACKOFF_MAX)  # once Slack answers again, everything moves within a tick
         self.attempt_budget = lease / 2  # an attempt (every call and retry in it) ends well inside its lease
         self.handlers: dict[str, Handler] = {}
+        self.preparers: dict[str, Prepare] = {}
         self._running = False
         self._again = False
 
-    def register(self, kind: str, handler: Handler) -> None:
+    def register(self, kind: str, handler: Handler, prepare: Prepare | None = None) -> None:
+        """`prepare`: the handler is called with what it returned, read right after the claim."""
         self.handlers[kind] = handler
+        if prepare is not None:
+            self.preparers[kind] = prepare
 
     # -- writing (inside the caller's transaction) ------------------------------------------------------
 
@@ -161,7 +168,8 @@ class DeliveryEngine:
         if delivery.next_attempt_at > now:
             return "waiting"
         token = secrets.token_hex(8)
-        if not await self.db.run_background(self._claim, delivery.id, token, now):
+        claimed, prepared, unprepared = await self.db.run_background(self._claim, delivery, token, now)
+        if not claimed:
             return "elsewhere"
         delivery.claim_token = token  # for the handler's checkpoints
         handler = self.handlers.get(delivery.kind)
@@ -170,7 +178,10 @@ class DeliveryEngine:
             await self._finish(delivery, token, state="failed", last_error=f"unknown kind {delivery.kind}")
             return "failed"
         try:
-            done = await asyncio.wait_for(handler(delivery, json.loads(delivery.payload or "{}")),
+            if unprepared is not None:
+                raise unprepared
+            given = (prepared,) if delivery.kind in self.preparers else ()
+            done = await asyncio.wait_for(handler(delivery, json.loads(delivery.payload or "{}"), *given),
                                           self.attempt_budget.total_seconds())
         except ClaimLost:
             log.warning("delivery %s (%s): its claim was taken over mid-way; the new holder carries on",
@@ -222,12 +233,20 @@ class DeliveryEngine:
         with self.db.session() as session:
             return repo.deliveries_due(session=session, limit=PASS_LIMIT)
 
-    def _claim(self, delivery_id: int, token: str, now: datetime) -> bool:
+    def _claim(self, delivery: Delivery, token: str, now: datetime) -> tuple[bool, Any, Exception | None]:
+        """(claimed, what the kind's `prepare` read, what it raised — raised again where the handler's own
+        exceptions are handled)."""
+        prepare = self.preparers.get(delivery.kind)
         with self.db.session() as session:
-            claimed = repo.claim_delivery(session=session, delivery_id=delivery_id, token=token, now=now,
+            claimed = repo.claim_delivery(session=session, delivery_id=delivery.id, token=token, now=now,
                                           claimed_before=now - self.lease)
             session.commit()
-        return claimed
+            if not claimed or prepare is None:
+                return claimed, None, None
+            try:
+                return True, prepare(session, delivery), None
+            except Exception as exc:  # Later, Drop, or a bug: dealt with as if the handler had raised it
+                return True, None, exc
 
     async def _finish(self, delivery: Delivery, token: str, *, record: Record | None = None, **values) -> bool:
         """Release the claim with the outcome — only while it is still ours (fenced by the token)."""

@@ -22,6 +22,7 @@ HOME = "home"  # a message for the incident's own channel (or thread), wherever 
 
 Message = tuple[str, str, list[dict] | None]  # (HOME, a channel or a user id; text; blocks)
 Summary = Callable[[Incident], tuple[str, list[dict]]]
+SummaryFrom = Callable[[Session, Incident], Summary]  # reads what the summary shows, renders it later
 StillDue = Callable[[str, int | None, int | None], bool]
 
 
@@ -69,10 +70,13 @@ async def incident_of(db: repo.Database, delivery: Delivery, need_home: bool = T
 
 
 def _incident_of(db: repo.Database, delivery: Delivery, need_home: bool) -> Incident:
-    incident = None
-    if delivery.incident_id:
-        with db.session() as session:
-            incident = repo.incident_by_id(session=session, incident_id=delivery.incident_id)
+    with db.session() as session:
+        return incident_in(session, delivery, need_home)
+
+
+def incident_in(session: Session, delivery: Delivery, need_home: bool = True) -> Incident:
+    incident = repo.incident_by_id(session=session, incident_id=delivery.incident_id) if delivery.incident_id \
+        else None
     if incident is None:
         raise Drop("the incident is gone")
     if need_home and incident.channel_id is None:
@@ -82,41 +86,55 @@ def _incident_of(db: repo.Database, delivery: Delivery, need_home: bool) -> Inci
     return incident
 
 
+def _with_home(session: Session, delivery: Delivery) -> Incident:
+    return incident_in(session, delivery)
+
+
+def _anywhere(session: Session, delivery: Delivery) -> Incident:
+    return incident_in(session, delivery, need_home=False)
+
+
 class Messages:
-    def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, summary: Summary) -> None:
-        self.db, self.slack, self.summary = db, slack, summary
-        for kind, handler in (("post", self.post), ("page_stopped", self.page_stopped), ("say", self.say),
-                              ("invite", self.invite), ("refresh", self.refresh), ("postmortem", self.postmortem)):
-            engine.register(kind, handler)
+    """The incident each message is about is read in the job that claims it (`prepare`)."""
+
+    def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway,
+                 summary_from: SummaryFrom) -> None:
+        self.db, self.slack, self.summary_from = db, slack, summary_from
+        engine.register("post", self.post)
+        engine.register("page_stopped", self.page_stopped, prepare=_anywhere)
+        for kind, handler in (("say", self.say), ("invite", self.invite), ("postmortem", self.postmortem)):
+            engine.register(kind, handler, prepare=_with_home)
+        engine.register("refresh", self.refresh, prepare=self._summary_of)
+
+    def _summary_of(self, session: Session, delivery: Delivery) -> tuple[Incident, Summary]:
+        incident = incident_in(session, delivery)
+        return incident, self.summary_from(session, incident)
 
     async def post(self, delivery: Delivery, payload: dict) -> None:
         await self.slack.post(payload["channel"], payload["text"], payload.get("blocks"),
                               thread_ts=payload.get("thread_ts"))
 
-    async def page_stopped(self, delivery: Delivery, payload: dict) -> None:
-        text, blocks = paging_views.page_stopped(await incident_of(self.db, delivery, need_home=False))
+    async def page_stopped(self, delivery: Delivery, payload: dict, incident: Incident) -> None:
+        text, blocks = paging_views.page_stopped(incident)
         await self.slack.update(payload["channel"], payload["ts"], text, blocks)
 
-    async def say(self, delivery: Delivery, payload: dict) -> None:
-        incident = await incident_of(self.db, delivery)
+    async def say(self, delivery: Delivery, payload: dict, incident: Incident) -> None:
         await self.slack.post(incident.channel_id, payload["text"], thread_ts=incident.thread_ts)
 
-    async def invite(self, delivery: Delivery, payload: dict) -> None:
-        incident = await incident_of(self.db, delivery)
+    async def invite(self, delivery: Delivery, payload: dict, incident: Incident) -> None:
         if incident.thread_ts is None:
             await self.slack.invite(incident.channel_id, payload["users"])
 
-    async def refresh(self, delivery: Delivery, payload: dict) -> None:
-        incident = await incident_of(self.db, delivery)
+    async def refresh(self, delivery: Delivery, payload: dict, prepared: tuple[Incident, Summary]) -> None:
+        incident, summary = prepared
         if not incident.summary_ts:
             return
-        text, blocks = await self.db.run_background(self.summary, incident)
+        text, blocks = summary(incident)
         await self.slack.update(incident.channel_id, incident.summary_ts, text, blocks)
         if incident.thread_ts is None:
             await self.slack.set_topic(incident.channel_id, incident_views.topic(incident))
 
-    async def postmortem(self, delivery: Delivery, payload: dict) -> Sent | None:
-        incident = await incident_of(self.db, delivery)
+    async def postmortem(self, delivery: Delivery, payload: dict, incident: Incident) -> Sent | None:
         if not incident.postmortem:
             return None
         _, ts = await self.slack.post(incident.channel_id, notices.postmortem_message(incident),

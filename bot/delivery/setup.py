@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Delivery, Incident
 from bot.delivery.engine import DeliveryEngine, Drop, Record, Refused, Sent
-from bot.delivery.messages import post_at
+from bot.delivery.messages import Summary, post_at
 from bot.domain.incident import channel_name, incident_ref
 from bot.notify import CHANNEL_REFUSED, SlackGateway, slack_error, transient
 from bot.views import incident as incident_views
@@ -55,7 +55,6 @@ class Surroundings:
 
     on_call: tuple[str, ...]  # invited with the reporter and the commander
     announce_in: str | None  # the rotation's channel, else INCIDENTS_CHANNEL
-    summary: Callable[[Incident], tuple[str, list[dict]]]  # the pinned summary, from what was read
 
 
 Around = Callable[[Session, Incident], Surroundings]
@@ -75,30 +74,32 @@ def _tried_before(delivery: Delivery) -> bool:
 
 
 class IncidentSetup:
-    """`around(session, incident)`: what the steps need from the rest of the bot (`Surroundings`).
+    """`around(session, incident)`: what the steps need from the rest of the bot (`Surroundings`); `summary`: the
+    pinned summary as it stands when it is posted (the first page has usually gone out by then, and it says
+    when it escalates).
 
     One delivery (`setup`) does every step still to do, in order, with the incident in hand: each step's outcome
     is written as it happens (one fenced write, which also renews the claim), so a retry or a process taking over
     resumes at the first step not done. Deliveries of the older one-per-step kinds (`setup_<step>`) still go."""
 
     def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, clock: Clock,
-                 settings: Settings, around: Around) -> None:
+                 settings: Settings, around: Around, summary: Summary) -> None:
         self.delivery, self.db, self.slack, self.clock, self.settings = engine, db, slack, clock, settings
-        self.around = around
-        engine.register(SETUP_KIND, self.setup)
+        self.around, self.summary = around, summary
+        engine.register(SETUP_KIND, self.setup, prepare=self._prepare)
         for step in SETUP:
-            engine.register(f"setup_{step}", self._one_step(step))
+            engine.register(f"setup_{step}", self._one_step(step), prepare=self._prepare)
 
-    def _prepare(self, delivery: Delivery) -> tuple[Incident, Surroundings]:
-        with self.db.session() as session:
-            incident = repo.incident_by_id(session=session, incident_id=delivery.incident_id) \
-                if delivery.incident_id else None
-            if incident is None:
-                raise Drop("the incident is gone")
-            return incident, self.around(session, incident)
+    def _prepare(self, session: Session, delivery: Delivery) -> tuple[Incident, Surroundings]:
+        """In the job that claims the delivery."""
+        incident = repo.incident_by_id(session=session, incident_id=delivery.incident_id) \
+            if delivery.incident_id else None
+        if incident is None:
+            raise Drop("the incident is gone")
+        return incident, self.around(session, incident)
 
-    async def setup(self, delivery: Delivery, payload: dict) -> Sent | None:
-        incident, around = await self.db.run_background(self._prepare, delivery)
+    async def setup(self, delivery: Delivery, payload: dict, prepared: tuple[Incident, Surroundings]) -> Sent | None:
+        incident, around = prepared
         todo = [step for step in SETUP if step not in incident.steps_done]
         # What an earlier attempt may have got Slack to do without writing it down: up to the first step that is
         # written before anything after it is asked of Slack.
@@ -117,8 +118,8 @@ class IncidentSetup:
         return Sent(self._write(incident, owed)) if owed else None  # written with the delivery's own outcome
 
     def _one_step(self, step: str):
-        async def deliver(delivery: Delivery, payload: dict) -> Sent | None:
-            incident, around = await self.db.run_background(self._prepare, delivery)
+        async def deliver(delivery: Delivery, payload: dict, prepared: tuple[Incident, Surroundings]) -> Sent | None:
+            incident, around = prepared
             if step in incident.steps_done:
                 return None
             done = await self._step(step, incident, around, resumed=_tried_before(delivery))
@@ -248,7 +249,7 @@ class IncidentSetup:
                                                  thread_ts=incident.thread_ts)
             if found:
                 return self._done(incident, "summary", summary_ts=found)
-        text, blocks = around.summary(incident)
+        text, blocks = await self.db.run_background(self.summary, incident)
         _, ts = await self.slack.post(incident.channel_id, text, blocks, thread_ts=incident.thread_ts,
                                       metadata=marker)
         return self._done(incident, "summary", summary_ts=ts)

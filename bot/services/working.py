@@ -88,7 +88,9 @@ class Working:
             except IntegrityError as exc:
                 session.rollback()
                 return self._conflict(number, request_key, exc)
-        self.outbox.flush_later()  # what it owes Slack (pages included) goes out now; the tick is the backstop
+        # What it owes Slack goes out once the requests in flight are answered (a burst of clicks is acked first;
+        # pages it stopped or started go first); the tick is the backstop.
+        self.outbox.flush_after_acks(name="changes")
         return Changed(incident, changed=True)
 
     def _conflict(self, number: int, request_key: str | None, exc: IntegrityError) -> Changed:
