@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from bot.db.engine import make_engine
@@ -87,3 +88,31 @@ async def test_declarations_side_by_side_in_the_database_threads_each_get_a_numb
         for i in range(many)))
     assert all(d.created for d in declared)
     assert sorted(d.incident.number for d in declared) == list(range(1, many + 1))
+
+
+def test_postgresql_connections_give_up_on_a_statement_that_waits_too_long(postgres):
+    """A lock held by a stuck replica must not hold our threads for ever: statements are cut off, and a
+    transaction left idle lets go of its locks. (SQLite has one writer, in our one process.)"""
+    if not postgres.url:
+        pytest.skip(f"PostgreSQL not available: {postgres.why_not}")
+    engine = make_engine(postgres.new_database())
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SHOW statement_timeout")).scalar() == "15s"
+            assert connection.execute(sa.text("SHOW idle_in_transaction_session_timeout")).scalar() == "1min"
+        holder, waiter = engine.connect(), engine.connect()
+        try:
+            holder.execute(sa.text("CREATE TABLE held (id int)"))
+            holder.commit()
+            holder.execute(sa.text("LOCK TABLE held IN ACCESS EXCLUSIVE MODE"))
+            waiter.execute(sa.text("SET statement_timeout = 200"))  # as the 15 s would, only sooner
+            try:
+                waiter.execute(sa.text("SELECT * FROM held"))
+                raise AssertionError("the statement waited for the lock for ever")
+            except sa.exc.OperationalError as exc:
+                assert "statement timeout" in str(exc)
+        finally:
+            waiter.close()
+            holder.close()
+    finally:
+        engine.dispose()

@@ -12,6 +12,10 @@ from sqlalchemy.engine import Engine
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 POOL_SIZE = 10  # the database's threads (8) and the odd use from the event loop's own thread
 CONNECT_TIMEOUT = 5  # seconds: a database that does not answer is said so in time (/healthz), not waited for
+# A statement (a lock wait included) cut off after this: a request that waited longer has lost Slack's 3 s anyway,
+# and background work is tried again. A transaction left idle (a thread stuck mid-way) lets go of its locks.
+STATEMENT_TIMEOUT_MS = 15_000
+IDLE_IN_TRANSACTION_MS = 60_000
 
 
 def normalize_url(url: str) -> str:
@@ -42,8 +46,10 @@ def make_engine(url: str) -> Engine:
         return engine
     # No ping before each use (a round trip per checkout): connections are recycled now and then, and work that
     # meets a dropped one is tried once more on a fresh one (Database.run).
+    options = (f"-c statement_timeout={STATEMENT_TIMEOUT_MS} "
+               f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}")
     return sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE, pool_recycle=1800,
-                            connect_args={"connect_timeout": CONNECT_TIMEOUT})
+                            connect_args={"connect_timeout": CONNECT_TIMEOUT, "options": options})
 
 
 def alembic_config(url: str) -> Config:
@@ -57,6 +63,8 @@ def upgrade_to_head(engine: Engine) -> None:
     """`alembic upgrade head` on this engine; existing rows are kept, new tables and columns added."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # a migration of a big table may take its time
+            connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
