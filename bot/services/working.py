@@ -147,14 +147,14 @@ class Working:
         """`anyone`: the `@here` page asks the whole channel, so whoever answers it may acknowledge."""
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, Status(incident.status), "acknowledge it", incident.duplicate_of)
-            first = incident.acknowledged_at is None
-            pages = self._stop_paging(session, incident, user_id, now)
-            if not first and not pages:
-                return None
-            text, took = "acknowledged", incident.commander_id is None
-            if took:
+            first, took = incident.acknowledged_at is None, incident.commander_id is None
+            if took:  # set before the pages are read, so it is written in the same UPDATE as the acknowledgement
                 incident.commander_id = user_id
-                text += f" and took command (<@{user_id}> is commander)"
+            pages = self._stop_paging(session, incident, user_id, now)
+            if not first and not pages:  # nothing changes: the session is not committed
+                incident.commander_id = None if took else incident.commander_id
+                return None
+            text = "acknowledged" + (f" and took command (<@{user_id}> is commander)" if took else "")
             return Outcome("acknowledged", text, Effects(
                 notices.acknowledged(incident, user_id, took), refresh=first or took,
                 invite=(user_id,) if took else (), stopped_pages=pages))
