@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from importlib.resources import files
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# Inside the package (shipped by `pip install .` as package data), so an installed bot migrates without the source.
+MIGRATIONS_DIR = files("bot") / "migrations"
 POOL_SIZE = 10  # the database's threads (8) and the odd use from the event loop's own thread
 CONNECT_TIMEOUT = 5  # seconds: a database that does not answer is said so in time (/healthz), not waited for
 
