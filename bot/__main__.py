@@ -1,10 +1,13 @@
 """`python -m bot`: HTTP mode by default, Socket Mode when SLACK_APP_TOKEN is set (HTTP still serves /healthz).
 
-A setting, database or port that cannot be used stops start-up with one line on stderr and exit code 2 (SPEC §3).
+`python -m bot migrate` upgrades DATABASE_URL to the newest schema; `python -m bot check` says, line by line, whether
+the settings, the database and the Slack token are ready. A setting, database or port that cannot be used stops
+start-up with one line on stderr and exit code 2 (SPEC §3).
 """
 
 from __future__ import annotations
 
+import argparse
 import errno
 import logging
 import os
@@ -13,7 +16,7 @@ import sys
 
 from aiohttp import web
 
-from bot.config import SettingsError, load_settings, setting_warnings
+from bot.config import SettingsError, database_url, load_settings, setting_warnings
 
 USAGE_ERROR = 2  # SPEC §3: a setting, database or port that cannot be used
 
@@ -22,7 +25,18 @@ class StartupError(Exception):
     """Start-up cannot go on; the message is one line naming the setting."""
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Firefighter, the incident bot for Slack.")
+    parser.add_argument("command", nargs="?", choices=("run", "migrate", "check"), default="run",
+                        help="run the bot (the default); migrate the database to the newest schema; "
+                             "check settings, database and Slack, each with ✓ or ✗")
+    command = parser.parse_args(argv).command
+    if command == "migrate":
+        return migrate()
+    if command == "check":
+        from bot.check import check
+
+        return check()
     return run()
 
 
@@ -110,6 +124,33 @@ def bind(host: str, port: int) -> list[socket.socket]:
             raise StartupError(f"setting HOST: {host} is not an address of this machine") from None
         raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sockets
+
+
+def migrate() -> int:
+    """`python -m bot migrate`: DATABASE_URL (environment, then `.env`) to the newest schema, rows kept."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db.engine import DatabaseUnusable, current_revision, open_database, shown_url, upgrade_to_head
+
+    url = database_url()
+    try:
+        engine = open_database(url)
+    except DatabaseUnusable as exc:
+        return _refuse(f"setting DATABASE_URL: {exc}")
+    try:
+        before = current_revision(engine)
+        upgrade_to_head(engine)
+        after = current_revision(engine)
+    except SQLAlchemyError as exc:
+        print(f"firefighter: migrating {shown_url(url)} failed: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"{shown_url(url)}: already at the newest schema ({after})")
+    else:
+        print(f"{shown_url(url)}: migrated from {before or 'an empty database'} to {after} (the newest)")
+    return 0
 
 
 def _refuse(line: str) -> int:
