@@ -1,30 +1,76 @@
-"""`python -m bot`: HTTP mode by default, Socket Mode when SLACK_APP_TOKEN is set (HTTP still serves /healthz)."""
+"""`python -m bot`: HTTP mode by default, Socket Mode when SLACK_APP_TOKEN is set (HTTP still serves /healthz).
+
+`python -m bot migrate` upgrades DATABASE_URL to the newest schema; `python -m bot check` says, line by line, whether
+the settings, the database and the Slack token are ready. A setting, database or port that cannot be used stops
+start-up with one line on stderr and exit code 2 (SPEC §3).
+"""
 
 from __future__ import annotations
 
+import argparse
+import errno
 import logging
 import os
+import socket
 import sys
 
 from aiohttp import web
 
-from bot.config import SettingsError, load_settings
+from bot.config import SettingsError, database_url, load_settings, setting_warnings
+
+USAGE_ERROR = 2  # SPEC §3: a setting, database or port that cannot be used
 
 
-def main() -> int:
+class StartupError(Exception):
+    """Start-up cannot go on; the message is one line naming the setting."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Firefighter, the incident bot for Slack.")
+    parser.add_argument("command", nargs="?", choices=("run", "migrate", "check"), default="run",
+                        help="run the bot (the default); migrate the database to the newest schema; "
+                             "check settings, database and Slack, each with ✓ or ✗")
+    command = parser.parse_args(argv).command
+    if command == "migrate":
+        return migrate()
+    if command == "check":
+        from bot.check import check
+
+        return check()
+    return run()
+
+
+def run() -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"firefighter: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(str(exc))
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))
+    quiet = max(logging.WARNING, logging.getLogger().level)
+    logging.getLogger("alembic").setLevel(quiet)
+    # APScheduler says "Running job" and "executed successfully" at INFO on every tick: only DEBUG wants that.
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if settings.log_level == "DEBUG" else quiet)
+    log = logging.getLogger("bot")
+    for line in setting_warnings(settings):
+        log.warning("%s", line)
+    from bot.db.engine import DatabaseUnusable, open_database
+
+    try:
+        sockets = bind(settings.host, settings.port)
+    except StartupError as exc:
+        return _refuse(str(exc))
+    try:
+        open_database(settings.database_url).dispose()
+    except DatabaseUnusable as exc:
+        _close(sockets)
+        return _refuse(f"setting DATABASE_URL: {exc}")
     from bot.runtime import build_runtime
 
     try:
         runtime = build_runtime(settings, clock=_clock())
     except Exception as exc:  # start-up must fail with one readable line, not a trace
-        print(f"firefighter: cannot start: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        _close(sockets)
+        print(f"firefighter: cannot start: {exc.__class__.__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -41,11 +87,80 @@ def main() -> int:
 
         runtime.web.on_startup.append(connect)
         runtime.web.on_cleanup.insert(0, disconnect)
+    for sock in sockets:  # connections from now on wait in the backlog until the app serves them
+        sock.listen(128)
     mode = "Socket Mode" if settings.socket_mode else "HTTP (/slack/events)"
-    logging.getLogger("bot").info("Firefighter listening on %s:%s, %s", settings.host, settings.port, mode)
-    web.run_app(runtime.web, host=settings.host, port=settings.port, print=None,
+    log.info("Firefighter listening on %s:%s, %s", settings.host, settings.port, mode)
+    web.run_app(runtime.web, sock=sockets, print=None,
                 access_log=logging.getLogger("bot.access") if settings.log_level == "DEBUG" else None)
     return 0
+
+
+def bind(host: str, port: int) -> list[socket.socket]:
+    """Take HOST:PORT before anything else happens, so a port already in use is one line, not a trace after
+    'listening'. One socket per address HOST resolves to, as aiohttp would make them."""
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise StartupError(f"setting HOST: cannot listen on {host!r}: {exc.strerror}") from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(addresses):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except OSError as exc:
+        _close(sockets)
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(f"setting PORT: {host}:{port} is already in use (another process listens there; "
+                               "stop it or choose another PORT)") from None
+        if exc.errno == errno.EACCES:
+            raise StartupError(f"setting PORT: no permission to listen on {host}:{port} "
+                               "(ports below 1024 need privileges)") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise StartupError(f"setting HOST: {host} is not an address of this machine") from None
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sockets
+
+
+def migrate() -> int:
+    """`python -m bot migrate`: DATABASE_URL (environment, then `.env`) to the newest schema, rows kept."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db.engine import DatabaseUnusable, current_revision, open_database, shown_url, upgrade_to_head
+
+    url = database_url()
+    try:
+        engine = open_database(url)
+    except DatabaseUnusable as exc:
+        return _refuse(f"setting DATABASE_URL: {exc}")
+    try:
+        before = current_revision(engine)
+        upgrade_to_head(engine)
+        after = current_revision(engine)
+    except SQLAlchemyError as exc:
+        print(f"firefighter: migrating {shown_url(url)} failed: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"{shown_url(url)}: already at the newest schema ({after})")
+    else:
+        print(f"{shown_url(url)}: migrated from {before or 'an empty database'} to {after} (the newest)")
+    return 0
+
+
+def _refuse(line: str) -> int:
+    print(f"firefighter: {line}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _close(sockets: list[socket.socket]) -> None:
+    for sock in sockets:
+        sock.close()
 
 
 def _clock():

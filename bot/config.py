@@ -6,8 +6,11 @@ line naming the variable, so `load_settings()` turns pydantic's report into `Set
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import os
 import re
+from collections.abc import Mapping
 from datetime import time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -74,8 +77,9 @@ DurationSetting = Annotated[timedelta, NoDecode]
 class Settings(BaseSettings):
     """One validated view of SPEC §3; built only by `load_settings()`."""
 
+    # `NAME=` (empty) reads as unset, so an empty required setting is reported as required, not as a bad value.
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      case_sensitive=False, validate_default=True)
+                                      case_sensitive=False, validate_default=True, env_ignore_empty=True)
 
     slack_bot_token: str = Field(min_length=1)
     slack_signing_secret: str | None = None
@@ -228,13 +232,89 @@ class Settings(BaseSettings):
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate settings; raise SettingsError with one line naming the variable."""
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]).upper() if error.get("loc") else ""
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        if error.get("type") == "missing":
+        if error.get("type") == "missing" or (name and error.get("input") is None):  # unset, empty or blank
             raise SettingsError(f"setting {name} is required") from None
         if name:
             raise SettingsError(f"setting {name}: {message}") from None
         raise SettingsError(f"settings: {message}") from None
+    _refuse_placeholders(settings)
+    return settings
+
+
+class _DatabaseSettings(BaseSettings):
+    """DATABASE_URL alone, read from the same places as Settings (for `migrate`, `check` and Alembic's env.py,
+    which must work before the Slack settings are filled in)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      case_sensitive=False, env_ignore_empty=True)
+
+    database_url: str = Settings.model_fields["database_url"].default
+
+
+def database_url(default: str | None = None) -> str:
+    """DATABASE_URL from the environment, else from `.env`, else `default` (else the bot's own default)."""
+    found = _DatabaseSettings()
+    if "database_url" in found.model_fields_set or default is None:
+        return found.database_url.strip()
+    return default
+
+
+# The values `.env.example` ships with (tests/test_startup.py keeps this in step with the file). Slack can never
+# accept them, so with the real Slack API they stop start-up; against another SLACK_API_URL (a fake Slack, a proxy)
+# they are only warned about.
+PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "slack_bot_token": frozenset({"xoxb-your-bot-token"}),
+    "slack_signing_secret": frozenset({"your-signing-secret"}),
+    "slack_app_token": frozenset({"xapp-..."}),
+    "alerts_token": frozenset({"a-long-random-string"}),
+}
+_REAL_SLACK = "https://slack.com/api/"
+_SLACK_SETTINGS = ("slack_bot_token", "slack_signing_secret", "slack_app_token")
+
+
+def _placeholders(settings: Settings) -> list[str]:
+    return [name for name, values in PLACEHOLDERS.items() if getattr(settings, name) in values]
+
+
+def _placeholder_text(settings: Settings, name: str) -> str:
+    return f"setting {name.upper()}: {getattr(settings, name)!r} is the placeholder from .env.example"
+
+
+def _refuse_placeholders(settings: Settings) -> None:
+    if settings.slack_api_url != _REAL_SLACK:
+        return
+    for name in _placeholders(settings):
+        if name in _SLACK_SETTINGS:
+            raise SettingsError(f"{_placeholder_text(settings, name)}: put the Slack app's own value here "
+                                "(README: Creating the Slack app)")
+
+
+def setting_warnings(settings: Settings | None, environ: Mapping[str, str] | None = None,
+                     env_file: str | os.PathLike[str] | None = ".env") -> list[str]:
+    """One line per thing an operator should hear about though start-up goes on: placeholders still in place, and
+    variables in the environment or `.env` that look like a misspelt setting."""
+    lines = [_placeholder_text(settings, name) + (", not a real value (fine only against a fake Slack)"
+                                                  if name in _SLACK_SETTINGS else
+                                                  ": anyone who has read it can send alerts; choose a long random one")
+             for name in (_placeholders(settings) if settings is not None else [])]
+    known = {name.upper() for name in Settings.model_fields}
+    # HOST and PORT are too short to guess from: PGHOST, PGPORT (libpq's own) would read as their typos.
+    guessable = sorted(name for name in known if len(name) > 4)
+    names: dict[str, str] = {}
+    if env_file is not None and os.path.isfile(env_file):
+        from dotenv import dotenv_values
+
+        names.update((key.upper(), ".env") for key in dotenv_values(env_file))
+    names.update((key.upper(), "the environment") for key in (os.environ if environ is None else environ))
+    for name, where in sorted(names.items()):
+        if name in known:
+            continue
+        closest = difflib.get_close_matches(name, guessable, n=1, cutoff=0.8)
+        if closest:
+            lines.append(f"{name} (in {where}) is not a setting; did you mean {closest[0]}?")
+    return lines

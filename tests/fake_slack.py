@@ -23,6 +23,10 @@ from aiohttp import web
 
 MESSAGE_BLOCKS_MAX = 50
 VIEW_BLOCKS_MAX = 100
+# What an app installed from manifest.yml is granted; Slack names them in each answer's x-oauth-scopes header.
+BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:manage", "channels:read", "channels:join",
+              "channels:history", "groups:write", "groups:read", "groups:history", "im:write", "pins:write",
+              "users:read")
 _CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 _BLOCK_TYPES = {"section", "divider", "image", "actions", "context", "input", "header", "rich_text", "file", "video"}
 _ELEMENT_TYPES = {"button", "static_select", "users_select", "conversations_select", "channels_select",
@@ -64,6 +68,7 @@ class FakeSlack:
     views: dict[str, dict] = field(default_factory=dict)
     users: dict[str, dict] = field(default_factory=dict)
     delay: float = 0.0
+    scopes: list[str] = field(default_factory=lambda: list(BOT_SCOPES))  # granted to the bot token
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
     _delays: dict[str, float] = field(default_factory=dict)
     _late: dict[str, float] = field(default_factory=dict)
@@ -273,7 +278,8 @@ class FakeSlack:
             if self._late.get(method):
                 await self._notify()  # carried out; the answer is what is late
                 await asyncio.sleep(self._late[method])
-            return web.json_response({"ok": True, **result})
+            headers = {} if method == "apps.connections.open" else {"x-oauth-scopes": ",".join(self.scopes)}
+            return web.json_response({"ok": True, **result}, headers=headers)
         finally:
             await self._notify()
 

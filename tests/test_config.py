@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import SettingsError, load_settings, parse_duration
+from bot.config import PLACEHOLDERS, SettingsError, database_url, load_settings, parse_duration, setting_warnings
 
 REQUIRED = {"slack_bot_token": "xoxb-1", "slack_signing_secret": "s"}
 
@@ -103,3 +105,82 @@ def test_public_url_follows_the_port_and_web_secret_follows_the_signing_secret()
     assert settings(public_url="https://ff.example.com/").public_url == "https://ff.example.com"
     assert settings().web_secret != settings(slack_signing_secret="other").web_secret
     assert settings(web_secret="explicit").web_secret == "explicit"
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_an_empty_required_setting_reads_as_required(monkeypatch, tmp_path, blank):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", blank)
+    with pytest.raises(SettingsError, match=r"^setting SLACK_BOT_TOKEN is required$"):
+        load_settings(_env_file=None, slack_signing_secret="s")
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    env = tmp_path / ".env"
+    env.write_text(f"SLACK_BOT_TOKEN={blank}\nSLACK_SIGNING_SECRET=s\n")
+    with pytest.raises(SettingsError, match=r"^setting SLACK_BOT_TOKEN is required$"):
+        load_settings(_env_file=env)
+    env.write_text(f"SLACK_BOT_TOKEN=xoxb-1\nSLACK_SIGNING_SECRET={blank}\n")
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET is required in HTTP mode"):
+        load_settings(_env_file=env)
+
+
+def test_an_empty_optional_setting_keeps_its_default(monkeypatch):
+    monkeypatch.setenv("PORT", "")
+    monkeypatch.setenv("SCHEDULER_TICK", "")
+    s = settings()
+    assert s.port == 3000 and s.scheduler_tick == timedelta(seconds=30)
+
+
+def _env_example() -> dict[str, str]:
+    """Every NAME=value of .env.example, commented out or not (inline comments dropped)."""
+    values = {}
+    for line in (Path(__file__).resolve().parents[1] / ".env.example").read_text().splitlines():
+        text = line.lstrip("# ").split("  #")[0].strip()
+        name, sep, value = text.partition("=")
+        if sep and re.fullmatch(r"[A-Z0-9_]+", name):
+            values[name] = value
+    return values
+
+
+def test_every_secret_in_env_example_is_known_as_a_placeholder():
+    example = _env_example()
+    secrets = {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "ALERTS_TOKEN"}
+    assert secrets <= set(example)
+    for name in secrets:
+        assert example[name] in PLACEHOLDERS[name.lower()], name
+
+
+def test_placeholders_stop_start_up_against_slack_and_are_warned_about_elsewhere():
+    example = _env_example()
+    with pytest.raises(SettingsError) as caught:
+        settings(slack_bot_token=example["SLACK_BOT_TOKEN"])
+    assert str(caught.value).startswith("setting SLACK_BOT_TOKEN: 'xoxb-your-bot-token' is the placeholder")
+    with pytest.raises(SettingsError, match=r"^setting SLACK_SIGNING_SECRET: 'your-signing-secret' is the placeholder"):
+        settings(slack_signing_secret=example["SLACK_SIGNING_SECRET"])
+    faked = settings(slack_bot_token=example["SLACK_BOT_TOKEN"], slack_api_url="http://127.0.0.1:3001/api/",
+                     alerts_token=example["ALERTS_TOKEN"])
+    warnings = setting_warnings(faked, environ={}, env_file=None)
+    assert len(warnings) == 2
+    assert warnings[0].startswith("setting SLACK_BOT_TOKEN: 'xoxb-your-bot-token' is the placeholder from .env.example")
+    assert warnings[1].startswith("setting ALERTS_TOKEN: 'a-long-random-string' is the placeholder")
+    assert setting_warnings(settings(), environ={}, env_file=None) == []
+
+
+def test_misspelt_settings_are_named_with_the_closest_one(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("P0_UPDATE_INTERVALL=10m\nSLACK_BOT_TOKEN=xoxb-1\nMY_OWN_THING=1\n")
+    environ = {"SLACK_SIGNING_SECRT": "x", "slack_bot_tokn": "y", "DATABASE_URL": "sqlite://", "PATH": "/bin",
+               "HOSTNAME": "box", "PGHOST": "db", "PGPORT": "5432", "HOME": "/root", "FIREFIGHTER_CLOCK_FILE": "/x"}
+    assert setting_warnings(None, environ=environ, env_file=env) == [
+        "P0_UPDATE_INTERVALL (in .env) is not a setting; did you mean P0_UPDATE_INTERVAL?",
+        "SLACK_BOT_TOKN (in the environment) is not a setting; did you mean SLACK_BOT_TOKEN?",
+        "SLACK_SIGNING_SECRT (in the environment) is not a setting; did you mean SLACK_SIGNING_SECRET?",
+    ]
+
+
+def test_database_url_alone_comes_from_the_environment_then_dotenv(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert database_url() == "sqlite:///firefighter.db"
+    assert database_url(default="sqlite:///ini.db") == "sqlite:///ini.db"
+    (tmp_path / ".env").write_text("DATABASE_URL=sqlite:///from-dotenv.db\n")
+    assert database_url(default="sqlite:///ini.db") == "sqlite:///from-dotenv.db"
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///from-env.db")
+    assert database_url() == "sqlite:///from-env.db"

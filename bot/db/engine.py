@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from importlib.resources import files
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# Inside the package (shipped by `pip install .` as package data), so an installed bot migrates without the source.
+MIGRATIONS_DIR = files("bot") / "migrations"
 POOL_SIZE = 10  # the database's threads (8) and the odd use from the event loop's own thread
 CONNECT_TIMEOUT = 5  # seconds: a database that does not answer is said so in time (/healthz), not waited for
 # A statement (a lock wait included) cut off after this: a request that waited longer has lost Slack's 3 s anyway,
@@ -76,3 +80,56 @@ def database_answers(engine: Engine) -> bool:
         return True
     except sa.exc.SQLAlchemyError:
         return False
+
+
+class DatabaseUnusable(Exception):
+    """DATABASE_URL names no database this process can use; the message is one line for the operator."""
+
+
+def shown_url(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return " ".join(text.split()) or exc.__class__.__name__
+
+
+def open_database(url: str) -> Engine:
+    """An engine on DATABASE_URL that has answered once; DatabaseUnusable (one line) when the URL cannot be
+    understood, its driver is missing or the database does not answer."""
+    shown = shown_url(url)
+    try:
+        engine = make_engine(url)
+    except sa.exc.NoSuchModuleError:
+        scheme = url.split(":", 1)[0]
+        raise DatabaseUnusable(f"{shown}: {scheme!r} is not a database SQLAlchemy knows "
+                               "(use sqlite:///firefighter.db or postgresql://user:pass@host/db)") from None
+    except (sa.exc.ArgumentError, ValueError):
+        raise DatabaseUnusable(f"{shown!r} is not a database URL "
+                               "(use sqlite:///firefighter.db or postgresql://user:pass@host/db)") from None
+    except ImportError as exc:
+        raise DatabaseUnusable(f"{shown} needs the Python driver {exc.name or _one_line(exc)!r}, which is not "
+                               "installed (SQLite and PostgreSQL work out of the box)") from None
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        engine.dispose()
+        raise DatabaseUnusable(f"cannot use {shown}: {_one_line(exc)}") from None
+    return engine
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None: never migrated)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this version of the bot."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

@@ -1,19 +1,20 @@
-"""Alembic environment: used by start-up (a connection is passed in) and by the `alembic` CLI."""
+"""Alembic environment: used by start-up and `python -m bot migrate` (a connection is passed in) and by the
+`alembic` CLI, which finds the database as the bot does: DATABASE_URL from the environment, then `.env`, then
+alembic.ini's url."""
 
-import os
-
-import sqlalchemy as sa
 from alembic import context
 from sqlmodel import SQLModel
 
 import bot.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot.config import database_url
+from bot.db.engine import make_engine, normalize_url
 
 config = context.config
 target_metadata = SQLModel.metadata
 
 
 def _url() -> str:
-    return os.environ.get("DATABASE_URL") or config.get_main_option("sqlalchemy.url") or "sqlite:///firefighter.db"
+    return normalize_url(database_url(default=config.get_main_option("sqlalchemy.url") or None))
 
 
 def run_migrations_offline() -> None:
@@ -29,7 +30,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = sa.create_engine(_url())
+    engine = make_engine(_url())
     with engine.begin() as conn:
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
