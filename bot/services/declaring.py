@@ -26,10 +26,8 @@ class Declaring:
         """Store the incident and its first timeline event. Idempotent on `declare_key` (one per modal)."""
         now = self.clock.now()
         with self.db.session() as session:
-            if declaration.declare_key:
-                existing = repo.incident_by_declare_key(session=session, declare_key=declaration.declare_key)
-                if existing:
-                    return Declared(existing, created=False)
+            # A form submitted again (Slack's retry, a double click) is refused by declare_key's unique index and
+            # answered with the incident it made: no look-up first on every declaration.
             rotation_id = declaration.rotation_id
             if rotation_id is not None and repo.rotation_by_id(session=session, rotation_id=rotation_id) is None:
                 rotation_id = None
