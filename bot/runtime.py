@@ -24,6 +24,7 @@ from bot.delivery.engine import DeliveryEngine
 from bot.delivery.messages import Messages, ReminderMessages
 from bot.delivery.pages import Pages
 from bot.delivery.setup import IncidentSetup, Surroundings
+from bot.memory import release_now_and_then
 from bot.notify import Background, SlackGateway, make_client
 from bot.scheduler import build_scheduler
 from bot.services import (
@@ -91,7 +92,8 @@ class Runtime:
 def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: Clock,
                   background: Background) -> Services:
     """Each service gets only what it uses; the delivery engine learns what each kind of delivery means."""
-    delivery = DeliveryEngine(db, clock, settings.delivery_lease, settings.scheduler_tick)  # the one way out
+    delivery = DeliveryEngine(db, clock, settings.delivery_lease, settings.scheduler_tick,  # the one way out
+                              on_idle=release_now_and_then)
     outbox = Outbox(delivery, background)
     people = People(db, slack, clock, settings.team_timezone)
     rotations = Rotations(settings, db, clock, outbox, people, background)

@@ -175,3 +175,13 @@ async def test_page_lanes_start_first_when_more_lanes_wait_than_run_at_once(db):
     queue(db, clock, *((f"incident:{n}", "post") for n in range(LANES_AT_ONCE + 10)), ("user:U0A", "page"))
     assert await engine.run() == LANES_AT_ONCE + 11
     assert started[0] == "page"
+
+
+async def test_a_run_that_sent_and_left_nothing_hands_over_to_the_idle_hook(db):
+    clock = FakeClock()
+    idle: list[int] = []
+    engine = Engine(db, clock, LEASE, on_idle=lambda: idle.append(1))
+    engine.register("post", lambda delivery, payload: _done(None))
+    assert await engine.run() == 0 and idle == []  # nothing sent: nothing to give back
+    queue(db, clock, ("channel:C1", "post"), ("channel:C2", "post"))
+    assert await engine.run() == 2 and idle == [1]

@@ -77,7 +77,8 @@ Prepare = Callable[[Session, Delivery], Any]
 
 
 class DeliveryEngine:
-    def __init__(self, db: repo.Database, clock: Clock, lease: timedelta, tick: timedelta = BACKOFF_MAX) -> None:
+    def __init__(self, db: repo.Database, clock: Clock, lease: timedelta, tick: timedelta = BACKOFF_MAX,
+                 on_idle: Callable[[], Any] | None = None) -> None:
         self.db = db
         self.clock = clock
         self.lease = lease
@@ -87,6 +88,7 @@ class DeliveryEngine:
         self.preparers: dict[str, Prepare] = {}
         self._running = False
         self._again = False
+        self.on_idle = on_idle  # when a run ends with nothing more to send (the runtime gives memory back then)
 
     def register(self, kind: str, handler: Handler, prepare: Prepare | None = None) -> None:
         """`prepare`: the handler is called with what it returned, read right after the claim."""
@@ -131,6 +133,8 @@ class DeliveryEngine:
                 went, full = await self._pass()
                 sent += went
                 if not (self._again or (full and went)):  # a full pass that delivered: more may be waiting
+                    if self.on_idle is not None and sent:
+                        self.on_idle()
                     return sent
         finally:
             self._running = False

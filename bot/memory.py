@@ -1,0 +1,40 @@
+"""Giving memory back after a burst: CPython keeps freed objects' memory in its own pools and glibc keeps freed
+heap in its arenas, so a process that handled a burst stays as large as the burst made it. When the bot goes idle
+(at most every TRIM_EVERY) a full collection runs and glibc is asked to return what it can (`malloc_trim`)."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import time
+
+TRIM_EVERY = 10.0  # seconds
+
+_libc = None
+_last = 0.0
+
+
+def _malloc_trim():
+    global _libc
+    if _libc is None:
+        name = ctypes.util.find_library("c")
+        try:
+            _libc = ctypes.CDLL(name) if name else False
+        except OSError:
+            _libc = False
+    return getattr(_libc, "malloc_trim", None) if _libc else None  # glibc only (not musl, not macOS)
+
+
+def release_now_and_then() -> bool:
+    """Returns whether it ran."""
+    global _last
+    now = time.monotonic()
+    if now - _last < TRIM_EVERY:
+        return False
+    _last = now
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+    return True
