@@ -116,12 +116,25 @@ class PriorityThreads:
                 future.set_exception(exc)
 
 
+def numbered_last(*, session: Session) -> bool:
+    """PostgreSQL: a declaration takes its number at the very end of its transaction, so the lock that orders the
+    numbers is held for the last statements only, not the whole declaration. (SQLite has one writer anyway.)"""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def placeholder_number(*, session: Session) -> tuple[int, int]:
+    """(id, number) for an incident whose number comes later: its id drawn now, its number the id negated until
+    then (unique, and never a real number)."""
+    incident_id = session.execute(sa.text("SELECT nextval(pg_get_serial_sequence('incident', 'id'))")).scalar_one()
+    return incident_id, -incident_id
+
+
 def next_incident_number(*, session: Session) -> int:
     """The next number, held until this transaction ends: declarations running side by side (threads, replicas)
     take numbers in turn instead of all reading the same highest one. (SQLite has one writer at a time.)"""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": INCIDENT_NUMBER_LOCK})
-    current = session.exec(select(sa.func.max(Incident.number))).one()
+    current = session.exec(select(sa.func.max(Incident.number)).where(col(Incident.number) > 0)).one()
     return (current or 0) + 1
 
 

@@ -31,9 +31,12 @@ class Declaring:
             rotation_id = declaration.rotation_id
             if rotation_id is not None and repo.rotation_by_id(session=session, rotation_id=rotation_id) is None:
                 rotation_id = None
+            late = repo.numbered_last(session=session)
             for _ in range(10):
+                incident_id, number = repo.placeholder_number(session=session) if late else \
+                    (None, repo.next_incident_number(session=session))
                 incident = Incident(
-                    number=repo.next_incident_number(session=session), title=declaration.title,
+                    id=incident_id, number=number, title=declaration.title,
                     description=declaration.description, priority=declaration.priority.value,
                     status=Status.NEW.value, impacts=",".join(sorted(i.value for i in declaration.impacts)),
                     reporter_id=declaration.reporter_id, commander_id=declaration.commander_id,
@@ -59,6 +62,8 @@ class Declaring:
                     # its place in Slack, owed from the moment it exists
                     self.outbox.queue(session, lane=home_lane(incident.id), kind=SETUP_KIND, now=now,
                                       incident_id=incident.id)
+                    if late:  # the number, under a lock held from here to the commit
+                        incident.number = repo.next_incident_number(session=session)
                     session.commit()
                     return Declared(incident, created=True)
                 except IntegrityError:
