@@ -52,10 +52,11 @@ def declaration(view_id: str, title: str, priority: str = "P2") -> Request:
     return Request(urlencode({"payload": json.dumps(payload)}), view_id, form=True)
 
 
-def acknowledge(number: int, channel: str, trigger_id: str, response_url: str) -> Request:
-    """The summary message's Acknowledge button, as clicked in the incident's channel."""
+def acknowledge(number: int, channel: str, trigger_id: str, response_url: str, user: str = USER) -> Request:
+    """The summary message's Acknowledge button, as clicked in the incident's channel by `user` (a firefighter:
+    the reporter may not acknowledge, and a refusal is not what a burst of Acknowledge clicks measures)."""
     payload = copy.deepcopy(sample("block_actions_payload.json"))
-    payload.update(user={"id": USER, "username": "bench", "name": "bench", "team_id": "T111"},
+    payload.update(user={"id": user, "username": "bench", "name": "bench", "team_id": "T111"},
                    trigger_id=trigger_id, response_url=response_url, channel={"id": channel, "name": "incident"},
                    container={"type": "message", "message_ts": "1.2", "channel_id": channel})
     payload["actions"] = [{"action_id": ActionId.ACKNOWLEDGE, "block_id": BlockId.SUMMARY_ACTIONS,

@@ -114,7 +114,9 @@ def _requests(kind: str, app: Process, fake: Fake, engine: sa.Engine, tag: str, 
         declared = sorted(_declared(engine, f"Bench {tag} "), key=lambda i: i.number) if app.name == "bot" else []
         targets = [(i.number, i.channel_id or load.CHANNEL) for i in declared]
         targets = targets or [(n, load.CHANNEL) for n in range(1, size + 1)]
-        return [load.acknowledge(n, channel, f"{tag}.a.{i}", answer) for i, (n, channel) in enumerate(targets)]
+        firefighter = history.MEMBERS[0]  # on the roster: allowed to acknowledge
+        return [load.acknowledge(n, channel, f"{tag}.a.{i}", answer, firefighter)
+                for i, (n, channel) in enumerate(targets)]
     text = kind.removeprefix("/incident").strip()
     return [load.command(text, f"{tag}.{text}.{i}", answer) for i in range(size)]
 
