@@ -4,6 +4,7 @@ whether it ends well, fails half way, or is stopped with Ctrl-C."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import sys
@@ -16,6 +17,25 @@ from demo.render import Renderer
 from demo.workspace import Demo, DemoError, Transcript, run
 
 ROOT = Path(__file__).resolve().parents[1]
+TEST_TOOLS = ("pytest", "_pytest", "pytest_asyncio", "hypothesis", "playwright", "jsonschema", "yaml", "ruff")
+# Imported by every Python process started with this folder on PYTHONPATH: the test tools cannot be imported there,
+# as in a venv where `make run` or `make demo` installed the bot alone.
+WITHOUT_TEST_TOOLS = f"""
+import sys
+
+class _NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {TEST_TOOLS!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (the bot alone is installed)", name=name)
+        return None
+
+sys.meta_path.insert(0, _NotInstalled())
+"""
+
+
+def without_test_tools(folder: Path) -> dict[str, str]:
+    (folder / "sitecustomize.py").write_text(WITHOUT_TEST_TOOLS)
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(folder), os.environ.get("PYTHONPATH"))))}
 
 
 def alive(pid: int) -> bool:
@@ -30,8 +50,14 @@ def started_pids(stderr: str) -> list[int]:
     return [int(pid) for pid in re.findall(r"started .+? \(pid (\d+)\)", stderr)]
 
 
-async def test_make_demo_tells_the_story_and_leaves_nothing_running():
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "demo", cwd=ROOT,
+async def test_make_demo_tells_the_story_and_leaves_nothing_running(tmp_path):
+    """Run as `make demo` runs it: with the bot's own dependencies only (neither the demo, nor the fake Slack, nor
+    the bot may need a test tool)."""
+    env = without_test_tools(tmp_path)
+    blocked = await asyncio.create_subprocess_exec(sys.executable, "-c", "import pytest", env=env,
+                                                   stderr=asyncio.subprocess.PIPE)
+    assert b"the bot alone is installed" in (await blocked.communicate())[1]
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "demo", cwd=ROOT, env=env,
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(process.communicate(), 60)
     story, progress = out.decode(), err.decode()
