@@ -30,7 +30,8 @@ async def _keep(demo: Demo, transcript: Transcript) -> None:
 async def _main(keep: bool) -> Transcript:
     task = asyncio.current_task()
     assert task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)  # ends the processes, like Ctrl-C
+    for signum in (signal.SIGINT, signal.SIGTERM):  # both end the processes (SIGINT even where it was ignored)
+        asyncio.get_running_loop().add_signal_handler(signum, task.cancel)
     return await run(story.incident, progress=_progress, keep=_keep if keep else None)
 
 
