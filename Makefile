@@ -1,20 +1,35 @@
 # Two commands on a fresh machine (see README): `make run` and `make test`. Both create .venv first.
+# `make run` and `make demo` install the bot alone (what it needs to run); `make install` and `make test` add the
+# test tools (pytest, hypothesis, playwright, ruff, ...) for development and CI.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install lint bench bench-quick clean
+.PHONY: run demo test install install-bot lint bench bench-quick clean
 
-$(VENV)/.installed: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+
+# The bot and what it needs at run time: pyproject's [project] dependencies only.
+$(VENV)/.installed-bot: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
+
+# Everything for development and CI: the bot with the [test] extra.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed-bot
+
+install-bot: $(VENV)/.installed-bot
 
 install: $(VENV)/.installed
 
-run: install
+run: install-bot
 	$(BIN)/python -m bot
+
+demo: install-bot
+	$(BIN)/python -m demo
 
 lint: install
 	$(BIN)/ruff check .

@@ -72,23 +72,10 @@ def run() -> int:
         _close(sockets)
         print(f"firefighter: cannot start: {exc.__class__.__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-
-        handlers: list[AsyncSocketModeHandler] = []
-
-        async def connect(_app: web.Application) -> None:
-            handlers.append(AsyncSocketModeHandler(runtime.bolt, settings.slack_app_token))  # needs the running loop
-            await handlers[0].connect_async()
-
-        async def disconnect(_app: web.Application) -> None:
-            for handler in handlers:
-                await handler.close_async()
-
-        runtime.web.on_startup.append(connect)
-        runtime.web.on_cleanup.insert(0, disconnect)
     for sock in sockets:  # connections from now on wait in the backlog until the app serves them
         sock.listen(128)
+    # In Socket Mode the websocket to Slack opens in the background once this serves (bot/socket_mode.py): /healthz
+    # answers, 503 with "socket": "connecting", while Slack cannot be reached.
     mode = "Socket Mode" if settings.socket_mode else "HTTP (/slack/events)"
     log.info("Firefighter listening on %s:%s, %s", settings.host, settings.port, mode)
     web.run_app(runtime.web, sock=sockets, print=None,

@@ -40,6 +40,7 @@ from bot.services import (
     Services,
     Working,
 )
+from bot.socket_mode import SocketConnection
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class Runtime:
     bolt: AsyncApp
     web: web.Application
     scheduler: AsyncIOScheduler | None = None
+    socket: SocketConnection | None = None  # Socket Mode only
 
     async def start(self) -> None:
         """Start-up work that talks to Slack runs in the background: serving must not wait for Slack."""
@@ -68,6 +70,8 @@ class Runtime:
         if self.slack.client.session is None:  # one pooled HTTP session for every Web API call, not one per call
             self.slack.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self.background.spawn(self._warm_up(), name="warm-up")
+        if self.socket is not None:  # in the background: HTTP (/healthz) serves while Slack cannot be reached
+            self.socket.start()
         if self.scheduler is not None:
             self.scheduler.start()
 
@@ -80,6 +84,8 @@ class Runtime:
             log.warning("auth.test failed at start-up (%s); continuing", exc)
 
     async def stop(self) -> None:
+        if self.socket is not None:  # no new requests over the socket while the rest winds down
+            await self.socket.close()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.background.drain(timeout=10)
@@ -137,9 +143,12 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     services = wire_services(settings, db, slack, clock or SystemClock(), background)
     tick = tick_of(services.outbox, services.paging, services.reminders, services.people, background)
     bolt = build_app(settings, services, slack, background, db)
+    socket = SocketConnection(bolt, settings.slack_app_token) if settings.socket_mode and settings.slack_app_token \
+        else None
     runtime = Runtime(settings=settings, engine=engine, db=db, slack=slack, background=background, services=services,
-                      tick=tick, bolt=bolt, web=build_web_app(bolt, db, settings, services, background),
-                      scheduler=build_scheduler(settings, tick) if scheduler else None)
+                      tick=tick, bolt=bolt, web=build_web_app(bolt, db, settings, services, background,
+                                                              socket.state if socket else None),
+                      scheduler=build_scheduler(settings, tick) if scheduler else None, socket=socket)
 
     async def on_startup(_app: web.Application) -> None:
         await runtime.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -32,8 +33,9 @@ def _ssl_check(request: web.Request, body: bytes) -> bool:
     return request.content_type == "application/x-www-form-urlencoded" and b"ssl_check=1" in body.split(b"&")
 
 
-def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Services,
-                  background: Background) -> web.Application:
+def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Services, background: Background,
+                  socket_state: Callable[[], Awaitable[dict]] | None = None) -> web.Application:
+    """`socket_state`: in Socket Mode, the connection's state for /healthz (`bot.socket_mode`)."""
     async def slack_events(request: web.Request) -> web.StreamResponse:
         body = await request.read()
         if not _ssl_check(request, body) and not signature.check(body, request.headers, request.remote):
@@ -55,18 +57,21 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
 
     async def healthz(_request: web.Request) -> web.Response:
         try:
-            ok = await asyncio.wait_for(db.run(database_answers, db.engine), HEALTH_TIMEOUT)
+            answers = await asyncio.wait_for(db.run(database_answers, db.engine), HEALTH_TIMEOUT)
         except TimeoutError:
-            ok = False
-        body: dict = {"ok": ok, "database": "ok" if ok else "unreachable"}
-        if ok:  # owed to Slack: `queued` waits for Slack, `failed` was refused for good (see the log), by kind
+            answers = False
+        body: dict = {"ok": answers, "database": "ok" if answers else "unreachable"}
+        if socket_state is not None:  # Socket Mode: healthy only while Slack's requests can reach us
+            body.update(await socket_state())
+            body["ok"] = answers and body["socket"] == "connected"
+        if answers:  # owed to Slack: `queued` waits for Slack, `failed` was refused for good (see the log), by kind
             backlog = await db.run(services.outbox.backlog)
             counts = backlog["counts"]
             body["outbox"] = {"queued": sum(counts.get("queued", {}).values()),
                               "failed": sum(counts.get("failed", {}).values()),
                               "oldest_queued_seconds": backlog["oldest_queued_seconds"],
                               "failed_by_kind": counts.get("failed", {})}
-        return web.json_response(body, status=200 if ok else 503)
+        return web.json_response(body, status=200 if body["ok"] else 503)
 
     app = web.Application(client_max_size=MAX_BODY)
     if not settings.socket_mode:  # in Socket Mode Slack's requests come over the socket: nothing to accept here

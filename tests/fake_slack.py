@@ -46,6 +46,7 @@ class Call:
     args: dict[str, Any]
     at: float
     transport: str  # json | form | query
+    answer: dict[str, Any] | None = None  # what the fake answered (None: no answer yet, or the connection dropped)
 
 
 @dataclass
@@ -255,21 +256,21 @@ class FakeSlack:
                 return web.Response(status=500)
             if failure is not None:
                 headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
-                return web.json_response({"ok": False, "error": failure.error}, status=failure.status,
-                                         headers=headers)
+                call.answer = {"ok": False, "error": failure.error}
+                return web.json_response(call.answer, status=failure.status, headers=headers)
             if not token.startswith("xapp-" if method == "apps.connections.open" else self.token_prefix):
-                return _error("not_authed" if not token else "invalid_auth")
+                return _error(call, "not_authed" if not token else "invalid_auth")
             handler = getattr(self, "_api_" + method.replace(".", "_"), None)
             if handler is None:
-                return _error("unknown_method")
+                return _error(call, "unknown_method")
             try:
                 result = handler(_decode_json_args(args))
             except BlockKitError as exc:
                 error = "invalid_arguments" if method.startswith("views.") else "invalid_blocks"
-                return web.json_response({"ok": False, "error": error,
-                                          "response_metadata": {"messages": [str(exc)]}})
+                call.answer = {"ok": False, "error": error, "response_metadata": {"messages": [str(exc)]}}
+                return web.json_response(call.answer)
             except _ApiError as exc:
-                return _error(str(exc))
+                return _error(call, str(exc))
             if self._lose_answer:
                 self._lose_answer = False
                 if request.transport is not None:
@@ -279,7 +280,8 @@ class FakeSlack:
                 await self._notify()  # carried out; the answer is what is late
                 await asyncio.sleep(self._late[method])
             headers = {} if method == "apps.connections.open" else {"x-oauth-scopes": ",".join(self.scopes)}
-            return web.json_response({"ok": True, **result}, headers=headers)
+            call.answer = {"ok": True, **result}
+            return web.json_response(call.answer, headers=headers)
         finally:
             await self._notify()
 
@@ -418,7 +420,7 @@ class FakeSlack:
         message = {"ts": ts, "text": args.get("text"), "blocks": args.get("blocks"), "thread_ts": thread_ts,
                    "metadata": metadata}
         self.messages[(channel["id"], ts)] = message
-        return {"channel": channel["id"], "ts": ts, "message": message}
+        return {"channel": channel["id"], "ts": ts, "message": dict(message)}  # a copy: chat.update edits the stored
 
     def _api_chat_postEphemeral(self, args: dict) -> dict:
         channel = self._channel(args)
@@ -494,8 +496,9 @@ class _ApiError(Exception):
     pass
 
 
-def _error(error: str) -> web.Response:
-    return web.json_response({"ok": False, "error": error})
+def _error(call: Call, error: str) -> web.Response:
+    call.answer = {"ok": False, "error": error}
+    return web.json_response(call.answer)
 
 
 def _decode_json_args(args: dict) -> dict:
@@ -689,10 +692,10 @@ async def _serve(port: int, latency_ms: float = 0, quiet: bool = False) -> None:
             await fake._changed.wait()
         if quiet:
             continue
-        for call in fake.calls[seen_calls:]:
-            print(f"{call.method} {json.dumps(call.args, ensure_ascii=False)[:2000]}", flush=True)
+        for call in fake.calls[seen_calls:]:  # whole, one line each: `method {json}`, so a person can read it back
+            print(f"{call.method} {json.dumps(call.args, ensure_ascii=False)}", flush=True)
         for response in fake.responses[seen_responses:]:
-            print(f"response_url {json.dumps(response, ensure_ascii=False)[:2000]}", flush=True)
+            print(f"response_url {json.dumps(response, ensure_ascii=False)}", flush=True)
         seen_calls, seen_responses = len(fake.calls), len(fake.responses)
 
 
@@ -701,13 +704,24 @@ def add_inspection_routes(app: web.Application, fake: FakeSlack) -> None:
     to add channels and users. Times are `time.monotonic()`, which on Linux is one clock for every process.
 
     - `GET /_calls?since=N`: the calls from the N-th on, each {method, at, trigger_id, channel, name, text,
-      event_type, user}, and `next` (the N to ask with next time);
+      event_type, user}, and `next` (the N to ask with next time); with `full=1` each call whole instead:
+      {method, at, transport, args (every argument as received, blocks and views decoded), answer (what the fake
+      answered, null while it has not)};
+    - `GET /_responses?since=N`: the POSTs to response_url from the N-th on, whole, and `next`;
     - `GET /_state`: channels {id: name}, messages [[channel, ts, text]], pins [[channel, ts]], responses (count);
-    - `POST /_setup` {"channels": [[id, name], ...], "users": [id, ...]}: they exist from now on."""
+    - `POST /_setup` {"channels": [[id, name], ...], "users": [id or [id, name], ...]}: they exist from now on."""
     async def calls(request: web.Request) -> web.Response:
         since = int(request.query.get("since", "0"))
         found = fake.calls[since:]
-        return web.json_response({"next": since + len(found), "calls": [_brief(call) for call in found]})
+        full = request.query.get("full") in ("1", "true")
+        return web.json_response({"next": since + len(found),
+                                  "calls": [_whole(call) if full else _brief(call) for call in found]},
+                                 dumps=_dumps)
+
+    async def responses(request: web.Request) -> web.Response:
+        since = int(request.query.get("since", "0"))
+        found = fake.responses[since:]
+        return web.json_response({"next": since + len(found), "responses": found}, dumps=_dumps)
 
     async def state(_request: web.Request) -> web.Response:
         return web.json_response({
@@ -720,12 +734,32 @@ def add_inspection_routes(app: web.Application, fake: FakeSlack) -> None:
         for channel_id, name in body.get("channels", []):
             fake.add_channel(channel_id, name)
         for user in body.get("users", []):
-            fake.add_user(user)
+            if isinstance(user, str):
+                fake.add_user(user)
+            else:
+                fake.add_user(user[0], name=user[1])
         return web.json_response({"ok": True})
 
     app.router.add_get("/_calls", calls)
+    app.router.add_get("/_responses", responses)
     app.router.add_get("/_state", state)
     app.router.add_post("/_setup", setup)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=sorted)  # sets (channel members) as sorted lists
+
+
+def _whole(call: Call) -> dict:
+    return {"method": call.method, "at": call.at, "transport": call.transport, "args": _decode_args(call.args),
+            "answer": call.answer}
+
+
+def _decode_args(args: dict) -> dict:
+    try:
+        return _decode_json_args(args)
+    except _ApiError:  # not JSON where JSON belongs: shown as it came
+        return args
 
 
 def _brief(call: Call) -> dict:

@@ -53,10 +53,12 @@ class SlackSender:
         return f"{self.trigger}.111.trigger"
 
     def command_body(self, text: str, *, user: str = "U0REPORTER", channel: str = "C0GENERAL",
-                     command: str = "/incident") -> str:
+                     command: str = "/incident", channel_name: str = "general", user_name: str | None = None,
+                     response_url: str | None = None) -> str:
         fields = sample("slash_command_fields.json")
-        fields.update(command=command, text=text, user_id=user, user_name=user.lower(), channel_id=channel,
-                      channel_name="general", response_url=self.response_url, trigger_id=self._trigger_id())
+        fields.update(command=command, text=text, user_id=user, user_name=user_name or user.lower(),
+                      channel_id=channel, channel_name=channel_name, response_url=response_url or self.response_url,
+                      trigger_id=self._trigger_id())
         return urlencode(fields)
 
     async def command(self, text: str, **kwargs) -> tuple[int, str, float]:
@@ -77,15 +79,18 @@ class SlackSender:
                                                view=view), "application/x-www-form-urlencoded")
 
     def click_body(self, action_id: str, value: str, *, user: str = "U0REPORTER", channel: str = "C0GENERAL",
-                   block_id: str = "incident_actions", view: dict | None = None) -> str:
+                   block_id: str = "incident_actions", view: dict | None = None, message_ts: str = "1.2",
+                   label: str = "x", user_name: str | None = None, response_url: str | None = None) -> str:
+        """A button clicked on a message (`message_ts` in `channel`), or on a view (`view`)."""
         payload = copy.deepcopy(sample("block_actions_payload.json"))
-        payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T111"}
+        name = user_name or user.lower()
+        payload["user"] = {"id": user, "username": name, "name": name, "team_id": "T111"}
         payload["trigger_id"] = self._trigger_id()
-        payload["response_url"] = self.response_url
+        payload["response_url"] = response_url or self.response_url
         payload["channel"] = {"id": channel, "name": "incident"}
-        payload["container"] = {"type": "message", "message_ts": "1.2", "channel_id": channel}
+        payload["container"] = {"type": "message", "message_ts": message_ts, "channel_id": channel}
         payload["actions"] = [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
-                               "action_ts": "1.3", "text": {"type": "plain_text", "text": "x"}}]
+                               "action_ts": "1.3", "text": {"type": "plain_text", "text": label}}]
         if view is not None:
             payload["container"] = {"type": "view", "view_id": view["id"]}
             payload["view"] = view
@@ -135,9 +140,11 @@ def _initial(element: dict):
     return None
 
 
-def view_submission(view: dict, answers: dict, *, user: str = "U0REPORTER", view_id: str | None = None) -> dict:
+def view_submission(view: dict, answers: dict, *, user: str = "U0REPORTER", view_id: str | None = None,
+                    user_name: str | None = None) -> dict:
     payload = copy.deepcopy(sample("view_submission_payload.json"))
-    payload["user"] = {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T111"}
+    name = user_name or user.lower()
+    payload["user"] = {"id": user, "username": name, "name": name, "team_id": "T111"}
     submitted = copy.deepcopy(view)
     submitted["id"] = view_id or view.get("id") or "V0SUBMIT"
     submitted["state"] = {"values": state_values(view, answers)}

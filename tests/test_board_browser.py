@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.web_tokens import page_token
+from tests.conftest import cannot_run
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -18,8 +19,11 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 @pytest.fixture
 def chromium() -> str:
     if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed here (apt-get install chromium): the browser test cannot run")
-    pytest.importorskip("playwright.async_api", reason="playwright is not installed")
+        cannot_run("Chromium is not installed here (apt-get install chromium): the browser test cannot run")
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        cannot_run("playwright is not installed (make install)")
     return CHROMIUM
 
 

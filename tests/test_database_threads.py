@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import threading
 
-import pytest
 import sqlalchemy as sa
 
 from bot.db.engine import make_engine
 from bot.db.repo import Database, PriorityThreads
+from tests.conftest import cannot_run
 
 
 def test_waiting_requests_go_before_queued_background_work():
@@ -94,7 +94,7 @@ def test_postgresql_connections_give_up_on_a_statement_that_waits_too_long(postg
     """A lock held by a stuck replica must not hold our threads for ever: statements are cut off, and a
     transaction left idle lets go of its locks. (SQLite has one writer, in our one process.)"""
     if not postgres.url:
-        pytest.skip(f"PostgreSQL not available: {postgres.why_not}")
+        cannot_run(f"PostgreSQL is not available: {postgres.why_not}")
     engine = make_engine(postgres.new_database())
     try:
         with engine.connect() as connection:

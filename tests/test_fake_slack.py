@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import socket
+import sys
+from pathlib import Path
+
 import aiohttp
 import pytest
 
@@ -84,3 +90,57 @@ def test_view_limits():
                              "element": {"type": "plain_text_input"}}]}]:
         with pytest.raises(BlockKitError):
             validate_view({**base, **bad})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_run_on_its_own_it_prints_each_call_whole_and_serves_them_over_http():
+    """`python -m tests.fake_slack`, as a person runs it beside the bot: every call printed whole on one line
+    (not cut mid-JSON), and every call, with what the fake answered, at GET /_calls?full=1."""
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.fake_slack", "--port", str(port), cwd=Path(__file__).resolve().parents[1],
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        first = await asyncio.wait_for(process.stdout.readline(), 30)
+        assert f"127.0.0.1:{port}/api/" in first.decode()
+        url = f"http://127.0.0.1:{port}"
+        text = "0123456789" * 500  # 5,000 characters: the printer used to stop at 2,000
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "é" * 2900}}]
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{url}/api/chat.postMessage", json={"channel": "C1", "text": text,
+                                                                      "blocks": blocks},
+                                    headers={"Authorization": "Bearer xoxb-t"}) as response:
+                posted = await response.json()
+            async with session.post(f"{url}/api/chat.postMessage", data={"channel": "C404", "text": "x"},
+                                    headers={"Authorization": "Bearer xoxb-t"}):
+                pass
+            async with session.post(f"{url}/response/cmd", json={"text": "only you", "response_type": "ephemeral"}):
+                pass
+            line = (await asyncio.wait_for(process.stdout.readline(), 10)).decode()
+            method, _, args = line.rstrip("\n").partition(" ")
+            assert method == "chat.postMessage"
+            assert json.loads(args) == {"channel": "C1", "text": text, "blocks": blocks}
+            async with session.get(f"{url}/_calls", params={"full": "1"}) as response:
+                whole = await response.json()
+            async with session.get(f"{url}/_calls", params={"since": "1"}) as response:
+                brief = await response.json()
+            async with session.get(f"{url}/_responses") as response:
+                responses = await response.json()
+        assert whole["next"] == 2
+        first_call, refused = whole["calls"]
+        assert first_call["method"] == "chat.postMessage" and first_call["transport"] == "json"
+        assert first_call["args"] == {"channel": "C1", "text": text, "blocks": blocks}
+        assert first_call["answer"]["ok"] and first_call["answer"]["ts"] == posted["ts"]
+        assert refused["args"] == {"channel": "C404", "text": "x"} and refused["transport"] == "form"
+        assert refused["answer"] == {"ok": False, "error": "channel_not_found"}
+        assert brief["next"] == 2 and [c["channel"] for c in brief["calls"]] == ["C404"]  # the benchmark's shape
+        assert responses == {"next": 1, "responses": [{"key": "cmd", "text": "only you",
+                                                       "response_type": "ephemeral"}]}
+    finally:
+        process.kill()
+        await process.wait()

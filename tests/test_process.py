@@ -108,6 +108,55 @@ async def test_socket_mode_when_an_app_token_is_set(tmp_path, fake_slack):
     assert fake_slack.calls_to("apps.connections.open")
 
 
+async def test_socket_mode_serves_healthz_while_slack_cannot_be_reached(tmp_path, fake_slack):
+    """The port opens and /healthz answers before the websocket is up: 503 with "socket": "connecting" and why,
+    while Slack refuses; once Slack answers again the bot connects by itself and /healthz says 200 "connected"."""
+    fake_slack.fail("apps.connections.open", "internal_error", times=1000)
+    port = free_port()
+    env = bot_env(SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=fake_slack.api_url,
+                  DATABASE_URL=f"sqlite:///{tmp_path / 'ff.db'}", HOST="127.0.0.1", PORT=str(port))
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/healthz"
+
+    async def health(until) -> tuple[int, dict]:
+        answer: tuple[int, dict] | None = None
+        deadline = asyncio.get_running_loop().time() + 15
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+            while asyncio.get_running_loop().time() < deadline:
+                assert process.returncode is None, "the bot exited"
+                try:
+                    async with session.get(url) as response:
+                        answer = response.status, await response.json()
+                        if until(*answer):
+                            return answer
+                except (aiohttp.ClientConnectionError, TimeoutError):  # not serving yet
+                    pass
+                await asyncio.sleep(0.05)
+        raise AssertionError(f"/healthz never answered as wanted within 15 s (last: {answer})")
+
+    try:
+        status, body = await health(lambda status, body: body.get("socket_attempts", 0) >= 1)
+        assert status == 503
+        assert (body["ok"], body["database"], body["socket"]) == (False, "ok", "connecting")
+        assert body["socket_error"] == "apps.connections.open: internal_error"
+        assert not fake_slack.sockets
+        fake_slack.recover("apps.connections.open")
+        status, body = await health(lambda status, body: status == 200)
+        assert (body["ok"], body["socket"]) == (True, "connected") and "socket_error" not in body
+        command = {"command": "/incident", "text": "help", "user_id": "U0REPORTER", "channel_id": "C0GENERAL",
+                   "team_id": "T111", "trigger_id": "1.2.3", "response_url": fake_slack.response_url()}
+        ack = await fake_slack.socket_send("slash_commands", command)
+        assert "/incident declare" in json.dumps(ack.get("payload"))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 15)
+    logged = stderr.decode()
+    assert "Socket Mode: cannot connect to Slack (apps.connections.open: internal_error); trying again in 1 s" \
+        in logged
+    assert "Traceback" not in logged
+
+
 @pytest.mark.parametrize(("env", "line"), [
     ({}, "firefighter: setting SLACK_BOT_TOKEN is required"),
     ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "P0_UPDATE_INTERVAL": "soon"},

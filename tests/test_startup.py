@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SECRET, TOKEN
+from tests.conftest import SECRET, TOKEN, cannot_run
 from tests.test_process import bot_env, free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +56,7 @@ async def test_a_database_it_cannot_use_stops_start_up_with_one_line(tmp_path, u
 
 async def test_a_postgresql_database_that_does_not_exist_stops_start_up_with_one_line(tmp_path, postgres):
     if not postgres.url:
-        pytest.skip(f"PostgreSQL not available: {postgres.why_not}")
+        cannot_run(f"PostgreSQL is not available: {postgres.why_not}")
     url = postgres.url.rsplit("/", 1)[0] + "/no_such_database"
     line = await refused(tmp_path, SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, DATABASE_URL=url,
                          HOST="127.0.0.1", PORT=str(free_port()))

@@ -1,0 +1,74 @@
+"""CI cannot pass with part of the suite unrun: `.ci/run` sets CI and stops when it cannot install what the suite
+needs, and a test whose prerequisite is missing fails under CI instead of skipping."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import cannot_run
+from tests.test_manifest import SCHEMAS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_missing_prerequisite_skips_on_a_developers_machine_and_fails_in_ci(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium is not installed"):
+        cannot_run("Chromium is not installed")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run this test, but Chromium is not installed"):
+        cannot_run("Chromium is not installed")
+
+
+def test_the_manifest_schema_is_part_of_the_repository():
+    assert SCHEMAS.is_relative_to(ROOT / "tests")
+    assert {p.name for p in SCHEMAS.iterdir()} >= {"manifest.schema.json", "schemas_manifest.schema.1.0.0.json",
+                                                   "schemas_manifest.schema.2.0.0.json"}
+
+
+def _ci(tmp_path: Path, *, apt_works: bool, chromium: bool) -> tuple[subprocess.CompletedProcess, Path]:
+    """Runs a copy of .ci/run with only fakes on PATH: apt-get (installs chromium, or fails), make (writes down
+    the CI it saw), initdb, and chromium when `chromium`."""
+    repo, tools = tmp_path / "repo", tmp_path / "bin"
+    (repo / ".ci").mkdir(parents=True)
+    tools.mkdir()
+    shutil.copy(ROOT / ".ci" / "run", repo / ".ci" / "run")
+    seen = tmp_path / "make-saw"
+    fakes = {"make": f'echo "CI=$CI" > {seen}', "initdb": "exit 0",
+             "apt-get": (f'[ "$1" = install ] && printf "#!/bin/sh\\n" > {tools}/chromium && chmod +x '
+                         f"{tools}/chromium; exit 0") if apt_works else "exit 100"}
+    if chromium:
+        fakes["chromium"] = "exit 0"
+    for name, body in fakes.items():
+        (tools / name).write_text(f"#!/bin/sh\n{body}\n")
+        (tools / name).chmod(0o755)
+    for real in ("dirname", "ls", "chmod", "printf"):  # what the script and the fakes call besides them
+        if not (tools / real).exists():
+            (tools / real).symlink_to(shutil.which(real))
+    env = {"PATH": str(tools), "HOME": str(tmp_path)}
+    run = subprocess.run([shutil.which("bash"), str(repo / ".ci" / "run")], env=env, capture_output=True,
+                         text=True, timeout=30)
+    return run, seen
+
+
+def test_ci_sets_ci_for_the_suite(tmp_path):
+    run, seen = _ci(tmp_path, apt_works=True, chromium=True)
+    assert run.returncode == 0, run.stderr
+    assert seen.read_text().strip() == "CI=true"
+
+
+def test_ci_installs_chromium_when_it_is_missing(tmp_path):
+    run, seen = _ci(tmp_path, apt_works=True, chromium=False)
+    assert run.returncode == 0, run.stderr
+    assert seen.read_text().strip() == "CI=true"
+
+
+def test_ci_stops_when_chromium_cannot_be_installed(tmp_path):
+    run, seen = _ci(tmp_path, apt_works=False, chromium=False)
+    assert run.returncode != 0
+    assert "could not install chromium" in run.stderr
+    assert not seen.exists()  # the suite never ran without its browser test
