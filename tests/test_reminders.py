@@ -7,6 +7,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.db import repo
@@ -304,3 +305,8 @@ async def test_a_tick_reads_only_incidents_with_something_due_and_any_change_bri
     assert due_now() == []
     await bot.tick(minutes=30)  # the hour since the last update still counts from the same moment
     assert len(said(bot, ":alarm_clock:", incident.channel_id)) == 1
+    with bot.runtime.engine.begin() as connection:  # as a replica from before the column writes it
+        connection.execute(sa.text("UPDATE incident SET next_due_at = NULL WHERE id = :id"), {"id": incident.id})
+    assert due_now() == [incident.id]
+    await bot.tick()
+    assert due_now() == []
