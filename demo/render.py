@@ -10,6 +10,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from demo.workspace import Entry, Transcript
+from tests.slack_requests import initial_value
 
 BOT = "Firefighter"
 WIDTH = 110
@@ -132,7 +133,7 @@ class Renderer:
             if block.get("type") != "input":
                 continue
             element = block["element"]
-            answer = answers.get(block["block_id"], _initial(element))
+            answer = answers.get(block["block_id"], initial_value(element))
             shown = self._answer(element, answer)
             if shown:
                 label = self.text(block["label"]["text"])
@@ -258,19 +259,6 @@ def _short(line: str, limit: int = 48) -> str:
 
 def _button(element: dict) -> str:
     return f"[{element['text']['text']}]"
-
-
-def _initial(element: dict) -> object:
-    kind = element.get("type")
-    if kind == "plain_text_input":
-        return element.get("initial_value")
-    if kind in ("static_select", "radio_buttons"):
-        return (element.get("initial_option") or {}).get("value")
-    if kind == "checkboxes":
-        return [o["value"] for o in element.get("initial_options") or []]
-    if kind == "users_select":
-        return element.get("initial_user")
-    return None
 
 
 def render(transcript: Transcript) -> str:

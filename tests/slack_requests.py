@@ -112,7 +112,7 @@ def state_values(view: dict, answers: dict[str, object]) -> dict:
             continue
         element = block["element"]
         block_id, action_id, kind = block["block_id"], element["action_id"], element["type"]
-        answer = answers.get(block_id, _initial(element))
+        answer = answers.get(block_id, initial_value(element))
         state: dict = {"type": kind}
         if kind == "plain_text_input":
             state["value"] = answer
@@ -127,7 +127,8 @@ def state_values(view: dict, answers: dict[str, object]) -> dict:
     return values
 
 
-def _initial(element: dict):
+def initial_value(element: dict):
+    """What an input shows before anyone types (the demo shows the same)."""
     kind = element["type"]
     if kind == "plain_text_input":
         return element.get("initial_value")
