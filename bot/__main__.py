@@ -53,14 +53,18 @@ def run() -> int:
     log = logging.getLogger("bot")
     for line in setting_warnings(settings):
         log.warning("%s", line)
-    from bot.db.engine import DatabaseUnusable, open_database
+    from bot.db.engine import DatabaseUnusable, open_database, refuse_unknown_schema
 
     try:
         sockets = bind(settings.host, settings.port)
     except StartupError as exc:
         return _refuse(str(exc))
     try:
-        open_database(settings.database_url).dispose()
+        engine = open_database(settings.database_url)
+        try:
+            refuse_unknown_schema(engine)
+        finally:
+            engine.dispose()
     except DatabaseUnusable as exc:
         _close(sockets)
         return _refuse(f"setting DATABASE_URL: {exc}")
@@ -117,12 +121,24 @@ def migrate() -> int:
     """`python -m bot migrate`: DATABASE_URL (environment, then `.env`) to the newest schema, rows kept."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db.engine import DatabaseUnusable, current_revision, open_database, shown_url, upgrade_to_head
+    from bot.db.engine import (
+        DatabaseUnusable,
+        current_revision,
+        open_database,
+        refuse_unknown_schema,
+        shown_url,
+        upgrade_to_head,
+    )
 
     url = database_url()
     try:
         engine = open_database(url)
     except DatabaseUnusable as exc:
+        return _refuse(f"setting DATABASE_URL: {exc}")
+    try:
+        refuse_unknown_schema(engine)
+    except DatabaseUnusable as exc:
+        engine.dispose()
         return _refuse(f"setting DATABASE_URL: {exc}")
     try:
         before = current_revision(engine)

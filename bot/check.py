@@ -16,7 +16,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.config import Settings, SettingsError, database_url, load_settings, setting_warnings
-from bot.db.engine import DatabaseUnusable, current_revision, head_revision, open_database, shown_url
+from bot.db.engine import (
+    DatabaseUnusable,
+    current_revision,
+    head_revision,
+    open_database,
+    refuse_unknown_schema,
+    shown_url,
+)
 
 # The bot scopes of manifest.yml (tests/test_check.py keeps the two in step).
 REQUIRED_SCOPES = frozenset({
@@ -66,7 +73,10 @@ def _database(url: str) -> tuple[bool, str, str]:
     except DatabaseUnusable as exc:
         return False, "database", str(exc)
     try:
+        refuse_unknown_schema(engine)
         at, head = current_revision(engine), head_revision()
+    except DatabaseUnusable as exc:
+        return False, "database", str(exc)
     finally:
         engine.dispose()
     if at == head:

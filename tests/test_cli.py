@@ -14,7 +14,7 @@ from bot.check import REQUIRED_SCOPES
 from bot.db.engine import head_revision
 from tests.conftest import SECRET, TOKEN
 from tests.fake_slack import BOT_SCOPES
-from tests.test_process import bot_env
+from tests.test_process import bot_env, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,3 +125,24 @@ async def test_check_finds_a_database_behind_the_newest_migration(tmp_path, fake
                      "`python -m bot migrate` (the bot also migrates when it starts)"
     assert out[0] == "✓ settings: valid (Socket Mode)"
     assert out[-1] == "✓ Socket Mode: SLACK_APP_TOKEN opens a connection"
+
+
+async def test_a_schema_from_a_newer_version_is_refused_by_migrate_check_and_start_up_in_one_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    code, _, err = await run(tmp_path, "-m", "bot", "migrate", DATABASE_URL=url)
+    assert code == 0, err
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    engine.dispose()
+    expected = (f"setting DATABASE_URL: {url} is at schema '9999_from_the_future', which this version of the bot does "
+                f"not know (its newest is '{head_revision()}')")
+    for command in (["migrate"], []):
+        code, out, err = await run(tmp_path, "-m", "bot", *command, DATABASE_URL=url, SLACK_BOT_TOKEN=TOKEN,
+                                   SLACK_SIGNING_SECRET=SECRET, PORT=str(free_port()))
+        assert (code, out, len(err)) == (2, [], 1), err
+        assert err[0].startswith(f"firefighter: {expected}")
+    code, out, _ = await run(tmp_path, "-m", "bot", "check", DATABASE_URL=url, SLACK_BOT_TOKEN=TOKEN,
+                             SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL="http://127.0.0.1:1/api/")
+    assert code == 1 and out[1].startswith(f"✗ database: {url} is at schema '9999_from_the_future'")
+    assert revision(url) == "9999_from_the_future"  # nothing was changed
