@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run demo test install install-bot lint bench bench-quick clean
+.PHONY: run demo test install install-bot lint lock bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ run: install-bot
 
 demo: install-bot
 	$(BIN)/python -m demo
+
+# constraints.txt again from the newest versions pyproject.toml allows, installed in a throwaway venv.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	PIP_CONSTRAINT= .lock-venv/bin/python -m pip install --quiet -e '.[test]'
+	head -3 constraints.txt > constraints.new
+	.lock-venv/bin/python -m pip freeze --exclude-editable >> constraints.new
+	mv constraints.new constraints.txt && rm -rf .lock-venv
 
 lint: install
 	$(BIN)/ruff check .

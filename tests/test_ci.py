@@ -3,11 +3,15 @@ needs, and a test whose prerequisite is missing fails under CI instead of skippi
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.conftest import cannot_run
 from tests.test_manifest import SCHEMAS
@@ -38,7 +42,7 @@ def _ci(tmp_path: Path, *, apt_works: bool, chromium: bool) -> tuple[subprocess.
     tools.mkdir()
     shutil.copy(ROOT / ".ci" / "run", repo / ".ci" / "run")
     seen = tmp_path / "make-saw"
-    fakes = {"make": f'echo "CI=$CI" > {seen}', "initdb": "exit 0",
+    fakes = {"make": f'echo "CI=$CI" > {seen}; echo "PIP_CONSTRAINT=$PIP_CONSTRAINT" >> {seen}', "initdb": "exit 0",
              "apt-get": (f'[ "$1" = install ] && printf "#!/bin/sh\\n" > {tools}/chromium && chmod +x '
                          f"{tools}/chromium; exit 0") if apt_works else "exit 100"}
     if chromium:
@@ -58,13 +62,13 @@ def _ci(tmp_path: Path, *, apt_works: bool, chromium: bool) -> tuple[subprocess.
 def test_ci_sets_ci_for_the_suite(tmp_path):
     run, seen = _ci(tmp_path, apt_works=True, chromium=True)
     assert run.returncode == 0, run.stderr
-    assert seen.read_text().strip() == "CI=true"
+    assert seen.read_text().splitlines() == ["CI=true", f"PIP_CONSTRAINT={tmp_path / 'repo' / 'constraints.txt'}"]
 
 
 def test_ci_installs_chromium_when_it_is_missing(tmp_path):
     run, seen = _ci(tmp_path, apt_works=True, chromium=False)
     assert run.returncode == 0, run.stderr
-    assert seen.read_text().strip() == "CI=true"
+    assert seen.read_text().splitlines()[0] == "CI=true"
 
 
 def test_ci_stops_when_chromium_cannot_be_installed(tmp_path):
@@ -72,3 +76,19 @@ def test_ci_stops_when_chromium_cannot_be_installed(tmp_path):
     assert run.returncode != 0
     assert "could not install chromium" in run.stderr
     assert not seen.exists()  # the suite never ran without its browser test
+
+
+def test_constraints_pin_every_dependency_inside_the_range_pyproject_allows():
+    pinned = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", line).groups()
+            pinned[canonicalize_name(name)] = version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(text) for text in project["dependencies"] + project["optional-dependencies"]["test"]]
+    assert len(wanted) > 10
+    for requirement in wanted:
+        version = pinned.get(canonicalize_name(requirement.name))
+        assert version, f"{requirement.name} is not pinned in constraints.txt: run `make lock`"
+        assert requirement.specifier.contains(version), f"constraints.txt pins {requirement.name}=={version}, " \
+                                                        f"outside {requirement.specifier}: run `make lock`"
