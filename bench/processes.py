@@ -148,12 +148,15 @@ async def start_proxy(target_port: int, delay_ms: float) -> Process:
 
 async def quiet(app: Process, fake: Fake, settle: float = 1.0, limit: float = 600.0) -> bool:
     """Until the app's background work is done: its outbox holds nothing queued (the bot's /healthz says so) and
-    the fake Slack heard nothing new for `settle` seconds. False when `limit` passed first."""
+    the fake Slack heard nothing new (no call, no answer to a response_url) for `settle` seconds. False when
+    `limit` passed first."""
     deadline = time.monotonic() + limit
     last_change = time.monotonic()
+    answered = -1
     while time.monotonic() < deadline:
-        if await fake.read_calls():
-            last_change = time.monotonic()
+        responses = (await fake.state())["responses"]  # answers to response_url count as hearing something
+        if await fake.read_calls() or responses != answered:
+            last_change, answered = time.monotonic(), responses
         async with fake.session.get(app.url + "/healthz") as response:
             queued = ((await response.json()).get("outbox") or {}).get("queued", 0)
         if queued:

@@ -89,6 +89,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_post("/response/{key}", self._handle_response_url)
         app.router.add_get("/socket", self._handle_socket)
+        add_inspection_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -707,7 +708,8 @@ def add_inspection_routes(app: web.Application, fake: FakeSlack) -> None:
       event_type, user}, and `next` (the N to ask with next time); with `full=1` each call whole instead:
       {method, at, transport, args (every argument as received, blocks and views decoded), answer (what the fake
       answered, null while it has not)};
-    - `GET /_responses?since=N`: the POSTs to response_url from the N-th on, whole, and `next`;
+    - `GET /_responses?since=N`: the POSTs to response_url from the N-th on, whole, and `next`; with `key=K` only
+      those to `/response/K`;
     - `GET /_state`: channels {id: name}, messages [[channel, ts, text]], pins [[channel, ts]], responses (count);
     - `POST /_setup` {"channels": [[id, name], ...], "users": [id or [id, name], ...]}: they exist from now on."""
     async def calls(request: web.Request) -> web.Response:
@@ -721,7 +723,9 @@ def add_inspection_routes(app: web.Application, fake: FakeSlack) -> None:
     async def responses(request: web.Request) -> web.Response:
         since = int(request.query.get("since", "0"))
         found = fake.responses[since:]
-        return web.json_response({"next": since + len(found), "responses": found}, dumps=_dumps)
+        key = request.query.get("key")
+        return web.json_response({"next": since + len(found),
+                                  "responses": [r for r in found if key is None or r["key"] == key]}, dumps=_dumps)
 
     async def state(_request: web.Request) -> web.Response:
         return web.json_response({

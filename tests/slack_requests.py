@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import hmac
@@ -11,6 +12,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
+
+from bot.listeners.commands import answered_after_ack
 
 PAYLOADS = Path(__file__).parent / "payloads"
 
@@ -62,7 +65,30 @@ class SlackSender:
         return urlencode(fields)
 
     async def command(self, text: str, **kwargs) -> tuple[int, str, float]:
-        return await self.post(self.command_body(text, **kwargs), "application/x-www-form-urlencoded")
+        """The answer as Slack shows it: the ack's body, or for a reading command (answered after its ack) what
+        the bot posted to this command's own response_url, as JSON like an ack body."""
+        later = kwargs.get("command", "/incident") == "/incident" and "response_url" not in kwargs \
+            and answered_after_ack(text)
+        key = f"cmd-{self.trigger + 1}-{id(self)}"
+        if later:
+            kwargs["response_url"] = f"{self.response_url.rsplit('/', 1)[0]}/{key}"
+        status, body, elapsed = await self.post(self.command_body(text, **kwargs), "application/x-www-form-urlencoded")
+        if later and status == 200 and not body:
+            body = json.dumps(await self.response_to(key))
+        return status, body, elapsed
+
+    async def response_to(self, key: str, timeout: float = 15.0) -> dict:
+        """The POST to `/response/<key>` at the fake Slack, waited for."""
+        fake = self.response_url.split("/response/", 1)[0]
+        deadline = time.monotonic() + timeout
+        while True:
+            async with self.session.get(f"{fake}/_responses", params={"key": key}) as resp:
+                found = (await resp.json())["responses"]
+            if found:
+                return {k: v for k, v in found[0].items() if k != "key"}
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no answer at the response_url {key} within {timeout} s")
+            await asyncio.sleep(0.01)
 
     async def interaction(self, payload: dict, **kwargs) -> tuple[int, str, float]:
         body = urlencode({"payload": json.dumps(payload)})

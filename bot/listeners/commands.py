@@ -7,6 +7,7 @@ delivering the same command twice applies it once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from bot.domain import lifecycle
@@ -23,6 +24,9 @@ from bot.services import Changed
 from bot.slack_text import clean_text, echo, parse_user_ref
 from bot.views import incident as views
 from bot.views import timeline as timeline_views
+
+log = logging.getLogger(__name__)
+Answer = tuple[str, list | None]  # an ephemeral message: its text and blocks
 
 
 def _quote(word: str) -> str:
@@ -88,34 +92,49 @@ async def _help(r: Request) -> None:
     await r.ack(text=views.help_text())
 
 
-async def _list(r: Request) -> None:
+async def _list(r: Request) -> Answer:
     listing = await r.call(r.reading.listing, r.line.args, r.user)
-    text, blocks = views.incident_list(listing.incidents, listing.total, listing.what)
-    await r.ack(text=text, blocks=blocks)
+    return views.incident_list(listing.incidents, listing.total, listing.what)
 
 
-async def _show(r: Request) -> None:
+async def _show(r: Request) -> Answer:
     detail = await r.call(r.reading.detail, await r.number())
-    text, blocks = views.incident_detail(detail.incident, detail.rotation_name, detail.events, detail.responders,
-                                         tz=r.settings.team_timezone)
-    await r.ack(text=text, blocks=blocks)
+    return views.incident_detail(detail.incident, detail.rotation_name, detail.events, detail.responders,
+                                 tz=r.settings.team_timezone)
 
 
-async def _timeline(r: Request) -> None:
+async def _timeline(r: Request) -> Answer:
     detail = await r.call(r.reading.detail, await r.number())
-    text, blocks = timeline_views.timeline(detail.incident, detail.events, r.settings.team_timezone,
-                                           r.command.get("team_domain"))
-    await r.ack(text=text, blocks=blocks)
+    return timeline_views.timeline(detail.incident, detail.events, r.settings.team_timezone,
+                                   r.command.get("team_domain"))
 
 
-async def _stats(r: Request) -> None:
-    text, blocks = timeline_views.stats(await r.call(r.reading.stats, parse_days(r.line.args)))
-    await r.ack(text=text, blocks=blocks)
+async def _stats(r: Request) -> Answer:
+    return timeline_views.stats(await r.call(r.reading.stats, parse_days(r.line.args)))
 
 
-async def _oncall(r: Request) -> None:
-    text, blocks = await r.call(rotation_commands.oncall, r.rotations, r.line.args, r.command.get("channel_id"), r.user)
-    await r.ack(text=text, blocks=blocks)
+async def _oncall(r: Request) -> Answer:
+    return await r.call(rotation_commands.oncall, r.rotations, r.line.args, r.command.get("channel_id"), r.user)
+
+
+def _answered_after_ack(read: Callable[[Request], Awaitable[Answer]], verb: str):
+    """A reading command acks at once and answers through its response_url (SPEC §5: ack first): a burst of them
+    is acked at the speed of a bare Bolt app and the reads follow when the acks are out. Nothing is stored, so a
+    process that dies in between loses only an answer, which typing the command again brings back."""
+    async def handler(r: Request) -> None:
+        await r.ack()
+
+        async def answer() -> None:
+            try:
+                text, blocks = await read(r)
+            except UserError as exc:
+                text, blocks = str(exc), None
+            except Exception:
+                log.exception("/incident %s could not be answered", verb)
+                text, blocks = f"`/incident {verb}` could not be read just now; try again in a moment.", None
+            await r.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        after_ack(r.context, answer(), f"answer-{verb}")
+    return handler
 
 
 async def _board(r: Request) -> None:
@@ -134,10 +153,17 @@ async def _handoff(r: Request) -> None:
     await r.ack(text=f"Posting the handoff digest of `{rotation.name}` in <#{rotation.channel_id}>.")
 
 
+_READ_AFTER_ACK = {"list": _list, "show": _show, "timeline": _timeline, "stats": _stats, "oncall": _oncall}
 _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
-    "help": _help, "list": _list, "show": _show, "timeline": _timeline, "stats": _stats, "oncall": _oncall,
-    "rotation": _rotation, "handoff": _handoff, "board": _board,
+    "help": _help, "rotation": _rotation, "handoff": _handoff, "board": _board,
+    **{verb: _answered_after_ack(read, verb) for verb, read in _READ_AFTER_ACK.items()},
 }
+
+
+def answered_after_ack(text: str) -> bool:
+    """Whether `/incident <text>` is answered through its response_url rather than in its ack."""
+    line = parse(clean_text(text))
+    return line.verb in _READ_AFTER_ACK or (line.verb == "" and line.number is not None)
 
 
 # -- changing -----------------------------------------------------------------------------------------------
