@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,14 @@ def slack_error(exc: SlackApiError) -> str:
     return str(data.get("error", "unknown_error")) if isinstance(data, dict) else "unknown_error"
 
 
-ACKS_FIRST_MAX_WAIT = 1.0  # seconds: work after an ack waits at most this long for the requests to quiet down
-ACKS_FIRST_QUIET = 0.02  # no Slack request for this long (and none in flight) counts as quiet
+# Work after an ack goes when the app is quiet (no Slack request in flight, none for ACKS_FIRST_QUIET); under a
+# light load (at most ACKS_FIRST_BUSY in flight) once it waited ACKS_FIRST_LIGHT_WAIT, so steady traffic never
+# holds it back for long; during a burst (more in flight) only once it waited ACKS_FIRST_MAX_WAIT, so that the
+# burst is acknowledged first without starving what it caused.
+ACKS_FIRST_QUIET = 0.02
+ACKS_FIRST_BUSY = 8
+ACKS_FIRST_LIGHT_WAIT = 0.2
+ACKS_FIRST_MAX_WAIT = 5.0
 ACKS_FIRST_PARALLEL = 16  # post-ack jobs running at once (forms apart)
 FORMS_AT_ONCE = 32  # views.open calls running at once: they go out even while requests keep arriving
 
@@ -102,8 +109,8 @@ class Background:
     and can be awaited (`drain`) at shutdown and in tests.
 
     Work after an ack goes through a small pool with priorities (`Turn`) instead of all at once: forms open at
-    once (at most FORMS_AT_ONCE at a time); the rest waits while Slack requests keep arriving (at most
-    ACKS_FIRST_MAX_WAIT), pages before the others, then runs ACKS_FIRST_PARALLEL at a time — so a burst is
+    once (at most FORMS_AT_ONCE at a time); the rest waits while a burst of Slack requests is being answered (see
+    ACKS_FIRST_*), pages before the others, then runs ACKS_FIRST_PARALLEL at a time — so a burst is
     acknowledged at the speed of a bare Bolt app and the Slack calls it causes follow right after, never as one
     flood that stalls the acks of the next burst.
     """
@@ -174,7 +181,8 @@ class Background:
             while forms and self._running[Turn.FORM] < FORMS_AT_ONCE:
                 self._release(Turn.FORM, Turn.FORM)
             quiet = not self.answering and now - self._last_request >= ACKS_FIRST_QUIET
-            overdue = any(q and now - q[0][0] >= ACKS_FIRST_MAX_WAIT for q in (pages, rest))
+            waited = max(now - q[0][0] if q else 0.0 for q in (pages, rest))
+            overdue = waited >= (ACKS_FIRST_LIGHT_WAIT if self.answering <= ACKS_FIRST_BUSY else ACKS_FIRST_MAX_WAIT)
             while (quiet or overdue) and (pages or rest) and self._running[Turn.PAGE] < ACKS_FIRST_PARALLEL:
                 self._release(Turn.PAGE if pages else Turn.REST, Turn.PAGE)
             await asyncio.sleep(0.005)
@@ -287,6 +295,13 @@ class SlackGateway:
     async def user_tz(self, user_id: str) -> str | None:
         response = await self.client.users_info(user=user_id)
         return (response.get("user") or {}).get("tz")
+
+    async def respond(self, response_url: str, text: str) -> None:
+        """An ephemeral answer to the person behind an interaction (valid 30 minutes after it)."""
+        answer = await AsyncWebhookClient(response_url, timeout=10).send(
+            text=text, response_type="ephemeral", replace_original=False)
+        if answer.status_code >= 300:
+            log.warning("response_url answered %s: %s", answer.status_code, answer.body[:200])
 
     async def publish_home(self, user_id: str, view: dict) -> None:
         await self.client.views_publish(user_id=user_id, view=view)

@@ -20,15 +20,18 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db.engine import make_engine, upgrade_to_head
 from bot.db.repo import Database
+from bot.delivery.clicks import ClickAnswers
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.messages import Messages, ReminderMessages
 from bot.delivery.pages import Pages
 from bot.delivery.setup import IncidentSetup, Surroundings
+from bot.listeners.home import home_view
 from bot.memory import release_now_and_then
 from bot.notify import Background, SlackGateway, make_client
 from bot.scheduler import build_scheduler
 from bot.services import (
     Alerts,
+    Clicks,
     Declaring,
     Handoffs,
     Outbox,
@@ -109,6 +112,8 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     handoffs = Handoffs(settings, db, clock, outbox, rotations, working)
     reminders = Reminders(settings, db, clock, outbox, rotations, people, handoffs)
     reading = Reading(settings, db, clock)
+    clicks = Clicks(db, clock, working)
+    ClickAnswers(delivery, db, slack, clicks, lambda user: home_view(rotations, reading, user))
     Messages(delivery, db, slack, reading.summary_from)
     ReminderMessages(delivery, db, slack, reminders.still_due)
     Pages(delivery, db, slack, clock, settings, settings.escalation_timeout, paging.escalate_refused)
@@ -117,7 +122,7 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
         reading.summary)
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
-                    alerts=Alerts(settings, db, clock, declaring, working), reading=reading)
+                    alerts=Alerts(settings, db, clock, declaring, working), reading=reading, clicks=clicks)
 
 
 def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People,

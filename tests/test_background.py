@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.notify import ACKS_FIRST_PARALLEL, Background, Turn
+from bot.notify import (
+    ACKS_FIRST_BUSY,
+    ACKS_FIRST_LIGHT_WAIT,
+    ACKS_FIRST_MAX_WAIT,
+    ACKS_FIRST_PARALLEL,
+    Background,
+    Turn,
+)
 
 
 async def _until(condition, limit: float = 5.0) -> None:
@@ -60,3 +67,27 @@ async def test_at_most_a_few_run_at_once_and_a_cancelled_one_frees_its_place():
     await background.drain()
     assert running == 0 and most == ACKS_FIRST_PARALLEL
     assert sum(t.cancelled() for t in tasks) == 1
+
+
+async def test_a_light_load_delays_work_a_little_and_a_burst_holds_it_back_longer():
+    background = Background()
+    loop = asyncio.get_running_loop()
+    started: dict[str, float] = {}
+
+    async def job(name: str) -> None:
+        started[name] = loop.time()
+
+    background.request_started()  # one request in flight: a light load
+    asked = loop.time()
+    background.spawn_after_acks(job("light"), name="light")
+    await _until(lambda: "light" in started)
+    assert ACKS_FIRST_LIGHT_WAIT <= started["light"] - asked < ACKS_FIRST_MAX_WAIT
+    for _ in range(ACKS_FIRST_BUSY):  # a burst
+        background.request_started()
+    background.spawn_after_acks(job("burst"), name="burst")
+    await asyncio.sleep(2 * ACKS_FIRST_LIGHT_WAIT)
+    assert "burst" not in started  # held back while the burst is being answered
+    for _ in range(ACKS_FIRST_BUSY + 1):
+        background.request_finished()
+    await _until(lambda: "burst" in started)
+    await background.drain()

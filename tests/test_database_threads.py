@@ -9,7 +9,7 @@ import threading
 import sqlalchemy as sa
 
 from bot.db.engine import make_engine
-from bot.db.repo import Database, PriorityThreads
+from bot.db.repo import Database, PriorityThreads, retry_on_deadlock
 from tests.conftest import cannot_run
 
 
@@ -114,5 +114,41 @@ def test_postgresql_connections_give_up_on_a_statement_that_waits_too_long(postg
         finally:
             waiter.close()
             holder.close()
+    finally:
+        engine.dispose()
+
+
+def test_work_postgresql_rolls_back_to_break_a_deadlock_is_tried_again(postgres):
+    """Two transactions lock two rows in opposite orders: PostgreSQL breaks the deadlock by rolling one back, and
+    `retry_on_deadlock` runs that one again, so both end done (without it, one would fail)."""
+    if not postgres.url:
+        cannot_run(f"PostgreSQL is not available: {postgres.why_not}")
+    engine = make_engine(postgres.new_database())
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE pair (id int PRIMARY KEY, n int)"))
+        connection.execute(sa.text("INSERT INTO pair VALUES (1, 0), (2, 0)"))
+    both_hold_one = threading.Barrier(2, timeout=10)
+    tries: list[str] = []
+
+    def lock(first: int, second: int) -> str:
+        tries.append(f"{first}{second}")
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE pair SET n = n + 1 WHERE id = :id"), {"id": first})
+            if len(tries) <= 2:  # the first two tries meet at the barrier, each holding its first row
+                both_hold_one.wait()
+            connection.execute(sa.text("UPDATE pair SET n = n + 1 WHERE id = :id"), {"id": second})
+        return "done"
+
+    try:
+        results: list = []
+        threads = [threading.Thread(target=lambda a=a, b=b: results.append(retry_on_deadlock(lock, a, b)))
+                   for a, b in ((1, 2), (2, 1))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert results == ["done", "done"] and len(tries) == 3  # one of them ran twice
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT sum(n) FROM pair")).scalar_one() == 4
     finally:
         engine.dispose()

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
+from sqlmodel import select
+
+from bot.db.models import Delivery
 from bot.ids import ActionId, BlockId, CallbackId
+from bot.notify import ACKS_FIRST_BUSY
+from bot.services.clicks import CLICK_KIND
 
 
 async def test_acknowledge_makes_the_first_responder_commander_once(bot):
@@ -28,6 +33,36 @@ async def test_acknowledge_makes_the_first_responder_commander_once(bot):
     assert answer["text"] == "INC-1 was already acknowledged." and answer["response_type"] == "ephemeral"
     assert [e.kind for e in bot.events(incident)].count("acknowledged") == 1
     assert bot.incidents()[0].commander_id == "U0OTHER"
+
+
+async def test_a_click_acked_but_never_applied_is_applied_by_the_next_tick(bot):
+    """The click is stored before its ack; the process dies before applying it (here: its background work is
+    cancelled while a request still holds it back); the next tick applies it, once, and says so in the channel."""
+    incident = await bot.declare("Checkout is down", priority="P0")
+    background = bot.runtime.background
+    for _ in range(ACKS_FIRST_BUSY + 1):  # a burst of requests in flight: work after the ack waits
+        background.request_started()
+    status, body, _ = await bot.slack.click(ActionId.ACKNOWLEDGE, "1", user="U0OTHER", channel=incident.channel_id)
+    assert (status, body) == (200, "")
+    for task in list(background._tasks):  # the process dies here
+        task.cancel()
+    await background.drain()
+    for _ in range(ACKS_FIRST_BUSY + 1):
+        background.request_finished()
+    assert bot.incidents()[0].acknowledged_at is None
+    with bot.session() as session:
+        stored = session.exec(select(Delivery).where(Delivery.kind == CLICK_KIND)).all()
+    assert [(d.state, json.loads(d.payload)["user"]) for d in stored] == [("queued", "U0OTHER")]
+
+    await bot.tick()
+    incident = bot.incidents()[0]
+    assert incident.commander_id == "U0OTHER" and incident.acknowledged_at == bot.clock.now()
+    assert [e.kind for e in bot.events(incident)].count("acknowledged") == 1
+    said = [p for p in bot.fake.calls_to("chat.postMessage") if p["channel"] == incident.channel_id][-1]
+    assert "<@U0OTHER> acknowledged INC-1" in said["text"]
+    await bot.tick(minutes=1)  # delivered once: nothing is applied or said twice
+    assert [e.kind for e in bot.events(incident)].count("acknowledged") == 1
+    assert [p["text"] for p in bot.fake.calls_to("chat.postMessage")].count(said["text"]) == 1
 
 
 async def test_take_command(bot):

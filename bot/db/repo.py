@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ OPEN_STATUS_VALUES = ("new", "triaged", "in_progress", "blocked")
 
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 INCIDENT_NUMBER_LOCK = 0x46495245  # a PostgreSQL advisory lock of our own ("FIRE")
 DATABASE_THREADS = 8  # PostgreSQL: statements of different requests wait on the network side by side
 
@@ -80,6 +82,24 @@ def _reconnecting(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if not exc.connection_invalidated:
             raise
         return work(*args, **kwargs)
+
+
+# PostgreSQL's "try again" answers: a deadlock it broke by rolling this transaction back, a serialization failure.
+_TRY_AGAIN = frozenset({"40P01", "40001"})
+TRIES_AFTER_DEADLOCK = 3
+
+
+def retry_on_deadlock(work: Callable[..., T], *args: Any) -> T:
+    """`work`, one transaction, tried again (a few times) when PostgreSQL rolled it back to break a deadlock. Only
+    for work that is one transaction from start to end: what it did before is gone, so it may simply run again."""
+    for attempt in range(1, TRIES_AFTER_DEADLOCK + 1):
+        try:
+            return work(*args)
+        except sa.exc.DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in _TRY_AGAIN or attempt == TRIES_AFTER_DEADLOCK:
+                raise
+            log.info("%s rolled back to break a deadlock; trying again", getattr(work, "__qualname__", work))
+    raise AssertionError("unreachable")
 
 
 class PriorityThreads:
@@ -267,6 +287,14 @@ def rotation_of(*, session: Session, incident: Incident) -> Rotation | None:
 
 # -- rotations ----------------------------------------------------------------------------------------------
 
+def lock_incident_first(*, session: Session, incident_id: int) -> None:
+    """Before writing an incident's pages or events outside `incident_for_change`: take its row lock first, as a
+    change does (incident, then its pages), so the two wait for each other instead of deadlocking. SQLite has one
+    writer at a time and no row locks: nothing to do."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(Incident.id).where(col(Incident.id) == incident_id).with_for_update())
+
+
 def _lock(session: Session, model, where):
     """The row, locked until the session ends (see `incident_for_change`)."""
     if session.get_bind().dialect.name == "sqlite":
@@ -407,6 +435,13 @@ def page_outcome(*, session: Session, page_id: int, **values) -> bool:
     way to Slack stays as the acknowledgement left it."""
     result = session.exec(sa.update(Page).where(col(Page.id) == page_id, col(Page.state) == "queued").values(**values))
     return result.rowcount == 1
+
+
+def page_sent_anyway(*, session: Session, page_id: int, sent_at: datetime, dm_channel: str, dm_ts: str) -> None:
+    """A page that went out after it was stopped: where its message is, so that it is known (and its buttons
+    taken away), its state left as the acknowledgement set it."""
+    session.exec(sa.update(Page).where(col(Page.id) == page_id, col(Page.dm_ts).is_(None))
+                 .values(sent_at=sent_at, dm_channel=dm_channel, dm_ts=dm_ts))
 
 
 # -- people -------------------------------------------------------------------------------------------------
@@ -561,6 +596,18 @@ def queue_delivery(*, session: Session, lane: str, kind: str, incident_id: int |
                    now: datetime) -> None:
     session.add(Delivery(lane=lane, kind=kind, incident_id=incident_id, payload=payload, created_at=now,
                          next_attempt_at=now))
+
+
+_QUEUE_DELIVERY = sa.insert(Delivery.__table__)  # one statement, compiled once: values come as parameters
+
+
+def queue_alone(*, engine: Engine, lane: str, kind: str, payload: str, now: datetime) -> None:
+    """A delivery written on its own on the ack path (a click): one INSERT in a transaction of its own, on a
+    connection rather than a Session, since the ORM's unit of work would cost more than the statement."""
+    with engine.begin() as connection:
+        connection.execute(_QUEUE_DELIVERY, {"lane": lane, "kind": kind, "incident_id": None, "payload": payload,
+                                             "state": "queued", "attempts": 0, "created_at": now,
+                                             "next_attempt_at": now, "last_error": ""})
 
 
 def deliveries_due(*, session: Session, limit: int) -> list[Delivery]:

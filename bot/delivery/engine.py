@@ -257,7 +257,16 @@ class DeliveryEngine:
         return await self.db.run_background(self._finish_now, delivery, token, record, values)
 
     def _finish_now(self, delivery: Delivery, token: str, record: Record | None, values: dict) -> bool:
+        # What went out must be recorded: a deadlock with a change to the same incident is waited out, not left
+        # for the lease to lapse (the delivery would go out a second time).
+        return repo.retry_on_deadlock(self._finish_once, delivery, token, record, values)
+
+    def _finish_once(self, delivery: Delivery, token: str, record: Record | None, values: dict) -> bool:
         with self.db.session() as session:
+            if record is not None and delivery.incident_id is not None:
+                # What it records touches the incident's rows (its pages, events): their lock first, in the order
+                # a change takes them (incident, then the rest), so the two wait for each other, not deadlock.
+                repo.lock_incident_first(session=session, incident_id=delivery.incident_id)
             if not repo.finish_delivery(session=session, delivery_id=delivery.id, token=token, **values):
                 session.rollback()
                 return False

@@ -79,7 +79,10 @@ class Pages:
             now = self.clock.now()
             if not repo.page_outcome(session=session, page_id=page.id, state="waiting", sent_at=now,
                                      dm_channel=dm_channel, dm_ts=dm_ts):
-                # Acknowledged while it was on its way: its buttons go at once.
+                # Acknowledged while it was on its way: it did go out (kept, as it was sent), and its buttons go
+                # at once.
+                repo.page_sent_anyway(session=session, page_id=page.id, sent_at=now, dm_channel=dm_channel,
+                                      dm_ts=dm_ts)
                 self.delivery.queue(session, lane=f"channel:{dm_channel}", kind="page_stopped", now=now,
                                     incident_id=incident.id, channel=dm_channel, ts=dm_ts)
                 return

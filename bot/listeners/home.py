@@ -16,11 +16,11 @@ async def home_opened(event, context) -> None:
 
 
 async def publish_home(context, user: str) -> None:
-    await context["slack"].publish_home(user, await off_loop(context, _home, context["rotations"],
+    await context["slack"].publish_home(user, await off_loop(context, home_view, context["rotations"],
                                                              context["reading"], user))
 
 
-def _home(rotations: Rotations, reading: Reading, user: str) -> dict:
+def home_view(rotations: Rotations, reading: Reading, user: str) -> dict:
     theirs = rotations.rotations_of(user) or rotations.all()[:5]
     plans = rotations.plans(theirs, shifts=1)
     open_incidents, total = reading.list(open_only=True, limit=_HOME_INCIDENTS)

@@ -15,9 +15,8 @@ from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
 from bot.ids import ActionId, BlockId
 from bot.listeners import after_ack, forms, off_loop, request_key, say_privately
-from bot.listeners.home import publish_home
 from bot.notify import Turn, slack_error
-from bot.services import Changed, Handoffs, Paging, Resolution, Working
+from bot.services import Click, Handoffs, Paging, Resolution, Working
 from bot.slack_text import as_int
 from bot.views import handoff as handoff_views
 from bot.views import incident as views
@@ -37,27 +36,25 @@ def _key(body: dict) -> str | None:
                        action.get("value"), action.get("action_ts"))
 
 
-def _acting_button(method: str, unchanged: str):
-    """A button that changes the incident at once: `Working.<method>(number or page id, user, key)`.
+def _acting_button(method: str):
+    """A button that changes the incident: `Working.<method>(number or page id, user, key)`, through a stored
+    click (bot/services/clicks.py).
 
-    The change is stored before the ack: Slack never resends a click it got a 200 for, so a process that died
-    between the ack and the write would lose it silently. Died before the ack, the person sees Slack's warning
-    and clicks again (the request key makes a click that did land count once). The answers come after the ack."""
-    async def handler(ack, body, action, context, respond) -> None:
-        user = body["user"]["id"]
-        try:
-            result: Changed | UserError = await off_loop(context, getattr(context["working"], method),
-                                                         _number(action), user, _key(body))
-        except UserError as exc:
-            result = exc
+    The click is stored before the ack: Slack never resends a click it got a 200 for, so a process that died
+    between the ack and the write would lose it silently. Storing it is one INSERT; the change and the answer
+    follow right after the acks (pages they stop go first), and the tick delivers what a dead process left."""
+    async def handler(ack, body, action, context) -> None:
+        click = Click(method=method, target=_number(action), user=body["user"]["id"], key=_key(body),
+                      response_url=body.get("response_url"), from_home=(body.get("view") or {}).get("type") == "home")
+        await off_loop(context, context["clicks"].accept, click)
         await ack()
-        after_ack(context, _answer(context, body, respond, result, unchanged), method)
+        context["outbox"].flush_after_acks(name=f"click-{method}")
     return handler
 
 
-acknowledge = _acting_button("acknowledge", "was already acknowledged.")
-take_command = _acting_button("take_command", "is already commanded by you.")
-acknowledge_page = _acting_button("acknowledge_page", "was already acknowledged.")  # a page's DM or `@here`
+acknowledge = _acting_button("acknowledge")
+take_command = _acting_button("take_command")
+acknowledge_page = _acting_button("acknowledge_page")  # a page's DM or `@here`
 
 
 async def escalate_page(ack, body, action, context, respond) -> None:
@@ -72,17 +69,6 @@ async def escalate_page(ack, body, action, context, respond) -> None:
         answer = str(exc)
     await ack()
     after_ack(context, say_privately(respond, answer, context=context, user=user), "escalate-page")
-
-
-async def _answer(context, body: dict, respond, result: Changed | UserError, unchanged: str) -> None:
-    user = body["user"]["id"]
-    if isinstance(result, UserError):
-        await say_privately(respond, str(result), context=context, user=user)
-        return
-    if not result.changed and not result.replayed:
-        await say_privately(respond, f"{incident_ref(result.incident.number)} {unchanged}", context=context, user=user)
-    if (body.get("view") or {}).get("type") == "home":
-        await publish_home(context, user)
 
 
 async def open_modal(ack, body, action, context, respond) -> None:

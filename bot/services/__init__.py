@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 
 from bot.domain.errors import UserError
 from bot.services.alerts import Alerts, Received
+from bot.services.clicks import Click, Clicks
 from bot.services.declaring import Declaring
 from bot.services.handoffs import Handoffs
 from bot.services.outbox import Outbox
@@ -35,11 +36,12 @@ class Services:
     reminders: Reminders
     alerts: Alerts
     reading: Reading
+    clicks: Clicks
 
     def by_name(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-__all__ = ["Alerts", "Changed", "Declared", "Declaring", "Detail", "Handoffs", "Listing", "Outbox", "Paging",
-           "People", "Reading", "Received", "Reminders", "Resolution", "RotationPlan", "Rotations", "Services",
-           "UserError", "Working"]
+__all__ = ["Alerts", "Changed", "Click", "Clicks", "Declared", "Declaring", "Detail", "Handoffs", "Listing", "Outbox",
+           "Paging", "People", "Reading", "Received", "Reminders", "Resolution", "RotationPlan", "Rotations",
+           "Services", "UserError", "Working"]

@@ -1,0 +1,50 @@
+"""Delivering a stored click (bot/services/clicks.py): the change is made right after the claim, in the claim's
+own database job, and the presser is answered the way Bolt would have — through the click's response_url, or by DM
+from the App Home — and only when there is something to say: a change shows in the incident's channel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.db import repo
+from bot.db.models import Delivery
+from bot.delivery.engine import DeliveryEngine, Sent
+from bot.domain.errors import UserError
+from bot.domain.incident import incident_ref
+from bot.notify import TRANSPORT_ERRORS, SlackGateway
+from bot.services.clicks import CLICK_KIND, Click, Clicks
+from bot.services.outcomes import Changed
+
+log = logging.getLogger(__name__)
+
+
+class ClickAnswers:
+    """`home_view(user)`: the App Home tab as it is now (read in a database thread), published again after a click
+    on it."""
+
+    def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, clicks: Clicks,
+                 home_view: Callable[[str], dict]) -> None:
+        self.db, self.slack, self.home_view = db, slack, home_view
+        engine.register(CLICK_KIND, self.answer, prepare=clicks.apply)
+
+    async def answer(self, _delivery: Delivery, _payload: dict, applied: tuple[Click, Changed | UserError]) -> Sent:
+        click, result = applied
+        if isinstance(result, UserError):
+            await self._tell(click, str(result))
+        elif not result.changed and not result.replayed:
+            await self._tell(click, f"{incident_ref(result.incident.number)} {click.unchanged}")
+        if click.from_home:
+            await self.slack.publish_home(click.user, await self.db.run_background(self.home_view, click.user))
+        return Sent()
+
+    async def _tell(self, click: Click, text: str) -> None:
+        """Best effort: the change (or the refusal) is already settled, so an answer Slack does not take is logged,
+        not retried (a retry would apply the click again, as a replay that says nothing)."""
+        if not click.response_url:
+            await self.slack.post(click.user, text)
+            return
+        try:
+            await self.slack.respond(click.response_url, text)
+        except TRANSPORT_ERRORS as exc:
+            log.warning("could not answer a click through its response_url: %s", exc.__class__.__name__)
