@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.db.engine import make_engine, upgrade_to_head
 from bot.db.repo import Database
 from bot.delivery.clicks import ClickAnswers
+from bot.delivery.declarations import deliver_declarations
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.messages import Messages, ReminderMessages
 from bot.delivery.pages import Pages
@@ -113,6 +114,7 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     reminders = Reminders(settings, db, clock, outbox, rotations, people, handoffs)
     reading = Reading(settings, db, clock)
     clicks = Clicks(db, clock, working)
+    deliver_declarations(delivery, declaring.declare_stored)
     ClickAnswers(delivery, db, slack, clicks, lambda user: home_view(rotations, reading, user))
     Messages(delivery, db, slack, reading.summary_from)
     ReminderMessages(delivery, db, slack, reminders.still_due)

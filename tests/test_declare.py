@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlmodel import select
 
+from bot.db.models import Delivery
 from bot.ids import ActionId, BlockId
+from bot.notify import ACKS_FIRST_BUSY
+from bot.services.declaring import DECLARE_KIND
 from tests.fake_slack import validate_blocks
 
 SETUP_METHODS = {"conversations.create", "conversations.invite", "conversations.setTopic", "chat.postMessage",
@@ -135,12 +139,40 @@ async def test_slow_slack_does_not_delay_the_ack(bot):
     status, body, elapsed = await bot.slack.submit(view, {"title": "Everything is slow", "priority": "P0"})
     assert status == 200 and body == ""
     assert elapsed < 1.0, f"ack took {elapsed:.2f}s"
-    assert [i.title for i in bot.incidents()] == ["Everything is slow"]  # stored before the ack
+    with bot.session() as session:  # stored before the ack: the declaration, declared right after the acks
+        stored = session.exec(select(Delivery).where(Delivery.kind == DECLARE_KIND)).all()
+    assert [json.loads(d.payload)["title"] for d in stored] == ["Everything is slow"]
     status, _, elapsed = await bot.slack.command("")
     assert status == 200 and elapsed < 1.0
     bot.fake.slow(0)
     await bot.settle()
+    assert [i.title for i in bot.incidents()] == ["Everything is slow"]
     assert bot.incidents()[0].channel_id is not None
+
+
+async def test_a_declaration_acked_but_never_declared_is_declared_by_the_next_tick(bot):
+    """The process dies after storing the declaration and acking (its background work is cancelled while a
+    burst holds it back): the next tick declares it, once, with its whole set-up."""
+    view = await bot.open_declare()
+    background = bot.runtime.background
+    for _ in range(ACKS_FIRST_BUSY + 1):
+        background.request_started()
+    status, body, _ = await bot.slack.submit(view, {"title": "Payments are failing", "priority": "P1"})
+    assert (status, body) == (200, "")
+    for task in list(background._tasks):  # the process dies here
+        task.cancel()
+    await background.drain()
+    for _ in range(ACKS_FIRST_BUSY + 1):
+        background.request_finished()
+    assert bot.incidents() == []
+
+    await bot.tick()
+    await bot.tick()  # the set-up queued by the declaration goes out on the next pass
+    [incident] = bot.incidents()
+    assert (incident.number, incident.title, incident.priority) == (1, "Payments are failing", "P1")
+    assert incident.channel_id and incident.summary_ts
+    await bot.tick(minutes=1)
+    assert len(bot.incidents()) == 1 and len(bot.fake.calls_to("conversations.create")) == 1
 
 
 async def test_a_double_submitted_modal_declares_once(bot):

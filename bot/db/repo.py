@@ -57,12 +57,20 @@ class Database:
         if threads is None:
             threads = 1 if engine.dialect.name == "sqlite" else DATABASE_THREADS
         self._threads = PriorityThreads(threads)
+        self._group: GroupCommit | None = None
 
     async def run(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         return await asyncio.wrap_future(self._threads.submit(0, partial(_reconnecting, work, *args, **kwargs)))
 
     async def run_background(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         return await asyncio.wrap_future(self._threads.submit(1, partial(_reconnecting, work, *args, **kwargs)))
+
+    async def queue_before_ack(self, row: dict) -> None:
+        """A delivery row (`delivery_row`) committed before this returns, written together with the rows of the
+        requests arriving meanwhile (group commit: a burst pays one commit per batch, not one per request)."""
+        if self._group is None:
+            self._group = GroupCommit(self, lambda rows: queue_together(engine=self.engine, rows=rows))
+        await self._group.add(row)
 
     def close(self) -> None:
         self._threads.shutdown()
@@ -100,6 +108,41 @@ def retry_on_deadlock(work: Callable[..., T], *args: Any) -> T:
                 raise
             log.info("%s rolled back to break a deadlock; trying again", getattr(work, "__qualname__", work))
     raise AssertionError("unreachable")
+
+
+class GroupCommit:
+    """Rows written before an ack, by requests arriving together: while one batch is being written, the rows of the
+    requests that arrive meanwhile gather for the next. Each request waits for the commit of its own batch (its row
+    is stored before its ack), and an error reaches every request of the batch it failed in."""
+
+    def __init__(self, db: Database, write: Callable[[list[dict]], None], most: int = 500) -> None:
+        self.db, self.write, self.most = db, write, most
+        self._waiting: list[tuple[dict, asyncio.Future]] = []
+        self._writing: asyncio.Task | None = None  # held: the loop keeps only a weak reference to a task
+
+    async def add(self, row: dict) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((row, done))
+        if self._writing is None:
+            self._writing = asyncio.get_running_loop().create_task(self._write_batches(), name="group-commit")
+        await done
+
+    async def _write_batches(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:self.most], self._waiting[self.most:]
+                try:
+                    await self.db.run(self.write, [row for row, _ in batch])
+                except Exception as exc:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            self._writing = None
 
 
 class PriorityThreads:
@@ -601,13 +644,17 @@ def queue_delivery(*, session: Session, lane: str, kind: str, incident_id: int |
 _QUEUE_DELIVERY = sa.insert(Delivery.__table__)  # one statement, compiled once: values come as parameters
 
 
-def queue_alone(*, engine: Engine, lane: str, kind: str, payload: str, now: datetime) -> None:
-    """A delivery written on its own on the ack path (a click): one INSERT in a transaction of its own, on a
-    connection rather than a Session, since the ORM's unit of work would cost more than the statement."""
+def delivery_row(*, lane: str, kind: str, payload: str, now: datetime) -> dict:
+    return {"lane": lane, "kind": kind, "incident_id": None, "payload": payload, "state": "queued", "attempts": 0,
+            "created_at": now, "next_attempt_at": now, "last_error": ""}
+
+
+def queue_together(*, engine: Engine, rows: list[dict]) -> None:
+    """Deliveries written on the ack path (clicks, declarations) by requests that arrived together: one INSERT of
+    them all in one transaction, on a connection rather than a Session (the ORM's unit of work would cost more than
+    the statement)."""
     with engine.begin() as connection:
-        connection.execute(_QUEUE_DELIVERY, {"lane": lane, "kind": kind, "incident_id": None, "payload": payload,
-                                             "state": "queued", "attempts": 0, "created_at": now,
-                                             "next_attempt_at": now, "last_error": ""})
+        connection.execute(_QUEUE_DELIVERY, rows)
 
 
 def deliveries_due(*, session: Session, limit: int) -> list[Delivery]:

@@ -101,6 +101,17 @@ class Declaration:
     alert_fingerprint: str | None = None
 
 
+def declaration_to_payload(declaration: Declaration) -> dict:
+    """A declaration as JSON can hold it (stored before the ack, declared after: bot/services/declaring.py)."""
+    return {**declaration.__dict__, "priority": declaration.priority.value,
+            "impacts": sorted(i.value for i in declaration.impacts)}
+
+
+def declaration_from_payload(payload: dict) -> Declaration:
+    return Declaration(**{**payload, "priority": Priority(payload["priority"]),
+                          "impacts": frozenset(Impact(i) for i in payload.get("impacts", ()))})
+
+
 def clean_title(raw: str | None) -> str:
     """Titles are one line: collapse whitespace and drop control characters."""
     text = "".join(ch if ch.isprintable() else " " for ch in (raw or ""))

@@ -105,10 +105,9 @@ async def declare_submitted(ack, body, view, context) -> None:
     if declaration is None:
         await ack(response_action="errors", errors=errors)
         return
-    declared = await off_loop(context, declaring.declare, declaration)
+    await declaring.accept(declaration)  # stored before the ack; declared right after the acks
     await ack()
-    if declared.created:
-        declaring.open_in_slack_later(declared.incident)
+    context["outbox"].flush_after_acks(name="declare")
 
 
 async def impact_changed(ack, body, context) -> None:

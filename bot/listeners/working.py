@@ -46,7 +46,7 @@ def _acting_button(method: str):
     async def handler(ack, body, action, context) -> None:
         click = Click(method=method, target=_number(action), user=body["user"]["id"], key=_key(body),
                       response_url=body.get("response_url"), from_home=(body.get("view") or {}).get("type") == "home")
-        await off_loop(context, context["clicks"].accept, click)
+        await context["clicks"].accept(click)
         await ack()
         context["outbox"].flush_after_acks(name=f"click-{method}")
     return handler

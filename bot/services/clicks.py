@@ -46,12 +46,12 @@ class Clicks:
     def __init__(self, db: repo.Database, clock: Clock, working: Working) -> None:
         self.db, self.clock, self.working = db, clock, working
 
-    def accept(self, click: Click) -> None:
-        """In a database thread, before the ack."""
+    async def accept(self, click: Click) -> None:
+        """Before the ack: stored (committed) when this returns."""
         if click.method not in BUTTONS:
             raise ValueError(f"no button does {click.method!r}")
-        repo.queue_alone(engine=self.db.engine, lane=f"click:{click.user}", kind=CLICK_KIND,
-                         payload=json.dumps(click.__dict__), now=self.clock.now())
+        await self.db.queue_before_ack(repo.delivery_row(lane=f"click:{click.user}", kind=CLICK_KIND,
+                                                         payload=json.dumps(click.__dict__), now=self.clock.now()))
 
     def apply(self, _session: Session, delivery: Delivery) -> tuple[Click, Changed | UserError]:
         """The change the click asks for, in its own transaction (the delivery's claim is already committed)."""
