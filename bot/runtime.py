@@ -114,14 +114,14 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     reminders = Reminders(settings, db, clock, outbox, rotations, people, handoffs)
     reading = Reading(settings, db, clock)
     clicks = Clicks(db, clock, working)
-    deliver_declarations(delivery, declaring.declare_stored)
     ClickAnswers(delivery, db, slack, clicks, lambda user: home_view(rotations, reading, user))
     Messages(delivery, db, slack, reading.summary_from)
     ReminderMessages(delivery, db, slack, reminders.still_due)
     Pages(delivery, db, slack, clock, settings, settings.escalation_timeout, paging.escalate_refused)
-    IncidentSetup(delivery, db, slack, clock, settings, lambda session, incident: Surroundings(
+    setup = IncidentSetup(delivery, db, slack, clock, settings, lambda session, incident: Surroundings(
         rotations.on_call_now(session, incident), rotations.announcement_channel(incident, session)),
         reading.summary)
+    deliver_declarations(delivery, declaring.declare_stored, setup)
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
                     alerts=Alerts(settings, db, clock, declaring, working), reading=reading, clicks=clicks)

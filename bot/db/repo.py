@@ -657,6 +657,20 @@ def queue_together(*, engine: Engine, rows: list[dict]) -> None:
         connection.execute(_QUEUE_DELIVERY, rows)
 
 
+def become_setup(*, session: Session, delivery_id: int, token: str, kind: str, lane: str, incident_id: int) -> bool:
+    """A claimed stored declaration turned, in its declaration's own transaction, into the incident's set-up: the
+    same row goes on as that delivery, first in the incident's lane. Only while the claim is still ours."""
+    result = session.exec(sa.update(Delivery).where(col(Delivery.id) == delivery_id, col(Delivery.state) == "queued",
+                                                    col(Delivery.claim_token) == token)
+                          .values(kind=kind, lane=lane, incident_id=incident_id))
+    return result.rowcount == 1
+
+
+def queued_of_incident(*, session: Session, incident_id: int, kind: str) -> list[Delivery]:
+    return list(session.exec(select(Delivery).where(col(Delivery.incident_id) == incident_id, Delivery.kind == kind,
+                                                    Delivery.state == "queued").order_by(col(Delivery.id))))
+
+
 def deliveries_due(*, session: Session, limit: int) -> list[Delivery]:
     """Everything still queued, oldest first — also what another process holds or what waits for a retry, so
     that each lane stops at its first undelivered item and nothing behind it overtakes it."""

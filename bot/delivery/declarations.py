@@ -1,21 +1,45 @@
-"""Delivering a stored declaration (bot/services/declaring.py): it is declared in the claim's own database job,
-and what the incident owes Slack (its set-up, its first page) was queued with it, so the engine's next pass sends
-it, pages first. Nothing to call here."""
+"""Delivering a stored declaration (bot/services/declaring.py): in the job that claims it, the incident is declared
+and the same delivery becomes the incident's set-up (in the declaration's own transaction); the handler then sends
+the first page, if any, and goes on with the set-up at once, under the same claim — one delivery, claimed once,
+from the form to the channel. A form delivered twice declares once: the second finds the incident and has nothing
+to do. Should the process die mid-way, the row is a `setup` delivery like any other and is resumed as one."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from bot.db.models import Delivery
+from bot.db import repo
+from bot.db.models import Delivery, Incident
 from bot.delivery.engine import DeliveryEngine, Sent
+from bot.delivery.setup import IncidentSetup, Surroundings
 from bot.services.declaring import DECLARE_KIND
 from bot.services.outcomes import Declared
 
 
-def deliver_declarations(engine: DeliveryEngine, declare_stored: Callable[[Session, Delivery], Declared]) -> None:
-    async def declared(_delivery: Delivery, _payload: dict, _declared: Declared) -> Sent:
-        return Sent()
+@dataclass(frozen=True)
+class DeclaredHere:
+    pages: list[Delivery]  # the first page, stored with the incident: it goes before the set-up
+    setup: tuple[Incident, Surroundings]  # what the set-up reads before its steps
 
-    engine.register(DECLARE_KIND, declared, prepare=declare_stored)
+
+def deliver_declarations(engine: DeliveryEngine, declare_stored: Callable[[Session, Delivery], Declared],
+                         setup: IncidentSetup) -> None:
+    def prepare(session: Session, delivery: Delivery) -> Declared | DeclaredHere:
+        declared = declare_stored(session, delivery)
+        if not declared.created:
+            return declared
+        delivery.incident_id = declared.incident.id  # as stored: its outcome is about this incident
+        return DeclaredHere(repo.queued_of_incident(session=session, incident_id=declared.incident.id, kind="page"),
+                            setup.prepare(session, delivery))
+
+    async def deliver(delivery: Delivery, payload: dict, prepared: Declared | DeclaredHere) -> Sent | None:
+        if isinstance(prepared, Declared):
+            return Sent()  # declared already (a form delivered twice): nothing more to do
+        for page in prepared.pages:
+            await engine.deliver_now(page)
+        return await setup.setup(delivery, payload, prepared.setup)
+
+    engine.register(DECLARE_KIND, deliver, prepare=prepare)

@@ -167,6 +167,11 @@ class DeliveryEngine:
                 break
         return sent
 
+    async def deliver_now(self, delivery: Delivery) -> str:
+        """One delivery attempted at once, from inside another's handler (a declaration's first page goes before
+        its set-up): claimed and finished like any, so a pass that meets it later finds it done or claimed."""
+        return await self._attempt(delivery)
+
     async def _attempt(self, delivery: Delivery) -> str:
         now = self.clock.now()
         if delivery.next_attempt_at > now:
@@ -247,6 +252,7 @@ class DeliveryEngine:
             session.commit()
             if not claimed or prepare is None:
                 return claimed, None, None
+            delivery.claim_token = token  # a prepare may write under the claim (a declaration becoming its set-up)
             try:
                 return True, prepare(session, delivery), None
             except Exception as exc:  # Later, Drop, or a bug: dealt with as if the handler had raised it

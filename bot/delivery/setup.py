@@ -86,12 +86,12 @@ class IncidentSetup:
                  settings: Settings, around: Around, summary: Summary) -> None:
         self.delivery, self.db, self.slack, self.clock, self.settings = engine, db, slack, clock, settings
         self.around, self.summary = around, summary
-        engine.register(SETUP_KIND, self.setup, prepare=self._prepare)
+        engine.register(SETUP_KIND, self.setup, prepare=self.prepare)
         for step in SETUP:
-            engine.register(f"setup_{step}", self._one_step(step), prepare=self._prepare)
+            engine.register(f"setup_{step}", self._one_step(step), prepare=self.prepare)
 
-    def _prepare(self, session: Session, delivery: Delivery) -> tuple[Incident, Surroundings]:
-        """In the job that claims the delivery."""
+    def prepare(self, session: Session, delivery: Delivery) -> tuple[Incident, Surroundings]:
+        """In the job that claims the delivery (a stored declaration's too, once declared: delivery/declarations.py)."""
         incident = repo.incident_by_id(session=session, incident_id=delivery.incident_id) \
             if delivery.incident_id else None
         if incident is None:

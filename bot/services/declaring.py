@@ -18,6 +18,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Delivery, Incident
+from bot.delivery.engine import ClaimLost
 from bot.delivery.messages import home_lane
 from bot.delivery.setup import SETUP_KIND
 from bot.domain.incident import (
@@ -48,12 +49,14 @@ class Declaring:
             payload=json.dumps(declaration_to_payload(declaration)), now=self.clock.now()))
 
     def declare_stored(self, _session: Session, delivery: Delivery) -> Declared:
-        """The stored declaration declared, in a transaction of its own (the delivery's claim is committed)."""
+        """The stored declaration declared, in a transaction of its own (the delivery's claim is committed), and the
+        delivery turned into the incident's set-up in that transaction: one delivery, claimed once, does both."""
         declaration = declaration_from_payload(json.loads(delivery.payload))
-        return repo.retry_on_deadlock(self.declare, declaration)
+        return repo.retry_on_deadlock(self.declare, declaration, (delivery.id, delivery.claim_token or ""))
 
-    def declare(self, declaration: Declaration) -> Declared:
-        """Store the incident and its first timeline event. Idempotent on `declare_key` (one per modal)."""
+    def declare(self, declaration: Declaration, becomes_setup: tuple[int, str] | None = None) -> Declared:
+        """Store the incident and its first timeline event. Idempotent on `declare_key` (one per modal).
+        `becomes_setup`: (id, claim token) of the claimed delivery that goes on as the set-up, instead of a new one."""
         now = self.clock.now()
         with self.db.session() as session:
             # A form submitted again (Slack's retry, a double click) is refused by declare_key's unique index and
@@ -90,8 +93,13 @@ class Declaring:
                     if declaration.priority.pages and rotation_id is not None:
                         self.paging.start_chain(session, incident, now)  # stored with the incident, sent right after
                     # its place in Slack, owed from the moment it exists
-                    self.outbox.queue(session, lane=home_lane(incident.id), kind=SETUP_KIND, now=now,
-                                      incident_id=incident.id)
+                    if becomes_setup is None:
+                        self.outbox.queue(session, lane=home_lane(incident.id), kind=SETUP_KIND, now=now,
+                                          incident_id=incident.id)
+                    elif not repo.become_setup(session=session, delivery_id=becomes_setup[0], token=becomes_setup[1],
+                                               kind=SETUP_KIND, lane=home_lane(incident.id), incident_id=incident.id):
+                        session.rollback()
+                        raise ClaimLost  # another process took the declaration over: it declares it
                     if late:  # the number, under a lock held from here to the commit
                         incident.number = repo.next_incident_number(session=session)
                     session.commit()
