@@ -15,6 +15,7 @@ from bot.db import repo
 from bot.db.models import Delivery, Incident
 from bot.delivery.engine import DeliveryEngine, Sent
 from bot.delivery.setup import IncidentSetup, Surroundings
+from bot.domain.incident import Priority
 from bot.services.declaring import DECLARE_KIND
 from bot.services.outcomes import Declared
 
@@ -31,9 +32,11 @@ def deliver_declarations(engine: DeliveryEngine, declare_stored: Callable[[Sessi
         declared = declare_stored(session, delivery)
         if not declared.created:
             return declared
-        delivery.incident_id = declared.incident.id  # as stored: its outcome is about this incident
-        return DeclaredHere(repo.queued_of_incident(session=session, incident_id=declared.incident.id, kind="page"),
-                            setup.prepare(session, delivery))
+        incident = declared.incident
+        delivery.incident_id = incident.id  # as stored: its outcome is about this incident
+        paged = Priority(incident.priority).pages and incident.rotation_id is not None  # as `declare` decides
+        pages = repo.queued_of_incident(session=session, incident_id=incident.id, kind="page") if paged else []
+        return DeclaredHere(pages, setup.prepare(session, delivery))
 
     async def deliver(delivery: Delivery, payload: dict, prepared: Declared | DeclaredHere) -> Sent | None:
         if isinstance(prepared, Declared):
