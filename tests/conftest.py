@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
 from bot.db.models import Incident, Rotation, TimelineEvent
+from bot.notify import ACKS_FIRST_BUSY
 from bot.runtime import Runtime, build_runtime
 from tests.fake_slack import FakeSlack
 from tests.postgres import Postgres
@@ -61,6 +62,22 @@ class Bot:
     async def settle(self) -> None:
         """Wait until the background work started by the last requests is finished."""
         await self.runtime.background.drain()
+
+    async def ack_then_die(self, request: Awaitable) -> tuple[int, str, float]:
+        """Send `request` while a burst holds work after acks back, then cancel that work, as a process that died
+        right after acking would leave it: what the request stored before its ack is all there is."""
+        background = self.runtime.background
+        for _ in range(ACKS_FIRST_BUSY + 1):  # a burst of requests in flight: work after the ack waits
+            background.request_started()
+        try:
+            answer = await request
+            for task in list(background._tasks):  # the process dies here
+                task.cancel()
+            await background.drain()
+        finally:
+            for _ in range(ACKS_FIRST_BUSY + 1):
+                background.request_finished()
+        return answer
 
     async def tick(self, **advance: float) -> None:
         """Move the clock (e.g. `minutes=5`), then run one scheduler tick and wait for what it started."""

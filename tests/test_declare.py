@@ -9,7 +9,6 @@ from sqlmodel import select
 
 from bot.db.models import Delivery
 from bot.ids import ActionId, BlockId
-from bot.notify import ACKS_FIRST_BUSY
 from bot.services.declaring import DECLARE_KIND
 from tests.fake_slack import validate_blocks
 
@@ -154,20 +153,12 @@ async def test_a_declaration_acked_but_never_declared_is_declared_by_the_next_ti
     """The process dies after storing the declaration and acking (its background work is cancelled while a
     burst holds it back): the next tick declares it, once, with its whole set-up."""
     view = await bot.open_declare()
-    background = bot.runtime.background
-    for _ in range(ACKS_FIRST_BUSY + 1):
-        background.request_started()
-    status, body, _ = await bot.slack.submit(view, {"title": "Payments are failing", "priority": "P1"})
+    status, body, _ = await bot.ack_then_die(bot.slack.submit(view, {"title": "Payments are failing",
+                                                                     "priority": "P1"}))
     assert (status, body) == (200, "")
-    for task in list(background._tasks):  # the process dies here
-        task.cancel()
-    await background.drain()
-    for _ in range(ACKS_FIRST_BUSY + 1):
-        background.request_finished()
     assert bot.incidents() == []
 
-    await bot.tick()
-    await bot.tick()  # the set-up queued by the declaration goes out on the next pass
+    await bot.tick()  # declared, and set up under the same claim
     [incident] = bot.incidents()
     assert (incident.number, incident.title, incident.priority) == (1, "Payments are failing", "P1")
     assert incident.channel_id and incident.summary_ts

@@ -8,7 +8,6 @@ from sqlmodel import select
 
 from bot.db.models import Delivery
 from bot.ids import ActionId, BlockId, CallbackId
-from bot.notify import ACKS_FIRST_BUSY
 from bot.services.clicks import CLICK_KIND
 
 
@@ -39,16 +38,9 @@ async def test_a_click_acked_but_never_applied_is_applied_by_the_next_tick(bot):
     """The click is stored before its ack; the process dies before applying it (here: its background work is
     cancelled while a request still holds it back); the next tick applies it, once, and says so in the channel."""
     incident = await bot.declare("Checkout is down", priority="P0")
-    background = bot.runtime.background
-    for _ in range(ACKS_FIRST_BUSY + 1):  # a burst of requests in flight: work after the ack waits
-        background.request_started()
-    status, body, _ = await bot.slack.click(ActionId.ACKNOWLEDGE, "1", user="U0OTHER", channel=incident.channel_id)
+    status, body, _ = await bot.ack_then_die(bot.slack.click(ActionId.ACKNOWLEDGE, "1", user="U0OTHER",
+                                                             channel=incident.channel_id))
     assert (status, body) == (200, "")
-    for task in list(background._tasks):  # the process dies here
-        task.cancel()
-    await background.drain()
-    for _ in range(ACKS_FIRST_BUSY + 1):
-        background.request_finished()
     assert bot.incidents()[0].acknowledged_at is None
     with bot.session() as session:
         stored = session.exec(select(Delivery).where(Delivery.kind == CLICK_KIND)).all()
