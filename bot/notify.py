@@ -84,10 +84,9 @@ def slack_error(exc: SlackApiError) -> str:
 
 
 # Work after an ack goes when the app is quiet (no Slack request in flight, none for ACKS_FIRST_QUIET); under a
-# light load (at most ACKS_FIRST_BUSY in flight, none arrived for ACKS_FIRST_QUIET) once it waited
-# ACKS_FIRST_LIGHT_WAIT, so steady traffic never holds it back for long; during a burst (more in flight, or its
-# tail still arriving) only once it waited ACKS_FIRST_MAX_WAIT, so that the burst is acknowledged first without
-# starving what it caused.
+# light load (at most ACKS_FIRST_BUSY in flight) once it waited ACKS_FIRST_LIGHT_WAIT, so steady traffic (where a
+# moment without a request is rare) never holds it back for long; during a burst (more in flight) only once it
+# waited ACKS_FIRST_MAX_WAIT, so that the burst is acknowledged first without starving what it caused.
 ACKS_FIRST_QUIET = 0.02
 ACKS_FIRST_BUSY = 8
 ACKS_FIRST_LIGHT_WAIT = 0.2
@@ -184,7 +183,7 @@ class Background:
             lull = now - self._last_request >= ACKS_FIRST_QUIET  # no request arrived just now
             quiet = not self.answering and lull
             waited = max(now - q[0][0] if q else 0.0 for q in (pages, rest))
-            light = self.answering <= ACKS_FIRST_BUSY and lull  # not the tail of a burst still being answered
+            light = self.answering <= ACKS_FIRST_BUSY
             overdue = waited >= (ACKS_FIRST_LIGHT_WAIT if light else ACKS_FIRST_MAX_WAIT)
             while (quiet or overdue) and (pages or rest) and self._running[Turn.PAGE] < ACKS_FIRST_PARALLEL:
                 self._release(Turn.PAGE if pages else Turn.REST, Turn.PAGE)
