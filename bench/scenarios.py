@@ -16,6 +16,7 @@ from bench import history, load
 from bench.databases import Database
 from bench.processes import Fake, Process, quiet, start_baseline, start_bot
 from bot.db.models import Incident
+from bot.listeners.commands import answered_after_ack
 
 log = logging.getLogger("bench")
 CONCURRENCY = 200
@@ -37,9 +38,6 @@ def _declared(engine: sa.Engine, title_prefix: str) -> list[Incident]:
 
 
 # -- ack latency, in alternating rounds ------------------------------------------------------------------------
-
-
-ANSWERED_LATER = ("/incident list", "/incident oncall")  # the bot answers them after the ack (response_url)
 
 
 @dataclass
@@ -98,8 +96,9 @@ async def _round(app: Process, fake: Fake, engine: sa.Engine, tag: str, sizes: t
             burst = Burst(load.percentile(result.latencies, 99), result.failures)
             waited = time.monotonic()
             burst.quiet_after = await quiet(app, fake, limit=quiet_limit)
-            if app.name == "bot" and kind in ANSWERED_LATER:  # acked at once, answered through response_url:
-                answered = (await fake.state())["responses"] - answered  # an answer that never came is a failure
+            if app.name == "bot" and answered_after_ack(kind.removeprefix("/incident")):
+                # acked at once, answered through response_url: an answer that never came is a failure
+                answered = (await fake.state())["responses"] - answered
                 burst.failures += max(0, size - answered)
             log.info("%s %s × %d: %.1f s, p99 %.0f ms, %d failed; quiet after %s", app.name, kind, size,
                      result.seconds, burst.p99 * 1000, burst.failures, elapsed(waited))

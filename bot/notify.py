@@ -180,8 +180,7 @@ class Background:
             now = loop.time()
             while forms and self._running[Turn.FORM] < FORMS_AT_ONCE:
                 self._release(Turn.FORM, Turn.FORM)
-            lull = now - self._last_request >= ACKS_FIRST_QUIET  # no request arrived just now
-            quiet = not self.answering and lull
+            quiet = not self.answering and now - self._last_request >= ACKS_FIRST_QUIET
             waited = max(now - q[0][0] if q else 0.0 for q in (pages, rest))
             light = self.answering <= ACKS_FIRST_BUSY
             overdue = waited >= (ACKS_FIRST_LIGHT_WAIT if light else ACKS_FIRST_MAX_WAIT)

@@ -26,7 +26,6 @@ EMOJI = {"white_check_mark": "✅", "rotating_light": "🚨", "fire_engine": "�
 class Message:
     author: str
     lines: list[str]
-    ts: str | None = None
     edit_of: str | None = None  # an edit: the first line of the message it changed
     pinned: bool = False
     only_for: str | None = None  # an ephemeral message: the one person who sees it
@@ -189,7 +188,7 @@ class Renderer:
             return  # Slack refused it: nobody saw anything
         if method == "chat.postMessage":
             key = self.where(answer.get("channel") or args["channel"])
-            message = Message(BOT, self.content(args.get("text"), args.get("blocks")), ts=answer.get("ts"),
+            message = Message(BOT, self.content(args.get("text"), args.get("blocks")),
                               thread_of=args.get("thread_ts"))
             self.channel(key).messages.append(message)
             by_ts[(key, answer.get("ts", ""))] = message

@@ -73,7 +73,7 @@ async def incident(demo: Demo) -> None:
         BlockId.RESOLVE_SUMMARY: "Release 4.18 broke the EU payment provider's callback; rolled back to 4.17.",
         BlockId.ROLLBACK: "yes",
         BlockId.FOLLOW_UPS: "Contract test for the EU provider's callback\nCanary releases for checkout"})
-    calls = await demo.settle(lambda calls: _analysis_posted(calls, channel))
+    await demo.settle(lambda calls: _analysis_posted(calls, channel))
 
     demo.progress("alice asks for the board")
     await demo.type("U0ALICE", "C0GENERAL", "board")

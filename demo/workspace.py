@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from bench.processes import free_port
 from bot.config import Settings
 from tests.slack_requests import SlackSender, view_submission
 
@@ -283,12 +283,6 @@ async def _board(demo: Demo, transcript: Transcript) -> tuple[str | None, int | 
     assert demo.session is not None
     async with demo.session.get(link) as response:
         return link, response.status
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _button(blocks: list[dict], action_id: str) -> tuple[dict, dict]:

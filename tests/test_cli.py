@@ -23,7 +23,6 @@ async def run(cwd: Path, *args: str, **env: str) -> tuple[int, list[str], list[s
     process = await asyncio.create_subprocess_exec(sys.executable, *args, cwd=cwd, env=bot_env(**env),
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
     return process.returncode, stdout.decode().splitlines(), stderr.decode().splitlines()
 
 

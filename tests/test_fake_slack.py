@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from bench.processes import free_port
 from tests.fake_slack import BlockKitError, validate_blocks, validate_view
 
 
@@ -92,16 +92,10 @@ def test_view_limits():
             validate_view({**base, **bad})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_run_on_its_own_it_prints_each_call_whole_and_serves_them_over_http():
     """`python -m tests.fake_slack`, as a person runs it beside the bot: every call printed whole on one line
     (not cut mid-JSON), and every call, with what the fake answered, at GET /_calls?full=1."""
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.fake_slack", "--port", str(port), cwd=Path(__file__).resolve().parents[1],
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)

@@ -6,23 +6,17 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from bench.processes import free_port
 from tests.conftest import SECRET, TOKEN
 from tests.slack_requests import SlackSender
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bot_env(**values: str) -> dict[str, str]:

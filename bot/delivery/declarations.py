@@ -15,7 +15,6 @@ from bot.db import repo
 from bot.db.models import Delivery, Incident
 from bot.delivery.engine import DeliveryEngine, Sent
 from bot.delivery.setup import IncidentSetup, Surroundings
-from bot.domain.incident import Priority
 from bot.services.declaring import DECLARE_KIND
 from bot.services.outcomes import Declared
 
@@ -34,8 +33,8 @@ def deliver_declarations(engine: DeliveryEngine, declare_stored: Callable[[Sessi
             return declared
         incident = declared.incident
         delivery.incident_id = incident.id  # as stored: its outcome is about this incident
-        paged = Priority(incident.priority).pages and incident.rotation_id is not None  # as `declare` decides
-        pages = repo.queued_of_incident(session=session, incident_id=incident.id, kind="page") if paged else []
+        pages = repo.queued_of_incident(session=session, incident_id=incident.id, kind="page") \
+            if declared.paged else []
         return DeclaredHere(pages, setup.prepare(session, delivery))
 
     async def deliver(delivery: Delivery, payload: dict, prepared: Declared | DeclaredHere) -> Sent | None:

@@ -90,7 +90,8 @@ class Declaring:
                         repo.add_event(session=session, incident_id=incident.id, at=now,
                                        actor_id=declaration.reporter_id, kind="commander",
                                        text=f"<@{declaration.commander_id}> is commander")
-                    if declaration.priority.pages and rotation_id is not None:
+                    paged = declaration.priority.pages and rotation_id is not None
+                    if paged:
                         self.paging.start_chain(session, incident, now)  # stored with the incident, sent right after
                     # its place in Slack, owed from the moment it exists
                     if becomes_setup is None:
@@ -103,7 +104,7 @@ class Declaring:
                     if late:  # the number, under a lock held from here to the commit
                         incident.number = repo.next_incident_number(session=session)
                     session.commit()
-                    return Declared(incident, created=True)
+                    return Declared(incident, created=True, paged=paged)
                 except IntegrityError:
                     session.rollback()
                     if declaration.declare_key:

@@ -14,6 +14,7 @@ from bot.db.models import Incident
 class Declared:
     incident: Incident
     created: bool
+    paged: bool = False  # its first page was stored with it
 
 
 @dataclass(frozen=True)
