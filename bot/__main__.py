@@ -136,12 +136,11 @@ def migrate() -> int:
     except DatabaseUnusable as exc:
         return _refuse(f"setting DATABASE_URL: {exc}")
     try:
-        refuse_unknown_schema(engine)
+        before = refuse_unknown_schema(engine)
     except DatabaseUnusable as exc:
         engine.dispose()
         return _refuse(f"setting DATABASE_URL: {exc}")
     try:
-        before = current_revision(engine)
         upgrade_to_head(engine)
         after = current_revision(engine)
     except SQLAlchemyError as exc:

@@ -18,7 +18,6 @@ from sqlalchemy.exc import ArgumentError
 from bot.config import Settings, SettingsError, database_url, load_settings, setting_warnings
 from bot.db.engine import (
     DatabaseUnusable,
-    current_revision,
     head_revision,
     open_database,
     refuse_unknown_schema,
@@ -73,8 +72,7 @@ def _database(url: str) -> tuple[bool, str, str]:
     except DatabaseUnusable as exc:
         return False, "database", str(exc)
     try:
-        refuse_unknown_schema(engine)
-        at, head = current_revision(engine), head_revision()
+        at, head = refuse_unknown_schema(engine), head_revision()
     except DatabaseUnusable as exc:
         return False, "database", str(exc)
     finally:

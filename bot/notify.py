@@ -299,7 +299,7 @@ class SlackGateway:
 
     async def respond(self, response_url: str, text: str) -> None:
         """An ephemeral answer to the person behind an interaction (valid 30 minutes after it)."""
-        answer = await AsyncWebhookClient(response_url, timeout=10).send(
+        answer = await AsyncWebhookClient(response_url, timeout=10, session=self.client.session).send(
             text=text, response_type="ephemeral", replace_original=False)
         if answer.status_code >= 300:
             log.warning("response_url answered %s: %s", answer.status_code, answer.body[:200])

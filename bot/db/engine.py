@@ -130,18 +130,20 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def refuse_unknown_schema(engine: Engine) -> None:
-    """DatabaseUnusable when the database is at a migration this bot does not ship: a newer version migrated it, and
-    this one would misread its rows. Downgrading is not offered; run the newer version or restore a backup."""
+def refuse_unknown_schema(engine: Engine) -> str | None:
+    """The migration the database is at (None: never migrated); DatabaseUnusable when it is one this bot does not
+    ship: a newer version migrated it, and this one would misread its rows. Downgrading is not offered; run the
+    newer version or restore a backup."""
     current = current_revision(engine)
     if current is None:
-        return
+        return None
     known = {script.revision for script in ScriptDirectory.from_config(alembic_config("sqlite://")).walk_revisions()}
     if current not in known:
         raise DatabaseUnusable(f"{shown_url(engine.url.render_as_string(hide_password=False))} is at schema "
                                f"{current!r}, which this version of the bot does not know (its newest is "
                                f"{head_revision()!r}): a newer version migrated it; run that version or restore "
                                "a backup taken before the upgrade")
+    return current
 
 
 def head_revision() -> str | None:

@@ -657,18 +657,27 @@ def queue_together(*, engine: Engine, rows: list[dict]) -> None:
         connection.execute(_QUEUE_DELIVERY, rows)
 
 
+def _held(delivery_id: int, token: str) -> tuple:
+    """Still queued and claimed with this token: the fence every write under a claim goes through."""
+    return col(Delivery.id) == delivery_id, col(Delivery.state) == "queued", col(Delivery.claim_token) == token
+
+
 def become_setup(*, session: Session, delivery_id: int, token: str, kind: str, lane: str, incident_id: int) -> bool:
     """A claimed stored declaration turned, in its declaration's own transaction, into the incident's set-up: the
     same row goes on as that delivery, first in the incident's lane. Only while the claim is still ours."""
-    result = session.exec(sa.update(Delivery).where(col(Delivery.id) == delivery_id, col(Delivery.state) == "queued",
-                                                    col(Delivery.claim_token) == token)
+    result = session.exec(sa.update(Delivery).where(*_held(delivery_id, token))
                           .values(kind=kind, lane=lane, incident_id=incident_id))
     return result.rowcount == 1
 
 
-def queued_of_incident(*, session: Session, incident_id: int, kind: str) -> list[Delivery]:
-    return list(session.exec(select(Delivery).where(col(Delivery.incident_id) == incident_id, Delivery.kind == kind,
-                                                    Delivery.state == "queued").order_by(col(Delivery.id))))
+def pages_first_in_lane(*, session: Session, incident_id: int) -> list[Delivery]:
+    """The incident's queued pages that nothing queued earlier in their lane waits before (sending one of those
+    ahead would break its lane's order)."""
+    earlier = sa.alias(Delivery.__table__)
+    return list(session.exec(select(Delivery).where(
+        col(Delivery.incident_id) == incident_id, Delivery.kind == "page", Delivery.state == "queued",
+        ~sa.exists().where(earlier.c.lane == Delivery.lane, earlier.c.state == "queued", earlier.c.id < Delivery.id))
+        .order_by(col(Delivery.id))))
 
 
 def deliveries_due(*, session: Session, limit: int) -> list[Delivery]:
@@ -689,16 +698,14 @@ def claim_delivery(*, session: Session, delivery_id: int, token: str, now: datet
 
 def renew_claim(*, session: Session, delivery_id: int, token: str, now: datetime) -> bool:
     """Still ours? Then the lease starts again from now (and the row stays locked until the commit)."""
-    result = session.exec(sa.update(Delivery).where(col(Delivery.id) == delivery_id, col(Delivery.state) == "queued",
-                                                    col(Delivery.claim_token) == token)
+    result = session.exec(sa.update(Delivery).where(*_held(delivery_id, token))
                           .values(claimed_at=now))
     return result.rowcount == 1
 
 
 def finish_delivery(*, session: Session, delivery_id: int, token: str, **values) -> bool:
     """The outcome, recorded only by the holder of the claim; the claim is released with it."""
-    result = session.exec(sa.update(Delivery).where(col(Delivery.id) == delivery_id, col(Delivery.state) == "queued",
-                                                    col(Delivery.claim_token) == token)
+    result = session.exec(sa.update(Delivery).where(*_held(delivery_id, token))
                           .values(claimed_at=None, claim_token=None, **values))
     return result.rowcount == 1
 

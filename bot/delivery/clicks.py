@@ -7,12 +7,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from slack_sdk.errors import SlackApiError
+
 from bot.db import repo
 from bot.db.models import Delivery
 from bot.delivery.engine import DeliveryEngine, Sent
 from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
-from bot.notify import TRANSPORT_ERRORS, SlackGateway
+from bot.notify import TRANSPORT_ERRORS, SlackGateway, slack_error
 from bot.services.clicks import CLICK_KIND, Click, Clicks
 from bot.services.outcomes import Changed
 
@@ -29,22 +31,24 @@ class ClickAnswers:
         engine.register(CLICK_KIND, self.answer, prepare=clicks.apply)
 
     async def answer(self, _delivery: Delivery, _payload: dict, applied: tuple[Click, Changed | UserError]) -> Sent:
+        """Best effort: the change (or the refusal) is already settled, so an answer Slack does not take is logged,
+        not retried (a retry would apply the click again, as a replay that says nothing, and hold the presser's
+        later clicks behind it)."""
         click, result = applied
-        if isinstance(result, UserError):
-            await self._tell(click, str(result))
-        elif not result.changed and not result.replayed:
-            await self._tell(click, f"{incident_ref(result.incident.number)} {click.unchanged}")
-        if click.from_home:
-            await self.slack.publish_home(click.user, await self.db.run_background(self.home_view, click.user))
+        try:
+            if isinstance(result, UserError):
+                await self._tell(click, str(result))
+            elif not result.changed and not result.replayed:
+                await self._tell(click, f"{incident_ref(result.incident.number)} {click.unchanged}")
+            if click.from_home:
+                await self.slack.publish_home(click.user, await self.db.run_background(self.home_view, click.user))
+        except (SlackApiError, *TRANSPORT_ERRORS) as exc:
+            log.warning("could not answer a click: %s", slack_error(exc) if isinstance(exc, SlackApiError)
+                        else exc.__class__.__name__)
         return Sent()
 
     async def _tell(self, click: Click, text: str) -> None:
-        """Best effort: the change (or the refusal) is already settled, so an answer Slack does not take is logged,
-        not retried (a retry would apply the click again, as a replay that says nothing)."""
-        if not click.response_url:
-            await self.slack.post(click.user, text)
-            return
-        try:
+        if click.response_url:
             await self.slack.respond(click.response_url, text)
-        except TRANSPORT_ERRORS as exc:
-            log.warning("could not answer a click through its response_url: %s", exc.__class__.__name__)
+        else:  # the App Home has no response_url
+            await self.slack.post(click.user, text)

@@ -21,7 +21,8 @@ from bot.services.outcomes import Declared
 
 @dataclass(frozen=True)
 class DeclaredHere:
-    pages: list[Delivery]  # the first page, stored with the incident: it goes before the set-up
+    pages: list[Delivery]  # the first page, stored with the incident: it goes before the set-up (unless something
+    # queued earlier in its lane must go first; then the engine's next pass sends it, page lanes first)
     setup: tuple[Incident, Surroundings]  # what the set-up reads before its steps
 
 
@@ -33,8 +34,7 @@ def deliver_declarations(engine: DeliveryEngine, declare_stored: Callable[[Sessi
             return declared
         incident = declared.incident
         delivery.incident_id = incident.id  # as stored: its outcome is about this incident
-        pages = repo.queued_of_incident(session=session, incident_id=incident.id, kind="page") \
-            if declared.paged else []
+        pages = repo.pages_first_in_lane(session=session, incident_id=incident.id) if declared.paged else []
         return DeclaredHere(pages, setup.prepare(session, delivery))
 
     async def deliver(delivery: Delivery, payload: dict, prepared: Declared | DeclaredHere) -> Sent | None:

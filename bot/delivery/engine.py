@@ -180,7 +180,6 @@ class DeliveryEngine:
         claimed, prepared, unprepared = await self.db.run_background(self._claim, delivery, token, now)
         if not claimed:
             return "elsewhere"
-        delivery.claim_token = token  # for the handler's checkpoints
         handler = self.handlers.get(delivery.kind)
         if handler is None:
             log.error("delivery %s: nobody delivers kind %r", delivery.id, delivery.kind)
@@ -250,9 +249,10 @@ class DeliveryEngine:
             claimed = repo.claim_delivery(session=session, delivery_id=delivery.id, token=token, now=now,
                                           claimed_before=now - self.lease)
             session.commit()
+            if claimed:  # what is written under the claim names it: the handler's checkpoints, a prepare's writes
+                delivery.claim_token = token
             if not claimed or prepare is None:
                 return claimed, None, None
-            delivery.claim_token = token  # a prepare may write under the claim (a declaration becoming its set-up)
             try:
                 return True, prepare(session, delivery), None
             except Exception as exc:  # Later, Drop, or a bug: dealt with as if the handler had raised it

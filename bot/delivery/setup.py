@@ -1,5 +1,6 @@
 """Giving a declared incident its place in Slack, step by step: one delivery in the incident's lane, stored with
-the incident, that records each step as it is done; the engine resumes at the first step not done within a tick
+the incident (or the stored declaration it was declared from: delivery/declarations.py), that records each step
+as it is done; the engine resumes at the first step not done within a tick
 of Slack answering again.
 
 Crash windows are closed where Slack lets us: a channel already created under the incident's own name is adopted

@@ -33,15 +33,20 @@ def _quote(word: str) -> str:
     return echo(word)
 
 
+def _command_line(text: str | None) -> CommandLine:
+    line = parse(clean_text(text))
+    if line.verb == "" and line.number is not None:  # `/incident INC-3` on its own shows it
+        return CommandLine("show", line.number, "")
+    return line
+
+
 async def incident_command(ack, command, context, respond) -> None:
-    line = parse(clean_text(command.get("text")))
+    line = _command_line(command.get("text"))
     if line.verb in ("", "declare", "new") and line.number is None:
         await ack()
         after_ack(context, open_declare_modal(context, command["trigger_id"], command.get("channel_id"), respond,
                                               title=line.args), "declare-modal", Turn.FORM)
         return
-    if line.verb == "" and line.number is not None:  # `/incident INC-3` on its own shows it
-        line = CommandLine("show", line.number, "")
     handler = _READERS.get(line.verb) or _CHANGES.get(line.verb)
     if handler is None:
         await ack(text=f"I don't know `{_quote(line.verb)}`.\n" + views.help_text())
@@ -67,8 +72,11 @@ class Request:
         self.user: str = command["user_id"]
         self.key = request_key("cmd", command.get("trigger_id"), self.user, command.get("command"),
                                command.get("text"), command.get("channel_id"))
+        self.acked = False
 
     async def call(self, work, *args):
+        if self.acked:  # answered after the ack: its reads give way to requests still waiting for theirs
+            return await self.context["db"].run_background(work, *args)
         return await off_loop(self.context, work, *args)
 
     async def number(self) -> int:
@@ -123,6 +131,7 @@ def _answered_after_ack(read: Callable[[Request], Awaitable[Answer]], verb: str)
     process that dies in between loses only an answer, which typing the command again brings back."""
     async def handler(r: Request) -> None:
         await r.ack()
+        r.acked = True
 
         async def answer() -> None:
             try:
@@ -162,8 +171,7 @@ _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
 
 def answered_after_ack(text: str) -> bool:
     """Whether `/incident <text>` is answered through its response_url rather than in its ack."""
-    line = parse(clean_text(text))
-    return line.verb in _READ_AFTER_ACK or (line.verb == "" and line.number is not None)
+    return _command_line(text).verb in _READ_AFTER_ACK
 
 
 # -- changing -----------------------------------------------------------------------------------------------

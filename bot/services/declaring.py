@@ -52,11 +52,15 @@ class Declaring:
         """The stored declaration declared, in a transaction of its own (the delivery's claim is committed), and the
         delivery turned into the incident's set-up in that transaction: one delivery, claimed once, does both."""
         declaration = declaration_from_payload(json.loads(delivery.payload))
-        return repo.retry_on_deadlock(self.declare, declaration, (delivery.id, delivery.claim_token or ""))
+        return self.declare(declaration, (delivery.id, delivery.claim_token or ""))
 
     def declare(self, declaration: Declaration, becomes_setup: tuple[int, str] | None = None) -> Declared:
         """Store the incident and its first timeline event. Idempotent on `declare_key` (one per modal).
-        `becomes_setup`: (id, claim token) of the claimed delivery that goes on as the set-up, instead of a new one."""
+        `becomes_setup`: (id, claim token) of the claimed delivery that goes on as the set-up, instead of a new one.
+        One transaction, tried again if PostgreSQL rolls it back to break a deadlock."""
+        return repo.retry_on_deadlock(self._declare_once, declaration, becomes_setup)
+
+    def _declare_once(self, declaration: Declaration, becomes_setup: tuple[int, str] | None) -> Declared:
         now = self.clock.now()
         with self.db.session() as session:
             # A form submitted again (Slack's retry, a double click) is refused by declare_key's unique index and

@@ -64,6 +64,16 @@ class Working:
 
     def _change(self, number: int, actor: str | None, apply: Apply, request_key: str | None = None, *,
                 check_permission: bool = True) -> Changed:
+        """One transaction, tried again if PostgreSQL rolls it back to break a deadlock."""
+        changed = repo.retry_on_deadlock(self._change_once, number, actor, apply, request_key, check_permission)
+        if changed.changed:
+            # What it owes Slack goes out once the requests in flight are answered (a burst of clicks is acked
+            # first; pages it stopped or started go first); the tick is the backstop.
+            self.outbox.flush_after_acks(name="changes")
+        return changed
+
+    def _change_once(self, number: int, actor: str | None, apply: Apply, request_key: str | None,
+                     check_permission: bool) -> Changed:
         now = self.clock.now()
         with self.db.session() as session:
             incident = repo.incident_for_change(session=session, number=number)  # changes to it queue up here
@@ -88,9 +98,6 @@ class Working:
             except IntegrityError as exc:
                 session.rollback()
                 return self._conflict(number, request_key, exc)
-        # What it owes Slack goes out once the requests in flight are answered (a burst of clicks is acked first;
-        # pages it stopped or started go first); the tick is the backstop.
-        self.outbox.flush_after_acks(name="changes")
         return Changed(incident, changed=True)
 
     def _conflict(self, number: int, request_key: str | None, exc: IntegrityError) -> Changed:
