@@ -174,7 +174,9 @@ async def test_page_lanes_start_first_when_more_lanes_wait_than_run_at_once(db):
     engine.register("page", handler)
     queue(db, clock, *((f"incident:{n}", "post") for n in range(LANES_AT_ONCE + 10)), ("user:U0A", "page"))
     assert await engine.run() == LANES_AT_ONCE + 11
-    assert started[0] == "page"
+    # Among the lanes let through at once, not behind them (queued last, it would be the 75th). Which of those
+    # reaches its handler first is up to the database's threads (eight on PostgreSQL).
+    assert started.index("page") < LANES_AT_ONCE
 
 
 async def test_a_run_that_sent_and_left_nothing_hands_over_to_the_idle_hook(db):
