@@ -225,9 +225,15 @@ def incident_by_declare_key(*, session: Session, declare_key: str) -> Incident |
     return session.exec(select(Incident).where(Incident.declare_key == declare_key)).first()
 
 
+# Hot writes (every delivery, every set-up step) go as Core statements on the tables: the ORM's bulk-update path
+# (synchronising the session's objects, which these short sessions never read again) cost more than the statement.
+_INCIDENTS = Incident.__table__
+_OUTBOX = Delivery.__table__
+
+
 def update_incident(*, session: Session, incident_id: int, **values) -> None:
     """These columns only: what else changed meanwhile (a status, a commander) is left as it is."""
-    session.exec(sa.update(Incident).where(col(Incident.id) == incident_id).values(**values))
+    session.execute(sa.update(_INCIDENTS).where(_INCIDENTS.c.id == incident_id).values(**values))
 
 
 def incident_by_channel(*, session: Session, channel_id: str) -> Incident | None:
@@ -426,12 +432,6 @@ def last_chain(*, session: Session, incident_id: int) -> int:
     return session.exec(select(sa.func.max(Page.chain)).where(Page.incident_id == incident_id)).one() or 0
 
 
-def _claimable(model, claimed_before: datetime):
-    """Queued, and either never claimed or claimed by a process whose lease ran out (it died)."""
-    return sa.and_(col(model.state) == "queued",
-                   sa.or_(col(model.claimed_at).is_(None), col(model.claimed_at) < claimed_before))
-
-
 def paged_users(*, session: Session, incident_id: int) -> list[str]:
     return [u for u in session.exec(select(Page.target_user_id).where(Page.incident_id == incident_id).distinct())
             if u]
@@ -476,7 +476,8 @@ def stop_pages(*, session: Session, incident_id: int, now: datetime, user_id: st
 def page_outcome(*, session: Session, page_id: int, **values) -> bool:
     """A page's delivery recorded only while it is still queued: one acknowledged (or stopped) while it was on its
     way to Slack stays as the acknowledgement left it."""
-    result = session.exec(sa.update(Page).where(col(Page.id) == page_id, col(Page.state) == "queued").values(**values))
+    pages = Page.__table__
+    result = session.execute(sa.update(pages).where(pages.c.id == page_id, pages.c.state == "queued").values(**values))
     return result.rowcount == 1
 
 
@@ -659,14 +660,14 @@ def queue_together(*, engine: Engine, rows: list[dict]) -> None:
 
 def _held(delivery_id: int, token: str) -> tuple:
     """Still queued and claimed with this token: the fence every write under a claim goes through."""
-    return col(Delivery.id) == delivery_id, col(Delivery.state) == "queued", col(Delivery.claim_token) == token
+    return _OUTBOX.c.id == delivery_id, _OUTBOX.c.state == "queued", _OUTBOX.c.claim_token == token
 
 
 def become_setup(*, session: Session, delivery_id: int, token: str, kind: str, lane: str, incident_id: int) -> bool:
     """A claimed stored declaration turned, in its declaration's own transaction, into the incident's set-up: the
     same row goes on as that delivery, first in the incident's lane. Only while the claim is still ours."""
-    result = session.exec(sa.update(Delivery).where(*_held(delivery_id, token))
-                          .values(kind=kind, lane=lane, incident_id=incident_id))
+    result = session.execute(sa.update(_OUTBOX).where(*_held(delivery_id, token))
+                             .values(kind=kind, lane=lane, incident_id=incident_id))
     return result.rowcount == 1
 
 
@@ -688,25 +689,26 @@ def deliveries_due(*, session: Session, limit: int) -> list[Delivery]:
 
 
 def claim_delivery(*, session: Session, delivery_id: int, token: str, now: datetime, claimed_before: datetime) -> bool:
-    """One conditional write: this process (holding `token`) alone may deliver it until its lease lapses."""
-    result = session.exec(sa.update(Delivery).where(col(Delivery.id) == delivery_id,
-                                                    _claimable(Delivery, claimed_before),
-                                                    col(Delivery.next_attempt_at) <= now)
-                          .values(claimed_at=now, claim_token=token))
+    """One conditional write: this process (holding `token`) alone may deliver it until its lease lapses — if it is
+    queued, and either never claimed or claimed by a process whose lease ran out (it died)."""
+    outbox = _OUTBOX.c
+    result = session.execute(sa.update(_OUTBOX).where(
+        outbox.id == delivery_id, outbox.state == "queued",
+        sa.or_(outbox.claimed_at.is_(None), outbox.claimed_at < claimed_before), outbox.next_attempt_at <= now)
+        .values(claimed_at=now, claim_token=token))
     return result.rowcount == 1
 
 
 def renew_claim(*, session: Session, delivery_id: int, token: str, now: datetime) -> bool:
     """Still ours? Then the lease starts again from now (and the row stays locked until the commit)."""
-    result = session.exec(sa.update(Delivery).where(*_held(delivery_id, token))
-                          .values(claimed_at=now))
+    result = session.execute(sa.update(_OUTBOX).where(*_held(delivery_id, token)).values(claimed_at=now))
     return result.rowcount == 1
 
 
 def finish_delivery(*, session: Session, delivery_id: int, token: str, **values) -> bool:
     """The outcome, recorded only by the holder of the claim; the claim is released with it."""
-    result = session.exec(sa.update(Delivery).where(*_held(delivery_id, token))
-                          .values(claimed_at=None, claim_token=None, **values))
+    result = session.execute(sa.update(_OUTBOX).where(*_held(delivery_id, token))
+                             .values(claimed_at=None, claim_token=None, **values))
     return result.rowcount == 1
 
 
