@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from bot.db.models import (
@@ -54,6 +55,10 @@ class Database:
 
     def __init__(self, engine: Engine, threads: int | None = None) -> None:
         self.engine = engine
+        # Reads that write nothing go without a transaction: on PostgreSQL a BEGIN and a ROLLBACK are a round trip
+        # each, as dear as the reads themselves. (Each statement still reads one committed state; for reads across
+        # tables that must agree, use `session`.)
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         if threads is None:
             threads = 1 if engine.dialect.name == "sqlite" else DATABASE_THREADS
         self._threads = PriorityThreads(threads)
@@ -80,6 +85,12 @@ class Database:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only, outside any transaction (see `_reads`)."""
+        with Session(self._reads, expire_on_commit=False) as session:
+            yield session
+
 
 def _reconnecting(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """A connection the database dropped (a restart, an idle timeout) fails the work that met it, and the pool
@@ -97,6 +108,10 @@ _TRY_AGAIN = frozenset({"40P01", "40001"})
 TRIES_AFTER_DEADLOCK = 3
 
 
+def try_again(exc: BaseException) -> bool:
+    return isinstance(exc, sa.exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) in _TRY_AGAIN
+
+
 def retry_on_deadlock(work: Callable[..., T], *args: Any) -> T:
     """`work`, one transaction, tried again (a few times) when PostgreSQL rolled it back to break a deadlock. Only
     for work that is one transaction from start to end: what it did before is gone, so it may simply run again."""
@@ -104,7 +119,7 @@ def retry_on_deadlock(work: Callable[..., T], *args: Any) -> T:
         try:
             return work(*args)
         except sa.exc.DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) not in _TRY_AGAIN or attempt == TRIES_AFTER_DEADLOCK:
+            if not try_again(exc) or attempt == TRIES_AFTER_DEADLOCK:
                 raise
             log.info("%s rolled back to break a deadlock; trying again", getattr(work, "__qualname__", work))
     raise AssertionError("unreachable")
@@ -193,12 +208,21 @@ def placeholder_number(*, session: Session) -> tuple[int, int]:
 
 
 def next_incident_number(*, session: Session) -> int:
-    """The next number, held until this transaction ends: declarations running side by side (threads, replicas)
-    take numbers in turn instead of all reading the same highest one. (SQLite has one writer at a time.)"""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": INCIDENT_NUMBER_LOCK})
+    """SQLite: the next number (one writer at a time: nobody takes it meanwhile). PostgreSQL: `take_number`."""
     current = session.exec(select(sa.func.max(Incident.number)).where(col(Incident.number) > 0)).one()
     return (current or 0) + 1
+
+
+def take_number(*, session: Session, incident: Incident) -> None:
+    """PostgreSQL: the incident's real number in place of its placeholder — the next one, under a lock held until
+    this transaction ends (declarations side by side, in threads or replicas, take numbers in turn). The lock
+    first, in a statement of its own: a statement reads what was committed when it began."""
+    session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": INCIDENT_NUMBER_LOCK})
+    table, others = Incident.__table__, Incident.__table__.alias("numbered")
+    highest = sa.select(sa.func.coalesce(sa.func.max(others.c.number), 0) + 1).where(others.c.number > 0)
+    number = session.execute(sa.update(table).where(table.c.id == incident.id)
+                             .values(number=highest.scalar_subquery()).returning(table.c.number)).scalar_one()
+    set_committed_value(incident, "number", number)
 
 
 def incident_by_number(*, session: Session, number: int) -> Incident | None:

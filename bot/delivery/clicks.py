@@ -28,7 +28,7 @@ class ClickAnswers:
     def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, clicks: Clicks,
                  home_view: Callable[[str], dict]) -> None:
         self.db, self.slack, self.home_view = db, slack, home_view
-        engine.register(CLICK_KIND, self.answer, prepare=clicks.apply)
+        engine.register(CLICK_KIND, self.answer, prepare=clicks.apply, apart=True)  # a change of its own
 
     async def answer(self, _delivery: Delivery, _payload: dict, applied: tuple[Click, Changed | UserError]) -> Sent:
         """Best effort: the change (or the refusal) is already settled, so an answer Slack does not take is logged,

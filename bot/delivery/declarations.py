@@ -1,8 +1,9 @@
 """Delivering a stored declaration (bot/services/declaring.py): in the job that claims it, the incident is declared
-and the same delivery becomes the incident's set-up (in the declaration's own transaction); the handler then sends
-the first page, if any, and goes on with the set-up at once, under the same claim — one delivery, claimed once,
-from the form to the channel. A form delivered twice declares once: the second finds the incident and has nothing
-to do. Should the process die mid-way, the row is a `setup` delivery like any other and is resumed as one."""
+and the same delivery becomes the incident's set-up (the claim, the incident and what the set-up reads commit in
+one transaction); the handler then sends the first page, if any, and goes on with the set-up at once, under the
+same claim — one delivery, claimed once, from the form to the channel. A form delivered twice declares once: the
+second meets declare_key's unique index and is dropped. Should the process die mid-way, the row is a `setup`
+delivery like any other and is resumed as one."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from bot.delivery.setup import IncidentSetup, Surroundings
 from bot.services.declaring import DECLARE_KIND
 from bot.services.outcomes import Declared
 
+DeclareStored = Callable[[Session, Delivery, Callable[[Session, Declared], "DeclaredHere"]],
+                         tuple[Declared, "DeclaredHere"]]
+
 
 @dataclass(frozen=True)
 class DeclaredHere:
@@ -26,20 +30,16 @@ class DeclaredHere:
     setup: tuple[Incident, Surroundings]  # what the set-up reads before its steps
 
 
-def deliver_declarations(engine: DeliveryEngine, declare_stored: Callable[[Session, Delivery], Declared],
-                         setup: IncidentSetup) -> None:
-    def prepare(session: Session, delivery: Delivery) -> Declared | DeclaredHere:
-        declared = declare_stored(session, delivery)
-        if not declared.created:
-            return declared
-        incident = declared.incident
-        delivery.incident_id = incident.id  # as stored: its outcome is about this incident
-        pages = repo.pages_first_in_lane(session=session, incident_id=incident.id) if declared.paged else []
-        return DeclaredHere(pages, setup.prepare(session, delivery))
+def deliver_declarations(engine: DeliveryEngine, declare_stored: DeclareStored, setup: IncidentSetup) -> None:
+    def prepare(session: Session, delivery: Delivery) -> DeclaredHere:
+        def read(session: Session, declared: Declared) -> DeclaredHere:
+            delivery.incident_id = declared.incident.id  # as stored: its outcome is about this incident
+            pages = repo.pages_first_in_lane(session=session, incident_id=declared.incident.id) \
+                if declared.paged else []
+            return DeclaredHere(pages, setup.prepare(session, delivery))
+        return declare_stored(session, delivery, read)[1]
 
-    async def deliver(delivery: Delivery, payload: dict, prepared: Declared | DeclaredHere) -> Sent | None:
-        if isinstance(prepared, Declared):
-            return Sent()  # declared already (a form delivered twice): nothing more to do
+    async def deliver(delivery: Delivery, payload: dict, prepared: DeclaredHere) -> Sent | None:
         for page in prepared.pages:
             await engine.deliver_now(page)
         return await setup.setup(delivery, payload, prepared.setup)

@@ -86,15 +86,20 @@ class DeliveryEngine:
         self.attempt_budget = lease / 2  # an attempt (every call and retry in it) ends well inside its lease
         self.handlers: dict[str, Handler] = {}
         self.preparers: dict[str, Prepare] = {}
+        self.prepared_apart: set[str] = set()
         self._running = False
         self._again = False
         self.on_idle = on_idle  # when a run ends with nothing more to send (the runtime gives memory back then)
 
-    def register(self, kind: str, handler: Handler, prepare: Prepare | None = None) -> None:
-        """`prepare`: the handler is called with what it returned, read right after the claim."""
+    def register(self, kind: str, handler: Handler, prepare: Prepare | None = None, apart: bool = False) -> None:
+        """`prepare`: the handler is called with what it returned, read (or written) in the claim's own
+        transaction. `apart`: the prepare works in a transaction of its own (the claim is committed first): one
+        that must not wait on the claim's locks — on SQLite, a second writer would wait for the first."""
         self.handlers[kind] = handler
         if prepare is not None:
             self.preparers[kind] = prepare
+        if apart:
+            self.prepared_apart.add(kind)
 
     # -- writing (inside the caller's transaction) ------------------------------------------------------
 
@@ -238,25 +243,47 @@ class DeliveryEngine:
     # -- the database side (in the database's threads) --------------------------------------------------
 
     def _due(self) -> list[Delivery]:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             return repo.deliveries_due(session=session, limit=PASS_LIMIT)
 
     def _claim(self, delivery: Delivery, token: str, now: datetime) -> tuple[bool, Any, Exception | None]:
         """(claimed, what the kind's `prepare` read, what it raised — raised again where the handler's own
-        exceptions are handled)."""
+        exceptions are handled). The claim and the prepare are one transaction (a declaration's writes commit with
+        its claim), tried again whole if PostgreSQL rolls it back to break a deadlock."""
+        return repo.retry_on_deadlock(self._claim_once, delivery, token, now)
+
+    def _claim_once(self, delivery: Delivery, token: str, now: datetime) -> tuple[bool, Any, Exception | None]:
         prepare = self.preparers.get(delivery.kind)
+        apart = delivery.kind in self.prepared_apart
         with self.db.session() as session:
-            claimed = repo.claim_delivery(session=session, delivery_id=delivery.id, token=token, now=now,
-                                          claimed_before=now - self.lease)
-            session.commit()
-            if claimed:  # what is written under the claim names it: the handler's checkpoints, a prepare's writes
-                delivery.claim_token = token
-            if not claimed or prepare is None:
-                return claimed, None, None
+            if not self._take(session, delivery, token, now):
+                return False, None, None
+            if prepare is None or apart:
+                session.commit()
+            if prepare is None:
+                return True, None, None
             try:
-                return True, prepare(session, delivery), None
+                prepared = prepare(session, delivery)
+                session.commit()
+                return True, prepared, None
             except Exception as exc:  # Later, Drop, or a bug: dealt with as if the handler had raised it
+                session.rollback()
+                if apart:
+                    return True, None, exc
+                if repo.try_again(exc):
+                    raise
+                # The claim went with what the prepare did: taken again, on its own, to record the outcome.
+                if not self._take(session, delivery, token, now):
+                    return False, None, None
+                session.commit()
                 return True, None, exc
+
+    def _take(self, session: Session, delivery: Delivery, token: str, now: datetime) -> bool:
+        claimed = repo.claim_delivery(session=session, delivery_id=delivery.id, token=token, now=now,
+                                      claimed_before=now - self.lease)
+        if claimed:  # what is written under the claim names it: the handler's checkpoints, a prepare's writes
+            delivery.claim_token = token
+        return claimed
 
     async def _finish(self, delivery: Delivery, token: str, *, record: Record | None = None, **values) -> bool:
         """Release the claim with the outcome — only while it is still ours (fenced by the token)."""
@@ -285,7 +312,7 @@ class DeliveryEngine:
 
     def backlog(self) -> dict:
         now = self.clock.now()
-        with self.db.session() as session:
+        with self.db.reading() as session:
             return repo.delivery_backlog(session=session, now=now)
 
 

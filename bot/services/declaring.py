@@ -11,14 +11,16 @@ it is delivered. Alerts declare directly.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.db import repo
-from bot.db.models import Delivery, Incident
-from bot.delivery.engine import ClaimLost
+from bot.db.models import Delivery, Incident, Rotation
+from bot.delivery.engine import ClaimLost, Drop, Later
 from bot.delivery.messages import home_lane
 from bot.delivery.setup import SETUP_KIND
 from bot.domain.incident import (
@@ -34,6 +36,7 @@ from bot.services.outcomes import Declared
 from bot.services.paging import Paging
 
 DECLARE_KIND = "declare"
+T = TypeVar("T")
 
 
 class Declaring:
@@ -48,68 +51,44 @@ class Declaring:
             lane=f"declare:{declaration.declare_key or declaration.reporter_id}", kind=DECLARE_KIND,
             payload=json.dumps(declaration_to_payload(declaration)), now=self.clock.now()))
 
-    def declare_stored(self, _session: Session, delivery: Delivery) -> Declared:
-        """The stored declaration declared, in a transaction of its own (the delivery's claim is committed), and the
-        delivery turned into the incident's set-up in that transaction: one delivery, claimed once, does both."""
+    def declare_stored(self, session: Session, delivery: Delivery,
+                       read: Callable[[Session, Declared], T]) -> tuple[Declared, T | None]:
+        """The stored declaration declared in the session that claimed it (the claim, the incident and the
+        delivery turned into its set-up commit together), with `read` (what the set-up reads) done before the
+        number is taken: the numbering lock is held for the last statement only. A form delivered twice meets
+        declare_key's unique index: Drop (the engine records it under its claim again), the incident is there."""
         declaration = declaration_from_payload(json.loads(delivery.payload))
-        return self.declare(declaration, (delivery.id, delivery.claim_token or ""))
+        try:
+            declared, rotation = self._store(session, declaration, (delivery.id, delivery.claim_token or ""))
+            found = read(session, declared)  # `rotation` held meanwhile: the session's look-ups of it find it
+            del rotation
+            self._number(session, declared.incident)
+        except IntegrityError:
+            session.rollback()
+            existing = repo.incident_by_declare_key(session=session, declare_key=declaration.declare_key) \
+                if declaration.declare_key else None
+            if existing is None:
+                raise Later from None  # numbered at the same moment as another process (SQLite): again shortly
+            raise Drop(f"declared already as {incident_ref(existing.number)}") from None
+        return declared, found
 
-    def declare(self, declaration: Declaration, becomes_setup: tuple[int, str] | None = None) -> Declared:
-        """Store the incident and its first timeline event. Idempotent on `declare_key` (one per modal).
-        `becomes_setup`: (id, claim token) of the claimed delivery that goes on as the set-up, instead of a new one.
-        One transaction, tried again if PostgreSQL rolls it back to break a deadlock."""
-        return repo.retry_on_deadlock(self._declare_once, declaration, becomes_setup)
+    def declare(self, declaration: Declaration) -> Declared:
+        """Store the incident and its first timeline event, committed when this returns. Idempotent on
+        `declare_key` (one per modal). One transaction, tried again if PostgreSQL rolls it back to break a
+        deadlock."""
+        return repo.retry_on_deadlock(self._declare_once, declaration)
 
-    def _declare_once(self, declaration: Declaration, becomes_setup: tuple[int, str] | None) -> Declared:
-        now = self.clock.now()
+    def _declare_once(self, declaration: Declaration) -> Declared:
         with self.db.session() as session:
-            # A form submitted again (Slack's retry, a double click) is refused by declare_key's unique index and
-            # answered with the incident it made: no look-up first on every declaration.
-            rotation_id = declaration.rotation_id
-            if rotation_id is not None and repo.rotation_by_id(session=session, rotation_id=rotation_id) is None:
-                rotation_id = None
-            late = repo.numbered_last(session=session)
             for _ in range(10):
-                incident_id, number = repo.placeholder_number(session=session) if late else \
-                    (None, repo.next_incident_number(session=session))
-                incident = Incident(
-                    id=incident_id, number=number, title=declaration.title,
-                    description=declaration.description, priority=declaration.priority.value,
-                    status=Status.NEW.value, impacts=",".join(sorted(i.value for i in declaration.impacts)),
-                    reporter_id=declaration.reporter_id, commander_id=declaration.commander_id,
-                    rotation_id=rotation_id, declared_in_channel=declaration.declared_in_channel,
-                    source_url=declaration.source_url, declare_key=declaration.declare_key,
-                    created_at=now, updated_at=now, p0_since=now if declaration.priority is Priority.P0 else None,
-                    source=declaration.source, alert_fingerprint=declaration.alert_fingerprint,
-                    alert_count=1 if declaration.alert_fingerprint else 0)
-                session.add(incident)
                 try:
-                    session.flush()
-                    repo.add_event(session=session, incident_id=incident.id, at=now,
-                                   actor_id=declaration.reporter_id or None, kind="declared",
-                                   text=f"{declaration.priority.value}: {declaration.title}"
-                                   + (f" (opened by a {declaration.source} alert)" if declaration.source != "slack"
-                                      else ""))
-                    if declaration.commander_id:
-                        repo.add_event(session=session, incident_id=incident.id, at=now,
-                                       actor_id=declaration.reporter_id, kind="commander",
-                                       text=f"<@{declaration.commander_id}> is commander")
-                    paged = declaration.priority.pages and rotation_id is not None
-                    if paged:
-                        self.paging.start_chain(session, incident, now)  # stored with the incident, sent right after
-                    # its place in Slack, owed from the moment it exists
-                    if becomes_setup is None:
-                        self.outbox.queue(session, lane=home_lane(incident.id), kind=SETUP_KIND, now=now,
-                                          incident_id=incident.id)
-                    elif not repo.become_setup(session=session, delivery_id=becomes_setup[0], token=becomes_setup[1],
-                                               kind=SETUP_KIND, lane=home_lane(incident.id), incident_id=incident.id):
-                        session.rollback()
-                        raise ClaimLost  # another process took the declaration over: it declares it
-                    if late:  # the number, under a lock held from here to the commit
-                        incident.number = repo.next_incident_number(session=session)
+                    declared, _ = self._store(session, declaration, None)
+                    self._number(session, declared.incident)
                     session.commit()
-                    return Declared(incident, created=True, paged=paged)
+                    return declared
                 except IntegrityError:
+                    # A form submitted again (Slack's retry, a double click) is refused by declare_key's unique
+                    # index and answered with the incident it made: no look-up first on every declaration.
                     session.rollback()
                     if declaration.declare_key:
                         existing = repo.incident_by_declare_key(session=session,
@@ -117,6 +96,53 @@ class Declaring:
                         if existing:
                             return Declared(existing, created=False)
         raise RuntimeError("could not allocate an incident number")
+
+    def _store(self, session: Session, declaration: Declaration,
+               becomes_setup: tuple[int, str] | None) -> tuple[Declared, Rotation | None]:
+        """The incident, its events and first page, and its set-up owed, flushed in `session` (not committed), and
+        its rotation. `becomes_setup`: (id, claim token) of the claimed delivery that goes on as the set-up, instead
+        of a new one. On PostgreSQL the number is a placeholder until `_number`."""
+        now = self.clock.now()
+        rotation = repo.rotation_by_id(session=session, rotation_id=declaration.rotation_id) \
+            if declaration.rotation_id is not None else None
+        rotation_id = rotation.id if rotation else None
+        incident_id, number = repo.placeholder_number(session=session) if repo.numbered_last(session=session) \
+            else (None, repo.next_incident_number(session=session))
+        incident = Incident(
+            id=incident_id, number=number, title=declaration.title,
+            description=declaration.description, priority=declaration.priority.value,
+            status=Status.NEW.value, impacts=",".join(sorted(i.value for i in declaration.impacts)),
+            reporter_id=declaration.reporter_id, commander_id=declaration.commander_id,
+            rotation_id=rotation_id, declared_in_channel=declaration.declared_in_channel,
+            source_url=declaration.source_url, declare_key=declaration.declare_key,
+            created_at=now, updated_at=now, p0_since=now if declaration.priority is Priority.P0 else None,
+            source=declaration.source, alert_fingerprint=declaration.alert_fingerprint,
+            alert_count=1 if declaration.alert_fingerprint else 0)
+        session.add(incident)
+        session.flush()
+        repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id or None,
+                       kind="declared", text=f"{declaration.priority.value}: {declaration.title}"
+                       + (f" (opened by a {declaration.source} alert)" if declaration.source != "slack" else ""))
+        if declaration.commander_id:
+            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id,
+                           kind="commander", text=f"<@{declaration.commander_id}> is commander")
+        paged = declaration.priority.pages and rotation_id is not None
+        if paged:
+            self.paging.start_chain(session, incident, now)  # stored with the incident, sent right after
+        # its place in Slack, owed from the moment it exists
+        if becomes_setup is None:
+            self.outbox.queue(session, lane=home_lane(incident.id), kind=SETUP_KIND, now=now, incident_id=incident.id)
+        elif not repo.become_setup(session=session, delivery_id=becomes_setup[0], token=becomes_setup[1],
+                                   kind=SETUP_KIND, lane=home_lane(incident.id), incident_id=incident.id):
+            raise ClaimLost  # another process took the declaration over: it declares it
+        session.flush()
+        return Declared(incident, created=True, paged=paged), rotation
+
+    @staticmethod
+    def _number(session: Session, incident: Incident) -> None:
+        """PostgreSQL: the number, under a lock held from here to the commit (the transaction's last statements)."""
+        if repo.numbered_last(session=session):
+            repo.take_number(session=session, incident=incident)
 
     def open_in_slack_later(self, incident: Incident) -> None:
         """After the ack, what it owes Slack goes out (the first page in its own lane, side by side with the

@@ -112,7 +112,7 @@ class Reading:
 
     def summary(self, incident: Incident) -> tuple[str, list[dict]]:
         """The pinned summary as it stands (the delivery engine keeps the message in Slack current)."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             return self.summary_from(session, incident)(incident)
 
     def summary_from(self, session: Session, incident: Incident) -> Callable[[Incident], tuple[str, list[dict]]]:
