@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -37,6 +37,30 @@ from bot.db.models import (
 )
 
 OPEN_STATUS_VALUES = ("new", "triaged", "in_progress", "blocked")
+
+# Hot writes (every delivery, every set-up step) go as Core statements on the tables, built once with their values
+# as parameters: the ORM's bulk-update path (synchronising session objects these short sessions never read again)
+# and building the statement anew each time cost more than the round trip.
+_INCIDENTS = Incident.__table__
+_OUTBOX = Delivery.__table__
+
+
+@cache
+def _updating(table: sa.Table, columns: frozenset[str], held: bool = False) -> sa.Update:
+    """UPDATE `table` SET each of `columns` to the parameter of its name WHERE id = :b_id — and, `held`, the row is
+    a delivery still queued and claimed with :b_token (the fence of every write under a claim). One statement per
+    set of columns (a handful in all)."""
+    where = [table.c.id == sa.bindparam("b_id")]
+    if held:
+        where += [table.c.state == "queued", table.c.claim_token == sa.bindparam("b_token")]
+    return sa.update(table).where(*where).values({name: sa.bindparam(name, type_=table.c[name].type)
+                                                  for name in columns})
+
+
+def _held_write(session: Session, delivery_id: int, token: str, **values) -> bool:
+    result = session.execute(_updating(_OUTBOX, frozenset(values), held=True),
+                             {"b_id": delivery_id, "b_token": token, **values})
+    return result.rowcount == 1
 
 
 T = TypeVar("T")
@@ -213,15 +237,20 @@ def next_incident_number(*, session: Session) -> int:
     return (current or 0) + 1
 
 
+_NUMBER_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
+_NUMBERED = _INCIDENTS.alias("numbered")
+_TAKE_NUMBER = (sa.update(_INCIDENTS).where(_INCIDENTS.c.id == sa.bindparam("b_id"))
+                .values(number=sa.select(sa.func.coalesce(sa.func.max(_NUMBERED.c.number), 0) + 1)
+                        .where(_NUMBERED.c.number > 0).scalar_subquery())
+                .returning(_INCIDENTS.c.number))
+
+
 def take_number(*, session: Session, incident: Incident) -> None:
     """PostgreSQL: the incident's real number in place of its placeholder — the next one, under a lock held until
     this transaction ends (declarations side by side, in threads or replicas, take numbers in turn). The lock
     first, in a statement of its own: a statement reads what was committed when it began."""
-    session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": INCIDENT_NUMBER_LOCK})
-    table, others = Incident.__table__, Incident.__table__.alias("numbered")
-    highest = sa.select(sa.func.coalesce(sa.func.max(others.c.number), 0) + 1).where(others.c.number > 0)
-    number = session.execute(sa.update(table).where(table.c.id == incident.id)
-                             .values(number=highest.scalar_subquery()).returning(table.c.number)).scalar_one()
+    session.execute(_NUMBER_LOCK, {"key": INCIDENT_NUMBER_LOCK})
+    number = session.execute(_TAKE_NUMBER, {"b_id": incident.id}).scalar_one()
     set_committed_value(incident, "number", number)
 
 
@@ -249,15 +278,9 @@ def incident_by_declare_key(*, session: Session, declare_key: str) -> Incident |
     return session.exec(select(Incident).where(Incident.declare_key == declare_key)).first()
 
 
-# Hot writes (every delivery, every set-up step) go as Core statements on the tables: the ORM's bulk-update path
-# (synchronising the session's objects, which these short sessions never read again) cost more than the statement.
-_INCIDENTS = Incident.__table__
-_OUTBOX = Delivery.__table__
-
-
 def update_incident(*, session: Session, incident_id: int, **values) -> None:
     """These columns only: what else changed meanwhile (a status, a commander) is left as it is."""
-    session.execute(sa.update(_INCIDENTS).where(_INCIDENTS.c.id == incident_id).values(**values))
+    session.execute(_updating(_INCIDENTS, frozenset(values)), {"b_id": incident_id, **values})
 
 
 def incident_by_channel(*, session: Session, channel_id: str) -> Incident | None:
@@ -682,17 +705,10 @@ def queue_together(*, engine: Engine, rows: list[dict]) -> None:
         connection.execute(_QUEUE_DELIVERY, rows)
 
 
-def _held(delivery_id: int, token: str) -> tuple:
-    """Still queued and claimed with this token: the fence every write under a claim goes through."""
-    return _OUTBOX.c.id == delivery_id, _OUTBOX.c.state == "queued", _OUTBOX.c.claim_token == token
-
-
 def become_setup(*, session: Session, delivery_id: int, token: str, kind: str, lane: str, incident_id: int) -> bool:
     """A claimed stored declaration turned, in its declaration's own transaction, into the incident's set-up: the
     same row goes on as that delivery, first in the incident's lane. Only while the claim is still ours."""
-    result = session.execute(sa.update(_OUTBOX).where(*_held(delivery_id, token))
-                             .values(kind=kind, lane=lane, incident_id=incident_id))
-    return result.rowcount == 1
+    return _held_write(session, delivery_id, token, kind=kind, lane=lane, incident_id=incident_id)
 
 
 def pages_first_in_lane(*, session: Session, incident_id: int) -> list[Delivery]:
@@ -712,28 +728,29 @@ def deliveries_due(*, session: Session, limit: int) -> list[Delivery]:
                              .order_by(col(Delivery.id)).limit(limit)))
 
 
+_CLAIM = (sa.update(_OUTBOX).where(
+    _OUTBOX.c.id == sa.bindparam("b_id"), _OUTBOX.c.state == "queued",
+    sa.or_(_OUTBOX.c.claimed_at.is_(None), _OUTBOX.c.claimed_at < sa.bindparam("b_before", type_=UTCDateTime())),
+    _OUTBOX.c.next_attempt_at <= sa.bindparam("b_now", type_=UTCDateTime()))
+    .values(claimed_at=sa.bindparam("b_now"), claim_token=sa.bindparam("b_token")))
+
+
 def claim_delivery(*, session: Session, delivery_id: int, token: str, now: datetime, claimed_before: datetime) -> bool:
     """One conditional write: this process (holding `token`) alone may deliver it until its lease lapses — if it is
     queued, and either never claimed or claimed by a process whose lease ran out (it died)."""
-    outbox = _OUTBOX.c
-    result = session.execute(sa.update(_OUTBOX).where(
-        outbox.id == delivery_id, outbox.state == "queued",
-        sa.or_(outbox.claimed_at.is_(None), outbox.claimed_at < claimed_before), outbox.next_attempt_at <= now)
-        .values(claimed_at=now, claim_token=token))
+    result = session.execute(_CLAIM, {"b_id": delivery_id, "b_now": now, "b_before": claimed_before,
+                                      "b_token": token})
     return result.rowcount == 1
 
 
 def renew_claim(*, session: Session, delivery_id: int, token: str, now: datetime) -> bool:
     """Still ours? Then the lease starts again from now (and the row stays locked until the commit)."""
-    result = session.execute(sa.update(_OUTBOX).where(*_held(delivery_id, token)).values(claimed_at=now))
-    return result.rowcount == 1
+    return _held_write(session, delivery_id, token, claimed_at=now)
 
 
 def finish_delivery(*, session: Session, delivery_id: int, token: str, **values) -> bool:
     """The outcome, recorded only by the holder of the claim; the claim is released with it."""
-    result = session.execute(sa.update(_OUTBOX).where(*_held(delivery_id, token))
-                             .values(claimed_at=None, claim_token=None, **values))
-    return result.rowcount == 1
+    return _held_write(session, delivery_id, token, claimed_at=None, claim_token=None, **values)
 
 
 def delivery_backlog(*, session: Session, now: datetime) -> dict:
