@@ -4,6 +4,8 @@ heap in its arenas, so a process that handled a burst stays as large as the burs
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -13,6 +15,7 @@ TRIM_EVERY = 10.0  # seconds
 
 _libc = None
 _last = 0.0
+_later: asyncio.TimerHandle | None = None
 
 
 def _malloc_trim():
@@ -27,10 +30,15 @@ def _malloc_trim():
 
 
 def release_now_and_then() -> bool:
-    """Returns whether it ran."""
-    global _last
+    """Returns whether it ran. Asked again too soon, it runs once the TRIM_EVERY is up instead (from the running
+    event loop, if any): a burst that ended just after the last release is given back too, not kept until the
+    next burst ends."""
+    global _last, _later
     now = time.monotonic()
     if now - _last < TRIM_EVERY:
+        if _later is None:
+            with contextlib.suppress(RuntimeError):  # no loop in this thread: the next idle moment will do
+                _later = asyncio.get_running_loop().call_later(TRIM_EVERY - (now - _last), _deferred)
         return False
     _last = now
     gc.collect()
@@ -38,3 +46,9 @@ def release_now_and_then() -> bool:
     if trim is not None:
         trim(0)
     return True
+
+
+def _deferred() -> None:
+    global _later
+    _later = None
+    release_now_and_then()
