@@ -10,6 +10,7 @@ import ctypes
 import ctypes.util
 import gc
 import time
+from collections.abc import Callable
 
 TRIM_EVERY = 10.0  # seconds
 
@@ -29,16 +30,19 @@ def _malloc_trim():
     return getattr(_libc, "malloc_trim", None) if _libc else None  # glibc only (not musl, not macOS)
 
 
-def release_now_and_then() -> bool:
-    """Returns whether it ran. Asked again too soon, it runs once the TRIM_EVERY is up instead (from the running
-    event loop, if any): a burst that ended just after the last release is given back too, not kept until the
-    next burst ends."""
+def release_now_and_then(quiet: Callable[[], bool] = lambda: True) -> bool:
+    """Returns whether it ran. Only while `quiet()` (no request being answered: a full collection would hold up
+    their acks). Asked again too soon, it runs once the TRIM_EVERY is up instead (from the running event loop, if
+    any) — if it is still quiet then: a burst that ended just after the last release is given back too, not kept
+    until the next burst ends."""
     global _last, _later
+    if not quiet():
+        return False
     now = time.monotonic()
     if now - _last < TRIM_EVERY:
         if _later is None:
             with contextlib.suppress(RuntimeError):  # no loop in this thread: the next idle moment will do
-                _later = asyncio.get_running_loop().call_later(TRIM_EVERY - (now - _last), _deferred)
+                _later = asyncio.get_running_loop().call_later(TRIM_EVERY - (now - _last), _deferred, quiet)
         return False
     _last = now
     gc.collect()
@@ -48,7 +52,7 @@ def release_now_and_then() -> bool:
     return True
 
 
-def _deferred() -> None:
+def _deferred(quiet: Callable[[], bool]) -> None:
     global _later
     _later = None
-    release_now_and_then()
+    release_now_and_then(quiet)

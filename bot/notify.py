@@ -166,6 +166,11 @@ class Background:
     def request_finished(self) -> None:
         self.answering -= 1
 
+    def quiet(self) -> bool:
+        """No request being answered, and none for a moment (within a burst there are such instants too)."""
+        loop = self._loop
+        return not self.answering and (loop is None or loop.time() - self._last_request >= ACKS_FIRST_QUIET)
+
     def _release(self, turn: Turn, pool: Turn) -> None:
         _, ready = self._waiting[turn].popleft()
         if ready.done():  # its task was cancelled while it waited
@@ -180,7 +185,7 @@ class Background:
             now = loop.time()
             while forms and self._running[Turn.FORM] < FORMS_AT_ONCE:
                 self._release(Turn.FORM, Turn.FORM)
-            quiet = not self.answering and now - self._last_request >= ACKS_FIRST_QUIET
+            quiet = self.quiet()
             waited = max(now - q[0][0] if q else 0.0 for q in (pages, rest))
             light = self.answering <= ACKS_FIRST_BUSY
             overdue = waited >= (ACKS_FIRST_LIGHT_WAIT if light else ACKS_FIRST_MAX_WAIT)

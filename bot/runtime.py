@@ -103,7 +103,7 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
                   background: Background) -> Services:
     """Each service gets only what it uses; the delivery engine learns what each kind of delivery means."""
     delivery = DeliveryEngine(db, clock, settings.delivery_lease, settings.scheduler_tick,  # the one way out
-                              on_idle=release_now_and_then)
+                              on_idle=lambda: release_now_and_then(background.quiet))
     outbox = Outbox(delivery, background)
     people = People(db, slack, clock, settings.team_timezone)
     rotations = Rotations(settings, db, clock, outbox, people, background)

@@ -32,5 +32,7 @@ async def test_memory_asked_back_too_soon_is_given_back_once_the_interval_is_up(
     assert not memory.release_now_and_then() and memory._later is later  # asked again: still one release owed
     later.cancel()  # run by hand rather than waited for: as if the 0.2 s had passed
     monkeypatch.setattr(memory, "_last", memory.time.monotonic() - memory.TRIM_EVERY)
-    memory._deferred()
+    memory._deferred(lambda: False)  # requests are being answered by then: not now (the next idle moment will)
+    assert not collections and memory._later is None
+    memory._deferred(lambda: True)
     assert collections == [1] and memory._later is None
