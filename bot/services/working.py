@@ -74,11 +74,13 @@ class Working:
 
     def _change_once(self, number: int, actor: str | None, apply: Apply, request_key: str | None,
                      check_permission: bool) -> Changed:
-        now = self.clock.now()
         with self.db.session() as session:
             incident = repo.incident_for_change(session=session, number=number)  # changes to it queue up here
             if incident is None:
                 raise UserError(f"There is no {incident_ref(number)}.")
+            # Read once the lock is held: the timeline's order (by time) is then the order the changes were made in
+            # — a change that waited for another is later than it, whenever it arrived.
+            now = self.clock.now()
             if check_permission:  # before the replay check: a replayed key never lets a stranger's form close quietly
                 self._require_permission(session, incident, actor, now)
             if request_key and repo.event_by_request_key(session=session, request_key=request_key):
