@@ -3,7 +3,6 @@ from `/incident` to its form, declarations sustained end to end, Slack calls per
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import statistics
 import time
@@ -18,7 +17,6 @@ from bench.databases import Database
 from bench.processes import Fake, Process, quiet, start_baseline, start_bot
 from bot.db.models import Incident
 from bot.listeners.commands import answered_after_ack
-from bot.memory import TRIM_EVERY
 
 log = logging.getLogger("bench")
 CONCURRENCY = 200
@@ -210,8 +208,7 @@ class Memory:
 async def memory_and_calls(database: Database, fake: Fake, workdir: str, *, bursts: int, size: int,
                            paged: int, quiet_limit: float) -> Memory:
     """`bursts` bursts of `size` declarations (P2 on a rotation: no page), resident memory after each once the
-    bot is at rest: quiet, and idle for as long as it takes to give memory back (bot.memory.TRIM_EVERY); then
-    `paged` P1s, which page the rotation's primary."""
+    bot is quiet; then `paged` P1s, which page the rotation's primary."""
     engine = database.engine()
     history.seed(engine, 0, 0, datetime.now(UTC))
     await _fake_people(fake)
@@ -225,7 +222,6 @@ async def memory_and_calls(database: Database, fake: Fake, workdir: str, *, burs
             requests = [load.declaration(f"VMEM-{number}-{i}", f"Memory {number} {i:05d}") for i in range(size)]
             await load.burst(bot.url, requests, CONCURRENCY)
             unquiet += not await quiet(bot, fake, limit=quiet_limit)
-            await asyncio.sleep(TRIM_EVERY + 1)
             after.append(bot.memory_mb())
             if number == 0:
                 peak = bot.memory_mb("VmHWM")

@@ -5,7 +5,6 @@ heap in its arenas, so a process that handled a burst stays as large as the burs
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import ctypes.util
 import gc
@@ -13,10 +12,11 @@ import time
 from collections.abc import Callable
 
 TRIM_EVERY = 10.0  # seconds
+BUSY_RETRY = 1.0  # seconds
 
 _libc = None
 _last = 0.0
-_later: asyncio.TimerHandle | None = None
+_later: tuple[asyncio.AbstractEventLoop, asyncio.TimerHandle] | None = None
 
 
 def _malloc_trim():
@@ -32,17 +32,16 @@ def _malloc_trim():
 
 def release_now_and_then(quiet: Callable[[], bool] = lambda: True) -> bool:
     """Returns whether it ran. Only while `quiet()` (no request being answered: a full collection would hold up
-    their acks). Asked again too soon, it runs once the TRIM_EVERY is up instead (from the running event loop, if
-    any) — if it is still quiet then: a burst that ended just after the last release is given back too, not kept
-    until the next burst ends."""
-    global _last, _later
-    if not quiet():
-        return False
+    their acks), at most every TRIM_EVERY. Asked while busy or too soon, it comes back on its own (on the running
+    event loop, if any) — when the interval is up, then every BUSY_RETRY while requests are being answered: the last
+    burst of a day is given back too, not kept until the next one ends."""
+    global _last
     now = time.monotonic()
     if now - _last < TRIM_EVERY:
-        if _later is None:
-            with contextlib.suppress(RuntimeError):  # no loop in this thread: the next idle moment will do
-                _later = asyncio.get_running_loop().call_later(TRIM_EVERY - (now - _last), _deferred, quiet)
+        _come_back(TRIM_EVERY - (now - _last), quiet)
+        return False
+    if not quiet():
+        _come_back(BUSY_RETRY, quiet)
         return False
     _last = now
     gc.collect()
@@ -50,6 +49,18 @@ def release_now_and_then(quiet: Callable[[], bool] = lambda: True) -> bool:
     if trim is not None:
         trim(0)
     return True
+
+
+def _come_back(delay: float, quiet: Callable[[], bool]) -> None:
+    """One call pending at a time, on the running loop (one left on a loop since closed does not count)."""
+    global _later
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no loop in this thread: the next time the deliveries go idle will do
+        return
+    if _later is not None and _later[0] is loop and not _later[1].cancelled():
+        return
+    _later = (loop, loop.call_later(delay, _deferred, quiet))
 
 
 def _deferred(quiet: Callable[[], bool]) -> None:

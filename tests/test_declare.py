@@ -174,6 +174,10 @@ async def test_a_double_submitted_modal_declares_once(bot):
     await bot.settle()
     assert len(bot.incidents()) == 1
     assert len(bot.fake.calls_to("conversations.create")) == 1
+    with bot.session() as session:  # the second, refused by declare_key inside its claim, is settled, not retried
+        outcomes = [(d.state, d.last_error) for d in session.exec(select(Delivery).order_by(Delivery.id))
+                    if d.lane == "declare:view:V0SAME" or d.kind == "setup"]
+    assert sorted(outcomes) == [("dropped", "declared already as INC-1"), ("sent", "")], outcomes
 
 
 async def test_rate_limit_and_server_errors_are_retried(bot):

@@ -80,8 +80,8 @@ class Database:
     def __init__(self, engine: Engine, threads: int | None = None) -> None:
         self.engine = engine
         # Reads that write nothing go without a transaction: on PostgreSQL a BEGIN and a ROLLBACK are a round trip
-        # each, as dear as the reads themselves. (Each statement still reads one committed state; for reads across
-        # tables that must agree, use `session`.)
+        # each, as dear as the reads themselves. (Each statement reads what was committed when it began — as in a
+        # transaction at READ COMMITTED, PostgreSQL's default; what must not change between reads takes a lock.)
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         if threads is None:
             threads = 1 if engine.dialect.name == "sqlite" else DATABASE_THREADS
@@ -728,18 +728,27 @@ def deliveries_due(*, session: Session, limit: int) -> list[Delivery]:
                              .order_by(col(Delivery.id)).limit(limit)))
 
 
-_CLAIM = (sa.update(_OUTBOX).where(
-    _OUTBOX.c.id == sa.bindparam("b_id"), _OUTBOX.c.state == "queued",
-    sa.or_(_OUTBOX.c.claimed_at.is_(None), _OUTBOX.c.claimed_at < sa.bindparam("b_before", type_=UTCDateTime())),
-    _OUTBOX.c.next_attempt_at <= sa.bindparam("b_now", type_=UTCDateTime()))
-    .values(claimed_at=sa.bindparam("b_now"), claim_token=sa.bindparam("b_token")))
+def _claimable(table: sa.Table) -> tuple:
+    """Queued, due, and either never claimed or claimed by a process whose lease ran out (it died)."""
+    return (table.c.id == sa.bindparam("b_id"), table.c.state == "queued",
+            sa.or_(table.c.claimed_at.is_(None), table.c.claimed_at < sa.bindparam("b_before", type_=UTCDateTime())),
+            table.c.next_attempt_at <= sa.bindparam("b_now", type_=UTCDateTime()))
+
+
+_CLAIM_VALUES = {"claimed_at": sa.bindparam("b_now"), "claim_token": sa.bindparam("b_token")}
+_CLAIM = sa.update(_OUTBOX).where(*_claimable(_OUTBOX)).values(_CLAIM_VALUES)
+# PostgreSQL: a row another process holds locked (its claim not committed yet: it is declaring the incident in the
+# claim's own transaction) is skipped, not waited for — it is that process's.
+_CLAIMING = _OUTBOX.alias("claiming")
+_CLAIM_UNLESS_LOCKED = sa.update(_OUTBOX).where(_OUTBOX.c.id == sa.select(_CLAIMING.c.id).where(
+    *_claimable(_CLAIMING)).with_for_update(skip_locked=True).scalar_subquery()).values(_CLAIM_VALUES)
 
 
 def claim_delivery(*, session: Session, delivery_id: int, token: str, now: datetime, claimed_before: datetime) -> bool:
-    """One conditional write: this process (holding `token`) alone may deliver it until its lease lapses — if it is
-    queued, and either never claimed or claimed by a process whose lease ran out (it died)."""
-    result = session.execute(_CLAIM, {"b_id": delivery_id, "b_now": now, "b_before": claimed_before,
-                                      "b_token": token})
+    """One conditional write: this process (holding `token`) alone may deliver it until its lease lapses."""
+    statement = _CLAIM_UNLESS_LOCKED if session.get_bind().dialect.name == "postgresql" else _CLAIM
+    result = session.execute(statement, {"b_id": delivery_id, "b_now": now, "b_before": claimed_before,
+                                         "b_token": token})
     return result.rowcount == 1
 
 

@@ -71,8 +71,9 @@ class Sent:
 
 
 Handler = Callable[..., Awaitable[Sent | None]]  # (delivery, payload[, prepared])
-# Reads what a handler needs (the incident, ...) in the database job that claims the delivery: one job, not two.
-# May raise Later or Drop like a handler.
+# Reads what a handler needs (the incident, ...) — and may write — in the claim's own transaction, which commits
+# after it: one job, not two. It must use the session it is given (on SQLite a second one would wait for the claim's
+# write lock) unless its kind is registered `apart`. May raise Later or Drop like a handler.
 Prepare = Callable[[Session, Delivery], Any]
 
 
@@ -182,7 +183,11 @@ class DeliveryEngine:
         if delivery.next_attempt_at > now:
             return "waiting"
         token = secrets.token_hex(8)
-        claimed, prepared, unprepared = await self.db.run_background(self._claim, delivery, token, now)
+        try:
+            claimed, prepared, unprepared = await self.db.run_background(self._claim, delivery, token, now)
+        except Exception:  # the database would not take the claim (nothing is held): its lane waits for a pass
+            log.exception("delivery %s (%s): could not be claimed", delivery.id, delivery.kind)
+            return "unclaimed"
         if not claimed:
             return "elsewhere"
         handler = self.handlers.get(delivery.kind)

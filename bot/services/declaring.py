@@ -11,6 +11,7 @@ it is delivered. Alerts declare directly.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -36,6 +37,7 @@ from bot.services.outcomes import Declared
 from bot.services.paging import Paging
 
 DECLARE_KIND = "declare"
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -67,8 +69,9 @@ class Declaring:
             session.rollback()
             existing = repo.incident_by_declare_key(session=session, declare_key=declaration.declare_key) \
                 if declaration.declare_key else None
-            if existing is None:
-                raise Later from None  # numbered at the same moment as another process (SQLite): again shortly
+            if existing is None:  # not a form delivered twice: unexpected — said, and tried again shortly
+                log.exception("a stored declaration (delivery %s) was refused by the database", delivery.id)
+                raise Later from None
             raise Drop(f"declared already as {incident_ref(existing.number)}") from None
         return declared, found
 
