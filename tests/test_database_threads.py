@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlmodel import Session, select
 
-from bot.db.engine import make_engine
+from bot.db import repo
+from bot.db.engine import make_engine, upgrade_to_head
+from bot.db.models import Delivery
 from bot.db.repo import Database, PriorityThreads, retry_on_deadlock
 from tests.conftest import cannot_run
 
@@ -150,5 +155,33 @@ def test_work_postgresql_rolls_back_to_break_a_deadlock_is_tried_again(postgres)
         assert results == ["done", "done"] and len(tries) == 3  # one of them ran twice
         with engine.connect() as connection:
             assert connection.execute(sa.text("SELECT sum(n) FROM pair")).scalar_one() == 4
+    finally:
+        engine.dispose()
+
+
+def test_a_claim_skips_a_delivery_another_process_is_claiming_instead_of_waiting_for_it(postgres):
+    """A replica declaring an incident holds its delivery's row locked until the declaration commits (the claim and
+    the declaration are one transaction): another replica's claim passes it by at once, without holding one of its
+    database threads until then — and takes it if that transaction is rolled back."""
+    if not postgres.url:
+        cannot_run(f"PostgreSQL is not available: {postgres.why_not}")
+    engine = make_engine(postgres.new_database())
+    upgrade_to_head(engine)
+    now = datetime.now(UTC)
+    repo.queue_together(engine=engine, rows=[repo.delivery_row(lane="declare:V1", kind="declare", payload="{}",
+                                                               now=now)])
+    claim = {"now": now, "claimed_before": now - timedelta(minutes=2)}
+    try:
+        with Session(engine) as declaring, Session(engine) as other:
+            delivery_id = declaring.exec(select(Delivery.id)).one()
+            assert repo.claim_delivery(session=declaring, delivery_id=delivery_id, token="A", **claim)
+            other.execute(sa.text("SET statement_timeout = 3000"))  # waiting would end in an error, not in False
+            started = time.monotonic()
+            assert not repo.claim_delivery(session=other, delivery_id=delivery_id, token="B", **claim)
+            assert time.monotonic() - started < 1.0
+            other.rollback()
+            declaring.rollback()  # the declaration failed, and its claim went with it: free to take
+            assert repo.claim_delivery(session=other, delivery_id=delivery_id, token="B", **claim)
+            other.commit()
     finally:
         engine.dispose()
