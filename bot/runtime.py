@@ -119,8 +119,8 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     ReminderMessages(delivery, db, slack, reminders.still_due)
     Pages(delivery, db, slack, clock, settings, settings.escalation_timeout, paging.escalate_refused)
     setup = IncidentSetup(delivery, db, slack, clock, settings, lambda session, incident: Surroundings(
-        rotations.on_call_now(session, incident), rotations.announcement_channel(incident, session)),
-        reading.summary)
+        rotations.on_call_now(session, incident), rotations.announcement_channel(incident, session),
+        reading.summary_unless_paging(session, incident)), reading.summary)
     deliver_declarations(delivery, declaring.declare_stored, setup)
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,

@@ -141,3 +141,25 @@ async def test_an_announcement_that_became_the_incidents_home_is_posted_once(bot
     incident = bot.incidents()[0]
     assert incident.thread_ts and incident.steps_done >= SETUP
     assert len(announcements(bot, "C0INCIDENTS")) == 1
+
+
+async def test_a_responder_added_while_the_set_up_runs_shows_in_the_pinned_summary(bot):
+    """Without a page, the summary is read with the set-up's other reads, before the incident's channel exists: a
+    person added in the meantime still shows in it (their change refreshes the summary once it is posted)."""
+    bot.fake.slow(0.5, "conversations.invite")  # the set-up is held between its channel and its summary
+    view = await bot.open_declare()
+    status, body, _ = await bot.slack.submit(view, {"title": "Checkout is down", "priority": "P2"})
+    assert (status, body) == (200, "")
+    for _ in range(250):  # until the channel exists (the reporter may use it from then on)
+        incidents = bot.incidents()
+        if incidents and incidents[-1].channel_id:
+            break
+        await asyncio.sleep(0.02)
+    incident = bot.incidents()[-1]
+    assert incident.channel_id and "summary" not in incident.steps_done
+    status, body, _ = await bot.slack.command(f"responders INC-{incident.number} add <@U0HELPER|helper>",
+                                              channel=incident.channel_id)
+    assert status == 200, body
+    await bot.settle()
+    [summary] = summaries(bot, bot.incidents()[-1])
+    assert "<@U0HELPER>" in json.dumps(summary), summary

@@ -56,6 +56,10 @@ class Surroundings:
 
     on_call: tuple[str, ...]  # invited with the reporter and the commander
     announce_in: str | None  # the rotation's channel, else INCIDENTS_CHANNEL
+    # The pinned summary, read with the rest when nothing can change it before it is posted but a person (whose
+    # change queues the summary's refresh behind the set-up); None: read when it is posted (a first page goes out
+    # before it, and the summary says when that page escalates).
+    summary: Summary | None = None
 
 
 Around = Callable[[Session, Incident], Surroundings]
@@ -250,7 +254,8 @@ class IncidentSetup:
                                                  thread_ts=incident.thread_ts)
             if found:
                 return self._done(incident, "summary", summary_ts=found)
-        text, blocks = await self.db.run_background(self.summary, incident)
+        text, blocks = around.summary(incident) if around.summary else \
+            await self.db.run_background(self.summary, incident)
         _, ts = await self.slack.post(incident.channel_id, text, blocks, thread_ts=incident.thread_ts,
                                       metadata=marker)
         return self._done(incident, "summary", summary_ts=ts)

@@ -20,6 +20,7 @@ from bot.views import incident as incident_views
 from bot.views.paging import paging_line
 
 LIST_SCOPES = ("open", "all", "mine", "P0", "P1", "P2")
+Rendering = Callable[[Incident], tuple[str, list[dict]]]  # the pinned summary, for the incident as it is then
 LIST_LINE = ("id", "number", "priority", "status", "title", "commander_id", "channel_id", "thread_ts")  # views._line
 
 
@@ -115,13 +116,20 @@ class Reading:
         with self.db.reading() as session:
             return self.summary_from(session, incident)(incident)
 
-    def summary_from(self, session: Session, incident: Incident) -> Callable[[Incident], tuple[str, list[dict]]]:
+    def summary_from(self, session: Session, incident: Incident) -> Rendering:
         """Reads what the summary shows besides the incident now; renders it later, with the incident as it is
         then (the set-up fills in its channel between the two)."""
+        return self._summary_from(session, incident, repo.pages_of(session=session, incident_id=incident.id))
+
+    def summary_unless_paging(self, session: Session, incident: Incident) -> Rendering | None:
+        """`summary_from`, or None when the incident has pages (one about to go out changes what it says)."""
+        pages = repo.pages_of(session=session, incident_id=incident.id)
+        return None if pages else self._summary_from(session, incident, pages)
+
+    def _summary_from(self, session: Session, incident: Incident, pages: list) -> Rendering:
         rotation = repo.rotation_of(session=session, incident=incident)
         responders = repo.responder_ids(session=session, incident_id=incident.id)
-        paging = paging_line(repo.pages_of(session=session, incident_id=incident.id),
-                             self.settings.escalation_timeout(incident.priority))
+        paging = paging_line(pages, self.settings.escalation_timeout(incident.priority))
         return lambda then: incident_views.summary(then, rotation.name if rotation else None, responders, paging)
 
     def stats(self, days: int) -> Stats:
