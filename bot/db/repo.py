@@ -670,15 +670,16 @@ def latest_update(*, session: Session, incident_id: int) -> TimelineEvent | None
 
 # -- alerts -------------------------------------------------------------------------------------------------
 
-def open_incident_by_fingerprint(*, session: Session, fingerprint: str) -> Incident | None:
-    return session.exec(select(Incident).where(Incident.alert_fingerprint == fingerprint,
-                                               col(Incident.status).in_(OPEN_STATUS_VALUES))
-                        .order_by(col(Incident.number).desc())).first()
-
-
-def count_by_fingerprint(*, session: Session, fingerprint: str) -> int:
-    return session.exec(select(sa.func.count()).select_from(Incident)
-                        .where(Incident.alert_fingerprint == fingerprint)).one()
+def fingerprint_state(*, session: Session, fingerprint: str) -> tuple[Incident | None, int]:
+    """(the newest open incident of this alert, how many it has had) — both from one statement, so from one
+    committed state: read in two, an incident declared in between was missed by the first and counted by the
+    second, and a second incident was declared for the same alert."""
+    table = Incident.__table__
+    is_open = table.c.status.in_(OPEN_STATUS_VALUES)
+    count, number = session.execute(
+        sa.select(sa.func.count(), sa.func.max(sa.case((is_open, table.c.number))))
+        .where(table.c.alert_fingerprint == fingerprint)).one()
+    return (incident_by_number(session=session, number=number) if number is not None else None), count
 
 
 # -- deliveries (the outbox) -------------------------------------------------------------------------------

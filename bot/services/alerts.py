@@ -38,8 +38,7 @@ class Alerts:
     def receive_alert(self, alert: Alert) -> Received:
         key = f"{alert.source}:{alert.fingerprint}"
         with self.db.session() as session:
-            current = repo.open_incident_by_fingerprint(session=session, fingerprint=key)
-            earlier = repo.count_by_fingerprint(session=session, fingerprint=key)
+            current, earlier = repo.fingerprint_state(session=session, fingerprint=key)
             rotation_id = self._alert_rotation(session, alert)
         if current is None and not alert.firing:
             return Received(None, False, alert.fingerprint)
