@@ -19,15 +19,15 @@ from bot.delivery.setup import IncidentSetup, Surroundings
 from bot.services.declaring import DECLARE_KIND
 from bot.services.outcomes import Declared
 
-DeclareStored = Callable[[Session, Delivery, Callable[[Session, Declared], "DeclaredHere"]],
-                         tuple[Declared, "DeclaredHere"]]
-
 
 @dataclass(frozen=True)
 class DeclaredHere:
     pages: list[Delivery]  # the first page, stored with the incident: it goes before the set-up (unless something
     # queued earlier in its lane must go first; then the engine's next pass sends it, page lanes first)
     setup: tuple[Incident, Surroundings]  # what the set-up reads before its steps
+
+
+DeclareStored = Callable[[Session, Delivery, Callable[[Session, Declared], DeclaredHere]], DeclaredHere]
 
 
 def deliver_declarations(engine: DeliveryEngine, declare_stored: DeclareStored, setup: IncidentSetup) -> None:
@@ -37,7 +37,7 @@ def deliver_declarations(engine: DeliveryEngine, declare_stored: DeclareStored, 
             pages = repo.pages_first_in_lane(session=session, incident_id=declared.incident.id) \
                 if declared.paged else []
             return DeclaredHere(pages, setup.prepare(session, delivery))
-        return declare_stored(session, delivery, read)[1]
+        return declare_stored(session, delivery, read)
 
     async def deliver(delivery: Delivery, payload: dict, prepared: DeclaredHere) -> Sent | None:
         for page in prepared.pages:

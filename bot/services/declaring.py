@@ -54,10 +54,10 @@ class Declaring:
             payload=json.dumps(declaration_to_payload(declaration)), now=self.clock.now()))
 
     def declare_stored(self, session: Session, delivery: Delivery,
-                       read: Callable[[Session, Declared], T]) -> tuple[Declared, T | None]:
+                       read: Callable[[Session, Declared], T]) -> T:
         """The stored declaration declared in the session that claimed it (the claim, the incident and the
-        delivery turned into its set-up commit together), with `read` (what the set-up reads) done before the
-        number is taken: the numbering lock is held for the last statement only. A form delivered twice meets
+        delivery turned into its set-up commit together); returns what `read` (the set-up's reads) found, read
+        before the number is taken: the numbering lock is held for the last statement only. A form delivered twice meets
         declare_key's unique index: Drop (the engine records it under its claim again), the incident is there."""
         declaration = declaration_from_payload(json.loads(delivery.payload))
         try:
@@ -73,7 +73,7 @@ class Declaring:
                 log.exception("a stored declaration (delivery %s) was refused by the database", delivery.id)
                 raise Later from None
             raise Drop(f"declared already as {incident_ref(existing.number)}") from None
-        return declared, found
+        return found
 
     def declare(self, declaration: Declaration) -> Declared:
         """Store the incident and its first timeline event, committed when this returns. Idempotent on
