@@ -109,9 +109,21 @@ class Settings(BaseSettings):
     public_url: str | None = None
     web_secret: str | None = None
     log_level: str = "INFO"
+    # The issue tracker (SPEC §2 "Issue tracker"): GitHub, GitLab, both or neither.
+    github_repo: str | None = None
+    github_token: str | None = None
+    github_api_url: str = "https://api.github.com"
+    github_webhook_secret: str | None = None
+    gitlab_project: str | None = None
+    gitlab_token: str | None = None
+    gitlab_url: str = "https://gitlab.com"
+    gitlab_webhook_token: str | None = None
+    queue_label: str = "firefighter"
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "alerts_token",
-                     "incidents_channel", "public_url", "web_secret", mode="before")
+                     "incidents_channel", "public_url", "web_secret", "github_repo", "github_token",
+                     "github_webhook_secret", "gitlab_project", "gitlab_token", "gitlab_webhook_token",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, v: Any) -> Any:
         return None if isinstance(v, str) and not v.strip() else (v.strip() if isinstance(v, str) else v)
@@ -122,6 +134,36 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://", v):
             raise ValueError(f"{v!r} is not an http(s) URL")
         return v if v.endswith("/") else v + "/"
+
+    @field_validator("github_api_url", "gitlab_url")
+    @classmethod
+    def _tracker_url(cls, v: str) -> str:
+        v = v.strip()
+        if not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.rstrip("/")
+
+    @field_validator("github_repo")
+    @classmethod
+    def _github_repo(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", v):
+            raise ValueError(f"{v!r} is not a repository (use owner/name, e.g. acme/infra)")
+        return v
+
+    @field_validator("gitlab_project")
+    @classmethod
+    def _gitlab_project(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"\d+|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+", v):
+            raise ValueError(f"{v!r} is not a project (use its path like group/project, or its numeric id)")
+        return v
+
+    @field_validator("queue_label", mode="before")
+    @classmethod
+    def _queue_label(cls, v: Any) -> str:
+        label = str(v).strip()
+        if not label or "," in label or len(label) > 50:
+            raise ValueError(f"{v!r} is not a label (1-50 characters, no comma)")
+        return label
 
     @field_validator("incidents_channel")
     @classmethod
@@ -212,6 +254,11 @@ class Settings(BaseSettings):
     def _mode_needs(self) -> Settings:
         if self.slack_app_token is None and not self.slack_signing_secret:
             raise ValueError("SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)")
+        for repo, token, names in ((self.github_repo, self.github_token, ("GITHUB_REPO", "GITHUB_TOKEN")),
+                                   (self.gitlab_project, self.gitlab_token, ("GITLAB_PROJECT", "GITLAB_TOKEN"))):
+            if (repo is None) != (token is None):
+                given, missing = names if repo is not None else names[::-1]
+                raise ValueError(f"{missing} is required with {given} (set both, or neither for no tracker)")
         if self.public_url is None:
             self.public_url = f"http://localhost:{self.port}"
         self.public_url = self.public_url.rstrip("/")
@@ -223,6 +270,11 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def trackers(self) -> tuple[str, ...]:
+        """The issue trackers incidents are mirrored to (SPEC §2 "Issue tracker")."""
+        return tuple(name for name, on in (("github", self.github_repo), ("gitlab", self.gitlab_project)) if on)
 
     def escalation_timeout(self, priority: str) -> timedelta:
         """How long a page of this priority waits for an answer before the chain moves on."""

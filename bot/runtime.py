@@ -6,7 +6,7 @@ import asyncio
 import gc
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 from aiohttp import web
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from bot.app import build_app
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.db import repo
 from bot.db.engine import make_engine, upgrade_to_head
 from bot.db.repo import Database
 from bot.delivery.clicks import ClickAnswers
@@ -26,6 +27,7 @@ from bot.delivery.engine import DeliveryEngine
 from bot.delivery.messages import Messages, ReminderMessages
 from bot.delivery.pages import Pages
 from bot.delivery.setup import IncidentSetup, Surroundings
+from bot.delivery.tracker import TrackerDeliveries, refresh_summary
 from bot.listeners.home import home_view
 from bot.memory import release_now_and_then
 from bot.notify import Background, SlackGateway, make_client
@@ -35,6 +37,7 @@ from bot.services import (
     Clicks,
     Declaring,
     Handoffs,
+    IssueEvents,
     Outbox,
     Paging,
     People,
@@ -44,7 +47,11 @@ from bot.services import (
     Services,
     Working,
 )
+from bot.services.tracking import TrackerOut
 from bot.socket_mode import SocketConnection
+from bot.trackers import Tracker, TrackerDown, TrackerRefused
+from bot.trackers.github import GitHub
+from bot.trackers.gitlab import GitLab
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
@@ -63,6 +70,7 @@ class Runtime:
     web: web.Application
     scheduler: AsyncIOScheduler | None = None
     socket: SocketConnection | None = None  # Socket Mode only
+    trackers: dict[str, Tracker] = field(default_factory=dict)  # the issue trackers configured
 
     async def start(self) -> None:
         """Start-up work that talks to Slack runs in the background: serving must not wait for Slack."""
@@ -86,6 +94,18 @@ class Runtime:
             await self.slack.whoami()
         except (SlackApiError, OSError) as exc:
             log.warning("auth.test failed at start-up (%s); continuing", exc)
+        for name, tracker in self.trackers.items():  # who we are there: its webhooks then tell our changes apart
+            try:
+                login = await tracker.whoami()
+            except (TrackerDown, TrackerRefused) as exc:
+                log.warning("%s: could not learn who the bot is there (%s); continuing", name, exc)
+                continue
+            await self.db.run_background(self._note_login, name, login)
+
+    def _note_login(self, tracker: str, login: str) -> None:
+        with self.db.session() as session:
+            repo.note_tracker(session=session, tracker=tracker, login=login)
+            session.commit()
 
     async def stop(self) -> None:
         if self.socket is not None:  # no new requests over the socket while the rest winds down
@@ -93,14 +113,25 @@ class Runtime:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.background.drain(timeout=10)
+        for tracker in self.trackers.values():
+            await tracker.close()
         if self.slack.client.session is not None:
             await self.slack.client.session.close()
         self.db.close()
         self.engine.dispose()
 
 
+def make_trackers(settings: Settings) -> dict[str, Tracker]:
+    trackers: dict[str, Tracker] = {}
+    if settings.github_repo and settings.github_token:
+        trackers["github"] = GitHub(settings.github_repo, settings.github_token, settings.github_api_url)
+    if settings.gitlab_project and settings.gitlab_token:
+        trackers["gitlab"] = GitLab(settings.gitlab_project, settings.gitlab_token, settings.gitlab_url)
+    return trackers
+
+
 def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: Clock,
-                  background: Background) -> Services:
+                  background: Background, trackers: dict[str, Tracker] | None = None) -> Services:
     """Each service gets only what it uses; the delivery engine learns what each kind of delivery means."""
     delivery = DeliveryEngine(db, clock, settings.delivery_lease, settings.scheduler_tick,  # the one way out
                               on_idle=lambda: release_now_and_then(background.quiet))
@@ -108,8 +139,9 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     people = People(db, slack, clock, settings.team_timezone)
     rotations = Rotations(settings, db, clock, outbox, people, background)
     paging = Paging(settings, db, clock, outbox, rotations, people)
-    working = Working(settings, db, clock, outbox, rotations, paging)
-    declaring = Declaring(db, clock, outbox, paging)
+    tracker_out = TrackerOut(tuple(trackers or ()), outbox)
+    working = Working(settings, db, clock, outbox, rotations, paging, tracker_out)
+    declaring = Declaring(db, clock, outbox, paging, tracker_out)
     handoffs = Handoffs(settings, db, clock, outbox, rotations, working)
     reminders = Reminders(settings, db, clock, outbox, rotations, people, handoffs)
     reading = Reading(settings, db, clock)
@@ -122,9 +154,11 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
         rotations.on_call_now(session, incident), rotations.announcement_channel(incident, session),
         reading.summary_unless_paging(session, incident)), reading.summary)
     deliver_declarations(delivery, declaring.declare_stored, setup)
+    TrackerDeliveries(delivery, clock, trackers or {}, settings.queue_label, refresh_summary(delivery))
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
-                    alerts=Alerts(settings, db, clock, declaring, working), reading=reading, clicks=clicks)
+                    alerts=Alerts(settings, db, clock, declaring, working), reading=reading, clicks=clicks,
+                    issue_events=IssueEvents(settings, db, clock, declaring, working))
 
 
 def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People,
@@ -147,7 +181,8 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     slack = SlackGateway(make_client(settings.slack_bot_token, settings.slack_api_url, slack_retry_backoff))
     background = Background()
     db = Database(engine)
-    services = wire_services(settings, db, slack, clock or SystemClock(), background)
+    trackers = make_trackers(settings)
+    services = wire_services(settings, db, slack, clock or SystemClock(), background, trackers)
     tick = tick_of(services.outbox, services.paging, services.reminders, services.people, background)
     bolt = build_app(settings, services, slack, background, db)
     socket = SocketConnection(bolt, settings.slack_app_token) if settings.socket_mode and settings.slack_app_token \
@@ -155,7 +190,8 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     runtime = Runtime(settings=settings, engine=engine, db=db, slack=slack, background=background, services=services,
                       tick=tick, bolt=bolt, web=build_web_app(bolt, db, settings, services, background,
                                                               socket.state if socket else None),
-                      scheduler=build_scheduler(settings, tick) if scheduler else None, socket=socket)
+                      scheduler=build_scheduler(settings, tick) if scheduler else None, socket=socket,
+                      trackers=trackers)
 
     async def on_startup(_app: web.Application) -> None:
         await runtime.start()

@@ -21,6 +21,7 @@ from bot.notify import Background
 from bot.services import Services
 from bot.slack_shape import malformed
 from bot.slack_signature import SlackSignature
+from bot.webhooks import add_webhook_routes
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
                               "failed": sum(counts.get("failed", {}).values()),
                               "oldest_queued_seconds": backlog["oldest_queued_seconds"],
                               "failed_by_kind": counts.get("failed", {})}
+            if settings.trackers:  # a tracker refusing for good (a bad token, a gone repository) shows here
+                body["trackers"] = await db.run(services.issue_events.health, counts)
         return web.json_response(body, status=200 if body["ok"] else 503)
 
     app = web.Application(client_max_size=MAX_BODY)
@@ -79,6 +82,7 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
         app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     add_alert_routes(app, settings, services.alerts, db)
+    add_webhook_routes(app, settings, services.issue_events, db)
     add_metrics(app, db, services.outbox.backlog)
     add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy, db)
     return app

@@ -244,6 +244,37 @@ class Delivery(SQLModel, table=True):
     last_error: str = Field(default="", max_length=200)
 
 
+class TrackerIssue(SQLModel, table=True):
+    """An incident's issue in an issue tracker (`github`, `gitlab`): one issue per incident per tracker, and one
+    incident per issue (both unique), whichever side opened it. `issue_id` is the tracker's own id of the issue
+    (stable across renames and transfers); `number` the one people see (#12, GitLab's iid)."""
+
+    __tablename__ = "tracker_issue"
+    __table_args__ = (sa.UniqueConstraint("tracker", "issue_id"), sa.UniqueConstraint("incident_id", "tracker"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    tracker: str = Field(max_length=16)
+    issue_id: str = Field(max_length=64)
+    number: int
+    url: str = Field(default="", max_length=500)
+    opened_there: bool = False  # the issue came first (the incident was declared from it)
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+
+
+class TrackerState(SQLModel, table=True):
+    """What the bot knows of a tracker: the account it acts as there (webhook events that account caused are the
+    bot's own changes coming back, not news), and the last refusal for good until a call succeeds again."""
+
+    __tablename__ = "tracker_state"
+
+    tracker: str = Field(primary_key=True, max_length=16)
+    login: str | None = Field(default=None, max_length=255)
+    error: str = Field(default="", max_length=300)
+    error_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    ok_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
 class HandledRequest(SQLModel, table=True):
     """A Slack request (a command's or button's trigger id) that changed something, kept so that the same request
     delivered again — Slack's retry, a second replica, a double click — changes nothing the second time."""

@@ -33,6 +33,8 @@ from bot.db.models import (
     RotationOverride,
     RotationSwap,
     TimelineEvent,
+    TrackerIssue,
+    TrackerState,
     UTCDateTime,
 )
 
@@ -805,3 +807,51 @@ def board_incidents(*, session: Session, rotation_id: int | None, priority: str 
     if priority:
         query = query.where(Incident.priority == priority)
     return list(session.exec(query.order_by(col(Incident.priority), col(Incident.number).desc()).limit(limit)))
+
+
+# -- issue trackers -------------------------------------------------------------------------------------------
+
+
+def tracker_issue(*, session: Session, incident_id: int, tracker: str) -> TrackerIssue | None:
+    return session.exec(select(TrackerIssue).where(TrackerIssue.incident_id == incident_id,
+                                                   TrackerIssue.tracker == tracker)).first()
+
+
+def tracker_issues_of(*, session: Session, incident_id: int) -> list[TrackerIssue]:
+    return list(session.exec(select(TrackerIssue).where(TrackerIssue.incident_id == incident_id)
+                             .order_by(TrackerIssue.tracker)))
+
+
+def incident_of_issue(*, session: Session, tracker: str, issue_id: str) -> Incident | None:
+    return session.exec(select(Incident).join(TrackerIssue, TrackerIssue.incident_id == Incident.id)
+                        .where(TrackerIssue.tracker == tracker, TrackerIssue.issue_id == issue_id)).first()
+
+
+def link_issue(*, session: Session, incident_id: int, tracker: str, issue_id: str, number: int, url: str,
+               opened_there: bool, now: datetime) -> None:
+    session.add(TrackerIssue(incident_id=incident_id, tracker=tracker, issue_id=issue_id, number=number, url=url,
+                             opened_there=opened_there, created_at=now))
+
+
+def tracker_states(*, session: Session) -> dict[str, TrackerState]:
+    return {state.tracker: state for state in session.exec(select(TrackerState))}
+
+
+def note_tracker(*, session: Session, tracker: str, now: datetime | None = None, error: str | None = None,
+                 login: str | None = None) -> None:
+    """What a tracker last said: `error` a refusal for good ("" when a call went through again); `login` who the
+    bot is there."""
+    state = session.get(TrackerState, tracker)
+    if state is None:
+        try:
+            with session.begin_nested():  # another process may add it at the same moment: then it is there
+                session.add(TrackerState(tracker=tracker, error=""))
+        except sa.exc.IntegrityError:
+            pass
+        state = session.get(TrackerState, tracker)
+    if login is not None and state.login != login:
+        state.login = login
+    if error:
+        state.error, state.error_at = error[:300], now
+    elif error is not None and state.error:  # working again: said once, not written on every call
+        state.error, state.ok_at = "", now

@@ -39,6 +39,9 @@ LANES_AT_ONCE = 64  # lanes are channels and people: Slack's per-channel limits 
 PASS_LIMIT = 500
 
 
+Record = Callable[[Session], None]
+
+
 class Later(Exception):
     """Not deliverable yet (the incident's channel is still being set up): look again shortly."""
 
@@ -48,18 +51,25 @@ class Drop(Exception):
 
 
 class Refused(Exception):
-    """The handler tried what it could and Slack said no for good; `error` is Slack's word for it."""
+    """The handler tried what it could and Slack (or the tracker) said no for good; `error` is its word for it.
+    `record`: what the refusal leaves behind (a timeline note), written with the outcome under the claim."""
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, record: Record | None = None) -> None:
         super().__init__(error)
-        self.error = error
+        self.error, self.record = error, record
+
+
+class Unavailable(Exception):
+    """Not Slack: another service the delivery goes to (an issue tracker) is down or asked us to slow down. Retried
+    with backoff like Slack being down, after `retry_after` seconds at least when it said."""
+
+    def __init__(self, error: str, retry_after: float | None = None) -> None:
+        super().__init__(error)
+        self.error, self.retry_after = error, retry_after
 
 
 class ClaimLost(Exception):
     """Another process holds this delivery now (this one's lease lapsed): stop here, it carries on."""
-
-
-Record = Callable[[Session], None]
 
 
 @dataclass(frozen=True)
@@ -212,7 +222,10 @@ class DeliveryEngine:
             await self._finish(delivery, token, state="dropped", last_error=str(exc)[:200])
             return "dropped"
         except Refused as exc:
-            return await self._refused(delivery, token, exc.error)
+            return await self._refused(delivery, token, exc.error, exc.record)
+        except Unavailable as exc:
+            await self._retry(delivery, token, now, exc.error, exc.retry_after)
+            return "retry"
         except (SlackApiError, *TRANSPORT_ERRORS) as exc:  # asyncio.TimeoutError (the budget) is one of these
             if not transient(exc):
                 return await self._refused(delivery, token,
@@ -230,9 +243,9 @@ class DeliveryEngine:
             log.warning("delivery %s (%s) went out after its claim was taken over", delivery.id, delivery.kind)
         return "sent"
 
-    async def _refused(self, delivery: Delivery, token: str, error: str) -> str:
-        log.warning("delivery %s (%s) refused by Slack for good: %s", delivery.id, delivery.kind, error)
-        await self._finish(delivery, token, state="failed", last_error=error[:200])
+    async def _refused(self, delivery: Delivery, token: str, error: str, record: Record | None = None) -> str:
+        log.warning("delivery %s (%s) refused for good: %s", delivery.id, delivery.kind, error)
+        await self._finish(delivery, token, record=record, state="failed", last_error=error[:200])
         return "failed"
 
     async def _retry(self, delivery: Delivery, token: str, now: datetime, error: str,
@@ -241,7 +254,7 @@ class DeliveryEngine:
         wait = min(BACKOFF_FIRST * 2 ** (attempts - 1), self.backoff_max)
         if retry_after:
             wait = max(wait, timedelta(seconds=retry_after))
-        log.info("delivery %s (%s): Slack unavailable (%s); attempt %d in %s", delivery.id, delivery.kind, error,
+        log.info("delivery %s (%s): unavailable (%s); attempt %d in %s", delivery.id, delivery.kind, error,
                  attempts + 1, wait)
         await self._finish(delivery, token, attempts=attempts, next_attempt_at=now + wait, last_error=error[:200])
 

@@ -12,6 +12,7 @@ from bot.services.alerts import Alerts, Received
 from bot.services.clicks import Click, Clicks
 from bot.services.declaring import Declaring
 from bot.services.handoffs import Handoffs
+from bot.services.issue_events import IssueEvents
 from bot.services.outbox import Outbox
 from bot.services.outcomes import Changed, Declared
 from bot.services.paging import Paging
@@ -37,11 +38,12 @@ class Services:
     alerts: Alerts
     reading: Reading
     clicks: Clicks
+    issue_events: IssueEvents
 
     def by_name(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-__all__ = ["Alerts", "Changed", "Click", "Clicks", "Declared", "Declaring", "Detail", "Handoffs", "Listing", "Outbox",
-           "Paging", "People", "Reading", "Received", "Reminders", "Resolution", "RotationPlan", "Rotations",
-           "Services", "UserError", "Working"]
+__all__ = ["Alerts", "Changed", "Click", "Clicks", "Declared", "Declaring", "Detail", "Handoffs", "IssueEvents",
+           "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders", "Resolution", "RotationPlan",
+           "Rotations", "Services", "UserError", "Working"]

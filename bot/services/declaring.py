@@ -32,20 +32,28 @@ from bot.domain.incident import (
     declaration_to_payload,
     incident_ref,
 )
+from bot.domain.tracker import TRACKER_NAMES, IssueRef
 from bot.services.outbox import Outbox
 from bot.services.outcomes import Declared
 from bot.services.paging import Paging
+from bot.services.tracking import TrackerOut
 
 DECLARE_KIND = "declare"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class Declaring:
-    """`paging`: a declared P0/P1 stores its first page with the incident."""
+def _opened_by(source: str) -> str:
+    if source in TRACKER_NAMES:
+        return f" (from a {TRACKER_NAMES[source]} issue)"
+    return f" (opened by a {source} alert)" if source != "slack" else ""
 
-    def __init__(self, db: repo.Database, clock: Clock, outbox: Outbox, paging: Paging) -> None:
-        self.db, self.clock, self.outbox, self.paging = db, clock, outbox, paging
+
+class Declaring:
+    """`paging`: a declared P0/P1 stores its first page with the incident; `trackers`: and its issue owed."""
+
+    def __init__(self, db: repo.Database, clock: Clock, outbox: Outbox, paging: Paging, trackers: TrackerOut) -> None:
+        self.db, self.clock, self.outbox, self.paging, self.trackers = db, clock, outbox, paging, trackers
 
     async def accept(self, declaration: Declaration) -> None:
         """Before the declare form's ack: the declaration stored (committed) when this returns, to be declared."""
@@ -75,17 +83,17 @@ class Declaring:
             raise Drop(f"declared already as {incident_ref(existing.number)}") from None
         return found
 
-    def declare(self, declaration: Declaration) -> Declared:
+    def declare(self, declaration: Declaration, from_issue: IssueRef | None = None) -> Declared:
         """Store the incident and its first timeline event, committed when this returns. Idempotent on
         `declare_key` (one per modal). One transaction, tried again if PostgreSQL rolls it back to break a
-        deadlock."""
-        return repo.retry_on_deadlock(self._declare_once, declaration)
+        deadlock. `from_issue`: the tracker issue it comes from, linked in the same transaction."""
+        return repo.retry_on_deadlock(self._declare_once, declaration, from_issue)
 
-    def _declare_once(self, declaration: Declaration) -> Declared:
+    def _declare_once(self, declaration: Declaration, from_issue: IssueRef | None) -> Declared:
         with self.db.session() as session:
             for _ in range(10):
                 try:
-                    declared, _ = self._store(session, declaration, None)
+                    declared, _ = self._store(session, declaration, None, from_issue)
                     self._number(session, declared.incident)
                     session.commit()
                     return declared
@@ -100,8 +108,8 @@ class Declaring:
                             return Declared(existing, created=False)
         raise RuntimeError("could not allocate an incident number")
 
-    def _store(self, session: Session, declaration: Declaration,
-               becomes_setup: tuple[int, str] | None) -> tuple[Declared, Rotation | None]:
+    def _store(self, session: Session, declaration: Declaration, becomes_setup: tuple[int, str] | None,
+               from_issue: IssueRef | None = None) -> tuple[Declared, Rotation | None]:
         """The incident, its events and first page, and its set-up owed, flushed in `session` (not committed), and
         its rotation. `becomes_setup`: (id, claim token) of the claimed delivery that goes on as the set-up, instead
         of a new one. On PostgreSQL the number is a placeholder until `_number`."""
@@ -125,7 +133,7 @@ class Declaring:
         session.flush()
         repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id or None,
                        kind="declared", text=f"{declaration.priority.value}: {declaration.title}"
-                       + (f" (opened by a {declaration.source} alert)" if declaration.source != "slack" else ""))
+                       + _opened_by(declaration.source))
         if declaration.commander_id:
             repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id,
                            kind="commander", text=f"<@{declaration.commander_id}> is commander")
@@ -138,6 +146,7 @@ class Declaring:
         elif not repo.become_setup(session=session, delivery_id=becomes_setup[0], token=becomes_setup[1],
                                    kind=SETUP_KIND, lane=home_lane(incident.id), incident_id=incident.id):
             raise ClaimLost  # another process took the declaration over: it declares it
+        self.trackers.declared(session, incident, now, from_issue)
         session.flush()
         return Declared(incident, created=True, paged=paged), rotation
 

@@ -130,7 +130,10 @@ class Reading:
         rotation = repo.rotation_of(session=session, incident=incident)
         responders = repo.responder_ids(session=session, incident_id=incident.id)
         paging = paging_line(pages, self.settings.escalation_timeout(incident.priority))
-        return lambda then: incident_views.summary(then, rotation.name if rotation else None, responders, paging)
+        linked = repo.tracker_issues_of(session=session, incident_id=incident.id) if self.settings.trackers else []
+        issues = [(i.tracker, i.number, i.url) for i in linked]
+        return lambda then: incident_views.summary(then, rotation.name if rotation else None, responders, paging,
+                                                   issues)
 
     def stats(self, days: int) -> Stats:
         now = self.clock.now()

@@ -23,10 +23,12 @@ from bot.domain import lifecycle
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import Role
+from bot.domain.tracker import TrackerActor
 from bot.services.outbox import Outbox
 from bot.services.outcomes import Changed, Effects, Outcome
 from bot.services.paging import Paging
 from bot.services.rotations import Rotations
+from bot.services.tracking import TrackerOut
 from bot.slack_text import safe
 from bot.views import notices
 from bot.views import paging as paging_views
@@ -53,19 +55,21 @@ def _users(users: Sequence[str]) -> str:
 
 class Working:
     """`rotations`: who may act (firefighters on call count) and where to announce; `paging`: chains to start
-    and stop as the incident changes."""
+    and stop as the incident changes; `trackers`: what the issue trackers hear of each change."""
 
     def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, rotations: Rotations,
-                 paging: Paging) -> None:
+                 paging: Paging, trackers: TrackerOut) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
-        self.rotations, self.paging = rotations, paging
+        self.rotations, self.paging, self.trackers = rotations, paging, trackers
 
     # -- the one path every change takes ---------------------------------------------------------------
 
     def _change(self, number: int, actor: str | None, apply: Apply, request_key: str | None = None, *,
-                check_permission: bool = True) -> Changed:
-        """One transaction, tried again if PostgreSQL rolls it back to break a deadlock."""
-        changed = repo.retry_on_deadlock(self._change_once, number, actor, apply, request_key, check_permission)
+                check_permission: bool = True, external: TrackerActor | None = None) -> Changed:
+        """One transaction, tried again if PostgreSQL rolls it back to break a deadlock. `external`: the change
+        came from an issue tracker (its webhook is authenticated: no Slack permission to check; not told back)."""
+        changed = repo.retry_on_deadlock(self._change_once, number, actor, apply, request_key,
+                                         check_permission and external is None, external)
         if changed.changed:
             # What it owes Slack goes out once the requests in flight are answered (a burst of clicks is acked
             # first; pages it stopped or started go first); the tick is the backstop.
@@ -73,7 +77,7 @@ class Working:
         return changed
 
     def _change_once(self, number: int, actor: str | None, apply: Apply, request_key: str | None,
-                     check_permission: bool) -> Changed:
+                     check_permission: bool, external: TrackerActor | None) -> Changed:
         with self.db.session() as session:
             incident = repo.incident_for_change(session=session, number=number)  # changes to it queue up here
             if incident is None:
@@ -90,11 +94,12 @@ class Working:
                 return Changed(incident, changed=False)
             incident.updated_at = now
             repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind=outcome.kind,
-                           text=outcome.text, request_key=request_key)
+                           text=outcome.text + (f" ({external})" if external else ""), request_key=request_key)
             if outcome.finish:
                 session.flush()
                 outcome.finish(session, incident)
             self.outbox.queue_effects(session, incident, outcome.effects, now)  # committed with the change itself
+            self.trackers.changed(session, incident, outcome, now, external.tracker if external else None)
             try:
                 session.commit()
             except IntegrityError as exc:
@@ -248,7 +253,10 @@ class Working:
                                                    stopped_pages=pages))
         return self._change(number, user_id, apply, request_key)
 
-    def set_priority(self, number: int, user_id: str, target: Priority, request_key: str | None = None) -> Changed:
+    def set_priority(self, number: int, user_id: str | None, target: Priority, request_key: str | None = None, *,
+                     external: TrackerActor | None = None) -> Changed:
+        who = user_id or external
+
         def apply(session, incident: Incident, now):
             current = Priority(incident.priority)
             lifecycle.check_priority_change(number, Status(incident.status), current, target, incident.duplicate_of)
@@ -259,7 +267,7 @@ class Working:
             announce_in = self.rotations.announcement_channel(incident, session)
             own_channel = incident.channel_id if incident.thread_ts is None else None
             if lifecycle.is_raise_to_p0(current, target) and announce_in and announce_in != own_channel:
-                elsewhere = ((announce_in, None, notices.raised_to_p0(incident, user_id)),)
+                elsewhere = ((announce_in, None, notices.raised_to_p0(incident, who)),)
             stopped: tuple[tuple[str, str], ...] = ()
             if not target.pages:  # P2 is ordinary work: nobody is paged for it
                 stopped = self._stop_paging(session, incident, None, now)
@@ -267,9 +275,9 @@ class Working:
                     session=session, incident_id=incident.id):
                 self.paging.start_chain(session, incident, now)  # raised, and nobody is on it yet
             return Outcome("priority", f"{current.value} → {target.value}",
-                           Effects(notices.priority(incident, user_id, current), elsewhere=elsewhere,
+                           Effects(notices.priority(incident, who, current), elsewhere=elsewhere,
                                    stopped_pages=stopped))
-        return self._change(number, user_id, apply, request_key)
+        return self._change(number, user_id, apply, request_key, external=external)
 
     def add_responders(self, number: int, actor: str, users: Sequence[str], request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):
@@ -302,8 +310,9 @@ class Working:
         return self._change(number, actor, apply, request_key)
 
     def resolve(self, number: int, user_id: str | None, resolution: Resolution,
-                request_key: str | None = None) -> Changed:
-        """`user_id` None: the alert that opened it says it is over (no person, so no permission to check)."""
+                request_key: str | None = None, *, external: TrackerActor | None = None) -> Changed:
+        """`user_id` None: the alert that opened it says it is over (no person, so no permission to check), or
+        `external`: its issue was closed."""
         summary = resolution.summary.strip()
         if not summary:
             raise UserError("Say in a sentence how it was resolved.")
@@ -321,10 +330,11 @@ class Working:
             incident.follow_ups = "\n".join(follow_ups)
             analysis = Priority(incident.priority) is Priority.P0 or bool(resolution.needed_rollback)
             finish = self._write_postmortem if analysis else None
-            return Outcome("resolved", summary, Effects(notices.resolved(incident, user_id, safe(summary),
+            return Outcome("resolved", summary, Effects(notices.resolved(incident, user_id or external, safe(summary),
                                                                          follow_ups, analysis),
                                                         postmortem=analysis, stopped_pages=stopped), finish=finish)
-        return self._change(number, user_id, apply, request_key, check_permission=user_id is not None)
+        return self._change(number, user_id, apply, request_key, check_permission=user_id is not None,
+                            external=external)
 
     def _write_postmortem(self, session: Session, incident: Incident) -> None:
         """The incident analysis draft is stored with the resolution, so it is never lost and `timeline` finds it."""
@@ -332,7 +342,8 @@ class Working:
         responders = repo.responder_ids(session=session, incident_id=incident.id)
         incident.postmortem = postmortem(incident, events, responders, self.settings.team_timezone)
 
-    def reopen(self, number: int, user_id: str, reason: str = "", request_key: str | None = None) -> Changed:
+    def reopen(self, number: int, user_id: str | None, reason: str = "", request_key: str | None = None, *,
+               external: TrackerActor | None = None) -> Changed:
         reason = reason.strip()
 
         def apply(session, incident: Incident, now):
@@ -341,11 +352,11 @@ class Working:
             incident.resolved_at = None
             incident.postmortem, incident.postmortem_ts = "", None  # the next resolution writes its own
             incident.reopen_count += 1
-            if incident.commander_id is None:
+            if incident.commander_id is None and user_id:
                 incident.commander_id = user_id
             return Outcome("reopened", reason or "reopened",
-                           Effects(notices.reopened(incident, user_id, safe(reason))))
-        return self._change(number, user_id, apply, request_key)
+                           Effects(notices.reopened(incident, user_id or external, safe(reason))))
+        return self._change(number, user_id, apply, request_key, external=external)
 
     def mark_duplicate(self, number: int, user_id: str, original: int, request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):

@@ -15,6 +15,7 @@ from bot.domain.incident import (
     incident_ref,
     suggested_priority,
 )
+from bot.domain.tracker import TRACKER_NAMES
 from bot.ids import ActionId, BlockId, CallbackId
 from bot.slack_text import date_token, escape, link, mention, safe, truncate
 
@@ -102,12 +103,15 @@ def _impacts_of(incident: Incident) -> list[Impact]:
     return [Impact(v) for v in incident.impacts.split(",") if v in Impact._value2member_map_]
 
 
-_SOURCES = {"generic": "a monitoring alert", "alertmanager": "Alertmanager", "gitlab": "a GitLab pipeline"}
+_SOURCES = {"generic": "a monitoring alert", "alertmanager": "Alertmanager", "gitlab": "a GitLab pipeline",
+            "github": "a GitHub issue"}
 
 
 def reported_by(incident: Incident) -> str:
     if incident.reporter_id:
         return f"<@{incident.reporter_id}>"
+    if incident.source == "gitlab" and not incident.alert_fingerprint:  # GitLab issues and pipelines both say gitlab
+        return "a GitLab issue"
     return _SOURCES.get(incident.source, f"an alert ({escape(incident.source)})")
 
 
@@ -122,7 +126,7 @@ def topic(incident: Incident) -> str:
 
 
 def summary(incident: Incident, rotation_name: str | None, responders: Sequence[str] = (),
-            paging: str | None = None) -> tuple[str, list[dict]]:
+            paging: str | None = None, issues: Sequence[tuple[str, int, str]] = ()) -> tuple[str, list[dict]]:
     """The pinned message: the incident at a glance, with the buttons for the common actions while it is open."""
     priority = Priority(incident.priority)
     status = Status(incident.status)
@@ -147,9 +151,12 @@ def summary(incident: Incident, rotation_name: str | None, responders: Sequence[
         blocks.append({"type": "section", "text": mrkdwn(escape(incident.description))})
     impacts = _impacts_of(incident)
     context = [mrkdwn("*Impact:* " + "; ".join(i.question for i in impacts))] if impacts else []
-    if incident.source_url:
+    tracked = {url for _, _, url in issues}
+    if incident.source_url and incident.source_url not in tracked:
         label = "Declared from this message" if incident.source == "slack" else "What the alert links to"
         context.append(mrkdwn(link(incident.source_url, label)))
+    for tracker, number, url in issues:
+        context.append(mrkdwn(link(url, f"{TRACKER_NAMES.get(tracker, tracker)} issue #{number}")))
     if incident.alert_count > 1:
         context.append(mrkdwn(f"The alert fired {incident.alert_count} times."))
     if paging and status.is_open:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from bot.db.models import Incident
 from bot.domain.incident import Priority, Status, incident_ref
-from bot.slack_text import escape, safe
+from bot.slack_text import escape, is_user_id, safe
 
 
 def _ref(incident: Incident) -> str:
@@ -18,6 +18,12 @@ def _ref(incident: Incident) -> str:
 
 def _users(users: Sequence[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
+
+
+def _who(user: object) -> str:
+    """A Slack user by mention; anyone else (someone on an issue tracker) by what they are called there."""
+    text = str(user)
+    return f"<@{text}>" if is_user_id(text) else f"*{escape(text)}*"
 
 
 def _with_note(line: str, note: str) -> str:
@@ -43,16 +49,16 @@ def status(incident: Incident, user: str, before: Status, note: str) -> str:
                       f"*{Status(incident.status).label}*.", note)
 
 
-def priority(incident: Incident, user: str, before: Priority) -> str:
+def priority(incident: Incident, user: object, before: Priority) -> str:
     after = Priority(incident.priority)
     arrow = ":arrow_up:" if after.value < before.value else ":arrow_down:"
-    return (f"{arrow} <@{user}> changed the priority of {_ref(incident)} from {before.value} to *{after.value}* "
+    return (f"{arrow} {_who(user)} changed the priority of {_ref(incident)} from {before.value} to *{after.value}* "
             f"({after.meaning}).")
 
 
-def raised_to_p0(incident: Incident, user: str) -> str:
+def raised_to_p0(incident: Incident, user: object) -> str:
     where = f" Join <#{incident.channel_id}>." if incident.channel_id and incident.thread_ts is None else ""
-    return (f":rotating_light: :red_circle: *{_ref(incident)}* is now *P0* (raised by <@{user}>): "
+    return (f":rotating_light: :red_circle: *{_ref(incident)}* is now *P0* (raised by {_who(user)}): "
             f"{escape(incident.title)}.{where}")
 
 
@@ -62,8 +68,8 @@ def responders(incident: Incident, actor: str, users: Sequence[str], *, added: b
     return f":busts_in_silhouette: <@{actor}> removed {_users(users)} from the responders on {_ref(incident)}."
 
 
-def resolved(incident: Incident, user: str | None, summary: str, follow_ups: Sequence[str], analysis: bool) -> str:
-    who = f"<@{user}> resolved" if user else "The alert that opened it resolved"
+def resolved(incident: Incident, user: object | None, summary: str, follow_ups: Sequence[str], analysis: bool) -> str:
+    who = f"{_who(user)} resolved" if user else "The alert that opened it resolved"
     text = f":white_check_mark: {who} {_ref(incident)}:\n{summary}"
     if follow_ups:
         text += "\n*Follow-ups*\n" + "\n".join(f"• {safe(f)}" for f in follow_ups)
@@ -72,8 +78,8 @@ def resolved(incident: Incident, user: str | None, summary: str, follow_ups: Seq
     return text
 
 
-def reopened(incident: Incident, user: str, reason: str) -> str:
-    return _with_note(f":leftwards_arrow_with_hook: <@{user}> reopened {_ref(incident)}; it is "
+def reopened(incident: Incident, user: object, reason: str) -> str:
+    return _with_note(f":leftwards_arrow_with_hook: {_who(user)} reopened {_ref(incident)}; it is "
                       f"*{Status(incident.status).label}* again.", reason)
 
 

@@ -1,0 +1,204 @@
+"""What a stored tracker delivery means in tracker calls: open the incident's issue, bring its labels and
+open/closed in step with the incident, leave a comment. Through the one delivery engine like every Slack message:
+stored with the change, claimed, in order per incident and tracker, retried while the tracker is down or asks us to
+slow down (its rate-limit headers honoured), given up only when it says no for good — which the incident's timeline
+and /healthz then show.
+
+Nothing is doubled by an unclear answer: before opening an issue again, or leaving a comment again, the tracker is
+asked whether an earlier attempt got through (the issue's title, a hidden marker in the comment).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.db import repo
+from bot.db.models import Delivery, Incident, TrackerIssue
+from bot.delivery.engine import DeliveryEngine, Drop, Later, Refused, Sent, Unavailable
+from bot.delivery.messages import home_lane, incident_in
+from bot.domain.incident import Impact, Priority, Status, incident_ref
+from bot.domain.tracker import (
+    TRACKER_NAMES,
+    IssueFacts,
+    close_reason,
+    comment_body,
+    issue_body,
+    issue_labels,
+    issue_state,
+    issue_title,
+    marker,
+    slack_link,
+    title_prefix,
+)
+from bot.trackers import Tracker, TrackerDown, TrackerRefused
+from bot.views.incident import reported_by
+
+log = logging.getLogger(__name__)
+
+OPEN, SYNC, COMMENT = "open", "sync", "comment"
+HOME_WAIT = timedelta(minutes=2)  # an issue waits this long for the incident's channel, to link to it
+LOOK_BACK = timedelta(minutes=10)  # an earlier attempt's issue or comment is this recent at most (clock skew)
+
+
+def kind_for(tracker: str, what: str) -> str:
+    """`github_open`, `gitlab_comment`, …: /healthz counts what is owed and refused per tracker."""
+    return f"{tracker}_{what}"
+
+
+def tracker_lane(tracker: str, incident_id: int) -> str:
+    """One incident's calls to one tracker go in order (the issue is opened before it is labelled or commented)."""
+    return f"tracker:{tracker}:{incident_id}"
+
+
+@dataclass(frozen=True)
+class Found:
+    incident: Incident
+    issue: TrackerIssue | None
+
+
+class TrackerDeliveries:
+    def __init__(self, engine: DeliveryEngine, clock: Clock, trackers: dict[str, Tracker], queue_label: str,
+                 queue_refresh: Callable[[Session, Incident, datetime], None]) -> None:
+        self.engine, self.clock, self.trackers, self.queue_label = engine, clock, trackers, queue_label
+        self.queue_refresh = queue_refresh  # the pinned summary links the issue once it exists
+        for name in trackers:
+            engine.register(kind_for(name, OPEN), self.open, prepare=self._read_for_open)
+            engine.register(kind_for(name, SYNC), self.sync, prepare=self._read)
+            engine.register(kind_for(name, COMMENT), self.comment, prepare=self._read)
+
+    # -- reads, in the claim's transaction ------------------------------------------------------------------
+
+    @staticmethod
+    def _tracker(delivery: Delivery) -> str:
+        return delivery.kind.rsplit("_", 1)[0]
+
+    def _read(self, session: Session, delivery: Delivery) -> Found:
+        incident = incident_in(session, delivery, need_home=False)
+        issue = repo.tracker_issue(session=session, incident_id=incident.id, tracker=self._tracker(delivery))
+        if issue is None:
+            raise Drop(f"{incident_ref(incident.number)} has no issue on "
+                       f"{TRACKER_NAMES[self._tracker(delivery)]} (it could not be opened)")
+        return Found(incident, issue)
+
+    def _read_for_open(self, session: Session, delivery: Delivery) -> Found:
+        incident = incident_in(session, delivery, need_home=False)
+        issue = repo.tracker_issue(session=session, incident_id=incident.id, tracker=self._tracker(delivery))
+        if issue is None and incident.channel_id is None and "done" not in incident.steps_done \
+                and self.clock.now() - incident.created_at < HOME_WAIT:
+            raise Later  # its channel is on the way: the issue links to it
+        return Found(incident, issue)
+
+    # -- calls -----------------------------------------------------------------------------------------------
+
+    async def _calling(self, delivery: Delivery, incident: Incident, doing: str, call) -> object:
+        """A tracker call: down → tried again later; refused for good → failed, and said on the timeline and in
+        /healthz (with the outcome, under the claim)."""
+        tracker = self._tracker(delivery)
+        try:
+            return await call
+        except TrackerDown as exc:
+            raise Unavailable(f"{tracker}: {exc.error}", exc.retry_after) from exc
+        except TrackerRefused as exc:
+            now, error = self.clock.now(), exc.error
+
+            def record(session: Session) -> None:
+                repo.note_tracker(session=session, tracker=tracker, now=now, error=error)
+                repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
+                               text=f"{TRACKER_NAMES[tracker]} refused to {doing}: {error}")
+            raise Refused(error, record) from exc
+
+    def _ok(self, tracker: str, also: Callable[[Session], None] | None = None) -> Sent:
+        now = self.clock.now()
+
+        def record(session: Session) -> None:
+            repo.note_tracker(session=session, tracker=tracker, now=now, error="")
+            if also is not None:
+                also(session)
+        return Sent(record)
+
+    @staticmethod
+    def _tried_before(delivery: Delivery) -> bool:
+        """An earlier attempt may have got through without our hearing it (a timeout, a 5xx after the write, a
+        process that died mid-call)."""
+        return delivery.attempts > 0 or delivery.claimed_at is not None
+
+    async def open(self, delivery: Delivery, payload: dict, found: Found) -> Sent | None:
+        incident, tracker_name = found.incident, self._tracker(delivery)
+        if found.issue is not None:
+            return None  # opened already (by an earlier delivery, or the incident came from this issue)
+        tracker = self.trackers[tracker_name]
+        ref = None
+        if self._tried_before(delivery):
+            ref = await self._calling(delivery, incident, "find the issue it opened", tracker.find_issue(
+                title_prefix(incident.number), incident.created_at - LOOK_BACK))
+        if ref is None:
+            impacts = [Impact(v).question for v in incident.impacts.split(",") if v in Impact._value2member_map_]
+            body = issue_body(IssueFacts(
+                number=incident.number, priority=Priority(incident.priority), description=incident.description,
+                impacts=impacts, commander_id=incident.commander_id, reporter=reported_by(incident),
+                channel_id=incident.channel_id if incident.thread_ts is None else incident.announcement_channel))
+            labels = issue_labels(Priority(incident.priority), Status(incident.status), self.queue_label)
+            ref = await self._calling(delivery, incident, "open an issue", tracker.open_issue(
+                issue_title(incident.number, incident.title), body, labels))
+        now = self.clock.now()
+
+        def link(session: Session) -> None:
+            repo.link_issue(session=session, incident_id=incident.id, tracker=tracker_name, issue_id=ref.issue_id,
+                            number=ref.number, url=ref.url, opened_there=False, now=now)
+            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
+                           text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number}: {ref.url}")
+            self.queue_refresh(session, incident, now)
+        return self._ok(tracker_name, link)
+
+    async def sync(self, delivery: Delivery, payload: dict, found: Found) -> Sent:
+        """Labels and open/closed from the incident as it is now (not as it was when the change was queued):
+        several changes in a row need only the last word, and a sync can never put back an older state."""
+        incident, tracker_name = found.incident, self._tracker(delivery)
+        priority, status = Priority(incident.priority), Status(incident.status)
+        await self._calling(delivery, incident, "update the issue's labels and state",
+                            self.trackers[tracker_name].set_issue(
+                                found.issue.number, lambda current: issue_labels(priority, status, self.queue_label,
+                                                                                 current),
+                                issue_state(status), close_reason(status)))
+        return self._ok(tracker_name)
+
+    async def comment(self, delivery: Delivery, payload: dict, found: Found) -> Sent | None:
+        incident, tracker_name = found.incident, self._tracker(delivery)
+        text = self._comment_text(payload, incident)
+        if text is None:
+            return None
+        tracker = self.trackers[tracker_name]
+        key = f"delivery-{delivery.id}"
+        if self._tried_before(delivery) and await self._calling(
+                delivery, incident, "read the issue's comments",
+                tracker.has_comment(found.issue.number, marker(key), delivery.created_at - LOOK_BACK)):
+            return self._ok(tracker_name)  # the earlier attempt got through
+        await self._calling(delivery, incident, "comment on the issue",
+                            tracker.comment(found.issue.number, comment_body(text, key)))
+        return self._ok(tracker_name)
+
+    def _comment_text(self, payload: dict, incident: Incident) -> str | None:
+        about = payload.get("about")
+        if about == "postmortem":
+            return f"## Incident analysis draft\n\n{incident.postmortem}" if incident.postmortem else None
+        if about == "declared":
+            if incident.channel_id is None and "done" not in incident.steps_done \
+                    and self.clock.now() - incident.created_at < HOME_WAIT:
+                raise Later  # its channel is on the way: the comment links to it
+            where = slack_link(incident.channel_id if incident.thread_ts is None else incident.announcement_channel)
+            return (f"Declared as **{incident_ref(incident.number)}** ({incident.priority}) in Slack"
+                    + (f": [the incident's channel]({where})" if where else "") + ". Closing this issue resolves "
+                    "it; its priority follows the P0/P1 label.")
+        return payload.get("text")
+
+
+def refresh_summary(engine: DeliveryEngine) -> Callable[[Session, Incident, datetime], None]:
+    def queue(session: Session, incident: Incident, now: datetime) -> None:
+        engine.queue(session, lane=home_lane(incident.id), kind="refresh", now=now, incident_id=incident.id)
+    return queue

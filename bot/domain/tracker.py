@@ -1,0 +1,340 @@
+"""The issue tracker bridge's rules (SPEC §2 "Issue tracker"): what an incident looks like as an issue (title,
+labels, open or closed, the comments it gets), what a tracker's webhook event says, and what it changes here.
+Pure: no HTTP, no database; the trackers' edge is `bot/trackers/`, the deliveries `bot/delivery/tracker.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.incident import Priority, Status, incident_ref
+
+TRACKER_NAMES = {"github": "GitHub", "gitlab": "GitLab"}
+INCIDENT_LABEL = "incident"
+TITLE_MAX = 255  # GitLab's limit (GitHub's is 256)
+BODY_MAX = 60_000  # GitHub refuses a body over 65,536 characters; GitLab's limit is higher
+STATUS_LABELS = {Status.TRIAGED: "status: triaged", Status.IN_PROGRESS: "status: in progress",
+                 Status.BLOCKED: "status: blocked"}
+# `P0`, `P1 - high`, `priority: P0`, `priority::P1` (GitLab's scoped labels), `Priority/P0`, `prio-p1`, `sev: P0`.
+_PRIORITY_LABEL = re.compile(r"^\s*(?:(?:priority|prio|sev|severity)\s*(?:::|[:/=_-])?\s*)?(p[0-2])(?:\b.*)?$",
+                             re.IGNORECASE)
+_STATUS_LABEL = re.compile(r"^\s*status\s*(?:::|:)\s*(triaged|in[ _-]?progress|blocked)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    """An issue as the bot keeps it: the tracker's own id (stable), the number people see, its web page."""
+
+    tracker: str
+    issue_id: str
+    number: int
+    url: str
+
+
+@dataclass(frozen=True)
+class TrackerActor:
+    """Someone who changed an incident from its issue (the webhook is authenticated; they have no Slack id)."""
+
+    tracker: str
+    login: str
+
+    def __str__(self) -> str:
+        return f"{self.login or 'someone'} on {TRACKER_NAMES.get(self.tracker, self.tracker)}"
+
+
+# -- an incident as an issue ------------------------------------------------------------------------------------
+
+
+def issue_title(number: int, title: str) -> str:
+    text = f"{incident_ref(number)}: {title}"
+    return text if len(text) <= TITLE_MAX else text[:TITLE_MAX - 1] + "…"
+
+
+def title_prefix(number: int) -> str:
+    """How the bot recognises the issue it opened for an incident (after a crash between opening it and
+    recording it): its title starts with this."""
+    return f"{incident_ref(number)}: "
+
+
+def priority_of(labels: Iterable[str]) -> Priority | None:
+    """The most urgent priority the labels name (an issue labelled both P0 and P1 is a P0), or None."""
+    found = {Priority(m.group(1).upper()) for label in labels if (m := _PRIORITY_LABEL.match(label))}
+    return min(found, key=lambda p: p.value) if found else None
+
+
+def _managed(label: str) -> bool:
+    return bool(_PRIORITY_LABEL.match(label) or _STATUS_LABEL.match(label))
+
+
+def _priority_label(priority: Priority, current: Sequence[str]) -> str:
+    """In the style the issue already uses (`priority: P0`, `priority::P0`), else bare `P0`."""
+    for label in current:
+        if (m := _PRIORITY_LABEL.match(label)) and label.strip().upper() != m.group(1).upper():
+            start, end = m.span(1)
+            return label[:start] + priority.value + label[end:]
+    return priority.value
+
+
+def issue_labels(priority: Priority, status: Status, queue_label: str, current: Sequence[str] = ()) -> list[str]:
+    """The labels the issue should carry: whatever people put on it, with the bot's own (incident, priority,
+    the queue, the working status) made to match the incident. P2 is not the firefighters' queue: the queue
+    label goes."""
+    keep = [label for label in current if not _managed(label) and label not in (INCIDENT_LABEL, queue_label)]
+    wanted = [INCIDENT_LABEL, _priority_label(priority, current)]
+    if priority.pages:
+        wanted.append(queue_label)
+    if status in STATUS_LABELS:
+        wanted.append(STATUS_LABELS[status])
+    return list(dict.fromkeys(keep + wanted))
+
+
+def issue_state(status: Status) -> str:
+    return "open" if status.is_open else "closed"
+
+
+def close_reason(status: Status) -> str:
+    """GitHub's `state_reason`: resolved is done; closed (not an incident) and duplicates were not planned."""
+    return "completed" if status is Status.RESOLVED else "not_planned"
+
+
+def slack_link(channel_id: str | None) -> str | None:
+    """A link that opens the incident's channel in Slack for anyone in the workspace."""
+    return f"https://slack.com/app_redirect?channel={channel_id}" if channel_id else None
+
+
+_SLACK_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+_SLACK_URL = re.compile(r"<(https?://[^|>]+)>")
+_SLACK_USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]+))?>")
+_SLACK_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+
+
+def from_slack(text: str) -> str:
+    """Slack's markup as Markdown a tracker renders: links as links, people and channels by name or id."""
+    text = _SLACK_LINK.sub(lambda m: f"[{m.group(2)}]({m.group(1)})", text)
+    text = _SLACK_URL.sub(lambda m: m.group(1), text)
+    text = _SLACK_USER.sub(lambda m: f"@{m.group(2) or m.group(1)} (Slack)", text)
+    text = _SLACK_CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)} (Slack)", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+MARKER_START = "<!-- firefighter:"
+
+
+def marker(key: str) -> str:
+    """Hidden in what the bot writes, so a write retried after an unclear answer finds itself instead of doubling
+    (and an issue the bot opened is known as its own when its `opened` event comes back)."""
+    return f"{MARKER_START}{key} -->"
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= BODY_MAX else text[:BODY_MAX] + "\n\n…(cut short)"
+
+
+@dataclass(frozen=True)
+class IssueFacts:
+    """What an issue's body says about its incident."""
+
+    number: int
+    priority: Priority
+    description: str
+    impacts: Sequence[str]
+    commander_id: str | None
+    reporter: str
+    channel_id: str | None
+
+
+def issue_body(facts: IssueFacts) -> str:
+    lines = [f"**{incident_ref(facts.number)}** — {facts.priority.value}: {facts.priority.meaning}.", ""]
+    if facts.description:
+        lines += [from_slack(facts.description), ""]
+    if facts.impacts:
+        lines += ["**Impact**", *(f"- {impact}" for impact in facts.impacts), ""]
+    commander = f"Slack user `{facts.commander_id}`" if facts.commander_id else "nobody yet"
+    lines += [f"**Commander:** {commander}", f"**Reported by:** {from_slack(facts.reporter)}"]
+    if link := slack_link(facts.channel_id):
+        lines.append(f"**Slack:** [the incident's channel]({link})")
+    lines += ["", "_Kept in step by Firefighter: priority and status show as labels, updates as comments; closing "
+              "this issue resolves the incident._", marker(incident_ref(facts.number))]
+    return _cut("\n".join(lines))
+
+
+def comment_body(text: str, key: str) -> str:
+    return _cut(f"{from_slack(text)}\n\n{marker(key)}")
+
+
+# -- a tracker's webhook event ----------------------------------------------------------------------------------
+
+
+class BadEvent(ValueError):
+    """A signed event in a shape the tracker does not send: 400, naming the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+@dataclass(frozen=True)
+class Ignored:
+    reason: str
+
+
+@dataclass(frozen=True)
+class IssueEvent:
+    """One tracker event about an issue, in the same words for GitHub and GitLab. `action`: opened, closed,
+    reopened, labeled (the labels changed) or edited."""
+
+    tracker: str
+    delivery_id: str
+    action: str
+    project: str  # owner/name (GitHub), path_with_namespace (GitLab)
+    project_id: str
+    issue_id: str
+    number: int
+    title: str
+    body: str
+    url: str
+    labels: tuple[str, ...]
+    state: str  # open | closed
+    sender: str
+
+    @property
+    def ref(self) -> IssueRef:
+        return IssueRef(self.tracker, self.issue_id, self.number, self.url)
+
+
+def _need(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise BadEvent(where, f"{where} is missing")
+    value = obj[key]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise BadEvent(where, f"{where} has the wrong type")
+    return value
+
+
+def _label_names(labels: Any, key: str, where: str) -> tuple[str, ...]:
+    if labels is None:
+        return ()
+    if not isinstance(labels, list):
+        raise BadEvent(where, f"{where} must be a list")
+    names = []
+    for label in labels:
+        name = label.get(key) if isinstance(label, dict) else None
+        if not isinstance(name, str):
+            raise BadEvent(where, f"{where} must hold labels with a {key}")
+        names.append(name)
+    return tuple(names)
+
+
+_GITHUB_ACTIONS = {"opened": "opened", "closed": "closed", "reopened": "reopened", "labeled": "labeled",
+                   "unlabeled": "labeled", "edited": "edited"}
+
+
+def github_event(event: str, delivery_id: str, body: Any) -> IssueEvent | Ignored:
+    """An `issues` webhook delivery; any other event (ping, pushes, comments) is not about the queue."""
+    if event != "issues":
+        return Ignored(f"not an issues event ({event or 'no X-GitHub-Event'})")
+    if not isinstance(body, dict):
+        raise BadEvent("body", "the body must be a JSON object")
+    action = _need(body, "action", str, "action")
+    if action not in _GITHUB_ACTIONS:
+        return Ignored(f"issues {action} changes nothing here")
+    issue = _need(body, "issue", dict, "issue")
+    repository = _need(body, "repository", dict, "repository")
+    sender = body.get("sender") if isinstance(body.get("sender"), dict) else {}
+    state = _need(issue, "state", str, "issue.state")
+    return IssueEvent(
+        tracker="github", delivery_id=delivery_id, action=_GITHUB_ACTIONS[action],
+        project=_need(repository, "full_name", str, "repository.full_name"),
+        project_id=str(_need(repository, "id", int, "repository.id")),
+        issue_id=str(_need(issue, "id", int, "issue.id")), number=_need(issue, "number", int, "issue.number"),
+        title=_need(issue, "title", str, "issue.title"), body=issue.get("body") or "",
+        url=_need(issue, "html_url", str, "issue.html_url"),
+        labels=_label_names(issue.get("labels"), "name", "issue.labels"),
+        state="closed" if state == "closed" else "open", sender=str(sender.get("login") or ""))
+
+
+_GITLAB_ACTIONS = {"open": "opened", "close": "closed", "reopen": "reopened", "update": "edited"}
+
+
+def gitlab_event(event: str, delivery_id: str, body: Any) -> IssueEvent | Ignored:
+    """An Issue Hook (also a confidential one); any other hook is not about the queue."""
+    if event not in ("Issue Hook", "Confidential Issue Hook"):
+        return Ignored(f"not an Issue Hook ({event or 'no X-Gitlab-Event'})")
+    if not isinstance(body, dict):
+        raise BadEvent("body", "the body must be a JSON object")
+    if body.get("object_kind") != "issue":
+        return Ignored(f"object_kind {body.get('object_kind')!r} is not an issue")
+    issue = _need(body, "object_attributes", dict, "object_attributes")
+    project = _need(body, "project", dict, "project")
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    action = issue.get("action") if isinstance(issue.get("action"), str) else "update"
+    changes = body.get("changes") if isinstance(body.get("changes"), dict) else {}
+    kind = _GITLAB_ACTIONS.get(action, "edited")
+    if kind == "edited" and "labels" in changes:
+        kind = "labeled"
+    labels = body.get("labels") if "labels" in body else issue.get("labels")
+    state = _need(issue, "state", str, "object_attributes.state")
+    return IssueEvent(
+        tracker="gitlab", delivery_id=delivery_id, action=kind,
+        project=_need(project, "path_with_namespace", str, "project.path_with_namespace"),
+        project_id=str(_need(project, "id", int, "project.id")),
+        issue_id=str(_need(issue, "id", int, "object_attributes.id")),
+        number=_need(issue, "iid", int, "object_attributes.iid"),
+        title=_need(issue, "title", str, "object_attributes.title"), body=issue.get("description") or "",
+        url=_need(issue, "url", str, "object_attributes.url"), labels=_label_names(labels, "title", "labels"),
+        state="closed" if state == "closed" else "open", sender=str(user.get("username") or ""))
+
+
+def same_project(event: IssueEvent, configured: str) -> bool:
+    """GitHub repository names and GitLab paths compare without case; a GitLab project may be named by its id."""
+    return configured.lower() in (event.project.lower(), event.project_id)
+
+
+# -- what an event changes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Linked:
+    """The incident an issue is linked to, as it stands."""
+
+    number: int
+    priority: Priority
+    status: Status
+
+
+@dataclass(frozen=True)
+class Decision:
+    what: str  # declare | resolve | reopen | priority | ignore
+    priority: Priority | None = None
+    reason: str = ""
+
+
+def decide(event: IssueEvent, linked: Linked | None, queue_label: str, bot_login: str | None) -> Decision:
+    """What a tracker event changes. The bot's own changes coming back (its account is the sender) change
+    nothing, and neither does an event that only says what the incident already is: no echo loops."""
+    if bot_login and event.sender.lower() == bot_login.lower():
+        return Decision("ignore", reason="the bot's own change")
+    priority = priority_of(event.labels)
+    if linked is None:
+        if MARKER_START in event.body:
+            return Decision("ignore", reason="an issue the bot opened")
+        if event.state == "closed":
+            return Decision("ignore", reason="the issue is closed")
+        if queue_label.lower() not in (label.lower() for label in event.labels):
+            return Decision("ignore", reason=f"not in the queue (no {queue_label} label)")
+        if priority is None or not priority.pages:
+            return Decision("ignore", reason="no P0 or P1 priority label")
+        return Decision("declare", priority)
+    if event.state == "closed":
+        if linked.status.is_open:
+            return Decision("resolve")
+        return Decision("ignore", reason=f"{incident_ref(linked.number)} is {linked.status.label.lower()} already")
+    if event.action == "reopened" and linked.status is Status.RESOLVED:
+        return Decision("reopen")
+    if event.action == "labeled" and priority is not None and priority is not linked.priority \
+            and linked.status.is_open:
+        return Decision("priority", priority)
+    return Decision("ignore", reason="nothing to change")

@@ -1,0 +1,105 @@
+"""What the issue trackers tell us (SPEC §2 "Issue tracker", in): an issue put into the queue with a P0/P1 label
+becomes an incident through the same declare path as a person's (channel, announcement, pages); closing it
+resolves the incident, reopening reopens it, a priority label changes its priority. One incident per issue
+whatever the redeliveries: the issue's own id is the declaration's key, the delivery id each change's request key.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import repo
+from bot.domain.errors import UserError
+from bot.domain.incident import Declaration, Priority, Status, clean_title, incident_ref
+from bot.domain.tracker import Decision, IssueEvent, Linked, TrackerActor, decide
+from bot.services.declaring import Declaring
+from bot.services.working import Resolution, Working
+
+log = logging.getLogger(__name__)
+
+TITLE_MAX = 150
+DESCRIPTION_MAX = 3000
+
+
+@dataclass(frozen=True)
+class Heard:
+    incident: str | None
+    did: str  # declared | resolved | reopened | priority | ignored
+    reason: str = ""
+
+    def as_json(self) -> dict:
+        return {"incident": self.incident, "did": self.did, **({"reason": self.reason} if self.reason else {})}
+
+
+class IssueEvents:
+    """`declaring`: an issue in the queue opens an incident as a person would; `working`: its changes change it."""
+
+    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, declaring: Declaring,
+                 working: Working) -> None:
+        self.settings, self.db, self.clock = settings, db, clock
+        self.declaring, self.working = declaring, working
+
+    def health(self, counts: dict[str, dict[str, int]]) -> dict[str, dict]:
+        """For /healthz: each tracker's last refusal for good (until a call goes through again) and what it is
+        owed (`counts`: the outbox by state and kind)."""
+        with self.db.reading() as session:
+            states = repo.tracker_states(session=session)
+        health = {}
+        for name in self.settings.trackers:
+            state = states.get(name)
+            owed = {what: sum(n for kind, n in counts.get(what, {}).items() if kind.startswith(f"{name}_"))
+                    for what in ("queued", "failed")}
+            entry = {"state": "refused" if state and state.error else "ok", "as": state.login if state else None,
+                     **owed}
+            if state and state.error:
+                entry.update(error=state.error, since=state.error_at.isoformat() if state.error_at else None)
+            health[name] = entry
+        return health
+
+    def receive(self, event: IssueEvent) -> Heard:
+        with self.db.reading() as session:
+            incident = repo.incident_of_issue(session=session, tracker=event.tracker, issue_id=event.issue_id)
+            state = repo.tracker_states(session=session).get(event.tracker)
+            rotations = repo.all_rotations(session=session)
+        linked = Linked(incident.number, Priority(incident.priority), Status(incident.status)) if incident else None
+        decision = decide(event, linked, self.settings.queue_label, state.login if state else None)
+        log.info("%s issue #%s (%s, delivery %s): %s %s", event.tracker, event.number, event.action,
+                 event.delivery_id, decision.what, decision.reason)
+        if decision.what == "ignore":
+            return Heard(incident_ref(incident.number) if incident else None, "ignored", decision.reason)
+        if decision.what == "declare":
+            return self._declare(event, decision, rotations)
+        assert incident is not None
+        actor = TrackerActor(event.tracker, event.sender)
+        key = f"{event.tracker}:{event.delivery_id}"
+        try:
+            if decision.what == "resolve":
+                self.working.resolve(incident.number, None, Resolution(f"Its issue was closed: {event.url}"),
+                                     key, external=actor)
+            elif decision.what == "reopen":
+                self.working.reopen(incident.number, None, f"its issue was reopened: {event.url}", key,
+                                    external=actor)
+            else:
+                self.working.set_priority(incident.number, None, decision.priority, key, external=actor)
+        except UserError as exc:  # it changed in Slack meanwhile (resolved a moment ago, ...): nothing to do
+            return Heard(incident_ref(incident.number), "ignored", str(exc))
+        return Heard(incident_ref(incident.number), {"resolve": "resolved", "reopen": "reopened"}.get(
+            decision.what, "priority"))
+
+    def _declare(self, event: IssueEvent, decision: Decision, rotations: list) -> Heard:
+        """Into the rotation a label names (`infra` for a rotation called infra), else the first created."""
+        labels = {label.lower() for label in event.labels}
+        rotation = next((r for r in rotations if r.name.lower() in labels), rotations[0] if rotations else None)
+        title = clean_title(event.title)[:TITLE_MAX] or f"Issue #{event.number}"
+        declared = self.declaring.declare(Declaration(
+            title=title, reporter_id="", priority=decision.priority or Priority.P1,
+            description=event.body.strip()[:DESCRIPTION_MAX], rotation_id=rotation.id if rotation else None,
+            source_url=event.url, declare_key=f"{event.tracker}:issue:{event.issue_id}", source=event.tracker),
+            from_issue=event.ref)
+        if declared.created:
+            self.declaring.open_in_slack_later(declared.incident)
+            return Heard(incident_ref(declared.incident.number), "declared")
+        return Heard(incident_ref(declared.incident.number), "ignored", "declared already")

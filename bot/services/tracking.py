@@ -1,0 +1,83 @@
+"""What a change owes the issue trackers, queued as deliveries in the change's own transaction (like what it owes
+Slack): the issue opened for a P0/P1, its labels and open/closed kept in step, updates and the resolution as
+comments. A change that came from a tracker is not told back to it (no echo). SPEC §2 "Issue tracker".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.db import repo
+from bot.db.models import Incident
+from bot.delivery.tracker import COMMENT, OPEN, SYNC, kind_for, tracker_lane
+from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.tracker import IssueRef
+from bot.services.outbox import Outbox
+from bot.services.outcomes import Outcome
+
+# The incident's labels or open/closed change with these; the others leave the issue as it is.
+RELABEL = frozenset({"priority", "status", "resolved", "reopened", "closed", "duplicate"})
+
+
+def _comment(incident: Incident, outcome: Outcome) -> str | None:
+    """The comment a change leaves on the issue (Markdown; Slack markup is turned into it on the way out)."""
+    ref = incident_ref(incident.number)
+    match outcome.kind:
+        case "update":
+            return f"**Update on {ref}** (from Slack):\n\n{outcome.text}"
+        case "resolved":
+            text = f"**{ref} resolved** in Slack:\n\n{outcome.text}"
+            if incident.follow_ups:
+                text += "\n\n**Follow-ups**\n" + "\n".join(f"- {line}" for line in incident.follow_ups.splitlines())
+            return text
+        case "reopened":
+            return f"**{ref} reopened** in Slack: {outcome.text}"
+        case "closed":
+            return f"**{ref} closed** in Slack (not an incident, or moved out of the queue): {outcome.text}"
+        case "duplicate":
+            return f"**{ref}** is a {outcome.text} in Slack."
+    return None
+
+
+class TrackerOut:
+    def __init__(self, trackers: tuple[str, ...], outbox: Outbox) -> None:
+        self.trackers, self.outbox = trackers, outbox
+
+    def _queue(self, session: Session, incident: Incident, tracker: str, what: str, now: datetime,
+               **payload) -> None:
+        self.outbox.queue(session, lane=tracker_lane(tracker, incident.id), kind=kind_for(tracker, what), now=now,
+                          incident_id=incident.id, **payload)
+
+    def declared(self, session: Session, incident: Incident, now: datetime, from_issue: IssueRef | None) -> None:
+        """A P0/P1 gets an issue on each tracker; one declared from an issue is linked to it (in the same
+        transaction: no second issue is ever opened for it) and the issue hears where it lives in Slack."""
+        for tracker in self.trackers:
+            if from_issue is not None and from_issue.tracker == tracker:
+                repo.link_issue(session=session, incident_id=incident.id, tracker=tracker,
+                                issue_id=from_issue.issue_id, number=from_issue.number, url=from_issue.url,
+                                opened_there=True, now=now)
+                self._queue(session, incident, tracker, COMMENT, now, about="declared")
+            elif Priority(incident.priority).pages:
+                self._queue(session, incident, tracker, OPEN, now)
+
+    def changed(self, session: Session, incident: Incident, outcome: Outcome, now: datetime,
+                origin: str | None) -> None:
+        """After the change is applied, before its commit. `origin`: the tracker the change came from."""
+        for tracker in self.trackers:
+            if tracker == origin:
+                continue
+            tracked = Priority(incident.priority).pages or repo.tracker_issue(
+                session=session, incident_id=incident.id, tracker=tracker) is not None
+            if not tracked and outcome.kind != "priority":
+                continue
+            if outcome.kind in ("priority", "reopened") and Priority(incident.priority).pages \
+                    and Status(incident.status).is_open:
+                self._queue(session, incident, tracker, OPEN, now)  # raised into the queue: opened once, if not yet
+            if (text := _comment(incident, outcome)) is not None:
+                self._queue(session, incident, tracker, COMMENT, now, text=text)
+            if outcome.kind in RELABEL:
+                self._queue(session, incident, tracker, SYNC, now)
+            if outcome.kind == "resolved" and incident.postmortem:
+                self._queue(session, incident, tracker, COMMENT, now, about="postmortem")

@@ -1,0 +1,54 @@
+"""The issue trackers' edge: GitHub and GitLab REST clients behind one small interface. Only the delivery engine's
+tracker deliveries (bot/delivery/tracker.py) call their writes; the rules are in bot/domain/tracker.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bot.domain.tracker import IssueRef
+
+TIMEOUT_SECONDS = 20  # one call; the delivery engine bounds an attempt (every call in it) by half its lease
+
+
+class TrackerDown(Exception):
+    """The tracker did not answer, answered 5xx, or asked us to slow down: try again later (`retry_after`
+    seconds, when it said)."""
+
+    def __init__(self, error: str, retry_after: float | None = None) -> None:
+        super().__init__(error)
+        self.error, self.retry_after = error, retry_after
+
+
+class TrackerRefused(Exception):
+    """The tracker said no for good (bad token, no such repository, a refused field): trying again will not help."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+Relabel = Callable[[Sequence[str]], list[str]]  # the issue's labels now -> the labels it should carry
+
+
+class Tracker(Protocol):
+    name: str  # github | gitlab
+
+    async def whoami(self) -> str:
+        """The account the bot acts as (its webhook events are the bot's own changes coming back)."""
+
+    async def find_issue(self, title_prefix: str, since: datetime) -> IssueRef | None:
+        """An issue whose title starts with `title_prefix`, opened since `since` (one the bot opened before a
+        crash or an unclear answer), or None."""
+
+    async def open_issue(self, title: str, body: str, labels: Sequence[str]) -> IssueRef: ...
+
+    async def set_issue(self, number: int, relabel: Relabel, state: str, reason: str) -> None:
+        """Labels and open/closed (`reason`: why closed, where the tracker keeps one) made what they should be."""
+
+    async def has_comment(self, number: int, marker: str, since: datetime) -> bool: ...
+
+    async def comment(self, number: int, body: str) -> None: ...
+
+    async def close(self) -> None: ...
