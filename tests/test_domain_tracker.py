@@ -1,0 +1,131 @@
+"""The tracker bridge's rules without HTTP or a database: labels, priorities, the trackers' own payloads, and what
+an event changes (no echo)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.domain.incident import Priority, Status
+from bot.domain.tracker import (
+    BadEvent,
+    IssueEvent,
+    IssueFacts,
+    Linked,
+    comment_body,
+    decide,
+    from_slack,
+    github_event,
+    gitlab_event,
+    issue_body,
+    issue_labels,
+    issue_title,
+    priority_of,
+    same_project,
+)
+
+PAYLOADS = Path(__file__).parent / "payloads"
+
+
+def sample(name: str) -> dict:
+    return json.loads((PAYLOADS / name).read_text())
+
+
+@pytest.mark.parametrize(("labels", "priority"), [
+    (["P0"], Priority.P0), (["p1"], Priority.P1), (["priority: P0"], Priority.P0), (["priority::P1"], Priority.P1),
+    (["Priority/P0"], Priority.P0), (["prio-p1"], Priority.P1), (["P1 - high"], Priority.P1),
+    (["P1", "P0"], Priority.P0), (["P2"], Priority.P2), (["bug", "firefighter"], None), (["P10"], None),
+    (["app0"], None), (["priority: high"], None),
+])
+def test_priority_labels_in_the_styles_teams_use(labels, priority):
+    assert priority_of(labels) == priority
+
+
+def test_labels_keep_what_people_added_and_the_style_they_use():
+    assert issue_labels(Priority.P0, Status.NEW, "firefighter") == ["incident", "P0", "firefighter"]
+    assert issue_labels(Priority.P1, Status.IN_PROGRESS, "firefighter",
+                        ["bug", "priority::P0", "firefighter", "status: triaged"]) == \
+        ["bug", "incident", "priority::P1", "firefighter", "status: in progress"]
+    assert issue_labels(Priority.P2, Status.RESOLVED, "firefighter", ["incident", "P1", "firefighter", "area: db"]) \
+        == ["area: db", "incident", "P2"], "P2 leaves the queue; a closed issue carries no working status"
+
+
+def test_titles_fit_the_trackers_limit():
+    assert issue_title(7, "Checkout is down") == "INC-7: Checkout is down"
+    assert len(issue_title(7, "x" * 400)) == 255
+
+
+def test_slack_markup_reads_as_markdown_on_a_tracker():
+    text = "Ask <@U0ALICE|alice> in <#C0PAY|payments>; see <https://grafana.example.com/d/1|the graph> &amp; <https://x.example.com>"
+    assert from_slack(text) == ("Ask @alice (Slack) in #payments (Slack); see [the graph](https://grafana.example.com/d/1)"
+                                " & https://x.example.com")
+
+
+def test_an_issue_body_says_what_the_incident_is_and_where_it_lives():
+    body = issue_body(IssueFacts(number=3, priority=Priority.P0, description="Card payments fail",
+                                 impacts=["Users cannot log in"], commander_id="U0ALICE", reporter="<@U0BOB>",
+                                 channel_id="C0INC3"))
+    assert "**INC-3** — P0" in body and "Card payments fail" in body and "- Users cannot log in" in body
+    assert "https://slack.com/app_redirect?channel=C0INC3" in body and "<!-- firefighter:INC-3 -->" in body
+    assert comment_body("Done", "delivery-9").endswith("<!-- firefighter:delivery-9 -->")
+
+
+def test_github_samples_read_as_issue_events():
+    event = github_event("issues", "d-1", sample("github_issues_opened.json"))
+    assert isinstance(event, IssueEvent)
+    assert (event.action, event.project, event.number, event.labels, event.state, event.sender) == \
+        ("opened", "Codertocat/Hello-World", 1, ("bug",), "open", "Codertocat")
+    assert github_event("issues", "d-2", sample("github_issues_unlabeled.json")).action == "labeled"
+    assert github_event("issues", "d-3", sample("github_issues_reopened.json")).action == "reopened"
+    assert github_event("ping", "d-4", sample("github_ping.json")).reason.startswith("not an issues event")
+    broken = sample("github_issues_opened.json")
+    broken["issue"]["number"] = "one"
+    with pytest.raises(BadEvent) as caught:
+        github_event("issues", "d-5", broken)
+    assert caught.value.field == "issue.number"
+
+
+def test_gitlab_sample_reads_as_an_issue_event():
+    event = gitlab_event("Issue Hook", "u-1", sample("gitlab_issue_hook.json"))
+    assert isinstance(event, IssueEvent)
+    assert (event.action, event.project, event.project_id, event.number, event.labels, event.sender) == \
+        ("opened", "gitlabhq/gitlab-test", "1", 23, ("API",), "root")
+    updated = sample("gitlab_issue_hook.json")
+    updated["object_attributes"]["action"] = "update"
+    assert gitlab_event("Issue Hook", "u-2", updated).action == "labeled", "its labels changed"
+    assert gitlab_event("Push Hook", "u-3", updated).reason.startswith("not an Issue Hook")
+    assert same_project(event, "GitLabHQ/gitlab-test") and same_project(event, "1")
+    assert not same_project(event, "other/project")
+
+
+def _event(action="opened", labels=("firefighter", "P1"), state="open", sender="alice", body="") -> IssueEvent:
+    return IssueEvent(tracker="github", delivery_id="d", action=action, project="acme/infra", project_id="1",
+                      issue_id="77", number=5, title="Deploys failing", body=body, url="https://x/5",
+                      labels=tuple(labels), state=state, sender=sender)
+
+
+OPEN_P1 = Linked(1, Priority.P1, Status.TRIAGED)
+
+
+@pytest.mark.parametrize(("event", "linked", "what"), [
+    (_event(), None, "declare"),
+    (_event(labels=("P1",)), None, "ignore"),  # not in the queue
+    (_event(labels=("firefighter", "P2")), None, "ignore"),  # ordinary work
+    (_event(labels=("firefighter",)), None, "ignore"),  # no priority
+    (_event(state="closed", action="closed"), None, "ignore"),
+    (_event(body="<!-- firefighter:INC-4 -->"), None, "ignore"),  # the bot opened it
+    (_event(sender="firefighter-bot"), None, "ignore"),  # the bot's own account
+    (_event(action="closed", state="closed"), OPEN_P1, "resolve"),
+    (_event(action="closed", state="closed"), Linked(1, Priority.P1, Status.RESOLVED), "ignore"),
+    (_event(action="reopened"), Linked(1, Priority.P1, Status.RESOLVED), "reopen"),
+    (_event(action="reopened"), Linked(1, Priority.P1, Status.CLOSED), "ignore"),
+    (_event(action="labeled", labels=("firefighter", "P0")), OPEN_P1, "priority"),
+    (_event(action="labeled", labels=("firefighter", "P1")), OPEN_P1, "ignore"),  # what it is already
+    (_event(action="labeled", labels=("firefighter",)), OPEN_P1, "ignore"),  # label removed: keep it
+    (_event(action="labeled", labels=("P0",), sender="firefighter-bot"), OPEN_P1, "ignore"),
+    (_event(action="edited"), OPEN_P1, "ignore"),
+])
+def test_what_an_issue_event_changes(event, linked, what):
+    assert decide(event, linked, "firefighter", "firefighter-bot").what == what
