@@ -2,11 +2,13 @@
 
 Settings (as `python -m bot` would read them), the database (answers, schema at the newest migration), Slack
 (`auth.test` with the bot token against SLACK_API_URL) and the token's scopes against the ones manifest.yml asks for
-(Slack names the granted ones in the `x-oauth-scopes` header of every Web API answer).
+(Slack names the granted ones in the `x-oauth-scopes` header of every Web API answer), and each issue tracker
+configured (its token, and the repository or project as that token sees it).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from bot.db.engine import (
     refuse_unknown_schema,
     shown_url,
 )
+from bot.domain.tracker import TRACKER_NAMES
+from bot.trackers import Tracker, TrackerDown, TrackerRefused, make_trackers
 
 # The bot scopes of manifest.yml (tests/test_check.py keeps the two in step).
 REQUIRED_SCOPES = frozenset({
@@ -59,6 +63,8 @@ def check(say: Callable[[str], None] = print) -> int:
         report(*_scopes(scopes))
     if settings.socket_mode:
         report(*_socket_mode(settings))
+    for name, tracker in make_trackers(settings).items():
+        report(*asyncio.run(_tracker(name, tracker)))
     return 0 if all(results) else 1
 
 
@@ -123,6 +129,16 @@ def _scopes(granted: set[str] | None) -> tuple[bool, str, str]:
         return True, "scopes", f"the token has all {len(REQUIRED_SCOPES)} scopes manifest.yml asks for"
     return False, "scopes", f"the token lacks {', '.join(missing)}: add them to the app (OAuth & Permissions, " \
                             "or paste manifest.yml again) and reinstall it to the workspace"
+
+
+async def _tracker(name: str, tracker: Tracker) -> tuple[bool, str, str]:
+    part = TRACKER_NAMES[name]
+    try:
+        return True, part, await tracker.describe()
+    except (TrackerDown, TrackerRefused) as exc:
+        return False, part, exc.error
+    finally:
+        await tracker.close()
 
 
 def _socket_mode(settings: Settings) -> tuple[bool, str, str]:

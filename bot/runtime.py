@@ -49,9 +49,7 @@ from bot.services import (
 )
 from bot.services.tracking import TrackerOut
 from bot.socket_mode import SocketConnection
-from bot.trackers import Tracker, TrackerDown, TrackerRefused
-from bot.trackers.github import GitHub
-from bot.trackers.gitlab import GitLab
+from bot.trackers import Tracker, TrackerDown, TrackerRefused, make_trackers
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
@@ -119,15 +117,6 @@ class Runtime:
             await self.slack.client.session.close()
         self.db.close()
         self.engine.dispose()
-
-
-def make_trackers(settings: Settings) -> dict[str, Tracker]:
-    trackers: dict[str, Tracker] = {}
-    if settings.github_repo and settings.github_token:
-        trackers["github"] = GitHub(settings.github_repo, settings.github_token, settings.github_api_url)
-    if settings.gitlab_project and settings.gitlab_token:
-        trackers["gitlab"] = GitLab(settings.gitlab_project, settings.gitlab_token, settings.gitlab_url)
-    return trackers
 
 
 def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: Clock,

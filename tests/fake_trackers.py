@@ -193,6 +193,8 @@ class FakeGitHub(FakeTracker):
     def _serve(self, method: str, path: str, query: dict, body: Any) -> tuple[int, Any]:
         if path == "/user" and method == "GET":
             return 200, {"login": self.login, "id": 1, "type": "Bot"}
+        if path == f"/repos/{self.repo}" and method == "GET":
+            return 200, {"id": 1, "full_name": self.repo, "has_issues": True}
         prefix = f"/repos/{self.repo}/issues"
         if not path.startswith(prefix):
             return 404, {"message": "Not Found"}
@@ -273,9 +275,11 @@ class FakeGitLab(FakeTracker):
         prefix = "/api/v4/projects/"
         if not path.startswith(prefix):
             return 404, {"error": "404 Not Found"}
-        project, _, rest = path[len(prefix):].partition("/issues")
+        project, issues, rest = path[len(prefix):].partition("/issues")
         if project not in (self.project, str(self.project_id)):
             return 404, {"message": "404 Project Not Found"}
+        if not issues and method == "GET":
+            return 200, {"id": self.project_id, "path_with_namespace": self.project, "issues_enabled": True}
         parts = [p for p in rest.split("/") if p]
         if not parts:
             if method == "GET":

@@ -316,3 +316,18 @@ async def test_webhooks_answer_404_until_their_secret_is_set(make_bot, side: Sid
     status, answer = await side.send(bot, side.event("opened", issue))
     assert status == 404 and "not enabled" in answer["error"]
     assert count(bot, Incident) == 0
+
+
+async def test_check_says_whether_the_tracker_token_and_repository_are_right(tmp_path, fake_slack, side: Side):
+    from tests.conftest import SECRET, TOKEN
+    from tests.test_cli import run
+
+    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake_slack.api_url,
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+           **{name.upper(): value for name, value in side.settings().items()}}
+    code, out, _ = await run(tmp_path, "-m", "bot", "migrate", **env)
+    assert code == 0, out
+    code, out, _ = await run(tmp_path, "-m", "bot", "check", **env)
+    assert code == 0 and out[-1] == f"✓ {side.title}: acme/infra as @{side.fake.login}", out
+    code, out, _ = await run(tmp_path, "-m", "bot", "check", **{**env, f"{side.name.upper()}_TOKEN": "wrong"})
+    assert code == 1 and out[-1].startswith(f"✗ {side.title}: {side.title} answered 401"), out

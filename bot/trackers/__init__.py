@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from bot.config import Settings
 from bot.domain.tracker import IssueRef
 
 TIMEOUT_SECONDS = 20  # one call; the delivery engine bounds an attempt (every call in it) by half its lease
@@ -38,6 +39,10 @@ class Tracker(Protocol):
     async def whoami(self) -> str:
         """The account the bot acts as (its webhook events are the bot's own changes coming back)."""
 
+    async def describe(self) -> str:
+        """`python -m bot check`: the repository/project as the token sees it, and who the bot is there; refused
+        when the token cannot see it or issues are off there."""
+
     async def find_issue(self, title_prefix: str, since: datetime) -> IssueRef | None:
         """An issue whose title starts with `title_prefix`, opened since `since` (one the bot opened before a
         crash or an unclear answer), or None."""
@@ -52,3 +57,16 @@ class Tracker(Protocol):
     async def comment(self, number: int, body: str) -> None: ...
 
     async def close(self) -> None: ...
+
+
+def make_trackers(settings: Settings) -> dict[str, Tracker]:
+    """The trackers configured (SPEC §2 "Issue tracker"): none, GitHub, GitLab or both."""
+    from bot.trackers.github import GitHub
+    from bot.trackers.gitlab import GitLab
+
+    trackers: dict[str, Tracker] = {}
+    if settings.github_repo and settings.github_token:
+        trackers["github"] = GitHub(settings.github_repo, settings.github_token, settings.github_api_url)
+    if settings.gitlab_project and settings.gitlab_token:
+        trackers["gitlab"] = GitLab(settings.gitlab_project, settings.gitlab_token, settings.gitlab_url)
+    return trackers

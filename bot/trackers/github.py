@@ -87,6 +87,13 @@ class GitHub:
         user = await self._call("GET", "/user")
         return str(user["login"])  # type: ignore[index]
 
+    async def describe(self) -> str:
+        login = await self.whoami()
+        repo = await self._call("GET", f"/repos/{self.repo}")
+        if not repo.get("has_issues", True):  # type: ignore[union-attr]
+            raise TrackerRefused(f"issues are turned off on {self.repo}")
+        return f"{repo.get('full_name', self.repo)} as @{login}"  # type: ignore[union-attr]
+
     async def find_issue(self, title_prefix: str, since: datetime) -> IssueRef | None:
         stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
         issues = await self._call("GET", self._issues(f"?state=all&sort=created&direction=desc&per_page=100"

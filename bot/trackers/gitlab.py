@@ -87,6 +87,13 @@ class GitLab:
         user = await self._call("GET", f"{self.api}/user")
         return str(user["username"])  # type: ignore[index]
 
+    async def describe(self) -> str:
+        login = await self.whoami()
+        project = await self._call("GET", self.project)
+        if project.get("issues_enabled") is False:  # type: ignore[union-attr]
+            raise TrackerRefused("issues are turned off on the project")
+        return f"{project.get('path_with_namespace')} as @{login}"  # type: ignore[union-attr]
+
     async def find_issue(self, title_prefix: str, since: datetime) -> IssueRef | None:
         query = urlencode({"search": title_prefix.strip(), "in": "title", "state": "all", "per_page": 100,
                            "order_by": "created_at", "sort": "desc",
