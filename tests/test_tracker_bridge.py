@@ -331,3 +331,31 @@ async def test_check_says_whether_the_tracker_token_and_repository_are_right(tmp
     assert code == 0 and out[-1] == f"✓ {side.title}: acme/infra as @{side.fake.login}", out
     code, out, _ = await run(tmp_path, "-m", "bot", "check", **{**env, f"{side.name.upper()}_TOKEN": "wrong"})
     assert code == 1 and out[-1].startswith(f"✗ {side.title}: {side.title} answered 401"), out
+
+
+async def test_a_repository_the_token_cannot_see_is_a_refusal_for_good(make_bot, side: Side):
+    where = {"github_repo": "acme/gone"} if side.name == "github" else {"gitlab_project": "acme/gone"}
+    bot = await make_bot(**side.settings(**where))
+    await with_rotation(bot)
+    await bot.declare("Checkout is down", priority="P1", user="U0A")
+    await deliver(bot)
+    [note] = events_of(bot, "tracker")
+    assert "404" in note.text and side.fake.issues == {}
+    assert (await health(bot))["trackers"][side.name]["state"] == "refused"
+
+
+async def test_an_issue_arriving_while_the_tracker_api_is_down_still_pages_and_links_back_once(tracked, side: Side):
+    bot = tracked
+    side.fake.down()
+    issue = side.fake.add_issue("Deploys are failing", ["firefighter", "P0"])
+    status, answer = await side.send(bot, side.event("opened", issue))
+    assert (status, answer["did"]) == (202, "declared")
+    await bot.settle()
+    for _ in range(20):  # ten minutes
+        await bot.tick(seconds=30)
+    assert dms_to(bot, "U0A") and side.fake.comments[issue["number"]] == []
+    side.fake.recover()
+    await bot.tick(seconds=30)
+    await deliver(bot, 1)
+    [comment] = side.fake.comments[issue["number"]]
+    assert "Declared as **INC-1**" in comment and len(side.fake.issues) == 1
