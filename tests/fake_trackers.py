@@ -38,6 +38,7 @@ class Failure:
     headers: dict[str, str]
     method: str | None
     path_contains: str | None
+    body: dict | None = None
 
 
 @dataclass
@@ -73,8 +74,8 @@ class FakeTracker:
     # -- what tests tell it ------------------------------------------------------------------------------------
 
     def fail(self, status: int, *, times: int = 1, headers: dict[str, str] | None = None, method: str | None = None,
-             path_contains: str | None = None) -> None:
-        self._failures.append(Failure(status, times, headers or {}, method, path_contains))
+             path_contains: str | None = None, body: dict | None = None) -> None:
+        self._failures.append(Failure(status, times, headers or {}, method, path_contains, body))
 
     def down(self, status: int = 503) -> None:
         """Every call answers `status` until `recover()`."""
@@ -132,8 +133,8 @@ class FakeTracker:
             return web.Response(status=500)
         if failure is not None and failure.status > 0:
             call.status = failure.status
-            return web.json_response({"message": "failure the test asked for"}, status=failure.status,
-                                     headers=failure.headers)
+            return web.json_response(failure.body or {"message": "failure the test asked for"},
+                                     status=failure.status, headers=failure.headers)
         if not self._authorised(request):
             call.status = 401
             return web.json_response(self._unauthorised(), status=401)

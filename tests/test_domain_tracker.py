@@ -59,7 +59,7 @@ def test_titles_fit_the_trackers_limit():
 
 def test_slack_markup_reads_as_markdown_on_a_tracker():
     text = "Ask <@U0ALICE|alice> in <#C0PAY|payments>; see <https://grafana.example.com/d/1|the graph> &amp; <https://x.example.com>"
-    assert from_slack(text) == ("Ask @alice (Slack) in #payments (Slack); see [the graph](https://grafana.example.com/d/1)"
+    assert from_slack(text) == ("Ask `@alice` (Slack) in #payments (Slack); see [the graph](https://grafana.example.com/d/1)"
                                 " & https://x.example.com")
 
 
@@ -129,3 +129,29 @@ OPEN_P1 = Linked(1, Priority.P1, Status.TRIAGED)
 ])
 def test_what_an_issue_event_changes(event, linked, what):
     assert decide(event, linked, "firefighter", "firefighter-bot").what == what
+
+
+def test_events_older_than_what_was_applied_change_nothing():
+    from datetime import UTC, datetime
+
+    early, late = datetime(2026, 11, 24, 9, tzinfo=UTC), datetime(2026, 11, 24, 10, tzinfo=UTC)
+    seen = Linked(1, Priority.P1, Status.TRIAGED, seen_at=late)
+    older = IssueEvent(**{**_event(action="labeled", labels=("firefighter", "P0")).__dict__, "updated_at": early})
+    assert decide(older, seen, "firefighter", None).what == "ignore"
+    newer = IssueEvent(**{**older.__dict__, "updated_at": late})
+    assert decide(newer, seen, "firefighter", None).what == "priority"
+    assert decide(older, None, "firefighter", None, closed_since=late).what == "ignore"
+    assert decide(newer, None, "firefighter", None, closed_since=early).what == "declare"
+
+
+def test_a_body_that_is_not_text_is_named():
+    broken = sample("github_issues_opened.json")
+    broken["issue"]["body"] = {"not": "text"}
+    with pytest.raises(BadEvent) as caught:
+        github_event("issues", "d-6", broken)
+    assert caught.value.field == "issue.body"
+    event = github_event("issues", "d-7", sample("github_issues_opened.json"))
+    assert event.updated_at is not None and event.updated_at.isoformat() == "2019-05-15T15:20:18+00:00"
+    hook = sample("gitlab_issue_hook.json")
+    hook["object_attributes"]["updated_at"] = "2017-09-15 16:52:00 UTC"
+    assert gitlab_event("Issue Hook", "u-9", hook).updated_at.isoformat() == "2017-09-15T16:52:00+00:00"

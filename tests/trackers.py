@@ -17,6 +17,13 @@ from tests.fake_trackers import FakeGitHub, FakeGitLab, FakeTracker
 PAYLOADS = Path(__file__).parent / "payloads"
 WEBHOOK_SECRET = "webhook-secret-123"
 _deliveries = itertools.count(1)
+_moments = itertools.count(1)
+
+
+def moment(n: int | None = None) -> str:
+    """The issue's `updated_at` in an event: later with every event unless a test says which."""
+    seconds = next(_moments) if n is None else n
+    return f"2026-11-24T{seconds // 3600 % 24:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z"
 
 
 def _sample(name: str) -> dict:
@@ -45,14 +52,16 @@ class Side:
         fake = self.fake
         return fake.html_url(number) if isinstance(fake, FakeGitHub) else fake.web_url(number)  # type: ignore
 
-    def event(self, action: str, issue: dict, *, sender: str = "octocat", project: str | None = None) -> dict:
+    def event(self, action: str, issue: dict, *, sender: str = "octocat", project: str | None = None,
+              updated_at: str | None = None) -> dict:
         """`action`: opened, labeled, unlabeled, closed, reopened or edited, about `issue` as the fake keeps it."""
+        updated_at = updated_at or moment()
         if self.name == "github":
             body = copy.deepcopy(_sample("github_issues_labeled.json"))
             body["action"] = action
             body["issue"].update(id=issue["id"], number=issue["number"], title=issue["title"], body=issue["body"],
                                  labels=[{"name": name, "color": "d73a4a"} for name in issue["labels"]],
-                                 state=issue["state"], html_url=self.url_of(issue["number"]))
+                                 state=issue["state"], html_url=self.url_of(issue["number"]), updated_at=updated_at)
             body["repository"]["full_name"] = project or self.fake.repo  # type: ignore[attr-defined]
             body["sender"]["login"] = sender
             if action not in ("labeled", "unlabeled"):
@@ -64,7 +73,7 @@ class Side:
         body["object_attributes"].update(
             id=issue["id"], iid=issue["number"], title=issue["title"], description=issue["body"],
             state="opened" if issue["state"] == "open" else "closed", action=gitlab_action,
-            url=self.url_of(issue["number"]), labels=labels)
+            url=self.url_of(issue["number"]), labels=labels, updated_at=updated_at)
         body["labels"] = labels
         body["project"]["path_with_namespace"] = project or self.fake.project  # type: ignore[attr-defined]
         body["project"]["id"] = self.fake.project_id  # type: ignore[attr-defined]

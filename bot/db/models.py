@@ -260,6 +260,8 @@ class TrackerIssue(SQLModel, table=True):
     url: str = Field(default="", max_length=500)
     opened_there: bool = False  # the issue came first (the incident was declared from it)
     created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    # The issue's own time in the newest webhook event applied: an older one arriving late changes nothing.
+    seen_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
 
 
 class TrackerState(SQLModel, table=True):

@@ -822,9 +822,42 @@ def tracker_issues_of(*, session: Session, incident_id: int) -> list[TrackerIssu
                              .order_by(TrackerIssue.tracker)))
 
 
-def incident_of_issue(*, session: Session, tracker: str, issue_id: str) -> Incident | None:
-    return session.exec(select(Incident).join(TrackerIssue, TrackerIssue.incident_id == Incident.id)
-                        .where(TrackerIssue.tracker == tracker, TrackerIssue.issue_id == issue_id)).first()
+def incident_of_issue(*, session: Session, tracker: str,
+                      issue_id: str) -> tuple[Incident, TrackerIssue] | tuple[None, None]:
+    found = session.exec(select(Incident, TrackerIssue).join(TrackerIssue, TrackerIssue.incident_id == Incident.id)
+                         .where(TrackerIssue.tracker == tracker, TrackerIssue.issue_id == issue_id)).first()
+    return (found[0], found[1]) if found else (None, None)
+
+
+def issue_seen(*, session: Session, tracker: str, issue_id: str, at: datetime) -> None:
+    """The issue's time in an event just applied, unless a newer one was applied first."""
+    table = TrackerIssue.__table__
+    session.execute(sa.update(table).where(
+        table.c.tracker == tracker, table.c.issue_id == issue_id,
+        sa.or_(table.c.seen_at.is_(None), table.c.seen_at < sa.bindparam("b_at", type_=UTCDateTime())))
+        .values(seen_at=sa.bindparam("b_at")), {"b_at": at})
+
+
+def _closed_key(tracker: str, issue_id: str) -> str:
+    return f"{tracker}:closed-unlinked:{issue_id}"
+
+
+def closed_unlinked(*, session: Session, tracker: str, issue_id: str) -> datetime | None:
+    """When an issue in the queue but without an incident was last seen closed (by its own time)."""
+    row = session.get(HandledRequest, _closed_key(tracker, issue_id))
+    return row.at if row else None
+
+
+def note_closed_unlinked(*, session: Session, tracker: str, issue_id: str, at: datetime) -> None:
+    row = session.get(HandledRequest, _closed_key(tracker, issue_id))
+    if row is None:
+        try:
+            with session.begin_nested():  # the same event delivered twice at once: one row
+                session.add(HandledRequest(key=_closed_key(tracker, issue_id), kind="issue closed", at=at))
+        except sa.exc.IntegrityError:
+            pass
+    elif row.at < at:
+        row.at = at
 
 
 def link_issue(*, session: Session, incident_id: int, tracker: str, issue_id: str, number: int, url: str,

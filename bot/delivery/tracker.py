@@ -60,6 +60,7 @@ def tracker_lane(tracker: str, incident_id: int) -> str:
 class Found:
     incident: Incident
     issue: TrackerIssue | None
+    login_known: bool  # who the bot is on the tracker (else learnt on this delivery's way out)
 
 
 class TrackerDeliveries:
@@ -67,6 +68,9 @@ class TrackerDeliveries:
                  queue_refresh: Callable[[Session, Incident, datetime], None]) -> None:
         self.engine, self.clock, self.trackers, self.queue_label = engine, clock, trackers, queue_label
         self.queue_refresh = queue_refresh  # the pinned summary links the issue once it exists
+        # A tracker that asked us to slow down is left alone until then, by every lane (in this process).
+        self.not_before: dict[str, datetime] = {}
+        self.asked_login: set[str] = set()  # once per process: a token that may not read its own user stays so
         for name in trackers:
             engine.register(kind_for(name, OPEN), self.open, prepare=self._read_for_open)
             engine.register(kind_for(name, SYNC), self.sync, prepare=self._read)
@@ -78,21 +82,27 @@ class TrackerDeliveries:
     def _tracker(delivery: Delivery) -> str:
         return delivery.kind.rsplit("_", 1)[0]
 
-    def _read(self, session: Session, delivery: Delivery) -> Found:
+    def _found(self, session: Session, delivery: Delivery) -> Found:
         incident = incident_in(session, delivery, need_home=False)
-        issue = repo.tracker_issue(session=session, incident_id=incident.id, tracker=self._tracker(delivery))
-        if issue is None:
-            raise Drop(f"{incident_ref(incident.number)} has no issue on "
+        tracker = self._tracker(delivery)
+        issue = repo.tracker_issue(session=session, incident_id=incident.id, tracker=tracker)
+        state = repo.tracker_states(session=session).get(tracker)
+        return Found(incident, issue, bool(state and state.login))
+
+    def _read(self, session: Session, delivery: Delivery) -> Found:
+        found = self._found(session, delivery)
+        if found.issue is None:
+            raise Drop(f"{incident_ref(found.incident.number)} has no issue on "
                        f"{TRACKER_NAMES[self._tracker(delivery)]} (it could not be opened)")
-        return Found(incident, issue)
+        return found
 
     def _read_for_open(self, session: Session, delivery: Delivery) -> Found:
-        incident = incident_in(session, delivery, need_home=False)
-        issue = repo.tracker_issue(session=session, incident_id=incident.id, tracker=self._tracker(delivery))
-        if issue is None and incident.channel_id is None and "done" not in incident.steps_done \
+        found = self._found(session, delivery)
+        incident = found.incident
+        if found.issue is None and incident.channel_id is None and "done" not in incident.steps_done \
                 and self.clock.now() - incident.created_at < HOME_WAIT:
             raise Later  # its channel is on the way: the issue links to it
-        return Found(incident, issue)
+        return found
 
     # -- calls -----------------------------------------------------------------------------------------------
 
@@ -100,9 +110,15 @@ class TrackerDeliveries:
         """A tracker call: down → tried again later; refused for good → failed, and said on the timeline and in
         /healthz (with the outcome, under the claim)."""
         tracker = self._tracker(delivery)
+        now = self.clock.now()
+        if (until := self.not_before.get(tracker)) and now < until:
+            call.close()
+            raise Unavailable(f"{tracker}: waiting out its rate limit", (until - now).total_seconds())
         try:
             return await call
         except TrackerDown as exc:
+            if exc.retry_after:
+                self.not_before[tracker] = now + timedelta(seconds=exc.retry_after)
             raise Unavailable(f"{tracker}: {exc.error}", exc.retry_after) from exc
         except TrackerRefused as exc:
             now, error = self.clock.now(), exc.error
@@ -113,11 +129,19 @@ class TrackerDeliveries:
                                text=f"{TRACKER_NAMES[tracker]} refused to {doing}: {error}")
             raise Refused(error, record) from exc
 
-    def _ok(self, tracker: str, also: Callable[[Session], None] | None = None) -> Sent:
-        now = self.clock.now()
+    async def _ok(self, tracker: str, found: Found, also: Callable[[Session], None] | None = None) -> Sent:
+        """Went through: a refusal shown before is over. Who the bot is there, if not known yet (the tracker was
+        down at start-up), is learnt now: its own changes coming back through webhooks are then known as such."""
+        now, login = self.clock.now(), None
+        if not found.login_known and tracker not in self.asked_login:
+            self.asked_login.add(tracker)
+            try:
+                login = await self.trackers[tracker].whoami()
+            except (TrackerDown, TrackerRefused) as exc:
+                log.info("%s: who the bot is there is still unknown (%s)", tracker, exc)
 
         def record(session: Session) -> None:
-            repo.note_tracker(session=session, tracker=tracker, now=now, error="")
+            repo.note_tracker(session=session, tracker=tracker, now=now, error="", login=login)
             if also is not None:
                 also(session)
         return Sent(record)
@@ -132,6 +156,8 @@ class TrackerDeliveries:
         incident, tracker_name = found.incident, self._tracker(delivery)
         if found.issue is not None:
             return None  # opened already (by an earlier delivery, or the incident came from this issue)
+        if not Priority(incident.priority).pages:
+            return None  # lowered to P2 while this waited: not the firefighters' queue
         tracker = self.trackers[tracker_name]
         ref = None
         if self._tried_before(delivery):
@@ -154,7 +180,7 @@ class TrackerDeliveries:
             repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
                            text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number}: {ref.url}")
             self.queue_refresh(session, incident, now)
-        return self._ok(tracker_name, link)
+        return await self._ok(tracker_name, found, link)
 
     async def sync(self, delivery: Delivery, payload: dict, found: Found) -> Sent:
         """Labels and open/closed from the incident as it is now (not as it was when the change was queued):
@@ -166,7 +192,7 @@ class TrackerDeliveries:
                                 found.issue.number, lambda current: issue_labels(priority, status, self.queue_label,
                                                                                  current),
                                 issue_state(status), close_reason(status)))
-        return self._ok(tracker_name)
+        return await self._ok(tracker_name, found)
 
     async def comment(self, delivery: Delivery, payload: dict, found: Found) -> Sent | None:
         incident, tracker_name = found.incident, self._tracker(delivery)
@@ -178,10 +204,10 @@ class TrackerDeliveries:
         if self._tried_before(delivery) and await self._calling(
                 delivery, incident, "read the issue's comments",
                 tracker.has_comment(found.issue.number, marker(key), delivery.created_at - LOOK_BACK)):
-            return self._ok(tracker_name)  # the earlier attempt got through
+            return await self._ok(tracker_name, found)  # the earlier attempt got through
         await self._calling(delivery, incident, "comment on the issue",
                             tracker.comment(found.issue.number, comment_body(text, key)))
-        return self._ok(tracker_name)
+        return await self._ok(tracker_name, found)
 
     def _comment_text(self, payload: dict, incident: Incident) -> str | None:
         about = payload.get("about")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain.incident import Priority, Status, incident_ref
@@ -112,10 +113,11 @@ _SLACK_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
 
 
 def from_slack(text: str) -> str:
-    """Slack's markup as Markdown a tracker renders: links as links, people and channels by name or id."""
+    """Slack's markup as Markdown a tracker renders: links as links, people and channels by name or id — a
+    person in code quotes, so `@alice` on Slack never notifies whoever is called alice on the tracker."""
     text = _SLACK_LINK.sub(lambda m: f"[{m.group(2)}]({m.group(1)})", text)
     text = _SLACK_URL.sub(lambda m: m.group(1), text)
-    text = _SLACK_USER.sub(lambda m: f"@{m.group(2) or m.group(1)} (Slack)", text)
+    text = _SLACK_USER.sub(lambda m: f"`@{m.group(2) or m.group(1)}` (Slack)", text)
     text = _SLACK_CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)} (Slack)", text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
@@ -199,6 +201,7 @@ class IssueEvent:
     labels: tuple[str, ...]
     state: str  # open | closed
     sender: str
+    updated_at: datetime | None = None  # the issue's, as the event saw it: orders events that arrive out of order
 
     @property
     def ref(self) -> IssueRef:
@@ -212,6 +215,25 @@ def _need(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if not isinstance(value, kind) or isinstance(value, bool):
         raise BadEvent(where, f"{where} has the wrong type")
     return value
+
+
+def _text(obj: dict, key: str, where: str) -> str:
+    value = obj.get(key)
+    if value is not None and not isinstance(value, str):
+        raise BadEvent(where, f"{where} must be text")
+    return value or ""
+
+
+def _moment(value: Any) -> datetime | None:
+    """`2019-05-15T15:20:18Z` (GitHub, GitLab) or `2017-09-15 16:52:00 UTC` (older GitLab hooks); else None."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().replace(" UTC", "+00:00").replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _label_names(labels: Any, key: str, where: str) -> tuple[str, ...]:
@@ -250,10 +272,11 @@ def github_event(event: str, delivery_id: str, body: Any) -> IssueEvent | Ignore
         project=_need(repository, "full_name", str, "repository.full_name"),
         project_id=str(_need(repository, "id", int, "repository.id")),
         issue_id=str(_need(issue, "id", int, "issue.id")), number=_need(issue, "number", int, "issue.number"),
-        title=_need(issue, "title", str, "issue.title"), body=issue.get("body") or "",
+        title=_need(issue, "title", str, "issue.title"), body=_text(issue, "body", "issue.body"),
         url=_need(issue, "html_url", str, "issue.html_url"),
         labels=_label_names(issue.get("labels"), "name", "issue.labels"),
-        state="closed" if state == "closed" else "open", sender=str(sender.get("login") or ""))
+        state="closed" if state == "closed" else "open", sender=str(sender.get("login") or ""),
+        updated_at=_moment(issue.get("updated_at")))
 
 
 _GITLAB_ACTIONS = {"open": "opened", "close": "closed", "reopen": "reopened", "update": "edited"}
@@ -283,9 +306,11 @@ def gitlab_event(event: str, delivery_id: str, body: Any) -> IssueEvent | Ignore
         project_id=str(_need(project, "id", int, "project.id")),
         issue_id=str(_need(issue, "id", int, "object_attributes.id")),
         number=_need(issue, "iid", int, "object_attributes.iid"),
-        title=_need(issue, "title", str, "object_attributes.title"), body=issue.get("description") or "",
+        title=_need(issue, "title", str, "object_attributes.title"),
+        body=_text(issue, "description", "object_attributes.description"),
         url=_need(issue, "url", str, "object_attributes.url"), labels=_label_names(labels, "title", "labels"),
-        state="closed" if state == "closed" else "open", sender=str(user.get("username") or ""))
+        state="closed" if state == "closed" else "open", sender=str(user.get("username") or ""),
+        updated_at=_moment(issue.get("updated_at")))
 
 
 def same_project(event: IssueEvent, configured: str) -> bool:
@@ -298,11 +323,12 @@ def same_project(event: IssueEvent, configured: str) -> bool:
 
 @dataclass(frozen=True)
 class Linked:
-    """The incident an issue is linked to, as it stands."""
+    """The incident an issue is linked to, as it stands, and the issue's time in the newest event applied."""
 
     number: int
     priority: Priority
     status: Status
+    seen_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -312,9 +338,12 @@ class Decision:
     reason: str = ""
 
 
-def decide(event: IssueEvent, linked: Linked | None, queue_label: str, bot_login: str | None) -> Decision:
+def decide(event: IssueEvent, linked: Linked | None, queue_label: str, bot_login: str | None,
+           closed_since: datetime | None = None) -> Decision:
     """What a tracker event changes. The bot's own changes coming back (its account is the sender) change
-    nothing, and neither does an event that only says what the incident already is: no echo loops."""
+    nothing, and neither does an event that only says what the incident already is: no echo loops. Trackers do
+    not promise to deliver events in order: one older than the newest applied (by the issue's own time) changes
+    nothing, and an unlinked issue seen closed (`closed_since`, its time then) is not declared from an older event."""
     if bot_login and event.sender.lower() == bot_login.lower():
         return Decision("ignore", reason="the bot's own change")
     priority = priority_of(event.labels)
@@ -323,11 +352,15 @@ def decide(event: IssueEvent, linked: Linked | None, queue_label: str, bot_login
             return Decision("ignore", reason="an issue the bot opened")
         if event.state == "closed":
             return Decision("ignore", reason="the issue is closed")
+        if closed_since is not None and (event.updated_at is None or event.updated_at <= closed_since):
+            return Decision("ignore", reason="an older event: the issue was closed since")
         if queue_label.lower() not in (label.lower() for label in event.labels):
             return Decision("ignore", reason=f"not in the queue (no {queue_label} label)")
         if priority is None or not priority.pages:
             return Decision("ignore", reason="no P0 or P1 priority label")
         return Decision("declare", priority)
+    if linked.seen_at is not None and event.updated_at is not None and event.updated_at < linked.seen_at:
+        return Decision("ignore", reason="an older event than the last one applied")
     if event.state == "closed":
         if linked.status.is_open:
             return Decision("resolve")

@@ -61,32 +61,57 @@ class IssueEvents:
 
     def receive(self, event: IssueEvent) -> Heard:
         with self.db.reading() as session:
-            incident = repo.incident_of_issue(session=session, tracker=event.tracker, issue_id=event.issue_id)
+            incident, link = repo.incident_of_issue(session=session, tracker=event.tracker, issue_id=event.issue_id)
             state = repo.tracker_states(session=session).get(event.tracker)
-            rotations = repo.all_rotations(session=session)
-        linked = Linked(incident.number, Priority(incident.priority), Status(incident.status)) if incident else None
-        decision = decide(event, linked, self.settings.queue_label, state.login if state else None)
+            closed_since = repo.closed_unlinked(session=session, tracker=event.tracker, issue_id=event.issue_id) \
+                if incident is None else None
+            rotations = repo.all_rotations(session=session) if incident is None else []
+        linked = Linked(incident.number, Priority(incident.priority), Status(incident.status), link.seen_at) \
+            if incident else None
+        decision = decide(event, linked, self.settings.queue_label, state.login if state else None, closed_since)
         log.info("%s issue #%s (%s, delivery %s): %s %s", event.tracker, event.number, event.action,
                  event.delivery_id, decision.what, decision.reason)
-        if decision.what == "ignore":
-            return Heard(incident_ref(incident.number) if incident else None, "ignored", decision.reason)
+        in_queue = self.settings.queue_label.lower() in (label.lower() for label in event.labels)
+        if incident is None and event.state == "closed" and event.updated_at is not None and in_queue:
+            self._remember_closed(event)  # an older `opened` arriving after this must not declare it
         if decision.what == "declare":
             return self._declare(event, decision, rotations)
-        assert incident is not None
+        if incident is None:
+            return Heard(None, "ignored", decision.reason)
+        heard = self._apply(event, decision, incident.number)
+        if event.updated_at is not None and not decision.reason.startswith("an older event"):
+            self._seen(event)
+        return heard
+
+    def _remember_closed(self, event: IssueEvent) -> None:
+        with self.db.session() as session:
+            repo.note_closed_unlinked(session=session, tracker=event.tracker, issue_id=event.issue_id,
+                                      at=event.updated_at)
+            session.commit()
+
+    def _seen(self, event: IssueEvent) -> None:
+        with self.db.session() as session:
+            repo.issue_seen(session=session, tracker=event.tracker, issue_id=event.issue_id, at=event.updated_at)
+            session.commit()
+
+    def _apply(self, event: IssueEvent, decision: Decision, number: int) -> Heard:
+        if decision.what == "ignore":
+            return Heard(incident_ref(number), "ignored", decision.reason)
+        incident_number = number
         actor = TrackerActor(event.tracker, event.sender)
         key = f"{event.tracker}:{event.delivery_id}"
         try:
             if decision.what == "resolve":
-                self.working.resolve(incident.number, None, Resolution(f"Its issue was closed: {event.url}"),
+                self.working.resolve(incident_number, None, Resolution(f"Its issue was closed: {event.url}"),
                                      key, external=actor)
             elif decision.what == "reopen":
-                self.working.reopen(incident.number, None, f"its issue was reopened: {event.url}", key,
+                self.working.reopen(incident_number, None, f"its issue was reopened: {event.url}", key,
                                     external=actor)
             else:
-                self.working.set_priority(incident.number, None, decision.priority, key, external=actor)
+                self.working.set_priority(incident_number, None, decision.priority, key, external=actor)
         except UserError as exc:  # it changed in Slack meanwhile (resolved a moment ago, ...): nothing to do
-            return Heard(incident_ref(incident.number), "ignored", str(exc))
-        return Heard(incident_ref(incident.number), {"resolve": "resolved", "reopen": "reopened"}.get(
+            return Heard(incident_ref(incident_number), "ignored", str(exc))
+        return Heard(incident_ref(incident_number), {"resolve": "resolved", "reopen": "reopened"}.get(
             decision.what, "priority"))
 
     def _declare(self, event: IssueEvent, decision: Decision, rotations: list) -> Heard:

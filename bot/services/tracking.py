@@ -66,7 +66,9 @@ class TrackerOut:
                 origin: str | None) -> None:
         """After the change is applied, before its commit. `origin`: the tracker the change came from."""
         for tracker in self.trackers:
-            if tracker == origin:
+            if tracker == origin:  # it knows what it told us; the analysis draft is news to it all the same
+                if outcome.kind == "resolved" and incident.postmortem:
+                    self._queue(session, incident, tracker, COMMENT, now, about="postmortem")
                 continue
             tracked = Priority(incident.priority).pages or repo.tracker_issue(
                 session=session, incident_id=incident.id, tracker=tracker) is not None

@@ -17,6 +17,7 @@ from bot.domain.tracker import IssueRef
 from bot.trackers import TIMEOUT_SECONDS, Relabel, TrackerDown, TrackerRefused
 
 USER_AGENT = "firefighter-incident-bot"
+SECONDARY_WAIT = 60.0  # seconds
 
 
 def _retry_after(exc: gidgethub.HTTPException) -> float | None:
@@ -70,6 +71,9 @@ class GitHub:
             wait = _retry_after(exc)
             if status == 429 or (status == 403 and wait is not None):
                 raise TrackerDown(f"rate limited ({status})", wait) from exc
+            if status == 403 and any(word in str(exc).lower() for word in ("rate limit", "abuse")):
+                # A secondary limit may come without a header: GitHub asks for at least a minute then.
+                raise TrackerDown(f"rate limited ({status}: {exc})"[:200], SECONDARY_WAIT) from exc
             raise TrackerRefused(f"GitHub answered {status}: {exc}"[:300]) from exc
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise TrackerDown(f"GitHub unreachable ({exc.__class__.__name__})") from exc
@@ -113,7 +117,7 @@ class GitHub:
         change: dict = {"labels": relabel(current), "state": state}
         if state == "closed":
             change["state_reason"] = reason
-        if change["labels"] == current and state == issue.get("state"):  # type: ignore[union-attr]
+        if set(change["labels"]) == set(current) and state == issue.get("state"):  # type: ignore[union-attr]
             return
         await self._call("PATCH", self._issues(f"/{number}"), change)
 

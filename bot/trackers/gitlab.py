@@ -115,7 +115,7 @@ class GitLab:
         labels = relabel(current)
         now_open = issue.get("state") == "opened"  # type: ignore[union-attr]
         change: dict = {}
-        if labels != current:
+        if set(labels) != set(current):
             change["labels"] = ",".join(labels)
         if now_open != (state == "open"):
             change["state_event"] = "reopen" if state == "open" else "close"

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column('url', sa.String(length=500), nullable=False),
         sa.Column('opened_there', sa.Boolean(), nullable=False),
         sa.Column('created_at', UTCDateTime(), nullable=False),
+        sa.Column('seen_at', UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(['incident_id'], ['incident.id']),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('tracker', 'issue_id'),
