@@ -9,6 +9,8 @@ import re
 import signal
 import sys
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -27,7 +29,10 @@ def postgres_database(postgres) -> str:
     return postgres.new_database()
 
 
-async def test_two_processes_send_each_page_and_reminder_once(tmp_path, fake_slack, postgres_database):
+@asynccontextmanager
+async def replicas(tmp_path, fake_slack, database: str, **env: str) -> AsyncIterator[list[SlackSender]]:
+    """Two `python -m bot` processes on one database with the rotation `payments` (U0A, U0B, U0C) in place;
+    stopped (SIGTERM) afterwards."""
     for user in ("U0A", "U0B", "U0C"):
         fake_slack.add_user(user)
     fake_slack.add_channel("C0PAY", "payments-oncall")
@@ -35,21 +40,32 @@ async def test_two_processes_send_each_page_and_reminder_once(tmp_path, fake_sla
     try:
         for _ in range(2):
             port = free_port()
-            env = bot_env(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.api_url,
-                          DATABASE_URL=postgres_database, HOST="127.0.0.1", PORT=str(port),
-                          INCIDENTS_CHANNEL="C0INCIDENTS", SCHEDULER_TICK="1s", ESCALATION_TIMEOUT_P0="2s",
-                          P0_UPDATE_INTERVAL="4s", P0_RENAG_INTERVAL="1h", LOG_LEVEL="WARNING")
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL)
+                sys.executable, "-m", "bot", cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL, env=bot_env(
+                    SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.api_url,
+                    DATABASE_URL=database, HOST="127.0.0.1", PORT=str(port), INCIDENTS_CHANNEL="C0INCIDENTS",
+                    SCHEDULER_TICK="1s", LOG_LEVEL="WARNING", **env))
             processes.append(process)
             await wait_healthy(f"http://127.0.0.1:{port}", process)
             senders.append(SlackSender(f"http://127.0.0.1:{port}", SECRET, fake_slack.response_url()))
-
         _, body, _ = await senders[0].command("rotation create payments <#C0PAY|payments-oncall>", user="U0A")
         assert body.startswith("Created the rotation")
         _, body, _ = await senders[1].command("rotation add payments <@U0A> <@U0B> <@U0C>", user="U0A")
         assert body.startswith("Added")
+        yield senders
+    finally:
+        for sender in senders:
+            await sender.close()
+        for process in processes:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                await process.wait()
+
+
+async def test_two_processes_send_each_page_and_reminder_once(tmp_path, fake_slack, postgres_database):
+    async with replicas(tmp_path, fake_slack, postgres_database, ESCALATION_TIMEOUT_P0="2s",
+                        P0_UPDATE_INTERVAL="4s", P0_RENAG_INTERVAL="1h") as senders:
         view = declare_modal(metadata=json.dumps({"channel": "C0GENERAL"}), rotations=[(1, "payments")],
                              rotation_id=1)
         answers = await asyncio.gather(*(
@@ -85,10 +101,3 @@ async def test_two_processes_send_each_page_and_reminder_once(tmp_path, fake_sla
         nags = sent("C", r"\*(INC-\d+)\* \(P0\) Burst \d+ has had no update")
         assert len(nags) == INCIDENTS and set(nags.values()) == {1}, nags
         assert len([c for c in fake_slack.calls if c.method == "conversations.create"]) == INCIDENTS
-    finally:
-        for sender in senders:
-            await sender.close()
-        for process in processes:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                await process.wait()
