@@ -95,7 +95,7 @@ class GitLab:
         return f"{project.get('path_with_namespace')} as @{login}"  # type: ignore[union-attr]
 
     async def find_issue(self, title_prefix: str, since: datetime) -> IssueRef | None:
-        query = urlencode({"search": title_prefix.strip(), "in": "title", "state": "all", "per_page": 100,
+        query = urlencode({"search": title_prefix.rstrip(": "), "in": "title", "state": "all", "per_page": 100,
                            "order_by": "created_at", "sort": "desc",
                            "created_after": since.strftime("%Y-%m-%dT%H:%M:%SZ")})
         issues = await self._call("GET", f"{self.project}/issues?{query}")
