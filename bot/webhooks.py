@@ -16,8 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from gidgethub import ValidationFailure
-from gidgethub.sansio import validate_event
 
 from bot.alerts import cleaned
 from bot.config import Settings
@@ -45,6 +43,9 @@ async def _body(request: web.Request) -> bytes | web.Response:
 
 
 def _github_signed(raw: bytes, headers, secret: str) -> bool:
+    from gidgethub import ValidationFailure  # loaded only where GitHub is configured
+    from gidgethub.sansio import validate_event
+
     signature = headers.get("X-Hub-Signature-256", "")
     if not signature.startswith("sha256="):  # never the older SHA-1 header's scheme
         return False
