@@ -11,7 +11,7 @@ from slack_bolt.authorization import AuthorizeResult
 from bot.config import Settings
 from bot.db.repo import Database
 from bot.ids import ActionId, CallbackId
-from bot.listeners import commands, declare, home, working
+from bot.listeners import commands, covers, declare, home, working
 from bot.notify import Background, SlackGateway
 from bot.services import Services
 
@@ -64,5 +64,8 @@ def build_app(settings: Settings, services: Services, gateway: SlackGateway, bac
     app.view_submission(CallbackId.HANDOFF_NOTE_MODAL)(working.handoff_note_submitted)
     app.view_submission(CallbackId.UPDATE_MODAL)(working.update_submitted)
     app.view_submission(CallbackId.RESOLVE_MODAL)(working.resolve_submitted)
+    app.action(ActionId.COVER_TAKE)(covers.take)
+    app.action(ActionId.COVER_WITHDRAW)(covers.withdraw)
+    app.action(ActionId.COVER_ASK)(covers.ask)
     app.event("app_home_opened")(home.home_opened)
     return app

@@ -26,6 +26,7 @@ class BlockId(StrEnum):
     PAGE_ACTIONS = "page_actions"
     HANDOFF_ACTIONS = "handoff_actions"
     HANDOFF_NOTE = "handoff_note"
+    COVER_ACTIONS = "cover_actions"
 
 
 class ActionId(StrEnum):
@@ -48,3 +49,6 @@ class ActionId(StrEnum):
     HANDOFF_NOTE = "handoff_add_note"
     HANDOFF_NOTE_TEXT = "handoff_note_input"
     HAND_OVER = "handoff_hand_over"
+    COVER_TAKE = "cover_take"
+    COVER_WITHDRAW = "cover_withdraw"
+    COVER_ASK = "cover_ask"

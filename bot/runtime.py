@@ -22,6 +22,7 @@ from bot.db import repo
 from bot.db.engine import make_engine, upgrade_to_head
 from bot.db.repo import Database
 from bot.delivery.clicks import ClickAnswers
+from bot.delivery.covers import CoverMessages
 from bot.delivery.declarations import deliver_declarations
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.messages import Messages, ReminderMessages
@@ -35,6 +36,7 @@ from bot.scheduler import build_scheduler
 from bot.services import (
     Alerts,
     Clicks,
+    Covers,
     Declaring,
     Handoffs,
     IssueEvents,
@@ -135,7 +137,8 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     reminders = Reminders(settings, db, clock, outbox, rotations, people, handoffs)
     reading = Reading(settings, db, clock)
     clicks = Clicks(db, clock, working)
-    ClickAnswers(delivery, db, slack, clicks, lambda user: home_view(rotations, reading, user))
+    covers = Covers(settings, db, clock, outbox, rotations, people)
+    ClickAnswers(delivery, db, slack, clicks, lambda user: home_view(rotations, reading, user, covers))
     Messages(delivery, db, slack, reading.summary_from)
     ReminderMessages(delivery, db, slack, reminders.still_due)
     Pages(delivery, db, slack, clock, settings, settings.escalation_timeout, paging.escalate_refused)
@@ -144,13 +147,15 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
         reading.summary_unless_paging(session, incident)), reading.summary)
     deliver_declarations(delivery, declaring.declare_stored, setup)
     TrackerDeliveries(delivery, clock, trackers or {}, settings.queue_label, refresh_summary(delivery))
+    CoverMessages(delivery, slack)
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
                     alerts=Alerts(settings, db, clock, declaring, working), reading=reading, clicks=clicks,
-                    issue_events=IssueEvents(settings, db, clock, declaring, working))
+                    issue_events=IssueEvents(settings, db, clock, declaring, working),
+                    covers=covers)
 
 
-def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People,
+def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People, covers: Covers,
             background: Background) -> Callable[[], Awaitable[None]]:
     async def tick() -> None:
         """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now` is claimed and
@@ -158,6 +163,7 @@ def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People
         outbox.flush_later()
         await paging.escalate_due()
         await reminders.remind_due()
+        await covers.expire_due()
         background.spawn(people.refresh_now_and_then(), name="people")
     return tick
 
@@ -172,7 +178,8 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     db = Database(engine)
     trackers = make_trackers(settings)
     services = wire_services(settings, db, slack, clock or SystemClock(), background, trackers)
-    tick = tick_of(services.outbox, services.paging, services.reminders, services.people, background)
+    tick = tick_of(services.outbox, services.paging, services.reminders, services.people, services.covers,
+                   background)
     bolt = build_app(settings, services, slack, background, db)
     socket = SocketConnection(bolt, settings.slack_app_token) if settings.socket_mode and settings.slack_app_token \
         else None

@@ -162,6 +162,31 @@ class RotationSwap(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_timestamp(nullable=False))
 
 
+class CoverRequest(SQLModel, table=True):
+    """"Cover me": `requester` asks someone on the roster to hold `role` from `starts_at` until `ends_at`.
+
+    state: `open` (the request's message has an I'll cover button) → `taken` (by `taken_by`, who got the override
+    `override_id`), `withdrawn` (by the requester) or `expired` (its start passed untaken; the requester was told).
+    """
+
+    __tablename__ = "cover_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int = Field(foreign_key="rotation.id", index=True)
+    requester: str = Field(max_length=32, index=True)
+    role: str = Field(max_length=16)
+    starts_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+    ends_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    reason: str = Field(default="", max_length=300)
+    state: str = Field(default="open", max_length=16, index=True)
+    taken_by: str | None = Field(default=None, max_length=32, index=True)
+    override_id: int | None = Field(default=None, foreign_key="rotation_override.id")
+    channel_id: str | None = Field(default=None, max_length=32)  # where the request was posted, once it was
+    message_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    decided_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
 class Page(SQLModel, table=True):
     """One step of an escalation chain. The unique (incident, chain, step) makes each step happen once.
 

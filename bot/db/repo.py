@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.db.models import (
     RECHECK,
+    CoverRequest,
     Delivery,
     HandledRequest,
     Incident,
@@ -412,6 +413,51 @@ def overrides_like(*, session: Session, rotation_id: int, user_id: str, role: st
         RotationOverride.rotation_id == rotation_id, RotationOverride.user_id == user_id,
         RotationOverride.role == role, col(RotationOverride.starts_at) == starts_at,
         col(RotationOverride.ends_at) == ends_at)).one()
+
+
+def overrides_overlapping(*, session: Session, rotation_id: int, role: str, starts_at: datetime,
+                          ends_at: datetime) -> list[RotationOverride]:
+    """Overrides of `role` on the rotation that share some time with [starts_at, ends_at)."""
+    return list(session.exec(select(RotationOverride).where(
+        RotationOverride.rotation_id == rotation_id, RotationOverride.role == role,
+        col(RotationOverride.starts_at) < ends_at, col(RotationOverride.ends_at) > starts_at)
+        .order_by(RotationOverride.starts_at)))
+
+
+def covers_overlapping(*, session: Session, rotation_id: int, role: str, starts_at: datetime,
+                       ends_at: datetime) -> list[CoverRequest]:
+    """Open cover requests for `role` on the rotation that share some time with [starts_at, ends_at)."""
+    return list(session.exec(select(CoverRequest).where(
+        CoverRequest.rotation_id == rotation_id, CoverRequest.role == role, CoverRequest.state == "open",
+        col(CoverRequest.starts_at) < ends_at, col(CoverRequest.ends_at) > starts_at)))
+
+
+def cover_for_change(*, session: Session, cover_id: int) -> CoverRequest | None:
+    return _lock(session, CoverRequest, col(CoverRequest.id) == cover_id)
+
+
+def cover_by_id(*, session: Session, cover_id: int) -> CoverRequest | None:
+    return session.get(CoverRequest, cover_id)
+
+
+def open_covers_of(*, session: Session, user_id: str, limit: int = 10) -> list[CoverRequest]:
+    return list(session.exec(select(CoverRequest).where(CoverRequest.requester == user_id,
+                                                        CoverRequest.state == "open")
+                             .order_by(CoverRequest.starts_at).limit(limit)))
+
+
+def covers_to_expire(*, session: Session, now: datetime, limit: int = 200) -> list[CoverRequest]:
+    return list(session.exec(select(CoverRequest).where(CoverRequest.state == "open",
+                                                        col(CoverRequest.starts_at) <= now)
+                             .order_by(CoverRequest.id).limit(limit)))
+
+
+def expire_cover(*, session: Session, cover_id: int, now: datetime) -> bool:
+    """Claimed once: only the process whose UPDATE finds it still open tells the requester."""
+    table = CoverRequest.__table__
+    result = session.execute(sa.update(table).where(table.c.id == cover_id, table.c.state == "open")
+                             .values(state="expired", decided_at=now))
+    return result.rowcount == 1
 
 
 def swaps_between(*, session: Session, rotation_id: int, shift_index: int, a: str, b: str) -> int:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from bot.domain.rotation import ROLES
 from bot.listeners import after_ack, off_loop
-from bot.services import Reading, Rotations
-from bot.views.home import home
+from bot.services import Covers, Reading, Rotations
+from bot.views.home import MyShift, home
 
 _HOME_INCIDENTS = 20
+_MY_SHIFTS = 6
+_AHEAD = 8  # shifts looked at for your own
 
 
 async def home_opened(event, context) -> None:
@@ -17,11 +20,16 @@ async def home_opened(event, context) -> None:
 
 async def publish_home(context, user: str) -> None:
     await context["slack"].publish_home(user, await off_loop(context, home_view, context["rotations"],
-                                                             context["reading"], user))
+                                                             context["reading"], user, context["covers"]))
 
 
-def home_view(rotations: Rotations, reading: Reading, user: str) -> dict:
-    theirs = rotations.rotations_of(user) or rotations.all()[:5]
-    plans = rotations.plans(theirs, shifts=1)
+def home_view(rotations: Rotations, reading: Reading, user: str, covers: Covers | None = None) -> dict:
+    mine = rotations.rotations_of(user)
+    plans = rotations.plans(mine or rotations.all()[:5], shifts=_AHEAD if mine else 1)
+    now = rotations.clock.now()
+    shifts = [MyShift(plan.rotation, role, max(shift.shift_start, now), shift.shift_end)
+              for plan in plans if user in plan.roster for shift in plan.shifts
+              for role in ROLES if shift.holder(role) == user][:_MY_SHIFTS]
+    requests = covers.open_requests(user) if covers is not None else []
     open_incidents, total = reading.list(open_only=True, limit=_HOME_INCIDENTS)
-    return home(user, plans, reading.commanded_by(user), open_incidents, total)
+    return home(user, plans, reading.commanded_by(user), open_incidents, total, shifts, requests)

@@ -13,7 +13,7 @@ from bot.domain.errors import UserError
 from bot.domain.rotation import Role
 from bot.domain.when import EXAMPLES, parse_range
 from bot.listeners.command_line import user_refs
-from bot.services import Rotations
+from bot.services import Covers, Rotations
 from bot.slack_text import date_token, echo, escape, parse_channel_ref, parse_user_ref
 from bot.views import rotation as views
 from bot.views.incident import mrkdwn
@@ -27,6 +27,8 @@ USAGE = "\n".join([
     "• `rotation override [name] @user <from> <to> [as primary|secondary|tertiary]` — times like "
     f"{EXAMPLES}, team time",
     "• `rotation swap [name] @a @b [this|next|<day>]` — by default the next shift either of them is primary",
+    "• `rotation cover [name] <from> <to> [as primary|secondary|tertiary] [reason]` — ask the roster to cover you: "
+    "the first to press *I'll cover* takes it",
     "• `rotation feed-reset [name]` — revoke the calendar-feed links handed out so far",
 ])
 
@@ -69,7 +71,7 @@ def board_link(rotations: Rotations) -> str:
 
 
 def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
-                   key: str | None = None) -> tuple[str, list]:
+             key: str | None = None, covers: Covers | None = None) -> tuple[str, list]:
     """Returns (text, blocks) for the ephemeral answer. `key` names the request, so a change is applied once."""
     verb, _, rest = args.strip().partition(" ")
     verb = verb.lower()
@@ -81,6 +83,11 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
         return views.rotation_list(rotations.all(), rotations.roster_sizes()), []
     if verb in ("show", "oncall"):
         return oncall(rotations, rest, channel_id)
+    if verb == "cover":
+        if covers is None:
+            raise UserError("Cover requests are not available here.")
+        name, rest = _split_name(rotations, rest)
+        return _cover(rotations, covers, rotations.find_rotation(name, channel_id), rest, user, key), []
     handler = {"add": _add, "remove": _remove, "order": _order, "override": _override, "swap": _swap,
                "feed-reset": _feed_reset}.get(verb)
     if handler is None:
@@ -88,6 +95,34 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
     name, rest = _split_name(rotations, rest)
     target = rotations.find_rotation(name, channel_id)
     return handler(rotations, target, rest, user, key), []
+
+
+def _cover(rotations: Rotations, covers: Covers, rotation, rest: str, user: str, key: str | None) -> str:
+    """`<from> <to> [as role] [reason]`: the longest start of the words that reads as two moments is the time."""
+    words = rest.split()
+    usage = ("Use `/incident rotation cover <from> <to> [as primary|secondary|tertiary] [reason]`, with times like "
+             f"{EXAMPLES}.")
+    role, reason = None, []
+    if "as" in (lowered := [w.lower() for w in words]):
+        at = lowered.index("as")
+        if at + 1 >= len(words) or lowered[at + 1] not in Role._value2member_map_:
+            raise UserError("Cover is `as primary`, `as secondary` or `as tertiary`.")
+        role, reason, words = Role(lowered[at + 1]), words[at + 2:], words[:at]
+    now, tz = rotations.clock.now(), rotations.settings.team_timezone
+    span = None
+    for end in range(min(len(words), 4), 1, -1):
+        try:
+            span = parse_range(words[:end], now=now, tz=tz)
+        except UserError:
+            continue
+        reason = words[end:] + reason
+        break
+    if span is None:
+        raise UserError(usage)
+    cover = covers.request(rotation, user, span[0], span[1], role, " ".join(reason), key)
+    return (f"Asked `{rotation.name}` to cover you as {cover.role} from {date_token(cover.starts_at)} to "
+            f"{date_token(cover.ends_at)}: the request is in <#{rotation.channel_id}>. You will hear when someone "
+            "takes it (or withdraw it there).")
 
 
 def _create(rotations: Rotations, rest: str, user: str, key: str | None) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from bot.domain.errors import UserError
 from bot.services.alerts import Alerts, Received
 from bot.services.clicks import Click, Clicks
+from bot.services.covers import Covers
 from bot.services.declaring import Declaring
 from bot.services.handoffs import Handoffs
 from bot.services.issue_events import IssueEvents
@@ -39,11 +40,12 @@ class Services:
     reading: Reading
     clicks: Clicks
     issue_events: IssueEvents
+    covers: Covers
 
     def by_name(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-__all__ = ["Alerts", "Changed", "Click", "Clicks", "Declared", "Declaring", "Detail", "Handoffs", "IssueEvents",
-           "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders", "Resolution", "RotationPlan",
-           "Rotations", "Services", "UserError", "Working"]
+__all__ = ["Alerts", "Changed", "Click", "Clicks", "Covers", "Declared", "Declaring", "Detail", "Handoffs",
+           "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders", "Resolution",
+           "RotationPlan", "Rotations", "Services", "UserError", "Working"]

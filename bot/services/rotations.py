@@ -269,6 +269,11 @@ class Rotations:
                                    starts_at=start, ends_at=end):
                 raise UserError(f"<@{user}> is already {role.value} on `{rotation.name}` for exactly that time; "
                                 "nothing changed.")
+            for other in repo.overrides_overlapping(session=session, rotation_id=rotation.id, role=role.value,
+                                                    starts_at=start, ends_at=end):
+                raise UserError(f"<@{other.user_id}> is already {role.value} on `{rotation.name}` from "
+                                f"{self._when(other.starts_at)} to {self._when(other.ends_at)} (an override), which "
+                                "overlaps; nothing changed. Pick another time, or another role with `as …`.")
             override = RotationOverride(rotation_id=rotation.id, user_id=user, role=role.value, starts_at=start,
                                         ends_at=end, created_by=actor, created_at=now)
             session.add(override)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.db.models import Incident
+from bot.db.models import CoverRequest, Incident, Rotation
 from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.rotation import Role
 from bot.ids import ActionId
 from bot.slack_text import date_token, escape, mention, truncate
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
@@ -16,6 +19,36 @@ if TYPE_CHECKING:
     from bot.services.rotations import RotationPlan
 
 _HOME_BLOCKS = 100
+
+
+@dataclass(frozen=True)
+class MyShift:
+    """One of your coming shifts (the current one from now on)."""
+
+    rotation: Rotation
+    role: Role
+    starts_at: datetime
+    ends_at: datetime
+
+
+def _shift_section(shift: MyShift) -> dict:
+    span = f"{int(shift.starts_at.timestamp())}:{int(shift.ends_at.timestamp())}"
+    value = f"{shift.rotation.id}:{shift.role.value}:{span}"
+    return {"type": "section", "text": mrkdwn(
+        f"*{shift.role.value}* on `{escape(shift.rotation.name)}` from {date_token(shift.starts_at)} to "
+        f"{date_token(shift.ends_at)}"), "accessory": {
+        "type": "button", "action_id": ActionId.COVER_ASK, "text": plain("Ask for cover"), "value": value}}
+
+
+def _my_rotation_blocks(shifts: Sequence[MyShift], requests: Sequence[tuple[CoverRequest, str]]) -> list[dict]:
+    blocks: list[dict] = [{"type": "divider"}, {"type": "section", "text": mrkdwn("*Your next shifts*")}]
+    blocks += [_shift_section(s) for s in shifts] or [
+        {"type": "context", "elements": [mrkdwn("None in the next weeks.")]}]
+    if requests:
+        lines = [f"• {cover.role} on `{escape(name)}` from {date_token(cover.starts_at)} to "
+                 f"{date_token(cover.ends_at)}: waiting for someone to take it" for cover, name in requests]
+        blocks += [{"type": "section", "text": mrkdwn("*Your requests for cover*\n" + "\n".join(lines))}]
+    return blocks
 
 
 def _incident_section(incident: Incident, user_id: str) -> dict:
@@ -34,7 +67,8 @@ def _incident_section(incident: Incident, user_id: str) -> dict:
 
 
 def home(user_id: str, plans: Sequence[RotationPlan], commanded: Sequence[Incident],
-         open_incidents: Sequence[Incident], open_total: int) -> dict:
+         open_incidents: Sequence[Incident], open_total: int, shifts: Sequence[MyShift] = (),
+         requests: Sequence[tuple[CoverRequest, str]] = ()) -> dict:
     blocks: list[dict] = [
         {"type": "header", "text": plain("Firefighter")},
         {"type": "section", "text": mrkdwn("Type `/incident` anywhere to declare an incident, "
@@ -51,6 +85,8 @@ def home(user_id: str, plans: Sequence[RotationPlan], commanded: Sequence[Incide
         blocks.append({"type": "section", "text": mrkdwn(
             f"*{escape(plan.rotation.name)}*{mine}: {roles_line(now)}\n"
             f"Next handoff {date_token(now.shift_end, '{date_long_pretty} at {time}')}")})
+    if any(user_id in plan.roster for plan in plans):
+        blocks += _my_rotation_blocks(shifts, requests)
     blocks += [{"type": "divider"}, {"type": "section", "text": mrkdwn(f"*Incidents you command* ({len(commanded)})")}]
     if commanded:
         blocks += [_incident_section(i, user_id) for i in commanded[:15]]

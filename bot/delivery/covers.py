@@ -1,0 +1,58 @@
+"""A "cover me" request's message in the rotation's channel: posted once (its ts recorded under the claim), and
+edited to say who took it, that it was withdrawn or that it expired — from the request as it is when it goes out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from bot.db import repo
+from bot.db.models import CoverRequest, Delivery
+from bot.delivery.engine import DeliveryEngine, Drop, Refused, Sent
+from bot.delivery.messages import post_at
+from bot.notify import SlackGateway
+from bot.services.covers import POST, REFRESH
+from bot.views.covers import request_message
+
+
+@dataclass(frozen=True)
+class Found:
+    cover: CoverRequest
+    rotation_name: str
+    channel_id: str
+
+
+def _read(session: Session, delivery: Delivery) -> Found:
+    cover = repo.cover_by_id(session=session, cover_id=json.loads(delivery.payload)["cover_id"])
+    rotation = repo.rotation_by_id(session=session, rotation_id=cover.rotation_id) if cover else None
+    if cover is None or rotation is None:
+        raise Drop("the request or its rotation is gone")
+    return Found(cover, rotation.name, rotation.channel_id)
+
+
+class CoverMessages:
+    def __init__(self, engine: DeliveryEngine, slack: SlackGateway) -> None:
+        self.slack = slack
+        engine.register(POST, self.post, prepare=_read)
+        engine.register(REFRESH, self.refresh, prepare=_read)
+
+    async def post(self, delivery: Delivery, payload: dict, found: Found) -> Sent:
+        text, blocks = request_message(found.cover, found.rotation_name)
+        where = await post_at(self.slack, found.channel_id, text, blocks)
+        if isinstance(where, str):
+            raise Refused(where)
+        channel, ts = where
+        cover_id = found.cover.id
+
+        def record(session: Session) -> None:
+            stored = session.get(CoverRequest, cover_id)
+            stored.channel_id, stored.message_ts = channel, ts
+        return Sent(record)
+
+    async def refresh(self, delivery: Delivery, payload: dict, found: Found) -> None:
+        if not found.cover.message_ts or not found.cover.channel_id:
+            raise Drop("the request was never posted")
+        text, blocks = request_message(found.cover, found.rotation_name)
+        await self.slack.update(found.cover.channel_id, found.cover.message_ts, text, blocks)
