@@ -40,7 +40,9 @@ def _who(user_id: str | None) -> str:
 
 
 def add_board_routes(app: web.Application, settings: Settings, reading: Reading, rotations: Rotations,
-                     policy: rules.Policy, db: Database) -> None:
+                     policy: rules.Policy, db: Database,
+                     group_of: Callable[[int], dict | None] = lambda _rotation_id: None) -> None:
+    """`group_of(rotation id)`: the rotation's @oncall user group as /healthz shows it, if it keeps one."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("bot", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]))
     secret = settings.web_secret or ""
@@ -121,9 +123,12 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                    "tertiary": _who(s.tertiary)} for i, s in enumerate(plan.shifts)]
         overrides = [f"{_who(o.user_id)} is {o.role} from {when(o.starts_at, tz)} to {when(o.ends_at, tz)}"
                      for o in plan.overrides]
+        group = group_of(rotation.id)
+        if group is not None:
+            group = {**group, "members": ", ".join(_who(u) for u in group["members"]) or "nobody yet"}
         return render("rotation.html", name=rotation.name, shifts=shifts, overrides=overrides,
                       roster=", ".join(_who(u) for u in plan.roster) or "nobody", token=request.query.get("token"),
-                      tz=str(tz))
+                      tz=str(tz), group=group)
 
     def calendar(name: str, events: list[tuple[str, str, datetime, datetime]]) -> web.Response:
         cal = Calendar()

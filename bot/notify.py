@@ -237,6 +237,14 @@ class SlackGateway:
         if wanted:
             await self.client.conversations_invite(channel=channel, users=",".join(wanted))
 
+    async def usergroup_id(self, handle: str) -> str | None:
+        """The id of the user group called `handle` (without its @), or None when there is none."""
+        response = await self.client.usergroups_list(include_disabled=True)
+        return next((g["id"] for g in response.get("usergroups") or [] if g.get("handle") == handle), None)
+
+    async def set_usergroup(self, group_id: str, users: Iterable[str]) -> None:
+        await self.client.usergroups_users_update(usergroup=group_id, users=",".join(users))
+
     async def set_topic(self, channel: str, topic: str) -> None:
         await self.client.conversations_setTopic(channel=channel, topic=topic[:250])
 

@@ -29,6 +29,7 @@ from bot.delivery.messages import Messages, ReminderMessages
 from bot.delivery.pages import Pages
 from bot.delivery.setup import IncidentSetup, Surroundings
 from bot.delivery.tracker import TrackerDeliveries, refresh_summary
+from bot.delivery.usergroups import UserGroupSync
 from bot.listeners.home import home_view
 from bot.memory import release_now_and_then
 from bot.notify import Background, SlackGateway, make_client
@@ -47,6 +48,7 @@ from bot.services import (
     Reminders,
     Rotations,
     Services,
+    UserGroups,
     Working,
 )
 from bot.services.tracking import TrackerOut
@@ -148,15 +150,17 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     deliver_declarations(delivery, declaring.declare_stored, setup)
     TrackerDeliveries(delivery, clock, trackers or {}, settings.queue_label, refresh_summary(delivery))
     CoverMessages(delivery, slack)
+    usergroups = UserGroups(db, clock, outbox, rotations)
+    UserGroupSync(delivery, slack, clock, usergroups.now)
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
                     alerts=Alerts(settings, db, clock, declaring, working), reading=reading, clicks=clicks,
                     issue_events=IssueEvents(settings, db, clock, declaring, working),
-                    covers=covers)
+                    covers=covers, usergroups=usergroups)
 
 
 def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People, covers: Covers,
-            background: Background) -> Callable[[], Awaitable[None]]:
+            usergroups: UserGroups, background: Background) -> Callable[[], Awaitable[None]]:
     async def tick() -> None:
         """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now` is claimed and
         queued. The sending (deliveries, `users.info`) goes on in the background: a tick never waits on Slack."""
@@ -164,6 +168,7 @@ def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People
         await paging.escalate_due()
         await reminders.remind_due()
         await covers.expire_due()
+        await usergroups.sync_due()
         background.spawn(people.refresh_now_and_then(), name="people")
     return tick
 
@@ -179,7 +184,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     trackers = make_trackers(settings)
     services = wire_services(settings, db, slack, clock or SystemClock(), background, trackers)
     tick = tick_of(services.outbox, services.paging, services.reminders, services.people, services.covers,
-                   background)
+                   services.usergroups, background)
     bolt = build_app(settings, services, slack, background, db)
     socket = SocketConnection(bolt, settings.slack_app_token) if settings.socket_mode and settings.slack_app_token \
         else None

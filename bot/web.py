@@ -74,6 +74,8 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
                               "failed_by_kind": counts.get("failed", {})}
             if settings.trackers:  # a tracker refusing for good (a bad token, a gone repository) shows here
                 body["trackers"] = await db.run(services.issue_events.health, counts)
+            if groups := await db.run(services.usergroups.health):  # @oncall groups Slack would not set
+                body["usergroups"] = groups
         return web.json_response(body, status=200 if body["ok"] else 503)
 
     app = web.Application(client_max_size=MAX_BODY)
@@ -84,5 +86,6 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
     add_alert_routes(app, settings, services.alerts, db)
     add_webhook_routes(app, settings, services.issue_events, db)
     add_metrics(app, db, services.outbox.backlog)
-    add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy, db)
+    add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy, db,
+                     services.usergroups.state_of)
     return app

@@ -26,7 +26,7 @@ VIEW_BLOCKS_MAX = 100
 # What an app installed from manifest.yml is granted; Slack names them in each answer's x-oauth-scopes header.
 BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:manage", "channels:read", "channels:join",
               "channels:history", "groups:write", "groups:read", "groups:history", "im:write", "pins:write",
-              "users:read")
+              "users:read", "usergroups:read", "usergroups:write")
 _CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 _BLOCK_TYPES = {"section", "divider", "image", "actions", "context", "input", "header", "rich_text", "file", "video"}
 _ELEMENT_TYPES = {"button", "static_select", "users_select", "conversations_select", "channels_select",
@@ -68,6 +68,7 @@ class FakeSlack:
     pins: set[tuple[str, str]] = field(default_factory=set)
     views: dict[str, dict] = field(default_factory=dict)
     users: dict[str, dict] = field(default_factory=dict)
+    usergroups: dict[str, dict] = field(default_factory=dict)  # id -> {"id", "handle", "users"}
     delay: float = 0.0
     scopes: list[str] = field(default_factory=lambda: list(BOT_SCOPES))  # granted to the bot token
     _failures: dict[str, list[Failure]] = field(default_factory=dict)
@@ -151,6 +152,9 @@ class FakeSlack:
                                      "creator": creator}
 
     # -- what tests read back ----------------------------------------------------------------------------
+
+    def add_usergroup(self, group_id: str, handle: str, users: tuple[str, ...] = ()) -> None:
+        self.usergroups[group_id] = {"id": group_id, "handle": handle, "users": list(users)}
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
@@ -461,6 +465,28 @@ class FakeSlack:
         if user_id not in self.users:
             raise _ApiError("user_not_found")
         return {"user": self.users[user_id]}
+
+    def _api_usergroups_list(self, args: dict) -> dict:
+        return {"usergroups": [{"id": g["id"], "handle": g["handle"], "name": g["handle"],
+                                "user_count": len(g["users"])} for g in self.usergroups.values()]}
+
+    def _api_usergroups_users_list(self, args: dict) -> dict:
+        group = self.usergroups.get(_require(args, "usergroup"))
+        if group is None:
+            raise _ApiError("no_such_subteam")
+        return {"users": list(group["users"])}
+
+    def _api_usergroups_users_update(self, args: dict) -> dict:
+        group = self.usergroups.get(_require(args, "usergroup"))
+        users = [u.strip() for u in _require(args, "users").split(",") if u.strip()]
+        if group is None:
+            raise _ApiError("no_such_subteam")
+        if not users:
+            raise _ApiError("no_users_provided")
+        if any(u not in self.users for u in users):
+            raise _ApiError("invalid_users")
+        group["users"] = users
+        return {"usergroup": {"id": group["id"], "handle": group["handle"], "users": users}}
 
     def _api_views_open(self, args: dict) -> dict:
         _require(args, "trigger_id")

@@ -162,6 +162,29 @@ class RotationSwap(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_timestamp(nullable=False))
 
 
+class RotationUserGroup(SQLModel, table=True):
+    """A Slack user group kept equal to who is on call on the rotation (`scope`: the primary, or all three).
+
+    `wanted` is the membership last queued to Slack (the tick claims each change by a conditional update of it);
+    `synced` what Slack last took. `error` is Slack's last refusal for good; `told` the one the person who set the
+    group was last told of (each told once)."""
+
+    __tablename__ = "rotation_usergroup"
+
+    rotation_id: int = Field(foreign_key="rotation.id", primary_key=True)
+    handle: str = Field(max_length=100)
+    group_id: str | None = Field(default=None, max_length=32)
+    scope: str = Field(default="primary", max_length=16)
+    set_by: str = Field(max_length=32)
+    set_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    wanted: str = Field(default="", max_length=200)
+    synced: str = Field(default="", max_length=200)
+    synced_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    error: str = Field(default="", max_length=200)
+    error_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    told: str = Field(default="", max_length=200)
+
+
 class CoverRequest(SQLModel, table=True):
     """"Cover me": `requester` asks someone on the roster to hold `role` from `starts_at` until `ends_at`.
 

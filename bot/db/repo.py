@@ -33,6 +33,7 @@ from bot.db.models import (
     RotationMember,
     RotationOverride,
     RotationSwap,
+    RotationUserGroup,
     TimelineEvent,
     TrackerIssue,
     TrackerState,
@@ -457,6 +458,23 @@ def expire_cover(*, session: Session, cover_id: int, now: datetime) -> bool:
     table = CoverRequest.__table__
     result = session.execute(sa.update(table).where(table.c.id == cover_id, table.c.state == "open")
                              .values(state="expired", decided_at=now))
+    return result.rowcount == 1
+
+
+def usergroup_of(*, session: Session, rotation_id: int) -> RotationUserGroup | None:
+    return session.get(RotationUserGroup, rotation_id)
+
+
+def usergroups(*, session: Session) -> list[RotationUserGroup]:
+    return list(session.exec(select(RotationUserGroup)))
+
+
+def claim_usergroup_change(*, session: Session, rotation_id: int, was: str, now_wanted: str) -> bool:
+    """The tick claims one change of a group's membership: only the process whose UPDATE still finds the old
+    wanted membership queues it (two replicas ticking at once queue it once)."""
+    table = RotationUserGroup.__table__
+    result = session.execute(sa.update(table).where(table.c.rotation_id == rotation_id, table.c.wanted == was)
+                             .values(wanted=now_wanted))
     return result.rowcount == 1
 
 

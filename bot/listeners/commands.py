@@ -152,7 +152,7 @@ async def _board(r: Request) -> None:
 
 async def _rotation(r: Request) -> None:
     text, blocks = await r.call(rotation_commands.rotation, r.rotations, r.line.args, r.user,
-                                r.command.get("channel_id"), r.key, r.context["covers"])
+                                r.command.get("channel_id"), r.key, r.context["covers"], r.context["usergroups"])
     await r.ack(text=text, blocks=blocks or None)
 
 

@@ -13,7 +13,7 @@ from bot.domain.errors import UserError
 from bot.domain.rotation import Role
 from bot.domain.when import EXAMPLES, parse_range
 from bot.listeners.command_line import user_refs
-from bot.services import Covers, Rotations
+from bot.services import Covers, Rotations, UserGroups
 from bot.slack_text import date_token, echo, escape, parse_channel_ref, parse_user_ref
 from bot.views import rotation as views
 from bot.views.incident import mrkdwn
@@ -29,6 +29,7 @@ USAGE = "\n".join([
     "• `rotation swap [name] @a @b [this|next|<day>]` — by default the next shift either of them is primary",
     "• `rotation cover [name] <from> <to> [as primary|secondary|tertiary] [reason]` — ask the roster to cover you: "
     "the first to press *I'll cover* takes it",
+    "• `rotation usergroup [name] <@handle|off> [primary|all]` — keep a Slack user group equal to who is on call",
     "• `rotation feed-reset [name]` — revoke the calendar-feed links handed out so far",
 ])
 
@@ -71,7 +72,8 @@ def board_link(rotations: Rotations) -> str:
 
 
 def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
-             key: str | None = None, covers: Covers | None = None) -> tuple[str, list]:
+             key: str | None = None, covers: Covers | None = None,
+             usergroups: UserGroups | None = None) -> tuple[str, list]:
     """Returns (text, blocks) for the ephemeral answer. `key` names the request, so a change is applied once."""
     verb, _, rest = args.strip().partition(" ")
     verb = verb.lower()
@@ -88,6 +90,9 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
             raise UserError("Cover requests are not available here.")
         name, rest = _split_name(rotations, rest)
         return _cover(rotations, covers, rotations.find_rotation(name, channel_id), rest, user, key), []
+    if verb == "usergroup" and usergroups is not None:
+        name, rest = _split_name(rotations, rest)
+        return _usergroup(usergroups, rotations.find_rotation(name, channel_id), rest, user, key), []
     handler = {"add": _add, "remove": _remove, "order": _order, "override": _override, "swap": _swap,
                "feed-reset": _feed_reset}.get(verb)
     if handler is None:
@@ -95,6 +100,18 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
     name, rest = _split_name(rotations, rest)
     target = rotations.find_rotation(name, channel_id)
     return handler(rotations, target, rest, user, key), []
+
+
+def _usergroup(usergroups: UserGroups, rotation, rest: str, user: str, key: str | None) -> str:
+    words = rest.split()
+    if not 1 <= len(words) <= 2:
+        raise UserError("Use `/incident rotation usergroup [name] <@handle|off> [primary|all]`.")
+    bound = usergroups.bind(rotation, words[0], words[1] if len(words) == 2 else "primary", user, key)
+    if bound is None:
+        return f"`{rotation.name}` keeps no user group any more (its members stay as they are)."
+    who = "its primary" if bound.scope == "primary" else "its primary, secondary and tertiary"
+    return (f"`@{bound.handle}` now follows {who} on `{rotation.name}`: set now, and again at every handoff, "
+            "override, swap and cover. If Slack refuses, I will tell you.")
 
 
 def _cover(rotations: Rotations, covers: Covers, rotation, rest: str, user: str, key: str | None) -> str:

@@ -21,6 +21,7 @@ from bot.services.people import People
 from bot.services.reading import Detail, Listing, Reading
 from bot.services.reminders import Reminders
 from bot.services.rotations import RotationPlan, Rotations
+from bot.services.usergroups import UserGroups
 from bot.services.working import Resolution, Working
 
 
@@ -41,6 +42,7 @@ class Services:
     clicks: Clicks
     issue_events: IssueEvents
     covers: Covers
+    usergroups: UserGroups
 
     def by_name(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -48,4 +50,4 @@ class Services:
 
 __all__ = ["Alerts", "Changed", "Click", "Clicks", "Covers", "Declared", "Declaring", "Detail", "Handoffs",
            "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders", "Resolution",
-           "RotationPlan", "Rotations", "Services", "UserError", "Working"]
+           "RotationPlan", "Rotations", "Services", "UserError", "UserGroups", "Working"]

@@ -161,7 +161,7 @@ class Rotations:
                         "can change its roster.")
 
     @contextlib.contextmanager
-    def _roster_change(self, rotation: Rotation, actor: str, request_key: str | None,
+    def roster_change(self, rotation: Rotation, actor: str, request_key: str | None,
                        kind: str) -> Iterator[Session]:
         """One roster change, applied once: the rotation locked (changes to it take turns across replicas), the
         request not seen before, the person allowed; the request is stored with the change when it commits."""
@@ -200,7 +200,7 @@ class Rotations:
 
     def add_members(self, rotation: Rotation, users: Sequence[str], actor: str,
                     request_key: str | None = None) -> list[str]:
-        with self._roster_change(rotation, actor, request_key, "rotation add") as session:
+        with self.roster_change(rotation, actor, request_key, "rotation add") as session:
             present = repo.roster(session=session, rotation_id=rotation.id)
             known = {m.user_id for m in present}
             new = [u for u in dict.fromkeys(users) if u not in known]
@@ -217,7 +217,7 @@ class Rotations:
 
     def remove_members(self, rotation: Rotation, users: Sequence[str], actor: str,
                        request_key: str | None = None) -> list[str]:
-        with self._roster_change(rotation, actor, request_key, "rotation remove") as session:
+        with self.roster_change(rotation, actor, request_key, "rotation remove") as session:
             present = {m.user_id: m for m in repo.roster(session=session, rotation_id=rotation.id)}
             missing = [u for u in users if u not in present]
             if missing:
@@ -232,7 +232,7 @@ class Rotations:
 
     def reorder(self, rotation: Rotation, users: Sequence[str], actor: str, request_key: str | None = None) -> None:
         """The whole roster in its new order; the shift count is kept, so only who holds which week changes."""
-        with self._roster_change(rotation, actor, request_key, "rotation order") as session:
+        with self.roster_change(rotation, actor, request_key, "rotation order") as session:
             members = {m.user_id: m for m in repo.roster(session=session, rotation_id=rotation.id)}
             wanted = list(dict.fromkeys(users))
             if len(wanted) != len(users):
@@ -253,7 +253,7 @@ class Rotations:
                                             f"{_mentions(wanted)}.")
 
     def reset_feed(self, rotation: Rotation, actor: str, request_key: str | None = None) -> None:
-        with self._roster_change(rotation, actor, request_key, "rotation feed-reset") as session:
+        with self.roster_change(rotation, actor, request_key, "rotation feed-reset") as session:
             stored = repo.rotation_by_id(session=session, rotation_id=rotation.id)
             stored.feed_version += 1
 
@@ -264,7 +264,7 @@ class Rotations:
             raise UserError("That override would already be over; pick an end in the future.")
         if end - start > OVERRIDE_MAX:
             raise UserError(f"Keep an override to {OVERRIDE_MAX.days} days; change the roster for longer.")
-        with self._roster_change(rotation, actor, request_key, "rotation override") as session:
+        with self.roster_change(rotation, actor, request_key, "rotation override") as session:
             if repo.overrides_like(session=session, rotation_id=rotation.id, user_id=user, role=role.value,
                                    starts_at=start, ends_at=end):
                 raise UserError(f"<@{user}> is already {role.value} on `{rotation.name}` for exactly that time; "
@@ -288,7 +288,7 @@ class Rotations:
         if a == b:
             raise UserError("A swap needs two different people.")
         now = self.clock.now()
-        with self._roster_change(rotation, actor, request_key, "rotation swap") as session:
+        with self.roster_change(rotation, actor, request_key, "rotation swap") as session:
             members = [m.user_id for m in repo.roster(session=session, rotation_id=rotation.id)]
             strangers = [u for u in (a, b) if u not in members]
             if strangers:

@@ -1,0 +1,71 @@
+"""Setting an @oncall user group's members to whoever is on call when the delivery goes out (not when it was
+queued: a change that came meanwhile is already in). Slack's refusals for good are recorded on the group (shown in
+/healthz and on the rotation's page) and told to the person who set it, once per refusal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.db import repo
+from bot.db.models import Delivery
+from bot.delivery.engine import DeliveryEngine, Drop, Refused, Sent
+from bot.notify import SlackGateway, slack_error, transient
+from bot.services.usergroups import REFUSALS, SYNC, GroupNow
+from bot.slack_text import escape
+
+
+class UserGroupSync:
+    def __init__(self, engine: DeliveryEngine, slack: SlackGateway, clock: Clock,
+                 group_now: Callable[[Session, int], GroupNow | None]) -> None:
+        self.engine, self.slack, self.clock, self.group_now = engine, slack, clock, group_now
+        engine.register(SYNC, self.sync, prepare=self._read)
+
+    def _read(self, session: Session, delivery: Delivery) -> GroupNow:
+        found = self.group_now(session, json.loads(delivery.payload)["rotation_id"])
+        if found is None:
+            raise Drop("the rotation keeps no user group any more")
+        return found
+
+    async def sync(self, delivery: Delivery, payload: dict, found: GroupNow) -> Sent | None:
+        binding = found.binding
+        if not found.users:
+            return None  # nobody on call (an empty roster): Slack cannot empty a group, so it stays as it was
+        try:
+            group_id = binding.group_id or await self.slack.usergroup_id(binding.handle)
+            if group_id is None:
+                raise Refused("no_such_subteam", self._refused(found, "no_such_subteam"))
+            await self.slack.set_usergroup(group_id, found.users)
+        except SlackApiError as exc:
+            if transient(exc):
+                raise
+            error = slack_error(exc)
+            raise Refused(error, self._refused(found, error)) from exc
+        now, users = self.clock.now(), ",".join(found.users)
+
+        def record(session: Session) -> None:
+            stored = repo.usergroup_of(session=session, rotation_id=binding.rotation_id)
+            if stored is not None:
+                stored.group_id, stored.synced, stored.synced_at, stored.error = group_id, users, now, ""
+        return Sent(record)
+
+    def _refused(self, found: GroupNow, error: str) -> Callable[[Session], None]:
+        now = self.clock.now()
+
+        def record(session: Session) -> None:
+            stored = repo.usergroup_of(session=session, rotation_id=found.binding.rotation_id)
+            if stored is None:
+                return
+            stored.error, stored.error_at = error, now
+            if stored.told != error:  # each refusal told once, to the person who set the group
+                stored.told = error
+                text = (f":warning: I could not keep `@{escape(stored.handle)}` equal to who is on call on "
+                        f"`{escape(found.rotation_name)}`: Slack said `{error}` — {REFUSALS.get(error, 'a refusal')}. "
+                        "Everything else goes on; `/incident rotation usergroup` tries again, `… off` stops it.")
+                self.engine.queue(session, lane=f"user:{stored.set_by}", kind="post", now=now,
+                                  channel=stored.set_by, text=text)
+        return record
