@@ -14,14 +14,17 @@ from aiohttp import web
 from icalendar import Calendar, Event
 
 from bot.config import Settings
+from bot.db.models import Rotation
 from bot.db.repo import Database
 from bot.domain import reminders as rules
 from bot.domain.errors import UserError
+from bot.domain.fairness import DEFAULT_WEEKS, Load
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import ROLES
 from bot.domain.stats import humanize
 from bot.services import Reading, Rotations
 from bot.slack_text import as_int
+from bot.views import fairness as fairness_views
 from bot.web_tokens import page_allowed, verify
 
 COLUMNS = (("new", "New"), ("triaged", "Triaged"), ("in_progress", "In progress"), ("blocked", "Blocked"),
@@ -41,8 +44,10 @@ def _who(user_id: str | None) -> str:
 
 def add_board_routes(app: web.Application, settings: Settings, reading: Reading, rotations: Rotations,
                      policy: rules.Policy, db: Database,
-                     group_of: Callable[[int], dict | None] = lambda _rotation_id: None) -> None:
-    """`group_of(rotation id)`: the rotation's @oncall user group as /healthz shows it, if it keeps one."""
+                     group_of: Callable[[int], dict | None] = lambda _rotation_id: None,
+                     loads_of: Callable[[Rotation], list[Load]] = lambda _rotation: []) -> None:
+    """`group_of(rotation id)`: the rotation's @oncall user group as /healthz shows it, if it keeps one;
+    `loads_of(rotation)`: its fairness figures over the last 12 weeks."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("bot", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]))
     secret = settings.web_secret or ""
@@ -126,9 +131,13 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         group = group_of(rotation.id)
         if group is not None:
             group = {**group, "members": ", ".join(_who(u) for u in group["members"]) or "nobody yet"}
+        loads = [{"who": _who(load.user), "shifts": fairness_views.shifts(load),
+                  "hours": round(sum(load.hours.values())), "pages": load.pages, "night": load.night_pages,
+                  "ack": fairness_views.duration(load.median_acknowledge), "given": load.covers_given,
+                  "taken": load.covers_taken} for load in loads_of(rotation)]
         return render("rotation.html", name=rotation.name, shifts=shifts, overrides=overrides,
                       roster=", ".join(_who(u) for u in plan.roster) or "nobody", token=request.query.get("token"),
-                      tz=str(tz), group=group)
+                      tz=str(tz), group=group, loads=loads, weeks=DEFAULT_WEEKS)
 
     def calendar(name: str, events: list[tuple[str, str, datetime, datetime]]) -> web.Response:
         cal = Calendar()

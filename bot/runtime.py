@@ -39,6 +39,7 @@ from bot.services import (
     Clicks,
     Covers,
     Declaring,
+    Fairness,
     Handoffs,
     IssueEvents,
     Outbox,
@@ -156,7 +157,7 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
                     alerts=Alerts(settings, db, clock, declaring, working), reading=reading, clicks=clicks,
                     issue_events=IssueEvents(settings, db, clock, declaring, working),
-                    covers=covers, usergroups=usergroups)
+                    covers=covers, usergroups=usergroups, fairness=Fairness(db, clock, rotations, people))
 
 
 def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People, covers: Covers,

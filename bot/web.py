@@ -16,6 +16,7 @@ from bot.board import add_board_routes
 from bot.config import Settings
 from bot.db.engine import database_answers
 from bot.db.repo import Database
+from bot.domain.fairness import DEFAULT_WEEKS
 from bot.metrics import add_metrics
 from bot.notify import Background
 from bot.services import Services
@@ -87,5 +88,5 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
     add_webhook_routes(app, settings, services.issue_events, db)
     add_metrics(app, db, services.outbox.backlog)
     add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy, db,
-                     services.usergroups.state_of)
+                     services.usergroups.state_of, lambda rotation: services.fairness.loads(rotation, DEFAULT_WEEKS))
     return app

@@ -133,6 +133,18 @@ class IncidentResponder(SQLModel, table=True):
     added_at: datetime = Field(sa_column=_timestamp(nullable=False))
 
 
+class RosterVersion(SQLModel, table=True):
+    """The roster of a rotation as it was from `since` on (members in order, comma-separated): who held the pager
+    in a past week is worked out from the roster of that week, not today's (`rotation stats`)."""
+
+    __tablename__ = "roster_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int = Field(foreign_key="rotation.id", index=True)
+    since: datetime = Field(sa_column=_timestamp(nullable=False))
+    members: str = Field(default="", sa_type=sa.Text)
+
+
 class RotationOverride(SQLModel, table=True):
     """`user_id` holds `role` on the rotation from `starts_at` until `ends_at`."""
 

@@ -29,6 +29,7 @@ from bot.db.models import (
     Notice,
     Page,
     Person,
+    RosterVersion,
     Rotation,
     RotationMember,
     RotationOverride,
@@ -509,6 +510,32 @@ def rotations_of_member(*, session: Session, user_id: str) -> list[Rotation]:
 def roster(*, session: Session, rotation_id: int) -> list[RotationMember]:
     return list(session.exec(select(RotationMember).where(RotationMember.rotation_id == rotation_id)
                              .order_by(col(RotationMember.position), col(RotationMember.id))))
+
+
+def record_roster(*, session: Session, rotation_id: int, now: datetime) -> None:
+    """The roster as it is now (after the change in this session), kept as a version from `now` on."""
+    session.flush()
+    members = ",".join(m.user_id for m in roster(session=session, rotation_id=rotation_id))
+    session.add(RosterVersion(rotation_id=rotation_id, since=now, members=members))
+
+
+def roster_versions(*, session: Session, rotation_id: int) -> list[RosterVersion]:
+    return list(session.exec(select(RosterVersion).where(RosterVersion.rotation_id == rotation_id)
+                             .order_by(col(RosterVersion.since), col(RosterVersion.id))))
+
+
+def pages_of_rotation(*, session: Session, rotation_id: int, since: datetime, until: datetime) -> list[Page]:
+    """Pages to a person about the rotation's incidents, sent in [since, until)."""
+    return list(session.exec(select(Page).join(Incident, col(Incident.id) == Page.incident_id).where(
+        Incident.rotation_id == rotation_id, col(Page.target_user_id).is_not(None), col(Page.sent_at) >= since,
+        col(Page.sent_at) < until)))
+
+
+def covers_taken_between(*, session: Session, rotation_id: int, since: datetime,
+                         until: datetime) -> list[CoverRequest]:
+    return list(session.exec(select(CoverRequest).where(
+        CoverRequest.rotation_id == rotation_id, CoverRequest.state == "taken",
+        col(CoverRequest.starts_at) >= since, col(CoverRequest.starts_at) < until)))
 
 
 def overrides_for(*, session: Session, rotation_id: int, ending_after: datetime) -> list[RotationOverride]:

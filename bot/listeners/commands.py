@@ -152,7 +152,8 @@ async def _board(r: Request) -> None:
 
 async def _rotation(r: Request) -> None:
     text, blocks = await r.call(rotation_commands.rotation, r.rotations, r.line.args, r.user,
-                                r.command.get("channel_id"), r.key, r.context["covers"], r.context["usergroups"])
+                                r.command.get("channel_id"), r.key, r.context["covers"], r.context["usergroups"],
+                                r.context["fairness"])
     await r.ack(text=text, blocks=blocks or None)
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from bot.domain.errors import UserError
+from bot.domain.fairness import parse_weeks
 from bot.domain.rotation import Role
 from bot.domain.when import EXAMPLES, parse_range
 from bot.listeners.command_line import user_refs
-from bot.services import Covers, Rotations, UserGroups
+from bot.services import Covers, Fairness, Rotations, UserGroups
 from bot.slack_text import date_token, echo, escape, parse_channel_ref, parse_user_ref
+from bot.views import fairness as fairness_views
 from bot.views import rotation as views
 from bot.views.incident import mrkdwn
 from bot.web_tokens import page_token, person_feed_token, rotation_feed_token
@@ -30,6 +32,8 @@ USAGE = "\n".join([
     "• `rotation cover [name] <from> <to> [as primary|secondary|tertiary] [reason]` — ask the roster to cover you: "
     "the first to press *I'll cover* takes it",
     "• `rotation usergroup [name] <@handle|off> [primary|all]` — keep a Slack user group equal to who is on call",
+    "• `rotation stats [name] [weeks]` — shifts, pages, night pages, time to acknowledge and covers per person "
+    "(default 12 weeks)",
     "• `rotation feed-reset [name]` — revoke the calendar-feed links handed out so far",
 ])
 
@@ -73,7 +77,7 @@ def board_link(rotations: Rotations) -> str:
 
 def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
              key: str | None = None, covers: Covers | None = None,
-             usergroups: UserGroups | None = None) -> tuple[str, list]:
+             usergroups: UserGroups | None = None, fairness: Fairness | None = None) -> tuple[str, list]:
     """Returns (text, blocks) for the ephemeral answer. `key` names the request, so a change is applied once."""
     verb, _, rest = args.strip().partition(" ")
     verb = verb.lower()
@@ -90,6 +94,11 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
             raise UserError("Cover requests are not available here.")
         name, rest = _split_name(rotations, rest)
         return _cover(rotations, covers, rotations.find_rotation(name, channel_id), rest, user, key), []
+    if verb == "stats" and fairness is not None:
+        name, rest = _split_name(rotations, rest)
+        weeks = parse_weeks(rest)
+        target = rotations.find_rotation(name, channel_id)
+        return fairness_views.stats(target.name, weeks, fairness.loads(target, weeks))
     if verb == "usergroup" and usergroups is not None:
         name, rest = _split_name(rotations, rest)
         return _usergroup(usergroups, rotations.find_rotation(name, channel_id), rest, user, key), []

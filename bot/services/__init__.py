@@ -12,6 +12,7 @@ from bot.services.alerts import Alerts, Received
 from bot.services.clicks import Click, Clicks
 from bot.services.covers import Covers
 from bot.services.declaring import Declaring
+from bot.services.fairness import Fairness
 from bot.services.handoffs import Handoffs
 from bot.services.issue_events import IssueEvents
 from bot.services.outbox import Outbox
@@ -43,11 +44,12 @@ class Services:
     issue_events: IssueEvents
     covers: Covers
     usergroups: UserGroups
+    fairness: Fairness
 
     def by_name(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-__all__ = ["Alerts", "Changed", "Click", "Clicks", "Covers", "Declared", "Declaring", "Detail", "Handoffs",
+__all__ = ["Alerts", "Changed", "Click", "Clicks", "Covers", "Declared", "Declaring", "Detail", "Fairness", "Handoffs",
            "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders", "Resolution",
            "RotationPlan", "Rotations", "Services", "UserError", "UserGroups", "Working"]

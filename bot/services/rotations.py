@@ -190,6 +190,8 @@ class Rotations:
             record_once(session, request_key, "rotation create", now)
             rotation = Rotation(name=name, channel_id=channel_id, created_by=actor, created_at=now)
             session.add(rotation)
+            session.flush()
+            repo.record_roster(session=session, rotation_id=rotation.id, now=now)
             try:
                 commit_once(session, request_key)
             except IntegrityError:
@@ -210,6 +212,7 @@ class Rotations:
             last = max((m.position for m in present), default=-1)
             for offset, user in enumerate(new, start=1):
                 session.add(RotationMember(rotation_id=rotation.id, user_id=user, position=last + offset))
+            repo.record_roster(session=session, rotation_id=rotation.id, now=self.clock.now())
         self._tell_rotation_later(rotation, f":busts_in_silhouette: <@{actor}> added {_mentions(new)} to the "
                                             f"`{rotation.name}` roster.")
         self.background.spawn(self.people.refresh(new), name="people")
@@ -226,6 +229,7 @@ class Rotations:
             gone = list(dict.fromkeys(users))
             for user in gone:
                 session.delete(present[user])
+            repo.record_roster(session=session, rotation_id=rotation.id, now=self.clock.now())
         self._tell_rotation_later(rotation, f":busts_in_silhouette: <@{actor}> removed {_mentions(gone)} from the "
                                             f"`{rotation.name}` roster.")
         return gone
@@ -249,6 +253,7 @@ class Rotations:
                 raise UserError(f"`rotation order` takes the whole roster of `{rotation.name}`: {'; '.join(parts)}.")
             for position, user in enumerate(wanted):
                 members[user].position = position
+            repo.record_roster(session=session, rotation_id=rotation.id, now=self.clock.now())
         self._tell_rotation_later(rotation, f":twisted_rightwards_arrows: <@{actor}> reordered `{rotation.name}`: "
                                             f"{_mentions(wanted)}.")
 
