@@ -28,17 +28,6 @@ REASON_MAX = 300
 POST, REFRESH = "cover_post", "cover_refresh"
 
 
-def overlap_refusal(session: Session, rotation: Rotation, role: str, start: datetime, end: datetime) -> str | None:
-    """Why a new override of `role` from `start` to `end` cannot be: an override of that role already holds part
-    of the time (named), else None."""
-    for other in repo.overrides_overlapping(session=session, rotation_id=rotation.id, role=role, starts_at=start,
-                                            ends_at=end):
-        return (f"<@{other.user_id}> is already {role} on `{escape(rotation.name)}` from "
-                f"{date_token(other.starts_at)} to {date_token(other.ends_at)} (an override), which overlaps; "
-                "nothing changed.")
-    return None
-
-
 class Covers:
     """`rotations`: rosters and who is on call; `people`: whose business hours it is (they are asked by DM)."""
 
@@ -132,7 +121,7 @@ class Covers:
                 raise UserError(f"Only people on the `{escape(rotation.name)}` roster can cover it.")
             if cover.ends_at <= now:
                 raise UserError("That time is already over.")
-            if why := overlap_refusal(session, rotation, cover.role, cover.starts_at, cover.ends_at):
+            if why := self.rotations.overlap_refusal(session, rotation, cover.role, cover.starts_at, cover.ends_at):
                 raise UserError(why)
             override = RotationOverride(rotation_id=rotation.id, user_id=user, role=cover.role,
                                         starts_at=cover.starts_at, ends_at=cover.ends_at, created_by=user,

@@ -274,17 +274,25 @@ class Rotations:
                                    starts_at=start, ends_at=end):
                 raise UserError(f"<@{user}> is already {role.value} on `{rotation.name}` for exactly that time; "
                                 "nothing changed.")
-            for other in repo.overrides_overlapping(session=session, rotation_id=rotation.id, role=role.value,
-                                                    starts_at=start, ends_at=end):
-                raise UserError(f"<@{other.user_id}> is already {role.value} on `{rotation.name}` from "
-                                f"{self._when(other.starts_at)} to {self._when(other.ends_at)} (an override), which "
-                                "overlaps; nothing changed. Pick another time, or another role with `as …`.")
+            if why := self.overlap_refusal(session, rotation, role.value, start, end):
+                raise UserError(why)
             override = RotationOverride(rotation_id=rotation.id, user_id=user, role=role.value, starts_at=start,
                                         ends_at=end, created_by=actor, created_at=now)
             session.add(override)
         self._tell_rotation_later(rotation, f":repeat: <@{actor}>: <@{user}> is {role.value} on `{rotation.name}` "
                                             f"from {self._when(start)} to {self._when(end)}.")
         return override
+
+    def overlap_refusal(self, session: Session, rotation: Rotation, role: str, start: datetime,
+                        end: datetime) -> str | None:
+        """Why a new override (or cover) of `role` from `start` to `end` cannot be: an override of that role
+        already holds part of the time (named), else None."""
+        for other in repo.overrides_overlapping(session=session, rotation_id=rotation.id, role=role,
+                                                starts_at=start, ends_at=end):
+            return (f"<@{other.user_id}> is already {role} on `{rotation.name}` from {self._when(other.starts_at)} "
+                    f"to {self._when(other.ends_at)} (an override), which overlaps; nothing changed. Pick another "
+                    "time, or another role with `as …`.")
+        return None
 
     def add_swap(self, rotation: Rotation, a: str, b: str, week: str, actor: str,
                  request_key: str | None = None) -> OnCall:
