@@ -150,7 +150,7 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
         reading.summary_unless_paging(session, incident)), reading.summary)
     deliver_declarations(delivery, declaring.declare_stored, setup)
     TrackerDeliveries(delivery, clock, trackers or {}, settings.queue_label, refresh_summary(delivery))
-    CoverMessages(delivery, slack)
+    CoverMessages(delivery, slack, clock)
     usergroups = UserGroups(db, clock, outbox, rotations)
     UserGroupSync(delivery, slack, clock, usergroups.now)
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,

@@ -136,7 +136,10 @@ async def test_simultaneous_actors_settle_on_one_outcome(tmp_path, fake_slack, d
 
         for incident in replicas.rows(Incident):
             ref = f"INC-{incident.number}"
-            events = replicas.rows(TimelineEvent, TimelineEvent.incident_id == incident.id)
+            # In the order they were made (under the incident's lock): PostgreSQL returns rows that concurrent
+            # transactions inserted in no particular order without an ORDER BY.
+            events = sorted(replicas.rows(TimelineEvent, TimelineEvent.incident_id == incident.id),
+                            key=lambda e: e.id)
             kinds = Counter(e.kind for e in events)
             took = [e for e in events if "took command" in e.text]
             assert kinds["acknowledged"] <= 1 and len(took) <= 1, (ref, [(e.kind, e.text) for e in events])

@@ -132,21 +132,32 @@ async def test_a_request_whose_start_passes_untaken_expires_once_and_the_request
 
 
 async def test_overlaps_are_refused_by_name_and_change_nothing(bot):
-    ts, message = await asked(bot)
+    await asked(bot)  # U0A asks for cover as primary on Thursday 09:00-17:00
     refused = await say(bot, "rotation cover payments 2026-11-26 12:00 2026-11-26 20:00", user="U0A")
     assert refused.startswith("<@U0A> already asks for cover as primary on `payments` from <!date^"), refused
-    answer = await say(bot, "rotation override <@U0C> 2026-11-26 2026-11-27", user="U0A")
-    assert answer.startswith("<@U0C> is primary"), answer
-    taken = await press(bot, ActionId.COVER_TAKE, buttons(message)[ActionId.COVER_TAKE], "U0B", ts)
-    assert taken.startswith("<@U0C> is already primary on `payments` from"), taken
-    assert "overlaps; nothing changed" in taken
-    again = await say(bot, "rotation override <@U0B> 2026-11-26 10:00 2026-11-26 11:00", user="U0A")
-    assert again.startswith("<@U0C> is already primary on `payments`") and "overlaps" in again
+    refused = await say(bot, "rotation override <@U0C> 2026-11-26 2026-11-27", user="U0A")
+    assert refused.startswith("<@U0A> asks for cover as primary on `payments` from") and "overlaps" in refused
     assert (await say(bot, "rotation override <@U0B> 2026-11-26 10:00 2026-11-26 11:00 as tertiary",
-                      user="U0A")).startswith("<@U0B> is tertiary")
+                      user="U0A")).startswith("<@U0B> is tertiary"), "another role may overlap"
+    assert (await say(bot, "rotation override <@U0B> 2026-11-27 09:00 2026-11-27 17:00")).startswith("<@U0B> is")
+    again = await say(bot, "rotation override <@U0C> 2026-11-27 12:00 2026-11-27 13:00")
+    assert again.startswith("<@U0B> is already primary on `payments` from") and "(an override), which overlaps" in again
+    # U0B holds Friday's primary by that override: asking for cover of it names the override to change instead.
+    mine = await say(bot, "rotation cover payments 2026-11-27 10:00 2026-11-27 12:00", user="U0B")
+    assert mine.startswith("<@U0B> is already primary on `payments`") and "overlaps" in mine
     with bot.session() as s:
         assert s.exec(select(CoverRequest)).one().state == "open"
         assert count(bot, RotationOverride) == 2
+
+
+async def test_a_reason_may_say_as_and_a_role_must_be_yours(bot):
+    await with_rotation(bot)
+    answer = await say(bot, "rotation cover payments 2026-11-26 09:00 2026-11-26 17:00 same as last week")
+    assert answer.startswith("Asked `payments` to cover you as primary"), answer
+    with bot.session() as s:
+        assert s.exec(select(CoverRequest)).one().reason == "same as last week"
+    refused = await say(bot, "rotation cover payments 2026-11-28 2026-11-29 as tertiary", user="U0A")
+    assert refused.startswith("You are not tertiary on `payments`"), refused
 
 
 async def test_bad_requests_say_why_and_store_nothing(bot):
@@ -189,3 +200,12 @@ async def test_the_app_home_shows_your_shifts_and_asks_for_cover_for_one(bot):
     again = json.dumps(bot.fake.calls_to("views.publish")[-1]["view"]["blocks"])
     assert "Your requests for cover" in again and "waiting for someone to take it" in again
     assert cover.created_at + timedelta(seconds=1) > WEDNESDAY_NOON
+
+
+async def test_a_request_that_cannot_be_posted_is_told_to_the_requester(bot):
+    await with_rotation(bot)
+    bot.fake.fail("chat.postMessage", "channel_not_found", channel="C0PAY", times=3)
+    await say(bot, ASK)
+    await bot.settle()
+    told = [c["text"] for c in bot.fake.calls_to("chat.postMessage") if c["channel"] == "U0A"]
+    assert any("could not post your request for cover" in t and "channel_not_found" in t for t in told), told

@@ -146,3 +146,17 @@ async def test_the_rotation_page_shows_the_group_and_a_refusal(bot):
     async with bot.slack.session.get(f"{bot.url}/rotations/payments?token={token}") as response:
         page = await response.text()
     assert "Slack refused it</strong> (permission_denied: this workspace lets only admins" in page
+
+
+async def test_an_empty_roster_cannot_empty_the_group_and_that_is_told(bot):
+    await with_rotation(bot)
+    bot.fake.add_usergroup("S0ONCALL", "core-oncall")
+    await say(bot, f"rotation usergroup payments {GROUP}")
+    await bot.settle()
+    assert (await say(bot, "rotation remove payments <@U0A> <@U0B> <@U0C>")).startswith("Removed")
+    await bot.tick(minutes=1)
+    assert members(bot) == ["U0A"], "Slack cannot empty a group: it keeps its members"
+    group = (await health(bot))["usergroups"]["payments"]
+    assert group["state"] == "refused" and group["error"] == "cannot_empty"
+    told = [c for c in bot.fake.calls_to("chat.postMessage") if c["channel"] == "U0A" and "cannot_empty" in c["text"]]
+    assert len(told) == 1

@@ -449,9 +449,12 @@ def open_covers_of(*, session: Session, user_id: str, limit: int = 10) -> list[C
 
 
 def covers_to_expire(*, session: Session, now: datetime, limit: int = 200) -> list[CoverRequest]:
-    return list(session.exec(select(CoverRequest).where(CoverRequest.state == "open",
-                                                        col(CoverRequest.starts_at) <= now)
-                             .order_by(CoverRequest.id).limit(limit)))
+    """Open requests past their start — or, for one asked once its time had begun (the shift you are in), past
+    its end."""
+    return list(session.exec(select(CoverRequest).where(
+        CoverRequest.state == "open",
+        sa.or_(sa.and_(col(CoverRequest.starts_at) > col(CoverRequest.created_at), col(CoverRequest.starts_at) <= now),
+               col(CoverRequest.ends_at) <= now)).order_by(CoverRequest.id).limit(limit)))
 
 
 def expire_cover(*, session: Session, cover_id: int, now: datetime) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import CoverRequest, Delivery
 from bot.delivery.engine import DeliveryEngine, Drop, Refused, Sent
@@ -33,8 +34,8 @@ def _read(session: Session, delivery: Delivery) -> Found:
 
 
 class CoverMessages:
-    def __init__(self, engine: DeliveryEngine, slack: SlackGateway) -> None:
-        self.slack = slack
+    def __init__(self, engine: DeliveryEngine, slack: SlackGateway, clock: Clock) -> None:
+        self.engine, self.slack, self.clock = engine, slack, clock
         engine.register(POST, self.post, prepare=_read)
         engine.register(REFRESH, self.refresh, prepare=_read)
 
@@ -42,7 +43,7 @@ class CoverMessages:
         text, blocks = request_message(found.cover, found.rotation_name)
         where = await post_at(self.slack, found.channel_id, text, blocks)
         if isinstance(where, str):
-            raise Refused(where)
+            raise Refused(where, self._not_posted(found, where))
         channel, ts = where
         cover_id = found.cover.id
 
@@ -50,6 +51,17 @@ class CoverMessages:
             stored = session.get(CoverRequest, cover_id)
             stored.channel_id, stored.message_ts = channel, ts
         return Sent(record)
+
+    def _not_posted(self, found: Found, error: str):
+        """The requester hears that nobody can press I'll cover (the channel is gone, private without the bot)."""
+        now, requester = self.clock.now(), found.cover.requester
+
+        def record(session: Session) -> None:
+            self.engine.queue(session, lane=f"user:{requester}", kind="post", now=now, channel=requester, text=(
+                f":warning: I could not post your request for cover in <#{found.channel_id}> (Slack said "
+                f"`{error}`), so nobody can take it there. Ask someone directly, or invite me to the channel and "
+                "ask again."))
+        return record
 
     async def refresh(self, delivery: Delivery, payload: dict, found: Found) -> None:
         if not found.cover.message_ts or not found.cover.channel_id:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.db import repo
-from bot.db.models import Delivery
+from bot.db.models import Delivery, RotationUserGroup
 from bot.delivery.engine import DeliveryEngine, Drop, Refused, Sent
 from bot.notify import SlackGateway, slack_error, transient
 from bot.services.usergroups import REFUSALS, SYNC, GroupNow
@@ -33,8 +33,8 @@ class UserGroupSync:
 
     async def sync(self, delivery: Delivery, payload: dict, found: GroupNow) -> Sent | None:
         binding = found.binding
-        if not found.users:
-            return None  # nobody on call (an empty roster): Slack cannot empty a group, so it stays as it was
+        if not found.users:  # nobody on call (an empty roster): Slack cannot empty a group; it keeps its members
+            raise Refused("cannot_empty", self._refused(found, "cannot_empty"))
         try:
             group_id = binding.group_id or await self.slack.usergroup_id(binding.handle)
             if group_id is None:
@@ -48,16 +48,17 @@ class UserGroupSync:
         now, users = self.clock.now(), ",".join(found.users)
 
         def record(session: Session) -> None:
-            stored = repo.usergroup_of(session=session, rotation_id=binding.rotation_id)
-            if stored is not None:
-                stored.group_id, stored.synced, stored.synced_at, stored.error = group_id, users, now, ""
+            stored = _same(session, binding)
+            if stored is not None:  # (not one set again meanwhile, to another group)
+                stored.group_id, stored.synced, stored.synced_at, stored.error, stored.told = \
+                    group_id, users, now, "", ""
         return Sent(record)
 
     def _refused(self, found: GroupNow, error: str) -> Callable[[Session], None]:
         now = self.clock.now()
 
         def record(session: Session) -> None:
-            stored = repo.usergroup_of(session=session, rotation_id=found.binding.rotation_id)
+            stored = _same(session, found.binding)
             if stored is None:
                 return
             stored.error, stored.error_at = error, now
@@ -69,3 +70,9 @@ class UserGroupSync:
                 self.engine.queue(session, lane=f"user:{stored.set_by}", kind="post", now=now,
                                   channel=stored.set_by, text=text)
         return record
+
+
+def _same(session: Session, binding: RotationUserGroup) -> RotationUserGroup | None:
+    """The group's row, unless it was set again since this delivery read it (then what it did is not news)."""
+    stored = repo.usergroup_of(session=session, rotation_id=binding.rotation_id)
+    return stored if stored is not None and stored.set_at == binding.set_at else None

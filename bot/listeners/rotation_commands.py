@@ -129,10 +129,9 @@ def _cover(rotations: Rotations, covers: Covers, rotation, rest: str, user: str,
     usage = ("Use `/incident rotation cover <from> <to> [as primary|secondary|tertiary] [reason]`, with times like "
              f"{EXAMPLES}.")
     role, reason = None, []
-    if "as" in (lowered := [w.lower() for w in words]):
-        at = lowered.index("as")
-        if at + 1 >= len(words) or lowered[at + 1] not in Role._value2member_map_:
-            raise UserError("Cover is `as primary`, `as secondary` or `as tertiary`.")
+    lowered = [w.lower() for w in words]
+    at = next((i for i, w in enumerate(lowered[:-1]) if w == "as" and lowered[i + 1] in Role._value2member_map_), None)
+    if at is not None:  # "as <role>"; any other "as" belongs to the reason
         role, reason, words = Role(lowered[at + 1]), words[at + 2:], words[:at]
     now, tz = rotations.clock.now(), rotations.settings.team_timezone
     span = None
@@ -145,6 +144,8 @@ def _cover(rotations: Rotations, covers: Covers, rotation, rest: str, user: str,
         break
     if span is None:
         raise UserError(usage)
+    if role is None and reason and reason[0].lower() == "as":  # right after the time: meant as a role
+        raise UserError("Cover is `as primary`, `as secondary` or `as tertiary`.")
     cover = covers.request(rotation, user, span[0], span[1], role, " ".join(reason), key)
     return (f"Asked `{rotation.name}` to cover you as {cover.role} from {date_token(cover.starts_at)} to "
             f"{date_token(cover.ends_at)}: the request is in <#{rotation.channel_id}>. You will hear when someone "

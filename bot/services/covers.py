@@ -48,6 +48,7 @@ class Covers:
     def request(self, rotation: Rotation, requester: str, start: datetime, end: datetime, role: Role | None,
                 reason: str = "", request_key: str | None = None) -> CoverRequest:
         now = self.clock.now()
+        start = max(start, now)  # asked once its time has begun: from now on (it expires at its end, not start)
         reason = " ".join(clean_text(reason).split())
         if end <= now:
             raise UserError("That time is already over; ask for cover for a time to come.")
@@ -64,12 +65,17 @@ class Covers:
             if requester not in members:
                 raise UserError(f"Only people on the `{escape(rotation.name)}` roster ask it for cover; to stand in "
                                 f"for someone, use `/incident rotation override`.")
+            held = self.rotations.on_call(session, locked, start)
             if role is None:
-                held = self.rotations.on_call(session, locked, max(start, now))
                 role = next((r for r, user in held.chain if user == requester), None)
                 if role is None:
-                    raise UserError(f"You are not on call on `{escape(rotation.name)}` at {date_token(start)}; say "
-                                    "which role you want covered: `… as primary`, `as secondary` or `as tertiary`.")
+                    raise UserError(f"You are not on call on `{escape(rotation.name)}` at {date_token(start)}; "
+                                    "cover is for a role you hold.")
+            elif held.holder(role) != requester:
+                raise UserError(f"You are not {role.value} on `{escape(rotation.name)}` at {date_token(start)}; "
+                                "cover is for a role you hold.")
+            if why := self.rotations.overlap_refusal(session, locked, role.value, start, end):
+                raise UserError(why)  # (by an override: change that one instead)
             for clash in repo.covers_overlapping(session=session, rotation_id=rotation.id, role=role.value,
                                                  starts_at=start, ends_at=end):
                 raise UserError(f"<@{clash.requester}> already asks for cover as {role.value} on "
@@ -102,9 +108,9 @@ class Covers:
             cover = repo.cover_for_change(session=session, cover_id=cover_id)
             if rotation is None or cover is None:
                 raise UserError("That request for cover is gone.")
+            record_once(session, request_key, kind, now)  # a repeat of this very press first: it was applied
             if cover.state != "open":
                 raise UserError(_closed(cover))
-            record_once(session, request_key, kind, now)
             decide(session, rotation, cover, now)
             cover.decided_at = now
             self._queue_message(session, rotation, cover, REFRESH, now)
@@ -124,7 +130,7 @@ class Covers:
             if why := self.rotations.overlap_refusal(session, rotation, cover.role, cover.starts_at, cover.ends_at):
                 raise UserError(why)
             override = RotationOverride(rotation_id=rotation.id, user_id=user, role=cover.role,
-                                        starts_at=cover.starts_at, ends_at=cover.ends_at, created_by=user,
+                                        starts_at=max(cover.starts_at, now), ends_at=cover.ends_at, created_by=user,
                                         created_at=now)
             session.add(override)
             session.flush()

@@ -276,6 +276,11 @@ class Rotations:
                                 "nothing changed.")
             if why := self.overlap_refusal(session, rotation, role.value, start, end):
                 raise UserError(why)
+            for asked in repo.covers_overlapping(session=session, rotation_id=rotation.id, role=role.value,
+                                                 starts_at=start, ends_at=end):
+                raise UserError(f"<@{asked.requester}> asks for cover as {role.value} on `{rotation.name}` from "
+                                f"{self._when(asked.starts_at)} to {self._when(asked.ends_at)}, which overlaps: take "
+                                "it with I'll cover on the request, or wait until it is withdrawn; nothing changed.")
             override = RotationOverride(rotation_id=rotation.id, user_id=user, role=role.value, starts_at=start,
                                         ends_at=end, created_by=actor, created_at=now)
             session.add(override)

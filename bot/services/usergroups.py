@@ -37,6 +37,7 @@ REFUSALS = {
     "missing_scope": "the app lacks the usergroups:write scope: paste manifest.yml again and reinstall it",
     "not_allowed_token_type": "the bot token may not change user groups",
     "invalid_users": "Slack refused the members (a deactivated account?)",
+    "cannot_empty": "nobody is on call (the roster is empty) and Slack cannot empty a user group: it keeps its members",
 }
 
 
