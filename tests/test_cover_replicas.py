@@ -15,9 +15,9 @@ REQUESTS = 4
 
 async def test_two_processes_one_override_per_cover_request(tmp_path, fake_slack, postgres_database):  # noqa: F811
     async with replicas(tmp_path, fake_slack, postgres_database) as senders:
-        for n in range(REQUESTS):  # one hour each, tomorrow, apart from each other
+        for n in range(REQUESTS):  # one hour each, tomorrow, apart (whatever role U0A holds then: the real clock)
             _, body, _ = await senders[n % 2].command(
-                f"rotation cover payments tomorrow {2 * n + 1:02d}:00 tomorrow {2 * n + 2:02d}:00 as primary",
+                f"rotation cover payments tomorrow {2 * n + 1:02d}:00 tomorrow {2 * n + 2:02d}:00",
                 user="U0A", channel="C0PAY")
             assert body.startswith("Asked `payments`"), body
 

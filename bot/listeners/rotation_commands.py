@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from bot.db.repo import retry_on_deadlock
 from bot.domain.errors import UserError
 from bot.domain.fairness import parse_weeks
 from bot.domain.rotation import Role
@@ -108,7 +109,9 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
         return f"I don't know `rotation {echo(verb)}`.\n{USAGE}", []
     name, rest = _split_name(rotations, rest)
     target = rotations.find_rotation(name, channel_id)
-    return handler(rotations, target, rest, user, key), []
+    # A roster change locks the rotation's row; PostgreSQL may roll it back to break a deadlock with incident work
+    # holding that row's key-share lock: its transaction is gone whole, so it is simply made again.
+    return retry_on_deadlock(handler, rotations, target, rest, user, key), []
 
 
 def _usergroup(usergroups: UserGroups, rotation, rest: str, user: str, key: str | None) -> str:

@@ -99,6 +99,12 @@ class Covers:
     # -- answering ----------------------------------------------------------------------------------------------
 
     def _decided(self, cover_id: int, user: str, request_key: str | None, kind: str, decide) -> CoverRequest:
+        """One transaction (tried again whole if PostgreSQL rolls it back to break a deadlock)."""
+        cover = repo.retry_on_deadlock(self._decide_once, cover_id, user, request_key, kind, decide)
+        self.outbox.flush_later()
+        return cover
+
+    def _decide_once(self, cover_id: int, user: str, request_key: str | None, kind: str, decide) -> CoverRequest:
         now = self.clock.now()
         with self.db.session() as session:
             found = repo.cover_by_id(session=session, cover_id=cover_id)
@@ -115,7 +121,6 @@ class Covers:
             cover.decided_at = now
             self._queue_message(session, rotation, cover, REFRESH, now)
             commit_once(session, request_key)
-        self.outbox.flush_later()
         return cover
 
     def take(self, cover_id: int, user: str, request_key: str | None = None) -> CoverRequest:
