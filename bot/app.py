@@ -11,7 +11,7 @@ from slack_bolt.authorization import AuthorizeResult
 from bot.config import Settings
 from bot.db.repo import Database
 from bot.ids import ActionId, CallbackId
-from bot.listeners import commands, covers, declare, home, working
+from bot.listeners import commands, covers, declare, events, home, working
 from bot.notify import Background, SlackGateway
 from bot.services import Services
 
@@ -68,4 +68,8 @@ def build_app(settings: Settings, services: Services, gateway: SlackGateway, bac
     app.action(ActionId.COVER_WITHDRAW)(covers.withdraw)
     app.action(ActionId.COVER_ASK)(covers.ask)
     app.event("app_home_opened")(home.home_opened)
+    app.event("message")(events.message)
+    app.event("reaction_added")(events.reaction_added)
+    app.event("reaction_removed")(events.reaction_removed)
+    app.event("pin_added")(events.pin_added)
     return app

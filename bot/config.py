@@ -119,6 +119,7 @@ class Settings(BaseSettings):
     gitlab_url: str = "https://gitlab.com"
     gitlab_webhook_token: str | None = None
     queue_label: str = "firefighter"
+    timeline_emoji: str = "pushpin"
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "alerts_token",
                      "incidents_channel", "public_url", "web_secret", "github_repo", "github_token",
@@ -156,6 +157,14 @@ class Settings(BaseSettings):
         if v is not None and not re.fullmatch(r"\d+|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+", v):
             raise ValueError(f"{v!r} is not a project (use its path like group/project, or its numeric id)")
         return v
+
+    @field_validator("timeline_emoji", mode="before")
+    @classmethod
+    def _emoji(cls, v: Any) -> str:
+        name = str(v).strip().strip(":")
+        if not re.fullmatch(r"[a-z0-9_+'-]{1,100}", name):
+            raise ValueError(f"{v!r} is not an emoji name (like pushpin or :pushpin:)")
+        return name
 
     @field_validator("queue_label", mode="before")
     @classmethod

@@ -36,6 +36,7 @@ from bot.notify import Background, SlackGateway, make_client
 from bot.scheduler import build_scheduler
 from bot.services import (
     Alerts,
+    Capture,
     Clicks,
     Covers,
     Declaring,
@@ -157,11 +158,13 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
                     alerts=Alerts(settings, db, clock, declaring, working), reading=reading, clicks=clicks,
                     issue_events=IssueEvents(settings, db, clock, declaring, working),
-                    covers=covers, usergroups=usergroups, fairness=Fairness(db, clock, rotations, people))
+                    covers=covers, usergroups=usergroups, fairness=Fairness(db, clock, rotations, people),
+                    capture=Capture(settings, db, clock))
 
 
 def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People, covers: Covers,
-            usergroups: UserGroups, background: Background) -> Callable[[], Awaitable[None]]:
+            usergroups: UserGroups, capture: Capture, db: Database,
+            background: Background) -> Callable[[], Awaitable[None]]:
     async def tick() -> None:
         """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now` is claimed and
         queued. The sending (deliveries, `users.info`) goes on in the background: a tick never waits on Slack."""
@@ -170,6 +173,7 @@ def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People
         await reminders.remind_due()
         await covers.expire_due()
         await usergroups.sync_due()
+        await db.run_background(capture.forget_old)
         background.spawn(people.refresh_now_and_then(), name="people")
     return tick
 
@@ -185,7 +189,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     trackers = make_trackers(settings)
     services = wire_services(settings, db, slack, clock or SystemClock(), background, trackers)
     tick = tick_of(services.outbox, services.paging, services.reminders, services.people, services.covers,
-                   services.usergroups, background)
+                   services.usergroups, services.capture, db, background)
     bolt = build_app(settings, services, slack, background, db)
     socket = SocketConnection(bolt, settings.slack_app_token) if settings.socket_mode and settings.slack_app_token \
         else None

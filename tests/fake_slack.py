@@ -26,7 +26,8 @@ VIEW_BLOCKS_MAX = 100
 # What an app installed from manifest.yml is granted; Slack names them in each answer's x-oauth-scopes header.
 BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:manage", "channels:read", "channels:join",
               "channels:history", "groups:write", "groups:read", "groups:history", "im:write", "pins:write",
-              "users:read", "usergroups:read", "usergroups:write")
+              "users:read", "usergroups:read", "usergroups:write",
+              "reactions:read", "pins:read")
 _CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 _BLOCK_TYPES = {"section", "divider", "image", "actions", "context", "input", "header", "rich_text", "file", "video"}
 _ELEMENT_TYPES = {"button", "static_select", "users_select", "conversations_select", "channels_select",

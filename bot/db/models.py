@@ -337,6 +337,23 @@ class TrackerState(SQLModel, table=True):
     ok_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
 
 
+class ChannelMessage(SQLModel, table=True):
+    """What was said in an incident's channel (or thread), learnt from Slack's message events, kept a while so a
+    message reacted to with TIMELINE_EMOJI can go on the timeline with its text (never read back from history)."""
+
+    __tablename__ = "channel_message"
+    __table_args__ = (sa.UniqueConstraint("channel_id", "ts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    channel_id: str = Field(max_length=32)
+    ts: str = Field(max_length=32)
+    user_id: str | None = Field(default=None, max_length=32)
+    text: str = Field(default="", sa_type=sa.Text)
+    deleted: bool = False
+    seen_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+
+
 class HandledRequest(SQLModel, table=True):
     """A Slack request (a command's or button's trigger id) that changed something, kept so that the same request
     delivered again — Slack's retry, a second replica, a double click — changes nothing the second time."""

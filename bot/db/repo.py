@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.db.models import (
     RECHECK,
+    ChannelMessage,
     CoverRequest,
     Delivery,
     HandledRequest,
@@ -982,3 +983,52 @@ def note_tracker(*, session: Session, tracker: str, now: datetime | None = None,
         state.error, state.error_at = error[:300], now
     elif error is not None and state.error:  # working again: said once, not written on every call
         state.error, state.ok_at = "", now
+
+
+# -- what incident channels said (timeline capture) -------------------------------------------------------------
+
+
+def incident_at(*, session: Session, channel_id: str, thread_ts: str | None) -> Incident | None:
+    """The incident whose own channel this is, or whose thread (under its announcement) `thread_ts` is."""
+    found = session.exec(select(Incident).where(Incident.channel_id == channel_id)
+                         .order_by(col(Incident.id).desc()).limit(50)).all()
+    own = next((i for i in found if i.thread_ts is None), None)
+    if own is not None:
+        return own
+    return next((i for i in found if thread_ts and i.thread_ts == thread_ts), None)
+
+
+def message_at(*, session: Session, channel_id: str, ts: str) -> ChannelMessage | None:
+    return session.exec(select(ChannelMessage).where(ChannelMessage.channel_id == channel_id,
+                                                     ChannelMessage.ts == ts)).first()
+
+
+def keep_message(*, session: Session, incident_id: int, channel_id: str, ts: str, user_id: str | None, text: str,
+                 now: datetime, deleted: bool = False) -> ChannelMessage:
+    """Stored once per (channel, ts); an edit or a deletion updates it (Slack's retries change nothing twice)."""
+    message = message_at(session=session, channel_id=channel_id, ts=ts)
+    if message is None:
+        try:
+            with session.begin_nested():
+                message = ChannelMessage(incident_id=incident_id, channel_id=channel_id, ts=ts, user_id=user_id,
+                                         text=text, deleted=deleted, seen_at=now)
+                session.add(message)
+            return message
+        except sa.exc.IntegrityError:
+            message = message_at(session=session, channel_id=channel_id, ts=ts)
+    if user_id:
+        message.user_id = user_id
+    if not deleted:
+        message.text = text
+    message.deleted = deleted or message.deleted
+    return message
+
+
+def forget_messages(*, session: Session, before: datetime) -> int:
+    table = ChannelMessage.__table__
+    return session.execute(sa.delete(table).where(table.c.seen_at < before)).rowcount
+
+
+def drop_event(*, session: Session, request_key: str) -> bool:
+    table = TimelineEvent.__table__
+    return session.execute(sa.delete(table).where(table.c.request_key == request_key)).rowcount == 1

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 
 from bot.domain.errors import UserError
 from bot.services.alerts import Alerts, Received
+from bot.services.capture import Capture
 from bot.services.clicks import Click, Clicks
 from bot.services.covers import Covers
 from bot.services.declaring import Declaring
@@ -45,11 +46,12 @@ class Services:
     covers: Covers
     usergroups: UserGroups
     fairness: Fairness
+    capture: Capture
 
     def by_name(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-__all__ = ["Alerts", "Changed", "Click", "Clicks", "Covers", "Declared", "Declaring", "Detail", "Fairness", "Handoffs",
-           "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders", "Resolution",
-           "RotationPlan", "Rotations", "Services", "UserError", "UserGroups", "Working"]
+__all__ = ["Alerts", "Capture", "Changed", "Click", "Clicks", "Covers", "Declared", "Declaring", "Detail",
+           "Fairness", "Handoffs", "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading", "Received",
+           "Reminders", "Resolution", "RotationPlan", "Rotations", "Services", "UserError", "UserGroups", "Working"]
