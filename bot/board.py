@@ -109,7 +109,10 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         incident = detail.incident
         events = [{"when": when(e.at, tz), "who": _who(e.actor_id) if e.actor_id else "Firefighter", "kind": e.kind,
                    "text": e.text} for e in detail.events]
+        follow_ups = [{"id": f.id, "text": f.text, "owner": _who(f.owner), "due": f.due_on.isoformat() if f.due_on
+                       else "", "done": f.done_at is not None} for f in detail.follow_ups]
         return render("incident.html", incident=incident, ref=incident_ref(incident.number), events=events,
+                      follow_ups=follow_ups,
                       status=Status(incident.status).label, commander=_who(incident.commander_id),
                       declared=when(incident.created_at, tz), token=request.query.get("token"), tz=str(tz))
 

@@ -41,6 +41,7 @@ from bot.services import (
     Covers,
     Declaring,
     Fairness,
+    FollowUps,
     Handoffs,
     IssueEvents,
     Outbox,
@@ -137,7 +138,8 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     tracker_out = TrackerOut(tuple(trackers or ()), outbox)
     working = Working(settings, db, clock, outbox, rotations, paging, tracker_out)
     declaring = Declaring(db, clock, outbox, paging, tracker_out)
-    handoffs = Handoffs(settings, db, clock, outbox, rotations, working)
+    follow_ups = FollowUps(settings, db, clock, outbox, working, people, rotations)
+    handoffs = Handoffs(settings, db, clock, outbox, rotations, working, follow_ups.overdue_of)
     reminders = Reminders(settings, db, clock, outbox, rotations, people, handoffs)
     reading = Reading(settings, db, clock)
     clicks = Clicks(db, clock, working)
@@ -159,11 +161,11 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
                     alerts=Alerts(settings, db, clock, declaring, working), reading=reading, clicks=clicks,
                     issue_events=IssueEvents(settings, db, clock, declaring, working),
                     covers=covers, usergroups=usergroups, fairness=Fairness(db, clock, rotations, people),
-                    capture=Capture(settings, db, clock))
+                    capture=Capture(settings, db, clock), follow_ups=follow_ups)
 
 
 def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People, covers: Covers,
-            usergroups: UserGroups, capture: Capture, db: Database,
+            usergroups: UserGroups, capture: Capture, follow_ups: FollowUps, db: Database,
             background: Background) -> Callable[[], Awaitable[None]]:
     async def tick() -> None:
         """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now` is claimed and
@@ -174,6 +176,7 @@ def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People
         await covers.expire_due()
         await usergroups.sync_due()
         await db.run_background(capture.forget_old)
+        await follow_ups.remind_due()
         background.spawn(people.refresh_now_and_then(), name="people")
     return tick
 
@@ -189,7 +192,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     trackers = make_trackers(settings)
     services = wire_services(settings, db, slack, clock or SystemClock(), background, trackers)
     tick = tick_of(services.outbox, services.paging, services.reminders, services.people, services.covers,
-                   services.usergroups, services.capture, db, background)
+                   services.usergroups, services.capture, services.follow_ups, db, background)
     bolt = build_app(settings, services, slack, background, db)
     socket = SocketConnection(bolt, settings.slack_app_token) if settings.socket_mode and settings.slack_app_token \
         else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -335,6 +335,23 @@ class TrackerState(SQLModel, table=True):
     error: str = Field(default="", max_length=300)
     error_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     ok_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class FollowUp(SQLModel, table=True):
+    """A follow-up of an incident: what must still be done, whose it is, by when. `due_on` is a day on the owner's
+    calendar: past it (in their timezone) the follow-up is overdue until it is done."""
+
+    __tablename__ = "follow_up"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    text: str = Field(max_length=500)
+    owner: str = Field(max_length=32, index=True)
+    due_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True, index=True))
+    done_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True, index=True))
+    done_by: str | None = Field(default=None, max_length=32)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
 
 
 class ChannelMessage(SQLModel, table=True):

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache, partial
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from bot.db.models import (
     ChannelMessage,
     CoverRequest,
     Delivery,
+    FollowUp,
     HandledRequest,
     Incident,
     IncidentResponder,
@@ -1032,3 +1033,60 @@ def forget_messages(*, session: Session, before: datetime) -> int:
 def drop_event(*, session: Session, request_key: str) -> bool:
     table = TimelineEvent.__table__
     return session.execute(sa.delete(table).where(table.c.request_key == request_key)).rowcount == 1
+
+
+# -- follow-ups -------------------------------------------------------------------------------------------------
+
+
+def add_follow_up(*, session: Session, incident_id: int, text: str, owner: str, due_on: date | None,
+                  created_by: str, now: datetime) -> FollowUp:
+    item = FollowUp(incident_id=incident_id, text=text, owner=owner, due_on=due_on, created_by=created_by,
+                    created_at=now)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def follow_up_by_id(*, session: Session, follow_up_id: int) -> FollowUp | None:
+    return session.get(FollowUp, follow_up_id)
+
+
+def follow_ups_of(*, session: Session, incident_id: int) -> list[FollowUp]:
+    return list(session.exec(select(FollowUp).where(FollowUp.incident_id == incident_id).order_by(FollowUp.id)))
+
+
+def list_follow_ups(*, session: Session, owner: str | None, open_only: bool,
+                    limit: int) -> list[tuple[FollowUp, int]]:
+    """(follow-up, its incident's number), open ones by due day first."""
+    query = select(FollowUp, Incident.number).join(Incident, col(Incident.id) == FollowUp.incident_id)
+    if owner:
+        query = query.where(FollowUp.owner == owner)
+    if open_only:
+        query = query.where(col(FollowUp.done_at).is_(None))
+    query = query.order_by(col(FollowUp.done_at).is_not(None), col(FollowUp.due_on).is_(None), FollowUp.due_on,
+                           FollowUp.id)
+    return [(item, number) for item, number in session.exec(query.limit(limit))]
+
+
+def overdue_follow_ups(*, session: Session, before: date, rotation_id: int | None = None,
+                       limit: int = 500) -> list[tuple[FollowUp, int]]:
+    """Open follow-ups due before `before`, with their incident's number (of one rotation's incidents)."""
+    query = select(FollowUp, Incident.number).join(Incident, col(Incident.id) == FollowUp.incident_id).where(
+        col(FollowUp.done_at).is_(None), col(FollowUp.due_on).is_not(None), col(FollowUp.due_on) < before)
+    if rotation_id is not None:
+        query = query.where(Incident.rotation_id == rotation_id)
+    return [(item, number) for item, number in session.exec(query.order_by(FollowUp.owner, FollowUp.due_on)
+                                                            .limit(limit))]
+
+
+def notice_once(*, session: Session, key: str, kind: str, incident_id: int | None, now: datetime) -> bool:
+    """Stores the notice `key` unless it is there: True for the one process (and the one tick) that stored it."""
+    if session.exec(select(Notice.id).where(Notice.key == key)).first() is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(Notice(key=key, kind=kind, incident_id=incident_id, state="sent", created_at=now,
+                               sent_at=now))
+    except sa.exc.IntegrityError:
+        return False
+    return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from bot.domain import lifecycle
 from bot.domain.errors import UserError
@@ -21,7 +22,9 @@ from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
 from bot.notify import Turn
 from bot.services import Changed
-from bot.slack_text import clean_text, echo, parse_user_ref
+from bot.services.follow_ups import line as follow_up_line
+from bot.services.follow_ups import parse_due
+from bot.slack_text import as_int, clean_text, echo, parse_user_ref
 from bot.views import incident as views
 from bot.views import timeline as timeline_views
 
@@ -121,6 +124,14 @@ async def _stats(r: Request) -> Answer:
     return timeline_views.stats(await r.call(r.reading.stats, parse_days(r.line.args)))
 
 
+async def _followups(r: Request) -> Answer:
+    what, found, today = await r.call(r.context["follow_ups"].listing, r.line.args, r.user)
+    if not found:
+        return f"{what}: none.", None
+    text = f"*{what}* ({len(found)})\n" + "\n".join(follow_up_line(item, number, today) for item, number in found)
+    return text[:3000], None
+
+
 async def _oncall(r: Request) -> Answer:
     return await r.call(rotation_commands.oncall, r.rotations, r.line.args, r.command.get("channel_id"), r.user)
 
@@ -163,7 +174,8 @@ async def _handoff(r: Request) -> None:
     await r.ack(text=f"Posting the handoff digest of `{rotation.name}` in <#{rotation.channel_id}>.")
 
 
-_READ_AFTER_ACK = {"list": _list, "show": _show, "timeline": _timeline, "stats": _stats, "oncall": _oncall}
+_READ_AFTER_ACK = {"list": _list, "show": _show, "timeline": _timeline, "stats": _stats, "oncall": _oncall,
+                   "followups": _followups}
 _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
     "help": _help, "rotation": _rotation, "handoff": _handoff, "board": _board,
     **{verb: _answered_after_ack(read, verb) for verb, read in _READ_AFTER_ACK.items()},
@@ -272,8 +284,44 @@ async def _page(r: Request) -> None:
     await r.done(result, f"Paging {whom} for {incident_ref(result.incident.number)}.")
 
 
+FOLLOW_UP_USAGE = ("Use `/incident followup [INC-n] add <text> [@owner] [due <day>]`, `followup done <id>`, "
+                   "`followup undone <id>`, `followup <id> owner @someone` or `followup <id> due <day|none>`.")
+
+
+async def _followup(r: Request) -> None:
+    follow_ups = r.context["follow_ups"]
+    word, _, rest = r.line.args.strip().partition(" ")
+    verb, rest = word.lower(), rest.strip()
+    if verb == "add":
+        result, item = await r.call(follow_ups.add, await r.number(), r.user, rest, r.key)
+        await r.done(result, f"Added follow-up #{item.id} to {incident_ref(result.incident.number)}."
+                     if item else "Done.")
+        return
+    if verb in ("done", "undone"):
+        item_id = as_int(rest.lstrip("#"))
+        if item_id is None:
+            raise UserError(FOLLOW_UP_USAGE)
+        result = await r.call(partial(follow_ups.done, undo=verb == "undone"), item_id, r.user, r.key)
+        await r.done(result, f"Follow-up #{item_id} is {'open again' if verb == 'undone' else 'done'}.")
+        return
+    item_id = as_int(word.lstrip("#"))
+    what, _, value = rest.partition(" ")
+    if item_id is None or what.lower() not in ("owner", "due") or not value.strip():
+        raise UserError(FOLLOW_UP_USAGE)
+    if what.lower() == "owner":
+        users, other = user_refs(value)
+        if len(users) != 1 or other:
+            raise UserError("Name one owner: `/incident followup <id> owner @someone`.")
+        result = await r.call(follow_ups.reassign, item_id, r.user, users[0], r.key)
+        await r.done(result, f"Follow-up #{item_id} is <@{users[0]}>'s now.")
+        return
+    due = None if value.strip().lower() == "none" else parse_due(value.split(), r.working.clock.now(), r.settings)
+    result = await r.call(follow_ups.move_due, item_id, r.user, due, r.key)
+    await r.done(result, f"Follow-up #{item_id} is due {due.isoformat() if due else 'no particular day'}.")
+
+
 _CHANGES: dict[str, Callable[[Request], Awaitable[None]]] = {
     "update": _update, "status": _status, "priority": _priority, "commander": _commander,
     "responders": _responders, "resolve": _resolve, "reopen": _reopen, "duplicate": _duplicate, "close": _close,
-    "page": _page,
+    "page": _page, "followup": _followup,
 }

@@ -14,6 +14,7 @@ from bot.services.clicks import Click, Clicks
 from bot.services.covers import Covers
 from bot.services.declaring import Declaring
 from bot.services.fairness import Fairness
+from bot.services.follow_ups import FollowUps
 from bot.services.handoffs import Handoffs
 from bot.services.issue_events import IssueEvents
 from bot.services.outbox import Outbox
@@ -47,11 +48,13 @@ class Services:
     usergroups: UserGroups
     fairness: Fairness
     capture: Capture
+    follow_ups: FollowUps
 
     def by_name(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 __all__ = ["Alerts", "Capture", "Changed", "Click", "Clicks", "Covers", "Declared", "Declaring", "Detail",
-           "Fairness", "Handoffs", "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading", "Received",
-           "Reminders", "Resolution", "RotationPlan", "Rotations", "Services", "UserError", "UserGroups", "Working"]
+           "Fairness", "FollowUps", "Handoffs", "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading",
+           "Received", "Reminders", "Resolution", "RotationPlan", "Rotations", "Services", "UserError", "UserGroups",
+           "Working"]

@@ -3,6 +3,7 @@ outgoing primary's incidents over to the incoming one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlmodel import Session
@@ -28,9 +29,10 @@ class Handoffs:
     """`working`: handing over is a change of commander, made the way every change is."""
 
     def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, rotations: Rotations,
-                 working: Working) -> None:
+                 working: Working, overdue_of: Callable[[Session, int], list] = lambda _session, _rotation: []) -> None:
+        """`overdue_of(session, rotation id)`: its incidents' overdue follow-ups, listed in the digest."""
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
-        self.rotations, self.working = rotations, working
+        self.rotations, self.working, self.overdue_of = rotations, working, overdue_of
 
     def digest(self, rotation: Rotation, session: Session | None = None) -> handoff_views.Digest:
         if session is None:
@@ -54,7 +56,8 @@ class Handoffs:
             time_to_resolve=spread(i.resolved_at - i.created_at for i in resolved),
             missed_reminders=missed)
         outgoing = previous.primary if previous.shift_index >= 0 else None
-        return handoff_views.Digest(rotation, shift, outgoing, latest, numbers, now)
+        return handoff_views.Digest(rotation, shift, outgoing, latest, numbers, now,
+                                    self.overdue_of(session, rotation.id))
 
     def post_digest_later(self, rotation: Rotation, request_key: str | None = None) -> None:
         """`/incident handoff`: the digest as it stands now, owed to the rotation's channel through the outbox and

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
-from bot.db.models import Incident, TimelineEvent
+from bot.db.models import FollowUp, Incident, TimelineEvent
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.stats import IncidentFacts, Stats, summarize
@@ -37,6 +37,7 @@ class Detail:
     rotation_name: str | None
     responders: list[str]
     events: list[TimelineEvent]
+    follow_ups: list[FollowUp]
 
 
 class Reading:
@@ -109,7 +110,8 @@ class Reading:
             rotation = repo.rotation_of(session=session, incident=incident)
             responders = repo.responder_ids(session=session, incident_id=incident.id)
             events = repo.events_for(session=session, incident_id=incident.id)
-        return Detail(incident, rotation.name if rotation else None, responders, events)
+            follow_ups = repo.follow_ups_of(session=session, incident_id=incident.id)
+        return Detail(incident, rotation.name if rotation else None, responders, events, follow_ups)
 
     def summary(self, incident: Incident) -> tuple[str, list[dict]]:
         """The pinned summary as it stands (the delivery engine keeps the message in Slack current)."""

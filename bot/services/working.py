@@ -107,6 +107,10 @@ class Working:
                 return self._conflict(number, request_key, exc)
         return Changed(incident, changed=True)
 
+    def change(self, number: int, actor: str, apply: Apply, request_key: str | None = None) -> Changed:
+        """A change made elsewhere (a follow-up's) the way every change is: permission, timeline event, once."""
+        return self._change(number, actor, apply, request_key)
+
     def _conflict(self, number: int, request_key: str | None, exc: IntegrityError) -> Changed:
         """A unique key refused the change. If this very request was applied meanwhile (Slack's retry through
         another replica) it is a replay; anything else is said as it is, and nothing was stored."""
@@ -328,6 +332,10 @@ class Working:
             incident.resolution = summary
             incident.needed_rollback = resolution.needed_rollback
             incident.follow_ups = "\n".join(follow_ups)
+            for line in follow_ups:  # each line is a follow-up of its own, the commander's to chase
+                repo.add_follow_up(session=session, incident_id=incident.id, text=line[:500],
+                                   owner=incident.commander_id or user_id or "", due_on=None,
+                                   created_by=user_id or "", now=now)
             analysis = Priority(incident.priority) is Priority.P0 or bool(resolution.needed_rollback)
             finish = self._write_postmortem if analysis else None
             return Outcome("resolved", summary, Effects(notices.resolved(incident, user_id or external, safe(summary),

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.db.models import Incident, Rotation, TimelineEvent
+from bot.db.models import FollowUp, Incident, Rotation, TimelineEvent
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import OnCall
 from bot.domain.stats import Spread, humanize
 from bot.ids import ActionId, BlockId, CallbackId
-from bot.slack_text import date_token, escape, mention, truncate
+from bot.slack_text import date_token, escape, mention, safe, truncate
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
 
 _MAX_INCIDENTS = 35
@@ -33,6 +33,7 @@ class Digest:
     incidents: list[tuple[Incident, TimelineEvent | None]]
     numbers: ShiftNumbers
     now: datetime
+    overdue: list[tuple[FollowUp, int]] = field(default_factory=list)  # (follow-up, incident number)
 
 
 def _incident_block(incident: Incident, latest: TimelineEvent | None, now: datetime) -> dict:
@@ -74,6 +75,15 @@ def digest(data: Digest) -> tuple[str, list[dict]]:
                                            else "*No open incidents.* :tada:")},
     ]
     blocks += [_incident_block(i, latest, data.now) for i, latest in data.incidents[:_MAX_INCIDENTS]]
+    if data.overdue:
+        owners: dict[str, list[str]] = {}
+        for item, number in data.overdue:
+            owners.setdefault(item.owner, []).append(
+                f"#{item.id} {incident_ref(number)} {safe(truncate(item.text, 120))} (due {item.due_on.isoformat()})")
+        lines = [f"• <@{owner}>: " + "; ".join(items[:5]) + (f" …and {len(items) - 5} more" if len(items) > 5
+                                                              else "") for owner, items in list(owners.items())[:15]]
+        blocks.append({"type": "section", "text": mrkdwn(
+            f"*Overdue follow-ups* ({len(data.overdue)})\n" + "\n".join(lines), 3000)})
     if len(data.incidents) > _MAX_INCIDENTS:
         blocks.append({"type": "context", "elements": [mrkdwn(
             f"…and {len(data.incidents) - _MAX_INCIDENTS} more: `/incident list`.")]})

@@ -219,6 +219,8 @@ def help_text() -> str:
         "• `priority <P0|P1|P2>` · `commander @user` · `responders add|remove @user…`",
         "• `resolve [summary]` — opens the resolve form · `reopen` · `close [reason]` · `duplicate INC-<m>`",
         "• `page <primary|secondary|tertiary|@someone>` — page by hand (escalates like any page)",
+        "• `followup add <text> [@owner] [due <day>]` · `followup done <id>` · `followups [mine|open|all]` — "
+        "follow-ups that remind their owner when overdue; react with :pushpin: to put a message on the timeline",
         "*Reading*",
         "• `show` · `timeline` (with the incident analysis draft) · `list [all|mine|P0|P1|P2]` · `stats [days]`",
         "*On call*",
