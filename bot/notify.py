@@ -222,10 +222,13 @@ class SlackGateway:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self.bot_user_id: str | None = None
+        self.team_url: str | None = None  # https://<workspace>.slack.com/ — the base of message permalinks
 
     async def whoami(self) -> dict:
         response = await self.client.auth_test()
         self.bot_user_id = response.get("user_id")
+        url = response.get("url")
+        self.team_url = url if isinstance(url, str) and url.startswith("https://") else None
         return response.data  # type: ignore[return-value]
 
     async def create_channel(self, name: str) -> str:

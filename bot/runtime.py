@@ -161,7 +161,7 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
                     alerts=Alerts(settings, db, clock, declaring, working), reading=reading, clicks=clicks,
                     issue_events=IssueEvents(settings, db, clock, declaring, working),
                     covers=covers, usergroups=usergroups, fairness=Fairness(db, clock, rotations, people),
-                    capture=Capture(settings, db, clock), follow_ups=follow_ups)
+                    capture=Capture(settings, db, clock, lambda: slack.team_url), follow_ups=follow_ups)
 
 
 def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People, covers: Covers,

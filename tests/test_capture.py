@@ -6,6 +6,7 @@ retries change nothing twice; other channels are not kept."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import UTC, datetime
 
 from sqlmodel import select
@@ -39,9 +40,15 @@ def deleted(channel: str, ts: str, user: str) -> dict:
             "previous_message": {"type": "message", "user": user, "text": "whatever", "ts": ts}}
 
 
-def reaction(kind: str, user: str, channel: str, ts: str, name: str = "pushpin") -> dict:
-    return {"type": kind, "user": user, "reaction": name, "item_user": "U0A",
-            "item": {"type": "message", "channel": channel, "ts": ts}, "event_ts": "1795570200.000100"}
+_event_ts = itertools.count(1795570200)
+
+
+def reaction(kind: str, user: str, channel: str, ts: str, name: str = "pushpin", *, author: str = "U0B",
+             event_ts: str | None = None) -> dict:
+    """Each event later than the one before, unless a test says when (to deliver them out of order)."""
+    return {"type": kind, "user": user, "reaction": name, "item_user": author,
+            "item": {"type": "message", "channel": channel, "ts": ts},
+            "event_ts": event_ts or f"{next(_event_ts)}.000100"}
 
 
 def pinned(user: str, channel: str, said: dict) -> dict:
@@ -98,26 +105,67 @@ async def test_a_pinned_reaction_puts_the_message_on_the_timeline_once_and_follo
     assert status == 200 and "back to normal" in body
 
     await send(bot, deleted(channel, TS, "U0B"))
+    await send(bot, deleted(channel, TS, "U0B"), retry=1)
     await until(lambda: captured(bot)[0].text.startswith("(deleted in Slack)"), "the deletion")
     await send(bot, reaction("reaction_removed", "U0C", channel, TS))
-    await until(lambda: not captured(bot), "the removal")
+    await asyncio.sleep(0.2)
+    assert len(captured(bot)) == 1, "U0A still marks it"
+    await send(bot, reaction("reaction_removed", "U0A", channel, TS))
+    await until(lambda: not captured(bot), "the removal once nobody marks it")
 
 
 async def test_a_pin_adds_the_message_and_other_emoji_do_nothing(bot):
     channel = await incident_channel(bot)
     said = message(channel, TS, "U0C", "DB primary failed over at 12:02")
-    await send(bot, reaction("reaction_added", "U0C", channel, TS, name="eyes"))
+    await send(bot, said)
+    await send(bot, reaction("reaction_added", "U0A", channel, TS, name="eyes", author="U0C"))
+    await asyncio.sleep(0.3)
+    assert captured(bot) == [], "only TIMELINE_EMOJI captures"
     await send(bot, pinned("U0A", channel, said))
     await until(lambda: captured(bot), "the pin")
     [event] = captured(bot)
     assert event.actor_id == "U0C" and event.text.startswith("DB primary failed over")
 
 
-async def test_a_message_from_before_the_bot_listened_is_captured_with_a_link(bot):
+async def test_a_message_from_before_the_bot_listened_is_captured_with_a_link_and_its_author(bot):
     channel = await incident_channel(bot)
-    await send(bot, reaction("reaction_added", "U0C", channel, TS))
+    await send(bot, reaction("reaction_added", "U0C", channel, TS, author="U0B"))
     await until(lambda: captured(bot), "the capture")
-    assert captured(bot)[0].text.startswith("(a message from before I was listening")
+    [event] = captured(bot)
+    assert event.text.startswith("(a message from before I was listening") and event.actor_id == "U0B"
+    assert f"https://fake-workspace.slack.com/archives/{channel}/p{TS.replace('.', '')}" in event.text
+
+
+async def test_events_out_of_order_and_retried_never_undo_a_later_one(bot):
+    channel = await incident_channel(bot)
+    await send(bot, message(channel, TS, "U0B", "Cache flushed"))
+    await send(bot, message(channel, TS, "U0B", "Cache flushed"), retry=2)  # a retried message changes nothing
+    await until(lambda: bot.session().exec(select(ChannelMessage)).all(), "the message")
+    added, removed = "1795571000.000100", "1795571005.000100"
+    await send(bot, reaction("reaction_removed", "U0C", channel, TS, event_ts=removed))  # it overtook its reaction
+    await send(bot, reaction("reaction_added", "U0C", channel, TS, event_ts=added))
+    await send(bot, reaction("reaction_added", "U0C", channel, TS, event_ts=added), retry=1)
+    await asyncio.sleep(0.3)
+    assert captured(bot) == [], "the removal is newer: nothing on the timeline"
+    await send(bot, reaction("reaction_added", "U0C", channel, TS, event_ts="1795571010.000100"))  # again, later
+    await until(lambda: captured(bot), "the capture")
+    with bot.session() as s:
+        assert len(s.exec(select(ChannelMessage)).all()) == 1
+
+
+async def test_events_in_shapes_slack_does_not_send_are_ignored(bot):
+    channel = await incident_channel(bot)
+    for junk in (message(channel, "1e5", "U0B", "x"), message(channel, TS, "U" + "X" * 60, "x"),
+                 reaction("reaction_added", "U" + "Y" * 60, channel, TS),
+                 reaction("reaction_added", "U0C", channel, "not-a-ts"),
+                 {"type": "pin_added", "user": "U0A", "channel_id": channel, "item": {"type": "message"}},
+                 {"type": "message", "subtype": "message_changed", "channel": channel, "message": "text"}):
+        await send(bot, junk)
+    await asyncio.sleep(0.3)
+    with bot.session() as s:
+        kept = s.exec(select(ChannelMessage)).all()
+    assert [(m.ts, m.user_id) for m in kept] == [(TS, None)], "a message is kept; a user id it cannot be is not"
+    assert captured(bot) == []
 
 
 async def test_captured_messages_are_in_the_analysis_draft_in_time_order(bot):

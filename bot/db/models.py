@@ -369,6 +369,9 @@ class ChannelMessage(SQLModel, table=True):
     text: str = Field(default="", sa_type=sa.Text)
     deleted: bool = False
     seen_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+    # Who marks it for the timeline, as JSON {person (or "pin"): [marks it?, the event's ts]}: the newest event per
+    # person wins, so a removal that overtook its reaction, or a retried reaction, cannot undo a later change.
+    marks: str = Field(default="{}", sa_type=sa.Text, sa_column_kwargs={"server_default": "{}"})
 
 
 class HandledRequest(SQLModel, table=True):

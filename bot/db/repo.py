@@ -989,14 +989,18 @@ def note_tracker(*, session: Session, tracker: str, now: datetime | None = None,
 # -- what incident channels said (timeline capture) -------------------------------------------------------------
 
 
-def incident_at(*, session: Session, channel_id: str, thread_ts: str | None) -> Incident | None:
-    """The incident whose own channel this is, or whose thread (under its announcement) `thread_ts` is."""
-    found = session.exec(select(Incident).where(Incident.channel_id == channel_id)
-                         .order_by(col(Incident.id).desc()).limit(50)).all()
-    own = next((i for i in found if i.thread_ts is None), None)
-    if own is not None:
-        return own
-    return next((i for i in found if thread_ts and i.thread_ts == thread_ts), None)
+def incident_at(*, session: Session, channel_id: str, thread_ts: str | None) -> int | None:
+    """The id of the incident whose own channel this is, or whose thread (under its announcement) `thread_ts` is:
+    one indexed look-up (every message in every channel the bot is in asks it)."""
+    place = col(Incident.thread_ts).is_(None) if not thread_ts else sa.or_(col(Incident.thread_ts).is_(None),
+                                                                           Incident.thread_ts == thread_ts)
+    return session.exec(select(Incident.id).where(Incident.channel_id == channel_id, place)
+                         .order_by(col(Incident.thread_ts).is_not(None), col(Incident.id).desc()).limit(1)).first()
+
+
+def message_for_change(*, session: Session, channel_id: str, ts: str) -> ChannelMessage | None:
+    """The message's row, locked: what is heard of it and who marks it take turns."""
+    return _lock(session, ChannelMessage, sa.and_(ChannelMessage.channel_id == channel_id, ChannelMessage.ts == ts))
 
 
 def message_at(*, session: Session, channel_id: str, ts: str) -> ChannelMessage | None:
@@ -1004,25 +1008,15 @@ def message_at(*, session: Session, channel_id: str, ts: str) -> ChannelMessage 
                                                      ChannelMessage.ts == ts)).first()
 
 
-def keep_message(*, session: Session, incident_id: int, channel_id: str, ts: str, user_id: str | None, text: str,
-                 now: datetime, deleted: bool = False) -> ChannelMessage:
-    """Stored once per (channel, ts); an edit or a deletion updates it (Slack's retries change nothing twice)."""
-    message = message_at(session=session, channel_id=channel_id, ts=ts)
-    if message is None:
+def message_row(*, session: Session, incident_id: int, channel_id: str, ts: str, now: datetime) -> ChannelMessage:
+    """The message's row, made if it is not there yet (once per channel and ts, whatever races), and locked."""
+    if message_at(session=session, channel_id=channel_id, ts=ts) is None:
         try:
             with session.begin_nested():
-                message = ChannelMessage(incident_id=incident_id, channel_id=channel_id, ts=ts, user_id=user_id,
-                                         text=text, deleted=deleted, seen_at=now)
-                session.add(message)
-            return message
+                session.add(ChannelMessage(incident_id=incident_id, channel_id=channel_id, ts=ts, seen_at=now))
         except sa.exc.IntegrityError:
-            message = message_at(session=session, channel_id=channel_id, ts=ts)
-    if user_id:
-        message.user_id = user_id
-    if not deleted:
-        message.text = text
-    message.deleted = deleted or message.deleted
-    return message
+            pass  # another process made it a moment ago
+    return message_for_change(session=session, channel_id=channel_id, ts=ts)
 
 
 def forget_messages(*, session: Session, before: datetime) -> int:

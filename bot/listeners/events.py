@@ -1,23 +1,25 @@
 """Slack's events about incident channels: messages (new, edited, deleted), TIMELINE_EMOJI reactions added and
-removed, and pins — handed to the capture service (bot/services/capture.py). Events are acked by Bolt at once;
-whatever shape an event comes in, a field that is not what Slack sends is ignored, never an error."""
+removed, and pins — handed to the capture service (bot/services/capture.py). Bolt acks events at once; a field
+that is not what Slack sends (an id of the wrong shape, a ts that is not one) makes the event ignored, never an
+error."""
 
 from __future__ import annotations
 
 from bot.listeners import off_loop
-from bot.services.capture import Said
+from bot.services.capture import PIN, Said, is_ts
+from bot.slack_text import is_channel_id, is_user_id
 
 
-def _str(value) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _user(value) -> str | None:
+    return value if is_user_id(value) else None
 
 
 def _said(channel, message: dict) -> Said | None:
-    ts = _str(message.get("ts"))
-    if not _str(channel) or ts is None:
+    ts, thread_ts, text = message.get("ts"), message.get("thread_ts"), message.get("text")
+    if not is_channel_id(channel) or not is_ts(ts):
         return None
-    return Said(channel, ts, _str(message.get("user")), _str(message.get("text")) or "",
-                _str(message.get("thread_ts")))
+    return Said(channel, ts, _user(message.get("user")), text if isinstance(text, str) else "",
+                thread_ts if is_ts(thread_ts) else None)
 
 
 async def message(event, context) -> None:
@@ -39,34 +41,34 @@ async def message(event, context) -> None:
         await off_loop(context, lambda: context["capture"].heard(said, deleted=deleted))
 
 
-def _item(event) -> tuple[str, str] | None:
+async def _reaction(event, context, on: bool) -> None:
     item = event.get("item")
     if not isinstance(item, dict) or item.get("type") != "message":
-        return None
-    channel, ts = _str(item.get("channel")), _str(item.get("ts"))
-    return (channel, ts) if channel and ts else None
+        return
+    who, event_ts = _user(event.get("user")), event.get("event_ts")
+    if event.get("reaction") != context["settings"].timeline_emoji or who is None or not is_ts(event_ts):
+        return
+    channel, ts = item.get("channel"), item.get("ts")
+    await off_loop(context, lambda: context["capture"].marked(channel, ts, who, event_ts, on,
+                                                              author=_user(event.get("item_user"))))
 
 
 async def reaction_added(event, context) -> None:
-    item = _item(event)
-    if item and event.get("reaction") == context["settings"].timeline_emoji:
-        await off_loop(context, context["capture"].captured, *item, _str(event.get("user")) or "")
+    await _reaction(event, context, True)
 
 
 async def reaction_removed(event, context) -> None:
-    item = _item(event)
-    if item and event.get("reaction") == context["settings"].timeline_emoji:
-        await off_loop(context, context["capture"].released, *item)
+    await _reaction(event, context, False)
 
 
 async def pin_added(event, context) -> None:
     item = event.get("item")
     if not isinstance(item, dict) or item.get("type") != "message" or not isinstance(item.get("message"), dict):
         return
-    user = _str(event.get("user")) or ""
+    user, event_ts = _user(event.get("user")), event.get("event_ts")
     if user and user == context["slack"].bot_user_id:
         return  # the bot pins each incident's summary: that is not news for its timeline
-    channel = _str(event.get("channel_id")) or _str(item.get("channel"))
-    said = _said(channel, item["message"])
-    if said is not None:
-        await off_loop(context, context["capture"].captured, said.channel_id, said.ts, user, said)
+    said = _said(event.get("channel_id") or item.get("channel"), item["message"])
+    if said is not None and is_ts(event_ts):
+        await off_loop(context, lambda: context["capture"].marked(said.channel_id, said.ts, PIN, event_ts, True,
+                                                                  author=said.user_id, said=said))

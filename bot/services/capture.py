@@ -1,48 +1,55 @@
 """The timeline from the conversation (SPEC §2): what is said in an incident's channel (or thread) is learnt from
 Slack's message events and kept a while; reacting to a message with TIMELINE_EMOJI — or pinning it — puts it on the
-incident's timeline at the message's own time, by its author; taking the reaction off takes it out; an edit is
-followed; a deletion is marked. Each once, whatever Slack's retries: a captured message's timeline event is keyed
-by its channel and ts (a unique request key).
+incident's timeline at the message's own time, by its author; once nobody marks it any more it leaves again; an
+edit is followed; a deletion is marked.
+
+Everything about one message takes its row's lock first (what is heard of it, and who marks it), and who marks it
+is kept per person with the ts of the newest event about them: a removal that overtook its reaction, Slack's
+retry of an old event, or two replicas handling events side by side cannot leave the timeline wrong. The timeline
+event is keyed by the message's channel and ts (a unique request key): once per message.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
-from bot.db.models import ChannelMessage, Incident
-from bot.slack_text import clean_text, is_channel_id
+from bot.db.models import ChannelMessage
+from bot.slack_text import clean_text, is_channel_id, is_user_id
 
 KIND = "captured"
 KEEP = timedelta(days=30)  # what incident channels said is forgotten after this (the timeline keeps what was captured)
 TEXT_MAX = 3000
+EVENT_TEXT_MAX = 400  # on the timeline (its link follows, so a draft that cuts long lines keeps the link)
 UNKNOWN = "(a message from before I was listening: its text is in Slack)"
+PIN = "pin"
+_TS = re.compile(r"^[0-9]{1,12}\.[0-9]{1,8}$")
 
 
 def _key(channel_id: str, ts: str) -> str:
     return f"captured:{channel_id}:{ts}"
 
 
-def _moment(ts: str) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(float(ts), UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
+def is_ts(value: object) -> bool:
+    return isinstance(value, str) and bool(_TS.match(value))
 
 
-def link(channel_id: str, ts: str) -> str:
-    return f"https://slack.com/archives/{channel_id}/p{ts.replace('.', '')}"
+def _moment(ts: str) -> datetime:
+    return datetime.fromtimestamp(float(ts), UTC)
 
 
 @dataclass(frozen=True)
 class Said:
-    """A message as an event tells it."""
+    """A message as an event tells it (checked for shape by the listener)."""
 
     channel_id: str
     ts: str
@@ -52,87 +59,98 @@ class Said:
 
 
 class Capture:
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock) -> None:
-        self.settings, self.db, self.clock = settings, db, clock
+    """`team_url()`: the workspace's address (from auth.test), the base of message permalinks."""
 
-    def _text(self, message: ChannelMessage | None, fallback: str = UNKNOWN) -> str:
-        body = message.text if message and message.text else fallback
-        if message is not None and message.deleted:
-            body = f"(deleted in Slack) {body}"
-        return clean_text(body)[:TEXT_MAX]
+    def __init__(self, settings: Settings, db: repo.Database, clock: Clock,
+                 team_url: Callable[[], str | None] = lambda: None) -> None:
+        self.settings, self.db, self.clock, self.team_url = settings, db, clock, team_url
+
+    def link(self, channel_id: str, ts: str) -> str:
+        return f"{self.team_url() or 'https://slack.com/'}archives/{channel_id}/p{ts.replace('.', '')}"
+
+    def _incident_id(self, channel_id: str, ts: str, thread_ts: str | None) -> int | None:
+        """Read outside any transaction: most messages the bot hears are in no incident's channel."""
+        with self.db.reading() as session:
+            known = repo.message_at(session=session, channel_id=channel_id, ts=ts)
+            if known is not None:
+                return known.incident_id
+            return repo.incident_at(session=session, channel_id=channel_id, thread_ts=thread_ts)
 
     @staticmethod
     def _valid(channel_id: str, ts: str) -> bool:
-        return is_channel_id(channel_id) and _moment(ts) is not None
+        return is_channel_id(channel_id) and is_ts(ts)
 
     # -- messages ---------------------------------------------------------------------------------------------
 
     def heard(self, said: Said, *, deleted: bool = False) -> bool:
-        """A message (new, edited or deleted) in some channel; kept only when it is an incident's. True if kept."""
+        """A message (new, edited or deleted); kept only when it is an incident's. True if kept."""
         if not self._valid(said.channel_id, said.ts):
             return False
-        now = self.clock.now()
+        incident_id = self._incident_id(said.channel_id, said.ts, said.thread_ts)
+        if incident_id is None:
+            return False
         with self.db.session() as session:
-            known = repo.message_at(session=session, channel_id=said.channel_id, ts=said.ts)
-            incident_id = known.incident_id if known else None
-            if incident_id is None:
-                incident = repo.incident_at(session=session, channel_id=said.channel_id, thread_ts=said.thread_ts)
-                if incident is None:
-                    return False
-                incident_id = incident.id
-            message = repo.keep_message(session=session, incident_id=incident_id, channel_id=said.channel_id,
-                                        ts=said.ts, user_id=said.user_id, text=clean_text(said.text)[:TEXT_MAX],
-                                        now=now, deleted=deleted)
-            event = repo.event_by_request_key(session=session, request_key=_key(said.channel_id, said.ts))
-            if event is not None:  # on the timeline already: it follows the edit or the deletion
-                event.text = self._event_text(message)
+            message = repo.message_row(session=session, incident_id=incident_id, channel_id=said.channel_id,
+                                       ts=said.ts, now=self.clock.now())
+            if said.user_id and is_user_id(said.user_id):
+                message.user_id = said.user_id
+            if deleted:
+                message.deleted = True
+            else:  # Slack escapes &, < and > in message text; the timeline escapes what it shows itself
+                message.text = clean_text(html.unescape(said.text))[:TEXT_MAX]
+            self._settle(session, message)
             session.commit()
         return True
 
-    def _event_text(self, message: ChannelMessage) -> str:
-        return f"{self._text(message)} ({link(message.channel_id, message.ts)})"
+    # -- marking for the timeline -------------------------------------------------------------------------------
 
-    # -- putting it on the timeline and taking it off -----------------------------------------------------------
-
-    def captured(self, channel_id: str, ts: str, by: str, said: Said | None = None) -> bool:
-        """The reaction (or the pin, which brings the message's text with it) puts the message on the timeline."""
-        if not self._valid(channel_id, ts):
+    def marked(self, channel_id: str, ts: str, who: str, event_ts: str, on: bool, *, author: str | None = None,
+               said: Said | None = None) -> bool:
+        """`who` (a person reacting, or PIN) marks the message (`on`) or no longer does, as of `event_ts`."""
+        if not self._valid(channel_id, ts) or not is_ts(event_ts):
             return False
         if said is not None:
             self.heard(said)  # a pin brings the message with it
-        with self.db.session() as session:
-            message = repo.message_at(session=session, channel_id=channel_id, ts=ts)
-            incident = self._incident(session, message, channel_id)
-            if incident is None:
-                return False
-            key = _key(channel_id, ts)
-            if repo.event_by_request_key(session=session, request_key=key):
-                return False  # once, whoever else reacts and however often Slack tells us
-            placeholder = ChannelMessage(incident_id=incident.id, channel_id=channel_id, ts=ts, user_id=None,
-                                         text="", seen_at=self.clock.now())
-            repo.add_event(session=session, incident_id=incident.id, at=_moment(ts), kind=KIND,
-                           actor_id=(message.user_id if message else None) or by,
-                           text=self._event_text(message or placeholder), request_key=key)
-            try:
-                session.commit()
-            except IntegrityError:  # the same reaction through another replica a moment ago
-                session.rollback()
-                return False
-        return True
-
-    def _incident(self, session: Session, message: ChannelMessage | None, channel_id: str) -> Incident | None:
-        if message is not None:
-            return repo.incident_by_id(session=session, incident_id=message.incident_id)
-        return repo.incident_at(session=session, channel_id=channel_id, thread_ts=None)
-
-    def released(self, channel_id: str, ts: str) -> bool:
-        """The reaction taken off: the message leaves the timeline."""
-        if not self._valid(channel_id, ts):
+        incident_id = self._incident_id(channel_id, ts, None)
+        if incident_id is None:
             return False
         with self.db.session() as session:
-            gone = repo.drop_event(session=session, request_key=_key(channel_id, ts))
+            message = repo.message_row(session=session, incident_id=incident_id, channel_id=channel_id, ts=ts,
+                                       now=self.clock.now())
+            if author and is_user_id(author) and not message.user_id:
+                message.user_id = author  # Slack names the author in the reaction (item_user)
+            marks = json.loads(message.marks or "{}")
+            newest = marks.get(who)
+            if newest is not None and float(newest[1]) >= float(event_ts):
+                session.rollback()
+                return False  # an older event than one already applied (or the same one again)
+            marks[who] = [on, event_ts]
+            message.marks = json.dumps(marks, sort_keys=True)
+            changed = self._settle(session, message)
             session.commit()
-        return gone
+        return changed
+
+    def _settle(self, session: Session, message: ChannelMessage) -> bool:
+        """The timeline as the message's marks say: on it (current text and author) while anyone marks it."""
+        key = _key(message.channel_id, message.ts)
+        event = repo.event_by_request_key(session=session, request_key=key)
+        wanted = any(on for on, _ in json.loads(message.marks or "{}").values())
+        if not wanted:
+            if event is not None:
+                session.delete(event)
+            return event is not None
+        body = message.text[:EVENT_TEXT_MAX] or UNKNOWN
+        if message.deleted:
+            body = f"(deleted in Slack) {body}"
+        text = f"{body} ({self.link(message.channel_id, message.ts)})"
+        if event is None:
+            repo.add_event(session=session, incident_id=message.incident_id, at=_moment(message.ts), kind=KIND,
+                           actor_id=message.user_id, text=text, request_key=key)
+            return True
+        if message.text or message.deleted:  # (a row made again after 30 days knows no text: the event keeps its)
+            event.text = text
+        event.actor_id = message.user_id or event.actor_id
+        return False
 
     def forget_old(self) -> int:
         """The tick bounds what is kept of the conversation (captured messages stay on their timelines)."""

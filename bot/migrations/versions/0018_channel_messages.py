@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column('text', sa.Text(), nullable=False),
         sa.Column('deleted', sa.Boolean(), nullable=False),
         sa.Column('seen_at', UTCDateTime(), nullable=False),
+        sa.Column('marks', sa.Text(), server_default='{}', nullable=False),
         sa.ForeignKeyConstraint(['incident_id'], ['incident.id']),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('channel_id', 'ts'),
