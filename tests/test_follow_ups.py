@@ -104,8 +104,10 @@ async def test_overdue_reminders_in_the_owners_hours_once_a_day_across_a_weekend
     await say(bot, "followup add Canary <@U0B> due 2026-11-27", channel=channel)  # U0B is in Tokyo
     await say(bot, "followup add Alerting due 2026-11-27", channel=channel)  # U0A (the commander), UTC
     for moment in (datetime(2026, 11, 27, 12, tzinfo=UTC),  # Friday: due today, not overdue
-                   datetime(2026, 11, 28, 10, tzinfo=UTC),  # Saturday
-                   datetime(2026, 11, 29, 10, tzinfo=UTC)):  # Sunday
+                   datetime(2026, 11, 28, 1, tzinfo=UTC),  # Saturday 10:00 in Tokyo
+                   datetime(2026, 11, 28, 10, tzinfo=UTC),  # Saturday 10:00 in UTC
+                   datetime(2026, 11, 29, 1, tzinfo=UTC),  # Sunday 10:00 in Tokyo
+                   datetime(2026, 11, 29, 10, tzinfo=UTC)):  # Sunday 10:00 in UTC
         bot.clock.set(moment)
         await bot.tick()
     assert reminders(bot, "U0A") == [] and reminders(bot, "U0B") == []
@@ -155,3 +157,27 @@ async def test_the_incident_page_lists_its_follow_ups(bot):
         page = await response.text()
     assert "<li>#1 Add a canary — @U0B · due 2026-11-27</li>" in page
     assert "<li>#2 <s>Alerting</s> (done) — @U0A</li>" in page
+
+
+async def test_an_owner_off_the_roster_marks_their_own_follow_up_and_due_may_be_a_word(bot):
+    channel = await incident(bot)
+    bot.fake.add_user("U0OUTSIDER")
+    await say(bot, "followup add Check the due date parser <@U0OUTSIDER>", channel=channel)
+    [item] = items(bot)
+    assert (item.text, item.owner, item.due_on) == ("Check the due date parser", "U0OUTSIDER", None)
+    assert (await say(bot, "followup done 1", user="U0OUTSIDER")) == "Follow-up #1 is done."
+    assert (await say(bot, "followup 1 due tomorrow", user="U0OUTSIDER")).startswith("Only")
+    resolved = await say(bot, "status INC-1 resolved Fixed", user="U0A")
+    assert resolved.startswith("INC-1 is now")
+
+
+async def test_the_analysis_draft_lists_the_follow_ups_as_items(bot):
+    await with_rotation(bot, people=(("U0A", "UTC"), ("U0B", "Asia/Tokyo"), ("U0C", "UTC")))
+    declared = await bot.declare("Checkout is down", priority="P0", user="U0A", commander="U0A")
+    await say(bot, "followup add Add a canary <@U0B> due 2026-11-27", channel=declared.channel_id)
+    await say(bot, "followup add Alerting", channel=declared.channel_id)
+    await say(bot, "followup done 2")
+    await say(bot, "status INC-1 resolved Rolled back")
+    await bot.settle()
+    draft = bot.incidents()[0].postmortem
+    assert "## Follow-ups\n- [ ] #1 Add a canary — <@U0B> (due 2026-11-27)\n- [x] #2 Alerting — <@U0A>" in draft

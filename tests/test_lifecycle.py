@@ -157,7 +157,7 @@ async def test_resolve_opens_the_form_and_a_rollback_gets_an_analysis_draft(bot)
     for part in ("## Summary\nRolled back 1.2.3", "- Rollback or hotfix needed: yes", "- Time to acknowledge: 4m",
                  "- Time to resolve: 34m", "## Impact", "EU users get 500s", "## Timeline (UTC)",
                  "- 2026-11-24 09:04 UTC — <@U0COMMANDER> status: New → In progress", "## Follow-ups\n"
-                 "- [ ] Add a canary\n- [ ] Alert on 5xx"):
+                 "- [ ] #1 Add a canary — <@U0COMMANDER>\n- [ ] #2 Alert on 5xx — <@U0COMMANDER>"):
         assert part in draft
     said = posted_in(bot, incident.channel_id)
     assert said[-2].startswith(":white_check_mark: <@U0COMMANDER> resolved INC-1:\nRolled back 1.2.3\n*Follow-ups*")

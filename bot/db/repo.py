@@ -1069,7 +1069,7 @@ def overdue_follow_ups(*, session: Session, before: date, rotation_id: int | Non
         col(FollowUp.done_at).is_(None), col(FollowUp.due_on).is_not(None), col(FollowUp.due_on) < before)
     if rotation_id is not None:
         query = query.where(Incident.rotation_id == rotation_id)
-    return [(item, number) for item, number in session.exec(query.order_by(FollowUp.owner, FollowUp.due_on)
+    return [(item, number) for item, number in session.exec(query.order_by(FollowUp.due_on, FollowUp.id)
                                                             .limit(limit))]
 
 

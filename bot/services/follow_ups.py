@@ -51,9 +51,13 @@ def parse_add(args: str, now: datetime, settings: Settings) -> Asked:
     words = args.split()
     due_on = None
     lowered = [w.lower() for w in words]
-    if "due" in lowered:
+    if "due" in lowered[:-1]:  # `due <day>` at the end is a due day; any other "due" is part of the text
         at = len(lowered) - 1 - lowered[::-1].index("due")
-        due_on, words = parse_due(words[at + 1:], now, settings), words[:at]
+        tail = words[at + 1:]
+        if 1 <= len(tail) <= 2 and parse_moment(" ".join(tail), now=now, tz=settings.team_timezone):
+            due_on, words = parse_due(tail, now, settings), words[:at]
+        elif len(tail) == 1 and not parse_user_ref(tail[0]):
+            raise UserError("A due day is like `2026-12-01`, `tomorrow` or `fri`.")
     owner = parse_user_ref(words[-1]) if words else None
     if owner:
         words = words[:-1]
@@ -99,9 +103,11 @@ class FollowUps:
                 f":pushpin: <@{actor}> added follow-up #{item.id} on {incident_ref(number)}: {safe(asked.text)} "
                 f"— <@{owner}>{due}", refresh=False))
         changed = self.working.change(number, actor, apply, request_key)
-        return changed, (made[0] if made else None)
+        return changed, (made[-1] if made else None)  # (an attempt PostgreSQL rolled back made one too)
 
-    def _item_change(self, item_id: int, actor: str, request_key: str | None, what) -> Changed:
+    def _item_change(self, item_id: int, actor: str, request_key: str | None, what, *,
+                     owner_may: bool = False) -> Changed:
+        """`owner_may`: its owner (and whoever added it) may, besides whoever may change the incident."""
         with self.db.reading() as session:
             item = repo.follow_up_by_id(session=session, follow_up_id=item_id)
             incident = repo.incident_by_id(session=session, incident_id=item.incident_id) if item else None
@@ -111,7 +117,8 @@ class FollowUps:
         def apply(session: Session, incident: Incident, now: datetime) -> Outcome | None:
             stored = session.get(FollowUp, item_id)
             return what(stored, incident, now)
-        return self.working.change(incident.number, actor, apply, request_key)
+        theirs = owner_may and actor in (item.owner, item.created_by)
+        return self.working.change(incident.number, actor, apply, request_key, check_permission=not theirs)
 
     def done(self, item_id: int, actor: str, request_key: str | None = None, *, undo: bool = False) -> Changed:
         def what(item: FollowUp, incident: Incident, now: datetime) -> Outcome:
@@ -123,7 +130,7 @@ class FollowUps:
                 f":white_check_mark: <@{actor}> marked follow-up #{item_id} {verb}: {safe(item.text)}"
                 if not undo else f":leftwards_arrow_with_hook: <@{actor}> reopened follow-up #{item_id}: "
                 f"{safe(item.text)}", refresh=False))
-        return self._item_change(item_id, actor, request_key, what)
+        return self._item_change(item_id, actor, request_key, what, owner_may=True)
 
     def reassign(self, item_id: int, actor: str, owner: str, request_key: str | None = None) -> Changed:
         def what(item: FollowUp, incident: Incident, now: datetime) -> Outcome:

@@ -107,9 +107,11 @@ class Working:
                 return self._conflict(number, request_key, exc)
         return Changed(incident, changed=True)
 
-    def change(self, number: int, actor: str, apply: Apply, request_key: str | None = None) -> Changed:
-        """A change made elsewhere (a follow-up's) the way every change is: permission, timeline event, once."""
-        return self._change(number, actor, apply, request_key)
+    def change(self, number: int, actor: str, apply: Apply, request_key: str | None = None, *,
+               check_permission: bool = True) -> Changed:
+        """A change made elsewhere (a follow-up's) the way every change is: permission (unless the caller knows
+        better: a follow-up's owner may mark their own), timeline event, once."""
+        return self._change(number, actor, apply, request_key, check_permission=check_permission)
 
     def _conflict(self, number: int, request_key: str | None, exc: IntegrityError) -> Changed:
         """A unique key refused the change. If this very request was applied meanwhile (Slack's retry through
@@ -348,7 +350,8 @@ class Working:
         """The incident analysis draft is stored with the resolution, so it is never lost and `timeline` finds it."""
         events = repo.events_for(session=session, incident_id=incident.id)
         responders = repo.responder_ids(session=session, incident_id=incident.id)
-        incident.postmortem = postmortem(incident, events, responders, self.settings.team_timezone)
+        incident.postmortem = postmortem(incident, events, responders, self.settings.team_timezone,
+                                         repo.follow_ups_of(session=session, incident_id=incident.id))
 
     def reopen(self, number: int, user_id: str | None, reason: str = "", request_key: str | None = None, *,
                external: TrackerActor | None = None) -> Changed:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
-from bot.db.models import Incident, TimelineEvent
+from bot.db.models import FollowUp, Incident, TimelineEvent
 from bot.domain.incident import Impact, Priority, incident_ref
 from bot.domain.stats import humanize
 from bot.slack_text import escape, safe, truncate
@@ -37,7 +37,17 @@ def event_line(event: TimelineEvent, tz: tzinfo) -> str:
     return f"- {local_time(event.at, tz)} — {_who(event.actor_id)} {event.kind}: {safe(truncate(event.text, 500))}"
 
 
-def postmortem(incident: Incident, events: Sequence[TimelineEvent], responders: Sequence[str], tz: tzinfo) -> str:
+def _follow_up(item: FollowUp) -> str:
+    mark = "x" if item.done_at else " "
+    due = f" (due {item.due_on.isoformat()})" if item.due_on else ""
+    owner = f" — <@{item.owner}>" if item.owner else ""
+    return f"- [{mark}] #{item.id} {safe(item.text)}{owner}{due}"
+
+
+def postmortem(incident: Incident, events: Sequence[TimelineEvent], responders: Sequence[str], tz: tzinfo,
+               follow_up_items: Sequence[FollowUp] = ()) -> str:
+    """`follow_up_items`: the incident's follow-ups as items (owner, due day, done); without them the resolve
+    form's lines."""
     ref = incident_ref(incident.number)
     tta = incident.acknowledged_at - incident.created_at if incident.acknowledged_at else None
     ttr = incident.resolved_at - incident.created_at if incident.resolved_at else None
@@ -70,7 +80,8 @@ def postmortem(incident: Incident, events: Sequence[TimelineEvent], responders: 
     if len(events) > len(shown):
         lines.append(f"_{len(events) - len(shown)} earlier events are left out; `/incident timeline` has them._")
     lines += [event_line(e, tz) for e in shown]
-    lines += ["", "## Follow-ups", *([f"- [ ] {safe(f.strip())}" for f in follow_ups] or ["_None recorded._"])]
+    listed = [_follow_up(item) for item in follow_up_items] or [f"- [ ] {safe(f.strip())}" for f in follow_ups]
+    lines += ["", "## Follow-ups", *(listed or ["_None recorded._"])]
     lines += ["", "## Root cause", "_What made this possible?_", "", "## Lessons learned",
               "_What went well, what went wrong, where did we get lucky?_"]
     return truncate("\n".join(lines), DRAFT_MAX)
