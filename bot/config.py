@@ -120,11 +120,12 @@ class Settings(BaseSettings):
     gitlab_webhook_token: str | None = None
     queue_label: str = "firefighter"
     timeline_emoji: str = "pushpin"
+    heartbeat_url: str | None = None
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "alerts_token",
                      "incidents_channel", "public_url", "web_secret", "github_repo", "github_token",
                      "github_webhook_secret", "gitlab_project", "gitlab_token", "gitlab_webhook_token",
-                     mode="before")
+                     "heartbeat_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, v: Any) -> Any:
         return None if isinstance(v, str) and not v.strip() else (v.strip() if isinstance(v, str) else v)
@@ -143,6 +144,13 @@ class Settings(BaseSettings):
         if not re.match(r"^https?://[^/\s]+", v):
             raise ValueError(f"{v!r} is not an http(s) URL")
         return v.rstrip("/")
+
+    @field_validator("heartbeat_url")
+    @classmethod
+    def _heartbeat_url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^/\s]+", v):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v
 
     @field_validator("github_repo")
     @classmethod

@@ -18,9 +18,10 @@ _PATHS = ("/slack/events", "/healthz", "/metrics", "/alerts/generic", "/alerts/a
 
 
 class StoredState(Collector):
-    def __init__(self, db: Database, backlog: Callable[[], dict]) -> None:
+    def __init__(self, db: Database, backlog: Callable[[], dict], watch=None) -> None:
         self.db = db
         self.backlog = backlog
+        self.watch = watch  # the tick as this process ran it (bot/services/watch.py)
 
     def collect(self) -> Iterator:
         with self.db.session() as session:
@@ -54,11 +55,16 @@ class StoredState(Collector):
         yield GaugeMetricFamily("firefighter_delivery_oldest_queued_seconds",
                                 "How long the oldest undelivered delivery has waited", value=backlog[
                                     "oldest_queued_seconds"])
+        if self.watch is not None and self.watch.last_tick_at is not None:
+            yield GaugeMetricFamily("firefighter_tick_lag_seconds", "Seconds since this process last completed a "
+                                    "tick", value=self.watch.lag_seconds())
+            yield GaugeMetricFamily("firefighter_tick_duration_seconds", "How long this process's last tick took",
+                                    value=self.watch.last_tick_seconds)
 
 
-def add_metrics(app: web.Application, db: Database, backlog: Callable[[], dict]) -> None:
+def add_metrics(app: web.Application, db: Database, backlog: Callable[[], dict], watch=None) -> None:
     registry = CollectorRegistry()
-    registry.register(StoredState(db, backlog))
+    registry.register(StoredState(db, backlog, watch))
     latency = Histogram("firefighter_request_duration_seconds", "Time to answer an HTTP request", ["path"],
                         registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 

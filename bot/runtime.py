@@ -40,6 +40,7 @@ from bot.services import (
     Clicks,
     Covers,
     Declaring,
+    EngineWatch,
     Fairness,
     FollowUps,
     Handoffs,
@@ -120,6 +121,7 @@ class Runtime:
         await self.background.drain(timeout=10)
         for tracker in self.trackers.values():
             await tracker.close()
+        await self.services.watch.close()
         if self.slack.client.session is not None:
             await self.slack.client.session.close()
         self.db.close()
@@ -161,15 +163,17 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
                     alerts=Alerts(settings, db, clock, declaring, working), reading=reading, clicks=clicks,
                     issue_events=IssueEvents(settings, db, clock, declaring, working),
                     covers=covers, usergroups=usergroups, fairness=Fairness(db, clock, rotations, people),
-                    capture=Capture(settings, db, clock, lambda: slack.team_url), follow_ups=follow_ups)
+                    capture=Capture(settings, db, clock, lambda: slack.team_url), follow_ups=follow_ups,
+                    watch=EngineWatch(settings, db, clock, background))
 
 
 def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People, covers: Covers,
-            usergroups: UserGroups, capture: Capture, follow_ups: FollowUps, db: Database,
+            usergroups: UserGroups, capture: Capture, follow_ups: FollowUps, watch: EngineWatch, db: Database,
             background: Background) -> Callable[[], Awaitable[None]]:
     async def tick() -> None:
         """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now` is claimed and
         queued. The sending (deliveries, `users.info`) goes on in the background: a tick never waits on Slack."""
+        watch.tick_started()
         outbox.flush_later()
         await paging.escalate_due()
         await reminders.remind_due()
@@ -177,6 +181,7 @@ def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People
         await usergroups.sync_due()
         await db.run_background(capture.forget_old)
         await follow_ups.remind_due()
+        watch.tick_done()  # (a tick that raised is not done: HEARTBEAT_URL goes quiet, /metrics shows the lag)
         background.spawn(people.refresh_now_and_then(), name="people")
     return tick
 
@@ -192,7 +197,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     trackers = make_trackers(settings)
     services = wire_services(settings, db, slack, clock or SystemClock(), background, trackers)
     tick = tick_of(services.outbox, services.paging, services.reminders, services.people, services.covers,
-                   services.usergroups, services.capture, services.follow_ups, db, background)
+                   services.usergroups, services.capture, services.follow_ups, services.watch, db, background)
     bolt = build_app(settings, services, slack, background, db)
     socket = SocketConnection(bolt, settings.slack_app_token) if settings.socket_mode and settings.slack_app_token \
         else None

@@ -77,6 +77,11 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
                 body["trackers"] = await db.run(services.issue_events.health, counts)
             if groups := await db.run(services.usergroups.health):  # @oncall groups Slack would not set
                 body["usergroups"] = groups
+            late = await db.run(services.watch.late)  # due work the tick should have done two ticks ago
+            body["engine"] = "late" if late else "ok"
+            if late:
+                body["late"] = late
+                body["ok"] = False
         return web.json_response(body, status=200 if body["ok"] else 503)
 
     app = web.Application(client_max_size=MAX_BODY)
@@ -86,7 +91,7 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
     app.router.add_get("/healthz", healthz)
     add_alert_routes(app, settings, services.alerts, db)
     add_webhook_routes(app, settings, services.issue_events, db)
-    add_metrics(app, db, services.outbox.backlog)
+    add_metrics(app, db, services.outbox.backlog, services.watch)
     add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy, db,
                      services.usergroups.state_of, lambda rotation: services.fairness.loads(rotation, DEFAULT_WEEKS))
     return app

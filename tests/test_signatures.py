@@ -79,7 +79,7 @@ async def test_url_verification_challenge(bot):
 async def test_healthz(bot):
     async with bot.slack.session.get(f"{bot.url}/healthz") as response:
         assert response.status == 200
-        assert await response.json() == {"ok": True, "database": "ok", "outbox": {
+        assert await response.json() == {"ok": True, "database": "ok", "engine": "ok", "outbox": {
             "queued": 0, "failed": 0, "oldest_queued_seconds": 0.0, "failed_by_kind": {}}}
 
 

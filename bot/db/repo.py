@@ -589,6 +589,22 @@ def waiting_pages(*, session: Session, limit: int = 1000) -> list[tuple[Page, In
     return list(session.exec(query))
 
 
+def overdue_counts(*, session: Session, before: datetime) -> dict[str, int]:
+    """What the tick should have done by `before` and has not (bot/services/watch.py): reminders (incidents whose
+    next due moment passed, or changed and never looked at again), and deliveries never tried whose lane is not
+    held by one Slack keeps refusing."""
+    live = col(Incident.status).in_(OPEN_STATUS_VALUES)
+    reminders = session.exec(select(sa.func.count()).select_from(Incident).where(live, sa.or_(
+        sa.and_(Incident.next_due_at != RECHECK, col(Incident.next_due_at) < before),
+        sa.and_(Incident.next_due_at == RECHECK, col(Incident.updated_at) < before)))).one()
+    held = _OUTBOX.alias("held")
+    deliveries = session.exec(select(sa.func.count()).select_from(_OUTBOX).where(
+        _OUTBOX.c.state == "queued", _OUTBOX.c.attempts == 0, _OUTBOX.c.claimed_at.is_(None),
+        _OUTBOX.c.next_attempt_at < before,
+        ~sa.exists().where(held.c.lane == _OUTBOX.c.lane, held.c.state == "queued", held.c.attempts > 0))).one()
+    return {"reminders": reminders, "deliveries": deliveries}
+
+
 def claim_escalation(*, session: Session, page_id: int, now: datetime,
                      states: tuple[str, ...] = ("waiting",)) -> bool:
     """Only one tick (or one Escalate click, or Slack's refusal of the page) moves a chain past this page."""

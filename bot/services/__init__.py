@@ -25,6 +25,7 @@ from bot.services.reading import Detail, Listing, Reading
 from bot.services.reminders import Reminders
 from bot.services.rotations import RotationPlan, Rotations
 from bot.services.usergroups import UserGroups
+from bot.services.watch import EngineWatch
 from bot.services.working import Resolution, Working
 
 
@@ -49,12 +50,13 @@ class Services:
     fairness: Fairness
     capture: Capture
     follow_ups: FollowUps
+    watch: EngineWatch
 
     def by_name(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 __all__ = ["Alerts", "Capture", "Changed", "Click", "Clicks", "Covers", "Declared", "Declaring", "Detail",
-           "Fairness", "FollowUps", "Handoffs", "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading",
-           "Received", "Reminders", "Resolution", "RotationPlan", "Rotations", "Services", "UserError", "UserGroups",
-           "Working"]
+           "EngineWatch", "Fairness", "FollowUps", "Handoffs", "IssueEvents", "Listing", "Outbox", "Paging", "People",
+           "Reading", "Received", "Reminders", "Resolution", "RotationPlan", "Rotations", "Services", "UserError",
+           "UserGroups", "Working"]

@@ -1,0 +1,95 @@
+"""The bot watching itself: /healthz says the engine is late (503) when due work waits more than two ticks — the
+tick stopped —, and ok again once it runs; each completed tick GETs HEARTBEAT_URL without waiting for it; /metrics
+shows the tick's lag and duration."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from aiohttp import web
+
+from tests.test_paging import with_rotation
+
+
+async def health(bot) -> tuple[int, dict]:
+    async with bot.slack.session.get(f"{bot.url}/healthz") as response:
+        return response.status, await response.json()
+
+
+async def test_the_engine_is_late_when_the_tick_stops_and_ok_when_it_runs_again(bot):
+    await with_rotation(bot)
+    await bot.declare("Checkout is down", priority="P0", user="U0B")
+    status, body = await health(bot)
+    assert (status, body["engine"]) == (200, "ok"), body
+    for _ in range(9):  # the tick runs every 30 s for four and a half minutes…
+        await bot.tick(seconds=30)
+    assert (await health(bot))[1]["engine"] == "ok"
+    bot.clock.advance(minutes=1)  # …then stops: the page's 5 minutes are up, the tick should escalate it…
+    assert (await health(bot))[1]["engine"] == "ok", "…within two ticks: not late yet"
+    bot.clock.advance(minutes=1)  # …and no tick came
+    status, body = await health(bot)
+    assert status == 503 and body["engine"] == "late" and body["late"]["escalations"] == 1, body
+    await bot.tick()
+    status, body = await health(bot)
+    assert (status, body["engine"]) == (200, "ok"), body
+
+
+async def test_a_change_not_yet_looked_at_is_late_only_after_two_ticks(bot):
+    await with_rotation(bot)
+    await bot.declare("Search is slow", priority="P1", user="U0B")
+    status, body = await health(bot)
+    assert (status, body["engine"]) == (200, "ok")
+    bot.clock.advance(minutes=2)  # a whole tick… and more: no tick ran since the declaration
+    status, body = await health(bot)
+    assert status == 503 and body["late"]["reminders"] == 1, body
+
+
+async def test_each_completed_tick_calls_heartbeat_url_without_waiting_for_it(make_bot):
+    beats: list[str] = []
+    release = asyncio.Event()
+
+    async def beat(request: web.Request) -> web.Response:
+        beats.append(request.path)
+        await release.wait()  # a watchdog that hangs
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/ping/{id}", beat)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        bot = await make_bot(heartbeat_url=f"http://127.0.0.1:{port}/ping/abc")
+        await asyncio.wait_for(bot.runtime.tick(), 5)  # returns while the watchdog still holds the request
+        for _ in range(100):
+            if beats:
+                break
+            await asyncio.sleep(0.02)
+        assert beats == ["/ping/abc"]
+        async with bot.slack.session.get(f"{bot.url}/metrics") as response:
+            metrics = await response.text()
+        assert "firefighter_tick_lag_seconds 0.0" in metrics and "firefighter_tick_duration_seconds" in metrics
+        bot.clock.advance(seconds=90)
+        async with bot.slack.session.get(f"{bot.url}/metrics") as response:
+            assert "firefighter_tick_lag_seconds 90.0" in await response.text()
+        release.set()
+        await bot.settle()
+    finally:
+        release.set()
+        await runner.cleanup()
+
+
+async def test_no_heartbeat_url_means_no_call_and_a_bad_one_stops_start_up(make_bot):
+    import pytest
+
+    from bot.config import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="HEARTBEAT_URL"):
+        load_settings(_env_file=None, slack_bot_token="x", slack_signing_secret="y", heartbeat_url="not a url")
+    bot = await make_bot()
+    await bot.tick()
+    assert bot.runtime.services.watch.last_tick_at == bot.clock.now()
+    assert timedelta(0) <= timedelta(seconds=bot.runtime.services.watch.last_tick_seconds or 0)
