@@ -5,7 +5,6 @@ shows the tick's lag and duration."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from aiohttp import web
 
@@ -82,7 +81,7 @@ async def test_each_completed_tick_calls_heartbeat_url_without_waiting_for_it(ma
         await runner.cleanup()
 
 
-async def test_no_heartbeat_url_means_no_call_and_a_bad_one_stops_start_up(make_bot):
+async def test_a_bad_heartbeat_url_stops_start_up_and_each_tick_is_recorded(make_bot):
     import pytest
 
     from bot.config import SettingsError, load_settings
@@ -92,4 +91,4 @@ async def test_no_heartbeat_url_means_no_call_and_a_bad_one_stops_start_up(make_
     bot = await make_bot()
     await bot.tick()
     assert bot.runtime.services.watch.last_tick_at == bot.clock.now()
-    assert timedelta(0) <= timedelta(seconds=bot.runtime.services.watch.last_tick_seconds or 0)
+    assert bot.runtime.services.watch.last_tick_seconds is not None

@@ -589,10 +589,16 @@ def waiting_pages(*, session: Session, limit: int = 1000) -> list[tuple[Page, In
     return list(session.exec(query))
 
 
-def overdue_counts(*, session: Session, before: datetime) -> dict[str, int]:
-    """What the tick should have done by `before` and has not (bot/services/watch.py): reminders (incidents whose
+def overdue_counts(*, session: Session, before: datetime, unanswered_p0: datetime,
+                   unanswered_p1: datetime) -> dict[str, int]:
+    """What the tick should have done by `before` and has not (bot/services/watch.py): escalations (pages still
+    waiting that were sent before `unanswered_p0`/`_p1`: `before` less their timeout), reminders (incidents whose
     next due moment passed, or changed and never looked at again), and deliveries never tried whose lane is not
     held by one Slack keeps refusing."""
+    escalations = session.exec(select(sa.func.count()).select_from(Page).join(
+        Incident, col(Incident.id) == Page.incident_id).where(Page.state == "waiting", sa.or_(
+            sa.and_(Incident.priority == "P0", col(Page.sent_at) < unanswered_p0),
+            sa.and_(Incident.priority != "P0", col(Page.sent_at) < unanswered_p1)))).one()
     live = col(Incident.status).in_(OPEN_STATUS_VALUES)
     reminders = session.exec(select(sa.func.count()).select_from(Incident).where(live, sa.or_(
         sa.and_(Incident.next_due_at != RECHECK, col(Incident.next_due_at) < before),
@@ -602,7 +608,7 @@ def overdue_counts(*, session: Session, before: datetime) -> dict[str, int]:
         _OUTBOX.c.state == "queued", _OUTBOX.c.attempts == 0, _OUTBOX.c.claimed_at.is_(None),
         _OUTBOX.c.next_attempt_at < before,
         ~sa.exists().where(held.c.lane == _OUTBOX.c.lane, held.c.state == "queued", held.c.attempts > 0))).one()
-    return {"reminders": reminders, "deliveries": deliveries}
+    return {"escalations": escalations, "reminders": reminders, "deliveries": deliveries}
 
 
 def claim_escalation(*, session: Session, page_id: int, now: datetime,
@@ -1040,9 +1046,6 @@ def forget_messages(*, session: Session, before: datetime) -> int:
     return session.execute(sa.delete(table).where(table.c.seen_at < before)).rowcount
 
 
-def drop_event(*, session: Session, request_key: str) -> bool:
-    table = TimelineEvent.__table__
-    return session.execute(sa.delete(table).where(table.c.request_key == request_key)).rowcount == 1
 
 
 # -- follow-ups -------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from bot.domain.errors import UserError
 from bot.domain.rotation import Role
 from bot.listeners import after_ack, off_loop, say_privately
 from bot.listeners.home import publish_home
-from bot.listeners.working import _key, _number
+from bot.listeners.working import action_key, action_number
 from bot.services import Covers, Rotations
 from bot.slack_text import as_int, date_token, escape
 
@@ -39,13 +39,13 @@ def _withdraw(covers: Covers, cover_id: int, user: str, key: str | None) -> str:
 
 
 async def take(ack, body, action, context, respond) -> None:
-    await _answer(ack, body, context, respond, _take, context["covers"], _number(action), body["user"]["id"],
-                  _key(body))
+    await _answer(ack, body, context, respond, _take, context["covers"], action_number(action), body["user"]["id"],
+                  action_key(body))
 
 
 async def withdraw(ack, body, action, context, respond) -> None:
-    await _answer(ack, body, context, respond, _withdraw, context["covers"], _number(action), body["user"]["id"],
-                  _key(body))
+    await _answer(ack, body, context, respond, _withdraw, context["covers"], action_number(action), body["user"]["id"],
+                  action_key(body))
 
 
 def _ask(rotations: Rotations, covers: Covers, value: str, user: str, key: str | None) -> str:
@@ -66,4 +66,4 @@ def _ask(rotations: Rotations, covers: Covers, value: str, user: str, key: str |
 
 async def ask(ack, body, action, context, respond) -> None:
     await _answer(ack, body, context, respond, _ask, context["rotations"], context["covers"],
-                  action.get("value") or "", body["user"]["id"], _key(body))
+                  action.get("value") or "", body["user"]["id"], action_key(body))

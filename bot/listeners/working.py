@@ -24,12 +24,12 @@ from bot.views import incident as views
 log = logging.getLogger(__name__)
 
 
-def _number(action: dict) -> int:
+def action_number(action: dict) -> int:
     value = action.get("value") or ""
     return as_int(value) or 0
 
 
-def _key(body: dict) -> str | None:
+def action_key(body: dict) -> str | None:
     action = (body.get("actions") or [{}])[0]
     action = action if isinstance(action, dict) else {}
     return request_key("action", body.get("trigger_id"), body["user"]["id"], action.get("action_id"),
@@ -44,7 +44,7 @@ def _acting_button(method: str):
     between the ack and the write would lose it silently. Storing it is one INSERT; the change and the answer
     follow right after the acks (pages they stop go first), and the tick delivers what a dead process left."""
     async def handler(ack, body, action, context) -> None:
-        click = Click(method=method, target=_number(action), user=body["user"]["id"], key=_key(body),
+        click = Click(method=method, target=action_number(action), user=body["user"]["id"], key=action_key(body),
                       response_url=body.get("response_url"), from_home=(body.get("view") or {}).get("type") == "home")
         await context["clicks"].accept(click)
         await ack()
@@ -62,7 +62,7 @@ async def escalate_page(ack, body, action, context, respond) -> None:
     paging: Paging = context["paging"]
     user = body["user"]["id"]
     try:
-        page = await off_loop(context, paging.escalate_page, _number(action), user)
+        page = await off_loop(context, paging.escalate_page, action_number(action), user)
         whom = f"<@{page.target_user_id}>" if page.target_user_id else "the rotation's channel"
         answer = f"Escalated: paging {whom} instead."
     except UserError as exc:
@@ -81,8 +81,8 @@ async def _open_from_button(body: dict, action: dict, context, respond) -> None:
     which = {ActionId.POST_UPDATE: "update", ActionId.RESOLVE: "resolve",
              ActionId.HANDOFF_NOTE: "handoff note"}[action["action_id"]]
     try:
-        incident = await off_loop(context, context["working"].ensure_changeable, _number(action), body["user"]["id"],
-                                  "resolve" if which == "resolve" else "update")
+        incident = await off_loop(context, context["working"].ensure_changeable, action_number(action),
+                                  body["user"]["id"], "resolve" if which == "resolve" else "update")
     except UserError as exc:
         await say_privately(respond, str(exc), context=context, user=body["user"]["id"])
         return

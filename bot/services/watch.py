@@ -35,11 +35,9 @@ class EngineWatch:
         now = self.clock.now()
         before = now - self.settings.scheduler_tick * LATE_AFTER_TICKS
         with self.db.reading() as session:
-            counts = repo.overdue_counts(session=session, before=before)
-            waiting = repo.waiting_pages(session=session)
-        counts["escalations"] = sum(
-            1 for page, incident in waiting
-            if page.sent_at and page.sent_at + self.settings.escalation_timeout(incident.priority) < before)
+            counts = repo.overdue_counts(session=session, before=before,
+                                         unanswered_p0=before - self.settings.escalation_timeout("P0"),
+                                         unanswered_p1=before - self.settings.escalation_timeout("P1"))
         return {kind: n for kind, n in counts.items() if n}
 
     # -- the tick ---------------------------------------------------------------------------------------------
