@@ -17,7 +17,8 @@ from aiohttp import web
 from bot.config import Settings
 from bot.db.repo import Database
 from bot.domain.alerts import Alert, BadAlert, Ignored, parse_alertmanager, parse_generic, parse_gitlab
-from bot.services import Alerts
+from bot.domain.heartbeats import NAME as HEARTBEAT_NAME
+from bot.services import Alerts, Heartbeats
 from bot.slack_text import clean_text
 
 log = logging.getLogger(__name__)
@@ -103,3 +104,25 @@ def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts,
     app.router.add_post("/alerts/alertmanager", endpoint("alertmanager", lambda body, _r: parse_alertmanager(body)))
     app.router.add_post("/alerts/gitlab", endpoint(
         "gitlab", lambda body, r: [parse_gitlab(body, r.headers.get("X-Gitlab-Event"))]))
+
+
+def add_heartbeat_routes(app: web.Application, settings: Settings, heartbeats: Heartbeats, db: Database) -> None:
+    """`POST /heartbeats/<name>` (GET too, for senders that can only GET): a beat, with the alerts token. The
+    body, if any, is not read. 404 without ALERTS_TOKEN or for a name that is not a heartbeat; 401 for a wrong
+    token (checked first, so names are not told to strangers); nothing stored on either."""
+    async def beat(request: web.Request) -> web.Response:
+        token = settings.alerts_token
+        if not token:
+            return _error(404, "heartbeats are not enabled (set ALERTS_TOKEN)")
+        if not hmac.compare_digest(_bearer(request).encode(), token.encode()):
+            return _error(401, "wrong or missing token (Authorization: Bearer …)")
+        name = request.match_info["name"].lower()
+        if not HEARTBEAT_NAME.fullmatch(name):
+            return _error(404, "no heartbeat has that name", "name")
+        found = await db.run(heartbeats.beat, name)
+        if found is None:
+            return _error(404, f"there is no heartbeat called {name!r} (`/incident heartbeat create`)", "name")
+        return web.json_response(found.as_json(), status=202)
+
+    app.router.add_post("/heartbeats/{name}", beat)
+    app.router.add_get("/heartbeats/{name}", beat)

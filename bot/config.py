@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     delivery_lease: DurationSetting = "2m"  # type: ignore[assignment]  # (not in SPEC §3: an operator's knob)
     alerts_token: str | None = None
     alerts_auto_resolve: bool = True
+    alert_storm_threshold: int = Field(default=10, ge=1, le=1000)
+    alert_storm_window: DurationSetting = "5m"  # type: ignore[assignment]
     admins: Annotated[tuple[str, ...], NoDecode] = ()
     public_url: str | None = None
     web_secret: str | None = None
@@ -244,7 +246,7 @@ class Settings(BaseSettings):
 
     @field_validator("p0_update_interval", "p0_renag_interval", "p1_resolution_target", "triage_target",
                      "escalation_timeout_p0", "escalation_timeout_p1", "scheduler_tick", "delivery_lease",
-                     mode="before")
+                     "alert_storm_window", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> timedelta:
         return parse_duration(v)

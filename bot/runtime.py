@@ -28,6 +28,7 @@ from bot.delivery.engine import DeliveryEngine
 from bot.delivery.messages import Messages, ReminderMessages
 from bot.delivery.pages import Pages
 from bot.delivery.setup import IncidentSetup, Surroundings
+from bot.delivery.storms import StormNews
 from bot.delivery.tracker import TrackerDeliveries, refresh_summary
 from bot.delivery.usergroups import UserGroupSync
 from bot.listeners.home import home_view
@@ -44,6 +45,7 @@ from bot.services import (
     Fairness,
     FollowUps,
     Handoffs,
+    Heartbeats,
     IssueEvents,
     Outbox,
     Paging,
@@ -52,6 +54,7 @@ from bot.services import (
     Reminders,
     Rotations,
     Services,
+    Storms,
     UserGroups,
     Working,
 )
@@ -156,11 +159,15 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     deliver_declarations(delivery, declaring.declare_stored, setup)
     TrackerDeliveries(delivery, clock, trackers or {}, settings.queue_label, refresh_summary(delivery))
     CoverMessages(delivery, slack, clock)
+    storms = Storms(settings, db, clock, outbox, declaring, working)
+    StormNews(delivery, slack, clock)
     usergroups = UserGroups(db, clock, outbox, rotations)
     UserGroupSync(delivery, slack, clock, usergroups.now)
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
-                    alerts=Alerts(settings, db, clock, declaring, working), reading=reading, clicks=clicks,
+                    alerts=Alerts(settings, db, clock, declaring, working, storms), storms=storms,
+                    heartbeats=Heartbeats(settings, db, clock, declaring, working, rotations),
+                    reading=reading, clicks=clicks,
                     issue_events=IssueEvents(settings, db, clock, declaring, working),
                     covers=covers, usergroups=usergroups, fairness=Fairness(db, clock, rotations, people),
                     capture=Capture(settings, db, clock, lambda: slack.team_url), follow_ups=follow_ups,
@@ -168,8 +175,8 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
 
 
 def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People, covers: Covers,
-            usergroups: UserGroups, capture: Capture, follow_ups: FollowUps, watch: EngineWatch, db: Database,
-            background: Background) -> Callable[[], Awaitable[None]]:
+            usergroups: UserGroups, capture: Capture, follow_ups: FollowUps, watch: EngineWatch, storms: Storms,
+            heartbeats: Heartbeats, db: Database, background: Background) -> Callable[[], Awaitable[None]]:
     async def tick() -> None:
         """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now` is claimed and
         queued. The sending (deliveries, `users.info`) goes on in the background: a tick never waits on Slack."""
@@ -181,6 +188,8 @@ def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People
         await usergroups.sync_due()
         await db.run_background(capture.forget_old)
         await follow_ups.remind_due()
+        await db.run_background(heartbeats.check_due)
+        await db.run_background(storms.end_quiet)
         watch.tick_done()  # (a tick that raised is not done: HEARTBEAT_URL goes quiet, /metrics shows the lag)
         background.spawn(people.refresh_now_and_then(), name="people")
     return tick
@@ -197,7 +206,8 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     trackers = make_trackers(settings)
     services = wire_services(settings, db, slack, clock or SystemClock(), background, trackers)
     tick = tick_of(services.outbox, services.paging, services.reminders, services.people, services.covers,
-                   services.usergroups, services.capture, services.follow_ups, services.watch, db, background)
+                   services.usergroups, services.capture, services.follow_ups, services.watch, services.storms,
+                   services.heartbeats, db, background)
     bolt = build_app(settings, services, slack, background, db)
     socket = SocketConnection(bolt, settings.slack_app_token) if settings.socket_mode and settings.slack_app_token \
         else None

@@ -11,7 +11,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
-from bot.alerts import add_alert_routes
+from bot.alerts import add_alert_routes, add_heartbeat_routes
 from bot.board import add_board_routes
 from bot.config import Settings
 from bot.db.engine import database_answers
@@ -90,6 +90,7 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
         app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     add_alert_routes(app, settings, services.alerts, db)
+    add_heartbeat_routes(app, settings, services.heartbeats, db)
     add_webhook_routes(app, settings, services.issue_events, db)
     add_metrics(app, db, services.outbox.backlog, services.watch)
     add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy, db,

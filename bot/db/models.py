@@ -383,3 +383,59 @@ class HandledRequest(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     kind: str = Field(max_length=32)
     at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+
+
+class AlertStorm(SQLModel, table=True):
+    """More alert incidents than ALERT_STORM_THRESHOLD within ALERT_STORM_WINDOW: the alerts after that join this
+    one incident. It goes on while alerts keep joining within the window (`last_alert_at`); `ended_at` is set by
+    the tick that saw the window pass quietly. `news_owed`: a message listing what joined or resolved is queued."""
+
+    __tablename__ = "alert_storm"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", unique=True)
+    started_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    last_alert_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+    ended_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True, index=True))
+    news_owed: bool = False
+
+
+class StormAlert(SQLModel, table=True):
+    """One alert of a storm, by fingerprint: every alert is kept, however many. `told` is the state the storm's
+    channel last heard of it ('' before it was listed), so each alert is listed once and its resolution once."""
+
+    __tablename__ = "storm_alert"
+    __table_args__ = (sa.UniqueConstraint("storm_id", "fingerprint"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    storm_id: int = Field(foreign_key="alert_storm.id", index=True)
+    fingerprint: str = Field(max_length=220, index=True)
+    title: str = Field(max_length=200)
+    priority: str = Field(max_length=2)
+    url: str | None = Field(default=None, max_length=500)
+    state: str = Field(default="firing", max_length=8)  # firing, resolved
+    told: str = Field(default="", max_length=8)
+    times: int = 1
+    first_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+    last_at: datetime = Field(sa_column=_timestamp(nullable=False))
+
+
+class Heartbeat(SQLModel, table=True):
+    """Something that should say it is alive every `interval_seconds` (a cron job, a backup, a pipeline). Silent
+    past `silent_after` plus one tick, it opens an incident (`incident_id`, one per silence: `silence_of` is the
+    `silent_after` it was declared for); the next beat moves `silent_after` on, and the incident is resolved."""
+
+    __tablename__ = "heartbeat"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    interval_seconds: int
+    rotation_id: int | None = Field(default=None, foreign_key="rotation.id")
+    priority: str = Field(default="P1", max_length=2)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    last_beat_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    silent_after: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+    beats: int = 0
+    incident_id: int | None = Field(default=None, foreign_key="incident.id")
+    silence_of: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))  # its `silent_after`

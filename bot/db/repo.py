@@ -21,11 +21,13 @@ from sqlmodel import Session, col, select
 
 from bot.db.models import (
     RECHECK,
+    AlertStorm,
     ChannelMessage,
     CoverRequest,
     Delivery,
     FollowUp,
     HandledRequest,
+    Heartbeat,
     Incident,
     IncidentResponder,
     Notice,
@@ -37,6 +39,7 @@ from bot.db.models import (
     RotationOverride,
     RotationSwap,
     RotationUserGroup,
+    StormAlert,
     TimelineEvent,
     TrackerIssue,
     TrackerState,
@@ -800,6 +803,155 @@ def fingerprint_state(*, session: Session, fingerprint: str) -> tuple[Incident |
         sa.select(sa.func.count(), sa.func.max(sa.case((is_open, table.c.number))))
         .where(table.c.alert_fingerprint == fingerprint)).one()
     return (incident_by_number(session=session, number=number) if number is not None else None), count
+
+
+
+ALERT_SOURCES = ("generic", "alertmanager", "gitlab")  # what counts towards a storm (not people, trackers, silences)
+_ALERT_GATE = 0x5F0A1E27  # the advisory lock every alert opening takes on PostgreSQL
+
+
+def lock_alert_openings(*, session: Session) -> None:
+    """First in its transaction: alerts that would open an incident are decided one at a time, across processes
+    (counting the incidents opened in the window and opening one is a read-then-write). PostgreSQL: an advisory
+    lock held to the commit; SQLite: its one write lock, taken now."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_ALERT_GATE)))
+    else:
+        session.execute(sa.update(AlertStorm.__table__).where(AlertStorm.__table__.c.id == -1).values(id=-1))
+
+
+def alert_openings_since(*, session: Session, since: datetime) -> int:
+    """Incidents opened from alerts since then, each alert that joined a storm instead counted too."""
+    incidents = session.execute(sa.select(sa.func.count()).select_from(_INCIDENTS).where(
+        _INCIDENTS.c.source.in_(ALERT_SOURCES), _INCIDENTS.c.created_at >= since)).scalar_one()
+    joined = session.execute(sa.select(sa.func.count()).select_from(StormAlert.__table__).where(
+        StormAlert.__table__.c.first_at >= since)).scalar_one()
+    return incidents + joined
+
+
+def active_storm(*, session: Session, since: datetime) -> AlertStorm | None:
+    """The storm alerts join now: not over, an alert joined it since `since`, its incident still open."""
+    return session.exec(select(AlertStorm).join(Incident, col(Incident.id) == col(AlertStorm.incident_id)).where(
+        col(AlertStorm.ended_at).is_(None), col(AlertStorm.last_alert_at) >= since,
+        col(Incident.status).in_(OPEN_STATUS_VALUES)).order_by(col(AlertStorm.id).desc())).first()
+
+
+def storm_alert_of(*, session: Session, fingerprint: str) -> tuple[StormAlert, AlertStorm] | None:
+    """The alert in a storm whose incident is still open, if it is in one."""
+    row = session.exec(select(StormAlert, AlertStorm).join(AlertStorm, col(AlertStorm.id) == col(StormAlert.storm_id))
+                       .join(Incident, col(Incident.id) == col(AlertStorm.incident_id))
+                       .where(col(StormAlert.fingerprint) == fingerprint,
+                              col(Incident.status).in_(OPEN_STATUS_VALUES))
+                       .order_by(col(StormAlert.id).desc())).first()
+    return (row[0], row[1]) if row else None
+
+
+def storm_of_incident(*, session: Session, incident_id: int) -> AlertStorm | None:
+    return session.exec(select(AlertStorm).where(AlertStorm.incident_id == incident_id)).first()
+
+
+def storm_for_change(*, session: Session, storm_id: int) -> AlertStorm | None:
+    return _lock(session, AlertStorm, col(AlertStorm.id) == storm_id)
+
+
+def storm_alert_seen(*, session: Session, storm_alert_id: int, firing: bool, now: datetime) -> None:
+    table = StormAlert.__table__
+    values: dict[str, Any] = {"state": "firing" if firing else "resolved", "last_at": now}
+    if firing:
+        values["times"] = table.c.times + 1
+    session.execute(sa.update(table).where(table.c.id == storm_alert_id).values(**values))
+
+
+def storm_joined(*, session: Session, storm_id: int, now: datetime) -> None:
+    table = AlertStorm.__table__
+    session.execute(sa.update(table).where(table.c.id == storm_id).values(last_alert_at=now))
+
+
+def owe_storm_news(*, session: Session, storm_id: int) -> bool:
+    """True for the one change that found no news owed (it queues the message; the others ride along)."""
+    table = AlertStorm.__table__
+    return session.execute(sa.update(table).where(table.c.id == storm_id, table.c.news_owed.is_(False))
+                           .values(news_owed=True)).rowcount == 1
+
+
+def storm_news(*, session: Session, storm_id: int, limit: int) -> list[StormAlert]:
+    """Alerts whose state the storm's channel has not heard yet, oldest first."""
+    return list(session.exec(select(StormAlert).where(StormAlert.storm_id == storm_id,
+                                                      col(StormAlert.state) != col(StormAlert.told))
+                             .order_by(col(StormAlert.id)).limit(limit)))
+
+
+def storm_told(*, session: Session, told: list[tuple[int, str]]) -> None:
+    """Each alert marked as heard in the state it was listed in (one that changed since stays news)."""
+    table = StormAlert.__table__
+    for alert_id, state in told:
+        session.execute(sa.update(table).where(table.c.id == alert_id, table.c.state == state).values(told=state))
+
+
+def storm_counts(*, session: Session, storm_id: int) -> dict[str, int]:
+    table = StormAlert.__table__
+    rows = session.execute(sa.select(table.c.state, sa.func.count()).where(table.c.storm_id == storm_id)
+                           .group_by(table.c.state)).all()
+    return {state: count for state, count in rows}
+
+
+def storm_alerts(*, session: Session, storm_id: int, limit: int = 5000) -> list[StormAlert]:
+    return list(session.exec(select(StormAlert).where(StormAlert.storm_id == storm_id)
+                             .order_by(col(StormAlert.id)).limit(limit)))
+
+
+def quiet_storms(*, session: Session, before: datetime, limit: int = 100) -> list[AlertStorm]:
+    return list(session.exec(select(AlertStorm).where(col(AlertStorm.ended_at).is_(None),
+                                                      col(AlertStorm.last_alert_at) < before).limit(limit)))
+
+
+def end_storm(*, session: Session, storm_id: int, before: datetime, now: datetime) -> bool:
+    """Claimed once: True for the one tick that saw this storm's window pass quietly."""
+    table = AlertStorm.__table__
+    return session.execute(sa.update(table).where(table.c.id == storm_id, table.c.ended_at.is_(None),
+                                                  table.c.last_alert_at < before).values(ended_at=now)).rowcount == 1
+
+
+# -- heartbeats ---------------------------------------------------------------------------------------------
+
+def heartbeat_by_name(*, session: Session, name: str) -> Heartbeat | None:
+    return session.exec(select(Heartbeat).where(Heartbeat.name == name)).first()
+
+
+def heartbeat_for_change(*, session: Session, name: str) -> Heartbeat | None:
+    return _lock(session, Heartbeat, col(Heartbeat.name) == name)
+
+
+def heartbeats(*, session: Session) -> list[Heartbeat]:
+    return list(session.exec(select(Heartbeat).order_by(col(Heartbeat.name))))
+
+
+def silent_heartbeats(*, session: Session, before: datetime, limit: int = 100) -> list[Heartbeat]:
+    """Silent past their interval (`silent_after`) before `before`, with no incident yet for this silence."""
+    return list(session.exec(select(Heartbeat).where(col(Heartbeat.silent_after) < before,
+                                                     col(Heartbeat.incident_id).is_(None))
+                             .order_by(col(Heartbeat.silent_after)).limit(limit)))
+
+
+def attach_silence(*, session: Session, heartbeat_id: int, silent_after: datetime, incident_id: int) -> bool:
+    """The incident declared for this silence, kept unless a beat came meanwhile (then False: it is over)."""
+    table = Heartbeat.__table__
+    return session.execute(sa.update(table).where(table.c.id == heartbeat_id, table.c.silent_after == silent_after,
+                                                  table.c.incident_id.is_(None))
+                           .values(incident_id=incident_id, silence_of=silent_after)).rowcount == 1
+
+
+def beating_again(*, session: Session, limit: int = 100) -> list[Heartbeat]:
+    """Heartbeats that beat since the silence their incident was declared for (its resolution still owed)."""
+    return list(session.exec(select(Heartbeat).where(col(Heartbeat.incident_id).is_not(None),
+                                                     col(Heartbeat.silent_after) != col(Heartbeat.silence_of))
+                             .limit(limit)))
+
+
+def silence_over(*, session: Session, heartbeat_id: int, incident_id: int) -> None:
+    table = Heartbeat.__table__
+    session.execute(sa.update(table).where(table.c.id == heartbeat_id, table.c.incident_id == incident_id)
+                    .values(incident_id=None, silence_of=None))
 
 
 # -- deliveries (the outbox) -------------------------------------------------------------------------------

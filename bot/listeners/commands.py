@@ -174,10 +174,30 @@ async def _handoff(r: Request) -> None:
     await r.ack(text=f"Posting the handoff digest of `{rotation.name}` in <#{rotation.channel_id}>.")
 
 
+HEARTBEAT_USAGE = ("Use `/incident heartbeat create <name> <interval> [rotation] [P0|P1]`, `heartbeat list` or "
+                   "`heartbeat remove <name>`.")
+
+
+async def _heartbeat(r: Request) -> None:
+    heartbeats = r.context["heartbeats"]
+    word, _, rest = r.line.args.strip().partition(" ")
+    verb = word.lower() or "list"
+    if verb == "create":
+        text = await r.call(heartbeats.create, r.user, rest, r.key)
+    elif verb == "remove":
+        text = await r.call(heartbeats.remove, r.user, rest)
+    elif verb == "list" and not rest:
+        text = await r.call(heartbeats.listing)
+    else:
+        raise UserError(HEARTBEAT_USAGE)
+    await r.ack(text=text)
+
+
 _READ_AFTER_ACK = {"list": _list, "show": _show, "timeline": _timeline, "stats": _stats, "oncall": _oncall,
                    "followups": _followups}
 _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
-    "help": _help, "rotation": _rotation, "handoff": _handoff, "board": _board,
+    "help": _help, "rotation": _rotation, "handoff": _handoff, "board": _board, "heartbeat": _heartbeat,
+    "heartbeats": _heartbeat,
     **{verb: _answered_after_ack(read, verb) for verb, read in _READ_AFTER_ACK.items()},
 }
 

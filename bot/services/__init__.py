@@ -16,6 +16,7 @@ from bot.services.declaring import Declaring
 from bot.services.fairness import Fairness
 from bot.services.follow_ups import FollowUps
 from bot.services.handoffs import Handoffs
+from bot.services.heartbeats import Heartbeats
 from bot.services.issue_events import IssueEvents
 from bot.services.outbox import Outbox
 from bot.services.outcomes import Changed, Declared
@@ -24,6 +25,7 @@ from bot.services.people import People
 from bot.services.reading import Detail, Listing, Reading
 from bot.services.reminders import Reminders
 from bot.services.rotations import RotationPlan, Rotations
+from bot.services.storms import Storms
 from bot.services.usergroups import UserGroups
 from bot.services.watch import EngineWatch
 from bot.services.working import Resolution, Working
@@ -42,6 +44,8 @@ class Services:
     handoffs: Handoffs
     reminders: Reminders
     alerts: Alerts
+    storms: Storms
+    heartbeats: Heartbeats
     reading: Reading
     clicks: Clicks
     issue_events: IssueEvents
@@ -57,6 +61,6 @@ class Services:
 
 
 __all__ = ["Alerts", "Capture", "Changed", "Click", "Clicks", "Covers", "Declared", "Declaring", "Detail",
-           "EngineWatch", "Fairness", "FollowUps", "Handoffs", "IssueEvents", "Listing", "Outbox", "Paging", "People",
-           "Reading", "Received", "Reminders", "Resolution", "RotationPlan", "Rotations", "Services", "UserError",
-           "UserGroups", "Working"]
+           "EngineWatch", "Fairness", "FollowUps", "Handoffs", "Heartbeats", "IssueEvents", "Listing", "Outbox",
+           "Paging", "People", "Reading", "Received", "Reminders", "Resolution", "RotationPlan", "Rotations",
+           "Services", "Storms", "UserError", "UserGroups", "Working"]

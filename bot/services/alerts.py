@@ -13,6 +13,7 @@ from bot.db.models import Incident
 from bot.domain.alerts import Alert
 from bot.domain.incident import Declaration, Status, incident_ref
 from bot.services.declaring import Declaring
+from bot.services.storms import Storms
 from bot.services.working import Resolution, Working
 
 
@@ -21,38 +22,69 @@ class Received:
     incident: Incident | None
     created: bool
     fingerprint: str
+    storm: bool = False  # the incident is the storm this alert joined
 
     def as_json(self) -> dict:
-        return {"incident": incident_ref(self.incident.number) if self.incident else None, "created": self.created,
-                "fingerprint": self.fingerprint}
+        answer = {"incident": incident_ref(self.incident.number) if self.incident else None,
+                  "created": self.created, "fingerprint": self.fingerprint}
+        return {**answer, "storm": True} if self.storm else answer
 
 
 class Alerts:
-    """`declaring`: a new alert opens an incident as a person would; `working`: its resolution resolves it."""
+    """`declaring`: a new alert opens an incident as a person would; `working`: its resolution resolves it;
+    `storms`: past the storm threshold, new alerts join the storm instead."""
 
     def __init__(self, settings: Settings, db: repo.Database, clock: Clock, declaring: Declaring,
-                 working: Working) -> None:
+                 working: Working, storms: Storms) -> None:
         self.settings, self.db, self.clock = settings, db, clock
-        self.declaring, self.working = declaring, working
+        self.declaring, self.working, self.storms = declaring, working, storms
 
     def receive_alert(self, alert: Alert) -> Received:
         key = f"{alert.source}:{alert.fingerprint}"
         with self.db.session() as session:
-            current, earlier = repo.fingerprint_state(session=session, fingerprint=key)
-            rotation_id = self._alert_rotation(session, alert)
+            current, _ = repo.fingerprint_state(session=session, fingerprint=key)
+            stormed = repo.storm_alert_of(session=session, fingerprint=key) if current is None else None
+        if stormed is not None:
+            return Received(self.storms.repeat(stormed, alert), False, alert.fingerprint, storm=True)
         if current is None and not alert.firing:
             return Received(None, False, alert.fingerprint)
         if current is None:
+            return repo.retry_on_deadlock(self._open, alert, key)
+        return Received(self._repeat(current, alert), False, alert.fingerprint)
+
+    def _open(self, alert: Alert, key: str) -> Received:
+        """A new alert opens an incident — or, past the storm threshold, joins the storm — decided under the alert
+        gate: one at a time across processes, so the count of incidents in the window cannot be read twice."""
+        with self.db.session() as session:
+            repo.lock_alert_openings(session=session)
+            current, earlier = repo.fingerprint_state(session=session, fingerprint=key)  # again, under the gate
+            stormed = repo.storm_alert_of(session=session, fingerprint=key) if current is None else None
+            if current is not None or stormed is not None:
+                session.rollback()  # another request opened it while this one waited: this one is a repeat
+                if stormed is not None:
+                    return Received(self.storms.repeat(stormed, alert), False, alert.fingerprint, storm=True)
+                return Received(self._repeat(current, alert), False, alert.fingerprint)
+            now = self.clock.now()
+            rotation_id = self._alert_rotation(session, alert)
+            storm, started = self.storms.going_on(session, now), False
+            if storm is None and self.storms.over_threshold(session, now):
+                storm, started = self.storms.start(session, alert, rotation_id, now), True
+            if storm is not None:
+                self.storms.join(session, storm, alert, key, now)
+                incident = repo.incident_by_id(session=session, incident_id=storm.incident_id)
+                session.commit()
+                if not started:
+                    self.storms.raise_for(incident, alert)
+                self.declaring.open_in_slack_later(incident)  # its set-up, or the news of what joined
+                return Received(incident, started, alert.fingerprint, storm=True)
             digest = hashlib.sha256(key.encode()).hexdigest()[:40]
-            declared = self.declaring.declare(Declaration(
+            declared = self.declaring.declare_in(session, Declaration(
                 title=alert.title, reporter_id="", priority=alert.priority, description=alert.description,
                 rotation_id=rotation_id, source_url=alert.url, declare_key=f"alert:{digest}:{earlier + 1}",
                 source=alert.source, alert_fingerprint=key))
-            if declared.created:
-                self.declaring.open_in_slack_later(declared.incident)
-                return Received(declared.incident, True, alert.fingerprint)
-            current = declared.incident  # another request declared it a moment ago: this one is a repeat
-        return Received(self._repeat(current, alert), False, alert.fingerprint)
+            session.commit()
+        self.declaring.open_in_slack_later(declared.incident)
+        return Received(declared.incident, True, alert.fingerprint)
 
     def _alert_rotation(self, session, alert: Alert) -> int | None:
         """The rotation the alert names, else the first-created one (as for `/incident` outside any rotation)."""

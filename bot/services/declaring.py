@@ -46,6 +46,8 @@ T = TypeVar("T")
 def _opened_by(source: str) -> str:
     if source in TRACKER_NAMES:
         return f" (from a {TRACKER_NAMES[source]} issue)"
+    if source in ("storm", "heartbeat"):
+        return " (an alert storm)" if source == "storm" else " (a heartbeat went silent)"
     return f" (opened by a {source} alert)" if source != "slack" else ""
 
 
@@ -88,6 +90,17 @@ class Declaring:
         `declare_key` (one per modal). One transaction, tried again if PostgreSQL rolls it back to break a
         deadlock. `from_issue`: the tracker issue it comes from, linked in the same transaction."""
         return repo.retry_on_deadlock(self._declare_once, declaration, from_issue)
+
+    def declare_in(self, session: Session, declaration: Declaration,
+                   then: Callable[[Session, Incident], None] | None = None) -> Declared:
+        """Stored in `session`, for its caller to commit: for a caller that decided to declare under a lock of its
+        own (an alert, counted towards a storm). `then`: more rows of the caller's, written before the numbering
+        lock is taken (last, as in `declare`)."""
+        declared, _ = self._store(session, declaration, None)
+        if then is not None:
+            then(session, declared.incident)
+        self._number(session, declared.incident)
+        return declared
 
     def _declare_once(self, declaration: Declaration, from_issue: IssueRef | None) -> Declared:
         with self.db.session() as session:

@@ -17,6 +17,7 @@ from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.stats import IncidentFacts, Stats, summarize
 from bot.slack_text import echo
 from bot.views import incident as incident_views
+from bot.views import storms as storm_views
 from bot.views.paging import paging_line
 
 LIST_SCOPES = ("open", "all", "mine", "P0", "P1", "P2")
@@ -134,8 +135,12 @@ class Reading:
         paging = paging_line(pages, self.settings.escalation_timeout(incident.priority))
         linked = repo.tracker_issues_of(session=session, incident_id=incident.id) if self.settings.trackers else []
         issues = [(i.tracker, i.number, i.url) for i in linked]
+        storm = repo.storm_of_incident(session=session, incident_id=incident.id) if incident.source == "storm" \
+            else None
+        storm_line = storm_views.summary_line(repo.storm_counts(session=session, storm_id=storm.id),
+                                              storm.ended_at is not None) if storm else None
         return lambda then: incident_views.summary(then, rotation.name if rotation else None, responders, paging,
-                                                   issues)
+                                                   issues, storm_line)
 
     def stats(self, days: int) -> Stats:
         now = self.clock.now()

@@ -150,7 +150,7 @@ class Rotations:
 
     # -- changing a roster --------------------------------------------------------------------------------
 
-    def _require_roster_permission(self, session: Session, rotation: Rotation, actor: str) -> None:
+    def require_roster_permission(self, session: Session, rotation: Rotation, actor: str) -> None:
         """ADMINS, the rotation's creator and its members may change it; anyone when ADMINS is empty."""
         admins = self.settings.admins
         if not admins or actor in admins or actor == rotation.created_by:
@@ -169,7 +169,7 @@ class Rotations:
             if repo.rotation_for_change(session=session, rotation_id=rotation.id) is None:
                 raise UserError(f"The rotation `{rotation.name}` is gone.")
             record_once(session, request_key, kind, self.clock.now())
-            self._require_roster_permission(session, rotation, actor)
+            self.require_roster_permission(session, rotation, actor)
             yield session
             commit_once(session, request_key)
 

@@ -261,7 +261,8 @@ class Working:
 
     def set_priority(self, number: int, user_id: str | None, target: Priority, request_key: str | None = None, *,
                      external: TrackerActor | None = None) -> Changed:
-        who = user_id or external
+        """`user_id` None (and no `external`): a more urgent alert joined the storm this incident is."""
+        who = user_id or external or "A more urgent alert"
 
         def apply(session, incident: Incident, now):
             current = Priority(incident.priority)
@@ -283,7 +284,8 @@ class Working:
             return Outcome("priority", f"{current.value} → {target.value}",
                            Effects(notices.priority(incident, who, current), elsewhere=elsewhere,
                                    stopped_pages=stopped))
-        return self._change(number, user_id, apply, request_key, external=external)
+        return self._change(number, user_id, apply, request_key, check_permission=user_id is not None,
+                            external=external)
 
     def add_responders(self, number: int, actor: str, users: Sequence[str], request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):

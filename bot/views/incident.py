@@ -126,7 +126,8 @@ def topic(incident: Incident) -> str:
 
 
 def summary(incident: Incident, rotation_name: str | None, responders: Sequence[str] = (),
-            paging: str | None = None, issues: Sequence[tuple[str, int, str]] = ()) -> tuple[str, list[dict]]:
+            paging: str | None = None, issues: Sequence[tuple[str, int, str]] = (),
+            storm: str | None = None) -> tuple[str, list[dict]]:
     """The pinned message: the incident at a glance, with the buttons for the common actions while it is open."""
     priority = Priority(incident.priority)
     status = Status(incident.status)
@@ -159,6 +160,8 @@ def summary(incident: Incident, rotation_name: str | None, responders: Sequence[
         context.append(mrkdwn(link(url, f"{TRACKER_NAMES.get(tracker, tracker)} issue #{number}")))
     if incident.alert_count > 1:
         context.append(mrkdwn(f"The alert fired {incident.alert_count} times."))
+    if storm:
+        context.append(mrkdwn(storm))
     if paging and status.is_open:
         context.append(mrkdwn(paging))
     if incident.resolution and status is Status.RESOLVED:
@@ -226,6 +229,8 @@ def help_text() -> str:
         "*On call*",
         "• `oncall [rotation]` — who is primary, secondary, tertiary now and next · `rotation help` — rosters, "
         "overrides, swaps · `handoff [rotation]` — post the handoff digest now · `board` — the web board",
+        "• `heartbeat create <name> <interval> [rotation] [P0|P1]` · `heartbeat list` · `heartbeat remove <name>` — "
+        "an incident when a job stops calling in",
         "• `help` — this help",
         "Or pick *Declare incident* from the ⋯ menu of any message: the form is prefilled from it.",
     ])

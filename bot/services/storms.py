@@ -1,0 +1,144 @@
+"""Alert storms: past ALERT_STORM_THRESHOLD incidents from alerts within ALERT_STORM_WINDOW, alerts join one
+storm incident instead of each opening its own (SPEC §2 "Alerts").
+
+Whether an alert opens an incident or joins the storm is decided under the alert gate (`repo.lock_alert_openings`,
+taken by `Alerts`), so two replicas never both start a storm, nor open the eleventh incident. Every alert is kept
+(`StormAlert`, one row per fingerprint); the storm's channel hears of them in batches through the delivery engine
+(`bot/delivery/storms.py`), its pinned summary counts them, and the tick ends the storm once the window passed
+quietly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import datetime
+
+from sqlmodel import Session
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.db import repo
+from bot.db.models import AlertStorm, Incident, StormAlert
+from bot.delivery.messages import home_lane
+from bot.domain.alerts import Alert
+from bot.domain.errors import UserError
+from bot.domain.incident import Declaration, Priority, Status
+from bot.domain.storms import joins_storm, raised_to, storm_priority
+from bot.services.declaring import Declaring
+from bot.services.outbox import Outbox
+from bot.services.working import Resolution, Working
+from bot.views import storms as views
+
+log = logging.getLogger(__name__)
+STORM_NEWS = "storm_news"
+
+
+class Storms:
+    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, declaring: Declaring,
+                 working: Working) -> None:
+        self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
+        self.declaring, self.working = declaring, working
+
+    # -- under the alert gate (the caller's session, committed by the caller) -------------------------------
+
+    def going_on(self, session: Session, now: datetime) -> AlertStorm | None:
+        """The storm a new alert joins now, if one is going on."""
+        return repo.active_storm(session=session, since=now - self.settings.alert_storm_window)
+
+    def over_threshold(self, session: Session, now: datetime) -> bool:
+        """Whether a new alert starts a storm (there being none going on)."""
+        openings = repo.alert_openings_since(session=session, since=now - self.settings.alert_storm_window)
+        return joins_storm(openings, self.settings.alert_storm_threshold)
+
+    def start(self, session: Session, alert: Alert, rotation_id: int | None, now: datetime) -> AlertStorm:
+        threshold, window = self.settings.alert_storm_threshold, self.settings.alert_storm_window
+        holder: list[AlertStorm] = []
+
+        def with_storm(inner: Session, incident: Incident) -> None:
+            storm = AlertStorm(incident_id=incident.id, started_at=now, last_alert_at=now)
+            inner.add(storm)
+            inner.flush()
+            holder.append(storm)
+
+        self.declaring.declare_in(session, Declaration(
+            title=views.storm_title(threshold, window), reporter_id="", priority=storm_priority(alert.priority),
+            description=views.storm_description(threshold, window), rotation_id=rotation_id,
+            declare_key=f"storm:{now.isoformat()}", source="storm"), then=with_storm)
+        log.warning("alert storm: more than %s alerts within %s; %s starts one", threshold, window, alert.fingerprint)
+        return holder[0]
+
+    def join(self, session: Session, storm: AlertStorm, alert: Alert, key: str, now: datetime) -> None:
+        session.add(StormAlert(storm_id=storm.id, fingerprint=key, title=alert.title, priority=alert.priority.value,
+                               url=alert.url, state="firing", first_at=now, last_at=now))
+        session.flush()
+        repo.storm_joined(session=session, storm_id=storm.id, now=now)
+        self._owe_news(session, storm, now)
+
+    def _owe_news(self, session: Session, storm: AlertStorm, now: datetime) -> None:
+        if repo.owe_storm_news(session=session, storm_id=storm.id):
+            self.outbox.queue(session, lane=home_lane(storm.incident_id), kind=STORM_NEWS, now=now,
+                              incident_id=storm.incident_id, storm_id=storm.id)
+
+    # -- an alert already in a storm -----------------------------------------------------------------------
+
+    def repeat(self, found: tuple[StormAlert, AlertStorm], alert: Alert) -> Incident:
+        """The alert fired again (counted; it keeps the storm going) or resolved (marked, listed once)."""
+        known, storm = found
+        now = self.clock.now()
+        with self.db.session() as session:
+            repo.storm_alert_seen(session=session, storm_alert_id=known.id, firing=alert.firing, now=now)
+            if alert.firing and storm.ended_at is None:
+                repo.storm_joined(session=session, storm_id=storm.id, now=now)
+            if known.state != ("firing" if alert.firing else "resolved"):
+                self._owe_news(session, storm, now)
+            session.commit()
+            incident = repo.incident_by_id(session=session, incident_id=storm.incident_id)
+            firing = repo.storm_counts(session=session, storm_id=storm.id).get("firing", 0)
+        self.outbox.flush_later()
+        if alert.firing:
+            self.raise_for(incident, alert)
+        elif firing == 0 and self.settings.alerts_auto_resolve and Status(incident.status).is_open:
+            with contextlib.suppress(UserError):  # resolved by someone (or by the last two resolutions) at once
+                return self.working.resolve(incident.number, None, Resolution(
+                    "Every alert of the storm resolved at its source.")).incident
+        return incident
+
+    def raise_for(self, incident: Incident, alert: Alert) -> None:
+        """A more urgent alert raises the storm's priority (a P0 joining a P1 storm pages as a P0)."""
+        target = raised_to(Priority(incident.priority), alert.priority)
+        if target is not None and Status(incident.status).is_open:
+            try:
+                self.working.set_priority(incident.number, None, target)
+            except UserError as exc:
+                log.info("storm %s: priority not raised: %s", incident.number, exc)
+
+    # -- the tick ------------------------------------------------------------------------------------------
+
+    def end_quiet(self) -> int:
+        """Storms whose window passed with no alert joining end, each once (a conditional update claims it)."""
+        now = self.clock.now()
+        before = now - self.settings.alert_storm_window
+        with self.db.session() as session:
+            quiet = repo.quiet_storms(session=session, before=before)
+        ended = 0
+        for storm in quiet:
+            with self.db.session() as session:
+                repo.lock_incident_first(session=session, incident_id=storm.incident_id)
+                if not repo.end_storm(session=session, storm_id=storm.id, before=before, now=now):
+                    continue
+                incident = repo.incident_by_id(session=session, incident_id=storm.incident_id)
+                if incident is not None and Status(incident.status).is_open:
+                    text = views.over_text(repo.storm_counts(session=session, storm_id=storm.id),
+                                           self.settings.alert_storm_window)
+                    repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="alert",
+                                   text=text)
+                    incident.updated_at = now
+                    for kind, payload in (("say", {"text": text}), ("refresh", {})):
+                        self.outbox.queue(session, lane=home_lane(incident.id), kind=kind, now=now,
+                                          incident_id=incident.id, **payload)
+                session.commit()
+                ended += 1
+        if ended:
+            self.outbox.flush_later()
+        return ended

@@ -1,0 +1,207 @@
+"""Alert storms through the real endpoints (SPEC §2 "Alerts"): past ALERT_STORM_THRESHOLD incidents from alerts
+within ALERT_STORM_WINDOW, alerts join one storm incident; none is lost; the storm ends when the window passes
+quietly."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot.db.engine import normalize_url
+from bot.db.models import AlertStorm, Incident, StormAlert, TimelineEvent
+from bot.domain.incident import Priority
+from bot.domain.storms import joins_storm, raised_to, storm_over, storm_priority
+from tests.slack_requests import sample
+from tests.test_alerts import TOKEN, post
+from tests.test_paging import with_rotation
+from tests.test_replicas import postgres_database, replicas  # noqa: F401 (a fixture)
+
+# -- the rules ----------------------------------------------------------------------------------------------
+
+
+def test_the_first_threshold_alerts_open_their_own_incidents_the_next_joins_a_storm():
+    assert [joins_storm(n, 10) for n in (0, 9, 10, 11)] == [False, False, True, True]
+
+
+def test_a_storm_is_over_once_its_window_passed_with_no_alert():
+    last = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    window = timedelta(minutes=5)
+    assert not storm_over(last, window, last + window)
+    assert storm_over(last, window, last + window + timedelta(seconds=1))
+
+
+def test_a_storm_pages_as_a_p1_at_least_and_rises_with_a_more_urgent_alert():
+    assert storm_priority(Priority.P2) is Priority.P1 and storm_priority(Priority.P0) is Priority.P0
+    assert raised_to(Priority.P1, Priority.P0) is Priority.P0
+    assert raised_to(Priority.P0, Priority.P1) is None and raised_to(Priority.P1, Priority.P2) is None
+
+
+# -- end to end ---------------------------------------------------------------------------------------------
+
+def group(fingerprints: list[str], status: str = "firing", severity: str = "warning") -> dict:
+    body = sample("alertmanager_v4.json")
+    template = body["alerts"][0]
+    body["status"] = status
+    body["alerts"] = [dict(template, status=status, fingerprint=fp, annotations={"summary": f"{fp} is down"},
+                           labels={**template["labels"], "severity": severity, "instance": fp})
+                      for fp in fingerprints]
+    return body
+
+
+async def storming(make_bot, **settings):
+    bot = await make_bot(alerts_token=TOKEN, **settings)
+    await with_rotation(bot)
+    return bot
+
+
+def storm_rows(bot) -> tuple[list[AlertStorm], list[StormAlert]]:
+    with bot.session() as s:
+        return list(s.exec(select(AlertStorm))), list(s.exec(select(StormAlert).order_by(StormAlert.id)))
+
+
+def channel_texts(bot, channel_id: str) -> list[str]:
+    """Everything said in a channel (text and blocks), oldest first."""
+    found = []
+    for (channel, _ts), message in sorted(bot.fake.messages.items(), key=lambda item: float(item[0][1])):
+        if channel == channel_id:
+            found.append((message.get("text") or "") + str(message.get("blocks") or ""))
+    return found
+
+
+async def test_a_thousand_alerts_in_bursts_make_ten_incidents_and_one_storm_and_lose_none(make_bot):
+    bot = await storming(make_bot)
+    fingerprints = [f"node-{n:04d}" for n in range(1000)]
+    bursts = [fingerprints[i:i + 100] for i in range(0, 1000, 100)]
+    for wave in (bursts[:5], bursts[5:]):  # five Alertmanager bodies at once, twice
+        answers = await asyncio.gather(*(post(bot, "/alerts/alertmanager", group(b)) for b in wave))
+        assert all(status == 202 for status, _ in answers), answers
+        bot.clock.advance(seconds=20)
+    await bot.settle()
+
+    incidents = bot.incidents()
+    storms, joined = storm_rows(bot)
+    assert len(storms) == 1 and len(incidents) == 11
+    storm = next(i for i in incidents if i.source == "storm")
+    assert storm.id == storms[0].incident_id and storm.priority == "P1"
+    # every alert is kept: ten opened their own incident, the other 990 are in the storm, each once
+    own = {i.alert_fingerprint for i in incidents if i.source == "alertmanager"}
+    assert len(own) == 10 and len(joined) == 990
+    assert own | {a.fingerprint for a in joined} == {f"alertmanager:{fp}" for fp in fingerprints}
+    # at most threshold + 1 channels were asked of Slack
+    assert len(bot.fake.calls_to("conversations.create")) == 11
+    # the storm's channel lists every alert that joined, once, and its summary counts them
+    said = "\n".join(channel_texts(bot, storm.channel_id))
+    listed = re.findall(r"HighErrorRate: (node-\d{4}) is down", said)
+    assert sorted(listed) == sorted(a.fingerprint.split(":")[1] for a in joined)  # each once, in text or blocks
+    summary = bot.fake.messages[(storm.channel_id, storm.summary_ts)]
+    assert "990 alerts in the storm: 990 firing, 0 resolved" in str(summary["blocks"])
+    assert all(a.told == "firing" for a in storm_rows(bot)[1])
+
+    # A repeat of an alert already in the storm counts up; it is not listed again.
+    before = len(channel_texts(bot, storm.channel_id))
+    status, body = await post(bot, "/alerts/alertmanager", group([joined[0].fingerprint.split(":")[1]]))
+    assert status == 202 and body["incident"] == f"INC-{storm.number}" and body["storm"] is True
+    await bot.settle()
+    assert storm_rows(bot)[1][0].times == 2 and len(channel_texts(bot, storm.channel_id)) == before
+
+    # The window passes with no alert: the storm ends, said once; the next alert opens its own incident again.
+    await bot.tick(minutes=6)
+    await bot.tick(minutes=1)
+    assert sum("The storm is over" in t for t in channel_texts(bot, storm.channel_id)) == 1
+    assert storm_rows(bot)[0][0].ended_at is not None
+    status, body = await post(bot, "/alerts/alertmanager", group(["after-the-storm"]))
+    assert status == 202 and body["created"] is True and "storm" not in body
+    await bot.settle()
+    assert len(bot.incidents()) == 12
+
+
+async def test_resolved_alerts_are_marked_and_the_storm_resolves_with_its_last_alert(make_bot):
+    bot = await storming(make_bot, alert_storm_threshold=2)
+    status, _ = await post(bot, "/alerts/alertmanager", group([f"a{n}" for n in range(6)]))
+    assert status == 202
+    await bot.settle()
+    storm = next(i for i in bot.incidents() if i.source == "storm")
+    assert len(storm_rows(bot)[1]) == 4
+
+    status, body = await post(bot, "/alerts/alertmanager", group(["a2", "a3"], status="resolved"))
+    assert status == 202 and all(r["storm"] for r in body["incidents"])
+    await bot.settle()
+    states = {a.fingerprint: (a.state, a.told) for a in storm_rows(bot)[1]}
+    assert states["alertmanager:a2"] == ("resolved", "resolved") and states["alertmanager:a4"][0] == "firing"
+    said = channel_texts(bot, storm.channel_id)
+    assert any("2 resolved" in t and ":white_check_mark:" in t for t in said)
+    summary = bot.fake.messages[(storm.channel_id, storm.summary_ts)]
+    assert "4 alerts in the storm: 2 firing, 2 resolved" in str(summary["blocks"])
+
+    # The last ones resolve: so does the storm (ALERTS_AUTO_RESOLVE), with a resolution saying why.
+    await post(bot, "/alerts/alertmanager", group(["a4", "a5"], status="resolved"))
+    await bot.settle()
+    with bot.session() as s:
+        stored = s.get(Incident, storm.id)
+    assert stored.status == "resolved" and "Every alert of the storm resolved" in stored.resolution
+    # the two alerts that opened their own incidents are untouched by the storm
+    assert [i.status for i in bot.incidents() if i.source == "alertmanager"] == ["new", "new"]
+
+
+async def test_a_p0_alert_joining_a_p1_storm_raises_it_to_p0(make_bot):
+    bot = await storming(make_bot, alert_storm_threshold=1)
+    await post(bot, "/alerts/alertmanager", group(["w1", "w2"]))
+    await bot.settle()
+    storm = next(i for i in bot.incidents() if i.source == "storm")
+    assert storm.priority == "P1"
+    status, body = await post(bot, "/alerts/alertmanager", group(["c1"], severity="critical"))
+    assert status == 202 and body["storm"] is True
+    await bot.settle()
+    with bot.session() as s:
+        assert s.get(Incident, storm.id).priority == "P0"
+        events = [e.text for e in s.exec(select(TimelineEvent).where(TimelineEvent.incident_id == storm.id))]
+    assert "P1 → P0" in events
+
+
+async def test_twenty_new_alerts_at_once_past_the_threshold_start_one_storm(make_bot):
+    """The count of incidents in the window and the opening are one decision (the alert gate): twenty requests
+    at once never open more than the threshold, nor two storms."""
+    bot = await storming(make_bot, alert_storm_threshold=3)
+    answers = await asyncio.gather(*(post(bot, "/alerts/generic", {"title": f"Disk full on db-{n}"})
+                                     for n in range(20)))
+    assert all(status == 202 for status, _ in answers)
+    await bot.settle()
+    incidents = bot.incidents()
+    storms, joined = storm_rows(bot)
+    assert len(storms) == 1 and len(incidents) == 4 and len(joined) == 17
+    assert sum(body["created"] for _, body in answers) == 4
+
+
+async def test_two_processes_on_postgresql_open_the_threshold_and_one_storm(tmp_path, fake_slack,
+                                                                            postgres_database):  # noqa: F811
+    """Two real replicas take alerts at once: together they open exactly the threshold's incidents and one storm
+    (the alert gate is an advisory lock in PostgreSQL, held across processes)."""
+    async with replicas(tmp_path, fake_slack, postgres_database, ALERTS_TOKEN=TOKEN,
+                        ALERT_STORM_THRESHOLD="4") as senders:
+        async def alert(n: int) -> dict:
+            sender = senders[n % 2]
+            async with sender.session.post(f"{sender.base_url}/alerts/generic", json={"title": f"Node {n} down"},
+                                           headers={"Authorization": f"Bearer {TOKEN}"}) as response:
+                assert response.status == 202
+                return await response.json()
+
+        answers = await asyncio.gather(*(alert(n) for n in range(40)))
+        assert sum(a["created"] for a in answers) == 5 and sum(a.get("storm", False) for a in answers) == 36
+        for _ in range(200):
+            if len(fake_slack.calls_to("conversations.create")) >= 5:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)  # more ticks on both processes: nothing more may go out
+        assert len(fake_slack.calls_to("conversations.create")) == 5
+        engine = sa.create_engine(normalize_url(postgres_database))
+        try:
+            with Session(engine) as s:
+                assert len(list(s.exec(select(AlertStorm)))) == 1
+                assert len(list(s.exec(select(StormAlert)))) == 36
+                assert len(list(s.exec(select(Incident)))) == 5
+        finally:
+            engine.dispose()
