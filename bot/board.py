@@ -111,8 +111,10 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                    "text": e.text} for e in detail.events]
         follow_ups = [{"id": f.id, "text": f.text, "owner": _who(f.owner), "due": f.due_on.isoformat() if f.due_on
                        else "", "done": f.done_at is not None} for f in detail.follow_ups]
+        storm_alerts = [{"priority": a.priority, "title": a.title, "url": a.url or "", "state": a.state,
+                         "times": a.times, "first": when(a.first_at, tz)} for a in detail.storm_alerts]
         return render("incident.html", incident=incident, ref=incident_ref(incident.number), events=events,
-                      follow_ups=follow_ups,
+                      follow_ups=follow_ups, storm_alerts=storm_alerts,
                       status=Status(incident.status).label, commander=_who(incident.commander_id),
                       declared=when(incident.created_at, tz), token=request.query.get("token"), tz=str(tz))
 

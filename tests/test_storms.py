@@ -17,6 +17,7 @@ from bot.domain.incident import Priority
 from bot.domain.storms import joins_storm, raised_to, storm_over, storm_priority
 from tests.slack_requests import sample
 from tests.test_alerts import TOKEN, post
+from tests.test_board import get, token
 from tests.test_paging import with_rotation
 from tests.test_replicas import postgres_database, replicas  # noqa: F401 (a fixture)
 
@@ -136,6 +137,10 @@ async def test_resolved_alerts_are_marked_and_the_storm_resolves_with_its_last_a
     assert any("2 resolved" in t and ":white_check_mark:" in t for t in said)
     summary = bot.fake.messages[(storm.channel_id, storm.summary_ts)]
     assert "4 alerts in the storm: 2 firing, 2 resolved" in str(summary["blocks"])
+    # the web page of the storm lists every alert, with its state
+    status, _, html = await get(bot, f"/incidents/{storm.number}?token={token(bot)}")
+    assert status == 200 and "Alerts in the storm (4)" in html
+    assert all(f"HighErrorRate: a{n} is down" in html for n in range(2, 6)) and html.count(">resolved<") == 2
 
     # The last ones resolve: so does the storm (ALERTS_AUTO_RESOLVE), with a resolution saying why.
     await post(bot, "/alerts/alertmanager", group(["a4", "a5"], status="resolved"))

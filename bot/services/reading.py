@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlmodel import Session
@@ -11,7 +11,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
-from bot.db.models import FollowUp, Incident, TimelineEvent
+from bot.db.models import FollowUp, Incident, StormAlert, TimelineEvent
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.stats import IncidentFacts, Stats, summarize
@@ -39,6 +39,7 @@ class Detail:
     responders: list[str]
     events: list[TimelineEvent]
     follow_ups: list[FollowUp]
+    storm_alerts: list[StormAlert] = field(default_factory=list)  # when it is an alert storm: every alert in it
 
 
 class Reading:
@@ -112,7 +113,10 @@ class Reading:
             responders = repo.responder_ids(session=session, incident_id=incident.id)
             events = repo.events_for(session=session, incident_id=incident.id)
             follow_ups = repo.follow_ups_of(session=session, incident_id=incident.id)
-        return Detail(incident, rotation.name if rotation else None, responders, events, follow_ups)
+            storm = repo.storm_of_incident(session=session, incident_id=incident.id) \
+                if incident.source == "storm" else None
+            alerts = repo.storm_alerts(session=session, storm_id=storm.id) if storm else []
+        return Detail(incident, rotation.name if rotation else None, responders, events, follow_ups, alerts)
 
     def summary(self, incident: Incident) -> tuple[str, list[dict]]:
         """The pinned summary as it stands (the delivery engine keeps the message in Slack current)."""
