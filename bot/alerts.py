@@ -125,4 +125,4 @@ def add_heartbeat_routes(app: web.Application, settings: Settings, heartbeats: H
         return web.json_response(found.as_json(), status=202)
 
     app.router.add_post("/heartbeats/{name}", beat)
-    app.router.add_get("/heartbeats/{name}", beat)
+    app.router.add_get("/heartbeats/{name}", beat, allow_head=False)  # a HEAD (a link checker) is no beat

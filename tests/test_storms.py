@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot.db import repo
 from bot.db.engine import normalize_url
 from bot.db.models import AlertStorm, Incident, StormAlert, TimelineEvent
 from bot.domain.incident import Priority
 from bot.domain.storms import joins_storm, raised_to, storm_over, storm_priority
+from bot.views.storms import news
 from tests.slack_requests import sample
 from tests.test_alerts import TOKEN, post
 from tests.test_board import get, token
@@ -135,6 +139,7 @@ async def test_resolved_alerts_are_marked_and_the_storm_resolves_with_its_last_a
     assert states["alertmanager:a2"] == ("resolved", "resolved") and states["alertmanager:a4"][0] == "firing"
     said = channel_texts(bot, storm.channel_id)
     assert any("2 resolved" in t and ":white_check_mark:" in t for t in said)
+    assert sum("a2 is down" in t for t in said) == 2  # listed when it joined, and when it resolved
     summary = bot.fake.messages[(storm.channel_id, storm.summary_ts)]
     assert "4 alerts in the storm: 2 firing, 2 resolved" in str(summary["blocks"])
     # the web page of the storm lists every alert, with its state
@@ -142,12 +147,17 @@ async def test_resolved_alerts_are_marked_and_the_storm_resolves_with_its_last_a
     assert status == 200 and "Alerts in the storm (4)" in html
     assert all(f"HighErrorRate: a{n} is down" in html for n in range(2, 6)) and html.count(">resolved<") == 2
 
-    # The last ones resolve: so does the storm (ALERTS_AUTO_RESOLVE), with a resolution saying why.
+    # The last ones resolve; once the storm is over (its window passed with no new alert), the storm incident
+    # resolves too (ALERTS_AUTO_RESOLVE), with a resolution saying why.
     await post(bot, "/alerts/alertmanager", group(["a4", "a5"], status="resolved"))
     await bot.settle()
     with bot.session() as s:
+        assert s.get(Incident, storm.id).status == "new"
+    await bot.tick(minutes=6)
+    with bot.session() as s:
         stored = s.get(Incident, storm.id)
     assert stored.status == "resolved" and "Every alert of the storm resolved" in stored.resolution
+    assert sum("The storm is over" in t for t in channel_texts(bot, storm.channel_id)) == 1
     # the two alerts that opened their own incidents are untouched by the storm
     assert [i.status for i in bot.incidents() if i.source == "alertmanager"] == ["new", "new"]
 
@@ -210,3 +220,85 @@ async def test_two_processes_on_postgresql_open_the_threshold_and_one_storm(tmp_
                 assert len(list(s.exec(select(Incident)))) == 5
         finally:
             engine.dispose()
+
+
+async def test_a_flapping_storm_stays_one_incident_and_a_resolved_storm_is_reopened_by_its_next_alert(make_bot):
+    bot = await storming(make_bot, alert_storm_threshold=1)
+    assert (await post(bot, "/alerts/alertmanager", group(["a0"])))[0] == 202
+    for _ in range(4):  # within a minute, one alert flapping: fires, resolves
+        assert (await post(bot, "/alerts/alertmanager", group(["a1"])))[0] == 202
+        bot.clock.advance(seconds=5)
+        assert (await post(bot, "/alerts/alertmanager", group(["a1"], status="resolved")))[0] == 202
+        bot.clock.advance(seconds=5)
+    await bot.settle()
+    (storm,) = [i for i in bot.incidents() if i.source == "storm"]
+    assert len(bot.fake.calls_to("conversations.create")) == 2
+    # Someone resolves the storm incident while alerts still come in: the next one reopens it, no new storm.
+    _, body, _ = await bot.slack.command(f"status INC-{storm.number} resolved the upstream came back", user="U0A")
+    assert "resolved" in body.lower(), body
+    await bot.settle()
+    with bot.session() as s:
+        assert s.get(Incident, storm.id).status == "resolved"
+    status, answer = await post(bot, "/alerts/alertmanager", group(["a2"]))
+    assert status == 202 and answer["incident"] == f"INC-{storm.number}" and answer["storm"] is True
+    await bot.settle()
+    with bot.session() as s:
+        assert s.get(Incident, storm.id).status == "in_progress"
+        reopened = s.exec(select(TimelineEvent).where(TimelineEvent.incident_id == storm.id,
+                                                      TimelineEvent.kind == "reopened")).one()
+    assert "a new alert joined the storm" in reopened.text
+    assert len([i for i in bot.incidents() if i.source == "storm"]) == 1
+
+
+async def test_a_refused_news_message_does_not_silence_the_storm_channel(make_bot):
+    bot = await storming(make_bot, alert_storm_threshold=1)
+    await post(bot, "/alerts/alertmanager", group(["a0", "a1"]))
+    await bot.settle()
+    storm = next(i for i in bot.incidents() if i.source == "storm")
+    bot.fake.fail("chat.postMessage", "invalid_blocks", channel=storm.channel_id)
+    await post(bot, "/alerts/alertmanager", group(["refused"]))
+    await bot.settle()
+    assert not any("refused is down" in t for t in channel_texts(bot, storm.channel_id))
+    assert storm_rows(bot)[0][0].news_owed is False
+    await post(bot, "/alerts/alertmanager", group(["later"]))
+    await bot.settle()
+    assert any("later is down" in t for t in channel_texts(bot, storm.channel_id))
+
+
+def test_a_news_message_keeps_to_block_kits_limits_and_says_how_many_it_lists():
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    alerts = [StormAlert(id=n, storm_id=1, fingerprint=f"f{n}", title=f"Disk <full> & slow {n} " + "x" * 150,
+                         priority="P1", url="https://g.example/d?" + "a=1&" * 120, first_at=now, last_at=now)
+              for n in range(100)]
+    _, blocks, listed = news(alerts, {"firing": 100})
+    assert len(blocks) <= 50 and all(len(b["text"]["text"]) <= 3000 for b in blocks)
+    shown = "\n".join(b["text"]["text"] for b in blocks[1:])
+    assert shown.count(":large_orange_circle: P1") == listed and 0 < listed <= 100
+    assert "Disk &lt;full&gt; &amp; slow 0" in shown and "&amp;lt;" not in shown  # escaped once
+    rest = news(alerts[listed:], {"firing": 100})
+    assert rest[2] == min(100 - listed, rest[2]) and rest[2] > 0
+
+
+async def test_a_repeat_during_the_news_of_its_storm_waits_its_turn_instead_of_deadlocking(make_bot, monkeypatch):
+    """The storm's news records what it listed (the storm's row, then its alerts' rows) while the same alert comes
+    again (its row, then the storm's): both take the incident's row first, so one waits for the other."""
+    bot = await storming(make_bot, alert_storm_threshold=1)
+    await post(bot, "/alerts/alertmanager", group(["a0", "a1"]))
+    await bot.settle()
+    recording, real_told = threading.Event(), repo.storm_told
+
+    def slow_told(*, session, told):
+        if told and any(state == "firing" for _, state in told) and not recording.is_set():
+            recording.set()
+            time.sleep(0.5)  # the news holds its locks while the repeat arrives
+        return real_told(session=session, told=told)
+
+    monkeypatch.setattr(repo, "storm_told", slow_told)
+    first = asyncio.create_task(post(bot, "/alerts/alertmanager", group(["x"])))
+    assert await asyncio.to_thread(recording.wait, 10)
+    status, body = await post(bot, "/alerts/alertmanager", group(["x"], status="resolved"))
+    assert status == 202 and body["storm"] is True, body
+    assert (await first)[0] == 202
+    await bot.settle()
+    x = next(a for a in storm_rows(bot)[1] if a.fingerprint == "alertmanager:x")
+    assert (x.state, x.told) == ("resolved", "resolved")

@@ -830,18 +830,20 @@ def alert_openings_since(*, session: Session, since: datetime) -> int:
 
 
 def active_storm(*, session: Session, since: datetime) -> AlertStorm | None:
-    """The storm alerts join now: not over, an alert joined it since `since`, its incident still open."""
+    """The storm alerts join now: not over, an alert joined it since `since`, its incident not closed or marked a
+    duplicate (a resolved one is reopened by the next alert: the storm goes on)."""
     return session.exec(select(AlertStorm).join(Incident, col(Incident.id) == col(AlertStorm.incident_id)).where(
         col(AlertStorm.ended_at).is_(None), col(AlertStorm.last_alert_at) >= since,
-        col(Incident.status).in_(OPEN_STATUS_VALUES)).order_by(col(AlertStorm.id).desc())).first()
+        col(Incident.status).in_((*OPEN_STATUS_VALUES, "resolved"))).order_by(col(AlertStorm.id).desc())).first()
 
 
 def storm_alert_of(*, session: Session, fingerprint: str) -> tuple[StormAlert, AlertStorm] | None:
-    """The alert in a storm whose incident is still open, if it is in one."""
+    """The alert in a storm it still belongs to: one whose incident is open, or that is not over."""
     row = session.exec(select(StormAlert, AlertStorm).join(AlertStorm, col(AlertStorm.id) == col(StormAlert.storm_id))
                        .join(Incident, col(Incident.id) == col(AlertStorm.incident_id))
                        .where(col(StormAlert.fingerprint) == fingerprint,
-                              col(Incident.status).in_(OPEN_STATUS_VALUES))
+                              sa.or_(col(Incident.status).in_(OPEN_STATUS_VALUES),
+                                     sa.and_(col(AlertStorm.ended_at).is_(None), Incident.status == "resolved")))
                        .order_by(col(StormAlert.id).desc())).first()
     return (row[0], row[1]) if row else None
 
@@ -850,8 +852,15 @@ def storm_of_incident(*, session: Session, incident_id: int) -> AlertStorm | Non
     return session.exec(select(AlertStorm).where(AlertStorm.incident_id == incident_id)).first()
 
 
-def storm_for_change(*, session: Session, storm_id: int) -> AlertStorm | None:
+def storm_for_change(*, session: Session, incident_id: int, storm_id: int) -> AlertStorm | None:
+    """The storm locked, after its incident: every change to a storm takes the incident's row, then the storm's,
+    then its alerts' (a change of the incident and the storm's news never wait for each other in a circle)."""
+    lock_incident_first(session=session, incident_id=incident_id)
     return _lock(session, AlertStorm, col(AlertStorm.id) == storm_id)
+
+
+def storm_alert_for_change(*, session: Session, storm_alert_id: int) -> StormAlert | None:
+    return _lock(session, StormAlert, col(StormAlert.id) == storm_alert_id)
 
 
 def storm_alert_seen(*, session: Session, storm_alert_id: int, firing: bool, now: datetime) -> None:
@@ -886,6 +895,13 @@ def storm_told(*, session: Session, told: list[tuple[int, str]]) -> None:
     table = StormAlert.__table__
     for alert_id, state in told:
         session.execute(sa.update(table).where(table.c.id == alert_id, table.c.state == state).values(told=state))
+
+
+def storm_news_dropped(*, session: Session, storm_id: int, told: list[tuple[int, str]]) -> None:
+    """The news could not be posted: what it held counts as told (the web page still lists it), none owed."""
+    storm_told(session=session, told=told)
+    session.execute(sa.update(AlertStorm.__table__).where(AlertStorm.__table__.c.id == storm_id)
+                    .values(news_owed=False))
 
 
 def storm_counts(*, session: Session, storm_id: int) -> dict[str, int]:

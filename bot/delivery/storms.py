@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import AlertStorm, Delivery, Incident, StormAlert
-from bot.delivery.engine import DeliveryEngine, Sent
+from bot.delivery.engine import DeliveryEngine, Refused, Sent
 from bot.delivery.messages import home_lane, incident_in
-from bot.notify import SlackGateway
+from bot.notify import SlackGateway, slack_error, transient
 from bot.services.storms import STORM_NEWS
 from bot.views import storms as views
 
@@ -42,16 +43,24 @@ class StormNews:
         engine.register(STORM_NEWS, self.deliver, prepare=_read)
 
     async def deliver(self, delivery: Delivery, payload: dict, news: News) -> Sent:
+        listed = 0
         if news.alerts:
-            text, blocks = views.news(news.alerts, news.counts)
-            await self.slack.post(news.incident.channel_id, text, blocks, thread_ts=news.incident.thread_ts)
-        told = [(alert.id, alert.state) for alert in news.alerts]
+            text, blocks, listed = views.news(news.alerts, news.counts)
+            try:
+                await self.slack.post(news.incident.channel_id, text, blocks, thread_ts=news.incident.thread_ts)
+            except SlackApiError as exc:
+                if transient(exc):
+                    raise
+                told = [(alert.id, alert.state) for alert in news.alerts[:listed]]
+                raise Refused(slack_error(exc), lambda session: repo.storm_news_dropped(
+                    session=session, storm_id=news.storm_id, told=told)) from None  # the next alert tries again
+        told = [(alert.id, alert.state) for alert in news.alerts[:listed]]
         now, incident_id, storm_id = self.clock.now(), news.incident.id, news.storm_id
 
         def record(session: Session) -> None:
             """Under the storm's lock: an alert joining meanwhile either waits and then finds no news owed (and
             queues it), or was committed first and is found here."""
-            repo.storm_for_change(session=session, storm_id=storm_id)
+            repo.storm_for_change(session=session, incident_id=incident_id, storm_id=storm_id)
             repo.storm_told(session=session, told=told)
             lane = home_lane(incident_id)
             if repo.storm_news(session=session, storm_id=storm_id, limit=1):

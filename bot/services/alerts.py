@@ -74,7 +74,7 @@ class Alerts:
                 incident = repo.incident_by_id(session=session, incident_id=storm.incident_id)
                 session.commit()
                 if not started:
-                    self.storms.raise_for(incident, alert)
+                    self.storms.after_join(incident, alert)
                 self.declaring.open_in_slack_later(incident)  # its set-up, or the news of what joined
                 return Received(incident, started, alert.fingerprint, storm=True)
             digest = hashlib.sha256(key.encode()).hexdigest()[:40]

@@ -43,8 +43,12 @@ class Storms:
     # -- under the alert gate (the caller's session, committed by the caller) -------------------------------
 
     def going_on(self, session: Session, now: datetime) -> AlertStorm | None:
-        """The storm a new alert joins now, if one is going on."""
-        return repo.active_storm(session=session, since=now - self.settings.alert_storm_window)
+        """The storm a new alert joins now, locked (its incident first), if one is going on."""
+        storm = repo.active_storm(session=session, since=now - self.settings.alert_storm_window)
+        if storm is None:
+            return None
+        locked = repo.storm_for_change(session=session, incident_id=storm.incident_id, storm_id=storm.id)
+        return locked if locked is not None and locked.ended_at is None else None  # (ended meanwhile: over)
 
     def over_threshold(self, session: Session, now: datetime) -> bool:
         """Whether a new alert starts a storm (there being none going on)."""
@@ -69,6 +73,7 @@ class Storms:
         return holder[0]
 
     def join(self, session: Session, storm: AlertStorm, alert: Alert, key: str, now: datetime) -> None:
+        """A new alert joins the storm (locked by `going_on` or new): kept, and it keeps the storm going."""
         session.add(StormAlert(storm_id=storm.id, fingerprint=key, title=alert.title, priority=alert.priority.value,
                                url=alert.url, state="firing", first_at=now, last_at=now))
         session.flush()
@@ -80,32 +85,15 @@ class Storms:
             self.outbox.queue(session, lane=home_lane(storm.incident_id), kind=STORM_NEWS, now=now,
                               incident_id=storm.incident_id, storm_id=storm.id)
 
-    # -- an alert already in a storm -----------------------------------------------------------------------
-
-    def repeat(self, found: tuple[StormAlert, AlertStorm], alert: Alert) -> Incident:
-        """The alert fired again (counted; it keeps the storm going) or resolved (marked, listed once)."""
-        known, storm = found
-        now = self.clock.now()
-        with self.db.session() as session:
-            repo.storm_alert_seen(session=session, storm_alert_id=known.id, firing=alert.firing, now=now)
-            if alert.firing and storm.ended_at is None:
-                repo.storm_joined(session=session, storm_id=storm.id, now=now)
-            if known.state != ("firing" if alert.firing else "resolved"):
-                self._owe_news(session, storm, now)
-            session.commit()
-            incident = repo.incident_by_id(session=session, incident_id=storm.incident_id)
-            firing = repo.storm_counts(session=session, storm_id=storm.id).get("firing", 0)
-        self.outbox.flush_later()
-        if alert.firing:
-            self.raise_for(incident, alert)
-        elif firing == 0 and self.settings.alerts_auto_resolve and Status(incident.status).is_open:
-            with contextlib.suppress(UserError):  # resolved by someone (or by the last two resolutions) at once
-                return self.working.resolve(incident.number, None, Resolution(
-                    "Every alert of the storm resolved at its source.")).incident
-        return incident
-
-    def raise_for(self, incident: Incident, alert: Alert) -> None:
-        """A more urgent alert raises the storm's priority (a P0 joining a P1 storm pages as a P0)."""
+    def after_join(self, incident: Incident, alert: Alert) -> None:
+        """Once committed: a storm incident resolved while the storm goes on is reopened by the alert; a more
+        urgent alert raises its priority (a P0 joining a P1 storm pages as a P0)."""
+        if Status(incident.status) is Status.RESOLVED:
+            try:
+                incident = self.working.reopen(incident.number, None, f"a new alert joined the storm: "
+                                                                      f"{alert.title}").incident
+            except UserError as exc:
+                log.info("storm %s: not reopened: %s", incident.number, exc)
         target = raised_to(Priority(incident.priority), alert.priority)
         if target is not None and Status(incident.status).is_open:
             try:
@@ -113,10 +101,46 @@ class Storms:
             except UserError as exc:
                 log.info("storm %s: priority not raised: %s", incident.number, exc)
 
+    # -- an alert already in a storm -----------------------------------------------------------------------
+
+    def repeat(self, found: tuple[StormAlert, AlertStorm], alert: Alert) -> Incident:
+        """The alert fired again (counted) or resolved (marked, listed once). Only new alerts keep a storm
+        going: Alertmanager sends a group's firing alerts again whenever the group changes."""
+        return repo.retry_on_deadlock(self._repeat_once, found, alert)
+
+    def _repeat_once(self, found: tuple[StormAlert, AlertStorm], alert: Alert) -> Incident:
+        known, storm = found
+        now, state = self.clock.now(), "firing" if alert.firing else "resolved"
+        with self.db.session() as session:
+            storm = repo.storm_for_change(session=session, incident_id=storm.incident_id, storm_id=storm.id)
+            current = repo.storm_alert_for_change(session=session, storm_alert_id=known.id)
+            repo.storm_alert_seen(session=session, storm_alert_id=known.id, firing=alert.firing, now=now)
+            if current.state != state:
+                self._owe_news(session, storm, now)
+            session.commit()
+            incident = repo.incident_by_id(session=session, incident_id=storm.incident_id)
+            firing = repo.storm_counts(session=session, storm_id=storm.id).get("firing", 0)
+        self.outbox.flush_later()
+        if alert.firing:
+            self.after_join(incident, alert)
+        elif firing == 0 and storm.ended_at is not None:
+            return self._resolve_if_quiet(incident) or incident
+        return incident
+
+    def _resolve_if_quiet(self, incident: Incident) -> Incident | None:
+        """A storm that is over and has no alert firing any more resolves (ALERTS_AUTO_RESOLVE)."""
+        if not self.settings.alerts_auto_resolve or not Status(incident.status).is_open:
+            return None
+        with contextlib.suppress(UserError):  # resolved by someone (or by the last two resolutions) at once
+            return self.working.resolve(incident.number, None, Resolution(
+                "Every alert of the storm resolved at its source.")).incident
+        return None
+
     # -- the tick ------------------------------------------------------------------------------------------
 
     def end_quiet(self) -> int:
-        """Storms whose window passed with no alert joining end, each once (a conditional update claims it)."""
+        """Storms whose window passed with no new alert end, each once (a conditional update claims it); one
+        with no alert firing any more resolves."""
         now = self.clock.now()
         before = now - self.settings.alert_storm_window
         with self.db.session() as session:
@@ -128,9 +152,9 @@ class Storms:
                 if not repo.end_storm(session=session, storm_id=storm.id, before=before, now=now):
                     continue
                 incident = repo.incident_by_id(session=session, incident_id=storm.incident_id)
+                counts = repo.storm_counts(session=session, storm_id=storm.id)
                 if incident is not None and Status(incident.status).is_open:
-                    text = views.over_text(repo.storm_counts(session=session, storm_id=storm.id),
-                                           self.settings.alert_storm_window)
+                    text = views.over_text(counts, self.settings.alert_storm_window)
                     repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="alert",
                                    text=text)
                     incident.updated_at = now
@@ -138,7 +162,9 @@ class Storms:
                         self.outbox.queue(session, lane=home_lane(incident.id), kind=kind, now=now,
                                           incident_id=incident.id, **payload)
                 session.commit()
-                ended += 1
+            ended += 1
+            if incident is not None and not counts.get("firing"):
+                self._resolve_if_quiet(incident)
         if ended:
             self.outbox.flush_later()
         return ended

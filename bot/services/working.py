@@ -357,6 +357,7 @@ class Working:
 
     def reopen(self, number: int, user_id: str | None, reason: str = "", request_key: str | None = None, *,
                external: TrackerActor | None = None) -> Changed:
+        """`user_id` None (and no `external`): an alert joined the storm this incident is, after it was resolved."""
         reason = reason.strip()
 
         def apply(session, incident: Incident, now):
@@ -368,8 +369,9 @@ class Working:
             if incident.commander_id is None and user_id:
                 incident.commander_id = user_id
             return Outcome("reopened", reason or "reopened",
-                           Effects(notices.reopened(incident, user_id or external, safe(reason))))
-        return self._change(number, user_id, apply, request_key, external=external)
+                           Effects(notices.reopened(incident, user_id or external or "A new alert", safe(reason))))
+        return self._change(number, user_id, apply, request_key, check_permission=user_id is not None,
+                            external=external)
 
     def mark_duplicate(self, number: int, user_id: str, original: int, request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):

@@ -12,6 +12,7 @@ from bot.slack_text import escape, link, truncate
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn
 
 SECTION_MAX = 2900  # under a section's 3,000 characters
+MAX_BLOCKS = 50
 
 
 def storm_title(threshold: int, window: timedelta) -> str:
@@ -25,8 +26,10 @@ def storm_description(threshold: int, window: timedelta) -> str:
 
 
 def _line(alert: StormAlert) -> str:
-    title = escape(truncate(alert.title, 150))
-    shown = link(alert.url, title) if alert.url else title
+    title = truncate(alert.title, 150)
+    shown = link(alert.url, title) if alert.url else escape(title)  # (`link` escapes its label)
+    if len(shown) > SECTION_MAX // 2:  # a link too long to show whole: its title alone
+        shown = escape(title)
     times = f" ({alert.times} times)" if alert.times > 1 else ""
     mark = ":white_check_mark:" if alert.state == "resolved" else PRIORITY_EMOJI.get(Priority(alert.priority), "")
     return f"{mark} {alert.priority} {shown}{times}"
@@ -37,27 +40,32 @@ def counts_text(counts: dict[str, int]) -> str:
     return f"{firing + resolved:,} alerts in the storm: {firing:,} firing, {resolved:,} resolved"
 
 
-def news(alerts: Sequence[StormAlert], counts: dict[str, int]) -> tuple[str, list[dict]]:
-    """One message listing the alerts the channel has not heard of yet (new ones, and those that resolved)."""
-    joined = [a for a in alerts if a.state == "firing"]
-    resolved = [a for a in alerts if a.state == "resolved"]
-    heads = []
-    if joined:
-        heads.append(f"{len(joined)} alert{'s' if len(joined) != 1 else ''} joined the storm")
-    if resolved:
-        heads.append(f"{len(resolved)} resolved")
-    head = " · ".join(heads) or "The storm"
-    text = f"{head} ({counts_text(counts)})"
-    blocks: list[dict] = [{"type": "section", "text": mrkdwn(f"*{head}* — {counts_text(counts)}")}]
+def news(alerts: Sequence[StormAlert], counts: dict[str, int]) -> tuple[str, list[dict], int]:
+    """One message listing alerts the channel has not heard of yet (new ones, and those that resolved), within
+    Block Kit's limits (50 blocks, 3,000 characters a section): the blocks, and how many of `alerts` they list —
+    the rest wait for the next message."""
+    blocks: list[dict] = [{"type": "section", "text": mrkdwn("")}]
     chunk: list[str] = []
-    for line in (_line(a) for a in alerts):
+    listed = 0
+    for alert in alerts:
+        line = _line(alert)
         if chunk and len("\n".join([*chunk, line])) > SECTION_MAX:
             blocks.append({"type": "section", "text": mrkdwn("\n".join(chunk))})
             chunk = []
+            if len(blocks) == MAX_BLOCKS:
+                break
         chunk.append(line)
+        listed += 1
     if chunk:
         blocks.append({"type": "section", "text": mrkdwn("\n".join(chunk))})
-    return text, blocks[:50]
+    shown = alerts[:listed]
+    firing = sum(a.state == "firing" for a in shown)
+    heads = [f"{firing} alert{'s' if firing != 1 else ''} firing"] if firing else []
+    if len(shown) - firing:
+        heads.append(f"{len(shown) - firing} resolved")
+    head = " · ".join(heads) or "The storm"
+    blocks[0]["text"] = mrkdwn(f"*{head}* — {counts_text(counts)}")
+    return f"{head} ({counts_text(counts)})", blocks, listed
 
 
 def summary_line(counts: dict[str, int], over: bool) -> str:
