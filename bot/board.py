@@ -1,5 +1,6 @@
 """The read-only web pages and calendar feeds: `/board`, `/incidents/<n>`, `/rotations/<name>[.ics]`,
-`/people/<id>.ics`. Server-rendered (Jinja2, autoescaped), guarded by signed links; nothing here writes anything."""
+`/people/<id>.ics`. Server-rendered (Jinja2, autoescaped), guarded by signed links. People appear by their Slack
+names; stored Slack text is rendered as text (bot/views/web_text.py). Nothing here writes anything."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jinja2
 from aiohttp import web
 from icalendar import Calendar, Event
+from markupsafe import Markup
 
 from bot.config import Settings
 from bot.db.models import Rotation
 from bot.db.repo import Database
 from bot.domain import reminders as rules
+from bot.domain import targets
 from bot.domain.errors import UserError
 from bot.domain.fairness import DEFAULT_WEEKS, Load
 from bot.domain.incident import Priority, Status, incident_ref
@@ -25,6 +28,7 @@ from bot.domain.stats import humanize
 from bot.services import Reading, Rotations
 from bot.slack_text import as_int
 from bot.views import fairness as fairness_views
+from bot.views import web_text
 from bot.web_tokens import page_allowed, verify
 
 COLUMNS = (("new", "New"), ("triaged", "Triaged"), ("in_progress", "In progress"), ("blocked", "Blocked"),
@@ -36,10 +40,6 @@ PAGE_SHIFTS = 8
 @functools.cache
 def _zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
-
-
-def _who(user_id: str | None) -> str:
-    return f"@{user_id}" if user_id else "nobody"
 
 
 def add_board_routes(app: web.Application, settings: Settings, reading: Reading, rotations: Rotations,
@@ -78,7 +78,9 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         rotation_name = request.query.get("rotation", "")
         priority = request.query.get("priority", "")
         priority = priority if priority in Priority._value2member_map_ else ""
+        only_missing = request.query.get("missing", "") == "1"
         found = reading.board(rotation_name or None, priority or None)
+        people = reading.people({i.commander_id for i in found if i.commander_id})
         columns = []
         for key, title in COLUMNS:
             cards = []
@@ -86,15 +88,20 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                 facts = rules.IncidentFacts(incident.id, Priority(incident.priority), Status(incident.status),
                                             incident.created_at, incident.last_update_at, incident.p0_since,
                                             incident.commander_id)
+                standing = targets.standings(facts, now, policy)
+                if only_missing and not targets.missing(standing):
+                    continue
                 cards.append({
                     "number": incident.number, "ref": incident_ref(incident.number), "title": incident.title,
-                    "priority": incident.priority, "commander": _who(incident.commander_id),
+                    "priority": incident.priority, "commander": web_text.person(incident.commander_id, people),
                     "age": humanize(now - incident.created_at),
                     "quiet": humanize(now - (incident.last_update_at or incident.created_at)),
-                    "overdue": rules.p0_nags_due(facts, now, policy) is not None})
+                    "targets": [{"text": s.text, "state": s.state, "due": when(s.due_at, tz)} for s in standing],
+                    "overdue": targets.missing(standing)})
             columns.append({"key": key, "title": title, "cards": cards})
         return render("board.html", columns=columns, token=request.query.get("token"), tz=str(tz),
-                      rotations=[r.name for r in rotations.all()], rotation=rotation_name, priority=priority)
+                      rotations=[r.name for r in rotations.all()], rotation=rotation_name, priority=priority,
+                      missing=only_missing)
 
     def incident_page(request: web.Request) -> web.Response:
         guard(request)
@@ -107,15 +114,21 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         except UserError as exc:
             raise web.HTTPNotFound(text=str(exc)) from None
         incident = detail.incident
-        events = [{"when": when(e.at, tz), "who": _who(e.actor_id) if e.actor_id else "Firefighter", "kind": e.kind,
-                   "text": e.text} for e in detail.events]
-        follow_ups = [{"id": f.id, "text": f.text, "owner": _who(f.owner), "due": f.due_on.isoformat() if f.due_on
-                       else "", "done": f.done_at is not None} for f in detail.follow_ups]
+        people = reading.people({incident.commander_id, incident.reporter_id, *detail.responders,
+                                 *(e.actor_id for e in detail.events), *(f.owner for f in detail.follow_ups),
+                                 *web_text.mentioned(e.text for e in detail.events)} - {None, ""})
+        events = [{"when": when(e.at, tz), "who": web_text.person(e.actor_id, people, "Firefighter"),
+                   "kind": e.kind, "text": web_text.slack_to_html(e.text, people)} for e in detail.events]
+        follow_ups = [{"id": f.id, "text": f.text, "owner": web_text.person(f.owner, people),
+                       "due": f.due_on.isoformat() if f.due_on else "", "done": f.done_at is not None}
+                      for f in detail.follow_ups]
         storm_alerts = [{"priority": a.priority, "title": a.title, "url": a.url or "", "state": a.state,
                          "times": a.times, "first": when(a.first_at, tz)} for a in detail.storm_alerts]
         return render("incident.html", incident=incident, ref=incident_ref(incident.number), events=events,
                       follow_ups=follow_ups, storm_alerts=storm_alerts,
-                      status=Status(incident.status).label, commander=_who(incident.commander_id),
+                      responders=[web_text.person(r, people) for r in detail.responders],
+                      status=Status(incident.status).label, commander=web_text.person(incident.commander_id, people),
+                      reporter=web_text.person(incident.reporter_id, people, "an alert or a tracker"),
                       declared=when(incident.created_at, tz), token=request.query.get("token"), tz=str(tz))
 
     def rotation_page(request: web.Request) -> web.StreamResponse:
@@ -128,21 +141,29 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         if rotation is None:
             raise web.HTTPNotFound(text="No such rotation.")
         plan = rotations.plan(rotation, shifts=PAGE_SHIFTS)
-        shifts = [{"when": ("now – " if i == 0 else "") + when(s.shift_start if i else reading.clock.now(), tz)
-                   + f" → {when(s.shift_end, tz)}", "primary": _who(s.primary), "secondary": _who(s.secondary),
-                   "tertiary": _who(s.tertiary)} for i, s in enumerate(plan.shifts)]
-        overrides = [f"{_who(o.user_id)} is {o.role} from {when(o.starts_at, tz)} to {when(o.ends_at, tz)}"
-                     for o in plan.overrides]
         group = group_of(rotation.id)
+        loads = loads_of(rotation)
+        people = reading.people({*plan.roster, *(o.user_id for o in plan.overrides), *(load.user for load in loads),
+                                 *(u for s in plan.shifts for u in (s.primary, s.secondary, s.tertiary) if u),
+                                 *(group["members"] if group else ())})
+
+        def who(user_id: str | None):
+            return web_text.person(user_id, people)
+
+        shifts = [{"when": ("now – " if i == 0 else "") + when(s.shift_start if i else reading.clock.now(), tz)
+                   + f" → {when(s.shift_end, tz)}", "primary": who(s.primary), "secondary": who(s.secondary),
+                   "tertiary": who(s.tertiary)} for i, s in enumerate(plan.shifts)]
+        overrides = [Markup("{} is {} from {} to {}").format(who(o.user_id), o.role, when(o.starts_at, tz),
+                                                             when(o.ends_at, tz)) for o in plan.overrides]
         if group is not None:
-            group = {**group, "members": ", ".join(_who(u) for u in group["members"]) or "nobody yet"}
-        loads = [{"who": _who(load.user), "shifts": fairness_views.shifts(load),
-                  "hours": round(sum(load.hours.values())), "pages": load.pages, "night": load.night_pages,
-                  "ack": fairness_views.duration(load.median_acknowledge), "given": load.covers_given,
-                  "taken": load.covers_taken} for load in loads_of(rotation)]
+            group = {**group, "members": Markup(", ").join(who(u) for u in group["members"]) or "nobody yet"}
+        rows = [{"who": who(load.user), "shifts": fairness_views.shifts(load),
+                 "hours": round(sum(load.hours.values())), "pages": load.pages, "night": load.night_pages,
+                 "ack": fairness_views.duration(load.median_acknowledge), "given": load.covers_given,
+                 "taken": load.covers_taken} for load in loads]
         return render("rotation.html", name=rotation.name, shifts=shifts, overrides=overrides,
-                      roster=", ".join(_who(u) for u in plan.roster) or "nobody", token=request.query.get("token"),
-                      tz=str(tz), group=group, loads=loads, weeks=DEFAULT_WEEKS)
+                      roster=Markup(", ").join(who(u) for u in plan.roster) or "nobody",
+                      token=request.query.get("token"), tz=str(tz), group=group, loads=rows, weeks=DEFAULT_WEEKS)
 
     def calendar(name: str, events: list[tuple[str, str, datetime, datetime]]) -> web.Response:
         cal = Calendar()
@@ -161,18 +182,20 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
 
     def shift_events(rotation, only: str | None = None) -> list[tuple[str, str, datetime, datetime]]:
         plan = rotations.plan(rotation, shifts=FEED_SHIFTS)
+        people = reading.people({*plan.roster, *(o.user_id for o in plan.overrides)})
         found = []
         for shift in plan.shifts:
             for role in ROLES:
                 user = shift.holder(role)
                 if user and (only is None or user == only):
                     found.append((f"{rotation.name}-{shift.shift_index}-{role.value}@firefighter",
-                                  f"{rotation.name} {role.value}: @{user}", shift.shift_start, shift.shift_end))
+                                  f"{rotation.name} {role.value}: {web_text.name_of(user, people)}",
+                                  shift.shift_start, shift.shift_end))
         for override in plan.overrides:
             if only is None or override.user_id == only:
                 found.append((f"{rotation.name}-override-{override.id}@firefighter",
-                              f"{rotation.name} {override.role} (override): @{override.user_id}",
-                              override.starts_at, override.ends_at))
+                              f"{rotation.name} {override.role} (override): "
+                              f"{web_text.name_of(override.user_id, people)}", override.starts_at, override.ends_at))
         return found
 
     def rotation_feed(request: web.Request, name: str) -> web.Response:
@@ -190,7 +213,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                 or claims.get("p") != user:
             raise web.HTTPForbidden(text="This feed link is wrong.")
         events = [e for rotation in rotations.all() for e in shift_events(rotation, only=user)]
-        return calendar(f"On call: @{user}", events)
+        return calendar(f"On call: {web_text.name_of(user, reading.people({user}))}", events)
 
     def in_threads(page: Callable[[web.Request], web.StreamResponse]):
         """Each page reads as it renders: all of it runs in the database's threads."""

@@ -11,6 +11,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -216,6 +217,15 @@ class Background:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
 
+@dataclass(frozen=True)
+class SlackUser:
+    """What users.info says that we keep: the timezone (rules), the display name and picture (the web)."""
+
+    tz: str | None
+    name: str | None
+    avatar: str | None
+
+
 class SlackGateway:
     """Thin, typed wrappers over the Web API calls the bot makes."""
 
@@ -309,9 +319,15 @@ class SlackGateway:
     async def update_view(self, view_id: str, view: dict, view_hash: str | None = None) -> None:
         await self.client.views_update(view_id=view_id, view=view, hash=view_hash)
 
-    async def user_tz(self, user_id: str) -> str | None:
-        response = await self.client.users_info(user=user_id)
-        return (response.get("user") or {}).get("tz")
+    async def user_info(self, user_id: str) -> SlackUser:
+        user = (await self.client.users_info(user=user_id)).get("user") or {}
+        profile = user.get("profile") or {}
+        name = (profile.get("display_name") or profile.get("real_name") or user.get("real_name")
+                or user.get("name") or None)
+        avatar = profile.get("image_72") or profile.get("image_48") or None
+        return SlackUser(tz=user.get("tz"), name=str(name)[:80] if name else None,
+                         avatar=avatar if isinstance(avatar, str) and avatar.startswith("https://")
+                         and len(avatar) <= 500 else None)
 
     async def respond(self, response_url: str, text: str) -> None:
         """An ephemeral answer to the person behind an interaction (valid 30 minutes after it)."""

@@ -142,7 +142,9 @@ class FakeSlack:
 
     def add_user(self, user_id: str, tz: str = "UTC", name: str | None = None) -> None:
         self.users[user_id] = {"id": user_id, "name": name or user_id.lower(), "tz": tz, "is_bot": False,
-                               "deleted": False, "real_name": name or user_id}
+                               "deleted": False, "real_name": name or user_id,
+                               "profile": {"display_name": name or "", "real_name": name or user_id,
+                                           "image_72": f"https://avatars.slack-edge.example/{user_id}_72.png"}}
 
     def add_channel(self, channel_id: str, name: str, *, joined: bool = True, archived: bool = False,
                     private: bool = False, creator: str = "U0SOMEONE") -> None:

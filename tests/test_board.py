@@ -58,8 +58,14 @@ async def test_board_columns_cards_filters_and_escaping(bot):
         assert f"<span>{title}</span>" in html
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     new_column = html.split('data-column="new"')[1].split("</section>")[0]
-    assert 'data-incident="INC-1"' in new_column and "update overdue" in new_column
-    assert 'data-incident="INC-2"' in html.split('data-column="in_progress"')[1].split("</section>")[0]
+    # where each card stands against its targets, by the reminders' own rules
+    assert 'data-incident="INC-1"' in new_column and '<div class="target late"' in new_column
+    assert "update late by 1m" in new_column and "triage missed by 31m" in new_column
+    in_progress = html.split('data-column="in_progress"')[1].split("</section>")[0]
+    assert 'data-incident="INC-2"' in in_progress and "P1 target due in 22h 59m" in in_progress  # Thu 12:00
+    assert '<div class="target missed"' not in in_progress
+    _, _, missing = await get(bot, f"/board?token={token(bot)}&missing=1")
+    assert 'data-incident="INC-1"' in missing and 'data-incident="INC-2"' not in missing
     assert 'data-incident="INC-3"' in html.split('data-column="resolved"')[1].split("</section>")[0]
     _, _, filtered = await get(bot, f"/board?token={token(bot)}&priority=P1")
     assert 'data-incident="INC-2"' in filtered and 'data-incident="INC-1"' not in filtered
@@ -68,6 +74,28 @@ async def test_board_columns_cards_filters_and_escaping(bot):
     bot.clock.advance(days=8)
     _, _, later = await get(bot, f"/board?token={token(bot)}")
     assert 'data-incident="INC-3"' not in later  # resolved more than 7 days ago
+
+
+async def test_people_appear_by_name_and_stored_slack_text_as_text(bot):
+    bot.fake.add_user("U0COMMANDER", name="Cora Chen")
+    bot.fake.add_user("U0REPORTER", name="Ravi")
+    incident = await bot.declare("Cart <empty> & slow", priority="P1", commander="U0COMMANDER")
+    await bot.slack.command("responders add <@U0OTHER|other>", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.slack.command("update rolled back, see <https://grafana.example/d/1?a=1&amp;b=2|the dashboard> "
+                            "and ask <@U0REPORTER|ravi> &lt;here&gt;", user="U0COMMANDER",
+                            channel=incident.channel_id)
+    await bot.settle()
+    await bot.tick()  # the tick learns people's names (users.info)
+    _, _, board = await get(bot, f"/board?token={token(bot)}")
+    assert "Cora Chen" in board and "@U0COMMANDER" not in board
+    assert 'src="https://avatars.slack-edge.example/U0COMMANDER_72.png"' in board
+    _, _, page = await get(bot, f"/incidents/{incident.number}?token={token(bot)}")
+    assert "&lt;@" not in page and "<@" not in page and "&amp;lt;" not in page
+    assert '<span class="mention">@Cora Chen</span> is commander' in page
+    assert ('<a href="https://grafana.example/d/1?a=1&amp;b=2" rel="noopener noreferrer">the dashboard</a>'
+            in page)
+    assert '<span class="mention">@Ravi</span> &lt;here&gt;' in page
+    assert "Cart &lt;empty&gt; &amp; slow" in page and "reported by" in page
 
 
 async def test_incident_page_shows_the_timeline_in_the_viewers_timezone_and_the_draft(bot):
@@ -87,10 +115,13 @@ async def test_rotation_page_and_calendar_feeds_across_a_dst_change(make_bot):
     await with_rotation(bot, at=datetime(2026, 10, 21, 16, 0, tzinfo=UTC))  # a Wednesday in October
     await bot.slack.command("rotation override <@U0C> 2026-10-24 2026-10-25", user="U0A", channel="C0PAY")
     await bot.settle()
+    for user, name in (("U0A", "Ana"), ("U0B", "Bo"), ("U0C", "Cy")):
+        bot.fake.add_user(user, tz="America/New_York", name=name)
+    await bot.runtime.services.people.refresh(["U0A", "U0B", "U0C"])
     status, _, html = await get(bot, f"/rotations/payments?token={token(bot)}&tz=America/New_York")
     assert status == 200 and html.count("data-shift=") == 9
     assert "Tue 2026-10-27 10:00 EDT" in html and "Tue 2026-11-03 10:00 EST" in html
-    assert "@U0C is primary from" in html
+    assert "Cy</span> is primary from" in html and "@U0" not in html
 
     rotation = bot.runtime.services.rotations.named_rotation("payments")
     feed = rotation_feed_token(bot.runtime.settings.web_secret, "payments", rotation.feed_version)
@@ -101,13 +132,13 @@ async def test_rotation_page_and_calendar_feeds_across_a_dst_change(make_bot):
     starts = [start.astimezone(UTC) for start, _ in primaries[:3]]
     assert starts[1] == datetime(2026, 10, 27, 14, 0, tzinfo=UTC)  # 10:00 EDT
     assert starts[2] == datetime(2026, 11, 3, 15, 0, tzinfo=UTC)  # 10:00 EST: the handoff stays at 10:00 local
-    assert primaries[0][1] == "payments primary: @U0A" and primaries[1][1] == "payments primary: @U0B"
+    assert primaries[0][1] == "payments primary: Ana" and primaries[1][1] == "payments primary: Bo"
     assert any("(override)" in str(e["summary"]) for e in events)
 
     mine = person_feed_token(bot.runtime.settings.web_secret, "U0B")
     status, _, body = await get(bot, f"/people/U0B.ics?token={mine}")
     summaries = {str(e["summary"]) for e in Calendar.from_ical(body).walk("VEVENT")}
-    assert status == 200 and summaries and all("@U0B" in s for s in summaries)
+    assert status == 200 and summaries and all("Bo" in s for s in summaries)
     assert (await get(bot, f"/people/U0A.ics?token={mine}"))[0] == 403  # a link is for one person
 
     _, body, _ = await bot.slack.command("rotation feed-reset", user="U0A", channel="C0PAY")

@@ -253,10 +253,13 @@ class Page(SQLModel, table=True):
 
 
 class Person(SQLModel, table=True):
-    """What Slack says about someone that rules need: their timezone (from users.info, refreshed daily)."""
+    """What Slack says about someone (users.info, refreshed daily): their timezone for the rules, their name and
+    picture for the web pages and feeds."""
 
     user_id: str = Field(primary_key=True, max_length=32)
     tz: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=80)
+    avatar: str | None = Field(default=None, max_length=500)
     fetched_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
 
 

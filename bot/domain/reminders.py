@@ -70,7 +70,7 @@ def p0_nags_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due | No
     """
     if facts.priority is not Priority.P0 or facts.status not in OPEN_STATUSES:
         return None
-    base = max(t for t in (facts.created_at, facts.p0_since, facts.last_update_at) if t is not None)
+    base = p0_update_base(facts)
     first = base + policy.p0_update_interval
     if now < first:
         return None
@@ -98,6 +98,18 @@ def p1_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due | None:
 
 def p1_target_at(facts: IncidentFacts, policy: Policy) -> datetime:
     return policy.hours.add(facts.created_at, policy.p1_resolution_target, policy.team_tz)
+
+
+def triage_target_at(facts: IncidentFacts, policy: Policy) -> datetime:
+    """When a new incident should be triaged by: TRIAGE_TARGET of business time, 30 minutes of any time for a P0."""
+    if facts.priority is Priority.P0:
+        return facts.created_at + P0_TRIAGE_TARGET
+    return policy.hours.add(facts.created_at, policy.triage_target, policy.team_tz)
+
+
+def p0_update_base(facts: IncidentFacts) -> datetime:
+    """What a P0's hourly update counts from: its last update, else when it became a P0, else its declaration."""
+    return max(t for t in (facts.created_at, facts.p0_since, facts.last_update_at) if t is not None)
 
 
 def triage_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due | None:

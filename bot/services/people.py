@@ -1,4 +1,5 @@
-"""People's Slack timezones: learnt from `users.info` now and then, so business hours are each person's own."""
+"""People as Slack knows them, learnt from `users.info` now and then: their timezones, so business hours are each
+person's own, and their names and pictures, so the web shows people, not ids."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.db import repo
-from bot.notify import TRANSPORT_ERRORS, SlackGateway, slack_error, transient
+from bot.notify import TRANSPORT_ERRORS, SlackGateway, SlackUser, slack_error, transient
 
 log = logging.getLogger(__name__)
 
 PEOPLE_REFRESH = timedelta(days=1)
 PEOPLE_CHECK = timedelta(minutes=10)
+PEOPLE_SHOWN = timedelta(days=7)  # the board shows incidents resolved in the last week, with their people
 
 
 class People:
@@ -55,7 +57,7 @@ class People:
         done = 0
         for user in users:
             try:
-                tz = await self.slack.user_tz(user)
+                found = await self.slack.user_info(user)
             except (SlackApiError, *TRANSPORT_ERRORS) as exc:
                 # The last known zone stays: a hiccup must not move someone's business hours to the team's. A
                 # passing failure is asked again at the next look; a refusal (user_not_found) tomorrow.
@@ -64,17 +66,19 @@ class People:
                     continue
                 await self.db.run_background(self._save, user, None, now, True)
                 continue
-            await self.db.run_background(self._save, user, tz, now, False)
+            await self.db.run_background(self._save, user, found, now, False)
             done += 1
         return done
 
     def _stale(self, now: datetime, limit: int) -> list[str]:
         with self.db.session() as session:
-            return repo.people_to_refresh(session=session, fetched_before=now - PEOPLE_REFRESH, limit=limit)
+            return repo.people_to_refresh(session=session, fetched_before=now - PEOPLE_REFRESH, limit=limit,
+                                          active_since=now - PEOPLE_SHOWN)
 
-    def _save(self, user: str, tz: str | None, now: datetime, keep_tz: bool) -> None:
+    def _save(self, user: str, found: SlackUser | None, now: datetime, keep_tz: bool) -> None:
         with self.db.session() as session:
-            repo.save_person(session=session, user_id=user, tz=tz, now=now, keep_tz=keep_tz)
+            repo.save_person(session=session, user_id=user, tz=found.tz if found else None, now=now, keep_tz=keep_tz,
+                             name=found.name if found else None, avatar=found.avatar if found else None)
             try:
                 session.commit()
             except IntegrityError:  # another replica stored this person a moment ago: same answer

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
-from bot.db.models import FollowUp, Incident, StormAlert, TimelineEvent
+from bot.db.models import FollowUp, Incident, Person, StormAlert, TimelineEvent
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.stats import IncidentFacts, Stats, summarize
@@ -117,6 +117,11 @@ class Reading:
                 if incident.source == "storm" else None
             alerts = repo.storm_alerts(session=session, storm_id=storm.id) if storm else []
         return Detail(incident, rotation.name if rotation else None, responders, events, follow_ups, alerts)
+
+    def people(self, user_ids: set[str]) -> dict[str, Person]:
+        """People as Slack told us about them (names, pictures), for the web pages and feeds."""
+        with self.db.reading() as session:
+            return repo.people(session=session, user_ids=sorted(u for u in user_ids if u))
 
     def summary(self, incident: Incident) -> tuple[str, list[dict]]:
         """The pinned summary as it stands (the delivery engine keeps the message in Slack current)."""
