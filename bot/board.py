@@ -29,6 +29,7 @@ from bot.services import Reading, Rotations
 from bot.slack_text import as_int
 from bot.views import fairness as fairness_views
 from bot.views import web_text
+from bot.web_session import Viewer
 from bot.web_tokens import page_allowed, verify
 
 COLUMNS = (("new", "New"), ("triaged", "Triaged"), ("in_progress", "In progress"), ("blocked", "Blocked"),
@@ -45,9 +46,10 @@ def _zone_names() -> frozenset[str]:
 def add_board_routes(app: web.Application, settings: Settings, reading: Reading, rotations: Rotations,
                      policy: rules.Policy, db: Database,
                      group_of: Callable[[int], dict | None] = lambda _rotation_id: None,
-                     loads_of: Callable[[Rotation], list[Load]] = lambda _rotation: []) -> None:
+                     loads_of: Callable[[Rotation], list[Load]] = lambda _rotation: [],
+                     viewer_of: Callable[[web.Request], Viewer | None] = lambda _request: None) -> None:
     """`group_of(rotation id)`: the rotation's @oncall user group as /healthz shows it, if it keeps one;
-    `loads_of(rotation)`: its fairness figures over the last 12 weeks."""
+    `loads_of(rotation)`: its fairness figures over the last 12 weeks; `viewer_of(request)`: who signed in."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("bot", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]))
     secret = settings.web_secret or ""
@@ -64,16 +66,21 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
     def when(moment: datetime, tz: tzinfo) -> str:
         return moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
 
-    def guard(request: web.Request) -> None:
-        if not page_allowed(secret, request.query.get("token"), reading.clock.now()):
+    def guard(request: web.Request) -> Viewer | None:
+        """Who signed in (None for a signed link); neither: 403."""
+        who = viewer_of(request)
+        if who is None and not page_allowed(secret, request.query.get("token"), reading.clock.now()):
+            hint = " — or sign in with Slack at /auth/slack/login" if settings.sign_in else ""
             raise web.HTTPForbidden(text="This link is missing, wrong or expired: ask the bot for a new one "
-                                         "(`/incident board`).")
+                                         f"(`/incident board`){hint}.")
+        return who
 
-    def render(template: str, **context) -> web.Response:
-        return web.Response(text=env.get_template(template).render(**context), content_type="text/html")
+    def render(template: str, request: web.Request, who: Viewer | None, **context) -> web.Response:
+        return web.Response(text=env.get_template(template).render(
+            viewer=who, sign_in=settings.sign_in, path=request.path_qs, **context), content_type="text/html")
 
     def board(request: web.Request) -> web.Response:
-        guard(request)
+        who = guard(request)
         tz, now = viewer_tz(request), reading.clock.now()
         rotation_name = request.query.get("rotation", "")
         priority = request.query.get("priority", "")
@@ -99,12 +106,12 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                     "targets": [{"text": s.text, "state": s.state, "due": when(s.due_at, tz)} for s in standing],
                     "overdue": targets.missing(standing)})
             columns.append({"key": key, "title": title, "cards": cards})
-        return render("board.html", columns=columns, token=request.query.get("token"), tz=str(tz),
+        return render("board.html", request, who, columns=columns, token=request.query.get("token"), tz=str(tz),
                       rotations=[r.name for r in rotations.all()], rotation=rotation_name, priority=priority,
                       missing=only_missing)
 
     def incident_page(request: web.Request) -> web.Response:
-        guard(request)
+        who = guard(request)
         tz = viewer_tz(request)
         number = as_int(request.match_info["number"])
         if number is None:
@@ -124,8 +131,8 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                       for f in detail.follow_ups]
         storm_alerts = [{"priority": a.priority, "title": a.title, "url": a.url or "", "state": a.state,
                          "times": a.times, "first": when(a.first_at, tz)} for a in detail.storm_alerts]
-        return render("incident.html", incident=incident, ref=incident_ref(incident.number), events=events,
-                      follow_ups=follow_ups, storm_alerts=storm_alerts,
+        return render("incident.html", request, who, incident=incident, ref=incident_ref(incident.number),
+                      events=events, follow_ups=follow_ups, storm_alerts=storm_alerts,
                       responders=[web_text.person(r, people) for r in detail.responders],
                       status=Status(incident.status).label, commander=web_text.person(incident.commander_id, people),
                       reporter=web_text.person(incident.reporter_id, people, "an alert or a tracker"),
@@ -135,7 +142,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         name = request.match_info["name"]
         if name.endswith(".ics"):
             return rotation_feed(request, name.removesuffix(".ics"))
-        guard(request)
+        who = guard(request)
         tz = viewer_tz(request)
         rotation = rotations.named_rotation(name)
         if rotation is None:
@@ -147,22 +154,22 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                                  *(u for s in plan.shifts for u in (s.primary, s.secondary, s.tertiary) if u),
                                  *(group["members"] if group else ())})
 
-        def who(user_id: str | None):
+        def named(user_id: str | None):
             return web_text.person(user_id, people)
 
         shifts = [{"when": ("now – " if i == 0 else "") + when(s.shift_start if i else reading.clock.now(), tz)
-                   + f" → {when(s.shift_end, tz)}", "primary": who(s.primary), "secondary": who(s.secondary),
-                   "tertiary": who(s.tertiary)} for i, s in enumerate(plan.shifts)]
-        overrides = [Markup("{} is {} from {} to {}").format(who(o.user_id), o.role, when(o.starts_at, tz),
+                   + f" → {when(s.shift_end, tz)}", "primary": named(s.primary), "secondary": named(s.secondary),
+                   "tertiary": named(s.tertiary)} for i, s in enumerate(plan.shifts)]
+        overrides = [Markup("{} is {} from {} to {}").format(named(o.user_id), o.role, when(o.starts_at, tz),
                                                              when(o.ends_at, tz)) for o in plan.overrides]
         if group is not None:
-            group = {**group, "members": Markup(", ").join(who(u) for u in group["members"]) or "nobody yet"}
-        rows = [{"who": who(load.user), "shifts": fairness_views.shifts(load),
+            group = {**group, "members": Markup(", ").join(named(u) for u in group["members"]) or "nobody yet"}
+        rows = [{"who": named(load.user), "shifts": fairness_views.shifts(load),
                  "hours": round(sum(load.hours.values())), "pages": load.pages, "night": load.night_pages,
                  "ack": fairness_views.duration(load.median_acknowledge), "given": load.covers_given,
                  "taken": load.covers_taken} for load in loads]
-        return render("rotation.html", name=rotation.name, shifts=shifts, overrides=overrides,
-                      roster=Markup(", ").join(who(u) for u in plan.roster) or "nobody",
+        return render("rotation.html", request, who, name=rotation.name, shifts=shifts, overrides=overrides,
+                      roster=Markup(", ").join(named(u) for u in plan.roster) or "nobody",
                       token=request.query.get("token"), tz=str(tz), group=group, loads=rows, weeks=DEFAULT_WEEKS)
 
     def calendar(name: str, events: list[tuple[str, str, datetime, datetime]]) -> web.Response:

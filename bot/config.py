@@ -123,11 +123,14 @@ class Settings(BaseSettings):
     queue_label: str = "firefighter"
     timeline_emoji: str = "pushpin"
     heartbeat_url: str | None = None
+    # Sign in with Slack (OpenID Connect) on the web board: both, or neither (read-only board behind signed links).
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "alerts_token",
                      "incidents_channel", "public_url", "web_secret", "github_repo", "github_token",
                      "github_webhook_secret", "gitlab_project", "gitlab_token", "gitlab_webhook_token",
-                     "heartbeat_url", mode="before")
+                     "heartbeat_url", "slack_client_id", "slack_client_secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, v: Any) -> Any:
         return None if isinstance(v, str) and not v.strip() else (v.strip() if isinstance(v, str) else v)
@@ -278,6 +281,10 @@ class Settings(BaseSettings):
             if (repo is None) != (token is None):
                 given, missing = names if repo is not None else names[::-1]
                 raise ValueError(f"{missing} is required with {given} (set both, or neither for no tracker)")
+        if (self.slack_client_id is None) != (self.slack_client_secret is None):
+            given, missing = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET") if self.slack_client_id is not None \
+                else ("SLACK_CLIENT_SECRET", "SLACK_CLIENT_ID")
+            raise ValueError(f"{missing} is required with {given} (set both for Sign in with Slack, or neither)")
         if self.public_url is None:
             self.public_url = f"http://localhost:{self.port}"
         self.public_url = self.public_url.rstrip("/")
@@ -289,6 +296,16 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def sign_in(self) -> bool:
+        """Sign in with Slack on the web board (SPEC §2 "Web board"): the board becomes a working kanban."""
+        return self.slack_client_id is not None
+
+    @property
+    def slack_authorize_url(self) -> str:
+        """Slack's OpenID Connect authorize page, beside its Web API (`…/api/` → `…/openid/connect/authorize`)."""
+        return self.slack_api_url.removesuffix("/").removesuffix("/api") + "/openid/connect/authorize"
 
     @property
     def trackers(self) -> tuple[str, ...]:

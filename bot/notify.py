@@ -233,10 +233,12 @@ class SlackGateway:
         self.client = client
         self.bot_user_id: str | None = None
         self.team_url: str | None = None  # https://<workspace>.slack.com/ — the base of message permalinks
+        self.team_id: str | None = None  # the workspace: only its people may sign in to the board
 
     async def whoami(self) -> dict:
         response = await self.client.auth_test()
         self.bot_user_id = response.get("user_id")
+        self.team_id = response.get("team_id")
         url = response.get("url")
         self.team_url = url if isinstance(url, str) and url.startswith("https://") else None
         return response.data  # type: ignore[return-value]
@@ -328,6 +330,17 @@ class SlackGateway:
         return SlackUser(tz=user.get("tz"), name=str(name)[:80] if name else None,
                          avatar=avatar if isinstance(avatar, str) and avatar.startswith("https://")
                          and len(avatar) <= 500 else None)
+
+    async def sign_in_token(self, client_id: str, client_secret: str, code: str, redirect_uri: str) -> dict:
+        """Sign in with Slack: the authorization code exchanged for the person's ID token and access token."""
+        response = await self.client.openid_connect_token(client_id=client_id, client_secret=client_secret,
+                                                          code=code, redirect_uri=redirect_uri)
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    async def sign_in_user(self, access_token: str) -> dict:
+        """Sign in with Slack: who the access token is (user id, team, name, picture)."""
+        response = await self.client.openid_connect_userInfo(token=access_token)
+        return dict(response.data) if isinstance(response.data, dict) else {}
 
     async def respond(self, response_url: str, text: str) -> None:
         """An ephemeral answer to the person behind an interaction (valid 30 minutes after it)."""

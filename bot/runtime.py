@@ -213,7 +213,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
         else None
     runtime = Runtime(settings=settings, engine=engine, db=db, slack=slack, background=background, services=services,
                       tick=tick, bolt=bolt, web=build_web_app(bolt, db, settings, services, background,
-                                                              socket.state if socket else None),
+                                                              socket.state if socket else None, slack),
                       scheduler=build_scheduler(settings, tick) if scheduler else None, socket=socket,
                       trackers=trackers)
 

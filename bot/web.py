@@ -18,8 +18,9 @@ from bot.db.engine import database_answers
 from bot.db.repo import Database
 from bot.domain.fairness import DEFAULT_WEEKS
 from bot.metrics import add_metrics
-from bot.notify import Background
+from bot.notify import Background, SlackGateway
 from bot.services import Services
+from bot.sign_in import add_sign_in_routes
 from bot.slack_shape import malformed
 from bot.slack_signature import SlackSignature
 from bot.webhooks import add_webhook_routes
@@ -36,7 +37,8 @@ def _ssl_check(request: web.Request, body: bytes) -> bool:
 
 
 def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Services, background: Background,
-                  socket_state: Callable[[], Awaitable[dict]] | None = None) -> web.Application:
+                  socket_state: Callable[[], Awaitable[dict]] | None = None,
+                  slack: SlackGateway | None = None) -> web.Application:
     """`socket_state`: in Socket Mode, the connection's state for /healthz (`bot.socket_mode`)."""
     async def slack_events(request: web.Request) -> web.StreamResponse:
         body = await request.read()
@@ -93,6 +95,9 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
     add_heartbeat_routes(app, settings, services.heartbeats, db)
     add_webhook_routes(app, settings, services.issue_events, db)
     add_metrics(app, db, services.outbox.backlog, services.watch)
+    viewer = add_sign_in_routes(app, settings, slack or services.people.slack, services.reading, services.working,
+                                db)
     add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy, db,
-                     services.usergroups.state_of, lambda rotation: services.fairness.loads(rotation, DEFAULT_WEEKS))
+                     services.usergroups.state_of, lambda rotation: services.fairness.loads(rotation, DEFAULT_WEEKS),
+                     viewer)
     return app

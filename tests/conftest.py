@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,7 +149,14 @@ async def make_bot(database_url: str, fake_slack: FakeSlack) -> AsyncIterator[Ca
     started: list[tuple[TestServer, SlackSender]] = []
     runtimes: list[Runtime] = []
 
-    async def start(**overrides) -> Bot:
+    async def start(*, public: bool = False, **overrides) -> Bot:
+        """`public`: the bot knows its own address (PUBLIC_URL), as Sign in with Slack's redirects need."""
+        port = 0
+        if public:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            overrides.setdefault("public_url", f"http://127.0.0.1:{port}")
         values = {"slack_bot_token": TOKEN, "slack_signing_secret": SECRET, "slack_api_url": fake_slack.api_url,
                   "database_url": database_url, "incidents_channel": "C0INCIDENTS",
                   **overrides}
@@ -156,7 +164,7 @@ async def make_bot(database_url: str, fake_slack: FakeSlack) -> AsyncIterator[Ca
         clock = FakeClock()
         runtime = build_runtime(settings, clock=clock, slack_retry_backoff=0.01, scheduler=False)
         runtimes.append(runtime)
-        server = TestServer(runtime.web, host="127.0.0.1")
+        server = TestServer(runtime.web, host="127.0.0.1", port=port or None)
         await server.start_server()
         url = str(server.make_url(""))
         sender = SlackSender(url, SECRET, fake_slack.response_url())

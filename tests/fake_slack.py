@@ -11,10 +11,12 @@ It listens on a free loopback port; point the bot at it with SLACK_API_URL=<fake
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -83,6 +85,16 @@ class FakeSlack:
     _runner: web.AppRunner | None = None
     _changed: asyncio.Condition | None = None
     port: int = 0
+    # Sign in with Slack (OpenID Connect): the app's credentials, who signs in at the authorize page (None: the
+    # person declines), what the ID token says on top (a test forging a nonce), and what was handed out.
+    client_id: str = "A0FAKE.CLIENT"
+    client_secret: str = "fake-client-secret"
+    signs_in: str | None = "U0REPORTER"
+    team_id: str = "T111"
+    id_token_extra: dict = field(default_factory=dict)
+    now: Callable[[], float] = time.time  # the ID token's clock (a test gives the bot's FakeClock)
+    _codes: dict[str, dict] = field(default_factory=dict)
+    _user_tokens: dict[str, str] = field(default_factory=dict)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -91,6 +103,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_post("/response/{key}", self._handle_response_url)
         app.router.add_get("/socket", self._handle_socket)
+        app.router.add_get("/openid/connect/authorize", self._handle_authorize)
         add_inspection_routes(app, self)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -266,6 +279,14 @@ class FakeSlack:
                 headers = {"Retry-After": str(failure.retry_after)} if failure.status == 429 else {}
                 call.answer = {"ok": False, "error": failure.error}
                 return web.json_response(call.answer, status=failure.status, headers=headers)
+            if method in ("openid.connect.token", "openid.connect.userInfo"):  # a person's sign-in, not the bot
+                try:
+                    result = self._sign_in_token(request, args) if method == "openid.connect.token" \
+                        else self._sign_in_user(token)
+                except _ApiError as exc:
+                    return _error(call, str(exc))
+                call.answer = {"ok": True, **result}
+                return web.json_response(call.answer)
             if not token.startswith("xapp-" if method == "apps.connections.open" else self.token_prefix):
                 return _error(call, "not_authed" if not token else "invalid_auth")
             handler = getattr(self, "_api_" + method.replace(".", "_"), None)
@@ -292,6 +313,60 @@ class FakeSlack:
             return web.json_response(call.answer, headers=headers)
         finally:
             await self._notify()
+
+    async def _handle_authorize(self, request: web.Request) -> web.Response:
+        """Slack's consent page, answered at once as `signs_in` (who is "logged in to Slack" in this browser)."""
+        query = request.query
+        redirect = query.get("redirect_uri", "")
+        if query.get("client_id") != self.client_id or not redirect.startswith("http"):
+            return web.Response(status=400, text="invalid client_id or redirect_uri")
+        if query.get("response_type") != "code" or "openid" not in query.get("scope", "").split():
+            return web.Response(status=400, text="invalid_scope or response_type")
+        self.calls.append(Call("openid.connect.authorize", dict(query), time.monotonic(), "query"))
+        if self.signs_in is None:
+            raise web.HTTPFound(f"{redirect}?error=access_denied&state={query.get('state', '')}")
+        code = f"code-{next(self._ids)}"
+        self._codes[code] = {"user": self.signs_in, "nonce": query.get("nonce"), "redirect_uri": redirect}
+        raise web.HTTPFound(f"{redirect}?code={code}&state={query.get('state', '')}")
+
+    def _sign_in_token(self, request: web.Request, args: dict) -> dict:
+        """openid.connect.token: the app authenticates with HTTP Basic (client id and secret); a code works once."""
+        auth = request.headers.get("Authorization", "")
+        try:
+            client_id, _, secret = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
+        except ValueError:
+            client_id = secret = ""
+        client_id, secret = client_id or args.get("client_id", ""), secret or args.get("client_secret", "")
+        if client_id != self.client_id or secret != self.client_secret:
+            raise _ApiError("invalid_client_id" if client_id != self.client_id else "bad_client_secret")
+        grant = self._codes.pop(_require(args, "code"), None)
+        if grant is None:
+            raise _ApiError("invalid_code")
+        if args.get("redirect_uri") and args["redirect_uri"] != grant["redirect_uri"]:
+            raise _ApiError("bad_redirect_uri")
+        token = f"xoxp-{next(self._ids)}"
+        self._user_tokens[token] = grant["user"]
+        now = int(self.now())
+        claims = {"iss": "https://slack.com", "sub": grant["user"], "aud": self.client_id, "exp": now + 3600,
+                  "iat": now, "auth_time": now, "nonce": grant["nonce"], "https://slack.com/user_id": grant["user"],
+                  "https://slack.com/team_id": self.team_id, "name": self._name(grant["user"]),
+                  **self.id_token_extra}
+
+        def part(data: dict) -> str:
+            return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+        return {"access_token": token, "token_type": "Bearer",
+                "id_token": f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"}
+
+    def _name(self, user_id: str) -> str:
+        user = self.users.get(user_id) or {}
+        return (user.get("profile") or {}).get("real_name") or user.get("real_name") or user_id
+
+    def _sign_in_user(self, token: str) -> dict:
+        user = self._user_tokens.get(token)
+        if user is None:
+            raise _ApiError("invalid_auth")
+        return {"sub": user, "https://slack.com/user_id": user, "https://slack.com/team_id": self.team_id,
+                "name": self._name(user), "picture": f"https://avatars.slack-edge.example/{user}_512.png"}
 
     def _take_failure(self, method: str, channel: str | None) -> Failure | None:
         queue = [f for f in self._failures.get(method) or [] if f.channel in (None, channel)]

@@ -179,7 +179,7 @@ def test_every_chart_is_well_formed_svg_with_its_table():
     assert priority.rows[1] == ("2026-11-23", "2", "2", "0", "4")
     assert priority.rows[2] == ("2026-11-30", "0", "0", "0", "0")
     assert acknowledge.rows[1] == ("2026-11-23", "4m", "4m", "1") and acknowledge.rows[2][1] == "—"
-    assert resolve.rows[1] == ("2026-11-23", "24h", "27h 12m", "2")
+    assert resolve.rows[1] == ("2026-11-23", "1d", "1d 1h", "2")  # 22h and 26h
     assert targets.rows[1] == ("2026-11-23", "3", "4", "75 %") and targets.rows[2][3] == "–"
     assert pages.rows == (("Ana", "3"), ("Bo", "1"))
     assert "no data" not in texts(parse(priority))

@@ -1,0 +1,170 @@
+"""Sign in with Slack on the web board (OpenID Connect: `openid.connect.token`, `openid.connect.userInfo`), and
+the board's writes for the signed-in: each one of the same service calls an `/incident` command makes, as that
+person, with the same permissions, timeline events and messages in the incident's channel.
+
+Every write carries the session's CSRF token in `X-CSRF-Token` (a page of this site has it; another site's page
+cannot read it, and the session cookie is SameSite=Lax and HttpOnly), and a key of its own, so a double click or a
+retried request changes the incident once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from aiohttp import web
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.db.repo import Database
+from bot.domain.errors import UserError
+from bot.domain.incident import Priority, Status, incident_ref
+from bot.notify import TRANSPORT_ERRORS, SlackGateway, slack_error
+from bot.services import Changed, Reading, Working
+from bot.web_session import (
+    FLOW_COOKIE,
+    FLOW_LIFETIME,
+    SESSION_COOKIE,
+    SESSION_LIFETIME,
+    Viewer,
+    check_id_token,
+    flow_of,
+    id_token_claims,
+    same,
+    session_cookie,
+    start_flow,
+    viewer_of,
+)
+
+log = logging.getLogger(__name__)
+CALLBACK = "/auth/slack/callback"
+_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
+MOVES = {Status.TRIAGED, Status.IN_PROGRESS, Status.BLOCKED, Status.RESOLVED}
+
+
+def _cookie(response: web.StreamResponse, settings: Settings, name: str, value: str, lifetime) -> None:
+    response.set_cookie(name, value, max_age=int(lifetime.total_seconds()), path="/", httponly=True,
+                        samesite="Lax", secure=(settings.public_url or "").startswith("https://"))
+
+
+def _refused(status: int, message: str) -> web.Response:
+    return web.Response(status=status, text=message + "\n\nGo back to the board and sign in again.",
+                        content_type="text/plain")
+
+
+def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGateway, reading: Reading,
+                       working: Working, db: Database) -> Callable[[web.Request], Viewer | None]:
+    """Returns who is looking at a page (None: not signed in), for the board's pages."""
+    secret = settings.web_secret or ""
+    redirect_uri = f"{settings.public_url}{CALLBACK}"
+
+    def viewer(request: web.Request) -> Viewer | None:
+        return viewer_of(secret, request.cookies.get(SESSION_COOKIE), reading.clock.now())
+
+
+    async def login(request: web.Request) -> web.Response:
+        if not settings.sign_in:
+            return _refused(404, "Sign in with Slack is not set up here (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET).")
+        cookie, flow = start_flow(secret, reading.clock.now(), request.query.get("next"))
+        target = settings.slack_authorize_url + "?" + urlencode({
+            "response_type": "code", "scope": "openid profile", "client_id": settings.slack_client_id,
+            "state": flow.state, "nonce": flow.nonce, "redirect_uri": redirect_uri,
+            **({"team": slack.team_id} if slack.team_id else {})})
+        response = web.HTTPFound(target)
+        _cookie(response, settings, FLOW_COOKIE, cookie, FLOW_LIFETIME)
+        raise response
+
+    async def callback(request: web.Request) -> web.Response:
+        if not settings.sign_in:
+            return _refused(404, "Sign in with Slack is not set up here.")
+        now = reading.clock.now()
+        flow = flow_of(secret, request.cookies.get(FLOW_COOKIE), now)
+        if flow is None or not same(request.query.get("state"), flow.state):
+            return _refused(400, "This sign-in was not started here, or took longer than 10 minutes.")
+        if request.query.get("error"):
+            return _refused(400, f"Slack did not sign you in: {request.query['error'][:80]}.")
+        code = request.query.get("code", "")
+        if not code:
+            return _refused(400, "Slack sent no code to sign in with.")
+        try:
+            tokens = await slack.sign_in_token(settings.slack_client_id or "", settings.slack_client_secret or "",
+                                               code, redirect_uri)
+            user = check_id_token(id_token_claims(tokens.get("id_token", "")), client_id=settings.slack_client_id
+                                  or "", nonce=flow.nonce, now=now)
+            info = await slack.sign_in_user(str(tokens.get("access_token", "")))
+        except SlackApiError as exc:
+            log.warning("sign-in refused by Slack: %s", slack_error(exc))
+            return _refused(400, f"Slack refused the sign-in ({slack_error(exc)}).")
+        except TRANSPORT_ERRORS:
+            return _refused(502, "Slack could not be reached to finish the sign-in; try again.")
+        except ValueError as exc:
+            log.warning("sign-in refused: %s", exc)
+            return _refused(400, f"The sign-in could not be trusted: {exc}.")
+        if (info.get("https://slack.com/user_id") or info.get("sub")) != user:
+            return _refused(400, "Slack's answers about who you are disagree.")
+        team = info.get("https://slack.com/team_id")
+        if slack.team_id and team != slack.team_id:
+            return _refused(403, "You signed in to another Slack workspace than the bot's.")
+        name = str(info.get("name") or info.get("given_name") or user)
+        response = web.HTTPFound(flow.next)
+        _cookie(response, settings, SESSION_COOKIE, session_cookie(secret, user, name, team, now), SESSION_LIFETIME)
+        response.del_cookie(FLOW_COOKIE, path="/")
+        log.info("%s signed in to the web board", user)
+        raise response
+
+    async def logout(request: web.Request) -> web.Response:
+        who = viewer(request)
+        if who is None or not same(request.headers.get("X-CSRF-Token") or (await request.post()).get("csrf"),
+                                   who.csrf):
+            return web.json_response({"error": "not signed in, or the page is stale"}, status=403)
+        response = web.HTTPFound("/board")
+        response.del_cookie(SESSION_COOKIE, path="/")
+        raise response
+
+    async def act(request: web.Request) -> web.Response:
+        """`POST /board/act` {incident, action: move|command|priority, value, note?, key}."""
+        who = viewer(request)
+        if who is None:
+            return web.json_response({"error": "Sign in with Slack to change incidents."}, status=401)
+        if not same(request.headers.get("X-CSRF-Token"), who.csrf):
+            return web.json_response({"error": "This page is stale: reload it."}, status=403)
+        try:
+            body = json.loads(await request.read())
+            number, action = int(body["incident"]), str(body["action"])
+            value, note, key = str(body.get("value", "")), str(body.get("note", "")), str(body.get("key", ""))
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": "send {incident, action, value, key} as JSON"}, status=400)
+        if not _KEY.fullmatch(key) or not 0 < number < 2**31:
+            return web.json_response({"error": "a request key and an incident number are needed"}, status=400)
+        try:
+            changed, said = await db.run(apply, who, number, action, value, note, f"web:{key}")
+        except UserError as exc:
+            return web.json_response({"error": str(exc)}, status=409)
+        return web.json_response({"ok": True, "message": said, "incident": incident_ref(number),
+                                  "status": changed.incident.status, "replayed": changed.replayed})
+
+    def apply(who: Viewer, number: int, action: str, value: str, note: str, key: str) -> tuple[Changed, str]:
+        if action == "move":
+            target = Status(value) if value in Status._value2member_map_ else None
+            if target not in MOVES:
+                raise UserError(f"A card moves to triaged, in progress, blocked or resolved, not {value[:20]!r}.")
+            if target is Status.RESOLVED and not note.strip():
+                raise UserError("Say in a sentence how it was resolved.")
+            return working.set_status(number, who.user_id, target, note, key), f"{incident_ref(number)}: " \
+                f"{target.label}."
+        if action == "command":
+            return working.take_command(number, who.user_id, key), f"You command {incident_ref(number)}."
+        if action == "priority" and value in Priority._value2member_map_:
+            return working.set_priority(number, who.user_id, Priority(value), key), \
+                f"{incident_ref(number)} is {value}."
+        raise UserError("Unknown action: move, command or priority.")
+
+    app.router.add_get("/auth/slack/login", login)
+    app.router.add_get(CALLBACK, callback)
+    app.router.add_post("/auth/logout", logout)
+    app.router.add_post("/board/act", act)
+    return viewer
+

@@ -1,0 +1,111 @@
+"""Who is looking at the web board: Sign in with Slack (OpenID Connect) and the session it leaves. Pure: cookies
+are tokens signed with WEB_SECRET (bot/web_tokens.py); the ID token's claims are checked here.
+
+The flow's `state` and `nonce` travel in a short-lived signed cookie, so a callback that does not come from the
+sign-in this browser started (a forged link, a replayed code) is refused. The ID token comes straight from Slack's
+token endpoint over TLS, in exchange for our client secret: its issuer, audience, expiry and nonce are checked,
+its signature is not (OpenID Connect Core 3.1.3.7 allows TLS to stand in for it on this path).
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.web_tokens import sign, verify
+
+SESSION_COOKIE = "ff_session"
+FLOW_COOKIE = "ff_sign_in"
+SESSION_LIFETIME = timedelta(hours=12)
+FLOW_LIFETIME = timedelta(minutes=10)
+ISSUER = "https://slack.com"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A signed-in person: their Slack user id, the name Slack gave, and their session's CSRF token."""
+
+    user_id: str
+    name: str
+    csrf: str
+
+
+@dataclass(frozen=True)
+class Flow:
+    state: str
+    nonce: str
+    next: str
+
+
+def safe_next(path: str | None) -> str:
+    """Where to go after signing in: a path on this site only (never `//elsewhere` or a full URL)."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path or len(path) > 500:
+        return "/board"
+    return path
+
+
+def start_flow(secret: str, now: datetime, next_path: str | None) -> tuple[str, Flow]:
+    flow = Flow(secrets.token_urlsafe(24), secrets.token_urlsafe(24), safe_next(next_path))
+    return sign(secret, {"k": "flow", "s": flow.state, "n": flow.nonce, "x": flow.next,
+                         "exp": int((now + FLOW_LIFETIME).timestamp())}), flow
+
+
+def flow_of(secret: str, cookie: str | None, now: datetime) -> Flow | None:
+    claims = verify(secret, cookie)
+    if not claims or claims.get("k") != "flow" or int(claims.get("exp", 0)) <= now.timestamp():
+        return None
+    return Flow(str(claims.get("s", "")), str(claims.get("n", "")), safe_next(claims.get("x")))
+
+
+def same(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and hmac.compare_digest(str(a).encode(), str(b).encode())
+
+
+def id_token_claims(id_token: str) -> dict:
+    """The claims of a JWT (its middle part); its checks are `check_id_token`'s."""
+    parts = id_token.split(".") if isinstance(id_token, str) else []
+    if len(parts) != 3:
+        raise ValueError("the ID token is not a JWT")
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, TypeError):
+        raise ValueError("the ID token cannot be read") from None
+    if not isinstance(claims, dict):
+        raise ValueError("the ID token cannot be read")
+    return claims
+
+
+def check_id_token(claims: dict, *, client_id: str, nonce: str, now: datetime) -> str:
+    """The Slack user id the token is for; ValueError saying what is wrong with it."""
+    audience = claims.get("aud")
+    if claims.get("iss") != ISSUER:
+        raise ValueError("the ID token was not issued by Slack")
+    if audience != client_id and not (isinstance(audience, list) and client_id in audience):
+        raise ValueError("the ID token is for another app")
+    if not isinstance(claims.get("exp"), int | float) or claims["exp"] <= now.timestamp():
+        raise ValueError("the ID token has expired")
+    if not same(claims.get("nonce"), nonce):
+        raise ValueError("the ID token does not answer this sign-in (nonce)")
+    user = claims.get("https://slack.com/user_id") or claims.get("sub")
+    if not isinstance(user, str) or user[:1] not in ("U", "W"):
+        raise ValueError("the ID token names no Slack user")
+    return user
+
+
+def session_cookie(secret: str, user_id: str, name: str, team_id: str | None, now: datetime) -> str:
+    return sign(secret, {"k": "session", "u": user_id, "n": name[:80], "t": team_id or "",
+                         "c": secrets.token_urlsafe(24), "exp": int((now + SESSION_LIFETIME).timestamp())})
+
+
+def viewer_of(secret: str, cookie: str | None, now: datetime) -> Viewer | None:
+    claims = verify(secret, cookie)
+    if not claims or claims.get("k") != "session" or int(claims.get("exp", 0)) <= now.timestamp():
+        return None
+    user = claims.get("u")
+    if not isinstance(user, str) or not user:
+        return None
+    return Viewer(user, str(claims.get("n") or user), str(claims.get("c") or ""))
