@@ -29,6 +29,7 @@ from bot.services import Reading, Rotations
 from bot.slack_text import as_int
 from bot.views import fairness as fairness_views
 from bot.views import web_text
+from bot.views.charts import stats_charts
 from bot.web_session import Viewer
 from bot.web_tokens import page_allowed, verify
 
@@ -36,6 +37,7 @@ COLUMNS = (("new", "New"), ("triaged", "Triaged"), ("in_progress", "In progress"
            ("resolved", "Resolved (last 7 days)"))
 FEED_SHIFTS = 12
 PAGE_SHIFTS = 8
+STATS_WEEKS = 8
 
 
 @functools.cache
@@ -138,6 +140,17 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                       reporter=web_text.person(incident.reporter_id, people, "an alert or a tracker"),
                       declared=when(incident.created_at, tz), token=request.query.get("token"), tz=str(tz))
 
+    def stats_page(request: web.Request) -> web.Response:
+        who = guard(request)
+        tz = viewer_tz(request)
+        weeks = as_int(request.query.get("weeks")) or STATS_WEEKS
+        weeks = min(max(weeks, 1), 52)
+        rows, pages = reading.weekly(weeks, policy)
+        people = reading.people({user for user, _ in pages})
+        charts = stats_charts(rows, [(web_text.name_of(user, people), count) for user, count in pages])
+        return render("stats.html", request, who, charts=charts, weeks=weeks, token=request.query.get("token"),
+                      tz=str(tz))
+
     def rotation_page(request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if name.endswith(".ics"):
@@ -230,5 +243,6 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
 
     app.router.add_get("/board", in_threads(board))
     app.router.add_get("/incidents/{number}", in_threads(incident_page))
+    app.router.add_get("/stats", in_threads(stats_page))
     app.router.add_get("/rotations/{name}", in_threads(rotation_page))
     app.router.add_get("/people/{file}", in_threads(person_feed))

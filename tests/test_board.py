@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
@@ -159,3 +160,18 @@ async def test_a_malformed_incident_path_is_404_never_500(bot):
         status, _, _ = await get(bot, f"/incidents/{number}?token={link}")
         assert status == 404, number
     assert (await get(bot, f"/incidents/1?token={link}"))[0] == 200
+
+
+async def test_stats_page_draws_the_last_weeks_with_a_table_beside_each_chart(bot):
+    await with_rotation(bot)
+    first = await bot.declare("Checkout is down", priority="P0", commander="U0COMMANDER")
+    await bot.declare("Search is slow", priority="P1", commander="U0COMMANDER")
+    await bot.slack.command("status in_progress", user="U0COMMANDER", channel=first.channel_id)
+    await bot.slack.command("status resolved rolled back", user="U0COMMANDER", channel=first.channel_id)
+    await bot.settle()
+    status, _, html = await get(bot, f"/stats?token={token(bot)}&weeks=4")
+    assert status == 200 and html.count("<svg") == 5 and html.count("<table") == 5
+    assert "<script" not in html
+    assert (await get(bot, "/stats"))[0] == 403
+    _, body, _ = await bot.slack.command("stats", user="U0OTHER")
+    assert "/stats?token=" in json.dumps(json.loads(body)["blocks"])  # `/incident stats` links the charts

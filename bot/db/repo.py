@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache, partial
 from typing import Any, TypeVar
 
@@ -336,6 +336,24 @@ def count_incidents(*, session: Session, open_only: bool, commander_id: str | No
 
 def incidents_declared_since(*, session: Session, since: datetime) -> list[Incident]:
     return list(session.exec(select(Incident).where(col(Incident.created_at) >= since)))
+
+
+def triaged_times(*, session: Session, incident_ids: list[int]) -> dict[int, datetime]:
+    """When each incident first left `new` (its first status change: statuses only move forward)."""
+    if not incident_ids:
+        return {}
+    rows = session.execute(sa.select(TimelineEvent.incident_id, sa.func.min(TimelineEvent.at))
+                           .where(col(TimelineEvent.incident_id).in_(incident_ids),
+                                  col(TimelineEvent.kind).in_(("status", "resolved", "closed", "duplicate")))
+                           .group_by(TimelineEvent.incident_id)).all()
+    return {incident_id: at.replace(tzinfo=UTC) if at.tzinfo is None else at for incident_id, at in rows}
+
+
+def pages_per_person(*, session: Session, since: datetime) -> list[tuple[str, int]]:
+    """Pages sent to each person since then (every rotation)."""
+    rows = session.execute(sa.select(Page.target_user_id, sa.func.count()).where(
+        col(Page.target_user_id).is_not(None), col(Page.sent_at) >= since).group_by(Page.target_user_id)).all()
+    return [(user, count) for user, count in rows]
 
 
 def add_event(*, session: Session, incident_id: int, at: datetime, actor_id: str | None, kind: str,

@@ -121,7 +121,9 @@ async def _timeline(r: Request) -> Answer:
 
 
 async def _stats(r: Request) -> Answer:
-    return timeline_views.stats(await r.call(r.reading.stats, parse_days(r.line.args)))
+    text, blocks = timeline_views.stats(await r.call(r.reading.stats, parse_days(r.line.args)))
+    link = rotation_commands.stats_link(r.rotations)
+    return text, [*blocks, {"type": "context", "elements": [{"type": "mrkdwn", "text": link}]}]
 
 
 async def _followups(r: Request) -> Answer:

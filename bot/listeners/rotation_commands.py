@@ -71,6 +71,10 @@ def _feed_url(rotations: Rotations, rotation) -> str:
     return f"{rotations.settings.public_url}/rotations/{quote(rotation.name)}.ics?token={token}"
 
 
+def stats_link(rotations: Rotations) -> str:
+    return f"<{_page_url(rotations, '/stats')}|The last weeks as charts> (the link works for 12 hours)."
+
+
 def board_link(rotations: Rotations) -> str:
     return f"<{_page_url(rotations, '/board')}|Open the incident board> (the link works for 12 hours)."
 

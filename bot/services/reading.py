@@ -14,7 +14,9 @@ from bot.db import repo
 from bot.db.models import FollowUp, Incident, Person, StormAlert, TimelineEvent
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.reminders import Policy
 from bot.domain.stats import IncidentFacts, Stats, summarize
+from bot.domain.weekly import WeekFacts, WeekRow, first_week_start, pages_per_person, weekly
 from bot.slack_text import echo
 from bot.views import incident as incident_views
 from bot.views import storms as storm_views
@@ -117,6 +119,20 @@ class Reading:
                 if incident.source == "storm" else None
             alerts = repo.storm_alerts(session=session, storm_id=storm.id) if storm else []
         return Detail(incident, rotation.name if rotation else None, responders, events, follow_ups, alerts)
+
+    def weekly(self, weeks: int, policy: Policy) -> tuple[list[WeekRow], list[tuple[str, int]]]:
+        """The last weeks for /stats: a row per week (team time), and pages per person over those weeks."""
+        now = self.clock.now()
+        since = first_week_start(now, self.settings.team_timezone, weeks)
+        with self.db.reading() as session:
+            rows = repo.incidents_declared_since(session=session, since=since)
+            triaged = repo.triaged_times(session=session, incident_ids=[i.id for i in rows])
+            pages = repo.pages_per_person(session=session, since=since)
+        facts = [WeekFacts(priority=Priority(i.priority), status=Status(i.status), created_at=i.created_at,
+                           acknowledged_at=i.acknowledged_at, triaged_at=triaged.get(i.id),
+                           resolved_at=i.resolved_at) for i in rows]
+        return weekly(facts, now=now, policy=policy, weeks=weeks, tz=self.settings.team_timezone), \
+            pages_per_person(pages)
 
     def people(self, user_ids: set[str]) -> dict[str, Person]:
         """People as Slack told us about them (names, pictures), for the web pages and feeds."""
