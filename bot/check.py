@@ -64,6 +64,8 @@ def check(say: Callable[[str], None] = print) -> int:
         report(*_scopes(scopes))
     if settings.socket_mode:
         report(*_socket_mode(settings))
+    if settings.sign_in:
+        report(*_sign_in(settings))
     for name, tracker in make_trackers(settings).items():
         report(*asyncio.run(_tracker(name, tracker)))
     return 0 if all(results) else 1
@@ -140,6 +142,25 @@ async def _tracker(name: str, tracker: Tracker) -> tuple[bool, str, str]:
         return False, part, exc.error
     finally:
         await tracker.close()
+
+
+def _sign_in(settings: Settings) -> tuple[bool, str, str]:
+    """SLACK_CLIENT_ID and _SECRET, tried on openid.connect.token with a code that cannot be right: Slack answers
+    `invalid_code` only once it accepted the app's credentials."""
+    client = WebClient(base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT)
+    try:
+        client.openid_connect_token(client_id=settings.slack_client_id or "",
+                                    client_secret=settings.slack_client_secret or "", code="firefighter-check")
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", "")) if exc.response is not None else str(exc)
+        if error == "invalid_code":
+            return True, "Sign in with Slack", f"client {settings.slack_client_id} accepted; people come back to " \
+                                               f"{settings.public_url}/auth/slack/callback (add it to the app's " \
+                                               "redirect URLs)"
+        return False, "Sign in with Slack", f"Slack refused SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: {error}"
+    except OSError as exc:
+        return False, "Sign in with Slack", f"Slack could not be reached: {exc}"
+    return False, "Sign in with Slack", "Slack accepted a code that cannot be right: is SLACK_API_URL Slack?"
 
 
 def _socket_mode(settings: Settings) -> tuple[bool, str, str]:

@@ -98,6 +98,22 @@ async def test_check_says_what_is_ready_and_what_is_not(tmp_path, fake_slack, da
     assert out[2] == f"✗ Slack: auth.test at {fake_slack.api_url} refused SLACK_BOT_TOKEN: invalid_auth"
 
 
+async def test_check_tries_the_sign_in_credentials(tmp_path, fake_slack):
+    env = {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake_slack.api_url,
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "SLACK_CLIENT_ID": fake_slack.client_id,
+           "SLACK_CLIENT_SECRET": fake_slack.client_secret, "PUBLIC_URL": "https://ff.example.com"}
+    await run(tmp_path, "-m", "bot", "migrate", **env)
+    code, out, _ = await run(tmp_path, "-m", "bot", "check", **env)
+    assert code == 0 and out[-1] == ("✓ Sign in with Slack: client A0FAKE.CLIENT accepted; people come back to "
+                                     "https://ff.example.com/auth/slack/callback (add it to the app's redirect URLs)")
+    code, out, _ = await run(tmp_path, "-m", "bot", "check", **{**env, "SLACK_CLIENT_SECRET": "wrong"})
+    assert code == 1 and out[-1] == "✗ Sign in with Slack: Slack refused SLACK_CLIENT_ID/SLACK_CLIENT_SECRET: " \
+                                    "bad_client_secret"
+    code, out, _ = await run(tmp_path, "-m", "bot", "check", **{k: v for k, v in env.items()
+                                                                if k != "SLACK_CLIENT_SECRET"})
+    assert code == 1 and "SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID" in out[0]
+
+
 async def test_check_with_bad_settings_and_no_database_yet_fails_and_creates_nothing(tmp_path, fake_slack):
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxb-1\nSLACK_SIGNNG_SECRET=s\n")
     code, out, err = await run(tmp_path, "-m", "bot", "check", SLACK_API_URL=fake_slack.api_url)
