@@ -131,10 +131,15 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         follow_ups = [{"id": f.id, "text": f.text, "owner": web_text.person(f.owner, people),
                        "due": f.due_on.isoformat() if f.due_on else "", "done": f.done_at is not None}
                       for f in detail.follow_ups]
+        facts = rules.IncidentFacts(incident.id, Priority(incident.priority), Status(incident.status),
+                                    incident.created_at, incident.last_update_at, incident.p0_since,
+                                    incident.commander_id)
+        standing = [{"text": s.text, "state": s.state, "due": when(s.due_at, tz)}
+                    for s in targets.standings(facts, reading.clock.now(), policy)]
         storm_alerts = [{"priority": a.priority, "title": a.title, "url": a.url or "", "state": a.state,
                          "times": a.times, "first": when(a.first_at, tz)} for a in detail.storm_alerts]
         return render("incident.html", request, who, incident=incident, ref=incident_ref(incident.number),
-                      events=events, follow_ups=follow_ups, storm_alerts=storm_alerts,
+                      events=events, follow_ups=follow_ups, storm_alerts=storm_alerts, targets=standing,
                       responders=[web_text.person(r, people) for r in detail.responders],
                       status=Status(incident.status).label, commander=web_text.person(incident.commander_id, people),
                       reporter=web_text.person(incident.reporter_id, people, "an alert or a tracker"),

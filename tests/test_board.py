@@ -97,6 +97,7 @@ async def test_people_appear_by_name_and_stored_slack_text_as_text(bot):
             in page)
     assert '<span class="mention">@Ravi</span> &lt;here&gt;' in page
     assert "Cart &lt;empty&gt; &amp; slow" in page and "reported by" in page
+    assert '<span class="target ok"' in page and "P1 target due in" in page  # its targets, as on its card
 
 
 async def test_incident_page_shows_the_timeline_in_the_viewers_timezone_and_the_draft(bot):
