@@ -16,7 +16,7 @@ from icalendar import Calendar, Event
 from markupsafe import Markup
 
 from bot.config import Settings
-from bot.db.models import Rotation
+from bot.db.models import Person, Rotation
 from bot.db.repo import Database
 from bot.domain import reminders as rules
 from bot.domain import targets
@@ -49,9 +49,11 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                      policy: rules.Policy, db: Database,
                      group_of: Callable[[int], dict | None] = lambda _rotation_id: None,
                      loads_of: Callable[[Rotation], list[Load]] = lambda _rotation: [],
-                     viewer_of: Callable[[web.Request], Viewer | None] = lambda _request: None) -> None:
+                     viewer_of: Callable[[web.Request], Viewer | None] = lambda _request: None,
+                     want_names: Callable[[set[str]], None] = lambda _users: None) -> None:
     """`group_of(rotation id)`: the rotation's @oncall user group as /healthz shows it, if it keeps one;
-    `loads_of(rotation)`: its fairness figures over the last 12 weeks; `viewer_of(request)`: who signed in."""
+    `loads_of(rotation)`: its fairness figures over the last 12 weeks; `viewer_of(request)`: who signed in;
+    `want_names(users)`: people shown whom Slack never told us about, to be asked about."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("bot", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]))
     secret = settings.web_secret or ""
@@ -67,6 +69,14 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
 
     def when(moment: datetime, tz: tzinfo) -> str:
         return moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
+
+    def people_of(users: set) -> dict[str, Person]:
+        """People as Slack told us about them; those it never did are asked about (named from then on)."""
+        wanted = {u for u in users if u}
+        found = reading.people(wanted)
+        if wanted - found.keys():
+            want_names(wanted - found.keys())
+        return found
 
     def guard(request: web.Request) -> Viewer | None:
         """Who signed in (None for a signed link); neither: 403."""
@@ -89,7 +99,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         priority = priority if priority in Priority._value2member_map_ else ""
         only_missing = request.query.get("missing", "") == "1"
         found = reading.board(rotation_name or None, priority or None)
-        people = reading.people({i.commander_id for i in found if i.commander_id})
+        people = people_of({i.commander_id for i in found if i.commander_id})
         columns = []
         for key, title in COLUMNS:
             cards = []
@@ -108,7 +118,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                     "targets": [{"text": s.text, "state": s.state, "due": when(s.due_at, tz)} for s in standing],
                     "overdue": targets.missing(standing)})
             columns.append({"key": key, "title": title, "cards": cards})
-        return render("board.html", request, who, columns=columns, token=request.query.get("token"), tz=str(tz),
+        return render("board.html", request, who, columns=columns, token=request.query.get("token", ""), tz=str(tz),
                       rotations=[r.name for r in rotations.all()], rotation=rotation_name, priority=priority,
                       missing=only_missing)
 
@@ -123,12 +133,14 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         except UserError as exc:
             raise web.HTTPNotFound(text=str(exc)) from None
         incident = detail.incident
-        people = reading.people({incident.commander_id, incident.reporter_id, *detail.responders,
+        people = people_of({incident.commander_id, incident.reporter_id, *detail.responders,
                                  *(e.actor_id for e in detail.events), *(f.owner for f in detail.follow_ups),
-                                 *web_text.mentioned(e.text for e in detail.events)} - {None, ""})
+                                 *web_text.mentioned([*(e.text for e in detail.events), incident.postmortem,
+                                                      *(f.text for f in detail.follow_ups)])} - {None, ""})
         events = [{"when": when(e.at, tz), "who": web_text.person(e.actor_id, people, "Firefighter"),
                    "kind": e.kind, "text": web_text.slack_to_html(e.text, people)} for e in detail.events]
-        follow_ups = [{"id": f.id, "text": f.text, "owner": web_text.person(f.owner, people),
+        follow_ups = [{"id": f.id, "text": web_text.slack_to_html(f.text, people),
+                       "owner": web_text.person(f.owner, people),
                        "due": f.due_on.isoformat() if f.due_on else "", "done": f.done_at is not None}
                       for f in detail.follow_ups]
         facts = rules.IncidentFacts(incident.id, Priority(incident.priority), Status(incident.status),
@@ -140,10 +152,11 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                          "times": a.times, "first": when(a.first_at, tz)} for a in detail.storm_alerts]
         return render("incident.html", request, who, incident=incident, ref=incident_ref(incident.number),
                       events=events, follow_ups=follow_ups, storm_alerts=storm_alerts, targets=standing,
+                      postmortem=web_text.slack_to_html(incident.postmortem, people),
                       responders=[web_text.person(r, people) for r in detail.responders],
                       status=Status(incident.status).label, commander=web_text.person(incident.commander_id, people),
                       reporter=web_text.person(incident.reporter_id, people, "an alert or a tracker"),
-                      declared=when(incident.created_at, tz), token=request.query.get("token"), tz=str(tz))
+                      declared=when(incident.created_at, tz), token=request.query.get("token", ""), tz=str(tz))
 
     def stats_page(request: web.Request) -> web.Response:
         who = guard(request)
@@ -151,9 +164,10 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         weeks = as_int(request.query.get("weeks")) or STATS_WEEKS
         weeks = min(max(weeks, 1), 52)
         rows, pages = reading.weekly(weeks, policy)
-        people = reading.people({user for user, _ in pages})
+        people = people_of({user for user, _ in pages})
         charts = stats_charts(rows, [(web_text.name_of(user, people), count) for user, count in pages])
-        return render("stats.html", request, who, charts=charts, weeks=weeks, token=request.query.get("token"),
+        return render("stats.html", request, who, charts=charts, weeks=weeks, team_tz=str(settings.team_timezone),
+                      token=request.query.get("token", ""),
                       tz=str(tz))
 
     def rotation_page(request: web.Request) -> web.StreamResponse:
@@ -168,7 +182,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         plan = rotations.plan(rotation, shifts=PAGE_SHIFTS)
         group = group_of(rotation.id)
         loads = loads_of(rotation)
-        people = reading.people({*plan.roster, *(o.user_id for o in plan.overrides), *(load.user for load in loads),
+        people = people_of({*plan.roster, *(o.user_id for o in plan.overrides), *(load.user for load in loads),
                                  *(u for s in plan.shifts for u in (s.primary, s.secondary, s.tertiary) if u),
                                  *(group["members"] if group else ())})
 
@@ -188,7 +202,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                  "taken": load.covers_taken} for load in loads]
         return render("rotation.html", request, who, name=rotation.name, shifts=shifts, overrides=overrides,
                       roster=Markup(", ").join(named(u) for u in plan.roster) or "nobody",
-                      token=request.query.get("token"), tz=str(tz), group=group, loads=rows, weeks=DEFAULT_WEEKS)
+                      token=request.query.get("token", ""), tz=str(tz), group=group, loads=rows, weeks=DEFAULT_WEEKS)
 
     def calendar(name: str, events: list[tuple[str, str, datetime, datetime]]) -> web.Response:
         cal = Calendar()
@@ -207,7 +221,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
 
     def shift_events(rotation, only: str | None = None) -> list[tuple[str, str, datetime, datetime]]:
         plan = rotations.plan(rotation, shifts=FEED_SHIFTS)
-        people = reading.people({*plan.roster, *(o.user_id for o in plan.overrides)})
+        people = people_of({*plan.roster, *(o.user_id for o in plan.overrides)})
         found = []
         for shift in plan.shifts:
             for role in ROLES:
@@ -238,7 +252,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                 or claims.get("p") != user:
             raise web.HTTPForbidden(text="This feed link is wrong.")
         events = [e for rotation in rotations.all() for e in shift_events(rotation, only=user)]
-        return calendar(f"On call: {web_text.name_of(user, reading.people({user}))}", events)
+        return calendar(f"On call: {web_text.name_of(user, people_of({user}))}", events)
 
     def in_threads(page: Callable[[web.Request], web.StreamResponse]):
         """Each page reads as it renders: all of it runs in the database's threads."""

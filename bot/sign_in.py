@@ -65,6 +65,21 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
         return viewer_of(secret, request.cookies.get(SESSION_COOKIE), reading.clock.now())
 
 
+    async def known_workspace() -> bool:
+        """Only people of the bot's own workspace sign in: learnt at start-up, else asked now (fails closed)."""
+        if slack.team_id is None:
+            try:
+                await slack.whoami()
+            except (SlackApiError, *TRANSPORT_ERRORS) as exc:
+                log.warning("sign-in: auth.test failed, the workspace is unknown: %s", exc)
+        return slack.team_id is not None
+
+    def claims_team(tokens: dict) -> str | None:
+        try:
+            return id_token_claims(tokens.get("id_token", "")).get("https://slack.com/team_id")
+        except ValueError:
+            return None
+
     async def login(request: web.Request) -> web.Response:
         if not settings.sign_in:
             return _refused(404, "Sign in with Slack is not set up here (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET).")
@@ -105,8 +120,11 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
             return _refused(400, f"The sign-in could not be trusted: {exc}.")
         if (info.get("https://slack.com/user_id") or info.get("sub")) != user:
             return _refused(400, "Slack's answers about who you are disagree.")
+        if not await known_workspace():
+            return _refused(503, "The bot does not know its own Slack workspace yet (auth.test failed); try again "
+                                 "in a minute.")
         team = info.get("https://slack.com/team_id")
-        if slack.team_id and team != slack.team_id:
+        if team != slack.team_id or claims_team(tokens) not in (None, slack.team_id):
             return _refused(403, "You signed in to another Slack workspace than the bot's.")
         name = str(info.get("name") or info.get("given_name") or user)
         response = web.HTTPFound(flow.next)
@@ -133,11 +151,11 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
             return web.json_response({"error": "This page is stale: reload it."}, status=403)
         try:
             body = json.loads(await request.read())
-            number, action = int(body["incident"]), str(body["action"])
+            number, action = body["incident"], str(body["action"])
             value, note, key = str(body.get("value", "")), str(body.get("note", "")), str(body.get("key", ""))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return web.json_response({"error": "send {incident, action, value, key} as JSON"}, status=400)
-        if not _KEY.fullmatch(key) or not 0 < number < 2**31:
+        if type(number) is not int or not _KEY.fullmatch(key) or not 0 < number < 2**31:
             return web.json_response({"error": "a request key and an incident number are needed"}, status=400)
         try:
             changed, said = await db.run(apply, who, number, action, value, note, f"web:{key}")

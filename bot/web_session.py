@@ -15,6 +15,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from bot.web_tokens import sign, verify
 
@@ -42,8 +43,12 @@ class Flow:
 
 
 def safe_next(path: str | None) -> str:
-    """Where to go after signing in: a path on this site only (never `//elsewhere` or a full URL)."""
-    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path or len(path) > 500:
+    """Where to go after signing in: a path on this site only — never `//elsewhere`, a full URL, or one that
+    becomes either once a browser or the HTTP library drops its whitespace and control characters."""
+    if not path or len(path) > 500 or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in path) or "\\" in path:
+        return "/board"
+    parts = urlsplit(path)
+    if not path.startswith("/") or path.startswith("//") or parts.scheme or parts.netloc:
         return "/board"
     return path
 

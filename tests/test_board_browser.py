@@ -108,6 +108,14 @@ async def test_sign_in_and_work_the_queue_in_chromium(make_bot, chromium):
                 await page.keyboard.press(key)
             await page.locator(f'[data-column="blocked"] [data-incident="INC-{keyed.number}"]').wait_for()
             await bot.settle()
+            # Picking one card up, then pressing Space on another: the first is put back, nothing moves.
+            await page.locator('[data-incident="INC-3"]').focus()
+            for key in ("Space", "ArrowRight", "ArrowRight", "ArrowRight"):  # INC-3 held over Blocked …
+                await page.keyboard.press(key)
+            await page.locator(f'[data-incident="INC-{dragged.number}"]').focus()  # … Space on INC-1
+            for key in ("Space", "Escape"):
+                await page.keyboard.press(key)
+            await bot.settle()
             await page.screenshot(path=str(ARTIFACTS / "board.png"), full_page=True)
 
             await page.locator(f'[data-incident="INC-{dragged.number}"] a').click()
@@ -120,6 +128,8 @@ async def test_sign_in_and_work_the_queue_in_chromium(make_bot, chromium):
             await page.screenshot(path=str(ARTIFACTS / "stats.png"), full_page=True)
         finally:
             await browser.close()
+    with bot.session() as s:
+        assert s.exec(select(Incident).where(Incident.number == 3)).one().status == "new"
     for incident, status, text in ((dragged, "in_progress", "New → In progress"), (keyed, "blocked", "New → Blocked")):
         with bot.session() as s:
             assert s.get(Incident, incident.id).status == status

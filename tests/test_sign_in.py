@@ -157,10 +157,12 @@ async def test_a_forged_or_foreign_sign_in_is_refused_and_leaves_no_session(boar
         assert not any(c.key == SESSION_COOKIE for c in browser.cookie_jar)
         async with browser.get(f"{bot.url}/board") as response:
             assert response.status == 403 and "/auth/slack/login" in await response.text()
-        # An open redirect is not: `next` stays on this site.
+        # An open redirect is not: `next` stays on this site, however it is dressed up.
         bot.fake.signs_in = "U0REPORTER"
-        async with browser.get(f"{bot.url}/auth/slack/login?next=//evil.example/x") as response:
-            assert response.status == 200 and str(response.url) == f"{bot.url}/board"
+        for bad in ("//evil.example/x", "/\t/evil.example/x", "https://evil.example/", "/\r\n/evil.example",
+                    "/\\evil.example", " //evil.example"):
+            async with browser.get(f"{bot.url}/auth/slack/login", params={"next": bad}) as response:
+                assert response.status == 200 and str(response.url) == f"{bot.url}/board", bad
     finally:
         await browser.close()
 
@@ -171,3 +173,59 @@ async def test_without_client_settings_there_is_no_sign_in_and_the_board_stays_r
             assert response.status == 404 and "SLACK_CLIENT_ID" in await response.text()
         async with browser.post(f"{bot.url}/board/act", data=json.dumps({})) as response:
             assert response.status == 401
+
+
+async def test_the_workspace_must_be_known_before_anyone_signs_in(board_bot):
+    bot = board_bot
+    bot.runtime.slack.team_id = None  # auth.test failed at start-up …
+    bot.fake.fail("auth.test", "internal_error", status=500, times=10)  # … and still fails
+    browser = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    try:
+        async with browser.get(f"{bot.url}/auth/slack/login") as response:
+            assert response.status == 503 and "workspace" in await response.text()
+        assert not any(c.key == SESSION_COOKIE for c in browser.cookie_jar)
+        bot.fake.recover("auth.test")  # Slack answers again: the workspace is learnt at the next sign-in
+        async with browser.get(f"{bot.url}/auth/slack/login") as response:
+            assert response.status == 200 and "Signed in as" in await response.text()
+    finally:
+        await browser.close()
+
+
+async def test_bad_requests_to_the_board_change_nothing_and_say_why(board_bot):
+    bot = board_bot
+    incident = await bot.declare("Checkout is down", priority="P1", commander="U0COMMANDER")
+    browser, csrf = await signed_in(bot)
+    try:
+        for number in (1e400, True, "1", 1.5, None, 2**40):
+            async with browser.post(f"{bot.url}/board/act", data=json.dumps(
+                    {"incident": number, "action": "command", "key": "k" * 10}).replace("Infinity", "1e400"),
+                    headers={"X-CSRF-Token": csrf}) as response:
+                assert response.status == 400, number
+        status, answer = await act(bot, browser, csrf, incident=incident.number, action="move", value="blocked",
+                                   note="x" * 3001)
+        assert status == 409 and "3000 characters" in answer["error"]
+        with bot.session() as s:
+            assert s.get(Incident, incident.id).status == "new"
+    finally:
+        await browser.close()
+
+
+async def test_people_the_page_shows_without_a_name_are_named_after_the_next_look(board_bot):
+    bot = board_bot
+    bot.fake.add_user("U0OTHER", name="Otto")
+    incident = await bot.declare("Checkout is down", priority="P0", commander="U0COMMANDER")
+    await bot.slack.command("update asked <@U0OTHER|otto> to look", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.slack.command("status resolved rolled back", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.settle()
+    browser, _ = await signed_in(bot)
+    try:
+        async with browser.get(f"{bot.url}/incidents/{incident.number}") as response:
+            page = await response.text()
+        assert "@otto" in page and "Otto" not in page  # Slack's label until it tells us
+        assert "Incident analysis draft" in page and "&lt;@" not in page and "<@" not in page
+        await bot.tick(minutes=11)  # the next look asks users.info about whoever a page could not name
+        async with browser.get(f"{bot.url}/incidents/{incident.number}") as response:
+            page = await response.text()
+        assert "@Otto" in page and "@otto" not in page
+    finally:
+        await browser.close()

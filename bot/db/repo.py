@@ -338,12 +338,12 @@ def incidents_declared_since(*, session: Session, since: datetime) -> list[Incid
     return list(session.exec(select(Incident).where(col(Incident.created_at) >= since)))
 
 
-def triaged_times(*, session: Session, incident_ids: list[int]) -> dict[int, datetime]:
-    """When each incident first left `new` (its first status change: statuses only move forward)."""
-    if not incident_ids:
-        return {}
+def triaged_times(*, session: Session, declared_since: datetime) -> dict[int, datetime]:
+    """When each incident declared since then first left `new` (its first status change: statuses only move
+    forward)."""
     rows = session.execute(sa.select(TimelineEvent.incident_id, sa.func.min(TimelineEvent.at))
-                           .where(col(TimelineEvent.incident_id).in_(incident_ids),
+                           .join(Incident, col(Incident.id) == col(TimelineEvent.incident_id))
+                           .where(col(Incident.created_at) >= declared_since,
                                   col(TimelineEvent.kind).in_(("status", "resolved", "closed", "duplicate")))
                            .group_by(TimelineEvent.incident_id)).all()
     return {incident_id: at.replace(tzinfo=UTC) if at.tzinfo is None else at for incident_id, at in rows}

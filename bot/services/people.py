@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +29,16 @@ class People:
     def __init__(self, db: repo.Database, slack: SlackGateway, clock: Clock, team_timezone: ZoneInfo) -> None:
         self.db, self.slack, self.clock, self.team_timezone = db, slack, clock, team_timezone
         self._checked: datetime | None = None
+        self._wanted: set[str] = set()  # people a web page showed without knowing them (asked at the next look)
+        self._wanted_lock = threading.Lock()
+
+    def want(self, users: Iterable[str]) -> None:
+        """Someone Slack never told us about was shown (a mention, an override, an event's actor): their name is
+        asked for at the next look, so pages name them from then on. Thread-safe (pages render in db threads)."""
+        with self._wanted_lock:
+            self._wanted.update(u for u in users if u and u[:1] in "UW" and len(u) <= 32)
+            while len(self._wanted) > 500:  # a flood of strange ids never grows without bound
+                self._wanted.pop()
 
     def timezones(self, session: Session, users: Sequence[str]) -> dict[str, ZoneInfo]:
         """Each person's Slack timezone where known, else the team's."""
@@ -53,7 +64,10 @@ class People:
         """Fetch Slack timezones for these users, or for roster members and commanders not refreshed in a day."""
         now = self.clock.now()
         if users is None:
-            users = await self.db.run_background(self._stale, now, limit)
+            with self._wanted_lock:
+                wanted, self._wanted = list(self._wanted)[:limit], set(list(self._wanted)[limit:])
+            users = wanted + [u for u in await self.db.run_background(self._stale, now, limit - len(wanted))
+                              if u not in wanted]
         done = 0
         for user in users:
             try:

@@ -126,7 +126,7 @@ class Reading:
         since = first_week_start(now, self.settings.team_timezone, weeks)
         with self.db.reading() as session:
             rows = repo.incidents_declared_since(session=session, since=since)
-            triaged = repo.triaged_times(session=session, incident_ids=[i.id for i in rows])
+            triaged = repo.triaged_times(session=session, declared_since=since)
             pages = repo.pages_per_person(session=session, since=since)
         facts = [WeekFacts(priority=Priority(i.priority), status=Status(i.status), created_at=i.created_at,
                            acknowledged_at=i.acknowledged_at, triaged_at=triaged.get(i.id),

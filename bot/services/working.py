@@ -49,6 +49,14 @@ class Resolution:
 Apply = Callable[[Session, Incident, datetime], Outcome | None]
 
 
+def _bounded(text: str, what: str) -> str:
+    """A note said in the channel with the change: within what one message can hold."""
+    text = text.strip()
+    if len(text) > UPDATE_MAX:
+        raise UserError(f"Keep the {what} to {UPDATE_MAX} characters (it has {len(text)}).")
+    return text
+
+
 def _users(users: Sequence[str]) -> str:
     return ", ".join(f"<@{u}>" for u in users)
 
@@ -246,7 +254,7 @@ class Working:
             return self.resolve(number, user_id, Resolution(summary=note), request_key)
         if target is Status.CLOSED:
             return self.close(number, user_id, note, request_key)
-        note = note.strip()
+        note = _bounded(note, "note")
 
         def apply(session, incident: Incident, now):
             current = Status(incident.status)
@@ -393,7 +401,7 @@ class Working:
         return self._change(number, user_id, apply, request_key)
 
     def close(self, number: int, user_id: str, reason: str = "", request_key: str | None = None) -> Changed:
-        reason = reason.strip()
+        reason = _bounded(reason, "reason")
 
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, Status(incident.status), "close it", incident.duplicate_of)
