@@ -26,7 +26,7 @@ from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import ROLES
 from bot.domain.stats import humanize
 from bot.services import Reading, Rotations
-from bot.slack_text import as_int
+from bot.slack_text import as_int, is_user_id
 from bot.views import fairness as fairness_views
 from bot.views import web_text
 from bot.views.charts import stats_charts
@@ -72,7 +72,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
 
     def people_of(users: set) -> dict[str, Person]:
         """People as Slack told us about them; those it never did are asked about (named from then on)."""
-        wanted = {u for u in users if u}
+        wanted = {u for u in users if is_user_id(u)}  # (a forged feed token may name anything)
         found = reading.people(wanted)
         if wanted - found.keys():
             want_names(wanted - found.keys())

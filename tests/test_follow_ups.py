@@ -5,6 +5,7 @@ business hours, once a day, across a weekend in two timezones — and listed per
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 
 from sqlmodel import select
@@ -155,8 +156,9 @@ async def test_the_incident_page_lists_its_follow_ups(bot):
     token = page_token(bot.runtime.settings.web_secret, bot.clock.now())
     async with bot.slack.session.get(f"{bot.url}/incidents/1?token={token}") as response:
         page = await response.text()
-    assert "<li>#1 Add a canary — @U0B · due 2026-11-27</li>" in page
-    assert "<li>#2 <s>Alerting</s> (done) — @U0A</li>" in page
+    shown = re.sub(r"<(?!/?s>)[^>]+>", "", page)  # as read: people by name (the fake's are named as their ids)
+    assert "#1 Add a canary — U0B · due 2026-11-27" in shown
+    assert "#2 <s>Alerting</s> (done) — U0A" in shown
 
 
 async def test_an_owner_off_the_roster_marks_their_own_follow_up_and_due_may_be_a_word(bot):
