@@ -123,6 +123,9 @@ async def test_sign_in_and_work_the_queue_in_chromium(make_bot, chromium):
             timeline = await page.locator("table").first.inner_text()
             assert "Cora Chen" in timeline and "paged @Ana Alves (primary)" in timeline and "<@" not in timeline
             await page.screenshot(path=str(ARTIFACTS / "incident.png"), full_page=True)
+            await page.goto(f"{bot.url}/rotations/payments")
+            assert "Ana Alves" in await page.locator("table").first.inner_text()
+            await page.screenshot(path=str(ARTIFACTS / "rotation.png"), full_page=True)
             await page.goto(f"{bot.url}/stats")
             assert await page.locator("figure svg").count() == 5
             await page.screenshot(path=str(ARTIFACTS / "stats.png"), full_page=True)
