@@ -93,6 +93,9 @@ async def test_sign_in_and_work_the_queue_in_chromium(make_bot, chromium):
             await page.wait_for_url(f"{bot.url}/board")
             assert "Signed in as" in await page.locator("header").inner_text()
             assert "Cora Chen" in await page.locator('[data-incident="INC-1"]').inner_text()
+            p0 = await page.locator('[data-incident="INC-3"]').inner_text()
+            assert "triage missed by 40m" in p0 and "update late by 10m" in p0  # targets at a glance
+            assert "P1 target due in" in await page.locator('[data-incident="INC-1"]').inner_text()
             await page.screenshot(path=str(ARTIFACTS / "board-signed-in.png"), full_page=True)
 
             before = len(bot.fake.calls_to("chat.postMessage"))
