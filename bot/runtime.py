@@ -143,7 +143,7 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     tracker_out = TrackerOut(tuple(trackers or ()), outbox)
     working = Working(settings, db, clock, outbox, rotations, paging, tracker_out)
     declaring = Declaring(db, clock, outbox, paging, tracker_out)
-    follow_ups = FollowUps(settings, db, clock, outbox, working, people, rotations)
+    follow_ups = FollowUps(settings, db, clock, outbox, working, people, rotations, tracker_out)
     handoffs = Handoffs(settings, db, clock, outbox, rotations, working, follow_ups.overdue_of)
     reminders = Reminders(settings, db, clock, outbox, rotations, people, handoffs)
     reading = Reading(settings, db, clock)
@@ -168,7 +168,7 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
                     alerts=Alerts(settings, db, clock, declaring, working, storms), storms=storms,
                     heartbeats=Heartbeats(settings, db, clock, declaring, working, rotations),
                     reading=reading, clicks=clicks,
-                    issue_events=IssueEvents(settings, db, clock, declaring, working),
+                    issue_events=IssueEvents(settings, db, clock, declaring, working, follow_ups),
                     covers=covers, usergroups=usergroups, fairness=Fairness(db, clock, rotations, people),
                     capture=Capture(settings, db, clock, lambda: slack.team_url), follow_ups=follow_ups,
                     watch=EngineWatch(settings, db, clock, background))

@@ -155,3 +155,18 @@ def test_a_body_that_is_not_text_is_named():
     hook = sample("gitlab_issue_hook.json")
     hook["object_attributes"]["updated_at"] = "2017-09-15 16:52:00 UTC"
     assert gitlab_event("Issue Hook", "u-9", hook).updated_at.isoformat() == "2017-09-15T16:52:00+00:00"
+
+
+def test_a_follow_up_as_an_issue():
+    from datetime import date
+
+    from bot.domain.tracker import follow_up_body, follow_up_labels, follow_up_state, follow_up_title
+    assert follow_up_title(7, 3, "Ask <@U0B|bo> about <https://x.example|the canary>") == \
+        "INC-7 follow-up #3: Ask `@bo` (Slack) about [the canary](https://x.example)"
+    assert len(follow_up_title(7, 3, "x" * 400)) <= 256
+    body = follow_up_body("Add a canary", "U0B", date(2026, 11, 27), "https://github.example/acme/infra/issues/4",
+                          "C0INC", 3)
+    assert "**Owner:** Slack user `U0B`" in body and "**Due:** 2026-11-27" in body
+    assert "issues/4" in body and "channel=C0INC" in body and "<!-- firefighter:follow-up-3 -->" in body
+    assert follow_up_labels(["bug", "follow-up"]) == ["bug", "follow-up"] and follow_up_labels() == ["follow-up"]
+    assert (follow_up_state(True), follow_up_state(False)) == ("closed", "open")

@@ -442,3 +442,20 @@ class Heartbeat(SQLModel, table=True):
     beats: int = 0
     incident_id: int | None = Field(default=None, foreign_key="incident.id")
     silence_of: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))  # its `silent_after`
+
+
+class FollowUpIssue(SQLModel, table=True):
+    """A follow-up's issue in an issue tracker: one per follow-up per tracker, one follow-up per issue. Closing
+    either closes both (SPEC §2 "Follow-ups"); `seen_at` orders the tracker's events as for incidents' issues."""
+
+    __tablename__ = "follow_up_issue"
+    __table_args__ = (sa.UniqueConstraint("tracker", "issue_id"), sa.UniqueConstraint("follow_up_id", "tracker"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    follow_up_id: int = Field(foreign_key="follow_up.id", index=True)
+    tracker: str = Field(max_length=16)
+    issue_id: str = Field(max_length=64)
+    number: int
+    url: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    seen_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))

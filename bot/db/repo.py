@@ -26,6 +26,7 @@ from bot.db.models import (
     CoverRequest,
     Delivery,
     FollowUp,
+    FollowUpIssue,
     HandledRequest,
     Heartbeat,
     Incident,
@@ -1183,6 +1184,38 @@ def link_issue(*, session: Session, incident_id: int, tracker: str, issue_id: st
                opened_there: bool, now: datetime) -> None:
     session.add(TrackerIssue(incident_id=incident_id, tracker=tracker, issue_id=issue_id, number=number, url=url,
                              opened_there=opened_there, created_at=now))
+
+
+def follow_up_issue(*, session: Session, follow_up_id: int, tracker: str) -> FollowUpIssue | None:
+    return session.exec(select(FollowUpIssue).where(FollowUpIssue.follow_up_id == follow_up_id,
+                                                    FollowUpIssue.tracker == tracker)).first()
+
+
+def follow_up_of_issue(*, session: Session, tracker: str,
+                       issue_id: str) -> tuple[FollowUp, FollowUpIssue] | tuple[None, None]:
+    found = session.exec(select(FollowUp, FollowUpIssue).join(FollowUpIssue, FollowUpIssue.follow_up_id == FollowUp.id)
+                         .where(FollowUpIssue.tracker == tracker, FollowUpIssue.issue_id == issue_id)).first()
+    return (found[0], found[1]) if found else (None, None)
+
+
+def link_follow_up_issue(*, session: Session, follow_up_id: int, tracker: str, issue_id: str, number: int,
+                         url: str, now: datetime) -> None:
+    session.add(FollowUpIssue(follow_up_id=follow_up_id, tracker=tracker, issue_id=issue_id, number=number,
+                              url=url, created_at=now))
+
+
+def follow_up_issue_seen(*, session: Session, tracker: str, issue_id: str, at: datetime) -> None:
+    table = FollowUpIssue.__table__
+    session.execute(sa.update(table).where(
+        table.c.tracker == tracker, table.c.issue_id == issue_id,
+        sa.or_(table.c.seen_at.is_(None), table.c.seen_at < at)).values(seen_at=at))
+
+
+def unmirrored_follow_ups(*, session: Session, incident_id: int, tracker: str) -> list[FollowUp]:
+    """The incident's follow-ups with no issue on this tracker yet (those the resolve form just made)."""
+    linked = select(FollowUpIssue.follow_up_id).where(FollowUpIssue.tracker == tracker)
+    return list(session.exec(select(FollowUp).where(FollowUp.incident_id == incident_id,
+                                                    col(FollowUp.id).not_in(linked))))
 
 
 def tracker_states(*, session: Session) -> dict[str, TrackerState]:

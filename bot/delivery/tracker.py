@@ -10,6 +10,7 @@ asked whether an earlier attempt got through (the issue's title, a hidden marker
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.db import repo
-from bot.db.models import Delivery, Incident, TrackerIssue
+from bot.db.models import Delivery, FollowUp, FollowUpIssue, Incident, TrackerIssue
 from bot.delivery.engine import DeliveryEngine, Drop, Later, Refused, Sent, Unavailable
 from bot.delivery.messages import home_lane, incident_in
 from bot.domain.incident import Impact, Priority, Status, incident_ref
@@ -28,6 +29,11 @@ from bot.domain.tracker import (
     IssueFacts,
     close_reason,
     comment_body,
+    follow_up_body,
+    follow_up_labels,
+    follow_up_prefix,
+    follow_up_state,
+    follow_up_title,
     issue_body,
     issue_labels,
     issue_state,
@@ -42,6 +48,7 @@ from bot.views.incident import reported_by
 log = logging.getLogger(__name__)
 
 OPEN, SYNC, COMMENT = "open", "sync", "comment"
+FOLLOW_UP_OPEN, FOLLOW_UP_SYNC = "followup-open", "followup-sync"  # (no `_`: the kind's tracker is before it)
 HOME_WAIT = timedelta(minutes=2)  # an issue waits this long for the incident's channel, to link to it
 LOOK_BACK = timedelta(minutes=10)  # an earlier attempt's issue or comment is this recent at most (clock skew)
 
@@ -75,6 +82,8 @@ class TrackerDeliveries:
             engine.register(kind_for(name, OPEN), self.open, prepare=self._read_for_open)
             engine.register(kind_for(name, SYNC), self.sync, prepare=self._read)
             engine.register(kind_for(name, COMMENT), self.comment, prepare=self._read)
+            engine.register(kind_for(name, FOLLOW_UP_OPEN), self.open_follow_up, prepare=self._read_follow_up)
+            engine.register(kind_for(name, FOLLOW_UP_SYNC), self.sync_follow_up, prepare=self._read_follow_up)
 
     # -- reads, in the claim's transaction ------------------------------------------------------------------
 
@@ -209,6 +218,59 @@ class TrackerDeliveries:
                             tracker.comment(found.issue.number, comment_body(text, key)))
         return await self._ok(tracker_name, found)
 
+    # -- follow-ups ------------------------------------------------------------------------------------------
+
+    def _read_follow_up(self, session: Session, delivery: Delivery) -> FoundFollowUp:
+        incident = incident_in(session, delivery, need_home=False)
+        tracker = self._tracker(delivery)
+        item = repo.follow_up_by_id(session=session, follow_up_id=json.loads(delivery.payload)["follow_up_id"])
+        if item is None:
+            raise Drop("the follow-up is gone")
+        state = repo.tracker_states(session=session).get(tracker)
+        return FoundFollowUp(incident, item, repo.follow_up_issue(session=session, follow_up_id=item.id,
+                                                                  tracker=tracker),
+                             repo.tracker_issue(session=session, incident_id=incident.id, tracker=tracker),
+                             bool(state and state.login))
+
+    async def open_follow_up(self, delivery: Delivery, payload: dict, found: FoundFollowUp) -> Sent | None:
+        if found.issue is not None:
+            return None  # opened already
+        incident, item, tracker_name = found.incident, found.item, self._tracker(delivery)
+        tracker = self.trackers[tracker_name]
+        ref = None
+        if self._tried_before(delivery):
+            ref = await self._calling(delivery, incident, "find the follow-up's issue it opened", tracker.find_issue(
+                follow_up_prefix(incident.number, item.id), item.created_at - LOOK_BACK))
+        if ref is None:
+            body = follow_up_body(item.text, item.owner, item.due_on,
+                                  found.incident_issue.url if found.incident_issue else None,
+                                  incident.channel_id if incident.thread_ts is None else incident.announcement_channel,
+                                  item.id)
+            ref = await self._calling(delivery, incident, f"open an issue for follow-up #{item.id}", tracker.open_issue(
+                follow_up_title(incident.number, item.id, item.text), body, follow_up_labels()))
+        now, follow_up_id = self.clock.now(), item.id
+
+        def link(session: Session) -> None:
+            repo.link_follow_up_issue(session=session, follow_up_id=follow_up_id, tracker=tracker_name,
+                                      issue_id=ref.issue_id, number=ref.number, url=ref.url, now=now)
+            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
+                           text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number} for follow-up "
+                                f"#{follow_up_id}: {ref.url}")
+            if item.done_at is not None:  # done while its issue was being opened: closed too
+                self.engine.queue(session, lane=delivery.lane, kind=kind_for(tracker_name, FOLLOW_UP_SYNC), now=now,
+                                  incident_id=incident.id, follow_up_id=follow_up_id)
+        return await self._ok(tracker_name, found, link)
+
+    async def sync_follow_up(self, delivery: Delivery, payload: dict, found: FoundFollowUp) -> Sent | None:
+        """Open or closed from the follow-up as it is now: several changes in a row need only the last word."""
+        if found.issue is None:
+            return None  # not opened (yet): its opening closes it if it is done by then
+        tracker_name, done = self._tracker(delivery), found.item.done_at is not None
+        await self._calling(delivery, found.incident, f"close or reopen follow-up #{found.item.id}'s issue",
+                            self.trackers[tracker_name].set_issue(found.issue.number, follow_up_labels,
+                                                                  follow_up_state(done), "completed"))
+        return await self._ok(tracker_name, found)
+
     def _comment_text(self, payload: dict, incident: Incident) -> str | None:
         about = payload.get("about")
         if about == "postmortem":
@@ -222,6 +284,15 @@ class TrackerDeliveries:
                     + (f": [the incident's channel]({where})" if where else "") + ". Closing this issue resolves "
                     "it; its priority follows the P0/P1 label.")
         return payload.get("text")
+
+
+@dataclass(frozen=True)
+class FoundFollowUp:
+    incident: Incident
+    item: FollowUp
+    issue: FollowUpIssue | None  # the follow-up's own issue there, once opened
+    incident_issue: TrackerIssue | None
+    login_known: bool
 
 
 def refresh_summary(engine: DeliveryEngine) -> Callable[[Session, Incident, datetime], None]:

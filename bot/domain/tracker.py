@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.domain.incident import Priority, Status, incident_ref
@@ -165,6 +165,44 @@ def issue_body(facts: IssueFacts) -> str:
 
 def comment_body(text: str, key: str) -> str:
     return _cut(f"{from_slack(text)}\n\n{marker(key)}")
+
+
+# -- a follow-up as an issue ------------------------------------------------------------------------------------
+
+FOLLOW_UP_LABEL = "follow-up"
+
+
+def follow_up_prefix(number: int, follow_up_id: int) -> str:
+    """How the bot recognises the issue it opened for a follow-up (after a crash or an unclear answer)."""
+    return f"{incident_ref(number)} follow-up #{follow_up_id}: "
+
+
+def follow_up_title(number: int, follow_up_id: int, text: str) -> str:
+    title = follow_up_prefix(number, follow_up_id) + " ".join(from_slack(text).split())
+    return title if len(title) <= TITLE_MAX else title[:TITLE_MAX - 1] + "…"
+
+
+def follow_up_body(text: str, owner: str, due_on: date | None, incident_issue: str | None,
+                   channel_id: str | None, follow_up_id: int) -> str:
+    lines = [from_slack(text), "", f"**Owner:** Slack user `{owner}`"]
+    if due_on:
+        lines.append(f"**Due:** {due_on.isoformat()}")
+    if incident_issue:
+        lines.append(f"**Incident:** {incident_issue}")
+    if link := slack_link(channel_id):
+        lines.append(f"**Slack:** [the incident's channel]({link})")
+    lines += ["", "_A follow-up of the incident, kept in step by Firefighter: closing this issue marks it done in "
+              "Slack, reopening it opens it again (and the other way round)._", marker(f"follow-up-{follow_up_id}")]
+    return _cut("\n".join(lines))
+
+
+def follow_up_labels(current: Sequence[str] = ()) -> list[str]:
+    """Whatever people put on it, with the follow-up label."""
+    return list(dict.fromkeys([*current, FOLLOW_UP_LABEL]))
+
+
+def follow_up_state(done: bool) -> str:
+    return "closed" if done else "open"
 
 
 # -- a tracker's webhook event ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy.orm import object_session
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -18,11 +19,13 @@ from bot.db import repo
 from bot.db.models import FollowUp, Incident
 from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
+from bot.domain.tracker import TrackerActor
 from bot.domain.when import parse_moment
 from bot.services.outbox import Outbox
 from bot.services.outcomes import Changed, Effects, Outcome
 from bot.services.people import People
 from bot.services.rotations import Rotations
+from bot.services.tracking import TrackerOut
 from bot.services.working import Working
 from bot.slack_text import clean_text, escape, is_user_id, parse_user_ref, safe
 
@@ -85,9 +88,10 @@ class FollowUps:
     calendar and business hours decide when a reminder may go."""
 
     def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, working: Working,
-                 people: People, rotations: Rotations) -> None:
+                 people: People, rotations: Rotations, trackers: TrackerOut | None = None) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
         self.working, self.people, self.rotations = working, people, rotations
+        self.trackers = trackers  # each follow-up an issue there too (closing either closes both)
 
     def add(self, number: int, actor: str, args: str, request_key: str | None = None) -> tuple[Changed, FollowUp]:
         asked = parse_add(args, self.clock.now(), self.settings)
@@ -98,6 +102,9 @@ class FollowUps:
             item = repo.add_follow_up(session=session, incident_id=incident.id, text=asked.text, owner=owner,
                                       due_on=asked.due_on, created_by=actor, now=now)
             made.append(item)
+            if self.trackers is not None:
+                session.flush()
+                self.trackers.follow_up(session, incident, item.id, now, opened=True)
             due = f", due {asked.due_on.isoformat()}" if asked.due_on else ""
             return Outcome("follow-up", f"#{item.id} {asked.text} (<@{owner}>{due})", Effects(
                 f":pushpin: <@{actor}> added follow-up #{item.id} on {incident_ref(number)}: {safe(asked.text)} "
@@ -105,8 +112,8 @@ class FollowUps:
         changed = self.working.change(number, actor, apply, request_key)
         return changed, (made[-1] if made else None)  # (an attempt PostgreSQL rolled back made one too)
 
-    def _item_change(self, item_id: int, actor: str, request_key: str | None, what, *,
-                     owner_may: bool = False) -> Changed:
+    def _item_change(self, item_id: int, actor: str | None, request_key: str | None, what, *,
+                     owner_may: bool = False, external: TrackerActor | None = None) -> Changed:
         """`owner_may`: its owner (and whoever added it) may, besides whoever may change the incident."""
         with self.db.reading() as session:
             item = repo.follow_up_by_id(session=session, follow_up_id=item_id)
@@ -118,19 +125,27 @@ class FollowUps:
             stored = session.get(FollowUp, item_id)
             return what(stored, incident, now)
         theirs = owner_may and actor in (item.owner, item.created_by)
-        return self.working.change(incident.number, actor, apply, request_key, check_permission=not theirs)
+        return self.working.change(incident.number, actor, apply, request_key, check_permission=not theirs,
+                                   external=external)
 
-    def done(self, item_id: int, actor: str, request_key: str | None = None, *, undo: bool = False) -> Changed:
+    def done(self, item_id: int, actor: str | None, request_key: str | None = None, *, undo: bool = False,
+             external: TrackerActor | None = None) -> Changed:
+        """`external`: its issue was closed or reopened on a tracker (then `actor` is None)."""
+        who = f"<@{actor}>" if actor else f"*{escape(str(external))}*"
+
         def what(item: FollowUp, incident: Incident, now: datetime) -> Outcome:
             if undo != (item.done_at is not None):
                 raise UserError(f"Follow-up #{item_id} is {'not done' if undo else 'done'} already.")
             item.done_at, item.done_by = (None, None) if undo else (now, actor)
+            if self.trackers is not None:
+                self.trackers.follow_up(object_session(item), incident, item_id, now, opened=False,
+                                        origin=external.tracker if external else None)
             verb = "reopened" if undo else "done"
             return Outcome("follow-up", f"#{item_id} {verb}: {item.text}", Effects(
-                f":white_check_mark: <@{actor}> marked follow-up #{item_id} {verb}: {safe(item.text)}"
-                if not undo else f":leftwards_arrow_with_hook: <@{actor}> reopened follow-up #{item_id}: "
+                f":white_check_mark: {who} marked follow-up #{item_id} {verb}: {safe(item.text)}"
+                if not undo else f":leftwards_arrow_with_hook: {who} reopened follow-up #{item_id}: "
                 f"{safe(item.text)}", refresh=False))
-        return self._item_change(item_id, actor, request_key, what, owner_may=True)
+        return self._item_change(item_id, actor, request_key, what, owner_may=actor is not None, external=external)
 
     def reassign(self, item_id: int, actor: str, owner: str, request_key: str | None = None) -> Changed:
         def what(item: FollowUp, incident: Incident, now: datetime) -> Outcome:

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
+from bot.db.models import FollowUp, FollowUpIssue
 from bot.domain.errors import UserError
 from bot.domain.incident import Declaration, Priority, Status, clean_title, incident_ref
 from bot.domain.tracker import Decision, IssueEvent, Linked, TrackerActor, decide
 from bot.services.declaring import Declaring
+from bot.services.follow_ups import FollowUps
 from bot.services.working import Resolution, Working
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ DESCRIPTION_MAX = 3000
 @dataclass(frozen=True)
 class Heard:
     incident: str | None
-    did: str  # declared | resolved | reopened | priority | ignored
+    did: str  # declared | resolved | reopened | priority | follow-up done | follow-up reopened | ignored
     reason: str = ""
 
     def as_json(self) -> dict:
@@ -38,9 +40,9 @@ class IssueEvents:
     """`declaring`: an issue in the queue opens an incident as a person would; `working`: its changes change it."""
 
     def __init__(self, settings: Settings, db: repo.Database, clock: Clock, declaring: Declaring,
-                 working: Working) -> None:
+                 working: Working, follow_ups: FollowUps | None = None) -> None:
         self.settings, self.db, self.clock = settings, db, clock
-        self.declaring, self.working = declaring, working
+        self.declaring, self.working, self.follow_ups = declaring, working, follow_ups
 
     def health(self, counts: dict[str, dict[str, int]]) -> dict[str, dict]:
         """For /healthz: each tracker's last refusal for good (until a call goes through again) and what it is
@@ -60,6 +62,13 @@ class IssueEvents:
         return health
 
     def receive(self, event: IssueEvent) -> Heard:
+        with self.db.reading() as session:
+            item, item_link = repo.follow_up_of_issue(session=session, tracker=event.tracker,
+                                                      issue_id=event.issue_id)
+            number = repo.incident_by_id(session=session, incident_id=item.incident_id).number if item else None
+            state = repo.tracker_states(session=session).get(event.tracker)
+        if item is not None and number is not None:
+            return self._follow_up(event, item, item_link, number, state.login if state else None)
         with self.db.reading() as session:
             incident, link = repo.incident_of_issue(session=session, tracker=event.tracker, issue_id=event.issue_id)
             state = repo.tracker_states(session=session).get(event.tracker)
@@ -81,6 +90,31 @@ class IssueEvents:
         heard = self._apply(event, decision, incident.number)
         if event.updated_at is not None and not decision.reason.startswith("an older event"):
             self._seen(event)
+        return heard
+
+    def _follow_up(self, event: IssueEvent, item: FollowUp, link: FollowUpIssue, number: int,
+                   login: str | None) -> Heard:
+        """A follow-up's issue closed (→ done) or reopened (→ not done), unless the change is the bot's own coming
+        back, or older than one already applied."""
+        ref = incident_ref(number)
+        if login and event.sender.lower() == login.lower():
+            return Heard(ref, "ignored", "the bot's own change")
+        if event.updated_at is not None and link.seen_at is not None and event.updated_at <= link.seen_at:
+            return Heard(ref, "ignored", "an older event than one already applied")
+        done, closed = item.done_at is not None, event.state == "closed"
+        heard = Heard(ref, "ignored", f"follow-up #{item.id} is {'done' if done else 'open'} already")
+        if done != closed and self.follow_ups is not None:
+            try:
+                self.follow_ups.done(item.id, None, f"{event.tracker}:{event.delivery_id}", undo=not closed,
+                                     external=TrackerActor(event.tracker, event.sender))
+                heard = Heard(ref, "follow-up done" if closed else "follow-up reopened")
+            except UserError as exc:  # changed in Slack meanwhile
+                heard = Heard(ref, "ignored", str(exc))
+        if event.updated_at is not None:
+            with self.db.session() as session:
+                repo.follow_up_issue_seen(session=session, tracker=event.tracker, issue_id=event.issue_id,
+                                          at=event.updated_at)
+                session.commit()
         return heard
 
     def _remember_closed(self, event: IssueEvent) -> None:

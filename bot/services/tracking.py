@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from bot.db import repo
 from bot.db.models import Incident
-from bot.delivery.tracker import COMMENT, OPEN, SYNC, kind_for, tracker_lane
+from bot.delivery.tracker import COMMENT, FOLLOW_UP_OPEN, FOLLOW_UP_SYNC, OPEN, SYNC, kind_for, tracker_lane
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.tracker import IssueRef
 from bot.services.outbox import Outbox
@@ -50,6 +50,15 @@ class TrackerOut:
         self.outbox.queue(session, lane=tracker_lane(tracker, incident.id), kind=kind_for(tracker, what), now=now,
                           incident_id=incident.id, **payload)
 
+    def follow_up(self, session: Session, incident: Incident, follow_up_id: int, now: datetime, *, opened: bool,
+                  origin: str | None = None) -> None:
+        """A follow-up added (`opened`: its issue opened on each tracker) or marked done / not done (its issues
+        closed or reopened), in the follow-up change's transaction. `origin`: the tracker the change came from."""
+        for tracker in self.trackers:
+            if tracker != origin:
+                self._queue(session, incident, tracker, FOLLOW_UP_OPEN if opened else FOLLOW_UP_SYNC, now,
+                            follow_up_id=follow_up_id)
+
     def declared(self, session: Session, incident: Incident, now: datetime, from_issue: IssueRef | None) -> None:
         """A P0/P1 gets an issue on each tracker; one declared from an issue is linked to it (in the same
         transaction: no second issue is ever opened for it) and the issue hears where it lives in Slack."""
@@ -83,3 +92,8 @@ class TrackerOut:
                 self._queue(session, incident, tracker, SYNC, now)
             if outcome.kind == "resolved" and incident.postmortem:
                 self._queue(session, incident, tracker, COMMENT, now, about="postmortem")
+        if outcome.kind == "resolved" and self.trackers:  # the resolve form's follow-ups, each an issue too
+            session.flush()
+            for item in repo.follow_ups_of(session=session, incident_id=incident.id):
+                if item.created_at == now:
+                    self.follow_up(session, incident, item.id, now, opened=True, origin=origin)

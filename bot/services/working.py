@@ -115,11 +115,12 @@ class Working:
                 return self._conflict(number, request_key, exc)
         return Changed(incident, changed=True)
 
-    def change(self, number: int, actor: str, apply: Apply, request_key: str | None = None, *,
-               check_permission: bool = True) -> Changed:
+    def change(self, number: int, actor: str | None, apply: Apply, request_key: str | None = None, *,
+               check_permission: bool = True, external: TrackerActor | None = None) -> Changed:
         """A change made elsewhere (a follow-up's) the way every change is: permission (unless the caller knows
-        better: a follow-up's owner may mark their own), timeline event, once."""
-        return self._change(number, actor, apply, request_key, check_permission=check_permission)
+        better: a follow-up's owner may mark their own; `external`: it came from an issue tracker), timeline event,
+        once."""
+        return self._change(number, actor, apply, request_key, check_permission=check_permission, external=external)
 
     def _conflict(self, number: int, request_key: str | None, exc: IntegrityError) -> Changed:
         """A unique key refused the change. If this very request was applied meanwhile (Slack's retry through

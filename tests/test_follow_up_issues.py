@@ -1,0 +1,119 @@
+"""Each follow-up is also an issue in the configured tracker, and closing either closes both (SPEC §2
+"Follow-ups"): GitHub and GitLab, both databases, against the fake trackers and their signed webhooks."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from bot.db.models import FollowUp, FollowUpIssue
+from bot.ids import BlockId
+from tests.test_follow_ups import say
+from tests.test_paging import with_rotation
+from tests.test_tracker_bridge import deliver, events_of
+from tests.trackers import Side, start_side
+
+
+@pytest.fixture(params=["github", "gitlab"])
+async def side(request: pytest.FixtureRequest):
+    started = await start_side(request.param)
+    yield started
+    await started.fake.stop()
+
+
+@pytest.fixture
+async def tracked(make_bot, side: Side):
+    bot = await make_bot(**side.settings())
+    await with_rotation(bot)
+    return bot
+
+
+def links(bot) -> dict[int, FollowUpIssue]:
+    with bot.session() as s:
+        return {link.follow_up_id: link for link in s.exec(select(FollowUpIssue))}
+
+
+def done(bot, item_id: int) -> bool:
+    with bot.session() as s:
+        return s.get(FollowUp, item_id).done_at is not None
+
+
+async def p1(bot) -> str:
+    incident = await bot.declare("Checkout is down", priority="P1", user="U0A", commander="U0A")
+    await deliver(bot)
+    return incident.channel_id
+
+
+async def test_a_follow_up_becomes_an_issue_closed_and_reopened_with_it(tracked, side: Side):
+    bot = tracked
+    channel = await p1(bot)
+    assert (await say(bot, "followup add Add a canary for checkout <@U0B> due 2026-11-27", channel=channel)) \
+        .startswith("Added follow-up #1")
+    await deliver(bot)
+    (issue,) = side.fake.issue_titled("INC-1 follow-up #1: ")
+    assert issue["title"] == "INC-1 follow-up #1: Add a canary for checkout"
+    assert "follow-up" in issue["labels"] and "firefighter" not in issue["labels"]  # not the incident queue
+    assert "U0B" in issue["body"] and "2026-11-27" in issue["body"] and "closing this issue marks it done" in \
+        issue["body"]
+    assert links(bot)[1].number == issue["number"]
+    assert any(f"for follow-up #1: {side.url_of(issue['number'])}" in e.text for e in events_of(bot, "tracker"))
+
+    await say(bot, "followup done 1")
+    await deliver(bot)
+    assert side.fake.issues[issue["number"]]["state"] == "closed"
+    await say(bot, "followup undone 1")
+    await deliver(bot)
+    assert side.fake.issues[issue["number"]]["state"] == "open"
+    assert len(side.fake.issue_titled("INC-1 follow-up #1: ")) == 1
+
+
+async def test_closing_the_issue_marks_the_follow_up_done_and_nothing_echoes(tracked, side: Side):
+    bot = tracked
+    channel = await p1(bot)
+    await say(bot, "followup add Alert on 5xx", channel=channel)
+    await deliver(bot)
+    (issue,) = side.fake.issue_titled("INC-1 follow-up #1: ")
+    writes = len(side.fake.writes())
+    side.fake.issues[issue["number"]]["state"] = "closed"
+    closed = side.event("closed", side.fake.issues[issue["number"]])
+    for _ in range(2):  # delivered twice: done once
+        status, answer = await side.send(bot, closed, delivery="close-1")
+        assert status == 202
+    assert done(bot, 1)
+    texts = [e.text for e in events_of(bot, "follow-up")]
+    assert texts.count("#1 done: Alert on 5xx (octocat on " + side.title + ")") == 1, texts
+    await bot.settle()
+    said = [m["text"] for m in bot.fake.calls_to("chat.postMessage") if m["channel"] == channel]
+    assert any("*octocat on " in t and "marked follow-up #1 done" in t for t in said), said
+    await deliver(bot)
+    assert len(side.fake.writes()) == writes  # the tracker is not told what it told us
+
+    # The bot's own change coming back is no news; a reopening by a person is.
+    side.fake.issues[issue["number"]]["state"] = "open"
+    status, answer = await side.send(bot, side.event("reopened", side.fake.issues[issue["number"]],
+                                                     sender=side.fake.login))
+    assert status == 202 and answer["did"] == "ignored" and done(bot, 1)
+    status, answer = await side.send(bot, side.event("reopened", side.fake.issues[issue["number"]]))
+    assert answer["did"] == "follow-up reopened" and not done(bot, 1)
+    # An older event arriving late changes nothing.
+    side.fake.issues[issue["number"]]["state"] = "closed"
+    status, answer = await side.send(bot, side.event("closed", side.fake.issues[issue["number"]],
+                                                     updated_at="2026-11-24T00:00:01Z"))
+    assert answer["did"] == "ignored" and not done(bot, 1)
+
+
+async def test_the_resolve_forms_follow_ups_become_issues_and_the_tracker_down_delays_them(tracked, side: Side):
+    bot = tracked
+    channel = await p1(bot)
+    side.fake.down()
+    await say(bot, "resolve Rolled back", channel=channel)
+    view = (await bot.fake.wait_for("views.open", 2))[-1]["view"]
+    status, _, _ = await bot.slack.submit(view, {BlockId.FOLLOW_UPS: "Add a canary\nAlert on 5xx"}, user="U0A")
+    assert status == 200
+    await deliver(bot, ticks=4)
+    assert links(bot) == {}
+    side.fake.recover()
+    await deliver(bot, ticks=4)
+    assert sorted(i["title"] for i in side.fake.issue_titled("INC-1 follow-up #")) == [
+        "INC-1 follow-up #1: Add a canary", "INC-1 follow-up #2: Alert on 5xx"]
+    assert sorted(links(bot)) == [1, 2]
