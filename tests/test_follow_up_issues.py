@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlmodel import select
 
-from bot.db.models import FollowUp, FollowUpIssue
+from bot.db.models import Delivery, FollowUp, FollowUpIssue
 from bot.ids import BlockId
 from tests.test_follow_ups import say
 from tests.test_paging import with_rotation
@@ -31,6 +33,11 @@ async def tracked(make_bot, side: Side):
 def links(bot) -> dict[int, FollowUpIssue]:
     with bot.session() as s:
         return {link.follow_up_id: link for link in s.exec(select(FollowUpIssue))}
+
+
+def syncs(bot, side: Side) -> int:
+    with bot.session() as s:
+        return len([d for d in s.exec(select(Delivery)) if d.kind == f"{side.name}_followup-sync"])
 
 
 def done(bot, item_id: int) -> bool:
@@ -86,7 +93,7 @@ async def test_closing_the_issue_marks_the_follow_up_done_and_nothing_echoes(tra
     said = [m["text"] for m in bot.fake.calls_to("chat.postMessage") if m["channel"] == channel]
     assert any("*octocat on " in t and "marked follow-up #1 done" in t for t in said), said
     await deliver(bot)
-    assert len(side.fake.writes()) == writes  # the tracker is not told what it told us
+    assert len(side.fake.writes()) == writes and syncs(bot, side) == 0  # the tracker is not told what it told us
 
     # The bot's own change coming back is no news; a reopening by a person is.
     side.fake.issues[issue["number"]]["state"] = "open"
@@ -95,11 +102,49 @@ async def test_closing_the_issue_marks_the_follow_up_done_and_nothing_echoes(tra
     assert status == 202 and answer["did"] == "ignored" and done(bot, 1)
     status, answer = await side.send(bot, side.event("reopened", side.fake.issues[issue["number"]]))
     assert answer["did"] == "follow-up reopened" and not done(bot, 1)
-    # An older event arriving late changes nothing.
+    # An older event arriving late changes nothing; one in the same second as the last counts.
     side.fake.issues[issue["number"]]["state"] = "closed"
     status, answer = await side.send(bot, side.event("closed", side.fake.issues[issue["number"]],
                                                      updated_at="2026-11-24T00:00:01Z"))
     assert answer["did"] == "ignored" and not done(bot, 1)
+    at = "2026-11-24T23:00:00Z"
+    await side.send(bot, side.event("closed", side.fake.issues[issue["number"]], updated_at=at))
+    side.fake.issues[issue["number"]]["state"] = "open"
+    status, answer = await side.send(bot, side.event("reopened", side.fake.issues[issue["number"]], updated_at=at))
+    assert answer["did"] == "follow-up reopened" and not done(bot, 1)
+
+
+async def test_an_edit_of_the_issue_never_undoes_what_slack_just_did(tracked, side: Side):
+    """Done in Slack while the issue (still open: the tracker is slow) gets a label: the label's event carries
+    the old state, and is no reopening."""
+    bot = tracked
+    channel = await p1(bot)
+    await say(bot, "followup add Alert on 5xx", channel=channel)
+    await deliver(bot)
+    (issue,) = side.fake.issue_titled("INC-1 follow-up #1: ")
+    side.fake.down()
+    await say(bot, "followup done 1")
+    side.fake.issues[issue["number"]]["labels"].append("observability")
+    status, answer = await side.send(bot, side.event("labeled" if side.name == "github" else "edited",
+                                                     side.fake.issues[issue["number"]]))
+    assert status == 202 and answer["did"] == "ignored" and done(bot, 1)
+    side.fake.recover()
+    await deliver(bot, ticks=3)
+    assert side.fake.issues[issue["number"]]["state"] == "closed"
+
+
+async def test_a_follow_up_added_then_the_incident_resolved_at_once_gets_one_opening(tracked, side: Side):
+    bot = tracked
+    channel = await p1(bot)
+    await say(bot, "followup add Alert on 5xx", channel=channel)
+    await say(bot, "resolve Rolled back", channel=channel)
+    view = (await bot.fake.wait_for("views.open", 2))[-1]["view"]
+    await bot.slack.submit(view, {BlockId.FOLLOW_UPS: "Add a canary"}, user="U0A")  # the clock has not moved
+    with bot.session() as s:
+        opens = [json.loads(d.payload)["follow_up_id"] for d in s.exec(select(Delivery))
+                 if d.kind == f"{side.name}_followup-open"]
+    assert sorted(opens) == [1, 2]
+
 
 
 async def test_the_resolve_forms_follow_ups_become_issues_and_the_tracker_down_delays_them(tracked, side: Side):

@@ -1211,13 +1211,6 @@ def follow_up_issue_seen(*, session: Session, tracker: str, issue_id: str, at: d
         sa.or_(table.c.seen_at.is_(None), table.c.seen_at < at)).values(seen_at=at))
 
 
-def unmirrored_follow_ups(*, session: Session, incident_id: int, tracker: str) -> list[FollowUp]:
-    """The incident's follow-ups with no issue on this tracker yet (those the resolve form just made)."""
-    linked = select(FollowUpIssue.follow_up_id).where(FollowUpIssue.tracker == tracker)
-    return list(session.exec(select(FollowUp).where(FollowUp.incident_id == incident_id,
-                                                    col(FollowUp.id).not_in(linked))))
-
-
 def tracker_states(*, session: Session) -> dict[str, TrackerState]:
     return {state.tracker: state for state in session.exec(select(TrackerState))}
 

@@ -99,9 +99,11 @@ class IssueEvents:
         ref = incident_ref(number)
         if login and event.sender.lower() == login.lower():
             return Heard(ref, "ignored", "the bot's own change")
-        if event.updated_at is not None and link.seen_at is not None and event.updated_at <= link.seen_at:
+        if event.updated_at is not None and link.seen_at is not None and event.updated_at < link.seen_at:
             return Heard(ref, "ignored", "an older event than one already applied")
-        done, closed = item.done_at is not None, event.state == "closed"
+        if event.action not in ("closed", "reopened"):  # an edit's state may be older than a change in Slack
+            return Heard(ref, "ignored", f"a follow-up's issue {event.action}: only closing and reopening count")
+        done, closed = item.done_at is not None, event.action == "closed"
         heard = Heard(ref, "ignored", f"follow-up #{item.id} is {'done' if done else 'open'} already")
         if done != closed and self.follow_ups is not None:
             try:

@@ -92,8 +92,3 @@ class TrackerOut:
                 self._queue(session, incident, tracker, SYNC, now)
             if outcome.kind == "resolved" and incident.postmortem:
                 self._queue(session, incident, tracker, COMMENT, now, about="postmortem")
-        if outcome.kind == "resolved" and self.trackers:  # the resolve form's follow-ups, each an issue too
-            session.flush()
-            for item in repo.follow_ups_of(session=session, incident_id=incident.id):
-                if item.created_at == now:
-                    self.follow_up(session, incident, item.id, now, opened=True, origin=origin)

@@ -346,9 +346,12 @@ class Working:
             incident.needed_rollback = resolution.needed_rollback
             incident.follow_ups = "\n".join(follow_ups)
             for line in follow_ups:  # each line is a follow-up of its own, the commander's to chase
-                repo.add_follow_up(session=session, incident_id=incident.id, text=line[:500],
-                                   owner=incident.commander_id or user_id or "", due_on=None,
-                                   created_by=user_id or "", now=now)
+                item = repo.add_follow_up(session=session, incident_id=incident.id, text=line[:500],
+                                          owner=incident.commander_id or user_id or "", due_on=None,
+                                          created_by=user_id or "", now=now)
+                session.flush()
+                self.trackers.follow_up(session, incident, item.id, now, opened=True,  # an issue too
+                                        origin=external.tracker if external else None)
             analysis = Priority(incident.priority) is Priority.P0 or bool(resolution.needed_rollback)
             finish = self._write_postmortem if analysis else None
             return Outcome("resolved", summary, Effects(notices.resolved(incident, user_id or external, safe(summary),
