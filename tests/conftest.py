@@ -183,3 +183,23 @@ async def make_bot(database_url: str, fake_slack: FakeSlack) -> AsyncIterator[Ca
 @pytest.fixture
 async def bot(make_bot) -> Bot:
     return await make_bot()
+
+
+@pytest.fixture(params=["github", "gitlab"])
+async def side(request: pytest.FixtureRequest):
+    """An issue tracker beside the bot: a fake GitHub, then a fake GitLab (tests/trackers.py)."""
+    from tests.trackers import start_side
+
+    started = await start_side(request.param)
+    yield started
+    await started.fake.stop()
+
+
+@pytest.fixture
+async def tracked(make_bot, side):
+    """The bot with that tracker configured and the rotation `payments` (U0A, U0B, U0C) in place."""
+    from tests.test_paging import with_rotation
+
+    bot = await make_bot(**side.settings())
+    await with_rotation(bot)
+    return bot

@@ -5,29 +5,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlmodel import select
 
 from bot.db.models import Delivery, FollowUp, FollowUpIssue
 from bot.ids import BlockId
 from tests.test_follow_ups import say
-from tests.test_paging import with_rotation
 from tests.test_tracker_bridge import deliver, events_of
-from tests.trackers import Side, start_side
-
-
-@pytest.fixture(params=["github", "gitlab"])
-async def side(request: pytest.FixtureRequest):
-    started = await start_side(request.param)
-    yield started
-    await started.fake.stop()
-
-
-@pytest.fixture
-async def tracked(make_bot, side: Side):
-    bot = await make_bot(**side.settings())
-    await with_rotation(bot)
-    return bot
+from tests.trackers import Side
 
 
 def links(bot) -> dict[int, FollowUpIssue]:

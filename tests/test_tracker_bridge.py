@@ -8,26 +8,11 @@ import asyncio
 import json
 import time
 
-import pytest
 from sqlmodel import delete, func, select
 
 from bot.db.models import Incident, TimelineEvent, TrackerIssue, TrackerState
 from tests.test_paging import dms_to, with_rotation
 from tests.trackers import Side, moment, start_side
-
-
-@pytest.fixture(params=["github", "gitlab"])
-async def side(request: pytest.FixtureRequest):
-    started = await start_side(request.param)
-    yield started
-    await started.fake.stop()
-
-
-@pytest.fixture
-async def tracked(make_bot, side: Side):
-    bot = await make_bot(**side.settings())
-    await with_rotation(bot)
-    return bot
 
 
 async def deliver(bot, ticks: int = 2) -> None:
