@@ -104,10 +104,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         for key, title in COLUMNS:
             cards = []
             for incident in (i for i in found if i.status == key):
-                facts = rules.IncidentFacts(incident.id, Priority(incident.priority), Status(incident.status),
-                                            incident.created_at, incident.last_update_at, incident.p0_since,
-                                            incident.commander_id)
-                standing = targets.standings(facts, now, policy)
+                standing = targets.standings(rules.facts_of(incident), now, policy)
                 if only_missing and not targets.missing(standing):
                     continue
                 cards.append({
@@ -143,11 +140,8 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                        "owner": web_text.person(f.owner, people),
                        "due": f.due_on.isoformat() if f.due_on else "", "done": f.done_at is not None}
                       for f in detail.follow_ups]
-        facts = rules.IncidentFacts(incident.id, Priority(incident.priority), Status(incident.status),
-                                    incident.created_at, incident.last_update_at, incident.p0_since,
-                                    incident.commander_id)
         standing = [{"text": s.text, "state": s.state, "due": when(s.due_at, tz)}
-                    for s in targets.standings(facts, reading.clock.now(), policy)]
+                    for s in targets.standings(rules.facts_of(incident), reading.clock.now(), policy)]
         storm_alerts = [{"priority": a.priority, "title": a.title, "url": a.url or "", "state": a.state,
                          "times": a.times, "first": when(a.first_at, tz)} for a in detail.storm_alerts]
         return render("incident.html", request, who, incident=incident, ref=incident_ref(incident.number),

@@ -74,12 +74,6 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
                 log.warning("sign-in: auth.test failed, the workspace is unknown: %s", exc)
         return slack.team_id is not None
 
-    def claims_team(tokens: dict) -> str | None:
-        try:
-            return id_token_claims(tokens.get("id_token", "")).get("https://slack.com/team_id")
-        except ValueError:
-            return None
-
     async def login(request: web.Request) -> web.Response:
         if not settings.sign_in:
             return _refused(404, "Sign in with Slack is not set up here (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET).")
@@ -107,8 +101,8 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
         try:
             tokens = await slack.sign_in_token(settings.slack_client_id or "", settings.slack_client_secret or "",
                                                code, redirect_uri)
-            user = check_id_token(id_token_claims(tokens.get("id_token", "")), client_id=settings.slack_client_id
-                                  or "", nonce=flow.nonce, now=now)
+            claims = id_token_claims(tokens.get("id_token", ""))
+            user = check_id_token(claims, client_id=settings.slack_client_id or "", nonce=flow.nonce, now=now)
             info = await slack.sign_in_user(str(tokens.get("access_token", "")))
         except SlackApiError as exc:
             log.warning("sign-in refused by Slack: %s", slack_error(exc))
@@ -124,7 +118,7 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
             return _refused(503, "The bot does not know its own Slack workspace yet (auth.test failed); try again "
                                  "in a minute.")
         team = info.get("https://slack.com/team_id")
-        if team != slack.team_id or claims_team(tokens) not in (None, slack.team_id):
+        if team != slack.team_id or claims.get("https://slack.com/team_id") not in (None, slack.team_id):
             return _refused(403, "You signed in to another Slack workspace than the bot's.")
         name = str(info.get("name") or info.get("given_name") or user)
         response = web.HTTPFound(flow.next)

@@ -8,7 +8,7 @@ import asyncio
 import re
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -17,7 +17,7 @@ from bot.db import repo
 from bot.db.engine import normalize_url
 from bot.db.models import AlertStorm, Incident, StormAlert, TimelineEvent
 from bot.domain.incident import Priority
-from bot.domain.storms import joins_storm, raised_to, storm_over, storm_priority
+from bot.domain.storms import joins_storm, raised_to, storm_priority
 from bot.views.storms import news
 from tests.slack_requests import sample
 from tests.test_alerts import TOKEN, post
@@ -30,13 +30,6 @@ from tests.test_replicas import postgres_database, replicas  # noqa: F401 (a fix
 
 def test_the_first_threshold_alerts_open_their_own_incidents_the_next_joins_a_storm():
     assert [joins_storm(n, 10) for n in (0, 9, 10, 11)] == [False, False, True, True]
-
-
-def test_a_storm_is_over_once_its_window_passed_with_no_alert():
-    last = datetime(2026, 11, 25, 12, tzinfo=UTC)
-    window = timedelta(minutes=5)
-    assert not storm_over(last, window, last + window)
-    assert storm_over(last, window, last + window + timedelta(seconds=1))
 
 
 def test_a_storm_pages_as_a_p1_at_least_and_rises_with_a_more_urgent_alert():

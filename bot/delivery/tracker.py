@@ -70,6 +70,15 @@ class Found:
     login_known: bool  # who the bot is on the tracker (else learnt on this delivery's way out)
 
 
+@dataclass(frozen=True)
+class FoundFollowUp:
+    incident: Incident
+    item: FollowUp
+    issue: FollowUpIssue | None  # the follow-up's own issue there, once opened
+    incident_issue: TrackerIssue | None
+    login_known: bool
+
+
 class TrackerDeliveries:
     def __init__(self, engine: DeliveryEngine, clock: Clock, trackers: dict[str, Tracker], queue_label: str,
                  queue_refresh: Callable[[Session, Incident, datetime], None]) -> None:
@@ -284,15 +293,6 @@ class TrackerDeliveries:
                     + (f": [the incident's channel]({where})" if where else "") + ". Closing this issue resolves "
                     "it; its priority follows the P0/P1 label.")
         return payload.get("text")
-
-
-@dataclass(frozen=True)
-class FoundFollowUp:
-    incident: Incident
-    item: FollowUp
-    issue: FollowUpIssue | None  # the follow-up's own issue there, once opened
-    incident_issue: TrackerIssue | None
-    login_known: bool
 
 
 def refresh_summary(engine: DeliveryEngine) -> Callable[[Session, Incident, datetime], None]:

@@ -56,6 +56,12 @@ class IncidentFacts:
     commander_tz: tzinfo | None = None
 
 
+def facts_of(row, commander_tz: tzinfo | None = None) -> IncidentFacts:
+    """The facts of a stored incident (or a row of its columns) the rules read."""
+    return IncidentFacts(row.id, Priority(row.priority), Status(row.status), row.created_at, row.last_update_at,
+                         row.p0_since, row.commander_id, commander_tz)
+
+
 @dataclass(frozen=True)
 class Due:
     kind: Kind

@@ -7,8 +7,6 @@ the window passes with no alert joining.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from bot.domain.incident import Priority
 
 STORM_FLOOR = Priority.P1  # a storm pages: many things breaking at once is never ordinary work
@@ -18,11 +16,6 @@ def joins_storm(openings_in_window: int, threshold: int) -> bool:
     """Whether a new alert joins a storm rather than opening its own incident, given how many incidents alerts
     opened (and how many alerts joined storms) within the window: the first `threshold` open their own."""
     return openings_in_window >= threshold
-
-
-def storm_over(last_alert_at: datetime, window: timedelta, now: datetime) -> bool:
-    """A storm ends when its window passes with no alert joining it."""
-    return now - last_alert_at > window
 
 
 def storm_priority(alert: Priority) -> Priority:

@@ -20,7 +20,7 @@ from bot.db import repo
 from bot.db.models import NEVER, Incident, Notice, Rotation
 from bot.delivery.messages import HOME, Message, lane_to
 from bot.domain import reminders as rules
-from bot.domain.incident import Priority, Status
+from bot.domain.incident import Priority
 from bot.domain.reminders import Due, Kind
 from bot.domain.rotation import OnCall
 from bot.services.handoffs import Handoffs
@@ -47,9 +47,7 @@ class Reminders:
     # -- what is due ----------------------------------------------------------------------------------------
 
     def _facts(self, incident: Incident, commander_tz) -> rules.IncidentFacts:
-        return rules.IncidentFacts(incident.id, Priority(incident.priority), Status(incident.status),
-                                   incident.created_at, incident.last_update_at, incident.p0_since,
-                                   incident.commander_id, commander_tz)
+        return rules.facts_of(incident, commander_tz)
 
     def _due_now(self, session: Session, now: datetime, incident_id: int | None = None,
                  rotation_id: int | None = None) -> list[tuple[Due, int | None, int | None]]:
@@ -67,9 +65,7 @@ class Reminders:
 
     def _facts_of(self, session: Session, rows: list) -> list[rules.IncidentFacts]:
         zones = self.people.timezones(session, sorted({r.commander_id for r in rows if r.commander_id}))
-        return [rules.IncidentFacts(row.id, Priority(row.priority), Status(row.status), row.created_at,
-                                    row.last_update_at, row.p0_since, row.commander_id,
-                                    zones.get(row.commander_id) if row.commander_id else None) for row in rows]
+        return [rules.facts_of(row, zones.get(row.commander_id) if row.commander_id else None) for row in rows]
 
     def _handoffs_due(self, rotations: list[Rotation], now: datetime) -> list[tuple[Due, int | None, int | None]]:
         return [(due, None, rotation.id) for rotation in rotations
