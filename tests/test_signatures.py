@@ -97,3 +97,80 @@ async def test_healthz_is_503_when_the_database_does_not_answer(bot, tmp_path):
         response = await client.get("/healthz")
         assert response.status == 503
         assert await response.json() == {"ok": False, "database": "unreachable"}
+
+
+# -- The rules at the edge, one by one (a wrong change to any of them must fail a test here, not a fuzz draw) ---
+# Slack: "If the difference between the request timestamp and the current time is more than five minutes, the
+# request could be a replay attack" — slack_sdk's SignatureVerifier (what Bolt runs) takes abs(now - ts) > 300, so a
+# timestamp five minutes ahead is refused as one five minutes behind. Bolt checks again behind our edge, so each
+# end-to-end case also asserts that the refusal was our edge's (its log line): a 401 from Bolt alone would hide a
+# wrong edge.
+
+def _edge(now: float):
+    from bot.slack_signature import SlackSignature
+
+    edge = SlackSignature("s3cret")
+    edge.clock.now = lambda: now  # type: ignore[method-assign]
+    return edge
+
+
+def _signed(body: bytes, timestamp: int, secret: str = "s3cret") -> str:
+    import hashlib
+    import hmac
+    return "v0=" + hmac.new(secret.encode(), b"v0:%d:" % timestamp + body, hashlib.sha256).hexdigest()
+
+
+def test_the_edge_takes_five_minutes_either_way_and_not_a_second_more():
+    now, body = 1_800_000_000, b"command=%2Fincident&text="
+    edge = _edge(now)
+    for offset in (-300, -1, 0, 1, 300):
+        assert edge.refusal(body, str(now + offset), _signed(body, now + offset)) is None, offset
+    for offset in (-301, -600, 301, 600, 86_400):
+        assert "stale" in edge.refusal(body, str(now + offset), _signed(body, now + offset)), offset
+
+
+def test_the_edge_refuses_a_signature_made_over_another_body_or_time():
+    now, body = 1_800_000_000, b"command=%2Fincident&text=list"
+    edge = _edge(now)
+    assert "wrong signature" in edge.refusal(body, str(now), _signed(b"command=%2Fincident&text=", now))
+    assert "wrong signature" in edge.refusal(body, str(now), _signed(body, now - 1))  # the time is signed too
+    assert "wrong signature" in edge.refusal(body + b"x", str(now), _signed(body, now))
+    assert "wrong signature" in edge.refusal(body, str(now), _signed(body, now, secret="other"))
+
+
+async def _refused_at_the_edge(bot, caplog, body: str, **kwargs) -> str:
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="bot.slack_signature"):
+        status, _, _ = await bot.slack.post(body, "application/x-www-form-urlencoded", **kwargs)
+    assert status == 401
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.slack_signature"]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+async def test_a_timestamp_from_the_future_is_refused_and_nothing_is_done(bot, caplog):
+    body = bot.slack.command_body("")
+    assert "stale" in await _refused_at_the_edge(bot, caplog, body, timestamp=int(time.time()) + 301)
+    assert "stale" in await _refused_at_the_edge(bot, caplog, bot.slack.command_body(""),
+                                                 timestamp=int(time.time()) + 3600)
+    await bot.settle()
+    assert bot.fake.calls_to("views.open") == [] and bot.fake.responses == []
+
+
+async def test_a_stale_timestamp_is_refused_at_the_edge_and_nothing_is_done(bot, caplog):
+    body = bot.slack.command_body("")
+    assert "stale" in await _refused_at_the_edge(bot, caplog, body, timestamp=int(time.time()) - 301)
+    await bot.settle()
+    assert bot.fake.calls_to("views.open") == [] and bot.fake.responses == []
+
+
+async def test_a_signature_over_another_body_is_refused_and_nothing_is_done(bot, caplog):
+    from tests.slack_requests import sign
+    signed_for = bot.slack.command_body("")
+    headers = sign(bot.slack.secret, signed_for)
+    other = bot.slack.command_body("")  # a new trigger id: the same request with one field changed
+    line = await _refused_at_the_edge(bot, caplog, other, timestamp=int(headers["X-Slack-Request-Timestamp"]),
+                                      signature=headers["X-Slack-Signature"])
+    assert "wrong signature" in line
+    await bot.settle()
+    assert bot.fake.calls_to("views.open") == [] and bot.fake.responses == []
