@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -49,3 +49,59 @@ def test_add_and_elapsed_agree(start, hours, zone):
     due = HOURS.add(since, timedelta(hours=hours), tz)
     assert HOURS.elapsed(since, due, tz) == timedelta(hours=hours)
     assert HOURS.elapsed(since, due - timedelta(minutes=1), tz) < timedelta(hours=hours)
+
+
+# -- The edges: [09:00, 17:00) on working days, on the person's own wall clock. "17:00 counts as inside" was caught by
+# no focused test; each edge is pinned here, to the second.
+
+KOLKATA, TOKYO, LA = ZoneInfo("Asia/Kolkata"), ZoneInfo("Asia/Tokyo"), ZoneInfo("America/Los_Angeles")
+
+
+def at(tz, *args) -> datetime:
+    return datetime(*args, tzinfo=tz).astimezone(UTC)
+
+
+@pytest.mark.parametrize("tz", [NY, KOLKATA, TOKYO, LA, ZoneInfo("UTC")])
+@pytest.mark.parametrize(("wall", "inside"), [
+    ((8, 59, 59), False), ((9, 0, 0), True), ((9, 0, 1), True), ((12, 0, 0), True),
+    ((16, 59, 59), True), ((17, 0, 0), False), ((17, 0, 1), False), ((0, 0, 0), False), ((23, 59, 59), False)])
+def test_the_day_is_half_open_from_nine_to_five_on_the_person_s_clock(tz, wall, inside):
+    moment = at(tz, 2026, 11, 25, *wall)  # a Wednesday
+    assert HOURS.is_open(moment, tz) is inside
+    assert HOURS.is_open(moment.replace(microsecond=999_999), tz) is inside  # 08:59:59.999999 is still before
+
+
+@pytest.mark.parametrize("tz", [NY, TOKYO, LA])
+def test_the_weekend_edges_on_the_person_s_clock(tz):
+    # Friday 16:59:59 in, 17:00 out; all of Saturday and Sunday out, 09:00 too; Monday 00:00 out, 09:00 in.
+    assert HOURS.is_open(at(tz, 2026, 11, 27, 16, 59, 59), tz)
+    assert not HOURS.is_open(at(tz, 2026, 11, 27, 17, 0), tz)
+    for day in (28, 29):
+        for wall in ((0, 0), (9, 0), (12, 0), (16, 59, 59), (23, 59, 59)):
+            assert not HOURS.is_open(at(tz, 2026, 11, day, *wall), tz), (day, wall)
+    assert not HOURS.is_open(at(tz, 2026, 11, 30, 0, 0), tz)
+    assert not HOURS.is_open(at(tz, 2026, 11, 30, 8, 59, 59), tz)
+    assert HOURS.is_open(at(tz, 2026, 11, 30, 9, 0), tz)
+
+
+def test_the_same_instant_is_inside_for_one_person_and_outside_for_another():
+    # Friday 16:59:59 in Los Angeles is Saturday 00:59:59 UTC and Saturday 09:59:59 in Tokyo; Monday 09:00 in
+    # Auckland is Sunday 20:00 UTC: the UTC day and hour decide nothing.
+    friday_evening = at(LA, 2026, 11, 27, 16, 59, 59)
+    assert HOURS.is_open(friday_evening, LA) and not HOURS.is_open(friday_evening, TOKYO)
+    assert not HOURS.is_open(friday_evening, ZoneInfo("UTC"))
+    auckland = ZoneInfo("Pacific/Auckland")
+    monday_morning = at(auckland, 2026, 11, 30, 9, 0)
+    assert monday_morning.weekday() == 6 and HOURS.is_open(monday_morning, auckland)
+    assert not HOURS.is_open(monday_morning - timedelta(seconds=1), auckland)
+    assert not HOURS.is_open(monday_morning, ZoneInfo("UTC"))
+
+
+def test_the_window_ends_at_five_and_counts_no_second_after():
+    assert HOURS.window(date(2026, 11, 25), NY) == (ny(2026, 11, 25, 9, 0), ny(2026, 11, 25, 17, 0))
+    assert HOURS.window(date(2026, 11, 28), NY) is None and HOURS.window(date(2026, 11, 29), NY) is None
+    assert HOURS.elapsed(ny(2026, 11, 25, 16, 59, 59), ny(2026, 11, 25, 17, 0, 1), NY) == timedelta(seconds=1)
+    assert HOURS.elapsed(ny(2026, 11, 25, 8, 59, 59), ny(2026, 11, 25, 9, 0, 1), NY) == timedelta(seconds=1)
+    assert HOURS.add(ny(2026, 11, 25, 16, 59, 59), timedelta(seconds=2), NY) == ny(2026, 11, 26, 9, 0, 1)
+    assert HOURS.add(ny(2026, 11, 27, 16, 59, 59), timedelta(seconds=1), NY) == ny(2026, 11, 27, 17, 0)
+    assert HOURS.add(ny(2026, 11, 27, 16, 59, 59), timedelta(seconds=2), NY) == ny(2026, 11, 30, 9, 0, 1)
