@@ -248,9 +248,26 @@ class SlackGateway:
         return response["channel"]["id"]
 
     async def invite(self, channel: str, users: Iterable[str]) -> None:
+        """Everyone in `users` ends up in the channel. Someone already in it (who joined by themselves, or a resumed
+        set-up's earlier invite) is what was wanted: Slack answers `already_in_channel`, and refuses the whole call
+        when several are invited and one is in — then the others are invited without those it named (one at a time
+        if it named nobody)."""
         wanted = sorted({u for u in users if u and u != self.bot_user_id})
-        if wanted:
+        if not wanted:
+            return
+        try:
             await self.client.conversations_invite(channel=channel, users=",".join(wanted))
+        except SlackApiError as exc:
+            if slack_error(exc) != "already_in_channel":
+                raise
+            if len(wanted) == 1:
+                return
+            data = exc.response.data if isinstance(exc.response.data, dict) else {}
+            named = {e.get("user") for e in data.get("errors") or [] if isinstance(e, dict)
+                     and e.get("error") == "already_in_channel"}
+            rest = [u for u in wanted if u not in named]
+            for group in ([rest] if named and rest else [[u] for u in rest] if not named else []):
+                await self.invite(channel, group)
 
     async def usergroup_id(self, handle: str) -> str | None:
         """The id of the user group called `handle` (without its @), or None when there is none."""

@@ -15,6 +15,7 @@ import base64
 import itertools
 import json
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,28 @@ _ELEMENT_TYPES = {"button", "static_select", "users_select", "conversations_sele
 
 class BlockKitError(ValueError):
     pass
+
+
+# -- What Slack refuses and a lenient fake would let through (issue 32). Each rule cites Slack's documentation. ---
+
+# views.open: "Pass a valid trigger_id within 3 seconds of receiving it" (docs.slack.dev/tools/bolt-python/concepts/
+# opening-modals); its errors: `invalid_trigger_id` ("The expected format for the trigger_id argument is
+# 132456.7890123.abcdef"), `exchanged_trigger_id` ("already exchanged in a previous call"), `expired_trigger_id`
+# (docs.slack.dev/reference/methods/views.open).
+TRIGGER_LIFETIME = 3.0
+_TRIGGER_ID = re.compile(r"^([0-9]+)\.([0-9]+)\.([0-9a-z]+)$")
+# response_url: "you can use it up to five times within 30 minutes" (docs.slack.dev/interactivity/
+# handling-user-interaction#message_responses). What is posted there is a message: Block Kit is allowed, and held to
+# the limits of any message (50 blocks, valid elements); Slack answers a refused post with an HTTP error and its
+# reason as the body (`invalid_blocks`, `no_text`), and a spent URL with 404 (its body's wording is not documented;
+# the fake says `used_url`).
+RESPONSE_URL_USES = 5
+
+
+def new_trigger_id(sequence: int) -> str:
+    """A trigger id in Slack's shape that carries when it was minted (`time.monotonic()` in ms: on Linux one clock
+    for every process), so that the fake can tell when it expired. What a test sends as Slack uses these."""
+    return f"{sequence}.{int(time.monotonic() * 1000)}.{secrets.token_hex(5)}"
 
 
 @dataclass
@@ -95,6 +118,12 @@ class FakeSlack:
     now: Callable[[], float] = time.time  # the ID token's clock (a test gives the bot's FakeClock)
     _codes: dict[str, dict] = field(default_factory=dict)
     _user_tokens: dict[str, str] = field(default_factory=dict)
+    # Issue 32: trigger ids are exchanged once and live TRIGGER_LIFETIME s; a response_url takes RESPONSE_URL_USES
+    # posts; what Slack refused at a response_url is kept apart from what people saw.
+    trigger_lifetime: float = TRIGGER_LIFETIME
+    _exchanged: set[str] = field(default_factory=set)
+    _response_uses: dict[str, int] = field(default_factory=dict)
+    refused_responses: list[dict] = field(default_factory=list)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -154,6 +183,9 @@ class FakeSlack:
             self._delays[method] = seconds
 
     def add_user(self, user_id: str, tz: str = "UTC", name: str | None = None) -> None:
+        for channel in self.channels.values():  # every member of a workspace is in its general channel
+            if channel.get("is_general"):
+                channel["members"].add(user_id)
         self.users[user_id] = {"id": user_id, "name": name or user_id.lower(), "tz": tz, "is_bot": False,
                                "deleted": False, "real_name": name or user_id,
                                "profile": {"display_name": name or "", "real_name": name or user_id,
@@ -166,6 +198,8 @@ class FakeSlack:
         self.channels[channel_id] = {"id": channel_id, "name": name, "topic": "", "members": set(),
                                      "joined": joined, "archived": archived, "private": private,
                                      "creator": creator}
+        if name == "general":  # the workspace's general channel holds everyone (`is_general` in Slack's answers)
+            self.channels[channel_id].update(is_general=True, members=set(self.users))
 
     # -- what tests read back ----------------------------------------------------------------------------
 
@@ -239,9 +273,30 @@ class FakeSlack:
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.responses.append({"key": request.match_info["key"], **body})
+        key = request.match_info["key"]
+        refusal = self._response_refusal(key, body)
+        if refusal is not None:
+            status, reason = refusal
+            self.refused_responses.append({"key": key, "error": reason, **body})
+            await self._notify()
+            return web.Response(status=status, text=reason)
+        self.responses.append({"key": key, **body})
         await self._notify()
         return web.Response(text="ok")
+
+    def _response_refusal(self, key: str, body: dict) -> tuple[int, str] | None:
+        """Why Slack would refuse this post to a response_url (see RESPONSE_URL_USES), or None."""
+        if self._response_uses.get(key, 0) >= RESPONSE_URL_USES:
+            return 404, "used_url"
+        self._response_uses[key] = self._response_uses.get(key, 0) + 1
+        if not body.get("delete_original") and not any(body.get(k) for k in ("text", "blocks", "attachments")):
+            return 400, "no_text"
+        if body.get("blocks"):
+            try:
+                validate_blocks(body["blocks"], MESSAGE_BLOCKS_MAX)
+            except BlockKitError:
+                return 400, "invalid_blocks"
+        return None
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -299,7 +354,7 @@ class FakeSlack:
                 call.answer = {"ok": False, "error": error, "response_metadata": {"messages": [str(exc)]}}
                 return web.json_response(call.answer)
             except _ApiError as exc:
-                return _error(call, str(exc))
+                return _error(call, str(exc), **exc.extra)
             if self._lose_answer:
                 self._lose_answer = False
                 if request.transport is not None:
@@ -445,19 +500,27 @@ class FakeSlack:
 
     def _api_conversations_history(self, args: dict) -> dict:
         channel = self._channel(args)
-        return {"messages": self._history(channel["id"], None)[:int(args.get("limit") or 100)]}
+        return {"messages": _shown(self._history(channel["id"], None)[:int(args.get("limit") or 100)], args)}
 
     def _api_conversations_replies(self, args: dict) -> dict:
         channel = self._channel(args)
-        return {"messages": self._history(channel["id"], _require(args, "ts"))[:int(args.get("limit") or 100)]}
+        return {"messages": _shown(self._history(channel["id"], _require(args, "ts"))[:int(args.get("limit") or 100)],
+                                   args)}
 
     def _api_conversations_invite(self, args: dict) -> dict:
         channel = self._channel(args)
         users = [u for u in _require(args, "users").split(",") if u]
         if not users or len(users) > 1000:
             raise _ApiError("no_user")
+        # Slack: `already_in_channel` — "Invited user is already in the channel"; `force` — "When set to true and
+        # multiple user IDs are provided, continue inviting the valid ones while disregarding invalid IDs"
+        # (docs.slack.dev/reference/methods/conversations.invite). Without it one such user refuses the whole call.
+        already = [u for u in users if u in channel["members"]]
+        errors = [{"user": u, "ok": False, "error": "already_in_channel"} for u in already]
+        if already and (len(already) == len(users) or str(args.get("force")).lower() not in ("true", "1")):
+            raise _ApiError("already_in_channel", errors=errors)
         channel["members"].update(users)
-        return {"channel": {"id": channel["id"]}}
+        return {"channel": {"id": channel["id"]}, **({"errors": errors} if errors else {})}
 
     def _api_conversations_setTopic(self, args: dict) -> dict:
         channel = self._channel(args)
@@ -507,7 +570,12 @@ class FakeSlack:
 
     def _api_chat_postEphemeral(self, args: dict) -> dict:
         channel = self._channel(args)
-        _require(args, "user")
+        user = _require(args, "user")
+        self._writable(channel)
+        # Slack: `user_not_in_channel` — "Cannot post user messages to a channel they are not in"; "The user should
+        # be in the channel specified by the channel argument" (docs.slack.dev/reference/methods/chat.postEphemeral).
+        if user not in channel["members"]:
+            raise _ApiError("user_not_in_channel")
         self._message_args(args)
         return {"message_ts": self._new_ts(), "channel": channel["id"]}
 
@@ -567,9 +635,10 @@ class FakeSlack:
         return {"usergroup": {"id": group["id"], "handle": group["handle"], "users": users}}
 
     def _api_views_open(self, args: dict) -> dict:
-        _require(args, "trigger_id")
+        trigger_id = _require(args, "trigger_id")
         view = _require_view(args)
         validate_view(view)
+        self._exchange(trigger_id)
         view_id = self._new_id("V")
         self.views[view_id] = {**view, "id": view_id, "hash": self._new_ts()}
         return {"view": self.views[view_id]}
@@ -588,6 +657,17 @@ class FakeSlack:
         self.views[view_id] = {**view, "id": view_id, "hash": self._new_ts()}
         return {"view": self.views[view_id]}
 
+    def _exchange(self, trigger_id: str) -> None:
+        """A trigger id works once, within `trigger_lifetime` seconds of its minting (see TRIGGER_LIFETIME)."""
+        shape = _TRIGGER_ID.match(trigger_id)
+        if shape is None:
+            raise _ApiError("invalid_trigger_id")
+        if trigger_id in self._exchanged:
+            raise _ApiError("exchanged_trigger_id")
+        if time.monotonic() - int(shape.group(2)) / 1000 > self.trigger_lifetime:
+            raise _ApiError("expired_trigger_id")
+        self._exchanged.add(trigger_id)
+
     def _api_views_publish(self, args: dict) -> dict:
         _require(args, "user_id")
         view = _require_view(args)
@@ -598,12 +678,23 @@ class FakeSlack:
 
 
 class _ApiError(Exception):
-    pass
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.extra = extra  # more of Slack's answer (conversations.invite's per-user `errors`)
 
 
-def _error(call: Call, error: str) -> web.Response:
-    call.answer = {"ok": False, "error": error}
+def _error(call: Call, error: str, **extra: Any) -> web.Response:
+    call.answer = {"ok": False, "error": error, **extra}
     return web.json_response(call.answer)
+
+
+def _shown(messages: list[dict], args: dict) -> list[dict]:
+    """Messages as conversations.history/replies return them: their metadata only when asked with
+    `include_all_metadata` ("Return all metadata associated with this message", docs.slack.dev/reference/methods/
+    conversations.history)."""
+    if str(args.get("include_all_metadata")).lower() in ("true", "1"):
+        return messages
+    return [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
 
 
 def _decode_json_args(args: dict) -> dict:
@@ -653,9 +744,23 @@ def _id(value: Any, where: str) -> None:
         raise BlockKitError(f"{where}: ids must be 1..255 characters")
 
 
-def _options(options: Any, where: str) -> None:
-    if not isinstance(options, list) or not options or len(options) > 100:
-        raise BlockKitError(f"{where}: 1..100 options")
+# How many options each element takes: "A maximum of 10 options are allowed" (checkboxes, radio buttons); an
+# overflow menu "Maximum number of options is 5, minimum is 2"; a select menu up to 100
+# (docs.slack.dev/reference/block-kit/block-elements/{checkboxes,radio-button,overflow-menu,select-menu}-element).
+_OPTION_COUNTS = {"checkboxes": (1, 10), "radio_buttons": (1, 10), "overflow": (2, 5)}
+
+
+def _plain(option: dict) -> dict:
+    """An option as Slack compares it: a plain_text's `emoji` defaults to true."""
+    text = dict(option.get("text") or {})
+    if text.get("type") == "plain_text":
+        text.setdefault("emoji", True)
+    return {**option, "text": text}
+
+
+def _options(options: Any, where: str, most: int = 100, least: int = 1) -> None:
+    if not isinstance(options, list) or not least <= len(options) <= most:
+        raise BlockKitError(f"{where}: {least}..{most} options")
     values = set()
     for i, option in enumerate(options):
         _text(option.get("text"), f"{where}[{i}].text", 75)
@@ -680,14 +785,18 @@ def _element(element: Any, where: str, in_input: bool) -> None:
         if element.get("style") not in (None, "primary", "danger"):
             raise BlockKitError(f"{where}.style: primary or danger")
     if kind in ("static_select", "multi_static_select", "checkboxes", "radio_buttons", "overflow"):
-        _options(element.get("options"), f"{where}.options")
-        valid = [o["value"] for o in element["options"]]
+        least, most = _OPTION_COUNTS.get(kind, (1, 100))
+        _options(element.get("options"), f"{where}.options", most, least)
+        # initial_options: "An array of option objects that exactly matches one or more of the options within
+        # options"; initial_option: "A single option that exactly matches one of the options" — the whole object,
+        # text and all, not only its value (docs.slack.dev/reference/block-kit/block-elements/checkboxes-element).
+        valid = [_plain(o) for o in element["options"]]
         initial = element.get("initial_options") or []
         if element.get("initial_option"):
             initial = [element["initial_option"]]
         for option in initial:
-            if option.get("value") not in valid:
-                raise BlockKitError(f"{where}: initial option must be one of the options")
+            if not isinstance(option, dict) or _plain(option) not in valid:
+                raise BlockKitError(f"{where}: initial option must exactly match one of the options")
     if kind == "plain_text_input":
         if not in_input:
             raise BlockKitError(f"{where}: plain_text_input only inside an input block")

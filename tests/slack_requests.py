@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from bot.listeners.commands import answered_after_ack
+from tests.fake_slack import new_trigger_id
 
 PAYLOADS = Path(__file__).parent / "payloads"
 
@@ -52,16 +53,23 @@ class SlackSender:
             return resp.status, text, time.monotonic() - started
 
     def _trigger_id(self) -> str:
+        """A new trigger id, as Slack gives each request (the fake lets it be exchanged once, within 3 s)."""
         self.trigger += 1
-        return f"{self.trigger}.111.trigger"
+        return new_trigger_id(self.trigger)
+
+    def _response_url(self) -> str:
+        """The response_url of the request just given a trigger id: Slack gives each request its own (usable five
+        times), so `response_url` is the base and each request gets `<base>-<n>`."""
+        return f"{self.response_url}-{self.trigger}"
 
     def command_body(self, text: str, *, user: str = "U0REPORTER", channel: str = "C0GENERAL",
                      command: str = "/incident", channel_name: str = "general", user_name: str | None = None,
                      response_url: str | None = None) -> str:
         fields = sample("slash_command_fields.json")
+        trigger_id = self._trigger_id()
         fields.update(command=command, text=text, user_id=user, user_name=user_name or user.lower(),
-                      channel_id=channel, channel_name=channel_name, response_url=response_url or self.response_url,
-                      trigger_id=self._trigger_id())
+                      channel_id=channel, channel_name=channel_name, response_url=response_url or self._response_url(),
+                      trigger_id=trigger_id)
         return urlencode(fields)
 
     async def command(self, text: str, **kwargs) -> tuple[int, str, float]:
@@ -112,7 +120,7 @@ class SlackSender:
         name = user_name or user.lower()
         payload["user"] = {"id": user, "username": name, "name": name, "team_id": "T111"}
         payload["trigger_id"] = self._trigger_id()
-        payload["response_url"] = response_url or self.response_url
+        payload["response_url"] = response_url or self._response_url()
         payload["channel"] = {"id": channel, "name": "incident"}
         payload["container"] = {"type": "message", "message_ts": message_ts, "channel_id": channel}
         payload["actions"] = [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",

@@ -278,7 +278,7 @@ async def test_impact_answers_are_stored_and_shown(bot):
 
 async def test_message_shortcut_prefills_and_links_the_message(bot):
     payload = {
-        "type": "message_action", "callback_id": "declare_incident_from_message", "trigger_id": "9.9.trigger",
+        "type": "message_action", "callback_id": "declare_incident_from_message", "trigger_id": bot.slack._trigger_id(),
         "team": {"id": "T111", "domain": "acme"}, "user": {"id": "U0REPORTER", "name": "reporter"},
         "channel": {"id": "C0GENERAL", "name": "general"}, "response_url": bot.fake.response_url(),
         "message_ts": "1700000000.000100", "api_app_id": "A111", "token": "x",

@@ -138,3 +138,141 @@ async def test_run_on_its_own_it_prints_each_call_whole_and_serves_them_over_htt
     finally:
         process.kill()
         await process.wait()
+
+
+# -- Issue 32: what Slack refuses, the fake refuses (each rule cites Slack's documentation in tests/fake_slack.py) --
+
+def _options(n: int, prefix: str = "o") -> list[dict]:
+    return [{"text": {"type": "plain_text", "text": f"{prefix}{i}"}, "value": f"{prefix}{i}"} for i in range(n)]
+
+
+def _input(element: dict) -> list[dict]:
+    return [{"type": "input", "block_id": "b", "label": {"type": "plain_text", "text": "l"},
+             "element": {"action_id": "a", **element}}]
+
+
+@pytest.mark.parametrize(("kind", "fits", "too_many", "too_few"), [
+    ("checkboxes", 10, 11, 0), ("radio_buttons", 10, 11, 0), ("overflow", 5, 6, 1), ("static_select", 100, 101, 0)])
+def test_each_element_takes_as_many_options_as_slack_allows(kind, fits, too_many, too_few):
+    def blocks(n):
+        element = {"type": kind, "options": _options(n)}
+        if kind == "overflow":  # an overflow menu lives in a section or an actions block, not an input
+            return [{"type": "actions", "elements": [{"action_id": "a", **element}]}]
+        return _input(element)
+    validate_blocks(blocks(fits), 50)
+    for wrong in (too_many, too_few):
+        with pytest.raises(BlockKitError, match="options"):
+            validate_blocks(blocks(wrong), 50)
+    if kind == "overflow":
+        validate_blocks(blocks(2), 50)
+
+
+@pytest.mark.parametrize("kind", ["checkboxes", "radio_buttons", "static_select"])
+def test_initial_options_must_equal_one_of_the_options_whole(kind):
+    options = _options(3)
+    key = "initial_options" if kind == "checkboxes" else "initial_option"
+
+    def with_initial(option: dict) -> list[dict]:
+        return _input({"type": kind, "options": options, key: [option] if kind == "checkboxes" else option})
+    validate_blocks(with_initial(dict(options[1])), 50)
+    same_with_emoji = {**options[1], "text": {**options[1]["text"], "emoji": True}}  # Slack's default, spelt out
+    validate_blocks(with_initial(same_with_emoji), 50)
+    for wrong in ({**options[1], "text": {"type": "plain_text", "text": "another label"}},  # same value, other text
+                  {"text": {"type": "plain_text", "text": "o9"}, "value": "o9"},  # not among the options
+                  {**options[1], "description": {"type": "plain_text", "text": "d"}}):
+        with pytest.raises(BlockKitError, match="exactly match"):
+            validate_blocks(with_initial(wrong), 50)
+
+
+def _modal() -> dict:
+    return {"type": "modal", "title": {"type": "plain_text", "text": "t"}, "blocks": []}
+
+
+async def test_a_trigger_id_opens_one_view_within_three_seconds(fake_slack):
+    from tests.fake_slack import new_trigger_id
+    trigger = new_trigger_id(1)
+    assert (await call(fake_slack, "views.open", trigger_id=trigger, view=_modal()))[1]["ok"]
+    _, again, _ = await call(fake_slack, "views.open", trigger_id=trigger, view=_modal())
+    assert again == {"ok": False, "error": "exchanged_trigger_id"}
+    fake_slack.trigger_lifetime = 0.05
+    late = new_trigger_id(2)
+    await asyncio.sleep(0.1)  # real time: Slack's trigger ids expire in real time, whatever the bot's clock says
+    assert (await call(fake_slack, "views.open", trigger_id=late, view=_modal()))[1] == {
+        "ok": False, "error": "expired_trigger_id"}
+    for made_up in ("1.2.3-x", "trigger", "", "1.2", "a.b.c"):
+        _, body, _ = await call(fake_slack, "views.open", trigger_id=made_up, view=_modal())
+        assert body["error"] in ("invalid_trigger_id", "missing_argument:trigger_id"), (made_up, body)
+    # A view Slack refused does not use the trigger up.
+    fresh = new_trigger_id(3)
+    fake_slack.trigger_lifetime = 3.0
+    assert (await call(fake_slack, "views.open", trigger_id=fresh, view={"type": "modal"}))[1]["ok"] is False
+    assert (await call(fake_slack, "views.open", trigger_id=fresh, view=_modal()))[1]["ok"]
+
+
+async def _respond(fake, key: str, **body) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.post(fake.response_url(key), json=body) as response:
+        return response.status, await response.text()
+
+
+async def test_a_response_url_takes_five_posts_of_valid_messages(fake_slack):
+    for n in range(5):
+        assert await _respond(fake_slack, "r1", text=f"answer {n}") == (200, "ok")
+    assert await _respond(fake_slack, "r1", text="a sixth") == (404, "used_url")
+    assert await _respond(fake_slack, "r2", text="another request's url") == (200, "ok")
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "fine"}}]
+    assert await _respond(fake_slack, "r3", text="x", blocks=blocks) == (200, "ok")  # Block Kit is allowed ...
+    assert await _respond(fake_slack, "r4", text="x", blocks=[{"type": "divider"}] * 51) == (400, "invalid_blocks")
+    bad_options = _input({"type": "checkboxes", "options": _options(11)})  # ... held to the limits of a message
+    assert await _respond(fake_slack, "r5", text="x", blocks=bad_options) == (400, "invalid_blocks")
+    assert await _respond(fake_slack, "r6", response_type="ephemeral") == (400, "no_text")
+    assert [r["text"] for r in fake_slack.responses] == [*(f"answer {n}" for n in range(5)),
+                                                        "another request's url", "x"]
+    assert [(r["key"], r["error"]) for r in fake_slack.refused_responses] == [
+        ("r1", "used_url"), ("r4", "invalid_blocks"), ("r5", "invalid_blocks"), ("r6", "no_text")]
+
+
+async def test_message_metadata_comes_back_only_when_asked_for(fake_slack):
+    metadata = {"event_type": "firefighter_incident_summary", "event_payload": {"incident": 7}}
+    _, posted, _ = await call(fake_slack, "chat.postMessage", channel="C0GENERAL", text="s", metadata=metadata)
+    await call(fake_slack, "chat.postMessage", channel="C0GENERAL", text="r", thread_ts=posted["ts"], metadata=metadata)
+    for method, extra in (("conversations.history", {}), ("conversations.replies", {"ts": posted["ts"]})):
+        _, plain, _ = await call(fake_slack, method, channel="C0GENERAL", **extra)
+        assert plain["messages"] and all("metadata" not in m for m in plain["messages"]), method
+        _, full, _ = await call(fake_slack, method, channel="C0GENERAL", include_all_metadata=True, **extra)
+        assert all(m["metadata"] == metadata for m in full["messages"]), method
+    async with aiohttp.ClientSession() as session, session.post(  # as slack-sdk sends it: a form field "1"
+            fake_slack.api_url + "conversations.history", data={"channel": "C0GENERAL", "include_all_metadata": "1"},
+            headers={"Authorization": "Bearer xoxb-t"}) as response:
+        assert all(m["metadata"] == metadata for m in (await response.json())["messages"])
+
+
+async def test_inviting_someone_already_in_the_channel(fake_slack):
+    fake_slack.add_channel("C0INC", "inc-1")
+    assert (await call(fake_slack, "conversations.invite", channel="C0INC", users="U0REPORTER"))[1]["ok"]
+    _, again, _ = await call(fake_slack, "conversations.invite", channel="C0INC", users="U0REPORTER")
+    assert again == {"ok": False, "error": "already_in_channel",
+                     "errors": [{"user": "U0REPORTER", "ok": False, "error": "already_in_channel"}]}
+    # Several at once, one already in: refused whole, nobody invited ...
+    _, mixed, _ = await call(fake_slack, "conversations.invite", channel="C0INC", users="U0OTHER,U0REPORTER")
+    assert mixed["error"] == "already_in_channel" and fake_slack.channels["C0INC"]["members"] == {"U0REPORTER"}
+    # ... unless `force`: the others are invited, the one already in is named.
+    _, forced, _ = await call(fake_slack, "conversations.invite", channel="C0INC", users="U0OTHER,U0REPORTER",
+                              force=True)
+    assert forced["ok"] and forced["errors"] == [{"user": "U0REPORTER", "ok": False, "error": "already_in_channel"}]
+    assert fake_slack.channels["C0INC"]["members"] == {"U0REPORTER", "U0OTHER"}
+
+
+async def test_an_ephemeral_reaches_only_someone_in_the_channel(fake_slack):
+    # Everyone is in #general (a person added later too); another channel holds only whoever was invited.
+    fake_slack.add_user("U0LATER")
+    for user in ("U0REPORTER", "U0LATER"):
+        assert (await call(fake_slack, "chat.postEphemeral", channel="C0GENERAL", user=user, text="hi"))[1]["ok"]
+    fake_slack.add_channel("C0INC", "inc-1")
+    _, body, _ = await call(fake_slack, "chat.postEphemeral", channel="C0INC", user="U0REPORTER", text="hi")
+    assert body == {"ok": False, "error": "user_not_in_channel"}
+    await call(fake_slack, "conversations.invite", channel="C0INC", users="U0REPORTER")
+    assert (await call(fake_slack, "chat.postEphemeral", channel="C0INC", user="U0REPORTER", text="hi"))[1]["ok"]
+    fake_slack.add_channel("C0ELSEWHERE", "elsewhere", joined=False)  # and the bot must be in it too
+    fake_slack.channels["C0ELSEWHERE"]["members"].add("U0REPORTER")
+    assert (await call(fake_slack, "chat.postEphemeral", channel="C0ELSEWHERE", user="U0REPORTER", text="hi"))[1][
+        "error"] == "not_in_channel"

@@ -98,7 +98,9 @@ async def test_an_announcement_goes_elsewhere_and_says_so(bot):
     [note] = [e.text for e in bot.events(incident) if e.kind == "note"]
     assert note == (f"The announcement could not go to <#{rotation.channel_id}> (is_archived); it went to "
                     "<#C0INCIDENTS>.")
-    told = [p for p in bot.fake.calls_to("chat.postMessage") if p["channel"] == "U0REPORTER"]
+    # (the reply to the reporter is a DM too: Slack takes no ephemeral in an archived channel)
+    told = [p for p in bot.fake.calls_to("chat.postMessage") if p["channel"] == "U0REPORTER"
+            and "announcement" in p["text"]]
     assert len(told) == 1 and note in told[0]["text"]
 
     # Neither the rotation's channel nor INCIDENTS_CHANNEL: the reporter's DM.
