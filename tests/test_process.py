@@ -14,6 +14,7 @@ import pytest
 
 from bench.processes import free_port
 from tests.conftest import SECRET, TOKEN
+from tests.fake_slack import new_trigger_id
 from tests.slack_requests import SlackSender
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,8 +86,11 @@ async def test_socket_mode_when_an_app_token_is_set(tmp_path, fake_slack):
                    "team_id": "T111", "trigger_id": "1.2.3", "response_url": fake_slack.response_url()}
         ack = await fake_slack.socket_send("slash_commands", command)
         assert "/incident declare" in json.dumps(ack.get("payload"))
-        await fake_slack.socket_send("slash_commands", {**command, "text": "declare Disk full"})
+        await fake_slack.socket_send("slash_commands", {**command, "text": "declare Disk full",
+                                                        "trigger_id": new_trigger_id(2)})
         view = (await fake_slack.wait_for("views.open"))[0]["view"]
+        opened = next(c for c in fake_slack.calls if c.method == "views.open")
+        assert opened.answer["ok"], opened.answer  # a fresh trigger id: Slack takes "1.2.3" for none
         assert view["blocks"][0]["element"]["initial_value"] == "Disk full"
         # Nothing over HTTP claims to be Slack in Socket Mode: an unsigned roster change finds no door.
         forged = {"command": "/incident", "text": "rotation create pwned <#C0INCIDENTS|incidents>",
