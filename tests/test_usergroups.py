@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.db.models import BotUserGroup, RotationUserGroup
+from bot.db.models import BotUserGroup, CoverRequest, RotationUserGroup
+from bot.ids import ActionId, BlockId
 from tests.test_paging import with_rotation
 
 GROUP = "<!subteam^S0ONCALL|@core-oncall>"
@@ -284,3 +285,32 @@ async def test_a_group_created_by_an_attempt_whose_answer_was_lost_is_found_agai
     assert group["users"] == ["U0A"] and len(bot.fake.calls_to("usergroups.create")) == 2
     with bot.session() as s:
         assert s.get(BotUserGroup, group["id"]) is not None
+
+
+async def test_an_override_and_a_cover_that_start_now_move_the_group_within_a_tick_and_back_at_their_end(bot):
+    """Issue 32 item 18, as it was tried: `rotation usergroup … @core-oncall primary` with no such group yet (the old
+    bot looked it up, found none and never changed anything again), then an override from `now`, then a cover."""
+    await with_rotation(bot)
+    assert (await say(bot, "rotation usergroup payments @core-oncall primary")).startswith("`@core-oncall` now")
+    await bot.settle()
+    group = group_named(bot, "core-oncall")
+    assert group is not None and group["users"] == ["U0A"]
+    assert (await say(bot, "rotation override payments <@U0C> now today 18:00", user="U0B")).startswith("<@U0C>")
+    await bot.tick(seconds=1)
+    assert group["users"] == ["U0C"], "the override's start, within a tick"
+    bot.clock.set(datetime(2026, 11, 25, 18, 0, 1, tzinfo=UTC))
+    await bot.tick()
+    assert group["users"] == ["U0A"], "the override's end"
+    answer = await say(bot, "rotation cover payments now 2026-11-25 22:00 as primary")
+    assert answer.startswith("Asked `payments` to cover you"), answer
+    await bot.settle()
+    with bot.session() as s:
+        [cover] = s.exec(select(CoverRequest)).all()
+    status, _, _ = await bot.slack.click(ActionId.COVER_TAKE, str(cover.id), user="U0B", channel="C0PAY",
+                                         block_id=BlockId.COVER_ACTIONS)
+    assert status == 200
+    await bot.tick(seconds=1)
+    assert group["users"] == ["U0B"], "the cover's start, within a tick"
+    bot.clock.set(datetime(2026, 11, 25, 22, 0, 1, tzinfo=UTC))
+    await bot.tick()
+    assert group["users"] == ["U0A"], "the cover's end"
