@@ -274,6 +274,30 @@ class SlackGateway:
         response = await self.client.usergroups_list(include_disabled=True)
         return next((g["id"] for g in response.get("usergroups") or [] if g.get("handle") == handle), None)
 
+    async def usergroup_named(self, handle: str) -> dict | None:
+        """The user group whose handle is `handle` (disabled ones too): {"id", "handle", "description"}, or None."""
+        response = await self.client.usergroups_list(include_disabled=True)
+        return next((g for g in response.get("usergroups") or [] if g.get("handle") == handle), None)
+
+    async def create_usergroup(self, handle: str, name: str, description: str) -> str:
+        response = await self.client.usergroups_create(name=name, handle=handle, description=description)
+        return response["usergroup"]["id"]
+
+    async def channel_facts(self, channel: str, user: str) -> tuple[bool, bool]:
+        """(is it the workspace's general channel, is `user` a member): conversations.info, then
+        conversations.members page by page (everyone is in #general: not asked there)."""
+        info = (await self.client.conversations_info(channel=channel)).get("channel") or {}
+        if info.get("is_general"):
+            return True, True
+        cursor = None
+        while True:
+            response = await self.client.conversations_members(channel=channel, limit=1000, cursor=cursor)
+            if user in (response.get("members") or []):
+                return False, True
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return False, False
+
     async def set_usergroup(self, group_id: str, users: Iterable[str]) -> None:
         await self.client.usergroups_users_update(usergroup=group_id, users=",".join(users))
 

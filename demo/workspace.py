@@ -102,7 +102,7 @@ class Demo:
         await self._spawn("fake Slack", ["-m", "tests.fake_slack", "--port", str(fake_port), "--quiet"],
                           _environment(), ROOT, f"http://127.0.0.1:{fake_port}", "/_state")
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=STEP_TIMEOUT))
-        await self._post("/_setup", {"channels": [[cid, name] for cid, name in CHANNELS.items()],
+        await self._post("/_setup", {"channels": [[cid, name, list(PEOPLE)] for cid, name in CHANNELS.items()],
                                      "users": [[uid, name] for uid, name in PEOPLE.items()]})
         bot_url = f"http://127.0.0.1:{bot_port}"
         env = _environment(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET,

@@ -47,7 +47,7 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     for user in ("U0REPORTER", "U0COMMANDER", "U0OTHER"):
         fake.add_user(user)
     fake.add_channel("C0INCIDENTS", "incidents")
-    fake.add_channel("C0GENERAL", "general")
+    fake.add_channel("C0GENERAL", "general", general=True)
     yield fake
     await fake.stop()
 

@@ -187,7 +187,7 @@ class FakeSlack:
 
     def add_user(self, user_id: str, tz: str = "UTC", name: str | None = None) -> None:
         for channel in self.channels.values():  # every member of a workspace is in its general channel
-            if channel.get("is_general"):
+            if channel.get("general"):
                 channel["members"].add(user_id)
         self.users[user_id] = {"id": user_id, "name": name or user_id.lower(), "tz": tz, "is_bot": False,
                                "deleted": False, "real_name": name or user_id,
@@ -195,14 +195,16 @@ class FakeSlack:
                                            "image_72": f"https://avatars.slack-edge.example/{user_id}_72.png"}}
 
     def add_channel(self, channel_id: str, name: str, *, joined: bool = True, archived: bool = False,
-                    private: bool = False, creator: str = "U0SOMEONE") -> None:
+                    private: bool = False, creator: str = "U0SOMEONE", members: tuple[str, ...] = (),
+                    general: bool = False) -> None:
         """`joined=False`: the bot is not a member (posting answers `not_in_channel`, or `channel_not_found` when
-        the channel is private); `archived`: posting answers `is_archived`."""
-        self.channels[channel_id] = {"id": channel_id, "name": name, "topic": "", "members": set(),
+        the channel is private); `archived`: posting answers `is_archived`; `members`: the people in it;
+        `general`: the workspace's #general (everyone is in it)."""
+        self.channels[channel_id] = {"id": channel_id, "name": name, "topic": "", "members": set(members),
                                      "joined": joined, "archived": archived, "private": private,
-                                     "creator": creator}
-        if name == "general":  # the workspace's general channel holds everyone (`is_general` in Slack's answers)
-            self.channels[channel_id].update(is_general=True, members=set(self.users))
+                                     "creator": creator, "general": general or name == "general"}
+        if self.channels[channel_id]["general"]:  # #general holds everyone (`is_general` in Slack's answers)
+            self.channels[channel_id]["members"] = set(self.users)
 
     # -- what tests read back ----------------------------------------------------------------------------
 
@@ -537,9 +539,33 @@ class FakeSlack:
         users = _require(args, "users")
         return {"channel": {"id": "D" + users.split(",")[0]}}
 
-    def _api_conversations_info(self, args: dict) -> dict:
+    def _visible(self, args: dict) -> dict:
+        """A private channel the bot is not in does not exist for it: `channel_not_found`
+        (https://docs.slack.dev/reference/methods/conversations.info, …/conversations.members)."""
         channel = self._channel(args)
-        return {"channel": {"id": channel["id"], "name": channel["name"], "topic": {"value": channel["topic"]}}}
+        if channel.get("private") and not channel.get("joined", True):
+            raise _ApiError("channel_not_found")
+        return channel
+
+    def _api_conversations_info(self, args: dict) -> dict:
+        # https://docs.slack.dev/reference/methods/conversations.info: `is_general` marks the workspace's #general,
+        # `is_member` whether the caller (the bot) is in it.
+        channel = self._visible(args)
+        return {"channel": {"id": channel["id"], "name": channel["name"], "topic": {"value": channel["topic"]},
+                            "is_channel": not channel["id"].startswith("D"), "is_general": bool(channel.get("general")),
+                            "is_private": bool(channel.get("private")), "is_archived": bool(channel.get("archived")),
+                            "is_member": bool(channel.get("joined", True))}}
+
+    def _api_conversations_members(self, args: dict) -> dict:
+        # https://docs.slack.dev/reference/methods/conversations.members: user ids, paginated by `cursor` and
+        # `limit` (default 100, at most 1000); `response_metadata.next_cursor` is "" on the last page.
+        channel = self._visible(args)
+        members = sorted(set(self.users) if channel.get("general") else channel["members"])
+        limit = max(1, min(int(args.get("limit") or 100), 1000))
+        start = int(args.get("cursor") or 0)
+        more = start + limit < len(members)
+        return {"members": members[start:start + limit],
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _message_args(self, args: dict) -> None:
         if not any(args.get(k) for k in ("text", "blocks", "attachments")):
@@ -616,8 +642,25 @@ class FakeSlack:
         return {"user": self.users[user_id]}
 
     def _api_usergroups_list(self, args: dict) -> dict:
-        return {"usergroups": [{"id": g["id"], "handle": g["handle"], "name": g["handle"],
-                                "user_count": len(g["users"])} for g in self.usergroups.values()]}
+        return {"usergroups": [{"id": g["id"], "handle": g["handle"], "name": g.get("name") or g["handle"],
+                                "description": g.get("description", ""), "user_count": len(g["users"])}
+                               for g in self.usergroups.values()]}
+
+    def _api_usergroups_create(self, args: dict) -> dict:
+        # https://docs.slack.dev/reference/methods/usergroups.create: `name` is required and unique among user
+        # groups; `handle` must be unique among channels, users and user groups — a taken one answers
+        # `name_already_exists` (as Slack does for either); the new group has no members yet.
+        name = _require(args, "name")
+        handle = args.get("handle") or name
+        taken = {n for g in self.usergroups.values() for n in (g["handle"], g.get("name") or g["handle"])}
+        if name in taken or handle in taken or any(c["name"] == handle for c in self.channels.values()) \
+                or any(u["name"] == handle for u in self.users.values()):
+            raise _ApiError("name_already_exists")
+        group_id = self._new_id("S")
+        self.usergroups[group_id] = {"id": group_id, "handle": handle, "name": name, "users": [],
+                                     "description": args.get("description") or ""}
+        return {"usergroup": {"id": group_id, "handle": handle, "name": name,
+                              "description": args.get("description") or "", "users": []}}
 
     def _api_usergroups_users_list(self, args: dict) -> dict:
         group = self.usergroups.get(_require(args, "usergroup"))
@@ -892,9 +935,9 @@ async def _serve(port: int, latency_ms: float = 0, quiet: bool = False) -> None:
     the calls from `GET /_calls` instead)."""
     fake = FakeSlack(lenient_requests=True)
     fake.add_channel("C0INCIDENTS", "incidents")
-    fake.add_channel("C1", "general")
     for user in ("U1", "U2", "U3"):
         fake.add_user(user)
+    fake.add_channel("C1", "general", general=True)
     fake.slow(latency_ms / 1000)
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app.router.add_route("*", "/api/{method}", fake._handle)
@@ -953,8 +996,9 @@ def add_inspection_routes(app: web.Application, fake: FakeSlack) -> None:
 
     async def setup(request: web.Request) -> web.Response:
         body = await request.json()
-        for channel_id, name in body.get("channels", []):
-            fake.add_channel(channel_id, name)
+        for channel_id, name, *members in body.get("channels", []):  # [id, name] or [id, name, [members]]
+            fake.add_channel(channel_id, name, members=tuple(members[0]) if members else (),
+                             general=name == "general")
         for user in body.get("users", []):
             if isinstance(user, str):
                 fake.add_user(user)

@@ -57,8 +57,8 @@ FOREIGN_COMMANDER = "U0SEARCHCMD"
 async def world(make_bot, roster: tuple[str, ...] = ("U0FF",)):
     """`payments` (C0PAY), created by U0CREATOR, who is not on it; `search` (C0SEARCH) belongs to other people."""
     bot = await make_bot(admins="U0ADMIN")
-    bot.fake.add_channel("C0PAY", "payments-oncall")
-    bot.fake.add_channel("C0SEARCH", "search-oncall")
+    bot.fake.add_channel("C0PAY", "payments-oncall", members=("U0CREATOR",))
+    bot.fake.add_channel("C0SEARCH", "search-oncall", members=("U0CREATOR",))
     for user in (*ROSTER_PEOPLE.values(), "U0NEW", "U0FF2", "U0COVER", "U0SEARCHFF", FOREIGN_COMMANDER):
         bot.fake.add_user(user)
     mentions = " ".join(f"<@{u}>" for u in roster)

@@ -78,7 +78,7 @@ class Replicas:
 async def test_simultaneous_actors_settle_on_one_outcome(tmp_path, fake_slack, database_url):
     for user in ("U0A", "U0B", "U0C", "U0D"):
         fake_slack.add_user(user)
-    fake_slack.add_channel("C0PAY", "payments-oncall")
+    fake_slack.add_channel("C0PAY", "payments-oncall", members=("U0A",))
     replicas = Replicas(database_url, fake_slack, tmp_path)
     try:
         await replicas.start()

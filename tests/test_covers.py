@@ -101,6 +101,27 @@ async def test_presses_at_the_same_moment_make_one_override(bot):
     assert count(bot, RotationOverride) == 1
 
 
+async def test_two_presses_at_once_each_presser_hears_back_on_their_own_response_url(bot):
+    """Issue 32 item 17: the one who is too late is told it is taken, on the response_url of their own press (each
+    press has its own, as in Slack), while the other is thanked."""
+    _, message = await asked(bot)
+    value = buttons(message)[ActionId.COVER_TAKE]
+    urls = {user: bot.fake.response_url(f"press-{user}") for user in ("U0B", "U0C")}
+    bodies = [bot.slack.click_body(ActionId.COVER_TAKE, value, user=user, channel="C0PAY",
+                                   block_id=BlockId.COVER_ACTIONS, response_url=url) for user, url in urls.items()]
+    answers = await asyncio.gather(*(bot.slack.post(body, "application/x-www-form-urlencoded") for body in bodies))
+    assert all(status == 200 for status, _, _ in answers)
+    await bot.settle()
+    heard = {r["key"]: r for r in bot.fake.responses if r["key"].startswith("press-")}
+    assert set(heard) == {"press-U0B", "press-U0C"}, heard
+    with bot.session() as s:
+        [override] = s.exec(select(RotationOverride)).all()
+    winner, loser = override.user_id, ({"U0B", "U0C"} - {override.user_id}).pop()
+    assert heard[f"press-{winner}"]["text"].startswith("Thanks! You are primary")
+    assert heard[f"press-{loser}"]["text"] == f"<@{winner}> already took this one. Thanks all the same!"
+    assert heard[f"press-{loser}"]["response_type"] == "ephemeral" and not heard[f"press-{loser}"]["replace_original"]
+
+
 async def test_the_requester_may_withdraw_until_it_is_taken_and_nobody_else_may(bot):
     ts, message = await asked(bot)
     controls = buttons(message)

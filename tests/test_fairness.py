@@ -42,6 +42,13 @@ def test_the_roster_of_the_week_counts_not_todays():
     assert "D" in loads and loads["A"].shifts[Role.TERTIARY] == 0
 
 
+def test_every_roster_member_gets_a_line_even_with_nothing_to_show():
+    loads = figures(until=ORIGIN + timedelta(weeks=1), rosters=[RosterVersion(ORIGIN, ("A", "B", "C", "D"))])
+    assert set(loads) == {"A", "B", "C", "D"}, "D held no role and got no page: still a line, of zeros"
+    quiet = loads["D"]
+    assert (sum(quiet.hours.values()), sum(quiet.shifts.values()), quiet.pages, quiet.covers_given) == (0, 0, 0, 0)
+
+
 def test_a_cover_moves_hours_and_a_whole_week_moves_the_shift():
     day = Override("B", Role.PRIMARY, ORIGIN + timedelta(days=1), ORIGIN + timedelta(days=2), created=1)
     week = Override("C", Role.PRIMARY, ORIGIN + timedelta(weeks=1), ORIGIN + timedelta(weeks=2), created=2)
@@ -103,6 +110,11 @@ async def test_rotation_stats_end_to_end_and_on_the_rotation_page(bot):
     assert "pages 2 (1 outside business hours) · median to acknowledge 4m" in text
     assert "covers given 0, taken 1" in text and "covers given 1, taken 0" in text
     assert "<@U0C> — shifts primary/secondary/tertiary *1/1/2*" in text
+    _, body, _ = await bot.slack.command("rotation add payments <@U0D>", user="U0A", channel="C0PAY")
+    assert body.startswith("Added"), body
+    _, body, _ = await bot.slack.command("rotation stats payments 1", user="U0C", channel="C0GENERAL")
+    text = "\n".join(b["text"]["text"] for b in json.loads(body)["blocks"] if b["type"] == "section")
+    assert "<@U0D> — shifts primary/secondary/tertiary *0/0/0*" in text, "a member with nothing to show"
     status, body, _ = await bot.slack.command("rotation stats payments forever", user="U0C")
     assert body.startswith("Say how many weeks back")
 

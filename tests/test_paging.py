@@ -21,7 +21,7 @@ WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 async def with_rotation(bot, *, people=(("U0A", "UTC"), ("U0B", "UTC"), ("U0C", "UTC")), at=WEDNESDAY_NOON):
     bot.clock.set(at)
-    bot.fake.add_channel("C0PAY", "payments-oncall")
+    bot.fake.add_channel("C0PAY", "payments-oncall", members=("U0A",))  # its creator is in it
     for user, tz in people:
         bot.fake.add_user(user, tz=tz)
     status, body, _ = await bot.slack.command("rotation create payments <#C0PAY|payments-oncall>", user="U0A")

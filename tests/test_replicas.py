@@ -35,7 +35,7 @@ async def replicas(tmp_path, fake_slack, database: str, **env: str) -> AsyncIter
     stopped (SIGTERM) afterwards."""
     for user in ("U0A", "U0B", "U0C"):
         fake_slack.add_user(user)
-    fake_slack.add_channel("C0PAY", "payments-oncall")
+    fake_slack.add_channel("C0PAY", "payments-oncall", members=("U0A",))
     processes, senders = [], []
     try:
         for _ in range(2):

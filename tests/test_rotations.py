@@ -28,7 +28,7 @@ def stored(bot) -> tuple[list, list, list, list]:
 
 async def setup(bot, tz: str = "UTC"):
     bot.clock.set(WEDNESDAY_NOON)
-    bot.fake.add_channel("C0PAY", "payments-oncall")
+    bot.fake.add_channel("C0PAY", "payments-oncall", members=("U0A",))  # its creator is in it
     for user in ("U0A", "U0B", "U0C", "U0D"):
         bot.fake.add_user(user, tz=tz)
     assert (await say(bot, "rotation create payments <#C0PAY|payments-oncall>"))["text"].startswith(
@@ -152,7 +152,7 @@ async def test_only_admins_creators_and_members_change_a_roster(make_bot):
 
 async def test_commands_in_a_rotations_channel_default_to_it(bot):
     await setup(bot)
-    bot.fake.add_channel("C0WEB", "web-oncall")
+    bot.fake.add_channel("C0WEB", "web-oncall", members=("U0A",))
     await say(bot, "rotation create web <#C0WEB|web-oncall>")
     assert (await say(bot, "rotation add <@U0D>", channel="C0WEB"))["text"] == "Added <@U0D> to `web`."
     assert (await say(bot, "rotation add <@U0D>", channel="C0PAY"))["text"] == "Added <@U0D> to `payments`."
@@ -227,3 +227,35 @@ async def test_a_failed_users_info_keeps_the_last_known_timezone(bot):
     bot.fake.add_user("U0A", tz="Europe/Paris")
     await bot.runtime.services.people.refresh(["U0A"])
     assert zone() == "Europe/Paris"
+
+
+# -- which channel a rotation may be bound to (SPEC §5) ------------------------------------------------------
+
+async def test_a_rotation_is_bound_only_to_a_channel_its_creator_is_in_and_never_to_general(make_bot):
+    bot = await make_bot(admins="U0ADMIN")
+    bot.clock.set(WEDNESDAY_NOON)
+    for user in ("U0A", "U0ADMIN"):
+        bot.fake.add_user(user)
+    bot.fake.add_channel("C0PAY", "payments-oncall", members=("U0B",))
+    bot.fake.add_channel("C0SECRET", "secret", private=True, joined=False, members=("U0A",))
+    refusals = {
+        "rotation create payments <#C0PAY|payments-oncall>": "You are not a member of <#C0PAY>: a rotation is bound "
+                                                             "only to a channel its creator is in.",
+        "rotation create everyone <#C0GENERAL|general>": "<#C0GENERAL> is the workspace's general channel: only "
+                                                         "someone in ADMINS can bind a rotation to it",
+        "rotation create secret <#C0SECRET|secret>": "I cannot see <#C0SECRET>: invite me to it first",
+    }
+    for text, reason in refusals.items():
+        assert (await say(bot, text))["text"].startswith(reason), text
+    assert stored(bot) == ([], [], [], [])
+    bot.fake.slow(2.0, "conversations.info")  # Slack slower than the ack allows: said, nothing stored
+    assert (await say(bot, "rotation create payments <#C0PAY|payments-oncall>", user="U0B"))["text"].startswith(
+        "Slack did not answer in time")
+    bot.fake.slow(0, "conversations.info")
+    assert stored(bot) == ([], [], [], [])
+    assert (await say(bot, "rotation create payments <#C0PAY|payments-oncall>", user="U0B"))["text"].startswith(
+        "Created the rotation `payments`"), "a member of the channel"
+    assert (await say(bot, "rotation create everyone <#C0GENERAL|general>", user="U0ADMIN"))["text"].startswith(
+        "Created the rotation `everyone`"), "an admin may bind #general"
+    members = bot.fake.calls_to("conversations.members")
+    assert members and all(c["channel"] != "C0GENERAL" for c in members), "everyone is in #general: not asked"

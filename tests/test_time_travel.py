@@ -184,7 +184,7 @@ def new_slack() -> RecordingSlack:
         fake.add_user(user, tz=TEAM.key)
     fake.add_channel("C0INCIDENTS", "incidents")
     fake.add_channel("C0GENERAL", "general")
-    fake.add_channel("C0PAY", "payments-oncall")
+    fake.add_channel("C0PAY", "payments-oncall", members=("U0A",))
     return fake
 
 

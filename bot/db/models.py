@@ -195,6 +195,22 @@ class RotationUserGroup(SQLModel, table=True):
     error: str = Field(default="", max_length=200)
     error_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     told: str = Field(default="", max_length=200)
+    # How the group is the bot's to change (SPEC §5): `create` (a new handle: the delivery creates the group, its
+    # description carrying `create_ref` so an unclear first answer is found again), `ours` (a group the bot created)
+    # or `admin` (an existing group someone in ADMINS bound); "" for a binding made before these rules.
+    origin: str = Field(default="", max_length=16)
+    create_ref: str = Field(default="", max_length=40)
+
+
+class BotUserGroup(SQLModel, table=True):
+    """A Slack user group the bot created (usergroups.create): its own to change, whoever binds it later."""
+
+    __tablename__ = "bot_usergroup"
+
+    group_id: str = Field(primary_key=True, max_length=32)
+    handle: str = Field(max_length=100)
+    rotation_id: int | None = Field(default=None)  # the rotation it was created for
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
 
 
 class CoverRequest(SQLModel, table=True):

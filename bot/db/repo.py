@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from bot.db.models import (
     RECHECK,
     AlertStorm,
+    BotUserGroup,
     ChannelMessage,
     CoverRequest,
     Delivery,
@@ -495,6 +496,26 @@ def usergroup_of(*, session: Session, rotation_id: int) -> RotationUserGroup | N
 
 def usergroups(*, session: Session) -> list[RotationUserGroup]:
     return list(session.exec(select(RotationUserGroup)))
+
+
+def usergroup_bound_elsewhere(*, session: Session, rotation_id: int, handle: str,
+                              group_id: str | None) -> RotationUserGroup | None:
+    """Another rotation's binding of this group (by its id, or by its handle)."""
+    same = sa.func.lower(RotationUserGroup.handle) == handle.lower()
+    if group_id:
+        same = sa.or_(same, RotationUserGroup.group_id == group_id)
+    return session.exec(select(RotationUserGroup).where(RotationUserGroup.rotation_id != rotation_id, same)
+                        .limit(1)).first()
+
+
+def bot_usergroup(*, session: Session, group_id: str) -> BotUserGroup | None:
+    """The user group with this id, if the bot created it."""
+    return session.get(BotUserGroup, group_id)
+
+
+def record_bot_usergroup(*, session: Session, group_id: str, handle: str, rotation_id: int, now: datetime) -> None:
+    if session.get(BotUserGroup, group_id) is None:
+        session.add(BotUserGroup(group_id=group_id, handle=handle, rotation_id=rotation_id, created_at=now))
 
 
 def claim_usergroup_change(*, session: Session, rotation_id: int, was: str, now_wanted: str) -> bool:

@@ -14,6 +14,7 @@ from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Delivery, RotationUserGroup
 from bot.delivery.engine import DeliveryEngine, Drop, Refused, Sent
+from bot.domain.ownership import CREATE, OURS
 from bot.notify import SlackGateway, slack_error, transient
 from bot.services.usergroups import REFUSALS, SYNC, GroupNow
 from bot.slack_text import escape
@@ -35,8 +36,13 @@ class UserGroupSync:
         binding = found.binding
         if not found.users:  # nobody on call (an empty roster): Slack cannot empty a group; it keeps its members
             raise Refused("cannot_empty", self._refused(found, "cannot_empty"))
+        created = False
         try:
-            group_id = binding.group_id or await self.slack.usergroup_id(binding.handle)
+            group_id = binding.group_id
+            if group_id is None and binding.origin == CREATE:
+                group_id, created = await self._create(found), True
+            elif group_id is None:  # (a binding from before the bot created groups: looked up by its handle)
+                group_id = await self.slack.usergroup_id(binding.handle)
             if group_id is None:
                 raise Refused("no_such_subteam", self._refused(found, "no_such_subteam"))
             await self.slack.set_usergroup(group_id, found.users)
@@ -48,11 +54,33 @@ class UserGroupSync:
         now, users = self.clock.now(), ",".join(found.users)
 
         def record(session: Session) -> None:
+            if created:  # the bot's own from now on, whoever binds it later
+                repo.record_bot_usergroup(session=session, group_id=group_id, handle=binding.handle,
+                                          rotation_id=binding.rotation_id, now=now)
             stored = _same(session, binding)
             if stored is not None:  # (not one set again meanwhile, to another group)
                 stored.group_id, stored.synced, stored.synced_at, stored.error, stored.told = \
                     group_id, users, now, "", ""
+                if created:
+                    stored.origin, stored.create_ref = OURS, ""
         return Sent(record)
+
+    async def _create(self, found: GroupNow) -> str:
+        """usergroups.create with the handle asked for; its description carries the binding's reference, so a group
+        created by an attempt whose answer was lost is found again, and one someone else made is never taken."""
+        binding = found.binding
+        marker = f"ref {binding.create_ref}"
+        try:
+            return await self.slack.create_usergroup(
+                binding.handle, binding.handle,
+                f"Who is on call on {found.rotation_name}, kept by the Firefighter bot ({marker})")
+        except SlackApiError as exc:
+            if slack_error(exc) not in ("name_already_exists", "handle_already_exists"):
+                raise
+            group = await self.slack.usergroup_named(binding.handle)
+            if group is not None and binding.create_ref and marker in (group.get("description") or ""):
+                return group["id"]
+            raise Refused("name_already_exists", self._refused(found, "name_already_exists")) from exc
 
     def _refused(self, found: GroupNow, error: str) -> Callable[[Session], None]:
         now = self.clock.now()

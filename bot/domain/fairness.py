@@ -77,7 +77,8 @@ def fairness(*, since: datetime, until: datetime, handoff: Handoff, origin: date
              rosters: Sequence[RosterVersion], overrides: Sequence[Override], swaps: Sequence[Swap],
              pages: Sequence[PageFact], covers: Sequence[CoverFact], zone_of: Callable[[str], tzinfo],
              working: Callable[[datetime, tzinfo], bool]) -> list[Load]:
-    """Everyone who held a role, was paged or covered in [since, until), most hours on call first. A shift counts
+    """Every roster member of the period (zeros included) and everyone who held a role, was paged or covered in
+    [since, until), most hours on call first. A shift counts
     for whoever held its role for more than half of the part of it inside the window."""
     loads: dict[str, Load] = {}
 
@@ -113,4 +114,8 @@ def fairness(*, since: datetime, until: datetime, handoff: Handoff, origin: date
         if since <= cover.starts_at < until:
             load(cover.taken_by).covers_given += 1
             load(cover.requester).covers_taken += 1
+    for version in ordered:  # every roster member of the period gets a line, even with nothing to show
+        if version.since <= until:  # (today's roster included, however new)
+            for user in version.members:
+                load(user)
     return sorted(loads.values(), key=lambda item: (-sum(item.hours.values()), item.user))

@@ -164,9 +164,11 @@ async def _board(r: Request) -> None:
 
 
 async def _rotation(r: Request) -> None:
+    question = await r.call(rotation_commands.slack_question, r.rotations, r.line.args)
+    facts = await rotation_commands.ask_slack(r.context["slack"], question, r.user)  # (what is to be checked)
     text, blocks = await r.call(rotation_commands.rotation, r.rotations, r.line.args, r.user,
                                 r.command.get("channel_id"), r.key, r.context["covers"], r.context["usergroups"],
-                                r.context["fairness"])
+                                r.context["fairness"], facts)
     await r.ack(text=text, blocks=blocks or None)
 
 

@@ -7,15 +7,21 @@ database's threads (they read as they go), called through `off_loop`.
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import quote
+
+from slack_sdk.errors import SlackApiError
 
 from bot.db.repo import retry_on_deadlock
 from bot.domain.errors import UserError
 from bot.domain.fairness import parse_weeks
+from bot.domain.ownership import ChannelFacts
 from bot.domain.rotation import Role
 from bot.domain.when import EXAMPLES, parse_range
 from bot.listeners.command_line import user_refs
+from bot.notify import SlackGateway, slack_error
 from bot.services import Covers, Fairness, Rotations, UserGroups
+from bot.services.usergroups import SlackGroup, group_word
 from bot.slack_text import date_token, echo, escape, parse_channel_ref, parse_user_ref
 from bot.views import fairness as fairness_views
 from bot.views import rotation as views
@@ -80,16 +86,62 @@ def board_link(rotations: Rotations) -> str:
 
 
 
+SLACK_BUDGET = 1.5  # seconds Slack has to answer what a command must know before it is acked (SPEC §5: 3 s)
+
+
+def slack_question(rotations: Rotations, args: str) -> tuple[str, str] | None:
+    """What Slack must be asked before `rotation <args>` is decided: ("channel", id) for `create` (is it #general,
+    is its creator in it), ("group", handle) for `usergroup` with a handle (does such a group exist, which)."""
+    verb, _, rest = args.strip().partition(" ")
+    verb = verb.lower()
+    if verb == "create":
+        words = rest.split()
+        channel = parse_channel_ref(words[1]) if len(words) == 2 else None
+        return ("channel", channel) if channel and channel.startswith(("C", "G")) else None
+    if verb == "usergroup":
+        words = _split_name(rotations, rest)[1].split()
+        group = group_word(words[0]) if words else None
+        return ("group", group[1]) if group and group[0] is None else None
+    return None
+
+
+async def ask_slack(slack: SlackGateway, question: tuple[str, str] | None,
+                    user: str) -> ChannelFacts | SlackGroup | None:
+    """The answer to `slack_question`, within SLACK_BUDGET (the command is acked after it); Slack not answering
+    or refusing is said, and nothing changes."""
+    if question is None:
+        return None
+    what, name = question
+    try:
+        async with asyncio.timeout(SLACK_BUDGET):
+            if what == "channel":
+                general, member = await slack.channel_facts(name, user)
+                return ChannelFacts(name, general, member)
+            group = await slack.usergroup_named(name)
+            return SlackGroup(name, group["id"] if group else None)
+    except TimeoutError:
+        raise UserError("Slack did not answer in time, so I could not check that; try again in a moment. Nothing "
+                        "changed.") from None
+    except SlackApiError as exc:
+        if what == "channel" and slack_error(exc) in ("channel_not_found", "not_in_channel"):
+            raise UserError(f"I cannot see <#{name}>: invite me to it first (`/invite @Firefighter`). Nothing "
+                            "changed.") from None
+        raise UserError(f"Slack refused to tell me (`{slack_error(exc)}`), so I could not check that. Nothing "
+                        "changed.") from None
+
+
 def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
              key: str | None = None, covers: Covers | None = None,
-             usergroups: UserGroups | None = None, fairness: Fairness | None = None) -> tuple[str, list]:
-    """Returns (text, blocks) for the ephemeral answer. `key` names the request, so a change is applied once."""
+             usergroups: UserGroups | None = None, fairness: Fairness | None = None,
+             slack_facts: ChannelFacts | SlackGroup | None = None) -> tuple[str, list]:
+    """Returns (text, blocks) for the ephemeral answer. `key` names the request, so a change is applied once.
+    `slack_facts`: what `ask_slack` found for it."""
     verb, _, rest = args.strip().partition(" ")
     verb = verb.lower()
     if verb in ("", "help"):
         return USAGE, []
     if verb == "create":
-        return _create(rotations, rest, user, key), []
+        return _create(rotations, rest, user, key, slack_facts), []
     if verb == "list":
         return views.rotation_list(rotations.all(), rotations.roster_sizes()), []
     if verb in ("show", "oncall"):
@@ -106,7 +158,7 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
         return fairness_views.stats(target.name, weeks, fairness.loads(target, weeks))
     if verb == "usergroup" and usergroups is not None:
         name, rest = _split_name(rotations, rest)
-        return _usergroup(usergroups, rotations.find_rotation(name, channel_id), rest, user, key), []
+        return _usergroup(usergroups, rotations.find_rotation(name, channel_id), rest, user, key, slack_facts), []
     handler = {"add": _add, "remove": _remove, "order": _order, "override": _override, "swap": _swap,
                "feed-reset": _feed_reset}.get(verb)
     if handler is None:
@@ -118,15 +170,17 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
     return retry_on_deadlock(handler, rotations, target, rest, user, key), []
 
 
-def _usergroup(usergroups: UserGroups, rotation, rest: str, user: str, key: str | None) -> str:
+def _usergroup(usergroups: UserGroups, rotation, rest: str, user: str, key: str | None, facts) -> str:
     words = rest.split()
     if not 1 <= len(words) <= 2:
         raise UserError("Use `/incident rotation usergroup [name] <@handle|off> [primary|all]`.")
-    bound = usergroups.bind(rotation, words[0], words[1] if len(words) == 2 else "primary", user, key)
+    bound = usergroups.bind(rotation, words[0], words[1] if len(words) == 2 else "primary", user, key,
+                            facts if isinstance(facts, SlackGroup) else None)
     if bound is None:
         return f"`{rotation.name}` keeps no user group any more (its members stay as they are)."
     who = "its primary" if bound.scope == "primary" else "its primary, secondary and tertiary"
-    return (f"`@{bound.handle}` now follows {who} on `{rotation.name}`: set now, and again at every handoff, "
+    made = "I am creating it; " if bound.origin == "create" else ""
+    return (f"`@{bound.handle}` now follows {who} on `{rotation.name}`: {made}set now, and again at every handoff, "
             "override, swap and cover. If Slack refuses, I will tell you.")
 
 
@@ -159,13 +213,14 @@ def _cover(rotations: Rotations, covers: Covers, rotation, rest: str, user: str,
             "takes it (or withdraw it there).")
 
 
-def _create(rotations: Rotations, rest: str, user: str, key: str | None) -> str:
+def _create(rotations: Rotations, rest: str, user: str, key: str | None, facts) -> str:
     words = rest.split()
     channel = parse_channel_ref(words[1]) if len(words) == 2 else None
     if channel is None or not channel.startswith(("C", "G")):
         raise UserError("Use `/incident rotation create <name> #channel` (pick the channel with `#` so Slack "
                         "sends its id).")
-    created = rotations.create_rotation(words[0], channel, user, key)
+    created = rotations.create_rotation(words[0], channel, user, key,
+                                        facts if isinstance(facts, ChannelFacts) else None)
     return (f"Created the rotation `{created.name}` for <#{channel}>. Add firefighters in the order they take the "
             f"pager: `/incident rotation add {created.name} @first @second @third`.")
 

@@ -17,6 +17,7 @@ from bot.db import repo
 from bot.db.models import Incident, Rotation, RotationMember, RotationOverride, RotationSwap
 from bot.domain.business_hours import WorkingTime
 from bot.domain.errors import AlreadyDone, UserError
+from bot.domain.ownership import ChannelFacts, channel_refusal
 from bot.domain.rotation import Handoff, OnCall, Override, Role, Swap, on_call, schedule
 from bot.domain.when import parse_moment
 from bot.notify import Background
@@ -173,7 +174,9 @@ class Rotations:
             yield session
             commit_once(session, request_key)
 
-    def create_rotation(self, name: str, channel_id: str, actor: str, request_key: str | None = None) -> Rotation:
+    def create_rotation(self, name: str, channel_id: str, actor: str, request_key: str | None = None,
+                        channel: ChannelFacts | None = None) -> Rotation:
+        """`channel`: what Slack said of the channel (is it #general, is `actor` in it), asked just before."""
         name = name.strip().lower()
         if not _NAME.match(name):
             raise UserError("A rotation name is lowercase letters, digits, `-` or `_` (up to 80), "
@@ -187,6 +190,11 @@ class Rotations:
             bound = repo.rotation_by_channel(session=session, channel_id=channel_id)
             if bound:
                 raise UserError(f"<#{channel_id}> already belongs to the rotation `{bound.name}`.")
+            if channel is None or channel.channel_id != channel_id:
+                raise UserError(f"I could not check <#{channel_id}> in Slack; try again in a moment. Nothing "
+                                "changed.")
+            if why := channel_refusal(channel, actor, self.settings.admins):
+                raise UserError(why)
             record_once(session, request_key, "rotation create", now)
             rotation = Rotation(name=name, channel_id=channel_id, created_by=actor, created_at=now)
             session.add(rotation)

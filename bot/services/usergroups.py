@@ -11,6 +11,7 @@ missing permission, a group that is gone) is told to the person who set the grou
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Rotation, RotationUserGroup
 from bot.domain.errors import UserError
+from bot.domain.ownership import CREATE, GroupFacts, group_claim
 from bot.services.outbox import Outbox
 from bot.services.rotations import Rotations
 from bot.slack_text import echo, escape
@@ -38,7 +40,27 @@ REFUSALS = {
     "not_allowed_token_type": "the bot token may not change user groups",
     "invalid_users": "Slack refused the members (a deactivated account?)",
     "cannot_empty": "nobody is on call (the roster is empty) and Slack cannot empty a user group: it keeps its members",
+    "name_already_exists": "a user group with that handle or name already exists and I did not create it, so I leave "
+                           "it alone: pick another handle (an admin can bind an existing group)",
 }
+
+
+@dataclass(frozen=True)
+class SlackGroup:
+    """What Slack says of a handle: the id of the group that has it now, or None when there is none."""
+
+    handle: str
+    group_id: str | None
+
+
+def group_word(text: str) -> tuple[str | None, str] | None:
+    """(id, handle) of the group a `rotation usergroup` argument names, None for `off` or no group at all."""
+    if text.strip().lower() == "off":
+        return None
+    try:
+        return parse_group(text)
+    except UserError:
+        return None
 
 
 def parse_group(text: str) -> tuple[str | None, str]:
@@ -71,8 +93,9 @@ class UserGroups:
         return sorted({u for u in people if u})
 
     def bind(self, rotation: Rotation, group: str, scope: str, actor: str,
-             request_key: str | None = None) -> RotationUserGroup | None:
-        """`rotation usergroup [name] <@handle|off> [primary|all]`; None when switched off."""
+             request_key: str | None = None, slack_group: SlackGroup | None = None) -> RotationUserGroup | None:
+        """`rotation usergroup [name] <@handle|off> [primary|all]`; None when switched off. `slack_group`: what Slack
+        said of a handle named without its id (looked up before: whether such a group exists, and which)."""
         scope = (scope or "primary").strip().lower()
         if scope not in SCOPES:
             raise UserError("A user group follows the `primary` or `all` three roles.")
@@ -86,10 +109,25 @@ class UserGroups:
                     raise UserError(f"`{escape(rotation.name)}` keeps no user group; nothing to switch off.")
                 session.delete(existing)
                 return None
+            if group_id is None:
+                if slack_group is None or slack_group.handle != handle:
+                    raise UserError(f"I could not look `@{escape(handle)}` up in Slack; try again in a moment.")
+                group_id = slack_group.group_id
+            other = repo.usergroup_bound_elsewhere(session=session, rotation_id=rotation.id, handle=handle,
+                                                   group_id=group_id)
+            elsewhere = repo.rotation_by_id(session=session, rotation_id=other.rotation_id) if other else None
+            origin = group_claim(GroupFacts(
+                handle=handle, group_id=group_id, exists=group_id is not None,
+                created_by_bot=bool(group_id and repo.bot_usergroup(session=session, group_id=group_id)),
+                bound_to=(elsewhere.name if elsewhere else str(other.rotation_id)) if other else None),
+                actor, self.rotations.settings.admins, kept=existing.origin if existing is not None and group_id
+                and existing.group_id == group_id else "")
             if existing is None:
                 existing = RotationUserGroup(rotation_id=rotation.id, handle=handle, set_by=actor, set_at=now)
                 session.add(existing)
             existing.handle, existing.group_id, existing.scope = handle, group_id, scope
+            existing.origin = origin
+            existing.create_ref = secrets.token_hex(8) if origin == CREATE else ""
             existing.set_by, existing.set_at, existing.error, existing.told = actor, now, "", ""
             existing.wanted = ",".join(self.wanted(session, rotation, scope, now))
             self._queue(session, rotation.id, now)  # set now, not at the next tick
