@@ -15,7 +15,7 @@ from bot.db import repo
 from bot.db.models import FollowUp, FollowUpIssue
 from bot.domain.errors import UserError
 from bot.domain.incident import Declaration, Priority, Status, clean_title, incident_ref
-from bot.domain.tracker import Decision, IssueEvent, Linked, TrackerActor, decide
+from bot.domain.tracker import Decision, IssueEvent, Linked, TrackerActor, decide, newer
 from bot.services.declaring import Declaring
 from bot.services.follow_ups import FollowUps
 from bot.services.working import Resolution, Working
@@ -99,8 +99,8 @@ class IssueEvents:
         ref = incident_ref(number)
         if login and event.sender.lower() == login.lower():
             return Heard(ref, "ignored", "the bot's own change")
-        if event.updated_at is not None and link.seen_at is not None and event.updated_at < link.seen_at:
-            return Heard(ref, "ignored", "an older event than one already applied")
+        if not newer(event.updated_at, link.seen_at):  # older, or replayed (bot/domain/tracker.py `newer`)
+            return Heard(ref, "ignored", "an older event than the last one applied or sent")
         if event.action not in ("closed", "reopened"):  # an edit's state may be older than a change in Slack
             return Heard(ref, "ignored", f"a follow-up's issue {event.action}: only closing and reopening count")
         done, closed = item.done_at is not None, event.action == "closed"
