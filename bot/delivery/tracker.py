@@ -51,6 +51,7 @@ from bot.domain.tracker import (
     slack_link,
     title_prefix,
 )
+from bot.slack_text import escape
 from bot.trackers import Synced, Tracker, TrackerDown, TrackerRefused
 from bot.views.incident import reported_by
 
@@ -153,7 +154,7 @@ class TrackerDeliveries:
             def record(session: Session) -> None:
                 repo.note_tracker(session=session, tracker=tracker, now=now, error=error)
                 repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
-                               text=f"{TRACKER_NAMES[tracker]} refused to {doing}: {error}")
+                               text=f"{TRACKER_NAMES[tracker]} refused to {doing}: {escape(error)}")
             raise Refused(error, record) from exc
 
     async def _ok(self, tracker: str, found: Found | FoundFollowUp, also: Callable[[Session], None] | None = None,
@@ -239,7 +240,7 @@ class TrackerDeliveries:
             repo.link_issue(session=session, incident_id=incident.id, tracker=tracker_name, issue_id=ref.issue_id,
                             number=ref.number, url=ref.url, opened_there=False, now=now, seen_at=ref.updated_at)
             repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
-                           text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number}: {ref.url}")
+                           text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number}: {escape(ref.url)}")
             self.queue_refresh(session, incident, now)
         return await self._ok(tracker_name, found, link, login or ref.author)
 
@@ -313,7 +314,7 @@ class TrackerDeliveries:
                                       seen_at=ref.updated_at)
             repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
                            text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number} for follow-up "
-                                f"#{follow_up_id}: {ref.url}")
+                                f"#{follow_up_id}: {escape(ref.url)}")
             if item.done_at is not None:  # done while its issue was being opened: closed too
                 self.engine.queue(session, lane=delivery.lane, kind=kind_for(tracker_name, FOLLOW_UP_SYNC), now=now,
                                   incident_id=incident.id, follow_up_id=follow_up_id)

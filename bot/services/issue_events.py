@@ -19,6 +19,7 @@ from bot.domain.tracker import Decision, IssueEvent, Linked, TrackerActor, decid
 from bot.services.declaring import Declaring
 from bot.services.follow_ups import FollowUps
 from bot.services.working import Resolution, Working
+from bot.slack_text import escape
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +139,10 @@ class IssueEvents:
         key = f"{event.tracker}:{event.delivery_id}"
         try:
             if decision.what == "resolve":
-                self.working.resolve(incident_number, None, Resolution(f"Its issue was closed: {event.url}"),
+                self.working.resolve(incident_number, None, Resolution(f"Its issue was closed: {escape(event.url)}"),
                                      key, external=actor)
             elif decision.what == "reopen":
-                self.working.reopen(incident_number, None, f"its issue was reopened: {event.url}", key,
+                self.working.reopen(incident_number, None, f"its issue was reopened: {escape(event.url)}", key,
                                     external=actor)
             else:
                 self.working.set_priority(incident_number, None, decision.priority, key, external=actor)
