@@ -58,18 +58,31 @@ def as_int(text: str | None) -> int | None:
     return number if number <= INT32_MAX else None
 
 
+_BARE_AMP = re.compile(r"&(?!(?:amp|lt|gt);)")
+
+
 def escape(text: str) -> str:
-    """Escape user text for mrkdwn so it can never form a mention, link or `@here`."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text for mrkdwn that can never form a mention, link, date or `@here`: `<`, `>` and `&` as Slack's entities.
+    What is in Slack's encoding already (a person's words as Slack sends them, outside text stored escaped) stays
+    as it is: escaped once, shown as written."""
+    return _BARE_AMP.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
 
 
-_KEEP = re.compile(r"&lt;([@#][UWCG][A-Z0-9]+(?:\|[^&<>]{0,80})?)&gt;")
+_PERSON_OR_CHANNEL = re.compile(r"<([@#][UWCG][A-Z0-9]+(?:\|[^&<>]{0,80})?)>")
 
 
 def safe(text: str) -> str:
-    """User text for mrkdwn: everything escaped (no `@here`, `@channel`, links), except mentions of people and
-    channels, which stay mentions — that is what someone typing `@bob` in Slack meant."""
-    return _KEEP.sub(lambda m: f"<{m.group(1)}>", escape(text))
+    """Stored text for mrkdwn: everything escaped (no `@here`, `@channel`, user groups, dates, links), except the
+    mentions of people and channels Slack itself put in a person's words (`<@U…>`, `<#C…>`), which stay
+    mentions — that is what someone typing `@bob` in Slack meant. Outside text (alerts, issues, trackers' answers)
+    is stored escaped (`escape`, ARCHITECTURE pattern 11): its `<@U…>` arrives here as `&lt;@U…&gt;` and stays
+    text."""
+    parts, last = [], 0
+    for match in _PERSON_OR_CHANNEL.finditer(text):
+        parts += [escape(text[last:match.start()]), f"<{match.group(1)}>"]
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return "".join(parts)
 
 
 def echo(text: str, limit: int = 40) -> str:

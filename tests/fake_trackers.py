@@ -4,7 +4,9 @@ Each listens on a free loopback port and
 - records every call (method, path, query, JSON body),
 - checks the token (401 otherwise) and the repository/project (404 otherwise), and validates arguments the way the
   real API does (422 from GitHub, 400 from GitLab, naming the field),
-- keeps issues (number, id, title, body, labels, state) and their comments,
+- keeps issues (number, id, title, body, labels, state, author, updated_at) and their comments; the issue list
+  filters by author (GitHub's `creator`, GitLab's `author_username`) as the real APIs do; `add_issue` plants an
+  issue by anyone, and its times come from one tracker clock (`moment`) shared with the webhook events tests build,
 - can be told to fail: any status with any headers (GitHub's 403 with `x-ratelimit-remaining: 0`, its secondary
   limit's `retry-after`, GitLab's 429 with `Retry-After`), be down (503 until recovered), drop the connection, or
   act and then lose its answer (a 502 after the write: the caller cannot know it went through).
@@ -20,6 +22,14 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
+
+_moments = itertools.count(1)
+
+
+def moment(n: int | None = None) -> str:
+    """The tracker's clock: an issue's `updated_at`, later with every change or event unless a test says which."""
+    seconds = next(_moments) if n is None else n
+    return f"2026-11-24T{seconds // 3600 % 24:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z"
 
 
 @dataclass
@@ -100,7 +110,7 @@ class FakeTracker:
     def _new_issue(self, title: str, body: str, labels: list[str], author: str) -> dict:
         number = len(self.issues) + 1
         issue = {"id": next(self._ids), "number": number, "title": title, "body": body, "labels": list(labels),
-                 "state": "open", "state_reason": None, "author": author}
+                 "state": "open", "state_reason": None, "author": author, "updated_at": moment()}
         self.issues[number] = issue
         self.comments[number] = []
         return issue
@@ -184,7 +194,7 @@ class FakeGitHub(FakeTracker):
         return {"id": issue["id"], "number": issue["number"], "title": issue["title"], "body": issue["body"],
                 "labels": [{"name": name} for name in issue["labels"]], "state": issue["state"],
                 "state_reason": issue["state_reason"], "html_url": self.html_url(issue["number"]),
-                "user": {"login": issue["author"]}}
+                "user": {"login": issue["author"]}, "updated_at": issue["updated_at"]}
 
     @staticmethod
     def _invalid(field_name: str, code: str = "invalid") -> tuple[int, dict]:
@@ -202,7 +212,8 @@ class FakeGitHub(FakeTracker):
         parts = [p for p in path[len(prefix):].split("/") if p]
         if not parts:
             if method == "GET":
-                found = sorted(self.issues.values(), key=lambda i: -i["number"])
+                found = [i for i in sorted(self.issues.values(), key=lambda i: -i["number"])
+                         if query.get("creator") in (None, i["author"])]
                 return 200, [self._json(i) for i in found[:int(query.get("per_page", 30))]]
             if method == "POST":
                 if not isinstance(body, dict) or not isinstance(body.get("title"), str) or not body["title"].strip():
@@ -237,6 +248,7 @@ class FakeGitHub(FakeTracker):
                 if "state" in body:
                     issue["state"] = body["state"]
                     issue["state_reason"] = body.get("state_reason") if body["state"] == "closed" else None
+                issue["updated_at"] = moment()
                 return 200, self._json(issue)
         if parts[1:] == ["comments"]:
             if method == "GET":
@@ -268,7 +280,8 @@ class FakeGitLab(FakeTracker):
     def _json(self, issue: dict) -> dict:
         return {"id": issue["id"], "iid": issue["number"], "title": issue["title"], "description": issue["body"],
                 "labels": list(issue["labels"]), "state": "opened" if issue["state"] == "open" else "closed",
-                "web_url": self.web_url(issue["number"]), "author": {"username": issue["author"]}}
+                "web_url": self.web_url(issue["number"]), "author": {"username": issue["author"]},
+                "updated_at": issue["updated_at"]}
 
     def _serve(self, method: str, path: str, query: dict, body: Any) -> tuple[int, Any]:
         if path == "/api/v4/user" and method == "GET":
@@ -286,7 +299,8 @@ class FakeGitLab(FakeTracker):
             if method == "GET":
                 found = sorted(self.issues.values(), key=lambda i: -i["number"])
                 search = query.get("search", "")
-                return 200, [self._json(i) for i in found if search in i["title"]][:int(query.get("per_page", 20))]
+                return 200, [self._json(i) for i in found if search in i["title"]
+                             and query.get("author_username") in (None, i["author"])][:int(query.get("per_page", 20))]
             if method == "POST":
                 if not isinstance(body, dict) or not isinstance(body.get("title"), str) or not body["title"].strip():
                     return 400, {"error": "title is missing"}
@@ -318,6 +332,7 @@ class FakeGitLab(FakeTracker):
                     issue["labels"] = list(dict.fromkeys(label for label in body["labels"].split(",") if label))
                 if "state_event" in body:
                     issue["state"] = "closed" if body["state_event"] == "close" else "open"
+                issue["updated_at"] = moment()
                 return 200, self._json(issue)
         if parts[1:] == ["notes"]:
             if method == "GET":

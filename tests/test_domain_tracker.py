@@ -132,13 +132,18 @@ def test_what_an_issue_event_changes(event, linked, what):
 
 
 def test_events_older_than_what_was_applied_change_nothing():
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     early, late = datetime(2026, 11, 24, 9, tzinfo=UTC), datetime(2026, 11, 24, 10, tzinfo=UTC)
     seen = Linked(1, Priority.P1, Status.TRIAGED, seen_at=late)
     older = IssueEvent(**{**_event(action="labeled", labels=("firefighter", "P0")).__dict__, "updated_at": early})
     assert decide(older, seen, "firefighter", None).what == "ignore"
-    newer = IssueEvent(**{**older.__dict__, "updated_at": late})
+    tie = IssueEvent(**{**older.__dict__, "updated_at": late})  # as a replayed body is: the same time again
+    assert decide(tie, seen, "firefighter", None).what == "ignore"
+    untimed = IssueEvent(**{**older.__dict__, "updated_at": None})
+    assert decide(untimed, seen, "firefighter", None).what == "ignore"
+    assert decide(untimed, OPEN_P1, "firefighter", None).what == "priority"
+    newer = IssueEvent(**{**older.__dict__, "updated_at": late + timedelta(seconds=1)})
     assert decide(newer, seen, "firefighter", None).what == "priority"
     assert decide(older, None, "firefighter", None, closed_since=late).what == "ignore"
     assert decide(newer, None, "firefighter", None, closed_since=early).what == "declare"
@@ -170,3 +175,23 @@ def test_a_follow_up_as_an_issue():
     assert "issues/4" in body and "channel=C0INC" in body and "<!-- firefighter:follow-up-3 -->" in body
     assert follow_up_labels(["bug", "follow-up"]) == ["bug", "follow-up"] and follow_up_labels() == ["follow-up"]
     assert (follow_up_state(True), follow_up_state(False)) == ("closed", "open")
+
+
+def test_only_an_issue_the_bots_account_opened_with_its_marker_is_its_own():
+    from bot.domain.tracker import issue_marker, own_issue
+
+    mark = issue_marker(7)
+    body = f"**INC-7**\n\n{mark}"
+    assert own_issue("Firefighter-Bot", body, "firefighter-bot", mark)
+    assert not own_issue("mallory", body, "firefighter-bot", mark)
+    assert not own_issue("firefighter-bot", "no marker", "firefighter-bot", mark)
+    assert not own_issue("firefighter-bot", body.replace("INC-7", "INC-8"), "firefighter-bot", mark)
+    assert not own_issue("firefighter-bot", body, None, mark), "the bot's account unknown: nobody's issue is adopted"
+
+
+def test_a_body_cut_to_the_trackers_limit_keeps_its_marker():
+    from bot.domain.tracker import BODY_MAX, IssueFacts, issue_body, issue_marker
+
+    body = issue_body(IssueFacts(number=3, priority=Priority.P1, description="x" * 70_000, impacts=(),
+                                 commander_id=None, reporter="someone", channel_id=None))
+    assert len(body) <= BODY_MAX and body.endswith(issue_marker(3)) and "(cut short)" in body

@@ -86,16 +86,43 @@ async def test_closing_the_issue_marks_the_follow_up_done_and_nothing_echoes(tra
     assert status == 202 and answer["did"] == "ignored" and done(bot, 1)
     status, answer = await side.send(bot, side.event("reopened", side.fake.issues[issue["number"]]))
     assert answer["did"] == "follow-up reopened" and not done(bot, 1)
-    # An older event arriving late changes nothing; one in the same second as the last counts.
+    # An older event arriving late changes nothing, nor one no newer than the last applied (trackers stamp to the
+    # second: a tie cannot be told from the same body replayed); a later one counts.
     side.fake.issues[issue["number"]]["state"] = "closed"
     status, answer = await side.send(bot, side.event("closed", side.fake.issues[issue["number"]],
                                                      updated_at="2026-11-24T00:00:01Z"))
     assert answer["did"] == "ignored" and not done(bot, 1)
     at = "2026-11-24T23:00:00Z"
     await side.send(bot, side.event("closed", side.fake.issues[issue["number"]], updated_at=at))
+    assert done(bot, 1)
     side.fake.issues[issue["number"]]["state"] = "open"
     status, answer = await side.send(bot, side.event("reopened", side.fake.issues[issue["number"]], updated_at=at))
+    assert answer["did"] == "ignored" and "older event" in answer["reason"] and done(bot, 1)
+    status, answer = await side.send(bot, side.event("reopened", side.fake.issues[issue["number"]],
+                                                     updated_at="2026-11-24T23:00:01Z"))
     assert answer["did"] == "follow-up reopened" and not done(bot, 1)
+
+
+async def test_a_replayed_close_never_marks_done_again_what_slack_reopened(tracked, side: Side):
+    """Closed on the tracker (done), undone in Slack while the tracker is down: the captured `closed` body
+    replayed under a new delivery id changes nothing, before our reopening reaches the tracker and after."""
+    bot = tracked
+    channel = await p1(bot)
+    await say(bot, "followup add Alert on 5xx", channel=channel)
+    await deliver(bot)
+    (issue,) = side.fake.issue_titled("INC-1 follow-up #1: ")
+    issue["state"] = "closed"
+    closed = side.event("closed", issue)
+    assert (await side.send(bot, closed))[1]["did"] == "follow-up done"
+    side.fake.down()
+    await say(bot, "followup undone 1")
+    status, answer = await side.send(bot, closed)  # a new delivery id, the same signed body
+    assert (status, answer["did"]) == (202, "ignored") and not done(bot, 1)
+    side.fake.recover()
+    await deliver(bot, ticks=3)
+    assert issue["state"] == "open"
+    status, answer = await side.send(bot, closed)
+    assert (status, answer["did"]) == (202, "ignored") and not done(bot, 1)
 
 
 async def test_an_edit_of_the_issue_never_undoes_what_slack_just_did(tracked, side: Side):
@@ -146,3 +173,20 @@ async def test_the_resolve_forms_follow_ups_become_issues_and_the_tracker_down_d
     assert sorted(i["title"] for i in side.fake.issue_titled("INC-1 follow-up #")) == [
         "INC-1 follow-up #1: Add a canary", "INC-1 follow-up #2: Alert on 5xx"]
     assert sorted(links(bot)) == [1, 2]
+
+
+async def test_after_an_unclear_answer_only_the_bots_own_follow_up_issue_is_adopted(tracked, side: Side):
+    """A planted `INC-1 follow-up #1: …` (another author, the marker copied) is never linked: closing it would
+    mark the follow-up done."""
+    bot = tracked
+    channel = await p1(bot)
+    planted = side.fake.add_issue("INC-1 follow-up #1: Alert on 5xx", ["follow-up"],
+                                  body="<!-- firefighter:follow-up-1 -->", author="mallory")
+    side.fake.fail(503, method="POST", path_contains="/issues")
+    await say(bot, "followup add Alert on 5xx", channel=channel)
+    await deliver(bot, 3)
+    link = links(bot)[1]
+    assert link.number != planted["number"] and side.fake.issues[link.number]["author"] == side.fake.login
+    planted["state"] = "closed"
+    status, answer = await side.send(bot, side.event("closed", planted, sender="mallory"))
+    assert (status, answer["did"]) == (202, "ignored") and not done(bot, 1)

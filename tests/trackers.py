@@ -12,18 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.fake_trackers import FakeGitHub, FakeGitLab, FakeTracker
+from tests.fake_trackers import FakeGitHub, FakeGitLab, FakeTracker, moment
 
 PAYLOADS = Path(__file__).parent / "payloads"
 WEBHOOK_SECRET = "webhook-secret-123"
 _deliveries = itertools.count(1)
-_moments = itertools.count(1)
-
-
-def moment(n: int | None = None) -> str:
-    """The issue's `updated_at` in an event: later with every event unless a test says which."""
-    seconds = next(_moments) if n is None else n
-    return f"2026-11-24T{seconds // 3600 % 24:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z"
 
 
 def _sample(name: str) -> dict:

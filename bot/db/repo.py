@@ -1202,9 +1202,9 @@ def note_closed_unlinked(*, session: Session, tracker: str, issue_id: str, at: d
 
 
 def link_issue(*, session: Session, incident_id: int, tracker: str, issue_id: str, number: int, url: str,
-               opened_there: bool, now: datetime) -> None:
+               opened_there: bool, now: datetime, seen_at: datetime | None = None) -> None:
     session.add(TrackerIssue(incident_id=incident_id, tracker=tracker, issue_id=issue_id, number=number, url=url,
-                             opened_there=opened_there, created_at=now))
+                             opened_there=opened_there, created_at=now, seen_at=seen_at))
 
 
 def follow_up_issue(*, session: Session, follow_up_id: int, tracker: str) -> FollowUpIssue | None:
@@ -1220,9 +1220,9 @@ def follow_up_of_issue(*, session: Session, tracker: str,
 
 
 def link_follow_up_issue(*, session: Session, follow_up_id: int, tracker: str, issue_id: str, number: int,
-                         url: str, now: datetime) -> None:
+                         url: str, now: datetime, seen_at: datetime | None = None) -> None:
     session.add(FollowUpIssue(follow_up_id=follow_up_id, tracker=tracker, issue_id=issue_id, number=number,
-                              url=url, created_at=now))
+                              url=url, created_at=now, seen_at=seen_at))
 
 
 def follow_up_issue_seen(*, session: Session, tracker: str, issue_id: str, at: datetime) -> None:

@@ -5,7 +5,13 @@ slow down (its rate-limit headers honoured), given up only when it says no for g
 and /healthz then show.
 
 Nothing is doubled by an unclear answer: before opening an issue again, or leaving a comment again, the tracker is
-asked whether an earlier attempt got through (the issue's title, a hidden marker in the comment).
+asked whether an earlier attempt got through (the issue's title, a hidden marker in the comment). An issue found
+again is adopted only if the bot's own account opened it and its body carries the bot's marker: anyone can open an
+issue titled `INC-8: …` in a public repository, and whoever's issue is linked can resolve the incident by closing it.
+
+What the bot changes on an issue is remembered with the issue's own time in the tracker's answer (`seen_at`, as for
+the events applied): a webhook event no newer than that — an older one arriving late, or a captured body replayed
+under a new delivery id — changes nothing (bot/domain/tracker.py `decide`).
 """
 
 from __future__ import annotations
@@ -27,22 +33,26 @@ from bot.domain.incident import Impact, Priority, Status, incident_ref
 from bot.domain.tracker import (
     TRACKER_NAMES,
     IssueFacts,
+    IssueRef,
     close_reason,
     comment_body,
     follow_up_body,
     follow_up_labels,
+    follow_up_marker,
     follow_up_prefix,
     follow_up_state,
     follow_up_title,
     issue_body,
     issue_labels,
+    issue_marker,
     issue_state,
     issue_title,
     marker,
     slack_link,
     title_prefix,
 )
-from bot.trackers import Tracker, TrackerDown, TrackerRefused
+from bot.slack_text import escape
+from bot.trackers import Synced, Tracker, TrackerDown, TrackerRefused
 from bot.views.incident import reported_by
 
 log = logging.getLogger(__name__)
@@ -67,7 +77,7 @@ def tracker_lane(tracker: str, incident_id: int) -> str:
 class Found:
     incident: Incident
     issue: TrackerIssue | None
-    login_known: bool  # who the bot is on the tracker (else learnt on this delivery's way out)
+    login: str | None  # who the bot is on the tracker (else learnt on this delivery's way out)
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ class FoundFollowUp:
     item: FollowUp
     issue: FollowUpIssue | None  # the follow-up's own issue there, once opened
     incident_issue: TrackerIssue | None
-    login_known: bool
+    login: str | None
 
 
 class TrackerDeliveries:
@@ -105,7 +115,7 @@ class TrackerDeliveries:
         tracker = self._tracker(delivery)
         issue = repo.tracker_issue(session=session, incident_id=incident.id, tracker=tracker)
         state = repo.tracker_states(session=session).get(tracker)
-        return Found(incident, issue, bool(state and state.login))
+        return Found(incident, issue, state.login if state and state.login else None)
 
     def _read(self, session: Session, delivery: Delivery) -> Found:
         found = self._found(session, delivery)
@@ -144,14 +154,16 @@ class TrackerDeliveries:
             def record(session: Session) -> None:
                 repo.note_tracker(session=session, tracker=tracker, now=now, error=error)
                 repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
-                               text=f"{TRACKER_NAMES[tracker]} refused to {doing}: {error}")
+                               text=f"{TRACKER_NAMES[tracker]} refused to {doing}: {escape(error)}")
             raise Refused(error, record) from exc
 
-    async def _ok(self, tracker: str, found: Found, also: Callable[[Session], None] | None = None) -> Sent:
+    async def _ok(self, tracker: str, found: Found | FoundFollowUp, also: Callable[[Session], None] | None = None,
+                  learnt: str | None = None) -> Sent:
         """Went through: a refusal shown before is over. Who the bot is there, if not known yet (the tracker was
-        down at start-up), is learnt now: its own changes coming back through webhooks are then known as such."""
-        now, login = self.clock.now(), None
-        if not found.login_known and tracker not in self.asked_login:
+        down at start-up), is learnt now (`learnt`: the author of the issue it just opened, or asked): its own
+        changes coming back through webhooks are then known as such."""
+        now, login = self.clock.now(), None if found.login else learnt or None
+        if not found.login and not login and tracker not in self.asked_login:
             self.asked_login.add(tracker)
             try:
                 login = await self.trackers[tracker].whoami()
@@ -163,6 +175,37 @@ class TrackerDeliveries:
             if also is not None:
                 also(session)
         return Sent(record)
+
+    async def _own_account(self, delivery: Delivery, incident: Incident, found: Found | FoundFollowUp) -> str | None:
+        """Who the bot is on the tracker, asked now if not known yet; None when the token may not read its own
+        user (then no issue is adopted: one more issue is better than someone else's)."""
+        if found.login:
+            return found.login
+        try:
+            return await self._calling(delivery, incident, "tell who the bot is there",
+                                       self.trackers[self._tracker(delivery)].whoami())
+        except Refused as exc:
+            log.info("%s: who the bot is there is unknown (%s): an earlier attempt's issue is not looked for",
+                     self._tracker(delivery), exc)
+            return None
+
+    async def _found_again(self, delivery: Delivery, incident: Incident, found: Found | FoundFollowUp, doing: str,
+                           prefix: str, since: datetime, mark: str) -> tuple[IssueRef | None, str | None]:
+        """The issue an earlier, unclear attempt opened — only the bot's own (see `own_issue`) — and the bot's
+        account, when known."""
+        login = await self._own_account(delivery, incident, found)
+        if login is None:
+            return None, None
+        tracker = self.trackers[self._tracker(delivery)]
+        return await self._calling(delivery, incident, doing, tracker.find_issue(prefix, since, login, mark)), login
+
+    async def _set(self, delivery: Delivery, incident: Incident, doing: str, call) -> datetime | None:
+        """The issue made as it should be; its time then: the tracker's (once changed, or when read and found so
+        already), else when we sent a change; None if neither. Whatever the issue said before that time is
+        superseded by what it says now, which is what the incident says."""
+        sent = self.clock.now()
+        synced: Synced = await self._calling(delivery, incident, doing, call)  # type: ignore[assignment]
+        return synced.at or (sent if synced.changed else None)
 
     @staticmethod
     def _tried_before(delivery: Delivery) -> bool:
@@ -177,10 +220,11 @@ class TrackerDeliveries:
         if not Priority(incident.priority).pages:
             return None  # lowered to P2 while this waited: not the firefighters' queue
         tracker = self.trackers[tracker_name]
-        ref = None
+        ref, login = None, found.login
         if self._tried_before(delivery):
-            ref = await self._calling(delivery, incident, "find the issue it opened", tracker.find_issue(
-                title_prefix(incident.number), incident.created_at - LOOK_BACK))
+            ref, login = await self._found_again(delivery, incident, found, "find the issue it opened",
+                                                 title_prefix(incident.number), incident.created_at - LOOK_BACK,
+                                                 issue_marker(incident.number))
         if ref is None:
             impacts = [Impact(v).question for v in incident.impacts.split(",") if v in Impact._value2member_map_]
             body = issue_body(IssueFacts(
@@ -194,23 +238,27 @@ class TrackerDeliveries:
 
         def link(session: Session) -> None:
             repo.link_issue(session=session, incident_id=incident.id, tracker=tracker_name, issue_id=ref.issue_id,
-                            number=ref.number, url=ref.url, opened_there=False, now=now)
+                            number=ref.number, url=ref.url, opened_there=False, now=now, seen_at=ref.updated_at)
             repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
-                           text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number}: {ref.url}")
+                           text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number}: {escape(ref.url)}")
             self.queue_refresh(session, incident, now)
-        return await self._ok(tracker_name, found, link)
+        return await self._ok(tracker_name, found, link, login or ref.author)
 
     async def sync(self, delivery: Delivery, payload: dict, found: Found) -> Sent:
         """Labels and open/closed from the incident as it is now (not as it was when the change was queued):
         several changes in a row need only the last word, and a sync can never put back an older state."""
         incident, tracker_name = found.incident, self._tracker(delivery)
         priority, status = Priority(incident.priority), Status(incident.status)
-        await self._calling(delivery, incident, "update the issue's labels and state",
-                            self.trackers[tracker_name].set_issue(
-                                found.issue.number, lambda current: issue_labels(priority, status, self.queue_label,
-                                                                                 current),
-                                issue_state(status), close_reason(status)))
-        return await self._ok(tracker_name, found)
+        sent = await self._set(delivery, incident, "update the issue's labels and state",
+                               self.trackers[tracker_name].set_issue(
+                                   found.issue.number, lambda current: issue_labels(priority, status,
+                                                                                    self.queue_label, current),
+                                   issue_state(status), close_reason(status)))
+        issue_id = found.issue.issue_id
+
+        def seen(session: Session) -> None:  # an event about the issue before our change is older than it
+            repo.issue_seen(session=session, tracker=tracker_name, issue_id=issue_id, at=sent)
+        return await self._ok(tracker_name, found, seen if sent else None)
 
     async def comment(self, delivery: Delivery, payload: dict, found: Found) -> Sent | None:
         incident, tracker_name = found.incident, self._tracker(delivery)
@@ -239,17 +287,18 @@ class TrackerDeliveries:
         return FoundFollowUp(incident, item, repo.follow_up_issue(session=session, follow_up_id=item.id,
                                                                   tracker=tracker),
                              repo.tracker_issue(session=session, incident_id=incident.id, tracker=tracker),
-                             bool(state and state.login))
+                             state.login if state and state.login else None)
 
     async def open_follow_up(self, delivery: Delivery, payload: dict, found: FoundFollowUp) -> Sent | None:
         if found.issue is not None:
             return None  # opened already
         incident, item, tracker_name = found.incident, found.item, self._tracker(delivery)
         tracker = self.trackers[tracker_name]
-        ref = None
+        ref, login = None, found.login
         if self._tried_before(delivery):
-            ref = await self._calling(delivery, incident, "find the follow-up's issue it opened", tracker.find_issue(
-                follow_up_prefix(incident.number, item.id), item.created_at - LOOK_BACK))
+            ref, login = await self._found_again(delivery, incident, found, "find the follow-up's issue it opened",
+                                                 follow_up_prefix(incident.number, item.id),
+                                                 item.created_at - LOOK_BACK, follow_up_marker(item.id))
         if ref is None:
             body = follow_up_body(item.text, item.owner, item.due_on,
                                   found.incident_issue.url if found.incident_issue else None,
@@ -261,24 +310,29 @@ class TrackerDeliveries:
 
         def link(session: Session) -> None:
             repo.link_follow_up_issue(session=session, follow_up_id=follow_up_id, tracker=tracker_name,
-                                      issue_id=ref.issue_id, number=ref.number, url=ref.url, now=now)
+                                      issue_id=ref.issue_id, number=ref.number, url=ref.url, now=now,
+                                      seen_at=ref.updated_at)
             repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
                            text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number} for follow-up "
-                                f"#{follow_up_id}: {ref.url}")
+                                f"#{follow_up_id}: {escape(ref.url)}")
             if item.done_at is not None:  # done while its issue was being opened: closed too
                 self.engine.queue(session, lane=delivery.lane, kind=kind_for(tracker_name, FOLLOW_UP_SYNC), now=now,
                                   incident_id=incident.id, follow_up_id=follow_up_id)
-        return await self._ok(tracker_name, found, link)
+        return await self._ok(tracker_name, found, link, login or ref.author)
 
     async def sync_follow_up(self, delivery: Delivery, payload: dict, found: FoundFollowUp) -> Sent | None:
         """Open or closed from the follow-up as it is now: several changes in a row need only the last word."""
         if found.issue is None:
             return None  # not opened (yet): its opening closes it if it is done by then
         tracker_name, done = self._tracker(delivery), found.item.done_at is not None
-        await self._calling(delivery, found.incident, f"close or reopen follow-up #{found.item.id}'s issue",
-                            self.trackers[tracker_name].set_issue(found.issue.number, follow_up_labels,
-                                                                  follow_up_state(done), "completed"))
-        return await self._ok(tracker_name, found)
+        sent = await self._set(delivery, found.incident, f"close or reopen follow-up #{found.item.id}'s issue",
+                               self.trackers[tracker_name].set_issue(found.issue.number, follow_up_labels,
+                                                                     follow_up_state(done), "completed"))
+        issue_id = found.issue.issue_id
+
+        def seen(session: Session) -> None:
+            repo.follow_up_issue_seen(session=session, tracker=tracker_name, issue_id=issue_id, at=sent)
+        return await self._ok(tracker_name, found, seen if sent else None)
 
     def _comment_text(self, payload: dict, incident: Incident) -> str | None:
         about = payload.get("about")

@@ -33,6 +33,8 @@ class IssueRef:
     issue_id: str
     number: int
     url: str
+    author: str = ""  # who opened it (the bot's own account for an issue the bot opened)
+    updated_at: datetime | None = None  # the issue's own time as the tracker answered
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,27 @@ def marker(key: str) -> str:
     return f"{MARKER_START}{key} -->"
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= BODY_MAX else text[:BODY_MAX] + "\n\n…(cut short)"
+def _cut(text: str, mark: str) -> str:
+    """Within the trackers' limit, the marker kept at the end whatever is cut (it is how the bot knows its own)."""
+    if len(text) + len(mark) > BODY_MAX:
+        cut = "\n\n…(cut short)\n"
+        text = text[:BODY_MAX - len(mark) - len(cut)] + cut
+    return text + mark
+
+
+def issue_marker(number: int) -> str:
+    return marker(incident_ref(number))
+
+
+def follow_up_marker(follow_up_id: int) -> str:
+    return marker(f"follow-up-{follow_up_id}")
+
+
+def own_issue(author: str, body: str, bot_login: str | None, mark: str) -> bool:
+    """An issue found again by its title (after an unclear answer to opening it) is adopted only if the bot opened
+    it: its author is the bot's own account there and its body carries the marker the bot wrote. Anyone who can open
+    issues can copy a title (and a marker): without the bot's account known, nothing is adopted."""
+    return bool(bot_login) and author.lower() == bot_login.lower() and mark in body
 
 
 @dataclass(frozen=True)
@@ -159,12 +180,12 @@ def issue_body(facts: IssueFacts) -> str:
     if link := slack_link(facts.channel_id):
         lines.append(f"**Slack:** [the incident's channel]({link})")
     lines += ["", "_Kept in step by Firefighter: priority and status show as labels, updates as comments; closing "
-              "this issue resolves the incident._", marker(incident_ref(facts.number))]
-    return _cut("\n".join(lines))
+              "this issue resolves the incident._", ""]
+    return _cut("\n".join(lines), issue_marker(facts.number))
 
 
 def comment_body(text: str, key: str) -> str:
-    return _cut(f"{from_slack(text)}\n\n{marker(key)}")
+    return _cut(f"{from_slack(text)}\n\n", marker(key))
 
 
 # -- a follow-up as an issue ------------------------------------------------------------------------------------
@@ -192,8 +213,8 @@ def follow_up_body(text: str, owner: str, due_on: date | None, incident_issue: s
     if link := slack_link(channel_id):
         lines.append(f"**Slack:** [the incident's channel]({link})")
     lines += ["", "_A follow-up of the incident, kept in step by Firefighter: closing this issue marks it done in "
-              "Slack, reopening it opens it again (and the other way round)._", marker(f"follow-up-{follow_up_id}")]
-    return _cut("\n".join(lines))
+              "Slack, reopening it opens it again (and the other way round)._", ""]
+    return _cut("\n".join(lines), follow_up_marker(follow_up_id))
 
 
 def follow_up_labels(current: Sequence[str] = ()) -> list[str]:
@@ -262,7 +283,7 @@ def _text(obj: dict, key: str, where: str) -> str:
     return value or ""
 
 
-def _moment(value: Any) -> datetime | None:
+def issue_time(value: Any) -> datetime | None:
     """`2019-05-15T15:20:18Z` (GitHub, GitLab) or `2017-09-15 16:52:00 UTC` (older GitLab hooks); else None."""
     if not isinstance(value, str):
         return None
@@ -314,7 +335,7 @@ def github_event(event: str, delivery_id: str, body: Any) -> IssueEvent | Ignore
         url=_need(issue, "html_url", str, "issue.html_url"),
         labels=_label_names(issue.get("labels"), "name", "issue.labels"),
         state="closed" if state == "closed" else "open", sender=str(sender.get("login") or ""),
-        updated_at=_moment(issue.get("updated_at")))
+        updated_at=issue_time(issue.get("updated_at")))
 
 
 _GITLAB_ACTIONS = {"open": "opened", "close": "closed", "reopen": "reopened", "update": "edited"}
@@ -348,7 +369,7 @@ def gitlab_event(event: str, delivery_id: str, body: Any) -> IssueEvent | Ignore
         body=_text(issue, "description", "object_attributes.description"),
         url=_need(issue, "url", str, "object_attributes.url"), labels=_label_names(labels, "title", "labels"),
         state="closed" if state == "closed" else "open", sender=str(user.get("username") or ""),
-        updated_at=_moment(issue.get("updated_at")))
+        updated_at=issue_time(issue.get("updated_at")))
 
 
 def same_project(event: IssueEvent, configured: str) -> bool:
@@ -361,7 +382,8 @@ def same_project(event: IssueEvent, configured: str) -> bool:
 
 @dataclass(frozen=True)
 class Linked:
-    """The incident an issue is linked to, as it stands, and the issue's time in the newest event applied."""
+    """The incident an issue is linked to, as it stands, and the issue's newest time we know of: in the newest
+    event applied, or in the tracker's answer to the bot's own newest change of it (`seen_at`)."""
 
     number: int
     priority: Priority
@@ -376,12 +398,25 @@ class Decision:
     reason: str = ""
 
 
+def newer(event_at: datetime | None, seen_at: datetime | None) -> bool:
+    """Whether an event about an issue may change anything: the issue's time in it is strictly later than the
+    newest we know of. A tie is not newer: the trackers stamp to the second, and a replayed body carries exactly
+    the time of the event it copies (already applied, or already older than our own change) — two real changes
+    within one second cannot be ordered, and the later one's event is then ignored. An event without a time
+    cannot be shown newer once a time is known."""
+    if seen_at is None:
+        return True
+    return event_at is not None and event_at > seen_at
+
+
 def decide(event: IssueEvent, linked: Linked | None, queue_label: str, bot_login: str | None,
            closed_since: datetime | None = None) -> Decision:
     """What a tracker event changes. The bot's own changes coming back (its account is the sender) change
     nothing, and neither does an event that only says what the incident already is: no echo loops. Trackers do
-    not promise to deliver events in order: one older than the newest applied (by the issue's own time) changes
-    nothing, and an unlinked issue seen closed (`closed_since`, its time then) is not declared from an older event."""
+    not promise to deliver events in order, and a signed body can be replayed under a new delivery id (neither
+    tracker's signature carries a time): an event is applied only if the issue's time in it is newer than
+    `seen_at`, its time in the newest event applied or in the bot's own newest change of it (see `newer`); an
+    unlinked issue seen closed (`closed_since`, its time then) is not declared from an older event."""
     if bot_login and event.sender.lower() == bot_login.lower():
         return Decision("ignore", reason="the bot's own change")
     priority = priority_of(event.labels)
@@ -397,8 +432,8 @@ def decide(event: IssueEvent, linked: Linked | None, queue_label: str, bot_login
         if priority is None or not priority.pages:
             return Decision("ignore", reason="no P0 or P1 priority label")
         return Decision("declare", priority)
-    if linked.seen_at is not None and event.updated_at is not None and event.updated_at < linked.seen_at:
-        return Decision("ignore", reason="an older event than the last one applied")
+    if not newer(event.updated_at, linked.seen_at):
+        return Decision("ignore", reason="an older event than the last one applied or sent")
     if event.state == "closed":
         if linked.status.is_open:
             return Decision("resolve")

@@ -15,6 +15,7 @@ from bot.domain.incident import Declaration, Status, incident_ref
 from bot.services.declaring import Declaring
 from bot.services.storms import Storms
 from bot.services.working import Resolution, Working
+from bot.slack_text import escape
 
 
 @dataclass(frozen=True)
@@ -95,18 +96,18 @@ class Alerts:
 
     def _repeat(self, incident: Incident, alert: Alert) -> Incident:
         now = self.clock.now()
-        link = f" ({alert.url})" if alert.url else ""
+        link = f" ({escape(alert.url)})" if alert.url else ""  # outside text, stored escaped (slack_text.safe)
         with self.db.session() as session:
             stored = repo.incident_for_change(session=session, incident_id=incident.id)  # repeats count up once each
             if alert.firing:
                 stored.alert_count += 1
-                text = f"the alert fired again ({stored.alert_count} times): {alert.title}{link}"
+                text = f"the alert fired again ({stored.alert_count} times): {escape(alert.title)}{link}"
             else:
-                text = f"the alert resolved at its source: {alert.title}{link}"
+                text = f"the alert resolved at its source: {escape(alert.title)}{link}"
             repo.add_event(session=session, incident_id=stored.id, at=now, actor_id=None, kind="alert", text=text)
             session.commit()
         if not alert.firing and self.settings.alerts_auto_resolve and Status(stored.status).is_open:
-            pipeline = f" by pipeline {alert.url}" if alert.source == "gitlab" and alert.url else ""
+            pipeline = f" by pipeline {escape(alert.url)}" if alert.source == "gitlab" and alert.url else ""
             summary = (f"Fixed{pipeline}: the pipeline passed again." if alert.source == "gitlab"
                        else f"The alert resolved at its source{link}.")
             return self.working.resolve(stored.number, None, Resolution(summary)).incident

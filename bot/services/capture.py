@@ -11,7 +11,6 @@ event is keyed by the message's channel and ts (a unique request key): once per 
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections.abc import Callable
@@ -96,8 +95,8 @@ class Capture:
                 message.user_id = said.user_id
             if deleted:
                 message.deleted = True
-            else:  # Slack escapes &, < and > in message text; the timeline escapes what it shows itself
-                message.text = clean_text(html.unescape(said.text))[:TEXT_MAX]
+            else:  # kept as Slack sends it: `&`, `<` and `>` a person typed stay entities, and only the mentions
+                message.text = clean_text(said.text)[:TEXT_MAX]  # Slack made are `<@U…>` (slack_text.safe)
             self._settle(session, message)
             session.commit()
         return True

@@ -37,6 +37,7 @@ from bot.services.outbox import Outbox
 from bot.services.outcomes import Declared
 from bot.services.paging import Paging
 from bot.services.tracking import TrackerOut
+from bot.slack_text import escape
 
 DECLARE_KIND = "declare"
 log = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ class Declaring:
         session.add(incident)
         session.flush()
         repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id or None,
-                       kind="declared", text=f"{declaration.priority.value}: {declaration.title}"
+                       kind="declared", text=f"{declaration.priority.value}: {escape(declaration.title)}"
                        + _opened_by(declaration.source))
         if declaration.commander_id:
             repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id,

@@ -15,10 +15,11 @@ from bot.db import repo
 from bot.db.models import FollowUp, FollowUpIssue
 from bot.domain.errors import UserError
 from bot.domain.incident import Declaration, Priority, Status, clean_title, incident_ref
-from bot.domain.tracker import Decision, IssueEvent, Linked, TrackerActor, decide
+from bot.domain.tracker import Decision, IssueEvent, Linked, TrackerActor, decide, newer
 from bot.services.declaring import Declaring
 from bot.services.follow_ups import FollowUps
 from bot.services.working import Resolution, Working
+from bot.slack_text import escape
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,8 @@ class IssueEvents:
         ref = incident_ref(number)
         if login and event.sender.lower() == login.lower():
             return Heard(ref, "ignored", "the bot's own change")
-        if event.updated_at is not None and link.seen_at is not None and event.updated_at < link.seen_at:
-            return Heard(ref, "ignored", "an older event than one already applied")
+        if not newer(event.updated_at, link.seen_at):  # older, or replayed (bot/domain/tracker.py `newer`)
+            return Heard(ref, "ignored", "an older event than the last one applied or sent")
         if event.action not in ("closed", "reopened"):  # an edit's state may be older than a change in Slack
             return Heard(ref, "ignored", f"a follow-up's issue {event.action}: only closing and reopening count")
         done, closed = item.done_at is not None, event.action == "closed"
@@ -138,10 +139,10 @@ class IssueEvents:
         key = f"{event.tracker}:{event.delivery_id}"
         try:
             if decision.what == "resolve":
-                self.working.resolve(incident_number, None, Resolution(f"Its issue was closed: {event.url}"),
+                self.working.resolve(incident_number, None, Resolution(f"Its issue was closed: {escape(event.url)}"),
                                      key, external=actor)
             elif decision.what == "reopen":
-                self.working.reopen(incident_number, None, f"its issue was reopened: {event.url}", key,
+                self.working.reopen(incident_number, None, f"its issue was reopened: {escape(event.url)}", key,
                                     external=actor)
             else:
                 self.working.set_priority(incident_number, None, decision.priority, key, external=actor)

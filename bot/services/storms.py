@@ -28,6 +28,7 @@ from bot.domain.storms import joins_storm, raised_to, storm_priority
 from bot.services.declaring import Declaring
 from bot.services.outbox import Outbox
 from bot.services.working import Resolution, Working
+from bot.slack_text import escape
 from bot.views import storms as views
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class Storms:
         if Status(incident.status) is Status.RESOLVED:
             try:
                 incident = self.working.reopen(incident.number, None, f"a new alert joined the storm: "
-                                                                      f"{alert.title}").incident
+                                                                      f"{escape(alert.title)}").incident
             except UserError as exc:
                 log.info("storm %s: not reopened: %s", incident.number, exc)
         target = raised_to(Priority(incident.priority), alert.priority)

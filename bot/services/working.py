@@ -29,7 +29,7 @@ from bot.services.outcomes import Changed, Effects, Outcome
 from bot.services.paging import Paging
 from bot.services.rotations import Rotations
 from bot.services.tracking import TrackerOut
-from bot.slack_text import safe
+from bot.slack_text import escape, safe
 from bot.views import notices
 from bot.views import paging as paging_views
 from bot.views.postmortem import postmortem
@@ -102,7 +102,8 @@ class Working:
                 return Changed(incident, changed=False)
             incident.updated_at = now
             repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind=outcome.kind,
-                           text=outcome.text + (f" ({external})" if external else ""), request_key=request_key)
+                           text=outcome.text + (f" ({escape(str(external))})" if external else ""),
+                           request_key=request_key)
             if outcome.finish:
                 session.flush()
                 outcome.finish(session, incident)
@@ -396,7 +397,7 @@ class Working:
             incident.duplicate_of = original
             stopped = self._stop_paging(session, incident, None, now)
             repo.add_event(session=session, incident_id=target.id, at=now, actor_id=user_id, kind="duplicate",
-                           text=f"{incident_ref(number)} ({incident.title}) is a duplicate of this incident")
+                           text=f"{incident_ref(number)} ({escape(incident.title)}) is a duplicate of this incident")
             elsewhere = ((target.channel_id, target.thread_ts, notices.has_duplicate(target, incident, user_id)),) \
                 if target.channel_id else ()
             return Outcome("duplicate", f"duplicate of {incident_ref(original)}",

@@ -4,6 +4,7 @@ tracker deliveries (bot/delivery/tracker.py) call their writes; the rules are in
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -33,6 +34,15 @@ class TrackerRefused(Exception):
 Relabel = Callable[[Sequence[str]], list[str]]  # the issue's labels now -> the labels it should carry
 
 
+@dataclass(frozen=True)
+class Synced:
+    """What `set_issue` did: `changed` the issue or found it as it should be already; `at`: the issue's own time
+    in the tracker's last answer (after the change, or when it was read), None if it gave none."""
+
+    changed: bool
+    at: datetime | None
+
+
 class Tracker(Protocol):
     name: str  # github | gitlab
 
@@ -43,13 +53,14 @@ class Tracker(Protocol):
         """`python -m bot check`: the repository/project as the token sees it, and who the bot is there; refused
         when the token cannot see it or issues are off there."""
 
-    async def find_issue(self, title_prefix: str, since: datetime) -> IssueRef | None:
-        """An issue whose title starts with `title_prefix`, opened since `since` (one the bot opened before a
-        crash or an unclear answer), or None."""
+    async def find_issue(self, title_prefix: str, since: datetime, author: str, mark: str) -> IssueRef | None:
+        """The issue the bot opened before a crash or an unclear answer, or None: its title starts with
+        `title_prefix`, it was opened since `since` by `author` (the bot's own account) and its body carries
+        `mark` (the rule: bot/domain/tracker.py `own_issue`). Anyone's issue with the same title is not it."""
 
     async def open_issue(self, title: str, body: str, labels: Sequence[str]) -> IssueRef: ...
 
-    async def set_issue(self, number: int, relabel: Relabel, state: str, reason: str) -> None:
+    async def set_issue(self, number: int, relabel: Relabel, state: str, reason: str) -> Synced:
         """Labels and open/closed (`reason`: why closed, where the tracker keeps one) made what they should be."""
 
     async def has_comment(self, number: int, marker: str, since: datetime) -> bool: ...

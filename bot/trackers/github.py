@@ -8,13 +8,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from urllib.parse import quote
 
 import aiohttp
 import gidgethub
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.domain.tracker import IssueRef
-from bot.trackers import TIMEOUT_SECONDS, Relabel, TrackerDown, TrackerRefused
+from bot.domain.tracker import IssueRef, issue_time, own_issue
+from bot.trackers import TIMEOUT_SECONDS, Relabel, Synced, TrackerDown, TrackerRefused
 
 USER_AGENT = "firefighter-incident-bot"
 SECONDARY_WAIT = 60.0  # seconds
@@ -85,7 +86,9 @@ class GitHub:
 
     @staticmethod
     def _ref(issue: dict) -> IssueRef:
-        return IssueRef("github", str(issue["id"]), int(issue["number"]), str(issue.get("html_url") or ""))
+        user = issue.get("user") if isinstance(issue.get("user"), dict) else {}
+        return IssueRef("github", str(issue["id"]), int(issue["number"]), str(issue.get("html_url") or ""),
+                        str(user.get("login") or ""), issue_time(issue.get("updated_at")))
 
     async def whoami(self) -> str:
         user = await self._call("GET", "/user")
@@ -98,28 +101,31 @@ class GitHub:
             raise TrackerRefused(f"issues are turned off on {self.repo}")
         return f"{repo.get('full_name', self.repo)} as @{login}"  # type: ignore[union-attr]
 
-    async def find_issue(self, title_prefix: str, since: datetime) -> IssueRef | None:
+    async def find_issue(self, title_prefix: str, since: datetime, author: str, mark: str) -> IssueRef | None:
         stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
         issues = await self._call("GET", self._issues(f"?state=all&sort=created&direction=desc&per_page=100"
-                                                       f"&since={stamp}"))
+                                                       f"&since={stamp}&creator={quote(author, safe='')}"))
         for issue in issues or ():  # type: ignore[union-attr]
             if "pull_request" not in issue and str(issue.get("title", "")).startswith(title_prefix):
-                return self._ref(issue)
+                ref = self._ref(issue)
+                if own_issue(ref.author, str(issue.get("body") or ""), author, mark):
+                    return ref
         return None
 
     async def open_issue(self, title: str, body: str, labels: Sequence[str]) -> IssueRef:
         issue = await self._call("POST", self._issues(), {"title": title, "body": body, "labels": list(labels)})
         return self._ref(issue)  # type: ignore[arg-type]
 
-    async def set_issue(self, number: int, relabel: Relabel, state: str, reason: str) -> None:
+    async def set_issue(self, number: int, relabel: Relabel, state: str, reason: str) -> Synced:
         issue = await self._call("GET", self._issues(f"/{number}"))
         current = [label["name"] for label in issue.get("labels", ())]  # type: ignore[union-attr]
         change: dict = {"labels": relabel(current), "state": state}
         if state == "closed":
             change["state_reason"] = reason
         if set(change["labels"]) == set(current) and state == issue.get("state"):  # type: ignore[union-attr]
-            return
-        await self._call("PATCH", self._issues(f"/{number}"), change)
+            return Synced(False, issue_time(issue.get("updated_at")))  # type: ignore[union-attr]
+        changed = await self._call("PATCH", self._issues(f"/{number}"), change)
+        return Synced(True, issue_time(changed.get("updated_at")) if isinstance(changed, dict) else None)
 
     async def has_comment(self, number: int, marker: str, since: datetime) -> bool:
         stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")

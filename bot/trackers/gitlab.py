@@ -15,8 +15,8 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 
-from bot.domain.tracker import IssueRef
-from bot.trackers import TIMEOUT_SECONDS, Relabel, TrackerDown, TrackerRefused
+from bot.domain.tracker import IssueRef, issue_time, own_issue
+from bot.trackers import TIMEOUT_SECONDS, Relabel, Synced, TrackerDown, TrackerRefused
 
 
 def _retry_after(headers) -> float | None:
@@ -81,7 +81,9 @@ class GitLab:
 
     @staticmethod
     def _ref(issue: dict) -> IssueRef:
-        return IssueRef("gitlab", str(issue["id"]), int(issue["iid"]), str(issue.get("web_url") or ""))
+        author = issue.get("author") if isinstance(issue.get("author"), dict) else {}
+        return IssueRef("gitlab", str(issue["id"]), int(issue["iid"]), str(issue.get("web_url") or ""),
+                        str(author.get("username") or ""), issue_time(issue.get("updated_at")))
 
     async def whoami(self) -> str:
         user = await self._call("GET", f"{self.api}/user")
@@ -94,14 +96,16 @@ class GitLab:
             raise TrackerRefused("issues are turned off on the project")
         return f"{project.get('path_with_namespace')} as @{login}"  # type: ignore[union-attr]
 
-    async def find_issue(self, title_prefix: str, since: datetime) -> IssueRef | None:
+    async def find_issue(self, title_prefix: str, since: datetime, author: str, mark: str) -> IssueRef | None:
         query = urlencode({"search": title_prefix.rstrip(": "), "in": "title", "state": "all", "per_page": 100,
-                           "order_by": "created_at", "sort": "desc",
+                           "order_by": "created_at", "sort": "desc", "author_username": author,
                            "created_after": since.strftime("%Y-%m-%dT%H:%M:%SZ")})
         issues = await self._call("GET", f"{self.project}/issues?{query}")
         for issue in issues or ():  # type: ignore[union-attr]
             if str(issue.get("title", "")).startswith(title_prefix):
-                return self._ref(issue)
+                ref = self._ref(issue)
+                if own_issue(ref.author, str(issue.get("description") or ""), author, mark):
+                    return ref
         return None
 
     async def open_issue(self, title: str, body: str, labels: Sequence[str]) -> IssueRef:
@@ -109,7 +113,7 @@ class GitLab:
                                  {"title": title, "description": body, "labels": ",".join(labels)})
         return self._ref(issue)  # type: ignore[arg-type]
 
-    async def set_issue(self, number: int, relabel: Relabel, state: str, reason: str) -> None:
+    async def set_issue(self, number: int, relabel: Relabel, state: str, reason: str) -> Synced:
         issue = await self._call("GET", f"{self.project}/issues/{number}")
         current = [str(label) for label in issue.get("labels", ())]  # type: ignore[union-attr]
         labels = relabel(current)
@@ -119,8 +123,10 @@ class GitLab:
             change["labels"] = ",".join(labels)
         if now_open != (state == "open"):
             change["state_event"] = "reopen" if state == "open" else "close"
-        if change:
-            await self._call("PUT", f"{self.project}/issues/{number}", change)
+        if not change:
+            return Synced(False, issue_time(issue.get("updated_at")))  # type: ignore[union-attr]
+        changed = await self._call("PUT", f"{self.project}/issues/{number}", change)
+        return Synced(True, issue_time(changed.get("updated_at")) if isinstance(changed, dict) else None)
 
     async def has_comment(self, number: int, marker: str, since: datetime) -> bool:
         notes = await self._call("GET", f"{self.project}/issues/{number}/notes?sort=desc&order_by=created_at"
