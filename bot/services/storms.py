@@ -75,7 +75,8 @@ class Storms:
     def join(self, session: Session, storm: AlertStorm, alert: Alert, key: str, now: datetime) -> None:
         """A new alert joins the storm (locked by `going_on` or new): kept, and it keeps the storm going."""
         session.add(StormAlert(storm_id=storm.id, fingerprint=key, title=alert.title, priority=alert.priority.value,
-                               url=alert.url, state="firing", first_at=now, last_at=now))
+                               url=alert.url, state="firing", started_at=alert.started or None, first_at=now,
+                               last_at=now))
         session.flush()
         repo.storm_joined(session=session, storm_id=storm.id, now=now)
         self._owe_news(session, storm, now)
@@ -104,8 +105,9 @@ class Storms:
     # -- an alert already in a storm -----------------------------------------------------------------------
 
     def repeat(self, found: tuple[StormAlert, AlertStorm], alert: Alert) -> Incident:
-        """The alert fired again (counted) or resolved (marked, listed once). Only new alerts keep a storm
-        going: Alertmanager sends a group's firing alerts again whenever the group changes."""
+        """The alert fired again (counted: a new `startsAt`, not the same firing told again) or resolved (marked,
+        listed once). Only new alerts keep a storm going: Alertmanager sends a group's firing alerts again
+        whenever the group changes."""
         return repo.retry_on_deadlock(self._repeat_once, found, alert)
 
     def _repeat_once(self, found: tuple[StormAlert, AlertStorm], alert: Alert) -> Incident:
@@ -114,7 +116,10 @@ class Storms:
         with self.db.session() as session:
             storm = repo.storm_for_change(session=session, incident_id=storm.incident_id, storm_id=storm.id)
             current = repo.storm_alert_for_change(session=session, storm_alert_id=known.id)
-            repo.storm_alert_seen(session=session, storm_alert_id=known.id, firing=alert.firing, now=now)
+            again = alert.firing and bool(alert.started) and alert.started == current.started_at and \
+                current.state == "firing"
+            repo.storm_alert_seen(session=session, storm_alert_id=known.id, firing=alert.firing, now=now,
+                                  started=alert.started or None, counted=not again)
             if current.state != state:
                 self._owe_news(session, storm, now)
             session.commit()
