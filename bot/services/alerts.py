@@ -72,12 +72,13 @@ class Alerts:
             if storm is None and self.storms.over_threshold(session, now):
                 storm, started = self.storms.start(session, alert, rotation_id, now), True
             if storm is not None:
-                self.storms.join(session, storm, alert, key, now)
+                news = self.storms.join(session, storm, alert, key, now)
                 incident = repo.incident_by_id(session=session, incident_id=storm.incident_id)
                 session.commit()
                 if not started:
                     self.storms.after_join(incident, alert)
-                self.declaring.open_in_slack_later(incident)  # its set-up, or the news of what joined
+                if started or news:  # its set-up, or the news of what joined (already owed: on its way)
+                    self.declaring.open_in_slack_later(incident)
                 return Received(incident, started, alert.fingerprint, storm=True)
             digest = hashlib.sha256(key.encode()).hexdigest()[:40]
 
