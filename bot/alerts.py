@@ -1,7 +1,10 @@
 """The alert endpoints: authenticate, read the sender's JSON, hand each alert to the service. SPEC §2 "Alerts".
 
 Every refusal happens before anything is stored: 404 when no ALERTS_TOKEN is configured, 401 for a wrong token
-(compared in constant time), 415 for a body that is not JSON, 413 over 1 MiB, 400 naming the bad field.
+(compared in constant time), 415 for a body that is not JSON, 413 over 1 MiB, 400 naming the bad field. An
+Alertmanager body is taken whole however many alerts it holds (Alertmanager never retries a 4xx: a refusal would
+lose the group); the alerts it says it left out (`truncatedAlerts`) are shown on their incidents and counted in
+/metrics.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.db.repo import Database
-from bot.domain.alerts import Alert, BadAlert, Ignored, parse_alertmanager, parse_generic, parse_gitlab
+from bot.domain.alerts import Alert, BadAlert, Ignored, left_out, parse_alertmanager, parse_generic, parse_gitlab
 from bot.domain.heartbeats import NAME as HEARTBEAT_NAME
+from bot.metrics import ALERTS_LEFT_OUT
 from bot.services import Alerts, Heartbeats
 from bot.slack_text import clean_text
 
@@ -56,6 +60,17 @@ def _is_json(content_type: str) -> bool:
                                                    and content_type.endswith("+json"))
 
 
+async def _left_out(request: web.Request, receiver: Alerts, db: Database, reached: list[int], count: int) -> None:
+    """Alertmanager's `truncatedAlerts`: counted in /metrics, shown on the incidents the group reached (and
+    cleared from them when a later notification of the group is whole again)."""
+    if count:
+        log.warning("Alertmanager left %s alerts out of a group (max_alerts on its receiver)", count)
+        if (counter := request.app.get(ALERTS_LEFT_OUT)) is not None:
+            counter.inc(count)
+    if reached:
+        await db.run(receiver.left_out, reached, count)
+
+
 def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts, db: Database) -> None:
     def endpoint(source: str, parse: Callable[[Any, web.Request], list[Alert | Ignored]]):
         async def handle(request: web.Request) -> web.Response:
@@ -85,7 +100,7 @@ def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts,
                 alerts = parse(body, request)
             except BadAlert as exc:
                 return _error(exc.status, exc.message, exc.field)
-            results = []
+            results, reached = [], []
             for alert in alerts:
                 if isinstance(alert, Ignored):
                     results.append({"incident": None, "created": False, "ignored": alert.reason})
@@ -93,6 +108,10 @@ def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts,
                 received = await db.run(receiver.receive_alert, alert)
                 log.info("%s alert %s → %s", source, alert.fingerprint, received.as_json())
                 results.append(received.as_json())
+                if received.incident is not None:
+                    reached.append(received.incident.id)
+            if source == "alertmanager":
+                await _left_out(request, receiver, db, reached, left_out(body))
             answer = dict(results[0])
             if len(results) > 1:
                 answer = {"incident": next((r["incident"] for r in results if r["incident"]), None),

@@ -7,13 +7,16 @@ import time
 from collections.abc import Callable, Iterator
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bot.db import repo
 from bot.db.repo import Database
 
+# Alerts Alertmanager said it left out of the notifications this process received (`truncatedAlerts`, summed over
+# notifications: a group sent again counts again). Any rise means a receiver's max_alerts is below its groups' size.
+ALERTS_LEFT_OUT = web.AppKey("alerts_left_out", Counter)
 _PATHS = ("/slack/events", "/healthz", "/metrics", "/alerts/generic", "/alerts/alertmanager", "/alerts/gitlab")
 
 
@@ -67,6 +70,9 @@ def add_metrics(app: web.Application, db: Database, backlog: Callable[[], dict],
     registry.register(StoredState(db, backlog, watch))
     latency = Histogram("firefighter_request_duration_seconds", "Time to answer an HTTP request", ["path"],
                         registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+    app[ALERTS_LEFT_OUT] = Counter("firefighter_alerts_truncated", "Alerts Alertmanager left out of the "
+                                   "notifications this process received (truncatedAlerts; max_alerts too low)",
+                                   registry=registry)
 
     @web.middleware
     async def timed(request: web.Request, handler):

@@ -33,19 +33,24 @@ def test_the_manifest_schema_is_part_of_the_repository():
                                                    "schemas_manifest.schema.2.0.0.json"}
 
 
-def _ci(tmp_path: Path, *, apt_works: bool, chromium: bool) -> tuple[subprocess.CompletedProcess, Path]:
-    """Runs a copy of .ci/run with only fakes on PATH: apt-get (installs chromium, or fails), make (writes down
-    the CI it saw), initdb, and chromium when `chromium`."""
+def _ci(tmp_path: Path, *, apt_works: bool, chromium: bool,
+        alertmanager: bool = True) -> tuple[subprocess.CompletedProcess, Path]:
+    """Runs a copy of .ci/run with only fakes on PATH: apt-get (installs chromium and prometheus-alertmanager, or
+    fails), make (writes down the CI it saw), initdb, chromium when `chromium`, and prometheus-alertmanager when
+    `alertmanager`."""
     repo, tools = tmp_path / "repo", tmp_path / "bin"
     (repo / ".ci").mkdir(parents=True)
     tools.mkdir()
     shutil.copy(ROOT / ".ci" / "run", repo / ".ci" / "run")
     seen = tmp_path / "make-saw"
     fakes = {"make": f'echo "CI=$CI" > {seen}; echo "PIP_CONSTRAINT=$PIP_CONSTRAINT" >> {seen}', "initdb": "exit 0",
-             "apt-get": (f'[ "$1" = install ] && printf "#!/bin/sh\\n" > {tools}/chromium && chmod +x '
-                         f"{tools}/chromium; exit 0") if apt_works else "exit 100"}
+             "apt-get": "".join(f'[ "$1" = install ] && printf "#!/bin/sh\\n" > {tools}/{name} && chmod +x '
+                                f"{tools}/{name}; " for name in ("chromium", "prometheus-alertmanager"))
+             + "exit 0" if apt_works else "exit 100"}
     if chromium:
         fakes["chromium"] = "exit 0"
+    if alertmanager:
+        fakes["prometheus-alertmanager"] = "exit 0"
     for name, body in fakes.items():
         (tools / name).write_text(f"#!/bin/sh\n{body}\n")
         (tools / name).chmod(0o755)
@@ -68,6 +73,14 @@ def test_ci_installs_chromium_when_it_is_missing(tmp_path):
     run, seen = _ci(tmp_path, apt_works=True, chromium=False)
     assert run.returncode == 0, run.stderr
     assert seen.read_text().splitlines()[0] == "CI=true"
+
+
+def test_ci_installs_alertmanager_when_it_is_missing_and_stops_when_it_cannot(tmp_path):
+    run, seen = _ci(tmp_path / "works", apt_works=True, chromium=True, alertmanager=False)
+    assert run.returncode == 0, run.stderr
+    run, seen = _ci(tmp_path / "fails", apt_works=False, chromium=True, alertmanager=False)
+    assert run.returncode != 0 and "could not install prometheus-alertmanager" in run.stderr
+    assert not seen.exists()  # the suite never ran without the real Alertmanager's test
 
 
 def test_ci_stops_when_chromium_cannot_be_installed(tmp_path):

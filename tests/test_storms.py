@@ -99,10 +99,18 @@ async def test_a_thousand_alerts_in_bursts_make_ten_incidents_and_one_storm_and_
     assert "990 alerts in the storm: 990 firing, 0 resolved" in str(summary["blocks"])
     assert all(a.told == "firing" for a in storm_rows(bot)[1])
 
-    # A repeat of an alert already in the storm counts up; it is not listed again.
+    # The same firing told again (same startsAt) is not counted; a new firing of an alert already in the storm
+    # counts up; neither is listed again.
     before = len(channel_texts(bot, storm.channel_id))
     status, body = await post(bot, "/alerts/alertmanager", group([joined[0].fingerprint.split(":")[1]]))
     assert status == 202 and body["incident"] == f"INC-{storm.number}" and body["storm"] is True
+    await bot.settle()
+    assert storm_rows(bot)[1][0].times == 1
+    again = group([joined[0].fingerprint.split(":")[1]])
+    again["alerts"][0]["startsAt"] = "2026-11-25T12:40:00.000Z"
+    for _ in range(2):
+        status, body = await post(bot, "/alerts/alertmanager", again)
+        assert status == 202 and body["storm"] is True
     await bot.settle()
     assert storm_rows(bot)[1][0].times == 2 and len(channel_texts(bot, storm.channel_id)) == before
 

@@ -76,7 +76,7 @@ class Incident(SQLModel, table=True):
     commander_id: str | None = Field(default=None, max_length=32, index=True)
     rotation_id: int | None = Field(default=None, foreign_key="rotation.id")
     declared_in_channel: str | None = Field(default=None, max_length=32)
-    source_url: str | None = Field(default=None, max_length=500)
+    source_url: str | None = Field(default=None, max_length=2000)
     declare_key: str | None = Field(default=None, max_length=200, sa_column_kwargs={"unique": True})
     channel_id: str | None = Field(default=None, max_length=32, index=True)
     channel_name: str | None = Field(default=None, max_length=80)
@@ -101,6 +101,8 @@ class Incident(SQLModel, table=True):
     source: str = Field(default="slack", max_length=16, sa_column_kwargs={"server_default": "slack"})
     alert_fingerprint: str | None = Field(default=None, max_length=220, index=True)
     alert_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    alert_started_at: str | None = Field(default=None, max_length=40)  # the `startsAt` of the firing last counted
+    alert_left_out: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # truncatedAlerts last heard
     # When the tick must look at this incident again (bot/domain/reminders.next_due). Every UPDATE that does not
     # set it puts it back to RECHECK, whatever code path made the change, so no change can leave a stale moment.
     next_due_at: datetime | None = Field(default=RECHECK, sa_column=_timestamp(
@@ -431,10 +433,11 @@ class StormAlert(SQLModel, table=True):
     fingerprint: str = Field(max_length=220, index=True)
     title: str = Field(max_length=200)
     priority: str = Field(max_length=2)
-    url: str | None = Field(default=None, max_length=500)
+    url: str | None = Field(default=None, max_length=2000)
     state: str = Field(default="firing", max_length=8)  # firing, resolved
     told: str = Field(default="", max_length=8)
     times: int = 1
+    started_at: str | None = Field(default=None, max_length=40)  # the `startsAt` of the firing last counted
     first_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
     last_at: datetime = Field(sa_column=_timestamp(nullable=False))
 

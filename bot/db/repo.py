@@ -918,11 +918,15 @@ def storm_alert_for_change(*, session: Session, storm_alert_id: int) -> StormAle
     return _lock(session, StormAlert, col(StormAlert.id) == storm_alert_id)
 
 
-def storm_alert_seen(*, session: Session, storm_alert_id: int, firing: bool, now: datetime) -> None:
+def storm_alert_seen(*, session: Session, storm_alert_id: int, firing: bool, now: datetime,
+                     started: str | None = None, counted: bool = True) -> None:
+    """`counted`: a firing that is a new one (not the same `startsAt` told again) counts up `times`."""
     table = StormAlert.__table__
     values: dict[str, Any] = {"state": "firing" if firing else "resolved", "last_at": now}
-    if firing:
+    if firing and counted:
         values["times"] = table.c.times + 1
+    if firing and started:
+        values["started_at"] = started
     session.execute(sa.update(table).where(table.c.id == storm_alert_id).values(**values))
 
 

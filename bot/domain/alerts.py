@@ -13,13 +13,21 @@ from typing import Any
 from bot.domain.incident import DESCRIPTION_MAX, TITLE_MAX, Priority, clean_title
 from bot.slack_text import clean_text, truncate
 
-_SEVERITY = {"critical": Priority.P0, "page": Priority.P0, "p0": Priority.P0, "error": Priority.P1,
-             "warning": Priority.P1, "high": Priority.P1, "p1": Priority.P1, "info": Priority.P2, "low": Priority.P2,
-             "p2": Priority.P2, "none": Priority.P2}
+# Severity words as monitoring tools and teams spell them (case, spaces, `-` and `_` ignored). Numbered levels
+# follow the common scale where 1 is the most severe (SEV1, Opsgenie's P1, PagerDuty's 1): `sev1`/`1` → P0,
+# `sev2`/`2` → P1, `sev3`–`sev5` → P2. Our own names `P0`, `P1`, `P2` mean themselves.
+_SEVERITY = {
+    **dict.fromkeys(("critical", "crit", "page", "emergency", "emerg", "fatal", "disaster", "alert", "p0", "sev0",
+                     "sev1", "s0", "s1", "0", "1"), Priority.P0),
+    **dict.fromkeys(("error", "err", "major", "high", "warning", "warn", "medium", "p1", "sev2", "s2", "2"),
+                    Priority.P1),
+    **dict.fromkeys(("minor", "low", "info", "informational", "notice", "debug", "none", "ok", "p2", "sev3", "sev4",
+                     "sev5", "s3", "s4", "s5", "3", "4", "5"), Priority.P2),
+}
+DEFAULT_PRIORITY = Priority.P1  # no severity, or one the bot cannot map: an alert is worth a page, not a P0's
 _URL = re.compile(r"^https?://\S+$")
-
-
-MAX_GROUP = 200  # alerts taken from one Alertmanager body; more is refused whole (413), never cut short
+URL_MAX = 2000  # a link kept (and shown as a link) whole; a longer one is kept as text on the timeline
+SHOWN_MAX = 1000  # of a value kept as text, what the timeline shows
 
 
 class BadAlert(ValueError):
@@ -29,10 +37,6 @@ class BadAlert(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
-
-
-class TooManyAlerts(BadAlert):
-    status = 413
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class Alert:
     url: str | None = None
     rotation: str | None = None
     details: dict[str, str] = field(default_factory=dict)
+    started: str = ""  # Alertmanager's `startsAt`: a repeat with the same one is the same firing, not a new one
+    notes: tuple[str, ...] = ()  # what the bot could not use as sent (kept on the timeline when it opens)
 
 
 @dataclass(frozen=True)
@@ -76,20 +82,47 @@ def _text(body: dict, key: str, *, required: bool = False, name: str | None = No
 def _url(value: str, name: str) -> str | None:
     if not value:
         return None
-    if not _URL.match(value) or len(value) > 500:
-        raise BadAlert(name, "must be an http(s) URL")
+    if not _URL.match(value) or len(value) > URL_MAX:
+        raise BadAlert(name, f"must be an http(s) URL of at most {URL_MAX:,} characters")
     return value
 
 
+def severity(value: str) -> Priority | None:
+    """The priority a severity word stands for; None for no word or one the bot cannot map."""
+    text = re.sub(r"[\s_-]+", "", value.strip().lower())
+    return _SEVERITY.get(text) if text else None
+
+
 def _priority(value: str, name: str) -> Priority:
-    text = value.strip().lower()
-    if not text:
-        return Priority.P1
-    if text.upper() in Priority._value2member_map_:
-        return Priority(text.upper())
-    if text in _SEVERITY:
-        return _SEVERITY[text]
-    raise BadAlert(name, "must be P0, P1 or P2")
+    """For a field of our own (generic's `priority`): a value we cannot map is refused, naming the field."""
+    if not value.strip():
+        return DEFAULT_PRIORITY
+    found = severity(value)
+    if found is None:
+        raise BadAlert(name, "must be P0, P1 or P2 (or a severity such as critical, warning, info)")
+    return found
+
+
+def _label_priority(value: str, label: str) -> tuple[Priority, tuple[str, ...]]:
+    """For a label from someone else's rules (Alertmanager): a value we cannot map opens with the default, and
+    says so on the timeline with the value as sent — never a refusal, which would lose the whole group."""
+    found = severity(value) if value.strip() else DEFAULT_PRIORITY
+    if found is not None:
+        return found, ()
+    return DEFAULT_PRIORITY, (f"The alert's {label} `{truncate(value, 100)}` is not one the bot knows: opened as "
+                              f"{DEFAULT_PRIORITY.value}, the default.",)
+
+
+def _link(value: str, name: str) -> tuple[str | None, tuple[str, ...]]:
+    """A link from someone else's rules (Alertmanager's generatorURL): an http(s) URL up to URL_MAX is the
+    incident's link; anything else is kept as text on the timeline (shortened), never a refusal."""
+    if not value:
+        return None, ()
+    if _URL.match(value) and len(value) <= URL_MAX:
+        return value, ()
+    why = (f"is {len(value):,} characters long, too long to keep as a link" if _URL.match(value)
+           else "is not an http(s) link")
+    return None, (f"The alert's {name} {why}; kept as text: {truncate(value, SHOWN_MAX)}",)
 
 
 def _firing(value: str, name: str) -> bool:
@@ -122,8 +155,16 @@ def parse_generic(body: Any) -> Alert:
                  url=_url(_text(data, "url"), "url"), rotation=_text(data, "rotation") or None)
 
 
+def left_out(body: Any) -> int:
+    """How many alerts of the group Alertmanager left out of this body (`truncatedAlerts`, from `max_alerts`)."""
+    value = body.get("truncatedAlerts") if isinstance(body, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
 def parse_alertmanager(body: Any) -> list[Alert]:
-    """The Alertmanager webhook (version 4): one alert per fingerprint, grouped in `alerts`."""
+    """The Alertmanager webhook (version 4): one alert per fingerprint, grouped in `alerts`, all of them however
+    many. Refused (400) only for a body that is not Alertmanager's shape; a label value the bot cannot use (an
+    unknown severity, an odd generatorURL) opens with a default and is kept on the timeline."""
     data = _object(body)
     version = _text(data, "version")
     if version and version != "4":
@@ -134,9 +175,6 @@ def parse_alertmanager(body: Any) -> list[Alert]:
     common = data.get("commonLabels") if isinstance(data.get("commonLabels"), dict) else {}
     common = {clean_text(str(k)): clean_text(str(v)) for k, v in common.items()}
     parsed = []
-    if len(alerts) > MAX_GROUP:
-        raise TooManyAlerts("alerts", f"{len(alerts)} alerts in one body; send at most {MAX_GROUP} (set "
-                                      f"max_alerts: {MAX_GROUP} on the Alertmanager receiver); nothing was stored")
     for index, raw in enumerate(alerts):
         where = f"alerts[{index}]"
         item = _object(raw, where)
@@ -148,19 +186,20 @@ def parse_alertmanager(body: Any) -> list[Alert]:
         annotations = {clean_text(str(k)): clean_text(str(v)) for k, v in annotations.items()}
         name = labels.get("alertname") or common.get("alertname") or "alert"
         summary = annotations.get("summary") or annotations.get("title") or ""
-        title = _title(f"{name}: {summary}" if summary else name, f"{where}.labels.alertname")
+        title = truncate(clean_title(f"{name}: {summary}" if summary else name), TITLE_MAX) or "alert"
         fingerprint = _text(item, "fingerprint", name=f"{where}.fingerprint")[:200] or derived_fingerprint(
             "alertmanager", *(f"{k}={v}" for k, v in sorted(labels.items())))
         label_lines = ", ".join(f"{k}={v}" for k, v in sorted(labels.items()))
         description = "\n".join(x for x in (annotations.get("description", ""), f"Labels: {label_lines}") if x)
-        generator = _text(item, "generatorURL", name=f"{where}.generatorURL")
+        url, url_notes = _link(_text(item, "generatorURL", name=f"{where}.generatorURL"), "generatorURL")
+        label = "priority" if labels.get("priority") else "severity"
+        priority, priority_notes = _label_priority(labels.get(label) or "", label)
         parsed.append(Alert(
             source="alertmanager", fingerprint=fingerprint, title=title,
             firing=_firing(_text(item, "status", name=f"{where}.status") or _text(data, "status"), f"{where}.status"),
-            priority=_priority(labels.get("priority") or labels.get("severity") or "", f"{where}.labels.severity"),
-            description=truncate(description, DESCRIPTION_MAX),
-            url=_url(generator, f"{where}.generatorURL") if generator.startswith(("http://", "https://")) else None,
-            rotation=labels.get("rotation") or None))
+            priority=priority, description=truncate(description, DESCRIPTION_MAX), url=url,
+            rotation=labels.get("rotation") or None, started=_text(item, "startsAt", name=f"{where}.startsAt")[:40],
+            notes=priority_notes + url_notes))
     return parsed
 
 

@@ -10,12 +10,14 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident
+from bot.delivery.messages import home_lane
 from bot.domain.alerts import Alert
 from bot.domain.incident import Declaration, Status, incident_ref
 from bot.services.declaring import Declaring
 from bot.services.storms import Storms
 from bot.services.working import Resolution, Working
 from bot.slack_text import escape
+from bot.views.incident import left_out_text
 
 
 @dataclass(frozen=True)
@@ -71,21 +73,50 @@ class Alerts:
             if storm is None and self.storms.over_threshold(session, now):
                 storm, started = self.storms.start(session, alert, rotation_id, now), True
             if storm is not None:
-                self.storms.join(session, storm, alert, key, now)
+                news = self.storms.join(session, storm, alert, key, now)
                 incident = repo.incident_by_id(session=session, incident_id=storm.incident_id)
                 session.commit()
                 if not started:
                     self.storms.after_join(incident, alert)
-                self.declaring.open_in_slack_later(incident)  # its set-up, or the news of what joined
+                if started or news:  # its set-up, or the news of what joined (already owed: on its way)
+                    self.declaring.open_in_slack_later(incident)
                 return Received(incident, started, alert.fingerprint, storm=True)
             digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+
+            def as_sent(inner, incident: Incident) -> None:  # its firing, and what the bot could not use as sent
+                incident.alert_started_at = alert.started or None
+                for note in alert.notes:
+                    repo.add_event(session=inner, incident_id=incident.id, at=now, actor_id=None, kind="alert",
+                                   text=escape(note))
+
             declared = self.declaring.declare_in(session, Declaration(
                 title=alert.title, reporter_id="", priority=alert.priority, description=alert.description,
                 rotation_id=rotation_id, source_url=alert.url, declare_key=f"alert:{digest}:{earlier + 1}",
-                source=alert.source, alert_fingerprint=key))
+                source=alert.source, alert_fingerprint=key), then=as_sent)
             session.commit()
         self.declaring.open_in_slack_later(declared.incident)
         return Received(declared.incident, True, alert.fingerprint)
+
+    def left_out(self, incident_ids: list[int], count: int) -> None:
+        """Alertmanager left `count` alerts of a group out of its body (`truncatedAlerts`, its receiver's
+        `max_alerts`): every incident the group's alerts reached (a storm's included) shows it on its summary, and
+        on its timeline each time the count changes (not at every re-notification)."""
+        now = self.clock.now()
+        changed = False
+        with self.db.session() as session:
+            for incident_id in sorted(set(incident_ids)):  # (locked in one order: two groups never wait in a circle)
+                stored = repo.incident_for_change(session=session, incident_id=incident_id)
+                if stored is None or stored.alert_left_out == count:
+                    continue
+                stored.alert_left_out, changed = count, True
+                if count:
+                    repo.add_event(session=session, incident_id=stored.id, at=now, actor_id=None, kind="alert",
+                                   text=left_out_text(count))
+                self.storms.outbox.queue(session, lane=home_lane(stored.id), kind="refresh", now=now,
+                                         incident_id=stored.id)
+            session.commit()
+        if changed:
+            self.storms.outbox.flush_later()
 
     def _alert_rotation(self, session, alert: Alert) -> int | None:
         """The rotation the alert names, else the first-created one (as for `/incident` outside any rotation)."""
@@ -99,8 +130,11 @@ class Alerts:
         link = f" ({escape(alert.url)})" if alert.url else ""  # outside text, stored escaped (slack_text.safe)
         with self.db.session() as session:
             stored = repo.incident_for_change(session=session, incident_id=incident.id)  # repeats count up once each
+            if alert.firing and alert.started and alert.started == stored.alert_started_at:
+                return stored  # Alertmanager telling the same firing again (every group_interval): nothing new
             if alert.firing:
                 stored.alert_count += 1
+                stored.alert_started_at = alert.started or stored.alert_started_at
                 text = f"the alert fired again ({stored.alert_count} times): {escape(alert.title)}{link}"
             else:
                 text = f"the alert resolved at its source: {escape(alert.title)}{link}"

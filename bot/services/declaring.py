@@ -44,12 +44,19 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _opened_by(source: str) -> str:
+_ALERT_SENDERS = {"alertmanager": "an Alertmanager alert", "generic": "a generic webhook alert",
+                  "gitlab": "a failed GitLab pipeline"}
+
+
+def _opened_by(source: str, from_alert: bool) -> str:
+    """What opened it, for the declaration's timeline event (`gitlab` is both a pipeline alert and a tracker)."""
+    if from_alert:
+        return f" (opened by {_ALERT_SENDERS.get(source, f'an alert from {source}')})"
     if source in TRACKER_NAMES:
         return f" (from a {TRACKER_NAMES[source]} issue)"
     if source in ("storm", "heartbeat"):
         return " (an alert storm)" if source == "storm" else " (a heartbeat went silent)"
-    return f" (opened by a {source} alert)" if source != "slack" else ""
+    return f" (opened by an alert from {source})" if source != "slack" else ""
 
 
 class Declaring:
@@ -147,7 +154,7 @@ class Declaring:
         session.flush()
         repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id or None,
                        kind="declared", text=f"{declaration.priority.value}: {escape(declaration.title)}"
-                       + _opened_by(declaration.source))
+                       + _opened_by(declaration.source, bool(declaration.alert_fingerprint)))
         if declaration.commander_id:
             repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id,
                            kind="commander", text=f"<@{declaration.commander_id}> is commander")

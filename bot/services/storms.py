@@ -73,18 +73,22 @@ class Storms:
         log.warning("alert storm: more than %s alerts within %s; %s starts one", threshold, window, alert.fingerprint)
         return holder[0]
 
-    def join(self, session: Session, storm: AlertStorm, alert: Alert, key: str, now: datetime) -> None:
-        """A new alert joins the storm (locked by `going_on` or new): kept, and it keeps the storm going."""
+    def join(self, session: Session, storm: AlertStorm, alert: Alert, key: str, now: datetime) -> bool:
+        """A new alert joins the storm (locked by `going_on` or new): kept, and it keeps the storm going. True
+        when this one queued the news (the others ride along on it: nothing more to send for them)."""
         session.add(StormAlert(storm_id=storm.id, fingerprint=key, title=alert.title, priority=alert.priority.value,
-                               url=alert.url, state="firing", first_at=now, last_at=now))
+                               url=alert.url, state="firing", started_at=alert.started or None, first_at=now,
+                               last_at=now))
         session.flush()
         repo.storm_joined(session=session, storm_id=storm.id, now=now)
-        self._owe_news(session, storm, now)
+        return self._owe_news(session, storm, now)
 
-    def _owe_news(self, session: Session, storm: AlertStorm, now: datetime) -> None:
+    def _owe_news(self, session: Session, storm: AlertStorm, now: datetime) -> bool:
         if repo.owe_storm_news(session=session, storm_id=storm.id):
             self.outbox.queue(session, lane=home_lane(storm.incident_id), kind=STORM_NEWS, now=now,
                               incident_id=storm.incident_id, storm_id=storm.id)
+            return True
+        return False
 
     def after_join(self, incident: Incident, alert: Alert) -> None:
         """Once committed: a storm incident resolved while the storm goes on is reopened by the alert; a more
@@ -105,8 +109,9 @@ class Storms:
     # -- an alert already in a storm -----------------------------------------------------------------------
 
     def repeat(self, found: tuple[StormAlert, AlertStorm], alert: Alert) -> Incident:
-        """The alert fired again (counted) or resolved (marked, listed once). Only new alerts keep a storm
-        going: Alertmanager sends a group's firing alerts again whenever the group changes."""
+        """The alert fired again (counted: a new `startsAt`, not the same firing told again) or resolved (marked,
+        listed once). Only new alerts keep a storm going: Alertmanager sends a group's firing alerts again
+        whenever the group changes."""
         return repo.retry_on_deadlock(self._repeat_once, found, alert)
 
     def _repeat_once(self, found: tuple[StormAlert, AlertStorm], alert: Alert) -> Incident:
@@ -115,7 +120,10 @@ class Storms:
         with self.db.session() as session:
             storm = repo.storm_for_change(session=session, incident_id=storm.incident_id, storm_id=storm.id)
             current = repo.storm_alert_for_change(session=session, storm_alert_id=known.id)
-            repo.storm_alert_seen(session=session, storm_alert_id=known.id, firing=alert.firing, now=now)
+            again = alert.firing and bool(alert.started) and alert.started == current.started_at and \
+                current.state == "firing"
+            repo.storm_alert_seen(session=session, storm_alert_id=known.id, firing=alert.firing, now=now,
+                                  started=alert.started or None, counted=not again)
             if current.state != state:
                 self._owe_news(session, storm, now)
             session.commit()

@@ -27,6 +27,12 @@ def plain(text: str, limit: int = 3000) -> dict:
     return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
 
 
+def left_out_text(count: int) -> str:
+    """Alertmanager's `truncatedAlerts`: alerts of the group it did not send (its receiver's `max_alerts`)."""
+    return (f"Alertmanager left out {count:,} alert{'s' if count != 1 else ''} of this group (its receiver's "
+            f"max_alerts): they are not listed here; Alertmanager shows them.")
+
+
 def mrkdwn(text: str, limit: int = 3000) -> dict:
     return {"type": "mrkdwn", "text": truncate(text, limit)}
 
@@ -155,11 +161,14 @@ def summary(incident: Incident, rotation_name: str | None, responders: Sequence[
     tracked = {url for _, _, url in issues}
     if incident.source_url and incident.source_url not in tracked:
         label = "Declared from this message" if incident.source == "slack" else "What the alert links to"
-        context.append(mrkdwn(link(incident.source_url, label)))
+        shown = link(incident.source_url, label)  # (a link too long for a context element: its label alone)
+        context.append(mrkdwn(shown if len(shown) <= 3000 else escape(label)))
     for tracker, number, url in issues:
         context.append(mrkdwn(link(url, f"{TRACKER_NAMES.get(tracker, tracker)} issue #{number}")))
     if incident.alert_count > 1:
         context.append(mrkdwn(f"The alert fired {incident.alert_count} times."))
+    if incident.alert_left_out:
+        context.append(mrkdwn(left_out_text(incident.alert_left_out)))
     if storm:
         context.append(mrkdwn(storm))
     if paging and status.is_open:
