@@ -1105,6 +1105,23 @@ def renew_claim(*, session: Session, delivery_id: int, token: str, now: datetime
     return _held_write(session, delivery_id, token, claimed_at=now)
 
 
+def renew_claims(*, session: Session, held: dict[int, str], now: datetime) -> list[int]:
+    """A live process's heartbeat: each of its claims (id → token) still queued under its token starts its lease
+    again from now; the ids renewed come back. A claim taken over carries another token and is not renewed (the
+    fence). On PostgreSQL a row locked at this moment is skipped, not waited for — its holder is writing it (this
+    process's own checkpoint or finish, which renews or releases it), and waiting here could close a circle of
+    locks with them."""
+    if not held:
+        return []
+    mine = sa.tuple_(_OUTBOX.c.id, _OUTBOX.c.claim_token).in_(list(held.items()))
+    if session.get_bind().dialect.name == "postgresql":
+        locked = sa.select(_OUTBOX.c.id).where(mine, _OUTBOX.c.state == "queued").with_for_update(skip_locked=True)
+        statement = sa.update(_OUTBOX).where(_OUTBOX.c.id.in_(locked))
+    else:
+        statement = sa.update(_OUTBOX).where(mine, _OUTBOX.c.state == "queued")
+    return list(session.execute(statement.values(claimed_at=now).returning(_OUTBOX.c.id)).scalars())
+
+
 def finish_delivery(*, session: Session, delivery_id: int, token: str, **values) -> bool:
     """The outcome, recorded only by the holder of the claim; the claim is released with it."""
     return _held_write(session, delivery_id, token, claimed_at=None, claim_token=None, **values)

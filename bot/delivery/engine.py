@@ -5,8 +5,11 @@ the change that caused it, and sent by whichever process ticks next.
   a lane waiting on Slack holds only itself, never the others (lanes run side by side, a few at a time).
 - Claims: a process claims a delivery with a conditional write that stores a fresh token; every later write of that
   delivery names the token, so a process whose lease ran out cannot record over the one that took over (fencing).
-- Leases: an attempt is cut off at half the lease (`DELIVERY_LEASE`), so no call with its retries outlasts the
-  lease; a process that dies mid-attempt leaves a claim that lapses, and the next tick takes the work over.
+- Leases: a claim lapses CLAIM_LEASE (15 s, or DELIVERY_LEASE if shorter) after it was last renewed, and a live
+  process renews every claim it holds three times as often (one conditional write, by id and token, on this
+  process's event loop); so a process that dies — or whose event loop stops — frees its claims within CLAIM_LEASE
+  and the next tick takes them over (SPEC §5: a tick plus 15 s), while a live one in a long call keeps them.
+  `DELIVERY_LEASE` bounds one attempt: it is cut off at half of it, every call and retry in it.
 - Outcomes: sent (with what Slack answered, recorded under the claim), later (not deliverable yet), retry (Slack
   down, rate-limited: backoff honouring Retry-After), dropped (no longer owed), failed (Slack said no for good).
 """
@@ -35,6 +38,7 @@ log = logging.getLogger(__name__)
 BACKOFF_FIRST = timedelta(seconds=5)
 BACKOFF_MAX = timedelta(minutes=5)
 LATER = timedelta(seconds=5)
+CLAIM_LEASE = timedelta(seconds=15)  # SPEC §5: what a dead process held is free a tick plus this later
 LANES_AT_ONCE = 64  # lanes are channels and people: Slack's per-channel limits hold whatever this is
 PASS_LIMIT = 500
 
@@ -94,7 +98,12 @@ class DeliveryEngine:
         self.clock = clock
         self.lease = lease
         self.backoff_max = min(tick, BACKOFF_MAX)  # once Slack answers again, everything moves within a tick
-        self.attempt_budget = lease / 2  # an attempt (every call and retry in it) ends well inside its lease
+        self.attempt_budget = lease / 2  # an attempt (every call and retry in it) ends well inside DELIVERY_LEASE
+        # A claim nobody renews lapses after this (clock time); its holder renews it every `renew_every` (real time).
+        self.claim_lease = min(lease, CLAIM_LEASE)
+        self.renew_every = self.claim_lease / 3
+        self._held: dict[int, str] = {}  # the claims this process holds now: delivery id → token
+        self._renewing: asyncio.Task | None = None
         self.handlers: dict[str, Handler] = {}
         self.preparers: dict[str, Prepare] = {}
         self.prepared_apart: set[str] = set()
@@ -200,6 +209,17 @@ class DeliveryEngine:
             return "unclaimed"
         if not claimed:
             return "elsewhere"
+        self._hold(delivery.id, token)
+        try:
+            return await self._claimed(delivery, token, now, prepared, unprepared)
+        finally:
+            self._held.pop(delivery.id, None)
+            if not self._held and self._renewing is not None:  # nothing held: no heartbeat left waiting
+                self._renewing.cancel()
+                self._renewing = None
+
+    async def _claimed(self, delivery: Delivery, token: str, now: datetime, prepared: Any,
+                       unprepared: Exception | None) -> str:
         handler = self.handlers.get(delivery.kind)
         if handler is None:
             log.error("delivery %s: nobody delivers kind %r", delivery.id, delivery.kind)
@@ -298,10 +318,43 @@ class DeliveryEngine:
 
     def _take(self, session: Session, delivery: Delivery, token: str, now: datetime) -> bool:
         claimed = repo.claim_delivery(session=session, delivery_id=delivery.id, token=token, now=now,
-                                      claimed_before=now - self.lease)
+                                      claimed_before=now - self.claim_lease)
         if claimed:  # what is written under the claim names it: the handler's checkpoints, a prepare's writes
             delivery.claim_token = token
         return claimed
+
+    # -- the claims' heartbeat ---------------------------------------------------------------------------
+
+    def _hold(self, delivery_id: int, token: str) -> None:
+        self._held[delivery_id] = token
+        if self._renewing is None or self._renewing.done():
+            self._renewing = asyncio.get_running_loop().create_task(self._keep_claims(), name="claims")
+
+    async def _keep_claims(self) -> None:
+        """While this process holds claims, it renews them every `renew_every`. On the event loop on purpose: a
+        process whose loop is stuck makes no progress on what it holds, so its claims lapse and another takes over
+        (its late outcome is fenced off by the token)."""
+        while self._held:
+            await asyncio.sleep(self.renew_every.total_seconds())
+            await self.renew()
+
+    async def renew(self) -> list[int]:
+        """One beat: every claim held now renewed in one write (the ids renewed; a database that fails is logged,
+        and the next beat tries again: a claim outlasts two missed beats)."""
+        held = dict(self._held)
+        if not held:
+            return []
+        try:
+            return await self.db.run_background(self._renew, held, self.clock.now())
+        except Exception:
+            log.exception("could not renew the claims of deliveries %s", sorted(held))
+            return []
+
+    def _renew(self, held: dict[int, str], now: datetime) -> list[int]:
+        with self.db.session() as session:
+            renewed = repo.renew_claims(session=session, held=held, now=now)
+            session.commit()
+        return renewed
 
     async def _finish(self, delivery: Delivery, token: str, *, record: Record | None = None, **values) -> bool:
         """Release the claim with the outcome — only while it is still ours (fenced by the token)."""
