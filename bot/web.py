@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -32,8 +33,16 @@ HEALTH_TIMEOUT = 5  # seconds: a database that takes longer to say SELECT 1 coun
 
 
 def _ssl_check(request: web.Request, body: bytes) -> bool:
-    """Slack's unsigned certificate probe for slash commands; Bolt answers it with an empty 200 and does nothing."""
-    return request.content_type == "application/x-www-form-urlencoded" and b"ssl_check=1" in body.split(b"&")
+    """Slack's unsigned certificate probe for slash commands, and nothing else: a form of exactly `ssl_check=1` and
+    `token`, each once (Bolt answers it with an empty 200 and does nothing). Any other field — a command, a payload
+    — makes it an ordinary request, which must be signed."""
+    if request.content_type != "application/x-www-form-urlencoded" or len(body) > 1000:
+        return False
+    try:
+        fields = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return sorted(key for key, _ in fields) == ["ssl_check", "token"] and dict(fields)["ssl_check"] == "1"
 
 
 def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Services, background: Background,
