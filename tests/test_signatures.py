@@ -93,7 +93,16 @@ async def test_url_verification_challenge(bot):
 
 
 async def test_healthz(bot):
+    """Strangers see whether each part works; the board's signed link (or a signed-in session) sees the details."""
+    from bot.web_tokens import page_token
     async with bot.slack.session.get(f"{bot.url}/healthz") as response:
+        assert response.status == 200
+        assert await response.json() == {"ok": True, "database": "ok", "engine": "ok", "outbox": "ok"}
+    for token in ("forged.token", page_token(bot.runtime.settings.web_secret, bot.clock.now())[:-2] + "xx"):
+        async with bot.slack.session.get(f"{bot.url}/healthz", params={"token": token}) as response:
+            assert (await response.json())["outbox"] == "ok"
+    link = page_token(bot.runtime.settings.web_secret, bot.clock.now())
+    async with bot.slack.session.get(f"{bot.url}/healthz", params={"token": link}) as response:
         assert response.status == 200
         assert await response.json() == {"ok": True, "database": "ok", "engine": "ok", "outbox": {
             "queued": 0, "failed": 0, "oldest_queued_seconds": 0.0, "failed_by_kind": {}}}
