@@ -130,5 +130,5 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
                                 db)
     add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy, db,
                      services.usergroups.state_of, lambda rotation: services.fairness.loads(rotation, DEFAULT_WEEKS),
-                     viewer, services.people.want)
+                     viewer, services.people.want, services.people.names_now)
     return app
