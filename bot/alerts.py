@@ -24,6 +24,7 @@ from bot.domain.heartbeats import NAME as HEARTBEAT_NAME
 from bot.metrics import ALERTS_LEFT_OUT
 from bot.services import Alerts, Heartbeats
 from bot.slack_text import clean_text
+from bot.web_tokens import as_bytes
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts,
                 return _error(404, "alerts are not enabled (set ALERTS_TOKEN)")
             given = request.headers.get("X-Gitlab-Token", "") if source == "gitlab" else ""
             given = given or _bearer(request)
-            if not hmac.compare_digest(given.encode(), token.encode()):
+            if not hmac.compare_digest(as_bytes(given), token.encode()):
                 return _error(401, "wrong or missing token" + (" (X-Gitlab-Token)" if source == "gitlab" else
                                                                " (Authorization: Bearer …)"))
             if not _is_json(request.content_type):
@@ -133,7 +134,7 @@ def add_heartbeat_routes(app: web.Application, settings: Settings, heartbeats: H
         token = settings.alerts_token
         if not token:
             return _error(404, "heartbeats are not enabled (set ALERTS_TOKEN)")
-        if not hmac.compare_digest(_bearer(request).encode(), token.encode()):
+        if not hmac.compare_digest(as_bytes(_bearer(request)), token.encode()):
             return _error(401, "wrong or missing token (Authorization: Bearer …)")
         name = request.match_info["name"].lower()
         if not HEARTBEAT_NAME.fullmatch(name):

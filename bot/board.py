@@ -5,8 +5,9 @@ names; stored Slack text is rendered as text (bot/views/web_text.py). Nothing he
 from __future__ import annotations
 
 import functools
+import threading
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,6 +39,7 @@ COLUMNS = (("new", "New"), ("triaged", "Triaged"), ("in_progress", "In progress"
 FEED_SHIFTS = 12
 PAGE_SHIFTS = 8
 STATS_WEEKS = 8
+_rendering = threading.local()  # the people a page (rendering in this database thread) could not name
 
 
 @functools.cache
@@ -50,13 +52,18 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                      group_of: Callable[[int], dict | None] = lambda _rotation_id: None,
                      loads_of: Callable[[Rotation], list[Load]] = lambda _rotation: [],
                      viewer_of: Callable[[web.Request], Viewer | None] = lambda _request: None,
-                     want_names: Callable[[set[str]], None] = lambda _users: None) -> None:
+                     want_names: Callable[[set[str]], None] = lambda _users: None,
+                     names_now: Callable[[set[str]], Awaitable[int]] | None = None) -> None:
     """`group_of(rotation id)`: the rotation's @oncall user group as /healthz shows it, if it keeps one;
     `loads_of(rotation)`: its fairness figures over the last 12 weeks; `viewer_of(request)`: who signed in;
-    `want_names(users)`: people shown whom Slack never told us about, to be asked about."""
+    `want_names(users)`: people shown whom Slack never told us about, to be asked about; `names_now(users)`: ask
+    Slack about them now, within a time budget (how many it named)."""
     env = jinja2.Environment(loader=jinja2.PackageLoader("bot", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]))
     secret = settings.web_secret or ""
+    if names_now is None:
+        async def names_now(_users: set[str]) -> int:
+            return 0
 
     def viewer_tz(request: web.Request) -> tzinfo:
         name = request.query.get("tz", "")
@@ -71,10 +78,15 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         return moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
 
     def people_of(users: set) -> dict[str, Person]:
-        """People as Slack told us about them; those it never did are asked about (named from then on)."""
+        """People as Slack told us about them; those it never named are noted for `in_threads` to ask about
+        before the page is answered, and asked about in the background too (named from then on)."""
         wanted = {u for u in users if is_user_id(u)}  # (a forged feed token may name anything)
         found = reading.people(wanted)
-        if wanted - found.keys():
+        unnamed = {u for u in wanted if u not in found or not found[u].name}
+        if unnamed:
+            noted = getattr(_rendering, "unnamed", None)
+            if noted is not None:
+                noted.update(unnamed - found.keys())  # (one Slack could not name is not asked again per look)
             want_names(wanted - found.keys())
         return found
 
@@ -248,10 +260,22 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         events = [e for rotation in rotations.all() for e in shift_events(rotation, only=user)]
         return calendar(f"On call: {web_text.name_of(user, people_of({user}))}", events)
 
+    def rendered(page: Callable[[web.Request], web.StreamResponse], request: web.Request):
+        _rendering.unnamed = set()
+        try:
+            return page(request), _rendering.unnamed
+        finally:
+            _rendering.unnamed = None
+
     def in_threads(page: Callable[[web.Request], web.StreamResponse]):
-        """Each page reads as it renders: all of it runs in the database's threads."""
+        """Each page reads as it renders: all of it runs in the database's threads. A page showing people Slack
+        never named asks Slack about them first (NAMES_BUDGET in all) and renders again: named, or "a teammate"
+        — never a raw id."""
         async def route(request: web.Request) -> web.StreamResponse:
-            return await db.run(page, request)
+            response, unnamed = await db.run(rendered, page, request)
+            if unnamed and await names_now(unnamed):
+                response, _ = await db.run(rendered, page, request)
+            return response
         return route
 
     app.router.add_get("/board", in_threads(board))

@@ -58,6 +58,13 @@ class StoredState(Collector):
         yield GaugeMetricFamily("firefighter_delivery_oldest_queued_seconds",
                                 "How long the oldest undelivered delivery has waited", value=backlog[
                                     "oldest_queued_seconds"])
+        if self.watch is not None:  # what /healthz calls "late", by kind (its details are behind the board's door)
+            family = GaugeMetricFamily("firefighter_overdue_work", "Due work waiting more than two ticks, by kind",
+                                       labels=["kind"])
+            late = self.watch.late()
+            for kind in ("escalations", "reminders", "deliveries"):
+                family.add_metric([kind], late.get(kind, 0))
+            yield family
         if self.watch is not None and self.watch.last_tick_at is not None:
             yield GaugeMetricFamily("firefighter_tick_lag_seconds", "Seconds since this process last completed a "
                                     "tick", value=self.watch.lag_seconds())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -23,6 +24,7 @@ from bot.services import Services
 from bot.sign_in import add_sign_in_routes
 from bot.slack_shape import malformed
 from bot.slack_signature import SlackSignature
+from bot.web_tokens import page_allowed
 from bot.webhooks import add_webhook_routes
 
 log = logging.getLogger(__name__)
@@ -32,8 +34,30 @@ HEALTH_TIMEOUT = 5  # seconds: a database that takes longer to say SELECT 1 coun
 
 
 def _ssl_check(request: web.Request, body: bytes) -> bool:
-    """Slack's unsigned certificate probe for slash commands; Bolt answers it with an empty 200 and does nothing."""
-    return request.content_type == "application/x-www-form-urlencoded" and b"ssl_check=1" in body.split(b"&")
+    """Slack's unsigned certificate probe for slash commands, and nothing else: a form of exactly `ssl_check=1` and
+    `token`, each once (Bolt answers it with an empty 200 and does nothing). Any other field — a command, a payload
+    — makes it an ordinary request, which must be signed."""
+    if request.content_type != "application/x-www-form-urlencoded" or len(body) > 1000:
+        return False
+    try:
+        fields = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return sorted(key for key, _ in fields) == ["ssl_check", "token"] and dict(fields)["ssl_check"] == "1"
+
+
+def _states_only(body: dict, settings: Settings) -> dict:
+    """/healthz for strangers: each part's state (ok, late, refused, connecting…), no names, handles, members,
+    logins, error texts or counts by kind."""
+    public = {key: body[key] for key in ("ok", "database", "socket", "socket_attempts", "engine") if key in body}
+    if "outbox" in body:
+        waited = body["outbox"]["oldest_queued_seconds"]
+        public["outbox"] = "late" if waited > 2 * settings.scheduler_tick.total_seconds() else "ok"
+    if "trackers" in body:
+        public["trackers"] = {name: entry["state"] for name, entry in body["trackers"].items()}
+    if "usergroups" in body:
+        public["usergroups"] = "refused" if any(g["state"] != "ok" for g in body["usergroups"].values()) else "ok"
+    return public
 
 
 def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Services, background: Background,
@@ -59,7 +83,11 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
         finally:
             background.request_finished()
 
-    async def healthz(_request: web.Request) -> web.Response:
+    async def healthz(request: web.Request) -> web.Response:
+        """Whether each part works, for anyone (the port faces the internet for webhooks and sign-in): states only.
+        The details — what is owed by kind, the trackers' account and refusals, the @oncall groups and their
+        members, the socket's last error — need the board's door: a signed-in session or a signed page link
+        (`/incident board`), so only people of the workspace see them. Counts are on /metrics too."""
         try:
             answers = await asyncio.wait_for(db.run(database_answers, db.engine), HEALTH_TIMEOUT)
         except TimeoutError:
@@ -84,6 +112,9 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
             if late:
                 body["late"] = late
                 body["ok"] = False
+        if not viewer(request) and not page_allowed(settings.web_secret or "", request.query.get("token"),
+                                                    services.reading.clock.now()):
+            body = _states_only(body, settings)
         return web.json_response(body, status=200 if body["ok"] else 503)
 
     app = web.Application(client_max_size=MAX_BODY)
@@ -99,5 +130,5 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
                                 db)
     add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy, db,
                      services.usergroups.state_of, lambda rotation: services.fairness.loads(rotation, DEFAULT_WEEKS),
-                     viewer, services.people.want)
+                     viewer, services.people.want, services.people.names_now)
     return app

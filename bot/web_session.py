@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from bot.web_tokens import sign, verify
+from bot.web_tokens import as_bytes, sign, verify
 
 SESSION_COOKIE = "ff_session"
 FLOW_COOKIE = "ff_sign_in"
@@ -67,7 +67,7 @@ def flow_of(secret: str, cookie: str | None, now: datetime) -> Flow | None:
 
 
 def same(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and hmac.compare_digest(str(a).encode(), str(b).encode())
+    return bool(a) and bool(b) and hmac.compare_digest(as_bytes(str(a)), as_bytes(str(b)))
 
 
 def id_token_claims(id_token: str) -> dict:

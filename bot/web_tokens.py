@@ -23,6 +23,13 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def as_bytes(text: str | None) -> bytes:
+    """A header, cookie or query value as bytes, whatever it holds: aiohttp hands over bytes that are not UTF-8 as
+    lone surrogates, which `str.encode()` refuses (and `hmac.compare_digest` refuses non-ASCII str). Secrets are
+    compared as these bytes, so a malformed value is a mismatch, never an exception."""
+    return (text or "").encode("utf-8", "surrogatepass")
+
+
 def sign(secret: str, claims: dict) -> str:
     body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
     mac = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()
@@ -31,7 +38,7 @@ def sign(secret: str, claims: dict) -> str:
 
 def verify(secret: str, token: str | None) -> dict | None:
     """The claims of a token this server signed, or None (forged, mangled or not ours)."""
-    if not token or token.count(".") != 1:
+    if not token or not token.isascii() or token.count(".") != 1:  # ours are base64url: anything else is not
         return None
     body, mac = token.split(".")
     expected = hmac.new(secret.encode(), body.encode(), hashlib.sha256).digest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime
 
 from icalendar import Calendar
@@ -16,6 +17,11 @@ from tests.test_paging import with_rotation
 async def get(bot, path: str) -> tuple[int, str, str]:
     async with bot.slack.session.get(f"{bot.url}{path}") as response:
         return response.status, response.headers.get("Content-Type", ""), await response.text()
+
+
+def shown(html: str) -> str:
+    """What a page shows: its text, without tags (an id may sit in a hover title or a picture's address)."""
+    return re.sub(r"<[^>]*>", " ", html)
 
 
 def token(bot) -> str:
@@ -98,6 +104,35 @@ async def test_people_appear_by_name_and_stored_slack_text_as_text(bot):
     assert '<span class="mention">@Ravi</span> &lt;here&gt;' in page
     assert "Cart &lt;empty&gt; &amp; slow" in page and "reported by" in page
     assert '<span class="target ok"' in page and "P1 target due in" in page  # its targets, as on its card
+
+
+async def test_the_first_look_names_people_and_a_slow_slack_leaves_a_neutral_label_never_an_id(bot):
+    """SPEC: never raw ids. A page asks Slack about the people it shows before answering (no tick in between)…"""
+    bot.fake.add_user("U0COMMANDER", name="Cora Chen")
+    bot.fake.add_user("U0REPORTER", name="Ravi")
+    incident = await bot.declare("Checkout is down", priority="P1", commander="U0COMMANDER", user="U0REPORTER")
+    await bot.slack.command("update paged <@U0SLOW> too", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.settle()
+    asked = len(bot.fake.calls_to("users.info"))
+    _, _, board = await get(bot, f"/board?token={token(bot)}")
+    assert "Cora Chen" in shown(board) and "U0COMMANDER" not in shown(board)
+    _, _, page = await get(bot, f"/incidents/{incident.number}?token={token(bot)}")
+    assert "Cora Chen" in shown(page) and "Ravi" in shown(page) and "U0" not in shown(page)
+    assert len(bot.fake.calls_to("users.info")) - asked == 3  # each once: Cora, Ravi, and U0SLOW (not found)
+    # …within a budget: Slack slower than that leaves "a teammate" (asked again at the next look), never the id
+    bot.fake.add_user("U0LATE", name="Lee")
+    bot.fake.slow(5, "users.info")
+    await bot.slack.command("commander <@U0LATE>", user="U0COMMANDER", channel=incident.channel_id)
+    await bot.settle()
+    started = time.monotonic()
+    status, _, board = await get(bot, f"/board?token={token(bot)}")
+    assert status == 200 and time.monotonic() - started < 3
+    assert "a teammate" in shown(board) and "U0LATE" not in board and "Lee" not in board
+    _, _, page = await get(bot, f"/incidents/{incident.number}?token={token(bot)}")
+    assert "a teammate" in shown(page) and "U0" not in shown(page), "a raw id is shown"
+    bot.fake.slow(0, "users.info")
+    _, _, board = await get(bot, f"/board?token={token(bot)}")
+    assert "Lee" in board
 
 
 async def test_incident_page_shows_the_timeline_in_the_viewers_timezone_and_the_draft(bot):

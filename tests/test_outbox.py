@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from bot.db.models import Delivery
 from bot.services.clicks import CLICK_KIND
 from bot.services.declaring import DECLARE_KIND
+from tests.test_self_watch import details_link
 
 
 def updates_in(bot, channel: str) -> list[str]:
@@ -34,7 +35,7 @@ async def test_slack_down_for_ten_minutes_delays_messages_but_loses_none(bot):
         await bot.settle()
     assert updates_in(bot, incident.channel_id) == []
     assert [e.text for e in bot.events(incident) if e.kind == "update"] == [f"step {n}" for n in range(1, 6)]
-    async with bot.slack.session.get(f"{bot.url}/healthz") as response:
+    async with bot.slack.session.get(details_link(bot)) as response:
         assert (await response.json())["outbox"]["queued"] >= 5
     for _ in range(20):  # ten minutes of ticks while Slack stays down
         await bot.tick(seconds=30)
@@ -75,7 +76,7 @@ async def test_a_permanent_refusal_gives_up_and_is_counted(bot):
     await bot.tick(minutes=1)
     failed = [m for m in outbox(bot) if m.state == "failed"]
     assert failed and failed[0].last_error == "channel_not_found"
-    async with bot.slack.session.get(f"{bot.url}/healthz") as response:
+    async with bot.slack.session.get(details_link(bot)) as response:
         body = await response.json()
     assert body["ok"] is True and body["outbox"]["failed"] == len(failed)
     assert bot.events(incident)[-1].text == "still down"  # the update itself is kept

@@ -7,12 +7,14 @@ import json
 import os
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from bench.processes import free_port
+from bot.web_tokens import page_token
 from tests.conftest import SECRET, TOKEN
 from tests.fake_slack import new_trigger_id
 from tests.slack_requests import SlackSender
@@ -112,10 +114,12 @@ async def test_socket_mode_serves_healthz_while_slack_cannot_be_reached(tmp_path
     fake_slack.fail("apps.connections.open", "internal_error", times=1000)
     port = free_port()
     env = bot_env(SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=fake_slack.api_url,
-                  DATABASE_URL=f"sqlite:///{tmp_path / 'ff.db'}", HOST="127.0.0.1", PORT=str(port))
+                  DATABASE_URL=f"sqlite:///{tmp_path / 'ff.db'}", HOST="127.0.0.1", PORT=str(port),
+                  WEB_SECRET="process-web-secret")
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=tmp_path, env=env,
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/healthz"
+    # the details (the socket's last error) need the board's signed link; strangers see the state only
+    url = f"http://127.0.0.1:{port}/healthz?token={page_token('process-web-secret', datetime.now(UTC))}"
 
     async def health(until) -> tuple[int, dict]:
         answer: tuple[int, dict] | None = None
@@ -138,6 +142,9 @@ async def test_socket_mode_serves_healthz_while_slack_cannot_be_reached(tmp_path
         assert status == 503
         assert (body["ok"], body["database"], body["socket"]) == (False, "ok", "connecting")
         assert body["socket_error"] == "apps.connections.open: internal_error"
+        async with aiohttp.ClientSession() as session, session.get(url.partition("?")[0]) as response:
+            public = await response.json()
+        assert (response.status, public["socket"], "socket_error" in public) == (503, "connecting", False), public
         assert not fake_slack.sockets
         fake_slack.recover("apps.connections.open")
         status, body = await health(lambda status, body: status == 200)

@@ -8,12 +8,23 @@ import asyncio
 
 from aiohttp import web
 
+from bot.web_tokens import page_token
 from tests.test_paging import with_rotation
 
 
+def details_link(bot) -> str:
+    """/healthz with its details: behind the board's signed link (strangers see states only)."""
+    return f"{bot.url}/healthz?token={page_token(bot.runtime.settings.web_secret, bot.clock.now())}"
+
+
 async def health(bot) -> tuple[int, dict]:
-    async with bot.slack.session.get(f"{bot.url}/healthz") as response:
+    async with bot.slack.session.get(details_link(bot)) as response:
         return response.status, await response.json()
+
+
+async def stranger_health(bot) -> tuple[int, dict, str]:
+    async with bot.slack.session.get(f"{bot.url}/healthz") as response:
+        return response.status, await response.json(), await response.text()
 
 
 async def test_the_engine_is_late_when_the_tick_stops_and_ok_when_it_runs_again(bot):
@@ -29,6 +40,10 @@ async def test_the_engine_is_late_when_the_tick_stops_and_ok_when_it_runs_again(
     bot.clock.advance(minutes=1)  # …and no tick came
     status, body = await health(bot)
     assert status == 503 and body["engine"] == "late" and body["late"]["escalations"] == 1, body
+    status, public, _ = await stranger_health(bot)  # strangers see the state; the count is on /metrics
+    assert (status, public["engine"], "late" in public) == (503, "late", False), public
+    async with bot.slack.session.get(f"{bot.url}/metrics") as response:
+        assert 'firefighter_overdue_work{kind="escalations"} 1.0' in await response.text()
     await bot.tick()
     status, body = await health(bot)
     assert (status, body["engine"]) == (200, "ok"), body

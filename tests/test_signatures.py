@@ -59,6 +59,22 @@ async def test_slack_certificate_probe_needs_no_signature(bot):
         assert resp.status == 200
 
 
+async def test_only_the_bare_certificate_probe_goes_unsigned(bot):
+    """`ssl_check=1` beside a command (or a payload) is no probe: unsigned, it is refused and nothing is done."""
+    from urllib.parse import urlencode
+    command = bot.slack.command_body("declare Forged outage")
+    payload = urlencode({"payload": '{"type": "block_actions"}'})
+    for body in (f"ssl_check=1&{command}", f"{command}&ssl_check=1", f"ssl_check=1&token=x&{payload}",
+                 "ssl_check=1", "ssl_check=1&token=x&token=y", "ssl_check=2&token=x", "ssl_check=1&token=x&",
+                 "ssl_check=1&token=x&text=declare"):
+        async with bot.slack.session.post(f"{bot.url}/slack/events", data=body.encode(),
+                                          headers={"Content-Type": "application/x-www-form-urlencoded"}) as resp:
+            assert resp.status == 401, body
+    await bot.settle()
+    assert bot.incidents() == [] and bot.fake.calls_to("views.open") == []
+    assert bot.fake.calls_to("conversations.create") == []
+
+
 async def test_signed_with_another_secret_is_refused(bot):
     from tests.slack_requests import SlackSender
     other = SlackSender(bot.url, "not-the-secret", bot.fake.response_url())
@@ -77,7 +93,16 @@ async def test_url_verification_challenge(bot):
 
 
 async def test_healthz(bot):
+    """Strangers see whether each part works; the board's signed link (or a signed-in session) sees the details."""
+    from bot.web_tokens import page_token
     async with bot.slack.session.get(f"{bot.url}/healthz") as response:
+        assert response.status == 200
+        assert await response.json() == {"ok": True, "database": "ok", "engine": "ok", "outbox": "ok"}
+    for token in ("forged.token", page_token(bot.runtime.settings.web_secret, bot.clock.now())[:-2] + "xx"):
+        async with bot.slack.session.get(f"{bot.url}/healthz", params={"token": token}) as response:
+            assert (await response.json())["outbox"] == "ok"
+    link = page_token(bot.runtime.settings.web_secret, bot.clock.now())
+    async with bot.slack.session.get(f"{bot.url}/healthz", params={"token": link}) as response:
         assert response.status == 200
         assert await response.json() == {"ok": True, "database": "ok", "engine": "ok", "outbox": {
             "queued": 0, "failed": 0, "oldest_queued_seconds": 0.0, "failed_by_kind": {}}}

@@ -12,6 +12,7 @@ from sqlmodel import delete, func, select
 
 from bot.db.models import Incident, TimelineEvent, TrackerIssue, TrackerState
 from tests.test_paging import dms_to, with_rotation
+from tests.test_self_watch import details_link, stranger_health
 from tests.trackers import Side, moment, start_side
 
 
@@ -37,7 +38,7 @@ def issue_writes(side: Side, suffix: str = "/issues") -> list:
 
 
 async def health(bot) -> dict:
-    async with bot.slack.session.get(f"{bot.url}/healthz") as response:
+    async with bot.slack.session.get(details_link(bot)) as response:
         return await response.json()
 
 
@@ -179,6 +180,8 @@ async def test_a_refusal_for_good_shows_on_the_timeline_and_in_healthz_and_stops
     assert f"{side.title} refused to open an issue" in note.text and "401" in note.text
     report = (await health(bot))["trackers"][side.name]
     assert report["state"] == "refused" and "401" in report["error"] and report["failed"] == 1
+    _, public, text = await stranger_health(bot)  # a stranger learns that the tracker refuses, not why or as whom
+    assert public["trackers"] == {side.name: "refused"} and "401" not in text and "error" not in text, text
     status, body, _ = await bot.slack.command("update INC-1 Still on it", user="U0A")
     assert status == 200, body
     await deliver(bot, 1)
@@ -316,6 +319,8 @@ async def test_the_bot_learns_its_account_on_the_tracker_when_it_was_down_at_sta
     await deliver(bot)
     assert len(side.fake.issues) == 1
     assert (await health(bot))["trackers"][side.name]["as"] == side.fake.login
+    _, public, text = await stranger_health(bot)  # the tracker account's login is not told to strangers
+    assert public["trackers"] == {side.name: "ok"} and side.fake.login not in text, text
     [issue] = side.fake.issues.values()
     status, answer = await side.send(bot, side.event("labeled", dict(issue, labels=["P0"]), sender=side.fake.login))
     assert (status, answer["reason"]) == (202, "the bot's own change")

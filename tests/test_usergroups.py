@@ -14,6 +14,7 @@ from sqlmodel import select
 from bot.db.models import BotUserGroup, CoverRequest, RotationUserGroup
 from bot.ids import ActionId, BlockId
 from tests.test_paging import with_rotation
+from tests.test_self_watch import details_link, stranger_health
 
 GROUP = "<!subteam^S0ONCALL|@core-oncall>"
 NEXT_HANDOFF = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # with_rotation: Wednesday 2026-11-25 noon, UTC team
@@ -42,7 +43,7 @@ def made_by_the_bot(bot, group_id: str = "S0ONCALL", handle: str = "core-oncall"
 
 
 async def health(bot) -> dict:
-    async with bot.slack.session.get(f"{bot.url}/healthz") as response:
+    async with bot.slack.session.get(details_link(bot)) as response:
         return await response.json()
 
 
@@ -113,6 +114,9 @@ async def test_slack_refusing_is_told_once_shown_in_healthz_and_stops_nothing_el
     assert len(told) == 1 and "paid Slack plan" in told[0]["text"]
     group = (await health(bot))["usergroups"]["payments"]
     assert group["state"] == "refused" and group["error"] == "paid_teams_only"
+    status, public, text = await stranger_health(bot)  # a stranger learns that a group is refused, nothing more
+    assert status == 200 and public["usergroups"] == "refused", public
+    assert not any(word in text for word in ("core-oncall", "payments", "paid_teams_only", "U0")), text
     incident = await bot.declare("Checkout is down", priority="P1", user="U0A")
     assert incident.channel_id, "everything else goes on"
     bot.clock.set(NEXT_HANDOFF + timedelta(minutes=1))

@@ -29,12 +29,14 @@ def test_mentions_links_and_entities_become_text_and_everything_else_is_escaped(
     assert mentioned(["<@U0ANA> and <@W0B|b>", None]) == {"U0ANA", "W0B"}
 
 
-def test_people_by_name_with_their_picture_else_their_id():
-    assert name_of("U0ANA", PEOPLE) == "Ana <Ops>" and name_of("U0X", PEOPLE) == "@U0X"
+def test_people_by_name_with_their_picture_else_a_neutral_label_never_their_id():
+    assert name_of("U0ANA", PEOPLE) == "Ana <Ops>" and name_of("U0X", PEOPLE) == "a teammate"
     assert str(person("U0ANA", PEOPLE)) == ('<span class="person" title="U0ANA"><img class="avatar" '
                                              'src="https://a.example/x.png" alt="" width="20" height="20" '
                                              'loading="lazy">Ana &lt;Ops&gt;</span>')
     assert "nobody" in str(person(None, PEOPLE))
+    assert str(person("U0X", PEOPLE)) == '<span class="person">a teammate</span>'
+    assert slack_to_html("ask <@U0X>", PEOPLE) == 'ask <span class="mention">@a teammate</span>'
 
 
 POLICY = Policy(p0_update_interval=timedelta(hours=1), p0_renag_interval=timedelta(minutes=30),

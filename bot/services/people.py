@@ -3,6 +3,7 @@ person's own, and their names and pictures, so the web shows people, not ids."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 PEOPLE_REFRESH = timedelta(days=1)
 PEOPLE_CHECK = timedelta(minutes=10)
 PEOPLE_SHOWN = timedelta(days=7)  # the board shows incidents resolved in the last week, with their people
+NAMES_BUDGET = 1.5  # seconds a page waits for Slack to name the people it shows (then: "a teammate")
+NAMES_AT_ONCE = 8  # users.info calls in flight for one page
+NAMES_PER_PAGE = 50
 
 
 class People:
@@ -39,6 +43,34 @@ class People:
             self._wanted.update(u for u in users if u and u[:1] in "UW" and len(u) <= 32)
             while len(self._wanted) > 500:  # a flood of strange ids never grows without bound
                 self._wanted.pop()
+
+    async def names_now(self, users: Iterable[str], budget: float = NAMES_BUDGET) -> int:
+        """Ask Slack now about people a page is about to show (in parallel, at most NAMES_AT_ONCE at a time, for at
+        most `budget` seconds in all); those not answered by then are asked at the next look. How many were
+        learnt."""
+        users = sorted({u for u in users if u and u[:1] in "UW" and len(u) <= 32})[:NAMES_PER_PAGE]
+        if not users:
+            return 0
+        now, limit = self.clock.now(), asyncio.Semaphore(NAMES_AT_ONCE)
+
+        async def one(user: str) -> bool:
+            async with limit:
+                try:
+                    found = await self.slack.user_info(user)
+                except (SlackApiError, *TRANSPORT_ERRORS) as exc:
+                    if transient(exc):
+                        return False
+                    found = None  # no such person: stored as unknown, asked again tomorrow
+            await self.db.run_background(self._save, user, found, now, found is None)
+            with self._wanted_lock:
+                self._wanted.discard(user)
+            return found is not None
+
+        tasks = [asyncio.ensure_future(one(user)) for user in users]
+        done, pending = await asyncio.wait(tasks, timeout=budget)
+        for task in pending:
+            task.cancel()
+        return sum(1 for task in done if not task.cancelled() and task.exception() is None and task.result())
 
     def timezones(self, session: Session, users: Sequence[str]) -> dict[str, ZoneInfo]:
         """Each person's Slack timezone where known, else the team's."""

@@ -22,11 +22,14 @@ def mentioned(texts: Iterable[str | None]) -> set[str]:
     return {m for text in texts if text for m in _MENTION.findall(text)}
 
 
+UNNAMED = "a teammate"  # someone Slack has not named (yet): never shown by their raw id
+
+
 def name_of(user_id: str | None, people: Mapping[str, Person], nobody: str = "nobody") -> str:
     if not user_id:
         return nobody
     person = people.get(user_id)
-    return person.name if person is not None and person.name else f"@{user_id}"
+    return person.name if person is not None and person.name else UNNAMED
 
 
 def person(user_id: str | None, people: Mapping[str, Person], nobody: str = "nobody") -> Markup:
@@ -36,6 +39,8 @@ def person(user_id: str | None, people: Mapping[str, Person], nobody: str = "nob
     found = people.get(user_id)
     picture = Markup('<img class="avatar" src="{}" alt="" width="20" height="20" loading="lazy">').format(
         found.avatar) if found is not None and found.avatar else Markup("")
+    if found is None or not found.name:
+        return Markup('<span class="person">{}</span>').format(UNNAMED)
     return Markup('<span class="person" title="{}">{}{}</span>').format(user_id, picture,
                                                                         name_of(user_id, people, nobody))
 
@@ -52,7 +57,7 @@ def _token(inner: str, people: Mapping[str, Person]) -> Markup:
         user = target[1:]
         known = people.get(user)
         return Markup('<span class="mention">@{}</span>').format(
-            known.name if known is not None and known.name else (label.lstrip("@") or user))
+            known.name if known is not None and known.name else (label.lstrip("@") or UNNAMED))
     if target.startswith("#"):
         return Markup('<span class="mention">#{}</span>').format(label or target[1:])
     if target.startswith("!"):
