@@ -1,7 +1,7 @@
 """alert firings: the startsAt last counted (a repeat of the same firing is not counted again), Alertmanager's
 truncatedAlerts last heard, and links up to 2,000 characters (Prometheus makes long generatorURLs)
 
-Revision ID: 0027
+Revision ID: 0024
 Revises: 0022
 Create Date: 2026-12-05
 """
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = '0027'
-down_revision = '0022'
+revision = '0024'
+down_revision = '0023'
 branch_labels = None
 depends_on = None
 
