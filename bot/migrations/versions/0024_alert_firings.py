@@ -2,7 +2,7 @@
 truncatedAlerts last heard, and links up to 2,000 characters (Prometheus makes long generatorURLs)
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
