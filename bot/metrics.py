@@ -65,6 +65,12 @@ class StoredState(Collector):
             for kind in ("escalations", "reminders", "deliveries"):
                 family.add_metric([kind], late.get(kind, 0))
             yield family
+        if self.watch is not None and self.watch.step_failures:
+            family = CounterMetricFamily("firefighter_tick_step_failures", "Tick steps that raised in this process "
+                                         "(the other steps of the tick still ran)", labels=["step"])
+            for step, count in sorted(self.watch.step_failures.items()):
+                family.add_metric([step], count)
+            yield family
         if self.watch is not None and self.watch.last_tick_at is not None:
             yield GaugeMetricFamily("firefighter_tick_lag_seconds", "Seconds since this process last completed a "
                                     "tick", value=self.watch.lag_seconds())

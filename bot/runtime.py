@@ -34,7 +34,7 @@ from bot.delivery.usergroups import UserGroupSync
 from bot.listeners.home import home_view
 from bot.memory import release_now_and_then
 from bot.notify import Background, SlackGateway, make_client
-from bot.scheduler import build_scheduler
+from bot.scheduler import TickStepsFailed, build_scheduler
 from bot.services import (
     Alerts,
     Capture,
@@ -177,21 +177,31 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
 def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People, covers: Covers,
             usergroups: UserGroups, capture: Capture, follow_ups: FollowUps, watch: EngineWatch, storms: Storms,
             heartbeats: Heartbeats, db: Database, background: Background) -> Callable[[], Awaitable[None]]:
+    steps: dict[str, Callable[[], Awaitable[object]]] = {
+        "escalations": paging.escalate_due, "reminders": reminders.remind_due, "covers": covers.expire_due,
+        "usergroups": usergroups.sync_due, "capture": lambda: db.run_background(capture.forget_old),
+        "follow_ups": follow_ups.remind_due, "heartbeats": lambda: db.run_background(heartbeats.check_due),
+        "storms": lambda: db.run_background(storms.end_quiet)}
+    watch.step_failures = dict.fromkeys(steps, 0)  # every step on /metrics from the start, zeros included
+
     async def tick() -> None:
         """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now` is claimed and
-        queued. The sending (deliveries, `users.info`) goes on in the background: a tick never waits on Slack."""
+        queued. The sending (deliveries, `users.info`) goes on in the background: a tick never waits on Slack.
+        Each step stands alone (SPEC §5): one that raises is logged and counted, and the ones after it still run."""
         watch.tick_started()
         outbox.flush_later()
-        await paging.escalate_due()
-        await reminders.remind_due()
-        await covers.expire_due()
-        await usergroups.sync_due()
-        await db.run_background(capture.forget_old)
-        await follow_ups.remind_due()
-        await db.run_background(heartbeats.check_due)
-        await db.run_background(storms.end_quiet)
-        watch.tick_done()  # (a tick that raised is not done: HEARTBEAT_URL goes quiet, /metrics shows the lag)
+        failures = []
+        for name, step in steps.items():
+            try:
+                await step()
+            except Exception as exc:  # a bug or a failing query in one step must not starve the others
+                log.exception("tick step %r failed; the other steps ran", name)
+                watch.step_failed(name)
+                failures.append(exc)
         background.spawn(people.refresh_now_and_then(), name="people")
+        if failures:  # not a completed tick: HEARTBEAT_URL stays quiet and /metrics shows the lag and the failures
+            raise TickStepsFailed("tick steps failed", failures)
+        watch.tick_done()
     return tick
 
 

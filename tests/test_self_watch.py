@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiohttp import web
 
 from bot.web_tokens import page_token
@@ -107,3 +108,33 @@ async def test_a_bad_heartbeat_url_stops_start_up_and_each_tick_is_recorded(make
     await bot.tick()
     assert bot.runtime.services.watch.last_tick_at == bot.clock.now()
     assert bot.runtime.services.watch.last_tick_seconds is not None
+
+
+async def test_one_failing_tick_step_is_logged_and_counted_and_the_others_still_run(bot, monkeypatch, caplog):
+    """SPEC §5: each step of a tick stands alone. The escalation step runs first; its query failing must not keep
+    the P0 update reminder (a later step) from going out."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.db import repo
+    from bot.scheduler import TickStepsFailed
+    from tests.test_reminders import said, working_p0
+
+    incident = await working_p0(bot)
+
+    def broken(**_kwargs):
+        raise OperationalError("SELECT … FROM page", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(repo, "waiting_pages", broken)
+    bot.clock.advance(hours=1)
+    with pytest.raises(TickStepsFailed) as failed:  # the tests see it; the scheduler's job takes it as told
+        await bot.tick()
+    await bot.settle()
+    assert [type(exc) for exc in failed.value.exceptions] == [OperationalError]
+    assert len(said(bot, ":alarm_clock:", incident.channel_id)) == 1, "the reminder step ran after the failed one"
+    assert "tick step 'escalations' failed" in caplog.text
+    async with bot.slack.session.get(f"{bot.url}/metrics") as response:
+        metrics = await response.text()
+    assert 'firefighter_tick_step_failures_total{step="escalations"} 1.0' in metrics
+    assert 'firefighter_tick_step_failures_total{step="reminders"} 0.0' in metrics
+    monkeypatch.undo()
+    await bot.tick()  # the step works again: a whole tick, nothing raised

@@ -28,6 +28,7 @@ class EngineWatch:
         self.last_tick_at: datetime | None = None
         self.last_tick_seconds: float | None = None
         self._started = 0.0
+        self.step_failures: dict[str, int] = {}  # by tick step, since this process started
         self._session: aiohttp.ClientSession | None = None
 
     def late(self) -> dict[str, int]:
@@ -44,6 +45,9 @@ class EngineWatch:
 
     def tick_started(self) -> None:
         self._started = time.perf_counter()
+
+    def step_failed(self, step: str) -> None:
+        self.step_failures[step] = self.step_failures.get(step, 0) + 1
 
     def tick_done(self) -> None:
         self.last_tick_at = self.clock.now()
