@@ -72,4 +72,5 @@ def build_app(settings: Settings, services: Services, gateway: SlackGateway, bac
     app.event("reaction_added")(events.reaction_added)
     app.event("reaction_removed")(events.reaction_removed)
     app.event("pin_added")(events.pin_added)
+    app.event("user_change")(events.user_change)
     return app

@@ -224,6 +224,7 @@ class SlackUser:
     tz: str | None
     name: str | None
     avatar: str | None
+    deleted: bool = False  # deactivated in the workspace: their web sessions end
 
 
 class SlackGateway:
@@ -370,7 +371,7 @@ class SlackGateway:
         avatar = profile.get("image_72") or profile.get("image_48") or None
         return SlackUser(tz=user.get("tz"), name=str(name)[:80] if name else None,
                          avatar=avatar if isinstance(avatar, str) and avatar.startswith("https://")
-                         and len(avatar) <= 500 else None)
+                         and len(avatar) <= 500 else None, deleted=user.get("deleted") is True)
 
     async def sign_in_token(self, client_id: str, client_secret: str, code: str, redirect_uri: str) -> dict:
         """Sign in with Slack: the authorization code exchanged for the person's ID token and access token."""

@@ -9,6 +9,7 @@ retried request changes the incident once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -19,6 +20,8 @@ from aiohttp import web
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.db import repo
+from bot.db.models import WebSession
 from bot.db.repo import Database
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
@@ -29,20 +32,23 @@ from bot.web_session import (
     FLOW_LIFETIME,
     SESSION_COOKIE,
     SESSION_LIFETIME,
+    SESSION_RECHECK,
     Viewer,
     check_id_token,
     flow_of,
     id_token_claims,
+    new_session,
     same,
-    session_cookie,
+    session_id_of,
     start_flow,
-    viewer_of,
 )
 
 log = logging.getLogger(__name__)
 CALLBACK = "/auth/slack/callback"
 _KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 MOVES = {Status.TRIAGED, Status.IN_PROGRESS, Status.BLOCKED, Status.RESOLVED}
+VIEWER = web.RequestKey("viewer", Viewer)
+RECHECK_BUDGET = 2.0  # seconds a request waits for Slack to say whether its signed-in person is still active
 
 
 def _cookie(response: web.StreamResponse, settings: Settings, name: str, value: str, lifetime) -> None:
@@ -62,7 +68,54 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
     redirect_uri = f"{settings.public_url}{CALLBACK}"
 
     def viewer(request: web.Request) -> Viewer | None:
-        return viewer_of(secret, request.cookies.get(SESSION_COOKIE), reading.clock.now())
+        return request.get(VIEWER)  # (set by `who_is_looking` for every request)
+
+    @web.middleware
+    async def who_is_looking(request: web.Request, handler):
+        session_id = session_id_of(request.cookies.get(SESSION_COOKIE))
+        request[VIEWER] = await signed_in(session_id) if session_id else None
+        return await handler(request)
+
+    async def signed_in(session_id: str) -> Viewer | None:
+        """The session's person, unless it ended: logged out, expired, or its person deactivated in Slack (asked at
+        most every SESSION_RECHECK; Slack not answering in RECHECK_BUDGET keeps the session until the next ask)."""
+        now = reading.clock.now()
+        row = await db.run(_session, session_id, now)
+        if row is None:
+            return None
+        if now - row.checked_at >= SESSION_RECHECK:
+            try:
+                found = await asyncio.wait_for(slack.user_info(row.user_id), RECHECK_BUDGET)
+                gone = found.deleted
+            except (SlackApiError, *TRANSPORT_ERRORS, TimeoutError) as exc:  # only "no such user" ends it
+                gone = True if isinstance(exc, SlackApiError) and slack_error(exc) == "user_not_found" else None
+            if gone:
+                log.info("%s is no longer active in Slack: their web session ends", row.user_id)
+                await db.run(_end, session_id)
+                return None
+            if gone is False:
+                await db.run(_checked, session_id, now)
+        return Viewer(row.user_id, row.name, row.csrf)
+
+    def _session(session_id: str, now) -> WebSession | None:
+        with db.reading() as session:
+            return repo.web_session(session=session, session_id=session_id, now=now)
+
+    def _end(session_id: str) -> None:
+        with db.session() as session:
+            repo.end_web_session(session=session, session_id=session_id)
+            session.commit()
+
+    def _checked(session_id: str, now) -> None:
+        with db.session() as session:
+            repo.web_session_checked(session=session, session_id=session_id, now=now)
+            session.commit()
+
+    def _start(row: WebSession) -> None:
+        with db.session() as session:
+            repo.end_expired_web_sessions(session=session, now=row.created_at)  # (what nobody logged out of)
+            session.add(row)
+            session.commit()
 
 
     async def known_workspace() -> bool:
@@ -121,8 +174,10 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
         if team != slack.team_id or claims.get("https://slack.com/team_id") not in (None, slack.team_id):
             return _refused(403, "You signed in to another Slack workspace than the bot's.")
         name = str(info.get("name") or info.get("given_name") or user)
+        row = new_session(user, name, team, now)
+        await db.run(_start, row)
         response = web.HTTPFound(flow.next)
-        _cookie(response, settings, SESSION_COOKIE, session_cookie(secret, user, name, team, now), SESSION_LIFETIME)
+        _cookie(response, settings, SESSION_COOKIE, row.id, SESSION_LIFETIME)
         response.del_cookie(FLOW_COOKIE, path="/")
         log.info("%s signed in to the web board", user)
         raise response
@@ -132,6 +187,7 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
         if who is None or not same(request.headers.get("X-CSRF-Token") or (await request.post()).get("csrf"),
                                    who.csrf):
             return web.json_response({"error": "not signed in, or the page is stale"}, status=403)
+        await db.run(_end, session_id_of(request.cookies.get(SESSION_COOKIE)) or "")  # this browser's session ends
         response = web.HTTPFound("/board")
         response.del_cookie(SESSION_COOKIE, path="/")
         raise response
@@ -174,6 +230,7 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
                 f"{incident_ref(number)} is {value}."
         raise UserError("Unknown action: move, command or priority.")
 
+    app.middlewares.append(who_is_looking)
     app.router.add_get("/auth/slack/login", login)
     app.router.add_get(CALLBACK, callback)
     app.router.add_post("/auth/logout", logout)

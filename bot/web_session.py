@@ -1,5 +1,6 @@
-"""Who is looking at the web board: Sign in with Slack (OpenID Connect) and the session it leaves. Pure: cookies
-are tokens signed with WEB_SECRET (bot/web_tokens.py); the ID token's claims are checked here.
+"""Who is looking at the web board: Sign in with Slack (OpenID Connect) and the session it leaves. Pure: the flow's
+cookie is a token signed with WEB_SECRET (bot/web_tokens.py); the session's cookie is the id of a server-side row
+(bot/sign_in.py keeps them); the ID token's claims are checked here.
 
 The flow's `state` and `nonce` travel in a short-lived signed cookie, so a callback that does not come from the
 sign-in this browser started (a forged link, a replayed code) is refused. The ID token comes straight from Slack's
@@ -12,16 +13,20 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from bot.db.models import WebSession
 from bot.web_tokens import as_bytes, sign, verify
 
 SESSION_COOKIE = "ff_session"
 FLOW_COOKIE = "ff_sign_in"
 SESSION_LIFETIME = timedelta(hours=12)
+SESSION_RECHECK = timedelta(minutes=1)  # how often a session asks Slack (users.info) whether its person is still active
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 FLOW_LIFETIME = timedelta(minutes=10)
 ISSUER = "https://slack.com"
 
@@ -101,16 +106,14 @@ def check_id_token(claims: dict, *, client_id: str, nonce: str, now: datetime) -
     return user
 
 
-def session_cookie(secret: str, user_id: str, name: str, team_id: str | None, now: datetime) -> str:
-    return sign(secret, {"k": "session", "u": user_id, "n": name[:80], "t": team_id or "",
-                         "c": secrets.token_urlsafe(24), "exp": int((now + SESSION_LIFETIME).timestamp())})
+def new_session(user_id: str, name: str, team_id: str | None, now: datetime) -> WebSession:
+    """A sign-in's session row: its id (the cookie's whole content: 256 random bits, kept server-side so logging out
+    and deactivation can end it) and its CSRF token."""
+    return WebSession(id=secrets.token_urlsafe(32), user_id=user_id, name=name[:80], team_id=team_id or "",
+                      csrf=secrets.token_urlsafe(24), created_at=now, expires_at=now + SESSION_LIFETIME,
+                      checked_at=now)
 
 
-def viewer_of(secret: str, cookie: str | None, now: datetime) -> Viewer | None:
-    claims = verify(secret, cookie)
-    if not claims or claims.get("k") != "session" or int(claims.get("exp", 0)) <= now.timestamp():
-        return None
-    user = claims.get("u")
-    if not isinstance(user, str) or not user:
-        return None
-    return Viewer(user, str(claims.get("n") or user), str(claims.get("c") or ""))
+def session_id_of(cookie: str | None) -> str | None:
+    """The session id a cookie names, if it could be one of ours (else no database lookup is made)."""
+    return cookie if cookie and _SESSION_ID.fullmatch(cookie) else None

@@ -64,5 +64,7 @@ def rotation_feed_token(secret: str, rotation: str, version: int) -> str:
     return sign(secret, {"k": "ics", "r": rotation, "v": version})
 
 
-def person_feed_token(secret: str, user_id: str) -> str:
-    return sign(secret, {"k": "ics", "p": user_id})
+def person_feed_token(secret: str, user_id: str, version: int) -> str:
+    """Carries the person's feed version: `/incident me feed-reset` bumps it and every older link stops working
+    (links made before versions existed carry none and count as version 0)."""
+    return sign(secret, {"k": "ics", "p": user_id, "v": version})

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from icalendar import Calendar
 
-from bot.web_tokens import page_token, person_feed_token, rotation_feed_token
+from bot.web_tokens import page_token, person_feed_token, rotation_feed_token, sign
 from tests.test_commands import reply_of
 from tests.test_paging import with_rotation
 
@@ -172,7 +172,7 @@ async def test_rotation_page_and_calendar_feeds_across_a_dst_change(make_bot):
     assert primaries[0][1] == "payments primary: Ana" and primaries[1][1] == "payments primary: Bo"
     assert any("(override)" in str(e["summary"]) for e in events)
 
-    mine = person_feed_token(bot.runtime.settings.web_secret, "U0B")
+    mine = person_feed_token(bot.runtime.settings.web_secret, "U0B", 0)
     status, _, body = await get(bot, f"/people/U0B.ics?token={mine}")
     summaries = {str(e["summary"]) for e in Calendar.from_ical(body).walk("VEVENT")}
     assert status == 200 and summaries and all("Bo" in s for s in summaries)
@@ -187,6 +187,23 @@ async def test_rotation_page_and_calendar_feeds_across_a_dst_change(make_bot):
     assert (await get(bot, fresh.removeprefix("http://localhost:3000")))[0] == 200
     page = next(link for link in links if "/rotations/payments?token=" in link)
     assert (await get(bot, page.removeprefix("http://localhost:3000")))[0] == 200
+
+    secret = bot.runtime.settings.web_secret  # a person's own links: `me feed-reset` revokes them (issue 32 item 9)
+    before_versions = sign(secret, {"k": "ics", "p": "U0B"})  # a link handed out before links carried a version
+    assert (await get(bot, f"/people/U0B.ics?token={before_versions}"))[0] == 200
+    _, body, _ = await bot.slack.command("me feed-reset", user="U0B")
+    answer = reply_of(body)["text"]
+    assert "stops working" in answer
+    for revoked in (mine, before_versions):
+        assert (await get(bot, f"/people/U0B.ics?token={revoked}"))[0] == 403
+    fresh = re.search(r"<(http[^|>]+/people/U0B\.ics[^|>]+)\|", answer).group(1)
+    assert (await get(bot, fresh.removeprefix("http://localhost:3000")))[0] == 200
+    _, body, _ = await bot.slack.command("oncall payments", user="U0B")
+    offered = next(link for link in re.findall(r"<(http[^|>]+)\|", str(reply_of(body)["blocks"])) if "/people/" in link)
+    assert offered == fresh, "oncall offers the link of the current version"
+    assert (await get(bot, f"/people/U0A.ics?token={person_feed_token(secret, 'U0A', 0)}"))[0] == 200, "only U0B's"
+    _, body, _ = await bot.slack.command("me feed", user="U0B")
+    assert "me feed-reset" in reply_of(body)["text"]
 
 
 async def test_a_malformed_incident_path_is_404_never_500(bot):

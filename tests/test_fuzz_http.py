@@ -875,7 +875,7 @@ def web_token(bot, kind: str, subject: str) -> str | None:
     return {
         "page": lambda: page_token(secret, now),
         "rotation": lambda: rotation_feed_token(secret, subject, 0),
-        "person": lambda: person_feed_token(secret, subject),
+        "person": lambda: person_feed_token(secret, subject, 0),
         "expired": lambda: page_token(secret, now - timedelta(hours=13)),
         "forged": lambda: sign("not-the-secret", {"k": "page", "exp": int(now.timestamp()) + 3600}),
         "mangled": lambda: page_token(secret, now)[:-2] + "xx",

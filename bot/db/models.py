@@ -478,3 +478,30 @@ class FollowUpIssue(SQLModel, table=True):
     url: str = Field(default="", max_length=500)
     created_at: datetime = Field(sa_column=_timestamp(nullable=False))
     seen_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class PersonFeed(SQLModel, table=True):
+    """A person's calendar-feed version (`/incident me feed-reset` bumps it): their feed links carry it, so a reset
+    revokes every link handed out before. No row: version 0."""
+
+    __tablename__ = "person_feed"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    version: int = 0
+    reset_at: datetime = Field(sa_column=_timestamp(nullable=False))
+
+
+class WebSession(SQLModel, table=True):
+    """A sign-in on the web board, kept server-side so it can be taken back: logging out deletes it, and so does
+    the person's deactivation in Slack (checked at most every SESSION_RECHECK). The cookie carries only its id."""
+
+    __tablename__ = "web_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(max_length=32, index=True)
+    name: str = Field(max_length=80)
+    team_id: str = Field(default="", max_length=32)
+    csrf: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    expires_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+    checked_at: datetime = Field(sa_column=_timestamp(nullable=False))

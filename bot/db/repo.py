@@ -35,6 +35,7 @@ from bot.db.models import (
     Notice,
     Page,
     Person,
+    PersonFeed,
     RosterVersion,
     Rotation,
     RotationMember,
@@ -46,6 +47,7 @@ from bot.db.models import (
     TrackerIssue,
     TrackerState,
     UTCDateTime,
+    WebSession,
 )
 
 OPEN_STATUS_VALUES = ("new", "triaged", "in_progress", "blocked")
@@ -1372,3 +1374,41 @@ def notice_once(*, session: Session, key: str, kind: str, incident_id: int | Non
     except sa.exc.IntegrityError:
         return False
     return True
+
+
+# -- revocable links and sessions (the web board) ------------------------------------------------------------------
+
+def person_feed_version(*, session: Session, user_id: str) -> int:
+    row = session.get(PersonFeed, user_id)
+    return row.version if row is not None else 0
+
+
+def reset_person_feed(*, session: Session, user_id: str, now: datetime) -> int:
+    """The person's feed version, bumped (links carrying an older one stop working); the caller commits."""
+    row = session.get(PersonFeed, user_id, with_for_update=True) or PersonFeed(user_id=user_id, reset_at=now)
+    row.version += 1
+    row.reset_at = now
+    session.add(row)
+    return row.version
+
+
+def web_session(*, session: Session, session_id: str, now: datetime) -> WebSession | None:
+    row = session.get(WebSession, session_id)
+    return row if row is not None and row.expires_at > now else None
+
+
+def end_web_session(*, session: Session, session_id: str) -> None:
+    session.exec(sa.delete(WebSession).where(WebSession.id == session_id))
+
+
+def end_web_sessions_of(*, session: Session, user_id: str) -> int:
+    """Every session of a person (deactivated in Slack); the caller commits."""
+    return session.exec(sa.delete(WebSession).where(WebSession.user_id == user_id)).rowcount
+
+
+def end_expired_web_sessions(*, session: Session, now: datetime) -> None:
+    session.exec(sa.delete(WebSession).where(WebSession.expires_at <= now))
+
+
+def web_session_checked(*, session: Session, session_id: str, now: datetime) -> None:
+    session.exec(sa.update(WebSession).where(WebSession.id == session_id).values(checked_at=now))

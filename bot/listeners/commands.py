@@ -172,6 +172,10 @@ async def _rotation(r: Request) -> None:
     await r.ack(text=text, blocks=blocks or None)
 
 
+async def _me(r: Request) -> None:
+    await r.ack(text=await r.call(rotation_commands.me, r.rotations, r.line.args, r.user))
+
+
 async def _handoff(r: Request) -> None:
     rotation = await r.call(r.rotations.find_rotation, r.line.args.strip() or None, r.command.get("channel_id"))
     await r.call(r.handoffs.post_digest_later, rotation, r.key)
@@ -201,7 +205,7 @@ _READ_AFTER_ACK = {"list": _list, "show": _show, "timeline": _timeline, "stats":
                    "followups": _followups}
 _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
     "help": _help, "rotation": _rotation, "handoff": _handoff, "board": _board, "heartbeat": _heartbeat,
-    "heartbeats": _heartbeat,
+    "heartbeats": _heartbeat, "me": _me,
     **{verb: _answered_after_ack(read, verb) for verb, read in _READ_AFTER_ACK.items()},
 }
 

@@ -41,6 +41,14 @@ async def message(event, context) -> None:
         await off_loop(context, lambda: context["capture"].heard(said, deleted=deleted))
 
 
+async def user_change(event, context) -> None:
+    """A person deactivated in the workspace (`user.deleted`) loses their web sessions at once; the board also asks
+    Slack now and then (bot/sign_in.py), for an event that never came."""
+    user = event.get("user")
+    if isinstance(user, dict) and user.get("deleted") is True and is_user_id(user.get("id")):
+        await off_loop(context, context["people"].deactivated, user["id"])
+
+
 async def _reaction(event, context, on: bool) -> None:
     item = event.get("item")
     if not isinstance(item, dict) or item.get("type") != "message":

@@ -60,11 +60,25 @@ def oncall(rotations: Rotations, args: str, channel_id: str | None, user: str | 
         links = [f"<{_page_url(rotations, f'/rotations/{quote(r.name)}')}|{escape(r.name)} on the web> · "
                  f"<{_feed_url(rotations, r)}|calendar feed>" for r in shown[:5]]
         if user:
-            secret = rotations.settings.web_secret or ""
-            links.append(f"<{rotations.settings.public_url}/people/{user}.ics?token="
-                         f"{person_feed_token(secret, user)}|your shifts as a calendar feed>")
+            links.append(f"<{person_feed_url(rotations, user)}|your shifts as a calendar feed>")
         blocks = [*blocks, {"type": "context", "elements": [mrkdwn(" · ".join(links) + " (web links last 12 h)")]}]
     return text, blocks[:50]
+
+
+def person_feed_url(rotations: Rotations, user: str) -> str:
+    token = person_feed_token(rotations.settings.web_secret or "", user, rotations.person_feed_version(user))
+    return f"{rotations.settings.public_url}/people/{user}.ics?token={token}"
+
+
+def me(rotations: Rotations, args: str, user: str) -> str:
+    """`/incident me feed-reset`: the person's own settings (SPEC §2 Web board and calendar)."""
+    if args.strip().lower() != "feed-reset":
+        raise UserError("Use `/incident me feed-reset` to revoke every calendar link of your shifts handed out so "
+                        "far (`/incident oncall` then gives you a new one).")
+    rotations.reset_person_feed(user)
+    return ("Every calendar-feed link of your shifts handed out so far stops working. Your new one: "
+            f"<{person_feed_url(rotations, user)}|your shifts as a calendar feed> (keep it to yourself: whoever "
+            "has it sees your shifts).")
 
 
 def _page_url(rotations: Rotations, path: str) -> str:

@@ -36,6 +36,14 @@ class People:
         self._wanted: set[str] = set()  # people a web page showed without knowing them (asked at the next look)
         self._wanted_lock = threading.Lock()
 
+    def deactivated(self, user_id: str) -> None:
+        """Slack said the person was deactivated (`user_change`): their web sessions end at once."""
+        with self.db.session() as session:
+            ended = repo.end_web_sessions_of(session=session, user_id=user_id)
+            session.commit()
+        if ended:
+            log.info("%s was deactivated in Slack: %d web session(s) ended", user_id, ended)
+
     def want(self, users: Iterable[str]) -> None:
         """Someone Slack never told us about was shown (a mention, an override, an event's actor): their name is
         asked for at the next look, so pages name them from then on. Thread-safe (pages render in db threads)."""

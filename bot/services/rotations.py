@@ -270,6 +270,17 @@ class Rotations:
             stored = repo.rotation_by_id(session=session, rotation_id=rotation.id)
             stored.feed_version += 1
 
+    def person_feed_version(self, user: str) -> int:
+        with self.db.reading() as session:
+            return repo.person_feed_version(session=session, user_id=user)
+
+    def reset_person_feed(self, user: str) -> int:
+        """`me feed-reset`: every calendar link of the person's shifts handed out so far stops working."""
+        with self.db.session() as session:
+            version = repo.reset_person_feed(session=session, user_id=user, now=self.clock.now())
+            session.commit()
+        return version
+
     def add_override(self, rotation: Rotation, user: str, start: datetime, end: datetime, role: Role,
                      actor: str, request_key: str | None = None) -> RotationOverride:
         now = self.clock.now()

@@ -237,7 +237,8 @@ def help_text() -> str:
         "• `show` · `timeline` (with the incident analysis draft) · `list [all|mine|P0|P1|P2]` · `stats [days]`",
         "*On call*",
         "• `oncall [rotation]` — who is primary, secondary, tertiary now and next · `rotation help` — rosters, "
-        "overrides, swaps · `handoff [rotation]` — post the handoff digest now · `board` — the web board",
+        "overrides, swaps · `handoff [rotation]` — post the handoff digest now · `board` — the web board · "
+        "`me feed-reset` — revoke your calendar links",
         "• `heartbeat create <name> <interval> [rotation] [P0|P1]` · `heartbeat list` · `heartbeat remove <name>` — "
         "an incident when a job stops calling in",
         "• `help` — this help",
