@@ -24,6 +24,7 @@ from bot.services import Services
 from bot.sign_in import add_sign_in_routes
 from bot.slack_shape import malformed
 from bot.slack_signature import SlackSignature
+from bot.web_headers import add_page_headers
 from bot.web_tokens import page_allowed
 from bot.webhooks import add_webhook_routes
 
@@ -122,6 +123,7 @@ def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Se
         signature = SlackSignature(settings.slack_signing_secret or "")
         app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
+    add_page_headers(app, settings)
     add_alert_routes(app, settings, services.alerts, db)
     add_heartbeat_routes(app, settings, services.heartbeats, db)
     add_webhook_routes(app, settings, services.issue_events, db)

@@ -85,6 +85,9 @@ async def test_sign_in_and_work_the_queue_in_chromium(make_bot, chromium):
         browser = await p.chromium.launch(executable_path=chromium, args=FLAGS)
         try:
             page = await browser.new_page(viewport={"width": 1400, "height": 900})
+            refused = []  # what the pages' Content-Security-Policy blocked (inline script or style): nothing
+            page.on("console", lambda message: refused.append(message.text)
+                    if "Content Security Policy" in message.text else None)
             await page.route("https://avatars.slack-edge.example/**", lambda route: route.fulfill(
                 content_type="image/svg+xml", body=AVATAR))  # Slack's picture server, as the page would load it
             await page.goto(f"{bot.url}/board")  # no link, not signed in: refused, with the way in
@@ -92,6 +95,8 @@ async def test_sign_in_and_work_the_queue_in_chromium(make_bot, chromium):
             await page.goto(f"{bot.url}/auth/slack/login?next=/board")
             await page.wait_for_url(f"{bot.url}/board")
             assert "Signed in as" in await page.locator("header").inner_text()
+            assert await page.locator("header").evaluate("h => getComputedStyle(h).backgroundColor") == \
+                "rgb(17, 24, 39)", "the stylesheet from /static applies"
             assert "Cora Chen" in await page.locator('[data-incident="INC-1"]').inner_text()
             p0 = await page.locator('[data-incident="INC-3"]').inner_text()
             assert "triage missed by 40m" in p0 and "update late by 10m" in p0  # targets at a glance
@@ -132,6 +137,7 @@ async def test_sign_in_and_work_the_queue_in_chromium(make_bot, chromium):
             await page.goto(f"{bot.url}/stats")
             assert await page.locator("figure svg").count() == 5
             await page.screenshot(path=str(ARTIFACTS / "stats.png"), full_page=True)
+            assert refused == [], refused
         finally:
             await browser.close()
     with bot.session() as s:

@@ -26,7 +26,7 @@ async def signed_in(bot, user: str = "U0COMMANDER") -> tuple[aiohttp.ClientSessi
         assert response.status == 200 and str(response.url).endswith("/board"), response.url
         page = await response.text()
     assert "Signed in as" in page
-    return browser, re.search(r'const csrf = "([^"]+)"', page).group(1)
+    return browser, re.search(r'<meta name="csrf-token" content="([^"]+)">', page).group(1)
 
 
 async def act(bot, browser, csrf: str | None, **body) -> tuple[int, dict]:

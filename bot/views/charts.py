@@ -60,7 +60,7 @@ def short_day(day: date) -> str:
 def _svg(key: str, title: str, desc: str, body: list[str], height: int = HEIGHT) -> str:
     ident = _text(f"chart-{key}")
     return (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="{ident}-title {ident}-desc" '
-            f'width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" style="max-width:100%;height:auto" '
+            f'width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" class="chart-svg" '
             f'font-family="system-ui, sans-serif" font-size="12">'
             f'<title id="{ident}-title">{_text(title)}</title><desc id="{ident}-desc">{_text(desc)}</desc>'
             + "".join(body) + "</svg>")
