@@ -103,3 +103,24 @@ async def test_an_event_older_than_the_bots_own_change_of_the_issue_changes_noth
     assert status == 200, body
     status, answer = await side.send(bot, closed)
     assert (status, answer["did"]) == (202, "ignored") and bot.incidents()[0].status != "resolved"
+
+
+async def test_a_delivery_id_of_bytes_no_database_takes_is_cleaned_not_a_500(tracked, side: Side):
+    """X-GitHub-Delivery / X-Gitlab-Event-UUID are only an id to us: bytes that are not UTF-8 (which no database text takes; aiohttp
+    refuses NUL itself) are dropped from it, and a correctly signed event is applied."""
+    import json
+
+    from tests.test_fuzz_http_headers import raw_request
+
+    bot = tracked
+    issue = side.fake.add_issue("Queue stuck", ["firefighter", "P1"])
+    raw = json.dumps(side.event("opened", issue)).encode()
+    headers = [(name.encode(), value.encode()) for name, value in side.signed(raw).items()
+               if name not in ("X-GitHub-Delivery", "X-Gitlab-Event-UUID")]
+    header = b"X-GitHub-Delivery" if side.name == "github" else b"X-Gitlab-Event-UUID"
+    status, text = await raw_request(bot, "POST", f"/webhooks/{side.name}", [*headers, (header, b"\xffd-\xe9-1")],
+                                     raw)
+    assert status == 202 and json.loads(text)["did"] == "declared", text
+    status, text = await raw_request(bot, "POST", f"/webhooks/{side.name}", [*headers, (header, b"\xff\xfe")], raw)
+    assert status == 202 and json.loads(text)["did"] != "declared", "the same body again is the same delivery"
+    assert len(bot.incidents()) == 1
