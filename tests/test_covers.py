@@ -230,3 +230,27 @@ async def test_a_request_that_cannot_be_posted_is_told_to_the_requester(bot):
     await bot.settle()
     told = [c["text"] for c in bot.fake.calls_to("chat.postMessage") if c["channel"] == "U0A"]
     assert any("could not post your request for cover" in t and "channel_not_found" in t for t in told), told
+
+
+async def test_a_press_the_bot_cannot_handle_is_still_answered(bot, monkeypatch):
+    """Whoever presses I'll cover hears back, even when taking it fails in a way no rule foresaw (a database that
+    refuses for a moment): told to press again, and nothing changed."""
+    from sqlalchemy.exc import OperationalError
+
+    from bot.services.covers import Covers
+
+    _, message = await asked(bot)
+
+    def locked(*_args, **_kwargs):
+        raise OperationalError("UPDATE rotation", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(Covers, "take", locked)
+    url = bot.fake.response_url("press-late")
+    body = bot.slack.click_body(ActionId.COVER_TAKE, buttons(message)[ActionId.COVER_TAKE], user="U0B",
+                                channel="C0PAY", block_id=BlockId.COVER_ACTIONS, response_url=url)
+    status, _, _ = await bot.slack.post(body, "application/x-www-form-urlencoded")
+    await bot.settle()
+    assert status == 200
+    [heard] = [r for r in bot.fake.responses if r["key"] == "press-late"]
+    assert "did not go through" in heard["text"] and heard["response_type"] == "ephemeral"
+    assert count(bot, RotationOverride) == 0

@@ -4,6 +4,7 @@ two presses at the same moment make one override), and the presser is answered p
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from bot.domain.errors import UserError
@@ -14,6 +15,8 @@ from bot.listeners.working import action_key, action_number
 from bot.services import Covers, Rotations
 from bot.slack_text import as_int, date_token, escape
 
+log = logging.getLogger(__name__)
+
 
 async def _answer(ack, body, context, respond, work, *args) -> None:
     user = body["user"]["id"]
@@ -21,6 +24,9 @@ async def _answer(ack, body, context, respond, work, *args) -> None:
         answer = await off_loop(context, work, *args)
     except UserError as exc:
         answer = str(exc)
+    except Exception:  # whoever pressed is always told something (SPEC: later presses are told it is taken)
+        log.exception("a cover button could not be handled")
+        answer = "That did not go through just now (nothing changed); press the button again in a moment."
     await ack()
     after_ack(context, say_privately(respond, answer, context=context, user=user), "cover-answer")
     if (body.get("view") or {}).get("type") == "home":
