@@ -500,6 +500,20 @@ def usergroups(*, session: Session) -> list[RotationUserGroup]:
     return list(session.exec(select(RotationUserGroup)))
 
 
+_USERGROUP_GATE = 0x5553_4752  # the advisory lock every user-group binding takes on PostgreSQL ("USGR")
+
+
+def lock_usergroup_bindings(*, session: Session) -> None:
+    """Bindings of user groups are decided one at a time across processes (is it bound elsewhere? then bind: a
+    read-then-write over other rotations' rows). PostgreSQL: an advisory lock held to the commit; SQLite: its one
+    write lock, taken now."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_USERGROUP_GATE)))
+    else:
+        session.execute(sa.update(RotationUserGroup.__table__).where(
+            RotationUserGroup.__table__.c.rotation_id == -1).values(rotation_id=-1))
+
+
 def usergroup_bound_elsewhere(*, session: Session, rotation_id: int, handle: str,
                               group_id: str | None) -> RotationUserGroup | None:
     """Another rotation's binding of this group (by its id, or by its handle)."""

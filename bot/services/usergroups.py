@@ -113,6 +113,7 @@ class UserGroups:
                 if slack_group is None or slack_group.handle != handle:
                     raise UserError(f"I could not look `@{escape(handle)}` up in Slack; try again in a moment.")
                 group_id = slack_group.group_id
+            repo.lock_usergroup_bindings(session=session)
             other = repo.usergroup_bound_elsewhere(session=session, rotation_id=rotation.id, handle=handle,
                                                    group_id=group_id)
             elsewhere = repo.rotation_by_id(session=session, rotation_id=other.rotation_id) if other else None
