@@ -255,7 +255,8 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         user = request.match_info["file"].removesuffix(".ics")
         claims = verify(secret, request.query.get("token"))
         if not request.match_info["file"].endswith(".ics") or not claims or claims.get("k") != "ics" \
-                or claims.get("p") != user or claims.get("v", 0) != rotations.person_feed_version(user):
+                or claims.get("p") != user or not is_user_id(user) \
+                or claims.get("v", 0) != rotations.person_feed_version(user):
             raise web.HTTPForbidden(text="This feed link is wrong or was revoked.")
         events = [e for rotation in rotations.all() for e in shift_events(rotation, only=user)]
         return calendar(f"On call: {web_text.name_of(user, people_of({user}))}", events)

@@ -159,15 +159,16 @@ class Demo:
         return (await self._get("/_calls", full="1"))["calls"]
 
     async def settle(self, until: Callable[[list[dict]], bool] = lambda calls: True, quiet: float = 0.4) -> list[dict]:
-        """Waits until `until(calls)` holds, the bot owes Slack nothing (its /healthz outbox is empty) and no new
-        call came for `quiet` seconds. Returns the calls so far."""
+        """Waits until `until(calls)` holds, the bot owes Slack nothing (no queued deliveries on its /metrics) and
+        no new call came for `quiet` seconds. Returns the calls so far."""
         assert self.session is not None
         deadline = time.monotonic() + STEP_TIMEOUT
         seen, since = -1, time.monotonic()
         while time.monotonic() < deadline:
             calls = await self.calls()
-            async with self.session.get(self.bot.url + "/healthz") as response:
-                queued = ((await response.json()).get("outbox") or {}).get("queued", 0)
+            async with self.session.get(self.bot.url + "/metrics") as response:
+                queued = sum(float(line.rpartition(" ")[2]) for line in (await response.text()).splitlines()
+                             if line.startswith('firefighter_deliveries{state="queued"'))
             if len(calls) != seen or queued:
                 seen, since = len(calls), time.monotonic()
             elif until(calls) and time.monotonic() - since >= quiet:
