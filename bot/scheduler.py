@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import UTC, datetime
+from functools import wraps
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -40,6 +41,7 @@ def build_scheduler(settings: Settings, tick: Callable[[], Awaitable[None]]) -> 
 
 def _told(tick: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
     """A tick whose steps failed has logged and counted each already: APScheduler need not log it again."""
+    @wraps(tick)
     async def run() -> None:
         with suppress(TickStepsFailed):
             await tick()

@@ -612,13 +612,13 @@ async def test_malformed_signed_slack_bodies(fuzz_bot, caplog, request):
 
 
 def bare_probe(body: bytes, content_type: str) -> bool:
-    """Slack's unsigned certificate probe, the one request answered unsigned: a form of `ssl_check=1` and at most a
-    `token`, nothing beside them (SPEC §5)."""
+    """Slack's unsigned certificate probe, the one request answered unsigned: a form of exactly `ssl_check=1` and
+    `token`, nothing beside them (issue 32 item 6)."""
     try:
         fields = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
     except (UnicodeDecodeError, ValueError):
         return False
-    return content_type == FORM and sorted(k for k, _ in fields) in (["ssl_check"], ["ssl_check", "token"]) \
+    return content_type == FORM and sorted(k for k, _ in fields) == ["ssl_check", "token"] \
         and dict(fields)["ssl_check"] == "1"
 
 
@@ -654,7 +654,8 @@ SIGNED_SHAPES = st.one_of(
                                             "type": "button", "action_ts": "1"}]})}), FORM))
 @example(forgery="unsigned", request=(b"payload=%7Bnot+json", FORM))
 @example(forgery="unsigned", request=(b"ssl_check=1&token=x&command=%2Fincident&text=list", FORM))
-@example(forgery="unsigned", request=(b"ssl_check=1", FORM))  # answered 200, changes nothing: found by the fuzzer
+@example(forgery="unsigned", request=(b"ssl_check=1", FORM))  # no token: not the probe, refused
+@example(forgery="unsigned", request=(b"ssl_check=1&token=x", FORM))  # the probe: 200, changes nothing
 @example(forgery="other secret", request=(b"{\"type\": \"event_callback\"", "application/json"))
 @example(forgery="other secret", request=(b"\x80", "application/json"))
 @example(forgery="odd timestamp", request=(b"payload=%7B%7D", FORM))

@@ -62,7 +62,8 @@ async def test_the_scheduler_runs_one_tick_job_every_scheduler_tick(tmp_path):
         jobs = {j.id: j for j in runtime.scheduler.get_jobs()}
         assert set(jobs) == {"tick", "handoff"}
         assert jobs["tick"].trigger.interval == timedelta(seconds=45) and jobs["tick"].max_instances == 1
-        assert jobs["tick"].func == jobs["handoff"].func == runtime.tick
+        assert jobs["tick"].func.__wrapped__ == jobs["handoff"].func.__wrapped__ == runtime.tick  # (steps' failures
+        # already logged and counted are not logged again by APScheduler: bot/scheduler.py)
         assert jobs["handoff"].next_run_time.weekday() == 1 and jobs["handoff"].next_run_time.hour == 10
     finally:
         runtime.scheduler.shutdown(wait=False)
