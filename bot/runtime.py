@@ -31,6 +31,7 @@ from bot.delivery.setup import IncidentSetup, Surroundings
 from bot.delivery.storms import StormNews
 from bot.delivery.tracker import TrackerDeliveries, refresh_summary
 from bot.delivery.usergroups import UserGroupSync
+from bot.http.server import build_web_app
 from bot.listeners.home import home_view
 from bot.memory import release_now_and_then
 from bot.notify import Background, SlackGateway, make_client
@@ -61,7 +62,6 @@ from bot.services import (
 from bot.services.tracking import TrackerOut
 from bot.socket_mode import SocketConnection
 from bot.trackers import Tracker, TrackerDown, TrackerRefused, make_trackers
-from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from icalendar import Calendar
 
-from bot.web_tokens import page_token, person_feed_token, rotation_feed_token, sign
+from bot.http.tokens import page_token, person_feed_token, rotation_feed_token, sign
 from tests.test_commands import reply_of
 from tests.test_paging import with_rotation
 

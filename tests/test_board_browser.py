@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.db.models import Incident, TimelineEvent
-from bot.web_tokens import page_token
+from bot.http.tokens import page_token
 from tests.conftest import cannot_run
 from tests.test_paging import with_rotation
 

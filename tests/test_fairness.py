@@ -79,7 +79,7 @@ def test_weeks_are_read_with_care():
 
 
 async def test_rotation_stats_end_to_end_and_on_the_rotation_page(bot):
-    from bot.web_tokens import page_token
+    from bot.http.tokens import page_token
 
     await with_rotation(bot)  # Wednesday 2026-11-25 noon: U0A primary, U0B secondary, U0C tertiary
     await bot.declare("Checkout is down", priority="P0", user="U0B")

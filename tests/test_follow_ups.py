@@ -147,7 +147,7 @@ async def test_the_handoff_digest_lists_overdue_follow_ups_per_person(bot):
 
 
 async def test_the_incident_page_lists_its_follow_ups(bot):
-    from bot.web_tokens import page_token
+    from bot.http.tokens import page_token
 
     channel = await incident(bot)
     await say(bot, "followup add Add a canary <@U0B> due 2026-11-27", channel=channel)

@@ -16,8 +16,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
-from bot.web_session import FLOW_COOKIE, SESSION_COOKIE, new_session
-from bot.web_tokens import page_token
+from bot.http.session import FLOW_COOKIE, SESSION_COOKIE, new_session
+from bot.http.tokens import page_token
 from tests.conftest import SECRET
 from tests.test_fuzz_http import ALERT_TOKEN, SETTINGS, Quiet, Watch, mostly
 from tests.test_paging import with_rotation

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from bench.processes import free_port
-from bot.web_tokens import page_token
+from bot.http.tokens import page_token
 from tests.conftest import SECRET, TOKEN
 from tests.fake_slack import new_trigger_id
 from tests.slack_requests import SlackSender

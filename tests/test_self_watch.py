@@ -9,7 +9,7 @@ import asyncio
 import pytest
 from aiohttp import web
 
-from bot.web_tokens import page_token
+from bot.http.tokens import page_token
 from tests.test_paging import with_rotation
 
 

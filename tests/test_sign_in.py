@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 
 from bot.db.models import Incident, TimelineEvent
-from bot.web_session import SESSION_COOKIE
+from bot.http.session import SESSION_COOKIE
 
 CLIENT = {"slack_client_id": "A0FAKE.CLIENT", "slack_client_secret": "fake-client-secret"}
 

@@ -94,7 +94,7 @@ async def test_url_verification_challenge(bot):
 
 async def test_healthz(bot):
     """Strangers see whether each part works; the board's signed link (or a signed-in session) sees the details."""
-    from bot.web_tokens import page_token
+    from bot.http.tokens import page_token
     async with bot.slack.session.get(f"{bot.url}/healthz") as response:
         assert response.status == 200
         assert await response.json() == {"ok": True, "database": "ok", "engine": "ok", "outbox": "ok"}
@@ -113,7 +113,7 @@ async def test_healthz_is_503_when_the_database_does_not_answer(bot, tmp_path):
 
     from bot.db.engine import make_engine
     from bot.db.repo import Database
-    from bot.web import build_web_app
+    from bot.http.server import build_web_app
 
     broken = make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
     app = build_web_app(bot.runtime.bolt, Database(broken), bot.runtime.settings, bot.runtime.services,

@@ -142,7 +142,7 @@ async def test_bad_input_is_explained_and_changes_nothing(bot):
 
 
 async def test_the_rotation_page_shows_the_group_and_a_refusal(bot):
-    from bot.web_tokens import page_token
+    from bot.http.tokens import page_token
 
     await with_rotation(bot)
     made_by_the_bot(bot)

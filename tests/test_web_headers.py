@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from bot.web_headers import POLICY
-from bot.web_tokens import page_token
+from bot.http.headers import POLICY
+from bot.http.tokens import page_token
 from tests.test_paging import with_rotation
 
 

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bot.db.models import WebSession
-from bot.web_session import SESSION_COOKIE
+from bot.http.session import SESSION_COOKIE
 from tests.test_sign_in import CLIENT, act, signed_in
 
 

@@ -9,7 +9,7 @@ from bot.domain.business_hours import WorkingTime
 from bot.domain.incident import Priority, Status
 from bot.domain.reminders import IncidentFacts, Policy
 from bot.domain.targets import missing, standings
-from bot.views.web_text import mentioned, name_of, person, slack_to_html
+from bot.http.web_text import mentioned, name_of, person, slack_to_html
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)  # a Wednesday
 PEOPLE = {"U0ANA": Person(user_id="U0ANA", name="Ana <Ops>", avatar="https://a.example/x.png", fetched_at=NOW)}

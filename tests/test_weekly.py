@@ -14,7 +14,7 @@ from bot.domain.business_hours import WorkingTime
 from bot.domain.incident import Priority, Status
 from bot.domain.reminders import Policy
 from bot.domain.weekly import WeekFacts, WeekRow, first_week_start, pages_per_person, targets_met, week_start, weekly
-from bot.views import charts
+from bot.http import charts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 HOURS = WorkingTime(time(9), time(17), frozenset(range(5)))
@@ -226,7 +226,7 @@ def test_empty_data_says_so_without_dividing_by_zero(rows):
 
 
 def test_the_page_shows_each_chart_beside_its_table():
-    env = jinja2.Environment(loader=jinja2.PackageLoader("bot", "templates"),
+    env = jinja2.Environment(loader=jinja2.PackageLoader("bot.http", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]))
     page = env.get_template("stats.html").render(
         charts=charts.stats_charts(sample_rows(), [("<b>Eve</b>", 1)]), weeks=3, tz="Europe/Berlin", token="t0k")

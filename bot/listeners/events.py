@@ -43,7 +43,7 @@ async def message(event, context) -> None:
 
 async def user_change(event, context) -> None:
     """A person deactivated in the workspace (`user.deleted`) loses their web sessions at once; the board also asks
-    Slack now and then (bot/sign_in.py), for an event that never came."""
+    Slack now and then (bot/http/sign_in.py), for an event that never came."""
     user = event.get("user")
     if isinstance(user, dict) and user.get("deleted") is True and is_user_id(user.get("id")):
         await off_loop(context, context["people"].deactivated, user["id"])

@@ -18,6 +18,7 @@ from bot.domain.fairness import parse_weeks
 from bot.domain.ownership import ChannelFacts
 from bot.domain.rotation import Role
 from bot.domain.when import EXAMPLES, parse_range
+from bot.http.tokens import page_token, person_feed_token, rotation_feed_token
 from bot.listeners.command_line import user_refs
 from bot.notify import SlackGateway, slack_error
 from bot.services import Covers, Fairness, Rotations, UserGroups
@@ -26,7 +27,6 @@ from bot.slack_text import date_token, echo, escape, parse_channel_ref, parse_us
 from bot.views import fairness as fairness_views
 from bot.views import rotation as views
 from bot.views.incident import mrkdwn
-from bot.web_tokens import page_token, person_feed_token, rotation_feed_token
 
 USAGE = "\n".join([
     "*Rotations*",

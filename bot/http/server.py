@@ -12,21 +12,21 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
-from bot.alerts import add_alert_routes, add_heartbeat_routes
-from bot.board import add_board_routes
 from bot.config import Settings
 from bot.db.engine import database_answers
 from bot.db.repo import Database
 from bot.domain.fairness import DEFAULT_WEEKS
-from bot.metrics import add_metrics
+from bot.http.alerts import add_alert_routes, add_heartbeat_routes
+from bot.http.board import add_board_routes
+from bot.http.headers import add_page_headers
+from bot.http.metrics import add_metrics
+from bot.http.sign_in import add_sign_in_routes
+from bot.http.tokens import page_allowed
+from bot.http.webhooks import add_webhook_routes
 from bot.notify import Background, SlackGateway
 from bot.services import Services
-from bot.sign_in import add_sign_in_routes
 from bot.slack_shape import malformed
 from bot.slack_signature import SlackSignature
-from bot.web_headers import add_page_headers
-from bot.web_tokens import page_allowed
-from bot.webhooks import add_webhook_routes
 
 log = logging.getLogger(__name__)
 

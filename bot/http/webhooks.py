@@ -17,12 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.alerts import cleaned
 from bot.config import Settings
 from bot.db.repo import Database
 from bot.domain.tracker import BadEvent, Ignored, IssueEvent, github_event, gitlab_event, same_project
+from bot.http.alerts import cleaned
+from bot.http.tokens import as_bytes
 from bot.services.issue_events import IssueEvents
-from bot.web_tokens import as_bytes
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The read-only web pages and calendar feeds: `/board`, `/incidents/<n>`, `/rotations/<name>[.ics]`,
 `/people/<id>.ics`. Server-rendered (Jinja2, autoescaped), guarded by signed links. People appear by their Slack
-names; stored Slack text is rendered as text (bot/views/web_text.py). Nothing here writes anything."""
+names; stored Slack text is rendered as text (bot/http/web_text.py). Nothing here writes anything."""
 
 from __future__ import annotations
 
@@ -26,13 +26,13 @@ from bot.domain.fairness import DEFAULT_WEEKS, Load
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import ROLES
 from bot.domain.stats import humanize
+from bot.http import web_text
+from bot.http.charts import stats_charts
+from bot.http.session import Viewer
+from bot.http.tokens import page_allowed, verify
 from bot.services import Reading, Rotations
 from bot.slack_text import as_int, is_user_id
 from bot.views import fairness as fairness_views
-from bot.views import web_text
-from bot.views.charts import stats_charts
-from bot.web_session import Viewer
-from bot.web_tokens import page_allowed, verify
 
 COLUMNS = (("new", "New"), ("triaged", "Triaged"), ("in_progress", "In progress"), ("blocked", "Blocked"),
            ("resolved", "Resolved (last 7 days)"))
@@ -58,7 +58,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
     `loads_of(rotation)`: its fairness figures over the last 12 weeks; `viewer_of(request)`: who signed in;
     `want_names(users)`: people shown whom Slack never told us about, to be asked about; `names_now(users)`: ask
     Slack about them now, within a time budget (how many it named)."""
-    env = jinja2.Environment(loader=jinja2.PackageLoader("bot", "templates"),
+    env = jinja2.Environment(loader=jinja2.PackageLoader("bot.http", "templates"),
                              autoescape=jinja2.select_autoescape(["html"]))
     secret = settings.web_secret or ""
     if names_now is None:

@@ -25,9 +25,7 @@ from bot.db.models import WebSession
 from bot.db.repo import Database
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
-from bot.notify import TRANSPORT_ERRORS, SlackGateway, slack_error
-from bot.services import Changed, Reading, Working
-from bot.web_session import (
+from bot.http.session import (
     FLOW_COOKIE,
     FLOW_LIFETIME,
     SESSION_COOKIE,
@@ -42,6 +40,8 @@ from bot.web_session import (
     session_id_of,
     start_flow,
 )
+from bot.notify import TRANSPORT_ERRORS, SlackGateway, slack_error
+from bot.services import Changed, Reading, Working
 
 log = logging.getLogger(__name__)
 CALLBACK = "/auth/slack/callback"

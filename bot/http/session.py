@@ -1,6 +1,6 @@
 """Who is looking at the web board: Sign in with Slack (OpenID Connect) and the session it leaves. Pure: the flow's
-cookie is a token signed with WEB_SECRET (bot/web_tokens.py); the session's cookie is the id of a server-side row
-(bot/sign_in.py keeps them); the ID token's claims are checked here.
+cookie is a token signed with WEB_SECRET (bot/http/tokens.py); the session's cookie is the id of a server-side row
+(bot/http/sign_in.py keeps them); the ID token's claims are checked here.
 
 The flow's `state` and `nonce` travel in a short-lived signed cookie, so a callback that does not come from the
 sign-in this browser started (a forged link, a replayed code) is refused. The ID token comes straight from Slack's
@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from bot.db.models import WebSession
-from bot.web_tokens import as_bytes, sign, verify
+from bot.http.tokens import as_bytes, sign, verify
 
 SESSION_COOKIE = "ff_session"
 FLOW_COOKIE = "ff_sign_in"

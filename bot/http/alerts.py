@@ -21,10 +21,10 @@ from bot.config import Settings
 from bot.db.repo import Database
 from bot.domain.alerts import Alert, BadAlert, Ignored, left_out, parse_alertmanager, parse_generic, parse_gitlab
 from bot.domain.heartbeats import NAME as HEARTBEAT_NAME
-from bot.metrics import ALERTS_LEFT_OUT
+from bot.http.metrics import ALERTS_LEFT_OUT
+from bot.http.tokens import as_bytes
 from bot.services import Alerts, Heartbeats
 from bot.slack_text import clean_text
-from bot.web_tokens import as_bytes
 
 log = logging.getLogger(__name__)
 
