@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from bench.processes import SECRET
-from bot.ids import ActionId, BlockId
+from bot.slack.ids import ActionId, BlockId
 from bot.views.incident import declare_modal
 from tests.slack_requests import sample, sign, view_submission
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from bench import history
 from bot.clock import FakeClock
 from bot.config import load_settings
-from bot.runtime import build_runtime
+from bot.runtime.wiring import build_runtime
 from tests.fake_slack import FakeSlack
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday noon: business hours, reminders live

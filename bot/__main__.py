@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "migrate":
         return migrate()
     if command == "check":
-        from bot.check import check
+        from bot.runtime.check import check
 
         return check()
     return run()
@@ -68,7 +68,7 @@ def run() -> int:
     except DatabaseUnusable as exc:
         _close(sockets)
         return _refuse(f"setting DATABASE_URL: {exc}")
-    from bot.runtime import build_runtime
+    from bot.runtime.wiring import build_runtime
 
     try:
         runtime = build_runtime(settings, clock=_clock())
@@ -78,8 +78,8 @@ def run() -> int:
         return 1
     for sock in sockets:  # connections from now on wait in the backlog until the app serves them
         sock.listen(128)
-    # In Socket Mode the websocket to Slack opens in the background once this serves (bot/socket_mode.py): /healthz
-    # answers, 503 with "socket": "connecting", while Slack cannot be reached.
+    # In Socket Mode the websocket to Slack opens in the background once this serves (bot/slack/socket_mode.py):
+    # /healthz answers, 503 with "socket": "connecting", while Slack cannot be reached.
     mode = "Socket Mode" if settings.socket_mode else "HTTP (/slack/events)"
     log.info("Firefighter listening on %s:%s, %s", settings.host, settings.port, mode)
     web.run_app(runtime.web, sock=sockets, print=None,

@@ -4,7 +4,7 @@ acknowledged with its button, an update, the resolution with an incident analysi
 from __future__ import annotations
 
 from bot.domain.incident import Impact
-from bot.ids import ActionId, BlockId, CallbackId
+from bot.slack.ids import ActionId, BlockId, CallbackId
 from demo.workspace import Demo, DemoError
 
 TITLE = "Checkout returns 500 for EU users"

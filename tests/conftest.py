@@ -16,8 +16,8 @@ from sqlmodel import Session, select
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
 from bot.db.models import Incident, Rotation, TimelineEvent
-from bot.notify import ACKS_FIRST_BUSY
-from bot.runtime import Runtime, build_runtime
+from bot.runtime.background import ACKS_FIRST_BUSY
+from bot.runtime.wiring import Runtime, build_runtime
 from tests.fake_slack import FakeSlack
 from tests.postgres import Postgres
 from tests.slack_requests import SlackSender

@@ -34,8 +34,8 @@ from bot.db.models import (
     TimelineEvent,
 )
 from bot.domain.errors import UserError
-from bot.ids import ActionId, BlockId, CallbackId
 from bot.services.clicks import CLICK_KIND
+from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.views import handoff as handoff_views
 from bot.views import incident as incident_views
 from tests.conftest import Bot

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.notify import (
+from bot.runtime.background import (
     ACKS_FIRST_BUSY,
     ACKS_FIRST_LIGHT_WAIT,
     ACKS_FIRST_MAX_WAIT,

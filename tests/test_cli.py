@@ -10,8 +10,8 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from bot.check import REQUIRED_SCOPES
 from bot.db.engine import head_revision
+from bot.runtime.check import REQUIRED_SCOPES
 from tests.conftest import SECRET, TOKEN
 from tests.fake_slack import BOT_SCOPES
 from tests.test_process import bot_env, free_port

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.ids import BlockId
 from bot.services import Resolution
+from bot.slack.ids import BlockId
 from tests.fake_slack import validate_blocks
 
 

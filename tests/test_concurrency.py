@@ -24,7 +24,7 @@ from bot.db.models import (
     RotationSwap,
     TimelineEvent,
 )
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from bot.views.incident import declare_modal
 from tests.conftest import SECRET, TOKEN
 from tests.slack_requests import SlackSender, view_submission

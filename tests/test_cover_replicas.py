@@ -7,7 +7,7 @@ import asyncio
 
 import sqlalchemy as sa
 
-from bot.ids import ActionId, BlockId
+from bot.slack.ids import ActionId, BlockId
 from tests.test_replicas import postgres_database, replicas  # noqa: F401 (a fixture)
 
 REQUESTS = 4

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import func, select
 
 from bot.db.models import CoverRequest, RotationOverride
-from bot.ids import ActionId, BlockId
+from bot.slack.ids import ActionId, BlockId
 from tests.fake_slack import validate_blocks
 from tests.test_paging import WEDNESDAY_NOON, with_rotation
 

@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import select
 
 from bot.db.models import Delivery
-from bot.ids import ActionId, BlockId
 from bot.services.declaring import DECLARE_KIND
+from bot.slack.ids import ActionId, BlockId
 from tests.fake_slack import validate_blocks
 
 SETUP_METHODS = {"conversations.create", "conversations.invite", "conversations.setTopic", "chat.postMessage",

@@ -14,7 +14,7 @@ from bot.domain.incident import (
     suggested_priority,
     validate_declaration,
 )
-from bot.slack_text import escape, parse_channel_ref, parse_user_ref, slugify
+from bot.slack.text import escape, parse_channel_ref, parse_user_ref, slugify
 
 
 @pytest.mark.parametrize(("number", "title", "attempt", "expected"), [

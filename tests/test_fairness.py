@@ -13,7 +13,7 @@ from bot.domain.business_hours import WorkingTime
 from bot.domain.errors import UserError
 from bot.domain.fairness import CoverFact, PageFact, RosterVersion, fairness, parse_weeks
 from bot.domain.rotation import Handoff, Override, Role
-from bot.ids import ActionId, BlockId
+from bot.slack.ids import ActionId, BlockId
 from tests.test_paging import button_value, dms_to, with_rotation
 
 UTC_TUESDAY_10 = Handoff(1, time(10, 0), UTC)

@@ -8,7 +8,7 @@ import json
 from sqlmodel import select
 
 from bot.db.models import Delivery, FollowUp, FollowUpIssue
-from bot.ids import BlockId
+from bot.slack.ids import BlockId
 from tests.test_follow_ups import say
 from tests.test_tracker_bridge import deliver, events_of
 from tests.trackers import Side

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from sqlmodel import select
 
 from bot.db.models import FollowUp, TimelineEvent
-from bot.ids import BlockId, CallbackId
+from bot.slack.ids import BlockId, CallbackId
 from tests.test_paging import with_rotation
 
 FRIDAY = date(2026, 11, 27)

@@ -36,8 +36,8 @@ from yarl import URL
 
 from bot.db import models  # noqa: F401  (registers every table in SQLModel.metadata)
 from bot.http.tokens import page_token, person_feed_token, rotation_feed_token, sign
-from bot.ids import ActionId, BlockId, CallbackId
-from bot.slack_text import clean_text
+from bot.slack.ids import ActionId, BlockId, CallbackId
+from bot.slack.text import clean_text
 from tests.conftest import SECRET
 from tests.slack_requests import sample
 from tests.test_hostile_input import mrkdwn_texts

@@ -8,8 +8,8 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.ids import BlockId
-from bot.slack_text import clean_text
+from bot.slack.ids import BlockId
+from bot.slack.text import clean_text
 from tests.test_commands import reply_of
 
 NASTY = st.sampled_from(["<!channel>", "<!here>", "<!everyone>", "<!subteam^S123>", "<https://evil.example|x>",

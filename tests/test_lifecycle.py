@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.db.models import RotationMember
 from bot.domain.incident import Declaration, Priority, Status
-from bot.ids import BlockId, CallbackId
 from bot.services import Resolution
+from bot.slack.ids import BlockId, CallbackId
 from tests.test_commands import reply_of
 
 

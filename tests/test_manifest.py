@@ -9,7 +9,7 @@ import jsonschema
 import yaml
 from referencing import Registry, Resource
 
-from bot.ids import CallbackId
+from bot.slack.ids import CallbackId
 
 ROOT = Path(__file__).resolve().parents[1]
 # Slack's public JSON Schema for app manifests (slackapi/manifest-schema v0.5.0), kept in the repository so the

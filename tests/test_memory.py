@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot import memory
+from bot.runtime import memory
 
 
 def test_memory_is_given_back_at_most_every_few_seconds(monkeypatch):

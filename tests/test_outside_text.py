@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from bot.slack_text import escape, safe
+from bot.slack.text import escape, safe
 from tests.test_alerts import TOKEN, post
 from tests.test_paging import with_rotation
 from tests.test_tracker_bridge import deliver

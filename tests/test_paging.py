@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlmodel import select
 
 from bot.db.models import Page
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from tests.fake_slack import validate_view
 from tests.test_commands import reply_of
 

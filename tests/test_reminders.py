@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from bot.db import repo
 from bot.db.models import Incident, Notice
-from bot.ids import ActionId, BlockId, CallbackId
+from bot.slack.ids import ActionId, BlockId, CallbackId
 from tests.test_paging import with_rotation
 
 WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

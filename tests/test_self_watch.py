@@ -116,7 +116,7 @@ async def test_one_failing_tick_step_is_logged_and_counted_and_the_others_still_
     from sqlalchemy.exc import OperationalError
 
     from bot.db import repo
-    from bot.scheduler import TickStepsFailed
+    from bot.runtime.scheduler import TickStepsFailed
     from tests.test_reminders import said, working_p0
 
     incident = await working_p0(bot)

@@ -37,7 +37,7 @@ async def test_forged_modal_submission_stores_nothing(bot):
 
 async def test_refusals_are_logged_without_the_body(bot, caplog):
     body = bot.slack.command_body("update INC-1 the secret words")
-    with caplog.at_level("WARNING", logger="bot.slack_signature"):
+    with caplog.at_level("WARNING", logger="bot.slack.signature"):
         status, _, _ = await bot.slack.post(body, "application/x-www-form-urlencoded", signature="v0=" + "0" * 64)
         assert status == 401
         status, _, _ = await bot.slack.post(body, "application/x-www-form-urlencoded",
@@ -46,7 +46,7 @@ async def test_refusals_are_logged_without_the_body(bot, caplog):
         async with bot.slack.session.post(f"{bot.url}/slack/events", data=body.encode(),
                                           headers={"Content-Type": "application/x-www-form-urlencoded"}) as resp:
             assert resp.status == 401
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.slack_signature"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.slack.signature"]
     assert len(lines) == 3, lines
     assert "wrong signature" in lines[0] and "stale" in lines[1] and "unsigned" in lines[2]
     assert not any("secret words" in line or "update" in line for line in lines)
@@ -132,7 +132,7 @@ async def test_healthz_is_503_when_the_database_does_not_answer(bot, tmp_path):
 # wrong edge.
 
 def _edge(now: float):
-    from bot.slack_signature import SlackSignature
+    from bot.slack.signature import SlackSignature
 
     edge = SlackSignature("s3cret")
     edge.clock.now = lambda: now  # type: ignore[method-assign]
@@ -165,10 +165,10 @@ def test_the_edge_refuses_a_signature_made_over_another_body_or_time():
 
 async def _refused_at_the_edge(bot, caplog, body: str, **kwargs) -> str:
     caplog.clear()
-    with caplog.at_level("WARNING", logger="bot.slack_signature"):
+    with caplog.at_level("WARNING", logger="bot.slack.signature"):
         status, _, _ = await bot.slack.post(body, "application/x-www-form-urlencoded", **kwargs)
     assert status == 401
-    lines = [r.getMessage() for r in caplog.records if r.name == "bot.slack_signature"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.slack.signature"]
     assert len(lines) == 1, lines
     return lines[0]
 

@@ -61,7 +61,7 @@ from sqlmodel import Session, SQLModel, select
 
 from bot.db.engine import make_engine, normalize_url, upgrade_to_head
 from bot.db.models import Delivery, Incident, Notice, Page
-from bot.ids import ActionId
+from bot.slack.ids import ActionId
 from bot.views.incident import declare_modal
 from tests.conftest import SECRET
 from tests.fake_slack import FakeSlack

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bot.db.models import BotUserGroup, CoverRequest, RotationUserGroup
-from bot.ids import ActionId, BlockId
+from bot.slack.ids import ActionId, BlockId
 from tests.test_paging import with_rotation
 from tests.test_self_watch import details_link, stranger_health
 

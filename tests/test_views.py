@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from bot.db.models import Incident, TimelineEvent
 from bot.domain.incident import Impact, Priority
-from bot.ids import BlockId
+from bot.slack.ids import BlockId
 from bot.views import incident as views
 from bot.views.home import home
 from tests.fake_slack import validate_blocks, validate_view

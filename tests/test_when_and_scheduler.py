@@ -10,7 +10,7 @@ import pytest
 from bot.config import load_settings
 from bot.domain.errors import UserError
 from bot.domain.when import parse_moment, parse_range
-from bot.runtime import build_runtime
+from bot.runtime.wiring import build_runtime
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)  # Wednesday 12:00 in New York
@@ -63,7 +63,7 @@ async def test_the_scheduler_runs_one_tick_job_every_scheduler_tick(tmp_path):
         assert set(jobs) == {"tick", "handoff"}
         assert jobs["tick"].trigger.interval == timedelta(seconds=45) and jobs["tick"].max_instances == 1
         assert jobs["tick"].func.__wrapped__ == jobs["handoff"].func.__wrapped__ == runtime.tick  # (steps' failures
-        # already logged and counted are not logged again by APScheduler: bot/scheduler.py)
+        # already logged and counted are not logged again by APScheduler: bot/runtime/scheduler.py)
         assert jobs["handoff"].next_run_time.weekday() == 1 and jobs["handoff"].next_run_time.hour == 10
     finally:
         runtime.scheduler.shutdown(wait=False)

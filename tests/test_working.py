@@ -7,8 +7,8 @@ import json
 from sqlmodel import select
 
 from bot.db.models import Delivery
-from bot.ids import ActionId, BlockId, CallbackId
 from bot.services.clicks import CLICK_KIND
+from bot.slack.ids import ActionId, BlockId, CallbackId
 
 
 async def test_acknowledge_makes_the_first_responder_commander_once(bot):

@@ -14,9 +14,9 @@ from bot.db.models import Delivery
 from bot.delivery.engine import DeliveryEngine, Sent
 from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
-from bot.notify import TRANSPORT_ERRORS, SlackGateway, slack_error
 from bot.services.clicks import CLICK_KIND, Click, Clicks
 from bot.services.outcomes import Changed
+from bot.slack.gateway import TRANSPORT_ERRORS, SlackGateway, slack_error
 
 log = logging.getLogger(__name__)
 

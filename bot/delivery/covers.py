@@ -13,8 +13,8 @@ from bot.db import repo
 from bot.db.models import CoverRequest, Delivery
 from bot.delivery.engine import DeliveryEngine, Drop, Refused, Sent
 from bot.delivery.messages import post_at
-from bot.notify import SlackGateway
 from bot.services.covers import POST, REFRESH
+from bot.slack.gateway import SlackGateway
 from bot.views.covers import request_message
 
 

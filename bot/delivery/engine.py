@@ -31,7 +31,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Delivery
-from bot.notify import TRANSPORT_ERRORS, slack_error, transient
+from bot.slack.gateway import TRANSPORT_ERRORS, slack_error, transient
 
 log = logging.getLogger(__name__)
 

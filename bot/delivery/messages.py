@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.db import repo
 from bot.db.models import Delivery, Incident
 from bot.delivery.engine import DeliveryEngine, Drop, Later, Sent
-from bot.notify import SlackGateway, slack_error, transient
+from bot.slack.gateway import SlackGateway, slack_error, transient
 from bot.views import incident as incident_views
 from bot.views import notices
 from bot.views import paging as paging_views

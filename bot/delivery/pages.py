@@ -21,7 +21,7 @@ from bot.db.models import Delivery, Incident, Page
 from bot.delivery.engine import DeliveryEngine, Drop, Record, Sent
 from bot.delivery.messages import home_lane, post_at
 from bot.domain.incident import Status, incident_ref
-from bot.notify import SlackGateway, slack_error, transient
+from bot.slack.gateway import SlackGateway, slack_error, transient
 from bot.views import paging as paging_views
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from bot.db.models import Delivery, Incident
 from bot.delivery.engine import DeliveryEngine, Drop, Record, Refused, Sent
 from bot.delivery.messages import Summary, post_at
 from bot.domain.incident import channel_name, incident_ref
-from bot.notify import CHANNEL_REFUSED, SlackGateway, slack_error, transient
+from bot.slack.gateway import CHANNEL_REFUSED, SlackGateway, slack_error, transient
 from bot.views import incident as incident_views
 
 log = logging.getLogger(__name__)

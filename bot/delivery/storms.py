@@ -15,8 +15,8 @@ from bot.db import repo
 from bot.db.models import AlertStorm, Delivery, Incident, StormAlert
 from bot.delivery.engine import DeliveryEngine, Refused, Sent
 from bot.delivery.messages import home_lane, incident_in
-from bot.notify import SlackGateway, slack_error, transient
 from bot.services.storms import STORM_NEWS
+from bot.slack.gateway import SlackGateway, slack_error, transient
 from bot.views import storms as views
 
 BATCH = 100  # alerts listed in one message (a few sections of Block Kit)

@@ -51,7 +51,7 @@ from bot.domain.tracker import (
     slack_link,
     title_prefix,
 )
-from bot.slack_text import escape
+from bot.slack.text import escape
 from bot.trackers import Synced, Tracker, TrackerDown, TrackerRefused
 from bot.views.incident import reported_by
 

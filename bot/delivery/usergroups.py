@@ -15,9 +15,9 @@ from bot.db import repo
 from bot.db.models import Delivery, RotationUserGroup
 from bot.delivery.engine import DeliveryEngine, Drop, Refused, Sent
 from bot.domain.ownership import CREATE, OURS
-from bot.notify import SlackGateway, slack_error, transient
 from bot.services.usergroups import REFUSALS, SYNC, GroupNow
-from bot.slack_text import escape
+from bot.slack.gateway import SlackGateway, slack_error, transient
+from bot.slack.text import escape
 
 
 class UserGroupSync:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.domain.incident import DESCRIPTION_MAX, TITLE_MAX, Priority, clean_title
-from bot.slack_text import clean_text, truncate
+from bot.slack.text import clean_text, truncate
 
 # Severity words as monitoring tools and teams spell them (case, spaces, `-` and `_` ignored). Numbered levels
 # follow the common scale where 1 is the most severe (SEV1, Opsgenie's P1, PagerDuty's 1): `sev1`/`1` → P0,

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from bot.domain.errors import UserError
 from bot.domain.rotation import ROLES, Handoff, Override, Role, Swap, on_call
-from bot.slack_text import echo
+from bot.slack.text import echo
 
 DEFAULT_WEEKS = 12
 MAX_WEEKS = 104

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bot.slack_text import slugify
+from bot.slack.text import slugify
 
 TITLE_MAX = 150
 DESCRIPTION_MAX = 3000

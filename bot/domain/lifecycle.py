@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
-from bot.slack_text import echo
+from bot.slack.text import echo
 
 _RANK = {Status.NEW: 0, Status.TRIAGED: 1, Status.IN_PROGRESS: 2, Status.BLOCKED: 2}
 SETTABLE_STATUSES = (Status.TRIAGED, Status.IN_PROGRESS, Status.BLOCKED, Status.RESOLVED, Status.CLOSED)

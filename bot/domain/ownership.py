@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.errors import UserError
-from bot.slack_text import escape
+from bot.slack.text import escape
 
 CREATE, OURS, ADMIN = "create", "ours", "admin"  # how a bound group is had: made by us, made by us before, an admin's
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status
-from bot.slack_text import echo
+from bot.slack.text import echo
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660

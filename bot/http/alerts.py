@@ -24,7 +24,7 @@ from bot.domain.heartbeats import NAME as HEARTBEAT_NAME
 from bot.http.metrics import ALERTS_LEFT_OUT
 from bot.http.tokens import as_bytes
 from bot.services import Alerts, Heartbeats
-from bot.slack_text import clean_text
+from bot.slack.text import clean_text
 
 log = logging.getLogger(__name__)
 

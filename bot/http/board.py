@@ -31,7 +31,7 @@ from bot.http.charts import stats_charts
 from bot.http.session import Viewer
 from bot.http.tokens import page_allowed, verify
 from bot.services import Reading, Rotations
-from bot.slack_text import as_int, is_user_id
+from bot.slack.text import as_int, is_user_id
 from bot.views import fairness as fairness_views
 
 COLUMNS = (("new", "New"), ("triaged", "Triaged"), ("in_progress", "In progress"), ("blocked", "Blocked"),

@@ -23,10 +23,11 @@ from bot.http.metrics import add_metrics
 from bot.http.sign_in import add_sign_in_routes
 from bot.http.tokens import page_allowed
 from bot.http.webhooks import add_webhook_routes
-from bot.notify import Background, SlackGateway
+from bot.runtime.background import Background
 from bot.services import Services
-from bot.slack_shape import malformed
-from bot.slack_signature import SlackSignature
+from bot.slack.gateway import SlackGateway
+from bot.slack.shape import malformed
+from bot.slack.signature import SlackSignature
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def _states_only(body: dict, settings: Settings) -> dict:
 def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Services, background: Background,
                   socket_state: Callable[[], Awaitable[dict]] | None = None,
                   slack: SlackGateway | None = None) -> web.Application:
-    """`socket_state`: in Socket Mode, the connection's state for /healthz (`bot.socket_mode`)."""
+    """`socket_state`: in Socket Mode, the connection's state for /healthz (`bot.slack.socket_mode`)."""
     async def slack_events(request: web.Request) -> web.StreamResponse:
         body = await request.read()
         if not _ssl_check(request, body) and not signature.check(body, request.headers, request.remote):

@@ -40,8 +40,8 @@ from bot.http.session import (
     session_id_of,
     start_flow,
 )
-from bot.notify import TRANSPORT_ERRORS, SlackGateway, slack_error
 from bot.services import Changed, Reading, Working
+from bot.slack.gateway import TRANSPORT_ERRORS, SlackGateway, slack_error
 
 log = logging.getLogger(__name__)
 CALLBACK = "/auth/slack/callback"

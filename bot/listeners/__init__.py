@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from bot.notify import Turn
+from bot.runtime.background import Turn
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.incident import parse_incident_ref
-from bot.slack_text import parse_user_ref
+from bot.slack.text import parse_user_ref
 
 _FREE_TEXT_VERBS = frozenset({"", "declare", "new", "help", "rotation", "oncall", "handoff", "list", "stats",
                               "heartbeat", "heartbeats", "me"})

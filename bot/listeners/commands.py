@@ -20,11 +20,11 @@ from bot.listeners import after_ack, off_loop, request_key, rotation_commands
 from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
-from bot.notify import Turn
+from bot.runtime.background import Turn
 from bot.services import Changed
 from bot.services.follow_ups import line as follow_up_line
 from bot.services.follow_ups import parse_due
-from bot.slack_text import as_int, clean_text, echo, parse_user_ref
+from bot.slack.text import as_int, clean_text, echo, parse_user_ref
 from bot.views import incident as views
 from bot.views import timeline as timeline_views
 

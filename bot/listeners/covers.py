@@ -13,7 +13,7 @@ from bot.listeners import after_ack, off_loop, say_privately
 from bot.listeners.home import publish_home
 from bot.listeners.working import action_key, action_number
 from bot.services import Covers, Rotations
-from bot.slack_text import as_int, date_token, escape
+from bot.slack.text import as_int, date_token, escape
 
 log = logging.getLogger(__name__)
 

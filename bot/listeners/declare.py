@@ -16,11 +16,12 @@ from bot.domain.incident import (
     clean_title,
     validate_declaration,
 )
-from bot.ids import ActionId, BlockId
 from bot.listeners import after_ack, forms, off_loop, say_privately
-from bot.notify import Turn, slack_error
+from bot.runtime.background import Turn
 from bot.services import Declaring, Reading
-from bot.slack_text import as_int, clean_text, is_channel_id, message_permalink, truncate
+from bot.slack.gateway import slack_error
+from bot.slack.ids import ActionId, BlockId
+from bot.slack.text import as_int, clean_text, is_channel_id, message_permalink, truncate
 from bot.views.incident import declare_modal
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot.listeners import off_loop
 from bot.services.capture import PIN, Said, is_ts
-from bot.slack_text import is_channel_id, is_user_id
+from bot.slack.text import is_channel_id, is_user_id
 
 
 def _user(value) -> str | None:

@@ -6,8 +6,8 @@ the shape we asked for reads as empty, never as an error.
 
 from __future__ import annotations
 
-from bot.ids import ActionId, BlockId
-from bot.slack_text import clean_text, is_user_id
+from bot.slack.ids import ActionId, BlockId
+from bot.slack.text import clean_text, is_user_id
 
 
 def _element(values: dict, block: BlockId, action: ActionId) -> dict:

@@ -20,10 +20,10 @@ from bot.domain.rotation import Role
 from bot.domain.when import EXAMPLES, parse_range
 from bot.http.tokens import page_token, person_feed_token, rotation_feed_token
 from bot.listeners.command_line import user_refs
-from bot.notify import SlackGateway, slack_error
 from bot.services import Covers, Fairness, Rotations, UserGroups
 from bot.services.usergroups import SlackGroup, group_word
-from bot.slack_text import date_token, echo, escape, parse_channel_ref, parse_user_ref
+from bot.slack.gateway import SlackGateway, slack_error
+from bot.slack.text import date_token, echo, escape, parse_channel_ref, parse_user_ref
 from bot.views import fairness as fairness_views
 from bot.views import rotation as views
 from bot.views.incident import mrkdwn

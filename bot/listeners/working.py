@@ -13,11 +13,12 @@ from slack_sdk.errors import SlackApiError
 from bot.db.models import Incident
 from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
-from bot.ids import ActionId, BlockId
 from bot.listeners import after_ack, forms, off_loop, request_key, say_privately
-from bot.notify import Turn, slack_error
+from bot.runtime.background import Turn
 from bot.services import Click, Handoffs, Paging, Resolution, Working
-from bot.slack_text import as_int
+from bot.slack.gateway import slack_error
+from bot.slack.ids import ActionId, BlockId
+from bot.slack.text import as_int
 from bot.views import handoff as handoff_views
 from bot.views import incident as views
 

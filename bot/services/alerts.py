@@ -16,7 +16,7 @@ from bot.domain.incident import Declaration, Status, incident_ref
 from bot.services.declaring import Declaring
 from bot.services.storms import Storms
 from bot.services.working import Resolution, Working
-from bot.slack_text import escape
+from bot.slack.text import escape
 from bot.views.incident import left_out_text
 
 

@@ -23,7 +23,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import ChannelMessage
-from bot.slack_text import clean_text, is_channel_id, is_user_id
+from bot.slack.text import clean_text, is_channel_id, is_user_id
 
 KIND = "captured"
 KEEP = timedelta(days=30)  # what incident channels said is forgotten after this (the timeline keeps what was captured)

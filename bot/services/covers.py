@@ -21,7 +21,7 @@ from bot.services.once import commit_once, record_once
 from bot.services.outbox import Outbox
 from bot.services.people import People
 from bot.services.rotations import OVERRIDE_MAX, Rotations
-from bot.slack_text import clean_text, date_token, escape
+from bot.slack.text import clean_text, date_token, escape
 from bot.views import covers as views
 
 REASON_MAX = 300

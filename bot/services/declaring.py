@@ -37,7 +37,7 @@ from bot.services.outbox import Outbox
 from bot.services.outcomes import Declared
 from bot.services.paging import Paging
 from bot.services.tracking import TrackerOut
-from bot.slack_text import escape
+from bot.slack.text import escape
 
 DECLARE_KIND = "declare"
 log = logging.getLogger(__name__)

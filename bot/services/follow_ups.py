@@ -27,7 +27,7 @@ from bot.services.people import People
 from bot.services.rotations import Rotations
 from bot.services.tracking import TrackerOut
 from bot.services.working import Working
-from bot.slack_text import clean_text, escape, is_user_id, parse_user_ref, safe
+from bot.slack.text import clean_text, escape, is_user_id, parse_user_ref, safe
 
 TEXT_MAX = 500
 SCOPES = ("mine", "open", "all")

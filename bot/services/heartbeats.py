@@ -26,7 +26,7 @@ from bot.domain.stats import humanize
 from bot.services.declaring import Declaring
 from bot.services.rotations import Rotations
 from bot.services.working import Resolution, Working
-from bot.slack_text import date_token, echo
+from bot.slack.text import date_token, echo
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from bot.domain.tracker import Decision, IssueEvent, Linked, TrackerActor, decid
 from bot.services.declaring import Declaring
 from bot.services.follow_ups import FollowUps
 from bot.services.working import Resolution, Working
-from bot.slack_text import escape
+from bot.slack.text import escape
 
 log = logging.getLogger(__name__)
 

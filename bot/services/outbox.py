@@ -13,7 +13,7 @@ from sqlmodel import Session
 from bot.db.models import Incident
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.messages import home_lane
-from bot.notify import Background, Turn
+from bot.runtime.background import Background, Turn
 from bot.services.outcomes import Effects
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.db import repo
-from bot.notify import TRANSPORT_ERRORS, SlackGateway, SlackUser, slack_error, transient
+from bot.slack.gateway import TRANSPORT_ERRORS, SlackGateway, SlackUser, slack_error, transient
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.reminders import Policy
 from bot.domain.stats import IncidentFacts, Stats, summarize
 from bot.domain.weekly import WeekFacts, WeekRow, first_week_start, pages_per_person, weekly
-from bot.slack_text import echo
+from bot.slack.text import echo
 from bot.views import incident as incident_views
 from bot.views import storms as storm_views
 from bot.views.paging import paging_line

@@ -20,11 +20,11 @@ from bot.domain.errors import AlreadyDone, UserError
 from bot.domain.ownership import ChannelFacts, channel_refusal
 from bot.domain.rotation import Handoff, OnCall, Override, Role, Swap, on_call, schedule
 from bot.domain.when import parse_moment
-from bot.notify import Background
+from bot.runtime.background import Background
 from bot.services.once import commit_once, record_once
 from bot.services.outbox import Outbox
 from bot.services.people import People
-from bot.slack_text import date_token, echo
+from bot.slack.text import date_token, echo
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 OVERRIDE_MAX = timedelta(days=90)

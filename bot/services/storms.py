@@ -28,7 +28,7 @@ from bot.domain.storms import joins_storm, raised_to, storm_priority
 from bot.services.declaring import Declaring
 from bot.services.outbox import Outbox
 from bot.services.working import Resolution, Working
-from bot.slack_text import escape
+from bot.slack.text import escape
 from bot.views import storms as views
 
 log = logging.getLogger(__name__)

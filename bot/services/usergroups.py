@@ -24,7 +24,7 @@ from bot.domain.errors import UserError
 from bot.domain.ownership import CREATE, GroupFacts, group_claim
 from bot.services.outbox import Outbox
 from bot.services.rotations import Rotations
-from bot.slack_text import echo, escape
+from bot.slack.text import echo, escape
 
 SYNC = "usergroup_sync"
 SCOPES = ("primary", "all")

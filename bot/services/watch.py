@@ -14,7 +14,7 @@ import aiohttp
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
-from bot.notify import Background
+from bot.runtime.background import Background
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from bot.services.outcomes import Changed, Effects, Outcome
 from bot.services.paging import Paging
 from bot.services.rotations import Rotations
 from bot.services.tracking import TrackerOut
-from bot.slack_text import escape, safe
+from bot.slack.text import escape, safe
 from bot.views import notices
 from bot.views import paging as paging_views
 from bot.views.postmortem import postmortem

@@ -4,8 +4,8 @@ who took it once it is taken), and what the roster and the requester are told. P
 from __future__ import annotations
 
 from bot.db.models import CoverRequest
-from bot.ids import ActionId, BlockId
-from bot.slack_text import date_token, escape
+from bot.slack.ids import ActionId, BlockId
+from bot.slack.text import date_token, escape
 from bot.views.incident import mrkdwn, plain
 
 

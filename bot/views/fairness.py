@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.domain.fairness import Load
 from bot.domain.rotation import ROLES
-from bot.slack_text import escape
+from bot.slack.text import escape
 from bot.views.incident import mrkdwn
 
 MAX_PEOPLE = 40

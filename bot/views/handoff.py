@@ -9,8 +9,8 @@ from bot.db.models import FollowUp, Incident, Rotation, TimelineEvent
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import OnCall
 from bot.domain.stats import Spread, humanize
-from bot.ids import ActionId, BlockId, CallbackId
-from bot.slack_text import date_token, escape, mention, safe, truncate
+from bot.slack.ids import ActionId, BlockId, CallbackId
+from bot.slack.text import date_token, escape, mention, safe, truncate
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
 
 _MAX_INCIDENTS = 35

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from bot.db.models import CoverRequest, Incident, Rotation
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import Role
-from bot.ids import ActionId
-from bot.slack_text import date_token, escape, mention, truncate
+from bot.slack.ids import ActionId
+from bot.slack.text import date_token, escape, mention, truncate
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
 from bot.views.rotation import roles_line
 

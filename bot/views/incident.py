@@ -16,8 +16,8 @@ from bot.domain.incident import (
     suggested_priority,
 )
 from bot.domain.tracker import TRACKER_NAMES
-from bot.ids import ActionId, BlockId, CallbackId
-from bot.slack_text import date_token, escape, link, mention, safe, truncate
+from bot.slack.ids import ActionId, BlockId, CallbackId
+from bot.slack.text import date_token, escape, link, mention, safe, truncate
 
 PRIORITY_EMOJI = {Priority.P0: ":red_circle:", Priority.P1: ":large_orange_circle:", Priority.P2: ":white_circle:"}
 _NORMAL_HINT = "P0 if users are blocked or data is at risk; P1 if they suffer but can work; P2 for ordinary work."

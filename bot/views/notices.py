@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from bot.db.models import Incident
 from bot.domain.incident import Priority, Status, incident_ref
-from bot.slack_text import escape, is_user_id, safe
+from bot.slack.text import escape, is_user_id, safe
 
 
 def _ref(incident: Incident) -> str:

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from bot.db.models import Incident, Page
 from bot.domain.incident import Priority, Status, incident_ref
-from bot.ids import ActionId, BlockId
-from bot.slack_text import date_token, escape
+from bot.slack.ids import ActionId, BlockId
+from bot.slack.text import date_token, escape
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, tzinfo
 from bot.db.models import FollowUp, Incident, TimelineEvent
 from bot.domain.incident import Impact, Priority, incident_ref
 from bot.domain.stats import humanize
-from bot.slack_text import escape, safe, truncate
+from bot.slack.text import escape, safe, truncate
 from bot.views.incident import reported_by
 
 TIMELINE_MAX_EVENTS = 200

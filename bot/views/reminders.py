@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from bot.db.models import Incident
 from bot.domain.incident import incident_ref
 from bot.domain.stats import humanize
-from bot.ids import ActionId
-from bot.slack_text import date_token, escape, mention, truncate
+from bot.slack.ids import ActionId
+from bot.slack.text import date_token, escape, mention, truncate
 from bot.views.incident import mrkdwn, plain, where
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.db.models import Rotation
 from bot.domain.rotation import OnCall
-from bot.slack_text import date_token, escape, mention
+from bot.slack.text import date_token, escape, mention
 from bot.views.incident import mrkdwn
 
 if TYPE_CHECKING:

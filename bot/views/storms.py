@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.db.models import StormAlert
 from bot.domain.incident import Priority
 from bot.domain.stats import humanize
-from bot.slack_text import escape, link, truncate
+from bot.slack.text import escape, link, truncate
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn
 
 SECTION_MAX = 2900  # under a section's 3,000 characters

@@ -8,8 +8,8 @@ from datetime import tzinfo
 from bot.db.models import Incident, TimelineEvent
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.stats import Spread, Stats, humanize
-from bot.slack_text import escape, message_permalink, truncate
-from bot.slack_text import link as slack_link
+from bot.slack.text import escape, message_permalink, truncate
+from bot.slack.text import link as slack_link
 from bot.views.incident import event_line, mrkdwn
 
 _SECTION_TEXT = 2900

@@ -46,7 +46,7 @@ class SocketConnection:
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
-        sdk_log = logging.getLogger("bot.socket_mode.sdk")
+        sdk_log = logging.getLogger("bot.slack.socket_mode.sdk")
         sdk_log.addFilter(_WhileConnecting(self))
         self.handler = AsyncSocketModeHandler(self.bolt, self.app_token, logger=sdk_log)
         self.connecting = True

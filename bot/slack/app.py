@@ -10,10 +10,11 @@ from slack_bolt.authorization import AuthorizeResult
 
 from bot.config import Settings
 from bot.db.repo import Database
-from bot.ids import ActionId, CallbackId
 from bot.listeners import commands, covers, declare, events, home, working
-from bot.notify import Background, SlackGateway
+from bot.runtime.background import Background
 from bot.services import Services
+from bot.slack.gateway import SlackGateway
+from bot.slack.ids import ActionId, CallbackId
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
-"""The one way out to Slack: a Web API client with retries, and the few calls the use-cases need.
-
-Slow or failing Slack calls never sit on the ack path: use-cases run them through `Background`.
+"""The Slack gateway: a Web API client with retries, and typed wrappers over the calls the bot makes. What the bot
+owes Slack goes out through the delivery engine (bot/delivery/), which sends through this gateway; only answers
+valid right now (a modal with its trigger id, an ephemeral reply) call it directly.
 slack-sdk's retry handlers take care of 429 `Retry-After`, 5xx and dropped connections.
 """
 
@@ -9,11 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections import deque
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import IntEnum
-from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -82,139 +79,6 @@ def transient(exc: BaseException) -> bool:
 def slack_error(exc: SlackApiError) -> str:
     data = getattr(exc.response, "data", None)
     return str(data.get("error", "unknown_error")) if isinstance(data, dict) else "unknown_error"
-
-
-# Work after an ack goes when the app is quiet (no Slack request in flight, none for ACKS_FIRST_QUIET); under a
-# light load (at most ACKS_FIRST_BUSY in flight) once it waited ACKS_FIRST_LIGHT_WAIT, so steady traffic (where a
-# moment without a request is rare) never holds it back for long; during a burst (more in flight) only once it
-# waited ACKS_FIRST_MAX_WAIT, so that the burst is acknowledged first without starving what it caused.
-ACKS_FIRST_QUIET = 0.02
-ACKS_FIRST_BUSY = 8
-ACKS_FIRST_LIGHT_WAIT = 0.2
-ACKS_FIRST_MAX_WAIT = 5.0
-ACKS_FIRST_PARALLEL = 16  # post-ack jobs running at once (forms apart)
-FORMS_AT_ONCE = 32  # views.open calls running at once: they go out even while requests keep arriving
-
-
-class Turn(IntEnum):
-    """Which work after an ack goes first. A form must open within Slack's 3 s (the trigger id expires), a page
-    reaches a person at 3 a.m.; the rest (set-up, answers, the App Home) can follow."""
-
-    FORM = 0
-    PAGE = 1
-    REST = 2
-
-
-class Background:
-    """Keeps references to fire-and-forget work so it is not garbage-collected, logged when it fails,
-    and can be awaited (`drain`) at shutdown and in tests.
-
-    Work after an ack goes through a small pool with priorities (`Turn`) instead of all at once: forms open at
-    once (at most FORMS_AT_ONCE at a time); the rest waits while a burst of Slack requests is being answered (see
-    ACKS_FIRST_*), pages before the others, then runs ACKS_FIRST_PARALLEL at a time — so a burst is
-    acknowledged at the speed of a bare Bolt app and the Slack calls it causes follow right after, never as one
-    flood that stalls the acks of the next burst.
-    """
-
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task] = set()
-        self.answering = 0
-        self._last_request = 0.0
-        self._waiting: dict[Turn, deque[tuple[float, asyncio.Future]]] = {turn: deque() for turn in Turn}
-        self._running = {Turn.FORM: 0, Turn.PAGE: 0}  # PAGE counts every turn but FORM
-        self._gate: asyncio.Task | None = None
-
-    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The loop that work asked for from the database's threads runs on."""
-        self._loop = loop
-
-    def _on_loop(self, start: Callable[..., Any], *args: Any) -> bool:
-        """False on the loop's own thread; elsewhere (a database thread) `start` is handed to the loop."""
-        try:
-            asyncio.get_running_loop()
-            return False
-        except RuntimeError:
-            if self._loop is None:
-                raise
-            self._loop.call_soon_threadsafe(start, *args)
-            return True
-
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task | None:
-        if self._on_loop(self.spawn, coro, name):
-            return None
-        self._loop = self._loop or asyncio.get_running_loop()
-        task = self._loop.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def spawn_after_acks(self, coro: Coroutine[Any, Any, Any], name: str,
-                         turn: Turn = Turn.REST) -> asyncio.Task | None:
-        if self._on_loop(self.spawn_after_acks, coro, name, turn):
-            return None
-        loop = asyncio.get_running_loop()
-        ready = loop.create_future()
-        self._waiting[turn].append((loop.time(), ready))
-        if self._gate is None or self._gate.done():
-            self._gate = self.spawn(self._open_gate(), name="acks-first")
-        return self.spawn(self._after_acks(ready, coro, Turn.FORM if turn is Turn.FORM else Turn.PAGE), name=name)
-
-    def request_started(self) -> None:
-        self.answering += 1
-        self._last_request = asyncio.get_running_loop().time()
-
-    def request_finished(self) -> None:
-        self.answering -= 1
-
-    def quiet(self) -> bool:
-        """No request being answered, and none for a moment (within a burst there are such instants too)."""
-        loop = self._loop
-        return not self.answering and (loop is None or loop.time() - self._last_request >= ACKS_FIRST_QUIET)
-
-    def _release(self, turn: Turn, pool: Turn) -> None:
-        _, ready = self._waiting[turn].popleft()
-        if ready.done():  # its task was cancelled while it waited
-            return
-        self._running[pool] += 1
-        ready.set_result(None)
-
-    async def _open_gate(self) -> None:
-        loop = asyncio.get_running_loop()
-        forms, pages, rest = (self._waiting[t] for t in Turn)
-        while forms or pages or rest:
-            now = loop.time()
-            while forms and self._running[Turn.FORM] < FORMS_AT_ONCE:
-                self._release(Turn.FORM, Turn.FORM)
-            quiet = self.quiet()
-            waited = max(now - q[0][0] if q else 0.0 for q in (pages, rest))
-            light = self.answering <= ACKS_FIRST_BUSY
-            overdue = waited >= (ACKS_FIRST_LIGHT_WAIT if light else ACKS_FIRST_MAX_WAIT)
-            while (quiet or overdue) and (pages or rest) and self._running[Turn.PAGE] < ACKS_FIRST_PARALLEL:
-                self._release(Turn.PAGE if pages else Turn.REST, Turn.PAGE)
-            await asyncio.sleep(0.005)
-
-    async def _after_acks(self, ready: asyncio.Future, coro: Coroutine[Any, Any, Any], pool: Turn) -> Any:
-        try:
-            await ready
-        except asyncio.CancelledError:
-            coro.close()  # cancelled while it waited: it never runs
-            if ready.done() and not ready.cancelled():  # let through a moment before: its place is free again
-                self._running[pool] -= 1
-            raise
-        try:
-            return await coro
-        finally:
-            self._running[pool] -= 1
-
-    def _finished(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
-
-    async def drain(self, timeout: float = 30) -> None:
-        while self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
 
 
 @dataclass(frozen=True)

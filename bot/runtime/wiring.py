@@ -15,7 +15,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
-from bot.app import build_app
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import repo
@@ -33,9 +32,9 @@ from bot.delivery.tracker import TrackerDeliveries, refresh_summary
 from bot.delivery.usergroups import UserGroupSync
 from bot.http.server import build_web_app
 from bot.listeners.home import home_view
-from bot.memory import release_now_and_then
-from bot.notify import Background, SlackGateway, make_client
-from bot.scheduler import TickStepsFailed, build_scheduler
+from bot.runtime.background import Background
+from bot.runtime.memory import release_now_and_then
+from bot.runtime.scheduler import TickStepsFailed, build_scheduler
 from bot.services import (
     Alerts,
     Capture,
@@ -60,7 +59,9 @@ from bot.services import (
     Working,
 )
 from bot.services.tracking import TrackerOut
-from bot.socket_mode import SocketConnection
+from bot.slack.app import build_app
+from bot.slack.gateway import SlackGateway, make_client
+from bot.slack.socket_mode import SocketConnection
 from bot.trackers import Tracker, TrackerDown, TrackerRefused, make_trackers
 
 log = logging.getLogger(__name__)
