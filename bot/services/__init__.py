@@ -1,4 +1,4 @@
-"""Use-cases, each a small class given only what it uses (ARCHITECTURE pattern 8), wired once in `runtime.py`.
+"""Use-cases, each a small class given only what it uses (ARCHITECTURE pattern 8), wired once in `runtime/wiring.py`.
 
 Each owns its transaction; Slack hears about a change only after it is stored, through the delivery engine.
 """
