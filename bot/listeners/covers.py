@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import OperationalError
+
 from bot.domain.errors import UserError
 from bot.domain.rotation import Role
 from bot.listeners import after_ack, off_loop, say_privately
@@ -24,8 +26,8 @@ async def _answer(ack, body, context, respond, work, *args) -> None:
         answer = await off_loop(context, work, *args)
     except UserError as exc:
         answer = str(exc)
-    except Exception:  # whoever pressed is always told something (SPEC: later presses are told it is taken)
-        log.exception("a cover button could not be handled")
+    except OperationalError:  # the database refusing for a moment (locked, a lost connection): the presser is told
+        log.exception("a cover button could not be handled")  # (bugs go to the app's one error handler)
         answer = "That did not go through just now (nothing changed); press the button again in a moment."
     await ack()
     after_ack(context, say_privately(respond, answer, context=context, user=user), "cover-answer")
