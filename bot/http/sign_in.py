@@ -48,6 +48,7 @@ CALLBACK = "/auth/slack/callback"
 _KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
 MOVES = {Status.TRIAGED, Status.IN_PROGRESS, Status.BLOCKED, Status.RESOLVED}
 VIEWER = web.RequestKey("viewer", Viewer)
+_NO_VIEWER = ("/static/", "/slack/", "/alerts/", "/heartbeats/", "/webhooks/", "/metrics")  # who looks: irrelevant
 RECHECK_BUDGET = 2.0  # seconds a request waits for Slack to say whether its signed-in person is still active
 
 
@@ -73,7 +74,8 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
     @web.middleware
     async def who_is_looking(request: web.Request, handler):
         session_id = session_id_of(request.cookies.get(SESSION_COOKIE))
-        request[VIEWER] = await signed_in(session_id) if session_id else None
+        wanted = session_id and not request.path.startswith(_NO_VIEWER)  # (a page's stylesheet asks nothing)
+        request[VIEWER] = await signed_in(session_id) if wanted else None
         return await handler(request)
 
     async def signed_in(session_id: str) -> Viewer | None:
