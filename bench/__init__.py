@@ -1,1 +1,1 @@
-"""Benchmarks of SPEC §7: `python -m bench` (see the README's Performance section)."""
+"""Benchmarks of SPEC §7: `python -m bench` (see docs/performance.md)."""

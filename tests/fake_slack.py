@@ -929,7 +929,7 @@ def validate_view(view: dict) -> None:
 
 
 async def _serve(port: int, latency_ms: float = 0, quiet: bool = False) -> None:
-    """Run the fake on its own (see README, "Trying it without Slack") and print each call it receives.
+    """Run the fake on its own (see docs/testing.md, "Trying it without Slack by hand") and print each call it receives.
 
     `latency_ms`: every method answers that much later; `quiet`: print nothing per call (the benchmark reads
     the calls from `GET /_calls` instead)."""

@@ -14,7 +14,7 @@ kill -9 (right after the process answered a request, or the moment Slack has act
 the answer) followed by a restart. The messages people are left with — each in its final state, where it is — must be
 the same multiset: nothing missing, nothing extra. Ephemeral replies, response_url answers, pins, channel topics and
 members, and the HTTP answer to every request are compared too; the baseline is also held to absolute facts.
-One allowance, the window README documents: a message Slack accepted from a process that was killed before it could
+One allowance (docs/reliability.md): a message Slack accepted from a process that was killed before it could
 record it may be sent again (at most once). Only that: a message counts as unrecorded when, at the moment the process
 was dead, its ts was stored nowhere in the database and a delivery that could have sent it there (its lane: that
 person, that channel, that incident) was still claimed and not marked sent. A second copy of anything already recorded
@@ -905,7 +905,7 @@ def changes(missing: Counter, extra: Counter) -> str:
 
 
 def compare(expected: Result, got: Result) -> tuple[list[str], Counter]:
-    """Every difference, readable; and what a kill -9 may cost: the extras allowed by the one window the README
+    """Every difference, readable; and what a kill -9 may cost: the extras allowed by the one window docs/reliability.md
     documents (a message Slack accepted from a process in the moment before it was killed may be sent again once
     its lease lapses), and the private answer to a request whose process died right after acknowledging it (the
     change itself was stored before the acknowledgement, so everything else must be there)."""
