@@ -33,8 +33,8 @@ from bot.db.models import (
     RotationSwap,
     TimelineEvent,
 )
+from bot.delivery.kinds import Kind
 from bot.domain.errors import UserError
-from bot.services.clicks import CLICK_KIND
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.views import handoff as handoff_views
 from bot.views import incident as incident_views
@@ -101,7 +101,7 @@ def snapshot(bot) -> dict[str, list[str]]:
     or not it was allowed to change anything."""
     with bot.runtime.engine.connect() as connection:
         return {table.name: sorted(repr(tuple(row)) for row in connection.execute(sa.select(table))
-                                   if table.name != "outbox" or row.kind != CLICK_KIND)
+                                   if table.name != "outbox" or row.kind != Kind.CLICK)
                 for table in SQLModel.metadata.sorted_tables}
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from bot.db.models import Delivery
-from bot.services.declaring import DECLARE_KIND
+from bot.delivery.kinds import Kind
 from bot.slack.ids import ActionId, BlockId
 from tests.fake_slack import validate_blocks
 
@@ -139,7 +139,7 @@ async def test_slow_slack_does_not_delay_the_ack(bot):
     assert status == 200 and body == ""
     assert elapsed < 1.0, f"ack took {elapsed:.2f}s"
     with bot.session() as session:  # stored before the ack: the declaration, declared right after the acks
-        stored = session.exec(select(Delivery).where(Delivery.kind == DECLARE_KIND)).all()
+        stored = session.exec(select(Delivery).where(Delivery.kind == Kind.DECLARE)).all()
     assert [json.loads(d.payload)["title"] for d in stored] == ["Everything is slow"]
     status, _, elapsed = await bot.slack.command("")
     assert status == 200 and elapsed < 1.0

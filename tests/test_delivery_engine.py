@@ -16,8 +16,9 @@ from bot.clock import FakeClock
 from bot.db.engine import make_engine, upgrade_to_head
 from bot.db.models import Delivery, Rotation
 from bot.db.repo import Database
-from bot.delivery.engine import LANES_AT_ONCE, Drop, Later, Sent
+from bot.delivery.engine import LANES_AT_ONCE, Sent
 from bot.delivery.engine import DeliveryEngine as Engine
+from bot.delivery.kinds import Drop, Later
 
 LEASE = timedelta(seconds=0.4)
 

@@ -8,8 +8,7 @@ import json
 from sqlmodel import col, select
 
 from bot.db.models import Delivery
-from bot.services.clicks import CLICK_KIND
-from bot.services.declaring import DECLARE_KIND
+from bot.delivery.kinds import Kind
 from tests.test_self_watch import details_link
 
 
@@ -22,7 +21,7 @@ def updates_in(bot, channel: str) -> list[str]:
 def outbox(bot) -> list[Delivery]:
     """What the bot owes Slack (not the requests stored before their ack: declarations, clicks)."""
     with bot.session() as s:
-        return list(s.exec(select(Delivery).where(col(Delivery.kind).not_in((DECLARE_KIND, CLICK_KIND)))
+        return list(s.exec(select(Delivery).where(col(Delivery.kind).not_in((Kind.DECLARE, Kind.CLICK)))
                            .order_by(Delivery.id)))
 
 

@@ -7,7 +7,7 @@ import json
 from sqlmodel import select
 
 from bot.db.models import Delivery
-from bot.services.clicks import CLICK_KIND
+from bot.delivery.kinds import Kind
 from bot.slack.ids import ActionId, BlockId, CallbackId
 
 
@@ -43,7 +43,7 @@ async def test_a_click_acked_but_never_applied_is_applied_by_the_next_tick(bot):
     assert (status, body) == (200, "")
     assert bot.incidents()[0].acknowledged_at is None
     with bot.session() as session:
-        stored = session.exec(select(Delivery).where(Delivery.kind == CLICK_KIND)).all()
+        stored = session.exec(select(Delivery).where(Delivery.kind == Kind.CLICK)).all()
     assert [(d.state, json.loads(d.payload)["user"]) for d in stored] == [("queued", "U0OTHER")]
 
     await bot.tick()

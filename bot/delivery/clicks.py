@@ -6,29 +6,50 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
 
 from bot.db import repo
-from bot.db.models import Delivery
-from bot.delivery.engine import DeliveryEngine, Sent
+from bot.db.models import Delivery, Incident
+from bot.delivery.engine import Sent
 from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
-from bot.services.clicks import CLICK_KIND, Click, Clicks
-from bot.services.outcomes import Changed
 from bot.slack.gateway import TRANSPORT_ERRORS, SlackGateway, slack_error
 
 log = logging.getLogger(__name__)
+
+
+class Click(Protocol):
+    """A stored click as it is applied (bot/services/clicks.py)."""
+
+    @property
+    def user(self) -> str: ...
+    @property
+    def response_url(self) -> str | None: ...  # where the presser is answered; none on the App Home (a DM instead)
+    @property
+    def from_home(self) -> bool: ...  # pressed on the App Home tab, which is published again afterwards
+    @property
+    def unchanged(self) -> str: ...  # what a click that changed nothing says
+
+
+class Changed(Protocol):
+    """What a click changed (bot/services/outcomes.py)."""
+
+    @property
+    def incident(self) -> Incident: ...
+    @property
+    def changed(self) -> bool: ...
+    @property
+    def replayed(self) -> bool: ...
 
 
 class ClickAnswers:
     """`home_view(user)`: the App Home tab as it is now (read in a database thread), published again after a click
     on it."""
 
-    def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, clicks: Clicks,
-                 home_view: Callable[[str], dict]) -> None:
+    def __init__(self, db: repo.Database, slack: SlackGateway, home_view: Callable[[str], dict]) -> None:
         self.db, self.slack, self.home_view = db, slack, home_view
-        engine.register(CLICK_KIND, self.answer, prepare=clicks.apply, apart=True)  # a change of its own
 
     async def answer(self, _delivery: Delivery, _payload: dict, applied: tuple[Click, Changed | UserError]) -> Sent:
         """Best effort: the change (or the refusal) is already settled, so an answer Slack does not take is logged,

@@ -11,9 +11,9 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import CoverRequest, Delivery
-from bot.delivery.engine import DeliveryEngine, Drop, Refused, Sent
+from bot.delivery.engine import DeliveryEngine, Sent
+from bot.delivery.kinds import Drop, Kind, Refused, user_lane
 from bot.delivery.messages import post_at
-from bot.services.covers import POST, REFRESH
 from bot.slack.gateway import SlackGateway
 from bot.views.covers import request_message
 
@@ -25,7 +25,7 @@ class Found:
     channel_id: str
 
 
-def _read(session: Session, delivery: Delivery) -> Found:
+def read_cover(session: Session, delivery: Delivery) -> Found:
     cover = repo.cover_by_id(session=session, cover_id=json.loads(delivery.payload)["cover_id"])
     rotation = repo.rotation_by_id(session=session, rotation_id=cover.rotation_id) if cover else None
     if cover is None or rotation is None:
@@ -36,8 +36,6 @@ def _read(session: Session, delivery: Delivery) -> Found:
 class CoverMessages:
     def __init__(self, engine: DeliveryEngine, slack: SlackGateway, clock: Clock) -> None:
         self.engine, self.slack, self.clock = engine, slack, clock
-        engine.register(POST, self.post, prepare=_read)
-        engine.register(REFRESH, self.refresh, prepare=_read)
 
     async def post(self, delivery: Delivery, payload: dict, found: Found) -> Sent:
         text, blocks = request_message(found.cover, found.rotation_name)
@@ -57,7 +55,7 @@ class CoverMessages:
         now, requester = self.clock.now(), found.cover.requester
 
         def record(session: Session) -> None:
-            self.engine.queue(session, lane=f"user:{requester}", kind="post", now=now, channel=requester, text=(
+            self.engine.queue(session, lane=user_lane(requester), kind=Kind.POST, now=now, channel=requester, text=(
                 f":warning: I could not post your request for cover in <#{found.channel_id}> (Slack said "
                 f"`{error}`), so nobody can take it there. Ask someone directly, or invite me to the channel and "
                 "ask again."))

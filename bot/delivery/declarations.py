@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlmodel import Session
 
@@ -16,8 +17,15 @@ from bot.db import repo
 from bot.db.models import Delivery, Incident
 from bot.delivery.engine import DeliveryEngine, Sent
 from bot.delivery.setup import IncidentSetup, Surroundings
-from bot.services.declaring import DECLARE_KIND
-from bot.services.outcomes import Declared
+
+
+class Declared(Protocol):
+    """What declaring a stored declaration hands back (bot/services/outcomes.py)."""
+
+    @property
+    def incident(self) -> Incident: ...
+    @property
+    def paged(self) -> bool: ...  # its first page was stored with it
 
 
 @dataclass(frozen=True)
@@ -30,18 +38,22 @@ class DeclaredHere:
 DeclareStored = Callable[[Session, Delivery, Callable[[Session, Declared], DeclaredHere]], DeclaredHere]
 
 
-def deliver_declarations(engine: DeliveryEngine, declare_stored: DeclareStored, setup: IncidentSetup) -> None:
-    def prepare(session: Session, delivery: Delivery) -> DeclaredHere:
+class Declarations:
+    """`declare_stored`: declares the incident a stored declaration asks for (bot/services/declaring.py), then reads
+    what its delivery goes on with, in the same transaction."""
+
+    def __init__(self, engine: DeliveryEngine, declare_stored: DeclareStored, setup: IncidentSetup) -> None:
+        self.engine, self.declare_stored, self.setup = engine, declare_stored, setup
+
+    def prepare(self, session: Session, delivery: Delivery) -> DeclaredHere:
         def read(session: Session, declared: Declared) -> DeclaredHere:
             delivery.incident_id = declared.incident.id  # as stored: its outcome is about this incident
             pages = repo.pages_first_in_lane(session=session, incident_id=declared.incident.id) \
                 if declared.paged else []
-            return DeclaredHere(pages, setup.prepare(session, delivery))
-        return declare_stored(session, delivery, read)
+            return DeclaredHere(pages, self.setup.prepare(session, delivery))
+        return self.declare_stored(session, delivery, read)
 
-    async def deliver(delivery: Delivery, payload: dict, prepared: DeclaredHere) -> Sent | None:
+    async def deliver(self, delivery: Delivery, payload: dict, prepared: DeclaredHere) -> Sent | None:
         for page in prepared.pages:
-            await engine.deliver_now(page)
-        return await setup.setup(delivery, payload, prepared.setup)
-
-    engine.register(DECLARE_KIND, deliver, prepare=prepare)
+            await self.engine.deliver_now(page)
+        return await self.setup.setup(delivery, payload, prepared.setup)

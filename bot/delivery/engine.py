@@ -31,6 +31,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Delivery
+from bot.delivery.kinds import ClaimLost, Drop, Later, Record, Refused, Unavailable
 from bot.slack.gateway import TRANSPORT_ERRORS, slack_error, transient
 
 log = logging.getLogger(__name__)
@@ -41,39 +42,6 @@ LATER = timedelta(seconds=5)
 CLAIM_LEASE = timedelta(seconds=15)  # SPEC §5: what a dead process held is free a tick plus this later
 LANES_AT_ONCE = 64  # lanes are channels and people: Slack's per-channel limits hold whatever this is
 PASS_LIMIT = 500
-
-
-Record = Callable[[Session], None]
-
-
-class Later(Exception):
-    """Not deliverable yet (the incident's channel is still being set up): look again shortly."""
-
-
-class Drop(Exception):
-    """No longer owed (the reminder stopped being due, the incident never got a place in Slack)."""
-
-
-class Refused(Exception):
-    """The handler tried what it could and Slack (or the tracker) said no for good; `error` is its word for it.
-    `record`: what the refusal leaves behind (a timeline note), written with the outcome under the claim."""
-
-    def __init__(self, error: str, record: Record | None = None) -> None:
-        super().__init__(error)
-        self.error, self.record = error, record
-
-
-class Unavailable(Exception):
-    """Not Slack: another service the delivery goes to (an issue tracker) is down or asked us to slow down. Retried
-    with backoff like Slack being down, after `retry_after` seconds at least when it said."""
-
-    def __init__(self, error: str, retry_after: float | None = None) -> None:
-        super().__init__(error)
-        self.error, self.retry_after = error, retry_after
-
-
-class ClaimLost(Exception):
-    """Another process holds this delivery now (this one's lease lapsed): stop here, it carries on."""
 
 
 @dataclass(frozen=True)

@@ -12,29 +12,16 @@ from sqlmodel import Session
 
 from bot.db import repo
 from bot.db.models import Delivery, Incident
-from bot.delivery.engine import DeliveryEngine, Drop, Later, Sent
+from bot.delivery.engine import Sent
+from bot.delivery.kinds import HOME, Drop, Later
 from bot.slack.gateway import SlackGateway, slack_error, transient
 from bot.views import incident as incident_views
 from bot.views import notices
 from bot.views import paging as paging_views
 
-HOME = "home"  # a message for the incident's own channel (or thread), wherever that turns out to be
-
-Message = tuple[str, str, list[dict] | None]  # (HOME, a channel or a user id; text; blocks)
 Summary = Callable[[Incident], tuple[str, list[dict]]]
 SummaryFrom = Callable[[Session, Incident], Summary]  # reads what the summary shows, renders it later
 StillDue = Callable[[str, int | None, int | None], bool]
-
-
-def home_lane(incident_id: int) -> str:
-    return f"incident:{incident_id}"
-
-
-def lane_to(to: str, incident_id: int | None) -> str:
-    """An incident's messages keep their order in its lane; a person's and a channel's in theirs."""
-    if to == HOME:
-        return home_lane(incident_id)
-    return f"user:{to}" if to[0] in "UW" else f"channel:{to}"
 
 
 # Where a message to a channel cannot go: gone, archived, private without the bot, or the bot not in it.
@@ -86,27 +73,22 @@ def incident_in(session: Session, delivery: Delivery, need_home: bool = True) ->
     return incident
 
 
-def _with_home(session: Session, delivery: Delivery) -> Incident:
+def with_home(session: Session, delivery: Delivery) -> Incident:
+    """The incident, once it has a place in Slack: what its own messages need."""
     return incident_in(session, delivery)
 
 
-def _anywhere(session: Session, delivery: Delivery) -> Incident:
+def anywhere(session: Session, delivery: Delivery) -> Incident:
     return incident_in(session, delivery, need_home=False)
 
 
 class Messages:
     """The incident each message is about is read in the job that claims it (`prepare`)."""
 
-    def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway,
-                 summary_from: SummaryFrom) -> None:
+    def __init__(self, db: repo.Database, slack: SlackGateway, summary_from: SummaryFrom) -> None:
         self.db, self.slack, self.summary_from = db, slack, summary_from
-        engine.register("post", self.post)
-        engine.register("page_stopped", self.page_stopped, prepare=_anywhere)
-        for kind, handler in (("say", self.say), ("invite", self.invite), ("postmortem", self.postmortem)):
-            engine.register(kind, handler, prepare=_with_home)
-        engine.register("refresh", self.refresh, prepare=self._summary_of)
 
-    def _summary_of(self, session: Session, delivery: Delivery) -> tuple[Incident, Summary]:
+    def summary_of(self, session: Session, delivery: Delivery) -> tuple[Incident, Summary]:
         incident = incident_in(session, delivery)
         return incident, self.summary_from(session, incident)
 
@@ -150,9 +132,8 @@ class ReminderMessages:
     """One reminder message to one recipient — sent only while the reminder is still due (an update may have
     arrived, the incident may be resolved since it was decided: then it is dropped, never sent late)."""
 
-    def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, still_due: StillDue) -> None:
+    def __init__(self, db: repo.Database, slack: SlackGateway, still_due: StillDue) -> None:
         self.db, self.slack, self.still_due = db, slack, still_due
-        engine.register("reminder", self.deliver)
 
     async def deliver(self, delivery: Delivery, payload: dict) -> None:
         if not await self.db.run_background(self.still_due, payload["notice"], delivery.incident_id,

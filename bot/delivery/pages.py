@@ -18,8 +18,9 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Delivery, Incident, Page
-from bot.delivery.engine import DeliveryEngine, Drop, Record, Sent
-from bot.delivery.messages import home_lane, post_at
+from bot.delivery.engine import DeliveryEngine, Sent
+from bot.delivery.kinds import Drop, Kind, Record, channel_lane, incident_lane
+from bot.delivery.messages import post_at
 from bot.domain.incident import Status, incident_ref
 from bot.slack.gateway import SlackGateway, slack_error, transient
 from bot.views import paging as paging_views
@@ -36,7 +37,6 @@ class Pages:
                  escalate_refused: Callable[[int, str], Awaitable[None]]) -> None:
         self.delivery, self.db, self.slack, self.clock, self.settings = engine, db, slack, clock, settings
         self.escalation_timeout, self.escalate_refused = timeout, escalate_refused
-        engine.register("page", self.send)
 
     async def send(self, delivery: Delivery, payload: dict) -> Sent | None:
         page, incident = await self.db.run_background(self._still_owed, payload["page_id"])
@@ -83,7 +83,7 @@ class Pages:
                 # at once.
                 repo.page_sent_anyway(session=session, page_id=page.id, sent_at=now, dm_channel=dm_channel,
                                       dm_ts=dm_ts)
-                self.delivery.queue(session, lane=f"channel:{dm_channel}", kind="page_stopped", now=now,
+                self.delivery.queue(session, lane=channel_lane(dm_channel), kind=Kind.PAGE_STOPPED, now=now,
                                     incident_id=incident.id, channel=dm_channel, ts=dm_ts)
                 return
             whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{dm_channel}>"
@@ -92,7 +92,7 @@ class Pages:
                            text=f"paged {whom}{role}" + (f"; {page.note}" if page.note else ""))
             declared_page = page.chain == 1 and page.step == 0 and page.paged_by is None  # the summary says it
             if page.target_user_id and not declared_page:
-                self.delivery.queue(session, lane=home_lane(incident.id), kind="say", now=now,
+                self.delivery.queue(session, lane=incident_lane(incident.id), kind=Kind.SAY, now=now,
                                     incident_id=incident.id, text=paging_views.page_mention(incident, page))
         return record
 

@@ -20,7 +20,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Delivery, Incident
-from bot.delivery.engine import DeliveryEngine, Drop, Record, Refused, Sent
+from bot.delivery.engine import DeliveryEngine, Sent
+from bot.delivery.kinds import Drop, Kind, Record, Refused, user_lane
 from bot.delivery.messages import Summary, post_at
 from bot.domain.incident import channel_name, incident_ref
 from bot.slack.gateway import CHANNEL_REFUSED, SlackGateway, slack_error, transient
@@ -33,7 +34,6 @@ _EPHEMERAL_UNDELIVERABLE = frozenset({"channel_not_found", "not_in_channel", "us
                                       "is_archived", "no_permission"})
 SUMMARY_EVENT = "firefighter_incident_summary"
 SETUP = ("home", "reply", "invite", "topic", "summary", "pin", "announce", "done")
-SETUP_KIND = "setup"
 # Steps that may be written later, with the next: Slack asked twice does no harm, or the step finds what it did
 # before when resumed — a channel created under the incident's own name is adopted, a summary is found by its
 # metadata. Only the reporter's reply and the announcement would show twice: the reply is written before the next
@@ -91,9 +91,9 @@ class IncidentSetup:
                  settings: Settings, around: Around, summary: Summary) -> None:
         self.delivery, self.db, self.slack, self.clock, self.settings = engine, db, slack, clock, settings
         self.around, self.summary = around, summary
-        engine.register(SETUP_KIND, self.setup, prepare=self.prepare)
-        for step in SETUP:
-            engine.register(f"setup_{step}", self._one_step(step), prepare=self.prepare)
+        self.step_calls = {"home": self._setup_home, "reply": self._setup_reply, "invite": self._setup_invite,
+                       "topic": self._setup_topic, "summary": self._setup_summary, "pin": self._setup_pin,
+                       "announce": self._setup_announce, "done": self._setup_done}  # one per SETUP step
 
     def prepare(self, session: Session, delivery: Delivery) -> tuple[Incident, Surroundings]:
         """In the job that claims the delivery (a stored declaration's too, once declared: delivery/declarations.py)."""
@@ -122,7 +122,8 @@ class IncidentSetup:
             owed += [done] if done else []
         return Sent(self._write(incident, owed)) if owed else None  # written with the delivery's own outcome
 
-    def _one_step(self, step: str):
+    def one_step(self, step: str):
+        """The delivery of a `setup_<step>` (bot/delivery/kinds.py: setup_step_kind)."""
         async def deliver(delivery: Delivery, payload: dict, prepared: tuple[Incident, Surroundings]) -> Sent | None:
             incident, around = prepared
             if step in incident.steps_done:
@@ -134,7 +135,7 @@ class IncidentSetup:
     async def _step(self, step: str, incident: Incident, around: Surroundings, resumed: bool) -> Done | None:
         if step not in ("home", "done") and incident.channel_id is None:
             return None  # a home step given up leaves none: nothing more to do in Slack
-        return await getattr(self, f"_setup_{step}")(incident, around, resumed)
+        return await self.step_calls[step](incident, around, resumed)
 
     @staticmethod
     def _done(incident: Incident, *steps: str, note: str | None = None, tell_reporter: str | None = None,
@@ -157,7 +158,7 @@ class IncidentSetup:
                     repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="note",
                                    text=d.note)
                 if d.tell_reporter and incident.reporter_id:
-                    self.delivery.queue(session, lane=f"user:{incident.reporter_id}", kind="post", now=now,
+                    self.delivery.queue(session, lane=user_lane(incident.reporter_id), kind=Kind.POST, now=now,
                                         incident_id=incident.id, channel=incident.reporter_id,
                                         text=f":mega: {incident_ref(incident.number)}: {d.tell_reporter}")
         return record

@@ -13,9 +13,9 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import AlertStorm, Delivery, Incident, StormAlert
-from bot.delivery.engine import DeliveryEngine, Refused, Sent
-from bot.delivery.messages import home_lane, incident_in
-from bot.services.storms import STORM_NEWS
+from bot.delivery.engine import DeliveryEngine, Sent
+from bot.delivery.kinds import Kind, Refused, incident_lane
+from bot.delivery.messages import incident_in
 from bot.slack.gateway import SlackGateway, slack_error, transient
 from bot.views import storms as views
 
@@ -30,7 +30,7 @@ class News:
     counts: dict[str, int]
 
 
-def _read(session: Session, delivery: Delivery) -> News:
+def read_news(session: Session, delivery: Delivery) -> News:
     incident = incident_in(session, delivery)  # (later, until the storm has its channel)
     storm_id = json.loads(delivery.payload)["storm_id"]
     return News(incident, storm_id, repo.storm_news(session=session, storm_id=storm_id, limit=BATCH),
@@ -40,7 +40,6 @@ def _read(session: Session, delivery: Delivery) -> News:
 class StormNews:
     def __init__(self, engine: DeliveryEngine, slack: SlackGateway, clock: Clock) -> None:
         self.engine, self.slack, self.clock = engine, slack, clock
-        engine.register(STORM_NEWS, self.deliver, prepare=_read)
 
     async def deliver(self, delivery: Delivery, payload: dict, news: News) -> Sent:
         listed = 0
@@ -62,11 +61,11 @@ class StormNews:
             queues it), or was committed first and is found here."""
             repo.storm_for_change(session=session, incident_id=incident_id, storm_id=storm_id)
             repo.storm_told(session=session, told=told)
-            lane = home_lane(incident_id)
+            lane = incident_lane(incident_id)
             if repo.storm_news(session=session, storm_id=storm_id, limit=1):
-                self.engine.queue(session, lane=lane, kind=STORM_NEWS, now=now, incident_id=incident_id,
+                self.engine.queue(session, lane=lane, kind=Kind.STORM_NEWS, now=now, incident_id=incident_id,
                                   storm_id=storm_id)
             else:
                 session.get(AlertStorm, storm_id).news_owed = False
-            self.engine.queue(session, lane=lane, kind="refresh", now=now, incident_id=incident_id)
+            self.engine.queue(session, lane=lane, kind=Kind.REFRESH, now=now, incident_id=incident_id)
         return Sent(record)

@@ -27,8 +27,9 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Delivery, FollowUp, FollowUpIssue, Incident, TrackerIssue
-from bot.delivery.engine import DeliveryEngine, Drop, Later, Refused, Sent, Unavailable
-from bot.delivery.messages import home_lane, incident_in
+from bot.delivery.engine import DeliveryEngine, Sent
+from bot.delivery.kinds import Drop, Kind, Later, Refused, TrackerCall, Unavailable, incident_lane, tracker_kind
+from bot.delivery.messages import incident_in
 from bot.domain.incident import Impact, Priority, Status, incident_ref
 from bot.domain.tracker import (
     TRACKER_NAMES,
@@ -57,20 +58,8 @@ from bot.views.incident import reported_by
 
 log = logging.getLogger(__name__)
 
-OPEN, SYNC, COMMENT = "open", "sync", "comment"
-FOLLOW_UP_OPEN, FOLLOW_UP_SYNC = "followup-open", "followup-sync"  # (no `_`: the kind's tracker is before it)
 HOME_WAIT = timedelta(minutes=2)  # an issue waits this long for the incident's channel, to link to it
 LOOK_BACK = timedelta(minutes=10)  # an earlier attempt's issue or comment is this recent at most (clock skew)
-
-
-def kind_for(tracker: str, what: str) -> str:
-    """`github_open`, `gitlab_comment`, …: /healthz counts what is owed and refused per tracker."""
-    return f"{tracker}_{what}"
-
-
-def tracker_lane(tracker: str, incident_id: int) -> str:
-    """One incident's calls to one tracker go in order (the issue is opened before it is labelled or commented)."""
-    return f"tracker:{tracker}:{incident_id}"
 
 
 @dataclass(frozen=True)
@@ -97,12 +86,6 @@ class TrackerDeliveries:
         # A tracker that asked us to slow down is left alone until then, by every lane (in this process).
         self.not_before: dict[str, datetime] = {}
         self.asked_login: set[str] = set()  # once per process: a token that may not read its own user stays so
-        for name in trackers:
-            engine.register(kind_for(name, OPEN), self.open, prepare=self._read_for_open)
-            engine.register(kind_for(name, SYNC), self.sync, prepare=self._read)
-            engine.register(kind_for(name, COMMENT), self.comment, prepare=self._read)
-            engine.register(kind_for(name, FOLLOW_UP_OPEN), self.open_follow_up, prepare=self._read_follow_up)
-            engine.register(kind_for(name, FOLLOW_UP_SYNC), self.sync_follow_up, prepare=self._read_follow_up)
 
     # -- reads, in the claim's transaction ------------------------------------------------------------------
 
@@ -117,14 +100,14 @@ class TrackerDeliveries:
         state = repo.tracker_states(session=session).get(tracker)
         return Found(incident, issue, state.login if state and state.login else None)
 
-    def _read(self, session: Session, delivery: Delivery) -> Found:
+    def read(self, session: Session, delivery: Delivery) -> Found:
         found = self._found(session, delivery)
         if found.issue is None:
             raise Drop(f"{incident_ref(found.incident.number)} has no issue on "
                        f"{TRACKER_NAMES[self._tracker(delivery)]} (it could not be opened)")
         return found
 
-    def _read_for_open(self, session: Session, delivery: Delivery) -> Found:
+    def read_for_open(self, session: Session, delivery: Delivery) -> Found:
         found = self._found(session, delivery)
         incident = found.incident
         if found.issue is None and incident.channel_id is None and "done" not in incident.steps_done \
@@ -277,7 +260,7 @@ class TrackerDeliveries:
 
     # -- follow-ups ------------------------------------------------------------------------------------------
 
-    def _read_follow_up(self, session: Session, delivery: Delivery) -> FoundFollowUp:
+    def read_follow_up(self, session: Session, delivery: Delivery) -> FoundFollowUp:
         incident = incident_in(session, delivery, need_home=False)
         tracker = self._tracker(delivery)
         item = repo.follow_up_by_id(session=session, follow_up_id=json.loads(delivery.payload)["follow_up_id"])
@@ -316,8 +299,9 @@ class TrackerDeliveries:
                            text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number} for follow-up "
                                 f"#{follow_up_id}: {escape(ref.url)}")
             if item.done_at is not None:  # done while its issue was being opened: closed too
-                self.engine.queue(session, lane=delivery.lane, kind=kind_for(tracker_name, FOLLOW_UP_SYNC), now=now,
-                                  incident_id=incident.id, follow_up_id=follow_up_id)
+                kind = tracker_kind(tracker_name, TrackerCall.FOLLOW_UP_SYNC)
+                self.engine.queue(session, lane=delivery.lane, kind=kind, now=now, incident_id=incident.id,
+                                  follow_up_id=follow_up_id)
         return await self._ok(tracker_name, found, link, login or ref.author)
 
     async def sync_follow_up(self, delivery: Delivery, payload: dict, found: FoundFollowUp) -> Sent | None:
@@ -351,5 +335,5 @@ class TrackerDeliveries:
 
 def refresh_summary(engine: DeliveryEngine) -> Callable[[Session, Incident, datetime], None]:
     def queue(session: Session, incident: Incident, now: datetime) -> None:
-        engine.queue(session, lane=home_lane(incident.id), kind="refresh", now=now, incident_id=incident.id)
+        engine.queue(session, lane=incident_lane(incident.id), kind=Kind.REFRESH, now=now, incident_id=incident.id)
     return queue

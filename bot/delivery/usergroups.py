@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
@@ -13,20 +14,30 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Delivery, RotationUserGroup
-from bot.delivery.engine import DeliveryEngine, Drop, Refused, Sent
-from bot.domain.ownership import CREATE, OURS
-from bot.services.usergroups import REFUSALS, SYNC, GroupNow
+from bot.delivery.engine import DeliveryEngine, Sent
+from bot.delivery.kinds import Drop, Kind, Refused, user_lane
+from bot.domain.ownership import CREATE, OURS, REFUSALS
 from bot.slack.gateway import SlackGateway, slack_error, transient
 from bot.slack.text import escape
+
+
+class GroupNow(Protocol):
+    """A bound group as its delivery reads it (bot/services/usergroups.py): who should be in it now."""
+
+    @property
+    def binding(self) -> RotationUserGroup: ...
+    @property
+    def rotation_name(self) -> str: ...
+    @property
+    def users(self) -> list[str]: ...
 
 
 class UserGroupSync:
     def __init__(self, engine: DeliveryEngine, slack: SlackGateway, clock: Clock,
                  group_now: Callable[[Session, int], GroupNow | None]) -> None:
         self.engine, self.slack, self.clock, self.group_now = engine, slack, clock, group_now
-        engine.register(SYNC, self.sync, prepare=self._read)
 
-    def _read(self, session: Session, delivery: Delivery) -> GroupNow:
+    def read(self, session: Session, delivery: Delivery) -> GroupNow:
         found = self.group_now(session, json.loads(delivery.payload)["rotation_id"])
         if found is None:
             raise Drop("the rotation keeps no user group any more")
@@ -95,7 +106,7 @@ class UserGroupSync:
                 text = (f":warning: I could not keep `@{escape(stored.handle)}` equal to who is on call on "
                         f"`{escape(found.rotation_name)}`: Slack said `{error}` — {REFUSALS.get(error, 'a refusal')}. "
                         "Everything else goes on; `/incident rotation usergroup` tries again, `… off` stops it.")
-                self.engine.queue(session, lane=f"user:{stored.set_by}", kind="post", now=now,
+                self.engine.queue(session, lane=user_lane(stored.set_by), kind=Kind.POST, now=now,
                                   channel=stored.set_by, text=text)
         return record
 

@@ -11,6 +11,19 @@ from bot.domain.errors import UserError
 from bot.slack.text import escape
 
 CREATE, OURS, ADMIN = "create", "ours", "admin"  # how a bound group is had: made by us, made by us before, an admin's
+# What Slack's refusals mean to the person who set the group.
+REFUSALS = {
+    "paid_teams_only": "user groups need a paid Slack plan",
+    "permission_denied": "this workspace lets only admins (or owners) change user groups; ask one to allow the app",
+    "no_such_subteam": "there is no such user group (any more)",
+    "subteam_not_found": "there is no such user group (any more)",
+    "missing_scope": "the app lacks the usergroups:write scope: paste manifest.yml again and reinstall it",
+    "not_allowed_token_type": "the bot token may not change user groups",
+    "invalid_users": "Slack refused the members (a deactivated account?)",
+    "cannot_empty": "nobody is on call (the roster is empty) and Slack cannot empty a user group: it keeps its members",
+    "name_already_exists": "a user group with that handle or name already exists and I did not create it, so I leave "
+                           "it alone: pick another handle (an admin can bind an existing group)",
+}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from bot.db.engine import make_engine, upgrade_to_head
 from bot.db.repo import Database
 from bot.delivery.clicks import ClickAnswers
 from bot.delivery.covers import CoverMessages
-from bot.delivery.declarations import deliver_declarations
+from bot.delivery.declarations import Declarations
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.messages import Messages, ReminderMessages
 from bot.delivery.pages import Pages
@@ -33,6 +33,7 @@ from bot.delivery.usergroups import UserGroupSync
 from bot.http.server import build_web_app
 from bot.listeners.home import home_view
 from bot.runtime.background import Background
+from bot.runtime.deliveries import Handlers, register_handlers
 from bot.runtime.memory import release_now_and_then
 from bot.runtime.scheduler import TickStepsFailed, build_scheduler
 from bot.services import (
@@ -150,20 +151,21 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
     reading = Reading(settings, db, clock)
     clicks = Clicks(db, clock, working)
     covers = Covers(settings, db, clock, outbox, rotations, people)
-    ClickAnswers(delivery, db, slack, clicks, lambda user: home_view(rotations, reading, user, covers))
-    Messages(delivery, db, slack, reading.summary_from)
-    ReminderMessages(delivery, db, slack, reminders.still_due)
-    Pages(delivery, db, slack, clock, settings, settings.escalation_timeout, paging.escalate_refused)
+    storms = Storms(settings, db, clock, outbox, declaring, working)
+    usergroups = UserGroups(db, clock, outbox, rotations)
     setup = IncidentSetup(delivery, db, slack, clock, settings, lambda session, incident: Surroundings(
         rotations.on_call_now(session, incident), rotations.announcement_channel(incident, session),
         reading.summary_unless_paging(session, incident)), reading.summary)
-    deliver_declarations(delivery, declaring.declare_stored, setup)
-    TrackerDeliveries(delivery, clock, trackers or {}, settings.queue_label, refresh_summary(delivery))
-    CoverMessages(delivery, slack, clock)
-    storms = Storms(settings, db, clock, outbox, declaring, working)
-    StormNews(delivery, slack, clock)
-    usergroups = UserGroups(db, clock, outbox, rotations)
-    UserGroupSync(delivery, slack, clock, usergroups.now)
+    register_handlers(delivery, Handlers(  # what each kind of delivery means (bot/runtime/deliveries.py)
+        messages=Messages(db, slack, reading.summary_from),
+        reminders=ReminderMessages(db, slack, reminders.still_due),
+        pages=Pages(delivery, db, slack, clock, settings, settings.escalation_timeout, paging.escalate_refused),
+        setup=setup, declarations=Declarations(delivery, declaring.declare_stored, setup),
+        clicks=ClickAnswers(db, slack, lambda user: home_view(rotations, reading, user, covers)),
+        apply_click=clicks.apply, covers=CoverMessages(delivery, slack, clock),
+        storms=StormNews(delivery, slack, clock),
+        usergroups=UserGroupSync(delivery, slack, clock, usergroups.now),
+        trackers=TrackerDeliveries(delivery, clock, trackers or {}, settings.queue_label, refresh_summary(delivery))))
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
                     alerts=Alerts(settings, db, clock, declaring, working, storms), storms=storms,

@@ -10,7 +10,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident
-from bot.delivery.messages import home_lane
+from bot.delivery.kinds import Kind, incident_lane
 from bot.domain.alerts import Alert
 from bot.domain.incident import Declaration, Status, incident_ref
 from bot.services.declaring import Declaring
@@ -112,7 +112,7 @@ class Alerts:
                 if count:
                     repo.add_event(session=session, incident_id=stored.id, at=now, actor_id=None, kind="alert",
                                    text=left_out_text(count))
-                self.storms.outbox.queue(session, lane=home_lane(stored.id), kind="refresh", now=now,
+                self.storms.outbox.queue(session, lane=incident_lane(stored.id), kind=Kind.REFRESH, now=now,
                                          incident_id=stored.id)
             session.commit()
         if changed:

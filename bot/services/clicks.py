@@ -17,11 +17,11 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Delivery
+from bot.delivery.kinds import Kind, click_lane
 from bot.domain.errors import UserError
 from bot.services.outcomes import Changed
 from bot.services.working import Working
 
-CLICK_KIND = "click"
 # What each button does (a Working method taking the number or page id on the button, the user and the request
 # key), and what its presser is told when it changed nothing.
 BUTTONS = {"acknowledge": "was already acknowledged.", "take_command": "is already commanded by you.",
@@ -50,7 +50,7 @@ class Clicks:
         """Before the ack: stored (committed) when this returns."""
         if click.method not in BUTTONS:
             raise ValueError(f"no button does {click.method!r}")
-        await self.db.queue_before_ack(repo.delivery_row(lane=f"click:{click.user}", kind=CLICK_KIND,
+        await self.db.queue_before_ack(repo.delivery_row(lane=click_lane(click.user), kind=Kind.CLICK,
                                                          payload=json.dumps(click.__dict__), now=self.clock.now()))
 
     def apply(self, _session: Session, delivery: Delivery) -> tuple[Click, Changed | UserError]:

@@ -15,6 +15,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import CoverRequest, Rotation, RotationOverride
+from bot.delivery.kinds import Kind, channel_lane, user_lane
 from bot.domain.errors import UserError
 from bot.domain.rotation import Role
 from bot.services.once import commit_once, record_once
@@ -25,7 +26,6 @@ from bot.slack.text import clean_text, date_token, escape
 from bot.views import covers as views
 
 REASON_MAX = 300
-POST, REFRESH = "cover_post", "cover_refresh"
 
 
 class Covers:
@@ -36,12 +36,12 @@ class Covers:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
         self.rotations, self.people = rotations, people
 
-    def _queue_message(self, session: Session, rotation: Rotation, cover: CoverRequest, kind: str,
+    def _queue_message(self, session: Session, rotation: Rotation, cover: CoverRequest, kind: Kind,
                        now: datetime) -> None:
-        self.outbox.queue(session, lane=f"channel:{rotation.channel_id}", kind=kind, now=now, cover_id=cover.id)
+        self.outbox.queue(session, lane=channel_lane(rotation.channel_id), kind=kind, now=now, cover_id=cover.id)
 
     def _dm(self, session: Session, user: str, text: str, now: datetime) -> None:
-        self.outbox.queue(session, lane=f"user:{user}", kind="post", now=now, channel=user, text=text)
+        self.outbox.queue(session, lane=user_lane(user), kind=Kind.POST, now=now, channel=user, text=text)
 
     # -- asking -----------------------------------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ class Covers:
                                  ends_at=end, reason=reason, created_at=now)
             session.add(cover)
             session.flush()
-            self._queue_message(session, locked, cover, POST, now)
+            self._queue_message(session, locked, cover, Kind.COVER_POST, now)
             others = [m for m in members if m != requester]
             zones = self.people.timezones(session, others)
             for member in others:  # asked once, now, if it is their working day: nobody is woken for it
@@ -119,7 +119,7 @@ class Covers:
                 raise UserError(_closed(cover))
             decide(session, rotation, cover, now)
             cover.decided_at = now
-            self._queue_message(session, rotation, cover, REFRESH, now)
+            self._queue_message(session, rotation, cover, Kind.COVER_REFRESH, now)
             commit_once(session, request_key)
         return cover
 
@@ -170,7 +170,7 @@ class Covers:
                 if rotation is None or not repo.expire_cover(session=session, cover_id=cover.id, now=now):
                     continue  # another replica got there first
                 cover.state = "expired"
-                self._queue_message(session, rotation, cover, REFRESH, now)
+                self._queue_message(session, rotation, cover, Kind.COVER_REFRESH, now)
                 self._dm(session, cover.requester, views.expired(cover, rotation.name), now)
                 session.commit()
                 expired += 1

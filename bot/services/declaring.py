@@ -21,9 +21,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Delivery, Incident, Rotation
-from bot.delivery.engine import ClaimLost, Drop, Later
-from bot.delivery.messages import home_lane
-from bot.delivery.setup import SETUP_KIND
+from bot.delivery.kinds import ClaimLost, Drop, Kind, Later, declare_lane, incident_lane
 from bot.domain.incident import (
     Declaration,
     Priority,
@@ -39,7 +37,6 @@ from bot.services.paging import Paging
 from bot.services.tracking import TrackerOut
 from bot.slack.text import escape
 
-DECLARE_KIND = "declare"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -68,7 +65,7 @@ class Declaring:
     async def accept(self, declaration: Declaration) -> None:
         """Before the declare form's ack: the declaration stored (committed) when this returns, to be declared."""
         await self.db.queue_before_ack(repo.delivery_row(
-            lane=f"declare:{declaration.declare_key or declaration.reporter_id}", kind=DECLARE_KIND,
+            lane=declare_lane(declaration.declare_key or declaration.reporter_id), kind=Kind.DECLARE,
             payload=json.dumps(declaration_to_payload(declaration)), now=self.clock.now()))
 
     def declare_stored(self, session: Session, delivery: Delivery,
@@ -163,9 +160,10 @@ class Declaring:
             self.paging.start_chain(session, incident, now)  # stored with the incident, sent right after
         # its place in Slack, owed from the moment it exists
         if becomes_setup is None:
-            self.outbox.queue(session, lane=home_lane(incident.id), kind=SETUP_KIND, now=now, incident_id=incident.id)
+            self.outbox.queue(session, lane=incident_lane(incident.id), kind=Kind.SETUP, now=now,
+                              incident_id=incident.id)
         elif not repo.become_setup(session=session, delivery_id=becomes_setup[0], token=becomes_setup[1],
-                                   kind=SETUP_KIND, lane=home_lane(incident.id), incident_id=incident.id):
+                                   kind=Kind.SETUP, lane=incident_lane(incident.id), incident_id=incident.id):
             raise ClaimLost  # another process took the declaration over: it declares it
         self.trackers.declared(session, incident, now, from_issue)
         session.flush()

@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import FollowUp, Incident
+from bot.delivery.kinds import Kind, user_lane
 from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
 from bot.domain.tracker import TrackerActor
@@ -204,7 +205,7 @@ class FollowUps:
                 if not repo.notice_once(session=session, key=f"follow-up:{item.id}:{today.isoformat()}", kind=KIND,
                                         incident_id=item.incident_id, now=now):
                     continue
-                self.outbox.queue(session, lane=f"user:{item.owner}", kind="post", now=now, channel=item.owner,
+                self.outbox.queue(session, lane=user_lane(item.owner), kind=Kind.POST, now=now, channel=item.owner,
                                   text=(f":alarm_clock: Follow-up #{item.id} of {incident_ref(number)} was due "
                                         f"{item.due_on.isoformat()}: {escape(item.text)}\nWhen it is done: "
                                         f"`/incident followup done {item.id}` (or move it: "

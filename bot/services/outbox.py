@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from bot.db.models import Incident
 from bot.delivery.engine import DeliveryEngine
-from bot.delivery.messages import home_lane
+from bot.delivery.kinds import Kind, channel_lane, incident_lane
 from bot.runtime.background import Background, Turn
 from bot.services.outcomes import Effects
 
@@ -22,32 +22,32 @@ class Outbox:
         self.delivery = delivery
         self.background = background
 
-    def queue(self, session: Session, *, lane: str, kind: str, now: datetime, **payload) -> None:
+    def queue(self, session: Session, *, lane: str, kind: Kind | str, now: datetime, **payload) -> None:
         self.delivery.queue(session, lane=lane, kind=kind, now=now, **payload)
 
     def queue_post(self, session: Session, channel: str, text: str, now: datetime,
                    blocks: list[dict] | None = None) -> None:
         """A message to a channel, in that channel's lane."""
-        self.delivery.queue(session, lane=f"channel:{channel}", kind="post", now=now, channel=channel, text=text,
+        self.delivery.queue(session, lane=channel_lane(channel), kind=Kind.POST, now=now, channel=channel, text=text,
                             **({"blocks": blocks} if blocks is not None else {}))
 
     def queue_effects(self, session: Session, incident: Incident, effects: Effects, now: datetime) -> None:
-        home = home_lane(incident.id)
+        home = incident_lane(incident.id)
 
-        def queue(lane: str, kind: str, **payload) -> None:
+        def queue(lane: str, kind: Kind, **payload) -> None:
             self.delivery.queue(session, lane=lane, kind=kind, now=now, incident_id=incident.id, **payload)
 
-        queue(home, "say", text=effects.say)
+        queue(home, Kind.SAY, text=effects.say)
         for channel, thread_ts, text in effects.elsewhere:
-            queue(f"channel:{channel}", "post", channel=channel, thread_ts=thread_ts, text=text)
+            queue(channel_lane(channel), Kind.POST, channel=channel, thread_ts=thread_ts, text=text)
         if effects.invite:
-            queue(home, "invite", users=list(effects.invite))
+            queue(home, Kind.INVITE, users=list(effects.invite))
         if effects.refresh:
-            queue(home, "refresh")
+            queue(home, Kind.REFRESH)
         if effects.postmortem:
-            queue(home, "postmortem")
+            queue(home, Kind.POSTMORTEM)
         for channel, ts in effects.stopped_pages:
-            queue(f"channel:{channel}", "page_stopped", channel=channel, ts=ts)
+            queue(channel_lane(channel), Kind.PAGE_STOPPED, channel=channel, ts=ts)
 
     def flush_later(self) -> None:
         self.background.spawn(self.flush(), name="outbox")

@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident, Page
+from bot.delivery.kinds import Kind, channel_lane, user_lane
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import ROLES, Role
@@ -102,8 +103,8 @@ class Paging:
     def _queue_page(self, session: Session, incident: Incident, page: Page, now: datetime) -> None:
         """Owed from the transaction that decided it; the delivery engine sends it."""
         session.flush()  # the page's id
-        lane = f"user:{page.target_user_id}" if page.target_user_id else f"channel:{page.target_channel}"
-        self.outbox.queue(session, lane=lane, kind="page", now=now, incident_id=incident.id, page_id=page.id)
+        lane = user_lane(page.target_user_id) if page.target_user_id else channel_lane(page.target_channel)
+        self.outbox.queue(session, lane=lane, kind=Kind.PAGE, now=now, incident_id=incident.id, page_id=page.id)
 
     # -- escalating ---------------------------------------------------------------------------------------
 

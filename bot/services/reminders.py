@@ -18,7 +18,8 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import NEVER, Incident, Notice, Rotation
-from bot.delivery.messages import HOME, Message, lane_to
+from bot.delivery.kinds import HOME, lane_to
+from bot.delivery.kinds import Kind as DeliveryKind
 from bot.domain import reminders as rules
 from bot.domain.incident import Priority
 from bot.domain.reminders import Due, Kind
@@ -29,6 +30,8 @@ from bot.services.people import People
 from bot.services.rotations import Rotations
 from bot.views import handoff as handoff_views
 from bot.views import reminders as texts
+
+Message = tuple[str, str, list[dict] | None]  # (HOME, a channel or a user id; text; blocks)
 
 
 class Reminders:
@@ -145,7 +148,7 @@ class Reminders:
                 on_call[incident.rotation_id] = self.rotations.on_call_for(session, incident, now)
             messages = self._incident_messages(item, incident, now, on_call[incident.rotation_id])
         for to, text, blocks in messages:
-            self.outbox.queue(session, lane=lane_to(to, incident_id), kind="reminder", now=now,
+            self.outbox.queue(session, lane=lane_to(to, incident_id), kind=DeliveryKind.REMINDER, now=now,
                                 incident_id=incident_id, rotation_id=rotation_id, notice=item.key, to=to, text=text,
                                 blocks=blocks)
 

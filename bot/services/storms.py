@@ -20,7 +20,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import AlertStorm, Incident, StormAlert
-from bot.delivery.messages import home_lane
+from bot.delivery.kinds import Kind, incident_lane
 from bot.domain.alerts import Alert
 from bot.domain.errors import UserError
 from bot.domain.incident import Declaration, Priority, Status
@@ -32,7 +32,6 @@ from bot.slack.text import escape
 from bot.views import storms as views
 
 log = logging.getLogger(__name__)
-STORM_NEWS = "storm_news"
 
 
 class Storms:
@@ -85,7 +84,7 @@ class Storms:
 
     def _owe_news(self, session: Session, storm: AlertStorm, now: datetime) -> bool:
         if repo.owe_storm_news(session=session, storm_id=storm.id):
-            self.outbox.queue(session, lane=home_lane(storm.incident_id), kind=STORM_NEWS, now=now,
+            self.outbox.queue(session, lane=incident_lane(storm.incident_id), kind=Kind.STORM_NEWS, now=now,
                               incident_id=storm.incident_id, storm_id=storm.id)
             return True
         return False
@@ -167,8 +166,8 @@ class Storms:
                     repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="alert",
                                    text=text)
                     incident.updated_at = now
-                    for kind, payload in (("say", {"text": text}), ("refresh", {})):
-                        self.outbox.queue(session, lane=home_lane(incident.id), kind=kind, now=now,
+                    for kind, payload in ((Kind.SAY, {"text": text}), (Kind.REFRESH, {})):
+                        self.outbox.queue(session, lane=incident_lane(incident.id), kind=kind, now=now,
                                           incident_id=incident.id, **payload)
                 session.commit()
             ended += 1

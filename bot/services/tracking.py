@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from bot.db import repo
 from bot.db.models import Incident
-from bot.delivery.tracker import COMMENT, FOLLOW_UP_OPEN, FOLLOW_UP_SYNC, OPEN, SYNC, kind_for, tracker_lane
+from bot.delivery.kinds import TrackerCall, tracker_kind, tracker_lane
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.tracker import IssueRef
 from bot.services.outbox import Outbox
@@ -45,9 +45,9 @@ class TrackerOut:
     def __init__(self, trackers: tuple[str, ...], outbox: Outbox) -> None:
         self.trackers, self.outbox = trackers, outbox
 
-    def _queue(self, session: Session, incident: Incident, tracker: str, what: str, now: datetime,
+    def _queue(self, session: Session, incident: Incident, tracker: str, what: TrackerCall, now: datetime,
                **payload) -> None:
-        self.outbox.queue(session, lane=tracker_lane(tracker, incident.id), kind=kind_for(tracker, what), now=now,
+        self.outbox.queue(session, lane=tracker_lane(tracker, incident.id), kind=tracker_kind(tracker, what), now=now,
                           incident_id=incident.id, **payload)
 
     def follow_up(self, session: Session, incident: Incident, follow_up_id: int, now: datetime, *, opened: bool,
@@ -56,8 +56,8 @@ class TrackerOut:
         closed or reopened), in the follow-up change's transaction. `origin`: the tracker the change came from."""
         for tracker in self.trackers:
             if tracker != origin:
-                self._queue(session, incident, tracker, FOLLOW_UP_OPEN if opened else FOLLOW_UP_SYNC, now,
-                            follow_up_id=follow_up_id)
+                call = TrackerCall.FOLLOW_UP_OPEN if opened else TrackerCall.FOLLOW_UP_SYNC
+                self._queue(session, incident, tracker, call, now, follow_up_id=follow_up_id)
 
     def declared(self, session: Session, incident: Incident, now: datetime, from_issue: IssueRef | None) -> None:
         """A P0/P1 gets an issue on each tracker; one declared from an issue is linked to it (in the same
@@ -67,9 +67,9 @@ class TrackerOut:
                 repo.link_issue(session=session, incident_id=incident.id, tracker=tracker,
                                 issue_id=from_issue.issue_id, number=from_issue.number, url=from_issue.url,
                                 opened_there=True, now=now)
-                self._queue(session, incident, tracker, COMMENT, now, about="declared")
+                self._queue(session, incident, tracker, TrackerCall.COMMENT, now, about="declared")
             elif Priority(incident.priority).pages:
-                self._queue(session, incident, tracker, OPEN, now)
+                self._queue(session, incident, tracker, TrackerCall.OPEN, now)
 
     def changed(self, session: Session, incident: Incident, outcome: Outcome, now: datetime,
                 origin: str | None) -> None:
@@ -77,7 +77,7 @@ class TrackerOut:
         for tracker in self.trackers:
             if tracker == origin:  # it knows what it told us; the analysis draft is news to it all the same
                 if outcome.kind == "resolved" and incident.postmortem:
-                    self._queue(session, incident, tracker, COMMENT, now, about="postmortem")
+                    self._queue(session, incident, tracker, TrackerCall.COMMENT, now, about="postmortem")
                 continue
             tracked = Priority(incident.priority).pages or repo.tracker_issue(
                 session=session, incident_id=incident.id, tracker=tracker) is not None
@@ -85,10 +85,11 @@ class TrackerOut:
                 continue
             if outcome.kind in ("priority", "reopened") and Priority(incident.priority).pages \
                     and Status(incident.status).is_open:
-                self._queue(session, incident, tracker, OPEN, now)  # raised into the queue: opened once, if not yet
+                # raised into the queue: opened once, if not yet
+                self._queue(session, incident, tracker, TrackerCall.OPEN, now)
             if (text := _comment(incident, outcome)) is not None:
-                self._queue(session, incident, tracker, COMMENT, now, text=text)
+                self._queue(session, incident, tracker, TrackerCall.COMMENT, now, text=text)
             if outcome.kind in RELABEL:
-                self._queue(session, incident, tracker, SYNC, now)
+                self._queue(session, incident, tracker, TrackerCall.SYNC, now)
             if outcome.kind == "resolved" and incident.postmortem:
-                self._queue(session, incident, tracker, COMMENT, now, about="postmortem")
+                self._queue(session, incident, tracker, TrackerCall.COMMENT, now, about="postmortem")

@@ -20,29 +20,16 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Rotation, RotationUserGroup
+from bot.delivery.kinds import Kind, usergroup_lane
 from bot.domain.errors import UserError
-from bot.domain.ownership import CREATE, GroupFacts, group_claim
+from bot.domain.ownership import CREATE, REFUSALS, GroupFacts, group_claim
 from bot.services.outbox import Outbox
 from bot.services.rotations import Rotations
 from bot.slack.text import echo, escape
 
-SYNC = "usergroup_sync"
 SCOPES = ("primary", "all")
 _SUBTEAM = re.compile(r"^<!subteam\^(S[A-Z0-9]+)(?:\|@?([^>]+))?>$")
 _HANDLE = re.compile(r"^@?([a-z0-9][a-z0-9._-]{0,79})$")
-# What Slack's refusals mean to the person who set the group.
-REFUSALS = {
-    "paid_teams_only": "user groups need a paid Slack plan",
-    "permission_denied": "this workspace lets only admins (or owners) change user groups; ask one to allow the app",
-    "no_such_subteam": "there is no such user group (any more)",
-    "subteam_not_found": "there is no such user group (any more)",
-    "missing_scope": "the app lacks the usergroups:write scope: paste manifest.yml again and reinstall it",
-    "not_allowed_token_type": "the bot token may not change user groups",
-    "invalid_users": "Slack refused the members (a deactivated account?)",
-    "cannot_empty": "nobody is on call (the roster is empty) and Slack cannot empty a user group: it keeps its members",
-    "name_already_exists": "a user group with that handle or name already exists and I did not create it, so I leave "
-                           "it alone: pick another handle (an admin can bind an existing group)",
-}
 
 
 @dataclass(frozen=True)
@@ -136,7 +123,8 @@ class UserGroups:
         return existing
 
     def _queue(self, session: Session, rotation_id: int, now: datetime) -> None:
-        self.outbox.queue(session, lane=f"usergroup:{rotation_id}", kind=SYNC, now=now, rotation_id=rotation_id)
+        self.outbox.queue(session, lane=usergroup_lane(rotation_id), kind=Kind.USERGROUP_SYNC, now=now,
+                          rotation_id=rotation_id)
 
     # -- the tick ---------------------------------------------------------------------------------------------
 
