@@ -8,21 +8,42 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from bot.runtime.background import Turn
+from bot.config import Settings
+from bot.db.repo import Database
+from bot.runtime.background import Background, Turn
+from bot.services import Services
+from bot.slack.gateway import SlackGateway
 
 T = TypeVar("T")
+WIRED = "firefighter"  # the one key on Bolt's context (bot/slack/app.py puts it there for every request)
+
+
+@dataclass(frozen=True)
+class Wired:
+    """What listeners use, typed: the use-cases, and the parts they run on."""
+
+    services: Services
+    settings: Settings
+    slack: SlackGateway
+    background: Background
+    db: Database
+
+
+def wired(context) -> Wired:
+    return context[WIRED]
 
 
 async def off_loop(context, work: Callable[..., T], *args: Any) -> T:
     """Database work runs in the database's threads: the event loop keeps acking while it waits."""
-    return await context["db"].run(work, *args)
+    return await wired(context).db.run(work, *args)
 
 
 def after_ack(context, work: Coroutine[Any, Any, Any], name: str, turn: Turn = Turn.REST) -> None:
     """`Turn.FORM` for work that opens or updates a modal: its trigger id lives 3 s."""
-    context["background"].spawn_after_acks(work, name=name, turn=turn)
+    wired(context).background.spawn_after_acks(work, name=name, turn=turn)
 
 
 async def say_privately(respond, text: str, *, context=None, user: str | None = None) -> None:
@@ -33,7 +54,7 @@ async def say_privately(respond, text: str, *, context=None, user: str | None = 
     if getattr(respond, "response_url", None) or context is None or user is None:
         await respond(text=text, response_type="ephemeral", replace_original=False)
         return
-    await context["slack"].post(user, text)
+    await wired(context).slack.post(user, text)
 
 
 def request_key(kind: str, trigger_id: str | None, *what: object) -> str | None:

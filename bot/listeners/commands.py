@@ -16,7 +16,7 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Status, incident_ref, parse_incident_ref
 from bot.domain.rotation import Role
 from bot.domain.stats import parse_days
-from bot.listeners import after_ack, off_loop, request_key, rotation_commands
+from bot.listeners import after_ack, off_loop, request_key, rotation_commands, wired
 from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
@@ -65,8 +65,10 @@ class Request:
     """One `/incident` invocation: who, where, what they typed, and how to answer."""
 
     def __init__(self, command: dict, line: CommandLine, ack, context, respond) -> None:
-        self.reading, self.working = context["reading"], context["working"]
-        self.rotations, self.handoffs, self.settings = context["rotations"], context["handoffs"], context["settings"]
+        self.parts = wired(context)
+        services = self.parts.services
+        self.reading, self.working = services.reading, services.working
+        self.rotations, self.handoffs, self.settings = services.rotations, services.handoffs, self.parts.settings
         self.command = command
         self.line = line
         self.ack = ack
@@ -79,7 +81,7 @@ class Request:
 
     async def call(self, work, *args):
         if self.acked:  # answered after the ack: its reads give way to requests still waiting for theirs
-            return await self.context["db"].run_background(work, *args)
+            return await self.parts.db.run_background(work, *args)
         return await off_loop(self.context, work, *args)
 
     async def number(self) -> int:
@@ -127,7 +129,7 @@ async def _stats(r: Request) -> Answer:
 
 
 async def _followups(r: Request) -> Answer:
-    what, found, today = await r.call(r.context["follow_ups"].listing, r.line.args, r.user)
+    what, found, today = await r.call(r.parts.services.follow_ups.listing, r.line.args, r.user)
     if not found:
         return f"{what}: none.", None
     text = f"*{what}* ({len(found)})\n" + "\n".join(follow_up_line(item, number, today) for item, number in found)
@@ -165,10 +167,11 @@ async def _board(r: Request) -> None:
 
 async def _rotation(r: Request) -> None:
     question = await r.call(rotation_commands.slack_question, r.rotations, r.line.args)
-    facts = await rotation_commands.ask_slack(r.context["slack"], question, r.user)  # (what is to be checked)
+    facts = await rotation_commands.ask_slack(r.parts.slack, question, r.user)  # (what is to be checked)
+    services = r.parts.services
     text, blocks = await r.call(rotation_commands.rotation, r.rotations, r.line.args, r.user,
-                                r.command.get("channel_id"), r.key, r.context["covers"], r.context["usergroups"],
-                                r.context["fairness"], facts)
+                                r.command.get("channel_id"), r.key, services.covers, services.usergroups,
+                                services.fairness, facts)
     await r.ack(text=text, blocks=blocks or None)
 
 
@@ -187,7 +190,7 @@ HEARTBEAT_USAGE = ("Use `/incident heartbeat create <name> <interval> [rotation]
 
 
 async def _heartbeat(r: Request) -> None:
-    heartbeats = r.context["heartbeats"]
+    heartbeats = r.parts.services.heartbeats
     word, _, rest = r.line.args.strip().partition(" ")
     verb = word.lower() or "list"
     if verb == "create":
@@ -317,7 +320,7 @@ FOLLOW_UP_USAGE = ("Use `/incident followup [INC-n] add <text> [@owner] [due <da
 
 
 async def _followup(r: Request) -> None:
-    follow_ups = r.context["follow_ups"]
+    follow_ups = r.parts.services.follow_ups
     word, _, rest = r.line.args.strip().partition(" ")
     verb, rest = word.lower(), rest.strip()
     if verb == "add":

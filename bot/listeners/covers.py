@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.domain.errors import UserError
 from bot.domain.rotation import Role
-from bot.listeners import after_ack, off_loop, say_privately
+from bot.listeners import after_ack, off_loop, say_privately, wired
 from bot.listeners.home import publish_home
 from bot.listeners.working import action_key, action_number
 from bot.services import Covers, Rotations
@@ -47,13 +47,13 @@ def _withdraw(covers: Covers, cover_id: int, user: str, key: str | None) -> str:
 
 
 async def take(ack, body, action, context, respond) -> None:
-    await _answer(ack, body, context, respond, _take, context["covers"], action_number(action), body["user"]["id"],
-                  action_key(body))
+    await _answer(ack, body, context, respond, _take, wired(context).services.covers, action_number(action),
+                  body["user"]["id"], action_key(body))
 
 
 async def withdraw(ack, body, action, context, respond) -> None:
-    await _answer(ack, body, context, respond, _withdraw, context["covers"], action_number(action), body["user"]["id"],
-                  action_key(body))
+    await _answer(ack, body, context, respond, _withdraw, wired(context).services.covers, action_number(action),
+                  body["user"]["id"], action_key(body))
 
 
 def _ask(rotations: Rotations, covers: Covers, value: str, user: str, key: str | None) -> str:
@@ -73,5 +73,6 @@ def _ask(rotations: Rotations, covers: Covers, value: str, user: str, key: str |
 
 
 async def ask(ack, body, action, context, respond) -> None:
-    await _answer(ack, body, context, respond, _ask, context["rotations"], context["covers"],
+    services = wired(context).services
+    await _answer(ack, body, context, respond, _ask, services.rotations, services.covers,
                   action.get("value") or "", body["user"]["id"], action_key(body))

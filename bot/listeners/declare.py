@@ -16,7 +16,7 @@ from bot.domain.incident import (
     clean_title,
     validate_declaration,
 )
-from bot.listeners import after_ack, forms, off_loop, say_privately
+from bot.listeners import after_ack, forms, off_loop, say_privately, wired
 from bot.runtime.background import Turn
 from bot.services import Declaring, Reading
 from bot.slack.gateway import slack_error
@@ -52,12 +52,12 @@ def _read_metadata(raw: str | None) -> dict:
 
 async def open_declare_modal(context, trigger_id: str, channel_id: str | None, respond, title: str = "",
                              description: str = "", source_url: str | None = None) -> None:
-    reading: Reading = context["reading"]
+    reading: Reading = wired(context).services.reading
     rotations, default_rotation = await off_loop(context, reading.declare_form_defaults, channel_id)
     view = declare_modal(metadata=_metadata(channel_id, source_url), rotations=rotations, title=title,
                          description=description, rotation_id=default_rotation)
     try:
-        await context["slack"].open_view(trigger_id, view)
+        await wired(context).slack.open_view(trigger_id, view)
     except SlackApiError as exc:
         log.warning("could not open the declare modal: %s", slack_error(exc))
         await say_privately(respond, "Slack did not let me open the incident form (it took too long). "
@@ -101,14 +101,14 @@ def _declaration(values: dict, user_id: str, view: dict) -> tuple[Declaration | 
 
 
 async def declare_submitted(ack, body, view, context) -> None:
-    declaring: Declaring = context["declaring"]
+    declaring: Declaring = wired(context).services.declaring
     declaration, errors = _declaration(view["state"]["values"], body["user"]["id"], view)
     if declaration is None:
         await ack(response_action="errors", errors=errors)
         return
     await declaring.accept(declaration)  # stored before the ack; declared right after the acks
     await ack()
-    context["outbox"].flush_after_acks(name="declare")
+    wired(context).services.outbox.flush_after_acks(name="declare")
 
 
 async def impact_changed(ack, body, context) -> None:
@@ -124,7 +124,7 @@ async def _rerender(body: dict, context) -> None:
                         if v in Impact._value2member_map_)
     priority = forms.selected(values, BlockId.PRIORITY, ActionId.PRIORITY)
     rotation = forms.selected(values, BlockId.ROTATION, ActionId.ROTATION)
-    reading: Reading = context["reading"]
+    reading: Reading = wired(context).services.reading
     meta = _read_metadata(view.get("private_metadata"))
     rotations, default_rotation = await off_loop(context, reading.declare_form_defaults, meta.get("channel"))
     updated = declare_modal(
@@ -135,6 +135,6 @@ async def _rerender(body: dict, context) -> None:
         commander_id=forms.user(values, BlockId.COMMANDER, ActionId.COMMANDER),
         rotation_id=as_int(rotation) or default_rotation)
     try:
-        await context["slack"].update_view(view["id"], updated, view.get("hash"))
+        await wired(context).slack.update_view(view["id"], updated, view.get("hash"))
     except SlackApiError as exc:  # hash_conflict: the person changed the form again; the newer render wins
         log.info("declare modal not re-rendered: %s", slack_error(exc))

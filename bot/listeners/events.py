@@ -5,7 +5,7 @@ error."""
 
 from __future__ import annotations
 
-from bot.listeners import off_loop
+from bot.listeners import off_loop, wired
 from bot.services.capture import PIN, Said, is_ts
 from bot.slack.text import is_channel_id, is_user_id
 
@@ -38,7 +38,7 @@ async def message(event, context) -> None:
     else:
         return  # joins, topic changes, …: not what anyone said
     if said is not None:
-        await off_loop(context, lambda: context["capture"].heard(said, deleted=deleted))
+        await off_loop(context, lambda: wired(context).services.capture.heard(said, deleted=deleted))
 
 
 async def user_change(event, context) -> None:
@@ -46,7 +46,7 @@ async def user_change(event, context) -> None:
     Slack now and then (bot/http/sign_in.py), for an event that never came."""
     user = event.get("user")
     if isinstance(user, dict) and user.get("deleted") is True and is_user_id(user.get("id")):
-        await off_loop(context, context["people"].deactivated, user["id"])
+        await off_loop(context, wired(context).services.people.deactivated, user["id"])
 
 
 async def _reaction(event, context, on: bool) -> None:
@@ -54,10 +54,10 @@ async def _reaction(event, context, on: bool) -> None:
     if not isinstance(item, dict) or item.get("type") != "message":
         return
     who, event_ts = _user(event.get("user")), event.get("event_ts")
-    if event.get("reaction") != context["settings"].timeline_emoji or who is None or not is_ts(event_ts):
+    if event.get("reaction") != wired(context).settings.timeline_emoji or who is None or not is_ts(event_ts):
         return
     channel, ts = item.get("channel"), item.get("ts")
-    await off_loop(context, lambda: context["capture"].marked(channel, ts, who, event_ts, on,
+    await off_loop(context, lambda: wired(context).services.capture.marked(channel, ts, who, event_ts, on,
                                                               author=_user(event.get("item_user"))))
 
 
@@ -74,9 +74,10 @@ async def pin_added(event, context) -> None:
     if not isinstance(item, dict) or item.get("type") != "message" or not isinstance(item.get("message"), dict):
         return
     user, event_ts = _user(event.get("user")), event.get("event_ts")
-    if user and user == context["slack"].bot_user_id:
+    if user and user == wired(context).slack.bot_user_id:
         return  # the bot pins each incident's summary: that is not news for its timeline
     said = _said(event.get("channel_id") or item.get("channel"), item["message"])
     if said is not None and is_ts(event_ts):
-        await off_loop(context, lambda: context["capture"].marked(said.channel_id, said.ts, PIN, event_ts, True,
-                                                                  author=said.user_id, said=said))
+        capture = wired(context).services.capture
+        await off_loop(context, lambda: capture.marked(said.channel_id, said.ts, PIN, event_ts, True,
+                                                       author=said.user_id, said=said))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.rotation import ROLES
-from bot.listeners import after_ack, off_loop
+from bot.listeners import after_ack, off_loop, wired
 from bot.services import Covers, Reading, Rotations
 from bot.views.home import MyShift, home
 
@@ -19,8 +19,10 @@ async def home_opened(event, context) -> None:
 
 
 async def publish_home(context, user: str) -> None:
-    await context["slack"].publish_home(user, await off_loop(context, home_view, context["rotations"],
-                                                             context["reading"], user, context["covers"]))
+    parts = wired(context)
+    services = parts.services
+    await parts.slack.publish_home(user, await off_loop(context, home_view, services.rotations, services.reading, user,
+                                                        services.covers))
 
 
 def home_view(rotations: Rotations, reading: Reading, user: str, covers: Covers | None = None) -> dict:

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot.db.models import Incident
 from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
-from bot.listeners import after_ack, forms, off_loop, request_key, say_privately
+from bot.listeners import after_ack, forms, off_loop, request_key, say_privately, wired
 from bot.runtime.background import Turn
 from bot.services import Click, Handoffs, Paging, Resolution, Working
 from bot.slack.gateway import slack_error
@@ -47,9 +47,9 @@ def _acting_button(method: str):
     async def handler(ack, body, action, context) -> None:
         click = Click(method=method, target=action_number(action), user=body["user"]["id"], key=action_key(body),
                       response_url=body.get("response_url"), from_home=(body.get("view") or {}).get("type") == "home")
-        await context["clicks"].accept(click)
+        await wired(context).services.clicks.accept(click)
         await ack()
-        context["outbox"].flush_after_acks(name=f"click-{method}")
+        wired(context).services.outbox.flush_after_acks(name=f"click-{method}")
     return handler
 
 
@@ -60,7 +60,7 @@ acknowledge_page = _acting_button("acknowledge_page")  # a page's DM or `@here`
 
 async def escalate_page(ack, body, action, context, respond) -> None:
     """Stored before the ack, like the other buttons that change something (see `_acting_button`)."""
-    paging: Paging = context["paging"]
+    paging: Paging = wired(context).services.paging
     user = body["user"]["id"]
     try:
         page = await off_loop(context, paging.escalate_page, action_number(action), user)
@@ -82,7 +82,7 @@ async def _open_from_button(body: dict, action: dict, context, respond) -> None:
     which = {ActionId.POST_UPDATE: "update", ActionId.RESOLVE: "resolve",
              ActionId.HANDOFF_NOTE: "handoff note"}[action["action_id"]]
     try:
-        incident = await off_loop(context, context["working"].ensure_changeable, action_number(action),
+        incident = await off_loop(context, wired(context).services.working.ensure_changeable, action_number(action),
                                   body["user"]["id"], "resolve" if which == "resolve" else "update")
     except UserError as exc:
         await say_privately(respond, str(exc), context=context, user=body["user"]["id"])
@@ -96,7 +96,7 @@ async def open_incident_modal(context, trigger_id: str, incident: Incident, whic
         incident, text), "handoff note": lambda: handoff_views.note_modal(incident)}
     view = builders[which]()
     try:
-        await context["slack"].open_view(trigger_id, view)
+        await wired(context).slack.open_view(trigger_id, view)
     except SlackApiError as exc:
         log.warning("could not open the %s modal: %s", which, slack_error(exc))
         await say_privately(respond, f"Slack did not let me open the form for {incident_ref(incident.number)} "
@@ -123,14 +123,14 @@ async def _apply_form(ack, context, block: BlockId, apply) -> None:
 
 
 async def update_submitted(ack, body, view, context) -> None:
-    working: Working = context["working"]
+    working: Working = wired(context).services.working
     text = forms.text(view["state"]["values"], BlockId.UPDATE_TEXT, ActionId.UPDATE_TEXT)
     await _apply_form(ack, context, BlockId.UPDATE_TEXT, lambda: working.post_update(
         _modal_number(view), body["user"]["id"], text, _view_key(view)))
 
 
 async def resolve_submitted(ack, body, view, context) -> None:
-    working: Working = context["working"]
+    working: Working = wired(context).services.working
     values = view["state"]["values"]
     rollback = forms.selected(values, BlockId.ROLLBACK, ActionId.ROLLBACK)
     resolution = Resolution(
@@ -142,7 +142,7 @@ async def resolve_submitted(ack, body, view, context) -> None:
 
 
 async def handoff_note_submitted(ack, body, view, context) -> None:
-    working: Working = context["working"]
+    working: Working = wired(context).services.working
     text = forms.text(view["state"]["values"], BlockId.HANDOFF_NOTE, ActionId.HANDOFF_NOTE_TEXT)
     await _apply_form(ack, context, BlockId.HANDOFF_NOTE, lambda: working.add_handoff_note(
         _modal_number(view), body["user"]["id"], text, _view_key(view)))
@@ -151,7 +151,7 @@ async def handoff_note_submitted(ack, body, view, context) -> None:
 async def hand_over(ack, body, action, context, respond) -> None:
     """The digest's "Hand over my incidents": command moves from the outgoing to the incoming primary — stored
     before the ack, like the other buttons that change something (see `_acting_button`)."""
-    handoffs: Handoffs = context["handoffs"]
+    handoffs: Handoffs = wired(context).services.handoffs
     user = body["user"]["id"]
     rotation, outgoing, incoming = [*(action.get("value") or "").split(":"), "", "", ""][:3]
     try:

@@ -35,7 +35,8 @@ from bot.listeners.home import home_view
 from bot.runtime.background import Background
 from bot.runtime.deliveries import Handlers, register_handlers
 from bot.runtime.memory import release_now_and_then
-from bot.runtime.scheduler import TickStepsFailed, build_scheduler
+from bot.runtime.scheduler import build_scheduler
+from bot.runtime.tick import Tick, tick_steps
 from bot.services import (
     Alerts,
     Capture,
@@ -177,37 +178,6 @@ def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: 
                     watch=EngineWatch(settings, db, clock, background))
 
 
-def tick_of(outbox: Outbox, paging: Paging, reminders: Reminders, people: People, covers: Covers,
-            usergroups: UserGroups, capture: Capture, follow_ups: FollowUps, watch: EngineWatch, storms: Storms,
-            heartbeats: Heartbeats, db: Database, background: Background) -> Callable[[], Awaitable[None]]:
-    steps: dict[str, Callable[[], Awaitable[object]]] = {
-        "escalations": paging.escalate_due, "reminders": reminders.remind_due, "covers": covers.expire_due,
-        "usergroups": usergroups.sync_due, "capture": lambda: db.run_background(capture.forget_old),
-        "follow_ups": follow_ups.remind_due, "heartbeats": lambda: db.run_background(heartbeats.check_due),
-        "storms": lambda: db.run_background(storms.end_quiet)}
-    watch.step_failures = dict.fromkeys(steps, 0)  # every step on /metrics from the start, zeros included
-
-    async def tick() -> None:
-        """What the scheduler runs every SCHEDULER_TICK: whatever stored state says is due at `now` is claimed and
-        queued. The sending (deliveries, `users.info`) goes on in the background: a tick never waits on Slack.
-        Each step stands alone (SPEC §5): one that raises is logged and counted, and the ones after it still run."""
-        watch.tick_started()
-        outbox.flush_later()
-        failures = []
-        for name, step in steps.items():
-            try:
-                await step()
-            except Exception as exc:  # a bug or a failing query in one step must not starve the others
-                log.exception("tick step %r failed; the other steps ran", name)
-                watch.step_failed(name)
-                failures.append(exc)
-        background.spawn(people.refresh_now_and_then(), name="people")
-        if failures:  # not a completed tick: HEARTBEAT_URL stays quiet and /metrics shows the lag and the failures
-            raise TickStepsFailed("tick steps failed", failures)
-        watch.tick_done()
-    return tick
-
-
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,
                   scheduler: bool = True) -> Runtime:
     """`scheduler=False` leaves ticking to the caller (tests move a FakeClock and call `runtime.tick()`)."""
@@ -218,9 +188,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     db = Database(engine)
     trackers = make_trackers(settings)
     services = wire_services(settings, db, slack, clock or SystemClock(), background, trackers)
-    tick = tick_of(services.outbox, services.paging, services.reminders, services.people, services.covers,
-                   services.usergroups, services.capture, services.follow_ups, services.watch, services.storms,
-                   services.heartbeats, db, background)
+    tick = Tick(tick_steps(services, db), services, background)
     bolt = build_app(settings, services, slack, background, db)
     socket = SocketConnection(bolt, settings.slack_app_token) if settings.socket_mode and settings.slack_app_token \
         else None

@@ -5,7 +5,7 @@ Each owns its transaction; Slack hears about a change only after it is stored, t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from bot.domain.errors import UserError
 from bot.services.alerts import Alerts, Received
@@ -33,7 +33,7 @@ from bot.services.working import Resolution, Working
 
 @dataclass(frozen=True)
 class Services:
-    """The parts as wired: listeners take the ones they use from Bolt's context, by these names."""
+    """The use-cases as wired: listeners reach them through `wired(context).services` (bot/listeners)."""
 
     outbox: Outbox
     people: People
@@ -55,9 +55,6 @@ class Services:
     capture: Capture
     follow_ups: FollowUps
     watch: EngineWatch
-
-    def by_name(self) -> dict[str, object]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 __all__ = ["Alerts", "Capture", "Changed", "Click", "Clicks", "Covers", "Declared", "Declaring", "Detail",

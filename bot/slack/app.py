@@ -10,7 +10,7 @@ from slack_bolt.authorization import AuthorizeResult
 
 from bot.config import Settings
 from bot.db.repo import Database
-from bot.listeners import commands, covers, declare, events, home, working
+from bot.listeners import WIRED, Wired, commands, covers, declare, events, home, working
 from bot.runtime.background import Background
 from bot.services import Services
 from bot.slack.gateway import SlackGateway
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def build_app(settings: Settings, services: Services, gateway: SlackGateway, background: Background,
               db: Database) -> AsyncApp:
-    parts = {**services.by_name(), "settings": settings, "slack": gateway, "background": background, "db": db}
+    parts = Wired(services=services, settings=settings, slack=gateway, background=background, db=db)
 
     async def authorize(enterprise_id, team_id, **_kwargs) -> AuthorizeResult:
         # Single workspace with a static token: no auth.test on the request path (it would cost an ack).
@@ -42,7 +42,7 @@ def build_app(settings: Settings, services: Services, gateway: SlackGateway, bac
 
     @app.middleware
     async def provide_services(context, next):
-        context.update(parts)  # each listener takes the services it uses, by name
+        context[WIRED] = parts  # each listener takes what it uses from it: `wired(context).services.working`
         await next()
 
     @app.error

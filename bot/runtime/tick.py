@@ -1,0 +1,63 @@
+"""The tick: what the scheduler runs every SCHEDULER_TICK, as a list of named steps. Whatever stored state says is
+due at `now` is claimed and queued; the sending (deliveries, `users.info`) goes on in the background, so a tick never
+waits on Slack. Each step stands alone (SPEC §5): one that raises is logged and counted, the ones after it still run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.db.repo import Database
+from bot.runtime.background import Background
+from bot.runtime.scheduler import TickStepsFailed
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TickStep:
+    name: str  # as counted on /metrics: firefighter_tick_step_failures_total{step}
+    run: Callable[[], Awaitable[object]]
+
+
+def tick_steps(services: Services, db: Database) -> list[TickStep]:
+    """In this order; the steps that only touch the database run in a database thread."""
+    return [
+        TickStep("escalations", services.paging.escalate_due),
+        TickStep("reminders", services.reminders.remind_due),
+        TickStep("covers", services.covers.expire_due),
+        TickStep("usergroups", services.usergroups.sync_due),
+        TickStep("capture", lambda: db.run_background(services.capture.forget_old)),
+        TickStep("follow_ups", services.follow_ups.remind_due),
+        TickStep("heartbeats", lambda: db.run_background(services.heartbeats.check_due)),
+        TickStep("storms", lambda: db.run_background(services.storms.end_quiet)),
+    ]
+
+
+class Tick:
+    """Called by the scheduler (and by tests that move a FakeClock): the outbox is flushed in the background, the
+    steps run in turn, people's time zones are refreshed now and then in the background."""
+
+    def __init__(self, steps: list[TickStep], services: Services, background: Background) -> None:
+        self.steps, self.services, self.background = steps, services, background
+        services.watch.step_failures = {step.name: 0 for step in steps}  # on /metrics from the start, zeros too
+
+    async def __call__(self) -> None:
+        watch = self.services.watch
+        watch.tick_started()
+        self.services.outbox.flush_later()
+        failures = []
+        for step in self.steps:
+            try:
+                await step.run()
+            except Exception as exc:  # a bug or a failing query in one step must not starve the others
+                log.exception("tick step %r failed; the other steps ran", step.name)
+                watch.step_failed(step.name)
+                failures.append(exc)
+        self.background.spawn(self.services.people.refresh_now_and_then(), name="people")
+        if failures:  # not a completed tick: HEARTBEAT_URL stays quiet and /metrics shows the lag and the failures
+            raise TickStepsFailed("tick steps failed", failures)
+        watch.tick_done()
