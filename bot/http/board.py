@@ -14,28 +14,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jinja2
 from aiohttp import web
 from icalendar import Calendar, Event
-from markupsafe import Markup
 
 from bot.config import Settings
 from bot.db.models import Person, Rotation
 from bot.db.repo import Database
 from bot.domain import reminders as rules
-from bot.domain import targets
 from bot.domain.errors import UserError
 from bot.domain.fairness import DEFAULT_WEEKS, Load
-from bot.domain.incident import Priority, Status, incident_ref
-from bot.domain.rotation import ROLES
-from bot.domain.stats import humanize
+from bot.domain.incident import Priority
+from bot.http import board_views as views
 from bot.http import web_text
 from bot.http.charts import stats_charts
 from bot.http.session import Viewer
 from bot.http.tokens import page_allowed, verify
 from bot.services import Reading, Rotations
 from bot.slack.text import as_int, is_user_id
-from bot.views import fairness as fairness_views
 
-COLUMNS = (("new", "New"), ("triaged", "Triaged"), ("in_progress", "In progress"), ("blocked", "Blocked"),
-           ("resolved", "Resolved (last 7 days)"))
 FEED_SHIFTS = 12
 PAGE_SHIFTS = 8
 STATS_WEEKS = 8
@@ -74,9 +68,6 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         except (ZoneInfoNotFoundError, ValueError, OSError):
             return settings.team_timezone
 
-    def when(moment: datetime, tz: tzinfo) -> str:
-        return moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
-
     def people_of(users: set) -> dict[str, Person]:
         """People as Slack told us about them; those it never named are noted for `in_threads` to ask about
         before the page is answered, and asked about in the background too (named from then on)."""
@@ -105,28 +96,14 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
 
     def board(request: web.Request) -> web.Response:
         who = guard(request)
-        tz, now = viewer_tz(request), reading.clock.now()
+        tz = viewer_tz(request)
         rotation_name = request.query.get("rotation", "")
         priority = request.query.get("priority", "")
         priority = priority if priority in Priority._value2member_map_ else ""
         only_missing = request.query.get("missing", "") == "1"
         found = reading.board(rotation_name or None, priority or None)
         people = people_of({i.commander_id for i in found if i.commander_id})
-        columns = []
-        for key, title in COLUMNS:
-            cards = []
-            for incident in (i for i in found if i.status == key):
-                standing = targets.standings(rules.facts_of(incident), now, policy)
-                if only_missing and not targets.missing(standing):
-                    continue
-                cards.append({
-                    "number": incident.number, "ref": incident_ref(incident.number), "title": incident.title,
-                    "priority": incident.priority, "commander": web_text.person(incident.commander_id, people),
-                    "age": humanize(now - incident.created_at),
-                    "quiet": humanize(now - (incident.last_update_at or incident.created_at)),
-                    "targets": [{"text": s.text, "state": s.state, "due": when(s.due_at, tz)} for s in standing],
-                    "overdue": targets.missing(standing)})
-            columns.append({"key": key, "title": title, "cards": cards})
+        columns = views.board_columns(found, people, reading.clock.now(), policy, tz, only_missing)
         return render("board.html", request, who, columns=columns, token=request.query.get("token", ""), tz=str(tz),
                       rotations=[r.name for r in rotations.all()], rotation=rotation_name, priority=priority,
                       missing=only_missing)
@@ -141,28 +118,9 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
             detail = reading.detail(number)
         except UserError as exc:
             raise web.HTTPNotFound(text=str(exc)) from None
-        incident = detail.incident
-        people = people_of({incident.commander_id, incident.reporter_id, *detail.responders,
-                                 *(e.actor_id for e in detail.events), *(f.owner for f in detail.follow_ups),
-                                 *web_text.mentioned([*(e.text for e in detail.events), incident.postmortem,
-                                                      *(f.text for f in detail.follow_ups)])} - {None, ""})
-        events = [{"when": when(e.at, tz), "who": web_text.person(e.actor_id, people, "Firefighter"),
-                   "kind": e.kind, "text": web_text.slack_to_html(e.text, people)} for e in detail.events]
-        follow_ups = [{"id": f.id, "text": web_text.slack_to_html(f.text, people),
-                       "owner": web_text.person(f.owner, people),
-                       "due": f.due_on.isoformat() if f.due_on else "", "done": f.done_at is not None}
-                      for f in detail.follow_ups]
-        standing = [{"text": s.text, "state": s.state, "due": when(s.due_at, tz)}
-                    for s in targets.standings(rules.facts_of(incident), reading.clock.now(), policy)]
-        storm_alerts = [{"priority": a.priority, "title": a.title, "url": a.url or "", "state": a.state,
-                         "times": a.times, "first": when(a.first_at, tz)} for a in detail.storm_alerts]
-        return render("incident.html", request, who, incident=incident, ref=incident_ref(incident.number),
-                      events=events, follow_ups=follow_ups, storm_alerts=storm_alerts, targets=standing,
-                      postmortem=web_text.slack_to_html(incident.postmortem, people),
-                      responders=[web_text.person(r, people) for r in detail.responders],
-                      status=Status(incident.status).label, commander=web_text.person(incident.commander_id, people),
-                      reporter=web_text.person(incident.reporter_id, people, "an alert or a tracker"),
-                      declared=when(incident.created_at, tz), token=request.query.get("token", ""), tz=str(tz))
+        people = people_of(views.incident_people(detail))
+        return render("incident.html", request, who, token=request.query.get("token", ""), tz=str(tz),
+                      **views.incident_view(detail, people, reading.clock.now(), policy, tz))
 
     def stats_page(request: web.Request) -> web.Response:
         who = guard(request)
@@ -188,27 +146,9 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         plan = rotations.plan(rotation, shifts=PAGE_SHIFTS)
         group = group_of(rotation.id)
         loads = loads_of(rotation)
-        people = people_of({*plan.roster, *(o.user_id for o in plan.overrides), *(load.user for load in loads),
-                                 *(u for s in plan.shifts for u in (s.primary, s.secondary, s.tertiary) if u),
-                                 *(group["members"] if group else ())})
-
-        def named(user_id: str | None):
-            return web_text.person(user_id, people)
-
-        shifts = [{"when": ("now – " if i == 0 else "") + when(s.shift_start if i else reading.clock.now(), tz)
-                   + f" → {when(s.shift_end, tz)}", "primary": named(s.primary), "secondary": named(s.secondary),
-                   "tertiary": named(s.tertiary)} for i, s in enumerate(plan.shifts)]
-        overrides = [Markup("{} is {} from {} to {}").format(named(o.user_id), o.role, when(o.starts_at, tz),
-                                                             when(o.ends_at, tz)) for o in plan.overrides]
-        if group is not None:
-            group = {**group, "members": Markup(", ").join(named(u) for u in group["members"]) or "nobody yet"}
-        rows = [{"who": named(load.user), "shifts": fairness_views.shifts(load),
-                 "hours": round(sum(load.hours.values())), "pages": load.pages, "night": load.night_pages,
-                 "ack": fairness_views.duration(load.median_acknowledge), "given": load.covers_given,
-                 "taken": load.covers_taken} for load in loads]
-        return render("rotation.html", request, who, name=rotation.name, shifts=shifts, overrides=overrides,
-                      roster=Markup(", ").join(named(u) for u in plan.roster) or "nobody",
-                      token=request.query.get("token", ""), tz=str(tz), group=group, loads=rows, weeks=DEFAULT_WEEKS)
+        people = people_of(views.rotation_people(plan, group, loads))
+        return render("rotation.html", request, who, token=request.query.get("token", ""), tz=str(tz),
+                      weeks=DEFAULT_WEEKS, **views.rotation_view(plan, group, loads, people, reading.clock.now(), tz))
 
     def calendar(name: str, events: list[tuple[str, str, datetime, datetime]]) -> web.Response:
         cal = Calendar()
@@ -225,23 +165,10 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
             cal.add_component(event)
         return web.Response(body=cal.to_ical(), content_type="text/calendar", charset="utf-8")
 
-    def shift_events(rotation, only: str | None = None) -> list[tuple[str, str, datetime, datetime]]:
+    def shift_events(rotation: Rotation, only: str | None = None) -> list[views.FeedEvent]:
         plan = rotations.plan(rotation, shifts=FEED_SHIFTS)
-        people = people_of({*plan.roster, *(o.user_id for o in plan.overrides)})
-        found = []
-        for shift in plan.shifts:
-            for role in ROLES:
-                user = shift.holder(role)
-                if user and (only is None or user == only):
-                    found.append((f"{rotation.name}-{shift.shift_index}-{role.value}@firefighter",
-                                  f"{rotation.name} {role.value}: {web_text.name_of(user, people)}",
-                                  shift.shift_start, shift.shift_end))
-        for override in plan.overrides:
-            if only is None or override.user_id == only:
-                found.append((f"{rotation.name}-override-{override.id}@firefighter",
-                              f"{rotation.name} {override.role} (override): "
-                              f"{web_text.name_of(override.user_id, people)}", override.starts_at, override.ends_at))
-        return found
+        return views.shift_events(rotation, plan, people_of({*plan.roster, *(o.user_id for o in plan.overrides)}),
+                                  only)
 
     def rotation_feed(request: web.Request, name: str) -> web.Response:
         rotation = rotations.named_rotation(name)

@@ -10,11 +10,8 @@ retried request changes the incident once.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 from collections.abc import Callable
-from urllib.parse import urlencode
 
 from aiohttp import web
 from slack_sdk.errors import SlackApiError
@@ -24,7 +21,7 @@ from bot.db import repo
 from bot.db.models import WebSession
 from bot.db.repo import Database
 from bot.domain.errors import UserError
-from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.incident import incident_ref
 from bot.http.session import (
     FLOW_COOKIE,
     FLOW_LIFETIME,
@@ -40,13 +37,12 @@ from bot.http.session import (
     session_id_of,
     start_flow,
 )
+from bot.http.sign_in_views import Change, authorize_url, board_act, change_of
 from bot.services import Changed, Reading, Working
 from bot.slack.gateway import TRANSPORT_ERRORS, SlackGateway, slack_error
 
 log = logging.getLogger(__name__)
 CALLBACK = "/auth/slack/callback"
-_KEY = re.compile(r"[A-Za-z0-9_-]{8,64}")
-MOVES = {Status.TRIAGED, Status.IN_PROGRESS, Status.BLOCKED, Status.RESOLVED}
 VIEWER = web.RequestKey("viewer", Viewer)
 _NO_VIEWER = ("/static/", "/slack/", "/alerts/", "/heartbeats/", "/webhooks/", "/metrics")  # who looks: irrelevant
 RECHECK_BUDGET = 2.0  # seconds a request waits for Slack to say whether its signed-in person is still active
@@ -133,10 +129,8 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
         if not settings.sign_in:
             return _refused(404, "Sign in with Slack is not set up here (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET).")
         cookie, flow = start_flow(secret, reading.clock.now(), request.query.get("next"))
-        target = settings.slack_authorize_url + "?" + urlencode({
-            "response_type": "code", "scope": "openid profile", "client_id": settings.slack_client_id,
-            "state": flow.state, "nonce": flow.nonce, "redirect_uri": redirect_uri,
-            **({"team": slack.team_id} if slack.team_id else {})})
+        target = authorize_url(settings.slack_authorize_url, settings.slack_client_id or "", redirect_uri,
+                               flow.state, flow.nonce, slack.team_id)
         response = web.HTTPFound(target)
         _cookie(response, settings, FLOW_COOKIE, cookie, FLOW_LIFETIME)
         raise response
@@ -202,35 +196,24 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
         if not same(request.headers.get("X-CSRF-Token"), who.csrf):
             return web.json_response({"error": "This page is stale: reload it."}, status=403)
         try:
-            body = json.loads(await request.read())
-            number, action = body["incident"], str(body["action"])
-            value, note, key = str(body.get("value", "")), str(body.get("note", "")), str(body.get("key", ""))
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-            return web.json_response({"error": "send {incident, action, value, key} as JSON"}, status=400)
-        if type(number) is not int or not _KEY.fullmatch(key) or not 0 < number < 2**31:
-            return web.json_response({"error": "a request key and an incident number are needed"}, status=400)
+            asked = board_act(await request.read())
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
         try:
-            changed, said = await db.run(apply, who, number, action, value, note, f"web:{key}")
+            change = change_of(asked)
+            changed = await db.run(apply, who, asked.number, change, f"web:{asked.key}")
         except UserError as exc:
             return web.json_response({"error": str(exc)}, status=409)
-        return web.json_response({"ok": True, "message": said, "incident": incident_ref(number),
+        return web.json_response({"ok": True, "message": change.said, "incident": incident_ref(asked.number),
                                   "status": changed.incident.status, "replayed": changed.replayed})
 
-    def apply(who: Viewer, number: int, action: str, value: str, note: str, key: str) -> tuple[Changed, str]:
-        if action == "move":
-            target = Status(value) if value in Status._value2member_map_ else None
-            if target not in MOVES:
-                raise UserError(f"A card moves to triaged, in progress, blocked or resolved, not {value[:20]!r}.")
-            if target is Status.RESOLVED and not note.strip():
-                raise UserError("Say in a sentence how it was resolved.")
-            return working.set_status(number, who.user_id, target, note, key), f"{incident_ref(number)}: " \
-                f"{target.label}."
-        if action == "command":
-            return working.take_command(number, who.user_id, key), f"You command {incident_ref(number)}."
-        if action == "priority" and value in Priority._value2member_map_:
-            return working.set_priority(number, who.user_id, Priority(value), key), \
-                f"{incident_ref(number)} is {value}."
-        raise UserError("Unknown action: move, command or priority.")
+    def apply(who: Viewer, number: int, change: Change, key: str) -> Changed:
+        """The same service calls as the `/incident` commands, as the signed-in person."""
+        if change.what == "status":
+            return working.set_status(number, who.user_id, change.target, change.note, key)
+        if change.what == "command":
+            return working.take_command(number, who.user_id, key)
+        return working.set_priority(number, who.user_id, change.priority, key)
 
     app.middlewares.append(who_is_looking)
     app.router.add_get("/auth/slack/login", login)
