@@ -10,21 +10,18 @@ import pytest
 
 from bot.domain.incident import Priority, Status
 from bot.domain.tracker import (
-    BadEvent,
     IssueEvent,
     IssueFacts,
     Linked,
     comment_body,
     decide,
     from_slack,
-    github_event,
-    gitlab_event,
     issue_body,
     issue_labels,
     issue_title,
     priority_of,
-    same_project,
 )
+from bot.trackers.events import BadEvent, github_event, gitlab_event, same_project
 
 PAYLOADS = Path(__file__).parent / "payloads"
 

@@ -19,10 +19,11 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.db.repo import Database
-from bot.domain.tracker import BadEvent, Ignored, IssueEvent, github_event, gitlab_event, same_project
+from bot.domain.tracker import IssueEvent
 from bot.http.alerts import cleaned
 from bot.http.tokens import as_bytes
 from bot.services.issue_events import IssueEvents
+from bot.trackers.events import BadEvent, Ignored, github_event, gitlab_event, same_project
 
 log = logging.getLogger(__name__)
 

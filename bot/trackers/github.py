@@ -14,8 +14,9 @@ import aiohttp
 import gidgethub
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.domain.tracker import IssueRef, issue_time, own_issue
+from bot.domain.tracker import IssueRef, own_issue
 from bot.trackers import TIMEOUT_SECONDS, Relabel, Synced, TrackerDown, TrackerRefused
+from bot.trackers.events import issue_time
 
 USER_AGENT = "firefighter-incident-bot"
 SECONDARY_WAIT = 60.0  # seconds

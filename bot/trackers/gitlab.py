@@ -15,8 +15,9 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 
-from bot.domain.tracker import IssueRef, issue_time, own_issue
+from bot.domain.tracker import IssueRef, own_issue
 from bot.trackers import TIMEOUT_SECONDS, Relabel, Synced, TrackerDown, TrackerRefused
+from bot.trackers.events import issue_time
 
 
 def _retry_after(headers) -> float | None:
