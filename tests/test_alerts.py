@@ -12,7 +12,8 @@ import time
 import pytest
 from sqlmodel import func, select
 
-from bot.db.models import Incident, Notice, Page, StormAlert, TimelineEvent
+from bot.db.edge_models import StormAlert
+from bot.db.models import Incident, Notice, Page, TimelineEvent
 from tests.slack_requests import sample
 from tests.test_paging import with_rotation
 

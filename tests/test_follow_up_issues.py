@@ -7,7 +7,8 @@ import json
 
 from sqlmodel import select
 
-from bot.db.models import Delivery, FollowUp, FollowUpIssue
+from bot.db.edge_models import FollowUpIssue
+from bot.db.models import Delivery, FollowUp
 from bot.slack.ids import BlockId
 from tests.test_follow_ups import say
 from tests.test_tracker_bridge import deliver, events_of

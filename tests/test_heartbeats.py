@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import func, select
 
 from bot.config import parse_duration
-from bot.db.models import Heartbeat, Incident, TimelineEvent
+from bot.db.edge_models import Heartbeat
+from bot.db.models import Incident, TimelineEvent
 from bot.domain.errors import UserError
 from bot.domain.heartbeats import HeartbeatSpec, parse_create, silent_after
 from bot.domain.incident import Declaration, Priority

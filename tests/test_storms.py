@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.db import repo
+from bot.db.edge_models import AlertStorm, StormAlert
 from bot.db.engine import normalize_url
-from bot.db.models import AlertStorm, Incident, StormAlert, TimelineEvent
+from bot.db.models import Incident, TimelineEvent
 from bot.domain.incident import Priority
 from bot.domain.storms import joins_storm, raised_to, storm_priority
 from bot.views.storms import news

@@ -10,7 +10,8 @@ import time
 
 from sqlmodel import delete, func, select
 
-from bot.db.models import Incident, TimelineEvent, TrackerIssue, TrackerState
+from bot.db.edge_models import TrackerIssue, TrackerState
+from bot.db.models import Incident, TimelineEvent
 from tests.test_paging import dms_to, with_rotation
 from tests.test_self_watch import details_link, stranger_health
 from tests.trackers import Side, moment, start_side

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlmodel import delete, select
 
-from bot.db.models import TrackerIssue, TrackerState
+from bot.db.edge_models import TrackerIssue, TrackerState
 from tests.test_tracker_bridge import deliver
 from tests.trackers import Side, moment
 

@@ -9,7 +9,7 @@ import json
 import aiohttp
 import pytest
 
-from bot.db.models import WebSession
+from bot.db.edge_models import WebSession
 from bot.http.session import SESSION_COOKIE
 from tests.test_sign_in import CLIENT, act, signed_in
 

@@ -1,40 +1,19 @@
-"""The tables. Timestamps are stored through `UTCDateTime` so they always come back timezone-aware UTC."""
+"""The tables of incidents, rotations, pages, people, notices, the outbox, follow-ups and what channels said
+(`edge_models` holds the rest). Timestamps are stored through `UTCDateTime` (`columns`) so they always
+come back timezone-aware UTC."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-
-class UTCDateTime(TypeDecorator):
-    """Writes UTC, reads aware datetimes — SQLite forgets the zone, PostgreSQL keeps it in timestamptz."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("refusing to store a naive datetime")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
+from bot.db.columns import timestamp
 
 # `Incident.next_due_at`: "read me at the next tick" (any change to the row sets it) and "nothing will come due".
 RECHECK = datetime(1970, 1, 1, tzinfo=UTC)
 NEVER = datetime(9999, 12, 31, tzinfo=UTC)
-
-
-def _timestamp(**kwargs) -> sa.Column:
-    return sa.Column(UTCDateTime(), **kwargs)
 
 
 class Rotation(SQLModel, table=True):
@@ -42,7 +21,7 @@ class Rotation(SQLModel, table=True):
     name: str = Field(max_length=80, sa_column_kwargs={"unique": True})
     channel_id: str = Field(max_length=32, index=True)
     created_by: str = Field(max_length=32)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))
     feed_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # bumped to revoke .ics links
 
 
@@ -85,11 +64,11 @@ class Incident(SQLModel, table=True):
     announcement_ts: str | None = Field(default=None, max_length=32)
     summary_ts: str | None = Field(default=None, max_length=32)
     slack_steps_done: str = Field(default="", max_length=500)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
-    updated_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    acknowledged_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
-    resolved_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
-    last_update_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    created_at: datetime = Field(sa_column=timestamp(nullable=False, index=True))
+    updated_at: datetime = Field(sa_column=timestamp(nullable=False))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    resolved_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    last_update_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
     duplicate_of: int | None = None
     reopen_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     resolution: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
@@ -97,7 +76,7 @@ class Incident(SQLModel, table=True):
     follow_ups: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     postmortem: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     postmortem_ts: str | None = Field(default=None, max_length=32)
-    p0_since: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    p0_since: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
     source: str = Field(default="slack", max_length=16, sa_column_kwargs={"server_default": "slack"})
     alert_fingerprint: str | None = Field(default=None, max_length=220, index=True)
     alert_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -105,7 +84,7 @@ class Incident(SQLModel, table=True):
     alert_left_out: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # truncatedAlerts last heard
     # When the tick must look at this incident again (bot/domain/reminders.next_due). Every UPDATE that does not
     # set it puts it back to RECHECK, whatever code path made the change, so no change can leave a stale moment.
-    next_due_at: datetime | None = Field(default=RECHECK, sa_column=_timestamp(
+    next_due_at: datetime | None = Field(default=RECHECK, sa_column=timestamp(
         nullable=True, index=True, default=RECHECK, onupdate=RECHECK))
 
     @property
@@ -118,7 +97,7 @@ class TimelineEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
-    at: datetime = Field(sa_column=_timestamp(nullable=False))
+    at: datetime = Field(sa_column=timestamp(nullable=False))
     actor_id: str | None = Field(default=None, max_length=32)
     kind: str = Field(max_length=32)
     text: str = Field(default="", sa_type=sa.Text)
@@ -132,7 +111,7 @@ class IncidentResponder(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     user_id: str = Field(max_length=32, index=True)
-    added_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    added_at: datetime = Field(sa_column=timestamp(nullable=False))
 
 
 class RosterVersion(SQLModel, table=True):
@@ -143,7 +122,7 @@ class RosterVersion(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     rotation_id: int = Field(foreign_key="rotation.id", index=True)
-    since: datetime = Field(sa_column=_timestamp(nullable=False))
+    since: datetime = Field(sa_column=timestamp(nullable=False))
     members: str = Field(default="", sa_type=sa.Text)
 
 
@@ -156,10 +135,10 @@ class RotationOverride(SQLModel, table=True):
     rotation_id: int = Field(foreign_key="rotation.id", index=True)
     user_id: str = Field(max_length=32)
     role: str = Field(max_length=16)
-    starts_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    ends_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+    starts_at: datetime = Field(sa_column=timestamp(nullable=False))
+    ends_at: datetime = Field(sa_column=timestamp(nullable=False, index=True))
     created_by: str = Field(max_length=32)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))
 
 
 class RotationSwap(SQLModel, table=True):
@@ -173,7 +152,7 @@ class RotationSwap(SQLModel, table=True):
     user_b: str = Field(max_length=32)
     shift_index: int
     created_by: str = Field(max_length=32)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))
 
 
 class RotationUserGroup(SQLModel, table=True):
@@ -190,12 +169,12 @@ class RotationUserGroup(SQLModel, table=True):
     group_id: str | None = Field(default=None, max_length=32)
     scope: str = Field(default="primary", max_length=16)
     set_by: str = Field(max_length=32)
-    set_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    set_at: datetime = Field(sa_column=timestamp(nullable=False))
     wanted: str = Field(default="", max_length=200)
     synced: str = Field(default="", max_length=200)
-    synced_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    synced_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
     error: str = Field(default="", max_length=200)
-    error_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    error_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
     told: str = Field(default="", max_length=200)
     # How the group is the bot's to change (SPEC §5): `create` (a new handle: the delivery creates the group, its
     # description carrying `create_ref` so an unclear first answer is found again), `ours` (a group the bot created)
@@ -212,7 +191,7 @@ class BotUserGroup(SQLModel, table=True):
     group_id: str = Field(primary_key=True, max_length=32)
     handle: str = Field(max_length=100)
     rotation_id: int | None = Field(default=None)  # the rotation it was created for
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))
 
 
 class CoverRequest(SQLModel, table=True):
@@ -228,16 +207,16 @@ class CoverRequest(SQLModel, table=True):
     rotation_id: int = Field(foreign_key="rotation.id", index=True)
     requester: str = Field(max_length=32, index=True)
     role: str = Field(max_length=16)
-    starts_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
-    ends_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    starts_at: datetime = Field(sa_column=timestamp(nullable=False, index=True))
+    ends_at: datetime = Field(sa_column=timestamp(nullable=False))
     reason: str = Field(default="", max_length=300)
     state: str = Field(default="open", max_length=16, index=True)
     taken_by: str | None = Field(default=None, max_length=32, index=True)
     override_id: int | None = Field(default=None, foreign_key="rotation_override.id")
     channel_id: str | None = Field(default=None, max_length=32)  # where the request was posted, once it was
     message_ts: str | None = Field(default=None, max_length=32)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    decided_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))
+    decided_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
 
 
 class Page(SQLModel, table=True):
@@ -260,14 +239,14 @@ class Page(SQLModel, table=True):
     note: str = Field(default="", max_length=500)
     paged_by: str | None = Field(default=None, max_length=32)
     state: str = Field(default="queued", max_length=16, index=True)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    claimed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
-    sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
     dm_channel: str | None = Field(default=None, max_length=32)
     dm_ts: str | None = Field(default=None, max_length=32)
-    acknowledged_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
     acknowledged_by: str | None = Field(default=None, max_length=32)
-    escalated_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    escalated_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
 
 
 class Person(SQLModel, table=True):
@@ -278,7 +257,7 @@ class Person(SQLModel, table=True):
     tz: str | None = Field(default=None, max_length=64)
     name: str | None = Field(default=None, max_length=80)
     avatar: str | None = Field(default=None, max_length=500)
-    fetched_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+    fetched_at: datetime = Field(sa_column=timestamp(nullable=False, index=True))
 
 
 class Notice(SQLModel, table=True):
@@ -296,9 +275,9 @@ class Notice(SQLModel, table=True):
     rotation_id: int | None = Field(default=None, foreign_key="rotation.id", index=True)
     step: int = 1
     state: str = Field(default="queued", max_length=16, index=True)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    claimed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
-    sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True, index=True))
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True, index=True))
 
 
 class Delivery(SQLModel, table=True):
@@ -317,45 +296,12 @@ class Delivery(SQLModel, table=True):
     payload: str = Field(default="{}", sa_type=sa.Text)
     state: str = Field(default="queued", max_length=16, index=True)
     attempts: int = 0
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    next_attempt_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    claimed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))
+    next_attempt_at: datetime = Field(sa_column=timestamp(nullable=False))
+    claimed_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
     claim_token: str | None = Field(default=None, max_length=32)
-    sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    sent_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
     last_error: str = Field(default="", max_length=200)
-
-
-class TrackerIssue(SQLModel, table=True):
-    """An incident's issue in an issue tracker (`github`, `gitlab`): one issue per incident per tracker, and one
-    incident per issue (both unique), whichever side opened it. `issue_id` is the tracker's own id of the issue
-    (stable across renames and transfers); `number` the one people see (#12, GitLab's iid)."""
-
-    __tablename__ = "tracker_issue"
-    __table_args__ = (sa.UniqueConstraint("tracker", "issue_id"), sa.UniqueConstraint("incident_id", "tracker"))
-
-    id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(foreign_key="incident.id", index=True)
-    tracker: str = Field(max_length=16)
-    issue_id: str = Field(max_length=64)
-    number: int
-    url: str = Field(default="", max_length=500)
-    opened_there: bool = False  # the issue came first (the incident was declared from it)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    # The issue's own time in the newest webhook event applied: an older one arriving late changes nothing.
-    seen_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
-
-
-class TrackerState(SQLModel, table=True):
-    """What the bot knows of a tracker: the account it acts as there (webhook events that account caused are the
-    bot's own changes coming back, not news), and the last refusal for good until a call succeeds again."""
-
-    __tablename__ = "tracker_state"
-
-    tracker: str = Field(primary_key=True, max_length=16)
-    login: str | None = Field(default=None, max_length=255)
-    error: str = Field(default="", max_length=300)
-    error_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
-    ok_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
 
 
 class FollowUp(SQLModel, table=True):
@@ -369,10 +315,10 @@ class FollowUp(SQLModel, table=True):
     text: str = Field(max_length=500)
     owner: str = Field(max_length=32, index=True)
     due_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date(), nullable=True, index=True))
-    done_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True, index=True))
+    done_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True, index=True))
     done_by: str | None = Field(default=None, max_length=32)
     created_by: str = Field(max_length=32)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))
 
 
 class ChannelMessage(SQLModel, table=True):
@@ -389,7 +335,7 @@ class ChannelMessage(SQLModel, table=True):
     user_id: str | None = Field(default=None, max_length=32)
     text: str = Field(default="", sa_type=sa.Text)
     deleted: bool = False
-    seen_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
+    seen_at: datetime = Field(sa_column=timestamp(nullable=False, index=True))
     # Who marks it for the timeline, as JSON {person (or "pin"): [marks it?, the event's ts]}: the newest event per
     # person wins, so a removal that overtook its reaction, or a retried reaction, cannot undo a later change.
     marks: str = Field(default="{}", sa_type=sa.Text, sa_column_kwargs={"server_default": "{}"})
@@ -403,105 +349,4 @@ class HandledRequest(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=200)
     kind: str = Field(max_length=32)
-    at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
-
-
-class AlertStorm(SQLModel, table=True):
-    """More alert incidents than ALERT_STORM_THRESHOLD within ALERT_STORM_WINDOW: the alerts after that join this
-    one incident. It goes on while alerts keep joining within the window (`last_alert_at`); `ended_at` is set by
-    the tick that saw the window pass quietly. `news_owed`: a message listing what joined or resolved is queued."""
-
-    __tablename__ = "alert_storm"
-
-    id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(foreign_key="incident.id", unique=True)
-    started_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    last_alert_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
-    ended_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True, index=True))
-    news_owed: bool = False
-
-
-class StormAlert(SQLModel, table=True):
-    """One alert of a storm, by fingerprint: every alert is kept, however many. `told` is the state the storm's
-    channel last heard of it ('' before it was listed), so each alert is listed once and its resolution once."""
-
-    __tablename__ = "storm_alert"
-    __table_args__ = (sa.UniqueConstraint("storm_id", "fingerprint"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    storm_id: int = Field(foreign_key="alert_storm.id", index=True)
-    fingerprint: str = Field(max_length=220, index=True)
-    title: str = Field(max_length=200)
-    priority: str = Field(max_length=2)
-    url: str | None = Field(default=None, max_length=2000)
-    state: str = Field(default="firing", max_length=8)  # firing, resolved
-    told: str = Field(default="", max_length=8)
-    times: int = 1
-    started_at: str | None = Field(default=None, max_length=40)  # the `startsAt` of the firing last counted
-    first_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
-    last_at: datetime = Field(sa_column=_timestamp(nullable=False))
-
-
-class Heartbeat(SQLModel, table=True):
-    """Something that should say it is alive every `interval_seconds` (a cron job, a backup, a pipeline). Silent
-    past `silent_after` plus one tick, it opens an incident (`incident_id`, one per silence: `silence_of` is the
-    `silent_after` it was declared for); the next beat moves `silent_after` on, and the incident is resolved."""
-
-    __tablename__ = "heartbeat"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=80, unique=True)
-    interval_seconds: int
-    rotation_id: int | None = Field(default=None, foreign_key="rotation.id")
-    priority: str = Field(default="P1", max_length=2)
-    created_by: str = Field(max_length=32)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    last_beat_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
-    silent_after: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
-    beats: int = 0
-    incident_id: int | None = Field(default=None, foreign_key="incident.id")
-    silence_of: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))  # its `silent_after`
-
-
-class FollowUpIssue(SQLModel, table=True):
-    """A follow-up's issue in an issue tracker: one per follow-up per tracker, one follow-up per issue. Closing
-    either closes both (SPEC §2 "Follow-ups"); `seen_at` orders the tracker's events as for incidents' issues."""
-
-    __tablename__ = "follow_up_issue"
-    __table_args__ = (sa.UniqueConstraint("tracker", "issue_id"), sa.UniqueConstraint("follow_up_id", "tracker"))
-
-    id: int | None = Field(default=None, primary_key=True)
-    follow_up_id: int = Field(foreign_key="follow_up.id", index=True)
-    tracker: str = Field(max_length=16)
-    issue_id: str = Field(max_length=64)
-    number: int
-    url: str = Field(default="", max_length=500)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    seen_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
-
-
-class PersonFeed(SQLModel, table=True):
-    """A person's calendar-feed version (`/incident me feed-reset` bumps it): their feed links carry it, so a reset
-    revokes every link handed out before. No row: version 0."""
-
-    __tablename__ = "person_feed"
-
-    user_id: str = Field(primary_key=True, max_length=32)
-    version: int = 0
-    reset_at: datetime = Field(sa_column=_timestamp(nullable=False))
-
-
-class WebSession(SQLModel, table=True):
-    """A sign-in on the web board, kept server-side so it can be taken back: logging out deletes it, and so does
-    the person's deactivation in Slack (checked at most every SESSION_RECHECK). The cookie carries only its id."""
-
-    __tablename__ = "web_session"
-
-    id: str = Field(primary_key=True, max_length=64)
-    user_id: str = Field(max_length=32, index=True)
-    name: str = Field(max_length=80)
-    team_id: str = Field(default="", max_length=32)
-    csrf: str = Field(max_length=64)
-    created_at: datetime = Field(sa_column=_timestamp(nullable=False))
-    expires_at: datetime = Field(sa_column=_timestamp(nullable=False, index=True))
-    checked_at: datetime = Field(sa_column=_timestamp(nullable=False))
+    at: datetime = Field(sa_column=timestamp(nullable=False, index=True))

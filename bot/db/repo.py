@@ -19,35 +19,37 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from bot.db.columns import UTCDateTime
+from bot.db.edge_models import (
+    AlertStorm,
+    FollowUpIssue,
+    Heartbeat,
+    PersonFeed,
+    StormAlert,
+    TrackerIssue,
+    TrackerState,
+    WebSession,
+)
 from bot.db.models import (
     RECHECK,
-    AlertStorm,
     BotUserGroup,
     ChannelMessage,
     CoverRequest,
     Delivery,
     FollowUp,
-    FollowUpIssue,
     HandledRequest,
-    Heartbeat,
     Incident,
     IncidentResponder,
     Notice,
     Page,
     Person,
-    PersonFeed,
     RosterVersion,
     Rotation,
     RotationMember,
     RotationOverride,
     RotationSwap,
     RotationUserGroup,
-    StormAlert,
     TimelineEvent,
-    TrackerIssue,
-    TrackerState,
-    UTCDateTime,
-    WebSession,
 )
 
 OPEN_STATUS_VALUES = ("new", "triaged", "in_progress", "blocked")

@@ -12,7 +12,8 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.db import repo
-from bot.db.models import AlertStorm, Delivery, Incident, StormAlert
+from bot.db.edge_models import AlertStorm, StormAlert
+from bot.db.models import Delivery, Incident
 from bot.delivery.engine import DeliveryEngine, Sent
 from bot.delivery.kinds import Kind, Refused, incident_lane
 from bot.delivery.messages import incident_in

@@ -26,7 +26,8 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.db import repo
-from bot.db.models import Delivery, FollowUp, FollowUpIssue, Incident, TrackerIssue
+from bot.db.edge_models import FollowUpIssue, TrackerIssue
+from bot.db.models import Delivery, FollowUp, Incident
 from bot.delivery.engine import DeliveryEngine, Sent
 from bot.delivery.kinds import Drop, Kind, Later, Refused, TrackerCall, Unavailable, incident_lane, tracker_kind
 from bot.delivery.messages import incident_in

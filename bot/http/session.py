@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from bot.db.models import WebSession
+from bot.db.edge_models import WebSession
 from bot.http.tokens import as_bytes, sign, verify
 
 SESSION_COOKIE = "ff_session"

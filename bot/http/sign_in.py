@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.db import repo
-from bot.db.models import WebSession
+from bot.db.edge_models import WebSession
 from bot.db.repo import Database
 from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref

@@ -5,8 +5,8 @@ alembic.ini's url."""
 from alembic import context
 from sqlmodel import SQLModel
 
-import bot.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.config import database_url
+from bot.db import edge_models, models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.db.engine import make_engine, normalize_url
 
 config = context.config

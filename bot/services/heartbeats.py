@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.clock import Clock
 from bot.config import Settings, parse_duration
 from bot.db import repo
-from bot.db.models import Heartbeat, Incident
+from bot.db.edge_models import Heartbeat
+from bot.db.models import Incident
 from bot.domain.errors import UserError
 from bot.domain.heartbeats import check_name, declared_silent_before, parse_create, silent_after
 from bot.domain.incident import Declaration, Priority, Status, incident_ref

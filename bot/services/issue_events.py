@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
-from bot.db.models import FollowUp, FollowUpIssue
+from bot.db.edge_models import FollowUpIssue
+from bot.db.models import FollowUp
 from bot.domain.errors import UserError
 from bot.domain.incident import Declaration, Priority, Status, clean_title, incident_ref
 from bot.domain.tracker import Decision, IssueEvent, Linked, TrackerActor, decide, newer

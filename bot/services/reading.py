@@ -11,7 +11,8 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
-from bot.db.models import FollowUp, Incident, Person, StormAlert, TimelineEvent
+from bot.db.edge_models import StormAlert
+from bot.db.models import FollowUp, Incident, Person, TimelineEvent
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.reminders import Policy

@@ -19,7 +19,8 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
-from bot.db.models import AlertStorm, Incident, StormAlert
+from bot.db.edge_models import AlertStorm, StormAlert
+from bot.db.models import Incident
 from bot.delivery.kinds import Kind, incident_lane
 from bot.domain.alerts import Alert
 from bot.domain.errors import UserError

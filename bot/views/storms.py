@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from bot.db.models import StormAlert
+from bot.db.edge_models import StormAlert
 from bot.domain.incident import Priority
 from bot.domain.stats import humanize
 from bot.slack.text import escape, link, truncate

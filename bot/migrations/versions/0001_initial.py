@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.db.models
+import bot.db.columns
 
 revision = '0001'
 down_revision = None
@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
     sa.Column('channel_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('created_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
@@ -51,10 +51,10 @@ def upgrade() -> None:
     sa.Column('announcement_ts', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('summary_ts', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('slack_steps_done', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-    sa.Column('created_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('acknowledged_at', bot.db.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', bot.db.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acknowledged_at', bot.db.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', bot.db.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['rotation_id'], ['rotation.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('declare_key'),
@@ -69,7 +69,7 @@ def upgrade() -> None:
     op.create_table('timeline_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('incident_id', sa.Integer(), nullable=False),
-    sa.Column('at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),

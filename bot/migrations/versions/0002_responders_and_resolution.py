@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.db.models
+import bot.db.columns
 
 revision = '0002'
 down_revision = '0001'
@@ -33,7 +33,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('incident_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('added_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('added_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['incident_id'], ['incident.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('incident_id', 'user_id')
@@ -43,7 +43,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_incident_responder_user_id'), ['user_id'], unique=False)
 
     with op.batch_alter_table('incident', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('last_update_at', bot.db.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('last_update_at', bot.db.columns.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('duplicate_of', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('reopen_count', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('resolution', sa.Text(), server_default='', nullable=False))

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.db.models
+import bot.db.columns
 
 revision = '0003'
 down_revision = '0002'
@@ -20,7 +20,7 @@ def upgrade() -> None:
     op.create_table('person',
     sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('tz', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('fetched_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('fetched_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('user_id')
     )
     with op.batch_alter_table('person', schema=None) as batch_op:
@@ -31,10 +31,10 @@ def upgrade() -> None:
     sa.Column('rotation_id', sa.Integer(), nullable=False),
     sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('starts_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('created_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['rotation_id'], ['rotation.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -49,7 +49,7 @@ def upgrade() -> None:
     sa.Column('user_b', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('shift_index', sa.Integer(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('created_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['rotation_id'], ['rotation.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -68,14 +68,14 @@ def upgrade() -> None:
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('paged_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('created_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_at', bot.db.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', bot.db.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', bot.db.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', bot.db.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('dm_channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('dm_ts', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('acknowledged_at', bot.db.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_at', bot.db.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('acknowledged_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.Column('escalated_at', bot.db.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('escalated_at', bot.db.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['incident_id'], ['incident.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('incident_id', 'chain', 'step')

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.db.models
+import bot.db.columns
 
 revision = '0004'
 down_revision = '0003'
@@ -25,9 +25,9 @@ def upgrade() -> None:
     sa.Column('rotation_id', sa.Integer(), nullable=True),
     sa.Column('step', sa.Integer(), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('created_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_at', bot.db.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', bot.db.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', bot.db.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', bot.db.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['incident_id'], ['incident.id'], ),
     sa.ForeignKeyConstraint(['rotation_id'], ['rotation.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -41,7 +41,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_notice_state'), ['state'], unique=False)
 
     with op.batch_alter_table('incident', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('p0_since', bot.db.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('p0_since', bot.db.columns.UTCDateTime(timezone=True), nullable=True))
 
 
 

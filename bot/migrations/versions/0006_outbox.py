@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.db.models
+import bot.db.columns
 
 revision = '0006'
 down_revision = '0005'
@@ -25,10 +25,10 @@ def upgrade() -> None:
     sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('created_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('next_attempt_at', bot.db.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_at', bot.db.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', bot.db.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', bot.db.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', bot.db.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', bot.db.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.ForeignKeyConstraint(['incident_id'], ['incident.id'], ),
     sa.PrimaryKeyConstraint('id')

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from bot.db.models import UTCDateTime
+from bot.db.columns import UTCDateTime
 
 revision = '0013'
 down_revision = '0012'

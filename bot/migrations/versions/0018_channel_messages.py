@@ -7,7 +7,7 @@ Create Date: 2026-11-24
 import sqlalchemy as sa
 from alembic import op
 
-from bot.db.models import UTCDateTime
+from bot.db.columns import UTCDateTime
 
 revision = '0018'
 down_revision = '0017'

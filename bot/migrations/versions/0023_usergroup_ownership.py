@@ -8,7 +8,7 @@ Create Date: 2026-12-05
 import sqlalchemy as sa
 from alembic import op
 
-from bot.db.models import UTCDateTime
+from bot.db.columns import UTCDateTime
 
 revision = '0023'
 down_revision = '0022'
