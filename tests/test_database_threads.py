@@ -14,12 +14,11 @@ from sqlmodel import Session, select
 from bot.db import repo
 from bot.db.engine import make_engine, upgrade_to_head
 from bot.db.models import Delivery
-from bot.db.repo import Database, PriorityThreads, retry_on_deadlock
 from tests.conftest import cannot_run
 
 
 def test_waiting_requests_go_before_queued_background_work():
-    threads = PriorityThreads(1)
+    threads = repo.database.PriorityThreads(1)
     started, release, order = threading.Event(), threading.Event(), []
 
     def busy() -> None:
@@ -41,7 +40,7 @@ def test_waiting_requests_go_before_queued_background_work():
 
 
 def test_an_error_reaches_whoever_waits_and_the_thread_goes_on():
-    threads = PriorityThreads(1)
+    threads = repo.database.PriorityThreads(1)
 
     def broken() -> None:
         raise ValueError("no")
@@ -54,7 +53,7 @@ def test_an_error_reaches_whoever_waits_and_the_thread_goes_on():
 
 async def test_work_that_meets_a_dropped_connection_is_tried_again(database_url):
     engine = make_engine(database_url)
-    db = Database(engine)
+    db = repo.database.Database(engine)
     calls = []
 
     def one() -> int:
@@ -146,7 +145,7 @@ def test_work_postgresql_rolls_back_to_break_a_deadlock_is_tried_again(postgres)
 
     try:
         results: list = []
-        threads = [threading.Thread(target=lambda a=a, b=b: results.append(retry_on_deadlock(lock, a, b)))
+        threads = [threading.Thread(target=lambda a=a, b=b: results.append(repo.database.retry_on_deadlock(lock, a, b)))
                    for a, b in ((1, 2), (2, 1))]
         for thread in threads:
             thread.start()
@@ -168,20 +167,21 @@ def test_a_claim_skips_a_delivery_another_process_is_claiming_instead_of_waiting
     engine = make_engine(postgres.new_database())
     upgrade_to_head(engine)
     now = datetime.now(UTC)
-    repo.queue_together(engine=engine, rows=[repo.delivery_row(lane="declare:V1", kind="declare", payload="{}",
-                                                               now=now)])
+    repo.deliveries.queue_together(engine=engine,
+                                   rows=[repo.deliveries.delivery_row(lane="declare:V1", kind="declare", payload="{}",
+                                                                      now=now)])
     claim = {"now": now, "claimed_before": now - timedelta(minutes=2)}
     try:
         with Session(engine) as declaring, Session(engine) as other:
             delivery_id = declaring.exec(select(Delivery.id)).one()
-            assert repo.claim_delivery(session=declaring, delivery_id=delivery_id, token="A", **claim)
+            assert repo.deliveries.claim_delivery(session=declaring, delivery_id=delivery_id, token="A", **claim)
             other.execute(sa.text("SET statement_timeout = 3000"))  # waiting would end in an error, not in False
             started = time.monotonic()
-            assert not repo.claim_delivery(session=other, delivery_id=delivery_id, token="B", **claim)
+            assert not repo.deliveries.claim_delivery(session=other, delivery_id=delivery_id, token="B", **claim)
             assert time.monotonic() - started < 1.0
             other.rollback()
             declaring.rollback()  # the declaration failed, and its claim went with it: free to take
-            assert repo.claim_delivery(session=other, delivery_id=delivery_id, token="B", **claim)
+            assert repo.deliveries.claim_delivery(session=other, delivery_id=delivery_id, token="B", **claim)
             other.commit()
     finally:
         engine.dispose()

@@ -13,9 +13,9 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlmodel import Session, select
 
 from bot.clock import FakeClock
+from bot.db import repo
 from bot.db.engine import make_engine, upgrade_to_head
 from bot.db.models import Delivery, Rotation
-from bot.db.repo import Database
 from bot.delivery.engine import LANES_AT_ONCE, Sent
 from bot.delivery.engine import DeliveryEngine as Engine
 from bot.delivery.kinds import Drop, Later
@@ -24,14 +24,14 @@ LEASE = timedelta(seconds=0.4)
 
 
 @pytest.fixture
-def db(database_url) -> Database:
+def db(database_url) -> repo.database.Database:
     engine = make_engine(database_url)
     upgrade_to_head(engine)
-    yield Database(engine)
+    yield repo.database.Database(engine)
     engine.dispose()
 
 
-def queue(db: Database, clock: FakeClock, *items: tuple[str, str]) -> None:
+def queue(db: repo.database.Database, clock: FakeClock, *items: tuple[str, str]) -> None:
     engine = Engine(db, clock, LEASE)
     with db.session() as session:
         for lane, kind in items:
@@ -39,7 +39,7 @@ def queue(db: Database, clock: FakeClock, *items: tuple[str, str]) -> None:
         session.commit()
 
 
-def stored(db: Database) -> list[Delivery]:
+def stored(db: repo.database.Database) -> list[Delivery]:
     with db.session() as session:
         return list(session.exec(select(Delivery).order_by(Delivery.id)))
 

@@ -289,7 +289,7 @@ async def test_a_tick_reads_only_incidents_with_something_due_and_any_change_bri
 
     def due_now() -> list[int]:
         with bot.runtime.db.session() as session:
-            return [row.id for row in repo.facts_due(session=session, now=bot.clock.now())]
+            return [row.id for row in repo.reminders.facts_due(session=session, now=bot.clock.now())]
 
     assert due_now() == []
     with bot.runtime.db.session() as session:
@@ -298,7 +298,7 @@ async def test_a_tick_reads_only_incidents_with_something_due_and_any_change_bri
     await bot.tick(minutes=30)
     assert due_now() == [] and said(bot, ":alarm_clock:") == []
     with bot.runtime.db.session() as session:
-        repo.update_incident(session=session, incident_id=incident.id, title="Checkout is down (EU)")
+        repo.incidents.update_incident(session=session, incident_id=incident.id, title="Checkout is down (EU)")
         session.commit()
     assert due_now() == [incident.id]
     await bot.tick()

@@ -124,7 +124,7 @@ async def test_one_failing_tick_step_is_logged_and_counted_and_the_others_still_
     def broken(**_kwargs):
         raise OperationalError("SELECT … FROM page", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(repo, "waiting_pages", broken)
+    monkeypatch.setattr(repo.pages, "waiting_pages", broken)
     bot.clock.advance(hours=1)
     with pytest.raises(TickStepsFailed) as failed:  # the tests see it; the scheduler's job takes it as told
         await bot.tick()

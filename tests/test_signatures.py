@@ -111,12 +111,12 @@ async def test_healthz(bot):
 async def test_healthz_is_503_when_the_database_does_not_answer(bot, tmp_path):
     from aiohttp.test_utils import TestClient, TestServer
 
+    from bot.db import repo
     from bot.db.engine import make_engine
-    from bot.db.repo import Database
     from bot.http.server import build_web_app
 
     broken = make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}")
-    app = build_web_app(bot.runtime.bolt, Database(broken), bot.runtime.settings, bot.runtime.services,
+    app = build_web_app(bot.runtime.bolt, repo.database.Database(broken), bot.runtime.settings, bot.runtime.services,
                         bot.runtime.background)
     async with TestClient(TestServer(app)) as client:
         response = await client.get("/healthz")

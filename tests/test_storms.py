@@ -287,7 +287,7 @@ async def test_a_repeat_during_the_news_of_its_storm_waits_its_turn_instead_of_d
     bot = await storming(make_bot, alert_storm_threshold=1)
     await post(bot, "/alerts/alertmanager", group(["a0", "a1"]))
     await bot.settle()
-    recording, real_told = threading.Event(), repo.storm_told
+    recording, real_told = threading.Event(), repo.storms.storm_told
 
     def slow_told(*, session, told):
         if told and any(state == "firing" for _, state in told) and not recording.is_set():
@@ -295,8 +295,8 @@ async def test_a_repeat_during_the_news_of_its_storm_waits_its_turn_instead_of_d
             time.sleep(0.5)  # the news holds its locks while the repeat arrives
         return real_told(session=session, told=told)
 
-    monkeypatch.setattr(repo, "storm_told", slow_told)
-    monkeypatch.setattr(repo, "retry_on_deadlock", lambda work, *args: work(*args))  # a deadlock would show
+    monkeypatch.setattr(repo.storms, "storm_told", slow_told)
+    monkeypatch.setattr(repo.database, "retry_on_deadlock", lambda work, *args: work(*args))  # a deadlock would show
     first = asyncio.create_task(post(bot, "/alerts/alertmanager", group(["x"])))
     assert await asyncio.to_thread(recording.wait, 10)
     status, body = await post(bot, "/alerts/alertmanager", group(["x"], status="resolved"))

@@ -48,7 +48,7 @@ class ClickAnswers:
     """`home_view(user)`: the App Home tab as it is now (read in a database thread), published again after a click
     on it."""
 
-    def __init__(self, db: repo.Database, slack: SlackGateway, home_view: Callable[[str], dict]) -> None:
+    def __init__(self, db: repo.database.Database, slack: SlackGateway, home_view: Callable[[str], dict]) -> None:
         self.db, self.slack, self.home_view = db, slack, home_view
 
     async def answer(self, _delivery: Delivery, _payload: dict, applied: tuple[Click, Changed | UserError]) -> Sent:

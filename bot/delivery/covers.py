@@ -26,8 +26,8 @@ class Found:
 
 
 def read_cover(session: Session, delivery: Delivery) -> Found:
-    cover = repo.cover_by_id(session=session, cover_id=json.loads(delivery.payload)["cover_id"])
-    rotation = repo.rotation_by_id(session=session, rotation_id=cover.rotation_id) if cover else None
+    cover = repo.covers.cover_by_id(session=session, cover_id=json.loads(delivery.payload)["cover_id"])
+    rotation = repo.rotations.rotation_by_id(session=session, rotation_id=cover.rotation_id) if cover else None
     if cover is None or rotation is None:
         raise Drop("the request or its rotation is gone")
     return Found(cover, rotation.name, rotation.channel_id)

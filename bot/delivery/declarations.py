@@ -48,7 +48,7 @@ class Declarations:
     def prepare(self, session: Session, delivery: Delivery) -> DeclaredHere:
         def read(session: Session, declared: Declared) -> DeclaredHere:
             delivery.incident_id = declared.incident.id  # as stored: its outcome is about this incident
-            pages = repo.pages_first_in_lane(session=session, incident_id=declared.incident.id) \
+            pages = repo.deliveries.pages_first_in_lane(session=session, incident_id=declared.incident.id) \
                 if declared.paged else []
             return DeclaredHere(pages, self.setup.prepare(session, delivery))
         return self.declare_stored(session, delivery, read)

@@ -60,7 +60,7 @@ Prepare = Callable[[Session, Delivery], Any]
 
 
 class DeliveryEngine:
-    def __init__(self, db: repo.Database, clock: Clock, lease: timedelta, tick: timedelta = BACKOFF_MAX,
+    def __init__(self, db: repo.database.Database, clock: Clock, lease: timedelta, tick: timedelta = BACKOFF_MAX,
                  on_idle: Callable[[], Any] | None = None) -> None:
         self.db = db
         self.clock = clock
@@ -98,8 +98,8 @@ class DeliveryEngine:
 
     def _checkpoint(self, delivery: Delivery, record: Record) -> None:
         with self.db.session() as session:
-            if not repo.renew_claim(session=session, delivery_id=delivery.id, token=delivery.claim_token or "",
-                                    now=self.clock.now()):
+            if not repo.deliveries.renew_claim(session=session, delivery_id=delivery.id,
+                                               token=delivery.claim_token or "", now=self.clock.now()):
                 session.rollback()
                 raise ClaimLost
             record(session)
@@ -107,8 +107,8 @@ class DeliveryEngine:
 
     def queue(self, session: Session, *, lane: str, kind: str, now: datetime, incident_id: int | None = None,
               **payload: Any) -> None:
-        repo.queue_delivery(session=session, lane=lane, kind=kind, incident_id=incident_id,
-                            payload=json.dumps(payload), now=now)
+        repo.deliveries.queue_delivery(session=session, lane=lane, kind=kind, incident_id=incident_id,
+                                       payload=json.dumps(payload), now=now)
         self._again = True  # a pass running now goes round once more for it (once its transaction commits)
 
     # -- delivering -----------------------------------------------------------------------------------
@@ -250,13 +250,13 @@ class DeliveryEngine:
 
     def _due(self) -> list[Delivery]:
         with self.db.reading() as session:
-            return repo.deliveries_due(session=session, limit=PASS_LIMIT)
+            return repo.deliveries.deliveries_due(session=session, limit=PASS_LIMIT)
 
     def _claim(self, delivery: Delivery, token: str, now: datetime) -> tuple[bool, Any, Exception | None]:
         """(claimed, what the kind's `prepare` read, what it raised — raised again where the handler's own
         exceptions are handled). The claim and the prepare are one transaction (a declaration's writes commit with
         its claim), tried again whole if PostgreSQL rolls it back to break a deadlock."""
-        return repo.retry_on_deadlock(self._claim_once, delivery, token, now)
+        return repo.database.retry_on_deadlock(self._claim_once, delivery, token, now)
 
     def _claim_once(self, delivery: Delivery, token: str, now: datetime) -> tuple[bool, Any, Exception | None]:
         prepare = self.preparers.get(delivery.kind)
@@ -276,7 +276,7 @@ class DeliveryEngine:
                 session.rollback()
                 if apart:
                     return True, None, exc
-                if repo.try_again(exc):
+                if repo.database.try_again(exc):
                     raise
                 # The claim went with what the prepare did: taken again, on its own, to record the outcome.
                 if not self._take(session, delivery, token, now):
@@ -285,8 +285,8 @@ class DeliveryEngine:
                 return True, None, exc
 
     def _take(self, session: Session, delivery: Delivery, token: str, now: datetime) -> bool:
-        claimed = repo.claim_delivery(session=session, delivery_id=delivery.id, token=token, now=now,
-                                      claimed_before=now - self.claim_lease)
+        claimed = repo.deliveries.claim_delivery(session=session, delivery_id=delivery.id, token=token, now=now,
+                                                 claimed_before=now - self.claim_lease)
         if claimed:  # what is written under the claim names it: the handler's checkpoints, a prepare's writes
             delivery.claim_token = token
         return claimed
@@ -320,7 +320,7 @@ class DeliveryEngine:
 
     def _renew(self, held: dict[int, str], now: datetime) -> list[int]:
         with self.db.session() as session:
-            renewed = repo.renew_claims(session=session, held=held, now=now)
+            renewed = repo.deliveries.renew_claims(session=session, held=held, now=now)
             session.commit()
         return renewed
 
@@ -331,15 +331,15 @@ class DeliveryEngine:
     def _finish_now(self, delivery: Delivery, token: str, record: Record | None, values: dict) -> bool:
         # What went out must be recorded: a deadlock with a change to the same incident is waited out, not left
         # for the lease to lapse (the delivery would go out a second time).
-        return repo.retry_on_deadlock(self._finish_once, delivery, token, record, values)
+        return repo.database.retry_on_deadlock(self._finish_once, delivery, token, record, values)
 
     def _finish_once(self, delivery: Delivery, token: str, record: Record | None, values: dict) -> bool:
         with self.db.session() as session:
             if record is not None and delivery.incident_id is not None:
                 # What it records touches the incident's rows (its pages, events): their lock first, in the order
                 # a change takes them (incident, then the rest), so the two wait for each other, not deadlock.
-                repo.lock_incident_first(session=session, incident_id=delivery.incident_id)
-            if not repo.finish_delivery(session=session, delivery_id=delivery.id, token=token, **values):
+                repo.incidents.lock_incident_first(session=session, incident_id=delivery.incident_id)
+            if not repo.deliveries.finish_delivery(session=session, delivery_id=delivery.id, token=token, **values):
                 session.rollback()
                 return False
             if record is not None:
@@ -352,7 +352,7 @@ class DeliveryEngine:
     def backlog(self) -> dict:
         now = self.clock.now()
         with self.db.reading() as session:
-            return repo.delivery_backlog(session=session, now=now)
+            return repo.deliveries.delivery_backlog(session=session, now=now)
 
 
 def _retry_after(exc: BaseException) -> float | None:

@@ -51,19 +51,19 @@ async def post_at(slack: SlackGateway, place: str, text: str, blocks: list[dict]
         joined = True
 
 
-async def incident_of(db: repo.Database, delivery: Delivery, need_home: bool = True) -> Incident:
+async def incident_of(db: repo.database.Database, delivery: Delivery, need_home: bool = True) -> Incident:
     """The incident a delivery is about, once it has a place in Slack (until then: later)."""
     return await db.run_background(_incident_of, db, delivery, need_home)
 
 
-def _incident_of(db: repo.Database, delivery: Delivery, need_home: bool) -> Incident:
+def _incident_of(db: repo.database.Database, delivery: Delivery, need_home: bool) -> Incident:
     with db.session() as session:
         return incident_in(session, delivery, need_home)
 
 
 def incident_in(session: Session, delivery: Delivery, need_home: bool = True) -> Incident:
-    incident = repo.incident_by_id(session=session, incident_id=delivery.incident_id) if delivery.incident_id \
-        else None
+    incident = repo.incidents.incident_by_id(session=session, incident_id=delivery.incident_id) \
+        if delivery.incident_id else None
     if incident is None:
         raise Drop("the incident is gone")
     if need_home and incident.channel_id is None:
@@ -85,7 +85,7 @@ def anywhere(session: Session, delivery: Delivery) -> Incident:
 class Messages:
     """The incident each message is about is read in the job that claims it (`prepare`)."""
 
-    def __init__(self, db: repo.Database, slack: SlackGateway, summary_from: SummaryFrom) -> None:
+    def __init__(self, db: repo.database.Database, slack: SlackGateway, summary_from: SummaryFrom) -> None:
         self.db, self.slack, self.summary_from = db, slack, summary_from
 
     def summary_of(self, session: Session, delivery: Delivery) -> tuple[Incident, Summary]:
@@ -132,7 +132,7 @@ class ReminderMessages:
     """One reminder message to one recipient — sent only while the reminder is still due (an update may have
     arrived, the incident may be resolved since it was decided: then it is dropped, never sent late)."""
 
-    def __init__(self, db: repo.Database, slack: SlackGateway, still_due: StillDue) -> None:
+    def __init__(self, db: repo.database.Database, slack: SlackGateway, still_due: StillDue) -> None:
         self.db, self.slack, self.still_due = db, slack, still_due
 
     async def deliver(self, delivery: Delivery, payload: dict) -> None:

@@ -32,7 +32,7 @@ class Pages:
     """`timeout(priority)`: how long a page waits for an answer; `escalate_refused(page_id, reason)`: move the
     chain past a page Slack will never deliver."""
 
-    def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, clock: Clock,
+    def __init__(self, engine: DeliveryEngine, db: repo.database.Database, slack: SlackGateway, clock: Clock,
                  settings: Settings, timeout: Callable[[str], timedelta],
                  escalate_refused: Callable[[int, str], Awaitable[None]]) -> None:
         self.delivery, self.db, self.slack, self.clock, self.settings = engine, db, slack, clock, settings
@@ -64,12 +64,12 @@ class Pages:
 
     def _still_owed(self, page_id: int) -> tuple[Page, Incident]:
         with self.db.session() as session:
-            page = repo.page_by_id(session=session, page_id=page_id)
-            incident = repo.incident_by_id(session=session, incident_id=page.incident_id) if page else None
+            page = repo.pages.page_by_id(session=session, page_id=page_id)
+            incident = repo.incidents.incident_by_id(session=session, incident_id=page.incident_id) if page else None
             if page is None or incident is None or page.state != "queued":
                 raise Drop("acknowledged or stopped before it went out")
             if not Status(incident.status).is_open:
-                repo.page_outcome(session=session, page_id=page.id, state="done")
+                repo.pages.page_outcome(session=session, page_id=page.id, state="done")
                 session.commit()
                 raise Drop(f"{incident_ref(incident.number)} is over")
         return page, incident
@@ -77,19 +77,19 @@ class Pages:
     def _page_went_out(self, page: Page, incident: Incident, dm_channel: str, dm_ts: str) -> Record:
         def record(session: Session) -> None:
             now = self.clock.now()
-            if not repo.page_outcome(session=session, page_id=page.id, state="waiting", sent_at=now,
-                                     dm_channel=dm_channel, dm_ts=dm_ts):
+            if not repo.pages.page_outcome(session=session, page_id=page.id, state="waiting", sent_at=now,
+                                           dm_channel=dm_channel, dm_ts=dm_ts):
                 # Acknowledged while it was on its way: it did go out (kept, as it was sent), and its buttons go
                 # at once.
-                repo.page_sent_anyway(session=session, page_id=page.id, sent_at=now, dm_channel=dm_channel,
-                                      dm_ts=dm_ts)
+                repo.pages.page_sent_anyway(session=session, page_id=page.id, sent_at=now, dm_channel=dm_channel,
+                                            dm_ts=dm_ts)
                 self.delivery.queue(session, lane=channel_lane(dm_channel), kind=Kind.PAGE_STOPPED, now=now,
                                     incident_id=incident.id, channel=dm_channel, ts=dm_ts)
                 return
             whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{dm_channel}>"
             role = f" ({page.target_role})" if page.target_role not in ("person", "channel") else ""
-            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
-                           text=f"paged {whom}{role}" + (f"; {page.note}" if page.note else ""))
+            repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
+                                    text=f"paged {whom}{role}" + (f"; {page.note}" if page.note else ""))
             declared_page = page.chain == 1 and page.step == 0 and page.paged_by is None  # the summary says it
             if page.target_user_id and not declared_page:
                 self.delivery.queue(session, lane=incident_lane(incident.id), kind=Kind.SAY, now=now,

@@ -87,7 +87,7 @@ class IncidentSetup:
     is written as it happens (one fenced write, which also renews the claim), so a retry or a process taking over
     resumes at the first step not done. Deliveries of the older one-per-step kinds (`setup_<step>`) still go."""
 
-    def __init__(self, engine: DeliveryEngine, db: repo.Database, slack: SlackGateway, clock: Clock,
+    def __init__(self, engine: DeliveryEngine, db: repo.database.Database, slack: SlackGateway, clock: Clock,
                  settings: Settings, around: Around, summary: Summary) -> None:
         self.delivery, self.db, self.slack, self.clock, self.settings = engine, db, slack, clock, settings
         self.around, self.summary = around, summary
@@ -97,7 +97,7 @@ class IncidentSetup:
 
     def prepare(self, session: Session, delivery: Delivery) -> tuple[Incident, Surroundings]:
         """In the job that claims the delivery (a stored declaration's too, once declared: delivery/declarations.py)."""
-        incident = repo.incident_by_id(session=session, incident_id=delivery.incident_id) \
+        incident = repo.incidents.incident_by_id(session=session, incident_id=delivery.incident_id) \
             if delivery.incident_id else None
         if incident is None:
             raise Drop("the incident is gone")
@@ -152,11 +152,11 @@ class IncidentSetup:
 
         def record(session: Session) -> None:
             now = self.clock.now()
-            repo.update_incident(session=session, incident_id=incident.id, **fields)
+            repo.incidents.update_incident(session=session, incident_id=incident.id, **fields)
             for d in done:
                 if d.note:
-                    repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="note",
-                                   text=d.note)
+                    repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None,
+                                            kind="note", text=d.note)
                 if d.tell_reporter and incident.reporter_id:
                     self.delivery.queue(session, lane=user_lane(incident.reporter_id), kind=Kind.POST, now=now,
                                         incident_id=incident.id, channel=incident.reporter_id,
@@ -203,7 +203,7 @@ class IncidentSetup:
 
     def _has_incident(self, channel_id: str) -> bool:
         with self.db.session() as session:
-            return repo.incident_by_channel(session=session, channel_id=channel_id) is not None
+            return repo.incidents.incident_by_channel(session=session, channel_id=channel_id) is not None
 
     async def _thread_home(self, incident: Incident, around: Surroundings, note: str | None) -> Done:
         """Its home is the announcement's thread: done as "announce" first, so it is written before the next call

@@ -34,8 +34,8 @@ class News:
 def read_news(session: Session, delivery: Delivery) -> News:
     incident = incident_in(session, delivery)  # (later, until the storm has its channel)
     storm_id = json.loads(delivery.payload)["storm_id"]
-    return News(incident, storm_id, repo.storm_news(session=session, storm_id=storm_id, limit=BATCH),
-                repo.storm_counts(session=session, storm_id=storm_id))
+    return News(incident, storm_id, repo.storms.storm_news(session=session, storm_id=storm_id, limit=BATCH),
+                repo.storms.storm_counts(session=session, storm_id=storm_id))
 
 
 class StormNews:
@@ -52,7 +52,7 @@ class StormNews:
                 if transient(exc):
                     raise
                 told = [(alert.id, alert.state) for alert in news.alerts[:listed]]
-                raise Refused(slack_error(exc), lambda session: repo.storm_news_dropped(
+                raise Refused(slack_error(exc), lambda session: repo.storms.storm_news_dropped(
                     session=session, storm_id=news.storm_id, told=told)) from None  # the next alert tries again
         told = [(alert.id, alert.state) for alert in news.alerts[:listed]]
         now, incident_id, storm_id = self.clock.now(), news.incident.id, news.storm_id
@@ -60,10 +60,10 @@ class StormNews:
         def record(session: Session) -> None:
             """Under the storm's lock: an alert joining meanwhile either waits and then finds no news owed (and
             queues it), or was committed first and is found here."""
-            repo.storm_for_change(session=session, incident_id=incident_id, storm_id=storm_id)
-            repo.storm_told(session=session, told=told)
+            repo.storms.storm_for_change(session=session, incident_id=incident_id, storm_id=storm_id)
+            repo.storms.storm_told(session=session, told=told)
             lane = incident_lane(incident_id)
-            if repo.storm_news(session=session, storm_id=storm_id, limit=1):
+            if repo.storms.storm_news(session=session, storm_id=storm_id, limit=1):
                 self.engine.queue(session, lane=lane, kind=Kind.STORM_NEWS, now=now, incident_id=incident_id,
                                   storm_id=storm_id)
             else:

@@ -97,8 +97,8 @@ class TrackerDeliveries:
     def _found(self, session: Session, delivery: Delivery) -> Found:
         incident = incident_in(session, delivery, need_home=False)
         tracker = self._tracker(delivery)
-        issue = repo.tracker_issue(session=session, incident_id=incident.id, tracker=tracker)
-        state = repo.tracker_states(session=session).get(tracker)
+        issue = repo.trackers.tracker_issue(session=session, incident_id=incident.id, tracker=tracker)
+        state = repo.trackers.tracker_states(session=session).get(tracker)
         return Found(incident, issue, state.login if state and state.login else None)
 
     def read(self, session: Session, delivery: Delivery) -> Found:
@@ -136,9 +136,9 @@ class TrackerDeliveries:
             now, error = self.clock.now(), exc.error
 
             def record(session: Session) -> None:
-                repo.note_tracker(session=session, tracker=tracker, now=now, error=error)
-                repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
-                               text=f"{TRACKER_NAMES[tracker]} refused to {doing}: {escape(error)}")
+                repo.trackers.note_tracker(session=session, tracker=tracker, now=now, error=error)
+                repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
+                                        text=f"{TRACKER_NAMES[tracker]} refused to {doing}: {escape(error)}")
             raise Refused(error, record) from exc
 
     async def _ok(self, tracker: str, found: Found | FoundFollowUp, also: Callable[[Session], None] | None = None,
@@ -155,7 +155,7 @@ class TrackerDeliveries:
                 log.info("%s: who the bot is there is still unknown (%s)", tracker, exc)
 
         def record(session: Session) -> None:
-            repo.note_tracker(session=session, tracker=tracker, now=now, error="", login=login)
+            repo.trackers.note_tracker(session=session, tracker=tracker, now=now, error="", login=login)
             if also is not None:
                 also(session)
         return Sent(record)
@@ -221,10 +221,11 @@ class TrackerDeliveries:
         now = self.clock.now()
 
         def link(session: Session) -> None:
-            repo.link_issue(session=session, incident_id=incident.id, tracker=tracker_name, issue_id=ref.issue_id,
-                            number=ref.number, url=ref.url, opened_there=False, now=now, seen_at=ref.updated_at)
-            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
-                           text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number}: {escape(ref.url)}")
+            repo.trackers.link_issue(session=session, incident_id=incident.id, tracker=tracker_name,
+                                     issue_id=ref.issue_id, number=ref.number, url=ref.url, opened_there=False, now=now,
+                                     seen_at=ref.updated_at)
+            repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
+                                    text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number}: {escape(ref.url)}")
             self.queue_refresh(session, incident, now)
         return await self._ok(tracker_name, found, link, login or ref.author)
 
@@ -241,7 +242,7 @@ class TrackerDeliveries:
         issue_id = found.issue.issue_id
 
         def seen(session: Session) -> None:  # an event about the issue before our change is older than it
-            repo.issue_seen(session=session, tracker=tracker_name, issue_id=issue_id, at=sent)
+            repo.trackers.issue_seen(session=session, tracker=tracker_name, issue_id=issue_id, at=sent)
         return await self._ok(tracker_name, found, seen if sent else None)
 
     async def comment(self, delivery: Delivery, payload: dict, found: Found) -> Sent | None:
@@ -264,13 +265,14 @@ class TrackerDeliveries:
     def read_follow_up(self, session: Session, delivery: Delivery) -> FoundFollowUp:
         incident = incident_in(session, delivery, need_home=False)
         tracker = self._tracker(delivery)
-        item = repo.follow_up_by_id(session=session, follow_up_id=json.loads(delivery.payload)["follow_up_id"])
+        item = repo.follow_ups.follow_up_by_id(session=session,
+                                               follow_up_id=json.loads(delivery.payload)["follow_up_id"])
         if item is None:
             raise Drop("the follow-up is gone")
-        state = repo.tracker_states(session=session).get(tracker)
-        return FoundFollowUp(incident, item, repo.follow_up_issue(session=session, follow_up_id=item.id,
-                                                                  tracker=tracker),
-                             repo.tracker_issue(session=session, incident_id=incident.id, tracker=tracker),
+        state = repo.trackers.tracker_states(session=session).get(tracker)
+        return FoundFollowUp(incident, item, repo.trackers.follow_up_issue(session=session, follow_up_id=item.id,
+                                                                           tracker=tracker),
+                             repo.trackers.tracker_issue(session=session, incident_id=incident.id, tracker=tracker),
                              state.login if state and state.login else None)
 
     async def open_follow_up(self, delivery: Delivery, payload: dict, found: FoundFollowUp) -> Sent | None:
@@ -293,11 +295,11 @@ class TrackerDeliveries:
         now, follow_up_id = self.clock.now(), item.id
 
         def link(session: Session) -> None:
-            repo.link_follow_up_issue(session=session, follow_up_id=follow_up_id, tracker=tracker_name,
-                                      issue_id=ref.issue_id, number=ref.number, url=ref.url, now=now,
-                                      seen_at=ref.updated_at)
-            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
-                           text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number} for follow-up "
+            repo.trackers.link_follow_up_issue(session=session, follow_up_id=follow_up_id, tracker=tracker_name,
+                                               issue_id=ref.issue_id, number=ref.number, url=ref.url, now=now,
+                                               seen_at=ref.updated_at)
+            repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="tracker",
+                                    text=f"opened {TRACKER_NAMES[tracker_name]} issue #{ref.number} for follow-up "
                                 f"#{follow_up_id}: {escape(ref.url)}")
             if item.done_at is not None:  # done while its issue was being opened: closed too
                 kind = tracker_kind(tracker_name, TrackerCall.FOLLOW_UP_SYNC)
@@ -316,7 +318,7 @@ class TrackerDeliveries:
         issue_id = found.issue.issue_id
 
         def seen(session: Session) -> None:
-            repo.follow_up_issue_seen(session=session, tracker=tracker_name, issue_id=issue_id, at=sent)
+            repo.trackers.follow_up_issue_seen(session=session, tracker=tracker_name, issue_id=issue_id, at=sent)
         return await self._ok(tracker_name, found, seen if sent else None)
 
     def _comment_text(self, payload: dict, incident: Incident) -> str | None:

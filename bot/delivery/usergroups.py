@@ -66,8 +66,8 @@ class UserGroupSync:
 
         def record(session: Session) -> None:
             if created:  # the bot's own from now on, whoever binds it later
-                repo.record_bot_usergroup(session=session, group_id=group_id, handle=binding.handle,
-                                          rotation_id=binding.rotation_id, now=now)
+                repo.usergroups.record_bot_usergroup(session=session, group_id=group_id, handle=binding.handle,
+                                                     rotation_id=binding.rotation_id, now=now)
             stored = _same(session, binding)
             if stored is not None:  # (not one set again meanwhile, to another group)
                 stored.group_id, stored.synced, stored.synced_at, stored.error, stored.told = \
@@ -113,5 +113,5 @@ class UserGroupSync:
 
 def _same(session: Session, binding: RotationUserGroup) -> RotationUserGroup | None:
     """The group's row, unless it was set again since this delivery read it (then what it did is not news)."""
-    stored = repo.usergroup_of(session=session, rotation_id=binding.rotation_id)
+    stored = repo.usergroups.usergroup_of(session=session, rotation_id=binding.rotation_id)
     return stored if stored is not None and stored.set_at == binding.set_at else None

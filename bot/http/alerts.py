@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Settings
-from bot.db.repo import Database
+from bot.db import repo
 from bot.domain.alerts import Alert, BadAlert, Ignored, left_out, parse_alertmanager, parse_generic, parse_gitlab
 from bot.domain.heartbeats import NAME as HEARTBEAT_NAME
 from bot.http.metrics import ALERTS_LEFT_OUT
@@ -61,7 +61,8 @@ def _is_json(content_type: str) -> bool:
                                                    and content_type.endswith("+json"))
 
 
-async def _left_out(request: web.Request, receiver: Alerts, db: Database, reached: list[int], count: int) -> None:
+async def _left_out(request: web.Request, receiver: Alerts, db: repo.database.Database, reached: list[int],
+                    count: int) -> None:
     """Alertmanager's `truncatedAlerts`: counted in /metrics, shown on the incidents the group reached (and
     cleared from them when a later notification of the group is whole again)."""
     if count:
@@ -72,7 +73,7 @@ async def _left_out(request: web.Request, receiver: Alerts, db: Database, reache
         await db.run(receiver.left_out, reached, count)
 
 
-def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts, db: Database) -> None:
+def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts, db: repo.database.Database) -> None:
     def endpoint(source: str, parse: Callable[[Any, web.Request], list[Alert | Ignored]]):
         async def handle(request: web.Request) -> web.Response:
             token = settings.alerts_token
@@ -126,7 +127,8 @@ def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts,
         "gitlab", lambda body, r: [parse_gitlab(body, r.headers.get("X-Gitlab-Event"))]))
 
 
-def add_heartbeat_routes(app: web.Application, settings: Settings, heartbeats: Heartbeats, db: Database) -> None:
+def add_heartbeat_routes(app: web.Application, settings: Settings, heartbeats: Heartbeats,
+                         db: repo.database.Database) -> None:
     """`POST /heartbeats/<name>` (GET too, for senders that can only GET): a beat, with the alerts token. The
     body, if any, is not read. 404 without ALERTS_TOKEN or for a name that is not a heartbeat; 401 for a wrong
     token (checked first, so names are not told to strangers); nothing stored on either."""

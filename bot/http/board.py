@@ -16,8 +16,8 @@ from aiohttp import web
 from icalendar import Calendar, Event
 
 from bot.config import Settings
+from bot.db import repo
 from bot.db.models import Person, Rotation
-from bot.db.repo import Database
 from bot.domain import reminders as rules
 from bot.domain.errors import UserError
 from bot.domain.fairness import DEFAULT_WEEKS, Load
@@ -42,7 +42,7 @@ def _zone_names() -> frozenset[str]:
 
 
 def add_board_routes(app: web.Application, settings: Settings, reading: Reading, rotations: Rotations,
-                     policy: rules.Policy, db: Database,
+                     policy: rules.Policy, db: repo.database.Database,
                      group_of: Callable[[int], dict | None] = lambda _rotation_id: None,
                      loads_of: Callable[[Rotation], list[Load]] = lambda _rotation: [],
                      viewer_of: Callable[[web.Request], Viewer | None] = lambda _request: None,

@@ -12,7 +12,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from bot.db import repo
-from bot.db.repo import Database
 
 # Alerts Alertmanager said it left out of the notifications this process received (`truncatedAlerts`, summed over
 # notifications: a group sent again counts again). Any rise means a receiver's max_alerts is below its groups' size.
@@ -21,14 +20,14 @@ _PATHS = ("/slack/events", "/healthz", "/metrics", "/alerts/generic", "/alerts/a
 
 
 class StoredState(Collector):
-    def __init__(self, db: Database, backlog: Callable[[], dict], watch=None) -> None:
+    def __init__(self, db: repo.database.Database, backlog: Callable[[], dict], watch=None) -> None:
         self.db = db
         self.backlog = backlog
         self.watch = watch  # the tick as this process ran it (bot/services/watch.py)
 
     def collect(self) -> Iterator:
         with self.db.session() as session:
-            counts = repo.metric_counts(session=session)
+            counts = repo.metrics.metric_counts(session=session)
         families: list[tuple[Callable, str, str, list[str], str]] = [
             (GaugeMetricFamily, "firefighter_open_incidents", "Open incidents", ["priority"], "open"),
             (CounterMetricFamily, "firefighter_incidents_declared", "Incidents declared", ["source"], "declared"),
@@ -78,7 +77,7 @@ class StoredState(Collector):
                                     value=self.watch.last_tick_seconds)
 
 
-def add_metrics(app: web.Application, db: Database, backlog: Callable[[], dict], watch=None) -> None:
+def add_metrics(app: web.Application, db: repo.database.Database, backlog: Callable[[], dict], watch=None) -> None:
     registry = CollectorRegistry()
     registry.register(StoredState(db, backlog, watch))
     latency = Histogram("firefighter_request_duration_seconds", "Time to answer an HTTP request", ["path"],

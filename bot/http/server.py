@@ -13,8 +13,8 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.config import Settings
+from bot.db import repo
 from bot.db.engine import database_answers
-from bot.db.repo import Database
 from bot.domain.fairness import DEFAULT_WEEKS
 from bot.http.alerts import add_alert_routes, add_heartbeat_routes
 from bot.http.board import add_board_routes
@@ -62,8 +62,8 @@ def _states_only(body: dict, settings: Settings) -> dict:
     return public
 
 
-def build_web_app(bolt: AsyncApp, db: Database, settings: Settings, services: Services, background: Background,
-                  socket_state: Callable[[], Awaitable[dict]] | None = None,
+def build_web_app(bolt: AsyncApp, db: repo.database.Database, settings: Settings, services: Services,
+                  background: Background, socket_state: Callable[[], Awaitable[dict]] | None = None,
                   slack: SlackGateway | None = None) -> web.Application:
     """`socket_state`: in Socket Mode, the connection's state for /healthz (`bot.slack.socket_mode`)."""
     async def slack_events(request: web.Request) -> web.StreamResponse:

@@ -19,7 +19,6 @@ from slack_sdk.errors import SlackApiError
 from bot.config import Settings
 from bot.db import repo
 from bot.db.edge_models import WebSession
-from bot.db.repo import Database
 from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
 from bot.http.session import (
@@ -59,7 +58,7 @@ def _refused(status: int, message: str) -> web.Response:
 
 
 def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGateway, reading: Reading,
-                       working: Working, db: Database) -> Callable[[web.Request], Viewer | None]:
+                       working: Working, db: repo.database.Database) -> Callable[[web.Request], Viewer | None]:
     """Returns who is looking at a page (None: not signed in), for the board's pages."""
     secret = settings.web_secret or ""
     redirect_uri = f"{settings.public_url}{CALLBACK}"
@@ -97,21 +96,21 @@ def add_sign_in_routes(app: web.Application, settings: Settings, slack: SlackGat
 
     def _session(session_id: str, now) -> WebSession | None:
         with db.reading() as session:
-            return repo.web_session(session=session, session_id=session_id, now=now)
+            return repo.web.web_session(session=session, session_id=session_id, now=now)
 
     def _end(session_id: str) -> None:
         with db.session() as session:
-            repo.end_web_session(session=session, session_id=session_id)
+            repo.web.end_web_session(session=session, session_id=session_id)
             session.commit()
 
     def _checked(session_id: str, now) -> None:
         with db.session() as session:
-            repo.web_session_checked(session=session, session_id=session_id, now=now)
+            repo.web.web_session_checked(session=session, session_id=session_id, now=now)
             session.commit()
 
     def _start(row: WebSession) -> None:
         with db.session() as session:
-            repo.end_expired_web_sessions(session=session, now=row.created_at)  # (what nobody logged out of)
+            repo.web.end_expired_web_sessions(session=session, now=row.created_at)  # (what nobody logged out of)
             session.add(row)
             session.commit()
 

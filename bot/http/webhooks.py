@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Settings
-from bot.db.repo import Database
+from bot.db import repo
 from bot.domain.tracker import IssueEvent
 from bot.http.alerts import cleaned
 from bot.http.tokens import as_bytes
@@ -58,7 +58,8 @@ def _gitlab_signed(raw: bytes, headers, secret: str) -> bool:
 Parse = Callable[[str, str, Any], IssueEvent | Ignored]
 
 
-def add_webhook_routes(app: web.Application, settings: Settings, events: IssueEvents, db: Database) -> None:
+def add_webhook_routes(app: web.Application, settings: Settings, events: IssueEvents,
+                       db: repo.database.Database) -> None:
     def endpoint(name: str, project: str | None, secret: str | None, setting: str, signed, parse: Parse,
                  event_header: str, delivery_header: str):
         async def handle(request: web.Request) -> web.Response:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bot.config import Settings
-from bot.db.repo import Database
+from bot.db import repo
 from bot.runtime.background import Background, Turn
 from bot.services import Services
 from bot.slack.gateway import SlackGateway
@@ -29,7 +29,7 @@ class Wired:
     settings: Settings
     slack: SlackGateway
     background: Background
-    db: Database
+    db: repo.database.Database
 
 
 def wired(context) -> Wired:

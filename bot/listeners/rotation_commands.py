@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from slack_sdk.errors import SlackApiError
 
-from bot.db.repo import retry_on_deadlock
+from bot.db import repo
 from bot.domain.errors import UserError
 from bot.domain.fairness import parse_weeks
 from bot.domain.ownership import ChannelFacts
@@ -181,7 +181,7 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
     target = rotations.find_rotation(name, channel_id)
     # A roster change locks the rotation's row; PostgreSQL may roll it back to break a deadlock with incident work
     # holding that row's key-share lock: its transaction is gone whole, so it is simply made again.
-    return retry_on_deadlock(handler, rotations, target, rest, user, key), []
+    return repo.database.retry_on_deadlock(handler, rotations, target, rest, user, key), []
 
 
 def _usergroup(usergroups: UserGroups, rotation, rest: str, user: str, key: str | None, facts) -> str:

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.db.repo import Database
+from bot.db import repo
 from bot.runtime.background import Background
 from bot.runtime.scheduler import TickStepsFailed
 from bot.services import Services
@@ -23,7 +23,7 @@ class TickStep:
     run: Callable[[], Awaitable[object]]
 
 
-def tick_steps(services: Services, db: Database) -> list[TickStep]:
+def tick_steps(services: Services, db: repo.database.Database) -> list[TickStep]:
     """In this order; the steps that only touch the database run in a database thread."""
     return [
         TickStep("escalations", services.paging.escalate_due),

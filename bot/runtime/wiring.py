@@ -19,7 +19,6 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.engine import make_engine, upgrade_to_head
-from bot.db.repo import Database
 from bot.delivery.clicks import ClickAnswers
 from bot.delivery.covers import CoverMessages
 from bot.delivery.declarations import Declarations
@@ -73,7 +72,7 @@ log = logging.getLogger(__name__)
 class Runtime:
     settings: Settings
     engine: Engine
-    db: Database
+    db: repo.database.Database
     slack: SlackGateway
     background: Background
     services: Services
@@ -116,7 +115,7 @@ class Runtime:
 
     def _note_login(self, tracker: str, login: str) -> None:
         with self.db.session() as session:
-            repo.note_tracker(session=session, tracker=tracker, login=login)
+            repo.trackers.note_tracker(session=session, tracker=tracker, login=login)
             session.commit()
 
     async def stop(self) -> None:
@@ -134,7 +133,7 @@ class Runtime:
         self.engine.dispose()
 
 
-def wire_services(settings: Settings, db: Database, slack: SlackGateway, clock: Clock,
+def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGateway, clock: Clock,
                   background: Background, trackers: dict[str, Tracker] | None = None) -> Services:
     """Each service gets only what it uses; the delivery engine learns what each kind of delivery means."""
     delivery = DeliveryEngine(db, clock, settings.delivery_lease, settings.scheduler_tick,  # the one way out
@@ -185,7 +184,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     upgrade_to_head(engine)
     slack = SlackGateway(make_client(settings.slack_bot_token, settings.slack_api_url, slack_retry_backoff))
     background = Background()
-    db = Database(engine)
+    db = repo.database.Database(engine)
     trackers = make_trackers(settings)
     services = wire_services(settings, db, slack, clock or SystemClock(), background, trackers)
     tick = Tick(tick_steps(services, db), services, background)

@@ -37,7 +37,7 @@ class Alerts:
     """`declaring`: a new alert opens an incident as a person would; `working`: its resolution resolves it;
     `storms`: past the storm threshold, new alerts join the storm instead."""
 
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, declaring: Declaring,
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, declaring: Declaring,
                  working: Working, storms: Storms) -> None:
         self.settings, self.db, self.clock = settings, db, clock
         self.declaring, self.working, self.storms = declaring, working, storms
@@ -45,23 +45,23 @@ class Alerts:
     def receive_alert(self, alert: Alert) -> Received:
         key = f"{alert.source}:{alert.fingerprint}"
         with self.db.session() as session:
-            current, _ = repo.fingerprint_state(session=session, fingerprint=key)
-            stormed = repo.storm_alert_of(session=session, fingerprint=key) if current is None else None
+            current, _ = repo.storms.fingerprint_state(session=session, fingerprint=key)
+            stormed = repo.storms.storm_alert_of(session=session, fingerprint=key) if current is None else None
         if stormed is not None:
             return Received(self.storms.repeat(stormed, alert), False, alert.fingerprint, storm=True)
         if current is None and not alert.firing:
             return Received(None, False, alert.fingerprint)
         if current is None:
-            return repo.retry_on_deadlock(self._open, alert, key)
+            return repo.database.retry_on_deadlock(self._open, alert, key)
         return Received(self._repeat(current, alert), False, alert.fingerprint)
 
     def _open(self, alert: Alert, key: str) -> Received:
         """A new alert opens an incident — or, past the storm threshold, joins the storm — decided under the alert
         gate: one at a time across processes, so the count of incidents in the window cannot be read twice."""
         with self.db.session() as session:
-            repo.lock_alert_openings(session=session)
-            current, earlier = repo.fingerprint_state(session=session, fingerprint=key)  # again, under the gate
-            stormed = repo.storm_alert_of(session=session, fingerprint=key) if current is None else None
+            repo.storms.lock_alert_openings(session=session)
+            current, earlier = repo.storms.fingerprint_state(session=session, fingerprint=key)  # again, under the gate
+            stormed = repo.storms.storm_alert_of(session=session, fingerprint=key) if current is None else None
             if current is not None or stormed is not None:
                 session.rollback()  # another request opened it while this one waited: this one is a repeat
                 if stormed is not None:
@@ -74,7 +74,7 @@ class Alerts:
                 storm, started = self.storms.start(session, alert, rotation_id, now), True
             if storm is not None:
                 news = self.storms.join(session, storm, alert, key, now)
-                incident = repo.incident_by_id(session=session, incident_id=storm.incident_id)
+                incident = repo.incidents.incident_by_id(session=session, incident_id=storm.incident_id)
                 session.commit()
                 if not started:
                     self.storms.after_join(incident, alert)
@@ -86,8 +86,8 @@ class Alerts:
             def as_sent(inner, incident: Incident) -> None:  # its firing, and what the bot could not use as sent
                 incident.alert_started_at = alert.started or None
                 for note in alert.notes:
-                    repo.add_event(session=inner, incident_id=incident.id, at=now, actor_id=None, kind="alert",
-                                   text=escape(note))
+                    repo.timeline.add_event(session=inner, incident_id=incident.id, at=now, actor_id=None, kind="alert",
+                                            text=escape(note))
 
             declared = self.declaring.declare_in(session, Declaration(
                 title=alert.title, reporter_id="", priority=alert.priority, description=alert.description,
@@ -105,13 +105,13 @@ class Alerts:
         changed = False
         with self.db.session() as session:
             for incident_id in sorted(set(incident_ids)):  # (locked in one order: two groups never wait in a circle)
-                stored = repo.incident_for_change(session=session, incident_id=incident_id)
+                stored = repo.incidents.incident_for_change(session=session, incident_id=incident_id)
                 if stored is None or stored.alert_left_out == count:
                     continue
                 stored.alert_left_out, changed = count, True
                 if count:
-                    repo.add_event(session=session, incident_id=stored.id, at=now, actor_id=None, kind="alert",
-                                   text=left_out_text(count))
+                    repo.timeline.add_event(session=session, incident_id=stored.id, at=now, actor_id=None, kind="alert",
+                                            text=left_out_text(count))
                 self.storms.outbox.queue(session, lane=incident_lane(stored.id), kind=Kind.REFRESH, now=now,
                                          incident_id=stored.id)
             session.commit()
@@ -120,16 +120,17 @@ class Alerts:
 
     def _alert_rotation(self, session, alert: Alert) -> int | None:
         """The rotation the alert names, else the first-created one (as for `/incident` outside any rotation)."""
-        if alert.rotation and (named := repo.rotation_by_name(session=session, name=alert.rotation)):
+        if alert.rotation and (named := repo.rotations.rotation_by_name(session=session, name=alert.rotation)):
             return named.id
-        rotations = repo.all_rotations(session=session)
+        rotations = repo.rotations.all_rotations(session=session)
         return rotations[0].id if rotations else None
 
     def _repeat(self, incident: Incident, alert: Alert) -> Incident:
         now = self.clock.now()
         link = f" ({escape(alert.url)})" if alert.url else ""  # outside text, stored escaped (slack_text.safe)
         with self.db.session() as session:
-            stored = repo.incident_for_change(session=session, incident_id=incident.id)  # repeats count up once each
+            # repeats count up once each
+            stored = repo.incidents.incident_for_change(session=session, incident_id=incident.id)
             if alert.firing and alert.started and alert.started == stored.alert_started_at:
                 return stored  # Alertmanager telling the same firing again (every group_interval): nothing new
             if alert.firing:
@@ -138,7 +139,8 @@ class Alerts:
                 text = f"the alert fired again ({stored.alert_count} times): {escape(alert.title)}{link}"
             else:
                 text = f"the alert resolved at its source: {escape(alert.title)}{link}"
-            repo.add_event(session=session, incident_id=stored.id, at=now, actor_id=None, kind="alert", text=text)
+            repo.timeline.add_event(session=session, incident_id=stored.id, at=now, actor_id=None, kind="alert",
+                                    text=text)
             session.commit()
         if not alert.firing and self.settings.alerts_auto_resolve and Status(stored.status).is_open:
             pipeline = f" by pipeline {escape(alert.url)}" if alert.source == "gitlab" and alert.url else ""

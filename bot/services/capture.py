@@ -60,7 +60,7 @@ class Said:
 class Capture:
     """`team_url()`: the workspace's address (from auth.test), the base of message permalinks."""
 
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock,
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock,
                  team_url: Callable[[], str | None] = lambda: None) -> None:
         self.settings, self.db, self.clock, self.team_url = settings, db, clock, team_url
 
@@ -70,10 +70,10 @@ class Capture:
     def _incident_id(self, channel_id: str, ts: str, thread_ts: str | None) -> int | None:
         """Read outside any transaction: most messages the bot hears are in no incident's channel."""
         with self.db.reading() as session:
-            known = repo.message_at(session=session, channel_id=channel_id, ts=ts)
+            known = repo.messages.message_at(session=session, channel_id=channel_id, ts=ts)
             if known is not None:
                 return known.incident_id
-            return repo.incident_at(session=session, channel_id=channel_id, thread_ts=thread_ts)
+            return repo.messages.incident_at(session=session, channel_id=channel_id, thread_ts=thread_ts)
 
     @staticmethod
     def _valid(channel_id: str, ts: str) -> bool:
@@ -89,8 +89,8 @@ class Capture:
         if incident_id is None:
             return False
         with self.db.session() as session:
-            message = repo.message_row(session=session, incident_id=incident_id, channel_id=said.channel_id,
-                                       ts=said.ts, now=self.clock.now())
+            message = repo.messages.message_row(session=session, incident_id=incident_id, channel_id=said.channel_id,
+                                                ts=said.ts, now=self.clock.now())
             if said.user_id and is_user_id(said.user_id):
                 message.user_id = said.user_id
             if deleted:
@@ -114,8 +114,8 @@ class Capture:
         if incident_id is None:
             return False
         with self.db.session() as session:
-            message = repo.message_row(session=session, incident_id=incident_id, channel_id=channel_id, ts=ts,
-                                       now=self.clock.now())
+            message = repo.messages.message_row(session=session, incident_id=incident_id, channel_id=channel_id, ts=ts,
+                                                now=self.clock.now())
             if author and is_user_id(author) and not message.user_id:
                 message.user_id = author  # Slack names the author in the reaction (item_user)
             marks = json.loads(message.marks or "{}")
@@ -132,7 +132,7 @@ class Capture:
     def _settle(self, session: Session, message: ChannelMessage) -> bool:
         """The timeline as the message's marks say: on it (current text and author) while anyone marks it."""
         key = _key(message.channel_id, message.ts)
-        event = repo.event_by_request_key(session=session, request_key=key)
+        event = repo.timeline.event_by_request_key(session=session, request_key=key)
         wanted = any(on for on, _ in json.loads(message.marks or "{}").values())
         if not wanted:
             if event is not None:
@@ -143,8 +143,8 @@ class Capture:
             body = f"(deleted in Slack) {body}"
         text = f"{body} ({self.link(message.channel_id, message.ts)})"
         if event is None:
-            repo.add_event(session=session, incident_id=message.incident_id, at=_moment(message.ts), kind=KIND,
-                           actor_id=message.user_id, text=text, request_key=key)
+            repo.timeline.add_event(session=session, incident_id=message.incident_id, at=_moment(message.ts), kind=KIND,
+                                    actor_id=message.user_id, text=text, request_key=key)
             return True
         if message.text or message.deleted:  # (a row made again after 30 days knows no text: the event keeps its)
             event.text = text
@@ -154,6 +154,6 @@ class Capture:
     def forget_old(self) -> int:
         """The tick bounds what is kept of the conversation (captured messages stay on their timelines)."""
         with self.db.session() as session:
-            gone = repo.forget_messages(session=session, before=self.clock.now() - KEEP)
+            gone = repo.messages.forget_messages(session=session, before=self.clock.now() - KEEP)
             session.commit()
         return gone

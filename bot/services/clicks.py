@@ -43,15 +43,16 @@ class Click:
 
 
 class Clicks:
-    def __init__(self, db: repo.Database, clock: Clock, working: Working) -> None:
+    def __init__(self, db: repo.database.Database, clock: Clock, working: Working) -> None:
         self.db, self.clock, self.working = db, clock, working
 
     async def accept(self, click: Click) -> None:
         """Before the ack: stored (committed) when this returns."""
         if click.method not in BUTTONS:
             raise ValueError(f"no button does {click.method!r}")
-        await self.db.queue_before_ack(repo.delivery_row(lane=click_lane(click.user), kind=Kind.CLICK,
-                                                         payload=json.dumps(click.__dict__), now=self.clock.now()))
+        await self.db.queue_before_ack(repo.deliveries.delivery_row(lane=click_lane(click.user), kind=Kind.CLICK,
+                                                                    payload=json.dumps(click.__dict__),
+                                                                    now=self.clock.now()))
 
     def apply(self, _session: Session, delivery: Delivery) -> tuple[Click, Changed | UserError]:
         """The change the click asks for, in its own transaction (the delivery's claim is already committed)."""

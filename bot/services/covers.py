@@ -31,8 +31,8 @@ REASON_MAX = 300
 class Covers:
     """`rotations`: rosters and who is on call; `people`: whose business hours it is (they are asked by DM)."""
 
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, rotations: Rotations,
-                 people: People) -> None:
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, outbox: Outbox,
+                 rotations: Rotations, people: People) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
         self.rotations, self.people = rotations, people
 
@@ -57,11 +57,11 @@ class Covers:
         if len(reason) > REASON_MAX:
             raise UserError(f"Keep the reason to {REASON_MAX} characters (it has {len(reason)}).")
         with self.db.session() as session:
-            locked = repo.rotation_for_change(session=session, rotation_id=rotation.id)
+            locked = repo.rotations.rotation_for_change(session=session, rotation_id=rotation.id)
             if locked is None:
                 raise UserError(f"The rotation `{escape(rotation.name)}` is gone.")
             record_once(session, request_key, "rotation cover", now)
-            members = repo.rotation_member_ids(session=session, rotation_id=rotation.id)
+            members = repo.rotations.rotation_member_ids(session=session, rotation_id=rotation.id)
             if requester not in members:
                 raise UserError(f"Only people on the `{escape(rotation.name)}` roster ask it for cover; to stand in "
                                 f"for someone, use `/incident rotation override`.")
@@ -76,8 +76,8 @@ class Covers:
                                 "cover is for a role you hold.")
             if why := self.rotations.overlap_refusal(session, locked, role.value, start, end):
                 raise UserError(why)  # (by an override: change that one instead)
-            for clash in repo.covers_overlapping(session=session, rotation_id=rotation.id, role=role.value,
-                                                 starts_at=start, ends_at=end):
+            for clash in repo.covers.covers_overlapping(session=session, rotation_id=rotation.id, role=role.value,
+                                                        starts_at=start, ends_at=end):
                 raise UserError(f"<@{clash.requester}> already asks for cover as {role.value} on "
                                 f"`{escape(rotation.name)}` from {date_token(clash.starts_at)} to "
                                 f"{date_token(clash.ends_at)}, which overlaps; withdraw that request or pick "
@@ -100,18 +100,19 @@ class Covers:
 
     def _decided(self, cover_id: int, user: str, request_key: str | None, kind: str, decide) -> CoverRequest:
         """One transaction (tried again whole if PostgreSQL rolls it back to break a deadlock)."""
-        cover = repo.retry_on_deadlock(self._decide_once, cover_id, user, request_key, kind, decide)
+        cover = repo.database.retry_on_deadlock(self._decide_once, cover_id, user, request_key, kind, decide)
         self.outbox.flush_later()
         return cover
 
     def _decide_once(self, cover_id: int, user: str, request_key: str | None, kind: str, decide) -> CoverRequest:
         now = self.clock.now()
         with self.db.session() as session:
-            found = repo.cover_by_id(session=session, cover_id=cover_id)
+            found = repo.covers.cover_by_id(session=session, cover_id=cover_id)
             if found is None:
                 raise UserError("That request for cover is gone.")
-            rotation = repo.rotation_for_change(session=session, rotation_id=found.rotation_id)  # turns, as always
-            cover = repo.cover_for_change(session=session, cover_id=cover_id)
+            # turns, as always
+            rotation = repo.rotations.rotation_for_change(session=session, rotation_id=found.rotation_id)
+            cover = repo.covers.cover_for_change(session=session, cover_id=cover_id)
             if rotation is None or cover is None:
                 raise UserError("That request for cover is gone.")
             record_once(session, request_key, kind, now)  # a repeat of this very press first: it was applied
@@ -128,7 +129,7 @@ class Covers:
         def decide(session: Session, rotation: Rotation, cover: CoverRequest, now: datetime) -> None:
             if user == cover.requester:
                 raise UserError("That is your own request; press Withdraw if you no longer need cover.")
-            if user not in repo.rotation_member_ids(session=session, rotation_id=rotation.id):
+            if user not in repo.rotations.rotation_member_ids(session=session, rotation_id=rotation.id):
                 raise UserError(f"Only people on the `{escape(rotation.name)}` roster can cover it.")
             if cover.ends_at <= now:
                 raise UserError("That time is already over.")
@@ -162,12 +163,12 @@ class Covers:
     def _expire_due(self) -> int:
         now = self.clock.now()
         with self.db.reading() as session:
-            due = repo.covers_to_expire(session=session, now=now)
+            due = repo.covers.covers_to_expire(session=session, now=now)
         expired = 0
         for cover in due:
             with self.db.session() as session:
-                rotation = repo.rotation_by_id(session=session, rotation_id=cover.rotation_id)
-                if rotation is None or not repo.expire_cover(session=session, cover_id=cover.id, now=now):
+                rotation = repo.rotations.rotation_by_id(session=session, rotation_id=cover.rotation_id)
+                if rotation is None or not repo.covers.expire_cover(session=session, cover_id=cover.id, now=now):
                     continue  # another replica got there first
                 cover.state = "expired"
                 self._queue_message(session, rotation, cover, Kind.COVER_REFRESH, now)
@@ -179,8 +180,8 @@ class Covers:
     def open_requests(self, user: str) -> list[tuple[CoverRequest, str]]:
         """The App Home's list: this person's open requests, with their rotation's name."""
         with self.db.reading() as session:
-            covers = repo.open_covers_of(session=session, user_id=user)
-            names = {r.id: r.name for r in repo.all_rotations(session=session)}
+            covers = repo.covers.open_covers_of(session=session, user_id=user)
+            names = {r.id: r.name for r in repo.rotations.all_rotations(session=session)}
         return [(c, names.get(c.rotation_id, "?")) for c in covers]
 
 

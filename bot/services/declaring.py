@@ -59,12 +59,13 @@ def _opened_by(source: str, from_alert: bool) -> str:
 class Declaring:
     """`paging`: a declared P0/P1 stores its first page with the incident; `trackers`: and its issue owed."""
 
-    def __init__(self, db: repo.Database, clock: Clock, outbox: Outbox, paging: Paging, trackers: TrackerOut) -> None:
+    def __init__(self, db: repo.database.Database, clock: Clock, outbox: Outbox, paging: Paging,
+                 trackers: TrackerOut) -> None:
         self.db, self.clock, self.outbox, self.paging, self.trackers = db, clock, outbox, paging, trackers
 
     async def accept(self, declaration: Declaration) -> None:
         """Before the declare form's ack: the declaration stored (committed) when this returns, to be declared."""
-        await self.db.queue_before_ack(repo.delivery_row(
+        await self.db.queue_before_ack(repo.deliveries.delivery_row(
             lane=declare_lane(declaration.declare_key or declaration.reporter_id), kind=Kind.DECLARE,
             payload=json.dumps(declaration_to_payload(declaration)), now=self.clock.now()))
 
@@ -82,7 +83,7 @@ class Declaring:
             self._number(session, declared.incident)
         except IntegrityError:
             session.rollback()
-            existing = repo.incident_by_declare_key(session=session, declare_key=declaration.declare_key) \
+            existing = repo.incidents.incident_by_declare_key(session=session, declare_key=declaration.declare_key) \
                 if declaration.declare_key else None
             if existing is None:  # not a form delivered twice: unexpected — said, and tried again shortly
                 log.exception("a stored declaration (delivery %s) was refused by the database", delivery.id)
@@ -94,7 +95,7 @@ class Declaring:
         """Store the incident and its first timeline event, committed when this returns. Idempotent on
         `declare_key` (one per modal). One transaction, tried again if PostgreSQL rolls it back to break a
         deadlock. `from_issue`: the tracker issue it comes from, linked in the same transaction."""
-        return repo.retry_on_deadlock(self._declare_once, declaration, from_issue)
+        return repo.database.retry_on_deadlock(self._declare_once, declaration, from_issue)
 
     def declare_in(self, session: Session, declaration: Declaration,
                    then: Callable[[Session, Incident], None] | None = None) -> Declared:
@@ -120,8 +121,8 @@ class Declaring:
                     # index and answered with the incident it made: no look-up first on every declaration.
                     session.rollback()
                     if declaration.declare_key:
-                        existing = repo.incident_by_declare_key(session=session,
-                                                                declare_key=declaration.declare_key)
+                        existing = repo.incidents.incident_by_declare_key(session=session,
+                                                                          declare_key=declaration.declare_key)
                         if existing:
                             return Declared(existing, created=False)
         raise RuntimeError("could not allocate an incident number")
@@ -132,11 +133,12 @@ class Declaring:
         its rotation. `becomes_setup`: (id, claim token) of the claimed delivery that goes on as the set-up, instead
         of a new one. On PostgreSQL the number is a placeholder until `_number`."""
         now = self.clock.now()
-        rotation = repo.rotation_by_id(session=session, rotation_id=declaration.rotation_id) \
+        rotation = repo.rotations.rotation_by_id(session=session, rotation_id=declaration.rotation_id) \
             if declaration.rotation_id is not None else None
         rotation_id = rotation.id if rotation else None
-        incident_id, number = repo.placeholder_number(session=session) if repo.numbered_last(session=session) \
-            else (None, repo.next_incident_number(session=session))
+        incident_id, number = (repo.incidents.placeholder_number(session=session)
+                               if repo.incidents.numbered_last(session=session)
+                               else (None, repo.incidents.next_incident_number(session=session)))
         incident = Incident(
             id=incident_id, number=number, title=declaration.title,
             description=declaration.description, priority=declaration.priority.value,
@@ -149,12 +151,13 @@ class Declaring:
             alert_count=1 if declaration.alert_fingerprint else 0)
         session.add(incident)
         session.flush()
-        repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id or None,
-                       kind="declared", text=f"{declaration.priority.value}: {escape(declaration.title)}"
-                       + _opened_by(declaration.source, bool(declaration.alert_fingerprint)))
+        repo.timeline.add_event(session=session, incident_id=incident.id, at=now,
+                                actor_id=declaration.reporter_id or None, kind="declared",
+                                text=f"{declaration.priority.value}: {escape(declaration.title)}"
+                                + _opened_by(declaration.source, bool(declaration.alert_fingerprint)))
         if declaration.commander_id:
-            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id,
-                           kind="commander", text=f"<@{declaration.commander_id}> is commander")
+            repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id,
+                                    kind="commander", text=f"<@{declaration.commander_id}> is commander")
         paged = declaration.priority.pages and rotation_id is not None
         if paged:
             self.paging.start_chain(session, incident, now)  # stored with the incident, sent right after
@@ -162,8 +165,9 @@ class Declaring:
         if becomes_setup is None:
             self.outbox.queue(session, lane=incident_lane(incident.id), kind=Kind.SETUP, now=now,
                               incident_id=incident.id)
-        elif not repo.become_setup(session=session, delivery_id=becomes_setup[0], token=becomes_setup[1],
-                                   kind=Kind.SETUP, lane=incident_lane(incident.id), incident_id=incident.id):
+        elif not repo.deliveries.become_setup(session=session, delivery_id=becomes_setup[0], token=becomes_setup[1],
+                                              kind=Kind.SETUP, lane=incident_lane(incident.id),
+                                              incident_id=incident.id):
             raise ClaimLost  # another process took the declaration over: it declares it
         self.trackers.declared(session, incident, now, from_issue)
         session.flush()
@@ -172,8 +176,8 @@ class Declaring:
     @staticmethod
     def _number(session: Session, incident: Incident) -> None:
         """PostgreSQL: the number, under a lock held from here to the commit (the transaction's last statements)."""
-        if repo.numbered_last(session=session):
-            repo.take_number(session=session, incident=incident)
+        if repo.incidents.numbered_last(session=session):
+            repo.incidents.take_number(session=session, incident=incident)
 
     def open_in_slack_later(self, incident: Incident) -> None:
         """After the ack, what it owes Slack goes out (the first page in its own lane, side by side with the

@@ -88,7 +88,7 @@ class FollowUps:
     """`working`: each change of a follow-up is a change of its incident; `people` and `rotations`: whose
     calendar and business hours decide when a reminder may go."""
 
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, working: Working,
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, outbox: Outbox, working: Working,
                  people: People, rotations: Rotations, trackers: TrackerOut | None = None) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
         self.working, self.people, self.rotations = working, people, rotations
@@ -100,8 +100,8 @@ class FollowUps:
 
         def apply(session: Session, incident: Incident, now: datetime) -> Outcome:
             owner = asked.owner or incident.commander_id or actor
-            item = repo.add_follow_up(session=session, incident_id=incident.id, text=asked.text, owner=owner,
-                                      due_on=asked.due_on, created_by=actor, now=now)
+            item = repo.follow_ups.add_follow_up(session=session, incident_id=incident.id, text=asked.text, owner=owner,
+                                                 due_on=asked.due_on, created_by=actor, now=now)
             made.append(item)
             if self.trackers is not None:
                 session.flush()
@@ -117,8 +117,8 @@ class FollowUps:
                      owner_may: bool = False, external: TrackerActor | None = None) -> Changed:
         """`owner_may`: its owner (and whoever added it) may, besides whoever may change the incident."""
         with self.db.reading() as session:
-            item = repo.follow_up_by_id(session=session, follow_up_id=item_id)
-            incident = repo.incident_by_id(session=session, incident_id=item.incident_id) if item else None
+            item = repo.follow_ups.follow_up_by_id(session=session, follow_up_id=item_id)
+            incident = repo.incidents.incident_by_id(session=session, incident_id=item.incident_id) if item else None
         if item is None or incident is None:
             raise UserError(f"There is no follow-up #{item_id}. `/incident followups` lists them.")
 
@@ -173,8 +173,8 @@ class FollowUps:
         if word not in SCOPES:
             raise UserError("`followups` takes `mine`, `open` or `all`.")
         with self.db.reading() as session:
-            found = repo.list_follow_ups(session=session, owner=user if word == "mine" else None,
-                                         open_only=word != "all", limit=40)
+            found = repo.follow_ups.list_follow_ups(session=session, owner=user if word == "mine" else None,
+                                                    open_only=word != "all", limit=40)
         what = {"mine": "Your open follow-ups", "open": "Open follow-ups", "all": "Follow-ups"}[word]
         return what, found, self.clock.now().astimezone(self.settings.team_timezone).date()
 
@@ -191,7 +191,7 @@ class FollowUps:
         owner's date), until done."""
         now = self.clock.now()
         with self.db.reading() as session:
-            overdue = repo.overdue_follow_ups(session=session, before=(now + timedelta(days=1)).date())
+            overdue = repo.follow_ups.overdue_follow_ups(session=session, before=(now + timedelta(days=1)).date())
             zones = self.people.timezones(session, sorted({item.owner for item, _ in overdue if item.owner}))
         sent = 0
         for item, number in overdue:
@@ -202,8 +202,8 @@ class FollowUps:
             if not item.due_on < today or not self.rotations.working_time.is_open(now, zone):
                 continue
             with self.db.session() as session:
-                if not repo.notice_once(session=session, key=f"follow-up:{item.id}:{today.isoformat()}", kind=KIND,
-                                        incident_id=item.incident_id, now=now):
+                if not repo.reminders.notice_once(session=session, key=f"follow-up:{item.id}:{today.isoformat()}",
+                                                  kind=KIND, incident_id=item.incident_id, now=now):
                     continue
                 self.outbox.queue(session, lane=user_lane(item.owner), kind=Kind.POST, now=now, channel=item.owner,
                                   text=(f":alarm_clock: Follow-up #{item.id} of {incident_ref(number)} was due "
@@ -217,4 +217,4 @@ class FollowUps:
     def overdue_of(self, session: Session, rotation_id: int) -> list[tuple[FollowUp, int]]:
         """For the handoff digest: the rotation's incidents' follow-ups past their day (team calendar)."""
         today = self.clock.now().astimezone(self.settings.team_timezone).date()
-        return repo.overdue_follow_ups(session=session, before=today, rotation_id=rotation_id, limit=100)
+        return repo.follow_ups.overdue_follow_ups(session=session, before=today, rotation_id=rotation_id, limit=100)

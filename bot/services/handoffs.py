@@ -28,8 +28,9 @@ MISSED_KINDS = (Kind.P0_NAG.value, Kind.P1_MISSED.value, Kind.TRIAGE.value)
 class Handoffs:
     """`working`: handing over is a change of commander, made the way every change is."""
 
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, rotations: Rotations,
-                 working: Working, overdue_of: Callable[[Session, int], list] = lambda _session, _rotation: []) -> None:
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, outbox: Outbox,
+                 rotations: Rotations, working: Working,
+                 overdue_of: Callable[[Session, int], list] = lambda _session, _rotation: []) -> None:
         """`overdue_of(session, rotation id)`: its incidents' overdue follow-ups, listed in the digest."""
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
         self.rotations, self.working, self.overdue_of = rotations, working, overdue_of
@@ -41,12 +42,12 @@ class Handoffs:
         now = self.clock.now()
         shift = self.rotations.on_call(session, rotation, now)
         previous = self.rotations.on_call(session, rotation, shift.shift_start - timedelta(seconds=1))
-        open_incidents = repo.open_incidents_of_rotation(session=session, rotation_id=rotation.id)
-        latest = [(i, repo.latest_update(session=session, incident_id=i.id)) for i in open_incidents]
-        last_shift = repo.incidents_of_rotation_between(session=session, rotation_id=rotation.id,
-                                                        since=previous.shift_start, until=shift.shift_start)
-        missed = repo.reminders_sent_between(session=session, rotation_id=rotation.id, kinds=MISSED_KINDS,
-                                             since=previous.shift_start, until=shift.shift_start)
+        open_incidents = repo.incidents.open_incidents_of_rotation(session=session, rotation_id=rotation.id)
+        latest = [(i, repo.timeline.latest_update(session=session, incident_id=i.id)) for i in open_incidents]
+        last_shift = repo.incidents.incidents_of_rotation_between(session=session, rotation_id=rotation.id,
+                                                                  since=previous.shift_start, until=shift.shift_start)
+        missed = repo.reminders.reminders_sent_between(session=session, rotation_id=rotation.id, kinds=MISSED_KINDS,
+                                                       since=previous.shift_start, until=shift.shift_start)
         declared = [i for i in last_shift if previous.shift_start <= i.created_at < shift.shift_start]
         resolved = [i for i in last_shift if i.resolved_at and previous.shift_start <= i.resolved_at <
                     shift.shift_start and i.status == Status.RESOLVED.value]
@@ -79,7 +80,7 @@ class Handoffs:
         """
         now = self.clock.now()
         with self.db.session() as session:
-            rotation = repo.rotation_by_id(session=session, rotation_id=rotation_id)
+            rotation = repo.rotations.rotation_by_id(session=session, rotation_id=rotation_id)
             if rotation is None:
                 raise UserError("This button is out of date; run `/incident handoff` for a fresh digest.")
             shift = self.rotations.on_call(session, rotation, now)
@@ -89,7 +90,8 @@ class Handoffs:
                                 "`/incident handoff` for a fresh digest.")
             if actor not in (outgoing, incoming) and actor not in self.settings.admins:
                 raise UserError(f"Only <@{outgoing}> (or <@{incoming}>, or an admin) can hand these incidents over.")
-            mine = [i.number for i in repo.open_incidents_of_rotation(session=session, rotation_id=rotation_id)
+            mine = [i.number
+                    for i in repo.incidents.open_incidents_of_rotation(session=session, rotation_id=rotation_id)
                     if i.commander_id == outgoing]
         if not mine:
             raise UserError(f"<@{outgoing}> commands no open incident on this rotation any more.")

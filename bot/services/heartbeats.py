@@ -44,8 +44,8 @@ class Beat:
 
 
 class Heartbeats:
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, declaring: Declaring, working: Working,
-                 rotations: Rotations) -> None:
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, declaring: Declaring,
+                 working: Working, rotations: Rotations) -> None:
         self.settings, self.db, self.clock = settings, db, clock
         self.declaring, self.working, self.rotations = declaring, working, rotations
 
@@ -58,16 +58,16 @@ class Heartbeats:
         spec = parse_create(text, parse_duration)
         now = self.clock.now()
         with self.db.session() as session:
-            if request_key and repo.request_handled(session=session, key=request_key):
+            if request_key and repo.requests.request_handled(session=session, key=request_key):
                 return f"Already done: the heartbeat `{spec.name}` was created by this request before."
-            rotation = repo.rotation_by_name(session=session, name=spec.rotation) if spec.rotation else None
+            rotation = repo.rotations.rotation_by_name(session=session, name=spec.rotation) if spec.rotation else None
             if spec.rotation and rotation is None:
                 raise UserError(f"There is no rotation called `{echo(spec.rotation)}`. "
                                 "`/incident rotation list` shows them all.")
-            if rotation is None and (rotations := repo.all_rotations(session=session)):
+            if rotation is None and (rotations := repo.rotations.all_rotations(session=session)):
                 rotation = rotations[0]  # as an alert naming none: the first-created rotation
             self._require_permission(session, actor, rotation.id if rotation else None, None)
-            if repo.heartbeat_by_name(session=session, name=spec.name):
+            if repo.heartbeats.heartbeat_by_name(session=session, name=spec.name):
                 raise UserError(f"There is a heartbeat called `{spec.name}` already (`/incident heartbeat list`).")
             seconds = int(spec.interval.total_seconds())
             session.add(Heartbeat(name=spec.name, interval_seconds=seconds,
@@ -75,7 +75,7 @@ class Heartbeats:
                                   created_by=actor, created_at=now,
                                   silent_after=silent_after(now, timedelta(seconds=seconds))))
             if request_key:
-                repo.record_request(session=session, key=request_key, kind="heartbeat", at=now)
+                repo.requests.record_request(session=session, key=request_key, kind="heartbeat", at=now)
             try:
                 session.commit()
             except IntegrityError:  # the same name created at the same moment elsewhere
@@ -91,7 +91,7 @@ class Heartbeats:
         if not name:
             raise UserError("Which heartbeat? `/incident heartbeat remove <name>`.")
         with self.db.session() as session:
-            heartbeat = repo.heartbeat_for_change(session=session, name=name)
+            heartbeat = repo.heartbeats.heartbeat_for_change(session=session, name=name)
             if heartbeat is None:
                 raise UserError(f"There is no heartbeat called `{name}` (`/incident heartbeat list`).")
             self._require_permission(session, actor, heartbeat.rotation_id, heartbeat.created_by)
@@ -105,10 +105,11 @@ class Heartbeats:
     def listing(self) -> str:
         now = self.clock.now()
         with self.db.session() as session:
-            found = repo.heartbeats(session=session)
-            rotations = {r.id: r.name for r in repo.all_rotations(session=session)}
-            numbers = {i.id: i.number for i in (repo.incident_by_id(session=session, incident_id=h.incident_id)
-                                                for h in found if h.incident_id) if i}
+            found = repo.heartbeats.heartbeats(session=session)
+            rotations = {r.id: r.name for r in repo.rotations.all_rotations(session=session)}
+            numbers = {i.id: i.number
+                       for i in (repo.incidents.incident_by_id(session=session, incident_id=h.incident_id)
+                                 for h in found if h.incident_id) if i}
         if not found:
             return "No heartbeats yet. `/incident heartbeat create <name> <interval> [rotation] [P0|P1]` makes one."
         lines = []
@@ -134,14 +135,14 @@ class Heartbeats:
         admins = self.settings.admins
         if not admins or actor in admins or actor == creator:
             return
-        rotation = repo.rotation_by_id(session=session, rotation_id=rotation_id) if rotation_id else None
+        rotation = repo.rotations.rotation_by_id(session=session, rotation_id=rotation_id) if rotation_id else None
         if rotation is None:
             raise UserError("Only an admin can manage heartbeats that page no rotation.")
         self.rotations.require_roster_permission(session, rotation, actor)
 
     def _is_open(self, incident_id: int) -> bool:
         with self.db.session() as session:
-            incident = repo.incident_by_id(session=session, incident_id=incident_id)
+            incident = repo.incidents.incident_by_id(session=session, incident_id=incident_id)
         return incident is not None and Status(incident.status).is_open
 
     # -- a beat -------------------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ class Heartbeats:
         """Recorded; None for a name that is not a heartbeat (nothing stored). A silence it ends is resolved."""
         now = self.clock.now()
         with self.db.session() as session:
-            heartbeat = repo.heartbeat_for_change(session=session, name=name)
+            heartbeat = repo.heartbeats.heartbeat_for_change(session=session, name=name)
             if heartbeat is None:
                 return None
             heartbeat.last_beat_at = now
@@ -164,7 +165,7 @@ class Heartbeats:
         """The silence's incident resolved with how long it lasted, then let go of (once resolved: a process that
         dies in between leaves it to the tick, `beating_again`)."""
         with self.db.session() as session:
-            incident = repo.incident_by_id(session=session, incident_id=heartbeat.incident_id)
+            incident = repo.incidents.incident_by_id(session=session, incident_id=heartbeat.incident_id)
         number = None
         if incident is not None and Status(incident.status).is_open:
             since = heartbeat.silence_of or incident.created_at
@@ -173,7 +174,7 @@ class Heartbeats:
                 number = self.working.resolve(incident.number, None, Resolution(
                     f"The heartbeat `{heartbeat.name}` beat again after {silent} of silence.")).incident.number
         with self.db.session() as session:
-            repo.silence_over(session=session, heartbeat_id=heartbeat.id, incident_id=heartbeat.incident_id)
+            repo.heartbeats.silence_over(session=session, heartbeat_id=heartbeat.id, incident_id=heartbeat.incident_id)
             session.commit()
         return number
 
@@ -184,9 +185,9 @@ class Heartbeats:
         resolve it. Returns the incidents declared."""
         now = self.clock.now()
         with self.db.session() as session:
-            silent = repo.silent_heartbeats(session=session,
-                                            before=declared_silent_before(now, self.settings.scheduler_tick))
-            beaten = repo.beating_again(session=session)
+            silent = repo.heartbeats.silent_heartbeats(session=session,
+                                                       before=declared_silent_before(now, self.settings.scheduler_tick))
+            beaten = repo.heartbeats.beating_again(session=session)
         for heartbeat in beaten:
             self._end_silence(heartbeat, now)
         declared = 0
@@ -206,8 +207,9 @@ class Heartbeats:
                          "beat resolves this incident."),
             declare_key=f"heartbeat:{heartbeat.id}:{int(heartbeat.silent_after.timestamp())}"))
         with self.db.session() as session:
-            attached = repo.attach_silence(session=session, heartbeat_id=heartbeat.id,
-                                           silent_after=heartbeat.silent_after, incident_id=declared.incident.id)
+            attached = repo.heartbeats.attach_silence(session=session, heartbeat_id=heartbeat.id,
+                                                      silent_after=heartbeat.silent_after,
+                                                      incident_id=declared.incident.id)
             session.commit()
         if declared.created:
             self.declaring.open_in_slack_later(declared.incident)
@@ -219,7 +221,7 @@ class Heartbeats:
 
     def _resolve_raced(self, heartbeat: Heartbeat, incident: Incident) -> None:
         with self.db.session() as session:
-            current = repo.heartbeat_by_name(session=session, name=heartbeat.name)
+            current = repo.heartbeats.heartbeat_by_name(session=session, name=heartbeat.name)
         if current is None or current.id != heartbeat.id or current.incident_id is not None:
             return
         with contextlib.suppress(UserError):

@@ -41,7 +41,7 @@ class Heard:
 class IssueEvents:
     """`declaring`: an issue in the queue opens an incident as a person would; `working`: its changes change it."""
 
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, declaring: Declaring,
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, declaring: Declaring,
                  working: Working, follow_ups: FollowUps | None = None) -> None:
         self.settings, self.db, self.clock = settings, db, clock
         self.declaring, self.working, self.follow_ups = declaring, working, follow_ups
@@ -50,7 +50,7 @@ class IssueEvents:
         """For /healthz: each tracker's last refusal for good (until a call goes through again) and what it is
         owed (`counts`: the outbox by state and kind)."""
         with self.db.reading() as session:
-            states = repo.tracker_states(session=session)
+            states = repo.trackers.tracker_states(session=session)
         health = {}
         for name in self.settings.trackers:
             state = states.get(name)
@@ -65,18 +65,21 @@ class IssueEvents:
 
     def receive(self, event: IssueEvent) -> Heard:
         with self.db.reading() as session:
-            item, item_link = repo.follow_up_of_issue(session=session, tracker=event.tracker,
-                                                      issue_id=event.issue_id)
-            number = repo.incident_by_id(session=session, incident_id=item.incident_id).number if item else None
-            state = repo.tracker_states(session=session).get(event.tracker)
+            item, item_link = repo.trackers.follow_up_of_issue(session=session, tracker=event.tracker,
+                                                               issue_id=event.issue_id)
+            number = repo.incidents.incident_by_id(session=session, incident_id=item.incident_id).number \
+                if item else None
+            state = repo.trackers.tracker_states(session=session).get(event.tracker)
         if item is not None and number is not None:
             return self._follow_up(event, item, item_link, number, state.login if state else None)
         with self.db.reading() as session:
-            incident, link = repo.incident_of_issue(session=session, tracker=event.tracker, issue_id=event.issue_id)
-            state = repo.tracker_states(session=session).get(event.tracker)
-            closed_since = repo.closed_unlinked(session=session, tracker=event.tracker, issue_id=event.issue_id) \
+            incident, link = repo.trackers.incident_of_issue(session=session, tracker=event.tracker,
+                                                             issue_id=event.issue_id)
+            state = repo.trackers.tracker_states(session=session).get(event.tracker)
+            closed_since = repo.trackers.closed_unlinked(session=session, tracker=event.tracker,
+                                                         issue_id=event.issue_id) \
                 if incident is None else None
-            rotations = repo.all_rotations(session=session) if incident is None else []
+            rotations = repo.rotations.all_rotations(session=session) if incident is None else []
         linked = Linked(incident.number, Priority(incident.priority), Status(incident.status), link.seen_at) \
             if incident else None
         decision = decide(event, linked, self.settings.queue_label, state.login if state else None, closed_since)
@@ -116,20 +119,21 @@ class IssueEvents:
                 heard = Heard(ref, "ignored", str(exc))
         if event.updated_at is not None:
             with self.db.session() as session:
-                repo.follow_up_issue_seen(session=session, tracker=event.tracker, issue_id=event.issue_id,
-                                          at=event.updated_at)
+                repo.trackers.follow_up_issue_seen(session=session, tracker=event.tracker, issue_id=event.issue_id,
+                                                   at=event.updated_at)
                 session.commit()
         return heard
 
     def _remember_closed(self, event: IssueEvent) -> None:
         with self.db.session() as session:
-            repo.note_closed_unlinked(session=session, tracker=event.tracker, issue_id=event.issue_id,
-                                      at=event.updated_at)
+            repo.trackers.note_closed_unlinked(session=session, tracker=event.tracker, issue_id=event.issue_id,
+                                               at=event.updated_at)
             session.commit()
 
     def _seen(self, event: IssueEvent) -> None:
         with self.db.session() as session:
-            repo.issue_seen(session=session, tracker=event.tracker, issue_id=event.issue_id, at=event.updated_at)
+            repo.trackers.issue_seen(session=session, tracker=event.tracker, issue_id=event.issue_id,
+                                     at=event.updated_at)
             session.commit()
 
     def _apply(self, event: IssueEvent, decision: Decision, number: int) -> Heard:

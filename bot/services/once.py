@@ -15,9 +15,9 @@ from bot.domain.errors import AlreadyDone
 def record_once(session: Session, request_key: str | None, kind: str, now: datetime) -> None:
     if request_key is None:
         return
-    if repo.request_handled(session=session, key=request_key):
+    if repo.requests.request_handled(session=session, key=request_key):
         raise AlreadyDone(f"this `{kind}`")
-    repo.record_request(session=session, key=request_key, kind=kind, at=now)
+    repo.requests.record_request(session=session, key=request_key, kind=kind, at=now)
 
 
 def commit_once(session: Session, request_key: str | None) -> None:
@@ -26,6 +26,6 @@ def commit_once(session: Session, request_key: str | None) -> None:
         session.commit()
     except IntegrityError:
         session.rollback()
-        if request_key and repo.request_handled(session=session, key=request_key):
+        if request_key and repo.requests.request_handled(session=session, key=request_key):
             raise AlreadyDone() from None
         raise

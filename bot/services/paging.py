@@ -38,8 +38,8 @@ class Target:
 class Paging:
     """`rotations`: who is on call; `people`: whose business hours it is (P1s page the first inside them)."""
 
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, rotations: Rotations,
-                 people: People) -> None:
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, outbox: Outbox,
+                 rotations: Rotations, people: People) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
         self.rotations, self.people = rotations, people
 
@@ -80,7 +80,7 @@ class Paging:
                         if skipped else "")
                 return Target(inside[0][0], inside[0][1], None, note)
             return Target(fresh[0][0], fresh[0][1], None, "everyone is outside business hours; paging all the same")
-        rotation = repo.rotation_of(session=session, incident=incident)
+        rotation = repo.rotations.rotation_of(session=session, incident=incident)
         if rotation:
             return Target("channel", None, rotation.channel_id, "nobody acknowledged")
         return None
@@ -91,7 +91,7 @@ class Paging:
         target = self.next_target(session, incident, [], start, now)
         if target is None:
             return None
-        page = Page(incident_id=incident.id, chain=repo.last_chain(session=session, incident_id=incident.id) + 1,
+        page = Page(incident_id=incident.id, chain=repo.pages.last_chain(session=session, incident_id=incident.id) + 1,
                     step=0, start=start, target_role=target.role, target_user_id=target.user_id,
                     target_channel=target.channel, note=target.note, paged_by=paged_by, created_at=now)
         session.add(page)
@@ -119,7 +119,7 @@ class Paging:
         """Every delivered page unanswered past its timeout moves its chain on one step."""
         now = self.clock.now()
         with self.db.session() as session:
-            waiting = repo.waiting_pages(session=session)
+            waiting = repo.pages.waiting_pages(session=session)
         moved = 0
         for page, incident in waiting:
             if now - page.sent_at < self.settings.escalation_timeout(incident.priority):
@@ -150,21 +150,21 @@ class Paging:
         chain is acknowledged its pages are done and this finds nothing to move on."""
         now = self.clock.now()
         with self.db.session() as session:
-            page = repo.page_by_id(session=session, page_id=page_id)
+            page = repo.pages.page_by_id(session=session, page_id=page_id)
             if page is None:
                 if actor is not None:
                     raise UserError("That page no longer exists.")
                 return None
-            incident = repo.incident_for_change(session=session, incident_id=page.incident_id)
+            incident = repo.incidents.incident_for_change(session=session, incident_id=page.incident_id)
             session.refresh(page)  # as it is now that the incident is ours
             if actor is not None:
                 self._check_escalation(page, incident, actor, self.settings.admins)
-            if not repo.claim_escalation(session=session, page_id=page_id, now=now, states=states):
+            if not repo.pages.claim_escalation(session=session, page_id=page_id, now=now, states=states):
                 return None
             if not Status(incident.status).is_open or page.target_role == "channel":
                 session.commit()
                 return None
-            chain = repo.pages_of(session=session, incident_id=incident.id, chain=page.chain)
+            chain = repo.pages.pages_of(session=session, incident_id=incident.id, chain=page.chain)
             target = self.next_target(session, incident, chain, page.start, now)
             who = f"<@{page.target_user_id}>" if page.target_user_id else "nobody"
             if reason is None and actor:
@@ -173,8 +173,8 @@ class Paging:
                 minutes = int(self.settings.escalation_timeout(incident.priority).total_seconds() // 60)
                 reason = f"{who} did not acknowledge within {minutes} min"
             if target is None:
-                repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind="escalated",
-                               text=f"{reason}; there is nobody left to page")
+                repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor,
+                                        kind="escalated", text=f"{reason}; there is nobody left to page")
                 session.commit()
                 return None
             nxt = Page(incident_id=incident.id, chain=page.chain, step=page.step + 1, start=page.start,
@@ -183,8 +183,8 @@ class Paging:
             session.add(nxt)
             self._queue_page(session, incident, nxt, now)
             whom = f"<@{target.user_id}>" if target.user_id else f"@here in <#{target.channel}>"
-            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind="escalated",
-                           text=f"{reason}; escalating to {whom}")
+            repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind="escalated",
+                                    text=f"{reason}; escalating to {whom}")
             try:
                 session.commit()
             except IntegrityError:  # another process took this step
@@ -197,8 +197,8 @@ class Paging:
 
     def page_incident(self, page_id: int) -> tuple[Page, int]:
         with self.db.session() as session:
-            page = repo.page_by_id(session=session, page_id=page_id)
+            page = repo.pages.page_by_id(session=session, page_id=page_id)
             if page is None:
                 raise UserError("That page no longer exists.")
-            incident = repo.incident_by_id(session=session, incident_id=page.incident_id)
+            incident = repo.incidents.incident_by_id(session=session, incident_id=page.incident_id)
         return page, incident.number

@@ -30,7 +30,7 @@ NAMES_PER_PAGE = 50
 
 
 class People:
-    def __init__(self, db: repo.Database, slack: SlackGateway, clock: Clock, team_timezone: ZoneInfo) -> None:
+    def __init__(self, db: repo.database.Database, slack: SlackGateway, clock: Clock, team_timezone: ZoneInfo) -> None:
         self.db, self.slack, self.clock, self.team_timezone = db, slack, clock, team_timezone
         self._checked: datetime | None = None
         self._wanted: set[str] = set()  # people a web page showed without knowing them (asked at the next look)
@@ -39,7 +39,7 @@ class People:
     def deactivated(self, user_id: str) -> None:
         """Slack said the person was deactivated (`user_change`): their web sessions end at once."""
         with self.db.session() as session:
-            ended = repo.end_web_sessions_of(session=session, user_id=user_id)
+            ended = repo.web.end_web_sessions_of(session=session, user_id=user_id)
             session.commit()
         if ended:
             log.info("%s was deactivated in Slack: %d web session(s) ended", user_id, ended)
@@ -82,7 +82,7 @@ class People:
 
     def timezones(self, session: Session, users: Sequence[str]) -> dict[str, ZoneInfo]:
         """Each person's Slack timezone where known, else the team's."""
-        known = repo.people(session=session, user_ids=list(users))
+        known = repo.people.people(session=session, user_ids=list(users))
         zones: dict[str, ZoneInfo] = {}
         for user in users:
             zones[user] = self.team_timezone
@@ -126,13 +126,14 @@ class People:
 
     def _stale(self, now: datetime, limit: int) -> list[str]:
         with self.db.session() as session:
-            return repo.people_to_refresh(session=session, fetched_before=now - PEOPLE_REFRESH, limit=limit,
-                                          active_since=now - PEOPLE_SHOWN)
+            return repo.people.people_to_refresh(session=session, fetched_before=now - PEOPLE_REFRESH, limit=limit,
+                                                 active_since=now - PEOPLE_SHOWN)
 
     def _save(self, user: str, found: SlackUser | None, now: datetime, keep_tz: bool) -> None:
         with self.db.session() as session:
-            repo.save_person(session=session, user_id=user, tz=found.tz if found else None, now=now, keep_tz=keep_tz,
-                             name=found.name if found else None, avatar=found.avatar if found else None)
+            repo.people.save_person(session=session, user_id=user, tz=found.tz if found else None, now=now,
+                                    keep_tz=keep_tz, name=found.name if found else None,
+                                    avatar=found.avatar if found else None)
             try:
                 session.commit()
             except IntegrityError:  # another replica stored this person a moment ago: same answer

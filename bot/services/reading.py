@@ -46,20 +46,20 @@ class Detail:
 
 
 class Reading:
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock) -> None:
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock) -> None:
         self.settings, self.db, self.clock = settings, db, clock
 
     def declare_form_defaults(self, channel_id: str | None) -> tuple[list[tuple[int, str]], int | None]:
         """All rotations for the modal, and the default: the one bound to this channel, else the first created."""
         with self.db.session() as session:
-            rotations = repo.all_rotations(session=session)
-            bound = repo.rotation_by_channel(session=session, channel_id=channel_id) if channel_id else None
+            rotations = repo.rotations.all_rotations(session=session)
+            bound = repo.rotations.rotation_by_channel(session=session, channel_id=channel_id) if channel_id else None
         default = bound or (rotations[0] if rotations else None)
         return [(r.id, r.name) for r in rotations if r.id is not None], (default.id if default else None)
 
     def get(self, number: int) -> Incident:
         with self.db.session() as session:
-            incident = repo.incident_by_number(session=session, number=number)
+            incident = repo.incidents.incident_by_number(session=session, number=number)
         if incident is None:
             raise UserError(f"There is no {incident_ref(number)}.")
         return incident
@@ -69,18 +69,18 @@ class Reading:
         if not channel_id:
             return None
         with self.db.session() as session:
-            incident = repo.incident_by_channel(session=session, channel_id=channel_id)
+            incident = repo.incidents.incident_by_channel(session=session, channel_id=channel_id)
         return incident.number if incident and incident.thread_ts is None else None
 
     def commanded_by(self, user_id: str, *, limit: int = 40) -> list[Incident]:
         """Open incidents this person commands (the App Home's first list)."""
         with self.db.session() as session:
-            return repo.list_incidents(session=session, open_only=True, limit=limit, commander_id=user_id)
+            return repo.incidents.list_incidents(session=session, open_only=True, limit=limit, commander_id=user_id)
 
     def list(self, *, open_only: bool, limit: int = 40) -> tuple[list[Incident], int]:
         with self.db.session() as session:
-            return (repo.list_incidents(session=session, open_only=open_only, limit=limit),
-                    repo.count_incidents(session=session, open_only=open_only))
+            return (repo.incidents.list_incidents(session=session, open_only=open_only, limit=limit),
+                    repo.incidents.count_incidents(session=session, open_only=open_only))
 
     def listing(self, scope: str, user_id: str, *, limit: int = 40) -> Listing:
         """`list [all|mine|P0|P1|P2]`: open incidents unless `all`; `mine` = those you command or respond to."""
@@ -96,29 +96,29 @@ class Reading:
         elif chosen in Priority._value2member_map_:
             filters["priority"] = chosen
         with self.db.session() as session:
-            found = repo.list_incidents(session=session, limit=limit, columns=LIST_LINE, **filters)
-            total = repo.count_incidents(session=session, **filters)
+            found = repo.incidents.list_incidents(session=session, limit=limit, columns=LIST_LINE, **filters)
+            total = repo.incidents.count_incidents(session=session, **filters)
         return Listing(found, total, what.get(chosen, f"open {chosen} incidents"))
 
     def board(self, rotation_name: str | None, priority: str | None) -> list[Incident]:
         """Open incidents and those resolved in the last 7 days, for the web board."""
         with self.db.session() as session:
-            rotation = repo.rotation_by_name(session=session, name=rotation_name) if rotation_name else None
+            rotation = repo.rotations.rotation_by_name(session=session, name=rotation_name) if rotation_name else None
             if rotation_name and rotation is None:
                 return []
-            return repo.board_incidents(session=session, rotation_id=rotation.id if rotation else None,
-                                        priority=priority, resolved_since=self.clock.now() - timedelta(days=7))
+            return repo.metrics.board_incidents(session=session, rotation_id=rotation.id if rotation else None,
+                                                priority=priority, resolved_since=self.clock.now() - timedelta(days=7))
 
     def detail(self, number: int) -> Detail:
         incident = self.get(number)
         with self.db.session() as session:
-            rotation = repo.rotation_of(session=session, incident=incident)
-            responders = repo.responder_ids(session=session, incident_id=incident.id)
-            events = repo.events_for(session=session, incident_id=incident.id)
-            follow_ups = repo.follow_ups_of(session=session, incident_id=incident.id)
-            storm = repo.storm_of_incident(session=session, incident_id=incident.id) \
+            rotation = repo.rotations.rotation_of(session=session, incident=incident)
+            responders = repo.incidents.responder_ids(session=session, incident_id=incident.id)
+            events = repo.timeline.events_for(session=session, incident_id=incident.id)
+            follow_ups = repo.follow_ups.follow_ups_of(session=session, incident_id=incident.id)
+            storm = repo.storms.storm_of_incident(session=session, incident_id=incident.id) \
                 if incident.source == "storm" else None
-            alerts = repo.storm_alerts(session=session, storm_id=storm.id) if storm else []
+            alerts = repo.storms.storm_alerts(session=session, storm_id=storm.id) if storm else []
         return Detail(incident, rotation.name if rotation else None, responders, events, follow_ups, alerts)
 
     def weekly(self, weeks: int, policy: Policy) -> tuple[list[WeekRow], list[tuple[str, int]]]:
@@ -126,9 +126,9 @@ class Reading:
         now = self.clock.now()
         since = first_week_start(now, self.settings.team_timezone, weeks)
         with self.db.reading() as session:
-            rows = repo.incidents_declared_since(session=session, since=since)
-            triaged = repo.triaged_times(session=session, declared_since=since)
-            pages = repo.pages_per_person(session=session, since=since)
+            rows = repo.incidents.incidents_declared_since(session=session, since=since)
+            triaged = repo.timeline.triaged_times(session=session, declared_since=since)
+            pages = repo.pages.pages_per_person(session=session, since=since)
         facts = [WeekFacts(priority=Priority(i.priority), status=Status(i.status), created_at=i.created_at,
                            acknowledged_at=i.acknowledged_at, triaged_at=triaged.get(i.id),
                            resolved_at=i.resolved_at) for i in rows]
@@ -138,7 +138,7 @@ class Reading:
     def people(self, user_ids: set[str]) -> dict[str, Person]:
         """People as Slack told us about them (names, pictures), for the web pages and feeds."""
         with self.db.reading() as session:
-            return repo.people(session=session, user_ids=sorted(u for u in user_ids if u))
+            return repo.people.people(session=session, user_ids=sorted(u for u in user_ids if u))
 
     def summary(self, incident: Incident) -> tuple[str, list[dict]]:
         """The pinned summary as it stands (the delivery engine keeps the message in Slack current)."""
@@ -148,22 +148,23 @@ class Reading:
     def summary_from(self, session: Session, incident: Incident) -> Rendering:
         """Reads what the summary shows besides the incident now; renders it later, with the incident as it is
         then (the set-up fills in its channel between the two)."""
-        return self._summary_from(session, incident, repo.pages_of(session=session, incident_id=incident.id))
+        return self._summary_from(session, incident, repo.pages.pages_of(session=session, incident_id=incident.id))
 
     def summary_unless_paging(self, session: Session, incident: Incident) -> Rendering | None:
         """`summary_from`, or None when the incident has pages (one about to go out changes what it says)."""
-        pages = repo.pages_of(session=session, incident_id=incident.id)
+        pages = repo.pages.pages_of(session=session, incident_id=incident.id)
         return None if pages else self._summary_from(session, incident, pages)
 
     def _summary_from(self, session: Session, incident: Incident, pages: list) -> Rendering:
-        rotation = repo.rotation_of(session=session, incident=incident)
-        responders = repo.responder_ids(session=session, incident_id=incident.id)
+        rotation = repo.rotations.rotation_of(session=session, incident=incident)
+        responders = repo.incidents.responder_ids(session=session, incident_id=incident.id)
         paging = paging_line(pages, self.settings.escalation_timeout(incident.priority))
-        linked = repo.tracker_issues_of(session=session, incident_id=incident.id) if self.settings.trackers else []
+        linked = repo.trackers.tracker_issues_of(session=session, incident_id=incident.id) \
+            if self.settings.trackers else []
         issues = [(i.tracker, i.number, i.url) for i in linked]
-        storm = repo.storm_of_incident(session=session, incident_id=incident.id) if incident.source == "storm" \
+        storm = repo.storms.storm_of_incident(session=session, incident_id=incident.id) if incident.source == "storm" \
             else None
-        storm_line = storm_views.summary_line(repo.storm_counts(session=session, storm_id=storm.id),
+        storm_line = storm_views.summary_line(repo.storms.storm_counts(session=session, storm_id=storm.id),
                                               storm.ended_at is not None) if storm else None
         return lambda then: incident_views.summary(then, rotation.name if rotation else None, responders, paging,
                                                    issues, storm_line)
@@ -171,7 +172,7 @@ class Reading:
     def stats(self, days: int) -> Stats:
         now = self.clock.now()
         with self.db.session() as session:
-            rows = repo.incidents_declared_since(session=session, since=now - timedelta(days=days))
+            rows = repo.incidents.incidents_declared_since(session=session, since=now - timedelta(days=days))
         facts = [IncidentFacts(priority=Priority(i.priority), status=Status(i.status), created_at=i.created_at,
                                acknowledged_at=i.acknowledged_at, resolved_at=i.resolved_at,
                                reopen_count=i.reopen_count) for i in rows]

@@ -38,8 +38,8 @@ class Reminders:
     """`rotations`: who is on call and when the handoff is; `people`: commanders' business hours; `handoffs`:
     the digest posted on the boundary."""
 
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, rotations: Rotations,
-                 people: People, handoffs: Handoffs) -> None:
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, outbox: Outbox,
+                 rotations: Rotations, people: People, handoffs: Handoffs) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
         self.rotations, self.people, self.handoffs = rotations, people, handoffs
         s = settings
@@ -58,12 +58,12 @@ class Reminders:
         handoff."""
         found: list[tuple[Due, int | None, int | None]] = []
         if incident_id:
-            rows = repo.reminder_facts(session=session, incident_id=incident_id)
+            rows = repo.reminders.reminder_facts(session=session, incident_id=incident_id)
             for row, facts in zip(rows, self._facts_of(session, rows), strict=True):
                 found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, self.policy)]
         elif rotation_id:
             found += self._handoffs_due(
-                [r for r in [repo.rotation_by_id(session=session, rotation_id=rotation_id)] if r], now)
+                [r for r in [repo.rotations.rotation_by_id(session=session, rotation_id=rotation_id)] if r], now)
         return found
 
     def _facts_of(self, session: Session, rows: list) -> list[rules.IncidentFacts]:
@@ -80,15 +80,15 @@ class Reminders:
         follows due work, not open work. Also returns, for each incident read, its next moment (stored with the
         notices)."""
         if not self._rechecked:  # the policy (targets, hours) may differ from the last process's
-            repo.recheck_reminders(session=session)
+            repo.reminders.recheck_reminders(session=session)
             self._rechecked = True
-        rows = repo.facts_due(session=session, now=now)
+        rows = repo.reminders.facts_due(session=session, now=now)
         found: list[tuple[Due, int | None, int | None]] = []
         moments = []
         for row, facts in zip(rows, self._facts_of(session, rows), strict=True):
             found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, self.policy)]
             moments.append((row, rules.next_due(facts, now, self.policy) or NEVER))
-        return found + self._handoffs_due(repo.all_rotations(session=session), now), moments
+        return found + self._handoffs_due(repo.rotations.all_rotations(session=session), now), moments
 
     def queue_due(self) -> int:
         """Store every newly due item once (under its unique key), and with it one delivery per recipient: the
@@ -98,11 +98,12 @@ class Reminders:
         on_call: dict = {}  # rotation id → who is on call now: reminders due together mostly share a rotation
         with self.db.session() as session:
             due, moments = self._everything_due(session, now)
-            taken = repo.existing_notices(session=session, keys=[d.key for d, _, _ in due])
+            taken = repo.reminders.existing_notices(session=session, keys=[d.key for d, _, _ in due])
             for item, incident_id, rotation_id in due:
                 if item.key in taken:
                     # Stored but never sent by a version that sent notices whole: its messages are owed now.
-                    if taken[item.key] == "queued" and repo.settle_notice(session=session, key=item.key, now=now):
+                    if taken[item.key] == "queued" and repo.reminders.settle_notice(session=session, key=item.key,
+                                                                                    now=now):
                         self._queue_messages(session, item, incident_id, rotation_id, now, on_call)
                         fresh += 1
                     continue
@@ -116,7 +117,7 @@ class Reminders:
                 except IntegrityError:
                     continue
                 fresh += 1
-            repo.set_next_due(session=session, moments=moments)
+            repo.reminders.set_next_due(session=session, moments=moments)
             session.commit()
         return fresh
 
@@ -139,11 +140,11 @@ class Reminders:
     def _queue_messages(self, session: Session, item: Due, incident_id: int | None, rotation_id: int | None,
                         now: datetime, on_call: dict) -> None:
         if item.kind in (Kind.DIGEST, Kind.HEADS_UP):
-            rotation = repo.rotation_by_id(session=session, rotation_id=rotation_id)
+            rotation = repo.rotations.rotation_by_id(session=session, rotation_id=rotation_id)
             messages = (self._digest_message(session, rotation) if item.kind is Kind.DIGEST
                         else self._heads_up_messages(session, rotation, now))
         else:
-            incident = repo.incident_by_id(session=session, incident_id=incident_id)
+            incident = repo.incidents.incident_by_id(session=session, incident_id=incident_id)
             if incident.rotation_id not in on_call:
                 on_call[incident.rotation_id] = self.rotations.on_call_for(session, incident, now)
             messages = self._incident_messages(item, incident, now, on_call[incident.rotation_id])

@@ -47,7 +47,7 @@ def _mentions(users: Sequence[str]) -> str:
 class Rotations:
     """`people`: whose Slack timezone to learn when they join a roster; `background`: where that runs."""
 
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, people: People,
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, outbox: Outbox, people: People,
                  background: Background) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
         self.people, self.background = people, background
@@ -59,12 +59,12 @@ class Rotations:
 
     def _inputs(self, session: Session, rotation: Rotation, since: datetime):
         """Roster, overrides and swaps from `since` on (and the override rows as stored)."""
-        members = [m.user_id for m in repo.roster(session=session, rotation_id=rotation.id)]
-        stored = repo.overrides_for(session=session, rotation_id=rotation.id, ending_after=since)
+        members = [m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id)]
+        stored = repo.rotations.overrides_for(session=session, rotation_id=rotation.id, ending_after=since)
         overrides = [Override(o.user_id, Role(o.role), o.starts_at, o.ends_at, created=o.id or 0) for o in stored]
         first = self.handoff.shift_index(since, rotation.created_at)
         swaps = [Swap(s.user_a, s.user_b, s.shift_index)
-                 for s in repo.swaps_for(session=session, rotation_id=rotation.id, from_shift=first)]
+                 for s in repo.rotations.swaps_for(session=session, rotation_id=rotation.id, from_shift=first)]
         return members, overrides, swaps, stored
 
     def on_call(self, session: Session, rotation: Rotation, at: datetime) -> OnCall:
@@ -73,7 +73,7 @@ class Rotations:
                        swaps=swaps)
 
     def on_call_for(self, session: Session, incident: Incident, at: datetime) -> OnCall | None:
-        rotation = repo.rotation_of(session=session, incident=incident)
+        rotation = repo.rotations.rotation_of(session=session, incident=incident)
         return self.on_call(session, rotation, at) if rotation else None
 
     def on_call_now(self, session: Session, incident: Incident) -> tuple[str, ...]:
@@ -86,7 +86,7 @@ class Rotations:
         if session is None:
             with self.db.session() as own:
                 return self.announcement_channel(incident, own)
-        rotation = repo.rotation_of(session=session, incident=incident)
+        rotation = repo.rotations.rotation_of(session=session, incident=incident)
         return rotation.channel_id if rotation else self.settings.incidents_channel
 
     def plan(self, rotation: Rotation, *, shifts: int = 4) -> RotationPlan:
@@ -107,41 +107,41 @@ class Rotations:
 
     def all(self) -> list[Rotation]:
         with self.db.session() as session:
-            return repo.all_rotations(session=session)
+            return repo.rotations.all_rotations(session=session)
 
     def roster_sizes(self) -> dict[int, int]:
         with self.db.session() as session:
-            return {r.id: len(repo.roster(session=session, rotation_id=r.id))
-                    for r in repo.all_rotations(session=session) if r.id is not None}
+            return {r.id: len(repo.rotations.roster(session=session, rotation_id=r.id))
+                    for r in repo.rotations.all_rotations(session=session) if r.id is not None}
 
     def rotations_of(self, user_id: str) -> list[Rotation]:
         with self.db.session() as session:
-            return repo.rotations_of_member(session=session, user_id=user_id)
+            return repo.rotations.rotations_of_member(session=session, user_id=user_id)
 
     def named_rotation(self, name: str) -> Rotation | None:
         with self.db.session() as session:
-            return repo.rotation_by_name(session=session, name=name)
+            return repo.rotations.rotation_by_name(session=session, name=name)
 
     def shown(self, name: str | None, channel_id: str | None) -> list[Rotation]:
         """What `oncall` shows: the named rotation; else the one bound to this channel; else all of them."""
         if name:
             return [self.find_rotation(name, channel_id)]
         with self.db.session() as session:
-            bound = repo.rotation_by_channel(session=session, channel_id=channel_id) if channel_id else None
-            return [bound] if bound else repo.all_rotations(session=session)
+            bound = repo.rotations.rotation_by_channel(session=session, channel_id=channel_id) if channel_id else None
+            return [bound] if bound else repo.rotations.all_rotations(session=session)
 
     def find_rotation(self, name: str | None, channel_id: str | None) -> Rotation:
         """The named rotation; else the one bound to this channel; else the only one there is."""
         with self.db.session() as session:
             if name:
-                rotation = repo.rotation_by_name(session=session, name=name)
+                rotation = repo.rotations.rotation_by_name(session=session, name=name)
                 if rotation is None:
                     raise UserError(f"There is no rotation called `{echo(name)}`. "
                                     "`/incident rotation list` shows them all.")
                 return rotation
-            if channel_id and (rotation := repo.rotation_by_channel(session=session, channel_id=channel_id)):
+            if channel_id and (rotation := repo.rotations.rotation_by_channel(session=session, channel_id=channel_id)):
                 return rotation
-            rotations = repo.all_rotations(session=session)
+            rotations = repo.rotations.all_rotations(session=session)
         if len(rotations) == 1:
             return rotations[0]
         if not rotations:
@@ -156,7 +156,7 @@ class Rotations:
         admins = self.settings.admins
         if not admins or actor in admins or actor == rotation.created_by:
             return
-        if actor in {m.user_id for m in repo.roster(session=session, rotation_id=rotation.id)}:
+        if actor in {m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id)}:
             return
         raise UserError(f"Only the members of `{rotation.name}`, its creator <@{rotation.created_by}> or an admin "
                         "can change its roster.")
@@ -167,7 +167,7 @@ class Rotations:
         """One roster change, applied once: the rotation locked (changes to it take turns across replicas), the
         request not seen before, the person allowed; the request is stored with the change when it commits."""
         with self.db.session() as session:
-            if repo.rotation_for_change(session=session, rotation_id=rotation.id) is None:
+            if repo.rotations.rotation_for_change(session=session, rotation_id=rotation.id) is None:
                 raise UserError(f"The rotation `{rotation.name}` is gone.")
             record_once(session, request_key, kind, self.clock.now())
             self.require_roster_permission(session, rotation, actor)
@@ -183,11 +183,11 @@ class Rotations:
                             f"not `{echo(name)}`.")
         now = self.clock.now()
         with self.db.session() as session:
-            if request_key and repo.request_handled(session=session, key=request_key):
+            if request_key and repo.requests.request_handled(session=session, key=request_key):
                 raise AlreadyDone("this `rotation create`")
-            if repo.rotation_by_name(session=session, name=name):
+            if repo.rotations.rotation_by_name(session=session, name=name):
                 raise UserError(f"There is already a rotation called `{name}`.")
-            bound = repo.rotation_by_channel(session=session, channel_id=channel_id)
+            bound = repo.rotations.rotation_by_channel(session=session, channel_id=channel_id)
             if bound:
                 raise UserError(f"<#{channel_id}> already belongs to the rotation `{bound.name}`.")
             if channel is None or channel.channel_id != channel_id:
@@ -199,7 +199,7 @@ class Rotations:
             rotation = Rotation(name=name, channel_id=channel_id, created_by=actor, created_at=now)
             session.add(rotation)
             session.flush()
-            repo.record_roster(session=session, rotation_id=rotation.id, now=now)
+            repo.rotations.record_roster(session=session, rotation_id=rotation.id, now=now)
             try:
                 commit_once(session, request_key)
             except IntegrityError:
@@ -211,7 +211,7 @@ class Rotations:
     def add_members(self, rotation: Rotation, users: Sequence[str], actor: str,
                     request_key: str | None = None) -> list[str]:
         with self.roster_change(rotation, actor, request_key, "rotation add") as session:
-            present = repo.roster(session=session, rotation_id=rotation.id)
+            present = repo.rotations.roster(session=session, rotation_id=rotation.id)
             known = {m.user_id for m in present}
             new = [u for u in dict.fromkeys(users) if u not in known]
             if not new:
@@ -220,7 +220,7 @@ class Rotations:
             last = max((m.position for m in present), default=-1)
             for offset, user in enumerate(new, start=1):
                 session.add(RotationMember(rotation_id=rotation.id, user_id=user, position=last + offset))
-            repo.record_roster(session=session, rotation_id=rotation.id, now=self.clock.now())
+            repo.rotations.record_roster(session=session, rotation_id=rotation.id, now=self.clock.now())
         self._tell_rotation_later(rotation, f":busts_in_silhouette: <@{actor}> added {_mentions(new)} to the "
                                             f"`{rotation.name}` roster.")
         self.background.spawn(self.people.refresh(new), name="people")
@@ -229,7 +229,7 @@ class Rotations:
     def remove_members(self, rotation: Rotation, users: Sequence[str], actor: str,
                        request_key: str | None = None) -> list[str]:
         with self.roster_change(rotation, actor, request_key, "rotation remove") as session:
-            present = {m.user_id: m for m in repo.roster(session=session, rotation_id=rotation.id)}
+            present = {m.user_id: m for m in repo.rotations.roster(session=session, rotation_id=rotation.id)}
             missing = [u for u in users if u not in present]
             if missing:
                 raise UserError(f"{_mentions(missing)} {'is' if len(missing) == 1 else 'are'} not on "
@@ -237,7 +237,7 @@ class Rotations:
             gone = list(dict.fromkeys(users))
             for user in gone:
                 session.delete(present[user])
-            repo.record_roster(session=session, rotation_id=rotation.id, now=self.clock.now())
+            repo.rotations.record_roster(session=session, rotation_id=rotation.id, now=self.clock.now())
         self._tell_rotation_later(rotation, f":busts_in_silhouette: <@{actor}> removed {_mentions(gone)} from the "
                                             f"`{rotation.name}` roster.")
         return gone
@@ -245,7 +245,7 @@ class Rotations:
     def reorder(self, rotation: Rotation, users: Sequence[str], actor: str, request_key: str | None = None) -> None:
         """The whole roster in its new order; the shift count is kept, so only who holds which week changes."""
         with self.roster_change(rotation, actor, request_key, "rotation order") as session:
-            members = {m.user_id: m for m in repo.roster(session=session, rotation_id=rotation.id)}
+            members = {m.user_id: m for m in repo.rotations.roster(session=session, rotation_id=rotation.id)}
             wanted = list(dict.fromkeys(users))
             if len(wanted) != len(users):
                 raise UserError("Name each person once.")
@@ -261,23 +261,23 @@ class Rotations:
                 raise UserError(f"`rotation order` takes the whole roster of `{rotation.name}`: {'; '.join(parts)}.")
             for position, user in enumerate(wanted):
                 members[user].position = position
-            repo.record_roster(session=session, rotation_id=rotation.id, now=self.clock.now())
+            repo.rotations.record_roster(session=session, rotation_id=rotation.id, now=self.clock.now())
         self._tell_rotation_later(rotation, f":twisted_rightwards_arrows: <@{actor}> reordered `{rotation.name}`: "
                                             f"{_mentions(wanted)}.")
 
     def reset_feed(self, rotation: Rotation, actor: str, request_key: str | None = None) -> None:
         with self.roster_change(rotation, actor, request_key, "rotation feed-reset") as session:
-            stored = repo.rotation_by_id(session=session, rotation_id=rotation.id)
+            stored = repo.rotations.rotation_by_id(session=session, rotation_id=rotation.id)
             stored.feed_version += 1
 
     def person_feed_version(self, user: str) -> int:
         with self.db.reading() as session:
-            return repo.person_feed_version(session=session, user_id=user)
+            return repo.web.person_feed_version(session=session, user_id=user)
 
     def reset_person_feed(self, user: str) -> int:
         """`me feed-reset`: every calendar link of the person's shifts handed out so far stops working."""
         with self.db.session() as session:
-            version = repo.reset_person_feed(session=session, user_id=user, now=self.clock.now())
+            version = repo.web.reset_person_feed(session=session, user_id=user, now=self.clock.now())
             session.commit()
         return version
 
@@ -289,14 +289,14 @@ class Rotations:
         if end - start > OVERRIDE_MAX:
             raise UserError(f"Keep an override to {OVERRIDE_MAX.days} days; change the roster for longer.")
         with self.roster_change(rotation, actor, request_key, "rotation override") as session:
-            if repo.overrides_like(session=session, rotation_id=rotation.id, user_id=user, role=role.value,
-                                   starts_at=start, ends_at=end):
+            if repo.rotations.overrides_like(session=session, rotation_id=rotation.id, user_id=user, role=role.value,
+                                             starts_at=start, ends_at=end):
                 raise UserError(f"<@{user}> is already {role.value} on `{rotation.name}` for exactly that time; "
                                 "nothing changed.")
             if why := self.overlap_refusal(session, rotation, role.value, start, end):
                 raise UserError(why)
-            for asked in repo.covers_overlapping(session=session, rotation_id=rotation.id, role=role.value,
-                                                 starts_at=start, ends_at=end):
+            for asked in repo.covers.covers_overlapping(session=session, rotation_id=rotation.id, role=role.value,
+                                                        starts_at=start, ends_at=end):
                 raise UserError(f"<@{asked.requester}> asks for cover as {role.value} on `{rotation.name}` from "
                                 f"{self._when(asked.starts_at)} to {self._when(asked.ends_at)}, which overlaps: take "
                                 "it with I'll cover on the request, or wait until it is withdrawn; nothing changed.")
@@ -311,8 +311,8 @@ class Rotations:
                         end: datetime) -> str | None:
         """Why a new override (or cover) of `role` from `start` to `end` cannot be: an override of that role
         already holds part of the time (named), else None."""
-        for other in repo.overrides_overlapping(session=session, rotation_id=rotation.id, role=role,
-                                                starts_at=start, ends_at=end):
+        for other in repo.rotations.overrides_overlapping(session=session, rotation_id=rotation.id, role=role,
+                                                          starts_at=start, ends_at=end):
             return (f"<@{other.user_id}> is already {role} on `{rotation.name}` from {self._when(other.starts_at)} "
                     f"to {self._when(other.ends_at)} (an override), which overlaps; nothing changed. Pick another "
                     "time, or another role with `as …`.")
@@ -326,14 +326,15 @@ class Rotations:
             raise UserError("A swap needs two different people.")
         now = self.clock.now()
         with self.roster_change(rotation, actor, request_key, "rotation swap") as session:
-            members = [m.user_id for m in repo.roster(session=session, rotation_id=rotation.id)]
+            members = [m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id)]
             strangers = [u for u in (a, b) if u not in members]
             if strangers:
                 raise UserError(f"{_mentions(strangers)} {'is' if len(strangers) == 1 else 'are'} not on "
                                 f"`{rotation.name}`; swaps are between its members.")
             shift = self._swap_shift(rotation, members, a, b, week, now)
-            if repo.swaps_between(session=session, rotation_id=rotation.id, shift_index=shift.shift_index, a=a,
-                                  b=b) % 2:  # a second swap would swap them back: not what anyone asking meant
+            # a second swap would swap them back: not what anyone asking meant
+            if repo.rotations.swaps_between(session=session, rotation_id=rotation.id, shift_index=shift.shift_index,
+                                            a=a, b=b) % 2:
                 raise UserError(f"<@{a}> and <@{b}> are already swapped for the shift from "
                                 f"{self._when(shift.shift_start)}; nothing changed.")
             session.add(RotationSwap(rotation_id=rotation.id, user_a=a, user_b=b, shift_index=shift.shift_index,

@@ -1,8 +1,9 @@
 """Alert storms: past ALERT_STORM_THRESHOLD incidents from alerts within ALERT_STORM_WINDOW, alerts join one
 storm incident instead of each opening its own (SPEC §2 "Alerts").
 
-Whether an alert opens an incident or joins the storm is decided under the alert gate (`repo.lock_alert_openings`,
-taken by `Alerts`), so two replicas never both start a storm, nor open the eleventh incident. Every alert is kept
+Whether an alert opens an incident or joins the storm is decided under the alert gate
+(`repo.storms.lock_alert_openings`, taken by `Alerts`), so two replicas never both start a storm, nor open the
+eleventh incident. Every alert is kept
 (`StormAlert`, one row per fingerprint); the storm's channel hears of them in batches through the delivery engine
 (`bot/delivery/storms.py`), its pinned summary counts them, and the tick ends the storm once the window passed
 quietly.
@@ -36,8 +37,8 @@ log = logging.getLogger(__name__)
 
 
 class Storms:
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, declaring: Declaring,
-                 working: Working) -> None:
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, outbox: Outbox,
+                 declaring: Declaring, working: Working) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
         self.declaring, self.working = declaring, working
 
@@ -45,15 +46,15 @@ class Storms:
 
     def going_on(self, session: Session, now: datetime) -> AlertStorm | None:
         """The storm a new alert joins now, locked (its incident first), if one is going on."""
-        storm = repo.active_storm(session=session, since=now - self.settings.alert_storm_window)
+        storm = repo.storms.active_storm(session=session, since=now - self.settings.alert_storm_window)
         if storm is None:
             return None
-        locked = repo.storm_for_change(session=session, incident_id=storm.incident_id, storm_id=storm.id)
+        locked = repo.storms.storm_for_change(session=session, incident_id=storm.incident_id, storm_id=storm.id)
         return locked if locked is not None and locked.ended_at is None else None  # (ended meanwhile: over)
 
     def over_threshold(self, session: Session, now: datetime) -> bool:
         """Whether a new alert starts a storm (there being none going on)."""
-        openings = repo.alert_openings_since(session=session, since=now - self.settings.alert_storm_window)
+        openings = repo.storms.alert_openings_since(session=session, since=now - self.settings.alert_storm_window)
         return joins_storm(openings, self.settings.alert_storm_threshold)
 
     def start(self, session: Session, alert: Alert, rotation_id: int | None, now: datetime) -> AlertStorm:
@@ -80,11 +81,11 @@ class Storms:
                                url=alert.url, state="firing", started_at=alert.started or None, first_at=now,
                                last_at=now))
         session.flush()
-        repo.storm_joined(session=session, storm_id=storm.id, now=now)
+        repo.storms.storm_joined(session=session, storm_id=storm.id, now=now)
         return self._owe_news(session, storm, now)
 
     def _owe_news(self, session: Session, storm: AlertStorm, now: datetime) -> bool:
-        if repo.owe_storm_news(session=session, storm_id=storm.id):
+        if repo.storms.owe_storm_news(session=session, storm_id=storm.id):
             self.outbox.queue(session, lane=incident_lane(storm.incident_id), kind=Kind.STORM_NEWS, now=now,
                               incident_id=storm.incident_id, storm_id=storm.id)
             return True
@@ -112,23 +113,23 @@ class Storms:
         """The alert fired again (counted: a new `startsAt`, not the same firing told again) or resolved (marked,
         listed once). Only new alerts keep a storm going: Alertmanager sends a group's firing alerts again
         whenever the group changes."""
-        return repo.retry_on_deadlock(self._repeat_once, found, alert)
+        return repo.database.retry_on_deadlock(self._repeat_once, found, alert)
 
     def _repeat_once(self, found: tuple[StormAlert, AlertStorm], alert: Alert) -> Incident:
         known, storm = found
         now, state = self.clock.now(), "firing" if alert.firing else "resolved"
         with self.db.session() as session:
-            storm = repo.storm_for_change(session=session, incident_id=storm.incident_id, storm_id=storm.id)
-            current = repo.storm_alert_for_change(session=session, storm_alert_id=known.id)
+            storm = repo.storms.storm_for_change(session=session, incident_id=storm.incident_id, storm_id=storm.id)
+            current = repo.storms.storm_alert_for_change(session=session, storm_alert_id=known.id)
             again = alert.firing and bool(alert.started) and alert.started == current.started_at and \
                 current.state == "firing"
-            repo.storm_alert_seen(session=session, storm_alert_id=known.id, firing=alert.firing, now=now,
-                                  started=alert.started or None, counted=not again)
+            repo.storms.storm_alert_seen(session=session, storm_alert_id=known.id, firing=alert.firing, now=now,
+                                         started=alert.started or None, counted=not again)
             if current.state != state:
                 self._owe_news(session, storm, now)
             session.commit()
-            incident = repo.incident_by_id(session=session, incident_id=storm.incident_id)
-            firing = repo.storm_counts(session=session, storm_id=storm.id).get("firing", 0)
+            incident = repo.incidents.incident_by_id(session=session, incident_id=storm.incident_id)
+            firing = repo.storms.storm_counts(session=session, storm_id=storm.id).get("firing", 0)
         self.outbox.flush_later()
         if alert.firing:
             self.after_join(incident, alert)
@@ -153,19 +154,19 @@ class Storms:
         now = self.clock.now()
         before = now - self.settings.alert_storm_window
         with self.db.session() as session:
-            quiet = repo.quiet_storms(session=session, before=before)
+            quiet = repo.storms.quiet_storms(session=session, before=before)
         ended = 0
         for storm in quiet:
             with self.db.session() as session:
-                repo.lock_incident_first(session=session, incident_id=storm.incident_id)
-                if not repo.end_storm(session=session, storm_id=storm.id, before=before, now=now):
+                repo.incidents.lock_incident_first(session=session, incident_id=storm.incident_id)
+                if not repo.storms.end_storm(session=session, storm_id=storm.id, before=before, now=now):
                     continue
-                incident = repo.incident_by_id(session=session, incident_id=storm.incident_id)
-                counts = repo.storm_counts(session=session, storm_id=storm.id)
+                incident = repo.incidents.incident_by_id(session=session, incident_id=storm.incident_id)
+                counts = repo.storms.storm_counts(session=session, storm_id=storm.id)
                 if incident is not None and Status(incident.status).is_open:
                     text = views.over_text(counts, self.settings.alert_storm_window)
-                    repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="alert",
-                                   text=text)
+                    repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None,
+                                            kind="alert", text=text)
                     incident.updated_at = now
                     for kind, payload in ((Kind.SAY, {"text": text}), (Kind.REFRESH, {})):
                         self.outbox.queue(session, lane=incident_lane(incident.id), kind=kind, now=now,

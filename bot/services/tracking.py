@@ -64,9 +64,9 @@ class TrackerOut:
         transaction: no second issue is ever opened for it) and the issue hears where it lives in Slack."""
         for tracker in self.trackers:
             if from_issue is not None and from_issue.tracker == tracker:
-                repo.link_issue(session=session, incident_id=incident.id, tracker=tracker,
-                                issue_id=from_issue.issue_id, number=from_issue.number, url=from_issue.url,
-                                opened_there=True, now=now)
+                repo.trackers.link_issue(session=session, incident_id=incident.id, tracker=tracker,
+                                         issue_id=from_issue.issue_id, number=from_issue.number, url=from_issue.url,
+                                         opened_there=True, now=now)
                 self._queue(session, incident, tracker, TrackerCall.COMMENT, now, about="declared")
             elif Priority(incident.priority).pages:
                 self._queue(session, incident, tracker, TrackerCall.OPEN, now)
@@ -79,7 +79,7 @@ class TrackerOut:
                 if outcome.kind == "resolved" and incident.postmortem:
                     self._queue(session, incident, tracker, TrackerCall.COMMENT, now, about="postmortem")
                 continue
-            tracked = Priority(incident.priority).pages or repo.tracker_issue(
+            tracked = Priority(incident.priority).pages or repo.trackers.tracker_issue(
                 session=session, incident_id=incident.id, tracker=tracker) is not None
             if not tracked and outcome.kind != "priority":
                 continue

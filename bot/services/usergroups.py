@@ -71,7 +71,7 @@ class GroupNow:
 
 
 class UserGroups:
-    def __init__(self, db: repo.Database, clock: Clock, outbox: Outbox, rotations: Rotations) -> None:
+    def __init__(self, db: repo.database.Database, clock: Clock, outbox: Outbox, rotations: Rotations) -> None:
         self.db, self.clock, self.outbox, self.rotations = db, clock, outbox, rotations
 
     def wanted(self, session: Session, rotation: Rotation, scope: str, at: datetime) -> list[str]:
@@ -90,7 +90,7 @@ class UserGroups:
         group_id, handle = (None, "") if off else parse_group(group)
         now = self.clock.now()
         with self.rotations.roster_change(rotation, actor, request_key, "rotation usergroup") as session:
-            existing = repo.usergroup_of(session=session, rotation_id=rotation.id)
+            existing = repo.usergroups.usergroup_of(session=session, rotation_id=rotation.id)
             if off:
                 if existing is None:
                     raise UserError(f"`{escape(rotation.name)}` keeps no user group; nothing to switch off.")
@@ -100,13 +100,13 @@ class UserGroups:
                 if slack_group is None or slack_group.handle != handle:
                     raise UserError(f"I could not look `@{escape(handle)}` up in Slack; try again in a moment.")
                 group_id = slack_group.group_id
-            repo.lock_usergroup_bindings(session=session)
-            other = repo.usergroup_bound_elsewhere(session=session, rotation_id=rotation.id, handle=handle,
-                                                   group_id=group_id)
-            elsewhere = repo.rotation_by_id(session=session, rotation_id=other.rotation_id) if other else None
+            repo.usergroups.lock_usergroup_bindings(session=session)
+            other = repo.usergroups.usergroup_bound_elsewhere(session=session, rotation_id=rotation.id, handle=handle,
+                                                              group_id=group_id)
+            elsewhere = repo.rotations.rotation_by_id(session=session, rotation_id=other.rotation_id) if other else None
             origin = group_claim(GroupFacts(
                 handle=handle, group_id=group_id, exists=group_id is not None,
-                created_by_bot=bool(group_id and repo.bot_usergroup(session=session, group_id=group_id)),
+                created_by_bot=bool(group_id and repo.usergroups.bot_usergroup(session=session, group_id=group_id)),
                 bound_to=(elsewhere.name if elsewhere else str(other.rotation_id)) if other else None),
                 actor, self.rotations.settings.admins, kept=existing.origin if existing is not None and group_id
                 and existing.group_id == group_id else "")
@@ -137,8 +137,8 @@ class UserGroups:
     def _sync_due(self) -> int:
         now = self.clock.now()
         with self.db.reading() as session:
-            bindings = repo.usergroups(session=session)
-            rotations = {r.id: r for r in repo.all_rotations(session=session)} if bindings else {}
+            bindings = repo.usergroups.usergroups(session=session)
+            rotations = {r.id: r for r in repo.rotations.all_rotations(session=session)} if bindings else {}
             changes = [(b, ",".join(self.wanted(session, rotations[b.rotation_id], b.scope, now)))
                        for b in bindings if b.rotation_id in rotations]
         queued = 0
@@ -146,8 +146,8 @@ class UserGroups:
             if wanted == binding.wanted:
                 continue
             with self.db.session() as session:
-                if repo.claim_usergroup_change(session=session, rotation_id=binding.rotation_id, was=binding.wanted,
-                                               now_wanted=wanted):
+                if repo.usergroups.claim_usergroup_change(session=session, rotation_id=binding.rotation_id,
+                                                          was=binding.wanted, now_wanted=wanted):
                     self._queue(session, binding.rotation_id, now)
                     session.commit()
                     queued += 1
@@ -156,21 +156,22 @@ class UserGroups:
     # -- what the delivery reads and records -----------------------------------------------------------------
 
     def now(self, session: Session, rotation_id: int) -> GroupNow | None:
-        binding = repo.usergroup_of(session=session, rotation_id=rotation_id)
-        rotation = repo.rotation_by_id(session=session, rotation_id=rotation_id)
+        binding = repo.usergroups.usergroup_of(session=session, rotation_id=rotation_id)
+        rotation = repo.rotations.rotation_by_id(session=session, rotation_id=rotation_id)
         if binding is None or rotation is None:
             return None
         return GroupNow(binding, rotation.name, self.wanted(session, rotation, binding.scope, self.clock.now()))
 
     def state_of(self, rotation_id: int) -> dict | None:
         with self.db.reading() as session:
-            binding = repo.usergroup_of(session=session, rotation_id=rotation_id)
+            binding = repo.usergroups.usergroup_of(session=session, rotation_id=rotation_id)
             return state(binding) if binding else None
 
     def health(self) -> dict[str, dict]:
         with self.db.reading() as session:
-            names = {r.id: r.name for r in repo.all_rotations(session=session)}
-            return {names.get(b.rotation_id, str(b.rotation_id)): state(b) for b in repo.usergroups(session=session)}
+            names = {r.id: r.name for r in repo.rotations.all_rotations(session=session)}
+            return {names.get(b.rotation_id, str(b.rotation_id)): state(b)
+                    for b in repo.usergroups.usergroups(session=session)}
 
 
 def state(binding: RotationUserGroup) -> dict:

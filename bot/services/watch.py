@@ -23,7 +23,7 @@ LATE_AFTER_TICKS = 2
 
 
 class EngineWatch:
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, background: Background) -> None:
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, background: Background) -> None:
         self.settings, self.db, self.clock, self.background = settings, db, clock, background
         self.last_tick_at: datetime | None = None
         self.last_tick_seconds: float | None = None
@@ -36,9 +36,9 @@ class EngineWatch:
         now = self.clock.now()
         before = now - self.settings.scheduler_tick * LATE_AFTER_TICKS
         with self.db.reading() as session:
-            counts = repo.overdue_counts(session=session, before=before,
-                                         unanswered_p0=before - self.settings.escalation_timeout("P0"),
-                                         unanswered_p1=before - self.settings.escalation_timeout("P1"))
+            counts = repo.metrics.overdue_counts(session=session, before=before,
+                                                 unanswered_p0=before - self.settings.escalation_timeout("P0"),
+                                                 unanswered_p1=before - self.settings.escalation_timeout("P1"))
         return {kind: n for kind, n in counts.items() if n}
 
     # -- the tick ---------------------------------------------------------------------------------------------

@@ -65,8 +65,8 @@ class Working:
     """`rotations`: who may act (firefighters on call count) and where to announce; `paging`: chains to start
     and stop as the incident changes; `trackers`: what the issue trackers hear of each change."""
 
-    def __init__(self, settings: Settings, db: repo.Database, clock: Clock, outbox: Outbox, rotations: Rotations,
-                 paging: Paging, trackers: TrackerOut) -> None:
+    def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, outbox: Outbox,
+                 rotations: Rotations, paging: Paging, trackers: TrackerOut) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
         self.rotations, self.paging, self.trackers = rotations, paging, trackers
 
@@ -76,8 +76,8 @@ class Working:
                 check_permission: bool = True, external: TrackerActor | None = None) -> Changed:
         """One transaction, tried again if PostgreSQL rolls it back to break a deadlock. `external`: the change
         came from an issue tracker (its webhook is authenticated: no Slack permission to check; not told back)."""
-        changed = repo.retry_on_deadlock(self._change_once, number, actor, apply, request_key,
-                                         check_permission and external is None, external)
+        changed = repo.database.retry_on_deadlock(self._change_once, number, actor, apply, request_key,
+                                                  check_permission and external is None, external)
         if changed.changed:
             # What it owes Slack goes out once the requests in flight are answered (a burst of clicks is acked
             # first; pages it stopped or started go first); the tick is the backstop.
@@ -87,7 +87,7 @@ class Working:
     def _change_once(self, number: int, actor: str | None, apply: Apply, request_key: str | None,
                      check_permission: bool, external: TrackerActor | None) -> Changed:
         with self.db.session() as session:
-            incident = repo.incident_for_change(session=session, number=number)  # changes to it queue up here
+            incident = repo.incidents.incident_for_change(session=session, number=number)  # changes to it queue up here
             if incident is None:
                 raise UserError(f"There is no {incident_ref(number)}.")
             # Read once the lock is held: the timeline's order (by time) is then the order the changes were made in
@@ -95,15 +95,15 @@ class Working:
             now = self.clock.now()
             if check_permission:  # before the replay check: a replayed key never lets a stranger's form close quietly
                 self._require_permission(session, incident, actor, now)
-            if request_key and repo.event_by_request_key(session=session, request_key=request_key):
+            if request_key and repo.timeline.event_by_request_key(session=session, request_key=request_key):
                 return Changed(incident, changed=False, replayed=True)
             outcome = apply(session, incident, now)
             if outcome is None:
                 return Changed(incident, changed=False)
             incident.updated_at = now
-            repo.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind=outcome.kind,
-                           text=outcome.text + (f" ({escape(str(external))})" if external else ""),
-                           request_key=request_key)
+            repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind=outcome.kind,
+                                    text=outcome.text + (f" ({escape(str(external))})" if external else ""),
+                                    request_key=request_key)
             if outcome.finish:
                 session.flush()
                 outcome.finish(session, incident)
@@ -127,8 +127,8 @@ class Working:
         """A unique key refused the change. If this very request was applied meanwhile (Slack's retry through
         another replica) it is a replay; anything else is said as it is, and nothing was stored."""
         with self.db.session() as session:
-            if request_key and repo.event_by_request_key(session=session, request_key=request_key):
-                return Changed(repo.incident_by_number(session=session, number=number), changed=False,
+            if request_key and repo.timeline.event_by_request_key(session=session, request_key=request_key):
+                return Changed(repo.incidents.incident_by_number(session=session, number=number), changed=False,
                                replayed=True)
         log.warning("%s: change refused by the database: %s", incident_ref(number), exc.orig)
         raise UserError(f"{incident_ref(number)} changed at the same moment and this change clashed with it; "
@@ -137,7 +137,7 @@ class Working:
     def ensure_changeable(self, number: int, actor: str, form: str) -> Incident:
         """Before opening the `update` or `resolve` form: may this person do that to this incident right now?"""
         with self.db.session() as session:
-            incident = repo.incident_by_number(session=session, number=number)
+            incident = repo.incidents.incident_by_number(session=session, number=number)
             if incident is None:
                 raise UserError(f"There is no {incident_ref(number)}.")
             self._require_permission(session, incident, actor, self.clock.now())
@@ -151,13 +151,14 @@ class Working:
         """Read only as far as needed, cheapest first: most changes come from the commander or the roster."""
         def firefighters() -> Iterator[str]:
             if incident.rotation_id is not None:
-                yield from repo.rotation_member_ids(session=session, rotation_id=incident.rotation_id)
-            yield from repo.paged_users(session=session, incident_id=incident.id)  # asked to respond: may act
+                yield from repo.rotations.rotation_member_ids(session=session, rotation_id=incident.rotation_id)
+            yield from repo.pages.paged_users(session=session, incident_id=incident.id)  # asked to respond: may act
             oncall = self.rotations.on_call_for(session, incident, now)
             yield from oncall.people if oncall else ()  # on call by an override counts too
 
         if not lifecycle.may_change(actor, commander=incident.commander_id,
-                                    responders=lambda: repo.responder_ids(session=session, incident_id=incident.id),
+                                    responders=lambda: repo.incidents.responder_ids(session=session,
+                                                                                    incident_id=incident.id),
                                     firefighters=firefighters, admins=self.settings.admins):
             raise UserError(lifecycle.not_allowed(incident.number, incident.commander_id))
 
@@ -169,7 +170,7 @@ class Working:
         """Every live page stops (their messages lose their buttons); with a user, that person acknowledged."""
         if incident.acknowledged_at is None and user_id:
             incident.acknowledged_at = now
-        stopped = repo.stop_pages(session=session, incident_id=incident.id, now=now, user_id=user_id)
+        stopped = repo.pages.stop_pages(session=session, incident_id=incident.id, now=now, user_id=user_id)
         return tuple((channel, ts) for channel, ts in stopped if channel and ts)
 
     def acknowledge(self, number: int, user_id: str, request_key: str | None = None, *,
@@ -288,7 +289,7 @@ class Working:
             stopped: tuple[tuple[str, str], ...] = ()
             if not target.pages:  # P2 is ordinary work: nobody is paged for it
                 stopped = self._stop_paging(session, incident, None, now)
-            elif not current.pages and incident.acknowledged_at is None and not repo.live_pages(
+            elif not current.pages and incident.acknowledged_at is None and not repo.pages.live_pages(
                     session=session, incident_id=incident.id):
                 self.paging.start_chain(session, incident, now)  # raised, and nobody is on it yet
             return Outcome("priority", f"{current.value} → {target.value}",
@@ -300,13 +301,13 @@ class Working:
     def add_responders(self, number: int, actor: str, users: Sequence[str], request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, Status(incident.status), "add responders", incident.duplicate_of)
-            present = set(repo.responder_ids(session=session, incident_id=incident.id))
+            present = set(repo.incidents.responder_ids(session=session, incident_id=incident.id))
             new = [u for u in dict.fromkeys(users) if u not in present]
             if not new:
                 raise UserError(f"{_users(users)} already {'is a responder' if len(users) == 1 else 'are responders'}"
                                 f" on {incident_ref(number)}.")
             for user in new:
-                repo.add_responder(session=session, incident_id=incident.id, user_id=user, at=now)
+                repo.incidents.add_responder(session=session, incident_id=incident.id, user_id=user, at=now)
             return Outcome("responders", f"added {_users(new)}",
                            Effects(notices.responders(incident, actor, new, added=True), invite=tuple(new)))
         return self._change(number, actor, apply, request_key)
@@ -315,14 +316,14 @@ class Working:
                           request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, Status(incident.status), "remove responders", incident.duplicate_of)
-            present = set(repo.responder_ids(session=session, incident_id=incident.id))
+            present = set(repo.incidents.responder_ids(session=session, incident_id=incident.id))
             missing = [u for u in users if u not in present]
             if missing:
                 verb = "is not a responder" if len(missing) == 1 else "are not responders"
                 raise UserError(f"{_users(missing)} {verb} on {incident_ref(number)}.")
             gone = list(dict.fromkeys(users))
             for user in gone:
-                repo.remove_responder(session=session, incident_id=incident.id, user_id=user)
+                repo.incidents.remove_responder(session=session, incident_id=incident.id, user_id=user)
             return Outcome("responders", f"removed {_users(gone)}",
                            Effects(notices.responders(incident, actor, gone, added=False)))
         return self._change(number, actor, apply, request_key)
@@ -347,9 +348,9 @@ class Working:
             incident.needed_rollback = resolution.needed_rollback
             incident.follow_ups = "\n".join(follow_ups)
             for line in follow_ups:  # each line is a follow-up of its own, the commander's to chase
-                item = repo.add_follow_up(session=session, incident_id=incident.id, text=line[:500],
-                                          owner=incident.commander_id or user_id or "", due_on=None,
-                                          created_by=user_id or "", now=now)
+                item = repo.follow_ups.add_follow_up(session=session, incident_id=incident.id, text=line[:500],
+                                                     owner=incident.commander_id or user_id or "", due_on=None,
+                                                     created_by=user_id or "", now=now)
                 session.flush()
                 self.trackers.follow_up(session, incident, item.id, now, opened=True,  # an issue too
                                         origin=external.tracker if external else None)
@@ -363,10 +364,10 @@ class Working:
 
     def _write_postmortem(self, session: Session, incident: Incident) -> None:
         """The incident analysis draft is stored with the resolution, so it is never lost and `timeline` finds it."""
-        events = repo.events_for(session=session, incident_id=incident.id)
-        responders = repo.responder_ids(session=session, incident_id=incident.id)
+        events = repo.timeline.events_for(session=session, incident_id=incident.id)
+        responders = repo.incidents.responder_ids(session=session, incident_id=incident.id)
         incident.postmortem = postmortem(incident, events, responders, self.settings.team_timezone,
-                                         repo.follow_ups_of(session=session, incident_id=incident.id))
+                                         repo.follow_ups.follow_ups_of(session=session, incident_id=incident.id))
 
     def reopen(self, number: int, user_id: str | None, reason: str = "", request_key: str | None = None, *,
                external: TrackerActor | None = None) -> Changed:
@@ -388,7 +389,7 @@ class Working:
 
     def mark_duplicate(self, number: int, user_id: str, original: int, request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):
-            target = repo.incident_by_number(session=session, number=original) if original != number else None
+            target = repo.incidents.incident_by_number(session=session, number=original) if original != number else None
             lifecycle.check_duplicate(number, Status(incident.status), original,
                                       Status(target.status) if target else None,
                                       target.duplicate_of if target else None, incident.duplicate_of)
@@ -396,8 +397,9 @@ class Working:
             incident.status = Status.DUPLICATE.value
             incident.duplicate_of = original
             stopped = self._stop_paging(session, incident, None, now)
-            repo.add_event(session=session, incident_id=target.id, at=now, actor_id=user_id, kind="duplicate",
-                           text=f"{incident_ref(number)} ({escape(incident.title)}) is a duplicate of this incident")
+            repo.timeline.add_event(session=session, incident_id=target.id, at=now, actor_id=user_id,
+                                    kind="duplicate", text=f"{incident_ref(number)} ({escape(incident.title)}) is a "
+                                                         "duplicate of this incident")
             elsewhere = ((target.channel_id, target.thread_ts, notices.has_duplicate(target, incident, user_id)),) \
                 if target.channel_id else ()
             return Outcome("duplicate", f"duplicate of {incident_ref(original)}",

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
 from bot.config import Settings
-from bot.db.repo import Database
+from bot.db import repo
 from bot.listeners import WIRED, Wired, commands, covers, declare, events, home, working
 from bot.runtime.background import Background
 from bot.services import Services
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def build_app(settings: Settings, services: Services, gateway: SlackGateway, background: Background,
-              db: Database) -> AsyncApp:
+              db: repo.database.Database) -> AsyncApp:
     parts = Wired(services=services, settings=settings, slack=gateway, background=background, db=db)
 
     async def authorize(enterprise_id, team_id, **_kwargs) -> AuthorizeResult:

@@ -1,0 +1,28 @@
+"""Every query the app makes, a module per aggregate: keyword-only functions that take a session (only this
+package imports `select`). `database` holds the machinery: sessions, the database threads, the group
+commit, retries after a deadlock. Callers reach a query through its module (`repo.pages.page_by_id(...)`),
+so that a test replacing it there replaces it for everyone."""
+
+from bot.db.repo import (
+    covers,
+    database,
+    deliveries,
+    follow_ups,
+    heartbeats,
+    incidents,
+    messages,
+    metrics,
+    pages,
+    people,
+    reminders,
+    requests,
+    rotations,
+    storms,
+    timeline,
+    trackers,
+    usergroups,
+    web,
+)
+
+__all__ = ["covers", "database", "deliveries", "follow_ups", "heartbeats", "incidents", "messages", "metrics", "pages",
+           "people", "reminders", "requests", "rotations", "storms", "timeline", "trackers", "usergroups", "web"]

@@ -1,0 +1,50 @@
+"""Incidents' follow-ups."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlmodel import Session, col, select
+
+from bot.db.models import FollowUp, Incident
+
+
+def add_follow_up(*, session: Session, incident_id: int, text: str, owner: str, due_on: date | None,
+                  created_by: str, now: datetime) -> FollowUp:
+    item = FollowUp(incident_id=incident_id, text=text, owner=owner, due_on=due_on, created_by=created_by,
+                    created_at=now)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def follow_up_by_id(*, session: Session, follow_up_id: int) -> FollowUp | None:
+    return session.get(FollowUp, follow_up_id)
+
+
+def follow_ups_of(*, session: Session, incident_id: int) -> list[FollowUp]:
+    return list(session.exec(select(FollowUp).where(FollowUp.incident_id == incident_id).order_by(FollowUp.id)))
+
+
+def list_follow_ups(*, session: Session, owner: str | None, open_only: bool,
+                    limit: int) -> list[tuple[FollowUp, int]]:
+    """(follow-up, its incident's number), open ones by due day first."""
+    query = select(FollowUp, Incident.number).join(Incident, col(Incident.id) == FollowUp.incident_id)
+    if owner:
+        query = query.where(FollowUp.owner == owner)
+    if open_only:
+        query = query.where(col(FollowUp.done_at).is_(None))
+    query = query.order_by(col(FollowUp.done_at).is_not(None), col(FollowUp.due_on).is_(None), FollowUp.due_on,
+                           FollowUp.id)
+    return [(item, number) for item, number in session.exec(query.limit(limit))]
+
+
+def overdue_follow_ups(*, session: Session, before: date, rotation_id: int | None = None,
+                       limit: int = 500) -> list[tuple[FollowUp, int]]:
+    """Open follow-ups due before `before`, with their incident's number (of one rotation's incidents)."""
+    query = select(FollowUp, Incident.number).join(Incident, col(Incident.id) == FollowUp.incident_id).where(
+        col(FollowUp.done_at).is_(None), col(FollowUp.due_on).is_not(None), col(FollowUp.due_on) < before)
+    if rotation_id is not None:
+        query = query.where(Incident.rotation_id == rotation_id)
+    return [(item, number) for item, number in session.exec(query.order_by(FollowUp.due_on, FollowUp.id)
+                                                            .limit(limit))]

@@ -1,0 +1,102 @@
+"""Rotations: their rosters and the rosters' versions, overrides and swaps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from bot.db.models import Incident, RosterVersion, Rotation, RotationMember, RotationOverride, RotationSwap
+from bot.db.repo._shared import _lock
+
+
+def rotation_member_ids(*, session: Session, rotation_id: int) -> list[str]:
+    return list(session.exec(select(RotationMember.user_id).where(RotationMember.rotation_id == rotation_id)
+                             .order_by(col(RotationMember.position), col(RotationMember.id))))
+
+
+def all_rotations(*, session: Session) -> list[Rotation]:
+    return list(session.exec(select(Rotation).order_by(col(Rotation.created_at), col(Rotation.id))))
+
+
+def rotation_by_id(*, session: Session, rotation_id: int) -> Rotation | None:
+    return session.get(Rotation, rotation_id)
+
+
+def rotation_by_channel(*, session: Session, channel_id: str) -> Rotation | None:
+    return session.exec(select(Rotation).where(Rotation.channel_id == channel_id)
+                        .order_by(col(Rotation.created_at), col(Rotation.id))).first()
+
+
+def rotation_of(*, session: Session, incident: Incident) -> Rotation | None:
+    return session.get(Rotation, incident.rotation_id) if incident.rotation_id is not None else None
+
+
+def rotation_for_change(*, session: Session, rotation_id: int) -> Rotation | None:
+    """The rotation, locked: two roster changes (two replicas, two people running the same swap) take turns."""
+    return _lock(session, Rotation, col(Rotation.id) == rotation_id)
+
+
+def overrides_like(*, session: Session, rotation_id: int, user_id: str, role: str, starts_at: datetime,
+                   ends_at: datetime) -> int:
+    return session.exec(select(sa.func.count()).select_from(RotationOverride).where(
+        RotationOverride.rotation_id == rotation_id, RotationOverride.user_id == user_id,
+        RotationOverride.role == role, col(RotationOverride.starts_at) == starts_at,
+        col(RotationOverride.ends_at) == ends_at)).one()
+
+
+def overrides_overlapping(*, session: Session, rotation_id: int, role: str, starts_at: datetime,
+                          ends_at: datetime) -> list[RotationOverride]:
+    """Overrides of `role` on the rotation that share some time with [starts_at, ends_at)."""
+    return list(session.exec(select(RotationOverride).where(
+        RotationOverride.rotation_id == rotation_id, RotationOverride.role == role,
+        col(RotationOverride.starts_at) < ends_at, col(RotationOverride.ends_at) > starts_at)
+        .order_by(RotationOverride.starts_at)))
+
+
+def swaps_between(*, session: Session, rotation_id: int, shift_index: int, a: str, b: str) -> int:
+    """How many stored swaps exchange these two people in this shift (an odd number: they are swapped)."""
+    pair = sa.or_(sa.and_(RotationSwap.user_a == a, RotationSwap.user_b == b),
+                  sa.and_(RotationSwap.user_a == b, RotationSwap.user_b == a))
+    return session.exec(select(sa.func.count()).select_from(RotationSwap).where(
+        RotationSwap.rotation_id == rotation_id, RotationSwap.shift_index == shift_index, pair)).one()
+
+
+def rotation_by_name(*, session: Session, name: str) -> Rotation | None:
+    return session.exec(select(Rotation).where(sa.func.lower(Rotation.name) == name.lower())).first()
+
+
+def rotations_of_member(*, session: Session, user_id: str) -> list[Rotation]:
+    mine = select(RotationMember.rotation_id).where(RotationMember.user_id == user_id)
+    return list(session.exec(select(Rotation).where(col(Rotation.id).in_(mine))
+                             .order_by(col(Rotation.created_at), col(Rotation.id))))
+
+
+def roster(*, session: Session, rotation_id: int) -> list[RotationMember]:
+    return list(session.exec(select(RotationMember).where(RotationMember.rotation_id == rotation_id)
+                             .order_by(col(RotationMember.position), col(RotationMember.id))))
+
+
+def record_roster(*, session: Session, rotation_id: int, now: datetime) -> None:
+    """The roster as it is now (after the change in this session), kept as a version from `now` on."""
+    session.flush()
+    members = ",".join(m.user_id for m in roster(session=session, rotation_id=rotation_id))
+    session.add(RosterVersion(rotation_id=rotation_id, since=now, members=members))
+
+
+def roster_versions(*, session: Session, rotation_id: int) -> list[RosterVersion]:
+    return list(session.exec(select(RosterVersion).where(RosterVersion.rotation_id == rotation_id)
+                             .order_by(col(RosterVersion.since), col(RosterVersion.id))))
+
+
+def overrides_for(*, session: Session, rotation_id: int, ending_after: datetime) -> list[RotationOverride]:
+    return list(session.exec(select(RotationOverride).where(RotationOverride.rotation_id == rotation_id,
+                                                            col(RotationOverride.ends_at) > ending_after)
+                             .order_by(col(RotationOverride.id))))
+
+
+def swaps_for(*, session: Session, rotation_id: int, from_shift: int) -> list[RotationSwap]:
+    return list(session.exec(select(RotationSwap).where(RotationSwap.rotation_id == rotation_id,
+                                                        col(RotationSwap.shift_index) >= from_shift)
+                             .order_by(col(RotationSwap.id))))
