@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -29,3 +31,33 @@ class UTCDateTime(TypeDecorator):
 
 def timestamp(**kwargs) -> sa.Column:
     return sa.Column(UTCDateTime(), **kwargs)
+
+
+class StrEnumText(TypeDecorator):
+    """A StrEnum stored as its value, as plain text (the strings already stored are read as they are: no migration),
+    and read back as the member, so no caller converts: `incident.status.is_open`."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)
+
+
+class EnumColumns:
+    """For a model with StrEnumText columns (`ENUMS`: column → its StrEnum): what is assigned to them, a member or
+    its value, is held as the member before it is ever stored, so a row made in this process reads the same as one
+    read from the database. (SQLModel writes what was assigned over what an SQLAlchemy validator returns.)"""
+
+    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        enum = self.ENUMS.get(name)
+        super().__setattr__(name, enum(value) if enum is not None and value is not None else value)

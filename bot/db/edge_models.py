@@ -4,11 +4,14 @@ state, the web board's sessions and feed versions."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from bot.db.columns import timestamp
+from bot.db.columns import EnumColumns, StrEnumText, timestamp
+from bot.domain.incident import Priority
 
 
 class TrackerIssue(SQLModel, table=True):
@@ -59,18 +62,19 @@ class AlertStorm(SQLModel, table=True):
     news_owed: bool = False
 
 
-class StormAlert(SQLModel, table=True):
+class StormAlert(EnumColumns, SQLModel, table=True):
     """One alert of a storm, by fingerprint: every alert is kept, however many. `told` is the state the storm's
     channel last heard of it ('' before it was listed), so each alert is listed once and its resolution once."""
 
     __tablename__ = "storm_alert"
     __table_args__ = (sa.UniqueConstraint("storm_id", "fingerprint"),)
+    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {"priority": Priority}
 
     id: int | None = Field(default=None, primary_key=True)
     storm_id: int = Field(foreign_key="alert_storm.id", index=True)
     fingerprint: str = Field(max_length=220, index=True)
     title: str = Field(max_length=200)
-    priority: str = Field(max_length=2)
+    priority: Priority = Field(sa_type=StrEnumText(Priority, 2))
     url: str | None = Field(default=None, max_length=2000)
     state: str = Field(default="firing", max_length=8)  # firing, resolved
     told: str = Field(default="", max_length=8)
@@ -80,18 +84,19 @@ class StormAlert(SQLModel, table=True):
     last_at: datetime = Field(sa_column=timestamp(nullable=False))
 
 
-class Heartbeat(SQLModel, table=True):
+class Heartbeat(EnumColumns, SQLModel, table=True):
     """Something that should say it is alive every `interval_seconds` (a cron job, a backup, a pipeline). Silent
     past `silent_after` plus one tick, it opens an incident (`incident_id`, one per silence: `silence_of` is the
     `silent_after` it was declared for); the next beat moves `silent_after` on, and the incident is resolved."""
 
     __tablename__ = "heartbeat"
+    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {"priority": Priority}
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80, unique=True)
     interval_seconds: int
     rotation_id: int | None = Field(default=None, foreign_key="rotation.id")
-    priority: str = Field(default="P1", max_length=2)
+    priority: Priority = Field(default=Priority.P1, sa_type=StrEnumText(Priority, 2))
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(sa_column=timestamp(nullable=False))
     last_beat_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))

@@ -5,11 +5,15 @@ come back timezone-aware UTC."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from bot.db.columns import timestamp
+from bot.db.columns import EnumColumns, StrEnumText, timestamp
+from bot.domain.incident import Priority, Status
+from bot.domain.rotation import Role
 
 # `Incident.next_due_at`: "read me at the next tick" (any change to the row sets it) and "nothing will come due".
 RECHECK = datetime(1970, 1, 1, tzinfo=UTC)
@@ -37,19 +41,20 @@ class RotationMember(SQLModel, table=True):
     position: int = 0
 
 
-class Incident(SQLModel, table=True):
+class Incident(EnumColumns, SQLModel, table=True):
     # Open work is found by status and priority together: with single-column indexes alone, SQLite picks the
     # priority one and reads half the history on every tick.
     # Lists read open incidents most urgent first, newest first: (status, priority, number) gives that order.
     __table_args__ = (sa.Index("ix_incident_status_priority", "status", "priority"),
                       sa.Index("ix_incident_status_priority_number", "status", "priority", "number"))
+    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {"priority": Priority, "status": Status}
 
     id: int | None = Field(default=None, primary_key=True)
     number: int = Field(sa_column_kwargs={"unique": True})
     title: str = Field(max_length=150)
     description: str = Field(default="", sa_type=sa.Text)
-    priority: str = Field(max_length=2, index=True)
-    status: str = Field(default="new", max_length=16, index=True)
+    priority: Priority = Field(sa_type=StrEnumText(Priority, 2), index=True)
+    status: Status = Field(default=Status.NEW, sa_type=StrEnumText(Status, 16), index=True)
     impacts: str = Field(default="", max_length=200)
     reporter_id: str = Field(max_length=32)
     commander_id: str | None = Field(default=None, max_length=32, index=True)
@@ -126,15 +131,16 @@ class RosterVersion(SQLModel, table=True):
     members: str = Field(default="", sa_type=sa.Text)
 
 
-class RotationOverride(SQLModel, table=True):
+class RotationOverride(EnumColumns, SQLModel, table=True):
     """`user_id` holds `role` on the rotation from `starts_at` until `ends_at`."""
 
     __tablename__ = "rotation_override"
+    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {"role": Role}
 
     id: int | None = Field(default=None, primary_key=True)
     rotation_id: int = Field(foreign_key="rotation.id", index=True)
     user_id: str = Field(max_length=32)
-    role: str = Field(max_length=16)
+    role: Role = Field(sa_type=StrEnumText(Role, 16))
     starts_at: datetime = Field(sa_column=timestamp(nullable=False))
     ends_at: datetime = Field(sa_column=timestamp(nullable=False, index=True))
     created_by: str = Field(max_length=32)
@@ -194,7 +200,7 @@ class BotUserGroup(SQLModel, table=True):
     created_at: datetime = Field(sa_column=timestamp(nullable=False))
 
 
-class CoverRequest(SQLModel, table=True):
+class CoverRequest(EnumColumns, SQLModel, table=True):
     """"Cover me": `requester` asks someone on the roster to hold `role` from `starts_at` until `ends_at`.
 
     state: `open` (the request's message has an I'll cover button) → `taken` (by `taken_by`, who got the override
@@ -202,11 +208,12 @@ class CoverRequest(SQLModel, table=True):
     """
 
     __tablename__ = "cover_request"
+    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {"role": Role}
 
     id: int | None = Field(default=None, primary_key=True)
     rotation_id: int = Field(foreign_key="rotation.id", index=True)
     requester: str = Field(max_length=32, index=True)
-    role: str = Field(max_length=16)
+    role: Role = Field(sa_type=StrEnumText(Role, 16))
     starts_at: datetime = Field(sa_column=timestamp(nullable=False, index=True))
     ends_at: datetime = Field(sa_column=timestamp(nullable=False))
     reason: str = Field(default="", max_length=300)

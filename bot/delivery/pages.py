@@ -21,7 +21,7 @@ from bot.db.models import Delivery, Incident, Page
 from bot.delivery.engine import DeliveryEngine, Sent
 from bot.delivery.kinds import Drop, Kind, Record, channel_lane, incident_lane
 from bot.delivery.messages import post_at
-from bot.domain.incident import Status, incident_ref
+from bot.domain.incident import incident_ref
 from bot.slack.gateway import SlackGateway, slack_error, transient
 from bot.views import paging as paging_views
 
@@ -68,7 +68,7 @@ class Pages:
             incident = repo.incidents.incident_by_id(session=session, incident_id=page.incident_id) if page else None
             if page is None or incident is None or page.state != "queued":
                 raise Drop("acknowledged or stopped before it went out")
-            if not Status(incident.status).is_open:
+            if not incident.status.is_open:
                 repo.pages.page_outcome(session=session, page_id=page.id, state="done")
                 session.commit()
                 raise Drop(f"{incident_ref(incident.number)} is over")

@@ -31,7 +31,7 @@ from bot.db.models import Delivery, FollowUp, Incident
 from bot.delivery.engine import DeliveryEngine, Sent
 from bot.delivery.kinds import Drop, Kind, Later, Refused, TrackerCall, Unavailable, incident_lane, tracker_kind
 from bot.delivery.messages import incident_in
-from bot.domain.incident import Impact, Priority, Status, incident_ref
+from bot.domain.incident import Impact, incident_ref
 from bot.domain.tracker import (
     TRACKER_NAMES,
     IssueFacts,
@@ -201,7 +201,7 @@ class TrackerDeliveries:
         incident, tracker_name = found.incident, self._tracker(delivery)
         if found.issue is not None:
             return None  # opened already (by an earlier delivery, or the incident came from this issue)
-        if not Priority(incident.priority).pages:
+        if not incident.priority.pages:
             return None  # lowered to P2 while this waited: not the firefighters' queue
         tracker = self.trackers[tracker_name]
         ref, login = None, found.login
@@ -212,10 +212,10 @@ class TrackerDeliveries:
         if ref is None:
             impacts = [Impact(v).question for v in incident.impacts.split(",") if v in Impact._value2member_map_]
             body = issue_body(IssueFacts(
-                number=incident.number, priority=Priority(incident.priority), description=incident.description,
+                number=incident.number, priority=incident.priority, description=incident.description,
                 impacts=impacts, commander_id=incident.commander_id, reporter=reported_by(incident),
                 channel_id=incident.channel_id if incident.thread_ts is None else incident.announcement_channel))
-            labels = issue_labels(Priority(incident.priority), Status(incident.status), self.queue_label)
+            labels = issue_labels(incident.priority, incident.status, self.queue_label)
             ref = await self._calling(delivery, incident, "open an issue", tracker.open_issue(
                 issue_title(incident.number, incident.title), body, labels))
         now = self.clock.now()
@@ -233,7 +233,7 @@ class TrackerDeliveries:
         """Labels and open/closed from the incident as it is now (not as it was when the change was queued):
         several changes in a row need only the last word, and a sync can never put back an older state."""
         incident, tracker_name = found.incident, self._tracker(delivery)
-        priority, status = Priority(incident.priority), Status(incident.status)
+        priority, status = incident.priority, incident.status
         sent = await self._set(delivery, incident, "update the issue's labels and state",
                                self.trackers[tracker_name].set_issue(
                                    found.issue.number, lambda current: issue_labels(priority, status,

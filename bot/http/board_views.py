@@ -14,7 +14,7 @@ from bot.db.models import Incident, Person, Rotation
 from bot.domain import reminders as rules
 from bot.domain import targets
 from bot.domain.fairness import Load
-from bot.domain.incident import Status, incident_ref
+from bot.domain.incident import incident_ref
 from bot.domain.rotation import ROLES
 from bot.domain.stats import humanize
 from bot.http import web_text
@@ -83,7 +83,7 @@ def incident_view(detail: Detail, people: People, now: datetime, policy: rules.P
             "storm_alerts": storm_alerts, "targets": _standing(incident, now, policy, tz)[0],
             "postmortem": web_text.slack_to_html(incident.postmortem, people),
             "responders": [web_text.person(r, people) for r in detail.responders],
-            "status": Status(incident.status).label, "commander": web_text.person(incident.commander_id, people),
+            "status": incident.status.label, "commander": web_text.person(incident.commander_id, people),
             "reporter": web_text.person(incident.reporter_id, people, "an alert or a tracker"),
             "declared": when(incident.created_at, tz)}
 

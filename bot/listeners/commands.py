@@ -247,7 +247,7 @@ async def _status(r: Request) -> None:
         await _open_modal(r, "resolve", "")
         return
     result = await r.call(r.working.set_status, await r.number(), r.user, target, note, r.key)
-    await r.done(result, f"{incident_ref(result.incident.number)} is now *{Status(result.incident.status).label}*.")
+    await r.done(result, f"{incident_ref(result.incident.number)} is now *{result.incident.status.label}*.")
 
 
 async def _priority(r: Request) -> None:

@@ -12,7 +12,7 @@ from bot.db import repo
 from bot.db.models import Incident
 from bot.delivery.kinds import Kind, incident_lane
 from bot.domain.alerts import Alert
-from bot.domain.incident import Declaration, Status, incident_ref
+from bot.domain.incident import Declaration, incident_ref
 from bot.services.declaring import Declaring
 from bot.services.storms import Storms
 from bot.services.working import Resolution, Working
@@ -142,7 +142,7 @@ class Alerts:
             repo.timeline.add_event(session=session, incident_id=stored.id, at=now, actor_id=None, kind="alert",
                                     text=text)
             session.commit()
-        if not alert.firing and self.settings.alerts_auto_resolve and Status(stored.status).is_open:
+        if not alert.firing and self.settings.alerts_auto_resolve and stored.status.is_open:
             pipeline = f" by pipeline {escape(alert.url)}" if alert.source == "gitlab" and alert.url else ""
             summary = (f"Fixed{pipeline}: the pipeline passed again." if alert.source == "gitlab"
                        else f"The alert resolved at its source{link}.")

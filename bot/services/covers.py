@@ -82,7 +82,7 @@ class Covers:
                                 f"`{escape(rotation.name)}` from {date_token(clash.starts_at)} to "
                                 f"{date_token(clash.ends_at)}, which overlaps; withdraw that request or pick "
                                 "another time.")
-            cover = CoverRequest(rotation_id=rotation.id, requester=requester, role=role.value, starts_at=start,
+            cover = CoverRequest(rotation_id=rotation.id, requester=requester, role=role, starts_at=start,
                                  ends_at=end, reason=reason, created_at=now)
             session.add(cover)
             session.flush()

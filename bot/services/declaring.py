@@ -141,8 +141,8 @@ class Declaring:
                                else (None, repo.incidents.next_incident_number(session=session)))
         incident = Incident(
             id=incident_id, number=number, title=declaration.title,
-            description=declaration.description, priority=declaration.priority.value,
-            status=Status.NEW.value, impacts=",".join(sorted(i.value for i in declaration.impacts)),
+            description=declaration.description, priority=declaration.priority,
+            status=Status.NEW, impacts=",".join(sorted(i.value for i in declaration.impacts)),
             reporter_id=declaration.reporter_id, commander_id=declaration.commander_id,
             rotation_id=rotation_id, declared_in_channel=declaration.declared_in_channel,
             source_url=declaration.source_url, declare_key=declaration.declare_key,

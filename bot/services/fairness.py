@@ -10,7 +10,7 @@ from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Rotation
 from bot.domain.fairness import CoverFact, Load, PageFact, RosterVersion, fairness
-from bot.domain.rotation import Override, Role, Swap
+from bot.domain.rotation import Override, Swap
 from bot.services.people import People
 from bot.services.rotations import Rotations
 
@@ -31,7 +31,7 @@ class Fairness:
             if not versions:  # a rotation from before versions were kept: today's roster all along
                 members = tuple(m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id))
                 versions = [RosterVersion(rotation.created_at, members)]
-            overrides = [Override(o.user_id, Role(o.role), o.starts_at, o.ends_at, created=o.id or 0)
+            overrides = [Override(o.user_id, o.role, o.starts_at, o.ends_at, created=o.id or 0)
                          for o in repo.rotations.overrides_for(session=session, rotation_id=rotation.id,
                                                                ending_after=since)]
             swaps = [Swap(s.user_a, s.user_b, s.shift_index) for s in repo.rotations.swaps_for(

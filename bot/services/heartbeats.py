@@ -22,7 +22,7 @@ from bot.db.edge_models import Heartbeat
 from bot.db.models import Incident
 from bot.domain.errors import UserError
 from bot.domain.heartbeats import check_name, declared_silent_before, parse_create, silent_after
-from bot.domain.incident import Declaration, Priority, Status, incident_ref
+from bot.domain.incident import Declaration, incident_ref
 from bot.domain.stats import humanize
 from bot.services.declaring import Declaring
 from bot.services.rotations import Rotations
@@ -71,7 +71,7 @@ class Heartbeats:
                 raise UserError(f"There is a heartbeat called `{spec.name}` already (`/incident heartbeat list`).")
             seconds = int(spec.interval.total_seconds())
             session.add(Heartbeat(name=spec.name, interval_seconds=seconds,
-                                  rotation_id=rotation.id if rotation else None, priority=spec.priority.value,
+                                  rotation_id=rotation.id if rotation else None, priority=spec.priority,
                                   created_by=actor, created_at=now,
                                   silent_after=silent_after(now, timedelta(seconds=seconds))))
             if request_key:
@@ -143,7 +143,7 @@ class Heartbeats:
     def _is_open(self, incident_id: int) -> bool:
         with self.db.session() as session:
             incident = repo.incidents.incident_by_id(session=session, incident_id=incident_id)
-        return incident is not None and Status(incident.status).is_open
+        return incident is not None and incident.status.is_open
 
     # -- a beat -------------------------------------------------------------------------------------------
 
@@ -167,7 +167,7 @@ class Heartbeats:
         with self.db.session() as session:
             incident = repo.incidents.incident_by_id(session=session, incident_id=heartbeat.incident_id)
         number = None
-        if incident is not None and Status(incident.status).is_open:
+        if incident is not None and incident.status.is_open:
             since = heartbeat.silence_of or incident.created_at
             silent = humanize(max(now - since, timedelta(0)) + timedelta(seconds=heartbeat.interval_seconds))
             with contextlib.suppress(UserError):  # resolved by someone at the same moment
@@ -201,7 +201,7 @@ class Heartbeats:
         seen = f"since {date_token(last)}" if last else f"since it was created {date_token(heartbeat.created_at)}"
         declared = self.declaring.declare(Declaration(
             title=f"Heartbeat {heartbeat.name} went silent", reporter_id="",
-            priority=Priority(heartbeat.priority), rotation_id=heartbeat.rotation_id, source="heartbeat",
+            priority=heartbeat.priority, rotation_id=heartbeat.rotation_id, source="heartbeat",
             description=(f"No beat from `{heartbeat.name}` {seen}; it should beat every {humanize(interval)}. "
                          f"Whatever calls {self.url(heartbeat.name)} stopped (or cannot reach the bot). The next "
                          "beat resolves this incident."),

@@ -15,7 +15,7 @@ from bot.db import repo
 from bot.db.edge_models import FollowUpIssue
 from bot.db.models import FollowUp
 from bot.domain.errors import UserError
-from bot.domain.incident import Declaration, Priority, Status, clean_title, incident_ref
+from bot.domain.incident import Declaration, Priority, clean_title, incident_ref
 from bot.domain.tracker import Decision, IssueEvent, Linked, TrackerActor, decide, newer
 from bot.services.declaring import Declaring
 from bot.services.follow_ups import FollowUps
@@ -80,7 +80,7 @@ class IssueEvents:
                                                          issue_id=event.issue_id) \
                 if incident is None else None
             rotations = repo.rotations.all_rotations(session=session) if incident is None else []
-        linked = Linked(incident.number, Priority(incident.priority), Status(incident.status), link.seen_at) \
+        linked = Linked(incident.number, incident.priority, incident.status, link.seen_at) \
             if incident else None
         decision = decide(event, linked, self.settings.queue_label, state.login if state else None, closed_since)
         log.info("%s issue #%s (%s, delivery %s): %s %s", event.tracker, event.number, event.action,

@@ -20,7 +20,7 @@ from bot.db import repo
 from bot.db.models import Incident, Page
 from bot.delivery.kinds import Kind, channel_lane, user_lane
 from bot.domain.errors import UserError
-from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.incident import Priority, incident_ref
 from bot.domain.rotation import ROLES, Role
 from bot.services.outbox import Outbox
 from bot.services.people import People
@@ -161,7 +161,7 @@ class Paging:
                 self._check_escalation(page, incident, actor, self.settings.admins)
             if not repo.pages.claim_escalation(session=session, page_id=page_id, now=now, states=states):
                 return None
-            if not Status(incident.status).is_open or page.target_role == "channel":
+            if not incident.status.is_open or page.target_role == "channel":
                 session.commit()
                 return None
             chain = repo.pages.pages_of(session=session, incident_id=incident.id, chain=page.chain)

@@ -14,7 +14,7 @@ from bot.db import repo
 from bot.db.edge_models import StormAlert
 from bot.db.models import FollowUp, Incident, Person, TimelineEvent
 from bot.domain.errors import UserError
-from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.incident import Priority, incident_ref
 from bot.domain.reminders import Policy
 from bot.domain.stats import IncidentFacts, Stats, summarize
 from bot.domain.weekly import WeekFacts, WeekRow, first_week_start, pages_per_person, weekly
@@ -129,7 +129,7 @@ class Reading:
             rows = repo.incidents.incidents_declared_since(session=session, since=since)
             triaged = repo.timeline.triaged_times(session=session, declared_since=since)
             pages = repo.pages.pages_per_person(session=session, since=since)
-        facts = [WeekFacts(priority=Priority(i.priority), status=Status(i.status), created_at=i.created_at,
+        facts = [WeekFacts(priority=i.priority, status=i.status, created_at=i.created_at,
                            acknowledged_at=i.acknowledged_at, triaged_at=triaged.get(i.id),
                            resolved_at=i.resolved_at) for i in rows]
         return weekly(facts, now=now, policy=policy, weeks=weeks, tz=self.settings.team_timezone), \
@@ -173,7 +173,7 @@ class Reading:
         now = self.clock.now()
         with self.db.session() as session:
             rows = repo.incidents.incidents_declared_since(session=session, since=now - timedelta(days=days))
-        facts = [IncidentFacts(priority=Priority(i.priority), status=Status(i.status), created_at=i.created_at,
+        facts = [IncidentFacts(priority=i.priority, status=i.status, created_at=i.created_at,
                                acknowledged_at=i.acknowledged_at, resolved_at=i.resolved_at,
                                reopen_count=i.reopen_count) for i in rows]
         return summarize(facts, now=now, days=days)

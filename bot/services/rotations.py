@@ -61,7 +61,7 @@ class Rotations:
         """Roster, overrides and swaps from `since` on (and the override rows as stored)."""
         members = [m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id)]
         stored = repo.rotations.overrides_for(session=session, rotation_id=rotation.id, ending_after=since)
-        overrides = [Override(o.user_id, Role(o.role), o.starts_at, o.ends_at, created=o.id or 0) for o in stored]
+        overrides = [Override(o.user_id, o.role, o.starts_at, o.ends_at, created=o.id or 0) for o in stored]
         first = self.handoff.shift_index(since, rotation.created_at)
         swaps = [Swap(s.user_a, s.user_b, s.shift_index)
                  for s in repo.rotations.swaps_for(session=session, rotation_id=rotation.id, from_shift=first)]
@@ -300,7 +300,7 @@ class Rotations:
                 raise UserError(f"<@{asked.requester}> asks for cover as {role.value} on `{rotation.name}` from "
                                 f"{self._when(asked.starts_at)} to {self._when(asked.ends_at)}, which overlaps: take "
                                 "it with I'll cover on the request, or wait until it is withdrawn; nothing changed.")
-            override = RotationOverride(rotation_id=rotation.id, user_id=user, role=role.value, starts_at=start,
+            override = RotationOverride(rotation_id=rotation.id, user_id=user, role=role, starts_at=start,
                                         ends_at=end, created_by=actor, created_at=now)
             session.add(override)
         self._tell_rotation_later(rotation, f":repeat: <@{actor}>: <@{user}> is {role.value} on `{rotation.name}` "

@@ -25,7 +25,7 @@ from bot.db.models import Incident
 from bot.delivery.kinds import Kind, incident_lane
 from bot.domain.alerts import Alert
 from bot.domain.errors import UserError
-from bot.domain.incident import Declaration, Priority, Status
+from bot.domain.incident import Declaration, Status
 from bot.domain.storms import joins_storm, raised_to, storm_priority
 from bot.services.declaring import Declaring
 from bot.services.outbox import Outbox
@@ -77,7 +77,7 @@ class Storms:
     def join(self, session: Session, storm: AlertStorm, alert: Alert, key: str, now: datetime) -> bool:
         """A new alert joins the storm (locked by `going_on` or new): kept, and it keeps the storm going. True
         when this one queued the news (the others ride along on it: nothing more to send for them)."""
-        session.add(StormAlert(storm_id=storm.id, fingerprint=key, title=alert.title, priority=alert.priority.value,
+        session.add(StormAlert(storm_id=storm.id, fingerprint=key, title=alert.title, priority=alert.priority,
                                url=alert.url, state="firing", started_at=alert.started or None, first_at=now,
                                last_at=now))
         session.flush()
@@ -94,14 +94,14 @@ class Storms:
     def after_join(self, incident: Incident, alert: Alert) -> None:
         """Once committed: a storm incident resolved while the storm goes on is reopened by the alert; a more
         urgent alert raises its priority (a P0 joining a P1 storm pages as a P0)."""
-        if Status(incident.status) is Status.RESOLVED:
+        if incident.status is Status.RESOLVED:
             try:
                 incident = self.working.reopen(incident.number, None, f"a new alert joined the storm: "
                                                                       f"{escape(alert.title)}").incident
             except UserError as exc:
                 log.info("storm %s: not reopened: %s", incident.number, exc)
-        target = raised_to(Priority(incident.priority), alert.priority)
-        if target is not None and Status(incident.status).is_open:
+        target = raised_to(incident.priority, alert.priority)
+        if target is not None and incident.status.is_open:
             try:
                 self.working.set_priority(incident.number, None, target)
             except UserError as exc:
@@ -139,7 +139,7 @@ class Storms:
 
     def _resolve_if_quiet(self, incident: Incident) -> Incident | None:
         """A storm that is over and has no alert firing any more resolves (ALERTS_AUTO_RESOLVE)."""
-        if not self.settings.alerts_auto_resolve or not Status(incident.status).is_open:
+        if not self.settings.alerts_auto_resolve or not incident.status.is_open:
             return None
         with contextlib.suppress(UserError):  # resolved by someone (or by the last two resolutions) at once
             return self.working.resolve(incident.number, None, Resolution(
@@ -163,7 +163,7 @@ class Storms:
                     continue
                 incident = repo.incidents.incident_by_id(session=session, incident_id=storm.incident_id)
                 counts = repo.storms.storm_counts(session=session, storm_id=storm.id)
-                if incident is not None and Status(incident.status).is_open:
+                if incident is not None and incident.status.is_open:
                     text = views.over_text(counts, self.settings.alert_storm_window)
                     repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None,
                                             kind="alert", text=text)

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from bot.db import repo
 from bot.db.models import Incident
 from bot.delivery.kinds import TrackerCall, tracker_kind, tracker_lane
-from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.incident import incident_ref
 from bot.domain.tracker import IssueRef
 from bot.services.outbox import Outbox
 from bot.services.outcomes import Outcome
@@ -68,7 +68,7 @@ class TrackerOut:
                                          issue_id=from_issue.issue_id, number=from_issue.number, url=from_issue.url,
                                          opened_there=True, now=now)
                 self._queue(session, incident, tracker, TrackerCall.COMMENT, now, about="declared")
-            elif Priority(incident.priority).pages:
+            elif incident.priority.pages:
                 self._queue(session, incident, tracker, TrackerCall.OPEN, now)
 
     def changed(self, session: Session, incident: Incident, outcome: Outcome, now: datetime,
@@ -79,12 +79,12 @@ class TrackerOut:
                 if outcome.kind == "resolved" and incident.postmortem:
                     self._queue(session, incident, tracker, TrackerCall.COMMENT, now, about="postmortem")
                 continue
-            tracked = Priority(incident.priority).pages or repo.trackers.tracker_issue(
+            tracked = incident.priority.pages or repo.trackers.tracker_issue(
                 session=session, incident_id=incident.id, tracker=tracker) is not None
             if not tracked and outcome.kind != "priority":
                 continue
-            if outcome.kind in ("priority", "reopened") and Priority(incident.priority).pages \
-                    and Status(incident.status).is_open:
+            if outcome.kind in ("priority", "reopened") and incident.priority.pages \
+                    and incident.status.is_open:
                 # raised into the queue: opened once, if not yet
                 self._queue(session, incident, tracker, TrackerCall.OPEN, now)
             if (text := _comment(incident, outcome)) is not None:

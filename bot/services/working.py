@@ -142,9 +142,9 @@ class Working:
                 raise UserError(f"There is no {incident_ref(number)}.")
             self._require_permission(session, incident, actor, self.clock.now())
         if form == "resolve":
-            lifecycle.check_resolve(number, Status(incident.status), incident.duplicate_of)
+            lifecycle.check_resolve(number, incident.status, incident.duplicate_of)
         else:
-            lifecycle.require_open(number, Status(incident.status), "post an update", incident.duplicate_of)
+            lifecycle.require_open(number, incident.status, "post an update", incident.duplicate_of)
         return incident
 
     def _require_permission(self, session: Session, incident: Incident, actor: str, now: datetime) -> None:
@@ -177,7 +177,7 @@ class Working:
                     anyone: bool = False) -> Changed:
         """`anyone`: the `@here` page asks the whole channel, so whoever answers it may acknowledge."""
         def apply(session, incident: Incident, now):
-            lifecycle.require_open(number, Status(incident.status), "acknowledge it", incident.duplicate_of)
+            lifecycle.require_open(number, incident.status, "acknowledge it", incident.duplicate_of)
             first, took = incident.acknowledged_at is None, incident.commander_id is None
             if took:  # set before the pages are read, so it is written in the same UPDATE as the acknowledgement
                 incident.commander_id = user_id
@@ -200,8 +200,8 @@ class Working:
     def page(self, number: int, actor: str, who: str, request_key: str | None = None) -> Changed:
         """`/incident page <primary|secondary|tertiary|@user>`: a new chain starting there."""
         def apply(session, incident: Incident, now):
-            if not Status(incident.status).is_open:
-                raise UserError(f"{incident_ref(number)} is {Status(incident.status).label.lower()}; "
+            if not incident.status.is_open:
+                raise UserError(f"{incident_ref(number)} is {incident.status.label.lower()}; "
                                 "pages are for open incidents.")
             if who in Role._value2member_map_:
                 oncall = self.rotations.on_call_for(session, incident, now)
@@ -229,7 +229,7 @@ class Working:
                 if taking:
                     return None
                 raise UserError(f"<@{commander}> already commands {incident_ref(number)}.")
-            lifecycle.require_open(number, Status(incident.status), "change its commander", incident.duplicate_of)
+            lifecycle.require_open(number, incident.status, "change its commander", incident.duplicate_of)
             previous = incident.commander_id
             incident.commander_id = commander
             pages = self._stop_paging(session, incident, actor, now) if taking else ()
@@ -246,7 +246,7 @@ class Working:
             raise UserError(f"Keep an update to {UPDATE_MAX} characters (it has {len(body)}).")
 
         def apply(session, incident: Incident, now):
-            lifecycle.require_open(number, Status(incident.status), "post an update", incident.duplicate_of)
+            lifecycle.require_open(number, incident.status, "post an update", incident.duplicate_of)
             incident.last_update_at = now
             return Outcome("update", body, Effects(notices.update(incident, user_id, safe(body)), refresh=False))
         return self._change(number, user_id, apply, request_key)
@@ -260,9 +260,9 @@ class Working:
         note = _bounded(note, "note")
 
         def apply(session, incident: Incident, now):
-            current = Status(incident.status)
+            current = incident.status
             lifecycle.check_status_change(number, current, target, incident.duplicate_of)
-            incident.status = target.value
+            incident.status = target
             # Moving it out of `new` means someone has looked at it: that is what acknowledging means.
             pages = self._stop_paging(session, incident, user_id, now) if current is Status.NEW else ()
             text = f"{current.label} → {target.label}" + (f": {note}" if note else "")
@@ -276,9 +276,9 @@ class Working:
         who = user_id or external or "A more urgent alert"
 
         def apply(session, incident: Incident, now):
-            current = Priority(incident.priority)
-            lifecycle.check_priority_change(number, Status(incident.status), current, target, incident.duplicate_of)
-            incident.priority = target.value
+            current = incident.priority
+            lifecycle.check_priority_change(number, incident.status, current, target, incident.duplicate_of)
+            incident.priority = target
             if lifecycle.is_raise_to_p0(current, target):
                 incident.p0_since = now  # hourly updates are owed from now on
             elsewhere = ()
@@ -300,7 +300,7 @@ class Working:
 
     def add_responders(self, number: int, actor: str, users: Sequence[str], request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):
-            lifecycle.require_open(number, Status(incident.status), "add responders", incident.duplicate_of)
+            lifecycle.require_open(number, incident.status, "add responders", incident.duplicate_of)
             present = set(repo.incidents.responder_ids(session=session, incident_id=incident.id))
             new = [u for u in dict.fromkeys(users) if u not in present]
             if not new:
@@ -315,7 +315,7 @@ class Working:
     def remove_responders(self, number: int, actor: str, users: Sequence[str],
                           request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):
-            lifecycle.require_open(number, Status(incident.status), "remove responders", incident.duplicate_of)
+            lifecycle.require_open(number, incident.status, "remove responders", incident.duplicate_of)
             present = set(repo.incidents.responder_ids(session=session, incident_id=incident.id))
             missing = [u for u in users if u not in present]
             if missing:
@@ -340,8 +340,8 @@ class Working:
         follow_ups = tuple(f.strip() for f in resolution.follow_ups if f.strip())
 
         def apply(session, incident: Incident, now):
-            lifecycle.check_resolve(number, Status(incident.status), incident.duplicate_of)
-            incident.status = Status.RESOLVED.value
+            lifecycle.check_resolve(number, incident.status, incident.duplicate_of)
+            incident.status = Status.RESOLVED
             incident.resolved_at = now
             stopped = self._stop_paging(session, incident, None, now)
             incident.resolution = summary
@@ -354,7 +354,7 @@ class Working:
                 session.flush()
                 self.trackers.follow_up(session, incident, item.id, now, opened=True,  # an issue too
                                         origin=external.tracker if external else None)
-            analysis = Priority(incident.priority) is Priority.P0 or bool(resolution.needed_rollback)
+            analysis = incident.priority is Priority.P0 or bool(resolution.needed_rollback)
             finish = self._write_postmortem if analysis else None
             return Outcome("resolved", summary, Effects(notices.resolved(incident, user_id or external, safe(summary),
                                                                          follow_ups, analysis),
@@ -375,8 +375,8 @@ class Working:
         reason = reason.strip()
 
         def apply(session, incident: Incident, now):
-            lifecycle.check_reopen(number, Status(incident.status), incident.duplicate_of)
-            incident.status = lifecycle.REOPENED_STATUS.value
+            lifecycle.check_reopen(number, incident.status, incident.duplicate_of)
+            incident.status = lifecycle.REOPENED_STATUS
             incident.resolved_at = None
             incident.postmortem, incident.postmortem_ts = "", None  # the next resolution writes its own
             incident.reopen_count += 1
@@ -390,11 +390,11 @@ class Working:
     def mark_duplicate(self, number: int, user_id: str, original: int, request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):
             target = repo.incidents.incident_by_number(session=session, number=original) if original != number else None
-            lifecycle.check_duplicate(number, Status(incident.status), original,
-                                      Status(target.status) if target else None,
+            lifecycle.check_duplicate(number, incident.status, original,
+                                      target.status if target else None,
                                       target.duplicate_of if target else None, incident.duplicate_of)
             assert target is not None
-            incident.status = Status.DUPLICATE.value
+            incident.status = Status.DUPLICATE
             incident.duplicate_of = original
             stopped = self._stop_paging(session, incident, None, now)
             repo.timeline.add_event(session=session, incident_id=target.id, at=now, actor_id=user_id,
@@ -411,8 +411,8 @@ class Working:
         reason = _bounded(reason, "reason")
 
         def apply(session, incident: Incident, now):
-            lifecycle.require_open(number, Status(incident.status), "close it", incident.duplicate_of)
-            incident.status = Status.CLOSED.value
+            lifecycle.require_open(number, incident.status, "close it", incident.duplicate_of)
+            incident.status = Status.CLOSED
             stopped = self._stop_paging(session, incident, None, now)
             return Outcome("closed", reason or "closed", Effects(notices.closed(incident, user_id, safe(reason)),
                                                                  stopped_pages=stopped))

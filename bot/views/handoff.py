@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.db.models import FollowUp, Incident, Rotation, TimelineEvent
-from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.incident import incident_ref
 from bot.domain.rotation import OnCall
 from bot.domain.stats import Spread, humanize
 from bot.slack.ids import ActionId, BlockId, CallbackId
@@ -37,11 +37,11 @@ class Digest:
 
 
 def _incident_block(incident: Incident, latest: TimelineEvent | None, now: datetime) -> dict:
-    priority = Priority(incident.priority)
+    priority = incident.priority
     quiet = now - (incident.last_update_at or incident.created_at)
     commander = mention(incident.commander_id, "*none*")
     lines = [f"{PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* {escape(truncate(incident.title, 120))}",
-             f"{priority.value} · {Status(incident.status).label} · commander {commander} · age "
+             f"{priority.value} · {incident.status.label} · commander {commander} · age "
              f"{humanize(now - incident.created_at)} · last update {humanize(quiet)} ago · {where(incident)}"]
     if latest:
         lines.append(f"> {escape(truncate(latest.text.replace(chr(10), ' '), 300))}")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.db.models import CoverRequest, Incident, Rotation
-from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.incident import incident_ref
 from bot.domain.rotation import Role
 from bot.slack.ids import ActionId
 from bot.slack.text import date_token, escape, mention, truncate
@@ -52,9 +52,9 @@ def _my_rotation_blocks(shifts: Sequence[MyShift], requests: Sequence[tuple[Cove
 
 
 def _incident_section(incident: Incident, user_id: str) -> dict:
-    priority = Priority(incident.priority)
+    priority = incident.priority
     text = (f"{PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* {escape(truncate(incident.title, 120))}\n"
-            f"{priority.value} · {Status(incident.status).label} · commander {mention(incident.commander_id, 'none')}"
+            f"{priority.value} · {incident.status.label} · commander {mention(incident.commander_id, 'none')}"
             f" · {where(incident)}")
     if incident.acknowledged_at is None:
         button = (ActionId.ACKNOWLEDGE, "Acknowledge")

@@ -127,7 +127,7 @@ def heading(incident: Incident) -> str:
 
 def topic(incident: Incident) -> str:
     commander = f"<@{incident.commander_id}>" if incident.commander_id else "none yet"
-    return truncate(f"{incident.priority} · {Status(incident.status).label} · Commander: {commander} · "
+    return truncate(f"{incident.priority} · {incident.status.label} · Commander: {commander} · "
                     f"{escape(incident.title)}", 250)
 
 
@@ -135,8 +135,8 @@ def summary(incident: Incident, rotation_name: str | None, responders: Sequence[
             paging: str | None = None, issues: Sequence[tuple[str, int, str]] = (),
             storm: str | None = None) -> tuple[str, list[dict]]:
     """The pinned message: the incident at a glance, with the buttons for the common actions while it is open."""
-    priority = Priority(incident.priority)
-    status = Status(incident.status)
+    priority = incident.priority
+    status = incident.status
     status_text = status.label
     if status is Status.DUPLICATE and incident.duplicate_of:
         status_text += f" of {incident_ref(incident.duplicate_of)}"
@@ -204,7 +204,7 @@ def where(incident: Incident) -> str:
 
 
 def announcement(incident: Incident) -> tuple[str, list[dict]]:
-    priority = Priority(incident.priority)
+    priority = incident.priority
     line = (f":rotating_light: {PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* "
             f"({priority.value}) {escape(incident.title)}")
     details = (f"Declared by {reported_by(incident)} · Commander: {mention(incident.commander_id)}"
@@ -247,9 +247,9 @@ def help_text() -> str:
 
 
 def _line(incident: Incident) -> str:
-    priority = Priority(incident.priority)
+    priority = incident.priority
     return (f"{PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* {priority.value} · "
-            f"{Status(incident.status).label} · {escape(truncate(incident.title, 120))} · "
+            f"{incident.status.label} · {escape(truncate(incident.title, 120))} · "
             f"commander {mention(incident.commander_id, 'none')} · {where(incident)}")
 
 

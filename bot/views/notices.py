@@ -46,11 +46,11 @@ def update(incident: Incident, user: str, text: str) -> str:
 
 def status(incident: Incident, user: str, before: Status, note: str) -> str:
     return _with_note(f":arrows_counterclockwise: <@{user}> moved {_ref(incident)} from *{before.label}* to "
-                      f"*{Status(incident.status).label}*.", note)
+                      f"*{incident.status.label}*.", note)
 
 
 def priority(incident: Incident, user: object, before: Priority) -> str:
-    after = Priority(incident.priority)
+    after = incident.priority
     arrow = ":arrow_up:" if after.value < before.value else ":arrow_down:"
     return (f"{arrow} {_who(user)} changed the priority of {_ref(incident)} from {before.value} to *{after.value}* "
             f"({after.meaning}).")
@@ -80,7 +80,7 @@ def resolved(incident: Incident, user: object | None, summary: str, follow_ups: 
 
 def reopened(incident: Incident, user: object, reason: str) -> str:
     return _with_note(f":leftwards_arrow_with_hook: {_who(user)} reopened {_ref(incident)}; it is "
-                      f"*{Status(incident.status).label}* again.", reason)
+                      f"*{incident.status.label}* again.", reason)
 
 
 def duplicate(incident: Incident, user: str, original: Incident) -> str:

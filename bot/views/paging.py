@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.db.models import Incident, Page
-from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.incident import incident_ref
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.text import date_token, escape
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
@@ -26,7 +26,7 @@ def _buttons(page: Page, escalate: bool = True) -> dict:
 
 
 def page_dm(incident: Incident, page: Page, timeout: timedelta) -> tuple[str, list[dict]]:
-    priority = Priority(incident.priority)
+    priority = incident.priority
     ref = incident_ref(incident.number)
     line = (f":rotating_light: You are paged{_role(page)} for {PRIORITY_EMOJI[priority]} *{ref}* ({priority.value}): "
             f"{escape(incident.title)}")
@@ -63,10 +63,10 @@ def page_requested(incident: Incident, actor: str, page: Page) -> str:
 def page_stopped(incident: Incident) -> tuple[str, list[dict]]:
     """What a page turns into once nobody needs to answer it any more (its buttons go)."""
     ref = incident_ref(incident.number)
-    status = Status(incident.status)
+    status = incident.status
     if not status.is_open:
         line = f":white_check_mark: *{ref}* is {status.label.lower()}: no need to respond."
-    elif not Priority(incident.priority).pages:
+    elif not incident.priority.pages:
         line = f":arrow_down: *{ref}* is now {incident.priority}: it no longer pages anyone."
     else:
         who = f" <@{incident.commander_id}> commands it." if incident.commander_id else ""

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from bot.db.models import FollowUp, Incident, TimelineEvent
-from bot.domain.incident import Impact, Priority, incident_ref
+from bot.domain.incident import Impact, incident_ref
 from bot.domain.stats import humanize
 from bot.slack.text import escape, safe, truncate
 from bot.views.incident import reported_by
@@ -61,7 +61,7 @@ def postmortem(incident: Incident, events: Sequence[TimelineEvent], responders: 
         "## Summary",
         safe(incident.resolution) or "_How was it resolved?_",
         "",
-        f"- Priority: {Priority(incident.priority).value}",
+        f"- Priority: {incident.priority.value}",
         f"- Declared: {local_time(incident.created_at, tz)} by {reported_by(incident)}",
         f"- Resolved: {local_time(incident.resolved_at, tz) if incident.resolved_at else 'not yet'}",
         f"- Commander: {_who(incident.commander_id) if incident.commander_id else 'nobody'}",

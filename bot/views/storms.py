@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.db.edge_models import StormAlert
-from bot.domain.incident import Priority
 from bot.domain.stats import humanize
 from bot.slack.text import escape, link, truncate
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn
@@ -31,7 +30,7 @@ def _line(alert: StormAlert) -> str:
     if len(shown) > SECTION_MAX // 2:  # a link too long to show whole: its title alone
         shown = escape(title)
     times = f" ({alert.times} times)" if alert.times > 1 else ""
-    mark = ":white_check_mark:" if alert.state == "resolved" else PRIORITY_EMOJI.get(Priority(alert.priority), "")
+    mark = ":white_check_mark:" if alert.state == "resolved" else PRIORITY_EMOJI.get(alert.priority, "")
     return f"{mark} {alert.priority} {shown}{times}"
 
 

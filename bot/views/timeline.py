@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import tzinfo
 
 from bot.db.models import Incident, TimelineEvent
-from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.incident import Priority, incident_ref
 from bot.domain.stats import Spread, Stats, humanize
 from bot.slack.text import escape, message_permalink, truncate
 from bot.slack.text import link as slack_link
@@ -42,7 +42,7 @@ def timeline(incident: Incident, events: Sequence[TimelineEvent], tz: tzinfo,
              team_domain: str | None = None) -> tuple[str, list[dict]]:
     """Every event, times as date tokens (each reader sees their own timezone), then the analysis draft if any."""
     ref = incident_ref(incident.number)
-    heading = (f"*Timeline of {ref}* ({incident.priority}, {Status(incident.status).label}): "
+    heading = (f"*Timeline of {ref}* ({incident.priority}, {incident.status.label}): "
                f"{escape(truncate(incident.title, 150))}")
     chunks = chunk_lines([event_line(e, tz) for e in events]) or ["_No events yet._"]
     blocks: list[dict] = [{"type": "section", "text": mrkdwn(heading)}]
