@@ -129,11 +129,13 @@ class Storms:
                 self._owe_news(session, storm, now)
             session.commit()
             incident = repo.incidents.incident_by_id(session=session, incident_id=storm.incident_id)
-            firing = repo.storms.storm_counts(session=session, storm_id=storm.id).get("firing", 0)
+            # (counted only for a resolution after the storm: a count per alert made a body of n repeats n² work)
+            quiet = not alert.firing and storm.ended_at is not None and \
+                repo.storms.storm_counts(session=session, storm_id=storm.id).get("firing", 0) == 0
         self.outbox.flush_later()
         if alert.firing:
             self.after_join(incident, alert)
-        elif firing == 0 and storm.ended_at is not None:
+        elif quiet:
             return self._resolve_if_quiet(incident) or incident
         return incident
 
