@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from importlib.resources import files
 
@@ -67,6 +68,8 @@ def upgrade_to_head(engine: Engine) -> None:
     """`alembic upgrade head` on this engine; existing rows are kept, new tables and columns added."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if MigrationContext.configure(connection).get_current_revision() == head_revision():
+            return  # already there (every start but the first after an upgrade): alembic would load every migration
         if connection.dialect.name == "postgresql":  # a migration of a big table may take its time
             connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
         config.attributes["connection"] = connection
@@ -146,6 +149,7 @@ def refuse_unknown_schema(engine: Engine) -> str | None:
     return current
 
 
+@functools.cache
 def head_revision() -> str | None:
-    """The newest migration shipped with this version of the bot."""
+    """The newest migration shipped with this version of the bot (read once: they ship with it)."""
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

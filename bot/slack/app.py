@@ -32,6 +32,7 @@ def build_app(settings: Settings, services: Services, gateway: SlackGateway, bac
     level = bolt_logger.level
     bolt_logger.setLevel(logging.ERROR)  # Bolt warns that the token it reads from the env is unused: expected
     app = AsyncApp(
+        name="firefighter",  # (else Bolt reads the whole call stack to name the app after the caller's file)
         signing_secret=settings.slack_signing_secret or "socket-mode",
         client=gateway.client,
         authorize=authorize,
