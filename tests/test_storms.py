@@ -305,3 +305,39 @@ async def test_a_repeat_during_the_news_of_its_storm_waits_its_turn_instead_of_d
     await bot.settle()
     x = next(a for a in storm_rows(bot)[1] if a.fingerprint == "alertmanager:x")
     assert (x.state, x.told) == ("resolved", "resolved")
+
+
+async def test_one_body_during_a_storm_does_what_its_alerts_would_do_one_at_a_time(make_bot):
+    """During a storm a body's new alerts join it together, and its alerts firing again are told again together
+    (bot/services/alerts.py: receive_alerts): each alert still gets what it would alone — new ones join, one told
+    twice in the body is a repeat, one resolved that nobody knows changes nothing, a more urgent one raises the
+    storm's priority, and the first of a body reopens a resolved storm once."""
+    bot = await storming(make_bot, alert_storm_threshold=1)
+    assert (await post(bot, "/alerts/alertmanager", group(["own"])))[0] == 202  # its own incident; the next storm
+    body = group(["s1", "s2", "s1", "gone", "s3"])
+    body["alerts"][1]["labels"]["severity"] = "critical"
+    body["alerts"][3]["status"] = "resolved"
+    status, answer = await post(bot, "/alerts/alertmanager", body)
+    await bot.settle()
+    storm = next(i for i in bot.incidents() if i.source == "storm")
+    assert status == 202 and [a["incident"] for a in answer["incidents"]] == [f"INC-{storm.number}"] * 3 + [
+        None, f"INC-{storm.number}"]
+    assert [a.get("storm", False) for a in answer["incidents"]] == [True, True, True, False, True]
+    assert [(a.fingerprint, a.times) for a in storm_rows(bot)[1]] == [
+        ("alertmanager:s1", 1), ("alertmanager:s2", 1), ("alertmanager:s3", 1)]  # s1 told twice: counted once
+    assert storm.priority is Priority.P0  # raised by s2
+    # Resolved by someone; the same alerts fire again (a new firing each) with one new: reopened once, counted.
+    _, said, _ = await bot.slack.command(f"status INC-{storm.number} resolved the upstream came back", user="U0A")
+    assert "resolved" in said.lower(), said
+    again = group(["s1", "s2", "s3", "s4"])
+    for alert in again["alerts"]:
+        alert["startsAt"] = "2026-11-25T12:40:00.000Z"
+    status, answer = await post(bot, "/alerts/alertmanager", again)
+    await bot.settle()
+    assert status == 202 and all(a["storm"] for a in answer["incidents"])
+    assert [(a.fingerprint, a.times) for a in storm_rows(bot)[1]] == [
+        ("alertmanager:s1", 2), ("alertmanager:s2", 2), ("alertmanager:s3", 2), ("alertmanager:s4", 1)]
+    with bot.session() as s:
+        assert s.get(Incident, storm.id).status == "in_progress"
+        assert len(s.exec(select(TimelineEvent).where(TimelineEvent.incident_id == storm.id,
+                                                      TimelineEvent.kind == "reopened")).all()) == 1

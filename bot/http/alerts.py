@@ -26,6 +26,8 @@ from bot.http.tokens import as_bytes
 from bot.services import Alerts, Heartbeats
 from bot.slack.text import clean_text
 
+ALERTS_PER_JOB = 100  # a body's alerts received in one database job, at most
+
 log = logging.getLogger(__name__)
 
 MAX_BODY = 1024 * 1024
@@ -103,15 +105,18 @@ def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts,
             except BadAlert as exc:
                 return _error(exc.status, exc.message, exc.field)
             results, reached = [], []
-            for alert in alerts:
-                if isinstance(alert, Ignored):
-                    results.append({"incident": None, "created": False, "ignored": alert.reason})
-                    continue
-                received = await db.run(receiver.receive_alert, alert)
-                log.info("%s alert %s → %s", source, alert.fingerprint, received.as_json())
-                results.append(received.as_json())
-                if received.incident is not None:
-                    reached.append(received.incident.id)
+            for at in range(0, len(alerts), ALERTS_PER_JOB):  # (other requests' database work goes in between)
+                chunk = alerts[at:at + ALERTS_PER_JOB]
+                taken = iter(await db.run(receiver.receive_alerts, [a for a in chunk if not isinstance(a, Ignored)]))
+                for alert in chunk:
+                    if isinstance(alert, Ignored):
+                        results.append({"incident": None, "created": False, "ignored": alert.reason})
+                        continue
+                    received = next(taken)
+                    log.info("%s alert %s → %s", source, alert.fingerprint, received.as_json())
+                    results.append(received.as_json())
+                    if received.incident is not None:
+                        reached.append(received.incident.id)
             if source == "alertmanager":
                 await _left_out(request, receiver, db, reached, left_out(body))
             answer = dict(results[0])

@@ -19,6 +19,8 @@ from bot.services.working import Resolution, Working
 from bot.slack.text import escape
 from bot.views.incident import left_out_text
 
+JOIN_AT_ONCE = 200  # new alerts of one body joined to a storm in one transaction, at most
+
 
 @dataclass(frozen=True)
 class Received:
@@ -41,6 +43,70 @@ class Alerts:
                  working: Working, storms: Storms) -> None:
         self.settings, self.db, self.clock = settings, db, clock
         self.declaring, self.working, self.storms = declaring, working, storms
+
+    def receive_alerts(self, alerts: list[Alert]) -> list[Received]:
+        """A body's alerts, in order, each received as it would be alone — except that while a storm is going on,
+        the new alerts that follow one another join it in one transaction (one gate, one lock of the storm, one
+        commit): a storm is when bodies are big and the database is busiest."""
+        received: list[Received] = []
+        while len(received) < len(alerts):
+            rest = alerts[len(received):]
+            together = []
+            if received and received[-1].storm and len(rest) > 1:
+                together = repo.database.retry_on_deadlock(self._join_together, rest[:JOIN_AT_ONCE]) \
+                    or self._repeat_together(rest[:JOIN_AT_ONCE])
+            received += together or [self.receive_alert(rest[0])]
+        return received
+
+    def _repeat_together(self, alerts: list[Alert]) -> list[Received]:
+        """The leading alerts that are alerts of one storm firing again, told again together (Alertmanager sends
+        a group's firing alerts again whenever the group changes); none when the first is not one."""
+        found, keys, storm = [], set(), None
+        with self.db.session() as session:
+            for alert in alerts:
+                key = f"{alert.source}:{alert.fingerprint}"
+                stormed = repo.storms.storm_alert_of(session=session, fingerprint=key) \
+                    if alert.firing and key not in keys else None
+                if stormed is None or (storm is not None and stormed[1].id != storm.id) \
+                        or repo.storms.fingerprint_state(session=session, fingerprint=key)[0] is not None:
+                    break
+                storm = stormed[1]
+                found.append((stormed[0], alert))
+                keys.add(key)
+        if len(found) < 2:
+            return []
+        incident = self.storms.repeat_firing_together(found, storm)
+        return [Received(incident, False, alert.fingerprint, storm=True) for _, alert in found]
+
+    def _join_together(self, alerts: list[Alert]) -> list[Received]:
+        """The leading alerts that are new (firing, no incident of their own, in no storm) join the storm going on,
+        together; none when there is no storm any more (then each is received alone)."""
+        now, joined, keys, news = self.clock.now(), [], set(), False
+        with self.db.session() as session:
+            repo.storms.lock_alert_openings(session=session)
+            storm = self.storms.going_on(session, now)
+            for alert in alerts if storm is not None else ():
+                key = f"{alert.source}:{alert.fingerprint}"
+                current, _ = repo.storms.fingerprint_state(session=session, fingerprint=key)
+                if not alert.firing or key in keys or current is not None \
+                        or repo.storms.storm_alert_of(session=session, fingerprint=key) is not None:
+                    break
+                news = self.storms.join(session, storm, alert, key, now) or news
+                joined.append(alert)
+                keys.add(key)
+            if not joined:
+                session.rollback()
+                return []
+            incident = repo.incidents.incident_by_id(session=session, incident_id=storm.incident_id)
+            session.commit()
+        for alert in joined:  # what each alert alone would do once joined: reopen the storm, raise its priority
+            if self.storms.changes_on_join(incident, alert):
+                self.storms.after_join(incident, alert)
+                with self.db.session() as session:
+                    incident = repo.incidents.incident_by_id(session=session, incident_id=incident.id)
+        if news:
+            self.declaring.open_in_slack_later(incident)
+        return [Received(incident, False, alert.fingerprint, storm=True) for alert in joined]
 
     def receive_alert(self, alert: Alert) -> Received:
         key = f"{alert.source}:{alert.fingerprint}"

@@ -91,6 +91,11 @@ class Storms:
             return True
         return False
 
+    @staticmethod
+    def changes_on_join(incident: Incident, alert: Alert) -> bool:
+        """Whether `after_join` has anything to do."""
+        return incident.status is Status.RESOLVED or raised_to(incident.priority, alert.priority) is not None
+
     def after_join(self, incident: Incident, alert: Alert) -> None:
         """Once committed: a storm incident resolved while the storm goes on is reopened by the alert; a more
         urgent alert raises its priority (a P0 joining a P1 storm pages as a P0)."""
@@ -125,18 +130,44 @@ class Storms:
                 current.state == "firing"
             repo.storms.storm_alert_seen(session=session, storm_alert_id=known.id, firing=alert.firing, now=now,
                                          started=alert.started or None, counted=not again)
-            if current.state != state:
-                self._owe_news(session, storm, now)
+            owed = current.state != state and self._owe_news(session, storm, now)
             session.commit()
             incident = repo.incidents.incident_by_id(session=session, incident_id=storm.incident_id)
             # (counted only for a resolution after the storm: a count per alert made a body of n repeats n² work)
             quiet = not alert.firing and storm.ended_at is not None and \
                 repo.storms.storm_counts(session=session, storm_id=storm.id).get("firing", 0) == 0
-        self.outbox.flush_later()
+        if owed:  # (else nothing new is owed: a delivery pass per alert told again only read the outbox for nothing)
+            self.outbox.flush_later()
         if alert.firing:
             self.after_join(incident, alert)
         elif quiet:
             return self._resolve_if_quiet(incident) or incident
+        return incident
+
+    def repeat_firing_together(self, found: list[tuple[StormAlert, Alert]], storm: AlertStorm) -> Incident:
+        """Alerts of one storm firing again, one after the other in a body: what `repeat` does for each, in one
+        transaction (the storm locked once, one commit), then what each would do once committed, in order."""
+        return repo.database.retry_on_deadlock(self._repeat_firing_once, found, storm)
+
+    def _repeat_firing_once(self, found: list[tuple[StormAlert, Alert]], storm: AlertStorm) -> Incident:
+        now, owed = self.clock.now(), False
+        with self.db.session() as session:
+            storm = repo.storms.storm_for_change(session=session, incident_id=storm.incident_id, storm_id=storm.id)
+            for known, alert in found:
+                current = repo.storms.storm_alert_for_change(session=session, storm_alert_id=known.id)
+                again = bool(alert.started) and alert.started == current.started_at and current.state == "firing"
+                repo.storms.storm_alert_seen(session=session, storm_alert_id=known.id, firing=True, now=now,
+                                             started=alert.started or None, counted=not again)
+                owed = (current.state != "firing" and self._owe_news(session, storm, now)) or owed
+            session.commit()
+            incident = repo.incidents.incident_by_id(session=session, incident_id=storm.incident_id)
+        if owed:
+            self.outbox.flush_later()
+        for _, alert in found:
+            if self.changes_on_join(incident, alert):
+                self.after_join(incident, alert)
+                with self.db.session() as session:
+                    incident = repo.incidents.incident_by_id(session=session, incident_id=incident.id)
         return incident
 
     def _resolve_if_quiet(self, incident: Incident) -> Incident | None:
