@@ -42,8 +42,12 @@ lock:
 lint: install
 	$(BIN)/ruff check .
 
+# Four pytest-xdist workers on two cores: many tests wait on a socket or a subprocess, so four keep both cores busy;
+# each worker starts its own PostgreSQL (tests/postgres.py) and copies its own migrated SQLite file.
+TEST_WORKERS ?= 4
+
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 bench: install
 	$(BIN)/python -m bench

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from sqlmodel import Session, select
 
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
+from bot.db.engine import make_engine, upgrade_to_head
 from bot.db.models import Incident, Rotation, TimelineEvent
 from bot.runtime.background import ACKS_FIRST_BUSY
 from bot.runtime.wiring import Runtime, build_runtime
@@ -133,15 +135,31 @@ def postgres() -> Iterator[Postgres]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once (each test copies it, as PostgreSQL's tests copy a template database): running
+    every migration again for each test cost more than most tests. The migrations are tested from an empty
+    database in test_migrations.py."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "firefighter.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_to_head(engine)
+    engine.dispose()  # (the last connection closed: its write-ahead log is folded into the file)
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Every test that runs the bot runs twice: on SQLite, and on a real PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'firefighter.db'}"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "firefighter.db")
+        yield f"sqlite:///{tmp_path / 'firefighter.db'}"
+        return
     server: Postgres = request.getfixturevalue("postgres")
     if not server.url:
         cannot_run(f"PostgreSQL is not available: {server.why_not}")
-    return server.new_database()
+    url = server.lend_database()
+    yield url
+    server.take_back(url)  # (after the bot's own fixtures: this one was set up before them)
 
 
 @pytest.fixture
@@ -203,3 +221,17 @@ async def tracked(make_bot, side):
     bot = await make_bot(**side.settings())
     await with_rotation(bot)
     return bot
+
+
+# The files whose tests take longest (`pytest --durations`: killed and restarted processes, a simulated week,
+# thousand-alert bodies, CLI subprocesses), collected first: under pytest-xdist (`make test`) they then run beside
+# the many short tests instead of alone at the end. Order only; every test runs.
+LONGEST_FIRST = ("test_crash.py", "test_time_travel.py", "test_alerts.py", "test_storms.py", "test_cli.py",
+                 "test_replicas.py", "test_authorization.py", "test_startup.py", "test_board_browser.py",
+                 "test_setup_delivery.py", "test_concurrency.py", "test_alertmanager_real.py", "test_fuzz_http.py",
+                 "test_tracker_replicas.py", "test_demo.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # (stable: each file keeps its order)

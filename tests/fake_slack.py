@@ -137,7 +137,9 @@ class FakeSlack:
         app.router.add_get("/socket", self._handle_socket)
         app.router.add_get("/openid/connect/authorize", self._handle_authorize)
         add_inspection_routes(app, self)
-        self._runner = web.AppRunner(app, access_log=None)
+        # Stopped, it cancels the calls still in flight at once (one held `slow` or `answer_late` for a process the
+        # test killed) instead of waiting up to a minute for them.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

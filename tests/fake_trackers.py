@@ -67,7 +67,9 @@ class FakeTracker:
     async def start(self):
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # Stopped, it cancels the calls still in flight at once (one held `slow` or `answer_late` for a process the
+        # test killed) instead of waiting up to a minute for them.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 
 from bot.db.engine import make_engine, upgrade_to_head
 
-TEMPLATE = "firefighter_template"
+# One per pytest-xdist worker: workers sharing FIREFIGHTER_TEST_POSTGRES_URL never drop one another's template.
+TEMPLATE = f"firefighter_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 def _binary(name: str) -> str | None:
@@ -41,6 +42,8 @@ class Postgres:
         self._pg_ctl: str | None = None
         self._as: list[str] = []
         self._template_ready = False
+        self._template_schema = ""
+        self._spare: list[str] = []  # emptied databases to lend again
 
     def start(self) -> bool:
         if self.url:
@@ -63,7 +66,9 @@ class Postgres:
             self.why_not = f"initdb failed: {run.stderr.strip()[-300:]}"
             return False
         options = (f"-p {port} -k {self._dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+                   # (a throwaway server: no vacuuming behind the tests, no JIT, no WAL kept for replicas)
+                   "-c autovacuum=off -c jit=off -c wal_level=minimal -c max_wal_senders=0")
         run = subprocess.run([*self._as, pg_ctl, "-D", str(data), "-o", options, "-l", str(self._dir / "log"), "-w",
                               "start"], capture_output=True, text=True)
         if run.returncode:
@@ -88,12 +93,55 @@ class Postgres:
                 connection.execute(sa.text(f"CREATE DATABASE {TEMPLATE}"))
                 engine = make_engine(self._with_database(TEMPLATE))
                 upgrade_to_head(engine)
+                with engine.connect() as template:
+                    self._template_schema = self._schema(template)
                 engine.dispose()
                 self._template_ready = True
             name = f"ff_{uuid.uuid4().hex[:12]}"
             connection.execute(sa.text(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
         admin.dispose()
         return self._with_database(name)
+
+    def lend_database(self) -> str:
+        """A migrated database for one test: an emptied one given back by an earlier test, else a new one. Copying
+        the template (CREATE DATABASE) takes about 0.3 s; emptying the tables takes a few milliseconds."""
+        return self._spare.pop() if self._spare else self.new_database()
+
+    def take_back(self, url: str) -> None:
+        """Emptied (every row but alembic_version's deleted, sequences restarted: DELETE is ten times quicker than
+        TRUNCATE on tables this small) and lent again — unless the test left its schema other than the template's
+        (a migration test), or something still holds a lock on it: then it is simply not lent again."""
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+                if self._schema(connection) != self._template_schema:
+                    return
+                connection.execute(sa.text("SET LOCAL session_replication_role = replica"))  # (foreign keys: any order)
+                tables = connection.execute(sa.text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )).scalars().all()
+                for table in tables:
+                    connection.execute(sa.text(f'DELETE FROM "{table}"'))
+                connection.execute(sa.text(
+                    "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relkind = 'S' AND n.nspname = 'public'"))
+            self._spare.append(url)
+        except sa.exc.DBAPIError:
+            pass
+        finally:
+            engine.dispose()
+
+    @staticmethod
+    def _schema(connection: sa.Connection) -> str:
+        """Tables, columns, indexes and the migration the database is at, as one text."""
+        return connection.execute(sa.text(
+            "SELECT (SELECT string_agg(table_name || '.' || column_name || ':' || data_type || ':' || is_nullable "
+            "|| ':' || coalesce(column_default, ''), ',' ORDER BY table_name, column_name) "
+            "FROM information_schema.columns WHERE table_schema = 'public') || '|' || "
+            "(SELECT string_agg(indexdef, ',' ORDER BY indexdef) FROM pg_indexes WHERE schemaname = 'public') "
+            "|| '|' || "
+            "(SELECT string_agg(version_num, ',') FROM alembic_version)")).scalar_one()
 
     def stop(self) -> None:
         if self._pg_ctl and self._dir:
