@@ -11,12 +11,16 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 
+from bot.http.tokens import page_token
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret"
+WEB_SECRET = "bench-web-secret"  # signs the /healthz link that shows the outbox's figures
 INCIDENTS_CHANNEL = "C0INCIDENTS"
 
 
@@ -120,7 +124,7 @@ async def start_bot(fake: Fake, database_url: str, workdir: str) -> Process:
     port = free_port()
     env = _env(SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.api_url,
                DATABASE_URL=database_url, HOST="127.0.0.1", PORT=str(port), INCIDENTS_CHANNEL=INCIDENTS_CHANNEL,
-               LOG_LEVEL="WARNING")
+               LOG_LEVEL="WARNING", WEB_SECRET=WEB_SECRET)
     return await Process.start("bot", ["-m", "bot"], env, f"http://127.0.0.1:{port}", "/healthz", cwd=workdir)
 
 
@@ -157,7 +161,9 @@ async def quiet(app: Process, fake: Fake, settle: float = 1.0, limit: float = 60
         responses = (await fake.state())["responses"]  # answers to response_url count as hearing something
         if await fake.read_calls() or responses != answered:
             last_change, answered = time.monotonic(), responses
-        async with fake.session.get(app.url + "/healthz") as response:
+        # (the outbox's figures are shown to a signed page link or a session only: /healthz gives strangers states)
+        async with fake.session.get(app.url + "/healthz",
+                                    params={"token": page_token(WEB_SECRET, datetime.now(UTC))}) as response:
             queued = ((await response.json()).get("outbox") or {}).get("queued", 0)
         if queued:
             last_change = time.monotonic()
