@@ -384,3 +384,28 @@ async def test_control_characters_anywhere_in_a_gitlab_body_are_cleaned_not_fata
     assert status == 202 and answer["created"] is True
     incident = bot.incidents()[0]
     assert "Commit: Bump the client" in incident.description and "Author: Ada" in incident.description
+
+
+async def test_a_dropped_connection_mid_body_receives_no_alert_twice(alerting, monkeypatch):
+    """The database drops its connection while the third alert of a body is stored: that alert is tried again on a
+    fresh connection (bot/db/repo/database.py: _reconnecting) — and only that one, not the two already stored
+    (they would be told again: "fired again", `created: false`)."""
+    import sqlalchemy as sa
+
+    from bot.services.alerts import Alerts
+
+    bot, real_open, calls = alerting, Alerts._open, []
+
+    def drops_once(self, alert, key):
+        calls.append(alert.fingerprint)
+        if len(calls) == 3:
+            raise sa.exc.DBAPIError("INSERT …", {}, Exception("server closed the connection"),
+                                    connection_invalidated=True)
+        return real_open(self, alert, key)
+
+    monkeypatch.setattr(Alerts, "_open", drops_once)
+    status, answer = await post(bot, "/alerts/alertmanager", am_group(3))
+    await bot.settle()
+    assert status == 202 and [a["created"] for a in answer["incidents"]] == [True, True, True]
+    assert len(calls) == 4 and calls[2] == calls[3]  # the third, and only it, tried again
+    assert [i.alert_count for i in bot.incidents()] == [1, 1, 1]

@@ -107,7 +107,8 @@ def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts,
             results, reached = [], []
             for at in range(0, len(alerts), ALERTS_PER_JOB):  # (other requests' database work goes in between)
                 chunk = alerts[at:at + ALERTS_PER_JOB]
-                taken = iter(await db.run(receiver.receive_alerts, [a for a in chunk if not isinstance(a, Ignored)]))
+                taken = iter(await db.run(receiver.receive_alerts, [a for a in chunk if not isinstance(a, Ignored)],
+                                          []))  # (the list is the job's own: run again, it goes on where it was)
                 for alert in chunk:
                     if isinstance(alert, Ignored):
                         results.append({"incident": None, "created": False, "ignored": alert.reason})

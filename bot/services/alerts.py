@@ -44,17 +44,17 @@ class Alerts:
         self.settings, self.db, self.clock = settings, db, clock
         self.declaring, self.working, self.storms = declaring, working, storms
 
-    def receive_alerts(self, alerts: list[Alert]) -> list[Received]:
+    def receive_alerts(self, alerts: list[Alert], received: list[Received]) -> list[Received]:
         """A body's alerts, in order, each received as it would be alone — except that while a storm is going on,
         the new alerts that follow one another join it in one transaction (one gate, one lock of the storm, one
-        commit): a storm is when bodies are big and the database is busiest."""
-        received: list[Received] = []
+        commit), and its alerts firing again are told again in one: a storm is when bodies are big and the
+        database is busiest. `received` is the caller's and filled as each alert is taken: run again (the database
+        connection dropped), this goes on after the last alert taken, never receiving one twice."""
         while len(received) < len(alerts):
             rest = alerts[len(received):]
             together = []
-            if received and received[-1].storm and len(rest) > 1:
-                together = repo.database.retry_on_deadlock(self._join_together, rest[:JOIN_AT_ONCE]) \
-                    or self._repeat_together(rest[:JOIN_AT_ONCE])
+            if received and received[-1].storm and len(rest) > 1 and rest[0].firing:
+                together = self._join_together(rest[:JOIN_AT_ONCE]) or self._repeat_together(rest[:JOIN_AT_ONCE])
             received += together or [self.receive_alert(rest[0])]
         return received
 
@@ -80,10 +80,23 @@ class Alerts:
 
     def _join_together(self, alerts: list[Alert]) -> list[Received]:
         """The leading alerts that are new (firing, no incident of their own, in no storm) join the storm going on,
-        together; none when there is no storm any more (then each is received alone)."""
-        now, joined, keys, news = self.clock.now(), [], set(), False
+        together; none when there is no storm any more (then each is received alone). Only the transaction is
+        tried again after a deadlock; what follows its commit runs once."""
+        joined, incident, news = repo.database.retry_on_deadlock(self._join_in_one, alerts)
+        for alert in joined:  # what each alert alone would do once joined: reopen the storm, raise its priority
+            if self.storms.changes_on_join(incident, alert):
+                self.storms.after_join(incident, alert)
+                with self.db.session() as session:
+                    incident = repo.incidents.incident_by_id(session=session, incident_id=incident.id)
+        if news:
+            self.declaring.open_in_slack_later(incident)
+        return [Received(incident, False, alert.fingerprint, storm=True) for alert in joined]
+
+    def _join_in_one(self, alerts: list[Alert]) -> tuple[list[Alert], Incident | None, bool]:
+        joined, keys, news = [], set(), False
         with self.db.session() as session:
             repo.storms.lock_alert_openings(session=session)
+            now = self.clock.now()  # (under the gate, as for one alert alone)
             storm = self.storms.going_on(session, now)
             for alert in alerts if storm is not None else ():
                 key = f"{alert.source}:{alert.fingerprint}"
@@ -96,17 +109,10 @@ class Alerts:
                 keys.add(key)
             if not joined:
                 session.rollback()
-                return []
+                return [], None, False
             incident = repo.incidents.incident_by_id(session=session, incident_id=storm.incident_id)
             session.commit()
-        for alert in joined:  # what each alert alone would do once joined: reopen the storm, raise its priority
-            if self.storms.changes_on_join(incident, alert):
-                self.storms.after_join(incident, alert)
-                with self.db.session() as session:
-                    incident = repo.incidents.incident_by_id(session=session, incident_id=incident.id)
-        if news:
-            self.declaring.open_in_slack_later(incident)
-        return [Received(incident, False, alert.fingerprint, storm=True) for alert in joined]
+        return joined, incident, news
 
     def receive_alert(self, alert: Alert) -> Received:
         key = f"{alert.source}:{alert.fingerprint}"

@@ -146,10 +146,20 @@ class Storms:
 
     def repeat_firing_together(self, found: list[tuple[StormAlert, Alert]], storm: AlertStorm) -> Incident:
         """Alerts of one storm firing again, one after the other in a body: what `repeat` does for each, in one
-        transaction (the storm locked once, one commit), then what each would do once committed, in order."""
-        return repo.database.retry_on_deadlock(self._repeat_firing_once, found, storm)
+        transaction (the storm locked once, one commit; only it is tried again after a deadlock), then what each
+        would do once committed, in order."""
+        incident, owed = repo.database.retry_on_deadlock(self._repeat_firing_in_one, found, storm)
+        if owed:
+            self.outbox.flush_later()
+        for _, alert in found:
+            if self.changes_on_join(incident, alert):
+                self.after_join(incident, alert)
+                with self.db.session() as session:
+                    incident = repo.incidents.incident_by_id(session=session, incident_id=incident.id)
+        return incident
 
-    def _repeat_firing_once(self, found: list[tuple[StormAlert, Alert]], storm: AlertStorm) -> Incident:
+    def _repeat_firing_in_one(self, found: list[tuple[StormAlert, Alert]],
+                              storm: AlertStorm) -> tuple[Incident, bool]:
         now, owed = self.clock.now(), False
         with self.db.session() as session:
             storm = repo.storms.storm_for_change(session=session, incident_id=storm.incident_id, storm_id=storm.id)
@@ -160,15 +170,7 @@ class Storms:
                                              started=alert.started or None, counted=not again)
                 owed = (current.state != "firing" and self._owe_news(session, storm, now)) or owed
             session.commit()
-            incident = repo.incidents.incident_by_id(session=session, incident_id=storm.incident_id)
-        if owed:
-            self.outbox.flush_later()
-        for _, alert in found:
-            if self.changes_on_join(incident, alert):
-                self.after_join(incident, alert)
-                with self.db.session() as session:
-                    incident = repo.incidents.incident_by_id(session=session, incident_id=incident.id)
-        return incident
+            return repo.incidents.incident_by_id(session=session, incident_id=storm.incident_id), owed
 
     def _resolve_if_quiet(self, incident: Incident) -> Incident | None:
         """A storm that is over and has no alert firing any more resolves (ALERTS_AUTO_RESOLVE)."""
