@@ -126,8 +126,9 @@ class Postgres:
                 if self._lent[url] % 20 == 0:  # now and then TRUNCATE (no vacuum here): dead rows do not pile up
                     quoted = ", ".join(f'"{table}"' for table in tables)
                     connection.execute(sa.text(f"TRUNCATE {quoted}"))
-                for table in tables:
-                    connection.execute(sa.text(f'DELETE FROM "{table}"'))
+                else:
+                    for table in tables:
+                        connection.execute(sa.text(f'DELETE FROM "{table}"'))
                 connection.execute(sa.text(
                     "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                     "WHERE c.relkind = 'S' AND n.nspname = 'public'"))

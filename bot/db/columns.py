@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -52,12 +53,17 @@ class StrEnumText(TypeDecorator):
 
 
 class EnumColumns:
-    """For a model with StrEnumText columns (`ENUMS`: column → its StrEnum): what is assigned to them, a member or
-    its value, is held as the member before it is ever stored, so a row made in this process reads the same as one
-    read from the database. (SQLModel writes what was assigned over what an SQLAlchemy validator returns.)"""
-
-    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {}
+    """For a model with StrEnumText columns: what is assigned to them, a member or its value, is held as the member
+    before it is ever stored, so a row made in this process reads the same as one read from the database. (SQLModel
+    writes what was assigned over what an SQLAlchemy validator returns, hence __setattr__.)"""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        enum = self.ENUMS.get(name)
+        enum = _enum_columns(type(self)).get(name)
         super().__setattr__(name, enum(value) if enum is not None and value is not None else value)
+
+
+@functools.cache
+def _enum_columns(model: type) -> dict[str, type[StrEnum]]:
+    """The model's StrEnumText columns and their enums, read once from its table."""
+    return {column.name: column.type.enum for column in model.__table__.columns
+            if isinstance(column.type, StrEnumText)}

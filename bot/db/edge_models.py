@@ -4,8 +4,6 @@ state, the web board's sessions and feed versions."""
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -68,7 +66,6 @@ class StormAlert(EnumColumns, SQLModel, table=True):
 
     __tablename__ = "storm_alert"
     __table_args__ = (sa.UniqueConstraint("storm_id", "fingerprint"),)
-    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {"priority": Priority}
 
     id: int | None = Field(default=None, primary_key=True)
     storm_id: int = Field(foreign_key="alert_storm.id", index=True)
@@ -90,7 +87,6 @@ class Heartbeat(EnumColumns, SQLModel, table=True):
     `silent_after` it was declared for); the next beat moves `silent_after` on, and the incident is resolved."""
 
     __tablename__ = "heartbeat"
-    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {"priority": Priority}
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=80, unique=True)

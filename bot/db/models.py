@@ -5,8 +5,6 @@ come back timezone-aware UTC."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from enum import StrEnum
-from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -47,7 +45,6 @@ class Incident(EnumColumns, SQLModel, table=True):
     # Lists read open incidents most urgent first, newest first: (status, priority, number) gives that order.
     __table_args__ = (sa.Index("ix_incident_status_priority", "status", "priority"),
                       sa.Index("ix_incident_status_priority_number", "status", "priority", "number"))
-    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {"priority": Priority, "status": Status}
 
     id: int | None = Field(default=None, primary_key=True)
     number: int = Field(sa_column_kwargs={"unique": True})
@@ -135,7 +132,6 @@ class RotationOverride(EnumColumns, SQLModel, table=True):
     """`user_id` holds `role` on the rotation from `starts_at` until `ends_at`."""
 
     __tablename__ = "rotation_override"
-    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {"role": Role}
 
     id: int | None = Field(default=None, primary_key=True)
     rotation_id: int = Field(foreign_key="rotation.id", index=True)
@@ -208,7 +204,6 @@ class CoverRequest(EnumColumns, SQLModel, table=True):
     """
 
     __tablename__ = "cover_request"
-    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {"role": Role}
 
     id: int | None = Field(default=None, primary_key=True)
     rotation_id: int = Field(foreign_key="rotation.id", index=True)

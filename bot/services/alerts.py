@@ -83,11 +83,7 @@ class Alerts:
         together; none when there is no storm any more (then each is received alone). Only the transaction is
         tried again after a deadlock; what follows its commit runs once."""
         joined, incident, news = repo.database.retry_on_deadlock(self._join_in_one, alerts)
-        for alert in joined:  # what each alert alone would do once joined: reopen the storm, raise its priority
-            if self.storms.changes_on_join(incident, alert):
-                self.storms.after_join(incident, alert)
-                with self.db.session() as session:
-                    incident = repo.incidents.incident_by_id(session=session, incident_id=incident.id)
+        incident = self.storms.after_joins(incident, joined)  # reopen the storm, raise its priority: as one by one
         if news:
             self.declaring.open_in_slack_later(incident)
         return [Received(incident, False, alert.fingerprint, storm=True) for alert in joined]

@@ -91,10 +91,15 @@ class Storms:
             return True
         return False
 
-    @staticmethod
-    def changes_on_join(incident: Incident, alert: Alert) -> bool:
-        """Whether `after_join` has anything to do."""
-        return incident.status is Status.RESOLVED or raised_to(incident.priority, alert.priority) is not None
+    def after_joins(self, incident: Incident, alerts: list[Alert]) -> Incident:
+        """`after_join` for alerts that joined (or fired again) together, in order, each seeing the storm incident as
+        the one before left it — as it would one alert at a time. The incident as it stands after them."""
+        for alert in alerts:
+            if incident.status is Status.RESOLVED or raised_to(incident.priority, alert.priority) is not None:
+                self.after_join(incident, alert)
+                with self.db.session() as session:
+                    incident = repo.incidents.incident_by_id(session=session, incident_id=incident.id)
+        return incident
 
     def after_join(self, incident: Incident, alert: Alert) -> None:
         """Once committed: a storm incident resolved while the storm goes on is reopened by the alert; a more
@@ -151,12 +156,7 @@ class Storms:
         incident, owed = repo.database.retry_on_deadlock(self._repeat_firing_in_one, found, storm)
         if owed:
             self.outbox.flush_later()
-        for _, alert in found:
-            if self.changes_on_join(incident, alert):
-                self.after_join(incident, alert)
-                with self.db.session() as session:
-                    incident = repo.incidents.incident_by_id(session=session, incident_id=incident.id)
-        return incident
+        return self.after_joins(incident, [alert for _, alert in found])
 
     def _repeat_firing_in_one(self, found: list[tuple[StormAlert, Alert]],
                               storm: AlertStorm) -> tuple[Incident, bool]:
