@@ -126,11 +126,16 @@ class Settings(BaseSettings):
     # Sign in with Slack (OpenID Connect) on the web board: both, or neither (read-only board behind signed links).
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
+    # Reaching people beyond Slack (SPEC §2): Apprise URLs with `{to}`, holding the providers' secrets.
+    notify_sms_url: str | None = Field(default=None, repr=False)
+    notify_push_url: str | None = Field(default=None, repr=False)
+    notify_email_url: str | None = Field(default=None, repr=False)
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", "alerts_token",
                      "incidents_channel", "public_url", "web_secret", "github_repo", "github_token",
                      "github_webhook_secret", "gitlab_project", "gitlab_token", "gitlab_webhook_token",
-                     "heartbeat_url", "slack_client_id", "slack_client_secret", mode="before")
+                     "heartbeat_url", "slack_client_id", "slack_client_secret", "notify_sms_url",
+                     "notify_push_url", "notify_email_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, v: Any) -> Any:
         return None if isinstance(v, str) and not v.strip() else (v.strip() if isinstance(v, str) else v)
@@ -264,6 +269,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"{user_id!r} is not a Slack user id (like U0123ABCD)")
         return ids
 
+    @field_validator("notify_sms_url", "notify_push_url", "notify_email_url")
+    @classmethod
+    def _provider_url(cls, v: str | None) -> str | None:
+        """Checked without ever repeating the URL: it holds the provider's secrets."""
+        if v is not None and "{to}" not in v:
+            raise ValueError("must hold {to} where a person's address goes (an Apprise URL)")
+        if v is not None and not re.match(r"^[a-z][a-z0-9+.-]*://", v, re.IGNORECASE):
+            raise ValueError("is not an Apprise URL (scheme://…)")
+        return v
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _level(cls, v: Any) -> str:
@@ -311,6 +326,12 @@ class Settings(BaseSettings):
     def trackers(self) -> tuple[str, ...]:
         """The issue trackers incidents are mirrored to (SPEC §2 "Issue tracker")."""
         return tuple(name for name, on in (("github", self.github_repo), ("gitlab", self.gitlab_project)) if on)
+
+    @property
+    def contact_urls(self) -> dict[str, str]:
+        """The kinds of contact method people may add, and their providers' Apprise URLs (secrets: never shown)."""
+        urls = (("sms", self.notify_sms_url), ("push", self.notify_push_url), ("email", self.notify_email_url))
+        return {kind: url for kind, url in urls if url}
 
     def escalation_timeout(self, priority: str) -> timedelta:
         """How long a page of this priority waits for an answer before the chain moves on."""

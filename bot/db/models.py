@@ -248,6 +248,7 @@ class Page(SQLModel, table=True):
     dm_ts: str | None = Field(default=None, max_length=32)
     acknowledged_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
     acknowledged_by: str | None = Field(default=None, max_length=32)
+    acknowledged_via: str | None = Field(default=None, max_length=16)  # `sms`, `push`, `email`: by its link
     escalated_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
 
 

@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +31,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Delivery
-from bot.delivery.kinds import ClaimLost, Drop, Later, Record, Refused, Unavailable
+from bot.delivery.kinds import ClaimLost, Drop, Later, Record, Refused, Unavailable, provider_of
 from bot.slack.gateway import TRANSPORT_ERRORS, slack_error, transient
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ BACKOFF_MAX = timedelta(minutes=5)
 LATER = timedelta(seconds=5)
 CLAIM_LEASE = timedelta(seconds=15)  # SPEC §5: what a dead process held is free a tick plus this later
 LANES_AT_ONCE = 64  # lanes are channels and people: Slack's per-channel limits hold whatever this is
+LANES_PER_PROVIDER = 16  # sends beyond Slack at once per provider: one that hangs holds these, not Slack's lanes
 PASS_LIMIT = 500
 
 
@@ -61,7 +62,10 @@ Prepare = Callable[[Session, Delivery], Any]
 
 class DeliveryEngine:
     def __init__(self, db: repo.database.Database, clock: Clock, lease: timedelta, tick: timedelta = BACKOFF_MAX,
-                 on_idle: Callable[[], Any] | None = None) -> None:
+                 on_idle: Callable[[], Any] | None = None,
+                 spawn: Callable[[Coroutine, str], Any] | None = None) -> None:
+        """`spawn(coroutine, name)`: runs a lane to a provider beyond Slack beside the passes (the runtime's
+        background, which a shutdown or a test's settle waits for); without it, they run inside the pass."""
         self.db = db
         self.clock = clock
         self.lease = lease
@@ -78,6 +82,9 @@ class DeliveryEngine:
         self._running = False
         self._again = False
         self.on_idle = on_idle  # when a run ends with nothing more to send (the runtime gives memory back then)
+        self.spawn = spawn
+        self._apart: set[str] = set()  # provider lanes running now
+        self._providers: dict[str, asyncio.Semaphore] = {}
 
     def register(self, kind: str, handler: Handler, prepare: Prepare | None = None, apart: bool = False) -> None:
         """`prepare`: the handler is called with what it returned, read (or written) in the claim's own
@@ -145,8 +152,28 @@ class DeliveryEngine:
                 return await self._lane(deliveries)
 
         # Lanes whose next delivery is a page start first: someone is being woken up.
-        ordered = sorted(lanes.values(), key=lambda deliveries: deliveries[0].kind != "page")
-        return sum(await asyncio.gather(*(lane(d) for d in ordered))), len(due) == PASS_LIMIT
+        ordered = sorted(lanes.values(), key=lambda deliveries: deliveries[0].kind not in ("page", "contact_page"))
+        here = [deliveries for deliveries in ordered if not self._sent_apart(deliveries)]
+        return sum(await asyncio.gather(*(lane(d) for d in here))), len(due) == PASS_LIMIT
+
+    def _sent_apart(self, deliveries: list[Delivery]) -> bool:
+        """A lane to a provider beyond Slack runs on its own, not as part of this pass: a provider that hangs
+        then holds only its own lanes (at most LANES_PER_PROVIDER at once), never the pass Slack's lanes are in."""
+        name = deliveries[0].lane
+        provider = provider_of(name)
+        if provider is None or self.spawn is None:
+            return False
+        if name not in self._apart:
+            self._apart.add(name)
+            self.spawn(self._provider_lane(provider, deliveries), f"lane {name}")
+        return True
+
+    async def _provider_lane(self, provider: str, deliveries: list[Delivery]) -> None:
+        try:
+            async with self._providers.setdefault(provider, asyncio.Semaphore(LANES_PER_PROVIDER)):
+                await self._lane(deliveries)
+        finally:
+            self._apart.discard(deliveries[0].lane)
 
     async def _lane(self, deliveries: list[Delivery]) -> int:
         """In order; the first that does not go out (Slack down, not deliverable yet, claimed elsewhere) holds

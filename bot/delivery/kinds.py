@@ -29,6 +29,9 @@ class Kind(StrEnum):
     USERGROUP_SYNC = "usergroup_sync"  # an @oncall user group set to who is on call
     COVER_POST = "cover_post"  # a "cover me" request posted in the rotation's channel
     COVER_REFRESH = "cover_refresh"  # … and edited as it is taken, withdrawn or expires
+    CONTACT_PAGE = "contact_page"  # a page by SMS, push or email (SPEC §2 "Reaching people beyond Slack")
+    CONTACT_CODE = "contact_code"  # a contact method's verification code, sent through it
+    CONTACT_TEST = "contact_test"  # `me contact test`
 
 
 class TrackerCall(StrEnum):
@@ -73,6 +76,17 @@ def lane_to(to: str, incident_id: int | None) -> str:
     if to == HOME:
         return incident_lane(incident_id)
     return user_lane(to) if to[0] in "UW" else channel_lane(to)
+
+
+def contact_lane(kind: str, user_id: str) -> str:
+    """One person's sends by one provider (`sms`, `push`, `email`), in order: a provider that is down or hangs holds
+    only these, never their Slack DMs or another provider's sends."""
+    return f"contact:{kind}:{user_id}"
+
+
+def provider_of(lane: str) -> str | None:
+    """The provider a lane's deliveries go to, or None for Slack's and the trackers' lanes."""
+    return lane.split(":")[1] if lane.startswith("contact:") else None
 
 
 def click_lane(user_id: str) -> str:

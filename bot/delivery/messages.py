@@ -97,7 +97,7 @@ class Messages:
                               thread_ts=payload.get("thread_ts"))
 
     async def page_stopped(self, delivery: Delivery, payload: dict, incident: Incident) -> None:
-        text, blocks = paging_views.page_stopped(incident)
+        text, blocks = paging_views.page_stopped(incident, payload.get("by"), payload.get("via"))
         await self.slack.update(payload["channel"], payload["ts"], text, blocks)
 
     async def say(self, delivery: Delivery, payload: dict, incident: Incident) -> None:

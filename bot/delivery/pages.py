@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
@@ -66,7 +66,8 @@ class Pages:
         with self.db.session() as session:
             page = repo.pages.page_by_id(session=session, page_id=page_id)
             incident = repo.incidents.incident_by_id(session=session, incident_id=page.incident_id) if page else None
-            if page is None or incident is None or page.state != "queued":
+            # (`waiting`: another method reached the person first; the DM still goes, once)
+            if page is None or incident is None or page.state not in ("queued", "waiting") or page.dm_ts:
                 raise Drop("acknowledged or stopped before it went out")
             if not incident.status.is_open:
                 repo.pages.page_outcome(session=session, page_id=page.id, state="done")
@@ -77,8 +78,10 @@ class Pages:
     def _page_went_out(self, page: Page, incident: Incident, dm_channel: str, dm_ts: str) -> Record:
         def record(session: Session) -> None:
             now = self.clock.now()
-            if not repo.pages.page_outcome(session=session, page_id=page.id, state="waiting", sent_at=now,
-                                           dm_channel=dm_channel, dm_ts=dm_ts):
+            repo.contacts.slack_send_outcome(session=session, page_id=page.id, state="sent", outcome="sent", now=now)
+            reached = repo.pages.page_dm_sent(session=session, page_id=page.id, sent_at=now, dm_channel=dm_channel,
+                                              dm_ts=dm_ts)
+            if reached is None:
                 # Acknowledged while it was on its way: it did go out (kept, as it was sent), and its buttons go
                 # at once.
                 repo.pages.page_sent_anyway(session=session, page_id=page.id, sent_at=now, dm_channel=dm_channel,
@@ -86,18 +89,42 @@ class Pages:
                 self.delivery.queue(session, lane=channel_lane(dm_channel), kind=Kind.PAGE_STOPPED, now=now,
                                     incident_id=incident.id, channel=dm_channel, ts=dm_ts)
                 return
-            whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{dm_channel}>"
-            role = f" ({page.target_role})" if page.target_role not in ("person", "channel") else ""
-            repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
-                                    text=f"paged {whom}{role}" + (f"; {page.note}" if page.note else ""))
-            declared_page = page.chain == 1 and page.step == 0 and page.paged_by is None  # the summary says it
-            if page.target_user_id and not declared_page:
-                self.delivery.queue(session, lane=incident_lane(incident.id), kind=Kind.SAY, now=now,
-                                    incident_id=incident.id, text=paging_views.page_mention(incident, page))
+            page_reached(self.delivery, session, page, incident, now, first=reached,
+                         where=None if page.target_user_id else dm_channel)
         return record
 
     async def _page_refused(self, page: Page, incident: Incident, whom: str, error: str) -> None:
-        """Slack will never deliver this page (the DM cannot be opened, the account is gone): the chain moves on
-        at once instead of waiting out the escalation timeout, and the timeline says why."""
+        """Slack will never deliver this page (the DM cannot be opened, the account is gone): unless another of
+        the person's methods got through or still may, the chain moves on at once instead of waiting out the
+        escalation timeout, and the timeline says why."""
         log.warning("%s: page %s to %s refused by Slack (%s)", incident_ref(incident.number), page.id, whom, error)
-        await self.escalate_refused(page.id, f"Slack refused the page to {whom} ({error})")
+        if await self.db.run_background(self._dm_refused, page.id, error):
+            await self.escalate_refused(page.id, f"Slack refused the page to {whom} ({error})")
+
+    def _dm_refused(self, page_id: int, error: str) -> bool:
+        with self.db.session() as session:
+            repo.contacts.slack_send_outcome(session=session, page_id=page_id, state="failed", outcome=error,
+                                             now=self.clock.now())
+            unreachable = repo.contacts.page_unreachable(session=session, page_id=page_id)
+            session.commit()
+        return unreachable
+
+def page_reached(engine: DeliveryEngine, session: Session, page: Page, incident: Incident, now: datetime, *,
+                 first: bool, where: str | None = None, via: str = "") -> None:
+    """A page got through by one of its methods. The first that does starts the page's escalation timeout (it is
+    `waiting` from then), goes on the timeline and is said in the incident's channel; the others add a line each.
+    `where`: the channel of an `@here` page; `via`: the method, for a page beyond Slack."""
+    whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{where}>"
+    if not first:
+        if via:
+            repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
+                                    text=f"paged {whom} by {via}: sent")
+        return
+    role = f" ({page.target_role})" if page.target_role not in ("person", "channel") else ""
+    repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
+                            text=f"paged {whom}{role}" + (f" by {via}: sent" if via else "")
+                            + (f"; {page.note}" if page.note else ""))
+    declared_page = page.chain == 1 and page.step == 0 and page.paged_by is None  # the summary says it
+    if page.target_user_id and not declared_page:
+        engine.queue(session, lane=incident_lane(incident.id), kind=Kind.SAY, now=now, incident_id=incident.id,
+                     text=paging_views.page_mention(incident, page))

@@ -68,3 +68,23 @@ def person_feed_token(secret: str, user_id: str, version: int) -> str:
     """Carries the person's feed version: `/incident me feed-reset` bumps it and every older link stops working
     (links made before versions existed carry none and count as version 0)."""
     return sign(secret, {"k": "ics", "p": user_id, "v": version})
+
+
+ACK_LIFETIME = timedelta(hours=24)  # an outer bound: the link works only while its page is open anyway
+
+
+def ack_token(secret: str, page_id: int, user_id: str, method: str, now: datetime) -> str:
+    """A page's one-click acknowledge link, for the person it paged, sent by one method."""
+    return sign(secret, {"k": "ack", "p": page_id, "u": user_id, "m": method,
+                         "exp": int((now + ACK_LIFETIME).timestamp())})
+
+
+def ack_claims(secret: str, token: str | None, now: datetime) -> tuple[int, str, str] | None:
+    """(page id, user, method) of a live ack link this server signed, or None."""
+    claims = verify(secret, token)
+    if not claims or claims.get("k") != "ack" or int(claims.get("exp", 0) or 0) <= now.timestamp():
+        return None
+    page, user, method = claims.get("p"), claims.get("u"), claims.get("m")
+    if not isinstance(page, int) or not isinstance(user, str) or method not in ("sms", "push", "email"):
+        return None
+    return page, user, method

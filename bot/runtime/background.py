@@ -70,6 +70,11 @@ class Background:
             self._loop.call_soon_threadsafe(start, *args)
             return True
 
+    def call_on_loop(self, function: Callable[..., Any], *args: Any) -> None:
+        """`function(*args)` on the event loop: at once on its thread, handed over from a database thread."""
+        if not self._on_loop(function, *args):
+            function(*args)
+
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task | None:
         if self._on_loop(self.spawn, coro, name):
             return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.delivery.clicks import ClickAnswers
+from bot.delivery.contacts import ContactSends
 from bot.delivery.covers import CoverMessages, read_cover
 from bot.delivery.declarations import Declarations
 from bot.delivery.engine import DeliveryEngine, Handler, Prepare
@@ -46,6 +47,7 @@ class Handlers:
     storms: StormNews
     usergroups: UserGroupSync
     trackers: TrackerDeliveries
+    contacts: ContactSends
 
 
 def delivery_table(h: Handlers) -> dict[str, Handling]:
@@ -66,6 +68,9 @@ def delivery_table(h: Handlers) -> dict[str, Handling]:
         Kind.USERGROUP_SYNC: Handling(h.usergroups.sync, h.usergroups.read),
         Kind.COVER_POST: Handling(h.covers.post, read_cover),
         Kind.COVER_REFRESH: Handling(h.covers.refresh, read_cover),
+        Kind.CONTACT_PAGE: Handling(h.contacts.page, h.contacts.read_page),
+        Kind.CONTACT_CODE: Handling(h.contacts.code, h.contacts.read_method),
+        Kind.CONTACT_TEST: Handling(h.contacts.test, h.contacts.read_method),
     }
     trackers = h.trackers
     for name in trackers.trackers:  # each tracker configured: `github_open`, `gitlab_sync`, …

@@ -27,6 +27,7 @@ def tick_steps(services: Services, db: repo.database.Database) -> list[TickStep]
     """In this order; the steps that only touch the database run in a database thread."""
     return [
         TickStep("escalations", services.paging.escalate_due),
+        TickStep("contact_sends", services.contacts.send_due),
         TickStep("reminders", services.reminders.remind_due),
         TickStep("covers", services.covers.expire_due),
         TickStep("usergroups", services.usergroups.sync_due),

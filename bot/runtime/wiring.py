@@ -19,17 +19,21 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.engine import make_engine, upgrade_to_head
+from bot.db.models import Page
 from bot.delivery.clicks import ClickAnswers
+from bot.delivery.contacts import ContactSends
 from bot.delivery.covers import CoverMessages
 from bot.delivery.declarations import Declarations
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.messages import Messages, ReminderMessages
 from bot.delivery.pages import Pages
+from bot.delivery.providers import Providers
 from bot.delivery.setup import IncidentSetup, Surroundings
 from bot.delivery.storms import StormNews
 from bot.delivery.tracker import TrackerDeliveries, refresh_summary
 from bot.delivery.usergroups import UserGroupSync
 from bot.http.server import build_web_app
+from bot.http.tokens import ack_token
 from bot.listeners.home import home_view
 from bot.runtime.background import Background
 from bot.runtime.deliveries import Handlers, register_handlers
@@ -37,9 +41,11 @@ from bot.runtime.memory import release_now_and_then
 from bot.runtime.scheduler import build_scheduler
 from bot.runtime.tick import Tick, tick_steps
 from bot.services import (
+    AckLinks,
     Alerts,
     Capture,
     Clicks,
+    Contacts,
     Covers,
     Declaring,
     EngineWatch,
@@ -82,6 +88,7 @@ class Runtime:
     scheduler: AsyncIOScheduler | None = None
     socket: SocketConnection | None = None  # Socket Mode only
     trackers: dict[str, Tracker] = field(default_factory=dict)  # the issue trackers configured
+    providers: Providers | None = None  # the providers beyond Slack (Apprise)
 
     async def start(self) -> None:
         """Start-up work that talks to Slack runs in the background: serving must not wait for Slack."""
@@ -127,21 +134,31 @@ class Runtime:
         for tracker in self.trackers.values():
             await tracker.close()
         await self.services.watch.close()
+        if self.providers is not None:
+            self.providers.close()
         if self.slack.client.session is not None:
             await self.slack.client.session.close()
         self.db.close()
         self.engine.dispose()
 
 
+def ack_link(settings: Settings, clock: Clock, page: Page, method: str) -> str:
+    """A page's one-click acknowledge link (bot/http/ack.py), for the person it went to by that method."""
+    token = ack_token(settings.web_secret or "", page.id, page.target_user_id or "", method, clock.now())
+    return f"{settings.public_url}/ack/{token}"
+
+
 def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGateway, clock: Clock,
-                  background: Background, trackers: dict[str, Tracker] | None = None) -> Services:
+                  background: Background, trackers: dict[str, Tracker] | None = None,
+                  providers: Providers | None = None) -> Services:
     """Each service gets only what it uses; the delivery engine learns what each kind of delivery means."""
     delivery = DeliveryEngine(db, clock, settings.delivery_lease, settings.scheduler_tick,  # the one way out
-                              on_idle=lambda: release_now_and_then(background.quiet))
+                              on_idle=lambda: release_now_and_then(background.quiet), spawn=background.spawn)
     outbox = Outbox(delivery, background)
     people = People(db, slack, clock, settings.team_timezone)
     rotations = Rotations(settings, db, clock, outbox, people, background)
-    paging = Paging(settings, db, clock, outbox, rotations, people)
+    contacts = Contacts(settings, db, clock, outbox)
+    paging = Paging(settings, db, clock, outbox, rotations, people, contacts)
     tracker_out = TrackerOut(tuple(trackers or ()), outbox)
     working = Working(settings, db, clock, outbox, rotations, paging, tracker_out)
     declaring = Declaring(db, clock, outbox, paging, tracker_out)
@@ -165,7 +182,10 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
         apply_click=clicks.apply, covers=CoverMessages(delivery, slack, clock),
         storms=StormNews(delivery, slack, clock),
         usergroups=UserGroupSync(delivery, slack, clock, usergroups.now),
-        trackers=TrackerDeliveries(delivery, clock, trackers or {}, settings.queue_label, refresh_summary(delivery))))
+        trackers=TrackerDeliveries(delivery, clock, trackers or {}, settings.queue_label, refresh_summary(delivery)),
+        contacts=ContactSends(delivery, db, clock, providers or Providers(settings.contact_urls),
+                              settings.web_secret or "", settings.escalation_timeout,
+                              lambda page, method: ack_link(settings, clock, page, method), paging.escalate_refused)))
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
                     alerts=Alerts(settings, db, clock, declaring, working, storms), storms=storms,
@@ -174,7 +194,8 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                     issue_events=IssueEvents(settings, db, clock, declaring, working, follow_ups),
                     covers=covers, usergroups=usergroups, fairness=Fairness(db, clock, rotations, people),
                     capture=Capture(settings, db, clock, lambda: slack.team_url), follow_ups=follow_ups,
-                    watch=EngineWatch(settings, db, clock, background))
+                    watch=EngineWatch(settings, db, clock, background), contacts=contacts,
+                    ack_links=AckLinks(db, working))
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,
@@ -186,7 +207,9 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
     background = Background()
     db = repo.database.Database(engine)
     trackers = make_trackers(settings)
-    services = wire_services(settings, db, slack, clock or SystemClock(), background, trackers)
+    providers = Providers(settings.contact_urls)
+    services = wire_services(settings, db, slack, clock or SystemClock(), background, trackers, providers)
+    services.contacts.wake = scheduler  # a send due between two ticks goes at its time
     tick = Tick(tick_steps(services, db), services, background)
     bolt = build_app(settings, services, slack, background, db)
     socket = SocketConnection(bolt, settings.slack_app_token) if settings.socket_mode and settings.slack_app_token \
@@ -195,7 +218,7 @@ def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_ba
                       tick=tick, bolt=bolt, web=build_web_app(bolt, db, settings, services, background,
                                                               socket.state if socket else None, slack),
                       scheduler=build_scheduler(settings, tick) if scheduler else None, socket=socket,
-                      trackers=trackers)
+                      trackers=trackers, providers=providers)
 
     async def on_startup(_app: web.Application) -> None:
         await runtime.start()

@@ -8,9 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.errors import UserError
+from bot.services.ack_links import AckLinks
 from bot.services.alerts import Alerts, Received
 from bot.services.capture import Capture
 from bot.services.clicks import Click, Clicks
+from bot.services.contacts import Contacts
 from bot.services.covers import Covers
 from bot.services.declaring import Declaring
 from bot.services.fairness import Fairness
@@ -55,9 +57,11 @@ class Services:
     capture: Capture
     follow_ups: FollowUps
     watch: EngineWatch
+    contacts: Contacts
+    ack_links: AckLinks
 
 
-__all__ = ["Alerts", "Capture", "Changed", "Click", "Clicks", "Covers", "Declared", "Declaring", "Detail",
-           "EngineWatch", "Fairness", "FollowUps", "Handoffs", "Heartbeats", "IssueEvents", "Listing", "Outbox",
-           "Paging", "People", "Reading", "Received", "Reminders", "Resolution", "RotationPlan", "Rotations",
-           "Services", "Storms", "UserError", "UserGroups", "Working"]
+__all__ = ["AckLinks", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers", "Declared",
+           "Declaring", "Detail", "EngineWatch", "Fairness", "FollowUps", "Handoffs", "Heartbeats", "IssueEvents",
+           "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders", "Resolution", "RotationPlan",
+           "Rotations", "Services", "Storms", "UserError", "UserGroups", "Working"]

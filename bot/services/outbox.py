@@ -46,8 +46,9 @@ class Outbox:
             queue(home, Kind.REFRESH)
         if effects.postmortem:
             queue(home, Kind.POSTMORTEM)
+        by = {"by": effects.acknowledged[0], "via": effects.acknowledged[1]} if effects.acknowledged else {}
         for channel, ts in effects.stopped_pages:
-            queue(channel_lane(channel), Kind.PAGE_STOPPED, channel=channel, ts=ts)
+            queue(channel_lane(channel), Kind.PAGE_STOPPED, channel=channel, ts=ts, **by)
 
     def flush_later(self) -> None:
         self.background.spawn(self.flush(), name="outbox")

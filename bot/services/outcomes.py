@@ -36,6 +36,7 @@ class Effects:
     elsewhere: tuple[tuple[str, str | None, str], ...] = ()  # (channel, thread_ts, text)
     postmortem: bool = False
     stopped_pages: tuple[tuple[str, str], ...] = ()  # (channel, ts) of page messages whose buttons go
+    acknowledged: tuple[str, str | None] | None = None  # (who, how: "SMS link"…) for the pages' messages
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from bot.delivery.kinds import Kind, channel_lane, user_lane
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, incident_ref
 from bot.domain.rotation import ROLES, Role
+from bot.services.contacts import Contacts
 from bot.services.outbox import Outbox
 from bot.services.people import People
 from bot.services.rotations import Rotations
@@ -36,12 +37,13 @@ class Target:
 
 
 class Paging:
-    """`rotations`: who is on call; `people`: whose business hours it is (P1s page the first inside them)."""
+    """`rotations`: who is on call; `people`: whose business hours it is (P1s page the first inside them);
+    `contacts`: how each page reaches its person (their rules: Slack, SMS, push, email, each at its delay)."""
 
     def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, outbox: Outbox,
-                 rotations: Rotations, people: People) -> None:
+                 rotations: Rotations, people: People, contacts: Contacts) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
-        self.rotations, self.people = rotations, people
+        self.rotations, self.people, self.contacts = rotations, people, contacts
 
     # -- choosing whom to page ----------------------------------------------------------------------------
 
@@ -101,8 +103,11 @@ class Paging:
     # -- delivering: each page is a delivery in its recipient's lane ------------------------------------
 
     def _queue_page(self, session: Session, incident: Incident, page: Page, now: datetime) -> None:
-        """Owed from the transaction that decided it; the delivery engine sends it."""
+        """Owed from the transaction that decided it; the delivery engine sends it — the DM now unless the
+        person's rules say otherwise, each other method at its delay."""
         session.flush()  # the page's id
+        if not self.contacts.plan_page(session, page, now):
+            return
         lane = user_lane(page.target_user_id) if page.target_user_id else channel_lane(page.target_channel)
         self.outbox.queue(session, lane=lane, kind=Kind.PAGE, now=now, incident_id=incident.id, page_id=page.id)
 

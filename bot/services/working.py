@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident
 from bot.domain import lifecycle
+from bot.domain.contacts import Method
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import Role
@@ -166,29 +167,38 @@ class Working:
 
     @staticmethod
     def _stop_paging(session: Session, incident: Incident, user_id: str | None,
-                     now: datetime) -> tuple[tuple[str, str], ...]:
-        """Every live page stops (their messages lose their buttons); with a user, that person acknowledged."""
+                     now: datetime, via: str | None = None) -> tuple[tuple[str, str], ...]:
+        """Every live page stops (their messages lose their buttons); with a user, that person acknowledged
+        (`via`: by a page's link sent by SMS, push or email)."""
         if incident.acknowledged_at is None and user_id:
             incident.acknowledged_at = now
-        stopped = repo.pages.stop_pages(session=session, incident_id=incident.id, now=now, user_id=user_id)
+        stopped = repo.pages.stop_pages(session=session, incident_id=incident.id, now=now, user_id=user_id, via=via)
         return tuple((channel, ts) for channel, ts in stopped if channel and ts)
 
     def acknowledge(self, number: int, user_id: str, request_key: str | None = None, *,
-                    anyone: bool = False) -> Changed:
-        """`anyone`: the `@here` page asks the whole channel, so whoever answers it may acknowledge."""
+                    anyone: bool = False, link: tuple[int, str] | None = None) -> Changed:
+        """`anyone`: the `@here` page asks the whole channel, so whoever answers it may acknowledge. `link`: (page
+        id, method) of a page's one-click link, good only while that page is open."""
+        via = f"{Method(link[1]).label} link" if link else None
+
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, incident.status, "acknowledge it", incident.duplicate_of)
+            if link is not None:
+                page = repo.pages.page_by_id(session=session, page_id=link[0])
+                if page is None or page.state not in ("queued", "waiting"):
+                    raise UserError(page_closed(page))
             first, took = incident.acknowledged_at is None, incident.commander_id is None
             if took:  # set before the pages are read, so it is written in the same UPDATE as the acknowledgement
                 incident.commander_id = user_id
-            pages = self._stop_paging(session, incident, user_id, now)
+            pages = self._stop_paging(session, incident, user_id, now, link[1] if link else None)
             if not first and not pages:  # nothing changes: the session is not committed
                 incident.commander_id = None if took else incident.commander_id
                 return None
-            text = "acknowledged" + (f" and took command (<@{user_id}> is commander)" if took else "")
+            text = "acknowledged" + (f" via {via}" if via else "") + \
+                (f" and took command (<@{user_id}> is commander)" if took else "")
             return Outcome("acknowledged", text, Effects(
-                notices.acknowledged(incident, user_id, took), refresh=first or took,
-                invite=(user_id,) if took else (), stopped_pages=pages))
+                notices.acknowledged(incident, user_id, took, via), refresh=first or took,
+                invite=(user_id,) if took else (), stopped_pages=pages, acknowledged=(user_id, via)))
         return self._change(number, user_id, apply, request_key, check_permission=not anyone)
 
     def acknowledge_page(self, page_id: int, user_id: str, request_key: str | None = None) -> Changed:
@@ -428,3 +438,10 @@ class Working:
                 f":memo: *Handoff note on {incident_ref(number)}* from <@{user_id}>:\n"
                 f"{safe(body)}", refresh=False))
         return self._change(number, user_id, apply, request_key)
+
+
+
+def page_closed(page) -> str:
+    if page is not None and page.acknowledged_by:
+        return f"This page was already acknowledged by <@{page.acknowledged_by}>."
+    return "This page is no longer open: it was answered or escalated to the next person."

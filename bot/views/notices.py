@@ -30,8 +30,10 @@ def _with_note(line: str, note: str) -> str:
     return f"{line}\n> {note}" if note else line
 
 
-def acknowledged(incident: Incident, user: str, took_command: bool) -> str:
-    return f":eyes: <@{user}> acknowledged {_ref(incident)}." + (" They are the commander." if took_command else "")
+def acknowledged(incident: Incident, user: str, took_command: bool, via: str | None = None) -> str:
+    how = f" via {via}" if via else ""
+    return f":eyes: <@{user}> acknowledged {_ref(incident)}{how}." + (" They are the commander." if took_command
+                                                                       else "")
 
 
 def new_commander(incident: Incident, actor: str, commander: str) -> str:

@@ -11,6 +11,8 @@ from bot.slack.ids import ActionId, BlockId
 from bot.slack.text import date_token, escape
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
 
+_VIA = {"sms": "SMS", "push": "push", "email": "email"}  # a page acknowledged by its link, sent by…
+
 
 def _role(page: Page) -> str:
     return f" as *{page.target_role}*" if page.target_role in ("primary", "secondary", "tertiary") else ""
@@ -60,8 +62,9 @@ def page_requested(incident: Incident, actor: str, page: Page) -> str:
     return f":pager: <@{actor}> is paging {whom}{_role(page)} for {incident_ref(incident.number)}."
 
 
-def page_stopped(incident: Incident) -> tuple[str, list[dict]]:
-    """What a page turns into once nobody needs to answer it any more (its buttons go)."""
+def page_stopped(incident: Incident, by: str | None = None, via: str | None = None) -> tuple[str, list[dict]]:
+    """What a page turns into once nobody needs to answer it any more (its buttons go). `by`, `via`: who
+    acknowledged, and how when not in Slack ("SMS link")."""
     ref = incident_ref(incident.number)
     status = incident.status
     if not status.is_open:
@@ -70,7 +73,8 @@ def page_stopped(incident: Incident) -> tuple[str, list[dict]]:
         line = f":arrow_down: *{ref}* is now {incident.priority}: it no longer pages anyone."
     else:
         who = f" <@{incident.commander_id}> commands it." if incident.commander_id else ""
-        line = f":white_check_mark: *{ref}* was acknowledged.{who}"
+        how = (f" by <@{by}>" if by else "") + (f" via {via}" if via else "")
+        line = f":white_check_mark: *{ref}* was acknowledged{how}.{who}"
     return line.replace("*", ""), [{"type": "section", "text": mrkdwn(line)}]
 
 
@@ -86,5 +90,6 @@ def paging_line(pages: Sequence[Page], timeout: timedelta) -> str | None:
         return line
     acked = [p for p in pages if p.acknowledged_by]
     if acked:
-        return f":white_check_mark: Page acknowledged by <@{acked[-1].acknowledged_by}>"
+        via = f" via {_VIA[acked[-1].acknowledged_via]} link" if acked[-1].acknowledged_via in _VIA else ""
+        return f":white_check_mark: Page acknowledged by <@{acked[-1].acknowledged_by}>{via}"
     return None

@@ -4,6 +4,7 @@ commit, retries after a deadlock. Callers reach a query through its module (`rep
 so that a test replacing it there replaces it for everyone."""
 
 from bot.db.repo import (
+    contacts,
     covers,
     database,
     deliveries,
@@ -24,5 +25,6 @@ from bot.db.repo import (
     web,
 )
 
-__all__ = ["covers", "database", "deliveries", "follow_ups", "heartbeats", "incidents", "messages", "metrics", "pages",
-           "people", "reminders", "requests", "rotations", "storms", "timeline", "trackers", "usergroups", "web"]
+__all__ = ["contacts", "covers", "database", "deliveries", "follow_ups", "heartbeats", "incidents", "messages",
+           "metrics", "pages", "people", "reminders", "requests", "rotations", "storms", "timeline", "trackers",
+           "usergroups", "web"]

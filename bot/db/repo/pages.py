@@ -65,7 +65,7 @@ def claim_escalation(*, session: Session, page_id: int, now: datetime,
 
 
 def stop_pages(*, session: Session, incident_id: int, now: datetime, user_id: str | None,
-               chain: int | None = None) -> list[tuple[str | None, str | None]]:
+               chain: int | None = None, via: str | None = None) -> list[tuple[str | None, str | None]]:
     """Acknowledged (or the incident is over): every page still live is done, in one conditional write — a page
     the tick escalated a moment earlier is not live any more and is left as it is. Returns the (dm_channel, dm_ts)
     of the messages whose buttons go: the stopped pages, and the pages their chains escalated past (those still
@@ -75,7 +75,7 @@ def stop_pages(*, session: Session, incident_id: int, now: datetime, user_id: st
         query = query.where(col(Page.chain) == chain)
     values: dict = {"state": "done"}
     if user_id:
-        values.update(acknowledged_at=now, acknowledged_by=user_id)
+        values.update(acknowledged_at=now, acknowledged_by=user_id, acknowledged_via=via)
     stopped = list(session.exec(query.values(**values).returning(col(Page.chain), col(Page.dm_channel),
                                                                  col(Page.dm_ts))))
     chains = {c for c, _, _ in stopped}
@@ -91,6 +91,31 @@ def page_outcome(*, session: Session, page_id: int, **values) -> bool:
     pages = Page.__table__
     result = session.execute(sa.update(pages).where(pages.c.id == page_id, pages.c.state == "queued").values(**values))
     return result.rowcount == 1
+
+
+def page_dm_sent(*, session: Session, page_id: int, sent_at: datetime, dm_channel: str, dm_ts: str) -> bool | None:
+    """The page's DM went out: True when it is the first of the page's methods to get through (the page waits for
+    an answer from now), False when another got there first, None when the page was stopped meanwhile."""
+    pages = Page.__table__
+    first = session.execute(sa.update(pages).where(pages.c.id == page_id, pages.c.state == "queued").values(
+        state="waiting", sent_at=sent_at, dm_channel=dm_channel, dm_ts=dm_ts))
+    if first.rowcount == 1:
+        return True
+    later = session.execute(sa.update(pages).where(pages.c.id == page_id, pages.c.state == "waiting",
+                                                   pages.c.dm_ts.is_(None)).values(dm_channel=dm_channel, dm_ts=dm_ts))
+    return False if later.rowcount == 1 else None
+
+
+def page_reached(*, session: Session, page_id: int, sent_at: datetime) -> bool | None:
+    """A method beyond Slack got through: True when first (the page waits for an answer from now), False when
+    another got there first, None when the page was stopped meanwhile."""
+    pages = Page.__table__
+    first = session.execute(sa.update(pages).where(pages.c.id == page_id, pages.c.state == "queued").values(
+        state="waiting", sent_at=sent_at))
+    if first.rowcount == 1:
+        return True
+    state = session.execute(sa.select(pages.c.state).where(pages.c.id == page_id)).scalar()
+    return False if state == "waiting" else None
 
 
 def page_sent_anyway(*, session: Session, page_id: int, sent_at: datetime, dm_channel: str, dm_ts: str) -> None:

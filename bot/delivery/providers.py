@@ -1,0 +1,117 @@
+"""The providers beyond Slack, spoken to through Apprise (https://github.com/caronc/apprise): we write no provider
+code of our own. The operator's URLs hold the secrets; a person's address goes where the URL says `{to}`.
+
+What comes back is ours to word: never Apprise's own log text (it can name hosts and paths), only an outcome —
+sent, unavailable (try again: a 5xx, a 429, no connection, no answer in time, a mail server that did not take it)
+or refused for good (a 4xx: the provider will not take this address or these credentials).
+Each kind has its own threads, so a provider that hangs holds only its own sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+log = logging.getLogger(__name__)
+
+THREADS_PER_KIND = 8
+SEND_TIMEOUT = 20.0  # seconds one send may take before it counts as no answer (and is tried again later)
+# A P0 goes at the provider's highest priority where it has one (query parameter → value, by URL scheme).
+URGENT = {"ntfy": ("priority", "max"), "ntfys": ("priority", "max"), "pover": ("priority", "emergency"),
+          "pushover": ("priority", "emergency"), "gotify": ("priority", "high"), "gotifys": ("priority", "high"),
+          "pbul": ("priority", "high")}
+_HTTP_ERROR = re.compile(r"error=(\d{3})")
+
+
+@dataclass(frozen=True)
+class Answer:
+    sent: bool
+    permanent: bool = False  # refused for good: trying again will not help
+    reason: str = ""  # ours, free of secrets
+
+
+def provider_url(template: str, address: str, urgent: bool) -> str:
+    """The operator's URL with the address put in (escaped, so an address cannot add parameters or hosts) and, for
+    a P0, the provider's highest priority."""
+    url = template.replace("{to}", quote(address, safe="@" if "?" in template.split("{to}")[0] else ""))
+    if not urgent:
+        return url
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in URGENT:
+        return url
+    name, value = URGENT[scheme]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() != name]
+    return urlunsplit(parts._replace(query=urlencode([*query, (name, value)], safe="@:/")))
+
+
+def _answer(result: Any) -> Answer:
+    """An AppriseResult turned into our words."""
+    if result:
+        return Answer(True)
+    status = getattr(getattr(result, "status", None), "name", "")
+    if status == "TIMEOUT":
+        return Answer(False, reason="no answer in time")
+    warnings = [entry.message for entry in result.logs() if entry.level in ("WARNING", "ERROR")]
+    codes = [int(m[1]) for text in warnings if (m := _HTTP_ERROR.search(text))]
+    if codes:
+        code = codes[-1]
+        permanent = 400 <= code < 500 and code not in (408, 425, 429)
+        return Answer(False, permanent, f"the provider answered {code}")
+    if any("Connection error" in text or "connection error" in text.lower() for text in warnings):
+        return Answer(False, reason="could not connect to the provider")
+    if any("email" in text.lower() for text in warnings):
+        return Answer(False, reason="the mail server did not take it")
+    return Answer(False, reason="the provider did not take it")
+
+
+class Providers:
+    """`urls`: kind → the operator's Apprise URL with `{to}` (Settings.contact_urls)."""
+
+    def __init__(self, urls: dict[str, str]) -> None:
+        self.urls = dict(urls)
+        self._threads = {kind: ThreadPoolExecutor(THREADS_PER_KIND, thread_name_prefix=f"notify-{kind}")
+                         for kind in self.urls}
+        if self.urls:
+            for noisy in ("apprise", "urllib3"):  # their debug lines carry tokens and whole URLs
+                logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(self.urls)
+
+    async def send(self, kind: str, address: str, title: str, body: str, *, urgent: bool = False) -> Answer:
+        if kind not in self.urls:
+            return Answer(False, True, f"{kind} is not set up on this workspace any more")
+        url = provider_url(self.urls[kind], address, urgent)
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._threads[kind], _notify, url, title, body),
+                                          SEND_TIMEOUT)
+        except TimeoutError:
+            return Answer(False, reason="no answer in time")
+
+    def close(self) -> None:
+        for threads in self._threads.values():
+            threads.shutdown(wait=False, cancel_futures=True)
+
+
+def _notify(url: str, title: str, body: str) -> Answer:
+    """In a thread of the kind's own: Apprise's plugins are blocking, and run here one at a time (not in Apprise's
+    shared pool, which every kind would share)."""
+    import apprise  # loaded on the first send: it brings every plugin with it (tens of MB), unused without providers
+
+    notifier = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
+    if not notifier.add(url):
+        return Answer(False, True, "the provider's URL cannot be used with this address")
+    try:
+        result = notifier.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT)
+    except Exception as exc:  # a plugin's own bug: reported by class only (its text may hold the URL)
+        log.warning("a %s send failed inside Apprise (%s)", urlsplit(url).scheme, exc.__class__.__name__)
+        return Answer(False, reason="the provider's client failed")
+    return _answer(result)
