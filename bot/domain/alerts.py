@@ -156,9 +156,10 @@ def parse_generic(body: Any) -> Alert:
 
 
 def left_out(body: Any) -> int:
-    """How many alerts of the group Alertmanager left out of this body (`truncatedAlerts`, from `max_alerts`)."""
+    """How many alerts of the group Alertmanager left out of this body (`truncatedAlerts`, from `max_alerts`): a
+    count past what the column holds (2³¹ − 1, found by the HTTP fuzz suite) is shown as that many."""
     value = body.get("truncatedAlerts") if isinstance(body, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+    return min(value, 2**31 - 1) if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def parse_alertmanager(body: Any) -> list[Alert]:
