@@ -171,9 +171,11 @@ class DeliveryEngine:
     async def _provider_lane(self, provider: str, deliveries: list[Delivery]) -> None:
         try:
             async with self._providers.setdefault(provider, asyncio.Semaphore(LANES_PER_PROVIDER)):
-                await self._lane(deliveries)
+                went = await self._lane(deliveries)
         finally:
             self._apart.discard(deliveries[0].lane)
+        if went or self._again:  # what its outcomes queued (the page's news in Slack) goes now, not at the next tick
+            self.spawn(self.run(), "outbox")
 
     async def _lane(self, deliveries: list[Delivery]) -> int:
         """In order; the first that does not go out (Slack down, not deliverable yet, claimed elsewhere) holds

@@ -62,9 +62,11 @@ def add_ack_routes(app: web.Application, settings: Settings, links: AckLinks, db
                 return refused()
             return render(409, f"{page.ref}: nothing to do", page.why_not or "Nothing to do.", page, done=True)
         page = await db.run(links.page, page_id, user)
-        message = "Acknowledged. The incident's channel in Slack says so." if changed.changed and \
-            not changed.replayed else "It was already acknowledged."
-        return render(200, f"{page.ref if page else 'The page'} is acknowledged", message, page, done=True)
+        if not changed.changed or changed.replayed:  # pressed again (or in another tab): it was done before
+            return render(409, f"{page.ref if page else 'The page'}: nothing to do",
+                          (page.why_not if page else "") or "It was already acknowledged.", page, done=True)
+        return render(200, f"{page.ref if page else 'The page'} is acknowledged",
+                      "Acknowledged. The incident's channel in Slack says so.", page, done=True)
 
     app.router.add_get("/ack/{token}", show)
     app.router.add_post("/ack/{token}", press)

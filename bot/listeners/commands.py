@@ -16,7 +16,7 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Status, incident_ref, parse_incident_ref
 from bot.domain.rotation import Role
 from bot.domain.stats import parse_days
-from bot.listeners import after_ack, off_loop, request_key, rotation_commands, wired
+from bot.listeners import after_ack, contacts, off_loop, request_key, rotation_commands, wired
 from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
@@ -176,7 +176,7 @@ async def _rotation(r: Request) -> None:
 
 
 async def _me(r: Request) -> None:
-    await r.ack(text=await r.call(rotation_commands.me, r.rotations, r.line.args, r.user))
+    await r.ack(text=await r.call(contacts.me, r.parts.services.contacts, r.rotations, r.line.args, r.user))
 
 
 async def _handoff(r: Request) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.domain.rotation import ROLES
 from bot.listeners import after_ack, off_loop, wired
-from bot.services import Covers, Reading, Rotations
+from bot.services import Contacts, Covers, Reading, Rotations
+from bot.views.contacts import contacts_home_blocks
 from bot.views.home import MyShift, home
 
 _HOME_INCIDENTS = 20
@@ -22,10 +23,11 @@ async def publish_home(context, user: str) -> None:
     parts = wired(context)
     services = parts.services
     await parts.slack.publish_home(user, await off_loop(context, home_view, services.rotations, services.reading, user,
-                                                        services.covers))
+                                                        services.covers, services.contacts))
 
 
-def home_view(rotations: Rotations, reading: Reading, user: str, covers: Covers | None = None) -> dict:
+def home_view(rotations: Rotations, reading: Reading, user: str, covers: Covers | None = None,
+              contacts: Contacts | None = None) -> dict:
     mine = rotations.rotations_of(user)
     plans = rotations.plans(mine or rotations.all()[:5], shifts=_AHEAD if mine else 1)
     now = rotations.clock.now()
@@ -34,4 +36,6 @@ def home_view(rotations: Rotations, reading: Reading, user: str, covers: Covers 
               for role in ROLES if shift.holder(role) == user][:_MY_SHIFTS]
     requests = covers.open_requests(user) if covers is not None else []
     open_incidents, total = reading.list(open_only=True, limit=_HOME_INCIDENTS)
-    return home(user, plans, reading.commanded_by(user), open_incidents, total, shifts, requests)
+    mine = contacts.of(user) if contacts is not None else None
+    return home(user, plans, reading.commanded_by(user), open_incidents, total, shifts, requests,
+                contacts_home_blocks(mine) if mine else [])

@@ -178,7 +178,7 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
         reminders=ReminderMessages(db, slack, reminders.still_due),
         pages=Pages(delivery, db, slack, clock, settings, settings.escalation_timeout, paging.escalate_refused),
         setup=setup, declarations=Declarations(delivery, declaring.declare_stored, setup),
-        clicks=ClickAnswers(db, slack, lambda user: home_view(rotations, reading, user, covers)),
+        clicks=ClickAnswers(db, slack, lambda user: home_view(rotations, reading, user, covers, contacts)),
         apply_click=clicks.apply, covers=CoverMessages(delivery, slack, clock),
         storms=StormNews(delivery, slack, clock),
         usergroups=UserGroupSync(delivery, slack, clock, usergroups.now),

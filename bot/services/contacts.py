@@ -208,6 +208,10 @@ class Contacts:
     def _send_due(self) -> tuple[int, datetime | None]:
         now = self.clock.now()
         queued = 0
+        with self.db.reading() as session:  # most ticks find nothing due: no write transaction for them
+            next_at = repo.contacts.next_due(session=session)
+        if next_at is None or next_at > now:
+            return 0, next_at
         with self.db.session() as session:
             for send, page, incident in repo.contacts.sends_due(session=session, now=now):
                 if page.state not in LIVE or not incident.status.is_open:

@@ -10,7 +10,7 @@ from slack_bolt.authorization import AuthorizeResult
 
 from bot.config import Settings
 from bot.db import repo
-from bot.listeners import WIRED, Wired, commands, covers, declare, events, home, working
+from bot.listeners import WIRED, Wired, commands, contacts, covers, declare, events, home, working
 from bot.runtime.background import Background
 from bot.services import Services
 from bot.slack.gateway import SlackGateway
@@ -69,6 +69,8 @@ def build_app(settings: Settings, services: Services, gateway: SlackGateway, bac
     app.action(ActionId.COVER_TAKE)(covers.take)
     app.action(ActionId.COVER_WITHDRAW)(covers.withdraw)
     app.action(ActionId.COVER_ASK)(covers.ask)
+    app.action(ActionId.CONTACT_TEST)(contacts.test_method)
+    app.action(ActionId.CONTACT_REMOVE)(contacts.remove_method)
     app.event("app_home_opened")(home.home_opened)
     app.event("message")(events.message)
     app.event("reaction_added")(events.reaction_added)

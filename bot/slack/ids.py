@@ -52,3 +52,5 @@ class ActionId(StrEnum):
     COVER_TAKE = "cover_take"
     COVER_WITHDRAW = "cover_withdraw"
     COVER_ASK = "cover_ask"
+    CONTACT_TEST = "contact_test"
+    CONTACT_REMOVE = "contact_remove"

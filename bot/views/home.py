@@ -68,7 +68,7 @@ def _incident_section(incident: Incident, user_id: str) -> dict:
 
 def home(user_id: str, plans: Sequence[RotationPlan], commanded: Sequence[Incident],
          open_incidents: Sequence[Incident], open_total: int, shifts: Sequence[MyShift] = (),
-         requests: Sequence[tuple[CoverRequest, str]] = ()) -> dict:
+         requests: Sequence[tuple[CoverRequest, str]] = (), contact_blocks: Sequence[dict] = ()) -> dict:
     blocks: list[dict] = [
         {"type": "header", "text": plain("Firefighter")},
         {"type": "section", "text": mrkdwn("Type `/incident` anywhere to declare an incident, "
@@ -87,6 +87,7 @@ def home(user_id: str, plans: Sequence[RotationPlan], commanded: Sequence[Incide
             f"Next handoff {date_token(now.shift_end, '{date_long_pretty} at {time}')}")})
     if any(user_id in plan.roster for plan in plans):
         blocks += _my_rotation_blocks(shifts, requests)
+    blocks += contact_blocks
     blocks += [{"type": "divider"}, {"type": "section", "text": mrkdwn(f"*Incidents you command* ({len(commanded)})")}]
     if commanded:
         blocks += [_incident_section(i, user_id) for i in commanded[:15]]

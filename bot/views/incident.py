@@ -239,6 +239,8 @@ def help_text() -> str:
         "• `oncall [rotation]` — who is primary, secondary, tertiary now and next · `rotation help` — rosters, "
         "overrides, swaps · `handoff [rotation]` — post the handoff digest now · `board` — the web board · "
         "`me feed-reset` — revoke your calendar links",
+        "• `me contact add <sms|push|email> <address>` · `me contact verify <code>` · `me contact test [kind]` · "
+        "`me contact remove <kind>` · `me contacts` · `me rules slack 0, sms 2m, email 10m` — how pages wake you",
         "• `heartbeat create <name> <interval> [rotation] [P0|P1]` · `heartbeat list` · `heartbeat remove <name>` — "
         "an incident when a job stops calling in",
         "• `help` — this help",

@@ -73,7 +73,7 @@ def page_stopped(incident: Incident, by: str | None = None, via: str | None = No
         line = f":arrow_down: *{ref}* is now {incident.priority}: it no longer pages anyone."
     else:
         who = f" <@{incident.commander_id}> commands it." if incident.commander_id else ""
-        how = (f" by <@{by}>" if by else "") + (f" via {via}" if via else "")
+        how = f" by <@{by}> via {via}" if by and via else ""  # (a Slack button: the commander line says who)
         line = f":white_check_mark: *{ref}* was acknowledged{how}.{who}"
     return line.replace("*", ""), [{"type": "section", "text": mrkdwn(line)}]
 
