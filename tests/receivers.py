@@ -14,6 +14,7 @@ import asyncio
 import email
 import json
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 
@@ -48,6 +49,8 @@ class _Handler:
         message = email.message_from_bytes(envelope.content, policy=policy.default)
         self.server.mails.append(Mail(list(envelope.rcpt_tos), str(message["Subject"]),
                                       message.get_body(("plain",)).get_content()))
+        if self.server.on_data is not None:  # e.g. kill the bot: the mail is taken, the bot never hears so
+            self.server.on_data()
         return "250 OK"
 
 
@@ -56,6 +59,7 @@ class MailServer:
         self.port = free_port()
         self.mails: list[Mail] = []
         self.refuse = False
+        self.on_data: Callable[[], None] | None = None  # called as each mail is taken
         self._controller: Controller | None = None
 
     def url(self, sender: str = "ff@example.com") -> str:
@@ -96,9 +100,11 @@ class PushServer:
         auth = f"bot:{secret}@" if secret else ""
         return f"ntfy://{auth}127.0.0.1:{self.port}/{{to}}?image=no"
 
-    def json_url(self, secret: str = "") -> str:
+    def json_url(self, secret: str = "", path_secret: str = "") -> str:
+        """`path_secret`: a token in the path, where some providers keep theirs."""
         auth = f"bot:{secret}@" if secret else ""
-        return f"json://{auth}127.0.0.1:{self.port}/sms/{{to}}"
+        path = f"{path_secret}/" if path_secret else ""
+        return f"json://{auth}127.0.0.1:{self.port}/sms/{path}{{to}}"
 
     async def _receive(self, request: web.Request) -> web.Response:
         if self.delay:
@@ -112,7 +118,7 @@ class PushServer:
     async def start(self) -> PushServer:
         app = web.Application()
         app.router.add_route("POST", "/{tail:.*}", self._receive)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)  # (the provider's log, not ours)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         return self

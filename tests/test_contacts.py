@@ -7,6 +7,7 @@ Time moves only when the test moves the FakeClock; each `bot.tick()` is one sche
 
 from __future__ import annotations
 
+import json
 import re
 
 import aiohttp
@@ -15,6 +16,7 @@ from sqlmodel import select
 
 from bot.db.contact_models import ContactMethod, PageSend
 from bot.db.models import Delivery, Page
+from bot.http.tokens import page_token
 from bot.slack.ids import ActionId
 from tests.receivers import MailServer, PushServer
 from tests.test_paging import dms_to, with_rotation
@@ -199,6 +201,11 @@ async def test_the_ack_link_get_changes_nothing_post_acknowledges_and_a_second_p
         assert ":eyes: <@U0A> acknowledged INC-1 via email link. They are the commander." in said
         dm = [u for u in bot.fake.calls_to("chat.update") if u["channel"] == "DU0A"][-1]
         assert "was acknowledged by <@U0A> via email link" in dm["text"]
+        summary = [u for u in bot.fake.calls_to("chat.update") if u["channel"] == incident.channel_id][-1]
+        assert "Page acknowledged by <@U0A> via email link" in json.dumps(summary["blocks"])
+        token = page_token(bot.runtime.settings.web_secret, bot.clock.now())
+        async with http.get(f"{bot.url}/incidents/1?token={token}") as web_page:  # each attempt on its web page
+            assert "by email: sent" in await web_page.text()
 
         async with http.post(link) as again:
             assert again.status == 409 and "already acknowledged by you" in await again.text()
@@ -289,3 +296,28 @@ async def test_codes_are_limited_per_hour_so_nobody_can_flood_a_strangers_phone(
         assert (await say(bot, f"me contact verify {old}", "U0A")).startswith("That code is not right")
     bot.clock.advance(hours=1, seconds=1)
     assert (await say(bot, "me contact add sms +49 151 23456789", "U0A")).startswith("I sent")
+
+
+async def test_a_provider_that_hangs_holds_only_its_own_sends(paged, monkeypatch):
+    from bot.delivery import providers
+
+    monkeypatch.setattr(providers, "SEND_TIMEOUT", 1.0)
+    bot = paged
+    await add_verified(bot, "U0A", "push", "alice-pager")
+    await say(bot, "me rules slack 0, push 0", "U0A")
+    bot.push.delay, answered = 3.0, len(bot.push.answered)
+    view = await bot.open_declare(user="U0REPORTER")
+    status, _, _ = await bot.slack.submit(view, {"title": "Checkout is down", "priority": "P0"}, user="U0REPORTER")
+    assert status == 200
+    for _ in range(100):  # the DM and the incident's set-up go while the push hangs
+        if dms_to(bot, "U0A") and bot.fake.calls_to("pins.add"):
+            break
+        await bot.fake.wait_for("chat.postMessage", len(bot.fake.calls_to("chat.postMessage")) + 1, timeout=2)
+    assert dms_to(bot, "U0A") and len(bot.push.answered) == answered
+    await bot.settle()
+    incident = bot.incidents()[0]
+    assert "push to <@U0A> failed (no answer in time); trying again" in [e.text for e in bot.events(incident)]
+    bot.push.delay = 0
+    await bot.tick(minutes=1)
+    assert any("You are paged" in p.text for p in bot.push.pushes)
+    assert [(s.method, s.state) for s in sends(bot)] == [("slack", "sent"), ("push", "sent")]

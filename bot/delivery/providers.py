@@ -78,8 +78,7 @@ class Providers:
         self._threads = {kind: ThreadPoolExecutor(THREADS_PER_KIND, thread_name_prefix=f"notify-{kind}")
                          for kind in self.urls}
         if self.urls:
-            for noisy in ("apprise", "urllib3"):  # their debug lines carry tokens and whole URLs
-                logging.getLogger(noisy).setLevel(logging.WARNING)
+            quiet_provider_logs()
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -99,6 +98,18 @@ class Providers:
     def close(self) -> None:
         for threads in self._threads.values():
             threads.shutdown(wait=False, cancel_futures=True)
+
+
+def quiet_provider_logs() -> None:
+    """Apprise's and urllib3's own log lines name hosts, paths (where some providers keep their tokens) and, at
+    debug level, whole URLs: they never reach our logs. Apprise still captures its warnings for each send (what
+    `_answer` reads), through the handler it attaches to its logger for the call."""
+    for name in ("apprise", "urllib3"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+        if not logger.handlers:
+            logger.addHandler(logging.NullHandler())
 
 
 def _notify(url: str, title: str, body: str) -> Answer:
