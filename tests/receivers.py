@@ -14,6 +14,7 @@ import asyncio
 import email
 import json
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
@@ -33,6 +34,7 @@ class Mail:
     to: list[str]
     subject: str
     body: str
+    at: float = field(default_factory=time.monotonic)  # when it was taken (real time)
 
 
 class _Handler:

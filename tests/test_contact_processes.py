@@ -10,8 +10,6 @@ import re
 import signal
 from collections import Counter
 
-from sqlmodel import select
-
 from bot.db.contact_models import PageSend
 from bot.db.models import TimelineEvent
 from bot.views.incident import declare_modal
