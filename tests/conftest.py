@@ -230,7 +230,7 @@ async def tracked(make_bot, side):
 LONGEST_FIRST = ("test_crash.py", "test_time_travel.py", "test_alerts.py", "test_storms.py", "test_cli.py",
                  "test_replicas.py", "test_authorization.py", "test_startup.py", "test_board_browser.py",
                  "test_setup_delivery.py", "test_concurrency.py", "test_alertmanager_real.py", "test_fuzz_http.py",
-                 "test_tracker_replicas.py", "test_demo.py")
+                 "test_tracker_replicas.py", "test_demo.py", "test_contact_processes.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -321,3 +321,20 @@ async def test_a_provider_that_hangs_holds_only_its_own_sends(paged, monkeypatch
     await bot.tick(minutes=1)
     assert any("You are paged" in p.text for p in bot.push.pushes)
     assert [(s.method, s.state) for s in sends(bot)] == [("slack", "sent"), ("push", "sent")]
+
+
+async def test_a_send_held_up_by_a_provider_outage_is_dropped_once_the_page_is_answered(paged):
+    bot = paged
+    await add_verified(bot, "U0A", "email", "alice@example.com")
+    await say(bot, "me rules slack 0, email 0", "U0A")
+    bot.mail.stop()
+    await bot.declare("Checkout is down", priority="P1")
+    await bot.tick(minutes=1)
+    await bot.slack.click(ActionId.ACKNOWLEDGE, "1", user="U0A", channel=bot.incidents()[0].channel_id)
+    await bot.settle()
+    bot.mail.start()
+    mails = len(bot.mail.mails)
+    await bot.tick(minutes=5)
+    assert len(bot.mail.mails) == mails
+    assert [(s.method, s.state, s.outcome) for s in sends(bot)] == [
+        ("slack", "sent", "sent"), ("email", "skipped", "answered or escalated past before it went out")]

@@ -57,7 +57,7 @@ class ContactSends:
 
     def read_page(self, session: Session, delivery: Delivery) -> PageByMethod:
         """In the claim's transaction: still owed? A page answered or escalated past, or a method removed or
-        replaced since, owes nothing (the send is skipped, and said why)."""
+        replaced since, owes nothing (the send is skipped, and said why, with the delivery's outcome)."""
         send = repo.contacts.send_by_id(session=session, send_id=json.loads(delivery.payload)["send_id"])
         if send is None or send.state != "queued":
             raise Drop("no longer owed")
@@ -68,9 +68,12 @@ class ContactSends:
                "the incident is over" if not incident.status.is_open else
                "the method was removed or is not verified" if method is None or method.verified_at is None else None)
         if why:
-            repo.contacts.move_send(session=session, send_id=send.id, before=("queued",), state="skipped",
-                                    outcome=why)
-            raise Drop(why)
+            send_id = send.id  # (read now: the claim's transaction is rolled back before this is written)
+
+            def skipped(session: Session) -> None:
+                repo.contacts.move_send(session=session, send_id=send_id, before=("queued",), state="skipped",
+                                        outcome=why)
+            raise Drop(why, skipped)
         return PageByMethod(send, page, incident, method)
 
     async def page(self, delivery: Delivery, payload: dict, owed: PageByMethod) -> Sent:

@@ -236,7 +236,7 @@ class DeliveryEngine:
             await self._finish(delivery, token, next_attempt_at=now + LATER)
             return "later"
         except Drop as exc:
-            await self._finish(delivery, token, state="dropped", last_error=str(exc)[:200])
+            await self._finish(delivery, token, record=exc.record, state="dropped", last_error=str(exc)[:200])
             return "dropped"
         except Refused as exc:
             return await self._refused(delivery, token, exc.error, exc.record)

@@ -117,7 +117,12 @@ class Later(Exception):
 
 
 class Drop(Exception):
-    """No longer owed (the reminder stopped being due, the incident never got a place in Slack)."""
+    """No longer owed (the reminder stopped being due, the incident never got a place in Slack). `record`: what
+    that leaves behind (a page's send marked skipped), written with the outcome under the claim."""
+
+    def __init__(self, reason: str = "", record: Record | None = None) -> None:
+        super().__init__(reason)
+        self.record = record
 
 
 class Refused(Exception):

@@ -112,19 +112,18 @@ class Pages:
 def page_reached(engine: DeliveryEngine, session: Session, page: Page, incident: Incident, now: datetime, *,
                  first: bool, where: str | None = None, via: str = "") -> None:
     """A page got through by one of its methods. The first that does starts the page's escalation timeout (it is
-    `waiting` from then), goes on the timeline and is said in the incident's channel; the others add a line each.
-    `where`: the channel of an `@here` page; `via`: the method, for a page beyond Slack."""
+    `waiting` from then), goes on the timeline as the page and is said in the incident's channel; a method beyond
+    Slack (`via`) also adds a line of its own. The lines read the same whichever method came first (the DM and
+    the SMS race in lanes side by side)."""
     whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{where}>"
-    if not first:
-        if via:
-            repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
-                                    text=f"paged {whom} by {via}: sent")
-        return
-    role = f" ({page.target_role})" if page.target_role not in ("person", "channel") else ""
-    repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
-                            text=f"paged {whom}{role}" + (f" by {via}: sent" if via else "")
-                            + (f"; {page.note}" if page.note else ""))
-    declared_page = page.chain == 1 and page.step == 0 and page.paged_by is None  # the summary says it
-    if page.target_user_id and not declared_page:
-        engine.queue(session, lane=incident_lane(incident.id), kind=Kind.SAY, now=now, incident_id=incident.id,
-                     text=paging_views.page_mention(incident, page))
+    if first:
+        role = f" ({page.target_role})" if page.target_role not in ("person", "channel") else ""
+        repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
+                                text=f"paged {whom}{role}" + (f"; {page.note}" if page.note else ""))
+        declared_page = page.chain == 1 and page.step == 0 and page.paged_by is None  # the summary says it
+        if page.target_user_id and not declared_page:
+            engine.queue(session, lane=incident_lane(incident.id), kind=Kind.SAY, now=now, incident_id=incident.id,
+                         text=paging_views.page_mention(incident, page))
+    if via:
+        repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
+                                text=f"paged {whom} by {via}: sent")

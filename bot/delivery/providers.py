@@ -95,6 +95,12 @@ class Providers:
         except TimeoutError:
             return Answer(False, reason="no answer in time")
 
+    async def warm_up(self) -> None:
+        """Apprise loads every plugin on first use (a second or more on a busy machine): done at start-up, in the
+        background, so that the first page does not pay for it."""
+        if self.urls:
+            await asyncio.get_running_loop().run_in_executor(self._threads[next(iter(self.urls))], _load_plugins)
+
     def close(self) -> None:
         for threads in self._threads.values():
             threads.shutdown(wait=False, cancel_futures=True)
@@ -112,10 +118,16 @@ def quiet_provider_logs() -> None:
             logger.addHandler(logging.NullHandler())
 
 
+def _load_plugins() -> None:
+    import apprise
+
+    apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False)).add("json://localhost")
+
+
 def _notify(url: str, title: str, body: str) -> Answer:
     """In a thread of the kind's own: Apprise's plugins are blocking, and run here one at a time (not in Apprise's
     shared pool, which every kind would share)."""
-    import apprise  # loaded on the first send: it brings every plugin with it (tens of MB), unused without providers
+    import apprise  # loaded only where a provider is set up: it brings every plugin with it (tens of MB)
 
     notifier = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
     if not notifier.add(url):

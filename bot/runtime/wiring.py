@@ -100,6 +100,8 @@ class Runtime:
         if self.slack.client.session is None:  # one pooled HTTP session for every Web API call, not one per call
             self.slack.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self.background.spawn(self._warm_up(), name="warm-up")
+        if self.providers is not None and self.providers.urls:
+            self.background.spawn(self.providers.warm_up(), name="providers-warm-up")
         if self.socket is not None:  # in the background: HTTP (/healthz) serves while Slack cannot be reached
             self.socket.start()
         if self.scheduler is not None:
