@@ -957,3 +957,41 @@ async def test_board_feeds_health_and_metrics(fuzz_bot, caplog, place, name, kin
         assert "<script>" not in text, f"{what} reflected markup unescaped"
     if place in ("healthz", "metrics") and method == "GET":
         assert status == 200, f"{what} → {status}"
+
+
+def ack_link_token(bot, kind: str, page: int, user: str) -> str:
+    secret, now = bot.runtime.settings.web_secret or "", bot.clock.now()
+    claims = {"k": "ack", "p": page, "u": user, "m": "sms", "exp": int(now.timestamp()) + 3600}
+    return {
+        "valid": lambda: sign(secret, claims),
+        "expired": lambda: sign(secret, {**claims, "exp": int(now.timestamp()) - 1}),
+        "forged": lambda: sign("not-the-secret", claims),
+        "mangled": lambda: sign(secret, claims)[:-2] + "xx",
+        "page link": lambda: page_token(secret, now),
+        "odd method": lambda: sign(secret, {**claims, "m": "fax"}),
+        "odd page": lambda: sign(secret, {**claims, "p": str(page)}),
+        "junk": lambda: "a.b.c",
+    }[kind]()
+
+
+@FEW
+@example(page=2**31, user="U0A", kind="valid", method="GET")
+@example(page=2**63, user="U0A", kind="valid", method="POST")
+@example(page=-1, user="U0A", kind="valid", method="POST")
+@given(page=st.one_of(st.integers(min_value=1, max_value=4), st.integers(min_value=-(2**70), max_value=2**70)),
+       user=USER,
+       kind=mostly(st.just("valid"), st.sampled_from(["expired", "forged", "mangled", "page link", "odd method",
+                                                      "odd page", "junk"]), odds=2),
+       method=mostly(st.just("GET"), st.sampled_from(["POST", "HEAD", "PUT"]), odds=2))
+async def test_ack_links(fuzz_bot, caplog, page, user, kind, method):
+    """A page's one-click acknowledge link (SPEC §2 "Reaching people beyond Slack"): a GET never changes anything,
+    a token the bot did not sign for that page and person is refused, nothing answers 5xx."""
+    bot = fuzz_bot
+    token = quote(ack_link_token(bot, kind, page, user), safe="")
+    watch = await Watch(bot, caplog).start()
+    async with bot.slack.session.request(method, f"{bot.url}/ack/{token}") as response:
+        status = response.status
+    what = f"{method} /ack/ ({kind} token for page {page} of {user})"
+    await watch.check(what, status, "", read_only=method != "POST")
+    if kind != "valid":
+        assert status in (404, 405), f"{what} → {status}"

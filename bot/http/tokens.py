@@ -85,6 +85,7 @@ def ack_claims(secret: str, token: str | None, now: datetime) -> tuple[int, str,
     if not claims or claims.get("k") != "ack" or int(claims.get("exp", 0) or 0) <= now.timestamp():
         return None
     page, user, method = claims.get("p"), claims.get("u"), claims.get("m")
-    if not isinstance(page, int) or not isinstance(user, str) or method not in ("sms", "push", "email"):
+    if type(page) is not int or not 0 < page < 2**31 or not isinstance(user, str) or \
+            method not in ("sms", "push", "email"):  # (a page id past the column's integers names no page)
         return None
     return page, user, method
