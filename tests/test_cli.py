@@ -93,6 +93,15 @@ async def test_check_says_what_is_ready_and_what_is_not(tmp_path, fake_slack, da
     assert out[3] == "✗ scopes: the token lacks chat:write.public, pins:write: add them to the app (OAuth & " \
                      "Permissions, or paste manifest.yml again) and reinstall it to the workspace"
 
+    providers = {"NOTIFY_PUSH_URL": "ntfys://ntfy.example.com/{to}", "NOTIFY_SMS_URL": "nosuchscheme://x/{to}"}
+    fake_slack.scopes += ["pins:write", "chat:write.public"]
+    code, out, _ = await run(tmp_path, "-m", "bot", "check", **env, **providers)
+    assert code == 1 and out[-2:] == [
+        "✗ sms provider: NOTIFY_SMS_URL (nosuchscheme://…) is not a URL Apprise can use with a sms address in `{to}`: "
+        "see https://github.com/caronc/apprise/wiki",
+        "✓ push provider: NOTIFY_PUSH_URL (ntfys://…) is a URL Apprise can send with (nothing sent; `/incident me "
+        "contact test push` tries it for real)"], out
+
     code, out, _ = await run(tmp_path, "-m", "bot", "check", **{**env, "SLACK_BOT_TOKEN": "xoxp-not-a-bot-token"})
     assert code == 1 and len(out) == 3
     assert out[2] == f"✗ Slack: auth.test at {fake_slack.api_url} refused SLACK_BOT_TOKEN: invalid_auth"

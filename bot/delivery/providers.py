@@ -118,6 +118,18 @@ def quiet_provider_logs() -> None:
             logger.addHandler(logging.NullHandler())
 
 
+SAMPLE_ADDRESS = {"sms": "+4915123456789", "push": "firefighter-check", "email": "check@example.com"}
+
+
+def usable(kind: str, template: str) -> bool:
+    """Whether Apprise can use the operator's URL for this kind, with an address of that kind put in (nothing is
+    sent): for `python -m bot check`."""
+    import apprise
+
+    return bool(apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False)).add(
+        provider_url(template, SAMPLE_ADDRESS[kind], False)))
+
+
 def _load_plugins() -> None:
     import apprise
 

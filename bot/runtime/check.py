@@ -3,7 +3,8 @@
 Settings (as `python -m bot` would read them), the database (answers, schema at the newest migration), Slack
 (`auth.test` with the bot token against SLACK_API_URL) and the token's scopes against the ones manifest.yml asks for
 (Slack names the granted ones in the `x-oauth-scopes` header of every Web API answer), and each issue tracker
-configured (its token, and the repository or project as that token sees it).
+configured (its token, and the repository or project as that token sees it), and each provider beyond Slack (its
+Apprise URL usable with an address of its kind; nothing is sent).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -25,6 +27,7 @@ from bot.db.engine import (
     refuse_unknown_schema,
     shown_url,
 )
+from bot.delivery.providers import quiet_provider_logs, usable
 from bot.domain.tracker import TRACKER_NAMES
 from bot.trackers import Tracker, TrackerDown, TrackerRefused, make_trackers
 
@@ -68,7 +71,21 @@ def check(say: Callable[[str], None] = print) -> int:
         report(*_sign_in(settings))
     for name, tracker in make_trackers(settings).items():
         report(*asyncio.run(_tracker(name, tracker)))
+    if settings.contact_urls:
+        quiet_provider_logs()
+    for kind, template in settings.contact_urls.items():
+        report(*_provider(kind, template))
     return 0 if all(results) else 1
+
+
+def _provider(kind: str, template: str) -> tuple[bool, str, str]:
+    """Only the URL's scheme is shown: the rest may hold the provider's secrets."""
+    setting, scheme = f"NOTIFY_{kind.upper()}_URL", urlsplit(template).scheme
+    if usable(kind, template):
+        return True, f"{kind} provider", f"{setting} ({scheme}://…) is a URL Apprise can send with (nothing sent; " \
+                                         f"`/incident me contact test {kind}` tries it for real)"
+    return False, f"{kind} provider", f"{setting} ({scheme}://…) is not a URL Apprise can use with a {kind} " \
+                                      "address in `{to}`: see https://github.com/caronc/apprise/wiki"
 
 
 def _database(url: str) -> tuple[bool, str, str]:
