@@ -19,6 +19,11 @@ from tests.slack_requests import SlackSender, view_submission
 from tests.test_crash import Process, rows_of, until
 from tests.test_replicas import postgres_database, replicas  # noqa: F401  (a fixture)
 
+# A claim lapses this long after its process died; an attempt is cut off at half of it. Long enough that a send is
+# never cut off while its thread still works (on a busy machine, Apprise loading its plugins): that would send it
+# again, a second repeat this test would count.
+LEASE = "8s"
+
 
 async def verified_email(sender: SlackSender, mail: MailServer, user: str, address: str) -> None:
     before = len(mail.mails)
@@ -43,7 +48,7 @@ async def test_killed_after_the_provider_accepted_a_page_it_is_sent_again_once_a
     for user in ("U0A", "U0B", "U0C"):
         fake_slack.add_user(user)
     fake_slack.add_channel("C0PAY", "payments-oncall", members=("U0A",))
-    bot = Process(tmp_path, fake_slack, DELIVERY_LEASE="2s", NOTIFY_EMAIL_URL=mail.url())
+    bot = Process(tmp_path, fake_slack, DELIVERY_LEASE=LEASE, NOTIFY_EMAIL_URL=mail.url())
     await bot.start()
     sender = SlackSender(bot.url, SECRET, fake_slack.response_url())
     try:
@@ -64,7 +69,7 @@ async def test_killed_after_the_provider_accepted_a_page_it_is_sent_again_once_a
 
         mail.on_data = None
         await sender.close()
-        bot = Process(tmp_path, fake_slack, DELIVERY_LEASE="2s", NOTIFY_EMAIL_URL=mail.url())
+        bot = Process(tmp_path, fake_slack, DELIVERY_LEASE=LEASE, NOTIFY_EMAIL_URL=mail.url())
         await bot.start()
         sender = SlackSender(bot.url, SECRET, fake_slack.response_url())
         await until(lambda: [s.state for s in rows_of(bot.database_url, PageSend, PageSend.id)] == ["sent"],

@@ -7,6 +7,7 @@ Time moves only when the test moves the FakeClock; each `bot.tick()` is one sche
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -338,3 +339,33 @@ async def test_a_send_held_up_by_a_provider_outage_is_dropped_once_the_page_is_a
     assert len(bot.mail.mails) == mails
     assert [(s.method, s.state, s.outcome) for s in sends(bot)] == [
         ("slack", "sent", "sent"), ("email", "skipped", "answered or escalated past before it went out")]
+
+
+async def test_a_page_that_reaches_nobody_escalates_after_its_timeout_from_its_start(paged):
+    """One person's rules never hold the chain: their only provider down, the page still moves on in time."""
+    bot = paged
+    await add_verified(bot, "U0A", "email", "alice@example.com")
+    await say(bot, "me rules email 0", "U0A")
+    bot.mail.stop()
+    incident = await bot.declare("Checkout is down", priority="P0")
+    await bot.tick(minutes=4, seconds=59)
+    assert dms_to(bot, "U0B") == []
+    await bot.tick(seconds=1)
+    assert len(dms_to(bot, "U0B")) == 1
+    assert "<@U0A> did not acknowledge within 5 min; escalating to <@U0B>" in [e.text for e in bot.events(incident)]
+    failures = [e.text for e in bot.events(incident) if "failed" in e.text]
+    assert failures == ["email to <@U0A> failed (could not connect to the provider); trying again"]  # once
+
+
+async def test_codes_allow_five_guesses_even_side_by_side_and_no_code_goes_to_an_address_someone_awaits(paged):
+    bot = paged
+    await say(bot, "me contact add email alice@example.com", "U0A")
+    code = code_in(bot.mail.mails[-1].body)
+    wrong = [f"{(int(code) + n) % 10**6:06d}" for n in range(1, 6)]
+    answers = await asyncio.gather(*(bot.slack.command(f"me contact verify {w}", user="U0A") for w in wrong))
+    assert all(body.startswith("That code is not right") for _, body, _ in answers)
+    assert (await say(bot, f"me contact verify {code}", "U0A")).startswith("That code is not right")
+    assert (await say(bot, "me contact add email alice@example.com", "U0B")).startswith(
+        "A code sent to that address is waiting for someone else")
+    with bot.session() as s:
+        assert s.exec(select(ContactMethod)).one().verified_at is None

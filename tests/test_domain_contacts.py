@@ -46,6 +46,8 @@ def test_addresses_are_stored_in_one_form(kind, raw, stored):
     (Method.SMS, "015123456789"),  # no country code
     (Method.SMS, "+1 555 0100"),  # not a number anyone has
     (Method.SMS, "call me"),
+    (Method.SMS, "+49 900 1234567"), (Method.SMS, "+44 901 234 5678"), (Method.SMS, "+1 900 234 5678"),  # premium
+    (Method.SMS, "+49 30 123456"),  # a landline: no text reaches it
     (Method.EMAIL, "bob@"), (Method.EMAIL, "bob@example"), (Method.EMAIL, "a b@example.com"),
     (Method.PUSH, "topic/../../admin"), (Method.PUSH, "topic?priority=1"), (Method.PUSH, ""),
 ])

@@ -118,11 +118,17 @@ class ContactSends:
         return record
 
     def _attempt_failed(self, owed: PageByMethod, answer: Answer, then: str):
+        """On the timeline when it is news: the first failure, another reason, the end (an outage tried again
+        every half minute for an hour is one line, not a hundred and twenty)."""
+        news = owed.send.outcome != answer.reason[:200] or then != "trying again"
+
         def record(session: Session) -> None:
             now = self.clock.now()
             owed.send.attempts += 1
             repo.contacts.move_send(session=session, send_id=owed.send.id, before=("queued",),
                                     attempts=owed.send.attempts, outcome=answer.reason[:200])
+            if not news:
+                return
             repo.timeline.add_event(session=session, incident_id=owed.incident.id, at=now, actor_id=None,
                                     kind="paged", text=f"{Method(owed.send.method).label} to <@{owed.send.user_id}> "
                                                        f"failed ({answer.reason}); {then}")

@@ -9,7 +9,8 @@ the change that caused it, and sent by whichever process ticks next.
   process renews every claim it holds three times as often (one conditional write, by id and token, on this
   process's event loop); so a process that dies — or whose event loop stops — frees its claims within CLAIM_LEASE
   and the next tick takes them over (SPEC §5: a tick plus 15 s), while a live one in a long call keeps them.
-  `DELIVERY_LEASE` bounds one attempt: it is cut off at half of it, every call and retry in it.
+  `DELIVERY_LEASE` bounds one attempt: it is cut off at half of it, every call and retry in it (a send to a
+  provider beyond Slack excepted: its own timeouts end it, see providers.py).
 - Outcomes: sent (with what Slack answered, recorded under the claim), later (not deliverable yet), retry (Slack
   down, rate-limited: backoff honouring Retry-After), dropped (no longer owed), failed (Slack said no for good).
 """
@@ -31,7 +32,7 @@ from sqlmodel import Session
 from bot.clock import Clock
 from bot.db import repo
 from bot.db.models import Delivery
-from bot.delivery.kinds import ClaimLost, Drop, Later, Record, Refused, Unavailable, provider_of
+from bot.delivery.kinds import PROVIDER_LANES, ClaimLost, Drop, Later, Record, Refused, Unavailable, provider_of
 from bot.slack.gateway import TRANSPORT_ERRORS, slack_error, transient
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,6 @@ BACKOFF_MAX = timedelta(minutes=5)
 LATER = timedelta(seconds=5)
 CLAIM_LEASE = timedelta(seconds=15)  # SPEC §5: what a dead process held is free a tick plus this later
 LANES_AT_ONCE = 64  # lanes are channels and people: Slack's per-channel limits hold whatever this is
-LANES_PER_PROVIDER = 16  # sends beyond Slack at once per provider: one that hangs holds these, not Slack's lanes
 PASS_LIMIT = 500
 
 
@@ -154,11 +154,12 @@ class DeliveryEngine:
         # Lanes whose next delivery is a page start first: someone is being woken up.
         ordered = sorted(lanes.values(), key=lambda deliveries: deliveries[0].kind not in ("page", "contact_page"))
         here = [deliveries for deliveries in ordered if not self._sent_apart(deliveries)]
-        return sum(await asyncio.gather(*(lane(d) for d in here))), len(due) == PASS_LIMIT
+        slack_full = sum(not provider_of(d.lane) for d in due) == PASS_LIMIT
+        return sum(await asyncio.gather(*(lane(d) for d in here))), slack_full
 
     def _sent_apart(self, deliveries: list[Delivery]) -> bool:
         """A lane to a provider beyond Slack runs on its own, not as part of this pass: a provider that hangs
-        then holds only its own lanes (at most LANES_PER_PROVIDER at once), never the pass Slack's lanes are in."""
+        then holds only its own lanes (at most PROVIDER_LANES at once), never the pass Slack's lanes are in."""
         name = deliveries[0].lane
         provider = provider_of(name)
         if provider is None or self.spawn is None:
@@ -170,7 +171,7 @@ class DeliveryEngine:
 
     async def _provider_lane(self, provider: str, deliveries: list[Delivery]) -> None:
         try:
-            async with self._providers.setdefault(provider, asyncio.Semaphore(LANES_PER_PROVIDER)):
+            async with self._providers.setdefault(provider, asyncio.Semaphore(PROVIDER_LANES)):
                 went = await self._lane(deliveries)
         finally:
             self._apart.discard(deliveries[0].lane)
@@ -226,8 +227,10 @@ class DeliveryEngine:
             if unprepared is not None:
                 raise unprepared
             given = (prepared,) if delivery.kind in self.preparers else ()
-            done = await asyncio.wait_for(handler(delivery, json.loads(delivery.payload or "{}"), *given),
-                                          self.attempt_budget.total_seconds())
+            # A send beyond Slack is not cut off here: its thread would go on and might deliver, and the send would
+            # go again. Apprise's own timeouts end it (bot/delivery/providers.py); its claim is renewed meanwhile.
+            budget = None if provider_of(delivery.lane) else self.attempt_budget.total_seconds()
+            done = await asyncio.wait_for(handler(delivery, json.loads(delivery.payload or "{}"), *given), budget)
         except ClaimLost:
             log.warning("delivery %s (%s): its claim was taken over mid-way; the new holder carries on",
                         delivery.id, delivery.kind)

@@ -84,6 +84,9 @@ def contact_lane(kind: str, user_id: str) -> str:
     return f"contact:{kind}:{user_id}"
 
 
+PROVIDER_LANES = 16  # a provider's lanes (and threads) at once: one that hangs holds these, not Slack's lanes
+
+
 def provider_of(lane: str) -> str | None:
     """The provider a lane's deliveries go to, or None for Slack's and the trackers' lanes."""
     return lane.split(":")[1] if lane.startswith("contact:") else None

@@ -68,7 +68,9 @@ class Pages:
             incident = repo.incidents.incident_by_id(session=session, incident_id=page.incident_id) if page else None
             # (`waiting`: another method reached the person first; the DM still goes, once)
             if page is None or incident is None or page.state not in ("queued", "waiting") or page.dm_ts:
-                raise Drop("acknowledged or stopped before it went out")
+                raise Drop("acknowledged or stopped before it went out", lambda s: repo.contacts.slack_send_outcome(
+                    session=s, page_id=page_id, state="skipped", outcome="answered or escalated past before it "
+                    "went out", now=self.clock.now()))
             if not incident.status.is_open:
                 repo.pages.page_outcome(session=session, page_id=page.id, state="done")
                 session.commit()

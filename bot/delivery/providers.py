@@ -17,10 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from bot.delivery.kinds import PROVIDER_LANES
+
 log = logging.getLogger(__name__)
 
-THREADS_PER_KIND = 8
-SEND_TIMEOUT = 20.0  # seconds one send may take before it counts as no answer (and is tried again later)
+# One thread per lane the engine runs at once for a provider: a send never waits in a queue for a thread (its time
+# would run while it waits). Apprise's own timeouts (4 s to connect and per read over HTTP, 15 s per SMTP step) end
+# a send long before SEND_TIMEOUT, the last resort: a send given up on while its thread still runs may yet arrive,
+# and would go again.
+THREADS_PER_KIND = PROVIDER_LANES
+SEND_TIMEOUT = 45.0
 # A P0 goes at the provider's highest priority where it has one (query parameter → value, by URL scheme).
 URGENT = {"ntfy": ("priority", "max"), "ntfys": ("priority", "max"), "pover": ("priority", "emergency"),
           "pushover": ("priority", "emergency"), "gotify": ("priority", "high"), "gotifys": ("priority", "high"),

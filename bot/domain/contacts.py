@@ -40,6 +40,9 @@ CODES_PER_HOUR = 5  # codes one person may have sent in an hour (nobody can use 
 MAX_DELAY = timedelta(hours=24)
 MAX_ADDRESS = 254  # an email address's longest (RFC 5321)
 
+# Numbers a text may go to: a mobile (where the plan cannot tell, as in North America, either). Premium-rate and
+# shared-cost numbers are refused: codes sent to them would cost money (SMS toll fraud).
+TEXTABLE = frozenset({phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE})
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 _PUSH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")  # an ntfy topic, a Pushover user key, a device token
@@ -72,6 +75,8 @@ def parse_address(kind: Method, raw: str, region: str | None = None) -> str:
         if number is None or not phonenumbers.is_valid_number(number):
             raise UserError("That is not a phone number I can text: give it with its country code, like "
                             "`+49 151 23456789`.")
+        if phonenumbers.number_type(number) not in TEXTABLE:  # premium rate, shared cost, pagers, landlines…
+            raise UserError("That number cannot take a text message: give a mobile number.")
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if kind == Method.EMAIL:
         text = text.removeprefix("mailto:")

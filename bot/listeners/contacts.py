@@ -40,12 +40,14 @@ def me(contacts: Contacts, rotations: Rotations, args: str, user: str) -> str:
 
 
 async def _button(ack, body, action, context, respond, work) -> None:
+    """The change is made (one short transaction) before the ack, as the cover buttons do; the presser is answered
+    privately and the Home tab published again right after."""
     user = body["user"]["id"]
-    await ack()
     try:
         answer = await off_loop(context, work, wired(context).services.contacts, user, action.get("value") or "")
     except UserError as exc:
         answer = str(exc)
+    await ack()
     after_ack(context, say_privately(respond, answer, context=context, user=user), "contact-answer")
     after_ack(context, publish_home(context, user), "home")
 

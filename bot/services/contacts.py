@@ -45,6 +45,7 @@ from bot.services.outbox import Outbox
 log = logging.getLogger(__name__)
 
 LIVE = ("queued", "waiting")
+TESTS_PER_HOUR = 10  # each may cost an SMS
 TEST_PATIENCE = timedelta(minutes=10)  # a test tried again this long while its provider is down, then reported
 WAKE_AT_MOST = 3600.0  # seconds: a wake-up further off is left to the ticks (and armed again by them)
 
@@ -72,10 +73,14 @@ class Contacts:
         now = self.clock.now()
         with self.db.session() as session:
             lanes = [contact_lane(k.value, user) for k in CONTACT_KINDS]
-            if repo.contacts.codes_sent_since(session=session, lanes=lanes, since=now - timedelta(hours=1)) \
-                    >= CODES_PER_HOUR:
+            if repo.contacts.queued_since(session=session, lanes=lanes, kind=Kind.CONTACT_CODE,
+                                          since=now - timedelta(hours=1)) >= CODES_PER_HOUR:
                 raise UserError(f"You have asked for {CODES_PER_HOUR} codes in the last hour; wait a while and try "
                                 "again. Nothing changed.")
+            if repo.contacts.code_waiting_elsewhere(session=session, user_id=user, kind=kind.value, address=address,
+                                                    now=now):
+                raise UserError("A code sent to that address is waiting for someone else; try again in "
+                                f"{int(CODE_LIFETIME.total_seconds() // 60)} min. Nothing changed.")
             method = repo.contacts.method_of(session=session, user_id=user, kind=kind.value)
             if method is None:
                 method = ContactMethod(user_id=user, kind=kind.value, address=address, created_at=now)
@@ -94,22 +99,26 @@ class Contacts:
     def verify(self, user: str, code: str) -> str:
         now = self.clock.now()
         with self.db.session() as session:
+            # Each guess uses up a try of every code waiting, in one conditional write before anything is compared:
+            # guesses sent side by side cannot get past CODE_TRIES.
+            repo.contacts.count_try(session=session, user_id=user)
             methods = [m for m in repo.contacts.methods_of(session=session, user_id=user) if m.code_nonce]
+            session.commit()
             if not methods:
                 raise UserError("You have no code waiting: add a method first (`/incident me contact add sms "
                                 "+49 151 23456789`).")
-            pending = [PendingCode(m.kind, m.address, m.code_nonce, m.code_expires_at, m.code_tries)
-                       for m in methods if m.code_expires_at]
+            pending = [PendingCode(m.kind, m.address, m.code_nonce, m.code_expires_at, m.code_tries - 1)
+                       for m in methods if m.code_expires_at]  # (the tries before this guess)
             kind = match_code(self.settings.web_secret or "", user, code, pending, now)
             if kind is None:
-                repo.contacts.count_try(session=session, user_id=user)
-                session.commit()
                 if all(p.expires_at <= now or p.tries + 1 >= CODE_TRIES for p in pending):
                     raise UserError("That code is not right, and no code of yours is still good: ask for a new one "
                                     "with `/incident me contact add <kind> <address>`.")
                 raise UserError("That code is not right (or has expired). Nothing changed.")
             method = next(m for m in methods if m.kind == kind)
-            repo.contacts.verify_method(session=session, method_id=method.id, nonce=method.code_nonce, now=now)
+            if not repo.contacts.verify_method(session=session, method_id=method.id, nonce=method.code_nonce,
+                                               now=now):
+                raise UserError("That code was replaced by a newer one meanwhile: use the newest.")
             session.commit()
         label = Method(kind).label
         return (f"Your {label} address {shown_address(Method(kind), method.address)} is verified. Pages reach it by "
@@ -128,6 +137,11 @@ class Contacts:
             elif not methods:
                 raise UserError("You have no verified contact method to test: add one with "
                                 "`/incident me contact add <sms|push|email> <address>`.")
+            lanes = [contact_lane(m.kind, user) for m in methods]
+            if repo.contacts.queued_since(session=session, lanes=lanes, kind=Kind.CONTACT_TEST,
+                                          since=now - timedelta(hours=1)) >= TESTS_PER_HOUR:
+                raise UserError(f"You have tested {TESTS_PER_HOUR} times in the last hour; wait a while. "
+                                "Nothing was sent.")
             for method in methods:
                 self.outbox.queue(session, lane=contact_lane(method.kind, user), kind=Kind.CONTACT_TEST, now=now,
                                   method_id=method.id, address=method.address,

@@ -121,15 +121,19 @@ class Paging:
         return await self.db.run_background(self._escalate_due)
 
     def _escalate_due(self) -> int:
-        """Every delivered page unanswered past its timeout moves its chain on one step."""
+        """Every delivered page unanswered past its timeout moves its chain on one step; so does a page that goes
+        by its person's own rules and reached nobody in that time from its start (a provider down, a method
+        removed, a first method set late): one person's rules never hold the chain."""
         now = self.clock.now()
         with self.db.session() as session:
             waiting = repo.pages.waiting_pages(session=session)
+            unreached = repo.contacts.unreached_pages(session=session)
         moved = 0
-        for page, incident in waiting:
-            if now - page.sent_at < self.settings.escalation_timeout(incident.priority):
+        for page, incident, since, states in [(p, i, p.sent_at, ("waiting",)) for p, i in waiting] + \
+                [(p, i, p.created_at, ("queued",)) for p, i in unreached]:
+            if now - since < self.settings.escalation_timeout(incident.priority):
                 continue
-            if self._escalate(page.id, actor=None):
+            if self._escalate(page.id, actor=None, states=states):
                 moved += 1
         return moved
 

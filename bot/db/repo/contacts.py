@@ -32,7 +32,8 @@ def remove_method(*, session: Session, user_id: str, kind: str) -> bool:
 
 
 def count_try(*, session: Session, user_id: str) -> None:
-    """A wrong code: one try less for every code the person is waiting on."""
+    """A guess: one try used up of every code the person is waiting on, counted in the row itself (guesses side by
+    side each count one: the row's lock orders them), before the guess is compared."""
     session.execute(sa.update(ContactMethod).where(col(ContactMethod.user_id) == user_id,
                                                    col(ContactMethod.code_nonce).is_not(None))
                     .values(code_tries=ContactMethod.code_tries + 1))
@@ -46,10 +47,18 @@ def verify_method(*, session: Session, method_id: int, nonce: str, now: datetime
     return result.rowcount == 1
 
 
-def codes_sent_since(*, session: Session, lanes: list[str], since: datetime) -> int:
-    """Verification codes queued to these lanes since then (the outbox keeps what it sent)."""
+def queued_since(*, session: Session, lanes: list[str], kind: str, since: datetime) -> int:
+    """Deliveries of this kind (codes, tests) queued to these lanes since then (the outbox keeps what it sent)."""
     return session.exec(select(sa.func.count()).select_from(Delivery).where(
-        col(Delivery.lane).in_(lanes), Delivery.kind == "contact_code", col(Delivery.created_at) >= since)).one()
+        col(Delivery.lane).in_(lanes), Delivery.kind == kind, col(Delivery.created_at) >= since)).one()
+
+
+def code_waiting_elsewhere(*, session: Session, user_id: str, kind: str, address: str, now: datetime) -> bool:
+    """Someone else is waiting on a code sent to this very address: nobody can have it sent codes over and over
+    by taking turns."""
+    return session.exec(select(sa.func.count()).select_from(ContactMethod).where(
+        ContactMethod.kind == kind, ContactMethod.address == address, ContactMethod.user_id != user_id,
+        col(ContactMethod.code_nonce).is_not(None), col(ContactMethod.code_expires_at) > now)).one() > 0
 
 
 def rules_of(*, session: Session, user_id: str) -> list[NotifyRule]:
@@ -77,6 +86,13 @@ def sends_due(*, session: Session, now: datetime, limit: int = 500) -> list[tupl
                              .join(Incident, col(Incident.id) == col(PageSend.incident_id))
                              .where(PageSend.state == "pending", col(PageSend.due_at) <= now)
                              .order_by(col(PageSend.due_at)).limit(limit)))
+
+
+def unreached_pages(*, session: Session, limit: int = 1000) -> list[tuple[Page, Incident]]:
+    """Pages that go by their person's rules (they have sends) and have reached nobody yet, oldest first."""
+    has_sends = sa.exists().where(PageSend.page_id == Page.id)
+    return list(session.exec(select(Page, Incident).join(Incident, col(Incident.id) == col(Page.incident_id))
+                             .where(Page.state == "queued", has_sends).order_by(col(Page.created_at)).limit(limit)))
 
 
 def next_due(*, session: Session) -> datetime | None:

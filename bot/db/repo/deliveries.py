@@ -59,9 +59,19 @@ def pages_first_in_lane(*, session: Session, incident_id: int) -> list[Delivery]
 
 def deliveries_due(*, session: Session, limit: int) -> list[Delivery]:
     """Everything still queued, oldest first — also what another process holds or what waits for a retry, so
-    that each lane stops at its first undelivered item and nothing behind it overtakes it."""
-    return list(session.exec(select(Delivery).where(Delivery.state == "queued")
-                             .order_by(col(Delivery.id)).limit(limit)))
+    that each lane stops at its first undelivered item and nothing behind it overtakes it. Slack's (and the
+    trackers') lanes and the providers' lanes beyond Slack are taken apart, up to `limit` each, in one statement:
+    a long outage of one provider, with hundreds of sends waiting, never keeps a newer Slack DM out of a pass."""
+    return list(session.scalars(select(Delivery).from_statement(_DUE).params(b_limit=limit)))
+
+
+def _queued_first(providers: bool) -> sa.Select:
+    beyond_slack = _OUTBOX.c.lane.startswith("contact:")
+    queued = sa.select(_OUTBOX).where(_OUTBOX.c.state == "queued", beyond_slack if providers else ~beyond_slack)
+    return sa.select(queued.order_by(_OUTBOX.c.id).limit(sa.bindparam("b_limit")).subquery())
+
+
+_DUE = sa.union_all(_queued_first(False), _queued_first(True))
 
 
 def _claimable(table: sa.Table) -> tuple:
