@@ -242,6 +242,10 @@ async def test_a_provider_down_for_minutes_delays_the_page_and_never_loses_or_do
     await bot.tick(minutes=5)
     assert len(bot.mail.mails) == mails + 1 and pages_state(bot) == ["waiting"]
     assert dms_to(bot, "U0A") == []
+    texts = [e.text for e in bot.events(incident) if "email" in e.text]
+    assert texts[0] == "email to <@U0A> failed (could not connect to the provider); trying again"
+    assert re.fullmatch(r"paged <@U0A> by email: sent \(after \d+ failed attempts\)", texts[-1]), texts
+    assert len(texts) == 2  # one line for the outage, one for the page that got through
 
 
 async def test_a_provider_refusing_for_good_tells_the_owner_and_moves_the_chain_on(paged):

@@ -114,7 +114,8 @@ class ContactSends:
                                         kind="paged", text=f"paged <@{owed.send.user_id}> by {label}: sent "
                                                            "(after the page was answered)")
                 return
-            page_reached(self.engine, session, owed.page, owed.incident, now, first=reached, via=label)
+            page_reached(self.engine, session, owed.page, owed.incident, now, first=reached, via=label,
+                         tries=owed.send.attempts)
         return record
 
     def _attempt_failed(self, owed: PageByMethod, answer: Answer, then: str):

@@ -112,10 +112,11 @@ class Pages:
         return unreachable
 
 def page_reached(engine: DeliveryEngine, session: Session, page: Page, incident: Incident, now: datetime, *,
-                 first: bool, where: str | None = None, via: str = "") -> None:
+                 first: bool, where: str | None = None, via: str = "", tries: int = 0) -> None:
     """A page got through by one of its methods. The first that does starts the page's escalation timeout (it is
     `waiting` from then), goes on the timeline as the page and is said in the incident's channel; a method beyond
-    Slack (`via`) also adds a line of its own. The lines read the same whichever method came first (the DM and
+    Slack (`via`) also adds a line of its own, with the failed attempts before it (`tries`: the timeline names
+    an outage's first failure, not every retry). The lines read the same whichever method came first (the DM and
     the SMS race in lanes side by side)."""
     whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{where}>"
     if first:
@@ -128,4 +129,6 @@ def page_reached(engine: DeliveryEngine, session: Session, page: Page, incident:
                          text=paging_views.page_mention(incident, page))
     if via:
         repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=None, kind="paged",
-                                text=f"paged {whom} by {via}: sent")
+                                text=f"paged {whom} by {via}: sent" + (f" (after {tries} failed attempts)"
+                                                                        if tries > 1 else " (after a failed attempt)"
+                                                                        if tries else ""))
