@@ -20,6 +20,7 @@ from bot.db.models import Delivery, Page
 from bot.http.tokens import page_token
 from bot.slack.ids import ActionId
 from tests.receivers import MailServer, PushServer
+from tests.test_metrics import scrape
 from tests.test_paging import dms_to, with_rotation
 
 PHONE = "+49 151 23456789"
@@ -147,6 +148,9 @@ async def test_each_method_goes_at_its_delay_unless_acknowledged_first(paged):
     await bot.tick(minutes=10)
     assert len(bot.mail.mails) == mails
     assert [(s.method, s.state) for s in sends(bot)] == [("slack", "sent"), ("push", "sent"), ("email", "skipped")]
+    metrics = await scrape(bot)
+    assert metrics[("firefighter_page_sends", (("method", "push"), ("state", "sent")))] == 1
+    assert metrics[("firefighter_page_sends", (("method", "email"), ("state", "skipped")))] == 1
     texts = [e.text for e in bot.events(incident)]
     assert "paged <@U0A> by push: sent" in texts and "acknowledged via push link and took command " \
                                                          "(<@U0A> is commander)" in texts

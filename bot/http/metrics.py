@@ -36,6 +36,8 @@ class StoredState(Collector):
             (CounterMetricFamily, "firefighter_reminders_sent", "Reminders and handoff messages sent", ["kind"],
              "reminders"),
             (GaugeMetricFamily, "firefighter_outbox_messages", "Slack messages owed, by state", ["state"], "outbox"),
+            (GaugeMetricFamily, "firefighter_page_sends", "Pages by a person's rules, by method (slack, sms, push, "
+             "email) and state (pending, queued, sent, failed, skipped)", ["method", "state"], "sends"),
         ]
         for kind, name, doc, labels, key in families:
             family = kind(name, doc, labels=labels)

@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from bot.db.contact_models import PageSend
 from bot.db.models import RECHECK, Delivery, Incident, Notice, Page
 from bot.db.repo._shared import _OUTBOX, OPEN_STATUS_VALUES
 
@@ -48,6 +49,8 @@ def metric_counts(*, session: Session) -> dict[str, dict[tuple[str, ...], int]]:
                                           .where(col(Incident.acknowledged_at).is_not(None))).one()},
         "reminders": grouped(select(Notice.kind, sa.func.count()).where(Notice.state == "sent").group_by(Notice.kind)),
         "outbox": grouped(select(Delivery.state, sa.func.count()).group_by(Delivery.state)),
+        "sends": grouped(select(PageSend.method, PageSend.state, sa.func.count())
+                         .group_by(PageSend.method, PageSend.state)),
     }
 
 
