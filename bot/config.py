@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.errors import UserError
+from bot.domain.holidays import HolidayCalendar, parse_calendar
 from bot.slack.text import parse_channel_ref
 
 _WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -126,6 +128,7 @@ class Settings(BaseSettings):
     # Sign in with Slack (OpenID Connect) on the web board: both, or neither (read-only board behind signed links).
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
+    holidays: Annotated[HolidayCalendar | None, NoDecode] = None  # the team's public holidays: `DE-BY`, `US`
     # Reaching people beyond Slack (SPEC §2): Apprise URLs with `{to}`, holding the providers' secrets.
     notify_sms_url: str | None = Field(default=None, repr=False)
     notify_push_url: str | None = Field(default=None, repr=False)
@@ -268,6 +271,18 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"[UW][A-Z0-9]+", user_id):
                 raise ValueError(f"{user_id!r} is not a Slack user id (like U0123ABCD)")
         return ids
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _holidays(cls, v: Any) -> HolidayCalendar | None:
+        if v is None or isinstance(v, HolidayCalendar):
+            return v
+        if not str(v).strip():
+            return None
+        try:
+            return parse_calendar(str(v))
+        except UserError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("notify_sms_url", "notify_push_url", "notify_email_url")
     @classmethod

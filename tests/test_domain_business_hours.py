@@ -10,6 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.business_hours import WorkingTime
+from bot.domain.errors import UserError
+from bot.domain.holidays import parse_calendar
 
 NY = ZoneInfo("America/New_York")
 HOURS = WorkingTime(time(9), time(17), frozenset(range(5)))
@@ -105,3 +107,56 @@ def test_the_window_ends_at_five_and_counts_no_second_after():
     assert HOURS.add(ny(2026, 11, 25, 16, 59, 59), timedelta(seconds=2), NY) == ny(2026, 11, 26, 9, 0, 1)
     assert HOURS.add(ny(2026, 11, 27, 16, 59, 59), timedelta(seconds=1), NY) == ny(2026, 11, 27, 17, 0)
     assert HOURS.add(ny(2026, 11, 27, 16, 59, 59), timedelta(seconds=2), NY) == ny(2026, 11, 30, 9, 0, 1)
+
+
+# -- Public holidays (HOLIDAYS): not business days, wherever a business-time rule looks.
+
+BAVARIA = WorkingTime(time(9), time(17), frozenset(range(5)), parse_calendar("de-by"))
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_a_holiday_is_not_a_business_day():
+    assert not BAVARIA.is_open(at(BERLIN, 2026, 1, 6, 10, 0), BERLIN)  # Epiphany (Bavaria), a Tuesday
+    assert HOURS.is_open(at(BERLIN, 2026, 1, 6, 10, 0), BERLIN)
+    assert BAVARIA.is_open(at(BERLIN, 2026, 1, 7, 10, 0), BERLIN)
+    # Eight business hours from Monday 2026-01-05 16:00 skip the holiday: Wednesday 16:00, not Tuesday.
+    assert BAVARIA.add(at(BERLIN, 2026, 1, 5, 16, 0), timedelta(hours=8), BERLIN) == at(BERLIN, 2026, 1, 7, 16, 0)
+    assert BAVARIA.elapsed(at(BERLIN, 2026, 1, 5, 9, 0), at(BERLIN, 2026, 1, 8, 9, 0), BERLIN) == timedelta(hours=16)
+
+
+def test_holidays_in_whole_weeks_skipped_at_once_are_taken_out():
+    # Christmas to mid-January: 2025-12-25/26, 2026-01-01 and 2026-01-06 fall on weekdays.
+    since, until = at(BERLIN, 2025, 12, 22, 9, 0), at(BERLIN, 2026, 1, 19, 9, 0)
+    assert BAVARIA.elapsed(since, until, BERLIN) == HOURS.elapsed(since, until, BERLIN) - timedelta(hours=4 * 8)
+
+
+def test_an_unknown_country_or_subdivision_is_refused_naming_what_is_known():
+    with pytest.raises(UserError, match="not a country"):
+        parse_calendar("XX")
+    with pytest.raises(UserError, match="DE has no subdivision `ZZ`"):
+        parse_calendar("DE-ZZ")
+    assert parse_calendar(" us-ca ").code == "US-CA"
+
+
+def _brute_elapsed(hours: WorkingTime, since: datetime, until: datetime, tz) -> timedelta:
+    total, day = timedelta(0), since.astimezone(tz).date()
+    while day <= until.astimezone(tz).date():
+        window = hours.window(day, tz)
+        if window:
+            total += max(min(window[1], until) - max(window[0], since), timedelta(0))
+        day += timedelta(days=1)
+    return total
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=st.integers(0, 60 * 24 * 400), span=st.integers(0, 60 * 24 * 120), hours=st.integers(1, 60),
+       zone=st.sampled_from(["Europe/Berlin", "America/Los_Angeles", "Australia/Lord_Howe", "UTC"]),
+       calendar=st.sampled_from(["DE-BY", "US-CA", "GB-ENG", "AU-NSW"]))
+def test_with_holidays_add_and_elapsed_agree_with_counting_day_by_day(start, span, hours, zone, calendar):
+    tz, working = ZoneInfo(zone), WorkingTime(time(9), time(17), frozenset(range(5)), parse_calendar(calendar))
+    since = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=start)
+    until = since + timedelta(minutes=span)
+    assert working.elapsed(since, until, tz) == _brute_elapsed(working, since, until, tz)
+    due = working.add(since, timedelta(hours=hours), tz)
+    assert working.elapsed(since, due, tz) == timedelta(hours=hours)
+    assert working.is_open(due - timedelta(seconds=1), tz)

@@ -361,3 +361,13 @@ async def test_acknowledged_while_the_page_was_on_its_way_loses_its_buttons(bot)
     assert page.state == "done" and page.acknowledged_by == "U0B"
     [dm] = [m for (c, _), m in bot.fake.messages.items() if c == "DU0A"]
     assert "page_actions" not in json.dumps(dm["blocks"])
+
+
+async def test_on_a_public_holiday_p1_pages_find_nobody_inside_business_hours(make_bot):
+    """HOLIDAYS: Epiphany (6 January) is a holiday in Bavaria, so at noon on that Tuesday nobody is at work."""
+    bot = await make_bot(holidays="DE-BY", team_timezone="Europe/Berlin")
+    berlin = (("U0A", "Europe/Berlin"), ("U0B", "Europe/Berlin"), ("U0C", "Europe/Berlin"))
+    await with_rotation(bot, people=berlin, at=datetime(2026, 1, 6, 11, 0, tzinfo=UTC))
+    incident = await bot.declare("Search is slow", priority="P1")
+    assert "paged <@U0A> (primary); everyone is outside business hours; paging all the same" in [
+        e.text for e in bot.events(incident)]

@@ -10,6 +10,8 @@ import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from bot.domain.holidays import HolidayCalendar
+
 _WEEK = timedelta(days=7)
 
 
@@ -18,14 +20,22 @@ class WorkingTime:
     start: time
     end: time
     days: frozenset[int]  # 0 = Monday
+    holidays: HolidayCalendar | None = None  # public holidays are days off (HOLIDAYS)
 
     def is_open(self, moment: datetime, tz: tzinfo) -> bool:
         local = moment.astimezone(tz)
-        return local.weekday() in self.days and self.start <= local.time().replace(tzinfo=None) < self.end
+        return local.weekday() in self.days and self.start <= local.time().replace(tzinfo=None) < self.end and \
+            (self.holidays is None or local.date() not in self.holidays)
 
     @functools.lru_cache(maxsize=1024)  # noqa: B019 -- a tick asks for the same few days for every open incident
     def window(self, day: date, tz: tzinfo) -> tuple[datetime, datetime] | None:
-        """That day's working hours as UTC instants, or None on a day off."""
+        """That day's working hours as UTC instants, or None on a day off (a weekend day or a holiday)."""
+        if self.holidays is not None and day in self.holidays:
+            return None
+        return self._weekly_window(day, tz)
+
+    def _weekly_window(self, day: date, tz: tzinfo) -> tuple[datetime, datetime] | None:
+        """As `window`, holidays aside: what every week repeats."""
         if day.weekday() not in self.days or self.end <= self.start:
             return None
         return (datetime.combine(day, self.start, tzinfo=tz).astimezone(UTC),
@@ -47,10 +57,10 @@ class WorkingTime:
         return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
     def _week_total(self, first: date, tz: tzinfo) -> timedelta:
-        """Working time in the seven local days from `first` (one of each weekday)."""
+        """Working time in the seven local days from `first` (one of each weekday), holidays aside."""
         total = timedelta(0)
         for offset in range(7):
-            window = self.window(first + timedelta(days=offset), tz)
+            window = self._weekly_window(first + timedelta(days=offset), tz)
             if window:
                 total += window[1] - window[0]
         return total
@@ -67,8 +77,19 @@ class WorkingTime:
         weeks = (last - whole_from).days // 7
         resume = whole_from + timedelta(days=7 * weeks)
         return (self._within(since, self._midnight(whole_from, tz), tz)
-                + self._week_total(whole_from, tz) * weeks
+                + self._week_total(whole_from, tz) * weeks - self._holidays_off(whole_from, resume, tz)
                 + self._within(self._midnight(resume, tz), until, tz))
+
+    def _holidays_off(self, first: date, stop: date, tz: tzinfo) -> timedelta:
+        """The working time that holidays from `first` up to `stop` (excluded) take out of their weeks."""
+        if self.holidays is None or stop <= first:
+            return timedelta(0)
+        off = timedelta(0)
+        for day in self.holidays.between(first, stop - timedelta(days=1)):
+            window = self._weekly_window(day, tz)
+            if window:
+                off += window[1] - window[0]
+        return off
 
     def add(self, start: datetime, duration: timedelta, tz: tzinfo) -> datetime:
         """The instant when `duration` of business time has passed since `start`."""
@@ -88,6 +109,8 @@ class WorkingTime:
                 left -= room
             day += timedelta(days=1)
             moment = self._midnight(day, tz)
+            if self.holidays is not None:  # weeks differ: day by day (targets are hours, so a few weeks at most)
+                continue
             week = self._week_total(day, tz)
             if left > week:  # skip whole weeks at once
                 weeks = (left - timedelta(microseconds=1)) // week

@@ -53,7 +53,7 @@ class Rotations:
         self.people, self.background = people, background
         self.handoff = Handoff(settings.handoff_weekday, settings.handoff_time, settings.team_timezone)
         start, end = settings.working_hours
-        self.working_time = WorkingTime(start, end, frozenset(settings.working_days))
+        self.working_time = WorkingTime(start, end, frozenset(settings.working_days), settings.holidays)
 
     # -- who is on call -----------------------------------------------------------------------------------
 
