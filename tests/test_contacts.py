@@ -224,6 +224,14 @@ async def test_the_ack_link_get_changes_nothing_post_acknowledges_and_a_second_p
     assert len([e for e in bot.events(incident) if e.kind == "acknowledged"]) == 1
 
 
+async def paged_by_email_alone_with_mail_down(bot, priority: str):
+    """U0A (the primary) is reached by email alone, and the mail server is down when the incident is declared."""
+    await add_verified(bot, "U0A", "email", "alice@example.com")
+    await say(bot, "me rules email 0", "U0A")
+    bot.mail.stop()
+    return await bot.declare("Checkout is down", priority=priority)
+
+
 def pages_state(bot) -> list[str]:
     with bot.session() as s:
         return [p.state for p in s.exec(select(Page).order_by(Page.id))]
@@ -231,10 +239,7 @@ def pages_state(bot) -> list[str]:
 
 async def test_a_provider_down_for_minutes_delays_the_page_and_never_loses_or_doubles_it(paged):
     bot = paged
-    await add_verified(bot, "U0A", "email", "alice@example.com")
-    await say(bot, "me rules email 0", "U0A")
-    bot.mail.stop()
-    incident = await bot.declare("Checkout is down", priority="P1")
+    incident = await paged_by_email_alone_with_mail_down(bot, "P1")
     for _ in range(4):
         await bot.tick(minutes=1)
     assert pages_state(bot) == ["queued"]  # nothing got through: the escalation timeout has not started
@@ -352,10 +357,7 @@ async def test_a_send_held_up_by_a_provider_outage_is_dropped_once_the_page_is_a
 async def test_a_page_that_reaches_nobody_escalates_after_its_timeout_from_its_start(paged):
     """One person's rules never hold the chain: their only provider down, the page still moves on in time."""
     bot = paged
-    await add_verified(bot, "U0A", "email", "alice@example.com")
-    await say(bot, "me rules email 0", "U0A")
-    bot.mail.stop()
-    incident = await bot.declare("Checkout is down", priority="P0")
+    incident = await paged_by_email_alone_with_mail_down(bot, "P0")
     await bot.tick(minutes=4, seconds=59)
     assert dms_to(bot, "U0B") == []
     await bot.tick(seconds=1)

@@ -130,24 +130,27 @@ SAMPLE_ADDRESS = {"sms": "+4915123456789", "push": "firefighter-check", "email":
 def usable(kind: str, template: str) -> bool:
     """Whether Apprise can use the operator's URL for this kind, with an address of that kind put in (nothing is
     sent): for `python -m bot check`."""
-    import apprise
-
-    return bool(apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False)).add(
-        provider_url(template, SAMPLE_ADDRESS[kind], False)))
+    return bool(_notifier().add(provider_url(template, SAMPLE_ADDRESS[kind], False)))
 
 
 def _load_plugins() -> None:
+    _notifier().add("json://localhost")
+
+
+def _notifier():
+    """An Apprise instance whose plugins run in the calling thread (not in Apprise's pool, shared by every kind).
+    Apprise is imported here only: it brings every plugin with it (tens of MB), unused without providers."""
     import apprise
 
-    apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False)).add("json://localhost")
+    return apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
 
 
 def _notify(url: str, title: str, body: str) -> Answer:
     """In a thread of the kind's own: Apprise's plugins are blocking, and run here one at a time (not in Apprise's
     shared pool, which every kind would share)."""
-    import apprise  # loaded only where a provider is set up: it brings every plugin with it (tens of MB)
+    import apprise  # (already loaded by _notifier: for NotifyFormat)
 
-    notifier = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
+    notifier = _notifier()
     if not notifier.add(url):
         return Answer(False, True, "the provider's URL cannot be used with this address")
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -136,7 +137,12 @@ def parse_rules(text: str, offered: tuple[str, ...]) -> tuple[Rule, ...]:
         if method in rules:
             raise UserError(f"{method.label} is named twice.")
         rules[method] = Rule(method, parse_delay(words[1]))
-    return tuple(sorted(rules.values(), key=lambda r: (r.delay, list(Method).index(r.method))))
+    return in_firing_order(rules.values())
+
+
+def in_firing_order(rules: Iterable[Rule]) -> tuple[Rule, ...]:
+    """By delay; at the same delay Slack first, then SMS, push, email."""
+    return tuple(sorted(rules, key=lambda r: (r.delay, list(Method).index(r.method))))
 
 
 def rules_text(rules: tuple[Rule, ...]) -> str:

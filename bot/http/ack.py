@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-import jinja2
 from aiohttp import web
 
 from bot.config import Settings
 from bot.db import repo
 from bot.domain.errors import UserError
+from bot.http.board import page_templates
 from bot.http.tokens import ack_claims
 from bot.services.ack_links import AckLinks
 
@@ -23,9 +23,7 @@ log = logging.getLogger(__name__)
 
 def add_ack_routes(app: web.Application, settings: Settings, links: AckLinks, db: repo.database.Database,
                    now) -> None:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("bot.http", "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]))
-    template = env.get_template("ack.html")
+    template = page_templates().get_template("ack.html")
 
     def render(status: int, heading: str, message: str = "", page=None, action: str = "",
                done: bool = False) -> web.Response:

@@ -41,6 +41,12 @@ def _zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+def page_templates() -> jinja2.Environment:
+    """The web pages' templates (bot/http/templates/), autoescaped: every page renders through these."""
+    return jinja2.Environment(loader=jinja2.PackageLoader("bot.http", "templates"),
+                              autoescape=jinja2.select_autoescape(["html"]))
+
+
 def add_board_routes(app: web.Application, settings: Settings, reading: Reading, rotations: Rotations,
                      policy: rules.Policy, db: repo.database.Database,
                      group_of: Callable[[int], dict | None] = lambda _rotation_id: None,
@@ -52,8 +58,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
     `loads_of(rotation)`: its fairness figures over the last 12 weeks; `viewer_of(request)`: who signed in;
     `want_names(users)`: people shown whom Slack never told us about, to be asked about; `names_now(users)`: ask
     Slack about them now, within a time budget (how many it named)."""
-    env = jinja2.Environment(loader=jinja2.PackageLoader("bot.http", "templates"),
-                             autoescape=jinja2.select_autoescape(["html"]))
+    env = page_templates()
     secret = settings.web_secret or ""
     if names_now is None:
         async def names_now(_users: set[str]) -> int:

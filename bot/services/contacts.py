@@ -32,6 +32,7 @@ from bot.domain.contacts import (
     PendingCode,
     Rule,
     contact_kind,
+    in_firing_order,
     match_code,
     page_sends,
     parse_address,
@@ -152,8 +153,7 @@ class Contacts:
         return f"Testing {names}: I will tell you here how it went."
 
     def remove(self, user: str, kind_word: str) -> str:
-        kind = Method(kind_word.strip().lower()) if kind_word.strip().lower() in {k.value for k in CONTACT_KINDS} \
-            else contact_kind(kind_word, self.offered)
+        kind = contact_kind(kind_word, tuple(k.value for k in CONTACT_KINDS))  # (one no longer set up goes too)
         with self.db.session() as session:
             if not repo.contacts.remove_method(session=session, user_id=user, kind=kind.value):
                 raise UserError(f"You have no {kind.label} method. Nothing changed.")
@@ -268,7 +268,5 @@ class Contacts:
 
 
 def _rules(rows) -> tuple[Rule, ...]:
-    if not rows:
-        return DEFAULT_RULES
-    return tuple(sorted((Rule(Method(r.method), timedelta(seconds=r.delay_seconds)) for r in rows),
-                        key=lambda r: (r.delay, list(Method).index(r.method))))
+    return in_firing_order(Rule(Method(r.method), timedelta(seconds=r.delay_seconds)) for r in rows) if rows \
+        else DEFAULT_RULES
