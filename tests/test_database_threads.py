@@ -151,7 +151,9 @@ def test_work_postgresql_rolls_back_to_break_a_deadlock_is_tried_again(postgres)
             thread.start()
         for thread in threads:
             thread.join(30)
-        assert results == ["done", "done"] and len(tries) == 3  # one of them ran twice
+        # One of them ran again; its second try may meet the other again (which of two waiters gets a released row is
+        # not fixed), and then one runs again once more: three tries or more, both done.
+        assert results == ["done", "done"] and len(tries) >= 3, tries
         with engine.connect() as connection:
             assert connection.execute(sa.text("SELECT sum(n) FROM pair")).scalar_one() == 4
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -68,3 +69,26 @@ async def test_the_scheduler_runs_one_tick_job_every_scheduler_tick(tmp_path):
     finally:
         runtime.scheduler.shutdown(wait=False)
         runtime.engine.dispose()
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+def test_a_skipped_tick_is_said_only_at_debug(tmp_path, caplog, level):
+    """A tick still running when the next is due skips it by design (the metrics measure it): at INFO the log
+    stays quiet, at DEBUG it says so at DEBUG; other APScheduler warnings still come through."""
+    settings = load_settings(_env_file=None, slack_bot_token="xoxb-x", slack_signing_secret="s",
+                             database_url=f"sqlite:///{tmp_path / 'ff.db'}")
+    runtime = build_runtime(settings)
+    logger = logging.getLogger("apscheduler.scheduler")
+    was = logger.level
+    logger.setLevel(level)
+    try:
+        with caplog.at_level(logging.DEBUG):
+            logger.warning('Execution of job "%s" skipped: maximum number of running instances reached (%d)',
+                           "what is due now", 1)
+            logger.warning("Run time of job %s was missed by %s", "handoff", "0:00:01")
+    finally:
+        logger.setLevel(was)
+        runtime.engine.dispose()
+    said = [(r.levelname, r.getMessage()[:22]) for r in caplog.records if r.name == "apscheduler.scheduler"]
+    skipped = [("DEBUG", 'Execution of job "what')] if level == logging.DEBUG else []
+    assert said == [*skipped, ("WARNING", "Run time of job handof")]

@@ -6,6 +6,7 @@ replica finds the same work already claimed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ class TickStepsFailed(ExceptionGroup):
 def build_scheduler(settings: Settings, tick: Callable[[], Awaitable[None]]) -> AsyncIOScheduler:
     """Created before the loop runs; `start()` it from inside the running loop."""
     tick = _told(tick)
+    _demote_overruns(logging.getLogger("apscheduler.scheduler"))
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(tick, IntervalTrigger(seconds=settings.scheduler_tick.total_seconds(), timezone=UTC),
                       id="tick", name="what is due now", max_instances=1, coalesce=True,
@@ -46,6 +48,23 @@ def _told(tick: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         with suppress(TickStepsFailed):
             await tick()
     return run
+
+
+class _OverrunsAreMeasured(logging.Filter):
+    """A tick still running when the next is due skips that one (max_instances=1): by design, and measured already
+    (firefighter_tick_duration_seconds, firefighter_overdue_work). APScheduler's WARNING for each skip would say it
+    every interval of a slow start or a busy hour; it is kept at DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and "maximum number of running instances" in record.getMessage():
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+def _demote_overruns(logger: logging.Logger) -> None:
+    if not any(isinstance(each, _OverrunsAreMeasured) for each in logger.filters):
+        logger.addFilter(_OverrunsAreMeasured())
 
 
 _CRON_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
