@@ -11,7 +11,7 @@ import aiohttp
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from bot.db import contact_models, edge_models, models  # noqa: F401  (every table on SQLModel.metadata)
+from bot.db import contact_models, edge_models, models, schedule_models  # noqa: F401  (every table on SQLModel.metadata)
 from bot.http.tokens import page_token
 from tests.receivers import MailServer, PushServer
 from tests.test_contacts import add_verified, say

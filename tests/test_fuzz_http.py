@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from sqlmodel import SQLModel
 from yarl import URL
 
-from bot.db import contact_models, edge_models, models  # noqa: F401  (registers every table in SQLModel.metadata)
+from bot.db import contact_models, edge_models, models, schedule_models  # noqa: F401  (registers every table in SQLModel.metadata)
 from bot.http.tokens import page_token, person_feed_token, rotation_feed_token, sign
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.text import clean_text

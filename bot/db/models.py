@@ -250,6 +250,12 @@ class Page(SQLModel, table=True):
     acknowledged_by: str | None = Field(default=None, max_length=32)
     acknowledged_via: str | None = Field(default=None, max_length=16)  # `sms`, `push`, `email`: by its link
     escalated_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    # The policy the chain started with (bot/domain/escalation.py's JSON; None: a page from before policies, which
+    # follows the seeds' chain), the round and step of it this page is, and how long it waits for an answer.
+    policy: str | None = Field(default=None, sa_type=sa.Text)
+    policy_round: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    policy_step: int | None = None
+    wait_seconds: int | None = None
 
 
 class Person(SQLModel, table=True):

@@ -26,6 +26,7 @@ from bot.delivery.kinds import Drop, Kind, Refused, Unavailable, user_lane
 from bot.delivery.pages import page_reached
 from bot.delivery.providers import Answer, Providers
 from bot.domain.contacts import Method, contact_code, shown_address
+from bot.domain.escalation import page_wait
 from bot.domain.incident import incident_ref
 from bot.slack.text import escape, truncate
 
@@ -96,7 +97,7 @@ class ContactSends:
         ref, priority = incident_ref(incident.number), incident.priority.value
         role = f" as {page.target_role}" if page.target_role in ("primary", "secondary", "tertiary") else ""
         title = truncate(f"{priority} {ref}: {incident.title}", 120)
-        minutes = max(int(self.timeout(priority).total_seconds() // 60), 1)
+        minutes = max(int(page_wait(page.wait_seconds, self.timeout(priority)).total_seconds() // 60), 1)
         lines = [f"You are paged{role} for {ref} ({priority}): {truncate(incident.title, 200)}",
                  f"Acknowledge: {self.ack_link(page, kind.value)}",
                  f"It escalates {minutes} min after the page went out if nobody acknowledges."]

@@ -14,13 +14,16 @@ from slack_sdk.errors import SlackApiError
 
 from bot.db import repo
 from bot.domain.errors import UserError
+from bot.domain.escalation import groups_named
 from bot.domain.fairness import parse_weeks
 from bot.domain.ownership import ChannelFacts
 from bot.domain.rotation import Role
 from bot.domain.when import EXAMPLES, parse_range
 from bot.http.tokens import page_token, person_feed_token, rotation_feed_token
+from bot.listeners import schedule_commands
 from bot.listeners.command_line import user_refs
-from bot.services import Covers, Fairness, Rotations, UserGroups
+from bot.listeners.schedule_commands import PolicyGroups
+from bot.services import Covers, EscalationPolicies, Fairness, Rotations, UserGroups
 from bot.services.usergroups import SlackGroup, group_word
 from bot.slack.gateway import SlackGateway, slack_error
 from bot.slack.text import date_token, echo, escape, parse_channel_ref, parse_user_ref
@@ -42,6 +45,8 @@ USAGE = "\n".join([
     "• `rotation stats [name] [weeks]` — shifts, pages, night pages, time to acknowledge and covers per person "
     "(default 12 weeks)",
     "• `rotation feed-reset [name]` — revoke the calendar-feed links handed out so far",
+    "• `rotation escalation [name] [P0|P1] <step>, <step>… [repeat <n>]` — the rotation's own escalation steps "
+    "(`primary 5m, secondary 10m, @lead 15m, channel`); without steps, shows them",
 ])
 
 
@@ -116,16 +121,21 @@ def slack_question(rotations: Rotations, args: str) -> tuple[str, str] | None:
         words = _split_name(rotations, rest)[1].split()
         group = group_word(words[0]) if words else None
         return ("group", group[1]) if group and group[0] is None else None
+    if verb == "escalation":
+        steps = schedule_commands.priorities_and_steps(_split_name(rotations, rest)[1])[1]
+        return ("groups", steps) if groups_named(steps) else None
     return None
 
 
 async def ask_slack(slack: SlackGateway, question: tuple[str, str] | None,
-                    user: str) -> ChannelFacts | SlackGroup | None:
+                    user: str) -> ChannelFacts | SlackGroup | PolicyGroups | None:
     """The answer to `slack_question`, within SLACK_BUDGET (the command is acked after it); Slack not answering
     or refusing is said, and nothing changes."""
     if question is None:
         return None
     what, name = question
+    if what == "groups":
+        return await schedule_commands.ask_groups(slack, name, SLACK_BUDGET)
     try:
         async with asyncio.timeout(SLACK_BUDGET):
             if what == "channel":
@@ -147,7 +157,8 @@ async def ask_slack(slack: SlackGateway, question: tuple[str, str] | None,
 def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
              key: str | None = None, covers: Covers | None = None,
              usergroups: UserGroups | None = None, fairness: Fairness | None = None,
-             slack_facts: ChannelFacts | SlackGroup | None = None) -> tuple[str, list]:
+             slack_facts: ChannelFacts | SlackGroup | PolicyGroups | None = None,
+             policies: EscalationPolicies | None = None) -> tuple[str, list]:
     """Returns (text, blocks) for the ephemeral answer. `key` names the request, so a change is applied once.
     `slack_facts`: what `ask_slack` found for it."""
     verb, _, rest = args.strip().partition(" ")
@@ -173,6 +184,12 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
     if verb == "usergroup" and usergroups is not None:
         name, rest = _split_name(rotations, rest)
         return _usergroup(usergroups, rotations.find_rotation(name, channel_id), rest, user, key, slack_facts), []
+    if verb == "escalation" and policies is not None:
+        name, rest = _split_name(rotations, rest)
+        target = rotations.find_rotation(name, channel_id)
+        groups = slack_facts if isinstance(slack_facts, PolicyGroups) else None
+        return repo.database.retry_on_deadlock(schedule_commands.escalation, policies, target, rest, user, key,
+                                               groups), []
     handler = {"add": _add, "remove": _remove, "order": _order, "override": _override, "swap": _swap,
                "feed-reset": _feed_reset}.get(verb)
     if handler is None:

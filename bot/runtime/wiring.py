@@ -49,6 +49,7 @@ from bot.services import (
     Covers,
     Declaring,
     EngineWatch,
+    EscalationPolicies,
     Fairness,
     FollowUps,
     Handoffs,
@@ -160,7 +161,8 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
     people = People(db, slack, clock, settings.team_timezone)
     rotations = Rotations(settings, db, clock, outbox, people, background)
     contacts = Contacts(settings, db, clock, outbox)
-    paging = Paging(settings, db, clock, outbox, rotations, people, contacts)
+    policies = EscalationPolicies(settings, db, clock, rotations)
+    paging = Paging(settings, db, clock, outbox, rotations, people, contacts, policies)
     tracker_out = TrackerOut(tuple(trackers or ()), outbox)
     working = Working(settings, db, clock, outbox, rotations, paging, tracker_out)
     declaring = Declaring(db, clock, outbox, paging, tracker_out)
@@ -197,7 +199,7 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                     covers=covers, usergroups=usergroups, fairness=Fairness(db, clock, rotations, people),
                     capture=Capture(settings, db, clock, lambda: slack.team_url), follow_ups=follow_ups,
                     watch=EngineWatch(settings, db, clock, background), contacts=contacts,
-                    ack_links=AckLinks(db, working))
+                    ack_links=AckLinks(db, working), policies=policies)
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,

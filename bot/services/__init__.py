@@ -15,6 +15,7 @@ from bot.services.clicks import Click, Clicks
 from bot.services.contacts import Contacts
 from bot.services.covers import Covers
 from bot.services.declaring import Declaring
+from bot.services.escalations import EscalationPolicies
 from bot.services.fairness import Fairness
 from bot.services.follow_ups import FollowUps
 from bot.services.handoffs import Handoffs
@@ -59,9 +60,10 @@ class Services:
     watch: EngineWatch
     contacts: Contacts
     ack_links: AckLinks
+    policies: EscalationPolicies
 
 
 __all__ = ["AckLinks", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers", "Declared",
-           "Declaring", "Detail", "EngineWatch", "Fairness", "FollowUps", "Handoffs", "Heartbeats", "IssueEvents",
-           "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders", "Resolution", "RotationPlan",
-           "Rotations", "Services", "Storms", "UserError", "UserGroups", "Working"]
+           "Declaring", "Detail", "EngineWatch", "EscalationPolicies", "Fairness", "FollowUps", "Handoffs",
+           "Heartbeats", "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders",
+           "Resolution", "RotationPlan", "Rotations", "Services", "Storms", "UserError", "UserGroups", "Working"]

@@ -8,8 +8,8 @@ each step is sent once. Acknowledging stops every live page of the incident.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -20,85 +20,79 @@ from bot.db import repo
 from bot.db.models import Incident, Page
 from bot.delivery.kinds import Kind, channel_lane, user_lane
 from bot.domain.errors import UserError
+from bot.domain.escalation import Next, Paged, Policy, next_pages, page_wait, policy_from_json, policy_json
 from bot.domain.incident import Priority, incident_ref
-from bot.domain.rotation import ROLES, Role
+from bot.domain.rotation import Role
 from bot.services.contacts import Contacts
+from bot.services.escalations import EscalationPolicies
 from bot.services.outbox import Outbox
 from bot.services.people import People
 from bot.services.rotations import Rotations
 
 
-@dataclass(frozen=True)
-class Target:
-    role: str  # primary, secondary, tertiary, person or channel
-    user_id: str | None
-    channel: str | None
-    note: str = ""
-
-
 class Paging:
     """`rotations`: who is on call; `people`: whose business hours it is (P1s page the first inside them);
-    `contacts`: how each page reaches its person (their rules: Slack, SMS, push, email, each at its delay)."""
+    `contacts`: how each page reaches its person (their rules: Slack, SMS, push, email, each at its delay);
+    `policies`: the steps a chain walks (the rotation's escalation policy, else the seeds' chain)."""
 
     def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, outbox: Outbox,
-                 rotations: Rotations, people: People, contacts: Contacts) -> None:
+                 rotations: Rotations, people: People, contacts: Contacts, policies: EscalationPolicies) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
-        self.rotations, self.people, self.contacts = rotations, people, contacts
+        self.rotations, self.people, self.contacts, self.policies = rotations, people, contacts, policies
 
     # -- choosing whom to page ----------------------------------------------------------------------------
 
-    def next_target(self, session: Session, incident: Incident, chain: list[Page], start: str,
-                    now: datetime) -> Target | None:
-        """The next person in the chain not yet paged; for P1s the first of them inside business hours.
+    def _policy_of(self, session: Session, incident: Incident, chain: list[Page]) -> Policy:
+        """The chain's own snapshot; a new chain takes the rotation's policy now; a chain from before policies
+        walks the seeds' chain."""
+        if chain:
+            return policy_from_json(chain[0].policy) if chain[0].policy else self.policies.default(incident.priority)
+        return self.policies.for_incident(session, incident)
 
-        After the people comes `@here` in the rotation's channel; after that, nothing.
-        """
-        if any(p.target_role == "channel" for p in chain):
-            return None
-        paged = {p.target_user_id for p in chain if p.target_user_id}
+    def _next(self, session: Session, incident: Incident, chain: list[Page], start: str,
+              now: datetime) -> tuple[Policy, Next] | None:
+        """What the chain pages next (bot/domain/escalation.py), or None when it has run out. The channel step
+        needs the rotation's channel: an incident without a rotation has none."""
+        policy = self._policy_of(session, incident, chain)
         oncall = self.rotations.on_call_for(session, incident, now)
-        candidates: list[tuple[str, str]] = []
-        first_role = 0
-        if start in Role._value2member_map_:
-            first_role = ROLES.index(Role(start))
-        else:
-            candidates.append(("person", start))
-        if oncall:
-            candidates += [(role.value, user) for role, user in oncall.chain if ROLES.index(role) >= first_role]
-        seen: set[str] = set()
-        fresh = []
-        for role, user in candidates:
-            if user not in paged and user not in seen:
-                seen.add(user)
-                fresh.append((role, user))
-        if fresh:
-            if incident.priority == Priority.P0.value or (not chain and start not in Role._value2member_map_):
-                return Target(fresh[0][0], fresh[0][1], None)
-            zones = self.people.timezones(session, [u for _, u in fresh])
-            inside = [(r, u) for r, u in fresh if self.rotations.working_time.is_open(now, zones[u])]
-            skipped = [u for _, u in fresh[: fresh.index(inside[0])]] if inside else []
-            if inside:
-                note = (f"skipped {', '.join(f'<@{u}>' for u in skipped)} (outside business hours)"
-                        if skipped else "")
-                return Target(inside[0][0], inside[0][1], None, note)
-            return Target(fresh[0][0], fresh[0][1], None, "everyone is outside business hours; paging all the same")
-        rotation = repo.rotations.rotation_of(session=session, incident=incident)
-        if rotation:
-            return Target("channel", None, rotation.channel_id, "nobody acknowledged")
-        return None
+        holders = dict(oncall.chain) if oncall else {}  # (someone holding two roles: paged for the first only)
+        inside = None
+        if incident.priority != Priority.P0.value:
+            def inside(user: str) -> bool:
+                zone = self.people.timezones(session, [user])[user]
+                return self.rotations.working_time.is_open(now, zone)
+        paged = [Paged(p.policy_round, p.target_user_id) for p in chain]
+        nxt = next_pages(policy, paged, start=start, holders=holders, p1_inside=inside)
+        if nxt is None or (nxt.channel and incident.rotation_id is None):
+            return None
+        return policy, nxt
+
+    def _store_pages(self, session: Session, incident: Incident, chain_no: int, step: int, start: str,
+                     policy: Policy, nxt: Next, now: datetime, paged_by: str | None) -> list[Page]:
+        """One page per person of the step (a group's members each get their own), or one to the channel."""
+        channel = None
+        if nxt.channel:
+            channel = repo.rotations.rotation_of(session=session, incident=incident).channel_id
+        snapshot = policy_json(policy)
+        pages = []
+        for offset, user in enumerate(nxt.users or (None,)):
+            page = Page(incident_id=incident.id, chain=chain_no, step=step + offset, start=start,
+                        target_role=nxt.role, target_user_id=user, target_channel=channel,
+                        note=nxt.note if offset == 0 else "", paged_by=paged_by, created_at=now, policy=snapshot,
+                        policy_round=nxt.round, policy_step=nxt.step, wait_seconds=nxt.seconds)
+            session.add(page)
+            self._queue_page(session, incident, page, now)
+            pages.append(page)
+        return pages
 
     def start_chain(self, session: Session, incident: Incident, now: datetime, *, start: str = Role.PRIMARY.value,
                     paged_by: str | None = None) -> Page | None:
-        """Store the first page of a new chain (delivered after the transaction commits)."""
-        target = self.next_target(session, incident, [], start, now)
-        if target is None:
+        """Store the first page(s) of a new chain (delivered after the transaction commits); returns the first."""
+        found = self._next(session, incident, [], start, now)
+        if found is None:
             return None
-        page = Page(incident_id=incident.id, chain=repo.pages.last_chain(session=session, incident_id=incident.id) + 1,
-                    step=0, start=start, target_role=target.role, target_user_id=target.user_id,
-                    target_channel=target.channel, note=target.note, paged_by=paged_by, created_at=now)
-        session.add(page)
-        self._queue_page(session, incident, page, now)
-        return page
+        chain_no = repo.pages.last_chain(session=session, incident_id=incident.id) + 1
+        return self._store_pages(session, incident, chain_no, 0, start, *found, now, paged_by)[0]
 
     # -- delivering: each page is a delivery in its recipient's lane ------------------------------------
 
@@ -131,7 +125,7 @@ class Paging:
         moved = 0
         for page, incident, since, states in [(p, i, p.sent_at, ("waiting",)) for p, i in waiting] + \
                 [(p, i, p.created_at, ("queued",)) for p, i in unreached]:
-            if now - since < self.settings.escalation_timeout(incident.priority):
+            if now - since < page_wait(page.wait_seconds, self.settings.escalation_timeout(incident.priority)):
                 continue
             if self._escalate(page.id, actor=None, states=states):
                 moved += 1
@@ -170,30 +164,33 @@ class Paging:
                 self._check_escalation(page, incident, actor, self.settings.admins)
             if not repo.pages.claim_escalation(session=session, page_id=page_id, now=now, states=states):
                 return None
-            if not incident.status.is_open or page.target_role == "channel":
+            repo.pages.claim_chain(session=session, incident_id=incident.id, chain=page.chain, now=now)  # (a
+            # group's other members, paged with this page, are passed on with it)
+            if not incident.status.is_open:
                 session.commit()
                 return None
             chain = repo.pages.pages_of(session=session, incident_id=incident.id, chain=page.chain)
-            target = self.next_target(session, incident, chain, page.start, now)
-            who = f"<@{page.target_user_id}>" if page.target_user_id else "nobody"
+            found = self._next(session, incident, chain, page.start, now)
             if reason is None and actor:
                 reason = f"<@{actor}> escalated"
             elif reason is None:
-                minutes = int(self.settings.escalation_timeout(incident.priority).total_seconds() // 60)
-                reason = f"{who} did not acknowledge within {minutes} min"
-            if target is None:
-                repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor,
-                                        kind="escalated", text=f"{reason}; there is nobody left to page")
+                wait = page_wait(page.wait_seconds, self.settings.escalation_timeout(incident.priority))
+                reason = (f"<@{page.target_user_id}> did not acknowledge within {wait_words(wait)}"
+                          if page.target_user_id else
+                          f"nobody acknowledged @here in <#{page.target_channel}> within {wait_words(wait)}")
+            if found is None:
+                if page.target_role != "channel":
+                    repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor,
+                                            kind="escalated", text=f"{reason}; there is nobody left to page")
                 session.commit()
                 return None
-            nxt = Page(incident_id=incident.id, chain=page.chain, step=page.step + 1, start=page.start,
-                       target_role=target.role, target_user_id=target.user_id, target_channel=target.channel,
-                       note=target.note, paged_by=actor, created_at=now)
-            session.add(nxt)
-            self._queue_page(session, incident, nxt, now)
-            whom = f"<@{target.user_id}>" if target.user_id else f"@here in <#{target.channel}>"
+            policy, target = found
+            pages = self._store_pages(session, incident, page.chain, max(p.step for p in chain) + 1, page.start,
+                                      policy, target, now, actor)
+            nxt = pages[0]
+            again = " (the policy again)" if target.round > page.policy_round else ""
             repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=actor, kind="escalated",
-                                    text=f"{reason}; escalating to {whom}")
+                                    text=f"{reason}; escalating to {_whom_all(pages)}{again}")
             try:
                 session.commit()
             except IntegrityError:  # another process took this step
@@ -211,3 +208,14 @@ class Paging:
                 raise UserError("That page no longer exists.")
             incident = repo.incidents.incident_by_id(session=session, incident_id=page.incident_id)
         return page, incident.number
+
+
+def _whom_all(pages: Sequence[Page]) -> str:
+    if pages[0].target_channel and not pages[0].target_user_id:
+        return f"@here in <#{pages[0].target_channel}>"
+    return ", ".join(f"<@{p.target_user_id}>" for p in pages)
+
+
+def wait_words(wait: timedelta) -> str:
+    seconds = int(wait.total_seconds())
+    return f"{seconds // 60} min" if seconds % 60 == 0 or seconds >= 120 else f"{seconds} s"

@@ -144,6 +144,11 @@ class SlackGateway:
         response = await self.client.usergroups_list(include_disabled=True)
         return next((g for g in response.get("usergroups") or [] if g.get("handle") == handle), None)
 
+    async def usergroup_members(self, group_id: str) -> list[str]:
+        """Who is in the user group now (usergroups.users.list)."""
+        response = await self.client.usergroups_users_list(usergroup=group_id)
+        return list(response.get("users") or [])
+
     async def create_usergroup(self, handle: str, name: str, description: str) -> str:
         response = await self.client.usergroups_create(name=name, handle=handle, description=description)
         return response["usergroup"]["id"]

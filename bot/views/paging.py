@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.db.models import Incident, Page
+from bot.domain.escalation import page_wait
 from bot.domain.incident import incident_ref
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.text import date_token, escape
@@ -32,7 +33,7 @@ def page_dm(incident: Incident, page: Page, timeout: timedelta) -> tuple[str, li
     ref = incident_ref(incident.number)
     line = (f":rotating_light: You are paged{_role(page)} for {PRIORITY_EMOJI[priority]} *{ref}* ({priority.value}): "
             f"{escape(incident.title)}")
-    minutes = max(int(timeout.total_seconds() // 60), 1)
+    minutes = max(int(page_wait(page.wait_seconds, timeout).total_seconds() // 60), 1)
     details = [f"Join {where(incident)}." if incident.channel_id else "Its channel is being set up.",
                f"Acknowledge within {minutes} min or it escalates."]
     if page.paged_by:
@@ -86,7 +87,8 @@ def paging_line(pages: Sequence[Page], timeout: timedelta) -> str | None:
         whom = f"<@{page.target_user_id}>" if page.target_user_id else f"@here in <#{page.target_channel}>"
         line = f":pager: Paging {whom}{_role(page).replace('*', '')}"
         if page.sent_at and page.target_user_id:
-            line += f" — escalates {date_token(page.sent_at + timeout, '{time}')} if nobody acknowledges"
+            line += (f" — escalates {date_token(page.sent_at + page_wait(page.wait_seconds, timeout), '{time}')} if "
+                     "nobody acknowledges")
         return line
     acked = [p for p in pages if p.acknowledged_by]
     if acked:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -15,13 +15,18 @@ from bot.db.repo._shared import _OUTBOX, OPEN_STATUS_VALUES
 def overdue_counts(*, session: Session, before: datetime, unanswered_p0: datetime,
                    unanswered_p1: datetime) -> dict[str, int]:
     """What the tick should have done by `before` and has not (bot/services/watch.py): escalations (pages still
-    waiting that were sent before `unanswered_p0`/`_p1`: `before` less their timeout), reminders (incidents whose
+    waiting past their step's wait before `before`; pages from before policies: sent before `unanswered_p0`/`_p1`,
+    `before` less their priority's timeout), reminders (incidents whose
     next due moment passed, or changed and never looked at again), and deliveries never tried whose lane is not
     held by one Slack keeps refusing."""
+    by_priority = sa.or_(sa.and_(Incident.priority == "P0", col(Page.sent_at) < unanswered_p0),
+                         sa.and_(Incident.priority != "P0", col(Page.sent_at) < unanswered_p1))
     escalations = session.exec(select(sa.func.count()).select_from(Page).join(
-        Incident, col(Incident.id) == Page.incident_id).where(Page.state == "waiting", sa.or_(
-            sa.and_(Incident.priority == "P0", col(Page.sent_at) < unanswered_p0),
-            sa.and_(Incident.priority != "P0", col(Page.sent_at) < unanswered_p1)))).one()
+        Incident, col(Incident.id) == Page.incident_id).where(Page.state == "waiting", col(Page.wait_seconds).is_(None),
+                                                               by_priority)).one()
+    escalations += sum(1 for sent_at, wait in session.exec(select(Page.sent_at, Page.wait_seconds).where(
+        Page.state == "waiting", col(Page.wait_seconds).is_not(None), col(Page.sent_at) < before))
+        if sent_at + timedelta(seconds=wait) < before)  # each page its own step's wait (escalation policies)
     live = col(Incident.status).in_(OPEN_STATUS_VALUES)
     reminders = session.exec(select(sa.func.count()).select_from(Incident).where(live, sa.or_(
         sa.and_(Incident.next_due_at != RECHECK, col(Incident.next_due_at) < before),

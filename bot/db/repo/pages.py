@@ -64,6 +64,14 @@ def claim_escalation(*, session: Session, page_id: int, now: datetime,
     return result.rowcount == 1
 
 
+def claim_chain(*, session: Session, incident_id: int, chain: int, now: datetime) -> int:
+    """The chain's other live pages move on with the one escalated (a group's members, paged together)."""
+    result = session.exec(sa.update(Page).where(col(Page.incident_id) == incident_id, col(Page.chain) == chain,
+                                                col(Page.state).in_(("queued", "waiting")))
+                          .values(state="done", escalated_at=now))
+    return result.rowcount
+
+
 def stop_pages(*, session: Session, incident_id: int, now: datetime, user_id: str | None,
                chain: int | None = None, via: str | None = None) -> list[tuple[str | None, str | None]]:
     """Acknowledged (or the incident is over): every page still live is done, in one conditional write — a page

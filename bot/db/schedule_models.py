@@ -1,0 +1,27 @@
+"""The tables of schedules beyond the seeds' shape (SPEC § Schedules and escalation policies): a rotation's
+escalation policies.
+
+A policy is stored as the JSON of bot/domain/escalation.py (group members resolved when it was set); each page
+keeps its own copy, so editing a policy never changes pages already sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from bot.db.columns import timestamp
+
+
+class EscalationPolicy(SQLModel, table=True):
+    """`rotation escalation <name> [P0|P1] <steps>`: no row for a priority means the seeds' chain."""
+
+    __tablename__ = "escalation_policy"
+
+    rotation_id: int = Field(foreign_key="rotation.id", primary_key=True)
+    priority: str = Field(primary_key=True, max_length=2)
+    policy: str = Field(sa_type=sa.Text)
+    set_by: str = Field(max_length=32)
+    set_at: datetime = Field(sa_column=timestamp(nullable=False))

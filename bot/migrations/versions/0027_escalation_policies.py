@@ -1,0 +1,43 @@
+"""escalation_policy, page.policy/policy_round/policy_step/wait_seconds: each rotation's own escalation steps per
+priority, and each page's copy of the policy its chain started with
+
+Revision ID: 0027
+Revises: 0026
+Create Date: 2026-12-06
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from bot.db.columns import UTCDateTime
+
+revision = '0027'
+down_revision = '0026'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'escalation_policy',
+        sa.Column('rotation_id', sa.Integer(), nullable=False),
+        sa.Column('priority', sa.String(length=2), nullable=False),
+        sa.Column('policy', sa.Text(), nullable=False),
+        sa.Column('set_by', sa.String(length=32), nullable=False),
+        sa.Column('set_at', UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['rotation_id'], ['rotation.id']),
+        sa.PrimaryKeyConstraint('rotation_id', 'priority'),
+    )
+    with op.batch_alter_table('page') as batch:
+        batch.add_column(sa.Column('policy', sa.Text(), nullable=True))
+        batch.add_column(sa.Column('policy_round', sa.Integer(), server_default='0', nullable=False))
+        batch.add_column(sa.Column('policy_step', sa.Integer(), nullable=True))
+        batch.add_column(sa.Column('wait_seconds', sa.Integer(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('page') as batch:
+        batch.drop_column('wait_seconds')
+        batch.drop_column('policy_step')
+        batch.drop_column('policy_round')
+        batch.drop_column('policy')
+    op.drop_table('escalation_policy')
