@@ -24,7 +24,7 @@ WORKING = WorkingTime(time(9), time(17), frozenset(range(5)))
 def figures(**facts):
     defaults = {"since": ORIGIN, "until": ORIGIN + timedelta(weeks=3), "handoff": UTC_TUESDAY_10,
                 "origin": ORIGIN, "rosters": [RosterVersion(ORIGIN, ("A", "B", "C"))], "overrides": [],
-                "swaps": [], "pages": [], "covers": [], "zone_of": lambda _user: UTC, "working": WORKING.is_open}
+                "swaps": [], "pages": [], "covers": [], "working": lambda _user, moment: WORKING.is_open(moment, UTC)}
     return {load.user: load for load in fairness(**{**defaults, **facts})}
 
 
@@ -65,7 +65,8 @@ def test_pages_at_night_in_the_paged_persons_own_timezone_and_the_median_to_ackn
              PageFact("A", monday_8_utc + timedelta(hours=1), monday_8_utc + timedelta(hours=1, minutes=10), "A"),
              PageFact("A", monday_8_utc + timedelta(hours=2), None, None),
              PageFact("B", monday_8_utc, monday_8_utc + timedelta(minutes=3), "C")]
-    berlin = figures(pages=pages, zone_of=lambda user: ZoneInfo("Europe/Berlin") if user == "A" else UTC)
+    berlin = figures(pages=pages, working=lambda user, moment: WORKING.is_open(
+        moment, ZoneInfo("Europe/Berlin") if user == "A" else UTC))
     assert (berlin["A"].pages, berlin["A"].night_pages) == (3, 0)
     assert berlin["A"].median_acknowledge == timedelta(minutes=6)
     assert (berlin["B"].pages, berlin["B"].night_pages, berlin["B"].median_acknowledge) == (1, 1, None)

@@ -1,5 +1,5 @@
 """The tables of schedules beyond the seeds' shape (SPEC § Schedules and escalation policies): a rotation's
-escalation policies.
+escalation policies, and the public holidays each person keeps (`me holidays`).
 
 A policy is stored as the JSON of bot/domain/escalation.py (group members resolved when it was set); each page
 keeps its own copy, so editing a policy never changes pages already sent.
@@ -24,4 +24,15 @@ class EscalationPolicy(SQLModel, table=True):
     priority: str = Field(primary_key=True, max_length=2)
     policy: str = Field(sa_type=sa.Text)
     set_by: str = Field(max_length=32)
+    set_at: datetime = Field(sa_column=timestamp(nullable=False))
+
+
+class PersonHolidays(SQLModel, table=True):
+    """`me holidays <code|none>`: whose public holidays are a person's days off. No row: the team's (HOLIDAYS);
+    `none`: no holidays at all (a person abroad whose days off are not the team's)."""
+
+    __tablename__ = "person_holidays"
+
+    user_id: str = Field(primary_key=True, max_length=32)
+    calendar: str = Field(max_length=24)
     set_at: datetime = Field(sa_column=timestamp(nullable=False))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 
 from bot.domain.errors import UserError
 from bot.domain.rotation import ROLES, Handoff, Override, Role, Swap, on_call
@@ -75,8 +75,8 @@ def _roster_at(versions: Sequence[RosterVersion], moment: datetime) -> tuple[str
 
 def fairness(*, since: datetime, until: datetime, handoff: Handoff, origin: datetime,
              rosters: Sequence[RosterVersion], overrides: Sequence[Override], swaps: Sequence[Swap],
-             pages: Sequence[PageFact], covers: Sequence[CoverFact], zone_of: Callable[[str], tzinfo],
-             working: Callable[[datetime, tzinfo], bool]) -> list[Load]:
+             pages: Sequence[PageFact], covers: Sequence[CoverFact],
+             working: Callable[[str, datetime], bool]) -> list[Load]:
     """Every roster member of the period (zeros included) and everyone who held a role, was paged or covered in
     [since, until), most hours on call first. A shift counts
     for whoever held its role for more than half of the part of it inside the window."""
@@ -106,7 +106,7 @@ def fairness(*, since: datetime, until: datetime, handoff: Handoff, origin: date
             continue
         paged = load(page.user)
         paged.pages += 1
-        if not working(page.sent_at, zone_of(page.user)):
+        if not working(page.user, page.sent_at):
             paged.night_pages += 1
         if page.acknowledged_at and page.acknowledged_by == page.user:
             paged.acknowledge_times.append(page.acknowledged_at - page.sent_at)

@@ -23,6 +23,12 @@ class HolidayCalendar:
     def __contains__(self, day: object) -> bool:
         return isinstance(day, date) and day in _days(self.country, self.subdivision, day.year)
 
+    @classmethod
+    def from_code(cls, code: str) -> HolidayCalendar:
+        """A code stored after parse_calendar checked it."""
+        country, _, subdivision = code.partition("-")
+        return cls(country, subdivision or None)
+
     def between(self, first: date, last: date) -> list[date]:
         """The holidays from `first` to `last`, both included, in order."""
         return sorted(d for year in range(first.year, last.year + 1)

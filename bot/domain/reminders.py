@@ -54,12 +54,13 @@ class IncidentFacts:
     p0_since: datetime | None
     commander_id: str | None
     commander_tz: tzinfo | None = None
+    commander_hours: WorkingTime | None = None  # with their own holidays (`me holidays`); None: the team's
 
 
-def facts_of(row, commander_tz: tzinfo | None = None) -> IncidentFacts:
+def facts_of(row, commander_tz: tzinfo | None = None, commander_hours: WorkingTime | None = None) -> IncidentFacts:
     """The facts of a stored incident (or a row of its columns) the rules read."""
     return IncidentFacts(row.id, Priority(row.priority), Status(row.status), row.created_at, row.last_update_at,
-                         row.p0_since, row.commander_id, commander_tz)
+                         row.p0_since, row.commander_id, commander_tz, commander_hours)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def heading_home_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due
     tz = facts.commander_tz or policy.team_tz
     local_day = now.astimezone(tz).date()
     for day in (local_day, local_day - timedelta(days=1)):
-        window = policy.hours.window(day, tz)
+        window = (facts.commander_hours or policy.hours).window(day, tz)
         if window is None:
             continue
         _, ends = window
@@ -184,7 +185,8 @@ def next_due(facts: IncidentFacts, now: datetime, policy: Policy) -> datetime | 
     except ValueError:  # no working hours in a week: business-time targets never come
         pass
     if facts.commander_id:
-        moments.append(_next_home_window(now, facts.commander_tz or policy.team_tz, policy.hours))
+        moments.append(_next_home_window(now, facts.commander_tz or policy.team_tz,
+                                         facts.commander_hours or policy.hours))
     later = [m for m in moments if m is not None and m > now]
     return min(later) if later else None
 

@@ -176,7 +176,9 @@ async def _rotation(r: Request) -> None:
 
 
 async def _me(r: Request) -> None:
-    await r.ack(text=await r.call(contacts.me, r.parts.services.contacts, r.rotations, r.line.args, r.user))
+    services = r.parts.services
+    await r.ack(text=await r.call(contacts.me, services.contacts, r.rotations, services.people, r.settings.holidays,
+                                  r.line.args, r.user))
 
 
 async def _handoff(r: Request) -> None:

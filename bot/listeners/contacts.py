@@ -1,23 +1,28 @@
 """`/incident me …`: a person's own settings — contact methods beyond Slack (`me contact add|verify|test|remove`,
-`me contacts`), the rules pages follow (`me rules`), calendar links (`me feed-reset`) — and the App Home's Test and
+`me contacts`), the rules pages follow (`me rules`), whose public holidays are theirs (`me holidays`), calendar
+links (`me feed-reset`) — and the App Home's Test and
 Remove buttons on a contact method. The answer is only ever for the person who asked."""
 
 from __future__ import annotations
 
 from bot.domain.errors import UserError
+from bot.domain.holidays import HolidayCalendar
 from bot.listeners import after_ack, off_loop, rotation_commands, say_privately, wired
 from bot.listeners.home import publish_home
-from bot.services import Contacts, Rotations
+from bot.services import Contacts, People, Rotations
 from bot.views.contacts import contacts_text
 
 ME_USAGE = ("Use `/incident me contact add <sms|push|email> <address>`, `me contact verify <code>`, "
             "`me contact test [kind]`, `me contact remove <kind>`, `me contacts`, `me rules <method> <delay>, …` "
-            "or `me feed-reset`.")
+            "`me holidays <DE-BY|US-CA|…|none|team>` or `me feed-reset`.")
 
 
-def me(contacts: Contacts, rotations: Rotations, args: str, user: str) -> str:
+def me(contacts: Contacts, rotations: Rotations, people: People, team_holidays: HolidayCalendar | None, args: str,
+       user: str) -> str:
     verb, _, rest = args.strip().partition(" ")
     verb, rest = verb.lower(), rest.strip()
+    if verb == "holidays" and len(rest.split()) <= 1:
+        return people.holidays(user, rest, team_holidays)
     if verb == "feed-reset":
         return rotation_commands.me(rotations, args, user)
     if verb == "contacts" and not rest:

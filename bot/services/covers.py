@@ -88,9 +88,9 @@ class Covers:
             session.flush()
             self._queue_message(session, locked, cover, Kind.COVER_POST, now)
             others = [m for m in members if m != requester]
-            zones = self.people.timezones(session, others)
+            working = self.people.working_now(session, others, now, self.rotations.working_time)
             for member in others:  # asked once, now, if it is their working day: nobody is woken for it
-                if self.rotations.working_time.is_open(now, zones[member]):
+                if working[member]:
                     self._dm(session, member, views.asked(cover, rotation.name, rotation.channel_id), now)
             commit_once(session, request_key)
         self.outbox.flush_later()

@@ -42,7 +42,9 @@ class Fairness:
                                                            until=until) if p.target_user_id and p.sent_at]
             covers = [CoverFact(c.requester, c.taken_by, c.starts_at) for c in repo.covers.covers_taken_between(
                 session=session, rotation_id=rotation.id, since=since, until=until) if c.taken_by]
-            zones = self.people.timezones(session, sorted({p.user for p in pages}))
+            paged = sorted({p.user for p in pages})
+            zones = self.people.timezones(session, paged)
+            hours = self.people.working_times(session, paged, self.rotations.working_time)
         return fairness(since=since, until=until, handoff=handoff, origin=rotation.created_at, rosters=versions,
                         overrides=overrides, swaps=swaps, pages=pages, covers=covers,
-                        zone_of=lambda user: zones[user], working=self.rotations.working_time.is_open)
+                        working=lambda user, moment: hours[user].is_open(moment, zones[user]))

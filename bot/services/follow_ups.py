@@ -192,14 +192,16 @@ class FollowUps:
         now = self.clock.now()
         with self.db.reading() as session:
             overdue = repo.follow_ups.overdue_follow_ups(session=session, before=(now + timedelta(days=1)).date())
-            zones = self.people.timezones(session, sorted({item.owner for item, _ in overdue if item.owner}))
+            owners = sorted({item.owner for item, _ in overdue if item.owner})
+            zones = self.people.timezones(session, owners)
+            hours = self.people.working_times(session, owners, self.rotations.working_time)
         sent = 0
         for item, number in overdue:
             if not is_user_id(item.owner):
                 continue
             zone = zones[item.owner]
             today = now.astimezone(zone).date()
-            if not item.due_on < today or not self.rotations.working_time.is_open(now, zone):
+            if not item.due_on < today or not hours[item.owner].is_open(now, zone):
                 continue
             with self.db.session() as session:
                 if not repo.reminders.notice_once(session=session, key=f"follow-up:{item.id}:{today.isoformat()}",

@@ -58,9 +58,8 @@ class Paging:
         holders = dict(oncall.chain) if oncall else {}  # (someone holding two roles: paged for the first only)
         inside = None
         if incident.priority != Priority.P0.value:
-            def inside(user: str) -> bool:
-                zone = self.people.timezones(session, [user])[user]
-                return self.rotations.working_time.is_open(now, zone)
+            def inside(user: str) -> bool:  # their timezone, their holidays (`me holidays`)
+                return self.people.working_now(session, [user], now, self.rotations.working_time)[user]
         paged = [Paged(p.policy_round, p.target_user_id) for p in chain]
         nxt = next_pages(policy, paged, start=start, holders=holders, p1_inside=inside)
         if nxt is None or (nxt.channel and incident.rotation_id is None):

@@ -1,5 +1,6 @@
 """People as Slack knows them, learnt from `users.info` now and then: their timezones, so business hours are each
-person's own, and their names and pictures, so the web shows people, not ids."""
+person's own, and their names and pictures, so the web shows people, not ids. And the public holidays each person
+keeps (`me holidays`), so a holiday is a day off for whoever has it, not for the whole team."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.errors import SlackApiError
@@ -17,6 +19,8 @@ from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.db import repo
+from bot.domain.business_hours import WorkingTime
+from bot.domain.holidays import HolidayCalendar, parse_calendar
 from bot.slack.gateway import TRANSPORT_ERRORS, SlackGateway, SlackUser, slack_error, transient
 
 log = logging.getLogger(__name__)
@@ -92,6 +96,33 @@ class People:
                     zones[user] = ZoneInfo(person.tz)
         return zones
 
+    def working_times(self, session: Session, users: Sequence[str], team: WorkingTime) -> dict[str, WorkingTime]:
+        """Each person's business hours: the team's days and hours, with the public holidays they chose (`me
+        holidays`), else the team's (HOLIDAYS)."""
+        chosen = repo.schedules.calendars_of(session=session, user_ids=sorted(set(users)))
+        return {user: team if user not in chosen else replace(team, holidays=_calendar(chosen[user]))
+                for user in users}
+
+    def working_now(self, session: Session, users: Sequence[str], now: datetime,
+                    team: WorkingTime) -> dict[str, bool]:
+        """Whether it is each person's business hours at `now`: their timezone, their holidays."""
+        zones, hours = self.timezones(session, users), self.working_times(session, users, team)
+        return {user: hours[user].is_open(now, zones[user]) for user in users}
+
+    def holidays(self, user: str, text: str, team: HolidayCalendar | None) -> str:
+        """`me holidays [<country[-subdivision]>|none|team]`: shows, or sets, whose public holidays are the
+        person's days off. Setting the same twice is the same answer (no replay key needed)."""
+        word = text.strip()
+        with self.db.session() as session:
+            if word:
+                calendar = None if word.lower() in ("team", "default") else \
+                    "none" if word.lower() == "none" else parse_calendar(word).code
+                repo.schedules.set_calendar(session=session, user_id=user, calendar=calendar, now=self.clock.now())
+                session.commit()
+            chosen = repo.schedules.calendars_of(session=session, user_ids=[user]).get(user)
+            zone = self.timezones(session, [user])[user]
+        return _holidays_text(chosen, team, self.clock.now().astimezone(zone).date(), changed=bool(word))
+
     async def refresh_now_and_then(self) -> int:
         """From the tick: look for stale timezones every ten minutes, not every tick."""
         now = self.clock.now()
@@ -138,3 +169,22 @@ class People:
                 session.commit()
             except IntegrityError:  # another replica stored this person a moment ago: same answer
                 session.rollback()
+
+
+def _calendar(code: str) -> HolidayCalendar | None:
+    return None if code == "none" else HolidayCalendar.from_code(code)
+
+
+def _holidays_text(chosen: str | None, team: HolidayCalendar | None, today: date, changed: bool) -> str:
+    calendar = team if chosen is None else _calendar(chosen)
+    whose = ("the team's" + (f" (`{team.code}`)" if team else ", and the team keeps none")) if chosen is None else \
+        "none" if calendar is None else f"`{calendar.code}`"
+    lines = [f"{'Done: your' if changed else 'Your'} public holidays are {whose}."]
+    if calendar is not None:
+        upcoming = calendar.between(today, today + timedelta(days=366))[:4]
+        if upcoming:
+            lines.append("Next: " + ", ".join(day.strftime("%a %Y-%m-%d") for day in upcoming) + ".")
+    lines.append("A holiday is not a business day for you: a P1 pages the next firefighter whose business hours it "
+                 "is; heading-home nudges and follow-up reminders wait for your next working day; a cover "
+                 "request does not DM you. `/incident me holidays <DE-BY|US-CA|…>`, `none` or `team`.")
+    return "\n".join(lines)

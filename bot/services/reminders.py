@@ -67,8 +67,11 @@ class Reminders:
         return found
 
     def _facts_of(self, session: Session, rows: list) -> list[rules.IncidentFacts]:
-        zones = self.people.timezones(session, sorted({r.commander_id for r in rows if r.commander_id}))
-        return [rules.facts_of(row, zones.get(row.commander_id) if row.commander_id else None) for row in rows]
+        commanders = sorted({r.commander_id for r in rows if r.commander_id})
+        zones = self.people.timezones(session, commanders)
+        hours = self.people.working_times(session, commanders, self.rotations.working_time)
+        return [rules.facts_of(row, zones.get(row.commander_id), hours.get(row.commander_id)) if row.commander_id
+                else rules.facts_of(row) for row in rows]
 
     def _handoffs_due(self, rotations: list[Rotation], now: datetime) -> list[tuple[Due, int | None, int | None]]:
         return [(due, None, rotation.id) for rotation in rotations

@@ -1,5 +1,5 @@
 """escalation_policy, page.policy/policy_round/policy_step/wait_seconds: each rotation's own escalation steps per
-priority, and each page's copy of the policy its chain started with
+priority, and each page's copy of the policy its chain started with; person_holidays: `me holidays`
 
 Revision ID: 0027
 Revises: 0026
@@ -27,6 +27,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['rotation_id'], ['rotation.id']),
         sa.PrimaryKeyConstraint('rotation_id', 'priority'),
     )
+    op.create_table(
+        'person_holidays',
+        sa.Column('user_id', sa.String(length=32), nullable=False),
+        sa.Column('calendar', sa.String(length=24), nullable=False),
+        sa.Column('set_at', UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('user_id'),
+    )
     with op.batch_alter_table('page') as batch:
         batch.add_column(sa.Column('policy', sa.Text(), nullable=True))
         batch.add_column(sa.Column('policy_round', sa.Integer(), server_default='0', nullable=False))
@@ -40,4 +47,5 @@ def downgrade() -> None:
         batch.drop_column('policy_step')
         batch.drop_column('policy_round')
         batch.drop_column('policy')
+    op.drop_table('person_holidays')
     op.drop_table('escalation_policy')
