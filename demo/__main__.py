@@ -1,7 +1,8 @@
 """`python -m demo` (`make demo`): plays the story of demo/story.py against a fake Slack and prints what people saw.
 
 Exit status 0 when the story was told; 1 when the demo could not go on (the reason on stderr). Either way, the fake
-Slack and the bot it started are stopped before it exits (Ctrl-C and SIGTERM too).
+Slack and the bot it started, and bob's phone (a receiver in this process), are stopped before it exits (Ctrl-C and
+SIGTERM too).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ def _progress(line: str) -> None:
 
 async def _keep(demo: Demo, transcript: Transcript) -> None:
     print(render(transcript), flush=True)
-    _progress(f"the bot ({demo.bot.url}) and the fake Slack ({demo.fake.url}/_calls?full=1) keep running: "
-              "Ctrl-C ends both")
+    _progress(f"the bot ({demo.bot.url}), the fake Slack ({demo.fake.url}/_calls?full=1) and bob's phone keep "
+              "running: Ctrl-C ends them")
     await asyncio.Event().wait()
 
 
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         _progress(f"failed: {exc}")
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
-        _progress("stopped; the fake Slack and the bot are stopped too")
+        _progress("stopped; the fake Slack, the bot and bob's phone are stopped too")
         return 130
     if not keep:
         print(render(transcript), flush=True)

@@ -1,6 +1,7 @@
 """What the people of the demo's workspace saw, as text: channel by channel, people and channels by name, each
 message as Slack shows it (its blocks when it has them, else its text) where it was posted, each edit where it
-was made, ephemeral answers marked as seen by one person. Pure: from a `Transcript` to a string."""
+was made, ephemeral answers marked as seen by one person; then what reached bob's phone beyond Slack and what he
+did with its link. Pure: from a `Transcript` to a string."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
+from demo.phone import OWNER, PhoneEvent
 from demo.workspace import Entry, Transcript
 from tests.slack_requests import initial_value
 
@@ -172,6 +174,8 @@ class Renderer:
             channel.messages.append(Message(who, [self.text(entry.text)]))
         elif entry.kind == "clicked":
             channel.messages.append(Message("", [f"{who} presses [{entry.text}]"]))
+        elif entry.kind == "aside":  # what a person did outside Slack, where it happened among the messages
+            channel.messages.append(Message("", [f"({who} {entry.text})"]))
         elif entry.kind == "form":
             channel.messages.append(Message("", self.form(entry)))
         elif entry.kind == "answer":
@@ -226,6 +230,7 @@ class Renderer:
             out += ["", channel.name, "─" * min(len(channel.name), WIDTH)]
             for message in channel.messages:
                 out += self._message(message)
+        out += self.phone()
         if self.t.board:
             out += ["", f"Web board: {self.t.board}",
                     f"  (it answered {self.t.board_status} during the demo; the bot stops with the demo: "
@@ -250,6 +255,41 @@ class Renderer:
                                     break_on_hyphens=False) if len(line) > WIDTH - 4 else [line]
             lines += [f"    {part}".rstrip() for part in wrapped or [""]]
         return lines
+
+    # -- beyond Slack ----------------------------------------------------------------------------------------
+
+    def phone(self) -> list[str]:
+        """What reached the phone (each push: its title, then its text), and the link opened, then pressed."""
+        if not self.t.phone:
+            return []
+        owner = self.t.people.get(OWNER, OWNER)
+        title = f"{owner}'s phone (push notifications beyond Slack, through Apprise to an ntfy-shaped receiver)"
+        out = ["", title, "─" * min(len(title), WIDTH)]
+        for event in self.t.phone:
+            out += [f"  {line}" for line in self._phone_event(owner, event)]
+        return out
+
+    def _phone_event(self, owner: str, event: PhoneEvent) -> list[str]:
+        if event.kind == "push":
+            how = f"priority {event.priority}, " if event.priority else ""
+            lines = [f"📱 push ({how}topic {event.topic}): {event.title}"]
+            body = [_short_links(line) for line in event.text.splitlines()]
+        elif event.kind == "opened":
+            lines = [f"{owner} taps the link: GET {_short_links(event.url)} → {event.status}"]
+            body = [*event.page_lines(), *([f"[{event.button}]"] if event.button else [])]
+            body += [f"({event.note})"] if event.note else []
+        else:
+            lines = [f"{owner} presses [{event.button}]: POST {_short_links(event.url)} → {event.status}"]
+            body = event.page_lines()
+        for line in body:
+            lines += textwrap.wrap(line, WIDTH - 6, initial_indent="  ", subsequent_indent="    ",
+                                   break_long_words=False, break_on_hyphens=False) or [""]
+        return lines
+
+
+def _short_links(text: str) -> str:
+    """An acknowledge link's token is long and means nothing to a reader: its first characters stand for it."""
+    return re.sub(r"(/ack/)([\w.-]{12})[\w.-]+", r"\1\2…", text)
 
 
 def _short(line: str, limit: int = 48) -> str:

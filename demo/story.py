@@ -1,13 +1,20 @@
-"""The story `make demo` plays: a payments rotation, a P0 declared through `/incident` and its form, the first page
-acknowledged with its button, an update, the resolution with an incident analysis, and the web board's link."""
+"""The story `make demo` plays: a payments rotation, bob's phone added as a push contact (verified by the code it
+receives), a P0 declared through `/incident` and its form, the first page reaching bob by DM and on his phone and
+acknowledged from the phone's link (opened first, which changes nothing, then its button), an update, the
+resolution with an incident analysis, and the web board's link."""
 
 from __future__ import annotations
 
+import re
+
 from bot.domain.incident import Impact
-from bot.slack.ids import ActionId, BlockId, CallbackId
-from demo.workspace import Demo, DemoError
+from bot.slack.ids import BlockId, CallbackId
+from demo.workspace import STEP_TIMEOUT, Demo, DemoError
 
 TITLE = "Checkout returns 500 for EU users"
+BOB_DM = "DU0BOB"  # bob types his `me` commands in his DM with the bot
+PHONE_TOPIC = "bob-phone"  # the ntfy topic bob's phone listens to: his push address
+LINK = re.compile(r"https?://\S+/ack/\S+")
 
 
 def _opened(calls: list[dict], callback_id: str) -> dict | None:
@@ -36,11 +43,67 @@ def _analysis_posted(calls: list[dict], channel: str) -> bool:
                and "analysis" in str(c["args"].get("text") or "").lower() for c in calls)
 
 
+def _answered(demo: Demo, expected: str) -> None:
+    """The bot's answer to the last thing typed holds `expected`; else the story cannot go on."""
+    answer = next((e.text for e in reversed(demo.entries) if e.kind == "answer"), "")
+    if expected not in answer:
+        raise DemoError(f"expected the bot to answer {expected!r}, it said: {answer[:300]!r}")
+
+
+async def add_phone(demo: Demo) -> None:
+    """bob adds his phone as a push contact, sends back the code it received, and asks to be paged on it at once
+    (and in Slack, as before)."""
+    demo.progress("bob adds his phone for pages beyond Slack")
+    await demo.type("U0BOB", BOB_DM, f"me contact add push {PHONE_TOPIC}")
+    _answered(demo, "I sent a 6-digit code")
+    await demo.settle()
+    push = await demo.phone.wait_for(lambda push: re.search(r"\b\d{6}\b", push.text) is not None, STEP_TIMEOUT)
+    if push is None:
+        raise DemoError(f"no code reached bob's phone within {STEP_TIMEOUT:.0f} s (the bot's log: bot.log)")
+    code = re.search(r"\b(\d{6})\b", push.text)[1]  # type: ignore[index]
+    await demo.type("U0BOB", BOB_DM, f"me contact verify {code}")
+    _answered(demo, "is verified")
+    await demo.type("U0BOB", BOB_DM, "me rules slack 0, push 0")
+    await demo.settle()
+
+
+async def acknowledge_from_phone(demo: Demo, number: int) -> None:
+    """bob opens the page's link from the push (a GET: the demo checks Slack heard nothing of it), then presses the
+    page's button (its form's POST), and waits for the incident's channel to say so."""
+    ref = f"INC-{number}"
+    push = await demo.phone.wait_for(lambda push: ref in push.title + push.text and LINK.search(push.text)
+                                     is not None, STEP_TIMEOUT)
+    if push is None:
+        raise DemoError(f"the page for {ref} did not reach bob's phone within {STEP_TIMEOUT:.0f} s")
+    link = LINK.search(push.text)[0]  # type: ignore[index]
+    assert demo.session is not None
+
+    demo.progress("bob opens the link on his phone")
+    before = len(await demo.settle())  # (whatever the push's sending made the bot say, said before the GET)
+    await demo.aside("U0BOB", BOB_DM, "leaves [Acknowledge] alone: he acknowledges from the push on his phone, below")
+    opened = await demo.phone.open(demo.session, link)
+    calls = await demo.settle()
+    since = calls[before:]
+    if any("acknowledged" in str(c["args"].get("text") or "") for c in since):
+        raise DemoError("opening the link acknowledged the page: a GET must change nothing")
+    demo.phone.events[-1].note = ("it changed nothing: the bot said nothing in Slack meanwhile" if not since else
+                                  f"nothing was acknowledged (Slack got only {', '.join(c['method'] for c in since)})")
+    if opened.form_action is None:
+        raise DemoError(f"the link's page has no button: {opened.heading!r} {opened.paragraphs!r}")
+
+    demo.progress(f"bob presses [{opened.button}]")
+    done = await demo.phone.press(demo.session, link, opened)
+    if demo.phone.events[-1].status != 200:
+        raise DemoError(f"pressing the link's button answered {demo.phone.events[-1].status}: {done.paragraphs!r}")
+    await demo.settle(lambda calls: any("via push link" in str(c["args"].get("text") or "") for c in calls))
+
+
 async def incident(demo: Demo) -> None:
     demo.progress("carol sets up the payments rotation")
     await demo.type("U0CAROL", "C0PAYMENTS", "rotation create payments <#C0PAYMENTS|payments-firefighters>")
     await demo.type("U0CAROL", "C0PAYMENTS", "rotation add payments <@U0BOB|bob> <@U0CAROL|carol>")
     await demo.settle()
+    await add_phone(demo)
 
     demo.progress("alice declares a P0")
     await demo.type("U0ALICE", "C0GENERAL", f"declare {TITLE}")
@@ -56,9 +119,7 @@ async def incident(demo: Demo) -> None:
     page = _posted_to(calls, "U0BOB", BlockId.PAGE_ACTIONS)
     assert channel is not None and page is not None
 
-    demo.progress("bob acknowledges the page")
-    await demo.click("U0BOB", page, ActionId.PAGE_ACKNOWLEDGE)
-    await demo.settle()
+    await acknowledge_from_phone(demo, 1)
 
     demo.progress("bob posts an update")
     await demo.type("U0BOB", channel, "update Rolled back to release 4.17; EU error rate is falling")

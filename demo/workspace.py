@@ -1,8 +1,10 @@
-"""The demo's workshop: the two processes (fake Slack, bot) and the people of a small workspace acting in it.
+"""The demo's workshop: the two processes (fake Slack, bot), bob's phone (`demo.phone`, a push receiver in this
+process) and the people of a small workspace acting in it.
 
 Each thing a person does is a signed request to the bot's `/slack/events`, in the shape Slack sends it
 (`tests/slack_requests.py`); what the bot says back comes from the fake Slack's record (`GET /_calls?full=1`,
-`GET /_responses`). `Transcript` holds both, in order, for `demo.render`.
+`GET /_responses`); what reached bob beyond Slack, from his phone. `Transcript` holds it all, in order, for
+`demo.render`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import aiohttp
 
 from bench.processes import free_port
 from bot.config import Settings
+from demo.phone import Phone, PhoneEvent
 from tests.slack_requests import SlackSender, view_submission
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +49,7 @@ class Entry:
     calls: before call number `seq` (the count of calls when it happened)."""
 
     seq: int
-    kind: str  # typed | form | clicked | answer
+    kind: str  # typed | form | clicked | answer | aside (done outside Slack)
     channel: str
     user: str
     text: str = ""
@@ -65,6 +68,7 @@ class Transcript:
     responses: dict[str, list[dict]]  # response_url posts by the entry they answer ("<seq>.<n>")
     board: str | None = None
     board_status: int | None = None
+    phone: list[PhoneEvent] = field(default_factory=list)  # bob's phone: pushes, and the link opened and pressed
 
 
 @dataclass
@@ -77,9 +81,10 @@ class Child:
 
 @dataclass
 class Demo:
-    """The two processes and what the people did; `stop()` ends both, whatever happened before."""
+    """The two processes, bob's phone and what the people did; `stop()` ends all three, whatever happened before."""
 
     workdir: Path
+    phone: Phone = field(default_factory=Phone)
     children: list[Child] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     session: aiohttp.ClientSession | None = None
@@ -99,6 +104,8 @@ class Demo:
 
     async def start(self) -> None:
         fake_port, bot_port = free_port(), free_port()
+        await self.phone.start()
+        self.progress(f"bob's phone (a push receiver in the shape of ntfy) listens at {self.phone.url}")
         await self._spawn("fake Slack", ["-m", "tests.fake_slack", "--port", str(fake_port), "--quiet"],
                           _environment(), ROOT, f"http://127.0.0.1:{fake_port}", "/_state")
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=STEP_TIMEOUT))
@@ -109,7 +116,7 @@ class Demo:
                            SLACK_API_URL=f"{self.fake.url}/api/",
                            DATABASE_URL=f"sqlite:///{self.workdir / 'firefighter.db'}", HOST="127.0.0.1",
                            PORT=str(bot_port), PUBLIC_URL=bot_url, INCIDENTS_CHANNEL="C0INCIDENTS",
-                           SCHEDULER_TICK="1s", LOG_LEVEL="WARNING")
+                           SCHEDULER_TICK="1s", LOG_LEVEL="WARNING", NOTIFY_PUSH_URL=self.phone.apprise_url)
         await self._spawn("bot", ["-m", "bot"], env, self.workdir, bot_url, "/healthz")
         self.sender = SlackSender(bot_url, SECRET, f"{self.fake.url}/response/demo")
 
@@ -142,6 +149,7 @@ class Demo:
             await self.session.close()
         for child in reversed(self.children):
             await _end(child.process)
+        await self.phone.stop()
 
     # -- the fake Slack's record ---------------------------------------------------------------------
 
@@ -224,6 +232,10 @@ class Demo:
         status, answer, _ = await self.sender.post(body, "application/x-www-form-urlencoded")
         self._answered(seq, channel, user, status, answer)
 
+    async def aside(self, user: str, channel: str, text: str) -> None:
+        """Shows in `channel`, at this point among the messages, what `user` did outside Slack."""
+        self.entries.append(Entry(await self._seq(), "aside", channel, user, text))
+
     def _answered(self, seq: int, channel: str, user: str, status: int, answer: str) -> None:
         if status != 200:
             raise DemoError(f"the bot answered {status}: {answer[:300]}")
@@ -246,7 +258,7 @@ class Demo:
             responses.setdefault(response["key"], []).append(response)
         state = await self._get("/_state")
         return Transcript(people=dict(PEOPLE), channels=state["channels"], entries=list(self.entries), calls=calls,
-                          responses=responses)
+                          responses=responses, phone=list(self.phone.events))
 
 
 Play = Callable[[Demo], Awaitable[None]]
@@ -254,8 +266,8 @@ Play = Callable[[Demo], Awaitable[None]]
 
 async def run(play: Play, *, progress: Callable[[str], None] = lambda line: None,
               keep: Callable[[Demo, Transcript], Awaitable[None]] | None = None) -> Transcript:
-    """Starts both processes in a temporary folder, plays `play`, and returns what happened. Both processes are
-    ended before this returns or raises (an error, a cancellation, Ctrl-C); `keep` runs before that, with both
+    """Starts both processes (and bob's phone) in a temporary folder, plays `play`, and returns what happened. All
+    are ended before this returns or raises (an error, a cancellation, Ctrl-C); `keep` runs before that, with all
     still up."""
     with tempfile.TemporaryDirectory(prefix="firefighter-demo-") as folder:
         demo = Demo(Path(folder), progress=progress)

@@ -73,11 +73,27 @@ async def test_make_demo_tells_the_story_and_leaves_nothing_running(tmp_path):
     assert "alice fills in the form “Declare an incident”:" in general and "│ Priority: P0 — immediate" in general
     assert "Firefighter (only visible to @alice):" in general and "Incident INC-1 (P0)" in general
     assert "· Firefighter created the channel" in incident and "Firefighter (📌 pinned):" in incident
-    # The first page reaches bob by DM, he acknowledges it with its button, and the DM says so.
+    # bob adds his phone (the demo's own push receiver) with the code it received, and is paged there too.
+    phone = _section(story, "bob's phone (push notifications beyond Slack, through Apprise to an ntfy-shaped "
+                            "receiver)")
+    code = re.search(r"📱 push \(topic bob-phone\): Firefighter code\n    Your Firefighter code is (\d{6})", phone)
+    assert code, phone
+    assert _in_order(bob, "bob: /incident me contact add push bob-phone", f"bob: /incident me contact verify "
+                     f"{code[1]}", "Your push address bob-phone is verified", "Your rules: slack 0, push 0.")
+    # The first page reaches bob by DM and on his phone; he acknowledges from the phone's link, and the DM says so.
     assert _in_order(bob, "You are paged as primary for 🔴 INC-1 (P0)", "[Acknowledge] [Escalate]",
-                     "bob presses [Acknowledge]", "INC-1 was acknowledged. @bob commands it.")
-    # In the incident's channel: acknowledged, an update, resolved, the analysis.
-    assert _in_order(incident, "@bob acknowledged INC-1", "bob: /incident update Rolled back",
+                     "(bob leaves [Acknowledge] alone",
+                     "INC-1 was acknowledged by @bob via push link. @bob commands it.")
+    assert "bob presses" not in bob
+    assert _in_order(phone, "📱 push (priority max, topic bob-phone): P0 INC-1: Checkout returns 500 for EU users",
+                     "You are paged as primary for INC-1 (P0)", "Acknowledge: http://127.0.0.1:",
+                     # Opening the link (a GET) shows the button and changes nothing; pressing it (a POST) acknowledges.
+                     "bob taps the link: GET http://127.0.0.1:", "→ 200", "“Acknowledge INC-1”",
+                     "[Acknowledge INC-1]", "(it changed nothing: the bot said nothing in Slack meanwhile)",
+                     "bob presses [Acknowledge INC-1]: POST http://127.0.0.1:", "→ 200", "“INC-1 is acknowledged”")
+    assert re.search(r"/ack/[\w.-]{12}…", phone) and not re.search(r"/ack/[\w.-]{13}", story)  # tokens shortened
+    # In the incident's channel: acknowledged through the link, an update, resolved, the analysis.
+    assert _in_order(incident, "@bob acknowledged INC-1 via push link", "bob: /incident update Rolled back",
                      "Update on INC-1 from @bob", "bob fills in the form “Resolve INC-1”:", "@bob resolved INC-1",
                      "Incident analysis draft for INC-1", "## Follow-ups")
     # The announcement in the rotation's channel, and the board link, which answered while the demo ran.
@@ -118,9 +134,9 @@ async def test_a_failure_half_way_stops_both_processes():
     assert all(child.process.returncode is not None for child in demo.children)
     assert not any(alive(child.process.pid) for child in demo.children)
     async with aiohttp.ClientSession() as session:
-        for child in demo.children:
+        for url in [child.url for child in demo.children] + [demo.phone.url]:  # bob's phone frees its port too
             with pytest.raises(aiohttp.ClientConnectionError):
-                await session.get(child.url)
+                await session.get(url)
 
 
 async def test_ctrl_c_stops_both_processes():
