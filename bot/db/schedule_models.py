@@ -1,5 +1,6 @@
 """The tables of schedules beyond the seeds' shape (SPEC § Schedules and escalation policies): a rotation's
-escalation policies, and the public holidays each person keeps (`me holidays`).
+escalation policies, its changes of handoff, shift length and roles (`rotation set`), and the public holidays each
+person keeps (`me holidays`).
 
 A policy is stored as the JSON of bot/domain/escalation.py (group members resolved when it was set); each page
 keeps its own copy, so editing a policy never changes pages already sent.
@@ -7,7 +8,7 @@ keeps its own copy, so editing a policy never changes pages already sent.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -35,4 +36,26 @@ class PersonHolidays(SQLModel, table=True):
 
     user_id: str = Field(primary_key=True, max_length=32)
     calendar: str = Field(max_length=24)
+    set_at: datetime = Field(sa_column=timestamp(nullable=False))
+
+
+class ShiftChange(SQLModel, table=True):
+    """`rotation set <name> handoff|shift|roles`: from `since` (a boundary of the shifts before), shifts hand off on
+    `weekday` at `at` (HH:MM) in `tz`, every `days` days from `anchor`, with `roles` roles; the shift starting at
+    `since` is number `first_index`. No row: the team's weekly handoff with three roles (bot/domain/shifts.py)."""
+
+    __tablename__ = "shift_change"
+    __table_args__ = (sa.UniqueConstraint("rotation_id", "since"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int = Field(foreign_key="rotation.id", index=True)
+    since: datetime = Field(sa_column=timestamp(nullable=False))
+    weekday: int
+    at: str = Field(max_length=5)
+    tz: str = Field(max_length=64)
+    days: int
+    roles: int
+    anchor: date
+    first_index: int
+    set_by: str = Field(max_length=32)
     set_at: datetime = Field(sa_column=timestamp(nullable=False))

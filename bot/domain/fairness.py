@@ -65,7 +65,9 @@ class Load:
         return statistics.median(self.acknowledge_times) if self.acknowledge_times else None
 
 
-def _roster_at(versions: Sequence[RosterVersion], moment: datetime) -> tuple[str, ...]:
+def roster_at(versions: Sequence[RosterVersion], moment: datetime) -> tuple[str, ...]:
+    """The roster as it was at `moment` (`versions` oldest first; before the first, the first): the burden report
+    walks the same history (bot/domain/burden.py)."""
     current: tuple[str, ...] = versions[0].members if versions else ()
     for version in versions:
         if version.since <= moment:
@@ -88,7 +90,7 @@ def fairness(*, since: datetime, until: datetime, handoff: Handoff, origin: date
     ordered = sorted(rosters, key=lambda v: v.since)
     moment, per_shift = max(since, origin), {}
     while moment < until:
-        held = on_call(_roster_at(ordered, moment), moment, handoff=handoff, origin=origin, overrides=overrides,
+        held = on_call(roster_at(ordered, moment), moment, handoff=handoff, origin=origin, overrides=overrides,
                        swaps=swaps)
         for role in ROLES:
             if user := held.holder(role):

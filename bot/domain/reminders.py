@@ -15,6 +15,7 @@ from enum import StrEnum
 from bot.domain.business_hours import WorkingTime
 from bot.domain.incident import OPEN_STATUSES, Priority, Status
 from bot.domain.rotation import Handoff
+from bot.domain.shifts import ShiftPlan
 
 P0_TRIAGE_TARGET = timedelta(minutes=30)
 HOME_LEAD = timedelta(minutes=30)  # how long before the end of the working day the "heading home?" nudge comes
@@ -202,13 +203,17 @@ def _next_home_window(now: datetime, tz: tzinfo, hours: WorkingTime) -> datetime
     return None
 
 
-def heads_up_at(handoff: Handoff, shift_start: datetime) -> datetime:
-    """16:00 team time on the day before a handoff (Monday 16:00 for the Tuesday handoff)."""
-    day = shift_start.astimezone(handoff.tz).date() - timedelta(days=1)
-    return datetime.combine(day, HEADS_UP_AT, tzinfo=handoff.tz).astimezone(shift_start.tzinfo)
+def heads_up_at(handoff: Handoff | ShiftPlan, shift_start: datetime) -> datetime | None:
+    """16:00 in the handoff's timezone on the day before a handoff (Monday 16:00 for the Tuesday handoff); None
+    when that is before the shift ahead of it began (shifts of a day handing off before 16:00): no heads-up then,
+    the digest says it."""
+    before = handoff.shape_at(shift_start - timedelta(seconds=1))
+    day = shift_start.astimezone(before.tz).date() - timedelta(days=1)
+    at = datetime.combine(day, HEADS_UP_AT, tzinfo=before.tz).astimezone(shift_start.tzinfo)
+    return at if at >= handoff.shift_start(shift_start - timedelta(seconds=1)) else None
 
 
-def handoff_due(rotation_id: int, created_at: datetime, handoff: Handoff, now: datetime) -> list[Due]:
+def handoff_due(rotation_id: int, created_at: datetime, handoff: Handoff | ShiftPlan, now: datetime) -> list[Due]:
     """The digest of the shift that started at the last handoff (once per shift, never for a shift that began
     before the rotation existed), and the heads-up for the next handoff."""
     due: list[Due] = []
@@ -217,6 +222,7 @@ def handoff_due(rotation_id: int, created_at: datetime, handoff: Handoff, now: d
     if start >= created_at:
         due.append(Due(Kind.DIGEST, f"digest:{rotation_id}:{index}", index))
     following = handoff.next_start(start)
-    if heads_up_at(handoff, following) <= now < following:
+    heads_up = heads_up_at(handoff, following)
+    if heads_up is not None and heads_up <= now < following:
         due.append(Due(Kind.HEADS_UP, f"heads-up:{rotation_id}:{index + 1}", index + 1))
     return due

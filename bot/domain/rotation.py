@@ -1,10 +1,11 @@
-"""Who is on call at an instant (SPEC §1): a pure function of the roster, the weekly handoff and overrides.
+"""Who is on call at an instant (SPEC §1): a pure function of the roster, the handoff and overrides.
 
-Shifts are counted on the team's wall clock: a shift starts every week on the handoff weekday at the handoff time
-in the team's timezone, so a DST change makes one shift an hour shorter or longer but never moves the handoff.
-Shift k (k counts whole shifts since the rotation's start, the last handoff at or before its creation) has
-primary r[k mod n], secondary r[(k+1) mod n], tertiary r[(k+2) mod n]; a role that would repeat someone already
-holding an earlier role (rosters of one or two) is held by nobody.
+Shifts are counted on the wall clock of the handoff's timezone: by default a shift starts every week on the handoff
+weekday at the handoff time, so a DST change makes one shift an hour shorter or longer but never moves the handoff
+(a rotation may set other shift lengths and fewer roles: bot/domain/shifts.py). Shift k (k counts whole shifts
+since the rotation's start, the last handoff at or before its creation) has primary r[k mod n], secondary
+r[(k+1) mod n], tertiary r[(k+2) mod n]; a role that would repeat someone already holding an earlier role (rosters
+of one or two), or that the rotation does not have, is held by nobody.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.domain.shifts import ShiftPlan
 
 
 class Role(StrEnum):
@@ -24,38 +29,54 @@ class Role(StrEnum):
 ROLES = (Role.PRIMARY, Role.SECONDARY, Role.TERTIARY)
 
 
+_A_MONDAY = date(2001, 1, 1)
+
+
 @dataclass(frozen=True)
 class Handoff:
-    """When shifts change: a weekday (0 = Monday) and a wall-clock time in a timezone."""
+    """When shifts change: a weekday (0 = Monday) and a wall-clock time in a timezone, every `days` days (7 by
+    default: the seeds' week); `roles` how many of primary, secondary, tertiary the rotation has. `anchor`: the date
+    of one handoff, which fixes the cycle of shifts that are not a week long."""
 
     weekday: int
     at: time
     tz: tzinfo
+    days: int = 7
+    roles: int = 3
+    anchor: date | None = None
 
-    def _boundary_on(self, day: date) -> datetime:
+    def boundary_on(self, day: date) -> datetime:
         return datetime.combine(day, self.at, tzinfo=self.tz).astimezone(UTC)
+
+    def _cycle_start(self, day: date) -> date:
+        """The handoff day at or before `day`."""
+        anchor = self.anchor or _A_MONDAY + timedelta(days=self.weekday)
+        return day - timedelta(days=(day - anchor).days % self.days)
 
     def shift_start(self, moment: datetime) -> datetime:
         """The last handoff at or before `moment`."""
-        local = moment.astimezone(self.tz)
-        day = local.date() - timedelta(days=(local.weekday() - self.weekday) % 7)
-        boundary = self._boundary_on(day)
+        day = self._cycle_start(moment.astimezone(self.tz).date())
+        boundary = self.boundary_on(day)
         if boundary > moment:
-            boundary = self._boundary_on(day - timedelta(days=7))
+            boundary = self.boundary_on(day - timedelta(days=self.days))
         return boundary
 
     def next_start(self, shift_start: datetime) -> datetime:
-        return self._boundary_on(shift_start.astimezone(self.tz).date() + timedelta(days=7))
+        return self.boundary_on(shift_start.astimezone(self.tz).date() + timedelta(days=self.days))
 
     def shift_index(self, moment: datetime, origin: datetime) -> int:
         """Whole shifts from the shift containing `origin` to the one containing `moment` (negative before it)."""
         first = self.shift_start(origin).astimezone(self.tz).date()
         this = self.shift_start(moment).astimezone(self.tz).date()
-        return (this - first).days // 7
+        return (this - first).days // self.days
 
     def start_of(self, index: int, origin: datetime) -> datetime:
         first = self.shift_start(origin).astimezone(self.tz).date()
-        return self._boundary_on(first + timedelta(days=7 * index))
+        return self.boundary_on(first + timedelta(days=self.days * index))
+
+    def shape_at(self, moment: datetime) -> Handoff:
+        """The handoff in force at `moment` (a rotation's plan may change it: bot/domain/shifts.py)."""
+        return self
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,7 @@ class OnCall:
     secondary: str | None
     tertiary: str | None
     overridden: frozenset[Role] = field(default_factory=frozenset)
+    roles: int = 3  # how many roles the rotation has in this shift (`rotation set … roles`)
 
     def holder(self, role: Role) -> str | None:
         return {Role.PRIMARY: self.primary, Role.SECONDARY: self.secondary, Role.TERTIARY: self.tertiary}[role]
@@ -111,34 +133,35 @@ class OnCall:
         return {u for u in (self.primary, self.secondary, self.tertiary) if u}
 
 
-def base_roles(roster: Sequence[str], k: int) -> dict[Role, str | None]:
+def base_roles(roster: Sequence[str], k: int, count: int = 3) -> dict[Role, str | None]:
     n = len(roster)
     roles: dict[Role, str | None] = {}
     for offset, role in enumerate(ROLES):
-        roles[role] = roster[(k + offset) % n] if offset < n else None
+        roles[role] = roster[(k + offset) % n] if offset < min(n, count) else None
     return roles
 
 
-def on_call(roster: Sequence[str], moment: datetime, *, handoff: Handoff, origin: datetime,
+def on_call(roster: Sequence[str], moment: datetime, *, handoff: Handoff | ShiftPlan, origin: datetime,
             overrides: Sequence[Override] = (), swaps: Sequence[Swap] = ()) -> OnCall:
     """Who holds each role at `moment`. `origin` is the rotation's creation time."""
     k = handoff.shift_index(moment, origin)
     start = handoff.start_of(k, origin)
     end = handoff.next_start(start)
-    roles = base_roles(roster, k) if roster else dict.fromkeys(ROLES)
+    count = handoff.shape_at(moment).roles
+    roles = base_roles(roster, k, count) if roster else dict.fromkeys(ROLES)
     for swap in swaps:
         if swap.shift_index == k:
             roles = {role: (swap.b if u == swap.a else swap.a if u == swap.b else u) for role, u in roles.items()}
     overridden = set()
     for override in sorted(overrides, key=lambda o: o.created):
-        if override.covers(moment):
+        if override.covers(moment) and ROLES.index(override.role) < count:
             roles[override.role] = override.user_id
             overridden.add(override.role)
     return OnCall(k, start, end, roles[Role.PRIMARY], roles[Role.SECONDARY], roles[Role.TERTIARY],
-                  frozenset(overridden))
+                  frozenset(overridden), count)
 
 
-def schedule(roster: Sequence[str], moment: datetime, *, handoff: Handoff, origin: datetime, count: int,
+def schedule(roster: Sequence[str], moment: datetime, *, handoff: Handoff | ShiftPlan, origin: datetime, count: int,
              overrides: Sequence[Override] = (), swaps: Sequence[Swap] = ()) -> list[OnCall]:
     """Now, then the start of each of the next `count` shifts (as they will be when they begin)."""
     now = on_call(roster, moment, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps)

@@ -18,12 +18,13 @@ from bot.domain.escalation import groups_named
 from bot.domain.fairness import parse_weeks
 from bot.domain.ownership import ChannelFacts
 from bot.domain.rotation import Role
+from bot.domain.shifts import SET_USAGE
 from bot.domain.when import EXAMPLES, parse_range
 from bot.http.tokens import page_token, person_feed_token, rotation_feed_token
 from bot.listeners import schedule_commands
 from bot.listeners.command_line import user_refs
 from bot.listeners.schedule_commands import PolicyGroups
-from bot.services import Covers, EscalationPolicies, Fairness, Rotations, UserGroups
+from bot.services import Covers, EscalationPolicies, Fairness, Rotations, ShiftChanges, UserGroups
 from bot.services.usergroups import SlackGroup, group_word
 from bot.slack.gateway import SlackGateway, slack_error
 from bot.slack.text import date_token, echo, escape, parse_channel_ref, parse_user_ref
@@ -47,6 +48,8 @@ USAGE = "\n".join([
     "• `rotation feed-reset [name]` — revoke the calendar-feed links handed out so far",
     "• `rotation escalation [name] [P0|P1] <step>, <step>… [repeat <n>]` — the rotation's own escalation steps "
     "(`primary 5m, secondary 10m, @lead 15m, channel`); without steps, shows them",
+    "• `rotation set [name] handoff <weekday> <HH:MM> [zone]` · `shift <n>d` · `roles <1|2|3>` — the rotation's "
+    "own handoff, shift length and roles, from the next handoff on",
 ])
 
 
@@ -158,7 +161,8 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
              key: str | None = None, covers: Covers | None = None,
              usergroups: UserGroups | None = None, fairness: Fairness | None = None,
              slack_facts: ChannelFacts | SlackGroup | PolicyGroups | None = None,
-             policies: EscalationPolicies | None = None) -> tuple[str, list]:
+             policies: EscalationPolicies | None = None,
+             shift_changes: ShiftChanges | None = None) -> tuple[str, list]:
     """Returns (text, blocks) for the ephemeral answer. `key` names the request, so a change is applied once.
     `slack_facts`: what `ask_slack` found for it."""
     verb, _, rest = args.strip().partition(" ")
@@ -190,6 +194,12 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
         groups = slack_facts if isinstance(slack_facts, PolicyGroups) else None
         return repo.database.retry_on_deadlock(schedule_commands.escalation, policies, target, rest, user, key,
                                                groups), []
+    if verb == "set" and shift_changes is not None:
+        name, rest = _split_name(rotations, rest)
+        target = rotations.find_rotation(name, channel_id)
+        if not rest.strip():
+            return f"{shift_changes.shown(target)}\n{SET_USAGE}", []
+        return repo.database.retry_on_deadlock(shift_changes.set, target, rest, user, key), []
     handler = {"add": _add, "remove": _remove, "order": _order, "override": _override, "swap": _swap,
                "feed-reset": _feed_reset}.get(verb)
     if handler is None:

@@ -62,6 +62,7 @@ from bot.services import (
     Reminders,
     Rotations,
     Services,
+    ShiftChanges,
     Storms,
     UserGroups,
     Working,
@@ -199,7 +200,8 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                     covers=covers, usergroups=usergroups, fairness=Fairness(db, clock, rotations, people),
                     capture=Capture(settings, db, clock, lambda: slack.team_url), follow_ups=follow_ups,
                     watch=EngineWatch(settings, db, clock, background), contacts=contacts,
-                    ack_links=AckLinks(db, working), policies=policies)
+                    ack_links=AckLinks(db, working), policies=policies,
+                    shift_changes=ShiftChanges(db, clock, outbox, rotations))
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,

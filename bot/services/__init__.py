@@ -28,6 +28,7 @@ from bot.services.people import People
 from bot.services.reading import Detail, Listing, Reading
 from bot.services.reminders import Reminders
 from bot.services.rotations import RotationPlan, Rotations
+from bot.services.shift_changes import ShiftChanges
 from bot.services.storms import Storms
 from bot.services.usergroups import UserGroups
 from bot.services.watch import EngineWatch
@@ -61,9 +62,11 @@ class Services:
     contacts: Contacts
     ack_links: AckLinks
     policies: EscalationPolicies
+    shift_changes: ShiftChanges
 
 
 __all__ = ["AckLinks", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers", "Declared",
            "Declaring", "Detail", "EngineWatch", "EscalationPolicies", "Fairness", "FollowUps", "Handoffs",
            "Heartbeats", "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders",
-           "Resolution", "RotationPlan", "Rotations", "Services", "Storms", "UserError", "UserGroups", "Working"]
+           "Resolution", "RotationPlan", "Rotations", "Services", "ShiftChanges", "Storms", "UserError",
+           "UserGroups", "Working"]

@@ -24,8 +24,8 @@ class Fairness:
     def loads(self, rotation: Rotation, weeks: int) -> list[Load]:
         until = self.clock.now()
         since = until - timedelta(weeks=weeks)
-        handoff = self.rotations.handoff
         with self.db.reading() as session:
+            handoff = self.rotations.plan_of(session, rotation)
             versions = [RosterVersion(v.since, tuple(u for u in v.members.split(",") if u))
                         for v in repo.rotations.roster_versions(session=session, rotation_id=rotation.id)]
             if not versions:  # a rotation from before versions were kept: today's roster all along

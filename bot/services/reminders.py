@@ -63,7 +63,8 @@ class Reminders:
                 found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, self.policy)]
         elif rotation_id:
             found += self._handoffs_due(
-                [r for r in [repo.rotations.rotation_by_id(session=session, rotation_id=rotation_id)] if r], now)
+                session, [r for r in [repo.rotations.rotation_by_id(session=session, rotation_id=rotation_id)] if r],
+                now)
         return found
 
     def _facts_of(self, session: Session, rows: list) -> list[rules.IncidentFacts]:
@@ -73,9 +74,11 @@ class Reminders:
         return [rules.facts_of(row, zones.get(row.commander_id), hours.get(row.commander_id)) if row.commander_id
                 else rules.facts_of(row) for row in rows]
 
-    def _handoffs_due(self, rotations: list[Rotation], now: datetime) -> list[tuple[Due, int | None, int | None]]:
+    def _handoffs_due(self, session: Session, rotations: list[Rotation],
+                      now: datetime) -> list[tuple[Due, int | None, int | None]]:
+        plans = self.rotations.plans_of(session, rotations)
         return [(due, None, rotation.id) for rotation in rotations
-                for due in rules.handoff_due(rotation.id, rotation.created_at, self.rotations.handoff, now)]
+                for due in rules.handoff_due(rotation.id, rotation.created_at, plans[rotation.id], now)]
 
     def _everything_due(self, session: Session, now: datetime) -> tuple[list[tuple[Due, int | None, int | None]],
                                                                          list]:
@@ -91,7 +94,7 @@ class Reminders:
         for row, facts in zip(rows, self._facts_of(session, rows), strict=True):
             found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, self.policy)]
             moments.append((row, rules.next_due(facts, now, self.policy) or NEVER))
-        return found + self._handoffs_due(repo.rotations.all_rotations(session=session), now), moments
+        return found + self._handoffs_due(session, repo.rotations.all_rotations(session=session), now), moments
 
     def queue_due(self) -> int:
         """Store every newly due item once (under its unique key), and with it one delivery per recipient: the

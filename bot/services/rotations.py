@@ -6,7 +6,8 @@ import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -15,10 +16,12 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident, Rotation, RotationMember, RotationOverride, RotationSwap
+from bot.db.schedule_models import ShiftChange
 from bot.domain.business_hours import WorkingTime
 from bot.domain.errors import AlreadyDone, UserError
 from bot.domain.ownership import ChannelFacts, channel_refusal
-from bot.domain.rotation import Handoff, OnCall, Override, Role, Swap, on_call, schedule
+from bot.domain.rotation import ROLES, Handoff, OnCall, Override, Role, Swap, on_call, schedule
+from bot.domain.shifts import Change, ShiftPlan
 from bot.domain.when import parse_moment
 from bot.runtime.background import Background
 from bot.services.once import commit_once, record_once
@@ -57,20 +60,28 @@ class Rotations:
 
     # -- who is on call -----------------------------------------------------------------------------------
 
+    def plans_of(self, session: Session, rotations: Sequence[Rotation]) -> dict[int, ShiftPlan]:
+        """Each rotation's shifts over time (`rotation set`), read in one statement."""
+        changes = repo.schedules.shift_changes_of(session=session, rotation_ids=[r.id for r in rotations if r.id])
+        return {r.id: shift_plan(self.handoff, r.created_at, changes.get(r.id, [])) for r in rotations if r.id}
+
+    def plan_of(self, session: Session, rotation: Rotation) -> ShiftPlan:
+        return self.plans_of(session, [rotation])[rotation.id]
+
     def _inputs(self, session: Session, rotation: Rotation, since: datetime):
-        """Roster, overrides and swaps from `since` on (and the override rows as stored)."""
+        """Roster, overrides and swaps from `since` on, the shifts' plan (and the override rows as stored)."""
         members = [m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id)]
         stored = repo.rotations.overrides_for(session=session, rotation_id=rotation.id, ending_after=since)
         overrides = [Override(o.user_id, o.role, o.starts_at, o.ends_at, created=o.id or 0) for o in stored]
-        first = self.handoff.shift_index(since, rotation.created_at)
+        plan = self.plan_of(session, rotation)
+        first = plan.shift_index(since)
         swaps = [Swap(s.user_a, s.user_b, s.shift_index)
                  for s in repo.rotations.swaps_for(session=session, rotation_id=rotation.id, from_shift=first)]
-        return members, overrides, swaps, stored
+        return members, overrides, swaps, stored, plan
 
     def on_call(self, session: Session, rotation: Rotation, at: datetime) -> OnCall:
-        members, overrides, swaps, _ = self._inputs(session, rotation, at)
-        return on_call(members, at, handoff=self.handoff, origin=rotation.created_at, overrides=overrides,
-                       swaps=swaps)
+        members, overrides, swaps, _, plan = self._inputs(session, rotation, at)
+        return on_call(members, at, handoff=plan, origin=rotation.created_at, overrides=overrides, swaps=swaps)
 
     def on_call_for(self, session: Session, incident: Incident, at: datetime) -> OnCall | None:
         rotation = repo.rotations.rotation_of(session=session, incident=incident)
@@ -97,9 +108,9 @@ class Rotations:
         found = []
         with self.db.session() as session:
             for rotation in rotations:
-                members, overrides, swaps, stored = self._inputs(session, rotation, now)
+                members, overrides, swaps, stored, plan = self._inputs(session, rotation, now)
                 found.append(RotationPlan(rotation, members, schedule(
-                    members, now, handoff=self.handoff, origin=rotation.created_at, count=shifts, overrides=overrides,
+                    members, now, handoff=plan, origin=rotation.created_at, count=shifts, overrides=overrides,
                     swaps=swaps), stored))
         return found
 
@@ -289,6 +300,10 @@ class Rotations:
         if end - start > OVERRIDE_MAX:
             raise UserError(f"Keep an override to {OVERRIDE_MAX.days} days; change the roster for longer.")
         with self.roster_change(rotation, actor, request_key, "rotation override") as session:
+            roles = self.plan_of(session, rotation).shape_at(max(start, now)).roles
+            if ROLES.index(role) >= roles:
+                raise UserError(f"`{rotation.name}` has {roles} role{'s' if roles != 1 else ''} now, so there is no "
+                                f"{role.value} to take; nothing changed.")
             if repo.rotations.overrides_like(session=session, rotation_id=rotation.id, user_id=user, role=role.value,
                                              starts_at=start, ends_at=end):
                 raise UserError(f"<@{user}> is already {role.value} on `{rotation.name}` for exactly that time; "
@@ -331,7 +346,7 @@ class Rotations:
             if strangers:
                 raise UserError(f"{_mentions(strangers)} {'is' if len(strangers) == 1 else 'are'} not on "
                                 f"`{rotation.name}`; swaps are between its members.")
-            shift = self._swap_shift(rotation, members, a, b, week, now)
+            shift = self._swap_shift(self.plan_of(session, rotation), rotation, members, a, b, week, now)
             # a second swap would swap them back: not what anyone asking meant
             if repo.rotations.swaps_between(session=session, rotation_id=rotation.id, shift_index=shift.shift_index,
                                             a=a, b=b) % 2:
@@ -345,9 +360,10 @@ class Rotations:
                                             f"{self._when(shift.shift_start)}.")
         return swapped
 
-    def _swap_shift(self, rotation: Rotation, members: list[str], a: str, b: str, week: str, now: datetime) -> OnCall:
+    def _swap_shift(self, handoff: ShiftPlan, rotation: Rotation, members: list[str], a: str, b: str, week: str,
+                    now: datetime) -> OnCall:
         text = week.strip().lower()
-        handoff, origin = self.handoff, rotation.created_at
+        origin = rotation.created_at
         if text in ("", "next-primary"):
             shifts = schedule(members, now, handoff=handoff, origin=origin, count=max(len(members), 1))
             for shift in shifts:
@@ -376,3 +392,10 @@ class Rotations:
             self.outbox.queue_post(session, rotation.channel_id, text, self.clock.now())
             session.commit()
         self.outbox.flush_later()
+
+
+def shift_plan(base: Handoff, origin: datetime, rows: Sequence[ShiftChange]) -> ShiftPlan:
+    """A rotation's plan from its stored changes (none: the team's weekly handoff from `origin` on)."""
+    return ShiftPlan(base, origin, [
+        Change(row.since, Handoff(row.weekday, time.fromisoformat(row.at), ZoneInfo(row.tz), row.days, row.roles,
+                                  row.anchor), row.first_index) for row in rows])

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.db.models import Rotation
-from bot.domain.rotation import OnCall
+from bot.domain.rotation import ROLES, OnCall
 from bot.slack.text import date_token, escape, mention
 from bot.views.incident import mrkdwn
 
@@ -17,8 +17,8 @@ _MAX_PLANS = 12
 
 
 def roles_line(shift: OnCall) -> str:
-    return (f"primary {mention(shift.primary, '_nobody_')} · secondary {mention(shift.secondary, '_nobody_')} · "
-            f"tertiary {mention(shift.tertiary, '_nobody_')}")
+    """The roles the rotation has (a rotation of one role shows its primary only)."""
+    return " · ".join(f"{role.value} {mention(shift.holder(role), '_nobody_')}" for role in ROLES[:shift.roles])
 
 
 def plan_blocks(plan: RotationPlan) -> list[dict]:

@@ -1,4 +1,5 @@
-"""Schedules beyond the seeds' shape: a rotation's escalation policies, each person's public holidays."""
+"""Schedules beyond the seeds' shape: a rotation's escalation policies and shift changes, each person's public
+holidays."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.db.schedule_models import EscalationPolicy, PersonHolidays
+from bot.db.schedule_models import EscalationPolicy, PersonHolidays, ShiftChange
 
 
 def policy_of(*, session: Session, rotation_id: int, priority: str) -> str | None:
@@ -56,3 +57,26 @@ def set_calendar(*, session: Session, user_id: str, calendar: str | None, now: d
     else:
         row.calendar, row.set_at = calendar, now
         session.add(row)
+
+
+def shift_changes_of(*, session: Session, rotation_ids: list[int] | None = None) -> dict[int, list[ShiftChange]]:
+    """Each rotation's shift changes, oldest first (every rotation's with None: one statement for the tick)."""
+    query = select(ShiftChange).order_by(col(ShiftChange.rotation_id), col(ShiftChange.since))
+    if rotation_ids is not None:
+        if not rotation_ids:
+            return {}
+        query = query.where(col(ShiftChange.rotation_id).in_(rotation_ids))
+    found: dict[int, list[ShiftChange]] = {}
+    for row in session.exec(query).all():
+        found.setdefault(row.rotation_id, []).append(row)
+    return found
+
+
+def set_shift_change(*, session: Session, change: ShiftChange, now: datetime) -> None:
+    """Stores a change, in place of any still to come (they are folded into it); the caller holds the rotation's
+    lock."""
+    for row in session.exec(select(ShiftChange).where(ShiftChange.rotation_id == change.rotation_id,
+                                                      col(ShiftChange.since) > now)).all():
+        session.delete(row)
+    session.flush()
+    session.add(change)

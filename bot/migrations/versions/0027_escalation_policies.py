@@ -1,5 +1,6 @@
 """escalation_policy, page.policy/policy_round/policy_step/wait_seconds: each rotation's own escalation steps per
-priority, and each page's copy of the policy its chain started with; person_holidays: `me holidays`
+priority, and each page's copy of the policy its chain started with; person_holidays: `me holidays`;
+shift_change: `rotation set <name> handoff|shift|roles`
 
 Revision ID: 0027
 Revises: 0026
@@ -34,6 +35,25 @@ def upgrade() -> None:
         sa.Column('set_at', UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint('user_id'),
     )
+    op.create_table(
+        'shift_change',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('rotation_id', sa.Integer(), nullable=False),
+        sa.Column('since', UTCDateTime(), nullable=False),
+        sa.Column('weekday', sa.Integer(), nullable=False),
+        sa.Column('at', sa.String(length=5), nullable=False),
+        sa.Column('tz', sa.String(length=64), nullable=False),
+        sa.Column('days', sa.Integer(), nullable=False),
+        sa.Column('roles', sa.Integer(), nullable=False),
+        sa.Column('anchor', sa.Date(), nullable=False),
+        sa.Column('first_index', sa.Integer(), nullable=False),
+        sa.Column('set_by', sa.String(length=32), nullable=False),
+        sa.Column('set_at', UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['rotation_id'], ['rotation.id']),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('rotation_id', 'since'),
+    )
+    op.create_index(op.f('ix_shift_change_rotation_id'), 'shift_change', ['rotation_id'], unique=False)
     with op.batch_alter_table('page') as batch:
         batch.add_column(sa.Column('policy', sa.Text(), nullable=True))
         batch.add_column(sa.Column('policy_round', sa.Integer(), server_default='0', nullable=False))
@@ -47,5 +67,7 @@ def downgrade() -> None:
         batch.drop_column('policy_step')
         batch.drop_column('policy_round')
         batch.drop_column('policy')
+    op.drop_index(op.f('ix_shift_change_rotation_id'), table_name='shift_change')
+    op.drop_table('shift_change')
     op.drop_table('person_holidays')
     op.drop_table('escalation_policy')
