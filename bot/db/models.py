@@ -216,6 +216,7 @@ class CoverRequest(EnumColumns, SQLModel, table=True):
     taken_by: str | None = Field(default=None, max_length=32, index=True)
     override_id: int | None = Field(default=None, foreign_key="rotation_override.id")
     channel_id: str | None = Field(default=None, max_length=32)  # where the request was posted, once it was
+    time_off_id: int | None = Field(default=None)  # opened by `pto add`: withdrawn by `pto remove`
     message_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(sa_column=timestamp(nullable=False))
     decided_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))

@@ -1,6 +1,6 @@
 """The tables of schedules beyond the seeds' shape (SPEC § Schedules and escalation policies): a rotation's
-escalation policies, its changes of handoff, shift length and roles (`rotation set`), and the public holidays each
-person keeps (`me holidays`).
+escalation policies, its changes of handoff, shift length and roles (`rotation set`), the public holidays each
+person keeps (`me holidays`) and time off (`pto`).
 
 A policy is stored as the JSON of bot/domain/escalation.py (group members resolved when it was set); each page
 keeps its own copy, so editing a policy never changes pages already sent.
@@ -59,3 +59,18 @@ class ShiftChange(SQLModel, table=True):
     first_index: int
     set_by: str = Field(max_length=32)
     set_at: datetime = Field(sa_column=timestamp(nullable=False))
+
+
+class TimeOff(SQLModel, table=True):
+    """`pto add [@person] <from> <to> [reason]`: `user_id` holds no role and is never paged from `starts_at` until
+    `ends_at` (bot/domain/time_off.py). `pto remove <id>` deletes the row."""
+
+    __tablename__ = "time_off"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(max_length=32, index=True)
+    starts_at: datetime = Field(sa_column=timestamp(nullable=False))
+    ends_at: datetime = Field(sa_column=timestamp(nullable=False, index=True))
+    reason: str = Field(default="", max_length=300)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))

@@ -218,11 +218,12 @@ class Next:
 
 
 def next_pages(policy: Policy, chain: Sequence[Paged], *, start: str, holders: Mapping[Role, str | None],
-               p1_inside: Callable[[str], bool] | None) -> Next | None:
+               p1_inside: Callable[[str], bool] | None, away: frozenset[str] = frozenset()) -> Next | None:
     """The chain's next step. `start`: a role the chain began at (earlier roles are left out) or the user paged
     by hand (paged first, whatever their hours). `p1_inside`: for P1s, whether it is someone's business hours — a
     role step goes to the first of the role holders still to page who is inside them (everyone outside: the
-    first all the same, with a note). None for P0s."""
+    first all the same, with a note). None for P0s. `away`: people on time off now, never paged (a person or
+    group step passes over them; their roles are already held by someone else)."""
     by_hand = start not in Role._value2member_map_
     if by_hand and not chain:
         return Next(0, -1, "person", (start,), policy.steps[0].seconds or _fallback(policy))
@@ -233,7 +234,7 @@ def next_pages(policy: Policy, chain: Sequence[Paged], *, start: str, holders: M
         if any(p.user_id is None for p in paged):
             continue  # the channel was paged: this round is over
         done = {p.user_id for p in paged}
-        candidates = _candidates(policy, done, holders, first_role)
+        candidates = _candidates(policy, done | away, holders, first_role)
         if candidates:
             return _pick(round_, candidates, p1_inside)
     return None

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from bot.domain.time_off import Away, away_at, stand_ins
+
 if TYPE_CHECKING:
     from bot.domain.shifts import ShiftPlan
 
@@ -112,6 +114,7 @@ class OnCall:
     tertiary: str | None
     overridden: frozenset[Role] = field(default_factory=frozenset)
     roles: int = 3  # how many roles the rotation has in this shift (`rotation set … roles`)
+    covering: tuple[tuple[Role, str], ...] = ()  # (role, who is away) where someone stands in (time off)
 
     def holder(self, role: Role) -> str | None:
         return {Role.PRIMARY: self.primary, Role.SECONDARY: self.secondary, Role.TERTIARY: self.tertiary}[role]
@@ -142,13 +145,15 @@ def base_roles(roster: Sequence[str], k: int, count: int = 3) -> dict[Role, str 
 
 
 def on_call(roster: Sequence[str], moment: datetime, *, handoff: Handoff | ShiftPlan, origin: datetime,
-            overrides: Sequence[Override] = (), swaps: Sequence[Swap] = ()) -> OnCall:
-    """Who holds each role at `moment`. `origin` is the rotation's creation time."""
+            overrides: Sequence[Override] = (), swaps: Sequence[Swap] = (), away: Sequence[Away] = ()) -> OnCall:
+    """Who holds each role at `moment`. `origin` is the rotation's creation time; `away`: time off (whoever is
+    away holds no role: bot/domain/time_off.py)."""
     k = handoff.shift_index(moment, origin)
     start = handoff.start_of(k, origin)
     end = handoff.next_start(start)
     count = handoff.shape_at(moment).roles
     roles = base_roles(roster, k, count) if roster else dict.fromkeys(ROLES)
+    base = [roles[role] for role in ROLES]
     for swap in swaps:
         if swap.shift_index == k:
             roles = {role: (swap.b if u == swap.a else swap.a if u == swap.b else u) for role, u in roles.items()}
@@ -157,18 +162,21 @@ def on_call(roster: Sequence[str], moment: datetime, *, handoff: Handoff | Shift
         if override.covers(moment) and ROLES.index(override.role) < count:
             roles[override.role] = override.user_id
             overridden.add(override.role)
-    return OnCall(k, start, end, roles[Role.PRIMARY], roles[Role.SECONDARY], roles[Role.TERTIARY],
-                  frozenset(overridden), count)
+    holders, covering = [roles[role] for role in ROLES], []
+    if away and (gone := away_at(away, moment)):
+        holders, covering = stand_ins(holders, roster, gone, base)
+    return OnCall(k, start, end, *holders, frozenset(overridden), count,
+                  tuple((ROLES[index], user) for index, user in covering))
 
 
 def schedule(roster: Sequence[str], moment: datetime, *, handoff: Handoff | ShiftPlan, origin: datetime, count: int,
-             overrides: Sequence[Override] = (), swaps: Sequence[Swap] = ()) -> list[OnCall]:
+             overrides: Sequence[Override] = (), swaps: Sequence[Swap] = (), away: Sequence[Away] = ()) -> list[OnCall]:
     """Now, then the start of each of the next `count` shifts (as they will be when they begin)."""
-    now = on_call(roster, moment, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps)
+    now = on_call(roster, moment, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps, away=away)
     shifts = [now]
     start = now.shift_end
     for _ in range(count):
-        shift = on_call(roster, start, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps)
+        shift = on_call(roster, start, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps, away=away)
         shifts.append(shift)
         start = shift.shift_end
     return shifts

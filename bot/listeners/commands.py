@@ -16,7 +16,7 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Status, incident_ref, parse_incident_ref
 from bot.domain.rotation import Role
 from bot.domain.stats import parse_days
-from bot.listeners import after_ack, contacts, off_loop, request_key, rotation_commands, wired
+from bot.listeners import after_ack, contacts, off_loop, request_key, rotation_commands, schedule_commands, wired
 from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
@@ -181,6 +181,11 @@ async def _me(r: Request) -> None:
                                   r.line.args, r.user))
 
 
+async def _pto(r: Request) -> None:
+    await r.ack(text=await r.call(schedule_commands.pto, r.parts.services.time_off, r.line.args, r.user,
+                                  r.command.get("channel_id"), r.key))
+
+
 async def _handoff(r: Request) -> None:
     rotation = await r.call(r.rotations.find_rotation, r.line.args.strip() or None, r.command.get("channel_id"))
     await r.call(r.handoffs.post_digest_later, rotation, r.key)
@@ -210,7 +215,7 @@ _READ_AFTER_ACK = {"list": _list, "show": _show, "timeline": _timeline, "stats":
                    "followups": _followups}
 _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
     "help": _help, "rotation": _rotation, "handoff": _handoff, "board": _board, "heartbeat": _heartbeat,
-    "heartbeats": _heartbeat, "me": _me,
+    "heartbeats": _heartbeat, "me": _me, "pto": _pto,
     **{verb: _answered_after_ack(read, verb) for verb, read in _READ_AFTER_ACK.items()},
 }
 

@@ -1,6 +1,7 @@
 """`/incident rotation escalation <name> [P0|P1] [<step>, <step>… | default]` (SPEC § Schedules and escalation
-policies): a rotation's own escalation steps. Runs in the database's threads, like the other rotation commands;
-the user groups a policy names are asked of Slack before (`ask_groups`), within the command's budget."""
+policies): a rotation's own escalation steps; and `/incident pto add|list|remove`, time off. Runs in the
+database's threads, like the other rotation commands; the user groups a policy names are asked of Slack before
+(`ask_groups`), within the command's budget."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
+from bot.db import repo
 from bot.domain.errors import UserError
 from bot.domain.escalation import EXAMPLE, describe, groups_named, parse_policy
 from bot.services import EscalationPolicies
 from bot.services.escalations import PRIORITIES
+from bot.services.time_off import PTO_USAGE, TimeOffs
 from bot.slack.gateway import SlackGateway, slack_error
 
 ESCALATION_USAGE = (f"Use `/incident rotation escalation <name> [P0|P1] <step>, <step>…` — a step is primary, "
@@ -80,3 +83,16 @@ def shown(policies: EscalationPolicies, rotation) -> str:
         lines.append(f"• {each.priority}: {describe(each.policy)}" + (" _(default)_" if each.policy.default else ""))
     lines.append(f"Set one with `/incident rotation escalation {rotation.name} P0 {EXAMPLE}`.")
     return "\n".join(lines)
+
+
+def pto(time_off: TimeOffs, args: str, user: str, channel_id: str | None, key: str | None) -> str:
+    """`/incident pto add|list|remove`."""
+    verb, _, rest = args.strip().partition(" ")
+    verb = verb.lower()
+    if verb == "add":
+        return repo.database.retry_on_deadlock(time_off.add, user, rest, key)
+    if verb in ("list", ""):
+        return time_off.listing(rest, channel_id)
+    if verb == "remove":
+        return time_off.remove(user, rest)
+    raise UserError(PTO_USAGE)

@@ -64,6 +64,7 @@ from bot.services import (
     Services,
     ShiftChanges,
     Storms,
+    TimeOffs,
     UserGroups,
     Working,
 )
@@ -201,7 +202,8 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                     capture=Capture(settings, db, clock, lambda: slack.team_url), follow_ups=follow_ups,
                     watch=EngineWatch(settings, db, clock, background), contacts=contacts,
                     ack_links=AckLinks(db, working), policies=policies,
-                    shift_changes=ShiftChanges(db, clock, outbox, rotations))
+                    shift_changes=ShiftChanges(db, clock, outbox, rotations),
+                    time_off=TimeOffs(settings, db, clock, outbox, rotations, people, covers))
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,

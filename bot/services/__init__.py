@@ -30,6 +30,7 @@ from bot.services.reminders import Reminders
 from bot.services.rotations import RotationPlan, Rotations
 from bot.services.shift_changes import ShiftChanges
 from bot.services.storms import Storms
+from bot.services.time_off import TimeOffs
 from bot.services.usergroups import UserGroups
 from bot.services.watch import EngineWatch
 from bot.services.working import Resolution, Working
@@ -63,10 +64,11 @@ class Services:
     ack_links: AckLinks
     policies: EscalationPolicies
     shift_changes: ShiftChanges
+    time_off: TimeOffs
 
 
 __all__ = ["AckLinks", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers", "Declared",
            "Declaring", "Detail", "EngineWatch", "EscalationPolicies", "Fairness", "FollowUps", "Handoffs",
            "Heartbeats", "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders",
-           "Resolution", "RotationPlan", "Rotations", "Services", "ShiftChanges", "Storms", "UserError",
+           "Resolution", "RotationPlan", "Rotations", "Services", "ShiftChanges", "Storms", "TimeOffs", "UserError",
            "UserGroups", "Working"]

@@ -82,18 +82,26 @@ class Covers:
                                 f"`{escape(rotation.name)}` from {date_token(clash.starts_at)} to "
                                 f"{date_token(clash.ends_at)}, which overlaps; withdraw that request or pick "
                                 "another time.")
-            cover = CoverRequest(rotation_id=rotation.id, requester=requester, role=role, starts_at=start,
-                                 ends_at=end, reason=reason, created_at=now)
-            session.add(cover)
-            session.flush()
-            self._queue_message(session, locked, cover, Kind.COVER_POST, now)
-            others = [m for m in members if m != requester]
-            working = self.people.working_now(session, others, now, self.rotations.working_time)
-            for member in others:  # asked once, now, if it is their working day: nobody is woken for it
-                if working[member]:
-                    self._dm(session, member, views.asked(cover, rotation.name, rotation.channel_id), now)
+            cover = self.open(session, locked, requester, role, start, end, reason, now, members)
             commit_once(session, request_key)
         self.outbox.flush_later()
+        return cover
+
+    def open(self, session: Session, rotation: Rotation, requester: str, role: Role, start: datetime, end: datetime,
+             reason: str, now: datetime, members: list[str], away: frozenset[str] = frozenset(),
+             time_off_id: int | None = None) -> CoverRequest:
+        """Stores a checked request with its post in the rotation's channel (the caller holds the rotation's lock;
+        time off opens them too). The other members at work now are asked by DM — not those away."""
+        cover = CoverRequest(rotation_id=rotation.id, requester=requester, role=role, starts_at=start, ends_at=end,
+                             reason=reason, created_at=now, time_off_id=time_off_id)
+        session.add(cover)
+        session.flush()
+        self._queue_message(session, rotation, cover, Kind.COVER_POST, now)
+        others = [m for m in members if m != requester and m not in away]
+        working = self.people.working_now(session, others, now, self.rotations.working_time)
+        for member in others:  # asked once, now, if it is their working day: nobody is woken for it
+            if working[member]:
+                self._dm(session, member, views.asked(cover, rotation.name, rotation.channel_id), now)
         return cover
 
     # -- answering ----------------------------------------------------------------------------------------------
@@ -150,6 +158,19 @@ class Covers:
                 raise UserError(f"Only <@{cover.requester}>, who asked, can withdraw this request.")
             cover.state = "withdrawn"
         return self._decided(cover_id, user, request_key, "cover withdraw", decide)
+
+    def withdraw_for_time_off(self, session: Session, time_off_id: int, now: datetime) -> int:
+        """`pto remove`: the requests its time off opened and nobody took are withdrawn (their posts say so)."""
+        withdrawn = 0
+        for cover in repo.covers.open_covers_of_time_off(session=session, time_off_id=time_off_id):
+            rotation = repo.rotations.rotation_for_change(session=session, rotation_id=cover.rotation_id)
+            if rotation is None:
+                continue
+            cover.state, cover.decided_at = "withdrawn", now
+            session.add(cover)
+            self._queue_message(session, rotation, cover, Kind.COVER_REFRESH, now)
+            withdrawn += 1
+        return withdrawn
 
     # -- the tick ---------------------------------------------------------------------------------------------
 

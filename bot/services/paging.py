@@ -28,6 +28,7 @@ from bot.services.escalations import EscalationPolicies
 from bot.services.outbox import Outbox
 from bot.services.people import People
 from bot.services.rotations import Rotations
+from bot.slack.text import date_token
 
 
 class Paging:
@@ -61,10 +62,19 @@ class Paging:
             def inside(user: str) -> bool:  # their timezone, their holidays (`me holidays`)
                 return self.people.working_now(session, [user], now, self.rotations.working_time)[user]
         paged = [Paged(p.policy_round, p.target_user_id) for p in chain]
-        nxt = next_pages(policy, paged, start=start, holders=holders, p1_inside=inside)
+        away = self.away(session, now)
+        if not chain and start in away:  # paged by hand
+            raise UserError(f"<@{start}> is away (time off) until {date_token(away[start])}: page someone else. "
+                            "Nothing was sent.")
+        nxt = next_pages(policy, paged, start=start, holders=holders, p1_inside=inside, away=frozenset(away))
         if nxt is None or (nxt.channel and incident.rotation_id is None):
             return None
         return policy, nxt
+
+    def away(self, session: Session, now: datetime) -> dict[str, datetime]:
+        """Who is on time off at `now` (never paged), and until when."""
+        return {t.user_id: t.ends_at for t in repo.schedules.time_off_of(session=session, user_ids=None,
+                                                                          ending_after=now) if t.starts_at <= now}
 
     def _store_pages(self, session: Session, incident: Incident, chain_no: int, step: int, start: str,
                      policy: Policy, nxt: Next, now: datetime, paged_by: str | None) -> list[Page]:

@@ -194,8 +194,9 @@ class Reminders:
         current = self.rotations.on_call(session, rotation, now)
         following = self.rotations.on_call(session, rotation, current.shift_end)
         outgoing, incoming = current.primary, following.primary
-        return [(user, texts.heads_up(rotation.name, following.shift_start, outgoing, incoming, user), None)
-                for user in dict.fromkeys(u for u in (outgoing, incoming) if u)]
+        away = self.rotations.away_during(session, rotation, following.shift_start, following.shift_end)
+        return [(user, texts.heads_up(rotation.name, following.shift_start, outgoing, incoming, user, away, now),
+                 None) for user in dict.fromkeys(u for u in (outgoing, incoming) if u)]
 
     def _digest_message(self, session: Session, rotation: Rotation) -> list[Message]:
         return [(rotation.channel_id, *handoff_views.digest(self.handoffs.digest(rotation, session)))]

@@ -22,6 +22,7 @@ from bot.domain.errors import AlreadyDone, UserError
 from bot.domain.ownership import ChannelFacts, channel_refusal
 from bot.domain.rotation import ROLES, Handoff, OnCall, Override, Role, Swap, on_call, schedule
 from bot.domain.shifts import Change, ShiftPlan
+from bot.domain.time_off import Away
 from bot.domain.when import parse_moment
 from bot.runtime.background import Background
 from bot.services.once import commit_once, record_once
@@ -69,7 +70,8 @@ class Rotations:
         return self.plans_of(session, [rotation])[rotation.id]
 
     def _inputs(self, session: Session, rotation: Rotation, since: datetime):
-        """Roster, overrides and swaps from `since` on, the shifts' plan (and the override rows as stored)."""
+        """Roster, overrides, swaps and time off from `since` on, the shifts' plan (and the override rows as
+        stored)."""
         members = [m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id)]
         stored = repo.rotations.overrides_for(session=session, rotation_id=rotation.id, ending_after=since)
         overrides = [Override(o.user_id, o.role, o.starts_at, o.ends_at, created=o.id or 0) for o in stored]
@@ -77,11 +79,22 @@ class Rotations:
         first = plan.shift_index(since)
         swaps = [Swap(s.user_a, s.user_b, s.shift_index)
                  for s in repo.rotations.swaps_for(session=session, rotation_id=rotation.id, from_shift=first)]
-        return members, overrides, swaps, stored, plan
+        people = sorted({*members, *(o.user_id for o in overrides)})
+        away = [Away(t.user_id, t.starts_at, t.ends_at)
+                for t in repo.schedules.time_off_of(session=session, user_ids=people, ending_after=since)]
+        return members, overrides, swaps, stored, plan, away
 
     def on_call(self, session: Session, rotation: Rotation, at: datetime) -> OnCall:
-        members, overrides, swaps, _, plan = self._inputs(session, rotation, at)
-        return on_call(members, at, handoff=plan, origin=rotation.created_at, overrides=overrides, swaps=swaps)
+        members, overrides, swaps, _, plan, away = self._inputs(session, rotation, at)
+        return on_call(members, at, handoff=plan, origin=rotation.created_at, overrides=overrides, swaps=swaps,
+                       away=away)
+
+    def away_during(self, session: Session, rotation: Rotation, since: datetime,
+                    until: datetime) -> list[tuple[str, datetime, datetime]]:
+        """Roster members with time off that touches [since, until): (who, from, to), by start."""
+        members = [m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id)]
+        return [(t.user_id, t.starts_at, t.ends_at) for t in repo.schedules.time_off_of(
+            session=session, user_ids=members, ending_after=since) if t.starts_at < until]
 
     def on_call_for(self, session: Session, incident: Incident, at: datetime) -> OnCall | None:
         rotation = repo.rotations.rotation_of(session=session, incident=incident)
@@ -108,10 +121,10 @@ class Rotations:
         found = []
         with self.db.session() as session:
             for rotation in rotations:
-                members, overrides, swaps, stored, plan = self._inputs(session, rotation, now)
+                members, overrides, swaps, stored, plan, away = self._inputs(session, rotation, now)
                 found.append(RotationPlan(rotation, members, schedule(
                     members, now, handoff=plan, origin=rotation.created_at, count=shifts, overrides=overrides,
-                    swaps=swaps), stored))
+                    swaps=swaps, away=away), stored))
         return found
 
     # -- finding a rotation -------------------------------------------------------------------------------

@@ -34,6 +34,14 @@ class Digest:
     numbers: ShiftNumbers
     now: datetime
     overdue: list[tuple[FollowUp, int]] = field(default_factory=list)  # (follow-up, incident number)
+    away: list[tuple[str, datetime, datetime]] = field(default_factory=list)  # time off touching this shift
+
+
+def away_line(away: list[tuple[str, datetime, datetime]], now: datetime) -> str:
+    """`*Away:* @alice until Fri 28 Nov 00:00 (PTO) · …` — who holds no role for part of the shift."""
+    return "*Away:* " + " · ".join(
+        f"<@{user}> " + (f"from {date_token(starts)} " if starts > now else "")
+        + f"until {date_token(ends)} (PTO)" for user, starts, ends in away[:12])
 
 
 def _incident_block(incident: Incident, latest: TimelineEvent | None, now: datetime) -> dict:
@@ -69,6 +77,7 @@ def digest(data: Digest) -> tuple[str, list[dict]]:
     blocks: list[dict] = [
         {"type": "section", "text": mrkdwn(headline)},
         {"type": "context", "elements": [mrkdwn(roles)]},
+        *([{"type": "context", "elements": [mrkdwn(away_line(data.away, data.now))]}] if data.away else []),
         {"type": "section", "text": mrkdwn(numbers)},
         {"type": "divider"},
         {"type": "section", "text": mrkdwn(f"*Open incidents* ({len(data.incidents)})" if data.incidents

@@ -241,7 +241,9 @@ def help_text() -> str:
         "`me feed-reset` — revoke your calendar links",
         "• `me contact add <sms|push|email> <address>` · `me contact verify <code>` · `me contact test [kind]` · "
         "`me contact remove <kind>` · `me contacts` · `me rules slack 0, sms 2m, email 10m` — how pages wake you",
-        "• `me holidays <DE-BY|US-CA|…|none|team>` — whose public holidays are your days off",
+        "• `me holidays <DE-BY|US-CA|…|none|team>` — whose public holidays are your days off · "
+        "`pto add [@person] <from> <to> [reason]` · `pto list` · `pto remove <id>` — time off: never paged, "
+        "someone stands in",
         "• `heartbeat create <name> <interval> [rotation] [P0|P1]` · `heartbeat list` · `heartbeat remove <name>` — "
         "an incident when a job stops calling in",
         "• `help` — this help",

@@ -9,6 +9,7 @@ from bot.domain.incident import incident_ref
 from bot.domain.stats import humanize
 from bot.slack.ids import ActionId
 from bot.slack.text import date_token, escape, mention, truncate
+from bot.views.handoff import away_line
 from bot.views.incident import mrkdwn, plain, where
 
 
@@ -58,7 +59,13 @@ def heading_home(incident: Incident) -> str:
 
 
 def heads_up(rotation_name: str, starts: datetime, outgoing: str | None, incoming: str | None,
-             for_user: str) -> str:
+             for_user: str, away: list[tuple[str, datetime, datetime]] = (), now: datetime | None = None) -> str:
+    said = _heads_up(rotation_name, starts, outgoing, incoming, for_user)
+    return f"{said}\n{away_line(list(away), now or starts)}" if away else said
+
+
+def _heads_up(rotation_name: str, starts: datetime, outgoing: str | None, incoming: str | None,
+              for_user: str) -> str:
     when = date_token(starts, "{date_long_pretty} at {time}")
     if for_user == incoming and for_user == outgoing:
         return f":fire_engine: You stay primary on `{escape(rotation_name)}` after the handoff {when}."

@@ -17,8 +17,11 @@ _MAX_PLANS = 12
 
 
 def roles_line(shift: OnCall) -> str:
-    """The roles the rotation has (a rotation of one role shows its primary only)."""
-    return " · ".join(f"{role.value} {mention(shift.holder(role), '_nobody_')}" for role in ROLES[:shift.roles])
+    """The roles the rotation has (a rotation of one role shows its primary only), and who stands in for whom."""
+    away = dict(shift.covering)
+    return " · ".join(f"{role.value} {mention(shift.holder(role), '_nobody_')}"
+                      + (f" covering for {mention(away[role], '')} (PTO)" if role in away else "")
+                      for role in ROLES[:shift.roles])
 
 
 def plan_blocks(plan: RotationPlan) -> list[dict]:

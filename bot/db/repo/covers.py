@@ -55,3 +55,8 @@ def covers_taken_between(*, session: Session, rotation_id: int, since: datetime,
     return list(session.exec(select(CoverRequest).where(
         CoverRequest.rotation_id == rotation_id, CoverRequest.state == "taken",
         col(CoverRequest.starts_at) >= since, col(CoverRequest.starts_at) < until)))
+
+
+def open_covers_of_time_off(*, session: Session, time_off_id: int) -> list[CoverRequest]:
+    return list(session.exec(select(CoverRequest).where(CoverRequest.time_off_id == time_off_id,
+                                                        CoverRequest.state == "open").order_by(col(CoverRequest.id))))

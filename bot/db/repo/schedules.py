@@ -1,5 +1,5 @@
 """Schedules beyond the seeds' shape: a rotation's escalation policies and shift changes, each person's public
-holidays."""
+holidays and time off."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.db.schedule_models import EscalationPolicy, PersonHolidays, ShiftChange
+from bot.db.schedule_models import EscalationPolicy, PersonHolidays, ShiftChange, TimeOff
 
 
 def policy_of(*, session: Session, rotation_id: int, priority: str) -> str | None:
@@ -80,3 +80,18 @@ def set_shift_change(*, session: Session, change: ShiftChange, now: datetime) ->
         session.delete(row)
     session.flush()
     session.add(change)
+
+
+def time_off_of(*, session: Session, user_ids: list[str] | None, ending_after: datetime) -> list[TimeOff]:
+    """Time off not over by `ending_after`, of these people (everyone's with None), by start."""
+    query = select(TimeOff).where(col(TimeOff.ends_at) > ending_after).order_by(col(TimeOff.starts_at),
+                                                                                   col(TimeOff.id))
+    if user_ids is not None:
+        if not user_ids:
+            return []
+        query = query.where(col(TimeOff.user_id).in_(user_ids))
+    return list(session.exec(query).all())
+
+
+def time_off_by_id(*, session: Session, time_off_id: int) -> TimeOff | None:
+    return session.get(TimeOff, time_off_id) if 0 < time_off_id < 2**31 else None

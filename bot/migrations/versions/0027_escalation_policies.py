@@ -1,6 +1,6 @@
 """escalation_policy, page.policy/policy_round/policy_step/wait_seconds: each rotation's own escalation steps per
 priority, and each page's copy of the policy its chain started with; person_holidays: `me holidays`;
-shift_change: `rotation set <name> handoff|shift|roles`
+shift_change: `rotation set <name> handoff|shift|roles`; time_off: `pto add|list|remove`, and cover_request.time_off_id
 
 Revision ID: 0027
 Revises: 0026
@@ -54,6 +54,21 @@ def upgrade() -> None:
         sa.UniqueConstraint('rotation_id', 'since'),
     )
     op.create_index(op.f('ix_shift_change_rotation_id'), 'shift_change', ['rotation_id'], unique=False)
+    op.create_table(
+        'time_off',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.String(length=32), nullable=False),
+        sa.Column('starts_at', UTCDateTime(), nullable=False),
+        sa.Column('ends_at', UTCDateTime(), nullable=False),
+        sa.Column('reason', sa.String(length=300), nullable=False),
+        sa.Column('created_by', sa.String(length=32), nullable=False),
+        sa.Column('created_at', UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index(op.f('ix_time_off_user_id'), 'time_off', ['user_id'], unique=False)
+    op.create_index(op.f('ix_time_off_ends_at'), 'time_off', ['ends_at'], unique=False)
+    with op.batch_alter_table('cover_request') as batch:
+        batch.add_column(sa.Column('time_off_id', sa.Integer(), nullable=True))
     with op.batch_alter_table('page') as batch:
         batch.add_column(sa.Column('policy', sa.Text(), nullable=True))
         batch.add_column(sa.Column('policy_round', sa.Integer(), server_default='0', nullable=False))
@@ -67,6 +82,11 @@ def downgrade() -> None:
         batch.drop_column('policy_step')
         batch.drop_column('policy_round')
         batch.drop_column('policy')
+    with op.batch_alter_table('cover_request') as batch:
+        batch.drop_column('time_off_id')
+    op.drop_index(op.f('ix_time_off_ends_at'), table_name='time_off')
+    op.drop_index(op.f('ix_time_off_user_id'), table_name='time_off')
+    op.drop_table('time_off')
     op.drop_index(op.f('ix_shift_change_rotation_id'), table_name='shift_change')
     op.drop_table('shift_change')
     op.drop_table('person_holidays')

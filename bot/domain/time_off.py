@@ -1,0 +1,57 @@
+"""Time off (SPEC § Schedules: `pto add|list|remove`): whoever is away holds no role and is never paged. Pure.
+
+A role whose holder is away goes to the next person of the roster after them who is neither away nor already
+holding a role in that shift (the rest of the shift stays as it was), shown as covering for them; with nobody left,
+the role is held by nobody (a gap). An override or a swap naming someone away gives way the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.errors import UserError
+
+MAX_TIME_OFF = timedelta(days=366)
+REASON_MAX = 300
+
+
+@dataclass(frozen=True)
+class Away:
+    user_id: str
+    starts_at: datetime
+    ends_at: datetime
+
+    def covers(self, moment: datetime) -> bool:
+        return self.starts_at <= moment < self.ends_at
+
+
+def away_at(aways: Iterable[Away], moment: datetime) -> frozenset[str]:
+    return frozenset(a.user_id for a in aways if a.covers(moment))
+
+
+def stand_ins(holders: Sequence[str | None], roster: Sequence[str], away: frozenset[str],
+              base: Sequence[str | None]) -> tuple[list[str | None], list[tuple[int, str]]]:
+    """`holders` by role (after swaps and overrides), `base` the roster's own holders by role. Returns the holders
+    with the people away replaced, and (role index, who is away) for each replaced role."""
+    result, covering = list(holders), []
+    for index, holder in enumerate(holders):
+        if holder is None or holder not in away:
+            continue
+        taken = {u for u in result if u}
+        after = holder if holder in roster else base[index]
+        start = roster.index(after) + 1 if after in roster else 0
+        order = [roster[(start + i) % len(roster)] for i in range(len(roster))] if roster else []
+        result[index] = next((u for u in order if u not in away and u not in taken), None)
+        covering.append((index, holder))
+    return result, covering
+
+
+def check_time_off(start: datetime, end: datetime, now: datetime, reason: str) -> None:
+    if end <= now:
+        raise UserError("That time is already over; record time off that is still to come.")
+    if end - start > MAX_TIME_OFF:
+        raise UserError(f"Record time off of {MAX_TIME_OFF.days} days at most at once.")
+    if len(reason) > REASON_MAX:
+        raise UserError(f"Keep the reason to {REASON_MAX} characters (it has {len(reason)}).")
