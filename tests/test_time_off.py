@@ -171,3 +171,16 @@ def test_a_person_or_group_step_passes_over_whoever_is_away():
     assert then.channel
     assert next_pages(default_policy(timedelta(minutes=5)), [], start="primary", holders={Role.PRIMARY: "U0X"},
                       p1_inside=None, away=frozenset({"U0Z"})).users == ("U0X",)
+
+
+async def test_oncall_and_the_digest_warn_of_a_gap_with_its_exact_span(bot):
+    await with_rotation(bot)  # three people, three roles: nobody left to stand in
+    assert (await say(bot, "pto add <@U0C|c> 2026-11-27 09:00 2026-11-28 18:00", user="U0A"))["text"].startswith(
+        "Recorded")
+    shown = json_text(await say(bot, "oncall payments", user="U0B"))
+    assert "Gaps in the next 14 days:* nobody is tertiary from <!date^1795770000^" in shown, shown
+    await say(bot, "handoff payments", user="U0B")
+    [digest] = [p for p in bot.fake.calls_to("chat.postMessage") if p["text"].startswith("Handoff for payments")]
+    assert "nobody is tertiary from" in json_text(digest["blocks"])
+    assert (await say(bot, "pto remove 1", user="U0C"))["text"].startswith("Removed")
+    assert "Gaps" not in json_text(await say(bot, "oncall payments", user="U0B"))

@@ -59,7 +59,8 @@ class Handoffs:
         outgoing = previous.primary if previous.shift_index >= 0 else None
         return handoff_views.Digest(rotation, shift, outgoing, latest, numbers, now,
                                     self.overdue_of(session, rotation.id),
-                                    self.rotations.away_during(session, rotation, now, shift.shift_end))
+                                    self.rotations.away_during(session, rotation, now, shift.shift_end),
+                                    self.rotations.gaps_of(session, rotation, now))
 
     def post_digest_later(self, rotation: Rotation, request_key: str | None = None) -> None:
         """`/incident handoff`: the digest as it stands now, owed to the rotation's channel through the outbox and

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,8 @@ from bot.db.models import Incident, Rotation, RotationMember, RotationOverride, 
 from bot.db.schedule_models import ShiftChange
 from bot.domain.business_hours import WorkingTime
 from bot.domain.errors import AlreadyDone, UserError
+from bot.domain.escalation import policy_from_json
+from bot.domain.gaps import Gap, gaps
 from bot.domain.ownership import ChannelFacts, channel_refusal
 from bot.domain.rotation import ROLES, Handoff, OnCall, Override, Role, Swap, on_call, schedule
 from bot.domain.shifts import Change, ShiftPlan
@@ -42,6 +44,7 @@ class RotationPlan:
     roster: list[str]
     shifts: list[OnCall]
     overrides: list[RotationOverride]
+    gaps: list[Gap] = field(default_factory=list)  # asked for by `oncall`, the App Home and the digest
 
 
 def _mentions(users: Sequence[str]) -> str:
@@ -116,7 +119,7 @@ class Rotations:
     def plan(self, rotation: Rotation, *, shifts: int = 4) -> RotationPlan:
         return self.plans([rotation], shifts=shifts)[0]
 
-    def plans(self, rotations: Sequence[Rotation], *, shifts: int = 4) -> list[RotationPlan]:
+    def plans(self, rotations: Sequence[Rotation], *, shifts: int = 4, with_gaps: bool = False) -> list[RotationPlan]:
         now = self.clock.now()
         found = []
         with self.db.session() as session:
@@ -124,8 +127,24 @@ class Rotations:
                 members, overrides, swaps, stored, plan, away = self._inputs(session, rotation, now)
                 found.append(RotationPlan(rotation, members, schedule(
                     members, now, handoff=plan, origin=rotation.created_at, count=shifts, overrides=overrides,
-                    swaps=swaps, away=away), stored))
+                    swaps=swaps, away=away), stored, gaps(
+                    members, now, handoff=plan, origin=rotation.created_at, overrides=overrides, swaps=swaps,
+                    away=away, paged=self.paged_roles(session, rotation)) if with_gaps else []))
         return found
+
+    def gaps_of(self, session: Session, rotation: Rotation, now: datetime) -> list[Gap]:
+        members, overrides, swaps, _, plan, away = self._inputs(session, rotation, now)
+        return gaps(members, now, handoff=plan, origin=rotation.created_at, overrides=overrides, swaps=swaps,
+                    away=away, paged=self.paged_roles(session, rotation))
+
+    def paged_roles(self, session: Session, rotation: Rotation) -> frozenset[Role]:
+        """The roles the rotation's escalation policies page (the default chain: all three)."""
+        stored = repo.schedules.policies_of(session=session, rotation_id=rotation.id)
+        policies = [policy_from_json(text) for text in stored.values()]
+        if len(stored) < 2:  # a priority without its own policy walks the default chain
+            return frozenset(ROLES)
+        return frozenset(Role(step.kind) for policy in policies for step in policy.steps
+                         if step.kind in Role._value2member_map_)
 
     # -- finding a rotation -------------------------------------------------------------------------------
 

@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.db.models import FollowUp, Incident, Rotation, TimelineEvent
+from bot.domain.gaps import Gap
 from bot.domain.incident import incident_ref
 from bot.domain.rotation import OnCall
 from bot.domain.stats import Spread, humanize
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.text import date_token, escape, mention, safe, truncate
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
+from bot.views.rotation import gaps_line
 
 _MAX_INCIDENTS = 35
 
@@ -35,6 +37,7 @@ class Digest:
     now: datetime
     overdue: list[tuple[FollowUp, int]] = field(default_factory=list)  # (follow-up, incident number)
     away: list[tuple[str, datetime, datetime]] = field(default_factory=list)  # time off touching this shift
+    gaps: list[Gap] = field(default_factory=list)  # roles held by nobody in the next 14 days
 
 
 def away_line(away: list[tuple[str, datetime, datetime]], now: datetime) -> str:
@@ -78,6 +81,7 @@ def digest(data: Digest) -> tuple[str, list[dict]]:
         {"type": "section", "text": mrkdwn(headline)},
         {"type": "context", "elements": [mrkdwn(roles)]},
         *([{"type": "context", "elements": [mrkdwn(away_line(data.away, data.now))]}] if data.away else []),
+        *([{"type": "context", "elements": [mrkdwn(gaps_line(data.gaps))]}] if data.gaps else []),
         {"type": "section", "text": mrkdwn(numbers)},
         {"type": "divider"},
         {"type": "section", "text": mrkdwn(f"*Open incidents* ({len(data.incidents)})" if data.incidents

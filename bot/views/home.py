@@ -13,7 +13,7 @@ from bot.domain.rotation import Role
 from bot.slack.ids import ActionId
 from bot.slack.text import date_token, escape, mention, truncate
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
-from bot.views.rotation import roles_line
+from bot.views.rotation import gaps_line, roles_line
 
 if TYPE_CHECKING:
     from bot.services.rotations import RotationPlan
@@ -85,6 +85,8 @@ def home(user_id: str, plans: Sequence[RotationPlan], commanded: Sequence[Incide
         blocks.append({"type": "section", "text": mrkdwn(
             f"*{escape(plan.rotation.name)}*{mine}: {roles_line(now)}\n"
             f"Next handoff {date_token(now.shift_end, '{date_long_pretty} at {time}')}")})
+        if plan.gaps:
+            blocks.append({"type": "context", "elements": [mrkdwn(gaps_line(plan.gaps))]})
     if any(user_id in plan.roster for plan in plans):
         blocks += _my_rotation_blocks(shifts, requests)
     blocks += contact_blocks

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.db.models import Rotation
+from bot.domain.gaps import Gap
 from bot.domain.rotation import ROLES, OnCall
 from bot.slack.text import date_token, escape, mention
 from bot.views.incident import mrkdwn
@@ -24,6 +25,13 @@ def roles_line(shift: OnCall) -> str:
                       for role in ROLES[:shift.roles])
 
 
+def gaps_line(gaps: Sequence[Gap]) -> str:
+    """`:warning: Gaps in the next 14 days: nobody is primary from … to …` (the first five)."""
+    spans = [f"nobody is {g.role.value} from {date_token(g.starts_at)} to {date_token(g.ends_at)}" for g in gaps[:5]]
+    more = f" …and {len(gaps) - 5} more" if len(gaps) > 5 else ""
+    return ":warning: *Gaps in the next 14 days:* " + "; ".join(spans) + more
+
+
 def plan_blocks(plan: RotationPlan) -> list[dict]:
     rotation = plan.rotation
     roster = ", ".join(f"<@{u}>" for u in plan.roster[:40]) or "_nobody yet — `/incident rotation add @someone`_"
@@ -34,6 +42,8 @@ def plan_blocks(plan: RotationPlan) -> list[dict]:
         {"type": "section", "text": mrkdwn(f"*{escape(rotation.name)}* · <#{rotation.channel_id}> · roster: {roster}")},
         {"type": "section", "text": mrkdwn("\n".join(lines))},
     ]
+    if plan.gaps:
+        blocks.append({"type": "context", "elements": [mrkdwn(gaps_line(plan.gaps))]})
     if plan.overrides:
         overrides = [f"<@{o.user_id}> is {o.role} from {date_token(o.starts_at)} to {date_token(o.ends_at)}"
                      for o in plan.overrides[:10]]
