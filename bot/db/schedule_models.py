@@ -1,6 +1,6 @@
 """The tables of schedules beyond the seeds' shape (SPEC § Schedules and escalation policies): a rotation's
 escalation policies, its changes of handoff, shift length and roles (`rotation set`), the public holidays each
-person keeps (`me holidays`) and time off (`pto`).
+person keeps (`me holidays`), time off (`pto`) and layers (`rotation layer`).
 
 A policy is stored as the JSON of bot/domain/escalation.py (group members resolved when it was set); each page
 keeps its own copy, so editing a policy never changes pages already sent.
@@ -74,3 +74,24 @@ class TimeOff(SQLModel, table=True):
     reason: str = Field(default="", max_length=300)
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(sa_column=timestamp(nullable=False))
+
+
+class RotationLayer(SQLModel, table=True):
+    """`rotation layer add <name> <layer> <days> <HH:MM-HH:MM> [zone]`: from `start` to `end` on `days` (`0,1,2,3,4`,
+    0 = Monday) in `tz`, the layer's `roster` (comma-separated user ids, in order) holds the roles; the layer with
+    the highest `position` wins where windows overlap (bot/domain/layers.py)."""
+
+    __tablename__ = "rotation_layer"
+    __table_args__ = (sa.UniqueConstraint("rotation_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int = Field(foreign_key="rotation.id", index=True)
+    name: str = Field(max_length=40)
+    days: str = Field(max_length=13)
+    start: str = Field(max_length=5)
+    end: str = Field(max_length=5)
+    tz: str = Field(max_length=64)
+    roster: str = Field(default="", sa_type=sa.Text)
+    position: int
+    set_by: str = Field(max_length=32)
+    set_at: datetime = Field(sa_column=timestamp(nullable=False))

@@ -1,7 +1,7 @@
 """Gaps (SPEC § Schedules): the spans in the next 14 days in which a role the escalation policy pages is held by
-nobody — everyone who could hold it away, a roster that empties. Pure: who is on call is constant between the
-instants where something changes (a handoff, an override or a time off beginning or ending), so those instants
-are all that is asked.
+nobody — everyone who could hold it away, a layer without roster. Pure: who is on call is constant between the
+instants where something changes (a handoff, a layer's window, an override or a time off beginning or ending), so
+those instants are all that is asked.
 
 A role counts when the policy pages it and someone would hold it by the roster alone (a roster of two has no
 tertiary: that is its shape, not a gap), and the primary always does (no primary is always a gap)."""
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain.layers import Layer, layer_boundaries
 from bot.domain.rotation import ROLES, Handoff, Override, Role, Swap, on_call
 from bot.domain.shifts import ShiftPlan
 from bot.domain.time_off import Away
@@ -28,7 +29,7 @@ class Gap:
 
 def gaps(roster: Sequence[str], now: datetime, *, handoff: Handoff | ShiftPlan, origin: datetime,
          paged: frozenset[Role], overrides: Sequence[Override] = (), swaps: Sequence[Swap] = (),
-         away: Sequence[Away] = (), horizon: timedelta = HORIZON) -> list[Gap]:
+         away: Sequence[Away] = (), layers: Sequence[Layer] = (), horizon: timedelta = HORIZON) -> list[Gap]:
     end = now + horizon
     moments = {now}
     boundary = handoff.next_start(handoff.shift_start(now))
@@ -37,12 +38,14 @@ def gaps(roster: Sequence[str], now: datetime, *, handoff: Handoff | ShiftPlan, 
         boundary = handoff.next_start(boundary)
     for start, stop in [(o.starts_at, o.ends_at) for o in overrides] + [(a.starts_at, a.ends_at) for a in away]:
         moments.update(m for m in (start, stop) if now < m < end)
+    moments.update(layer_boundaries(layers, now, end))
     ordered = sorted(moments)
     found: list[Gap] = []
     open_since: dict[Role, datetime] = {}
     for at in ordered:
-        held = on_call(roster, at, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps, away=away)
-        shape = on_call(roster, at, handoff=handoff, origin=origin)
+        held = on_call(roster, at, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps, away=away,
+                       layers=layers)
+        shape = on_call(roster, at, handoff=handoff, origin=origin, layers=layers)
         for role in ROLES:
             empty = role in paged and ROLES.index(role) < held.roles and held.holder(role) is None and (
                 role is Role.PRIMARY or shape.holder(role) is not None)

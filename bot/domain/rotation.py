@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from bot.domain.layers import Layer, layer_at
 from bot.domain.time_off import Away, away_at, stand_ins
 
 if TYPE_CHECKING:
@@ -115,6 +116,7 @@ class OnCall:
     overridden: frozenset[Role] = field(default_factory=frozenset)
     roles: int = 3  # how many roles the rotation has in this shift (`rotation set … roles`)
     covering: tuple[tuple[Role, str], ...] = ()  # (role, who is away) where someone stands in (time off)
+    layer: str | None = None  # the layer whose roster holds the roles now (None: the base roster)
 
     def holder(self, role: Role) -> str | None:
         return {Role.PRIMARY: self.primary, Role.SECONDARY: self.secondary, Role.TERTIARY: self.tertiary}[role]
@@ -145,9 +147,13 @@ def base_roles(roster: Sequence[str], k: int, count: int = 3) -> dict[Role, str 
 
 
 def on_call(roster: Sequence[str], moment: datetime, *, handoff: Handoff | ShiftPlan, origin: datetime,
-            overrides: Sequence[Override] = (), swaps: Sequence[Swap] = (), away: Sequence[Away] = ()) -> OnCall:
+            overrides: Sequence[Override] = (), swaps: Sequence[Swap] = (), away: Sequence[Away] = (),
+            layers: Sequence[Layer] = ()) -> OnCall:
     """Who holds each role at `moment`. `origin` is the rotation's creation time; `away`: time off (whoever is
-    away holds no role: bot/domain/time_off.py)."""
+    away holds no role: bot/domain/time_off.py); `layers`: rosters for windows of the week (bot/domain/layers.py)."""
+    layer = layer_at(layers, moment) if layers else None
+    if layer is not None:
+        roster = layer.roster
     k = handoff.shift_index(moment, origin)
     start = handoff.start_of(k, origin)
     end = handoff.next_start(start)
@@ -166,17 +172,20 @@ def on_call(roster: Sequence[str], moment: datetime, *, handoff: Handoff | Shift
     if away and (gone := away_at(away, moment)):
         holders, covering = stand_ins(holders, roster, gone, base)
     return OnCall(k, start, end, *holders, frozenset(overridden), count,
-                  tuple((ROLES[index], user) for index, user in covering))
+                  tuple((ROLES[index], user) for index, user in covering), layer.name if layer else None)
 
 
 def schedule(roster: Sequence[str], moment: datetime, *, handoff: Handoff | ShiftPlan, origin: datetime, count: int,
-             overrides: Sequence[Override] = (), swaps: Sequence[Swap] = (), away: Sequence[Away] = ()) -> list[OnCall]:
+             overrides: Sequence[Override] = (), swaps: Sequence[Swap] = (), away: Sequence[Away] = (),
+             layers: Sequence[Layer] = ()) -> list[OnCall]:
     """Now, then the start of each of the next `count` shifts (as they will be when they begin)."""
-    now = on_call(roster, moment, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps, away=away)
+    now = on_call(roster, moment, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps, away=away,
+                  layers=layers)
     shifts = [now]
     start = now.shift_end
     for _ in range(count):
-        shift = on_call(roster, start, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps, away=away)
+        shift = on_call(roster, start, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps, away=away,
+                        layers=layers)
         shifts.append(shift)
         start = shift.shift_end
     return shifts

@@ -172,8 +172,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
 
     def shift_events(rotation: Rotation, only: str | None = None) -> list[views.FeedEvent]:
         plan = rotations.plan(rotation, shifts=FEED_SHIFTS)
-        return views.shift_events(rotation, plan, people_of({*plan.roster, *(o.user_id for o in plan.overrides)}),
-                                  only)
+        return views.shift_events(rotation, plan, people_of(views.plan_people(plan)), only)
 
     def rotation_feed(request: web.Request, name: str) -> web.Response:
         rotation = rotations.named_rotation(name)

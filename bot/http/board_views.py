@@ -116,10 +116,24 @@ def rotation_view(plan: RotationPlan, group: dict | None, loads: list[Load], peo
             "roster": Markup(", ").join(named(u) for u in plan.roster) or "nobody"}
 
 
+def plan_people(plan: RotationPlan) -> set[str]:
+    """Everyone a rotation's plan may name: its roster, its layers' rosters, its overrides."""
+    return {*plan.roster, *(u for layer in plan.layers for u in layer.roster), *(o.user_id for o in plan.overrides)}
+
+
 def shift_events(rotation: Rotation, plan: RotationPlan, people: People, only: str | None = None) -> list[FeedEvent]:
     """A calendar feed's events: each shift's holders (or only `only`'s shifts) and the overrides."""
     found = []
-    for shift in plan.shifts:
+    if plan.segments:  # layers: each window its own event, named after its layer
+        for start, end, held in plan.segments:
+            for role in ROLES:
+                user = held.holder(role)
+                if user and (only is None or user == only):
+                    found.append((f"{rotation.name}-{held.shift_index}-{int(start.timestamp())}-{role.value}"
+                                  "@firefighter", f"{rotation.name} {role.value}"
+                                  + (f" ({held.layer})" if held.layer else "")
+                                  + f": {web_text.name_of(user, people)}", start, end))
+    for shift in [] if plan.segments else plan.shifts:
         for role in ROLES:
             user = shift.holder(role)
             if user and (only is None or user == only):

@@ -171,7 +171,7 @@ async def _rotation(r: Request) -> None:
     services = r.parts.services
     text, blocks = await r.call(rotation_commands.rotation, r.rotations, r.line.args, r.user,
                                 r.command.get("channel_id"), r.key, services.covers, services.usergroups,
-                                services.fairness, facts, services.policies, services.shift_changes)
+                                services.fairness, facts, services.policies, services.shift_changes, services.layers)
     await r.ack(text=text, blocks=blocks or None)
 
 

@@ -24,7 +24,7 @@ from bot.http.tokens import page_token, person_feed_token, rotation_feed_token
 from bot.listeners import schedule_commands
 from bot.listeners.command_line import user_refs
 from bot.listeners.schedule_commands import PolicyGroups
-from bot.services import Covers, EscalationPolicies, Fairness, Rotations, ShiftChanges, UserGroups
+from bot.services import Covers, EscalationPolicies, Fairness, RotationLayers, Rotations, ShiftChanges, UserGroups
 from bot.services.usergroups import SlackGroup, group_word
 from bot.slack.gateway import SlackGateway, slack_error
 from bot.slack.text import date_token, echo, escape, parse_channel_ref, parse_user_ref
@@ -50,6 +50,8 @@ USAGE = "\n".join([
     "(`primary 5m, secondary 10m, @lead 15m, channel`); without steps, shows them",
     "• `rotation set [name] handoff <weekday> <HH:MM> [zone]` · `shift <n>d` · `roles <1|2|3>` — the rotation's "
     "own handoff, shift length and roles, from the next handoff on",
+    "• `rotation layer add [name] <layer> <days> <HH:MM-HH:MM> [zone]` · `layer roster [name] <layer> @a @b…` · "
+    "`layer remove [name] <layer>` — follow-the-sun rosters for windows of the week",
 ])
 
 
@@ -162,7 +164,7 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
              usergroups: UserGroups | None = None, fairness: Fairness | None = None,
              slack_facts: ChannelFacts | SlackGroup | PolicyGroups | None = None,
              policies: EscalationPolicies | None = None,
-             shift_changes: ShiftChanges | None = None) -> tuple[str, list]:
+             shift_changes: ShiftChanges | None = None, layers: RotationLayers | None = None) -> tuple[str, list]:
     """Returns (text, blocks) for the ephemeral answer. `key` names the request, so a change is applied once.
     `slack_facts`: what `ask_slack` found for it."""
     verb, _, rest = args.strip().partition(" ")
@@ -194,6 +196,8 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
         groups = slack_facts if isinstance(slack_facts, PolicyGroups) else None
         return repo.database.retry_on_deadlock(schedule_commands.escalation, policies, target, rest, user, key,
                                                groups), []
+    if verb == "layer" and layers is not None:
+        return schedule_commands.layer(rotations, layers, rest, user, channel_id, key, _split_name), []
     if verb == "set" and shift_changes is not None:
         name, rest = _split_name(rotations, rest)
         target = rotations.find_rotation(name, channel_id)

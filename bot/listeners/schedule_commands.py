@@ -15,6 +15,7 @@ from bot.domain.errors import UserError
 from bot.domain.escalation import EXAMPLE, describe, groups_named, parse_policy
 from bot.services import EscalationPolicies
 from bot.services.escalations import PRIORITIES
+from bot.services.layers import RotationLayers
 from bot.services.time_off import PTO_USAGE, TimeOffs
 from bot.slack.gateway import SlackGateway, slack_error
 
@@ -96,3 +97,15 @@ def pto(time_off: TimeOffs, args: str, user: str, channel_id: str | None, key: s
     if verb == "remove":
         return time_off.remove(user, rest)
     raise UserError(PTO_USAGE)
+
+
+def layer(rotations, layers: RotationLayers, rest: str, user: str, channel_id: str | None, key: str | None,
+          split_name) -> str:
+    """`rotation layer [add|roster|remove] [name] …`; without a verb, the rotation's layers."""
+    verb, _, tail = rest.strip().partition(" ")
+    if verb.lower() in ("add", "roster", "remove"):
+        name, tail = split_name(rotations, tail)
+        target = rotations.find_rotation(name, channel_id)
+        return repo.database.retry_on_deadlock(layers.act, target, f"{verb} {tail}", user, key)
+    name, _ = split_name(rotations, rest)
+    return layers.shown(rotations.find_rotation(name, channel_id))

@@ -60,6 +60,7 @@ from bot.services import (
     People,
     Reading,
     Reminders,
+    RotationLayers,
     Rotations,
     Services,
     ShiftChanges,
@@ -203,7 +204,8 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                     watch=EngineWatch(settings, db, clock, background), contacts=contacts,
                     ack_links=AckLinks(db, working), policies=policies,
                     shift_changes=ShiftChanges(db, clock, outbox, rotations),
-                    time_off=TimeOffs(settings, db, clock, outbox, rotations, people, covers))
+                    time_off=TimeOffs(settings, db, clock, outbox, rotations, people, covers),
+                    layers=RotationLayers(settings, db, clock, outbox, rotations))
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,

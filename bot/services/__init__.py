@@ -21,6 +21,7 @@ from bot.services.follow_ups import FollowUps
 from bot.services.handoffs import Handoffs
 from bot.services.heartbeats import Heartbeats
 from bot.services.issue_events import IssueEvents
+from bot.services.layers import RotationLayers
 from bot.services.outbox import Outbox
 from bot.services.outcomes import Changed, Declared
 from bot.services.paging import Paging
@@ -65,10 +66,11 @@ class Services:
     policies: EscalationPolicies
     shift_changes: ShiftChanges
     time_off: TimeOffs
+    layers: RotationLayers
 
 
 __all__ = ["AckLinks", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers", "Declared",
            "Declaring", "Detail", "EngineWatch", "EscalationPolicies", "Fairness", "FollowUps", "Handoffs",
            "Heartbeats", "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders",
-           "Resolution", "RotationPlan", "Rotations", "Services", "ShiftChanges", "Storms", "TimeOffs", "UserError",
-           "UserGroups", "Working"]
+           "Resolution", "RotationLayers", "RotationPlan", "Rotations", "Services", "ShiftChanges", "Storms",
+           "TimeOffs", "UserError", "UserGroups", "Working"]

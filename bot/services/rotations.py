@@ -6,8 +6,7 @@ import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -16,20 +15,22 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident, Rotation, RotationMember, RotationOverride, RotationSwap
-from bot.db.schedule_models import ShiftChange
 from bot.domain.business_hours import WorkingTime
 from bot.domain.errors import AlreadyDone, UserError
 from bot.domain.escalation import policy_from_json
 from bot.domain.gaps import Gap, gaps
+from bot.domain.layers import Layer
 from bot.domain.ownership import ChannelFacts, channel_refusal
 from bot.domain.rotation import ROLES, Handoff, OnCall, Override, Role, Swap, on_call, schedule
-from bot.domain.shifts import Change, ShiftPlan
+from bot.domain.segments import segments
+from bot.domain.shifts import ShiftPlan
 from bot.domain.time_off import Away
 from bot.domain.when import parse_moment
 from bot.runtime.background import Background
 from bot.services.once import commit_once, record_once
 from bot.services.outbox import Outbox
 from bot.services.people import People
+from bot.services.rotation_inputs import Inputs, layer_of, shift_plan
 from bot.slack.text import date_token, echo
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
@@ -45,6 +46,8 @@ class RotationPlan:
     shifts: list[OnCall]
     overrides: list[RotationOverride]
     gaps: list[Gap] = field(default_factory=list)  # asked for by `oncall`, the App Home and the digest
+    layers: list[Layer] = field(default_factory=list)
+    segments: list[tuple[datetime, datetime, OnCall]] = field(default_factory=list)  # shifts cut at layer windows
 
 
 def _mentions(users: Sequence[str]) -> str:
@@ -72,9 +75,8 @@ class Rotations:
     def plan_of(self, session: Session, rotation: Rotation) -> ShiftPlan:
         return self.plans_of(session, [rotation])[rotation.id]
 
-    def _inputs(self, session: Session, rotation: Rotation, since: datetime):
-        """Roster, overrides, swaps and time off from `since` on, the shifts' plan (and the override rows as
-        stored)."""
+    def _inputs(self, session: Session, rotation: Rotation, since: datetime) -> Inputs:
+        """Everything who-is-on-call reads from `since` on."""
         members = [m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id)]
         stored = repo.rotations.overrides_for(session=session, rotation_id=rotation.id, ending_after=since)
         overrides = [Override(o.user_id, o.role, o.starts_at, o.ends_at, created=o.id or 0) for o in stored]
@@ -82,15 +84,16 @@ class Rotations:
         first = plan.shift_index(since)
         swaps = [Swap(s.user_a, s.user_b, s.shift_index)
                  for s in repo.rotations.swaps_for(session=session, rotation_id=rotation.id, from_shift=first)]
-        people = sorted({*members, *(o.user_id for o in overrides)})
+        layers = [layer_of(row) for row in repo.schedules.layers_of(session=session, rotation_ids=[rotation.id])
+                  .get(rotation.id, [])]
+        people = sorted({*members, *(o.user_id for o in overrides), *(u for layer in layers for u in layer.roster)})
         away = [Away(t.user_id, t.starts_at, t.ends_at)
                 for t in repo.schedules.time_off_of(session=session, user_ids=people, ending_after=since)]
-        return members, overrides, swaps, stored, plan, away
+        return Inputs(rotation, members, stored, plan, overrides, swaps, away, layers)
 
     def on_call(self, session: Session, rotation: Rotation, at: datetime) -> OnCall:
-        members, overrides, swaps, _, plan, away = self._inputs(session, rotation, at)
-        return on_call(members, at, handoff=plan, origin=rotation.created_at, overrides=overrides, swaps=swaps,
-                       away=away)
+        found = self._inputs(session, rotation, at)
+        return on_call(found.members, at, **found.rules())
 
     def away_during(self, session: Session, rotation: Rotation, since: datetime,
                     until: datetime) -> list[tuple[str, datetime, datetime]]:
@@ -124,18 +127,17 @@ class Rotations:
         found = []
         with self.db.session() as session:
             for rotation in rotations:
-                members, overrides, swaps, stored, plan, away = self._inputs(session, rotation, now)
-                found.append(RotationPlan(rotation, members, schedule(
-                    members, now, handoff=plan, origin=rotation.created_at, count=shifts, overrides=overrides,
-                    swaps=swaps, away=away), stored, gaps(
-                    members, now, handoff=plan, origin=rotation.created_at, overrides=overrides, swaps=swaps,
-                    away=away, paged=self.paged_roles(session, rotation)) if with_gaps else []))
+                inputs = self._inputs(session, rotation, now)
+                found.append(RotationPlan(
+                    rotation, inputs.members, schedule(inputs.members, now, count=shifts, **inputs.rules()),
+                    inputs.stored, self.gaps_of(session, rotation, now, inputs) if with_gaps else [],
+                    inputs.layers, segments(inputs.members, now, count=shifts, **inputs.rules())
+                    if inputs.layers else []))
         return found
 
-    def gaps_of(self, session: Session, rotation: Rotation, now: datetime) -> list[Gap]:
-        members, overrides, swaps, _, plan, away = self._inputs(session, rotation, now)
-        return gaps(members, now, handoff=plan, origin=rotation.created_at, overrides=overrides, swaps=swaps,
-                    away=away, paged=self.paged_roles(session, rotation))
+    def gaps_of(self, session: Session, rotation: Rotation, now: datetime, inputs: Inputs | None = None) -> list[Gap]:
+        inputs = inputs or self._inputs(session, rotation, now)
+        return gaps(inputs.members, now, paged=self.paged_roles(session, rotation), **inputs.rules())
 
     def paged_roles(self, session: Session, rotation: Rotation) -> frozenset[Role]:
         """The roles the rotation's escalation policies page (the default chain: all three)."""
@@ -425,9 +427,3 @@ class Rotations:
             session.commit()
         self.outbox.flush_later()
 
-
-def shift_plan(base: Handoff, origin: datetime, rows: Sequence[ShiftChange]) -> ShiftPlan:
-    """A rotation's plan from its stored changes (none: the team's weekly handoff from `origin` on)."""
-    return ShiftPlan(base, origin, [
-        Change(row.since, Handoff(row.weekday, time.fromisoformat(row.at), ZoneInfo(row.tz), row.days, row.roles,
-                                  row.anchor), row.first_index) for row in rows])

@@ -22,7 +22,7 @@ def roles_line(shift: OnCall) -> str:
     away = dict(shift.covering)
     return " · ".join(f"{role.value} {mention(shift.holder(role), '_nobody_')}"
                       + (f" covering for {mention(away[role], '')} (PTO)" if role in away else "")
-                      for role in ROLES[:shift.roles])
+                      for role in ROLES[:shift.roles]) + (f" _({escape(shift.layer)} layer)_" if shift.layer else "")
 
 
 def gaps_line(gaps: Sequence[Gap]) -> str:
@@ -42,6 +42,10 @@ def plan_blocks(plan: RotationPlan) -> list[dict]:
         {"type": "section", "text": mrkdwn(f"*{escape(rotation.name)}* · <#{rotation.channel_id}> · roster: {roster}")},
         {"type": "section", "text": mrkdwn("\n".join(lines))},
     ]
+    if plan.layers:
+        blocks.append({"type": "context", "elements": [mrkdwn("*Layers:* " + "; ".join(
+            f"*{escape(layer.name)}* {layer.describe()}: " + (", ".join(f"<@{u}>" for u in layer.roster) or "_nobody_")
+            for layer in plan.layers[:8]), 3000)]})
     if plan.gaps:
         blocks.append({"type": "context", "elements": [mrkdwn(gaps_line(plan.gaps))]})
     if plan.overrides:

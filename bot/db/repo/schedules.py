@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.db.schedule_models import EscalationPolicy, PersonHolidays, ShiftChange, TimeOff
+from bot.db.schedule_models import EscalationPolicy, PersonHolidays, RotationLayer, ShiftChange, TimeOff
 
 
 def policy_of(*, session: Session, rotation_id: int, priority: str) -> str | None:
@@ -95,3 +95,14 @@ def time_off_of(*, session: Session, user_ids: list[str] | None, ending_after: d
 
 def time_off_by_id(*, session: Session, time_off_id: int) -> TimeOff | None:
     return session.get(TimeOff, time_off_id) if 0 < time_off_id < 2**31 else None
+
+
+def layers_of(*, session: Session, rotation_ids: list[int]) -> dict[int, list[RotationLayer]]:
+    """Each rotation's layers, in the order they win (the last wins)."""
+    if not rotation_ids:
+        return {}
+    found: dict[int, list[RotationLayer]] = {}
+    for row in session.exec(select(RotationLayer).where(col(RotationLayer.rotation_id).in_(rotation_ids))
+                            .order_by(col(RotationLayer.rotation_id), col(RotationLayer.position))).all():
+        found.setdefault(row.rotation_id, []).append(row)
+    return found

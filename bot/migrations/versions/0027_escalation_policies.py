@@ -1,6 +1,7 @@
 """escalation_policy, page.policy/policy_round/policy_step/wait_seconds: each rotation's own escalation steps per
 priority, and each page's copy of the policy its chain started with; person_holidays: `me holidays`;
-shift_change: `rotation set <name> handoff|shift|roles`; time_off: `pto add|list|remove`, and cover_request.time_off_id
+shift_change: `rotation set <name> handoff|shift|roles`; time_off: `pto add|list|remove`, and cover_request.time_off_id;
+rotation_layer: `rotation layer add|roster|remove`
 
 Revision ID: 0027
 Revises: 0026
@@ -67,6 +68,24 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_time_off_user_id'), 'time_off', ['user_id'], unique=False)
     op.create_index(op.f('ix_time_off_ends_at'), 'time_off', ['ends_at'], unique=False)
+    op.create_table(
+        'rotation_layer',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('rotation_id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=40), nullable=False),
+        sa.Column('days', sa.String(length=13), nullable=False),
+        sa.Column('start', sa.String(length=5), nullable=False),
+        sa.Column('end', sa.String(length=5), nullable=False),
+        sa.Column('tz', sa.String(length=64), nullable=False),
+        sa.Column('roster', sa.Text(), nullable=False),
+        sa.Column('position', sa.Integer(), nullable=False),
+        sa.Column('set_by', sa.String(length=32), nullable=False),
+        sa.Column('set_at', UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['rotation_id'], ['rotation.id']),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('rotation_id', 'name'),
+    )
+    op.create_index(op.f('ix_rotation_layer_rotation_id'), 'rotation_layer', ['rotation_id'], unique=False)
     with op.batch_alter_table('cover_request') as batch:
         batch.add_column(sa.Column('time_off_id', sa.Integer(), nullable=True))
     with op.batch_alter_table('page') as batch:
@@ -84,6 +103,8 @@ def downgrade() -> None:
         batch.drop_column('policy')
     with op.batch_alter_table('cover_request') as batch:
         batch.drop_column('time_off_id')
+    op.drop_index(op.f('ix_rotation_layer_rotation_id'), table_name='rotation_layer')
+    op.drop_table('rotation_layer')
     op.drop_index(op.f('ix_time_off_ends_at'), table_name='time_off')
     op.drop_index(op.f('ix_time_off_user_id'), table_name='time_off')
     op.drop_table('time_off')
