@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from bench import history
+from bench import history, schedules
 from bot.clock import FakeClock
 from bot.config import load_settings
 from bot.runtime.wiring import build_runtime
@@ -33,7 +33,9 @@ class Ticks:
     backlog_calls: int  # what the history owed when the bot first looked at it (sent before timing)
 
 
-async def measure(stored: int, open_count: int, *, nothing_due: bool, ticks: int = 10) -> Ticks:
+async def measure(stored: int, open_count: int, *, nothing_due: bool, ticks: int = 10,
+                  with_schedules: bool = False) -> Ticks:
+    """`with_schedules`: SPEC § 7's 200 rotations of three layers, 50 overrides and 20 people away besides."""
     workdir = tempfile.mkdtemp(prefix="ff-ticks-")
     fake = await FakeSlack().start()
     settings = load_settings(_env_file=None, slack_bot_token="xoxb-bench", slack_signing_secret="bench",
@@ -48,6 +50,13 @@ async def measure(stored: int, open_count: int, *, nothing_due: bool, ticks: int
         fake.add_channel(channel, channel.lower())
     for number in history.seed(runtime.engine, stored, open_count, NOW, nothing_due=nothing_due):
         fake.add_channel(history.channel_of(number), f"inc-{number}")
+    if with_schedules:
+        people = tuple(f"U0P{n:03d}" for n in range(40))
+        for user in people:
+            fake.add_user(user)
+        schedules.seed(runtime.engine, NOW, people)
+        for n in range(schedules.ROTATIONS):
+            fake.add_channel(f"C0T{n:05d}", f"team-{n:03d}")
     statements = 0
 
     def count(*_args, **_kwargs) -> None:
