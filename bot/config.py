@@ -15,9 +15,10 @@ from datetime import time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.burden import Rates, parse_rates
 from bot.domain.errors import UserError
 from bot.domain.holidays import HolidayCalendar, parse_calendar
 from bot.slack.text import parse_channel_ref
@@ -129,6 +130,8 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
     holidays: Annotated[HolidayCalendar | None, NoDecode] = None  # the team's public holidays: `DE-BY`, `US`
+    oncall_rates: Annotated[Rates | None, NoDecode, BeforeValidator(  # per hour on call by kind (`rotation report`)
+        lambda v: v if v is None or isinstance(v, Rates) else parse_rates(str(v)))] = None
     # Reaching people beyond Slack (SPEC §2): Apprise URLs with `{to}`, holding the providers' secrets.
     notify_sms_url: str | None = Field(default=None, repr=False)
     notify_push_url: str | None = Field(default=None, repr=False)

@@ -123,3 +123,14 @@ async def test_rotation_stats_end_to_end_and_on_the_rotation_page(bot):
     async with bot.slack.session.get(f"{bot.url}/rotations/payments?token={token}") as response:
         page = await response.text()
     assert "Load over the last 12 weeks" in page and "<td>2/1/1</td>" in page
+
+
+def test_time_off_and_layers_count_for_whoever_stood_in():
+    from bot.domain.layers import Layer
+    from bot.domain.time_off import Away
+    until = ORIGIN + timedelta(weeks=1)
+    rosters = [RosterVersion(ORIGIN, ("A", "B", "C", "D"))]
+    loads = figures(until=until, rosters=rosters, away=[Away("A", ORIGIN, until)])
+    assert sum(loads["A"].hours.values()) == 0 and loads["D"].hours[Role.PRIMARY] == 7 * 24
+    nights = Layer("nights", frozenset(range(7)), time(0), time(0), UTC, ("N",))  # a whole-day layer of one
+    assert figures(until=until, rosters=rosters, layers=[nights])["N"].hours[Role.PRIMARY] == 7 * 24

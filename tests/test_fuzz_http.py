@@ -276,10 +276,10 @@ VERB = st.sampled_from(["", "declare", "new", "help", "list", "show", "timeline"
                         "reopen", "duplicate", "close", "page", "followup", "followups", "heartbeat", "INC-1",
                         "frobnicate"])
 WORD = st.sampled_from(["create", "add", "remove", "order", "override", "swap", "feed-reset", "cover", "usergroup",
-                        "stats", "payments", "P0", "P1", "P2", "P9", "triaged", "in_progress", "in", "progress",
-                        "blocked", "resolved", "closed", "new", "primary", "secondary", "tertiary", "all", "mine",
-                        "open", "as", "now", "tomorrow", "2026-11-30", "2026-13-45", "25:99", "12", "-3", "week",
-                        "off", *BIG_NUMBERS])
+                        "stats", "report", "2026-11", "2099-01", "payments", "P0", "P1", "P2", "P9", "triaged",
+                        "in_progress", "in", "progress", "blocked", "resolved", "closed", "new", "primary",
+                        "secondary", "tertiary", "all", "mine", "open", "as", "now", "tomorrow", "2026-11-30",
+                        "2026-13-45", "25:99", "12", "-3", "week", "off", *BIG_NUMBERS])
 COMMAND_TEXT = st.builds(
     lambda verb, rest: " ".join([verb, *rest]), VERB,
     st.lists(st.one_of(WORD, REF, MENTION, CHANNEL_REF, HOSTILE, st.text(max_size=15)), max_size=7))
@@ -874,9 +874,9 @@ PATH_TEXT = st.one_of(
                      "payments", "payments", "Payments", "nope", "U0A", "U0B", "u0a", "%3Cscript%3E", *BIG_NUMBERS]),
     st.text(max_size=12).map(lambda s: quote(s, safe="")))
 QUERY = st.dictionaries(
-    st.sampled_from(["tz", "priority", "rotation", "token", "x"]),
+    st.sampled_from(["tz", "priority", "rotation", "token", "month", "x"]),
     st.one_of(st.sampled_from(["Asia/Tokyo", "UTC", "Mars/Base", "America", "Europe", "Asia/", "zone.tab",
-                               "../../etc/passwd", "/etc/passwd", "P0", "P9",
+                               "../../etc/passwd", "/etc/passwd", "P0", "P9", "2026-11", "2026-13", "2099-01",
                                "payments", "<script>alert(1)</script>", "\x00", "x" * 300, "x" * 2000]),
               st.text(max_size=10)), max_size=3)
 
@@ -915,11 +915,15 @@ PAGE = {"kind": "page", "method": "GET", "query": {}, "token_twice": False}
          token_twice=False)
 @example(place="rotation", name="payments", kind="page", method="GET", query={"tz": "\x00"}, token_twice=False)
 @example(place="rotation feed", name="payments", kind="rotation", method="GET", query={}, token_twice=False)
+@example(place="rotation report", name="payments", kind="page", method="GET", query={"month": "2026-11"},
+         token_twice=False)
+@example(place="rotation report", name="payments", kind="page", method="GET", query={"month": "\x00"},
+         token_twice=False)
 @example(place="person feed", name="U0A", kind="person", method="GET", query={}, token_twice=False)
 @example(place="person feed", name="%00", kind="person", method="GET", query={}, token_twice=False)
 @example(place="board", name="", kind="expired", method="GET", query={}, token_twice=False)
-@given(place=st.sampled_from(["board", "incident", "incident", "rotation", "rotation feed", "person feed", "person",
-                              "healthz", "metrics", "root", "other"]),
+@given(place=st.sampled_from(["board", "incident", "incident", "rotation", "rotation feed", "rotation report",
+                              "person feed", "person", "healthz", "metrics", "root", "other"]),
        name=PATH_TEXT,
        kind=mostly(st.just("page"), st.sampled_from(["rotation", "person", "expired", "forged", "mangled", "none",
                                                      "empty", "junk", "other rotation", "old version"]), odds=2),
@@ -929,7 +933,8 @@ async def test_board_feeds_health_and_metrics(fuzz_bot, caplog, place, name, kin
     bot = fuzz_bot
     name = quote(name, safe="%")  # a raw non-ASCII byte in a path is refused by the HTTP parser before the bot sees it
     path = {"board": "/board", "incident": f"/incidents/{name}", "rotation": f"/rotations/{name}",
-            "rotation feed": f"/rotations/{name}.ics", "person feed": f"/people/{name}.ics",
+            "rotation feed": f"/rotations/{name}.ics", "rotation report": f"/rotations/{name}/report.csv",
+            "person feed": f"/people/{name}.ics",
             "person": f"/people/{name}", "healthz": "/healthz", "metrics": "/metrics", "root": "/",
             "other": f"/{name}"}[place]
     subject = unquote(name)
@@ -947,7 +952,7 @@ async def test_board_feeds_health_and_metrics(fuzz_bot, caplog, place, name, kin
     await watch.check(what, status, "", read_only=True, learns=("person",))  # a page writes only names it learnt
     asked = {call.method for call in bot.fake.calls[watch.calls:]}
     assert asked <= {"users.info"}, f"{what} made the bot call Slack: {asked}"
-    if status == 200 and method == "GET" and place in ("board", "incident", "rotation"):
+    if status == 200 and method == "GET" and place in ("board", "incident", "rotation", "rotation report"):
         assert kind == "page", f"{what} → 200 without a valid page link"
     if status == 200 and place == "rotation feed":
         assert kind == "rotation" and subject == "payments", f"{what} → 200 without this rotation's feed link"

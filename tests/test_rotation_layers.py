@@ -11,7 +11,7 @@ from icalendar import Calendar
 from sqlmodel import select
 
 from bot.db.schedule_models import RotationLayer
-from bot.http.tokens import rotation_feed_token
+from bot.http.tokens import page_token, rotation_feed_token
 from tests.test_board import get
 from tests.test_commands import reply_of
 from tests.test_paging import dms_to, with_rotation
@@ -62,6 +62,13 @@ async def test_a_follow_the_sun_layer_holds_its_window(bot):
     assert primaries[1][:2] == (THURSDAY_9_BERLIN + timedelta(hours=7), THURSDAY_9_BERLIN + timedelta(hours=23))
     for start, _end, summary in primaries:  # the feed agrees with who is on call at every edge
         assert summary.endswith(names[on_call_at(bot, start).primary]), (start, summary)
+
+    token = page_token(bot.runtime.settings.web_secret, bot.clock.now())
+    status, _, html = await get(bot, f"/rotations/payments?token={token}")
+    assert status == 200 and "· emea layer" in html and "Dee" in html, html[:500]
+    await say(bot, "handoff payments", user="U0B")
+    [digest] = [p for p in bot.fake.calls_to("chat.postMessage") if p["text"].startswith("Handoff for payments")]
+    assert "now the *emea* layer's" in json.dumps(digest["blocks"])
 
     answer = (await say(bot, "rotation layer remove payments emea"))["text"]
     assert answer.startswith("Done: removed the layer *emea*"), answer

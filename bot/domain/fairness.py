@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain.errors import UserError
+from bot.domain.layers import Layer
 from bot.domain.rotation import ROLES, Handoff, Override, Role, Swap, on_call
+from bot.domain.time_off import Away
 from bot.slack.text import echo
 
 DEFAULT_WEEKS = 12
@@ -78,7 +80,8 @@ def roster_at(versions: Sequence[RosterVersion], moment: datetime) -> tuple[str,
 def fairness(*, since: datetime, until: datetime, handoff: Handoff, origin: datetime,
              rosters: Sequence[RosterVersion], overrides: Sequence[Override], swaps: Sequence[Swap],
              pages: Sequence[PageFact], covers: Sequence[CoverFact],
-             working: Callable[[str, datetime], bool]) -> list[Load]:
+             working: Callable[[str, datetime], bool], away: Sequence[Away] = (),
+             layers: Sequence[Layer] = ()) -> list[Load]:
     """Every roster member of the period (zeros included) and everyone who held a role, was paged or covered in
     [since, until), most hours on call first. A shift counts
     for whoever held its role for more than half of the part of it inside the window."""
@@ -91,7 +94,7 @@ def fairness(*, since: datetime, until: datetime, handoff: Handoff, origin: date
     moment, per_shift = max(since, origin), {}
     while moment < until:
         held = on_call(roster_at(ordered, moment), moment, handoff=handoff, origin=origin, overrides=overrides,
-                       swaps=swaps)
+                       swaps=swaps, away=away, layers=layers)
         for role in ROLES:
             if user := held.holder(role):
                 load(user).hours[role] += STEP.total_seconds() / 3600

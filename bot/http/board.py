@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Person, Rotation
 from bot.domain import reminders as rules
+from bot.domain.burden import Report
 from bot.domain.errors import UserError
 from bot.domain.fairness import DEFAULT_WEEKS, Load
 from bot.domain.incident import Priority
@@ -29,6 +30,7 @@ from bot.http.session import Viewer
 from bot.http.tokens import page_allowed, verify
 from bot.services import Reading, Rotations
 from bot.slack.text import as_int, is_user_id
+from bot.views import burden as burden_views
 
 FEED_SHIFTS = 12
 PAGE_SHIFTS = 8
@@ -53,11 +55,13 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                      loads_of: Callable[[Rotation], list[Load]] = lambda _rotation: [],
                      viewer_of: Callable[[web.Request], Viewer | None] = lambda _request: None,
                      want_names: Callable[[set[str]], None] = lambda _users: None,
-                     names_now: Callable[[set[str]], Awaitable[int]] | None = None) -> None:
+                     names_now: Callable[[set[str]], Awaitable[int]] | None = None,
+                     report_of: Callable[[Rotation, str], Report] | None = None) -> None:
     """`group_of(rotation id)`: the rotation's @oncall user group as /healthz shows it, if it keeps one;
     `loads_of(rotation)`: its fairness figures over the last 12 weeks; `viewer_of(request)`: who signed in;
     `want_names(users)`: people shown whom Slack never told us about, to be asked about; `names_now(users)`: ask
-    Slack about them now, within a time budget (how many it named)."""
+    Slack about them now, within a time budget (how many it named); `report_of(rotation, month)`: its burden report
+    (a UserError for a month malformed or not begun)."""
     env = page_templates()
     secret = settings.web_secret or ""
     if names_now is None:
@@ -155,6 +159,22 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         return render("rotation.html", request, who, token=request.query.get("token", ""), tz=str(tz),
                       weeks=DEFAULT_WEEKS, **views.rotation_view(plan, group, loads, people, reading.clock.now(), tz))
 
+    def report_csv(request: web.Request) -> web.Response:
+        """The burden report as CSV: the same link check and visibility as the rotation's page."""
+        guard(request)
+        rotation = rotations.named_rotation(request.match_info["name"])
+        if rotation is None or report_of is None:
+            raise web.HTTPNotFound(text="No such rotation.")
+        try:
+            report = report_of(rotation, request.query.get("month", ""))
+        except UserError:
+            raise web.HTTPBadRequest(text="month must be YYYY-MM, a month that has begun.") from None
+        people = people_of({person.user for person in report.people})
+        names = {user: person.name for user, person in people.items() if person.name}
+        return web.Response(body=("\ufeff" + burden_views.report_csv(report, names)).encode(),  # (BOM: Excel)
+                            content_type="text/csv", charset="utf-8", headers={
+                                "Content-Disposition": f'attachment; filename="{rotation.name}-{report.month}.csv"'})
+
     def calendar(name: str, events: list[tuple[str, str, datetime, datetime]]) -> web.Response:
         cal = Calendar()
         cal.add("prodid", "-//Firefighter//on-call//EN")
@@ -213,5 +233,6 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
     app.router.add_get("/board", in_threads(board))
     app.router.add_get("/incidents/{number}", in_threads(incident_page))
     app.router.add_get("/stats", in_threads(stats_page))
+    app.router.add_get("/rotations/{name}/report.csv", in_threads(report_csv))  # (before the page: never its name)
     app.router.add_get("/rotations/{name}", in_threads(rotation_page))
     app.router.add_get("/people/{file}", in_threads(person_feed))

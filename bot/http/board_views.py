@@ -91,7 +91,11 @@ def incident_view(detail: Detail, people: People, now: datetime, policy: rules.P
 def rotation_people(plan: RotationPlan, group: dict | None, loads: list[Load]) -> set[str]:
     return {*plan.roster, *(o.user_id for o in plan.overrides), *(load.user for load in loads),
             *(u for s in plan.shifts for u in (s.primary, s.secondary, s.tertiary) if u),
+            *(u for _, _, s in plan.segments[:SEGMENTS_SHOWN] for u in (s.primary, s.secondary, s.tertiary) if u),
             *(group["members"] if group else ())}
+
+
+SEGMENTS_SHOWN = 24
 
 
 def rotation_view(plan: RotationPlan, group: dict | None, loads: list[Load], people: People, now: datetime,
@@ -101,9 +105,12 @@ def rotation_view(plan: RotationPlan, group: dict | None, loads: list[Load], peo
     def named(user_id: str | None) -> Markup:
         return web_text.person(user_id, people)
 
-    shifts = [{"when": ("now – " if i == 0 else "") + when(s.shift_start if i else now, tz)
-               + f" → {when(s.shift_end, tz)}", "primary": named(s.primary), "secondary": named(s.secondary),
-               "tertiary": named(s.tertiary)} for i, s in enumerate(plan.shifts)]
+    spans = [(start, end, held) for start, end, held in plan.segments[:SEGMENTS_SHOWN]] or \
+        [(s.shift_start, s.shift_end, s) for s in plan.shifts]  # layers: each window a row, named after its layer
+    shifts = [{"when": ("now – " if i == 0 else "") + when(start if i else now, tz) + f" → {when(end, tz)}"
+               + (f" · {held.layer} layer" if held.layer else ""), "primary": named(held.primary),
+               "secondary": named(held.secondary), "tertiary": named(held.tertiary)}
+              for i, (start, end, held) in enumerate(spans)]
     overrides = [Markup("{} is {} from {} to {}").format(named(o.user_id), o.role, when(o.starts_at, tz),
                                                          when(o.ends_at, tz)) for o in plan.overrides]
     if group is not None:

@@ -135,5 +135,5 @@ def build_web_app(bolt: AsyncApp, db: repo.database.Database, settings: Settings
                                 db)
     add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy, db,
                      services.usergroups.state_of, lambda rotation: services.fairness.loads(rotation, DEFAULT_WEEKS),
-                     viewer, services.people.want, services.people.names_now)
+                     viewer, services.people.want, services.people.names_now, services.fairness.report)
     return app

@@ -21,7 +21,7 @@ from bot.domain.rotation import Role
 from bot.domain.shifts import SET_USAGE
 from bot.domain.when import EXAMPLES, parse_range
 from bot.http.tokens import page_token, person_feed_token, rotation_feed_token
-from bot.listeners import schedule_commands
+from bot.listeners import report_commands, schedule_commands
 from bot.listeners.command_line import user_refs
 from bot.listeners.schedule_commands import PolicyGroups
 from bot.services import Covers, EscalationPolicies, Fairness, RotationLayers, Rotations, ShiftChanges, UserGroups
@@ -45,6 +45,8 @@ USAGE = "\n".join([
     "• `rotation usergroup [name] <@handle|off> [primary|all]` — keep a Slack user group equal to who is on call",
     "• `rotation stats [name] [weeks]` — shifts, pages, night pages, time to acknowledge and covers per person "
     "(default 12 weeks)",
+    "• `rotation report <name> [YYYY-MM]` — hours on call by role and kind (business, outside business hours, "
+    "weekend, holiday), pages and amounts owed per person for a month, with a CSV",
     "• `rotation feed-reset [name]` — revoke the calendar-feed links handed out so far",
     "• `rotation escalation [name] [P0|P1] <step>, <step>… [repeat <n>]` — the rotation's own escalation steps "
     "(`primary 5m, secondary 10m, @lead 15m, channel`); without steps, shows them",
@@ -187,6 +189,9 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
         weeks = parse_weeks(rest)
         target = rotations.find_rotation(name, channel_id)
         return fairness_views.stats(target.name, weeks, fairness.loads(target, weeks))
+    if verb == "report" and fairness is not None:
+        name, rest = _split_name(rotations, rest)
+        return report_commands.report(rotations, fairness, rotations.find_rotation(name, channel_id), rest)
     if verb == "usergroup" and usergroups is not None:
         name, rest = _split_name(rotations, rest)
         return _usergroup(usergroups, rotations.find_rotation(name, channel_id), rest, user, key, slack_facts), []

@@ -72,7 +72,8 @@ def digest(data: Digest) -> tuple[str, list[dict]]:
     incoming = shift.primary
     headline = (f":fire_engine: *Handoff for `{name}`*: {mention(data.outgoing, '_nobody_')} → "
                 f"{mention(incoming, '_nobody_')} (primary until {date_token(shift.shift_end)})")
-    roles = (f"Secondary {mention(shift.secondary, '_nobody_')} · tertiary {mention(shift.tertiary, '_nobody_')}")
+    roles = (f"Secondary {mention(shift.secondary, '_nobody_')} · tertiary {mention(shift.tertiary, '_nobody_')}"
+             + (f" · now the *{escape(shift.layer)}* layer's" if shift.layer else ""))
     n = data.numbers
     numbers = (f"*Last shift:* {n.declared} declared · {n.resolved} resolved · time to acknowledge (median) "
                f"{_median(n.time_to_acknowledge)} · time to resolve (median) {_median(n.time_to_resolve)} · "
