@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from bench import history, load
+from bench import history, load, schedules
 from bench.databases import Database
 from bench.processes import Fake, Process, quiet, start_baseline, start_bot
 from bot.db.models import Incident
@@ -27,8 +27,9 @@ KINDS = ("/incident", "declare form", "Acknowledge button", "/incident list", "/
 async def _fake_people(fake: Fake, open_numbers: list[int] = ()) -> None:
     """Everyone and every channel the seeded history and the requests name exist in the fake Slack."""
     await fake.setup(channels=[(history.channel_of(n), f"inc-{n}") for n in open_numbers]
-                     + [(history.ROTATION_CHANNEL, "payments"), (load.CHANNEL, "general")],
-                     users=[*history.PEOPLE, load.USER])
+                     + [(history.ROTATION_CHANNEL, "payments"), (load.CHANNEL, "general")]
+                     + [(f"C0T{n:05d}", f"team-{n:03d}") for n in range(schedules.ROTATIONS)],
+                     users=[*history.PEOPLE, *schedules.PEOPLE, load.USER])
 
 
 def _declared(engine: sa.Engine, title_prefix: str) -> list[Incident]:
@@ -62,6 +63,7 @@ async def ack_rounds(database: Database, fake: Fake, workdir: str, *, stored: in
     engine = database.engine()
     # nothing due: the bot's reminders would otherwise be sent in the middle of the rounds, to one side only
     open_numbers = history.seed(engine, stored, open_count, datetime.now(UTC), nothing_due=True)
+    schedules.seed(engine, datetime.now(UTC))  # SPEC § 7: 200 rotations of three layers, 50 overrides, 20 away
     await _fake_people(fake, open_numbers)
     out = AckRounds(database.label)
     bot = await start_bot(fake, database.url, workdir)

@@ -15,11 +15,12 @@ from bot.db.schedule_models import RotationLayer, TimeOff
 from bot.domain.rotation import Role
 
 ROTATIONS, LAYERS, OVERRIDES, AWAY = 200, 3, 50, 20
+PEOPLE = tuple(f"U0P{n:03d}" for n in range(40))
 WINDOWS = (("0,1,2,3,4", "00:00", "08:00", "Asia/Tokyo"), ("0,1,2,3,4", "08:00", "16:00", "Europe/Berlin"),
            ("0,1,2,3,4", "09:00", "17:00", "America/New_York"))
 
 
-def seed(engine: Engine, now: datetime, people: tuple[str, ...]) -> None:
+def seed(engine: Engine, now: datetime, people: tuple[str, ...] = PEOPLE) -> None:
     rng = random.Random(7)
     with Session(engine) as session:
         for n in range(ROTATIONS):

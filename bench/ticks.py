@@ -51,10 +51,9 @@ async def measure(stored: int, open_count: int, *, nothing_due: bool, ticks: int
     for number in history.seed(runtime.engine, stored, open_count, NOW, nothing_due=nothing_due):
         fake.add_channel(history.channel_of(number), f"inc-{number}")
     if with_schedules:
-        people = tuple(f"U0P{n:03d}" for n in range(40))
-        for user in people:
+        for user in schedules.PEOPLE:
             fake.add_user(user)
-        schedules.seed(runtime.engine, NOW, people)
+        schedules.seed(runtime.engine, NOW)
         for n in range(schedules.ROTATIONS):
             fake.add_channel(f"C0T{n:05d}", f"team-{n:03d}")
     statements = 0

@@ -85,3 +85,11 @@ def test_within_a_segment_who_is_on_call_is_one_answer_and_segments_tile_the_tim
             again = on_call(["X", "Y"], inside, **rules)
             assert (again.layer, again.primary, again.secondary) == (held.layer, held.primary, held.secondary)
             assert again.layer == (layer_at(layers, inside).name if layer_at(layers, inside) else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(layer=windows, minutes=st.integers(0, 60 * 24 * 400))
+def test_the_wall_clock_shortcut_agrees_with_the_windows_as_instants(layer, minutes):
+    moment = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes)  # a year of DST changes in four zones
+    day = moment.astimezone(layer.tz).date()
+    assert layer.covers(moment) == any(b <= moment < f for b, f in layer.windows(day - timedelta(days=1), day))

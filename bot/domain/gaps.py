@@ -45,10 +45,12 @@ def gaps(roster: Sequence[str], now: datetime, *, handoff: Handoff | ShiftPlan, 
     for at in ordered:
         held = on_call(roster, at, handoff=handoff, origin=origin, overrides=overrides, swaps=swaps, away=away,
                        layers=layers)
-        shape = on_call(roster, at, handoff=handoff, origin=origin, layers=layers)
+        shape = None  # who the roster alone would have: asked only where a role is empty
         for role in ROLES:
-            empty = role in paged and ROLES.index(role) < held.roles and held.holder(role) is None and (
-                role is Role.PRIMARY or shape.holder(role) is not None)
+            empty = role in paged and ROLES.index(role) < held.roles and held.holder(role) is None
+            if empty and role is not Role.PRIMARY:
+                shape = shape or on_call(roster, at, handoff=handoff, origin=origin, layers=layers)
+                empty = shape.holder(role) is not None
             if empty and role not in open_since:
                 open_since[role] = at
             elif not empty and role in open_since:

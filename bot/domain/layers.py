@@ -32,7 +32,10 @@ class Layer:
     roster: tuple[str, ...] = ()
 
     def covers(self, moment: datetime) -> bool:
-        day = moment.astimezone(self.tz).date()
+        local = moment.astimezone(self.tz)
+        day, at = local.date(), local.time().replace(tzinfo=None)
+        if self.end > self.start and self.start <= at < self.end and local.fold == 0 and day.weekday() in self.days:
+            return True  # the common case, decided on the wall clock (the instants below settle DST edges)
         return any(begin <= moment < finish for begin, finish in self.windows(day - timedelta(days=1), day))
 
     def windows(self, first: date, last: date) -> list[tuple[datetime, datetime]]:

@@ -67,7 +67,7 @@ def _split_name(rotations: Rotations, text: str) -> tuple[str | None, str]:
 
 def oncall(rotations: Rotations, args: str, channel_id: str | None, user: str | None = None) -> tuple[str, list[dict]]:
     shown = rotations.shown(args.strip() or None, channel_id)
-    text, blocks = views.oncall(rotations.plans(shown, with_gaps=True))
+    text, blocks = views.oncall(rotations.plans(shown[:views.MAX_PLANS], with_gaps=True), len(shown))
     if shown:
         links = [f"<{_page_url(rotations, f'/rotations/{quote(r.name)}')}|{escape(r.name)} on the web> · "
                  f"<{_feed_url(rotations, r)}|calendar feed>" for r in shown[:5]]

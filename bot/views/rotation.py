@@ -14,7 +14,7 @@ from bot.views.incident import mrkdwn
 if TYPE_CHECKING:
     from bot.services.rotations import RotationPlan
 
-_MAX_PLANS = 12
+MAX_PLANS = 12  # rotations `oncall` shows at once (only those are computed)
 
 
 def roles_line(shift: OnCall) -> str:
@@ -55,18 +55,23 @@ def plan_blocks(plan: RotationPlan) -> list[dict]:
     return blocks
 
 
-def oncall(plans: Sequence[RotationPlan]) -> tuple[str, list[dict]]:
+def oncall(plans: Sequence[RotationPlan], total: int | None = None) -> tuple[str, list[dict]]:
+    """`total`: how many rotations there are, when `plans` holds only the first MAX_PLANS."""
+    total = len(plans) if total is None else total
     if not plans:
         text = "There is no rotation yet. Create one: `/incident rotation create <name> #channel`."
         return text, [{"type": "section", "text": mrkdwn(text)}]
     blocks: list[dict] = []
-    for plan in plans[:_MAX_PLANS]:
+    for plan in plans[:MAX_PLANS]:
         if blocks:
             blocks.append({"type": "divider"})
         blocks += plan_blocks(plan)
     first = plans[0].shifts[0]
     text = (f"On call for {plans[0].rotation.name}: primary {mention(first.primary, 'nobody')}"
-            if len(plans) == 1 else f"On call for {len(plans)} rotations")
+            if total == 1 else f"On call for {total} rotations")
+    if total > MAX_PLANS:
+        blocks.append({"type": "context", "elements": [mrkdwn(
+            f"…and {total - MAX_PLANS} more: `/incident oncall <rotation>` shows one.")]})
     return text, blocks
 
 
