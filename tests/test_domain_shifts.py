@@ -57,6 +57,16 @@ def test_a_second_change_before_the_first_applies_is_folded_into_it():
     assert (again.handoff.days, again.handoff.roles) == (14, 2)
 
 
+def test_changing_only_the_roles_keeps_a_three_day_cycle_where_it_was():
+    plan = ShiftPlan(SEEDS, ORIGIN)
+    three = plan.changed(datetime(2026, 11, 5, 12, tzinfo=UTC), days=3)
+    plan = ShiftPlan(SEEDS, ORIGIN, [three])
+    starts = [plan.start_of(three.first_index + i) for i in range(1, 6)]
+    later = plan.changed(starts[1] + timedelta(hours=1), roles=2)
+    after = ShiftPlan(SEEDS, ORIGIN, [three, later])
+    assert [after.start_of(three.first_index + i) for i in range(1, 6)] == starts
+
+
 @pytest.mark.parametrize(("text", "fields"), [
     ("handoff mon 09:00", {"weekday": 0, "at": time(9)}),
     ("handoff Friday 17:30 America/New_York", {"weekday": 4, "at": time(17, 30), "tz": ZoneInfo("America/New_York")}),

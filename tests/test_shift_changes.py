@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
+from bot.db.models import RotationSwap
 from bot.db.schedule_models import ShiftChange
 from tests.test_commands import reply_of
 from tests.test_paging import dms_to, pages, with_rotation
@@ -102,3 +103,17 @@ async def test_bad_settings_and_strangers_change_nothing_and_a_replay_is_applied
     await bot.settle()
     assert answers[0].startswith("Done:") and answers[1].startswith("Already done:"), answers
     assert len(stored(bot)) == 1 and len(channel_says(bot, "changed how")) == 1
+
+
+async def test_a_swap_still_to_come_keeps_its_days_when_the_cycle_changes(bot):
+    await with_rotation(bot)  # this week U0A, U0B, U0C; the next (from 1 Dec) U0B, U0C, U0A
+    second_week = NEXT_TUESDAY_10 + timedelta(days=7, hours=1)
+    assert (await say(bot, "rotation swap payments <@U0A|a> <@U0C|c> 2026-12-09"))["text"]
+    swapped = on_call(bot, second_week)
+    assert (swapped.primary, swapped.secondary, swapped.tertiary) == ("U0A", "U0C", "U0B")  # U0C and U0A swapped
+    answer = (await say(bot, "rotation set payments shift 1d"))["text"]
+    assert answer.startswith("Done:"), answer
+    with bot.session() as s:
+        assert list(s.exec(select(RotationSwap))) == []
+    held = on_call(bot, second_week)  # the same people on the days the swap was agreed for, now as overrides
+    assert (held.primary, held.secondary) == ("U0A", "U0C"), held

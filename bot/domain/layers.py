@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.errors import UserError
@@ -16,7 +16,7 @@ from bot.domain.errors import UserError
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_LAYERS = 8
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
-_HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)-([01]?\d|2[0-4]):([0-5]\d)$")
+_HOURS = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)-(?:([01]?\d|2[0-3]):([0-5]\d)|(24):00)$")
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ class Layer:
                 begin = datetime.combine(day, self.start, tzinfo=self.tz)
                 finish_day = day if self.end > self.start else day + timedelta(days=1)
                 finish = datetime.combine(finish_day, self.end, tzinfo=self.tz)
-                found.append((begin, finish))
+                found.append((begin.astimezone(UTC), finish.astimezone(UTC)))  # (same-zone times compare on
+                # the wall clock, which a DST gap would misorder)
             day += timedelta(days=1)
         return found
 
@@ -114,7 +115,7 @@ def parse_layer(name: str, days: str, hours: str, zone: str | None, default_tz: 
         raise UserError(f"`{hours[:20]}` is not hours: say `08:00-16:00` (24-hour clock; `22:00-06:00` runs past "
                         "midnight).")
     start = time(int(found[1]), int(found[2]))
-    end = time(0) if found[3] == "24" else time(int(found[3]), int(found[4]))
+    end = time(0) if found[5] else time(int(found[3]), int(found[4]))
     tz: tzinfo = default_tz
     if zone:
         try:

@@ -107,7 +107,9 @@ class ShiftPlan:
         shape = replace(current, weekday=current.weekday if weekday is None else weekday,
                         at=current.at if at is None else at, tz=current.tz if tz is None else tz,
                         days=current.days if days is None else days, roles=current.roles if roles is None else roles)
-        anchor = _first_handoff_day(shape, since)
+        same_cycle = (shape.weekday, shape.at, shape.tz, shape.days) == (current.weekday, current.at, current.tz,
+                                                                          current.days)
+        anchor = current.anchor if same_cycle and current.anchor else _first_handoff_day(shape, since)
         return Change(since, replace(shape, anchor=anchor), self.shift_index(since) if not pending
                       else pending[0].first_index)
 

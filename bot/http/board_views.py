@@ -131,7 +131,7 @@ def plan_people(plan: RotationPlan) -> set[str]:
 def shift_events(rotation: Rotation, plan: RotationPlan, people: People, only: str | None = None) -> list[FeedEvent]:
     """A calendar feed's events: each shift's holders (or only `only`'s shifts) and the overrides."""
     found = []
-    if plan.segments:  # layers: each window its own event, named after its layer
+    if plan.segments:  # layers or time off: each stretch its own event (a layer's named after it)
         for start, end, held in plan.segments:
             for role in ROLES:
                 user = held.holder(role)

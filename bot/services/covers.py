@@ -91,12 +91,13 @@ class Covers:
              reason: str, now: datetime, members: list[str], away: frozenset[str] = frozenset(),
              time_off_id: int | None = None) -> CoverRequest:
         """Stores a checked request with its post in the rotation's channel (the caller holds the rotation's lock;
-        time off opens them too). The other members at work now are asked by DM — not those away."""
+        time off opens them too). The other members at work now are asked by DM — not those away at any time of it."""
         cover = CoverRequest(rotation_id=rotation.id, requester=requester, role=role, starts_at=start, ends_at=end,
                              reason=reason, created_at=now, time_off_id=time_off_id)
         session.add(cover)
         session.flush()
         self._queue_message(session, rotation, cover, Kind.COVER_POST, now)
+        away = away | _away_during(session, members, start, end)
         others = [m for m in members if m != requester and m not in away]
         working = self.people.working_now(session, others, now, self.rotations.working_time)
         for member in others:  # asked once, now, if it is their working day: nobody is woken for it
@@ -141,6 +142,8 @@ class Covers:
                 raise UserError(f"Only people on the `{escape(rotation.name)}` roster can cover it.")
             if cover.ends_at <= now:
                 raise UserError("That time is already over.")
+            if user in _away_during(session, [user], max(cover.starts_at, now), cover.ends_at):
+                raise UserError("You have time off then, so you cannot cover it; nothing changed.")
             if why := self.rotations.overlap_refusal(session, rotation, cover.role, cover.starts_at, cover.ends_at):
                 raise UserError(why)
             override = RotationOverride(rotation_id=rotation.id, user_id=user, role=cover.role,
@@ -162,10 +165,11 @@ class Covers:
     def withdraw_for_time_off(self, session: Session, time_off_id: int, now: datetime) -> int:
         """`pto remove`: the requests its time off opened and nobody took are withdrawn (their posts say so)."""
         withdrawn = 0
-        for cover in repo.covers.open_covers_of_time_off(session=session, time_off_id=time_off_id):
-            rotation = repo.rotations.rotation_for_change(session=session, rotation_id=cover.rotation_id)
-            if rotation is None:
-                continue
+        for found in repo.covers.open_covers_of_time_off(session=session, time_off_id=time_off_id):
+            rotation = repo.rotations.rotation_for_change(session=session, rotation_id=found.rotation_id)
+            cover = repo.covers.cover_for_change(session=session, cover_id=found.id)  # read again under the lock
+            if rotation is None or cover is None or cover.state != "open":
+                continue  # taken (or gone) a moment ago: it stands
             cover.state, cover.decided_at = "withdrawn", now
             session.add(cover)
             self._queue_message(session, rotation, cover, Kind.COVER_REFRESH, now)
@@ -212,3 +216,9 @@ def _closed(cover: CoverRequest) -> str:
     if cover.state == "withdrawn":
         return f"<@{cover.requester}> withdrew this request; nothing to cover."
     return "This request expired before anyone took it."
+
+
+def _away_during(session: Session, users: list[str], start: datetime, end: datetime) -> frozenset[str]:
+    """Who of `users` has time off touching [start, end): never asked to cover it, nor able to take it."""
+    return frozenset(t.user_id for t in repo.schedules.time_off_of(session=session, user_ids=list(users),
+                                                                   ending_after=start) if t.starts_at < end)

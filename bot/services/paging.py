@@ -74,7 +74,7 @@ class Paging:
     def away(self, session: Session, now: datetime) -> dict[str, datetime]:
         """Who is on time off at `now` (never paged), and until when."""
         return {t.user_id: t.ends_at for t in repo.schedules.time_off_of(session=session, user_ids=None,
-                                                                          ending_after=now) if t.starts_at <= now}
+                                                                          ending_after=now, starting_by=now)}
 
     def _store_pages(self, session: Session, incident: Incident, chain_no: int, step: int, start: str,
                      policy: Policy, nxt: Next, now: datetime, paged_by: str | None) -> list[Page]:

@@ -118,7 +118,13 @@ class People:
                 calendar = None if word.lower() in ("team", "default") else \
                     "none" if word.lower() == "none" else parse_calendar(word).code
                 repo.schedules.set_calendar(session=session, user_id=user, calendar=calendar, now=self.clock.now())
-                session.commit()
+                try:
+                    session.commit()
+                except IntegrityError:  # the same person's other request stored it a moment ago: store over it
+                    session.rollback()
+                    repo.schedules.set_calendar(session=session, user_id=user, calendar=calendar,
+                                                now=self.clock.now())
+                    session.commit()
             chosen = repo.schedules.calendars_of(session=session, user_ids=[user]).get(user)
             zone = self.timezones(session, [user])[user]
         return _holidays_text(chosen, team, self.clock.now().astimezone(zone).date(), changed=bool(word))

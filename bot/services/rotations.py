@@ -75,7 +75,7 @@ class Rotations:
     def plan_of(self, session: Session, rotation: Rotation) -> ShiftPlan:
         return self.plans_of(session, [rotation])[rotation.id]
 
-    def _inputs(self, session: Session, rotation: Rotation, since: datetime) -> Inputs:
+    def inputs(self, session: Session, rotation: Rotation, since: datetime) -> Inputs:
         """Everything who-is-on-call reads from `since` on."""
         members = [m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id)]
         stored = repo.rotations.overrides_for(session=session, rotation_id=rotation.id, ending_after=since)
@@ -92,15 +92,15 @@ class Rotations:
         return Inputs(rotation, members, stored, plan, overrides, swaps, away, layers)
 
     def on_call(self, session: Session, rotation: Rotation, at: datetime) -> OnCall:
-        found = self._inputs(session, rotation, at)
+        found = self.inputs(session, rotation, at)
         return on_call(found.members, at, **found.rules())
 
     def away_during(self, session: Session, rotation: Rotation, since: datetime,
                     until: datetime) -> list[tuple[str, datetime, datetime]]:
-        """Roster members with time off that touches [since, until): (who, from, to), by start."""
-        members = [m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id)]
-        return [(t.user_id, t.starts_at, t.ends_at) for t in repo.schedules.time_off_of(
-            session=session, user_ids=members, ending_after=since) if t.starts_at < until]
+        """Roster and layer members with time off that touches [since, until): (who, from, to), by start."""
+        found = self.inputs(session, rotation, since)
+        return [(a.user_id, a.starts_at, a.ends_at) for a in found.away if a.starts_at < until
+                and (a.user_id in found.members or any(a.user_id in layer.roster for layer in found.layers))]
 
     def on_call_for(self, session: Session, incident: Incident, at: datetime) -> OnCall | None:
         rotation = repo.rotations.rotation_of(session=session, incident=incident)
@@ -127,16 +127,16 @@ class Rotations:
         found = []
         with self.db.session() as session:
             for rotation in rotations:
-                inputs = self._inputs(session, rotation, now)
+                inputs = self.inputs(session, rotation, now)
                 found.append(RotationPlan(
                     rotation, inputs.members, schedule(inputs.members, now, count=shifts, **inputs.rules()),
                     inputs.stored, self.gaps_of(session, rotation, now, inputs) if with_gaps else [],
                     inputs.layers, segments(inputs.members, now, count=shifts, **inputs.rules())
-                    if inputs.layers else []))
+                    if inputs.layers or inputs.away else []))
         return found
 
     def gaps_of(self, session: Session, rotation: Rotation, now: datetime, inputs: Inputs | None = None) -> list[Gap]:
-        inputs = inputs or self._inputs(session, rotation, now)
+        inputs = inputs or self.inputs(session, rotation, now)
         return gaps(inputs.members, now, paged=self.paged_roles(session, rotation), **inputs.rules())
 
     def paged_roles(self, session: Session, rotation: Rotation) -> frozenset[Role]:

@@ -4,13 +4,15 @@ channel with the next four shifts, in the transaction that stores the change."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.db import repo
-from bot.db.models import Rotation
+from bot.db.models import Rotation, RotationOverride
 from bot.db.schedule_models import ShiftChange
-from bot.domain.rotation import Override, Swap, schedule
+from bot.domain.rotation import ROLES, schedule
 from bot.domain.shifts import Change, ShiftPlan, describe_shape, parse_setting
 from bot.services.outbox import Outbox
 from bot.services.rotations import Rotations
@@ -43,6 +45,10 @@ class ShiftChanges:
             plan = self.rotations.plan_of(session, rotation)
             change = plan.changed(now, **fields)
             shape = change.handoff
+            before = plan.shape_at(change.since - timedelta(seconds=1))
+            if (shape.weekday, shape.at, shape.tz, shape.days, shape.anchor) != (before.weekday, before.at, before.tz,
+                                                                              before.days, before.anchor):
+                self._swaps_to_overrides(session, rotation, plan, change.first_index, actor, now)
             repo.schedules.set_shift_change(session=session, change=ShiftChange(
                 rotation_id=rotation.id, since=change.since, weekday=shape.weekday, at=f"{shape.at:%H:%M}",
                 tz=str(shape.tz), days=shape.days, roles=shape.roles, anchor=shape.anchor,
@@ -57,12 +63,24 @@ class ShiftChanges:
         return (f"Done: `{rotation.name}` hands off {describe_shape(shape)} from {date_token(change.since)}; who is "
                 f"on call until then stays on call. Said in <#{rotation.channel_id}> with the next shifts.")
 
+    def _swaps_to_overrides(self, session: Session, rotation: Rotation, plan: ShiftPlan, first_index: int,
+                            actor: str, now) -> None:
+        """Swaps are kept by shift number, which a new cycle would move to other days: each swap still to come
+        becomes the overrides it amounts to, over the times it was agreed for."""
+        for row in repo.rotations.swaps_for(session=session, rotation_id=rotation.id, from_shift=first_index):
+            start = plan.start_of(row.shift_index)
+            end = plan.next_start(start)
+            held = self.rotations.on_call(session, rotation, start)  # the swap applied, as agreed
+            for role in ROLES:
+                if held.holder(role) in (row.user_a, row.user_b):
+                    session.add(RotationOverride(rotation_id=rotation.id, user_id=held.holder(role), role=role,
+                                                 starts_at=max(start, now), ends_at=end, created_by=actor,
+                                                 created_at=now))
+            session.delete(row)
+        session.flush()
+
     def _next_shifts(self, session: Session, rotation: Rotation, plan: ShiftPlan, change: Change) -> list[str]:
-        members = [m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id)]
-        stored = repo.rotations.overrides_for(session=session, rotation_id=rotation.id, ending_after=change.since)
-        overrides = [Override(o.user_id, o.role, o.starts_at, o.ends_at, created=o.id or 0) for o in stored]
-        swaps = [Swap(s.user_a, s.user_b, s.shift_index) for s in repo.rotations.swaps_for(
-            session=session, rotation_id=rotation.id, from_shift=change.first_index)]
-        shifts = schedule(members, change.since, handoff=plan, origin=rotation.created_at, count=SHIFTS_SHOWN - 1,
-                          overrides=overrides, swaps=swaps)
+        """As they will be: time off, layers, overrides and swaps on the changed plan."""
+        inputs = self.rotations.inputs(session, rotation, change.since)
+        shifts = schedule(inputs.members, change.since, count=SHIFTS_SHOWN - 1, **{**inputs.rules(), "handoff": plan})
         return [f"• *{date_token(s.shift_start)}*–{date_token(s.shift_end)}: {roles_line(s)}" for s in shifts]

@@ -15,8 +15,9 @@ from bot.db import repo
 from bot.db.models import Rotation
 from bot.db.schedule_models import TimeOff
 from bot.domain.errors import UserError
+from bot.domain.segments import held_spans
 from bot.domain.time_off import check_time_off
-from bot.domain.when import parse_range
+from bot.domain.when import parse_moment
 from bot.services.covers import Covers
 from bot.services.once import commit_once, record_once
 from bot.services.outbox import Outbox
@@ -37,14 +38,17 @@ def read_range(words: list[str], now: datetime, tz: tzinfo) -> tuple[datetime, d
     """`<from> <to> [reason]`: the longest start of the words that reads as two moments; a bare day as the end
     means the end of that day (time off is counted in whole days by most people)."""
     for size in range(min(len(words), 4), 1, -1):
-        try:
-            start, end = parse_range(words[:size], now=now, tz=tz)
-        except UserError:
-            continue
-        ends_with_day = ":" not in " ".join(words[:size][-2:]) and words[size - 1].lower() != "now"
-        if ends_with_day and end.astimezone(tz).time() == datetime.min.time():
-            end = (end.astimezone(tz) + timedelta(days=1)).astimezone(end.tzinfo)
-        return start, end, " ".join(words[size:])
+        for split in range(1, size):
+            start = parse_moment(" ".join(words[:split]), now=now, tz=tz)
+            end = parse_moment(" ".join(words[split:size]), now=now, tz=tz)
+            if start is None or end is None:
+                continue
+            end_words = " ".join(words[split:size]).lower()
+            if ":" not in end_words and end_words != "now" and end.astimezone(tz).time() == datetime.min.time():
+                end = (end.astimezone(tz) + timedelta(days=1)).astimezone(end.tzinfo)  # a bare day: all of it
+            if end <= start:
+                raise UserError("The end must come after the start.")
+            return start, end, " ".join(words[size:])
     raise UserError(PTO_USAGE)
 
 
@@ -53,6 +57,16 @@ class TimeOffs:
                  rotations: Rotations, people: People, covers: Covers) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
         self.rotations, self.people, self.covers = rotations, people, covers
+
+    @staticmethod
+    def _rotations_of(session: Session, person: str) -> list[Rotation]:
+        """The rotations `person` is on: by its roster or one of its layers' — in id order (locked in that order)."""
+        found = {r.id: r for r in repo.rotations.rotations_of_member(session=session, user_id=person)}
+        for rotation_id in repo.schedules.rotations_with_layer_member(session=session, user_id=person):
+            if rotation_id not in found and (rotation := repo.rotations.rotation_by_id(
+                    session=session, rotation_id=rotation_id)) is not None:
+                found[rotation_id] = rotation
+        return [found[key] for key in sorted(found)]
 
     def _may(self, actor: str, person: str, rotations: list[Rotation]) -> None:
         """A person records their own; ADMINS and the creator of a rotation the person is on, anyone's."""
@@ -72,8 +86,7 @@ class TimeOffs:
             start, end, reason = read_range(words, now, tz)
             reason = " ".join(clean_text(reason).split())
             check_time_off(start, end, now, reason)
-            rotations = sorted(repo.rotations.rotations_of_member(session=session, user_id=person),
-                               key=lambda r: r.id or 0)
+            rotations = self._rotations_of(session, person)
             self._may(actor, person, rotations)
             record_once(session, request_key, "pto add", now)
             locked = [r for r in (repo.rotations.rotation_for_change(session=session, rotation_id=rotation.id)
@@ -100,18 +113,13 @@ class TimeOffs:
 
     def _roles_taken(self, session: Session, rotation: Rotation, person: str, start: datetime,
                      end: datetime) -> list[tuple]:
-        """(role, from, to) for each shift in the time off where `person` holds a role — read before the time off
-        is stored, so they still hold it. A request that would overlap one already open is left out."""
-        taken, moment = [], max(start, self.clock.now())
-        while moment < end and len(taken) < COVERS_AT_MOST:
-            held = self.rotations.on_call(session, rotation, moment)
-            until = min(end, held.shift_end)
-            for role, user in held.chain:
-                if user == person and not repo.covers.covers_overlapping(
-                        session=session, rotation_id=rotation.id, role=role.value, starts_at=moment, ends_at=until):
-                    taken.append((role, moment, until))
-            moment = held.shift_end
-        return taken
+        """(role, from, to) for each stretch of the time off in which `person` would hold a role — each shift, cut
+        at layers' windows and overrides. A request that would overlap one already open is left out."""
+        since = max(start, self.clock.now())
+        inputs = self.rotations.inputs(session, rotation, since)
+        spans = held_spans(person, inputs.members, since, end, limit=COVERS_AT_MOST, **inputs.rules())
+        return [(role, begin, until) for role, begin, until in spans if not repo.covers.covers_overlapping(
+            session=session, rotation_id=rotation.id, role=role.value, starts_at=begin, ends_at=until)]
 
     def listing(self, text: str, channel_id: str | None) -> str:
         now = self.clock.now()
@@ -143,8 +151,7 @@ class TimeOffs:
             row = repo.schedules.time_off_by_id(session=session, time_off_id=int(word))
             if row is None:
                 raise UserError(f"There is no time off #{echo(word)}; `/incident pto list` shows them.")
-            rotations = repo.rotations.rotations_of_member(session=session, user_id=row.user_id)
-            self._may(actor, row.user_id, rotations)
+            self._may(actor, row.user_id, self._rotations_of(session, row.user_id))
             withdrawn = self.covers.withdraw_for_time_off(session, row.id, now)
             session.delete(row)
             session.commit()

@@ -82,10 +82,14 @@ def set_shift_change(*, session: Session, change: ShiftChange, now: datetime) ->
     session.add(change)
 
 
-def time_off_of(*, session: Session, user_ids: list[str] | None, ending_after: datetime) -> list[TimeOff]:
-    """Time off not over by `ending_after`, of these people (everyone's with None), by start."""
+def time_off_of(*, session: Session, user_ids: list[str] | None, ending_after: datetime,
+                starting_by: datetime | None = None) -> list[TimeOff]:
+    """Time off not over by `ending_after` (and begun by `starting_by`), of these people (everyone's with None),
+    by start."""
     query = select(TimeOff).where(col(TimeOff.ends_at) > ending_after).order_by(col(TimeOff.starts_at),
                                                                                    col(TimeOff.id))
+    if starting_by is not None:
+        query = query.where(col(TimeOff.starts_at) <= starting_by)
     if user_ids is not None:
         if not user_ids:
             return []
@@ -106,3 +110,9 @@ def layers_of(*, session: Session, rotation_ids: list[int]) -> dict[int, list[Ro
                             .order_by(col(RotationLayer.rotation_id), col(RotationLayer.position))).all():
         found.setdefault(row.rotation_id, []).append(row)
     return found
+
+
+def rotations_with_layer_member(*, session: Session, user_id: str) -> list[int]:
+    """The rotations one of whose layers has `user_id` on its roster (layer rosters are short lists in a row)."""
+    return sorted({row.rotation_id for row in session.exec(select(RotationLayer).where(
+        col(RotationLayer.roster).contains(user_id))).all() if user_id in row.roster.split(",")})
