@@ -213,16 +213,33 @@ def heads_up_at(handoff: Handoff | ShiftPlan, shift_start: datetime) -> datetime
     return at if at >= handoff.shift_start(shift_start - timedelta(seconds=1)) else None
 
 
-def handoff_due(rotation_id: int, created_at: datetime, handoff: Handoff | ShiftPlan, now: datetime) -> list[Due]:
-    """The digest of the shift that started at the last handoff (once per shift, never for a shift that began
-    before the rotation existed), and the heads-up for the next handoff."""
-    due: list[Due] = []
+@dataclass(frozen=True)
+class ShiftNow:
+    """The shift holding an instant — its number, start, end and the heads-up for the next one: all a tick needs
+    to know what a rotation's handoff owes, and the same for every instant of the shift (so it can be kept)."""
+
+    index: int
+    start: datetime
+    end: datetime
+    heads_up: datetime | None
+
+
+def shift_now(created_at: datetime, handoff: Handoff | ShiftPlan, now: datetime) -> ShiftNow:
     index = handoff.shift_index(now, created_at)
     start = handoff.start_of(index, created_at)
-    if start >= created_at:
-        due.append(Due(Kind.DIGEST, f"digest:{rotation_id}:{index}", index))
     following = handoff.next_start(start)
-    heads_up = heads_up_at(handoff, following)
-    if heads_up is not None and heads_up <= now < following:
-        due.append(Due(Kind.HEADS_UP, f"heads-up:{rotation_id}:{index + 1}", index + 1))
+    return ShiftNow(index, start, following, heads_up_at(handoff, following))
+
+
+def handoff_due(rotation_id: int, created_at: datetime, handoff: Handoff | ShiftPlan | ShiftNow,
+                now: datetime) -> list[Due]:
+    """The digest of the shift that started at the last handoff (once per shift, never for a shift that began
+    before the rotation existed), and the heads-up for the next handoff. `handoff` may be the shift already
+    worked out (ShiftNow), valid while `now` is inside it."""
+    shift = handoff if isinstance(handoff, ShiftNow) else shift_now(created_at, handoff, now)
+    due: list[Due] = []
+    if shift.start >= created_at:
+        due.append(Due(Kind.DIGEST, f"digest:{rotation_id}:{shift.index}", shift.index))
+    if shift.heads_up is not None and shift.heads_up <= now < shift.end:
+        due.append(Due(Kind.HEADS_UP, f"heads-up:{rotation_id}:{shift.index + 1}", shift.index + 1))
     return due

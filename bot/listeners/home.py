@@ -29,7 +29,8 @@ async def publish_home(context, user: str) -> None:
 def home_view(rotations: Rotations, reading: Reading, user: str, covers: Covers | None = None,
               contacts: Contacts | None = None) -> dict:
     mine = rotations.rotations_of(user)
-    plans = rotations.plans(mine or rotations.all()[:5], shifts=_AHEAD if mine else 1, with_gaps=True)
+    shown = mine or rotations.all()[:5]
+    plans = rotations.plans(shown, shifts=_AHEAD if mine else 1, with_gaps=len(shown) <= 3)
     now = rotations.clock.now()
     shifts = [MyShift(plan.rotation, role, max(shift.shift_start, now), shift.shift_end)
               for plan in plans if user in plan.roster for shift in plan.shifts

@@ -65,9 +65,16 @@ def _split_name(rotations: Rotations, text: str) -> tuple[str | None, str]:
     return None, text.strip()
 
 
+GAPS_SHOWN_UP_TO = 3
+
+
 def oncall(rotations: Rotations, args: str, channel_id: str | None, user: str | None = None) -> tuple[str, list[dict]]:
     shown = rotations.shown(args.strip() or None, channel_id)
-    text, blocks = views.oncall(rotations.plans(shown[:views.MAX_PLANS], with_gaps=True), len(shown))
+    few = len(shown) <= GAPS_SHOWN_UP_TO  # gaps are 14 days of answers a rotation: for a few, or one by name
+    text, blocks = views.oncall(rotations.plans(shown[:views.MAX_PLANS], with_gaps=few), len(shown))
+    if not few:
+        blocks.append({"type": "context", "elements": [mrkdwn(
+            "`/incident oncall <rotation>` also warns of any hour in the next 14 days that nobody holds.")]})
     if shown:
         links = [f"<{_page_url(rotations, f'/rotations/{quote(r.name)}')}|{escape(r.name)} on the web> · "
                  f"<{_feed_url(rotations, r)}|calendar feed>" for r in shown[:5]]

@@ -27,6 +27,7 @@ from bot.domain.rotation import OnCall
 from bot.services.handoffs import Handoffs
 from bot.services.outbox import Outbox
 from bot.services.people import People
+from bot.services.rotation_inputs import shift_plan
 from bot.services.rotations import Rotations
 from bot.views import handoff as handoff_views
 from bot.views import reminders as texts
@@ -46,6 +47,7 @@ class Reminders:
         self.policy = rules.Policy(s.p0_update_interval, s.p0_renag_interval, s.p1_resolution_target,
                                    s.triage_target, rotations.working_time, s.team_timezone)
         self._rechecked = False
+        self._shifts: dict[tuple, rules.ShiftNow] = {}  # (rotation, its changes) -> the shift worked out last
 
     # -- what is due ----------------------------------------------------------------------------------------
 
@@ -62,9 +64,8 @@ class Reminders:
             for row, facts in zip(rows, self._facts_of(session, rows), strict=True):
                 found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, self.policy)]
         elif rotation_id:
-            found += self._handoffs_due(
-                session, [r for r in [repo.rotations.rotation_by_id(session=session, rotation_id=rotation_id)] if r],
-                now)
+            rotation = repo.rotations.rotation_by_id(session=session, rotation_id=rotation_id)
+            found += self._handoffs_due(session, [(rotation.id, rotation.created_at)] if rotation else [], now)
         return found
 
     def _facts_of(self, session: Session, rows: list) -> list[rules.IncidentFacts]:
@@ -74,11 +75,24 @@ class Reminders:
         return [rules.facts_of(row, zones.get(row.commander_id), hours.get(row.commander_id)) if row.commander_id
                 else rules.facts_of(row) for row in rows]
 
-    def _handoffs_due(self, session: Session, rotations: list[Rotation],
+    def _handoffs_due(self, session: Session, rotations: list[tuple[int, datetime]],
                       now: datetime) -> list[tuple[Due, int | None, int | None]]:
-        plans = self.rotations.plans_of(session, rotations)
-        return [(due, None, rotation.id) for rotation in rotations
-                for due in rules.handoff_due(rotation.id, rotation.created_at, plans[rotation.id], now)]
+        """Each rotation's shift is worked out once per shift and kept (keyed by its stored changes, so a `rotation
+        set` on any replica is seen at the next tick): a tick's cost for 200 rotations is a lookup each."""
+        changes = repo.schedules.shift_changes_of(session=session, rotation_ids=[r for r, _ in rotations]
+                                                  if len(rotations) == 1 else None)
+        found: list[tuple[Due, int | None, int | None]] = []
+        for rotation_id, created_at in rotations:
+            rows = changes.get(rotation_id, [])
+            key = (rotation_id, created_at, tuple((row.id, row.set_at) for row in rows))
+            shift = self._shifts.get(key)
+            if shift is None or not shift.start <= now < shift.end:
+                if len(self._shifts) > 5000:
+                    self._shifts.clear()
+                shift = self._shifts[key] = rules.shift_now(
+                    created_at, shift_plan(self.rotations.handoff, created_at, rows), now)
+            found += [(due, None, rotation_id) for due in rules.handoff_due(rotation_id, created_at, shift, now)]
+        return found
 
     def _everything_due(self, session: Session, now: datetime) -> tuple[list[tuple[Due, int | None, int | None]],
                                                                          list]:
@@ -94,7 +108,7 @@ class Reminders:
         for row, facts in zip(rows, self._facts_of(session, rows), strict=True):
             found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, self.policy)]
             moments.append((row, rules.next_due(facts, now, self.policy) or NEVER))
-        return found + self._handoffs_due(session, repo.rotations.all_rotations(session=session), now), moments
+        return found + self._handoffs_due(session, repo.rotations.rotation_starts(session=session), now), moments
 
     def queue_due(self) -> int:
         """Store every newly due item once (under its unique key), and with it one delivery per recipient: the

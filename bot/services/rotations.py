@@ -120,9 +120,12 @@ class Rotations:
         return rotation.channel_id if rotation else self.settings.incidents_channel
 
     def plan(self, rotation: Rotation, *, shifts: int = 4) -> RotationPlan:
-        return self.plans([rotation], shifts=shifts)[0]
+        """One rotation for its web page or feed: with its shifts cut at layers' windows and time off."""
+        return self.plans([rotation], shifts=shifts, with_segments=True)[0]
 
-    def plans(self, rotations: Sequence[Rotation], *, shifts: int = 4, with_gaps: bool = False) -> list[RotationPlan]:
+    def plans(self, rotations: Sequence[Rotation], *, shifts: int = 4, with_gaps: bool = False,
+              with_segments: bool = False) -> list[RotationPlan]:
+        """`with_gaps`, `with_segments`: the costly parts, asked for only where shown."""
         now = self.clock.now()
         found = []
         with self.db.session() as session:
@@ -132,7 +135,7 @@ class Rotations:
                     rotation, inputs.members, schedule(inputs.members, now, count=shifts, **inputs.rules()),
                     inputs.stored, self.gaps_of(session, rotation, now, inputs) if with_gaps else [],
                     inputs.layers, segments(inputs.members, now, count=shifts, **inputs.rules())
-                    if inputs.layers or inputs.away else []))
+                    if with_segments and (inputs.layers or inputs.away) else []))
         return found
 
     def gaps_of(self, session: Session, rotation: Rotation, now: datetime, inputs: Inputs | None = None) -> list[Gap]:

@@ -20,6 +20,12 @@ def all_rotations(*, session: Session) -> list[Rotation]:
     return list(session.exec(select(Rotation).order_by(col(Rotation.created_at), col(Rotation.id))))
 
 
+def rotation_starts(*, session: Session) -> list[tuple[int, datetime]]:
+    """Every rotation's id and creation, all the tick needs of them (not whole rows)."""
+    return [(rotation_id, created_at) for rotation_id, created_at in session.exec(
+        select(Rotation.id, Rotation.created_at).order_by(col(Rotation.created_at), col(Rotation.id))).all()]
+
+
 def rotation_by_id(*, session: Session, rotation_id: int) -> Rotation | None:
     return session.get(Rotation, rotation_id)
 
