@@ -87,5 +87,16 @@ def test_heading_home_waits_for_the_commanders_next_working_day_not_the_teams():
     half_past_four = datetime(2026, 1, 6, 15, 30, tzinfo=UTC)  # 16:30 in Berlin on Epiphany
     assert heading_home_due(facts, half_past_four, POLICY).key == "home:7:UC:2026-01-06"
     assert heading_home_due(bavarian, half_past_four, POLICY) is None
-    assert next_due(bavarian, EPIPHANY_NOON_BERLIN, POLICY) == datetime(2026, 1, 7, 15, 30, tzinfo=UTC)
-    assert next_due(facts, EPIPHANY_NOON_BERLIN, POLICY) == half_past_four
+    assert heading_home_due(bavarian, half_past_four + timedelta(days=1), POLICY).key == "home:7:UC:2026-01-07"
+    assert next_due(facts, EPIPHANY_NOON_BERLIN, POLICY) <= half_past_four
+
+
+def test_a_p1s_targets_count_the_commanders_holidays():
+    from bot.domain.reminders import p1_target_at, triage_target_at
+    monday_noon = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)  # the day before Epiphany, 12:00 in Berlin
+    facts = IncidentFacts(7, Priority.P1, Status.NEW, monday_noon, None, None, "UC", ZoneInfo("Europe/Berlin"))
+    bavarian = replace(facts, commander_hours=replace(TEAM_HOURS, holidays=HolidayCalendar("DE", "BY")))
+    team = p1_target_at(facts, POLICY)  # 8 business hours: Monday 12-17 and Tuesday 9-12
+    assert team == datetime(2026, 1, 6, 11, 0, tzinfo=UTC)
+    assert p1_target_at(bavarian, POLICY) == team + timedelta(days=1)  # Tuesday is the commander's holiday
+    assert triage_target_at(bavarian, POLICY) == datetime(2026, 1, 5, 15, 0, tzinfo=UTC)  # 4 h: still Monday

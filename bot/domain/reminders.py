@@ -58,6 +58,12 @@ class IncidentFacts:
     commander_hours: WorkingTime | None = None  # with their own holidays (`me holidays`); None: the team's
 
 
+def _hours(facts: IncidentFacts, policy: Policy) -> WorkingTime:
+    """The team's business hours, with the commander's own holidays once there is a commander (`me holidays`): a
+    holiday is not a business day for that person, in the targets as in heading home."""
+    return facts.commander_hours or policy.hours
+
+
 def facts_of(row, commander_tz: tzinfo | None = None, commander_hours: WorkingTime | None = None) -> IncidentFacts:
     """The facts of a stored incident (or a row of its columns) the rules read."""
     return IncidentFacts(row.id, Priority(row.priority), Status(row.status), row.created_at, row.last_update_at,
@@ -96,7 +102,7 @@ def p1_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due | None:
         return None
     if now - facts.created_at < policy.p1_resolution_target * P1_WARNING_SHARE:
         return None  # business time never runs faster than the clock: nothing to count yet
-    spent = policy.hours.elapsed(facts.created_at, now, policy.team_tz)
+    spent = _hours(facts, policy).elapsed(facts.created_at, now, policy.team_tz)
     if spent >= policy.p1_resolution_target:
         return Due(Kind.P1_MISSED, f"p1-missed:{facts.id}")
     if spent >= policy.p1_resolution_target * P1_WARNING_SHARE:
@@ -105,14 +111,14 @@ def p1_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due | None:
 
 
 def p1_target_at(facts: IncidentFacts, policy: Policy) -> datetime:
-    return policy.hours.add(facts.created_at, policy.p1_resolution_target, policy.team_tz)
+    return _hours(facts, policy).add(facts.created_at, policy.p1_resolution_target, policy.team_tz)
 
 
 def triage_target_at(facts: IncidentFacts, policy: Policy) -> datetime:
     """When a new incident should be triaged by: TRIAGE_TARGET of business time, 30 minutes of any time for a P0."""
     if facts.priority is Priority.P0:
         return facts.created_at + P0_TRIAGE_TARGET
-    return policy.hours.add(facts.created_at, policy.triage_target, policy.team_tz)
+    return _hours(facts, policy).add(facts.created_at, policy.triage_target, policy.team_tz)
 
 
 def p0_update_base(facts: IncidentFacts) -> datetime:
@@ -130,7 +136,7 @@ def triage_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due | Non
     elif now - facts.created_at < policy.triage_target:
         return None  # business time never runs faster than the clock
     else:
-        waited, target = policy.hours.elapsed(facts.created_at, now, policy.team_tz), policy.triage_target
+        waited, target = _hours(facts, policy).elapsed(facts.created_at, now, policy.team_tz), policy.triage_target
     if waited >= 2 * target:
         return Due(Kind.TRIAGE, f"triage:{facts.id}:2", 2)
     if waited >= target:
@@ -145,7 +151,7 @@ def heading_home_due(facts: IncidentFacts, now: datetime, policy: Policy) -> Due
     tz = facts.commander_tz or policy.team_tz
     local_day = now.astimezone(tz).date()
     for day in (local_day, local_day - timedelta(days=1)):
-        window = (facts.commander_hours or policy.hours).window(day, tz)
+        window = _hours(facts, policy).window(day, tz)
         if window is None:
             continue
         _, ends = window
@@ -175,19 +181,19 @@ def next_due(facts: IncidentFacts, now: datetime, policy: Policy) -> datetime | 
     try:
         if facts.priority is Priority.P1:
             target = policy.p1_resolution_target
-            moments += [policy.hours.add(facts.created_at, target * P1_WARNING_SHARE, policy.team_tz),
-                        policy.hours.add(facts.created_at, target, policy.team_tz)]
+            moments += [_hours(facts, policy).add(facts.created_at, target * P1_WARNING_SHARE, policy.team_tz),
+                        _hours(facts, policy).add(facts.created_at, target, policy.team_tz)]
         if facts.status is Status.NEW:
             if facts.priority is Priority.P0:
                 moments += [facts.created_at + P0_TRIAGE_TARGET, facts.created_at + 2 * P0_TRIAGE_TARGET]
             else:
-                moments += [policy.hours.add(facts.created_at, policy.triage_target, policy.team_tz),
-                            policy.hours.add(facts.created_at, 2 * policy.triage_target, policy.team_tz)]
+                moments += [_hours(facts, policy).add(facts.created_at, policy.triage_target, policy.team_tz),
+                            _hours(facts, policy).add(facts.created_at, 2 * policy.triage_target, policy.team_tz)]
     except ValueError:  # no working hours in a week: business-time targets never come
         pass
     if facts.commander_id:
         moments.append(_next_home_window(now, facts.commander_tz or policy.team_tz,
-                                         facts.commander_hours or policy.hours))
+                                         _hours(facts, policy)))
     later = [m for m in moments if m is not None and m > now]
     return min(later) if later else None
 

@@ -20,6 +20,7 @@ from bot.db import repo
 from bot.db.models import Person, Rotation
 from bot.domain import reminders as rules
 from bot.domain.burden import Report
+from bot.domain.business_hours import WorkingTime
 from bot.domain.errors import UserError
 from bot.domain.fairness import DEFAULT_WEEKS, Load
 from bot.domain.incident import Priority
@@ -103,6 +104,13 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         return web.Response(text=env.get_template(template).render(
             viewer=who, sign_in=settings.sign_in, path=request.path_qs, **context), content_type="text/html")
 
+    def hours_of(commanders: set[str]) -> dict[str, WorkingTime]:
+        """Commanders' business hours with their own holidays: their incidents' targets count on them."""
+        if not commanders:
+            return {}
+        with db.reading() as session:
+            return rotations.people.working_times(session, sorted(commanders), rotations.working_time)
+
     def board(request: web.Request) -> web.Response:
         who = guard(request)
         tz = viewer_tz(request)
@@ -112,7 +120,8 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         only_missing = request.query.get("missing", "") == "1"
         found = reading.board(rotation_name or None, priority or None)
         people = people_of({i.commander_id for i in found if i.commander_id})
-        columns = views.board_columns(found, people, reading.clock.now(), policy, tz, only_missing)
+        columns = views.board_columns(found, people, reading.clock.now(), policy, tz, only_missing,
+                                      hours_of({i.commander_id for i in found if i.commander_id}))
         return render("board.html", request, who, columns=columns, token=request.query.get("token", ""), tz=str(tz),
                       rotations=[r.name for r in rotations.all()], rotation=rotation_name, priority=priority,
                       missing=only_missing)
@@ -128,8 +137,10 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         except UserError as exc:
             raise web.HTTPNotFound(text=str(exc)) from None
         people = people_of(views.incident_people(detail))
+        commander = detail.incident.commander_id
         return render("incident.html", request, who, token=request.query.get("token", ""), tz=str(tz),
-                      **views.incident_view(detail, people, reading.clock.now(), policy, tz))
+                      **views.incident_view(detail, people, reading.clock.now(), policy, tz,
+                                            hours_of({commander} if commander else set())))
 
     def stats_page(request: web.Request) -> web.Response:
         who = guard(request)

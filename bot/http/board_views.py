@@ -5,7 +5,7 @@ each is tested without HTTP or a database (tests/test_board_views.py). Stored Sl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 
 from markupsafe import Markup
@@ -13,6 +13,7 @@ from markupsafe import Markup
 from bot.db.models import Incident, Person, Rotation
 from bot.domain import reminders as rules
 from bot.domain import targets
+from bot.domain.business_hours import WorkingTime
 from bot.domain.fairness import Load
 from bot.domain.incident import incident_ref
 from bot.domain.rotation import ROLES
@@ -32,13 +33,15 @@ def when(moment: datetime, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
-def _standing(incident: Incident, now: datetime, policy: rules.Policy, tz: tzinfo) -> tuple[list[dict], bool]:
-    found = targets.standings(rules.facts_of(incident), now, policy)
+def _standing(incident: Incident, now: datetime, policy: rules.Policy, tz: tzinfo,
+              hours_of: Mapping[str, WorkingTime]) -> tuple[list[dict], bool]:
+    hours = hours_of.get(incident.commander_id) if incident.commander_id else None
+    found = targets.standings(rules.facts_of(incident, None, hours), now, policy)
     return [{"text": s.text, "state": s.state, "due": when(s.due_at, tz)} for s in found], targets.missing(found)
 
 
 def board_columns(found: Iterable[Incident], people: People, now: datetime, policy: rules.Policy, tz: tzinfo,
-                  only_missing: bool = False) -> list[dict]:
+                  only_missing: bool = False, hours_of: Mapping[str, WorkingTime] | None = None) -> list[dict]:
     """The kanban: a column per status, a card per incident with its targets; `only_missing`: only the cards with a
     target missed."""
     found = list(found)
@@ -46,7 +49,7 @@ def board_columns(found: Iterable[Incident], people: People, now: datetime, poli
     for key, title in COLUMNS:
         cards = []
         for incident in (i for i in found if i.status == key):
-            standing, overdue = _standing(incident, now, policy, tz)
+            standing, overdue = _standing(incident, now, policy, tz, hours_of or {})
             if only_missing and not overdue:
                 continue
             cards.append({
@@ -68,7 +71,8 @@ def incident_people(detail: Detail) -> set[str]:
                                  *(f.text for f in detail.follow_ups)])} - {None, ""}
 
 
-def incident_view(detail: Detail, people: People, now: datetime, policy: rules.Policy, tz: tzinfo) -> dict:
+def incident_view(detail: Detail, people: People, now: datetime, policy: rules.Policy, tz: tzinfo,
+                  hours_of: Mapping[str, WorkingTime] | None = None) -> dict:
     """The context of incident.html."""
     incident = detail.incident
     events = [{"when": when(e.at, tz), "who": web_text.person(e.actor_id, people, "Firefighter"),
@@ -80,7 +84,7 @@ def incident_view(detail: Detail, people: People, now: datetime, policy: rules.P
     storm_alerts = [{"priority": a.priority, "title": a.title, "url": a.url or "", "state": a.state,
                      "times": a.times, "first": when(a.first_at, tz)} for a in detail.storm_alerts]
     return {"incident": incident, "ref": incident_ref(incident.number), "events": events, "follow_ups": follow_ups,
-            "storm_alerts": storm_alerts, "targets": _standing(incident, now, policy, tz)[0],
+            "storm_alerts": storm_alerts, "targets": _standing(incident, now, policy, tz, hours_of or {})[0],
             "postmortem": web_text.slack_to_html(incident.postmortem, people),
             "responders": [web_text.person(r, people) for r in detail.responders],
             "status": incident.status.label, "commander": web_text.person(incident.commander_id, people),

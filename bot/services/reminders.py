@@ -51,9 +51,6 @@ class Reminders:
 
     # -- what is due ----------------------------------------------------------------------------------------
 
-    def _facts(self, incident: Incident, commander_tz) -> rules.IncidentFacts:
-        return rules.facts_of(incident, commander_tz)
-
     def _due_now(self, session: Session, now: datetime, incident_id: int | None = None,
                  rotation_id: int | None = None) -> list[tuple[Due, int | None, int | None]]:
         """(due item, incident id, rotation id) for everything due at `now` for one incident, or one rotation's
@@ -167,13 +164,15 @@ class Reminders:
             incident = repo.incidents.incident_by_id(session=session, incident_id=incident_id)
             if incident.rotation_id not in on_call:
                 on_call[incident.rotation_id] = self.rotations.on_call_for(session, incident, now)
-            messages = self._incident_messages(item, incident, now, on_call[incident.rotation_id])
+            facts = self._facts_of(session, [incident])[0]
+            messages = self._incident_messages(item, incident, now, on_call[incident.rotation_id], facts)
         for to, text, blocks in messages:
             self.outbox.queue(session, lane=lane_to(to, incident_id), kind=DeliveryKind.REMINDER, now=now,
                                 incident_id=incident_id, rotation_id=rotation_id, notice=item.key, to=to, text=text,
                                 blocks=blocks)
 
-    def _incident_messages(self, item: Due, incident: Incident, now: datetime, oncall: OnCall | None) -> list[Message]:
+    def _incident_messages(self, item: Due, incident: Incident, now: datetime, oncall: OnCall | None,
+                           facts: rules.IncidentFacts) -> list[Message]:
         kind, step = item.kind, item.step
         silent_for = now - max(t for t in (incident.created_at, incident.p0_since, incident.last_update_at) if t)
         dms: list[Message] = []
@@ -188,7 +187,7 @@ class Reminders:
                 dms += [(u, alarm, None) for u in dict.fromkeys((oncall.primary, oncall.secondary))
                         if u and u != target]
         elif kind in (Kind.P1_WARNING, Kind.P1_MISSED):
-            due = rules.p1_target_at(self._facts(incident, None), self.policy)
+            due = rules.p1_target_at(facts, self.policy)
             channel_text = (texts.p1_warning if kind is Kind.P1_WARNING else texts.p1_missed)(incident, due)
             if incident.commander_id:
                 dms.append((incident.commander_id, *texts.with_update_button(channel_text, incident)))
