@@ -191,6 +191,7 @@ def _holidays_text(chosen: str | None, team: HolidayCalendar | None, today: date
         if upcoming:
             lines.append("Next: " + ", ".join(day.strftime("%a %Y-%m-%d") for day in upcoming) + ".")
     lines.append("A holiday is not a business day for you: a P1 pages the next firefighter whose business hours it "
-                 "is; heading-home nudges and follow-up reminders wait for your next working day; a cover "
-                 "request does not DM you. `/incident me holidays <DE-BY|US-CA|…>`, `none` or `team`.")
+                 "is; the P1 and triage targets of incidents you command skip it; heading-home nudges and "
+                 "follow-up reminders wait for your next working day; a cover request does not DM you. "
+                 "`/incident me holidays <DE-BY|US-CA|…>`, `none` or `team`.")
     return "\n".join(lines)
