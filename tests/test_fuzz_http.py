@@ -274,9 +274,11 @@ CHANNEL_REF = st.one_of(
 VERB = st.sampled_from(["", "declare", "new", "help", "list", "show", "timeline", "stats", "oncall", "board",
                         "handoff", "rotation", "update", "status", "priority", "commander", "responders", "resolve",
                         "reopen", "duplicate", "close", "page", "followup", "followups", "heartbeat", "INC-1",
-                        "frobnicate"])
+                        "frobnicate", "pto", "route", "me"])
 WORD = st.sampled_from(["create", "add", "remove", "order", "override", "swap", "feed-reset", "cover", "usergroup",
-                        "stats", "report", "2026-11", "2099-01", "payments", "P0", "P1", "P2", "P9", "triaged",
+                        "stats", "report", "escalation", "set", "layer", "roster", "holidays", "DE-BY", "env=prod",
+                        "mon-fri", "08:00-16:00", "shift", "7d", "roles", "handoff", "test", "list",
+                        "2026-11", "2099-01", "payments", "P0", "P1", "P2", "P9", "triaged",
                         "in_progress", "in", "progress", "blocked", "resolved", "closed", "new", "primary",
                         "secondary", "tertiary", "all", "mine", "open", "as", "now", "tomorrow", "2026-11-30",
                         "2026-13-45", "25:99", "12", "-3", "week", "off", *BIG_NUMBERS])

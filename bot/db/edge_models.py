@@ -1,5 +1,5 @@
-"""The tables of what comes through the HTTP edge: alert storms and heartbeats, the issue trackers' issues and
-state, the web board's sessions and feed versions."""
+"""The tables of what comes through the HTTP edge: alert storms, heartbeats and routes, the issue trackers' issues
+and state, the web board's sessions and feed versions."""
 
 from __future__ import annotations
 
@@ -144,3 +144,18 @@ class WebSession(SQLModel, table=True):
     created_at: datetime = Field(sa_column=timestamp(nullable=False))
     expires_at: datetime = Field(sa_column=timestamp(nullable=False, index=True))
     checked_at: datetime = Field(sa_column=timestamp(nullable=False))
+
+
+class AlertRoute(SQLModel, table=True):
+    """`route add <label>=<value>,… <rotation> [P0|P1|P2]`: alerts carrying every pair go to the rotation (at the
+    priority, when given); routes are tried by `position`, lowest first (bot/domain/routes.py)."""
+
+    __tablename__ = "alert_route"
+
+    id: int | None = Field(default=None, primary_key=True)
+    position: int = Field(index=True)
+    matchers: str = Field(sa_type=sa.Text)  # `env=prod,team=db`, sorted
+    rotation_id: int = Field(foreign_key="rotation.id")
+    priority: str | None = Field(default=None, max_length=2)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))

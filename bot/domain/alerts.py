@@ -52,6 +52,7 @@ class Alert:
     details: dict[str, str] = field(default_factory=dict)
     started: str = ""  # Alertmanager's `startsAt`: a repeat with the same one is the same firing, not a new one
     notes: tuple[str, ...] = ()  # what the bot could not use as sent (kept on the timeline when it opens)
+    labels: dict[str, str] = field(default_factory=dict, compare=False)  # what routes match (`route add`)
 
 
 @dataclass(frozen=True)
@@ -144,15 +145,19 @@ def derived_fingerprint(*parts: str) -> str:
 
 
 def parse_generic(body: Any) -> Alert:
-    """`{"title", "description"?, "priority"?, "fingerprint"?, "status"?, "url"?, "rotation"?}`."""
+    """`{"title", "description"?, "priority"?, "fingerprint"?, "status"?, "url"?, "rotation"?, "labels"?}`."""
     data = _object(body)
+    labels = data.get("labels")
+    if labels is not None and not (isinstance(labels, dict) and all(isinstance(v, str) for v in labels.values())):
+        raise BadAlert("labels", "must be an object of strings")
     title = _title(_text(data, "title", required=True), "title")
     fingerprint = _text(data, "fingerprint")[:200] or derived_fingerprint("generic", title.lower())
     return Alert(source="generic", fingerprint=fingerprint, title=title,
                  firing=_firing(_text(data, "status"), "status"),
                  priority=_priority(_text(data, "priority"), "priority"),
                  description=truncate(_text(data, "description"), DESCRIPTION_MAX),
-                 url=_url(_text(data, "url"), "url"), rotation=_text(data, "rotation") or None)
+                 url=_url(_text(data, "url"), "url"), rotation=_text(data, "rotation") or None,
+                 labels={str(k)[:64]: v[:200] for k, v in (labels or {}).items()})
 
 
 def left_out(body: Any) -> int:
@@ -200,7 +205,7 @@ def parse_alertmanager(body: Any) -> list[Alert]:
             firing=_firing(_text(item, "status", name=f"{where}.status") or _text(data, "status"), f"{where}.status"),
             priority=priority, description=truncate(description, DESCRIPTION_MAX), url=url,
             rotation=labels.get("rotation") or None, started=_text(item, "startsAt", name=f"{where}.startsAt")[:40],
-            notes=priority_notes + url_notes))
+            notes=priority_notes + url_notes, labels=labels))
     return parsed
 
 

@@ -181,6 +181,10 @@ async def _me(r: Request) -> None:
                                   r.line.args, r.user))
 
 
+async def _route(r: Request) -> None:
+    await r.ack(text=await r.call(r.parts.services.routes.act, r.user, r.line.args, r.key))
+
+
 async def _pto(r: Request) -> None:
     await r.ack(text=await r.call(schedule_commands.pto, r.parts.services.time_off, r.line.args, r.user,
                                   r.command.get("channel_id"), r.key))
@@ -215,7 +219,7 @@ _READ_AFTER_ACK = {"list": _list, "show": _show, "timeline": _timeline, "stats":
                    "followups": _followups}
 _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
     "help": _help, "rotation": _rotation, "handoff": _handoff, "board": _board, "heartbeat": _heartbeat,
-    "heartbeats": _heartbeat, "me": _me, "pto": _pto,
+    "heartbeats": _heartbeat, "me": _me, "pto": _pto, "route": _route, "routes": _route,
     **{verb: _answered_after_ack(read, verb) for verb, read in _READ_AFTER_ACK.items()},
 }
 

@@ -42,6 +42,7 @@ from bot.runtime.scheduler import build_scheduler
 from bot.runtime.tick import Tick, tick_steps
 from bot.services import (
     AckLinks,
+    AlertRoutes,
     Alerts,
     Capture,
     Clicks,
@@ -176,6 +177,7 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
     clicks = Clicks(db, clock, working)
     covers = Covers(settings, db, clock, outbox, rotations, people)
     storms = Storms(settings, db, clock, outbox, declaring, working)
+    routes = AlertRoutes(settings, db, clock)
     usergroups = UserGroups(db, clock, outbox, rotations)
     setup = IncidentSetup(delivery, db, slack, clock, settings, lambda session, incident: Surroundings(
         rotations.on_call_now(session, incident), rotations.announcement_channel(incident, session),
@@ -195,7 +197,7 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                               lambda page, method: ack_link(settings, clock, page, method), paging.escalate_refused)))
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
-                    alerts=Alerts(settings, db, clock, declaring, working, storms), storms=storms,
+                    alerts=Alerts(settings, db, clock, declaring, working, storms, routes), storms=storms,
                     heartbeats=Heartbeats(settings, db, clock, declaring, working, rotations),
                     reading=reading, clicks=clicks,
                     issue_events=IssueEvents(settings, db, clock, declaring, working, follow_ups),
@@ -205,7 +207,7 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                     ack_links=AckLinks(db, working), policies=policies,
                     shift_changes=ShiftChanges(db, clock, outbox, rotations),
                     time_off=TimeOffs(settings, db, clock, outbox, rotations, people, covers),
-                    layers=RotationLayers(settings, db, clock, outbox, rotations))
+                    layers=RotationLayers(settings, db, clock, outbox, rotations), routes=routes)
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,

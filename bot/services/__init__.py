@@ -29,6 +29,7 @@ from bot.services.people import People
 from bot.services.reading import Detail, Listing, Reading
 from bot.services.reminders import Reminders
 from bot.services.rotations import RotationPlan, Rotations
+from bot.services.routes import AlertRoutes
 from bot.services.shift_changes import ShiftChanges
 from bot.services.storms import Storms
 from bot.services.time_off import TimeOffs
@@ -67,10 +68,11 @@ class Services:
     shift_changes: ShiftChanges
     time_off: TimeOffs
     layers: RotationLayers
+    routes: AlertRoutes
 
 
-__all__ = ["AckLinks", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers", "Declared",
-           "Declaring", "Detail", "EngineWatch", "EscalationPolicies", "Fairness", "FollowUps", "Handoffs",
+__all__ = ["AckLinks", "AlertRoutes", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers",
+           "Declared", "Declaring", "Detail", "EngineWatch", "EscalationPolicies", "Fairness", "FollowUps", "Handoffs",
            "Heartbeats", "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders",
            "Resolution", "RotationLayers", "RotationPlan", "Rotations", "Services", "ShiftChanges", "Storms",
            "TimeOffs", "UserError", "UserGroups", "Working"]

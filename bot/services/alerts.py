@@ -14,6 +14,7 @@ from bot.delivery.kinds import Kind, incident_lane
 from bot.domain.alerts import Alert
 from bot.domain.incident import Declaration, incident_ref
 from bot.services.declaring import Declaring
+from bot.services.routes import AlertRoutes
 from bot.services.storms import Storms
 from bot.services.working import Resolution, Working
 from bot.slack.text import escape
@@ -40,9 +41,10 @@ class Alerts:
     `storms`: past the storm threshold, new alerts join the storm instead."""
 
     def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, declaring: Declaring,
-                 working: Working, storms: Storms) -> None:
+                 working: Working, storms: Storms, routes: AlertRoutes | None = None) -> None:
+        """`routes`: which rotation and priority an alert's labels send it to (`route add`)."""
         self.settings, self.db, self.clock = settings, db, clock
-        self.declaring, self.working, self.storms = declaring, working, storms
+        self.declaring, self.working, self.storms, self.routes = declaring, working, storms, routes
 
     def receive_alerts(self, alerts: list[Alert], received: list[Received]) -> list[Received]:
         """A body's alerts, in order, each received as it would be alone — except that while a storm is going on,
@@ -136,7 +138,9 @@ class Alerts:
                     return Received(self.storms.repeat(stormed, alert), False, alert.fingerprint, storm=True)
                 return Received(self._repeat(current, alert), False, alert.fingerprint)
             now = self.clock.now()
-            rotation_id = self._alert_rotation(session, alert)
+            routed = self.routes.route_for(session, alert.labels) if self.routes else None
+            rotation_id = routed[0] if routed else self._alert_rotation(session, alert)
+            priority = (routed[1] if routed and routed[1] else alert.priority)
             storm, started = self.storms.going_on(session, now), False
             if storm is None and self.storms.over_threshold(session, now):
                 storm, started = self.storms.start(session, alert, rotation_id, now), True
@@ -158,7 +162,7 @@ class Alerts:
                                             text=escape(note))
 
             declared = self.declaring.declare_in(session, Declaration(
-                title=alert.title, reporter_id="", priority=alert.priority, description=alert.description,
+                title=alert.title, reporter_id="", priority=priority, description=alert.description,
                 rotation_id=rotation_id, source_url=alert.url, declare_key=f"alert:{digest}:{earlier + 1}",
                 source=alert.source, alert_fingerprint=key), then=as_sent)
             session.commit()

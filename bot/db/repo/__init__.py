@@ -18,6 +18,7 @@ from bot.db.repo import (
     reminders,
     requests,
     rotations,
+    routes,
     schedules,
     storms,
     timeline,
@@ -27,5 +28,5 @@ from bot.db.repo import (
 )
 
 __all__ = ["contacts", "covers", "database", "deliveries", "follow_ups", "heartbeats", "incidents", "messages",
-           "metrics", "pages", "people", "reminders", "requests", "rotations", "schedules", "storms", "timeline",
-           "trackers", "usergroups", "web"]
+           "metrics", "pages", "people", "reminders", "requests", "rotations", "routes", "schedules", "storms",
+           "timeline", "trackers", "usergroups", "web"]
