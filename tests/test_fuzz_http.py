@@ -1002,3 +1002,43 @@ async def test_ack_links(fuzz_bot, caplog, page, user, kind, method):
     await watch.check(what, status, "", read_only=method != "POST")
     if kind != "valid":
         assert status in (404, 405), f"{what} → {status}"
+
+
+PD_PAYLOAD = mostly(st.fixed_dictionaries({}, optional={
+    "summary": mostly(TITLE, JSON_VALUE, odds=6), "source": mostly(SAFE_TEXT, JSON_VALUE, odds=6),
+    "severity": mostly(st.sampled_from(["critical", "error", "warning", "info", "CRITICAL"]), JSON_VALUE, odds=6),
+    "custom_details": mostly(st.dictionaries(st.text(max_size=6), JSON_VALUE, max_size=3), JSON_VALUE),
+    "component": JSON_VALUE}), JSON_VALUE, odds=8)
+
+
+@SETTINGS
+@given(body=mostly(st.fixed_dictionaries({
+    "routing_key": mostly(st.just(ALERT_TOKEN), JSON_VALUE, odds=6),
+    "event_action": mostly(st.sampled_from(["trigger", "acknowledge", "resolve"]), JSON_VALUE, odds=6)}, optional={
+    "dedup_key": mostly(st.sampled_from(["k-1", "k-2"]), JSON_VALUE, odds=6), "payload": PD_PAYLOAD,
+    "links": JSON_VALUE}), JSON_VALUE, odds=8), raw=RAW_BODY)
+async def test_pagerduty_events(fuzz_bot, caplog, body, raw):
+    data = raw.encode("utf-8", errors="surrogatepass") if raw is not None else json.dumps(body).encode()
+    watch = await Watch(fuzz_bot, caplog).start()
+    status, text, _ = await post_raw(fuzz_bot, "/v2/enqueue", data, {"Content-Type": "application/json"})
+    await watch.check(f"POST /v2/enqueue {data[:600]!r}", status, text)
+    answer = json.loads(text)
+    assert (status, answer.get("status")) in ((202, "success"), (400, "invalid event")), (status, text[:300])
+
+
+@SETTINGS
+@given(body=mostly(st.fixed_dictionaries({"message": mostly(TITLE, JSON_VALUE, odds=6)}, optional={
+    "alias": mostly(st.sampled_from(["a-1", "a-2"]), JSON_VALUE, odds=6),
+    "priority": mostly(st.sampled_from(["P1", "P3", "P5"]), JSON_VALUE, odds=6),
+    "tags": mostly(st.lists(SAFE_TEXT, max_size=3), JSON_VALUE), "details": JSON_VALUE,
+    "description": mostly(SAFE_TEXT, JSON_VALUE)}), JSON_VALUE, odds=8), raw=RAW_BODY,
+    action=st.sampled_from(["", "/a-1/close?identifierType=alias", "/a-1/acknowledge?identifierType=alias",
+                            "/a-2/close?identifierType=nope"]))
+async def test_opsgenie_alerts(fuzz_bot, caplog, body, raw, action):
+    data = raw.encode("utf-8", errors="surrogatepass") if raw is not None else json.dumps(body).encode()
+    watch = await Watch(fuzz_bot, caplog).start()
+    headers = {"Content-Type": "application/json", "Authorization": f"GenieKey {ALERT_TOKEN}"}
+    status, text, _ = await post_raw(fuzz_bot, f"/v2/alerts{action}", data, headers)
+    await watch.check(f"POST /v2/alerts{action} {data[:600]!r}", status, text)
+    answer = json.loads(text)
+    assert status in (202, 413, 415, 422) and answer["requestId"], (status, text[:300])

@@ -75,6 +75,44 @@ async def _left_out(request: web.Request, receiver: Alerts, db: repo.database.Da
         await db.run(receiver.left_out, reached, count)
 
 
+async def json_body(request: web.Request, error: Callable[..., web.Response]) -> Any:
+    """The request's JSON, cleaned (`cleaned`), or the refusal to answer with (415, 413, 400), in `error`'s shape."""
+    if not _is_json(request.content_type):
+        return error(415, "send application/json", "Content-Type")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return error(413, "the body is over 1 MiB")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return error(413, "the body is over 1 MiB")
+    if len(raw) > MAX_BODY:
+        return error(413, "the body is over 1 MiB")
+    try:
+        return cleaned(json.loads(raw))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return error(400, "the body is not valid JSON", "body")
+
+
+async def receive(receiver: Alerts, db: repo.database.Database, source: str,
+                  alerts: list[Alert | Ignored]) -> tuple[list[dict], list[int]]:
+    """Each alert through the one alert path, a hundred to a database job: (what each became, incidents reached)."""
+    results, reached = [], []
+    for at in range(0, len(alerts), ALERTS_PER_JOB):  # (other requests' database work goes in between)
+        chunk = alerts[at:at + ALERTS_PER_JOB]
+        taken = iter(await db.run(receiver.receive_alerts, [a for a in chunk if not isinstance(a, Ignored)],
+                                  []))  # (the list is the job's own: run again, it goes on where it was)
+        for alert in chunk:
+            if isinstance(alert, Ignored):
+                results.append({"incident": None, "created": False, "ignored": alert.reason})
+                continue
+            received = next(taken)
+            log.info("%s alert %s → %s", source, alert.fingerprint, received.as_json())
+            results.append(received.as_json())
+            if received.incident is not None:
+                reached.append(received.incident.id)
+    return results, reached
+
+
 def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts, db: repo.database.Database) -> None:
     def endpoint(source: str, parse: Callable[[Any, web.Request], list[Alert | Ignored]]):
         async def handle(request: web.Request) -> web.Response:
@@ -86,38 +124,14 @@ def add_alert_routes(app: web.Application, settings: Settings, receiver: Alerts,
             if not hmac.compare_digest(as_bytes(given), token.encode()):
                 return _error(401, "wrong or missing token" + (" (X-Gitlab-Token)" if source == "gitlab" else
                                                                " (Authorization: Bearer …)"))
-            if not _is_json(request.content_type):
-                return _error(415, "send application/json", "Content-Type")
-            if request.content_length is not None and request.content_length > MAX_BODY:
-                return _error(413, "the body is over 1 MiB")
-            try:
-                raw = await request.read()
-            except web.HTTPRequestEntityTooLarge:
-                return _error(413, "the body is over 1 MiB")
-            if len(raw) > MAX_BODY:
-                return _error(413, "the body is over 1 MiB")
-            try:
-                body = cleaned(json.loads(raw))
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                return _error(400, "the body is not valid JSON", "body")
+            body = await json_body(request, _error)
+            if isinstance(body, web.Response):
+                return body
             try:
                 alerts = parse(body, request)
             except BadAlert as exc:
                 return _error(exc.status, exc.message, exc.field)
-            results, reached = [], []
-            for at in range(0, len(alerts), ALERTS_PER_JOB):  # (other requests' database work goes in between)
-                chunk = alerts[at:at + ALERTS_PER_JOB]
-                taken = iter(await db.run(receiver.receive_alerts, [a for a in chunk if not isinstance(a, Ignored)],
-                                          []))  # (the list is the job's own: run again, it goes on where it was)
-                for alert in chunk:
-                    if isinstance(alert, Ignored):
-                        results.append({"incident": None, "created": False, "ignored": alert.reason})
-                        continue
-                    received = next(taken)
-                    log.info("%s alert %s → %s", source, alert.fingerprint, received.as_json())
-                    results.append(received.as_json())
-                    if received.incident is not None:
-                        reached.append(received.incident.id)
+            results, reached = await receive(receiver, db, source, alerts)
             if source == "alertmanager":
                 await _left_out(request, receiver, db, reached, left_out(body))
             answer = dict(results[0])

@@ -17,6 +17,7 @@ from bot.db import repo
 from bot.db.engine import database_answers
 from bot.domain.fairness import DEFAULT_WEEKS
 from bot.http.ack import add_ack_routes
+from bot.http.alert_apis import add_alert_api_routes
 from bot.http.alerts import add_alert_routes, add_heartbeat_routes
 from bot.http.board import add_board_routes
 from bot.http.headers import add_page_headers
@@ -128,6 +129,7 @@ def build_web_app(bolt: AsyncApp, db: repo.database.Database, settings: Settings
     add_page_headers(app, settings)
     add_alert_routes(app, settings, services.alerts, db)
     add_heartbeat_routes(app, settings, services.heartbeats, db)
+    add_alert_api_routes(app, settings, services.alerts, services.heartbeats, db)
     add_webhook_routes(app, settings, services.issue_events, db)
     add_ack_routes(app, settings, services.ack_links, db, services.reading.clock.now)
     add_metrics(app, db, services.outbox.backlog, services.watch)

@@ -11,9 +11,11 @@ from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident
 from bot.delivery.kinds import Kind, incident_lane
+from bot.domain.alert_apis import Acknowledge
 from bot.domain.alerts import Alert
 from bot.domain.incident import Declaration, incident_ref
 from bot.services.declaring import Declaring
+from bot.services.outcomes import Effects, Outcome
 from bot.services.routes import AlertRoutes
 from bot.services.storms import Storms
 from bot.services.working import Resolution, Working
@@ -220,3 +222,32 @@ class Alerts:
                        else f"The alert resolved at its source{link}.")
             return self.working.resolve(stored.number, None, Resolution(summary)).incident
         return stored
+
+
+SOURCE_NAMES = {"pagerduty": "the PagerDuty Events API", "opsgenie": "the Opsgenie Alert API"}
+
+
+def acknowledge_at_source(alerts: Alerts, ack: Acknowledge) -> Incident | None:
+    """The alert's own tool acknowledged it: its incident's pages stop, as for the Slack button — and nobody takes
+    command, since no Slack person is named. None when no open incident has that alert."""
+    key = f"{ack.source}:{ack.fingerprint}"
+    with alerts.db.session() as session:
+        current, _ = repo.storms.fingerprint_state(session=session, fingerprint=key)
+    if current is None:
+        return None
+    said = SOURCE_NAMES.get(ack.source, ack.source) + (f", by {escape(ack.by)}" if ack.by else "")
+
+    def apply(session, incident: Incident, now):
+        if not incident.status.is_open:
+            return None
+        first = incident.acknowledged_at is None
+        if first:
+            incident.acknowledged_at = now
+        stopped = [(c, ts) for c, ts in repo.pages.stop_pages(session=session, incident_id=incident.id, now=now,
+                                                               user_id=None) if c and ts]
+        if not first and not stopped:
+            return None
+        return Outcome("acknowledged", f"acknowledged at its source ({said})", Effects(
+            f":eyes: {incident_ref(incident.number)} was acknowledged at its source ({said}); its pages stop.",
+            refresh=first, stopped_pages=tuple(stopped)))
+    return alerts.working.change(current.number, None, apply, check_permission=False).incident
