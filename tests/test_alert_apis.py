@@ -123,3 +123,25 @@ async def test_opsgenie_refusals_store_nothing(make_bot):
     bare = await make_bot()
     assert (await send(bare, "/v2/alerts", {"message": "x"}, auth=f"GenieKey {TOKEN}"))[0] == 404
     assert (await send(bare, "/v2/enqueue", trigger("x")))[0] == 404
+
+
+async def test_a_rotations_own_routing_key_sends_its_alerts_to_it(make_bot):
+    import re
+
+    from tests.test_alert_routes import two_rotations
+    from tests.test_rotations import say
+    bot = await make_bot(alerts_token=TOKEN, admins="U0ADMIN")
+    await two_rotations(bot)
+    refused = (await say(bot, "rotation key db", user="U0STRANGER"))["text"]
+    assert refused.startswith("Only the members of `db`"), refused
+    answer = (await say(bot, "rotation key db", user="U0A"))["text"]
+    first = re.search(r"is `([0-9a-f]{32})`", answer).group(1)
+    status, _ = await send(bot, "/v2/enqueue", {**trigger("Replica lag"), "routing_key": first})
+    await bot.settle()
+    rotations = {r.id: r.name for r in bot.runtime.services.rotations.all()}
+    assert status == 202 and [rotations[i.rotation_id] for i in bot.incidents()] == ["db"]
+    again = re.search(r"is `([0-9a-f]{32})`", (await say(bot, "rotation key db", user="U0A"))["text"]).group(1)
+    assert again != first
+    status, answer = await send(bot, "/v2/enqueue", {**trigger("Other", dedup_key="other"), "routing_key": first})
+    assert status == 400 and answer["errors"] == ["routing_key: unknown routing_key"]  # the old key is gone
+    assert (await send(bot, "/v2/enqueue", {**trigger("Other", dedup_key="other"), "routing_key": again}))[0] == 202

@@ -159,3 +159,14 @@ class AlertRoute(SQLModel, table=True):
     priority: str | None = Field(default=None, max_length=2)
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(sa_column=timestamp(nullable=False))
+
+
+class RotationKey(SQLModel, table=True):
+    """`rotation key <name>`: the rotation's own PagerDuty routing key, kept only as its SHA-256 (shown once)."""
+
+    __tablename__ = "rotation_key"
+
+    rotation_id: int = Field(foreign_key="rotation.id", primary_key=True)
+    key_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))

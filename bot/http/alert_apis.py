@@ -3,7 +3,8 @@ that speaks either — Alertmanager's `pagerduty_configs` and `opsgenie_configs`
 its URL. Their answers and errors are in each API's own shape; what they carry goes the one alert path
 (http/alerts.py `receive`). Nothing is stored on a refusal.
 
-- `POST /v2/enqueue`: `routing_key` must be ALERTS_TOKEN (PagerDuty's events endpoint takes no header). 202
+- `POST /v2/enqueue`: `routing_key` is ALERTS_TOKEN or a rotation's own key (`rotation key <name>`: its alerts go
+  to that rotation; PagerDuty's events endpoint takes no header). 202
   `{"status": "success", "message": "Event processed", "dedup_key": …}`; 400 `{"status": "invalid event", "message":
   …, "errors": […]}` (developer.pagerduty.com/docs/events-api-v2/overview).
 - `POST /v2/alerts`, `POST /v2/alerts/{identifier}/close|acknowledge`, `GET|POST /v2/heartbeats/{name}/ping` with
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +30,12 @@ from bot.http.alerts import json_body, receive
 from bot.http.tokens import as_bytes
 from bot.services import Alerts, Heartbeats
 from bot.services.alerts import acknowledge_at_source
+from bot.services.routes import key_hash
+
+
+def rotation_of_key(db: repo.database.Database, key: str) -> str | None:
+    with db.reading() as session:
+        return repo.routes.rotation_of_key(session=session, key_hash=key_hash(key))
 
 
 def _same(given: str, token: str) -> bool:
@@ -65,7 +73,11 @@ def add_alert_api_routes(app: web.Application, settings: Settings, receiver: Ale
         except BadAlert as exc:
             return _pd_error(exc.status, exc.message, exc.field)
         if not _same(routing_key, token):
-            return _pd_error(400, "unknown routing_key", "routing_key")
+            rotation = await db.run(rotation_of_key, db, routing_key)
+            if rotation is None:
+                return _pd_error(400, "unknown routing_key", "routing_key")
+            if isinstance(event, Alert):  # a rotation's own key: its alerts go to it
+                event = replace(event, rotation=rotation)
         if isinstance(event, Acknowledge):
             await db.run(acknowledge_at_source, receiver, event)
         else:

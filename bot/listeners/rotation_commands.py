@@ -25,6 +25,7 @@ from bot.listeners import report_commands, schedule_commands
 from bot.listeners.command_line import user_refs
 from bot.listeners.schedule_commands import PolicyGroups
 from bot.services import Covers, EscalationPolicies, Fairness, RotationLayers, Rotations, ShiftChanges, UserGroups
+from bot.services.routes import new_rotation_key
 from bot.services.usergroups import SlackGroup, group_word
 from bot.slack.gateway import SlackGateway, slack_error
 from bot.slack.text import date_token, echo, escape, parse_channel_ref, parse_user_ref
@@ -54,6 +55,7 @@ USAGE = "\n".join([
     "own handoff, shift length and roles, from the next handoff on",
     "• `rotation layer add [name] <layer> <days> <HH:MM-HH:MM> [zone]` · `layer roster [name] <layer> @a @b…` · "
     "`layer remove [name] <layer>` — follow-the-sun rosters for windows of the week",
+    "• `rotation key [name]` — a new PagerDuty routing key for the rotation (`POST /v2/enqueue`), shown once",
 ])
 
 
@@ -208,6 +210,10 @@ def rotation(rotations: Rotations, args: str, user: str, channel_id: str | None,
         groups = slack_facts if isinstance(slack_facts, PolicyGroups) else None
         return repo.database.retry_on_deadlock(schedule_commands.escalation, policies, target, rest, user, key,
                                                groups), []
+    if verb == "key":
+        name, _ = _split_name(rotations, rest)
+        return repo.database.retry_on_deadlock(new_rotation_key, rotations, rotations.find_rotation(
+            name, channel_id), user, key), []
     if verb == "layer" and layers is not None:
         return schedule_commands.layer(rotations, layers, rest, user, channel_id, key, _split_name), []
     if verb == "set" and shift_changes is not None:

@@ -4,6 +4,9 @@ matching alert's pages to another team."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -100,3 +103,19 @@ class AlertRoutes:
             session.delete(row)
             commit_once(session, request_key)
         return f"Route {number} removed ({route.describe()}); the routes after it move up one."
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_rotation_key(rotations, rotation, actor: str, request_key: str | None = None) -> str:
+    """`rotation key <name>`: a new PagerDuty routing key for the rotation, shown once (only its hash is kept);
+    the old one stops working. As for roster changes: the rotation locked, the person allowed, applied once."""
+    key = secrets.token_hex(16)  # 32 characters, as PagerDuty's integration keys
+    with rotations.roster_change(rotation, actor, request_key, "rotation key") as session:
+        repo.routes.set_rotation_key(session=session, rotation_id=rotation.id, key_hash=key_hash(key),
+                                     user_id=actor, now=rotations.clock.now())
+    return (f"The routing key of `{rotation.name}` is `{key}` — shown this once; the previous one no longer works. "
+            "Use it as `routing_key` for the PagerDuty Events API (`POST /v2/enqueue`, e.g. Alertmanager's "
+            "`pagerduty_configs`): its alerts go to this rotation.")
