@@ -170,3 +170,37 @@ class RotationKey(SQLModel, table=True):
     key_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     created_by: str = Field(max_length=32)
     created_at: datetime = Field(sa_column=timestamp(nullable=False))
+
+
+class MaintenanceWindow(SQLModel, table=True):
+    """`maintenance add`: alerts for `rotation_id`, or carrying every pair of `matchers`, are held from `starts_at`
+    to `ends_at`. `closed_at`: when the tick let the still-firing ones open (once, by a conditional update)."""
+
+    __tablename__ = "maintenance_window"
+
+    id: int | None = Field(default=None, primary_key=True)
+    rotation_id: int | None = Field(default=None, foreign_key="rotation.id")
+    matchers: str = Field(default="", sa_type=sa.Text)
+    starts_at: datetime = Field(sa_column=timestamp(nullable=False))
+    ends_at: datetime = Field(sa_column=timestamp(nullable=False, index=True))
+    reason: str = Field(default="", max_length=300)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))
+    closed_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+
+
+class HeldAlert(SQLModel, table=True):
+    """An alert a maintenance window kept from opening: the latest of what its source sent (as JSON), whether it
+    still fires, how many times it came."""
+
+    __tablename__ = "held_alert"
+    __table_args__ = (sa.UniqueConstraint("window_id", "fingerprint"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    window_id: int = Field(foreign_key="maintenance_window.id", index=True)
+    fingerprint: str = Field(max_length=300)  # `<source>:<fingerprint>`, as incidents keep it
+    title: str = Field(max_length=300)
+    alert: str = Field(sa_type=sa.Text)
+    firing: bool = True
+    count: int = 1
+    received_at: datetime = Field(sa_column=timestamp(nullable=False))

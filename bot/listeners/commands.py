@@ -181,6 +181,10 @@ async def _me(r: Request) -> None:
                                   r.line.args, r.user))
 
 
+async def _maintenance(r: Request) -> None:
+    await r.ack(text=await r.call(r.parts.services.maintenance.act, r.user, r.line.args, r.key))
+
+
 async def _route(r: Request) -> None:
     await r.ack(text=await r.call(r.parts.services.routes.act, r.user, r.line.args, r.key))
 
@@ -220,6 +224,7 @@ _READ_AFTER_ACK = {"list": _list, "show": _show, "timeline": _timeline, "stats":
 _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
     "help": _help, "rotation": _rotation, "handoff": _handoff, "board": _board, "heartbeat": _heartbeat,
     "heartbeats": _heartbeat, "me": _me, "pto": _pto, "route": _route, "routes": _route,
+    "maintenance": _maintenance,
     **{verb: _answered_after_ack(read, verb) for verb, read in _READ_AFTER_ACK.items()},
 }
 

@@ -35,6 +35,8 @@ def tick_steps(services: Services, db: repo.database.Database) -> list[TickStep]
         TickStep("follow_ups", services.follow_ups.remind_due),
         TickStep("heartbeats", lambda: db.run_background(services.heartbeats.check_due)),
         TickStep("storms", lambda: db.run_background(services.storms.end_quiet)),
+        TickStep("maintenance", lambda: db.run_background(services.maintenance.close_due,
+                                                           services.alerts.receive_alert)),
     ]
 
 

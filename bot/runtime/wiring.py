@@ -56,6 +56,7 @@ from bot.services import (
     Handoffs,
     Heartbeats,
     IssueEvents,
+    Maintenance,
     Outbox,
     Paging,
     People,
@@ -178,6 +179,7 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
     covers = Covers(settings, db, clock, outbox, rotations, people)
     storms = Storms(settings, db, clock, outbox, declaring, working)
     routes = AlertRoutes(settings, db, clock)
+    maintenance = Maintenance(settings, db, clock, rotations)
     usergroups = UserGroups(db, clock, outbox, rotations)
     setup = IncidentSetup(delivery, db, slack, clock, settings, lambda session, incident: Surroundings(
         rotations.on_call_now(session, incident), rotations.announcement_channel(incident, session),
@@ -197,7 +199,8 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                               lambda page, method: ack_link(settings, clock, page, method), paging.escalate_refused)))
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
                     declaring=declaring, handoffs=handoffs, reminders=reminders,
-                    alerts=Alerts(settings, db, clock, declaring, working, storms, routes), storms=storms,
+                    alerts=Alerts(settings, db, clock, declaring, working, storms, routes, maintenance),
+                    storms=storms,
                     heartbeats=Heartbeats(settings, db, clock, declaring, working, rotations),
                     reading=reading, clicks=clicks,
                     issue_events=IssueEvents(settings, db, clock, declaring, working, follow_ups),
@@ -207,7 +210,8 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                     ack_links=AckLinks(db, working), policies=policies,
                     shift_changes=ShiftChanges(db, clock, outbox, rotations),
                     time_off=TimeOffs(settings, db, clock, outbox, rotations, people, covers),
-                    layers=RotationLayers(settings, db, clock, outbox, rotations), routes=routes)
+                    layers=RotationLayers(settings, db, clock, outbox, rotations), routes=routes,
+                    maintenance=maintenance)
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,

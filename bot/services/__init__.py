@@ -22,6 +22,7 @@ from bot.services.handoffs import Handoffs
 from bot.services.heartbeats import Heartbeats
 from bot.services.issue_events import IssueEvents
 from bot.services.layers import RotationLayers
+from bot.services.maintenance import Maintenance
 from bot.services.outbox import Outbox
 from bot.services.outcomes import Changed, Declared
 from bot.services.paging import Paging
@@ -69,10 +70,12 @@ class Services:
     time_off: TimeOffs
     layers: RotationLayers
     routes: AlertRoutes
+    maintenance: Maintenance
 
 
 __all__ = ["AckLinks", "AlertRoutes", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers",
            "Declared", "Declaring", "Detail", "EngineWatch", "EscalationPolicies", "Fairness", "FollowUps", "Handoffs",
-           "Heartbeats", "IssueEvents", "Listing", "Outbox", "Paging", "People", "Reading", "Received", "Reminders",
+           "Heartbeats", "IssueEvents", "Listing", "Maintenance", "Outbox", "Paging", "People", "Reading", "Received",
+           "Reminders",
            "Resolution", "RotationLayers", "RotationPlan", "Rotations", "Services", "ShiftChanges", "Storms",
            "TimeOffs", "UserError", "UserGroups", "Working"]

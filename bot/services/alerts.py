@@ -15,6 +15,7 @@ from bot.domain.alert_apis import Acknowledge
 from bot.domain.alerts import Alert
 from bot.domain.incident import Declaration, incident_ref
 from bot.services.declaring import Declaring
+from bot.services.maintenance import Maintenance
 from bot.services.outcomes import Effects, Outcome
 from bot.services.routes import AlertRoutes
 from bot.services.storms import Storms
@@ -31,11 +32,13 @@ class Received:
     created: bool
     fingerprint: str
     storm: bool = False  # the incident is the storm this alert joined
+    held: int | None = None  # the maintenance window that kept it
 
     def as_json(self) -> dict:
         answer = {"incident": incident_ref(self.incident.number) if self.incident else None,
                   "created": self.created, "fingerprint": self.fingerprint}
-        return {**answer, "storm": True} if self.storm else answer
+        answer = {**answer, "storm": True} if self.storm else answer
+        return {**answer, "maintenance": self.held} if self.held else answer
 
 
 class Alerts:
@@ -43,10 +46,13 @@ class Alerts:
     `storms`: past the storm threshold, new alerts join the storm instead."""
 
     def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, declaring: Declaring,
-                 working: Working, storms: Storms, routes: AlertRoutes | None = None) -> None:
-        """`routes`: which rotation and priority an alert's labels send it to (`route add`)."""
+                 working: Working, storms: Storms, routes: AlertRoutes | None = None,
+                 maintenance: Maintenance | None = None) -> None:
+        """`routes`: which rotation and priority an alert's labels send it to (`route add`); `maintenance`: the
+        windows that keep alerts from opening (`maintenance add`)."""
         self.settings, self.db, self.clock = settings, db, clock
         self.declaring, self.working, self.storms, self.routes = declaring, working, storms, routes
+        self.maintenance = maintenance
 
     def receive_alerts(self, alerts: list[Alert], received: list[Received]) -> list[Received]:
         """A body's alerts, in order, each received as it would be alone — except that while a storm is going on,
@@ -121,6 +127,10 @@ class Alerts:
             stormed = repo.storms.storm_alert_of(session=session, fingerprint=key) if current is None else None
         if stormed is not None:
             return Received(self.storms.repeat(stormed, alert), False, alert.fingerprint, storm=True)
+        if current is None and self.maintenance is not None:
+            held = repo.database.retry_on_deadlock(self._hold, alert, key)
+            if held is not None:
+                return Received(None, False, alert.fingerprint, held=held)
         if current is None and not alert.firing:
             return Received(None, False, alert.fingerprint)
         if current is None:
@@ -191,6 +201,16 @@ class Alerts:
             session.commit()
         if changed:
             self.storms.outbox.flush_later()
+
+    def _hold(self, alert: Alert, key: str) -> int | None:
+        """The maintenance window that keeps this alert (stored in it), judged by where it would go."""
+        with self.db.session() as session:
+            routed = self.routes.route_for(session, alert.labels) if self.routes else None
+            rotation_id = routed[0] if routed else self._alert_rotation(session, alert)
+            rotation = repo.rotations.rotation_by_id(session=session, rotation_id=rotation_id) if rotation_id else None
+            held = self.maintenance.hold(session, alert, key, rotation.name if rotation else None, self.clock.now())
+            session.commit()
+        return held
 
     def _alert_rotation(self, session, alert: Alert) -> int | None:
         """The rotation the alert names, else the first-created one (as for `/incident` outside any rotation)."""

@@ -11,6 +11,7 @@ from bot.db.repo import (
     follow_ups,
     heartbeats,
     incidents,
+    maintenance,
     messages,
     metrics,
     pages,
@@ -27,6 +28,6 @@ from bot.db.repo import (
     web,
 )
 
-__all__ = ["contacts", "covers", "database", "deliveries", "follow_ups", "heartbeats", "incidents", "messages",
-           "metrics", "pages", "people", "reminders", "requests", "rotations", "routes", "schedules", "storms",
-           "timeline", "trackers", "usergroups", "web"]
+__all__ = ["contacts", "covers", "database", "deliveries", "follow_ups", "heartbeats", "incidents", "maintenance",
+           "messages", "metrics", "pages", "people", "reminders", "requests", "rotations", "routes", "schedules",
+           "storms", "timeline", "trackers", "usergroups", "web"]
