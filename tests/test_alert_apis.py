@@ -145,3 +145,45 @@ async def test_a_rotations_own_routing_key_sends_its_alerts_to_it(make_bot):
     status, answer = await send(bot, "/v2/enqueue", {**trigger("Other", dedup_key="other"), "routing_key": first})
     assert status == 400 and answer["errors"] == ["routing_key: unknown routing_key"]  # the old key is gone
     assert (await send(bot, "/v2/enqueue", {**trigger("Other", dedup_key="other"), "routing_key": again}))[0] == 202
+
+
+async def test_long_keys_odd_identifiers_and_a_resolve_with_a_partial_payload(make_bot):
+    bot = await make_bot(alerts_token=TOKEN)
+    await with_rotation(bot)
+    long_key = "k" * 255
+    status, answer = await send(bot, "/v2/enqueue", trigger("Long key", dedup_key=long_key))
+    assert (status, answer["dedup_key"]) == (202, long_key)  # answered as sent, kept by its hash
+    status, _ = await send(bot, "/v2/enqueue", {"routing_key": TOKEN, "event_action": "resolve",
+                                                "dedup_key": long_key, "payload": {}})
+    await bot.settle()
+    assert status == 202 and [i.status.value for i in bot.incidents()] == ["resolved"]
+    key = f"GenieKey {TOKEN}"
+    status, _ = await send(bot, "/v2/alerts", {"message": "Long alias", "alias": "a" * 512}, auth=key)
+    assert status == 202
+    status, _ = await send(bot, f"/v2/alerts/{'a' * 512}/close?identifierType=alias", {}, auth=key)
+    await bot.settle()
+    assert status == 202 and [i.status.value for i in bot.incidents()] == ["resolved", "resolved"]
+    assert (await send(bot, "/v2/alerts/ab%00cd/close?identifierType=alias", {}, auth=key))[0] == 422
+
+
+async def test_a_rotation_key_reaches_only_its_own_alerts_and_wins_over_routes(make_bot):
+    import re
+
+    from tests.test_alert_routes import two_rotations
+    from tests.test_rotations import say
+    bot = await make_bot(alerts_token=TOKEN)
+    await two_rotations(bot)
+    await say(bot, "route add team=db payments", user="U0A")
+    db_key = re.search(r"is `([0-9a-f]{32})`", (await say(bot, "rotation key db", user="U0A"))["text"]).group(1)
+    await send(bot, "/v2/enqueue", trigger("Payments DB slow", dedup_key="pay-db"))  # ALERTS_TOKEN: routed
+    await send(bot, "/v2/enqueue", {**trigger("Replica lag", dedup_key="lag"), "routing_key": db_key})
+    await bot.settle()
+    rotations = {r.id: r.name for r in bot.runtime.services.rotations.all()}
+    got = {i.title: rotations[i.rotation_id] for i in bot.incidents()}
+    assert got == {"Payments DB slow": "payments", "Replica lag": "db"}, got  # the key wins over team=db
+    await send(bot, "/v2/enqueue", {"routing_key": db_key, "event_action": "resolve", "dedup_key": "pay-db"})
+    await bot.settle()
+    assert {i.title: i.status.value for i in bot.incidents()}["Payments DB slow"] != "resolved"
+    await send(bot, "/v2/enqueue", {"routing_key": db_key, "event_action": "resolve", "dedup_key": "lag"})
+    await bot.settle()
+    assert {i.title: i.status.value for i in bot.incidents()}["Replica lag"] == "resolved"

@@ -85,3 +85,22 @@ async def test_who_may_keep_alerts_and_bad_input_or_a_replay_changes_nothing(mak
         assert status == 200
         answers.append(reply_of(answer)["text"])
     assert answers[0].startswith("Maintenance #1") and answers[1].startswith("Already done:"), answers
+
+
+async def test_the_same_alert_at_once_and_a_storm_during_a_window(make_bot):
+    import asyncio
+    bot = await make_bot(alerts_token=TOKEN, alert_storm_threshold=1)
+    await with_rotation(bot)
+    await say(bot, "maintenance add env=staging now tomorrow")
+    results = await asyncio.gather(*(post(bot, "/alerts/generic", {"title": "Flaky", "fingerprint": "f",
+                                                                    "labels": {"env": "staging"}})
+                                     for _ in range(12)))
+    assert {status for status, _ in results} == {202} and held(bot) == {"Flaky": (True, 12)}
+    await post(bot, "/alerts/generic", {"title": "One", "fingerprint": "one"})
+    await post(bot, "/alerts/generic", {"title": "Two", "fingerprint": "two"})  # a storm now
+    body = {"version": "4", "status": "firing", "alerts": [
+        {"status": "firing", "labels": {"alertname": "Prod", "env": "prod"}, "fingerprint": "p"},
+        {"status": "firing", "labels": {"alertname": "Stage1", "env": "staging"}, "fingerprint": "s1"},
+        {"status": "firing", "labels": {"alertname": "Stage2", "env": "staging"}, "fingerprint": "s2"}]}
+    status, answer = await post(bot, "/alerts/alertmanager", body)
+    assert status == 202 and [r.get("maintenance") for r in answer["incidents"]] == [None, 1, 1], answer

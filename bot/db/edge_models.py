@@ -204,3 +204,4 @@ class HeldAlert(SQLModel, table=True):
     firing: bool = True
     count: int = 1
     received_at: datetime = Field(sa_column=timestamp(nullable=False))
+    opened_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))  # let through at the end

@@ -56,6 +56,12 @@ def _flat(values: Any, where: str) -> dict[str, str]:
     return {str(k)[:64]: (v if isinstance(v, str) else str(v))[:200] for k, v in list(values.items())[:50]}
 
 
+def stored_key(source: str, raw: str) -> str:
+    """A sender's own key as the bot keeps it: as sent up to 200 characters, longer ones by their hash (the
+    incident's column holds the source's name and 200 more)."""
+    return raw if len(raw) <= 200 else derived_fingerprint(source, raw)
+
+
 def _details(details: dict[str, str]) -> str:
     return "\n".join(f"{k}: {v}" for k, v in sorted(details.items()))
 
@@ -70,11 +76,12 @@ def parse_pagerduty(body: Any) -> tuple[str, Alert | Acknowledge]:
     if action not in PD_ACTIONS:
         raise BadAlert("event_action", "must be trigger, acknowledge or resolve")
     dedup_key = _string(body, "dedup_key", "dedup_key", limit=255, required=action != "trigger")
-    if action == "acknowledge":
-        return routing_key, Acknowledge("pagerduty", dedup_key)
+    if action == "acknowledge":  # (PagerDuty ignores a payload on acknowledge and resolve: so does the bot)
+        return routing_key, Acknowledge("pagerduty", stored_key("pagerduty", dedup_key))
+    if action == "resolve":
+        return routing_key, Alert(source="pagerduty", fingerprint=stored_key("pagerduty", dedup_key),
+                                  title="resolved", firing=False)
     payload = body.get("payload")
-    if action == "resolve" and not isinstance(payload, dict):
-        return routing_key, Alert(source="pagerduty", fingerprint=dedup_key, title="resolved", firing=False)
     if not isinstance(payload, dict):
         raise BadAlert("payload", "is required: an object with summary, source and severity")
     summary = _string(payload, "summary", "payload.summary", limit=1024, required=True)
@@ -88,7 +95,8 @@ def parse_pagerduty(body: Any) -> tuple[str, Alert | Acknowledge]:
     links = body.get("links") if isinstance(body.get("links"), list) else []
     url = next((link.get("href") for link in links if isinstance(link, dict) and isinstance(link.get("href"), str)
                 and link["href"].startswith(("https://", "http://"))), None)
-    fingerprint = dedup_key or derived_fingerprint("pagerduty", routing_key, summary.lower(), source)
+    fingerprint = stored_key("pagerduty", dedup_key) if dedup_key else derived_fingerprint(
+        "pagerduty", routing_key, summary.lower(), source)
     return routing_key, Alert(
         source="pagerduty", fingerprint=fingerprint, title=truncate(clean_title(summary), TITLE_MAX) or "alert",
         firing=action == "trigger", priority=PD_SEVERITY[severity],
@@ -113,7 +121,8 @@ def parse_opsgenie(body: Any) -> Alert:
     labels = {**details, **{tag.partition(":")[0][:64]: tag.partition(":")[2][:200] or "true" for tag in tags[:20]},
               **({"entity": entity} if entity else {}), **({"source": source} if source else {})}
     description = _string(body, "description", "description", limit=15000)
-    return Alert(source="opsgenie", fingerprint=alias or derived_fingerprint("opsgenie", message.lower()),
+    return Alert(source="opsgenie", fingerprint=stored_key("opsgenie", alias) if alias else derived_fingerprint(
+                     "opsgenie", message.lower()),
                  title=truncate(clean_title(message), TITLE_MAX) or "alert", firing=True,
                  priority=OG_PRIORITY[priority],
                  description=truncate("\n".join(x for x in (description, _details(details)) if x), DESCRIPTION_MAX),

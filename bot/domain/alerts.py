@@ -53,6 +53,7 @@ class Alert:
     started: str = ""  # Alertmanager's `startsAt`: a repeat with the same one is the same firing, not a new one
     notes: tuple[str, ...] = ()  # what the bot could not use as sent (kept on the timeline when it opens)
     labels: dict[str, str] = field(default_factory=dict, compare=False)  # what routes match (`route add`)
+    pinned: bool = False  # sent with a rotation's own key: its rotation, whatever the routes say
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.db import repo
-from bot.domain.alert_apis import Acknowledge, parse_opsgenie, parse_pagerduty, request_id
+from bot.domain.alert_apis import Acknowledge, parse_opsgenie, parse_pagerduty, request_id, stored_key
 from bot.domain.alerts import Alert, BadAlert
 from bot.domain.heartbeats import NAME as HEARTBEAT_NAME
 from bot.http.alerts import json_body, receive
@@ -31,6 +31,7 @@ from bot.http.tokens import as_bytes
 from bot.services import Alerts, Heartbeats
 from bot.services.alerts import acknowledge_at_source
 from bot.services.routes import key_hash
+from bot.slack.text import clean_text
 
 
 def rotation_of_key(db: repo.database.Database, key: str) -> str | None:
@@ -72,18 +73,22 @@ def add_alert_api_routes(app: web.Application, settings: Settings, receiver: Ale
             routing_key, event = parse_pagerduty(body)
         except BadAlert as exc:
             return _pd_error(exc.status, exc.message, exc.field)
+        answered = body.get("dedup_key") if isinstance(body.get("dedup_key"), str) else event.fingerprint
         if not _same(routing_key, token):
             rotation = await db.run(rotation_of_key, db, routing_key)
             if rotation is None:
                 return _pd_error(400, "unknown routing_key", "routing_key")
-            if isinstance(event, Alert):  # a rotation's own key: its alerts go to it
-                event = replace(event, rotation=rotation)
+            # A rotation's own key: its alerts go to it, whatever the routes say, and its events reach only
+            # the alerts sent with it (a key handed to one team cannot resolve another's).
+            scoped = stored_key("pagerduty", f"{rotation}/{event.fingerprint}")
+            event = replace(event, rotation=rotation, pinned=True, fingerprint=scoped) if isinstance(event, Alert) \
+                else replace(event, fingerprint=scoped)
         if isinstance(event, Acknowledge):
             await db.run(acknowledge_at_source, receiver, event)
         else:
             await receive(receiver, db, "pagerduty", [event])
-        return web.json_response({"status": "success", "message": "Event processed",
-                                  "dedup_key": event.fingerprint}, status=202)
+        return web.json_response({"status": "success", "message": "Event processed", "dedup_key": answered},
+                                 status=202)
 
     def genie(handler):
         async def checked(request: web.Request) -> web.Response:
@@ -108,10 +113,13 @@ def add_alert_api_routes(app: web.Application, settings: Settings, receiver: Ale
         return _og(202, started, result="Request will be processed")
 
     async def act(request: web.Request, started: float) -> web.Response:
-        identifier, action = request.match_info["identifier"], request.match_info["action"]
+        raw, action = request.match_info["identifier"], request.match_info["action"]
         kind = request.query.get("identifierType", "id")
-        if kind not in ("id", "alias", "tiny") or not 0 < len(identifier) <= 512:
+        if kind not in ("id", "alias", "tiny"):
             return _og(422, started, message="identifierType must be id, alias or tiny")
+        if not 0 < len(raw) <= 512 or clean_text(raw) != raw:
+            return _og(422, started, message="identifier must be 1 to 512 characters, without control characters")
+        identifier = stored_key("opsgenie", raw)
         body = await json_body(request, _og_error(started)) if request.can_read_body else {}
         if isinstance(body, web.Response):
             return body

@@ -63,7 +63,7 @@ class Alerts:
         while len(received) < len(alerts):
             rest = alerts[len(received):]
             together = []
-            if received and received[-1].storm and len(rest) > 1 and rest[0].firing:
+            if received and received[-1].storm and len(rest) > 1 and rest[0].firing and not self._maintenance_now():
                 together = self._join_together(rest[:JOIN_AT_ONCE]) or self._repeat_together(rest[:JOIN_AT_ONCE])
             received += together or [self.receive_alert(rest[0])]
         return received
@@ -150,7 +150,7 @@ class Alerts:
                     return Received(self.storms.repeat(stormed, alert), False, alert.fingerprint, storm=True)
                 return Received(self._repeat(current, alert), False, alert.fingerprint)
             now = self.clock.now()
-            routed = self.routes.route_for(session, alert.labels) if self.routes else None
+            routed = self.routes.route_for(session, alert.labels) if self.routes and not alert.pinned else None
             rotation_id = routed[0] if routed else self._alert_rotation(session, alert)
             priority = (routed[1] if routed and routed[1] else alert.priority)
             storm, started = self.storms.going_on(session, now), False
@@ -202,10 +202,17 @@ class Alerts:
         if changed:
             self.storms.outbox.flush_later()
 
+    def _maintenance_now(self) -> bool:
+        """A window is going on: each alert is then received alone (a window may keep it), not joined in a body."""
+        if self.maintenance is None:
+            return False
+        with self.db.reading() as session:
+            return self.maintenance.going_on(session, self.clock.now())
+
     def _hold(self, alert: Alert, key: str) -> int | None:
         """The maintenance window that keeps this alert (stored in it), judged by where it would go."""
         with self.db.session() as session:
-            routed = self.routes.route_for(session, alert.labels) if self.routes else None
+            routed = self.routes.route_for(session, alert.labels) if self.routes and not alert.pinned else None
             rotation_id = routed[0] if routed else self._alert_rotation(session, alert)
             rotation = repo.rotations.rotation_by_id(session=session, rotation_id=rotation_id) if rotation_id else None
             held = self.maintenance.hold(session, alert, key, rotation.name if rotation else None, self.clock.now())

@@ -61,21 +61,26 @@ class Maintenance:
                 return row.id
         return None
 
+    @staticmethod
+    def going_on(session: Session, now: datetime) -> bool:
+        return any(row.starts_at <= now for row, _ in repo.maintenance.windows(session=session, ending_after=now))
+
     def close_due(self, receive) -> int:
-        """From the tick: each window that ended lets its still-firing alerts open (`receive`: the alert path)."""
+        """From the tick: each window that ended lets its still-firing alerts open (`receive`: the alert path).
+        Each is marked let through only after it went the alert path, so a crash in between sends it again at the
+        next tick — a repeat of its incident at worst, never a lost alert."""
         now, opened = self.clock.now(), 0
-        with self.db.reading() as session:
-            due = repo.maintenance.windows_to_close(session=session, now=now)
-        for window_id in due:
+        with self.db.session() as session:
+            for window_id in repo.maintenance.windows_to_close(session=session, now=now):
+                repo.maintenance.close_window(session=session, window_id=window_id, now=now)
+            due = [(row.id, alert_of(row.alert)) for row in repo.maintenance.due_to_open(session=session, now=now)]
+            session.commit()
+        for held_id, alert in due:
+            receive(alert)
             with self.db.session() as session:
-                if not repo.maintenance.close_window(session=session, window_id=window_id, now=now):
-                    continue  # another replica closed it
-                held = [alert_of(row.alert) for row in repo.maintenance.firing_held(session=session,
-                                                                                     window_id=window_id)]
+                if repo.maintenance.mark_opened(session=session, held_id=held_id, now=now):
+                    opened += 1
                 session.commit()
-            for alert in held:
-                receive(alert)
-                opened += 1
         return opened
 
     # -- the commands -----------------------------------------------------------------------------------------

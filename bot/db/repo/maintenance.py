@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from bot.db.edge_models import HeldAlert, MaintenanceWindow
@@ -32,22 +33,31 @@ def held_counts(*, session: Session, window_ids: list[int]) -> dict[int, tuple[i
 def hold(*, session: Session, window_id: int, fingerprint: str, title: str, alert: str, firing: bool,
          now: datetime) -> None:
     """The alert kept by the window: stored the first time, brought up to date (and counted) after."""
-    row = session.exec(select(HeldAlert).where(HeldAlert.window_id == window_id,
-                                               HeldAlert.fingerprint == fingerprint).with_for_update()).first()
+    def found() -> HeldAlert | None:
+        return session.exec(select(HeldAlert).where(HeldAlert.window_id == window_id,
+                                                    HeldAlert.fingerprint == fingerprint).with_for_update()).first()
+
+    row = found()
     if row is None:
-        session.add(HeldAlert(window_id=window_id, fingerprint=fingerprint, title=title, alert=alert, firing=firing,
-                              received_at=now))
-        return
+        try:
+            with session.begin_nested():  # the same alert twice at once: the unique key keeps one, the other updates
+                session.add(HeldAlert(window_id=window_id, fingerprint=fingerprint, title=title, alert=alert,
+                                      firing=firing, received_at=now))
+                session.flush()
+            return
+        except IntegrityError:
+            row = found()
+            if row is None:
+                raise
     row.alert, row.title, row.firing, row.received_at = alert, title, firing, now
     row.count += 1 if firing else 0
     session.add(row)
 
 
 def held_in(*, session: Session, fingerprint: str) -> list[HeldAlert]:
-    """The alert as windows not yet closed hold it (a resolution for it is kept there too)."""
-    return list(session.exec(select(HeldAlert).join(MaintenanceWindow, col(MaintenanceWindow.id) ==
-                                                    col(HeldAlert.window_id))
-                             .where(HeldAlert.fingerprint == fingerprint, col(MaintenanceWindow.closed_at).is_(None))))
+    """The alert as windows hold it, not let through yet (a resolution for it is kept there too, so it never opens)."""
+    return list(session.exec(select(HeldAlert).where(HeldAlert.fingerprint == fingerprint,
+                                                     col(HeldAlert.opened_at).is_(None))))
 
 
 def windows_to_close(*, session: Session, now: datetime) -> list[int]:
@@ -63,6 +73,15 @@ def close_window(*, session: Session, window_id: int, now: datetime) -> bool:
     return result.rowcount == 1
 
 
-def firing_held(*, session: Session, window_id: int) -> list[HeldAlert]:
-    return list(session.exec(select(HeldAlert).where(HeldAlert.window_id == window_id, col(HeldAlert.firing))
-                             .order_by(col(HeldAlert.id))))
+def due_to_open(*, session: Session, now: datetime) -> list[HeldAlert]:
+    """Alerts still firing in windows that have ended, not let through yet."""
+    return list(session.exec(select(HeldAlert).join(MaintenanceWindow, col(MaintenanceWindow.id) ==
+                                                    col(HeldAlert.window_id))
+                             .where(col(HeldAlert.firing), col(HeldAlert.opened_at).is_(None),
+                                    col(MaintenanceWindow.ends_at) <= now).order_by(col(HeldAlert.id))))
+
+
+def mark_opened(*, session: Session, held_id: int, now: datetime) -> bool:
+    result = session.exec(sa.update(HeldAlert).where(col(HeldAlert.id) == held_id, col(HeldAlert.opened_at).is_(None))
+                          .values(opened_at=now))
+    return result.rowcount == 1

@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column('firing', sa.Boolean(), nullable=False),
         sa.Column('count', sa.Integer(), nullable=False),
         sa.Column('received_at', UTCDateTime(), nullable=False),
+        sa.Column('opened_at', UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(['window_id'], ['maintenance_window.id']),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('window_id', 'fingerprint'),
