@@ -4,12 +4,14 @@ replays change nothing (SPEC § Moving in from Opsgenie and PagerDuty)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlmodel import select
 
 from bot.db.edge_models import HeldAlert, MaintenanceWindow
 from tests.test_alerts import TOKEN, post
+from tests.test_board import get
 from tests.test_commands import reply_of
 from tests.test_paging import dms_to, with_rotation
 from tests.test_rotations import say
@@ -36,6 +38,10 @@ async def test_a_rotations_window_keeps_its_alerts_and_opens_the_firing_ones_at_
     listed = (await say(bot, "maintenance list", user="U0B"))["text"]
     assert "• #1 `payments` from " in listed and "_(going on)_ — database upgrade · 2 alerts kept, 1 still firing" \
         in listed, listed
+    link = re.search(r"<(http[^|>]+/maintenance\?token=[^|>]+)\|", listed).group(1)
+    status, _, html = await get(bot, link.removeprefix("http://localhost:3000"))
+    assert status == 200 and "Replica lag" in html and "database upgrade" in html and ">firing<" in html, html[-800:]
+    assert ">resolved<" in html and (await get(bot, "/maintenance"))[0] != 200  # no link, no page
     await bot.tick(seconds=1)
     assert bot.incidents() == []  # still going on
     bot.clock.set(bot.clock.now() + timedelta(days=1, minutes=1))

@@ -57,12 +57,14 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
                      viewer_of: Callable[[web.Request], Viewer | None] = lambda _request: None,
                      want_names: Callable[[set[str]], None] = lambda _users: None,
                      names_now: Callable[[set[str]], Awaitable[int]] | None = None,
-                     report_of: Callable[[Rotation, str], Report] | None = None) -> None:
+                     report_of: Callable[[Rotation, str], Report] | None = None,
+                     maintenance_of: Callable[[], list[dict]] = lambda: []) -> None:
     """`group_of(rotation id)`: the rotation's @oncall user group as /healthz shows it, if it keeps one;
     `loads_of(rotation)`: its fairness figures over the last 12 weeks; `viewer_of(request)`: who signed in;
     `want_names(users)`: people shown whom Slack never told us about, to be asked about; `names_now(users)`: ask
     Slack about them now, within a time budget (how many it named); `report_of(rotation, month)`: its burden report
-    (a UserError for a month malformed or not begun)."""
+    (a UserError for a month malformed or not begun); `maintenance_of()`: the maintenance windows and the alerts
+    they kept."""
     env = page_templates()
     secret = settings.web_secret or ""
     if names_now is None:
@@ -152,6 +154,14 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         charts = stats_charts(rows, [(web_text.name_of(user, people), count) for user, count in pages])
         return render("stats.html", request, who, charts=charts, weeks=weeks, team_tz=str(settings.team_timezone),
                       token=request.query.get("token", ""),
+                      tz=str(tz))
+
+    def maintenance_page(request: web.Request) -> web.Response:
+        who = guard(request)
+        tz = viewer_tz(request)
+        windows = [{**w, "starts": views.when(w["starts"], tz), "ends": views.when(w["ends"], tz),
+                    "alerts": [{**a, "at": views.when(a["at"], tz)} for a in w["alerts"]]} for w in maintenance_of()]
+        return render("maintenance.html", request, who, windows=windows, token=request.query.get("token", ""),
                       tz=str(tz))
 
     def rotation_page(request: web.Request) -> web.StreamResponse:
@@ -244,6 +254,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
     app.router.add_get("/board", in_threads(board))
     app.router.add_get("/incidents/{number}", in_threads(incident_page))
     app.router.add_get("/stats", in_threads(stats_page))
+    app.router.add_get("/maintenance", in_threads(maintenance_page))
     app.router.add_get("/rotations/{name}/report.csv", in_threads(report_csv))  # (before the page: never its name)
     app.router.add_get("/rotations/{name}", in_threads(rotation_page))
     app.router.add_get("/people/{file}", in_threads(person_feed))

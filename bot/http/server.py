@@ -137,5 +137,6 @@ def build_web_app(bolt: AsyncApp, db: repo.database.Database, settings: Settings
                                 db)
     add_board_routes(app, settings, services.reading, services.rotations, services.reminders.policy, db,
                      services.usergroups.state_of, lambda rotation: services.fairness.loads(rotation, DEFAULT_WEEKS),
-                     viewer, services.people.want, services.people.names_now, services.fairness.report)
+                     viewer, services.people.want, services.people.names_now, services.fairness.report,
+                     services.maintenance.page)
     return app

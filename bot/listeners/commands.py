@@ -182,7 +182,10 @@ async def _me(r: Request) -> None:
 
 
 async def _maintenance(r: Request) -> None:
-    await r.ack(text=await r.call(r.parts.services.maintenance.act, r.user, r.line.args, r.key))
+    text = await r.call(r.parts.services.maintenance.act, r.user, r.line.args, r.key)
+    if r.line.args.strip().lower() in ("", "list"):
+        text += f"\n{rotation_commands.page_link(r.rotations, '/maintenance', 'The windows and the alerts they kept')}"
+    await r.ack(text=text)
 
 
 async def _route(r: Request) -> None:

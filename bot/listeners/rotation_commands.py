@@ -112,6 +112,10 @@ def _feed_url(rotations: Rotations, rotation) -> str:
     return f"{rotations.settings.public_url}/rotations/{quote(rotation.name)}.ics?token={token}"
 
 
+def page_link(rotations: Rotations, path: str, label: str) -> str:
+    return f"<{_page_url(rotations, path)}|{label}> (the link works for 12 hours)."
+
+
 def stats_link(rotations: Rotations) -> str:
     return f"<{_page_url(rotations, '/stats')}|The last weeks as charts> (the link works for 12 hours)."
 

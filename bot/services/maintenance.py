@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -153,6 +153,24 @@ class Maintenance:
             session.add(row)
             session.commit()
         return f"Maintenance #{window_id} ended now; the alerts it kept that still fire open at the next tick."
+
+    def page(self) -> list[dict]:
+        """The web page's windows — going on, to come, and those ended in the last week — each with the alerts it
+        kept: what each was, how many times it came, and whether it still fires, resolved, or was let through."""
+        now = self.clock.now()
+        with self.db.reading() as session:
+            rows = repo.maintenance.windows(session=session, ending_after=now - timedelta(days=7))
+            kept = repo.maintenance.held_of(session=session, window_ids=[r.id for r, _ in rows])
+        found = []
+        for row, name in rows[:50]:
+            alerts = [{"title": h.title, "count": h.count, "at": h.received_at,
+                       "state": "let through" if h.opened_at else "firing" if h.firing else "resolved"}
+                      for h in kept if h.window_id == row.id][:200]
+            found.append({"id": row.id, "target": _window(row, name).target().strip("`"), "starts": row.starts_at,
+                          "ends": row.ends_at, "reason": row.reason, "alerts": alerts,
+                          "state": "ended" if row.ends_at <= now else "going on" if row.starts_at <= now
+                          else "to come"})
+        return found
 
     def listing(self) -> str:
         now = self.clock.now()

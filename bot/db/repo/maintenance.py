@@ -85,3 +85,10 @@ def mark_opened(*, session: Session, held_id: int, now: datetime) -> bool:
     result = session.exec(sa.update(HeldAlert).where(col(HeldAlert.id) == held_id, col(HeldAlert.opened_at).is_(None))
                           .values(opened_at=now))
     return result.rowcount == 1
+
+
+def held_of(*, session: Session, window_ids: list[int]) -> list[HeldAlert]:
+    if not window_ids:
+        return []
+    return list(session.exec(select(HeldAlert).where(col(HeldAlert.window_id).in_(window_ids))
+                             .order_by(col(HeldAlert.window_id), col(HeldAlert.received_at).desc())))
