@@ -246,6 +246,9 @@ def help_text() -> str:
         "someone stands in",
         "• `heartbeat create <name> <interval> [rotation] [P0|P1]` · `heartbeat list` · `heartbeat remove <name>` — "
         "an incident when a job stops calling in",
+        "• `route add <label>=<value>[,…] <rotation> [P0|P1|P2]` · `route list` · `route test <label>=<value>…` — "
+        "alerts to a rotation by their labels · `maintenance add <rotation|label=value> <from> <to> [reason]` · "
+        "`maintenance list` — keep alerts from paging for a while",
         "• `help` — this help",
         "Or pick *Declare incident* from the ⋯ menu of any message: the form is prefilled from it.",
     ])
