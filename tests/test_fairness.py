@@ -79,10 +79,9 @@ def test_weeks_are_read_with_care():
             parse_weeks(bad)
 
 
-async def test_rotation_stats_end_to_end_and_on_the_rotation_page(bot):
-    from bot.http.tokens import page_token
-
-    await with_rotation(bot)  # Wednesday 2026-11-25 noon: U0A primary, U0B secondary, U0C tertiary
+async def two_pages_and_a_cover(bot) -> None:
+    """Two pages to the primary U0A (acknowledged in 4 minutes, then one at 02:00 on Thursday), U0C covering U0A
+    on Friday 09:00–17:00; then the clock on 2026-12-16 noon."""
     await bot.declare("Checkout is down", priority="P0", user="U0B")
     [dm] = dms_to(bot, "U0A")
     bot.clock.advance(minutes=4)
@@ -93,14 +92,20 @@ async def test_rotation_stats_end_to_end_and_on_the_rotation_page(bot):
     bot.clock.set(datetime(2026, 11, 26, 2, 0, tzinfo=UTC))  # the small hours of Thursday
     await bot.declare("Search is down", priority="P0", user="U0B")
     assert len(dms_to(bot, "U0A")) == 2
-    _, body, _ = await bot.slack.command("rotation cover payments 2026-11-27 09:00 2026-11-27 17:00", user="U0A",
-                                         channel="C0PAY")
+    await bot.slack.command("rotation cover payments 2026-11-27 09:00 2026-11-27 17:00", user="U0A", channel="C0PAY")
     await bot.settle()
     request = next(m for (channel, _), m in bot.fake.messages.items() if channel == "C0PAY" and ":sos:" in m["text"])
     await bot.slack.click(ActionId.COVER_TAKE, button_value(request, ActionId.COVER_TAKE), user="U0C",
                           channel="C0PAY", block_id=BlockId.COVER_ACTIONS)
     await bot.settle()
     bot.clock.set(datetime(2026, 12, 16, 12, 0, tzinfo=UTC))
+
+
+async def test_rotation_stats_end_to_end_and_on_the_rotation_page(bot):
+    from bot.http.tokens import page_token
+
+    await with_rotation(bot)  # Wednesday 2026-11-25 noon: U0A primary, U0B secondary, U0C tertiary
+    await two_pages_and_a_cover(bot)
 
     status, body, _ = await bot.slack.command("rotation stats payments 4", user="U0C", channel="C0GENERAL")
     answer = json.loads(body)

@@ -12,9 +12,8 @@ from sqlmodel import select
 from bot.db.edge_models import HeldAlert, MaintenanceWindow
 from tests.test_alerts import TOKEN, post
 from tests.test_board import get
-from tests.test_commands import reply_of
 from tests.test_paging import dms_to, with_rotation
-from tests.test_rotations import say
+from tests.test_rotations import say, sent_twice
 
 
 def held(bot) -> dict[str, tuple[bool, int]]:
@@ -84,12 +83,7 @@ async def test_who_may_keep_alerts_and_bad_input_or_a_replay_changes_nothing(mak
         assert says in (await say(bot, text, user="U0A"))["text"], text
     with bot.session() as s:
         assert list(s.exec(select(MaintenanceWindow))) == []
-    body = bot.slack.command_body("maintenance add payments now tomorrow", user="U0A")
-    answers = []
-    for _ in range(2):
-        status, answer, _ = await bot.slack.post(body, "application/x-www-form-urlencoded")
-        assert status == 200
-        answers.append(reply_of(answer)["text"])
+    answers = await sent_twice(bot, "maintenance add payments now tomorrow", user="U0A")
     assert answers[0].startswith("Maintenance #1") and answers[1].startswith("Already done:"), answers
 
 

@@ -13,9 +13,8 @@ from sqlmodel import select
 from bot.db.schedule_models import RotationLayer
 from bot.http.tokens import page_token, rotation_feed_token
 from tests.test_board import get
-from tests.test_commands import reply_of
 from tests.test_paging import dms_to, with_rotation
-from tests.test_rotations import say
+from tests.test_rotations import on_call_at, say, sent_twice
 
 THURSDAY_9_BERLIN = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
@@ -23,12 +22,6 @@ THURSDAY_9_BERLIN = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 def layers(bot) -> list[RotationLayer]:
     with bot.session() as s:
         return list(s.exec(select(RotationLayer).order_by(RotationLayer.position)))
-
-
-def on_call_at(bot, at: datetime):
-    rotations = bot.runtime.services.rotations
-    with bot.session() as s:
-        return rotations.on_call(s, rotations.named_rotation("payments"), at)
 
 
 async def test_a_follow_the_sun_layer_holds_its_window(bot):
@@ -107,13 +100,7 @@ async def test_bad_layers_and_strangers_change_nothing_and_a_replay_is_applied_o
     refused = await say(bot, "rotation layer add payments emea daily 08:00-16:00", user="U0STRANGER")
     assert refused["text"].startswith("Only the members of `payments`"), refused
     assert layers(bot) == []
-    body = bot.slack.command_body("rotation layer add payments emea daily 08:00-16:00", user="U0A")
-    answers = []
-    for _ in range(2):
-        status, answer, _ = await bot.slack.post(body, "application/x-www-form-urlencoded")
-        assert status == 200
-        answers.append(reply_of(answer)["text"])
-    await bot.settle()
+    answers = await sent_twice(bot, "rotation layer add payments emea daily 08:00-16:00", user="U0A")
     assert answers[0].startswith("Done:") and answers[1].startswith("Already done:"), answers
     said = [p for p in bot.fake.calls_to("chat.postMessage") if "set the layer *emea*" in p["text"]]
     assert len(layers(bot)) == 1 and len(said) == 1

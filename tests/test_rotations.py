@@ -20,6 +20,25 @@ async def say(bot, text: str, *, user: str = "U0A", channel: str = "C0GENERAL") 
     return reply_of(body)
 
 
+async def sent_twice(bot, text: str, user: str = "U0A") -> list[str]:
+    """The same command delivered twice (Slack's retry, two replicas): both answers, once both are settled."""
+    body = bot.slack.command_body(text, user=user)
+    answers = []
+    for _ in range(2):
+        status, answer, _ = await bot.slack.post(body, "application/x-www-form-urlencoded")
+        assert status == 200
+        answers.append(reply_of(answer)["text"])
+    await bot.settle()
+    return answers
+
+
+def on_call_at(bot, at, rotation: str = "payments"):
+    """Who the bot says is on call on `rotation` at `at`."""
+    rotations = bot.runtime.services.rotations
+    with bot.session() as s:
+        return rotations.on_call(s, rotations.named_rotation(rotation), at)
+
+
 def stored(bot) -> tuple[list, list, list, list]:
     with bot.session() as s:
         return (list(s.exec(select(Rotation))), list(s.exec(select(RotationMember))),
@@ -166,15 +185,8 @@ async def test_a_roster_command_delivered_twice_applies_once(bot):
     """Slack's retry, or the same request reaching two replicas: the same trigger id changes the rotation once."""
     await setup(bot)
 
-    async def twice(text: str, user: str = "U0A") -> tuple[str, str]:
-        body = bot.slack.command_body(text, user=user)
-        answers = []
-        for _ in range(2):
-            status, answer, _ = await bot.slack.post(body, "application/x-www-form-urlencoded")
-            assert status == 200
-            answers.append(reply_of(answer)["text"])
-        await bot.settle()
-        return answers[0], answers[1]
+    def twice(text: str, user: str = "U0A"):
+        return sent_twice(bot, text, user)
 
     first, again = await twice("rotation swap <@U0A> <@U0B> next")
     assert first.startswith("Swapped <@U0A> and <@U0B>") and again.startswith("Already done:"), (first, again)

@@ -16,10 +16,9 @@ from bot.db.schedule_models import TimeOff
 from bot.domain.escalation import Paged, default_policy, next_pages
 from bot.domain.rotation import ROLES, Handoff, Role, on_call
 from bot.domain.time_off import Away, stand_ins
-from tests.test_commands import reply_of
 from tests.test_covers import buttons, request_messages
 from tests.test_paging import dms_to, with_rotation
-from tests.test_rotations import say
+from tests.test_rotations import on_call_at, say, sent_twice
 
 THURSDAY_NOON = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 RECORD = "pto add 2026-11-26 2026-11-27 dentist"  # Thursday and Friday, whole days (UTC people)
@@ -28,12 +27,6 @@ RECORD = "pto add 2026-11-26 2026-11-27 dentist"  # Thursday and Friday, whole d
 def rows(bot, model) -> list:
     with bot.session() as s:
         return list(s.exec(select(model)))
-
-
-def on_call_at(bot, at: datetime):
-    rotations = bot.runtime.services.rotations
-    with bot.session() as s:
-        return rotations.on_call(s, rotations.named_rotation("payments"), at)
 
 
 async def four_people(bot) -> None:
@@ -129,13 +122,7 @@ async def test_bad_input_changes_nothing_and_a_replay_records_once(bot):
                        ("pto remove 99", "There is no time off #99"), ("pto holiday", "Use `/incident pto add")]:
         assert says in (await say(bot, text, user="U0A"))["text"], text
     assert rows(bot, TimeOff) == [] and rows(bot, CoverRequest) == []
-    body = bot.slack.command_body(RECORD, user="U0A")
-    answers = []
-    for _ in range(2):
-        status, answer, _ = await bot.slack.post(body, "application/x-www-form-urlencoded")
-        assert status == 200
-        answers.append(reply_of(answer)["text"])
-    await bot.settle()
+    answers = await sent_twice(bot, RECORD, user="U0A")
     assert answers[0].startswith("Recorded") and answers[1].startswith("Already done:"), answers
     assert len(rows(bot, TimeOff)) == 1 and len(rows(bot, CoverRequest)) == 1
 

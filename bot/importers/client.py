@@ -41,7 +41,9 @@ class JsonClient:
     async def get(self, path: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None) -> Any:
         url = path if path.startswith(("http://", "https://")) else f"{self.base_url}{path}"
         async with aiohttp.ClientSession(timeout=self.timeout, headers=self.headers) as session:
-            for attempt in range(TRIES):
+            attempt = -1
+            while True:
+                attempt += 1
                 self.calls += 1
                 try:
                     async with session.get(url, params=params) as response:
@@ -63,4 +65,3 @@ class JsonClient:
                     if attempt + 1 >= TRIES:
                         raise SourceRefused(f"could not reach {self.name} ({exc.__class__.__name__}).") from None
                     await self.sleep(wait_of({}, attempt))
-        raise SourceRefused(f"{self.name} did not answer {path}.")  # (not reached: the loop returns or raises)

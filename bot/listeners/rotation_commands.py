@@ -117,11 +117,11 @@ def page_link(rotations: Rotations, path: str, label: str) -> str:
 
 
 def stats_link(rotations: Rotations) -> str:
-    return f"<{_page_url(rotations, '/stats')}|The last weeks as charts> (the link works for 12 hours)."
+    return page_link(rotations, "/stats", "The last weeks as charts")
 
 
 def board_link(rotations: Rotations) -> str:
-    return f"<{_page_url(rotations, '/board')}|Open the incident board> (the link works for 12 hours)."
+    return page_link(rotations, "/board", "Open the incident board")
 
 
 
