@@ -1,6 +1,7 @@
 """`python -m bot`: HTTP mode by default, Socket Mode when SLACK_APP_TOKEN is set (HTTP still serves /healthz).
 
-`python -m bot migrate` upgrades DATABASE_URL to the newest schema; `python -m bot check` says, line by line, whether
+`python -m bot migrate` upgrades DATABASE_URL to the newest schema; `python -m bot import` moves schedules in from
+Opsgenie or PagerDuty (bot/importers/cli.py); `python -m bot check` says, line by line, whether
 the settings, the database and the Slack token are ready. A setting, database or port that cannot be used stops
 start-up with one line on stderr and exit code 2 (SPEC §3).
 """
@@ -26,10 +27,16 @@ class StartupError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["import"]:  # its own options (bot/importers/cli.py)
+        from bot.importers.cli import main as import_main
+
+        return import_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bot", description="Firefighter, the incident bot for Slack.")
-    parser.add_argument("command", nargs="?", choices=("run", "migrate", "check"), default="run",
+    parser.add_argument("command", nargs="?", choices=("run", "migrate", "check", "import"), default="run",
                         help="run the bot (the default); migrate the database to the newest schema; "
-                             "check settings, database and Slack, each with ✓ or ✗")
+                             "check settings, database and Slack, each with ✓ or ✗; import opsgenie|pagerduty "
+                             "(see `python -m bot import --help`)")
     command = parser.parse_args(argv).command
     if command == "migrate":
         return migrate()

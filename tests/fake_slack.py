@@ -29,7 +29,7 @@ VIEW_BLOCKS_MAX = 100
 # What an app installed from manifest.yml is granted; Slack names them in each answer's x-oauth-scopes header.
 BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:manage", "channels:read", "channels:join",
               "channels:history", "groups:write", "groups:read", "groups:history", "im:write", "pins:write",
-              "users:read", "usergroups:read", "usergroups:write",
+              "users:read", "users:read.email", "usergroups:read", "usergroups:write",
               "reactions:read", "pins:read")
 _CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 _BLOCK_TYPES = {"section", "divider", "image", "actions", "context", "input", "header", "rich_text", "file", "video"}
@@ -187,14 +187,15 @@ class FakeSlack:
         else:
             self._delays[method] = seconds
 
-    def add_user(self, user_id: str, tz: str = "UTC", name: str | None = None) -> None:
+    def add_user(self, user_id: str, tz: str = "UTC", name: str | None = None, email: str | None = None) -> None:
         for channel in self.channels.values():  # every member of a workspace is in its general channel
             if channel.get("general"):
                 channel["members"].add(user_id)
         self.users[user_id] = {"id": user_id, "name": name or user_id.lower(), "tz": tz, "is_bot": False,
                                "deleted": False, "real_name": name or user_id,
                                "profile": {"display_name": name or "", "real_name": name or user_id,
-                                           "image_72": f"https://avatars.slack-edge.example/{user_id}_72.png"}}
+                                           "image_72": f"https://avatars.slack-edge.example/{user_id}_72.png",
+                                           **({"email": email} if email else {})}}
 
     def add_channel(self, channel_id: str, name: str, *, joined: bool = True, archived: bool = False,
                     private: bool = False, creator: str = "U0SOMEONE", members: tuple[str, ...] = (),
@@ -488,7 +489,8 @@ class FakeSlack:
         page = listed[start:start + limit]
         more = start + limit < len(listed)
         return {"channels": [{"id": c["id"], "name": c["name"], "creator": c.get("creator"),
-                              "is_archived": bool(c.get("archived")), "is_member": bool(c.get("joined", True))}
+                              "is_archived": bool(c.get("archived")), "is_member": bool(c.get("joined", True)),
+                              "is_general": bool(c.get("general"))}
                              for c in page], "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _api_conversations_join(self, args: dict) -> dict:
@@ -642,6 +644,17 @@ class FakeSlack:
         if user_id not in self.users:
             raise _ApiError("user_not_found")
         return {"user": self.users[user_id]}
+
+    def _api_users_lookupByEmail(self, args: dict) -> dict:
+        """docs.slack.dev/reference/methods/users.lookupByEmail: needs `users:read.email`; an address nobody has is
+        `users_not_found`; a deactivated user is found, with `deleted: true`."""
+        if "users:read.email" not in self.scopes:
+            raise _ApiError("missing_scope", needed="users:read.email", provided=",".join(self.scopes))
+        email = _require(args, "email").strip().lower()
+        for user in self.users.values():
+            if str((user.get("profile") or {}).get("email", "")).lower() == email:
+                return {"user": user}
+        raise _ApiError("users_not_found")
 
     def _api_usergroups_list(self, args: dict) -> dict:
         return {"usergroups": [{"id": g["id"], "handle": g["handle"], "name": g.get("name") or g["handle"],

@@ -6,6 +6,8 @@ wrong key (401), and can answer 429 (with the source's wait header) a given numb
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -72,14 +74,15 @@ def _window(items: list, query: Any, default: int) -> tuple[list, int, int]:
 
 class FakeOpsgenie(FakeSource):
     """Users page by offset/limit with `paging.next`; schedules expand their rotations; on-calls answer
-    `onCallRecipients` from `on_call` (schedule id → usernames); heartbeats nest under `data.heartbeats`."""
+    `onCallRecipients` from `on_call` (schedule id → usernames, or a function of the `date` asked about);
+    heartbeats nest under `data.heartbeats`."""
 
     def __init__(self, key: str = "og-key") -> None:
         super().__init__(key)
         self.users: list[dict] = []
         self.schedules: list[dict] = []
         self.overrides: dict[str, list[dict]] = {}
-        self.on_call: dict[str, list[str]] = {}
+        self.on_call: dict[str, list[str] | Callable[[datetime], list[str]]] = {}
         self.escalations: list[dict] = []
         self.heartbeats: list[dict] = []
 
@@ -107,21 +110,27 @@ class FakeOpsgenie(FakeSource):
         app.router.add_get("/v2/schedules", answer(lambda _r: envelope(self.schedules, expandable=["rotation"])))
         app.router.add_get("/v2/schedules/{id}/overrides",
                            answer(lambda r: envelope(self.overrides.get(r.match_info["id"], []))))
-        app.router.add_get("/v2/schedules/{id}/on-calls", answer(lambda r: envelope(
-            {"_parent": {"id": r.match_info["id"]}, "onCallRecipients": self.on_call.get(r.match_info["id"], [])})))
+        def on_calls(request: web.Request) -> web.Response:
+            found = self.on_call.get(request.match_info["id"], [])
+            if callable(found):  # `date` as the who-is-on-call API takes it: ISO 8601, `Z` or an offset
+                found = found(datetime.fromisoformat(request.query["date"].replace("Z", "+00:00")))
+            return envelope({"_parent": {"id": request.match_info["id"]}, "onCallRecipients": found})
+
+        app.router.add_get("/v2/schedules/{id}/on-calls", answer(on_calls))
         app.router.add_get("/v2/escalations", answer(lambda _r: envelope(self.escalations)))
         app.router.add_get("/v2/heartbeats", answer(lambda _r: envelope({"heartbeats": self.heartbeats})))
 
 
 class FakePagerDuty(FakeSource):
-    """Lists page by limit/offset with `more`; a schedule's detail renders `final_schedule` from `final`."""
+    """Lists page by limit/offset with `more`; a schedule's detail renders `final_schedule` from `final` (entries,
+    or a function of the `since` and `until` asked about)."""
 
     def __init__(self, key: str = "pd-key") -> None:
         super().__init__(key)
         self.users: list[dict] = []
         self.schedules: list[dict] = []
         self.overrides: dict[str, list[dict]] = {}
-        self.final: dict[str, list[dict]] = {}
+        self.final: dict[str, list[dict] | Callable[[datetime, datetime], list[dict]]] = {}
         self.policies: list[dict] = []
 
     def authorised(self, header: str) -> bool:
@@ -145,8 +154,12 @@ class FakePagerDuty(FakeSource):
             found = next((s for s in self.schedules if s["id"] == request.match_info["id"]), None)
             if found is None:
                 return web.json_response({"error": {"message": "Not Found", "code": 2100}}, status=404)
+            entries = self.final.get(found["id"], [])
+            if callable(entries):
+                entries = entries(*(datetime.fromisoformat(request.query[k].replace("Z", "+00:00"))
+                                    for k in ("since", "until")))
             return web.json_response({"schedule": {**found, "final_schedule": {
-                "name": "Final Schedule", "rendered_schedule_entries": self.final.get(found["id"], [])}}})
+                "name": "Final Schedule", "rendered_schedule_entries": entries}}})
 
         app.router.add_get("/users", listing("users", self.users))
         app.router.add_get("/schedules", listing("schedules", self.schedules))

@@ -205,3 +205,19 @@ class HeldAlert(SQLModel, table=True):
     count: int = 1
     received_at: datetime = Field(sa_column=timestamp(nullable=False))
     opened_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))  # let through at the end
+
+
+class ImportedObject(SQLModel, table=True):
+    """`python -m bot import … --apply`: what a source's object (`source` opsgenie|pagerduty, `kind` schedule,
+    override, policy, heartbeat; its id there) became here (`local_id`: the rotation, override or heartbeat), so a
+    second run changes nothing. Stored in the transaction that made the object: a unique key settles two runs."""
+
+    __tablename__ = "imported_object"
+    __table_args__ = (sa.UniqueConstraint("source", "kind", "source_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=16)
+    kind: str = Field(max_length=16)
+    source_id: str = Field(max_length=200)
+    local_id: int
+    imported_at: datetime = Field(sa_column=timestamp(nullable=False))

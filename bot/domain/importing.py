@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.domain.layers import Layer
+from bot.domain.layers import MAX_LAYERS, Layer
 from bot.domain.rotation import Handoff
 
 DAY = 86400
@@ -53,7 +53,7 @@ def _turned(users: list[str], start: datetime, turn: int, shift_start: datetime)
     return tuple(users[index:] + users[:index])
 
 
-def _windows(restrictions: list[dict], tz: ZoneInfo, name: str) -> tuple[frozenset[int], time, time] | str:
+def _windows(restrictions: list[dict], name: str) -> tuple[frozenset[int], time, time] | str:
     """Restrictions as one window on some days, or why they are not one."""
     shapes = {(r.get("start_time_of_day"), r.get("duration_seconds")) for r in restrictions}
     if len(shapes) != 1:
@@ -71,45 +71,78 @@ def _windows(restrictions: list[dict], tz: ZoneInfo, name: str) -> tuple[frozens
     return frozenset(d - 1 for d in days), start, end
 
 
+@dataclass(frozen=True)
+class SourceLayer:
+    """One of a source's layers (a PagerDuty layer, an Opsgenie rotation): its users (source ids) in order, turning
+    every `turn` seconds from `start`; `windows` where it is on call (None: always), or why that cannot be said."""
+
+    name: str
+    users: tuple[str, ...]
+    start: datetime
+    turn: int
+    windows: tuple[tuple[frozenset[int], time, time], ...] | str | None = None
+
+
 def pagerduty_schedule(schedule: dict, slack_of: Mapping[str, str], now: datetime) -> Planned:
     """`slack_of`: PagerDuty user id → Slack user id, for the users matched by email."""
-    name, problems = rotation_name(str(schedule.get("name") or schedule.get("id"))), []
+    source_id, name = str(schedule.get("id", "")), rotation_name(str(schedule.get("name") or schedule.get("id")))
     tz = _zone(schedule.get("time_zone"))
-    layers = [layer for layer in schedule.get("schedule_layers") or []
-              if not layer.get("end") or datetime.fromisoformat(layer["end"]) > now]
     if tz is None:
-        return Planned(schedule.get("id", ""), name, (f"unknown time zone {schedule.get('time_zone')!r}",))
+        return Planned(source_id, name, (f"unknown time zone {schedule.get('time_zone')!r}",))
+    layers = []
+    for layer in schedule.get("schedule_layers") or []:  # the lowest PagerDuty layer wins: listed first
+        if layer.get("end") and datetime.fromisoformat(layer["end"]) <= now:
+            continue
+        label = str(layer.get("name") or layer.get("id"))
+        restrictions = layer.get("restrictions") or []
+        window = _windows(restrictions, label) if restrictions else None
+        layers.append(SourceLayer(label, tuple(u["user"]["id"] for u in layer.get("users") or []),
+                                  datetime.fromisoformat(layer["rotation_virtual_start"]).astimezone(tz),
+                                  int(layer.get("rotation_turn_length_seconds") or 0),
+                                  (window,) if isinstance(window, tuple) else window))
+    return assemble(source_id, name, tz, list(reversed(layers)), slack_of, now)
+
+
+def assemble(source_id: str, name: str, tz: ZoneInfo, layers: list[SourceLayer], slack_of: Mapping[str, str],
+             now: datetime) -> Planned:
+    """The rotation for source layers given lowest priority first (the last wins where windows overlap): the first
+    unrestricted one is the base roster, every other becomes one layer per window shape."""
     if not layers:
-        return Planned(schedule.get("id", ""), name, ("no layer in force",))
-    turns = {layer.get("rotation_turn_length_seconds") for layer in layers}
-    starts = [datetime.fromisoformat(layer["rotation_virtual_start"]).astimezone(tz) for layer in layers]
-    turn = turns.pop() if len(turns) == 1 else None
-    if turn is None or turn % DAY or not 1 <= turn // DAY <= 28:
+        return Planned(source_id, name, ("no layer or rotation in force",))
+    problems = []
+    turns = {layer.turn for layer in layers}
+    turn = turns.pop() if len(turns) == 1 else 0
+    if not turn or turn % DAY or not 1 <= turn // DAY <= 28:
         problems.append("its layers turn at different lengths, or not every 1 to 28 whole days")
-    elif any((s - starts[0]).total_seconds() % turn for s in starts):  # one phase: every handoff together
-        problems.append("its layers hand off at different times")
-    missing = sorted({u["user"]["id"] for layer in layers for u in layer.get("users") or []} - set(slack_of))
+    elif any((layer.start - layers[0].start).total_seconds() % turn for layer in layers):
+        problems.append("its layers hand off at different times")  # one phase: every handoff together
+    missing = sorted({u for layer in layers for u in layer.users} - set(slack_of))
     if missing:
         problems.append(f"{len(missing)} user(s) without a Slack account found by their email: "
                         + ", ".join(missing[:5]))
+    problems += [layer.windows for layer in layers if isinstance(layer.windows, str)]
+    if not any(layer.users for layer in layers):
+        problems.append("nobody is on it")
     if problems:
-        return Planned(schedule.get("id", ""), name, tuple(problems))
-    first = starts[0]
+        return Planned(source_id, name, tuple(problems))
+    first = layers[0].start
     handoff = Handoff(first.weekday(), first.time().replace(tzinfo=None), tz, turn // DAY, 1, first.date())
     shift_start = handoff.shift_start(now)
-    roster: tuple[str, ...] = ()
+    roster: tuple[str, ...] | None = None
     ours: list[Layer] = []
-    for layer, start in reversed(list(zip(layers, starts, strict=True))):  # lowest priority first: later wins here
-        users = [slack_of[u["user"]["id"]] for u in layer.get("users") or []]
-        turned = _turned(users, start, turn, shift_start) if users else ()
-        restrictions = layer.get("restrictions") or []
-        if not restrictions and not ours and not roster:
+    for layer in layers:
+        users = [slack_of[u] for u in layer.users]
+        turned = _turned(users, layer.start, turn, shift_start) if users else ()
+        if layer.windows is None and roster is None and not ours:
             roster = turned
             continue
-        window = _windows(restrictions, tz, str(layer.get("name"))) if restrictions else (frozenset(range(7)),
-                                                                                        time(0), time(0))
-        if isinstance(window, str):
-            return Planned(schedule.get("id", ""), name, (window,))
-        days, begin, end = window
-        ours.append(Layer(rotation_name(str(layer.get("name") or layer.get("id"))), days, begin, end, tz, turned))
-    return Planned(schedule.get("id", ""), name, (), handoff, roster, tuple(ours))
+        shapes = layer.windows if isinstance(layer.windows, tuple) else ((frozenset(range(7)), time(0), time(0)),)
+        label = rotation_name(layer.name)[:34]
+        for n, (days, begin, end) in enumerate(shapes):
+            ours.append(Layer(label if len(shapes) == 1 else f"{label}-{n + 1}", days, begin, end, tz, turned))
+    if not roster:
+        return Planned(source_id, name, ("its base layer (unrestricted, lowest) has nobody on it" if roster == ()
+                                         else "every layer is restricted: nobody would be on call outside them",))
+    if len(ours) > MAX_LAYERS:
+        return Planned(source_id, name, (f"it would take {len(ours)} layers here (at most {MAX_LAYERS})",))
+    return Planned(source_id, name, (), handoff, roster, tuple(ours))

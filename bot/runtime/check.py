@@ -35,6 +35,7 @@ from bot.trackers import Tracker, TrackerDown, TrackerRefused, make_trackers
 REQUIRED_SCOPES = frozenset({
     "commands", "chat:write", "chat:write.public", "channels:manage", "channels:read", "channels:join",
     "channels:history", "groups:write", "groups:read", "groups:history", "im:write", "pins:write", "users:read",
+    "users:read.email",
     "usergroups:read", "usergroups:write", "reactions:read", "pins:read",
 })
 SLACK_TIMEOUT = 10  # seconds

@@ -242,6 +242,16 @@ class SlackGateway:
                          avatar=avatar if isinstance(avatar, str) and avatar.startswith("https://")
                          and len(avatar) <= 500 else None, deleted=user.get("deleted") is True)
 
+    async def user_by_email(self, email: str) -> str | None:
+        """The Slack user with this email (`python -m bot import` matches people so); None: nobody, or deactivated."""
+        try:
+            user = (await self.client.users_lookupByEmail(email=email)).get("user") or {}
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("users_not_found", "user_not_found"):
+                return None
+            raise
+        return None if user.get("deleted") else user.get("id")
+
     async def sign_in_token(self, client_id: str, client_secret: str, code: str, redirect_uri: str) -> dict:
         """Sign in with Slack: the authorization code exchanged for the person's ID token and access token."""
         response = await self.client.openid_connect_token(client_id=client_id, client_secret=client_secret,

@@ -10,6 +10,7 @@ from bot.db.repo import (
     deliveries,
     follow_ups,
     heartbeats,
+    imports,
     incidents,
     maintenance,
     messages,
@@ -28,6 +29,6 @@ from bot.db.repo import (
     web,
 )
 
-__all__ = ["contacts", "covers", "database", "deliveries", "follow_ups", "heartbeats", "incidents", "maintenance",
-           "messages", "metrics", "pages", "people", "reminders", "requests", "rotations", "routes", "schedules",
-           "storms", "timeline", "trackers", "usergroups", "web"]
+__all__ = ["contacts", "covers", "database", "deliveries", "follow_ups", "heartbeats", "imports", "incidents",
+           "maintenance", "messages", "metrics", "pages", "people", "reminders", "requests", "rotations", "routes",
+           "schedules", "storms", "timeline", "trackers", "usergroups", "web"]
