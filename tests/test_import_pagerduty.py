@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.db.edge_models import ImportedObject
@@ -16,6 +17,7 @@ from bot.db.models import Rotation, RotationMember, RotationOverride
 from bot.db.schedule_models import EscalationPolicy, RotationLayer
 from bot.importers.cli import parser, run_import
 from tests.fake_sources import FakePagerDuty
+from tests.test_replicas import postgres_database  # noqa: F401 (a fixture)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 11, 3, 9, tzinfo=BERLIN)  # a Tuesday: the layers' virtual start
@@ -111,15 +113,16 @@ def rows(bot, model) -> list:
         return list(session.exec(select(model)))
 
 
-async def test_plan_apply_again_and_compare(make_bot, pagerduty):
-    bot = await make_bot(admins="U0ADMIN")
-    bot.clock.set(datetime(2026, 12, 6, 12, tzinfo=UTC))
-    now = bot.clock.now()
+NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
+
+
+def seeded(fake_slack, pagerduty, now: datetime) -> dict:
+    """Three schedules (one imports), six people (one without Slack), an override (returned), two policies."""
     for user, name in PEOPLE.items():
         pagerduty.users.append({"id": user, "type": "user", "name": name, "email": f"{name}@example.com"})
         if user != "P9":
-            bot.fake.add_user(f"U0{name.upper()}", email=f"{name.capitalize()}@Example.com")
-    bot.fake.add_channel("C0PAY", "payments")
+            fake_slack.add_user(f"U0{name.upper()}", email=f"{name.capitalize()}@Example.com")
+    fake_slack.add_channel("C0PAY", "payments")
     cover = {"id": "PO1", "start": (now + timedelta(days=2)).isoformat(), "end": (now + timedelta(days=3)).isoformat(),
              "user": {"id": "P2", "type": "user_reference"}}
     pagerduty.schedules += [PAYMENTS, NIGHTS, GHOSTS]
@@ -131,6 +134,13 @@ async def test_plan_apply_again_and_compare(make_bot, pagerduty):
             {"escalation_delay_in_minutes": 10, "targets": [{"id": "P4", "type": "user_reference"}]}]},
         {"id": "EP2", "name": "Nights EP", "num_loops": 0, "escalation_rules": [
             {"escalation_delay_in_minutes": 30, "targets": [{"id": "PS2", "type": "schedule_reference"}]}]}]
+    return cover
+
+
+async def test_plan_apply_again_and_compare(make_bot, pagerduty):
+    bot = await make_bot(admins="U0ADMIN")
+    bot.clock.set(NOW)
+    now, cover = NOW, seeded(bot.fake, pagerduty, NOW)
     pagerduty.throttle = 1  # the first request is told to wait (ratelimit-reset): the import waits and goes on
 
     code, out = await run(bot, pagerduty, "--plan", "--channel", "payments=#payments")
@@ -224,3 +234,93 @@ async def test_the_command_line_as_an_operator_runs_it(tmp_path, fake_slack, dat
                                "users, schedules, escalations)."])
     code, _, err = await process(tmp_path, *argv, **env)
     assert code == 2 and "one of the arguments --plan --apply --compare is required" in err[-1]
+
+
+async def test_a_failure_leaves_nothing_half_imported_and_the_next_run_finishes(bot, pagerduty, monkeypatch):
+    from bot.db.models import RosterVersion
+    from bot.db.schedule_models import ShiftChange
+
+    bot.clock.set(NOW)
+    seeded(bot.fake, pagerduty, NOW)
+    outbox = bot.runtime.services.outbox
+    real = outbox.queue_post
+
+    def fails(*args, **kwargs):  # the schedule's announcement is the last thing its transaction does
+        raise OSError("disk full")
+    monkeypatch.setattr(outbox, "queue_post", fails)
+    code, out = await run(bot, pagerduty, "--apply", "--channel", "payments=#payments")
+    assert code == 1 and out[-1].startswith("Imported 0, 0 imported already, 3 refused (✗), 3 failed"), out
+    assert "✗ schedule \"Payments Primary\": not imported (OSError: disk full); nothing of it was stored, run " \
+           "--apply again" in out
+    assert any(line.startswith("✗ override PO1 (") and "(LookupError: the rotation payments-primary is not here)"
+               in line for line in out)  # what hangs on the rotation waits for it
+    for model in (Rotation, RotationMember, RosterVersion, ShiftChange, RotationLayer, EscalationPolicy,
+                  RotationOverride, ImportedObject):
+        assert rows(bot, model) == [], model
+    monkeypatch.setattr(outbox, "queue_post", real)
+    code, out = await run(bot, pagerduty, "--apply", "--channel", "payments=#payments")
+    assert code == 0 and out[-1].startswith("Imported 3, 0 imported already"), out
+    assert len(rows(bot, Rotation)) == 1 and len(rows(bot, RotationOverride)) == 1
+
+
+async def test_two_applies_at_once_on_postgresql_import_each_object_once(tmp_path, fake_slack, pagerduty,
+                                                                         postgres_database):  # noqa: F811
+    import asyncio
+
+    from tests.conftest import SECRET
+    from tests.conftest import TOKEN as SLACK_TOKEN
+    from tests.test_cli import run as process
+
+    seeded(fake_slack, pagerduty, datetime.now(UTC))  # the processes run on the system clock
+    env = {"SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake_slack.api_url,
+           "DATABASE_URL": postgres_database}
+    assert (await process(tmp_path, "-m", "bot", "migrate", **env))[0] == 0
+    argv = ("-m", "bot", "import", "pagerduty", "--token", "pd-key", "--api-url", pagerduty.url, "--apply",
+            "--channel", "payments=#payments")
+    first, second = await asyncio.gather(process(tmp_path, *argv, **env), process(tmp_path, *argv, **env))
+    assert first[0] == second[0] == 0, (first, second)
+    made = [line for line in first[1] + second[1] if line.startswith("✓ ")]
+    assert len(made) == 3, (first[1], second[1])  # the schedule, its override, its policy: each by one of them
+    engine = sa.create_engine(postgres_database.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as connection:
+        count = {table: connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
+                 for table in ("rotation", "rotation_member", "rotation_override", "escalation_policy",
+                               "imported_object", "shift_change")}
+    engine.dispose()
+    assert count == {"rotation": 1, "rotation_member": 3, "rotation_override": 1, "escalation_policy": 2,
+                     "imported_object": 3, "shift_change": 1}
+
+
+async def test_two_applies_that_both_saw_nothing_imported_store_each_object_once(bot, pagerduty, monkeypatch):
+    """The race the two processes above may or may not hit, every time: both runs read "not imported" for each
+    object before either writes it; the unique keys let one store it, the other says it was imported already."""
+    import asyncio
+    import threading
+
+    from bot.db import repo
+    from bot.importers.apply import Applier
+    from bot.importers.pagerduty import PagerDuty
+    from bot.importers.plan import Planner
+    from bot.importers.sources import read_pagerduty
+
+    bot.clock.set(NOW)
+    seeded(bot.fake, pagerduty, NOW)
+    runtime = bot.runtime
+    data = await read_pagerduty(PagerDuty("pd-key", pagerduty.url), NOW)
+    plan = await Planner(runtime.settings, runtime.db, runtime.slack, lambda items, _: items).plan(
+        data, ["payments=#payments"], NOW)
+    both_read = threading.Barrier(2, timeout=20)
+    read = repo.imports.imported
+
+    def imported_then_wait(**kwargs):
+        found = read(**kwargs)
+        both_read.wait()
+        return found
+    monkeypatch.setattr(repo.imports, "imported", imported_then_wait)
+    said: list[str] = []
+    runs = [Applier(runtime.db, bot.clock, runtime.services.outbox, None, lambda items, _: items) for _ in range(2)]
+    results = await asyncio.gather(*(asyncio.to_thread(run.apply, plan, said.append) for run in runs))
+    assert sorted(results) == [(0, 3, 0), (3, 0, 0)] or (sum(r[0] for r in results) == 3 and \
+        all(r[2] == 0 for r in results)), (results, said)
+    assert len(rows(bot, Rotation)) == 1 and len(rows(bot, RotationOverride)) == 1
+    assert len(rows(bot, ImportedObject)) == 3 and len(rows(bot, EscalationPolicy)) == 2

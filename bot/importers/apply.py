@@ -30,18 +30,25 @@ class Applier:
                  progress: Progress) -> None:
         self.db, self.clock, self.outbox, self.creator, self.progress = db, clock, outbox, creator, progress
 
-    def apply(self, plan: ImportPlan, say: Callable[[str], None]) -> tuple[int, int]:
-        """Imports every ✓ object not imported yet: (how many now, how many were already)."""
+    def apply(self, plan: ImportPlan, say: Callable[[str], None]) -> tuple[int, int, int]:
+        """Imports every ✓ object not imported yet: (how many now, how many were already, how many failed)."""
         todo = sorted((i for i in plan.items if i.ok and i.kind != "user"), key=lambda i: KINDS.index(i.kind))
-        made = already = 0
+        made = already = failed = 0
         for item in self.progress(todo, f"Importing from {plan.data.title}"):
-            if item.done or not self._one(plan, item):
+            try:
+                stored = not item.done and self._one(plan, item)
+            except Exception as exc:  # this object's transaction rolled back whole; the next ones still go
+                failed += 1
+                say(f"✗ {item.kind} {item.label}: not imported ({exc.__class__.__name__}: "
+                    f"{' '.join(str(exc).split())[:200]}); nothing of it was stored, run --apply again")
+                continue
+            if not stored:
                 already += 1
                 say(f"= {item.kind} {item.label}: imported already")
                 continue
             made += 1
             say(f"✓ {item.kind} {item.label} → {item.becomes}")
-        return made, already
+        return made, already, failed
 
     def _one(self, plan: ImportPlan, item: Item) -> bool:
         now = self.clock.now()

@@ -1,6 +1,7 @@
 """`python -m bot import opsgenie|pagerduty (--plan | --apply | --compare)` (SPEC § Moving in): read a source's REST
 API, say what each object becomes, import it, and check the import against the source's own answers. Exit 0;
-1 when --compare finds a disagreement; 2 when the source, Slack or the settings cannot be used."""
+1 when --compare finds a disagreement or an object failed to import; 2 when the source, Slack or the settings
+cannot be used."""
 
 from __future__ import annotations
 
@@ -94,12 +95,13 @@ async def run_import(options: argparse.Namespace, runtime, say: Callable[[str], 
             if not item.ok:
                 say(item.line())
         admins = runtime.settings.admins
-        made, already = Applier(runtime.db, services.rotations.clock, services.outbox, admins[0] if admins else None,
-                                progress).apply(plan, say)
+        made, already, failed = Applier(runtime.db, services.rotations.clock, services.outbox,
+                                        admins[0] if admins else None, progress).apply(plan, say)
         refused = sum(1 for i in plan.items if not i.ok and i.kind != "user")
-        say(f"Imported {made}, {already} imported already, {refused} refused (✗). "
-            f"Check it with --compare before you switch.")
-        return 0
+        say(f"Imported {made}, {already} imported already, {refused} refused (✗)"
+            + (f", {failed} failed (run --apply again)" if failed else "")
+            + ". Check it with --compare before you switch.")
+        return 1 if failed else 0
     rotations = services.rotations
 
     def ours(name: str, at) -> str | None:
