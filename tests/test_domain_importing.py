@@ -72,3 +72,127 @@ def test_a_weekday_layer_on_top_of_the_base_answers_as_pagerduty():
         expected = pd_holder(["P4", "P5"], start, 7, at) if in_window else pd_holder(["P1", "P2", "P3"], start, 7, at)
         held = on_call(plan.roster, at, handoff=plan.handoff, origin=NOW, layers=plan.layers)
         assert held.primary == SLACK[expected], at
+
+
+# -- Opsgenie: rotations that tile the day (a day and a night rotation) become a base and layers ----------------
+
+def og_rotation(name, users, start: datetime, kind: str, length: int, window=None) -> dict:
+    restriction = None if window is None else {"type": "time-of-day", "restriction": {
+        "startHour": window[0] // 60, "startMin": window[0] % 60, "endHour": window[1] // 60,
+        "endMin": window[1] % 60}}
+    return {"id": name, "name": name, "startDate": start.isoformat(), "type": kind, "length": length,
+            "participants": [{"type": "user", "id": u} for u in users],
+            **({"timeRestriction": restriction} if restriction else {})}
+
+
+def og_holders(schedule: dict, at: datetime) -> list[str]:
+    """Opsgenie's own rule: everyone on call in any rotation whose restriction holds (cumulative)."""
+    from zoneinfo import ZoneInfo
+    local = at.astimezone(ZoneInfo(schedule["timezone"]))
+    minute = local.hour * 60 + local.minute
+    found = []
+    for rotation in schedule["rotations"]:
+        inner = (rotation.get("timeRestriction") or {}).get("restriction")
+        if inner is not None:
+            start = inner["startHour"] * 60 + inner["startMin"]
+            end = inner["endHour"] * 60 + inner["endMin"]
+            if not (start <= minute < end if start < end else minute >= start or minute < end):
+                continue
+        turn = timedelta(days=rotation["length"] * (7 if rotation["type"] == "weekly" else 1))
+        users = rotation["participants"]
+        found.append(users[int((at - datetime.fromisoformat(rotation["startDate"])) // turn) % len(users)]["id"])
+    return found
+
+
+@settings(max_examples=120, deadline=None)
+@given(cuts=st.one_of(st.just([]), st.lists(st.integers(0, 47), min_size=2, max_size=4, unique=True)),
+       rosters=st.lists(st.lists(st.sampled_from(list(SLACK)), min_size=1, max_size=4, unique=True), min_size=4,
+                        max_size=4),
+       kind=st.sampled_from(["daily", "weekly"]), length=st.integers(1, 4), offset_hours=st.integers(0, 24 * 90),
+       zone=st.sampled_from(["UTC", "Asia/Kolkata", "Asia/Tokyo"]),
+       probes=st.lists(st.integers(0, 24 * 60 * 40), min_size=3, max_size=12))
+def test_opsgenie_rotations_that_tile_the_day_answer_as_opsgenie(cuts, rosters, kind, length, offset_hours, zone,
+                                                                 probes):
+    from bot.domain.importing_opsgenie import opsgenie_schedule
+    start = NOW - timedelta(hours=offset_hours)
+    edges = sorted(c * 30 for c in cuts)  # half-hours of the day where one rotation's window gives way to the next
+    windows = [None] if not edges else [(edges[i - 1], edges[i]) for i in range(1, len(edges))] + \
+        [(edges[-1], edges[0])]
+    rotations = [og_rotation(f"R{n}", rosters[n], start, kind, length, window)
+                 for n, window in enumerate(windows)]
+    schedule = {"id": "S", "name": "Platform", "timezone": zone, "enabled": True, "rotations": rotations}
+    plan = opsgenie_schedule(schedule, SLACK, NOW)
+    assert plan.problems == (), plan
+    for minutes in probes:
+        at = NOW + timedelta(minutes=minutes, seconds=13)
+        held = on_call(plan.roster, at, handoff=plan.handoff, origin=NOW, layers=plan.layers)
+        assert [held.primary] == [SLACK[u] for u in og_holders(schedule, at)], (at, plan)
+
+
+def test_opsgenie_refusals_say_why():
+    from bot.domain.importing_opsgenie import opsgenie_schedule
+    start = datetime(2026, 11, 2, 8, tzinfo=UTC)
+
+    def why(*rotations, **schedule) -> tuple[str, ...]:
+        return opsgenie_schedule({"id": "S", "name": "X", "timezone": "UTC", "rotations": list(rotations),
+                                  **schedule}, SLACK, NOW).problems
+    assert why(og_rotation("A", ["P1"], start, "weekly", 1), og_rotation("B", ["P2"], start, "weekly", 1)) == (
+        "its rotations are on call together (from Monday 00:00): Opsgenie notifies all of them at once, here one "
+        "person holds the pager",)
+    assert why(og_rotation("D", ["P1"], start, "daily", 1, (8 * 60, 20 * 60)),
+               og_rotation("N", ["P2"], start, "daily", 1, (21 * 60, 8 * 60))) == (
+        "nobody is on call from Monday 20:00 (here someone always is)",)
+    assert why(og_rotation("D", ["P1"], start, "daily", 1, (8 * 60, 20 * 60))) == (
+        "rotation 'D' is restricted and nobody is on call outside it (here someone always is)",)
+    assert why(og_rotation("H", ["P1"], start, "hourly", 6)) == ("rotation 'H' turns hourly: here a shift is whole "
+                                                                 "days",)
+    assert why({**og_rotation("T", ["P1"], start, "weekly", 1), "participants": [{"type": "team", "id": "T1"}]}) == (
+        "rotation 'T' has participants of type team: here a roster is people",)
+    assert why(og_rotation("A", ["P1"], start, "weekly", 1), enabled=False) == ("it is disabled at Opsgenie",)
+    spanning = {**og_rotation("W", ["P1"], start, "weekly", 1), "timeRestriction": {
+        "type": "weekday-and-time-of-day", "restrictions": [{"startDay": "monday", "startHour": 8, "startMin": 0,
+                                                             "endDay": "friday", "endHour": 18, "endMin": 0}]}}
+    assert why(og_rotation("B", ["P2"], start, "weekly", 1), spanning) == (
+        "rotation 'W' has a restriction running from monday to friday: here a window is a time of day on some "
+        "weekdays",)
+
+
+# -- escalation policies ----------------------------------------------------------------------------------------
+
+def test_policies_map_to_steps_with_their_waits_or_say_why():
+    from bot.domain.escalation import Step
+    from bot.domain.import_policies import opsgenie_policy, pagerduty_policy
+    rotations = {"PS1": "payments"}
+    pd = pagerduty_policy({"id": "EP", "name": "EP", "num_loops": 3, "escalation_rules": [
+        {"escalation_delay_in_minutes": 5, "targets": [{"id": "PS1", "type": "schedule"}]},
+        {"escalation_delay_in_minutes": 30, "targets": [{"id": "P2", "type": "user_reference"}]}]}, rotations, SLACK)
+    assert (pd.problems, pd.schedule_id, pd.policy.steps, pd.policy.repeat) == (
+        (), "PS1", (Step("primary", 300), Step("person", 1800, "U02")), 3)
+    two = pagerduty_policy({"id": "EP", "escalation_rules": [{"escalation_delay_in_minutes": 5, "targets": [
+        {"id": "PS1", "type": "schedule"}, {"id": "P2", "type": "user"}]}]}, rotations, SLACK)
+    assert two.problems == ("rule 1 pages 2 targets at once (here a step pages one role, person or user group)",
+                            "it pages no schedule (a policy here belongs to a rotation)")
+    elsewhere = pagerduty_policy({"id": "EP", "escalation_rules": [{"escalation_delay_in_minutes": 5, "targets": [
+        {"id": "PS9", "type": "schedule"}]}, {"escalation_delay_in_minutes": 5, "targets": [
+            {"id": "P9", "type": "user"}]}]}, rotations, SLACK)
+    assert elsewhere.problems == ("it pages the schedule PS9, which is not imported",
+                                  "it pages the user P9, who has no Slack account found by their email")
+
+    def rule(minutes, recipient, **more):
+        return {"condition": "if-not-acked", "notifyType": "default", "delay": {"timeAmount": minutes,
+                                                                                "timeUnit": "minutes"},
+                "recipient": recipient, **more}
+    og = opsgenie_policy({"id": "E", "name": "E", "repeat": {"waitInterval": 5, "count": 2}, "rules": [
+        rule(15, {"type": "user", "id": "P3"}), rule(0, {"type": "schedule", "id": "PS1"}),
+        rule(1, {"type": "user", "id": "P2"}) | {"delay": {"timeAmount": 1, "timeUnit": "hours"}}]}, rotations, SLACK)
+    assert (og.problems, og.policy.steps, og.policy.repeat) == (
+        (), (Step("primary", 900), Step("person", 2700, "U03"), Step("person", 1800, "U02")), 2)  # delays from 0
+    refused = opsgenie_policy({"id": "E", "rules": [
+        rule(0, {"type": "schedule", "id": "PS1"}), rule(0, {"type": "user", "id": "P2"}),
+        rule(5, {"type": "user", "id": "P3"}, condition="if-not-closed"),
+        rule(5, {"type": "user", "id": "P3"}, notifyType="next")]}, rotations, SLACK)
+    assert refused.problems == (
+        "rule 3 goes on until the alert is closed (here paging stops at an acknowledgement)",
+        "rule 4 notifies 'next' (here a step pages whoever is on call)",
+        "two rules page at 0 minutes together (here one step at a time)",
+        "it pages no schedule (a policy here belongs to a rotation)")
