@@ -234,6 +234,9 @@ async def test_the_command_line_as_an_operator_runs_it(tmp_path, fake_slack, dat
                                "users, schedules, escalations)."])
     code, _, err = await process(tmp_path, *argv, **env)
     assert code == 2 and "one of the arguments --plan --apply --compare is required" in err[-1]
+    code, out, err = await process(tmp_path, *argv, "--plan", **{**env, "DATABASE_URL": "postgresql://u:pw@127.0.0.1:1/x"})
+    assert (code, out, len(err)) == (2, [], 1) and err[0].startswith("firefighter: setting DATABASE_URL: cannot use "
+                                                                      "postgresql://u:***@127.0.0.1:1/x:"), err
 
 
 async def test_a_failure_leaves_nothing_half_imported_and_the_next_run_finishes(bot, pagerduty, monkeypatch):
@@ -324,3 +327,22 @@ async def test_two_applies_that_both_saw_nothing_imported_store_each_object_once
         all(r[2] == 0 for r in results)), (results, said)
     assert len(rows(bot, Rotation)) == 1 and len(rows(bot, RotationOverride)) == 1
     assert len(rows(bot, ImportedObject)) == 3 and len(rows(bot, EscalationPolicy)) == 2
+
+
+async def test_names_from_the_source_are_shown_never_resolved_in_slack(bot, pagerduty):
+    bot.clock.set(NOW)
+    pagerduty.users.append({"id": "P1", "type": "user", "name": "ana", "email": "ana@example.com"})
+    bot.fake.add_user("U0ANA", email="ana@example.com")
+    bot.fake.add_channel("C0PAY", "payments")
+    hostile = "<!here> Payments <@U0BOSS> <!subteam^S0ALL>"
+    pagerduty.schedules.append({**GHOSTS, "id": "PS7", "name": hostile, "schedule_layers": [layer("L", ["P1"])]})
+    pagerduty.policies.append({"id": "EP7", "name": "<!channel> policy", "escalation_rules": [
+        {"escalation_delay_in_minutes": 5, "targets": [{"id": "PS7", "type": "schedule_reference"}]}]})
+    code, out = await run(bot, pagerduty, "--apply", "--channel", f"{hostile}=#payments")
+    assert code == 0 and out[-1].startswith("Imported 2,"), out
+    [rotation] = rows(bot, Rotation)
+    assert rotation.name == "here-payments-u0boss-subteam-s0all"
+    await bot.tick()
+    said = " ".join(m.get("text") or "" for (channel, _), m in bot.fake.messages.items() if channel == "C0PAY")
+    assert "&lt;!here&gt; Payments &lt;@U0BOSS&gt; &lt;!subteam^S0ALL&gt;" in said and "&lt;!channel&gt; policy" in said
+    assert "<!" not in said and "<@U0BOSS>" not in said and "<@U0ANA>" in said  # the matched person is mentioned

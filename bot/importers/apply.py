@@ -23,6 +23,7 @@ from bot.domain.rotation import Role
 from bot.domain.shifts import describe_shape
 from bot.importers.plan import KINDS, ImportPlan, Item, Progress
 from bot.services.outbox import Outbox
+from bot.slack.text import escape
 
 
 class Applier:
@@ -96,7 +97,7 @@ class Applier:
         layers = "".join(f" Layer *{layer.name}* ({layer.describe()}): {', '.join(f'<@{u}>' for u in layer.roster)}."
                          for layer in mapped.layers)
         self.outbox.queue_post(session, channel_id, f":inbox_tray: This channel's rotation `{mapped.name}` was "
-                               f"imported from {plan.data.title} ({item.label}): it hands off "
+                               f"imported from {plan.data.title} ({escape(item.label)}): it hands off "
                                f"{describe_shape(shape)}, in this order: {people}.{layers} `/incident oncall "
                                f"{mapped.name}` shows who is on call.", now)
         return rotation.id
@@ -117,7 +118,7 @@ class Applier:
             repo.schedules.set_policy(session=session, rotation_id=rotation.id, priority=priority,
                                       policy=policy_json(policy), user_id=rotation.created_by, now=now)
         self.outbox.queue_post(session, rotation.channel_id, f":rotating_light: The P0 and P1 escalation policy of "
-                               f"`{rotation.name}` was imported from {plan.data.title} ({item.label}): "
+                               f"`{rotation.name}` was imported from {plan.data.title} ({escape(item.label)}): "
                                f"{describe(policy)}.", now)
         return rotation.id
 
