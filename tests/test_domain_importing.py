@@ -196,3 +196,26 @@ def test_policies_map_to_steps_with_their_waits_or_say_why():
         "rule 4 notifies 'next' (here a step pages whoever is on call)",
         "two rules page at 0 minutes together (here one step at a time)",
         "it pages no schedule (a policy here belongs to a rotation)")
+
+
+def test_a_turn_keeps_its_local_time_across_daylight_saving():
+    """A weekly Tuesday 09:00 Berlin layer started in winter, imported in summer: the turn changes at 09:00 on the
+    wall clock on either side of both DST changes (one week is a week of days, not 168 hours)."""
+    from zoneinfo import ZoneInfo
+    berlin = ZoneInfo("Europe/Berlin")
+    start = datetime(2026, 1, 6, 9, tzinfo=berlin)
+    users = ["P1", "P2", "P3"]
+    now = datetime(2026, 7, 1, 12, tzinfo=UTC)
+    plan = pagerduty_schedule({"id": "S", "name": "X", "time_zone": "Europe/Berlin", "schedule_layers": [
+        layer(users, start, 7)]}, SLACK, now)
+    assert plan.problems == ()
+    for week in range(30):  # July to January: through the October change
+        tuesday = datetime(2026, 7, 7, tzinfo=berlin).date() + timedelta(weeks=week)
+        turn = users[((tuesday - start.date()).days // 7) % 3]
+        before = users[((tuesday - start.date()).days // 7 - 1) % 3]
+        for at, expected in ((datetime.combine(tuesday, datetime.min.time().replace(hour=9, minute=30),
+                                               tzinfo=berlin), turn),
+                             (datetime.combine(tuesday, datetime.min.time().replace(hour=8, minute=30),
+                                               tzinfo=berlin), before)):
+            held = on_call(plan.roster, at, handoff=plan.handoff, origin=now)
+            assert held.primary == SLACK[expected], at

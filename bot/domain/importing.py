@@ -47,9 +47,15 @@ def _zone(name: str | None) -> ZoneInfo | None:
         return None
 
 
+def _wall(since: datetime, until: datetime) -> float:
+    """Seconds between two instants on the wall clock of `since`'s zone: turns of whole days keep their local
+    time across DST, as the handoffs here do (a week from a winter Tuesday 09:00 to a summer one is one week)."""
+    return (until.astimezone(since.tzinfo).replace(tzinfo=None) - since.replace(tzinfo=None)).total_seconds()
+
+
 def _turned(users: list[str], start: datetime, turn: int, shift_start: datetime) -> tuple[str, ...]:
     """The layer's users in the order that makes shift 0 (starting at `shift_start`) the source's turn then."""
-    index = int((shift_start - start).total_seconds() // turn) % len(users)
+    index = int(_wall(start, shift_start) // turn) % len(users)
     return tuple(users[index:] + users[:index])
 
 
@@ -114,7 +120,7 @@ def assemble(source_id: str, name: str, tz: ZoneInfo, layers: list[SourceLayer],
     turn = turns.pop() if len(turns) == 1 else 0
     if not turn or turn % DAY or not 1 <= turn // DAY <= 28:
         problems.append("its layers turn at different lengths, or not every 1 to 28 whole days")
-    elif any((layer.start - layers[0].start).total_seconds() % turn for layer in layers):
+    elif any(_wall(layers[0].start, layer.start) % turn for layer in layers):
         problems.append("its layers hand off at different times")  # one phase: every handoff together
     missing = sorted({u for layer in layers for u in layer.users} - set(slack_of))
     if missing:
