@@ -21,6 +21,7 @@ from bot.db.models import Incident, Rotation, TimelineEvent
 from bot.runtime.background import ACKS_FIRST_BUSY
 from bot.runtime.wiring import Runtime, build_runtime
 from tests.fake_slack import FakeSlack
+from tests.fake_sources import FakePagerDuty
 from tests.postgres import Postgres
 from tests.slack_requests import SlackSender
 
@@ -202,6 +203,14 @@ async def make_bot(database_url: str, fake_slack: FakeSlack) -> AsyncIterator[Ca
 @pytest.fixture
 async def bot(make_bot) -> Bot:
     return await make_bot()
+
+
+@pytest.fixture
+async def pagerduty() -> AsyncIterator[FakePagerDuty]:
+    """A fake PagerDuty REST API (tests/fake_sources.py) for `python -m bot import pagerduty`."""
+    fake = await FakePagerDuty().start()
+    yield fake
+    await fake.stop()
 
 
 @pytest.fixture(params=["github", "gitlab"])

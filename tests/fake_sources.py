@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -150,20 +151,47 @@ class FakePagerDuty(FakeSource):
                                           "more": offset + limit < len(items), "total": None})
             return handle
 
+        async def schedules(request: web.Request) -> web.Response:
+            zone = request.query.get("time_zone")
+            return await listing("schedules", [in_zone(s, zone) for s in self.schedules])(request)
+
         async def schedule(request: web.Request) -> web.Response:
             found = next((s for s in self.schedules if s["id"] == request.match_info["id"]), None)
             if found is None:
                 return web.json_response({"error": {"message": "Not Found", "code": 2100}}, status=404)
+            found = in_zone(found, request.query.get("time_zone"))
             entries = self.final.get(found["id"], [])
-            if callable(entries):
+            if callable(entries):  # rendered only for a range asked about
                 entries = entries(*(datetime.fromisoformat(request.query[k].replace("Z", "+00:00"))
-                                    for k in ("since", "until")))
+                                    for k in ("since", "until"))) if "since" in request.query else []
             return web.json_response({"schedule": {**found, "final_schedule": {
                 "name": "Final Schedule", "rendered_schedule_entries": entries}}})
 
         app.router.add_get("/users", listing("users", self.users))
-        app.router.add_get("/schedules", listing("schedules", self.schedules))
+        app.router.add_get("/schedules", schedules)
         app.router.add_get("/schedules/{id}", schedule)
         app.router.add_get("/schedules/{id}/overrides", answer(
             lambda r: web.json_response({"overrides": self.overrides.get(r.match_info["id"], [])})))
         app.router.add_get("/escalation_policies", listing("escalation_policies", self.policies))
+
+
+def in_zone(schedule: dict, zone: str | None) -> dict:
+    """A schedule as PagerDuty answers a request naming `time_zone`: "Restrictions respect the time_zone parameter
+    of the request" (api-schema openapiv3.json, Restriction) — the times of day (and weekdays) moved to that zone's
+    clock, at today's offsets. The fixtures are written on the schedule's own clock."""
+    if not zone or zone == schedule.get("time_zone"):
+        return schedule
+    now = datetime.now(ZoneInfo(schedule.get("time_zone") or "UTC"))
+    shift = (datetime.now(ZoneInfo(zone)).utcoffset() - now.utcoffset()).total_seconds()
+
+    def moved(restriction: dict) -> dict:
+        at = datetime.strptime(restriction["start_time_of_day"], "%H:%M:%S")
+        minutes = at.hour * 60 + at.minute + int(shift // 60)
+        days, minutes = divmod(minutes, 24 * 60)
+        out = {**restriction, "start_time_of_day": f"{minutes // 60:02d}:{minutes % 60:02d}:00"}
+        if "start_day_of_week" in restriction:
+            out["start_day_of_week"] = (restriction["start_day_of_week"] - 1 + days) % 7 + 1
+        return out
+    return {**schedule, "schedule_layers": [{**layer, "restrictions": [moved(r) for r in layer.get("restrictions")
+                                                                        or []]}
+                                            for layer in schedule.get("schedule_layers") or []]}

@@ -186,7 +186,10 @@ def test_policies_map_to_steps_with_their_waits_or_say_why():
         rule(15, {"type": "user", "id": "P3"}), rule(0, {"type": "schedule", "id": "PS1"}),
         rule(1, {"type": "user", "id": "P2"}) | {"delay": {"timeAmount": 1, "timeUnit": "hours"}}]}, rotations, SLACK)
     assert (og.problems, og.policy.steps, og.policy.repeat) == (
-        (), (Step("primary", 900), Step("person", 2700, "U03"), Step("person", 1800, "U02")), 2)  # delays from 0
+        (), (Step("primary", 900), Step("person", 2700, "U03"), Step("person", 300, "U02")), 2)  # delays from 0,
+    # the last waiting the repeat's waitInterval; without a repeat, 30 minutes
+    once = opsgenie_policy({"id": "E", "rules": [rule(0, {"type": "schedule", "id": "PS1"})]}, rotations, SLACK)
+    assert once.policy.steps == (Step("primary", 1800),) and once.policy.repeat == 0
     refused = opsgenie_policy({"id": "E", "rules": [
         rule(0, {"type": "schedule", "id": "PS1"}), rule(0, {"type": "user", "id": "P2"}),
         rule(5, {"type": "user", "id": "P3"}, condition="if-not-closed"),
@@ -219,3 +222,22 @@ def test_a_turn_keeps_its_local_time_across_daylight_saving():
                                                tzinfo=berlin), before)):
             held = on_call(plan.roster, at, handoff=plan.handoff, origin=now)
             assert held.primary == SLACK[expected], at
+
+
+def test_changes_planned_at_the_source_repeated_people_and_shadowed_layers():
+    start = datetime(2026, 11, 3, 9, tzinfo=UTC)
+
+    def plan(*layers):
+        return pagerduty_schedule({"id": "S", "name": "X", "time_zone": "UTC", "schedule_layers": list(layers)},
+                                  SLACK, NOW)
+    later = {**layer(["P1"], start, 7, name="New"), "start": (NOW + timedelta(days=9)).isoformat()}
+    ending = layer(["P2"], start, 7, name="Old", end=(NOW + timedelta(days=9)).isoformat())
+    gone = layer(["P3"], start, 7, name="Gone", end=(NOW - timedelta(days=1)).isoformat())
+    assert plan(later, gone).problems == ("'New' starts on 2026-12-15 (a change planned there: import after it, "
+                                          "or make it here then)",)
+    assert plan(ending).problems == ("'Old' ends on 2026-12-15 (a change planned there: import after it)",)
+    assert plan(layer(["P1", "P2", "P1"], start, 7)).problems == (
+        "'Layer 1' lists someone more than once (here a roster names each person once)",)
+    weekdays = [{"type": "daily_restriction", "start_time_of_day": "08:00:00", "duration_seconds": 3600}]
+    shadowed = plan(layer(["P4"], start, 7, name="Top"), layer(["P5"], start, 7, weekdays, name="Under"))
+    assert (shadowed.problems, shadowed.roster, shadowed.layers) == ((), ("U04",), ())  # always on top: alone

@@ -132,7 +132,7 @@ async def test_plan_apply_again_compare_and_the_heartbeat_still_answers(make_bot
     assert "✗ schedule \"Hourly\": rotation 'H' turns hourly: here a shift is whole days; #general is the " \
            "workspace's general channel: its pages would reach everyone" in out
     assert "✓ policy \"Platform_escalation\" → the P0 and P1 escalation policy of platform: primary 10m → " \
-           "eve@example.com 30m, repeat 1" in out
+           "eve@example.com 5m, repeat 1" in out
     assert "✗ policy \"Web_escalation\": rule 1 pages a team (here a step pages a role or a person); it pages no " \
            "schedule (a policy here belongs to a rotation)" in out
     assert "✓ heartbeat \"nightly-backup\" → heartbeat nightly-backup every 1d 1h (P1, pages platform)" in out
@@ -148,7 +148,7 @@ async def test_plan_apply_again_compare_and_the_heartbeat_still_answers(make_bot
     [override] = rows(bot, RotationOverride)
     assert (override.user_id, override.ends_at) == ("U0BO", now + timedelta(days=3, hours=20))
     policy = policy_from_json(next(p.policy for p in rows(bot, EscalationPolicy) if p.priority == "P0"))
-    assert [(s.kind, s.ref, s.seconds) for s in policy.steps] == [("primary", None, 600), ("person", "U0EVE", 1800)]
+    assert [(s.kind, s.ref, s.seconds) for s in policy.steps] == [("primary", None, 600), ("person", "U0EVE", 300)]
     assert policy.repeat == 1
     [beat] = rows(bot, Heartbeat)
     assert (beat.name, beat.interval_seconds, beat.rotation_id, beat.priority) == ("nightly-backup", 90000, here.id,

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
@@ -16,7 +15,6 @@ from bot.db.edge_models import ImportedObject
 from bot.db.models import Rotation, RotationMember, RotationOverride
 from bot.db.schedule_models import EscalationPolicy, RotationLayer
 from bot.importers.cli import parser, run_import
-from tests.fake_sources import FakePagerDuty
 from tests.test_replicas import postgres_database  # noqa: F401 (a fixture)
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -88,13 +86,6 @@ def final_schedule(schedule: dict, overrides: list[dict]):
             at += timedelta(hours=1)
         return entries
     return render
-
-
-@pytest.fixture
-async def pagerduty():
-    fake = await FakePagerDuty().start()
-    yield fake
-    await fake.stop()
 
 
 def imported(bot, *argv: str) -> tuple[list[str], object]:

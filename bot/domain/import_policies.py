@@ -5,7 +5,8 @@ A policy here belongs to one rotation and pages its roles, people and user group
 minutes. So a source policy maps when it pages exactly one imported schedule (that rotation's primary) and people,
 one target per rule. PagerDuty's `escalation_delay_in_minutes` is how long a rule waits before the next: a step's
 minutes. Opsgenie's rule `delay` counts from the alert's creation: a step waits until the next rule's delay; the
-last waits LAST_WAIT (there is no next).
+last waits the repeat's `waitInterval` (minutes until the rules start again, at least one here), or LAST_WAIT when
+the escalation does not repeat.
 """
 
 from __future__ import annotations
@@ -100,8 +101,11 @@ def opsgenie_policy(escalation: dict, rotations: Mapping[str, str], slack_of: Ma
             timed.append((int(delay.get("timeAmount") or 0) * unit, str(recipient["type"]), str(recipient.get("id"))))
     timed.sort(key=lambda t: t[0])
     targets: list[tuple[str, str, int]] = []
+    repeat = escalation.get("repeat") or {}
+    count = int(repeat.get("count") or 0)
+    last_wait = max(int(repeat.get("waitInterval") or 0) * 60, 60) if count else LAST_WAIT
     for index, (at, kind, ref) in enumerate(timed):
-        following = timed[index + 1][0] if index + 1 < len(timed) else at + LAST_WAIT
+        following = timed[index + 1][0] if index + 1 < len(timed) else at + last_wait
         wait = _wait(following - at)
         if following == at:
             problems.append(f"two rules page at {at // 60} minutes together (here one step at a time)")
@@ -111,5 +115,4 @@ def opsgenie_policy(escalation: dict, rotations: Mapping[str, str], slack_of: Ma
             targets.append((kind, ref, wait))
     if timed and timed[0][0]:
         problems.append(f"its first rule waits {timed[0][0] // 60} minutes (here the first step pages at once)")
-    repeat = escalation.get("repeat") or {}
-    return _finish(source_id, label, problems, targets, int(repeat.get("count") or 0), rotations, slack_of)
+    return _finish(source_id, label, problems, targets, count, rotations, slack_of)

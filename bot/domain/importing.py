@@ -87,6 +87,8 @@ class SourceLayer:
     start: datetime
     turn: int
     windows: tuple[tuple[frozenset[int], time, time], ...] | str | None = None
+    begins: datetime | None = None  # when it takes effect, where the source says
+    ends: datetime | None = None  # when it stops (None: never)
 
 
 def pagerduty_schedule(schedule: dict, slack_of: Mapping[str, str], now: datetime) -> Planned:
@@ -97,7 +99,8 @@ def pagerduty_schedule(schedule: dict, slack_of: Mapping[str, str], now: datetim
         return Planned(source_id, name, (f"unknown time zone {schedule.get('time_zone')!r}",))
     layers = []
     for layer in schedule.get("schedule_layers") or []:  # the lowest PagerDuty layer wins: listed first
-        if layer.get("end") and datetime.fromisoformat(layer["end"]) <= now:
+        ends = datetime.fromisoformat(layer["end"]) if layer.get("end") else None
+        if ends is not None and ends <= now:
             continue
         label = str(layer.get("name") or layer.get("id"))
         restrictions = layer.get("restrictions") or []
@@ -105,7 +108,8 @@ def pagerduty_schedule(schedule: dict, slack_of: Mapping[str, str], now: datetim
         layers.append(SourceLayer(label, tuple(u["user"]["id"] for u in layer.get("users") or []),
                                   datetime.fromisoformat(layer["rotation_virtual_start"]).astimezone(tz),
                                   int(layer.get("rotation_turn_length_seconds") or 0),
-                                  (window,) if isinstance(window, tuple) else window))
+                                  (window,) if isinstance(window, tuple) else window,
+                                  datetime.fromisoformat(layer["start"]) if layer.get("start") else None, ends))
     return assemble(source_id, name, tz, list(reversed(layers)), slack_of, now)
 
 
@@ -127,6 +131,16 @@ def assemble(source_id: str, name: str, tz: ZoneInfo, layers: list[SourceLayer],
         problems.append(f"{len(missing)} user(s) without a Slack account found by their email: "
                         + ", ".join(missing[:5]))
     problems += [layer.windows for layer in layers if isinstance(layer.windows, str)]
+    for layer in layers:
+        if layer.begins is not None and layer.begins > now:
+            problems.append(f"{layer.name!r} starts on {layer.begins:%Y-%m-%d} (a change planned there: "
+                            "import after it, or make it here then)")
+        if layer.ends is not None:
+            problems.append(f"{layer.name!r} ends on {layer.ends:%Y-%m-%d} (a change planned there: import "
+                            "after it)")
+        if len(set(layer.users)) != len(layer.users):
+            problems.append(f"{layer.name!r} lists someone more than once (here a roster names each person "
+                            "once)")
     if not any(layer.users for layer in layers):
         problems.append("nobody is on it")
     if problems:
@@ -139,13 +153,15 @@ def assemble(source_id: str, name: str, tz: ZoneInfo, layers: list[SourceLayer],
     for layer in layers:
         users = [slack_of[u] for u in layer.users]
         turned = _turned(users, layer.start, turn, shift_start) if users else ()
-        if layer.windows is None and roster is None and not ours:
-            roster = turned
+        if layer.windows is None:  # always on call: what lies under it never shows
+            roster, ours = turned, []
             continue
-        shapes = layer.windows if isinstance(layer.windows, tuple) else ((frozenset(range(7)), time(0), time(0)),)
         label = rotation_name(layer.name)[:34]
-        for n, (days, begin, end) in enumerate(shapes):
-            ours.append(Layer(label if len(shapes) == 1 else f"{label}-{n + 1}", days, begin, end, tz, turned))
+        for n, (days, begin, end) in enumerate(layer.windows):
+            named = label if len(layer.windows) == 1 else f"{label}-{n + 1}"
+            while any(o.name == named for o in ours):  # two source names that read alike here
+                named += "-2"
+            ours.append(Layer(named, days, begin, end, tz, turned))
     if not roster:
         return Planned(source_id, name, ("its base layer (unrestricted, lowest) has nobody on it" if roster == ()
                                          else "every layer is restricted: nobody would be on call outside them",))

@@ -10,6 +10,7 @@ whole days).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, time
 
 from bot.domain.importing import DAY, Planned, SourceLayer, _zone, assemble, rotation_name
@@ -95,7 +96,8 @@ def opsgenie_schedule(schedule: dict, slack_of: Mapping[str, str], now: datetime
     layers, problems = [], []
     for rotation in schedule.get("rotations") or []:
         label = str(rotation.get("name") or rotation.get("id"))
-        if rotation.get("endDate") and datetime.fromisoformat(rotation["endDate"]) <= now:
+        ends = datetime.fromisoformat(rotation["endDate"]) if rotation.get("endDate") else None
+        if ends is not None and ends <= now:
             continue
         unit = UNITS.get(str(rotation.get("type")))
         if unit is None:
@@ -109,14 +111,15 @@ def opsgenie_schedule(schedule: dict, slack_of: Mapping[str, str], now: datetime
         length = rotation.get("length") or 1
         layers.append(SourceLayer(label, tuple(p["id"] for p in rotation.get("participants") or []),
                                   datetime.fromisoformat(rotation["startDate"]).astimezone(tz),
-                                  int(length) * unit, _windows(rotation.get("timeRestriction"), label)))
+                                  int(length) * unit, _windows(rotation.get("timeRestriction"), label),
+                                  datetime.fromisoformat(rotation["startDate"]), ends))
     if problems:
         return Planned(source_id, name, tuple(problems))
     if len(layers) > 1 and not any(isinstance(layer.windows, str) for layer in layers):
         if (why := _overlaps(layers)) is not None:
             return Planned(source_id, name, (why,))
         layers = [layers[-1], *layers[:-1]]  # the rest of the week: the base, without its window
-        layers[0] = SourceLayer(layers[0].name, layers[0].users, layers[0].start, layers[0].turn, None)
+        layers[0] = replace(layers[0], windows=None)
     elif len(layers) == 1 and isinstance(layers[0].windows, tuple):
         return Planned(source_id, name, (f"rotation {layers[0].name!r} is restricted and nobody is on call outside "
                                          "it (here someone always is)",))

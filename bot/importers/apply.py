@@ -61,9 +61,12 @@ class Applier:
                 session.add(ImportedObject(source=plan.data.source, kind=item.kind, source_id=item.source_id,
                                            local_id=local_id, imported_at=now))
                 session.commit()
-            except IntegrityError:  # another run stored it first (its name, its source id): this one made nothing
+            except IntegrityError:  # this transaction made nothing: another run stored it first, or it clashes
                 session.rollback()
-                return False
+                if repo.imports.was_imported(session=session, source=plan.data.source, kind=item.kind,
+                                             source_id=item.source_id):
+                    return False
+                raise
         self.outbox.flush_later()
         return True
 
@@ -79,6 +82,7 @@ class Applier:
         mapped, channel_id = item.payload
         assert isinstance(mapped, Planned) and mapped.handoff is not None
         creator = self.creator or mapped.roster[0]
+        now = plan.now  # the roster was turned for the shift of that moment: from there on, a handoff since counts
         rotation = Rotation(name=mapped.name, channel_id=channel_id, created_by=creator, created_at=now)
         session.add(rotation)
         session.flush()

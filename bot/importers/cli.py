@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from tqdm import tqdm
 
@@ -79,6 +80,9 @@ async def run_import(options: argparse.Namespace, runtime, say: Callable[[str], 
         return REFUSED
     except ValueError as exc:
         say(f"✗ {exc}")
+        return REFUSED
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:  # Slack out of reach after its client's retries
+        say(f"✗ could not reach Slack ({exc.__class__.__name__}): try again in a moment; nothing was changed.")
         return REFUSED
     if options.mode == "plan":
         for kind in KINDS:

@@ -40,6 +40,12 @@ class PagerDuty:
     async def schedules(self) -> list[dict]:
         return await self._all("/schedules", "schedules", [("include[]", "schedule_layers"), ("time_zone", "UTC")])
 
+    async def schedule(self, schedule_id: str, time_zone: str) -> dict:
+        """One schedule with its layers, their restrictions' times on `time_zone`'s clock (the API gives them in the
+        zone the request names: the list's are in UTC)."""
+        answer = await self.client.get(f"/schedules/{schedule_id}", [("time_zone", time_zone)])
+        return answer.get("schedule") or {}
+
     async def overrides(self, schedule_id: str, since: datetime, until: datetime) -> list[dict]:
         answer = await self.client.get(f"/schedules/{schedule_id}/overrides",
                                        [("since", _iso(since)), ("until", _iso(until))])

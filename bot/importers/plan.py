@@ -52,6 +52,7 @@ class Item:
 @dataclass
 class ImportPlan:
     data: SourceData
+    now: datetime  # the moment the rosters were turned for (--apply starts the rotations there)
     items: list[Item] = field(default_factory=list)
     slack_of: dict[str, str] = field(default_factory=dict)  # source user id → Slack user id
     rotations: dict[str, str] = field(default_factory=dict)  # schedule id → rotation name, imported or to be
@@ -82,7 +83,7 @@ class Planner:
 
     async def plan(self, data: SourceData, channels: Iterable[str], now: datetime) -> ImportPlan:
         rules = _channel_rules(channels)
-        plan = ImportPlan(data)
+        plan = ImportPlan(data, now)
         await self._people(plan)
         with self.db.reading() as session:
             done = repo.imports.imported(session=session, source=data.source)
@@ -93,7 +94,7 @@ class Planner:
         for schedule in data.schedules:
             await self._schedule(plan, schedule, rules, done, names, taken_names, taken_channels, now)
         self._overrides(plan, done, now)
-        self._policies(plan, done)
+        self._policies(plan, done, names)
         self._heartbeats(plan, done, heartbeats)
         return plan
 
@@ -191,8 +192,9 @@ class Planner:
                                             f"{plan.email(user)} holds the pager of {rotation}",
                                             payload=(schedule_id, user, start, end)))
 
-    def _policies(self, plan: ImportPlan, done: dict) -> None:
-        taken: dict[str, str] = {}
+    def _policies(self, plan: ImportPlan, done: dict, names: dict[int, str]) -> None:
+        taken = {names[local]: "imported before" for (kind, _), local in done.items()
+                 if kind == "policy" and local in names}
         for policy in plan.data.policies:
             mapped: PlannedPolicy = (pagerduty_policy if plan.data.source == "pagerduty" else opsgenie_policy)(
                 policy, plan.rotations, plan.slack_of)

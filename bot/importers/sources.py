@@ -30,7 +30,10 @@ async def read_pagerduty(client: PagerDuty, now: datetime, step: Callable[[str],
     step("users")
     users = await client.users()
     step("schedules")
-    schedules = await client.schedules()
+    schedules = []
+    for listed in await client.schedules():  # again, each on its own clock: restrictions come in the zone asked
+        step(f"schedule {listed.get('name')}")
+        schedules.append({**listed, **await client.schedule(listed["id"], str(listed.get("time_zone") or "UTC"))})
     overrides = {}
     for schedule in schedules:
         step(f"overrides of {schedule.get('name')}")
