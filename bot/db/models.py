@@ -78,6 +78,8 @@ class Incident(EnumColumns, SQLModel, table=True):
     follow_ups: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     postmortem: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     postmortem_ts: str | None = Field(default=None, max_length=32)
+    comms_id: str | None = Field(default=None, max_length=32)  # `role comms @x`: owes the P0 updates
+    scribe_id: str | None = Field(default=None, max_length=32)  # `role scribe @x`: pins the key messages
     p0_since: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
     source: str = Field(default="slack", max_length=16, sa_column_kwargs={"server_default": "slack"})
     alert_fingerprint: str | None = Field(default=None, max_length=220, index=True)

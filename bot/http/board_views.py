@@ -65,7 +65,8 @@ def board_columns(found: Iterable[Incident], people: People, now: datetime, poli
 def incident_people(detail: Detail) -> set[str]:
     """Everyone an incident's page names, mentions in its text included."""
     incident = detail.incident
-    return {incident.commander_id, incident.reporter_id, *detail.responders, *(e.actor_id for e in detail.events),
+    return {incident.commander_id, incident.reporter_id, incident.comms_id, incident.scribe_id, *detail.responders,
+            *(e.actor_id for e in detail.events),
             *(f.owner for f in detail.follow_ups),
             *web_text.mentioned([*(e.text for e in detail.events), incident.postmortem,
                                  *(f.text for f in detail.follow_ups)])} - {None, ""}
@@ -88,6 +89,8 @@ def incident_view(detail: Detail, people: People, now: datetime, policy: rules.P
             "postmortem": web_text.slack_to_html(incident.postmortem, people),
             "responders": [web_text.person(r, people) for r in detail.responders],
             "status": incident.status.label, "commander": web_text.person(incident.commander_id, people),
+            "roles": [(title, web_text.person(person, people)) for title, person in (
+                ("communications lead", incident.comms_id), ("scribe", incident.scribe_id)) if person],
             "reporter": web_text.person(incident.reporter_id, people, "an alert or a tracker"),
             "declared": when(incident.created_at, tz)}
 

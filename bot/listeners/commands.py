@@ -24,6 +24,8 @@ from bot.runtime.background import Turn
 from bot.services import Changed
 from bot.services.follow_ups import line as follow_up_line
 from bot.services.follow_ups import parse_due
+from bot.services.roles import ROLES, set_role
+from bot.services.roles import USAGE as ROLE_USAGE
 from bot.slack.text import as_int, clean_text, echo, parse_user_ref
 from bot.views import incident as views
 from bot.views import timeline as timeline_views
@@ -285,6 +287,18 @@ async def _commander(r: Request) -> None:
     await r.done(result, f"<@{users[0]}> now commands {incident_ref(result.incident.number)}.")
 
 
+async def _role(r: Request) -> None:
+    role, _, who = r.line.args.strip().partition(" ")
+    users, other = user_refs(who)
+    cleared = who.strip().lower() == "none"
+    if role.lower() not in ROLES or not (cleared or (len(users) == 1 and not other)):
+        raise UserError(ROLE_USAGE)
+    person = None if cleared else users[0]
+    result = await r.call(set_role, r.working, await r.number(), r.user, role.lower(), person, r.key)
+    title, ref = ROLES[role.lower()], incident_ref(result.incident.number)
+    await r.done(result, f"<@{person}> is the {title} of {ref}." if person else f"{ref} has no {title} now.")
+
+
 async def _responders(r: Request) -> None:
     action, _, names = r.line.args.partition(" ")
     users, other = user_refs(names)
@@ -371,7 +385,7 @@ async def _followup(r: Request) -> None:
 
 
 _CHANGES: dict[str, Callable[[Request], Awaitable[None]]] = {
-    "update": _update, "status": _status, "priority": _priority, "commander": _commander,
+    "update": _update, "status": _status, "priority": _priority, "commander": _commander, "role": _role,
     "responders": _responders, "resolve": _resolve, "reopen": _reopen, "duplicate": _duplicate, "close": _close,
     "page": _page, "followup": _followup,
 }

@@ -179,9 +179,11 @@ class Reminders:
         channel_text: str | None = None
         if kind is Kind.P0_NAG:
             channel_text = texts.p0_nag(incident, silent_for, step)
-            target = incident.commander_id or (oncall.primary if oncall else None)
+            target = incident.comms_id or incident.commander_id or (oncall.primary if oncall else None)
             if target:
                 dms.append((target, *texts.with_update_button(channel_text, incident)))
+            if incident.comms_id and incident.commander_id not in (None, incident.comms_id):
+                dms.append((incident.commander_id, texts.p0_nag_told(incident, silent_for), None))
             if rules.escalates_to_firefighters(step) and oncall:
                 alarm = texts.p0_nag_firefighters(incident, silent_for, step)
                 dms += [(u, alarm, None) for u in dict.fromkeys((oncall.primary, oncall.secondary))

@@ -148,6 +148,9 @@ def summary(incident: Incident, rotation_name: str | None, responders: Sequence[
         mrkdwn(f"*Rotation*\n{escape(rotation_name) if rotation_name else '_none_'}"),
         mrkdwn(f"*Declared*\n{date_token(incident.created_at)}"),
     ]
+    for title, person in (("Communications lead", incident.comms_id), ("Scribe", incident.scribe_id)):
+        if person:
+            fields.append(mrkdwn(f"*{title}*\n<@{person}>"))
     if responders:
         fields.append(mrkdwn("*Responders*\n" + ", ".join(f"<@{r}>" for r in responders[:30]), 2000))
     blocks: list[dict] = [
@@ -228,7 +231,7 @@ def help_text() -> str:
         "*Working an incident* — in its channel, or anywhere with its id: `/incident update INC-12 rolled back`",
         "• `update <text>` — post an update (P0s need one every hour)",
         "• `status <triaged|in_progress|blocked|resolved|closed> [note]` — move it along",
-        "• `priority <P0|P1|P2>` · `commander @user` · `responders add|remove @user…`",
+        "• `priority <P0|P1|P2>` · `commander @user` · `role comms|scribe @user|none` · `responders add|remove @user…`",
         "• `resolve [summary]` — opens the resolve form · `reopen` · `close [reason]` · `duplicate INC-<m>`",
         "• `page <primary|secondary|tertiary|@someone>` — page by hand (escalates like any page)",
         "• `followup add <text> [@owner] [due <day>]` · `followup done <id>` · `followups [mine|open|all]` — "

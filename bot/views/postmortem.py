@@ -65,6 +65,8 @@ def postmortem(incident: Incident, events: Sequence[TimelineEvent], responders: 
         f"- Declared: {local_time(incident.created_at, tz)} by {reported_by(incident)}",
         f"- Resolved: {local_time(incident.resolved_at, tz) if incident.resolved_at else 'not yet'}",
         f"- Commander: {_who(incident.commander_id) if incident.commander_id else 'nobody'}",
+        *([f"- Communications lead: {_who(incident.comms_id)}"] if incident.comms_id else []),
+        *([f"- Scribe: {_who(incident.scribe_id)}"] if incident.scribe_id else []),
         f"- Responders: {', '.join(f'<@{r}>' for r in responders) or 'none recorded'}",
         f"- Rollback or hotfix needed: {_rollback(incident.needed_rollback)}",
         f"- Time to acknowledge: {humanize(tta) if tta is not None else 'never acknowledged'}",

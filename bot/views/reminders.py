@@ -24,16 +24,24 @@ def with_update_button(text: str, incident: Incident) -> tuple[str, list[dict]]:
 
 
 def p0_nag(incident: Incident, silent_for: timedelta, step: int) -> str:
-    who = f"<@{incident.commander_id}>" if incident.commander_id else "Nobody commands it"
+    who = (f"<@{incident.comms_id}> (communications lead)" if incident.comms_id
+           else f"<@{incident.commander_id}>" if incident.commander_id else "Nobody commands it")
     again = f" (reminder {step})" if step > 1 else ""
     return (f":alarm_clock: {who}: {_title(incident)} has had no update for {humanize(silent_for)}{again}. "
             "P0s are updated every hour: what changed, what is next?")
 
 
 def p0_nag_firefighters(incident: Incident, silent_for: timedelta, step: int) -> str:
+    owner = (f"communications lead <@{incident.comms_id}>" if incident.comms_id
+             else f"commander {mention(incident.commander_id, '(nobody)')}")
     return (f":rotating_light: {_title(incident)} has gone {humanize(silent_for)} without an update and its "
-            f"commander {mention(incident.commander_id, '(nobody)')} has not answered {step - 1} reminders. "
-            f"Please check in: {where(incident)}.")
+            f"{owner} has not answered {step - 1} reminders. Please check in: {where(incident)}.")
+
+
+def p0_nag_told(incident: Incident, silent_for: timedelta) -> str:
+    """The commander's copy when the communications lead owes the update."""
+    return (f":information_source: {_title(incident)} has had no update for {humanize(silent_for)}: its "
+            f"communications lead <@{incident.comms_id}> was reminded to post one.")
 
 
 def p1_warning(incident: Incident, due: datetime) -> str:
