@@ -78,6 +78,9 @@ class Incident(EnumColumns, SQLModel, table=True):
     follow_ups: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     postmortem: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     postmortem_ts: str | None = Field(default=None, max_length=32)
+    # Shown only to its channel's members (IncidentMember) and ADMINS: bot/domain/visibility.py decides, every door
+    # asks it.
+    private: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     comms_id: str | None = Field(default=None, max_length=32)  # `role comms @x`: owes the P0 updates
     scribe_id: str | None = Field(default=None, max_length=32)  # `role scribe @x`: pins the key messages
     p0_since: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
@@ -106,6 +109,19 @@ class TimelineEvent(SQLModel, table=True):
     kind: str = Field(max_length=32)
     text: str = Field(default="", sa_type=sa.Text)
     request_key: str | None = Field(default=None, max_length=200, unique=True, index=True)
+
+
+class IncidentMember(SQLModel, table=True):
+    """Who is in a private incident's channel, as last read: those the bot invited, then Slack's
+    member_joined_channel / member_left_channel events. Who may see a private incident (bot/domain/visibility.py)."""
+
+    __tablename__ = "incident_member"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    user_id: str = Field(max_length=32, index=True)
+    since: datetime = Field(sa_column=timestamp(nullable=False))
 
 
 class IncidentResponder(SQLModel, table=True):

@@ -120,7 +120,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         priority = request.query.get("priority", "")
         priority = priority if priority in Priority._value2member_map_ else ""
         only_missing = request.query.get("missing", "") == "1"
-        found = reading.board(rotation_name or None, priority or None)
+        found = reading.board(rotation_name or None, priority or None, who.user_id if who else None)
         people = people_of({i.commander_id for i in found if i.commander_id})
         columns = views.board_columns(found, people, reading.clock.now(), policy, tz, only_missing,
                                       hours_of({i.commander_id for i in found if i.commander_id}))
@@ -135,7 +135,7 @@ def add_board_routes(app: web.Application, settings: Settings, reading: Reading,
         if number is None:
             raise web.HTTPNotFound(text="No such incident.")
         try:
-            detail = reading.detail(number)
+            detail = reading.detail(number, who.user_id if who else None)  # a page link names nobody
         except UserError as exc:
             raise web.HTTPNotFound(text=str(exc)) from None
         people = people_of(views.incident_people(detail))

@@ -112,14 +112,20 @@ async def _list(r: Request) -> Answer:
     return views.incident_list(listing.incidents, listing.total, listing.what)
 
 
+def _viewer(r: Request) -> str | bool:
+    """Who asks to read an incident: typed in its own channel, a member of it (Slack lets only members type in a
+    private channel); named from elsewhere, whoever typed it (bot/domain/visibility.py)."""
+    return r.user if r.line.number is not None else False
+
+
 async def _show(r: Request) -> Answer:
-    detail = await r.call(r.reading.detail, await r.number())
+    detail = await r.call(r.reading.detail, await r.number(), _viewer(r))
     return views.incident_detail(detail.incident, detail.rotation_name, detail.events, detail.responders,
                                  tz=r.settings.team_timezone)
 
 
 async def _timeline(r: Request) -> Answer:
-    detail = await r.call(r.reading.detail, await r.number())
+    detail = await r.call(r.reading.detail, await r.number(), _viewer(r))
     return timeline_views.timeline(detail.incident, detail.events, r.settings.team_timezone,
                                    r.command.get("team_domain"))
 

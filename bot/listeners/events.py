@@ -1,5 +1,6 @@
 """Slack's events about incident channels: messages (new, edited, deleted), TIMELINE_EMOJI reactions added and
-removed, and pins — handed to the capture service (bot/services/capture.py). Bolt acks events at once; a field
+removed, and pins — handed to the capture service (bot/services/capture.py); members joining and leaving — who may
+see a private incident (bot/services/visibility.py). Bolt acks events at once; a field
 that is not what Slack sends (an id of the wrong shape, a ts that is not one) makes the event ignored, never an
 error."""
 
@@ -81,3 +82,16 @@ async def pin_added(event, context) -> None:
         capture = wired(context).services.capture
         await off_loop(context, lambda: capture.marked(said.channel_id, said.ts, PIN, event_ts, True,
                                                        author=said.user_id, said=said))
+
+
+async def member_joined_channel(event, context) -> None:
+    """Who is in a private incident's channel decides who may see it (bot/services/visibility.py)."""
+    user, channel = _user(event.get("user")), event.get("channel")
+    if user and is_channel_id(channel):
+        await off_loop(context, wired(context).services.visibility.joined, channel, user)
+
+
+async def member_left_channel(event, context) -> None:
+    user, channel = _user(event.get("user")), event.get("channel")
+    if user and is_channel_id(channel):
+        await off_loop(context, wired(context).services.visibility.left, channel, user)

@@ -36,7 +36,7 @@ def home_view(rotations: Rotations, reading: Reading, user: str, covers: Covers 
               for plan in plans if user in plan.roster for shift in plan.shifts
               for role in ROLES if shift.holder(role) == user][:_MY_SHIFTS]
     requests = covers.open_requests(user) if covers is not None else []
-    open_incidents, total = reading.list(open_only=True, limit=_HOME_INCIDENTS)
+    open_incidents, total = reading.list(open_only=True, viewer=user, limit=_HOME_INCIDENTS)
     mine = contacts.of(user) if contacts is not None else None
     return home(user, plans, reading.commanded_by(user), open_incidents, total, shifts, requests,
                 contacts_home_blocks(mine) if mine else [])

@@ -69,6 +69,7 @@ from bot.services import (
     Storms,
     TimeOffs,
     UserGroups,
+    Visibility,
     Working,
 )
 from bot.services.tracking import TrackerOut
@@ -211,7 +212,7 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                     shift_changes=ShiftChanges(db, clock, outbox, rotations),
                     time_off=TimeOffs(settings, db, clock, outbox, rotations, people, covers),
                     layers=RotationLayers(settings, db, clock, outbox, rotations), routes=routes,
-                    maintenance=maintenance)
+                    maintenance=maintenance, visibility=Visibility(settings, db, clock))
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,

@@ -35,6 +35,7 @@ from bot.services.shift_changes import ShiftChanges
 from bot.services.storms import Storms
 from bot.services.time_off import TimeOffs
 from bot.services.usergroups import UserGroups
+from bot.services.visibility import Visibility
 from bot.services.watch import EngineWatch
 from bot.services.working import Resolution, Working
 
@@ -71,6 +72,7 @@ class Services:
     layers: RotationLayers
     routes: AlertRoutes
     maintenance: Maintenance
+    visibility: Visibility
 
 
 __all__ = ["AckLinks", "AlertRoutes", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers",
@@ -78,4 +80,4 @@ __all__ = ["AckLinks", "AlertRoutes", "Alerts", "Capture", "Changed", "Click", "
            "Heartbeats", "IssueEvents", "Listing", "Maintenance", "Outbox", "Paging", "People", "Reading", "Received",
            "Reminders",
            "Resolution", "RotationLayers", "RotationPlan", "Rotations", "Services", "ShiftChanges", "Storms",
-           "TimeOffs", "UserError", "UserGroups", "Working"]
+           "TimeOffs", "UserError", "UserGroups", "Visibility", "Working"]

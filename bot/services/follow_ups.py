@@ -174,7 +174,8 @@ class FollowUps:
             raise UserError("`followups` takes `mine`, `open` or `all`.")
         with self.db.reading() as session:
             found = repo.follow_ups.list_follow_ups(session=session, owner=user if word == "mine" else None,
-                                                    open_only=word != "all", limit=40)
+                                                    open_only=word != "all", limit=40,
+                                                    viewer=False if user in self.settings.admins else user)
         what = {"mine": "Your open follow-ups", "open": "Open follow-ups", "all": "Follow-ups"}[word]
         return what, found, self.clock.now().astimezone(self.settings.team_timezone).date()
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from bot.db import repo
 from bot.db.models import Incident
 from bot.delivery.engine import DeliveryEngine
 from bot.delivery.kinds import Kind, channel_lane, incident_lane
@@ -42,6 +43,8 @@ class Outbox:
             queue(channel_lane(channel), Kind.POST, channel=channel, thread_ts=thread_ts, text=text)
         if effects.invite:
             queue(home, Kind.INVITE, users=list(effects.invite))
+            if incident.private:  # who may see it: those invited, from the moment they are (bot/services/visibility)
+                repo.incidents.add_members(session=session, incident_id=incident.id, user_ids=effects.invite, at=now)
         if effects.refresh:
             queue(home, Kind.REFRESH)
         if effects.postmortem:

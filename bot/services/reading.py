@@ -17,6 +17,7 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Priority, incident_ref
 from bot.domain.reminders import Policy
 from bot.domain.stats import IncidentFacts, Stats, summarize
+from bot.domain.visibility import may_see
 from bot.domain.weekly import WeekFacts, WeekRow, first_week_start, pages_per_person, weekly
 from bot.slack.text import echo
 from bot.views import incident as incident_views
@@ -57,10 +58,20 @@ class Reading:
         default = bound or (rotations[0] if rotations else None)
         return [(r.id, r.name) for r in rotations if r.id is not None], (default.id if default else None)
 
-    def get(self, number: int) -> Incident:
+    def seen_by(self, viewer: str | None) -> str | bool | None:
+        """The incident lists' filter for a person (bot/domain/visibility.py): none for ADMINS."""
+        return False if viewer and viewer in self.settings.admins else viewer
+
+    def get(self, number: int, viewer: str | bool | None = False) -> Incident:
+        """`viewer` (a person, or None for nobody in particular, as a page link): a private incident they may not
+        see is answered as one that does not exist — not even that it is private."""
         with self.db.session() as session:
             incident = repo.incidents.incident_by_number(session=session, number=number)
-        if incident is None:
+            hidden = incident is not None and viewer is not False and not may_see(
+                private=incident.private, viewer=viewer if isinstance(viewer, str) else None,
+                admins=self.settings.admins,
+                members=lambda: repo.incidents.member_ids(session=session, incident_id=incident.id))
+        if incident is None or hidden:
             raise UserError(f"There is no {incident_ref(number)}.")
         return incident
 
@@ -75,12 +86,15 @@ class Reading:
     def commanded_by(self, user_id: str, *, limit: int = 40) -> list[Incident]:
         """Open incidents this person commands (the App Home's first list)."""
         with self.db.session() as session:
-            return repo.incidents.list_incidents(session=session, open_only=True, limit=limit, commander_id=user_id)
+            return repo.incidents.list_incidents(session=session, open_only=True, limit=limit, commander_id=user_id,
+                                                 viewer=self.seen_by(user_id))
 
-    def list(self, *, open_only: bool, limit: int = 40) -> tuple[list[Incident], int]:
+    def list(self, *, open_only: bool, viewer: str | None, limit: int = 40) -> tuple[list[Incident], int]:
+        """What `viewer` may see (the App Home's list of open incidents)."""
+        seen = self.seen_by(viewer)
         with self.db.session() as session:
-            return (repo.incidents.list_incidents(session=session, open_only=open_only, limit=limit),
-                    repo.incidents.count_incidents(session=session, open_only=open_only))
+            return (repo.incidents.list_incidents(session=session, open_only=open_only, limit=limit, viewer=seen),
+                    repo.incidents.count_incidents(session=session, open_only=open_only, viewer=seen))
 
     def listing(self, scope: str, user_id: str, *, limit: int = 40) -> Listing:
         """`list [all|mine|P0|P1|P2]`: open incidents unless `all`; `mine` = those you command or respond to."""
@@ -89,7 +103,7 @@ class Reading:
         if chosen is None:
             raise UserError(f"`list` takes {', '.join(f'`{s}`' for s in LIST_SCOPES[1:])} or nothing, "
                             f"not `{echo(scope)}`.")
-        filters: dict = {"open_only": chosen != "all"}
+        filters: dict = {"open_only": chosen != "all", "viewer": self.seen_by(user_id)}
         what = {"open": "open incidents", "all": "incidents", "mine": "open incidents you command or respond to"}
         if chosen == "mine":
             filters["involving"] = user_id
@@ -100,17 +114,18 @@ class Reading:
             total = repo.incidents.count_incidents(session=session, **filters)
         return Listing(found, total, what.get(chosen, f"open {chosen} incidents"))
 
-    def board(self, rotation_name: str | None, priority: str | None) -> list[Incident]:
-        """Open incidents and those resolved in the last 7 days, for the web board."""
+    def board(self, rotation_name: str | None, priority: str | None, viewer: str | None) -> list[Incident]:
+        """Open incidents and those resolved in the last 7 days that `viewer` may see, for the web board."""
         with self.db.session() as session:
             rotation = repo.rotations.rotation_by_name(session=session, name=rotation_name) if rotation_name else None
             if rotation_name and rotation is None:
                 return []
             return repo.metrics.board_incidents(session=session, rotation_id=rotation.id if rotation else None,
-                                                priority=priority, resolved_since=self.clock.now() - timedelta(days=7))
+                                                priority=priority, resolved_since=self.clock.now() - timedelta(days=7),
+                                                viewer=self.seen_by(viewer))
 
-    def detail(self, number: int) -> Detail:
-        incident = self.get(number)
+    def detail(self, number: int, viewer: str | bool | None = False) -> Detail:
+        incident = self.get(number, viewer)
         with self.db.session() as session:
             rotation = repo.rotations.rotation_of(session=session, incident=incident)
             responders = repo.incidents.responder_ids(session=session, incident_id=incident.id)

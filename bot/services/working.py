@@ -25,6 +25,7 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import Role
 from bot.domain.tracker import TrackerActor
+from bot.domain.visibility import may_see
 from bot.services.outbox import Outbox
 from bot.services.outcomes import Changed, Effects, Outcome
 from bot.services.paging import Paging
@@ -157,6 +158,9 @@ class Working:
             oncall = self.rotations.on_call_for(session, incident, now)
             yield from oncall.people if oncall else ()  # on call by an override counts too
 
+        if not may_see(private=incident.private, viewer=actor, admins=self.settings.admins, members=lambda: (
+                repo.incidents.member_ids(session=session, incident_id=incident.id))):
+            raise UserError(f"There is no {incident_ref(incident.number)}.")  # a private one: not even that
         if not lifecycle.may_change(actor, commander=incident.commander_id,
                                     responders=lambda: repo.incidents.responder_ids(session=session,
                                                                                     incident_id=incident.id),
@@ -186,7 +190,7 @@ class Working:
             if link is not None:
                 page = repo.pages.page_by_id(session=session, page_id=link[0])
                 if page is None or page.state not in ("queued", "waiting"):
-                    raise UserError(page_closed(page))
+                    raise UserError(paging_views.page_closed(page))
             first, took = incident.acknowledged_at is None, incident.commander_id is None
             if took:  # set before the pages are read, so it is written in the same UPDATE as the acknowledgement
                 incident.commander_id = user_id
@@ -439,9 +443,3 @@ class Working:
                 f"{safe(body)}", refresh=False))
         return self._change(number, user_id, apply, request_key)
 
-
-
-def page_closed(page) -> str:
-    if page is not None and page.acknowledged_by:
-        return f"This page was already acknowledged by <@{page.acknowledged_by}>."
-    return "This page is no longer open: it was answered or escalated to the next person."

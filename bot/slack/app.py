@@ -77,4 +77,6 @@ def build_app(settings: Settings, services: Services, gateway: SlackGateway, bac
     app.event("reaction_removed")(events.reaction_removed)
     app.event("pin_added")(events.pin_added)
     app.event("user_change")(events.user_change)
+    app.event("member_joined_channel")(events.member_joined_channel)
+    app.event("member_left_channel")(events.member_left_channel)
     return app

@@ -95,3 +95,9 @@ def paging_line(pages: Sequence[Page], timeout: timedelta) -> str | None:
         via = f" via {_VIA[acked[-1].acknowledged_via]} link" if acked[-1].acknowledged_via in _VIA else ""
         return f":white_check_mark: Page acknowledged by <@{acked[-1].acknowledged_by}>{via}"
     return None
+
+
+def page_closed(page) -> str:
+    if page is not None and page.acknowledged_by:
+        return f"This page was already acknowledged by <@{page.acknowledged_by}>."
+    return "This page is no longer open: it was answered or escalated to the next person."

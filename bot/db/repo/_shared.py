@@ -1,4 +1,5 @@
-"""What several query modules share: the open statuses, the hot tables, the UPDATE builder, the row lock."""
+"""What several query modules share: the open statuses, the hot tables, the UPDATE builder, the row lock, what a
+viewer may see."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from functools import cache
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from bot.db.models import Delivery, Incident
+from bot.db.models import Delivery, Incident, IncidentMember
 
 OPEN_STATUS_VALUES = ("new", "triaged", "in_progress", "blocked")
 
@@ -36,3 +37,10 @@ def _lock(session: Session, model, where):
         session.exec(sa.update(model).where(where).values(id=col(model.id)))
     return session.exec(select(model).where(where).with_for_update()
                         .execution_options(populate_existing=True)).first()
+
+
+def seen_by(query, viewer: str | None):
+    """Only the incidents `viewer` may see (bot/domain/visibility.py): public ones, and private ones whose channel
+    they are in (None: nobody's). The caller leaves ADMINS unfiltered."""
+    member_of = select(IncidentMember.incident_id).where(IncidentMember.user_id == (viewer or ""))
+    return query.where(sa.or_(col(Incident.private).is_(sa.false()), col(Incident.id).in_(member_of)))

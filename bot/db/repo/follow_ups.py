@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from bot.db.models import FollowUp, Incident
+from bot.db.repo._shared import seen_by
 
 
 def add_follow_up(*, session: Session, incident_id: int, text: str, owner: str, due_on: date | None,
@@ -27,9 +28,11 @@ def follow_ups_of(*, session: Session, incident_id: int) -> list[FollowUp]:
 
 
 def list_follow_ups(*, session: Session, owner: str | None, open_only: bool,
-                    limit: int) -> list[tuple[FollowUp, int]]:
-    """(follow-up, its incident's number), open ones by due day first."""
+                    limit: int, viewer: str | bool | None = False) -> list[tuple[FollowUp, int]]:
+    """(follow-up, its incident's number), open ones by due day first; `viewer` as in list_incidents."""
     query = select(FollowUp, Incident.number).join(Incident, col(Incident.id) == FollowUp.incident_id)
+    if viewer is not False:
+        query = seen_by(query, viewer if isinstance(viewer, str) else None)
     if owner:
         query = query.where(FollowUp.owner == owner)
     if open_only:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from bot.db.models import Incident, IncidentResponder
-from bot.db.repo._shared import _INCIDENTS, OPEN_STATUS_VALUES, _lock, _updating
+from bot.db.models import Incident, IncidentMember, IncidentResponder
+from bot.db.repo._shared import _INCIDENTS, OPEN_STATUS_VALUES, _lock, _updating, seen_by
 
 INCIDENT_NUMBER_LOCK = 0x46495245  # a PostgreSQL advisory lock of our own ("FIRE")
 
@@ -85,7 +86,10 @@ def incident_by_channel(*, session: Session, channel_id: str) -> Incident | None
 
 
 def _filtered(query, *, open_only: bool, commander_id: str | None, involving: str | None,
-              priority: str | None):
+              priority: str | None, viewer: str | bool | None = False):
+    """`viewer`: False for no filter (the bot's own reading); a user id (or None: nobody) for what they may see."""
+    if viewer is not False:
+        query = seen_by(query, viewer if isinstance(viewer, str) else None)
     if commander_id is not None:
         query = query.where(Incident.commander_id == commander_id)
     if involving is not None:
@@ -100,7 +104,7 @@ def _filtered(query, *, open_only: bool, commander_id: str | None, involving: st
 
 def list_incidents(*, session: Session, open_only: bool, limit: int, commander_id: str | None = None,
                    involving: str | None = None, priority: str | None = None,
-                   columns: tuple[str, ...] | None = None) -> list[Incident]:
+                   columns: tuple[str, ...] | None = None, viewer: str | bool | None = False) -> list[Incident]:
     """Most urgent first, newest first within a priority. `involving`: commanded by or responded to by.
     `columns`: only these are read, as plain rows with those attributes (a list line needs a few; building whole
     objects was most of a `list`'s cost)."""
@@ -108,15 +112,16 @@ def list_incidents(*, session: Session, open_only: bool, limit: int, commander_i
     # The page's ids first, from the (status, priority, number) index alone; then only those rows are read.
     # Sorting whole rows read one by one cost six times as much with a thousand open.
     page = _filtered(select(Incident.id), open_only=open_only, commander_id=commander_id, involving=involving,
-                     priority=priority).order_by(*order).limit(limit)
+                     priority=priority, viewer=viewer).order_by(*order).limit(limit)
     chosen = select(*(getattr(Incident, c) for c in columns)) if columns else select(Incident)
     return list(session.exec(chosen.where(col(Incident.id).in_(page)).order_by(*order)))
 
 
 def count_incidents(*, session: Session, open_only: bool, commander_id: str | None = None,
-                    involving: str | None = None, priority: str | None = None) -> int:
+                    involving: str | None = None, priority: str | None = None,
+                    viewer: str | bool | None = False) -> int:
     query = _filtered(select(sa.func.count()).select_from(Incident), open_only=open_only,
-                      commander_id=commander_id, involving=involving, priority=priority)
+                      commander_id=commander_id, involving=involving, priority=priority, viewer=viewer)
     return session.exec(query).one()
 
 
@@ -158,3 +163,22 @@ def incidents_of_rotation_between(*, session: Session, rotation_id: int, since: 
     return list(session.exec(select(Incident).where(Incident.rotation_id == rotation_id, sa.or_(
         sa.and_(col(Incident.created_at) >= since, col(Incident.created_at) < until),
         sa.and_(col(Incident.resolved_at) >= since, col(Incident.resolved_at) < until)))))
+
+
+def member_ids(*, session: Session, incident_id: int) -> list[str]:
+    """Who is in a private incident's channel, as last read."""
+    return list(session.exec(select(IncidentMember.user_id).where(IncidentMember.incident_id == incident_id)
+                             .order_by(col(IncidentMember.id))))
+
+
+def add_members(*, session: Session, incident_id: int, user_ids: Iterable[str], at: datetime) -> None:
+    """Those not in yet (the caller holds the incident's lock, or Slack told of a join)."""
+    present = set(member_ids(session=session, incident_id=incident_id))
+    for user_id in dict.fromkeys(user_ids):
+        if user_id and user_id not in present:
+            session.add(IncidentMember(incident_id=incident_id, user_id=user_id, since=at))
+
+
+def remove_member(*, session: Session, incident_id: int, user_id: str) -> None:
+    session.exec(sa.delete(IncidentMember).where(col(IncidentMember.incident_id) == incident_id,
+                                                 col(IncidentMember.user_id) == user_id))

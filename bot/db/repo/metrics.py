@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from bot.db.contact_models import PageSend
 from bot.db.models import RECHECK, Delivery, Incident, Notice, Page
-from bot.db.repo._shared import _OUTBOX, OPEN_STATUS_VALUES
+from bot.db.repo._shared import _OUTBOX, OPEN_STATUS_VALUES, seen_by
 
 
 def overdue_counts(*, session: Session, before: datetime, unanswered_p0: datetime,
@@ -60,9 +60,12 @@ def metric_counts(*, session: Session) -> dict[str, dict[tuple[str, ...], int]]:
 
 
 def board_incidents(*, session: Session, rotation_id: int | None, priority: str | None, resolved_since: datetime,
-                    limit: int = 500) -> list[Incident]:
+                    limit: int = 500, viewer: str | bool | None = False) -> list[Incident]:
+    """`viewer`: as repo.incidents.list_incidents (False: every incident; else what that person may see)."""
     query = select(Incident).where(sa.or_(col(Incident.status).in_(OPEN_STATUS_VALUES), sa.and_(
         Incident.status == "resolved", col(Incident.resolved_at) >= resolved_since)))
+    if viewer is not False:
+        query = seen_by(query, viewer if isinstance(viewer, str) else None)
     if rotation_id is not None:
         query = query.where(Incident.rotation_id == rotation_id)
     if priority:
