@@ -477,12 +477,20 @@ class FakeSlack:
             raise _ApiError("invalid_name_specials")
         if any(c["name"] == name for c in self.channels.values()):
             raise _ApiError("name_taken")
-        channel_id = self._new_id("C")
-        self.add_channel(channel_id, name, creator="UBOT")
-        return {"channel": {"id": channel_id, "name": name, "is_channel": True, "creator": "UBOT"}}
+        channel_id = self._new_id("C")  # (private channels made since 2021 have C ids too)
+        private = str(args.get("is_private")).lower() in ("true", "1")  # needs groups:write
+        if private and "groups:write" not in self.scopes:
+            raise _ApiError("missing_scope", needed="groups:write")
+        self.add_channel(channel_id, name, creator="UBOT", private=private)
+        return {"channel": {"id": channel_id, "name": name, "is_channel": True, "is_private": private,
+                            "creator": "UBOT"}}
 
     def _api_conversations_list(self, args: dict) -> dict:
-        listed = [c for c in self.channels.values() if not c["id"].startswith("D") and not c.get("private")
+        """`types`: public_channel (the default) and/or private_channel — of those, only the ones the bot is in."""
+        types = set(str(args.get("types") or "public_channel").split(","))
+        listed = [c for c in self.channels.values() if not c["id"].startswith("D")
+                  and (("private_channel" in types and c.get("joined", True)) if c.get("private")
+                       else "public_channel" in types)
                   and not (c.get("archived") and str(args.get("exclude_archived")).lower() in ("true", "1"))]
         limit = max(1, min(int(args.get("limit") or 100), 1000))
         start = int(args.get("cursor") or 0)

@@ -81,6 +81,7 @@ class Incident(EnumColumns, SQLModel, table=True):
     # Shown only to its channel's members (IncidentMember) and ADMINS: bot/domain/visibility.py decides, every door
     # asks it.
     private: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    type_name: str | None = Field(default=None, max_length=40)  # its incident type's, as declared
     comms_id: str | None = Field(default=None, max_length=32)  # `role comms @x`: owes the P0 updates
     scribe_id: str | None = Field(default=None, max_length=32)  # `role scribe @x`: pins the key messages
     p0_since: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))

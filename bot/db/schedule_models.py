@@ -95,3 +95,19 @@ class RotationLayer(SQLModel, table=True):
     position: int
     set_by: str = Field(max_length=32)
     set_at: datetime = Field(sa_column=timestamp(nullable=False))
+
+
+class IncidentType(SQLModel, table=True):
+    """`type add <name> [private] [rotation <name>] [priority P0|P1|P2]`: offered in the declare form; an incident of
+    this type is private (`private`), goes to `rotation_id` and starts at `priority` when they are set. `security`
+    is built in (bot/domain/incident_types.py), not a row."""
+
+    __tablename__ = "incident_type"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=40, sa_column_kwargs={"unique": True})
+    private: bool = False
+    rotation_id: int | None = Field(default=None, foreign_key="rotation.id")
+    priority: str | None = Field(default=None, max_length=2)
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))

@@ -168,15 +168,16 @@ class IncidentSetup:
         note = None
         if self.settings.create_incident_channels:
             for attempt in range(1, _NAME_ATTEMPTS + 1):
-                name = channel_name(incident.number, incident.title, attempt)
+                # A private incident's channel name says nothing of it: anyone can read channel names in some views.
+                name = channel_name(incident.number, "private" if incident.private else incident.title, attempt)
                 try:
-                    channel_id = await self.slack.create_channel(name)
+                    channel_id = await self.slack.create_channel(name, private=incident.private)
                 except SlackApiError as exc:
                     error = slack_error(exc)
                     if transient(exc):
                         raise
                     if error == "name_taken":
-                        if channel_id := await self._ours(name):
+                        if channel_id := await self._ours(name, incident.private):
                             log.info("%s: adopting #%s, created before a crash", incident_ref(incident.number), name)
                             return self._done(incident, "home", channel_id=channel_id, channel_name=name)
                         continue
@@ -190,10 +191,10 @@ class IncidentSetup:
                 note = "Every channel name was taken; the incident runs in a thread."
         return await self._thread_home(incident, around, note)
 
-    async def _ours(self, name: str) -> str | None:
+    async def _ours(self, name: str, private: bool) -> str | None:
         """The channel of that name if the bot created it and no other incident has it: Slack created it but we
         never heard (a crash, or an answer lost on the way back). A channel somebody else made is never taken."""
-        channel = await self.slack.channel_named(name)
+        channel = await self.slack.channel_named(name, private)
         if channel is None:
             return None
         me = self.slack.bot_user_id or (await self.slack.whoami()).get("user_id")
@@ -208,7 +209,8 @@ class IncidentSetup:
     async def _thread_home(self, incident: Incident, around: Surroundings, note: str | None) -> Done:
         """Its home is the announcement's thread: done as "announce" first, so it is written before the next call
         (an announcement must not be posted twice)."""
-        target = around.announce_in or incident.reporter_id
+        # A private incident's thread could not be in a channel others read: the reporter's DM, or nowhere.
+        target = incident.reporter_id if incident.private else around.announce_in or incident.reporter_id
         if not target:  # an alert, with no channel allowed and nowhere to announce: it lives in the bot alone
             return self._done(incident, "announce", "home", note=(note or "") + " There is nowhere to announce it.")
         text, blocks = incident_views.announcement(incident)
@@ -237,10 +239,11 @@ class IncidentSetup:
         await self.slack.post(incident.reporter_id, text)
 
     async def _setup_invite(self, incident: Incident, around: Surroundings, resumed: bool) -> Done | None:
-        """The reporter, the commander and whoever is on call for the incident's rotation."""
+        """The reporter, the commander and whoever is on call for the incident's rotation (a private incident's
+        on-call people only when paged: its paging invites them)."""
         if incident.thread_ts is None:
             await self.slack.invite(incident.channel_id, [incident.reporter_id, incident.commander_id,
-                                                          *around.on_call])
+                                                          *(() if incident.private else around.on_call)])
         return self._done(incident, "invite")
 
     async def _setup_topic(self, incident: Incident, around: Surroundings, resumed: bool) -> Done | None:

@@ -99,6 +99,7 @@ class Declaration:
     declare_key: str | None = None
     source: str = "slack"  # or the alert endpoint that opened it: generic, alertmanager, gitlab
     alert_fingerprint: str | None = None
+    type_name: str | None = None  # an incident type's (`type add`): its privacy, rotation and priority apply
 
 
 def declaration_to_payload(declaration: Declaration) -> dict:

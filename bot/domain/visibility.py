@@ -21,3 +21,9 @@ def may_see(*, private: bool, viewer: str | None, members: Callable[[], Collecti
     if not viewer:
         return False
     return viewer in admins or viewer in members()
+
+
+def title_for_anyone(incident) -> str:
+    """An incident's title where anyone may read it (a rotation's channel, a DM to someone not in its channel, an
+    issue tracker): a private incident's stays inside its channel."""
+    return PRIVATE_TITLE if incident.private else incident.title

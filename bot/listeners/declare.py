@@ -53,9 +53,9 @@ def _read_metadata(raw: str | None) -> dict:
 async def open_declare_modal(context, trigger_id: str, channel_id: str | None, respond, title: str = "",
                              description: str = "", source_url: str | None = None) -> None:
     reading: Reading = wired(context).services.reading
-    rotations, default_rotation = await off_loop(context, reading.declare_form_defaults, channel_id)
+    rotations, default_rotation, types = await off_loop(context, reading.declare_form_defaults, channel_id)
     view = declare_modal(metadata=_metadata(channel_id, source_url), rotations=rotations, title=title,
-                         description=description, rotation_id=default_rotation)
+                         description=description, rotation_id=default_rotation, types=types)
     try:
         await wired(context).slack.open_view(trigger_id, view)
     except SlackApiError as exc:
@@ -94,7 +94,7 @@ def _declaration(values: dict, user_id: str, view: dict) -> tuple[Declaration | 
     return Declaration(
         title=title, description=description, priority=Priority(priority), impacts=impacts,
         reporter_id=user_id, commander_id=forms.user(values, BlockId.COMMANDER, ActionId.COMMANDER),
-        rotation_id=as_int(rotation),
+        rotation_id=as_int(rotation), type_name=forms.selected(values, BlockId.TYPE, ActionId.TYPE),
         declared_in_channel=meta.get("channel"), source_url=meta.get("source"),
         declare_key=f"view:{view['id']}" if view.get("id") else None,
     ), {}
@@ -126,9 +126,10 @@ async def _rerender(body: dict, context) -> None:
     rotation = forms.selected(values, BlockId.ROTATION, ActionId.ROTATION)
     reading: Reading = wired(context).services.reading
     meta = _read_metadata(view.get("private_metadata"))
-    rotations, default_rotation = await off_loop(context, reading.declare_form_defaults, meta.get("channel"))
+    rotations, default_rotation, types = await off_loop(context, reading.declare_form_defaults, meta.get("channel"))
     updated = declare_modal(
-        metadata=view.get("private_metadata") or "", rotations=rotations,
+        metadata=view.get("private_metadata") or "", rotations=rotations, types=types,
+        type_name=forms.selected(values, BlockId.TYPE, ActionId.TYPE),
         title=forms.text(values, BlockId.TITLE, ActionId.TITLE),
         description=forms.text(values, BlockId.DESCRIPTION, ActionId.DESCRIPTION),
         priority=Priority(priority) if priority in Priority._value2member_map_ else Priority.P1, impacts=impacts,

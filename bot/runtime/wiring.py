@@ -55,6 +55,7 @@ from bot.services import (
     FollowUps,
     Handoffs,
     Heartbeats,
+    IncidentTypes,
     IssueEvents,
     Maintenance,
     Outbox,
@@ -212,7 +213,8 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                     shift_changes=ShiftChanges(db, clock, outbox, rotations),
                     time_off=TimeOffs(settings, db, clock, outbox, rotations, people, covers),
                     layers=RotationLayers(settings, db, clock, outbox, rotations), routes=routes,
-                    maintenance=maintenance, visibility=Visibility(settings, db, clock))
+                    maintenance=maintenance, visibility=Visibility(settings, db, clock),
+                    types=IncidentTypes(settings, db, clock))
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,

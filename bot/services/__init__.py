@@ -20,6 +20,7 @@ from bot.services.fairness import Fairness
 from bot.services.follow_ups import FollowUps
 from bot.services.handoffs import Handoffs
 from bot.services.heartbeats import Heartbeats
+from bot.services.incident_types import IncidentTypes
 from bot.services.issue_events import IssueEvents
 from bot.services.layers import RotationLayers
 from bot.services.maintenance import Maintenance
@@ -73,11 +74,11 @@ class Services:
     routes: AlertRoutes
     maintenance: Maintenance
     visibility: Visibility
+    types: IncidentTypes
 
 
 __all__ = ["AckLinks", "AlertRoutes", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers",
            "Declared", "Declaring", "Detail", "EngineWatch", "EscalationPolicies", "Fairness", "FollowUps", "Handoffs",
-           "Heartbeats", "IssueEvents", "Listing", "Maintenance", "Outbox", "Paging", "People", "Reading", "Received",
-           "Reminders",
-           "Resolution", "RotationLayers", "RotationPlan", "Rotations", "Services", "ShiftChanges", "Storms",
-           "TimeOffs", "UserError", "UserGroups", "Visibility", "Working"]
+           "Heartbeats", "IncidentTypes", "IssueEvents", "Listing", "Maintenance", "Outbox", "Paging", "People",
+           "Reading", "Received", "Reminders", "Resolution", "RotationLayers", "RotationPlan", "Rotations", "Services",
+           "ShiftChanges", "Storms", "TimeOffs", "UserError", "UserGroups", "Visibility", "Working"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -133,6 +134,11 @@ class Declaring:
         its rotation. `becomes_setup`: (id, claim token) of the claimed delivery that goes on as the set-up, instead
         of a new one. On PostgreSQL the number is a placeholder until `_number`."""
         now = self.clock.now()
+        kind = repo.types.incident_type(session=session, name=declaration.type_name) if declaration.type_name \
+            else None
+        if kind is not None:  # its type's rotation and priority, when it names them, over the form's
+            declaration = replace(declaration, rotation_id=kind.rotation_id or declaration.rotation_id,
+                                  priority=Priority(kind.priority) if kind.priority else declaration.priority)
         rotation = repo.rotations.rotation_by_id(session=session, rotation_id=declaration.rotation_id) \
             if declaration.rotation_id is not None else None
         rotation_id = rotation.id if rotation else None
@@ -148,9 +154,13 @@ class Declaring:
             source_url=declaration.source_url, declare_key=declaration.declare_key,
             created_at=now, updated_at=now, p0_since=now if declaration.priority is Priority.P0 else None,
             source=declaration.source, alert_fingerprint=declaration.alert_fingerprint,
-            alert_count=1 if declaration.alert_fingerprint else 0)
+            alert_count=1 if declaration.alert_fingerprint else 0, type_name=kind.name if kind else None,
+            private=bool(kind and kind.private))
         session.add(incident)
         session.flush()
+        if incident.private:  # who may see it: its reporter and commander, then whoever is invited or paged
+            repo.incidents.add_members(session=session, incident_id=incident.id, at=now, user_ids=[
+                u for u in (declaration.reporter_id, declaration.commander_id) if u])
         repo.timeline.add_event(session=session, incident_id=incident.id, at=now,
                                 actor_id=declaration.reporter_id or None, kind="declared",
                                 text=f"{declaration.priority.value}: {escape(declaration.title)}"

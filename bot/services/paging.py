@@ -18,7 +18,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident, Page
-from bot.delivery.kinds import Kind, channel_lane, user_lane
+from bot.delivery.kinds import Kind, channel_lane, incident_lane, user_lane
 from bot.domain.errors import UserError
 from bot.domain.escalation import Next, Paged, Policy, next_pages, page_wait, policy_from_json, policy_json
 from bot.domain.incident import Priority, incident_ref
@@ -109,6 +109,11 @@ class Paging:
         """Owed from the transaction that decided it; the delivery engine sends it — the DM now unless the
         person's rules say otherwise, each other method at its delay."""
         session.flush()  # the page's id
+        if incident.private and page.target_user_id:  # SPEC: the paged firefighters are invited, and may see it
+            repo.incidents.add_members(session=session, incident_id=incident.id, user_ids=[page.target_user_id],
+                                       at=now)
+            self.outbox.queue(session, lane=incident_lane(incident.id), kind=Kind.INVITE, now=now,
+                              incident_id=incident.id, users=[page.target_user_id])
         if not self.contacts.plan_page(session, page, now):
             return
         lane = user_lane(page.target_user_id) if page.target_user_id else channel_lane(page.target_channel)

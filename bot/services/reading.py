@@ -15,6 +15,7 @@ from bot.db.edge_models import StormAlert
 from bot.db.models import FollowUp, Incident, Person, TimelineEvent
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, incident_ref
+from bot.domain.incident_types import BUILT_IN
 from bot.domain.reminders import Policy
 from bot.domain.stats import IncidentFacts, Stats, summarize
 from bot.domain.visibility import may_see
@@ -50,13 +51,17 @@ class Reading:
     def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock) -> None:
         self.settings, self.db, self.clock = settings, db, clock
 
-    def declare_form_defaults(self, channel_id: str | None) -> tuple[list[tuple[int, str]], int | None]:
-        """All rotations for the modal, and the default: the one bound to this channel, else the first created."""
+    def declare_form_defaults(self, channel_id: str | None) -> tuple[list[tuple[int, str]], int | None,
+                                                                      list[tuple[str, bool]]]:
+        """All rotations for the modal, and the default: the one bound to this channel, else the first created; and
+        the incident types, (name, private)."""
         with self.db.session() as session:
             rotations = repo.rotations.all_rotations(session=session)
             bound = repo.rotations.rotation_by_channel(session=session, channel_id=channel_id) if channel_id else None
+            added = repo.types.incident_types(session=session)
+            types = sorted([(BUILT_IN, True), *((t.name, t.private) for t in added)])
         default = bound or (rotations[0] if rotations else None)
-        return [(r.id, r.name) for r in rotations if r.id is not None], (default.id if default else None)
+        return [(r.id, r.name) for r in rotations if r.id is not None], (default.id if default else None), types
 
     def seen_by(self, viewer: str | None) -> str | bool | None:
         """The incident lists' filter for a person (bot/domain/visibility.py): none for ADMINS."""

@@ -54,6 +54,8 @@ class TrackerOut:
                   origin: str | None = None) -> None:
         """A follow-up added (`opened`: its issue opened on each tracker) or marked done / not done (its issues
         closed or reopened), in the follow-up change's transaction. `origin`: the tracker the change came from."""
+        if incident.private:  # nothing of a private incident leaves its channel, trackers included
+            return
         for tracker in self.trackers:
             if tracker != origin:
                 call = TrackerCall.FOLLOW_UP_OPEN if opened else TrackerCall.FOLLOW_UP_SYNC
@@ -62,6 +64,8 @@ class TrackerOut:
     def declared(self, session: Session, incident: Incident, now: datetime, from_issue: IssueRef | None) -> None:
         """A P0/P1 gets an issue on each tracker; one declared from an issue is linked to it (in the same
         transaction: no second issue is ever opened for it) and the issue hears where it lives in Slack."""
+        if incident.private:
+            return
         for tracker in self.trackers:
             if from_issue is not None and from_issue.tracker == tracker:
                 repo.trackers.link_issue(session=session, incident_id=incident.id, tracker=tracker,
@@ -74,6 +78,8 @@ class TrackerOut:
     def changed(self, session: Session, incident: Incident, outcome: Outcome, now: datetime,
                 origin: str | None) -> None:
         """After the change is applied, before its commit. `origin`: the tracker the change came from."""
+        if incident.private:
+            return
         for tracker in self.trackers:
             if tracker == origin:  # it knows what it told us; the analysis draft is news to it all the same
                 if outcome.kind == "resolved" and incident.postmortem:

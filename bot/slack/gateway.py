@@ -108,8 +108,8 @@ class SlackGateway:
         self.team_url = url if isinstance(url, str) and url.startswith("https://") else None
         return response.data  # type: ignore[return-value]
 
-    async def create_channel(self, name: str) -> str:
-        response = await self.client.conversations_create(name=name, is_private=False)
+    async def create_channel(self, name: str, private: bool = False) -> str:
+        response = await self.client.conversations_create(name=name, is_private=private)
         return response["channel"]["id"]
 
     async def invite(self, channel: str, users: Iterable[str]) -> None:
@@ -185,12 +185,13 @@ class SlackGateway:
     async def join(self, channel: str) -> None:
         await self.client.conversations_join(channel=channel)
 
-    async def channel_named(self, name: str) -> dict | None:
-        """A public channel by its name (Slack has no look-up by name: the list is read page by page)."""
+    async def channel_named(self, name: str, private: bool = False) -> dict | None:
+        """A public channel by its name (Slack has no look-up by name: the list is read page by page); `private`:
+        a private one the bot is in."""
         cursor = None
         for _ in range(50):
-            response = await self.client.conversations_list(types="public_channel", exclude_archived=True,
-                                                            limit=1000, cursor=cursor)
+            response = await self.client.conversations_list(types="private_channel" if private else "public_channel",
+                                                            exclude_archived=True, limit=1000, cursor=cursor)
             for channel in response.get("channels") or []:
                 if channel.get("name") == name:
                     return channel

@@ -10,6 +10,7 @@ from bot.domain.gaps import Gap
 from bot.domain.incident import incident_ref
 from bot.domain.rotation import OnCall
 from bot.domain.stats import Spread, humanize
+from bot.domain.visibility import title_for_anyone
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.text import date_token, escape, mention, safe, truncate
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
@@ -51,11 +52,14 @@ def _incident_block(incident: Incident, latest: TimelineEvent | None, now: datet
     priority = incident.priority
     quiet = now - (incident.last_update_at or incident.created_at)
     commander = mention(incident.commander_id, "*none*")
-    lines = [f"{PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* {escape(truncate(incident.title, 120))}",
+    lines = [f"{PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* "
+             f"{escape(truncate(title_for_anyone(incident), 120))}",
              f"{priority.value} · {incident.status.label} · commander {commander} · age "
              f"{humanize(now - incident.created_at)} · last update {humanize(quiet)} ago · {where(incident)}"]
-    if latest:
+    if latest and not incident.private:  # (the rotation's channel: a private incident's updates stay in its own)
         lines.append(f"> {escape(truncate(latest.text.replace(chr(10), ' '), 300))}")
+    elif incident.private:
+        lines.append("> _its updates are in its private channel_")
     else:
         lines.append("> _no update yet_")
     return {"type": "section", "text": mrkdwn("\n".join(lines)), "accessory": {

@@ -57,7 +57,8 @@ def priority_hint(impacts: frozenset[Impact]) -> str:
 
 def declare_modal(*, metadata: str, rotations: Sequence[tuple[int, str]], title: str = "", description: str = "",
                   priority: Priority = Priority.P1, impacts: frozenset[Impact] = frozenset(),
-                  commander_id: str | None = None, rotation_id: int | None = None) -> dict:
+                  commander_id: str | None = None, rotation_id: int | None = None,
+                  types: Sequence[tuple[str, bool]] = (), type_name: str | None = None) -> dict:
     """The modal behind `/incident` and the message shortcut; re-rendered when impact answers change."""
     title_element: dict = {"type": "plain_text_input", "action_id": ActionId.TITLE, "max_length": TITLE_MAX,
                            "placeholder": plain("What is broken, for whom?")}
@@ -91,6 +92,8 @@ def declare_modal(*, metadata: str, rotations: Sequence[tuple[int, str]], title:
          "hint": plain("Leave empty and whoever acknowledges the page becomes commander."),
          "element": commander_element},
     ]
+    if types:
+        blocks.append(_type_block(types, type_name))
     if rotations:
         options = [_option(name, str(rid)) for rid, name in rotations[:100]]
         rotation_element: dict = {"type": "static_select", "action_id": ActionId.ROTATION, "options": options}
@@ -103,6 +106,18 @@ def declare_modal(*, metadata: str, rotations: Sequence[tuple[int, str]], title:
     return {"type": "modal", "callback_id": CallbackId.DECLARE_MODAL, "title": plain("Declare an incident", 24),
             "submit": plain("Declare", 24), "close": plain("Cancel", 24), "private_metadata": metadata,
             "blocks": blocks}
+
+
+def _type_block(types: Sequence[tuple[str, bool]], chosen: str | None) -> dict:
+    """SPEC: the declare form offers a Type select when types exist (`security`, private, from the start)."""
+    options = [_option(f"{name} (private)" if private else name, name) for name, private in types[:100]]
+    element: dict = {"type": "static_select", "action_id": ActionId.TYPE, "options": options,
+                     "placeholder": plain("None")}
+    if (found := next((o for o in options if o["value"] == chosen), None)) is not None:
+        element["initial_option"] = found
+    return {"type": "input", "block_id": BlockId.TYPE, "optional": True, "label": plain("Type"), "element": element,
+            "hint": plain("A private type gets a private channel: only the reporter, the commander, the paged "
+                          "firefighters and those added see it.")}
 
 
 def _impacts_of(incident: Incident) -> list[Impact]:
@@ -208,6 +223,11 @@ def where(incident: Incident) -> str:
 
 def announcement(incident: Incident) -> tuple[str, list[dict]]:
     priority = incident.priority
+    if incident.private:  # SPEC: the rotation's channel hears only that it exists, and who commands it
+        line = (f":lock: A private incident *{incident_ref(incident.number)}* ({priority.value}) was declared; "
+                f"commander {mention(incident.commander_id, '_none yet_')}.")
+        return f"A private incident {incident_ref(incident.number)} ({priority.value})", [
+            {"type": "section", "text": mrkdwn(line)}]
     line = (f":rotating_light: {PRIORITY_EMOJI[priority]} *{incident_ref(incident.number)}* "
             f"({priority.value}) {escape(incident.title)}")
     details = (f"Declared by {reported_by(incident)} · Commander: {mention(incident.commander_id)}"
@@ -232,6 +252,7 @@ def help_text() -> str:
         "• `update <text>` — post an update (P0s need one every hour)",
         "• `status <triaged|in_progress|blocked|resolved|closed> [note]` — move it along",
         "• `priority <P0|P1|P2>` · `commander @user` · `role comms|scribe @user|none` · `responders add|remove @user…`",
+        "• `type add <name> [private] [rotation <name>] [priority P0|P1|P2]` · `type list|remove <name>`",
         "• `resolve [summary]` — opens the resolve form · `reopen` · `close [reason]` · `duplicate INC-<m>`",
         "• `page <primary|secondary|tertiary|@someone>` — page by hand (escalates like any page)",
         "• `followup add <text> [@owner] [due <day>]` · `followup done <id>` · `followups [mine|open|all]` — "

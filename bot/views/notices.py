@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from bot.db.models import Incident
 from bot.domain.incident import Priority, Status, incident_ref
+from bot.domain.visibility import title_for_anyone
 from bot.slack.text import escape, is_user_id, safe
 
 
@@ -61,7 +62,7 @@ def priority(incident: Incident, user: object, before: Priority) -> str:
 def raised_to_p0(incident: Incident, user: object) -> str:
     where = f" Join <#{incident.channel_id}>." if incident.channel_id and incident.thread_ts is None else ""
     return (f":rotating_light: :red_circle: *{_ref(incident)}* is now *P0* (raised by {_who(user)}): "
-            f"{escape(incident.title)}.{where}")
+            f"{escape(title_for_anyone(incident))}.{where}")
 
 
 def responders(incident: Incident, actor: str, users: Sequence[str], *, added: bool) -> str:
@@ -88,12 +89,12 @@ def reopened(incident: Incident, user: object, reason: str) -> str:
 def duplicate(incident: Incident, user: str, original: Incident) -> str:
     where = f" in <#{original.channel_id}>" if original.channel_id and original.thread_ts is None else ""
     return (f":twisted_rightwards_arrows: <@{user}> marked {_ref(incident)} a duplicate of "
-            f"*{_ref(original)}* ({escape(original.title)}). Follow it{where} instead.")
+            f"*{_ref(original)}* ({escape(title_for_anyone(original))}). Follow it{where} instead.")
 
 
 def has_duplicate(original: Incident, duplicate_incident: Incident, user: str) -> str:
     return (f":twisted_rightwards_arrows: <@{user}> marked {_ref(duplicate_incident)} "
-            f"({escape(duplicate_incident.title)}) a duplicate of {_ref(original)}.")
+            f"({escape(title_for_anyone(duplicate_incident))}) a duplicate of {_ref(original)}.")
 
 
 def closed(incident: Incident, user: str, reason: str) -> str:

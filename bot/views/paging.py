@@ -8,6 +8,7 @@ from datetime import timedelta
 from bot.db.models import Incident, Page
 from bot.domain.escalation import page_wait
 from bot.domain.incident import incident_ref
+from bot.domain.visibility import title_for_anyone
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.text import date_token, escape
 from bot.views.incident import PRIORITY_EMOJI, mrkdwn, plain, where
@@ -49,7 +50,7 @@ def page_dm(incident: Incident, page: Page, timeout: timedelta) -> tuple[str, li
 def page_here(incident: Incident, page: Page) -> tuple[str, list[dict]]:
     ref = incident_ref(incident.number)
     line = (f"<!here> :rotating_light: *{ref}* ({incident.priority}) needs a firefighter: nobody acknowledged "
-            f"their page. {escape(incident.title)}. Join {where(incident)}.")
+            f"their page. {escape(title_for_anyone(incident))}. Join {where(incident)}.")
     return f"{ref} needs a firefighter", [{"type": "section", "text": mrkdwn(line)}, _buttons(page, escalate=False)]
 
 

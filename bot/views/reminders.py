@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from bot.db.models import Incident
 from bot.domain.incident import incident_ref
 from bot.domain.stats import humanize
+from bot.domain.visibility import title_for_anyone
 from bot.slack.ids import ActionId
 from bot.slack.text import date_token, escape, mention, truncate
 from bot.views.handoff import away_line
@@ -14,7 +15,9 @@ from bot.views.incident import mrkdwn, plain, where
 
 
 def _title(incident: Incident) -> str:
-    return f"*{incident_ref(incident.number)}* ({incident.priority}) {escape(truncate(incident.title, 120))}"
+    """(A reminder may go to someone on call who is not in a private incident's channel: its title stays there.)"""
+    return (f"*{incident_ref(incident.number)}* ({incident.priority}) "
+            f"{escape(truncate(title_for_anyone(incident), 120))}")
 
 
 def with_update_button(text: str, incident: Incident) -> tuple[str, list[dict]]:

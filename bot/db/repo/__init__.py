@@ -25,10 +25,11 @@ from bot.db.repo import (
     storms,
     timeline,
     trackers,
+    types,
     usergroups,
     web,
 )
 
 __all__ = ["contacts", "covers", "database", "deliveries", "follow_ups", "heartbeats", "imports", "incidents",
            "maintenance", "messages", "metrics", "pages", "people", "reminders", "requests", "rotations", "routes",
-           "schedules", "storms", "timeline", "trackers", "usergroups", "web"]
+           "schedules", "storms", "timeline", "trackers", "types", "usergroups", "web"]

@@ -44,10 +44,11 @@ def list_follow_ups(*, session: Session, owner: str | None, open_only: bool,
 
 def overdue_follow_ups(*, session: Session, before: date, rotation_id: int | None = None,
                        limit: int = 500) -> list[tuple[FollowUp, int]]:
-    """Open follow-ups due before `before`, with their incident's number (of one rotation's incidents)."""
+    """Open follow-ups due before `before`, with their incident's number (of one rotation's incidents, public ones
+    only: the digest shows them in the rotation's channel)."""
     query = select(FollowUp, Incident.number).join(Incident, col(Incident.id) == FollowUp.incident_id).where(
         col(FollowUp.done_at).is_(None), col(FollowUp.due_on).is_not(None), col(FollowUp.due_on) < before)
     if rotation_id is not None:
-        query = query.where(Incident.rotation_id == rotation_id)
+        query = seen_by(query.where(Incident.rotation_id == rotation_id), None)
     return [(item, number) for item, number in session.exec(query.order_by(FollowUp.due_on, FollowUp.id)
                                                             .limit(limit))]
