@@ -88,3 +88,41 @@ async def test_a_private_incident_never_reaches_the_trackers(tracked, side):
     public = await bot.declare("Checkout is slow", priority="P1", user="U0A")  # the same bot opens a public one's
     await deliver(bot)
     assert [i["title"] for i in side.fake.issues.values()] == [f"INC-{public.number}: Checkout is slow"]
+
+
+async def test_making_a_public_incident_private_moves_it_with_its_timeline(bot):
+    await with_rotation(bot)
+    incident = await bot.declare(SECRET_TITLE, priority="P2", commander="U0COMMANDER")
+    old = incident.channel_id
+    await bot.slack.command("responders add <@U0HELPER>", user="U0COMMANDER", channel=old)
+    await bot.slack.command("update found the leaked key in a public gist", user="U0COMMANDER", channel=old)
+    await bot.settle()
+    assert SECRET_TITLE in await said(bot, "list", "U0B")  # public so far: a firefighter sees it
+    answer = await said(bot, f"private INC-{incident.number}", "U0COMMANDER")
+    assert answer == f"INC-{incident.number} is private now: it moves to a private channel with its timeline."
+    await bot.tick()
+    with bot.session() as session:
+        moved = session.get(type(incident), incident.id)
+        members = set(repo.incidents.member_ids(session=session, incident_id=incident.id))
+    assert moved.private and moved.channel_id != old
+    channel = bot.fake.channels[moved.channel_id]
+    assert channel["private"] and channel["name"] == f"inc-{incident.number}-private"
+    assert {"U0REPORTER", "U0COMMANDER", "U0HELPER"} <= channel["members"] and members == {
+        "U0REPORTER", "U0COMMANDER", "U0HELPER"}
+    there = channel_texts(bot, moved.channel_id)
+    assert "made INC-1 private and moved it here" in there and "found the leaked key in a public gist" in there
+    assert moved.summary_ts and (moved.channel_id, moved.summary_ts) in bot.fake.pins  # its summary, pinned
+    assert "made INC-1 private: it goes on in a private channel" in channel_texts(bot, old)
+    announced = [c for c in bot.fake.calls if c.method == "chat.postMessage" and c.args["channel"] == "C0PAY"
+                 and "INC-1" in (c.args.get("text") or "")]
+    assert len(announced) == 1  # announced once, when declared: the move says nothing in the rotation's channel
+    assert len([c for c in bot.fake.calls if "is declared. Follow it in" in (c.args.get("text") or "")]) == 1
+    assert SECRET_TITLE not in await said(bot, "list", "U0B")
+    assert await said(bot, f"show INC-{incident.number}", "U0B") == f"There is no INC-{incident.number}."
+    await bot.slack.command("update rotated it", user="U0COMMANDER", channel=old)  # the old channel: no longer its
+    await bot.slack.command("update rotated it", user="U0COMMANDER", channel=moved.channel_id)
+    await bot.settle()
+    assert [e.text for e in bot.events(incident) if e.kind == "update"][-1] == "rotated it"
+    assert "rotated it" not in channel_texts(bot, old)
+    assert f"INC-{incident.number} is private already." in await said(bot, f"private INC-{incident.number}",
+                                                                        "U0COMMANDER")

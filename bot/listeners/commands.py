@@ -24,6 +24,7 @@ from bot.runtime.background import Turn
 from bot.services import Changed
 from bot.services.follow_ups import line as follow_up_line
 from bot.services.follow_ups import parse_due
+from bot.services.privacy import make_private
 from bot.services.roles import ROLES, set_role
 from bot.services.roles import USAGE as ROLE_USAGE
 from bot.slack.text import as_int, clean_text, echo, parse_user_ref
@@ -310,6 +311,12 @@ async def _role(r: Request) -> None:
     await r.done(result, f"<@{person}> is the {title} of {ref}." if person else f"{ref} has no {title} now.")
 
 
+async def _private(r: Request) -> None:
+    result = await r.call(make_private, r.working, await r.number(), r.user, r.key)
+    await r.done(result, f"{incident_ref(result.incident.number)} is private now: it moves to a private channel "
+                         "with its timeline.")
+
+
 async def _responders(r: Request) -> None:
     action, _, names = r.line.args.partition(" ")
     users, other = user_refs(names)
@@ -397,6 +404,6 @@ async def _followup(r: Request) -> None:
 
 _CHANGES: dict[str, Callable[[Request], Awaitable[None]]] = {
     "update": _update, "status": _status, "priority": _priority, "commander": _commander, "role": _role,
-    "responders": _responders, "resolve": _resolve, "reopen": _reopen, "duplicate": _duplicate, "close": _close,
-    "page": _page, "followup": _followup,
+    "private": _private, "responders": _responders, "resolve": _resolve, "reopen": _reopen,
+    "duplicate": _duplicate, "close": _close, "page": _page, "followup": _followup,
 }

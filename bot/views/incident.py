@@ -252,7 +252,8 @@ def help_text() -> str:
         "• `update <text>` — post an update (P0s need one every hour)",
         "• `status <triaged|in_progress|blocked|resolved|closed> [note]` — move it along",
         "• `priority <P0|P1|P2>` · `commander @user` · `role comms|scribe @user|none` · `responders add|remove @user…`",
-        "• `type add <name> [private] [rotation <name>] [priority P0|P1|P2]` · `type list|remove <name>`",
+        "• `private` (moves it to a private channel) · `type add <name> [private] [rotation <name>] "
+        "[priority P0|P1|P2]` · `type list|remove <name>`",
         "• `resolve [summary]` — opens the resolve form · `reopen` · `close [reason]` · `duplicate INC-<m>`",
         "• `page <primary|secondary|tertiary|@someone>` — page by hand (escalates like any page)",
         "• `followup add <text> [@owner] [due <day>]` · `followup done <id>` · `followups [mine|open|all]` — "
