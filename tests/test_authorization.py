@@ -1,4 +1,5 @@
-"""Who may do what (SPEC §2), as one table: every mutating command, button and form against every kind of person.
+"""Who may do what (SPEC §2), as one table: every mutating command, button and form against every kind of person
+(and, for a private incident, the column it adds: only its channel's members and ADMINS).
 
 An incident may be changed by its commander, its responders, its rotation's firefighters, the people paged for it
 and ADMINS. Only the person paged (or the commander, or ADMINS) may escalate a page; the `@here` page may be
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlmodel import SQLModel, delete, select
 
+from bot.db import repo
 from bot.db.models import (
     Incident,
     IncidentResponder,
@@ -404,6 +406,29 @@ async def test_incident_commands(make_bot):
     original = await bot.declare("The original", priority="P2", commander="U0CMD")
     assert original.number == 1  # what `duplicate` rows point at
     n = (await involve(bot, "Everyone's incident")).number
+    await incident_table(bot, n, MAY_CHANGE_INCIDENT, lambda role: incident_refusal(n))
+
+
+async def test_incident_commands_on_a_private_incident(make_bot):
+    """The column a private incident adds: its rotation's firefighter, not in its channel, is refused as a stranger
+    is — told there is no such incident — and everyone in its channel, and ADMINS, may act as before."""
+    bot = await world(make_bot)
+    original = await bot.declare("The original", priority="P2", commander="U0CMD")
+    assert original.number == 1
+    incident = await involve(bot, "A private incident")
+    with bot.session() as session:
+        session.exec(sa.update(Incident).where(Incident.id == incident.id).values(private=True))
+        repo.incidents.add_members(session=session, incident_id=incident.id, user_ids=["U0CMD", "U0RESP", "U0PAGED"],
+                                   at=bot.clock.now())
+        session.commit()
+    n = incident.number
+    hidden = f"There is no INC-{n}."
+    await incident_table(bot, n, MAY_CHANGE_INCIDENT - {"firefighter"},
+                         lambda role: (lambda answer: answer == hidden) if role in ("firefighter", "stranger")
+                         else incident_refusal(n))
+
+
+async def incident_table(bot, n: int, may: set[str], refusal: Callable[[str], Refusal]) -> None:
     table = Table(bot)
     for role, user in PEOPLE.items():
         for row in INCIDENT_COMMANDS:
@@ -415,8 +440,8 @@ async def test_incident_commands(make_bot):
             else:
                 what, predicate = row.state
                 stored = [event(n, row.kind, user), holds(n, what, lambda i, p=predicate: p(bot, i))]
-            await table.cell(row.name, role, role in MAY_CHANGE_INCIDENT, command(bot, row.text.format(n=n), user),
-                             stored=stored, refused=incident_refusal(n))
+            await table.cell(row.name, role, role in may, command(bot, row.text.format(n=n), user),
+                             stored=stored, refused=refusal(role))
             if row.undo:
                 await row.undo(n)(bot)
     table.verdict(len(INCIDENT_COMMANDS) * len(PEOPLE))
