@@ -123,3 +123,20 @@ async def test_people_the_bot_invites_may_see_it(private_bot):
     assert TITLE in await said(bot, "list", "U0HELPER")
     with bot.session() as session:
         assert set(repo.incidents.member_ids(session=session, incident_id=bot.private.id)) == {MEMBER, "U0HELPER"}
+
+
+async def test_the_counting_doors_count_it_and_name_nothing(private_bot):
+    """`stats`, /stats, /metrics and the calendar feeds count incidents or show shifts: none names a title."""
+    from bot.http.tokens import person_feed_token, rotation_feed_token
+
+    bot = private_bot
+    assert TITLE not in await said(bot, "stats", OUTSIDER)
+    status, page = await web(bot, OUTSIDER, "/stats")
+    assert status == 200 and TITLE not in page
+    status, _, metrics = await get(bot, "/metrics")
+    assert status == 200 and TITLE not in metrics and 'priority="P1"' in metrics
+    secret = bot.runtime.settings.web_secret
+    for path in (f"/rotations/payments.ics?token={rotation_feed_token(secret, 'payments', 0)}",
+                 f"/people/{OUTSIDER}.ics?token={person_feed_token(secret, OUTSIDER, 0)}"):
+        status, _, feed = await get(bot, path)
+        assert status == 200 and TITLE not in feed, path
