@@ -130,3 +130,14 @@ def not_allowed(number: int, commander: str | None) -> str:
     return (f"Only {who}, its responders, the rotation's firefighters, people paged for it or an admin can change "
             f"{ref}. "
             f"Ask to be added with `/incident responders add {ref} @you`.")
+
+
+UPDATE_MAX = 3000  # an update or a note said in the channel with a change: what one message can hold
+
+
+def bounded(text: str, what: str) -> str:
+    """A note said in the channel with the change: within what one message can hold."""
+    text = text.strip()
+    if len(text) > UPDATE_MAX:
+        raise UserError(f"Keep the {what} to {UPDATE_MAX} characters (it has {len(text)}).")
+    return text

@@ -154,8 +154,8 @@ class Declaring:
             source_url=declaration.source_url, declare_key=declaration.declare_key,
             created_at=now, updated_at=now, p0_since=now if declaration.priority is Priority.P0 else None,
             source=declaration.source, alert_fingerprint=declaration.alert_fingerprint,
-            alert_count=1 if declaration.alert_fingerprint else 0, type_name=kind.name if kind else None,
-            private=bool(kind and kind.private))
+            alert_count=1 if declaration.alert_fingerprint else 0, type_name=declaration.type_name,
+            private=kind.private if kind else declaration.type_name is not None)  # a type removed meanwhile: private
         session.add(incident)
         session.flush()
         if incident.private:  # who may see it: its reporter and commander, then whoever is invited or paged

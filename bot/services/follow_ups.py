@@ -109,7 +109,7 @@ class FollowUps:
             due = f", due {asked.due_on.isoformat()}" if asked.due_on else ""
             return Outcome("follow-up", f"#{item.id} {asked.text} (<@{owner}>{due})", Effects(
                 f":pushpin: <@{actor}> added follow-up #{item.id} on {incident_ref(number)}: {safe(asked.text)} "
-                f"— <@{owner}>{due}", refresh=False))
+                f"— <@{owner}>{due}", refresh=False, invite=(owner,) if incident.private else ()))
         changed = self.working.change(number, actor, apply, request_key)
         return changed, (made[-1] if made else None)  # (an attempt PostgreSQL rolled back made one too)
 
@@ -155,7 +155,7 @@ class FollowUps:
             previous, item.owner = item.owner, owner
             return Outcome("follow-up", f"#{item_id} is <@{owner}>'s now (was <@{previous}>'s)", Effects(
                 f":busts_in_silhouette: <@{actor}> gave follow-up #{item_id} to <@{owner}>: {safe(item.text)}",
-                refresh=False))
+                refresh=False, invite=(owner,) if incident.private else ()))  # (its owner joins a private one)
         return self._item_change(item_id, actor, request_key, what)
 
     def move_due(self, item_id: int, actor: str, due_on: date | None, request_key: str | None = None) -> Changed:

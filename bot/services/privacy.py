@@ -32,6 +32,8 @@ def make_private(working: Working, number: int, actor: str, request_key: str | N
             *repo.incidents.responder_ids(session=session, incident_id=incident.id),
             *repo.pages.paged_users(session=session, incident_id=incident.id))) if u]
         old = incident.channel_id if incident.thread_ts is None else None
+        if incident.channel_id:  # what is said or marked there from now on is no longer this incident's
+            repo.messages.forget_channel(session=session, incident_id=incident.id, channel_id=incident.channel_id)
         events = repo.timeline.events_for(session=session, incident_id=incident.id)
         incident.private = True
         repo.incidents.add_members(session=session, incident_id=incident.id, user_ids=people, at=now)

@@ -25,7 +25,7 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import Role
 from bot.domain.tracker import TrackerActor
-from bot.domain.visibility import may_see
+from bot.domain.visibility import may_see, title_for_anyone
 from bot.services.outbox import Outbox
 from bot.services.outcomes import Changed, Effects, Outcome
 from bot.services.paging import Paging
@@ -38,7 +38,6 @@ from bot.views.postmortem import postmortem
 
 log = logging.getLogger(__name__)
 
-UPDATE_MAX = 3000
 
 
 @dataclass(frozen=True)
@@ -49,14 +48,6 @@ class Resolution:
 
 
 Apply = Callable[[Session, Incident, datetime], Outcome | None]
-
-
-def _bounded(text: str, what: str) -> str:
-    """A note said in the channel with the change: within what one message can hold."""
-    text = text.strip()
-    if len(text) > UPDATE_MAX:
-        raise UserError(f"Keep the {what} to {UPDATE_MAX} characters (it has {len(text)}).")
-    return text
 
 
 def _users(users: Sequence[str]) -> str:
@@ -149,6 +140,10 @@ class Working:
             lifecycle.require_open(number, incident.status, "post an update", incident.duplicate_of)
         return incident
 
+    def _hidden(self, session: Session, incident: Incident, actor: str | None) -> bool:
+        return not may_see(private=incident.private, viewer=actor, admins=self.settings.admins,
+                           members=lambda: repo.incidents.member_ids(session=session, incident_id=incident.id))
+
     def _require_permission(self, session: Session, incident: Incident, actor: str, now: datetime) -> None:
         """Read only as far as needed, cheapest first: most changes come from the commander or the roster."""
         def firefighters() -> Iterator[str]:
@@ -158,8 +153,7 @@ class Working:
             oncall = self.rotations.on_call_for(session, incident, now)
             yield from oncall.people if oncall else ()  # on call by an override counts too
 
-        if not may_see(private=incident.private, viewer=actor, admins=self.settings.admins, members=lambda: (
-                repo.incidents.member_ids(session=session, incident_id=incident.id))):
+        if self._hidden(session, incident, actor):
             raise UserError(f"There is no {incident_ref(incident.number)}.")  # a private one: not even that
         if not lifecycle.may_change(actor, commander=incident.commander_id,
                                     responders=lambda: repo.incidents.responder_ids(session=session,
@@ -202,7 +196,8 @@ class Working:
                 (f" and took command (<@{user_id}> is commander)" if took else "")
             return Outcome("acknowledged", text, Effects(
                 notices.acknowledged(incident, user_id, took, via), refresh=first or took,
-                invite=(user_id,) if took else (), stopped_pages=pages, acknowledged=(user_id, via)))
+                invite=(user_id,) if took or incident.private else (),  # (an @here answer joins a private one)
+                stopped_pages=pages, acknowledged=(user_id, via)))
         return self._change(number, user_id, apply, request_key, check_permission=not anyone)
 
     def acknowledge_page(self, page_id: int, user_id: str, request_key: str | None = None) -> Changed:
@@ -256,8 +251,8 @@ class Working:
         body = text.strip()
         if not body:
             raise UserError("An update needs some text: what changed, what is next?")
-        if len(body) > UPDATE_MAX:
-            raise UserError(f"Keep an update to {UPDATE_MAX} characters (it has {len(body)}).")
+        if len(body) > lifecycle.UPDATE_MAX:
+            raise UserError(f"Keep an update to {lifecycle.UPDATE_MAX} characters (it has {len(body)}).")
 
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, incident.status, "post an update", incident.duplicate_of)
@@ -271,7 +266,7 @@ class Working:
             return self.resolve(number, user_id, Resolution(summary=note), request_key)
         if target is Status.CLOSED:
             return self.close(number, user_id, note, request_key)
-        note = _bounded(note, "note")
+        note = lifecycle.bounded(note, "note")
 
         def apply(session, incident: Incident, now):
             current = incident.status
@@ -349,8 +344,8 @@ class Working:
         summary = resolution.summary.strip()
         if not summary:
             raise UserError("Say in a sentence how it was resolved.")
-        if len(summary) > UPDATE_MAX:
-            raise UserError(f"Keep the summary to {UPDATE_MAX} characters (it has {len(summary)}).")
+        if len(summary) > lifecycle.UPDATE_MAX:
+            raise UserError(f"Keep the summary to {lifecycle.UPDATE_MAX} characters (it has {len(summary)}).")
         follow_ups = tuple(f.strip() for f in resolution.follow_ups if f.strip())
 
         def apply(session, incident: Incident, now):
@@ -404,6 +399,8 @@ class Working:
     def mark_duplicate(self, number: int, user_id: str, original: int, request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):
             target = repo.incidents.incident_by_number(session=session, number=original) if original != number else None
+            if target is not None and self._hidden(session, target, user_id):
+                raise UserError(f"There is no {incident_ref(original)}.")
             lifecycle.check_duplicate(number, incident.status, original,
                                       target.status if target else None,
                                       target.duplicate_of if target else None, incident.duplicate_of)
@@ -412,8 +409,8 @@ class Working:
             incident.duplicate_of = original
             stopped = self._stop_paging(session, incident, None, now)
             repo.timeline.add_event(session=session, incident_id=target.id, at=now, actor_id=user_id,
-                                    kind="duplicate", text=f"{incident_ref(number)} ({escape(incident.title)}) is a "
-                                                         "duplicate of this incident")
+                                    kind="duplicate", text=f"{incident_ref(number)} "
+                                    f"({escape(title_for_anyone(incident))}) is a duplicate of this incident")
             elsewhere = ((target.channel_id, target.thread_ts, notices.has_duplicate(target, incident, user_id)),) \
                 if target.channel_id else ()
             return Outcome("duplicate", f"duplicate of {incident_ref(original)}",
@@ -422,7 +419,7 @@ class Working:
         return self._change(number, user_id, apply, request_key)
 
     def close(self, number: int, user_id: str, reason: str = "", request_key: str | None = None) -> Changed:
-        reason = _bounded(reason, "reason")
+        reason = lifecycle.bounded(reason, "reason")
 
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, incident.status, "close it", incident.duplicate_of)

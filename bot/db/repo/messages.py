@@ -44,3 +44,10 @@ def message_row(*, session: Session, incident_id: int, channel_id: str, ts: str,
 def forget_messages(*, session: Session, before: datetime) -> int:
     table = ChannelMessage.__table__
     return session.execute(sa.delete(table).where(table.c.seen_at < before)).rowcount
+
+
+def forget_channel(*, session: Session, incident_id: int, channel_id: str) -> None:
+    """An incident's messages in a channel that is no longer its home (`private INC-n`): reactions, pins and edits
+    there stop reaching its timeline."""
+    session.exec(sa.delete(ChannelMessage).where(col(ChannelMessage.incident_id) == incident_id,
+                                                 col(ChannelMessage.channel_id) == channel_id))
