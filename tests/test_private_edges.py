@@ -83,3 +83,17 @@ async def test_a_type_removed_meanwhile_declares_a_private_incident(make_bot):
     await bot.settle()
     incident = bot.incidents()[-1]
     assert incident.private and incident.type_name == "legal"
+
+
+async def test_reminders_of_a_private_incident_go_only_to_its_members(bot):
+    from tests.test_reminders import said as posted
+    from tests.test_reminders import working_p0
+
+    await working_p0(bot, incident_type="security")  # pages the primary U0A: invited, a member
+    await bot.tick(minutes=120)  # two nags unanswered: the firefighters on call are alarmed
+    alarmed = {p["channel"] for p in posted(bot, "has not answered 2 reminders")}
+    assert alarmed == {"U0A"}, alarmed  # not the secondary U0B, who is not in its channel
+    triaged = await bot.declare(SECRET_TITLE, priority="P1", commander="U0COMMANDER", incident_type="security")
+    await bot.tick(hours=20, minutes=5)  # from 14:00: four business hours are Thursday 10:00
+    reminded = {p["channel"] for p in posted(bot, f"*INC-{triaged.number}* (P1) a private incident is still *new*")}
+    assert "U0COMMANDER" in reminded and not reminded & {"U0B", "U0C"}, reminded

@@ -166,6 +166,9 @@ class Reminders:
                 on_call[incident.rotation_id] = self.rotations.on_call_for(session, incident, now)
             facts = self._facts_of(session, [incident])[0]
             messages = self._incident_messages(item, incident, now, on_call[incident.rotation_id], facts)
+            if incident.private:  # a private incident's DMs go to those who may see it (its channel's members)
+                members = set(repo.incidents.member_ids(session=session, incident_id=incident.id))
+                messages = [m for m in messages if m[0] == HOME or m[0] in members]
         for to, text, blocks in messages:
             self.outbox.queue(session, lane=lane_to(to, incident_id), kind=DeliveryKind.REMINDER, now=now,
                                 incident_id=incident_id, rotation_id=rotation_id, notice=item.key, to=to, text=text,
@@ -195,6 +198,8 @@ class Reminders:
                 dms.append((incident.commander_id, *texts.with_update_button(channel_text, incident)))
         elif kind is Kind.TRIAGE:
             person = (oncall.primary if step == 1 else oncall.secondary) if oncall else None
+            if incident.private:  # whoever is on call may not be in its channel: its commander triages it
+                person = incident.commander_id or incident.reporter_id
             waited = "30 min" if incident.priority == Priority.P0.value else \
                 f"{int(self.settings.triage_target.total_seconds() // 3600) * step} business hours"
             channel_text = texts.triage(incident, person, step, waited)
