@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     holidays: Annotated[HolidayCalendar | None, NoDecode] = None  # the team's public holidays: `DE-BY`, `US`
     oncall_rates: Annotated[Rates | None, NoDecode, BeforeValidator(  # per hour on call by kind (`rotation report`)
         lambda v: v if v is None or isinstance(v, Rates) else parse_rates(str(v)))] = None
+    status_page: bool = False  # serve the public status page at /status (SPEC § Status page)
+    status_page_title: str | None = Field(default=None, max_length=100)  # its name; the workspace's by default
     # Reaching people beyond Slack (SPEC §2): Apprise URLs with `{to}`, holding the providers' secrets.
     notify_sms_url: str | None = Field(default=None, repr=False)
     notify_push_url: str | None = Field(default=None, repr=False)

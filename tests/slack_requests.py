@@ -153,7 +153,7 @@ def state_values(view: dict, answers: dict[str, object]) -> dict:
         elif kind in ("static_select", "radio_buttons"):
             match = next((o for o in element["options"] if o["value"] == answer), None)
             state["selected_option"] = match
-        elif kind == "checkboxes":
+        elif kind in ("checkboxes", "multi_static_select"):
             state["selected_options"] = [o for o in element["options"] if o["value"] in (answer or [])]
         elif kind == "users_select":
             state["selected_user"] = answer

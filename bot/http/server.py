@@ -26,6 +26,7 @@ from bot.http.board import add_board_routes
 from bot.http.headers import add_page_headers
 from bot.http.metrics import add_metrics
 from bot.http.sign_in import add_sign_in_routes
+from bot.http.status_page import add_status_routes
 from bot.http.tokens import page_allowed
 from bot.http.webhooks import add_webhook_routes
 from bot.runtime.background import Background
@@ -156,4 +157,6 @@ def build_web_app(bolt: AsyncApp, db: repo.database.Database, settings: Settings
                      services.usergroups.state_of, lambda rotation: services.fairness.loads(rotation, DEFAULT_WEEKS),
                      viewer, services.people.want, services.people.names_now, services.fairness.report,
                      services.maintenance.page)
+    if settings.status_page:
+        add_status_routes(app, services.status_page, db)
     return app

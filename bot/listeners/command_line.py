@@ -46,7 +46,8 @@ def parse(text: str) -> CommandLine:
         if parse_incident_ref(token) and parse_incident_ref(second):
             return CommandLine(verb, parse_incident_ref(token), after)
         return CommandLine(verb, None, rest)
-    if verb == "responders" and not parse_incident_ref(token):
+    if (verb == "responders" or (verb == "status" and token.lower() in ("publish", "update"))) \
+            and not parse_incident_ref(token):  # `responders add INC-n @x`, `status update INC-n <text>`
         named, remainder = _pop(after)
         if parse_incident_ref(named):
             return CommandLine(verb, parse_incident_ref(named), f"{token} {remainder}".strip())

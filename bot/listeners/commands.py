@@ -16,7 +16,16 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Status, incident_ref, parse_incident_ref
 from bot.domain.rotation import Role
 from bot.domain.stats import parse_days
-from bot.listeners import after_ack, contacts, off_loop, request_key, rotation_commands, schedule_commands, wired
+from bot.listeners import (
+    after_ack,
+    contacts,
+    off_loop,
+    request_key,
+    rotation_commands,
+    schedule_commands,
+    status_commands,
+    wired,
+)
 from bot.listeners.command_line import CommandLine, parse, user_refs
 from bot.listeners.declare import open_declare_modal
 from bot.listeners.working import open_incident_modal
@@ -270,14 +279,18 @@ async def _update(r: Request) -> None:
 
 async def _status(r: Request) -> None:
     word, _, note = r.line.args.partition(" ")
+    if word.lower() in status_commands.WORDS:  # the status page's, not the incident's status
+        await status_commands.status_page(r, word.lower(), note.strip())
+        return
     second, _, rest = note.partition(" ")
     if word.lower() == "in" and second.lower() == "progress":  # `status in progress`
         word, note = "in_progress", rest
     if not word:
         raise UserError("Which status? `/incident status <triaged|in_progress|blocked|resolved|closed> [note]`.")
     target = lifecycle.parse_status(word)
-    if target is Status.RESOLVED and not note.strip():
-        await _open_modal(r, "resolve", "")
+    if target is Status.RESOLVED and (not note.strip() or await r.call(
+            r.parts.services.status_page.is_published_number, await r.number())):
+        await _open_modal(r, "resolve", note.strip())  # (on the status page: its public message is asked too)
         return
     result = await r.call(r.working.set_status, await r.number(), r.user, target, note, r.key)
     await r.done(result, f"{incident_ref(result.incident.number)} is now *{result.incident.status.label}*.")

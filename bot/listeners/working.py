@@ -92,8 +92,10 @@ async def _open_from_button(body: dict, action: dict, context, respond) -> None:
 
 async def open_incident_modal(context, trigger_id: str, incident: Incident, which: str, respond,
                               text: str = "") -> None:
+    published = which == "resolve" and await off_loop(context, wired(context).services.status_page.is_published,
+                                                      incident.id)
     builders = {"update": lambda: views.update_modal(incident, text), "resolve": lambda: views.resolve_modal(
-        incident, text), "handoff note": lambda: handoff_views.note_modal(incident)}
+        incident, text, published), "handoff note": lambda: handoff_views.note_modal(incident)}
     view = builders[which]()
     try:
         await wired(context).slack.open_view(trigger_id, view)
@@ -137,8 +139,15 @@ async def resolve_submitted(ack, body, view, context) -> None:
         summary=forms.text(values, BlockId.RESOLVE_SUMMARY, ActionId.RESOLVE_SUMMARY),
         needed_rollback={"yes": True, "no": False}.get(rollback or ""),
         follow_ups=tuple(forms.text(values, BlockId.FOLLOW_UPS, ActionId.FOLLOW_UPS).splitlines()))
-    await _apply_form(ack, context, BlockId.RESOLVE_SUMMARY, lambda: working.resolve(
-        _modal_number(view), body["user"]["id"], resolution, _view_key(view)))
+    public = forms.text(values, BlockId.PUBLIC_MESSAGE, ActionId.PUBLIC_MESSAGE)
+    pages = wired(context).services.status_page
+
+    def resolve():
+        changed = working.resolve(_modal_number(view), body["user"]["id"], resolution, _view_key(view))
+        if public and changed.changed:  # its public resolution, right after (an empty page would say nothing)
+            pages.resolve_public(changed.incident.number, body["user"]["id"], public, _view_key(view))
+        return changed
+    await _apply_form(ack, context, BlockId.RESOLVE_SUMMARY, resolve)
 
 
 async def handoff_note_submitted(ack, body, view, context) -> None:

@@ -6,7 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from bot.config import database_url
-from bot.db import contact_models, edge_models, models, schedule_models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot.db import contact_models, edge_models, models, schedule_models, status_models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from bot.db.engine import make_engine, normalize_url
 
 config = context.config

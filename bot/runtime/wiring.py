@@ -67,6 +67,7 @@ from bot.services import (
     Rotations,
     Services,
     ShiftChanges,
+    StatusPage,
     Storms,
     TimeOffs,
     UserGroups,
@@ -214,7 +215,8 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                     time_off=TimeOffs(settings, db, clock, outbox, rotations, people, covers),
                     layers=RotationLayers(settings, db, clock, outbox, rotations), routes=routes,
                     maintenance=maintenance, visibility=Visibility(settings, db, clock),
-                    types=IncidentTypes(settings, db, clock))
+                    types=IncidentTypes(settings, db, clock),
+                    status_page=StatusPage(settings, db, clock, working, lambda: slack.team_name))
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,

@@ -33,6 +33,7 @@ from bot.services.reminders import Reminders
 from bot.services.rotations import RotationPlan, Rotations
 from bot.services.routes import AlertRoutes
 from bot.services.shift_changes import ShiftChanges
+from bot.services.status_page import StatusPage
 from bot.services.storms import Storms
 from bot.services.time_off import TimeOffs
 from bot.services.usergroups import UserGroups
@@ -75,10 +76,11 @@ class Services:
     maintenance: Maintenance
     visibility: Visibility
     types: IncidentTypes
+    status_page: StatusPage
 
 
 __all__ = ["AckLinks", "AlertRoutes", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers",
            "Declared", "Declaring", "Detail", "EngineWatch", "EscalationPolicies", "Fairness", "FollowUps", "Handoffs",
            "Heartbeats", "IncidentTypes", "IssueEvents", "Listing", "Maintenance", "Outbox", "Paging", "People",
            "Reading", "Received", "Reminders", "Resolution", "RotationLayers", "RotationPlan", "Rotations", "Services",
-           "ShiftChanges", "Storms", "TimeOffs", "UserError", "UserGroups", "Visibility", "Working"]
+           "ShiftChanges", "StatusPage", "Storms", "TimeOffs", "UserError", "UserGroups", "Visibility", "Working"]

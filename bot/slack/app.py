@@ -10,7 +10,7 @@ from slack_bolt.authorization import AuthorizeResult
 
 from bot.config import Settings
 from bot.db import repo
-from bot.listeners import WIRED, Wired, commands, contacts, covers, declare, events, home, working
+from bot.listeners import WIRED, Wired, commands, contacts, covers, declare, events, home, status_commands, working
 from bot.runtime.background import Background
 from bot.services import Services
 from bot.slack.gateway import SlackGateway
@@ -66,6 +66,7 @@ def build_app(settings: Settings, services: Services, gateway: SlackGateway, bac
     app.view_submission(CallbackId.HANDOFF_NOTE_MODAL)(working.handoff_note_submitted)
     app.view_submission(CallbackId.UPDATE_MODAL)(working.update_submitted)
     app.view_submission(CallbackId.RESOLVE_MODAL)(working.resolve_submitted)
+    app.view_submission(CallbackId.STATUS_PUBLISH_MODAL)(status_commands.publish_submitted)
     app.action(ActionId.COVER_TAKE)(covers.take)
     app.action(ActionId.COVER_WITHDRAW)(covers.withdraw)
     app.action(ActionId.COVER_ASK)(covers.ask)

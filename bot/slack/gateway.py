@@ -98,6 +98,7 @@ class SlackGateway:
         self.client = client
         self.bot_user_id: str | None = None
         self.team_url: str | None = None  # https://<workspace>.slack.com/ — the base of message permalinks
+        self.team_name: str | None = None  # the workspace's name: the status page's, unless STATUS_PAGE_TITLE
         self.team_id: str | None = None  # the workspace: only its people may sign in to the board
 
     async def whoami(self) -> dict:
@@ -106,6 +107,8 @@ class SlackGateway:
         self.team_id = response.get("team_id")
         url = response.get("url")
         self.team_url = url if isinstance(url, str) and url.startswith("https://") else None
+        team = response.get("team")
+        self.team_name = str(team)[:100] if isinstance(team, str) and team.strip() else None
         return response.data  # type: ignore[return-value]
 
     async def create_channel(self, name: str, private: bool = False) -> str:

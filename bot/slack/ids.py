@@ -9,6 +9,7 @@ class CallbackId(StrEnum):
     UPDATE_MODAL = "post_incident_update"
     RESOLVE_MODAL = "resolve_incident"
     HANDOFF_NOTE_MODAL = "handoff_note"
+    STATUS_PUBLISH_MODAL = "status_publish"
 
 
 class BlockId(StrEnum):
@@ -19,6 +20,10 @@ class BlockId(StrEnum):
     COMMANDER = "commander"
     ROTATION = "rotation"
     TYPE = "incident_type"
+    PUBLIC_TITLE = "public_title"
+    PUBLIC_COMPONENTS = "public_components"
+    PUBLIC_STATE = "public_state"
+    PUBLIC_MESSAGE = "public_message"
     UPDATE_TEXT = "update_text"
     RESOLVE_SUMMARY = "resolve_summary"
     ROLLBACK = "rollback"
@@ -38,6 +43,10 @@ class ActionId(StrEnum):
     COMMANDER = "commander_select"
     ROTATION = "rotation_select"
     TYPE = "incident_type_select"
+    PUBLIC_TITLE = "public_title_input"
+    PUBLIC_COMPONENTS = "public_components_select"
+    PUBLIC_STATE = "public_state_select"
+    PUBLIC_MESSAGE = "public_message_input"
     UPDATE_TEXT = "update_text_input"
     RESOLVE_SUMMARY = "resolve_summary_input"
     ROLLBACK = "rollback_radio"

@@ -252,6 +252,7 @@ def help_text() -> str:
         "• `update <text>` — post an update (P0s need one every hour)",
         "• `status <triaged|in_progress|blocked|resolved|closed> [note]` — move it along",
         "• `priority <P0|P1|P2>` · `commander @user` · `role comms|scribe @user|none` · `responders add|remove @user…`",
+        "• `status publish` · `status update <text>` · `status component add|remove <name>` · `status components`",
         "• `private` (moves it to a private channel) · `type add <name> [private] [rotation <name>] "
         "[priority P0|P1|P2]` · `type list|remove <name>`",
         "• `resolve [summary]` — opens the resolve form · `reopen` · `close [reason]` · `duplicate INC-<m>`",
@@ -351,8 +352,9 @@ def update_modal(incident: Incident, text: str = "") -> dict:
 ROLLBACK_CHOICES = {"yes": "Yes — we rolled back or shipped a hotfix", "no": "No"}
 
 
-def resolve_modal(incident: Incident, summary_text: str = "") -> dict:
-    """Summary, rollback/hotfix and follow-ups: P0s and rollbacks get an incident analysis draft."""
+def resolve_modal(incident: Incident, summary_text: str = "", published: bool = False) -> dict:
+    """Summary, rollback/hotfix and follow-ups: P0s and rollbacks get an incident analysis draft. `published`: it is
+    open on the status page, and its public resolution message is asked here (SPEC § Status page)."""
     options = [_option(label, value) for value, label in ROLLBACK_CHOICES.items()]
     rollback = {"type": "input", "block_id": BlockId.ROLLBACK, "label": plain("Did it need a rollback or hotfix?"),
                 "hint": plain("Incidents that needed one, and every P0, get an incident analysis draft."),
@@ -363,4 +365,7 @@ def resolve_modal(incident: Incident, summary_text: str = "") -> dict:
         rollback,
         _text_input(BlockId.FOLLOW_UPS, ActionId.FOLLOW_UPS, "Follow-ups", optional=True,
                     hint="One per line: what should happen so this does not happen again?"),
+        *([_text_input(BlockId.PUBLIC_MESSAGE, ActionId.PUBLIC_MESSAGE, "Public resolution message",
+                       hint="It is on the status page: what customers read now that it is over.")]
+          if published else []),
     ])

@@ -22,6 +22,7 @@ from bot.db.repo import (
     rotations,
     routes,
     schedules,
+    status,
     storms,
     timeline,
     trackers,
@@ -32,4 +33,4 @@ from bot.db.repo import (
 
 __all__ = ["contacts", "covers", "database", "deliveries", "follow_ups", "heartbeats", "imports", "incidents",
            "maintenance", "messages", "metrics", "pages", "people", "reminders", "requests", "rotations", "routes",
-           "schedules", "storms", "timeline", "trackers", "types", "usergroups", "web"]
+           "schedules", "status", "storms", "timeline", "trackers", "types", "usergroups", "web"]

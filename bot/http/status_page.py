@@ -1,0 +1,107 @@
+"""The public status page (SPEC § Status page), with STATUS_PAGE=true: `/status` (server-rendered, readable without
+script; times in UTC or `?tz=`, in the reader's own zone with script), `/status.json` (Statuspage's summary shape) and
+`/status.atom`. No token: it shows only what was published. Each is built once per change of what was published (or
+per minute, for maintenance that begins) and served from memory meanwhile: it is what customers hammer in an
+outage (SPEC § 7)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import web
+
+from bot.db import repo
+from bot.domain.status_page import INDICATOR, LABEL, Page, day_bars, summary
+from bot.http.board import page_templates
+from bot.services.status_page import StatusPage
+from bot.views.status_feed import atom
+
+TEMPLATES = page_templates()
+_ZONES: set[str] | None = None
+
+
+def _zone(name: str) -> tzinfo:
+    global _ZONES
+    if _ZONES is None:
+        from zoneinfo import available_timezones
+        _ZONES = available_timezones()
+    if name not in _ZONES:  # never a path handed to the filesystem
+        return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return ZoneInfo("UTC")
+
+
+def _when(moment: datetime, tz: tzinfo) -> str:
+    return moment.astimezone(tz).strftime("%d %b %Y %H:%M")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def render(page: Page, tz: tzinfo) -> str:
+    by_id = {c.id: c for c in page.components}
+    names = lambda ids: [by_id[i].name for i in ids if i in by_id]  # noqa: E731
+    groups: dict[str | None, list[dict]] = {}
+    today = page.now.astimezone(tz).date()
+    for c in page.components:
+        bars = day_bars(c, page.incidents, today, tz)
+        bad = sum(1 for _, state in bars if state != "operational")
+        groups.setdefault(c.group, []).append({
+            "name": c.name, "state": page.states[c.id], "label": LABEL[page.states[c.id]],
+            "bars": [(day.isoformat(), state, LABEL[state]) for day, state in bars],
+            "summary": f"{bad} day{'s' if bad != 1 else ''} with trouble" if bad else "no trouble"})
+    current = [{"id": i.id, "title": i.title, "state": i.state, "state_label": LABEL[i.state],
+                "components": names(i.component_ids),
+                "updates": [{"status": u.status, "body": u.body, "when": _when(u.at, tz), "iso": _iso(u.at)}
+                            for u in reversed(i.updates)]} for i in page.incidents if i.resolved_at is None]
+    resolved = [{"id": i.id, "title": i.title, "resolved": _when(i.resolved_at, tz),
+                 "resolved_iso": _iso(i.resolved_at),
+                 "last": i.updates[-1].body if i.updates and i.updates[-1].status == "resolved" else ""}
+                for i in page.incidents if i.resolved_at is not None]
+    maintenance = [{"id": w.id, "reason": w.reason or "Scheduled maintenance", "components": names(w.component_ids),
+                    "from": _when(w.starts_at, tz), "to": _when(w.ends_at, tz), "from_iso": _iso(w.starts_at),
+                    "to_iso": _iso(w.ends_at), "now": w.starts_at <= page.now} for w in page.maintenance]
+    return TEMPLATES.get_template("status.html").render(
+        name=page.name, overall=page.overall, overall_label=INDICATOR[page.overall][1], tz=str(tz),
+        now=_when(page.now, tz), now_iso=_iso(page.now), incidents=current, resolved=resolved,
+        maintenance=maintenance, groups=sorted(groups.items(), key=lambda g: (g[0] is not None, g[0] or "")))
+
+
+def add_status_routes(app: web.Application, service: StatusPage, db: repo.database.Database) -> None:
+    built: dict[tuple, bytes] = {}
+
+    async def cached(kind: str, page: Page, make) -> bytes:
+        key = (kind, page.key)
+        if key not in built:
+            if len(built) > 64:
+                built.clear()
+            built[key] = make()
+        return built[key]
+
+    async def status(request: web.Request) -> web.Response:
+        page = await db.run(service.page)
+        tz = _zone(request.query.get("tz", "UTC"))
+        body = await cached(f"html:{tz}", page, lambda: render(page, tz).encode())
+        return web.Response(body=body, content_type="text/html", charset="utf-8",
+                            headers={"Cache-Control": "public, max-age=30"})
+
+    async def status_json(_request: web.Request) -> web.Response:
+        page = await db.run(service.page)
+        body = await cached("json", page, lambda: json.dumps(summary(page), separators=(",", ":")).encode())
+        return web.Response(body=body, content_type="application/json",
+                            headers={"Cache-Control": "public, max-age=30", "Access-Control-Allow-Origin": "*"})
+
+    async def status_atom(_request: web.Request) -> web.Response:
+        page = await db.run(service.page)
+        body = await cached("atom", page, lambda: atom(page))
+        return web.Response(body=body, content_type="application/atom+xml", charset="utf-8",
+                            headers={"Cache-Control": "public, max-age=30"})
+
+    app.router.add_get("/status", status)
+    app.router.add_get("/status.json", status_json)
+    app.router.add_get("/status.atom", status_atom)
