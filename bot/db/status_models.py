@@ -57,3 +57,19 @@ class StatusUpdate(SQLModel, table=True):
     by: str = Field(max_length=32)
     at: datetime = Field(sa_column=timestamp(nullable=False, index=True))
     request_key: str | None = Field(default=None, max_length=200, sa_column_kwargs={"unique": True})
+
+
+class StatusSubscriber(SQLModel, table=True):
+    """Someone who asked for the status page's news by mail (its subscribe form): nothing but the confirmation goes
+    to `email` until `confirmed_at` (double opt-in); `token` confirms and unsubscribes; `components` (ids, comma-
+    separated; empty: all) what they follow; `asked_at` the last confirmation sent (one pending per address)."""
+
+    __tablename__ = "status_subscriber"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, sa_column_kwargs={"unique": True})
+    components: str = Field(default="", max_length=2000)
+    token: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    confirmed_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))
+    asked_at: datetime = Field(sa_column=timestamp(nullable=False))
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))

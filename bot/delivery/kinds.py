@@ -32,6 +32,7 @@ class Kind(StrEnum):
     CONTACT_PAGE = "contact_page"  # a page by SMS, push or email (SPEC §2 "Reaching people beyond Slack")
     CONTACT_CODE = "contact_code"  # a contact method's verification code, sent through it
     CONTACT_TEST = "contact_test"  # `me contact test`
+    STATUS_MAIL = "status_mail"  # the status page's mail to a subscriber: its confirmation, or a public update
 
 
 class TrackerCall(StrEnum):

@@ -158,5 +158,5 @@ def build_web_app(bolt: AsyncApp, db: repo.database.Database, settings: Settings
                      viewer, services.people.want, services.people.names_now, services.fairness.report,
                      services.maintenance.page)
     if settings.status_page:
-        add_status_routes(app, services.status_page, db)
+        add_status_routes(app, services.status_page, services.status_subscribers, db)
     return app

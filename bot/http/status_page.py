@@ -13,9 +13,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import web
 
 from bot.db import repo
+from bot.domain.errors import UserError
 from bot.domain.status_page import INDICATOR, LABEL, Page, day_bars, summary
 from bot.http.board import page_templates
 from bot.services.status_page import StatusPage
+from bot.services.status_subscribers import StatusSubscribers, TooMany
 from bot.views.status_feed import atom
 
 TEMPLATES = page_templates()
@@ -69,10 +71,17 @@ def render(page: Page, tz: tzinfo) -> str:
     return TEMPLATES.get_template("status.html").render(
         name=page.name, overall=page.overall, overall_label=INDICATOR[page.overall][1], tz=str(tz),
         now=_when(page.now, tz), now_iso=_iso(page.now), incidents=current, resolved=resolved,
-        maintenance=maintenance, groups=sorted(groups.items(), key=lambda g: (g[0] is not None, g[0] or "")))
+        maintenance=maintenance, groups=sorted(groups.items(), key=lambda g: (g[0] is not None, g[0] or "")),
+        all_components=[(c.id, c.name) for c in page.components])
 
 
-def add_status_routes(app: web.Application, service: StatusPage, db: repo.database.Database) -> None:
+def message(heading: str, text: str, status: int = 200, action: str = "", button: str = "") -> web.Response:
+    return web.Response(text=TEMPLATES.get_template("status_message.html").render(
+        heading=heading, text=text, action=action, button=button), content_type="text/html", status=status)
+
+
+def add_status_routes(app: web.Application, service: StatusPage, subscribers: StatusSubscribers,
+                      db: repo.database.Database) -> None:
     built: dict[tuple, bytes] = {}
 
     async def cached(kind: str, page: Page, make) -> bytes:
@@ -102,6 +111,41 @@ def add_status_routes(app: web.Application, service: StatusPage, db: repo.databa
         return web.Response(body=body, content_type="application/atom+xml", charset="utf-8",
                             headers={"Cache-Control": "public, max-age=30"})
 
+    async def subscribe(request: web.Request) -> web.Response:
+        try:
+            form = await request.post()
+        except ValueError:
+            return message("Not subscribed", "Send the form from the status page.", 400)
+        chosen = [int(v) for v in form.getall("component", []) if isinstance(v, str) and v.isdigit()][:100]
+        email = form.get("email")
+        try:
+            said = await db.run(subscribers.subscribe, email if isinstance(email, str) else "", chosen,
+                                request.remote or "?")
+        except UserError as exc:
+            return message("Not subscribed", str(exc), 400)
+        except TooMany:
+            return message("Not now", "Too many requests from here: try again in a few minutes.", 429)
+        return message("Check your inbox", said)
+
+    async def confirm(request: web.Request) -> web.Response:
+        if await db.run(subscribers.confirm, request.match_info["token"][:64]):
+            return message("Subscribed", "You will get the status page's updates by mail; each has a link to stop.")
+        return message("Not found", "This link is not valid (any more).", 404)
+
+    async def ask_unsubscribe(request: web.Request) -> web.Response:
+        """A link opened (or fetched by a mail scanner) changes nothing: the button does."""
+        return message("Unsubscribe", "Stop the status page's mail to this address?", 200,
+                       f"/status/unsubscribe/{request.match_info['token'][:64]}", "Unsubscribe")
+
+    async def unsubscribe(request: web.Request) -> web.Response:
+        if await db.run(subscribers.unsubscribe, request.match_info["token"][:64]):
+            return message("Unsubscribed", "You will get no more mail from the status page.")
+        return message("Not found", "This link is not valid (any more): nothing is sent to it.", 404)
+
+    app.router.add_post("/status/subscribe", subscribe)
+    app.router.add_get("/status/confirm/{token}", confirm)
+    app.router.add_get("/status/unsubscribe/{token}", ask_unsubscribe)
+    app.router.add_post("/status/unsubscribe/{token}", unsubscribe)  # (the button; one-click mail clients post too)
     app.router.add_get("/status", status)
     app.router.add_get("/status.json", status_json)
     app.router.add_get("/status.atom", status_atom)

@@ -19,6 +19,7 @@ from bot.delivery.kinds import Kind, TrackerCall, setup_step_kind, tracker_kind
 from bot.delivery.messages import Messages, ReminderMessages, anywhere, with_home
 from bot.delivery.pages import Pages
 from bot.delivery.setup import SETUP, IncidentSetup
+from bot.delivery.status_mail import StatusMails
 from bot.delivery.storms import StormNews, read_news
 from bot.delivery.tracker import TrackerDeliveries
 from bot.delivery.usergroups import UserGroupSync
@@ -48,6 +49,7 @@ class Handlers:
     usergroups: UserGroupSync
     trackers: TrackerDeliveries
     contacts: ContactSends
+    status_mails: StatusMails
 
 
 def delivery_table(h: Handlers) -> dict[str, Handling]:
@@ -71,6 +73,7 @@ def delivery_table(h: Handlers) -> dict[str, Handling]:
         Kind.CONTACT_PAGE: Handling(h.contacts.page, h.contacts.read_page),
         Kind.CONTACT_CODE: Handling(h.contacts.code, h.contacts.read_method),
         Kind.CONTACT_TEST: Handling(h.contacts.test, h.contacts.read_method),
+        Kind.STATUS_MAIL: Handling(h.status_mails.send, h.status_mails.read),
     }
     trackers = h.trackers
     for name in trackers.trackers:  # each tracker configured: `github_open`, `gitlab_sync`, …

@@ -29,6 +29,7 @@ from bot.delivery.messages import Messages, ReminderMessages
 from bot.delivery.pages import Pages
 from bot.delivery.providers import Providers
 from bot.delivery.setup import IncidentSetup, Surroundings
+from bot.delivery.status_mail import StatusMails
 from bot.delivery.storms import StormNews
 from bot.delivery.tracker import TrackerDeliveries, refresh_summary
 from bot.delivery.usergroups import UserGroupSync
@@ -68,6 +69,7 @@ from bot.services import (
     Services,
     ShiftChanges,
     StatusPage,
+    StatusSubscribers,
     Storms,
     TimeOffs,
     UserGroups,
@@ -166,6 +168,7 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
     delivery = DeliveryEngine(db, clock, settings.delivery_lease, settings.scheduler_tick,  # the one way out
                               on_idle=lambda: release_now_and_then(background.quiet), spawn=background.spawn)
     outbox = Outbox(delivery, background)
+    providers = providers or Providers(settings.contact_urls)  # (one set of provider threads for every kind)
     people = People(db, slack, clock, settings.team_timezone)
     rotations = Rotations(settings, db, clock, outbox, people, background)
     contacts = Contacts(settings, db, clock, outbox)
@@ -197,7 +200,8 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
         storms=StormNews(delivery, slack, clock),
         usergroups=UserGroupSync(delivery, slack, clock, usergroups.now),
         trackers=TrackerDeliveries(delivery, clock, trackers or {}, settings.queue_label, refresh_summary(delivery)),
-        contacts=ContactSends(delivery, db, clock, providers or Providers(settings.contact_urls),
+        status_mails=StatusMails(settings, providers),
+        contacts=ContactSends(delivery, db, clock, providers,
                               settings.web_secret or "", settings.escalation_timeout,
                               lambda page, method: ack_link(settings, clock, page, method), paging.escalate_refused)))
     return Services(outbox=outbox, people=people, rotations=rotations, paging=paging, working=working,
@@ -216,7 +220,8 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                     layers=RotationLayers(settings, db, clock, outbox, rotations), routes=routes,
                     maintenance=maintenance, visibility=Visibility(settings, db, clock),
                     types=IncidentTypes(settings, db, clock),
-                    status_page=StatusPage(settings, db, clock, working, lambda: slack.team_name))
+                    status_page=StatusPage(settings, db, clock, working, lambda: slack.team_name),
+                    status_subscribers=StatusSubscribers(settings, db, clock, outbox))
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,

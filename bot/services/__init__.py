@@ -34,6 +34,7 @@ from bot.services.rotations import RotationPlan, Rotations
 from bot.services.routes import AlertRoutes
 from bot.services.shift_changes import ShiftChanges
 from bot.services.status_page import StatusPage
+from bot.services.status_subscribers import StatusSubscribers
 from bot.services.storms import Storms
 from bot.services.time_off import TimeOffs
 from bot.services.usergroups import UserGroups
@@ -77,10 +78,12 @@ class Services:
     visibility: Visibility
     types: IncidentTypes
     status_page: StatusPage
+    status_subscribers: StatusSubscribers
 
 
 __all__ = ["AckLinks", "AlertRoutes", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers",
            "Declared", "Declaring", "Detail", "EngineWatch", "EscalationPolicies", "Fairness", "FollowUps", "Handoffs",
            "Heartbeats", "IncidentTypes", "IssueEvents", "Listing", "Maintenance", "Outbox", "Paging", "People",
            "Reading", "Received", "Reminders", "Resolution", "RotationLayers", "RotationPlan", "Rotations", "Services",
-           "ShiftChanges", "StatusPage", "Storms", "TimeOffs", "UserError", "UserGroups", "Visibility", "Working"]
+           "ShiftChanges", "StatusPage", "StatusSubscribers", "Storms", "TimeOffs", "UserError", "UserGroups",
+           "Visibility", "Working"]

@@ -30,6 +30,7 @@ from bot.domain.status_page import (
     component_states,
 )
 from bot.services.outcomes import Changed, Effects, Outcome
+from bot.services.status_subscribers import notify
 from bot.services.working import Working
 from bot.slack.text import echo, escape
 
@@ -132,6 +133,7 @@ class StatusPage:
             repo.status.link_components(session=session, status_incident_id=row.id, component_ids=[c.id for c in found])
             session.add(StatusUpdate(status_incident_id=row.id, status="investigating", body=message, by=actor, at=now,
                                      request_key=request_key))
+            self._tell(session, row, [c.id for c in found], "investigating", message, now)
             shown = ", ".join(c.name for c in found) or "no component"
             return Outcome("published", f"on the status page: {escape(title)} ({LABEL[state]}: {escape(shown)})",
                            Effects(f":satellite_antenna: <@{actor}> published {incident_ref(number)} on the status "
@@ -161,14 +163,21 @@ class StatusPage:
                 f" {escape(body)}", refresh=False))
         return self._change(number, actor, apply, request_key)
 
-    @staticmethod
-    def add_update(session, row: StatusIncident, actor: str, body: str, now: datetime, request_key: str | None,
+    def add_update(self, session, row: StatusIncident, actor: str, body: str, now: datetime, request_key: str | None,
                    *, resolved: bool) -> None:
-        session.add(StatusUpdate(status_incident_id=row.id, status="resolved" if resolved else "investigating",
-                                 body=body, by=actor, at=now, request_key=request_key))
+        status = "resolved" if resolved else "investigating"
+        session.add(StatusUpdate(status_incident_id=row.id, status=status, body=body, by=actor, at=now,
+                                 request_key=request_key))
         if resolved:
             row.resolved_at = now
             session.add(row)
+        self._tell(session, row, repo.status.component_ids_of(session=session, status_incident_id=row.id), status,
+                   body, now)
+
+    def _tell(self, session, row: StatusIncident, component_ids: list[int], status: str, body: str, now) -> None:
+        """The subscribers following its components hear it, in the transaction that stores it."""
+        notify(session, self.working.outbox, component_ids, f"{row.title} ({status})",
+               f"{body}\n\n{self.settings.public_url}/status#incident-{row.id}", now)
 
     def is_published_number(self, number: int) -> bool:
         with self.db.reading() as session:

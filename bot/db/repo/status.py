@@ -9,7 +9,13 @@ from sqlmodel import Session, col, select
 
 from bot.db.edge_models import MaintenanceWindow
 from bot.db.models import Incident
-from bot.db.status_models import StatusComponent, StatusIncident, StatusIncidentComponent, StatusUpdate
+from bot.db.status_models import (
+    StatusComponent,
+    StatusIncident,
+    StatusIncidentComponent,
+    StatusSubscriber,
+    StatusUpdate,
+)
 
 
 def components(*, session: Session) -> list[StatusComponent]:
@@ -78,3 +84,20 @@ def version(*, session: Session) -> tuple:
         sa.select(sa.func.count(StatusIncidentComponent.id)).scalar_subquery(),
         sa.select(sa.func.max(MaintenanceWindow.id)).scalar_subquery(),
         sa.select(sa.func.max(MaintenanceWindow.ends_at)).scalar_subquery())).one())
+
+
+def subscriber_by_email(*, session: Session, email: str) -> StatusSubscriber | None:
+    return session.exec(select(StatusSubscriber).where(StatusSubscriber.email == email)).first()
+
+
+def subscriber_by_token(*, session: Session, token: str) -> StatusSubscriber | None:
+    return session.exec(select(StatusSubscriber).where(StatusSubscriber.token == token)).first()
+
+
+def confirmed_subscribers(*, session: Session) -> list[StatusSubscriber]:
+    return list(session.exec(select(StatusSubscriber).where(col(StatusSubscriber.confirmed_at).is_not(None))))
+
+
+def component_ids_of(*, session: Session, status_incident_id: int) -> list[int]:
+    return list(session.exec(select(StatusIncidentComponent.component_id).where(
+        StatusIncidentComponent.status_incident_id == status_incident_id)))
