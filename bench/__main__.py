@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 
-from bench import scenarios, schedules, ticks
+from bench import scenarios, schedules, status, ticks
 from bench.databases import Database, Databases
 from bench.load import percentile
 from bench.processes import Fake
@@ -41,10 +41,11 @@ class Sizes:
     paged: int
     quiet_limit: float
     postgres: bool
+    status_reads: int = 2000  # per path, 200 at a time
 
 
 FULL = Sizes(bursts=(1000, 4000), rounds=5, stored=100_000, open=1000, e2e_seconds=60, memory_bursts=10,
-             memory_burst=1000, paged=50, quiet_limit=600, postgres=True)
+             memory_burst=1000, paged=50, quiet_limit=600, postgres=True, status_reads=10_000)
 QUICK = Sizes(bursts=(100,), rounds=1, stored=10_000, open=100, e2e_seconds=10, memory_bursts=2, memory_burst=100,
               paged=10, quiet_limit=15, postgres=False)
 E2E_RATE = 55.0  # offered: 10% above the 50/s target, so a bot that keeps up shows it with room for jitter
@@ -81,6 +82,9 @@ async def main(quick: bool, postgres: bool = False) -> int:
                                              drain_limit=sizes.quiet_limit)
             _e2e_rows(report, e2e)
             log.info("%s end to end done after %s", database.label, scenarios.elapsed(started))
+        reads = await status.measure(databases.sqlite("status"), fake, workdir, reads=sizes.status_reads, rate=20.0)
+        _status_rows(report, reads)
+        log.info("status page done after %s", scenarios.elapsed(started))
         _memory_rows(report, memory, rest, sizes)
     finally:
         await fake.stop()
@@ -178,6 +182,17 @@ def _memory_rows(report: Report, memory: scenarios.Memory, rest: float | None, s
     report.add(f"resident memory over {memory.declarations:,} declarations (bursts of {sizes.memory_burst:,}), "
                "SQLite", "no growth past the first burst's high-water mark", figure,
                f"{min(memory.after_bursts_mb):.0f}–{max(memory.after_bursts_mb):.0f} MB", grown <= 0)
+
+
+def _status_rows(report: Report, reads: status.StatusReads) -> None:
+    healthz = reads.p99_ms["/healthz"]
+    for path in ("/status", "/status.json"):
+        ratio = reads.p99_ms[path] / healthz if healthz else float("inf")
+        report.add(f"`{path}` p99 × {status.READERS} concurrent readers during declarations at 20/s, SQLite",
+                   "≤ 2× `/healthz` read the same way, 0 failed",
+                   f"{ratio:.2f}× ({path} p99 {reads.p99_ms[path]:.0f} ms, /healthz {healthz:.0f} ms); "
+                   f"{reads.failed[path]} failed, {reads.declarations_failed} declarations failed", "",
+                   ratio <= 2.0 and not reads.failed[path] and not reads.declarations_failed)
 
 
 def _median(values) -> float:

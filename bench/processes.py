@@ -120,11 +120,11 @@ class Fake:
             pass
 
 
-async def start_bot(fake: Fake, database_url: str, workdir: str) -> Process:
+async def start_bot(fake: Fake, database_url: str, workdir: str, **more: str) -> Process:
     port = free_port()
     env = _env(SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.api_url,
                DATABASE_URL=database_url, HOST="127.0.0.1", PORT=str(port), INCIDENTS_CHANNEL=INCIDENTS_CHANNEL,
-               LOG_LEVEL="WARNING", WEB_SECRET=WEB_SECRET)
+               LOG_LEVEL="WARNING", WEB_SECRET=WEB_SECRET, **more)
     return await Process.start("bot", ["-m", "bot"], env, f"http://127.0.0.1:{port}", "/healthz", cwd=workdir)
 
 
