@@ -108,9 +108,10 @@ async def test_who_may_publish_and_what_never_can(status_bot):
     assert "Only ADMINS change the status page's components" in await said(bot, "status component add X", "U0B")
     assert "is named by a published incident still open" in await said(bot, "status component remove API",
                                                                        "U0ADMIN")
+    assert json.loads((await page(bot, "/status.json"))[1])["incidents"]
     await said(bot, f"private INC-{incident.number}", "U0COMMANDER")  # made private: off the page at once
-    await bot.tick()
-    assert json.loads((await page(bot, "/status.json"))[1])["incidents"] == []
+    assert json.loads((await page(bot, "/status.json"))[1])["incidents"] == []  # (no tick, no minute turned)
+    assert not bot.runtime.services.status_page.is_published(incident.id)  # its resolve form asks nothing public
 
 
 async def test_maintenance_naming_a_component_is_on_the_page_and_the_bars_remember(status_bot):
@@ -125,8 +126,8 @@ async def test_maintenance_naming_a_component_is_on_the_page_and_the_bars_rememb
     assert {c["name"]: c["status"] for c in summary["components"]}["Docs"] == "under_maintenance"
     incident = await bot.declare("API down", priority="P2", commander="U0COMMANDER")
     await publish(bot, incident, state="major_outage")
-    _, html = await page(bot, "/status?tz=Europe/Berlin")
-    assert 'class="bar major_outage"' in html and "Major Service Outage" in html and "Europe/Berlin" in html
+    _, html = await page(bot, "/status?tz=Europe/Berlin")  # (the server speaks UTC: the script localises)
+    assert 'class="bar major_outage"' in html and "Major Service Outage" in html and "Times in" in html
 
 
 async def test_without_status_page_there_is_none(bot):
@@ -144,3 +145,35 @@ async def test_the_page_is_named_after_the_workspace_unless_told(make_bot):
     bot = await make_bot(status_page=True)  # auth.test said the workspace is "Fake" at start-up
     summary = json.loads((await page(bot, "/status.json"))[1])
     assert summary["page"]["name"] == "Fake" and summary["status"]["indicator"] == "none"
+
+
+async def test_an_open_incident_naming_no_component_is_not_all_operational(status_bot):
+    bot = status_bot
+    incident = await bot.declare("Everything is slow", priority="P1", commander="U0COMMANDER")
+    await publish(bot, incident, components=(), state="major_outage")
+    summary = json.loads((await page(bot, "/status.json"))[1])
+    assert summary["status"]["indicator"] == "critical"
+
+
+async def test_a_reopened_incident_shows_again_and_a_closed_one_is_not_updated(status_bot):
+    bot = status_bot
+    closed = await bot.declare("A false alarm", priority="P2", commander="U0COMMANDER")
+    await publish(bot, closed)
+    await said(bot, f"close INC-{closed.number} not an incident", "U0COMMANDER")
+    refused = await said(bot, f"status update INC-{closed.number} more", "U0COMMANDER")
+    assert "closed" in refused and not refused.startswith("Posted"), refused
+    summary = json.loads((await page(bot, "/status.json"))[1])
+    assert summary["incidents"] == [] and summary["status"]["indicator"] == "none"  # ended by another door
+    reopened = await bot.declare("Checkout 500s", priority="P2", commander="U0COMMANDER")
+    await publish(bot, reopened)
+    opened = len(bot.fake.calls_to("views.open"))
+    await bot.slack.command("resolve", user="U0COMMANDER", channel=reopened.channel_id)
+    await bot.fake.wait_for("views.open", opened + 1)
+    await bot.slack.submit(list(bot.fake.views.values())[-1], {"resolve_summary": "rolled back", "rollback": "no",
+                                                               "public_message": "Fixed."}, user="U0COMMANDER")
+    await bot.settle()
+    assert json.loads((await page(bot, "/status.json"))[1])["incidents"] == []
+    await said(bot, "reopen it came back", "U0COMMANDER", channel=reopened.channel_id)
+    await said(bot, f"status update INC-{reopened.number} It is back; we are on it.", "U0COMMANDER")
+    [again] = json.loads((await page(bot, "/status.json"))[1])["incidents"]
+    assert again["incident_updates"][0]["body"] == "It is back; we are on it."

@@ -58,10 +58,15 @@ async def test_double_opt_in_components_and_unsubscribe(mailing):
     await delivered(bot, mail, 2)
     assert len(mail.mails) == 1  # not confirmed: nothing but the confirmation
     async with bot.slack.session.get(f"{bot.url}{link(confirmation.body, 'confirm')}") as response:
+        assert response.status == 200 and "Receive the status page" in await response.text()  # a scanner's GET
+    await publish(bot, await bot.declare("Docs slow", priority="P2", commander="U0COMMANDER"))
+    await delivered(bot, mail, 2)
+    assert len(mail.mails) == 1  # …confirmed nothing
+    async with bot.slack.session.post(f"{bot.url}{link(confirmation.body, 'confirm')}") as response:
         assert response.status == 200 and "Subscribed" in await response.text()
     await subscribe(bot, "docs-only@example.com", ("2",))  # Docs' id: follows Docs alone
     await delivered(bot, mail, 2)
-    async with bot.slack.session.get(f"{bot.url}{link(mail.mails[1].body, 'confirm')}") as response:
+    async with bot.slack.session.post(f"{bot.url}{link(mail.mails[1].body, 'confirm')}") as response:
         assert response.status == 200
     await said(bot, f"status update INC-{incident.number} A fix is rolling out.", "U0COMMANDER")
     mails = await delivered(bot, mail, 3)
@@ -98,3 +103,11 @@ async def test_the_form_cannot_mail_bomb_a_stranger(mailing):
     with bot.session() as session:
         assert {s.email for s in session.exec(select(StatusSubscriber)).all()} == {
             "stranger@example.com", "other@example.com", "third@example.com"}
+
+
+async def test_odd_input_is_a_clear_400(mailing):
+    bot, _ = mailing
+    for data in ([("email", "a\x00b@example.com")], [("email", "ok@example.com"), ("component", "²")],
+                 [("email", "ok2@example.com"), ("component", "9" * 5000)]):
+        async with bot.slack.session.post(f"{bot.url}/status/subscribe", data=data) as response:
+            assert response.status in (200, 400), (data, response.status)

@@ -76,7 +76,8 @@ class Page:
 
     @property
     def overall(self) -> str:
-        return worst(self.states.values()) if self.states else "operational"
+        """The worst of the components and of the open incidents (one that names no component counts too)."""
+        return worst([*self.states.values(), *(i.state for i in self.incidents if i.resolved_at is None)])
 
 
 def worst(states) -> str:

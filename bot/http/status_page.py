@@ -1,14 +1,14 @@
 """The public status page (SPEC § Status page), with STATUS_PAGE=true: `/status` (server-rendered, readable without
-script; times in UTC or `?tz=`, in the reader's own zone with script), `/status.json` (Statuspage's summary shape) and
+script; times in UTC, in the reader's own zone with script), `/status.json` (Statuspage's summary shape) and
 `/status.atom`. No token: it shows only what was published. Each is built once per change of what was published (or
 per minute, for maintenance that begins) and served from memory meanwhile: it is what customers hammer in an
 outage (SPEC § 7)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from datetime import datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, tzinfo
 
 from aiohttp import web
 
@@ -21,22 +21,6 @@ from bot.services.status_subscribers import StatusSubscribers, TooMany
 from bot.views.status_feed import atom
 
 TEMPLATES = page_templates()
-_ZONES: set[str] | None = None
-
-
-def _zone(name: str) -> tzinfo:
-    global _ZONES
-    if _ZONES is None:
-        from zoneinfo import available_timezones
-        _ZONES = available_timezones()
-    if name not in _ZONES:  # never a path handed to the filesystem
-        return ZoneInfo("UTC")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return ZoneInfo("UTC")
-
-
 def _when(moment: datetime, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%d %b %Y %H:%M")
 
@@ -85,17 +69,17 @@ def add_status_routes(app: web.Application, service: StatusPage, subscribers: St
     built: dict[tuple, bytes] = {}
 
     async def cached(kind: str, page: Page, make) -> bytes:
+        """One build per kind per version of the page, made off the event loop (Slack's requests do not wait)."""
         key = (kind, page.key)
         if key not in built:
-            if len(built) > 64:
-                built.clear()
-            built[key] = make()
+            for old in [k for k in built if k[0] == kind]:
+                del built[old]
+            built[key] = await asyncio.to_thread(make)
         return built[key]
 
-    async def status(request: web.Request) -> web.Response:
-        page = await db.run(service.page)
-        tz = _zone(request.query.get("tz", "UTC"))
-        body = await cached(f"html:{tz}", page, lambda: render(page, tz).encode())
+    async def status(_request: web.Request) -> web.Response:
+        page = await db.run(service.page)  # (in UTC: the page's script shows each time in the reader's own zone)
+        body = await cached("html", page, lambda: render(page, UTC).encode())
         return web.Response(body=body, content_type="text/html", charset="utf-8",
                             headers={"Cache-Control": "public, max-age=30"})
 
@@ -116,7 +100,8 @@ def add_status_routes(app: web.Application, service: StatusPage, subscribers: St
             form = await request.post()
         except ValueError:
             return message("Not subscribed", "Send the form from the status page.", 400)
-        chosen = [int(v) for v in form.getall("component", []) if isinstance(v, str) and v.isdigit()][:100]
+        chosen = [int(v) for v in form.getall("component", [])[:100]
+                  if isinstance(v, str) and v.isascii() and v.isdigit() and len(v) < 10]
         email = form.get("email")
         try:
             said = await db.run(subscribers.subscribe, email if isinstance(email, str) else "", chosen,
@@ -126,6 +111,11 @@ def add_status_routes(app: web.Application, service: StatusPage, subscribers: St
         except TooMany:
             return message("Not now", "Too many requests from here: try again in a few minutes.", 429)
         return message("Check your inbox", said)
+
+    async def ask_confirm(request: web.Request) -> web.Response:
+        """A link opened (or fetched by a mail scanner) confirms nothing: the button does (double opt-in)."""
+        return message("Confirm", "Receive the status page's updates at this address?", 200,
+                       f"/status/confirm/{request.match_info['token'][:64]}", "Confirm")
 
     async def confirm(request: web.Request) -> web.Response:
         if await db.run(subscribers.confirm, request.match_info["token"][:64]):
@@ -143,7 +133,8 @@ def add_status_routes(app: web.Application, service: StatusPage, subscribers: St
         return message("Not found", "This link is not valid (any more): nothing is sent to it.", 404)
 
     app.router.add_post("/status/subscribe", subscribe)
-    app.router.add_get("/status/confirm/{token}", confirm)
+    app.router.add_get("/status/confirm/{token}", ask_confirm)
+    app.router.add_post("/status/confirm/{token}", confirm)
     app.router.add_get("/status/unsubscribe/{token}", ask_unsubscribe)
     app.router.add_post("/status/unsubscribe/{token}", unsubscribe)  # (the button; one-click mail clients post too)
     app.router.add_get("/status", status)

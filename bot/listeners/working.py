@@ -144,7 +144,7 @@ async def resolve_submitted(ack, body, view, context) -> None:
 
     def resolve():
         changed = working.resolve(_modal_number(view), body["user"]["id"], resolution, _view_key(view))
-        if public and changed.changed:  # its public resolution, right after (an empty page would say nothing)
+        if public:  # its public resolution, right after (also when this form was applied before and that part failed)
             pages.resolve_public(changed.incident.number, body["user"]["id"], public, _view_key(view))
         return changed
     await _apply_form(ack, context, BlockId.RESOLVE_SUMMARY, resolve)

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident
 from bot.db.status_models import StatusComponent, StatusIncident, StatusUpdate
+from bot.domain import lifecycle
 from bot.domain.errors import UserError
 from bot.domain.incident import incident_ref
 from bot.domain.routes import parse_matchers
@@ -122,6 +123,7 @@ class StatusPage:
 
         def apply(session, incident: Incident, now: datetime):
             self._may_publish(session, incident, actor)
+            lifecycle.require_open(number, incident.status, "publish it", incident.duplicate_of)
             if repo.status.published_of(session=session, incident_id=incident.id) is not None:
                 raise UserError(f"{incident_ref(number)} is on the status page already: `status update` adds to it.")
             found = [repo.status.component_named(session=session, name=n) for n in components]
@@ -151,11 +153,13 @@ class StatusPage:
 
         def apply(session, incident: Incident, now: datetime):
             self._may_publish(session, incident, actor)
+            lifecycle.require_open(number, incident.status, "post a public update", incident.duplicate_of)
             row = repo.status.published_of(session=session, incident_id=incident.id)
             if row is None:
                 raise UserError(f"{incident_ref(number)} is not on the status page: `status publish` first.")
-            if row.resolved_at is not None:
-                raise UserError(f"{incident_ref(number)} is resolved on the status page.")
+            if row.resolved_at is not None:  # reopened since its public resolution: open on the page again
+                row.resolved_at = None
+                session.add(row)
             self.add_update(session, row, actor, body, now, request_key, resolved=resolved)
             kind = "public resolution" if resolved else "public update"
             return Outcome(kind.replace(" ", "_"), escape(body), Effects(
@@ -185,18 +189,23 @@ class StatusPage:
         return incident is not None and self.is_published(incident.id)
 
     def is_published(self, incident_id: int) -> bool:
-        """Open on the status page (the resolve form then asks for its public resolution message)."""
+        """Open on the status page (the resolve form then asks for its public resolution message); never a private
+        incident."""
         with self.db.reading() as session:
             row = repo.status.published_of(session=session, incident_id=incident_id)
-        return row is not None and row.resolved_at is None
+            incident = repo.incidents.incident_by_id(session=session, incident_id=incident_id) if row else None
+        return row is not None and row.resolved_at is None and incident is not None and not incident.private
 
     def resolve_public(self, number: int, actor: str, text: str, request_key: str | None) -> None:
         """The resolve form's public resolution message, by whoever resolved it (they may: they just did)."""
+        repo.database.retry_on_deadlock(self._resolve_public, number, actor, text, request_key)
+
+    def _resolve_public(self, number: int, actor: str, text: str, request_key: str | None) -> None:
         key = f"{request_key}:public" if request_key else None
         with self.db.session() as session:
             incident = repo.incidents.incident_for_change(session=session, number=number)
             row = repo.status.published_of(session=session, incident_id=incident.id) if incident else None
-            if row is None or row.resolved_at is not None:
+            if row is None or row.resolved_at is not None or incident.private:
                 return
             self.add_update(session, row, actor, text.strip()[:TEXT_MAX], self.clock.now(), key, resolved=True)
             try:

@@ -6,10 +6,11 @@ every ask gets the same answer, so nobody learns whether an address is subscribe
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -24,9 +25,11 @@ from bot.delivery.kinds import Kind
 from bot.domain.errors import UserError
 from bot.services.outbox import Outbox
 
-_EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_EMAIL = re.compile(r"^[^@\s<>\"',;\x00-\x1f\x7f]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 ASK_AGAIN_AFTER = timedelta(days=1)
 ASKS_PER_CLIENT, CLIENT_WINDOW = 5, 600.0
+CLIENTS_KEPT = 10_000  # the clients remembered (the least recent forgotten): memory stays bounded under a flood
+CONFIRMATIONS_PER_HOUR = 200  # by this process, whoever asks: a flood from many addresses stays a trickle
 SAID = "If that address can receive mail, a message with a link to confirm is on its way. Nothing else is sent first."
 
 
@@ -59,18 +62,40 @@ def notify(session: Session, outbox: Outbox, component_ids: Sequence[int], subje
 class StatusSubscribers:
     def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock, outbox: Outbox) -> None:
         self.settings, self.db, self.clock, self.outbox = settings, db, clock, outbox
-        self._asks: dict[str, deque[float]] = {}
+        self._asks: OrderedDict[str, deque[float]] = OrderedDict()
+        self._sent: deque[float] = deque()
+
+    @staticmethod
+    def _client_key(client: str) -> str:
+        """An IPv6 client by its /64 (one host has them all), an IPv4 one by its address."""
+        try:
+            address = ipaddress.ip_address(client)
+        except ValueError:
+            return client[:64]
+        if address.version == 6:
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return str(address)
 
     def _limit(self, client: str) -> None:
-        now = time.monotonic()
-        asks = self._asks.setdefault(client, deque())
+        now, key = time.monotonic(), self._client_key(client)
+        asks = self._asks.pop(key, deque())
+        self._asks[key] = asks  # the most recent last
         while asks and asks[0] < now - CLIENT_WINDOW:
             asks.popleft()
         if len(asks) >= ASKS_PER_CLIENT:
             raise TooMany
         asks.append(now)
-        if len(self._asks) > 10_000:  # (forget the quiet ones: memory stays bounded under a flood)
-            self._asks = {k: v for k, v in self._asks.items() if v and v[-1] > now - CLIENT_WINDOW}
+        while len(self._asks) > CLIENTS_KEPT:
+            self._asks.popitem(last=False)
+
+    def _may_send(self) -> bool:
+        now = time.monotonic()
+        while self._sent and self._sent[0] < now - 3600:
+            self._sent.popleft()
+        if len(self._sent) >= CONFIRMATIONS_PER_HOUR:
+            return False
+        self._sent.append(now)
+        return True
 
     def subscribe(self, email: str, component_ids: Sequence[int], client: str) -> str:
         address = email.strip().lower()
@@ -84,6 +109,8 @@ class StatusSubscribers:
             found = repo.status.subscriber_by_email(session=session, email=address)
             if found is not None and (found.confirmed_at is not None or now - found.asked_at < ASK_AGAIN_AFTER):
                 return SAID  # confirmed (nothing to send), or asked lately (one pending confirmation a day)
+            if not self._may_send():
+                raise TooMany
             if found is None:
                 found = StatusSubscriber(email=address, token=secrets.token_urlsafe(32), asked_at=now,
                                          created_at=now, components=chosen)

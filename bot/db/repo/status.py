@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from bot.db.edge_models import MaintenanceWindow
 from bot.db.models import Incident
+from bot.db.repo._shared import OPEN_STATUS_VALUES
 from bot.db.status_models import (
     StatusComponent,
     StatusIncident,
@@ -34,10 +35,12 @@ def remove_component(*, session: Session, component_id: int) -> None:
 
 
 def open_naming(*, session: Session, component_id: int) -> int:
-    """How many published incidents still open name this component."""
+    """How many published incidents still open (on the page and in fact) name this component."""
     return session.exec(select(sa.func.count()).select_from(StatusIncidentComponent).join(
-        StatusIncident, col(StatusIncident.id) == StatusIncidentComponent.status_incident_id).where(
-        StatusIncidentComponent.component_id == component_id, col(StatusIncident.resolved_at).is_(None))).one()
+        StatusIncident, col(StatusIncident.id) == StatusIncidentComponent.status_incident_id).join(
+        Incident, col(Incident.id) == StatusIncident.incident_id).where(
+        StatusIncidentComponent.component_id == component_id, col(StatusIncident.resolved_at).is_(None),
+        col(Incident.status).in_(OPEN_STATUS_VALUES))).one()
 
 
 def published_of(*, session: Session, incident_id: int) -> StatusIncident | None:
@@ -56,7 +59,9 @@ def published_since(*, session: Session, since: datetime) -> list[tuple[StatusIn
     first): three statements, however many there are."""
     rows = list(session.exec(select(StatusIncident, Incident.resolved_at, Incident.status).join(
         Incident, col(Incident.id) == StatusIncident.incident_id).where(sa.or_(
-            col(StatusIncident.resolved_at).is_(None), col(StatusIncident.resolved_at) >= since),
+            col(StatusIncident.resolved_at) >= since,
+            sa.and_(col(StatusIncident.resolved_at).is_(None),  # ended by another door: kept for 90 days as well
+                    sa.or_(col(Incident.status).in_(OPEN_STATUS_VALUES), col(Incident.updated_at) >= since))),
             col(Incident.private).is_(sa.false()))  # made private since: off the page at once
         .order_by(col(StatusIncident.published_at).desc()).limit(500)))
     found = [row for row, _, _ in rows]
@@ -80,8 +85,13 @@ def version(*, session: Session) -> tuple:
     return tuple(session.execute(sa.select(
         sa.select(sa.func.max(StatusUpdate.id)).scalar_subquery(),
         sa.select(sa.func.count(StatusComponent.id)).scalar_subquery(),
-        sa.select(sa.func.max(StatusComponent.id)).scalar_subquery(),
+        sa.select(sa.func.max(StatusComponent.created_at)).scalar_subquery(),  # (SQLite may reuse a removed id)
         sa.select(sa.func.count(StatusIncidentComponent.id)).scalar_subquery(),
+        sa.select(sa.func.max(Incident.updated_at)).join(  # made private, closed, reopened: every change of it
+            StatusIncident, col(StatusIncident.incident_id) == Incident.id).scalar_subquery(),
+        *(sa.select(sa.func.count()).select_from(Incident).join(  # (…even within the same instant)
+            StatusIncident, col(StatusIncident.incident_id) == Incident.id).where(which).scalar_subquery()
+          for which in (col(Incident.private).is_(sa.true()), col(Incident.status).in_(OPEN_STATUS_VALUES))),
         sa.select(sa.func.max(MaintenanceWindow.id)).scalar_subquery(),
         sa.select(sa.func.max(MaintenanceWindow.ends_at)).scalar_subquery())).one())
 
