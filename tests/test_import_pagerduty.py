@@ -198,7 +198,9 @@ async def test_a_wrong_token_is_one_line_and_changes_nothing(bot, pagerduty):
     assert rows(bot, ImportedObject) == []
 
 
-async def test_the_command_line_as_an_operator_runs_it(tmp_path, fake_slack, database_url, pagerduty):
+async def test_the_command_line_as_an_operator_runs_it(tmp_path, fake_slack, pagerduty):
+    """(One database: the processes' start-up is what is tested; PostgreSQL's runs are the two processes below.)"""
+    database_url = f"sqlite:///{tmp_path / 'operator.db'}"
     from tests.conftest import SECRET
     from tests.conftest import TOKEN as SLACK_TOKEN
     from tests.test_cli import run as process
