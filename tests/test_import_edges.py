@@ -28,6 +28,14 @@ def seed(bot, pagerduty) -> None:
         layer("L", USERS, start=START)]})
 
 
+async def planned(bot, pagerduty, now: datetime):
+    """What `--plan` finds in the fake PagerDuty at `now`, as `--apply` takes it."""
+    runtime = bot.runtime
+    data = await read_pagerduty(PagerDuty("pd-key", pagerduty.url), now)
+    return await Planner(runtime.settings, runtime.db, runtime.slack, lambda items, _: items).plan(
+        data, ["payments=#payments"], now)
+
+
 def pagerduty_holder(at: datetime) -> str:
     return f"U0P{USERS.index(USERS[((at - START) // timedelta(weeks=1)) % 3]) + 1}"
 
@@ -35,10 +43,7 @@ def pagerduty_holder(at: datetime) -> str:
 async def test_a_handoff_between_plan_and_apply_keeps_the_sources_answer(bot, pagerduty):
     seed(bot, pagerduty)
     bot.clock.set(TUESDAY_0858)
-    runtime = bot.runtime
-    data = await read_pagerduty(PagerDuty("pd-key", pagerduty.url), TUESDAY_0858)
-    plan = await Planner(runtime.settings, runtime.db, runtime.slack, lambda items, _: items).plan(
-        data, ["payments=#payments"], TUESDAY_0858)
+    runtime, plan = bot.runtime, await planned(bot, pagerduty, TUESDAY_0858)
     bot.clock.advance(minutes=4)  # the Slack look-ups and pages of a big account took a while: 09:02
     said: list[str] = []
     assert Applier(runtime.db, bot.clock, runtime.services.outbox, None, lambda items, _: items).apply(
@@ -53,10 +58,7 @@ async def test_a_handoff_between_plan_and_apply_keeps_the_sources_answer(bot, pa
 async def test_a_rotation_made_here_meanwhile_fails_the_object_and_stores_nothing(bot, pagerduty):
     seed(bot, pagerduty)
     bot.clock.set(TUESDAY_0858)
-    runtime = bot.runtime
-    data = await read_pagerduty(PagerDuty("pd-key", pagerduty.url), TUESDAY_0858)
-    plan = await Planner(runtime.settings, runtime.db, runtime.slack, lambda items, _: items).plan(
-        data, ["payments=#payments"], TUESDAY_0858)
+    runtime, plan = bot.runtime, await planned(bot, pagerduty, TUESDAY_0858)
     bot.add_rotation("payments", "C0OTHER")  # someone ran `rotation create payments` since the plan
     said: list[str] = []
     assert Applier(runtime.db, bot.clock, runtime.services.outbox, None, lambda items, _: items).apply(

@@ -295,16 +295,11 @@ async def test_two_applies_that_both_saw_nothing_imported_store_each_object_once
 
     from bot.db import repo
     from bot.importers.apply import Applier
-    from bot.importers.pagerduty import PagerDuty
-    from bot.importers.plan import Planner
-    from bot.importers.sources import read_pagerduty
 
     bot.clock.set(NOW)
     seeded(bot.fake, pagerduty, NOW)
-    runtime = bot.runtime
-    data = await read_pagerduty(PagerDuty("pd-key", pagerduty.url), NOW)
-    plan = await Planner(runtime.settings, runtime.db, runtime.slack, lambda items, _: items).plan(
-        data, ["payments=#payments"], NOW)
+    from tests.test_import_edges import planned
+    runtime, plan = bot.runtime, await planned(bot, pagerduty, NOW)
     both_read = threading.Barrier(2, timeout=20)
     read = repo.imports.imported
 

@@ -112,31 +112,24 @@ def add_status_routes(app: web.Application, service: StatusPage, subscribers: St
             return message("Not now", "Too many requests from here: try again in a few minutes.", 429)
         return message("Check your inbox", said)
 
-    async def ask_confirm(request: web.Request) -> web.Response:
-        """A link opened (or fetched by a mail scanner) confirms nothing: the button does (double opt-in)."""
-        return message("Confirm", "Receive the status page's updates at this address?", 200,
-                       f"/status/confirm/{request.match_info['token'][:64]}", "Confirm")
+    def by_button(path: str, question: str, button: str, act, done: tuple[str, str]) -> None:
+        """A mailed link: opening it (or a mail scanner fetching it) only asks; its button (a POST, as one-click
+        mail clients send too) does it."""
+        async def ask(request: web.Request) -> web.Response:
+            return message(button, question, 200, f"{path}/{request.match_info['token'][:64]}", button)
 
-    async def confirm(request: web.Request) -> web.Response:
-        if await db.run(subscribers.confirm, request.match_info["token"][:64]):
-            return message("Subscribed", "You will get the status page's updates by mail; each has a link to stop.")
-        return message("Not found", "This link is not valid (any more).", 404)
-
-    async def ask_unsubscribe(request: web.Request) -> web.Response:
-        """A link opened (or fetched by a mail scanner) changes nothing: the button does."""
-        return message("Unsubscribe", "Stop the status page's mail to this address?", 200,
-                       f"/status/unsubscribe/{request.match_info['token'][:64]}", "Unsubscribe")
-
-    async def unsubscribe(request: web.Request) -> web.Response:
-        if await db.run(subscribers.unsubscribe, request.match_info["token"][:64]):
-            return message("Unsubscribed", "You will get no more mail from the status page.")
-        return message("Not found", "This link is not valid (any more): nothing is sent to it.", 404)
+        async def do(request: web.Request) -> web.Response:
+            if await db.run(act, request.match_info["token"][:64]):
+                return message(*done)
+            return message("Not found", "This link is not valid (any more).", 404)
+        app.router.add_get(f"{path}/{{token}}", ask)
+        app.router.add_post(f"{path}/{{token}}", do)
 
     app.router.add_post("/status/subscribe", subscribe)
-    app.router.add_get("/status/confirm/{token}", ask_confirm)
-    app.router.add_post("/status/confirm/{token}", confirm)
-    app.router.add_get("/status/unsubscribe/{token}", ask_unsubscribe)
-    app.router.add_post("/status/unsubscribe/{token}", unsubscribe)  # (the button; one-click mail clients post too)
+    by_button("/status/confirm", "Receive the status page's updates at this address?", "Confirm", subscribers.confirm,
+              ("Subscribed", "You will get the status page's updates by mail; each has a link to stop."))
+    by_button("/status/unsubscribe", "Stop the status page's mail to this address?", "Unsubscribe",
+              subscribers.unsubscribe, ("Unsubscribed", "You will get no more mail from the status page."))
     app.router.add_get("/status", status)
     app.router.add_get("/status.json", status_json)
     app.router.add_get("/status.atom", status_atom)

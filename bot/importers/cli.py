@@ -15,6 +15,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from tqdm import tqdm
 
+from bot.db import repo
 from bot.importers.apply import Applier
 from bot.importers.client import SourceRefused
 from bot.importers.compare import compare
@@ -109,8 +110,6 @@ async def run_import(options: argparse.Namespace, runtime, say: Callable[[str], 
     rotations = services.rotations
 
     def ours(name: str, at) -> str | None:
-        from bot.db import repo
-
         with runtime.db.reading() as session:
             rotation = repo.rotations.rotation_by_name(session=session, name=name)
             return rotations.on_call(session, rotation, at).primary if rotation else None

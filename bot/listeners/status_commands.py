@@ -31,10 +31,7 @@ async def status_page(r, word: str, rest: str) -> None:
         result = await r.call(pages.update, await r.number(), r.user, rest, r.key)
         await r.done(result, f"Posted a public update of {incident_ref(result.incident.number)} on the status page.")
     else:
-        number = await r.number()
-        incident = await r.call(r.reading.get, number, r.user)
-        await r.call(pages.check_publish, number, r.user)
-        names = await r.call(pages.names)
+        incident, names = await r.call(pages.form_for, await r.number(), r.user)
         await r.ack()
         after_ack(r.context, _open(r.context, r.command["trigger_id"], publish_modal(incident, names), r.respond),
                   "publish-modal", Turn.FORM)

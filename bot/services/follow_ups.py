@@ -27,6 +27,7 @@ from bot.services.outcomes import Changed, Effects, Outcome
 from bot.services.people import People
 from bot.services.rotations import Rotations
 from bot.services.tracking import TrackerOut
+from bot.services.visibility import list_filter
 from bot.services.working import Working
 from bot.slack.text import clean_text, escape, is_user_id, parse_user_ref, safe
 
@@ -175,7 +176,7 @@ class FollowUps:
         with self.db.reading() as session:
             found = repo.follow_ups.list_follow_ups(session=session, owner=user if word == "mine" else None,
                                                     open_only=word != "all", limit=40,
-                                                    viewer=False if user in self.settings.admins else user)
+                                                    viewer=list_filter(user, self.settings.admins))
         what = {"mine": "Your open follow-ups", "open": "Open follow-ups", "all": "Follow-ups"}[word]
         return what, found, self.clock.now().astimezone(self.settings.team_timezone).date()
 

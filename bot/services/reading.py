@@ -18,8 +18,8 @@ from bot.domain.incident import Priority, incident_ref
 from bot.domain.incident_types import BUILT_IN
 from bot.domain.reminders import Policy
 from bot.domain.stats import IncidentFacts, Stats, summarize
-from bot.domain.visibility import may_see
 from bot.domain.weekly import WeekFacts, WeekRow, first_week_start, pages_per_person, weekly
+from bot.services.visibility import hidden, list_filter
 from bot.slack.text import echo
 from bot.views import incident as incident_views
 from bot.views import storms as storm_views
@@ -65,18 +65,16 @@ class Reading:
 
     def seen_by(self, viewer: str | None) -> str | bool | None:
         """The incident lists' filter for a person (bot/domain/visibility.py): none for ADMINS."""
-        return False if viewer and viewer in self.settings.admins else viewer
+        return list_filter(viewer, self.settings.admins)
 
     def get(self, number: int, viewer: str | bool | None = False) -> Incident:
         """`viewer` (a person, or None for nobody in particular, as a page link): a private incident they may not
         see is answered as one that does not exist — not even that it is private."""
         with self.db.session() as session:
             incident = repo.incidents.incident_by_number(session=session, number=number)
-            hidden = incident is not None and viewer is not False and not may_see(
-                private=incident.private, viewer=viewer if isinstance(viewer, str) else None,
-                admins=self.settings.admins,
-                members=lambda: repo.incidents.member_ids(session=session, incident_id=incident.id))
-        if incident is None or hidden:
+            unseen = incident is not None and viewer is not False and hidden(
+                session, incident, viewer if isinstance(viewer, str) else None, self.settings.admins)
+        if incident is None or unseen:
             raise UserError(f"There is no {incident_ref(number)}.")
         return incident
 

@@ -32,6 +32,7 @@ from bot.domain.status_page import (
 )
 from bot.services.outcomes import Changed, Effects, Outcome
 from bot.services.status_subscribers import notify
+from bot.services.visibility import hidden
 from bot.services.working import Working
 from bot.slack.text import echo, escape
 
@@ -89,10 +90,6 @@ class StatusPage:
             f"• `{escape(c.name)}`" + (f" ({escape(c.group)})" if c.group else "") + f" — {LABEL[page.states[c.id]]}"
             for c in page.components)
 
-    def names(self) -> list[str]:
-        with self.db.reading() as session:
-            return [c.name for c in repo.status.components(session=session)]
-
     # -- publishing ---------------------------------------------------------------------------------------------
 
     def _may_publish(self, session, incident: Incident, actor: str) -> None:
@@ -105,13 +102,15 @@ class StatusPage:
             raise UserError(f"Only {ref}'s commander, its communications lead, its responders or an admin publish it "
                             "on the status page.")
 
-    def check_publish(self, number: int, actor: str) -> None:
-        """Before the form opens: may this person publish it (refused now rather than after they wrote it)."""
+    def form_for(self, number: int, actor: str) -> tuple[Incident, list[str]]:
+        """Before the publish form opens, in one read: the incident (as someone who may not see it hears it does not
+        exist), may this person publish it (refused now rather than after they wrote it), and the components."""
         with self.db.reading() as session:
             incident = repo.incidents.incident_by_number(session=session, number=number)
-            if incident is None:
+            if incident is None or hidden(session, incident, actor, self.settings.admins):
                 raise UserError(f"There is no {incident_ref(number)}.")
             self._may_publish(session, incident, actor)
+            return incident, [c.name for c in repo.status.components(session=session)]
 
     def publish(self, number: int, actor: str, title: str, components: Sequence[str], state: str, message: str,
                 request_key: str | None = None) -> Changed:

@@ -4,6 +4,8 @@ change's transaction) and then Slack's member_joined_channel / member_left_chann
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlmodel import Session
 
 from bot.clock import Clock
@@ -13,17 +15,20 @@ from bot.db.models import Incident
 from bot.domain.visibility import may_see
 
 
+def hidden(session: Session, incident: Incident, viewer: str | None, admins: Collection[str]) -> bool:
+    """The rule for one incident and one person (its channel's members read only when it matters)."""
+    return not may_see(private=incident.private, viewer=viewer, admins=admins,
+                       members=lambda: repo.incidents.member_ids(session=session, incident_id=incident.id))
+
+
+def list_filter(viewer: str | None, admins: Collection[str]) -> str | bool | None:
+    """The same rule for the incident lists (repo `viewer=`): False (all) for ADMINS, else what this person may see."""
+    return False if viewer and viewer in admins else viewer
+
+
 class Visibility:
     def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock) -> None:
         self.settings, self.db, self.clock = settings, db, clock
-
-    def may_see(self, session: Session, incident: Incident, viewer: str | None) -> bool:
-        return may_see(private=incident.private, viewer=viewer, admins=self.settings.admins,
-                       members=lambda: repo.incidents.member_ids(session=session, incident_id=incident.id))
-
-    def seen_by(self, viewer: str | None) -> str | bool | None:
-        """The `viewer` filter for the incident lists: False (all) for ADMINS, else what this person may see."""
-        return False if viewer and viewer in self.settings.admins else viewer
 
     def joined(self, channel_id: str, user_id: str) -> None:
         with self.db.session() as session:

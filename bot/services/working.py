@@ -25,12 +25,13 @@ from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import Role
 from bot.domain.tracker import TrackerActor
-from bot.domain.visibility import may_see, title_for_anyone
+from bot.domain.visibility import title_for_anyone
 from bot.services.outbox import Outbox
 from bot.services.outcomes import Changed, Effects, Outcome
 from bot.services.paging import Paging
 from bot.services.rotations import Rotations
 from bot.services.tracking import TrackerOut
+from bot.services.visibility import hidden
 from bot.slack.text import escape, safe
 from bot.views import notices
 from bot.views import paging as paging_views
@@ -140,10 +141,6 @@ class Working:
             lifecycle.require_open(number, incident.status, "post an update", incident.duplicate_of)
         return incident
 
-    def _hidden(self, session: Session, incident: Incident, actor: str | None) -> bool:
-        return not may_see(private=incident.private, viewer=actor, admins=self.settings.admins,
-                           members=lambda: repo.incidents.member_ids(session=session, incident_id=incident.id))
-
     def _require_permission(self, session: Session, incident: Incident, actor: str, now: datetime) -> None:
         """Read only as far as needed, cheapest first: most changes come from the commander or the roster."""
         def firefighters() -> Iterator[str]:
@@ -153,7 +150,7 @@ class Working:
             oncall = self.rotations.on_call_for(session, incident, now)
             yield from oncall.people if oncall else ()  # on call by an override counts too
 
-        if self._hidden(session, incident, actor):
+        if hidden(session, incident, actor, self.settings.admins):
             raise UserError(f"There is no {incident_ref(incident.number)}.")  # a private one: not even that
         if not lifecycle.may_change(actor, commander=incident.commander_id,
                                     responders=lambda: repo.incidents.responder_ids(session=session,
@@ -399,7 +396,7 @@ class Working:
     def mark_duplicate(self, number: int, user_id: str, original: int, request_key: str | None = None) -> Changed:
         def apply(session, incident: Incident, now):
             target = repo.incidents.incident_by_number(session=session, number=original) if original != number else None
-            if target is not None and self._hidden(session, target, user_id):
+            if target is not None and hidden(session, target, user_id, self.settings.admins):
                 raise UserError(f"There is no {incident_ref(original)}.")
             lifecycle.check_duplicate(number, incident.status, original,
                                       target.status if target else None,
