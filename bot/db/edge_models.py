@@ -221,3 +221,18 @@ class ImportedObject(SQLModel, table=True):
     source_id: str = Field(max_length=200)
     local_id: int
     imported_at: datetime = Field(sa_column=timestamp(nullable=False))
+
+
+class ApiToken(SQLModel, table=True):
+    """`api token create <name> <scope>`: a token for `/api/v1`, kept only as its SHA-256 (shown once). Its name is
+    who it is on the timeline; revoking it deletes the row (the timeline keeps the name)."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    scope: str = Field(max_length=8)  # read | write | admin
+    key_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=timestamp(nullable=False))
+    last_used_at: datetime | None = Field(default=None, sa_column=timestamp(nullable=True))

@@ -100,6 +100,7 @@ class Declaration:
     source: str = "slack"  # or the alert endpoint that opened it: generic, alertmanager, gitlab
     alert_fingerprint: str | None = None
     type_name: str | None = None  # an incident type's (`type add`): its privacy, rotation and priority apply
+    declared_by: str = ""  # who declared it when not a person in Slack (an API token), named on its timeline
 
 
 def declaration_to_payload(declaration: Declaration) -> dict:

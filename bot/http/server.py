@@ -22,6 +22,8 @@ from bot.domain.fairness import DEFAULT_WEEKS
 from bot.http.ack import add_ack_routes
 from bot.http.alert_apis import add_alert_api_routes
 from bot.http.alerts import add_alert_routes, add_heartbeat_routes
+from bot.http.api import add_api_routes
+from bot.http.api_routes import ROUTES
 from bot.http.board import add_board_routes
 from bot.http.headers import add_page_headers
 from bot.http.metrics import add_metrics
@@ -159,4 +161,5 @@ def build_web_app(bolt: AsyncApp, db: repo.database.Database, settings: Settings
                      services.maintenance.page)
     if settings.status_page:
         add_status_routes(app, services.status_page, services.status_subscribers, db)
+    add_api_routes(app, settings, services, db, ROUTES)
     return app

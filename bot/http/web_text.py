@@ -83,3 +83,8 @@ def slack_to_html(text: str | None, people: Mapping[str, Person]) -> Markup:
         last = match.end()
     parts.append(Markup(html.escape(_plain(text[last:]), quote=False)))
     return Markup("").join(parts)
+
+
+def slack_to_text(text: str | None, people: Mapping[str, Person]) -> str:
+    """The same reading as plain text (the API's): mentions as `@name`, links as their label or address."""
+    return html.unescape(re.sub(r"<[^>]*>", "", str(slack_to_html(text, people))))

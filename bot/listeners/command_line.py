@@ -13,7 +13,7 @@ from bot.domain.incident import parse_incident_ref
 from bot.slack.text import parse_user_ref
 
 _FREE_TEXT_VERBS = frozenset({"", "declare", "new", "help", "rotation", "oncall", "handoff", "list", "stats",
-                              "heartbeat", "heartbeats", "me"})
+                              "heartbeat", "heartbeats", "me", "api"})
 _TRAILING_REF_VERBS = frozenset({"priority", "commander", "show", "timeline", "page"})  # one-word arguments only
 
 

@@ -210,6 +210,10 @@ async def _route(r: Request) -> None:
     await r.ack(text=await r.call(r.parts.services.routes.act, r.user, r.line.args, r.key))
 
 
+async def _api(r: Request) -> None:
+    await r.ack(text=await r.call(r.parts.services.api_tokens.act, r.user, r.line.args))
+
+
 async def _type(r: Request) -> None:
     await r.ack(text=await r.call(r.parts.services.types.act, r.user, r.line.args))
 
@@ -249,7 +253,7 @@ _READ_AFTER_ACK = {"list": _list, "show": _show, "timeline": _timeline, "stats":
 _READERS: dict[str, Callable[[Request], Awaitable[None]]] = {
     "help": _help, "rotation": _rotation, "handoff": _handoff, "board": _board, "heartbeat": _heartbeat,
     "heartbeats": _heartbeat, "me": _me, "pto": _pto, "route": _route, "routes": _route, "type": _type,
-    "types": _type,
+    "types": _type, "api": _api,
     "maintenance": _maintenance,
     **{verb: _answered_after_ack(read, verb) for verb, read in _READ_AFTER_ACK.items()},
 }

@@ -45,6 +45,7 @@ from bot.services import (
     AckLinks,
     AlertRoutes,
     Alerts,
+    ApiTokens,
     Capture,
     Clicks,
     Contacts,
@@ -221,7 +222,8 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
                     maintenance=maintenance, visibility=Visibility(settings, db, clock),
                     types=IncidentTypes(settings, db, clock),
                     status_page=StatusPage(settings, db, clock, working, lambda: slack.team_name),
-                    status_subscribers=StatusSubscribers(settings, db, clock, outbox))
+                    status_subscribers=StatusSubscribers(settings, db, clock, outbox),
+                    api_tokens=ApiTokens(settings, db, clock))
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,

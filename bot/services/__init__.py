@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bot.domain.errors import UserError
 from bot.services.ack_links import AckLinks
 from bot.services.alerts import Alerts, Received
+from bot.services.api_tokens import ApiTokens
 from bot.services.capture import Capture
 from bot.services.clicks import Click, Clicks
 from bot.services.contacts import Contacts
@@ -79,11 +80,12 @@ class Services:
     types: IncidentTypes
     status_page: StatusPage
     status_subscribers: StatusSubscribers
+    api_tokens: ApiTokens
 
 
-__all__ = ["AckLinks", "AlertRoutes", "Alerts", "Capture", "Changed", "Click", "Clicks", "Contacts", "Covers",
-           "Declared", "Declaring", "Detail", "EngineWatch", "EscalationPolicies", "Fairness", "FollowUps", "Handoffs",
-           "Heartbeats", "IncidentTypes", "IssueEvents", "Listing", "Maintenance", "Outbox", "Paging", "People",
-           "Reading", "Received", "Reminders", "Resolution", "RotationLayers", "RotationPlan", "Rotations", "Services",
-           "ShiftChanges", "StatusPage", "StatusSubscribers", "Storms", "TimeOffs", "UserError", "UserGroups",
-           "Visibility", "Working"]
+__all__ = ["AckLinks", "AlertRoutes", "Alerts", "ApiTokens", "Capture", "Changed", "Click", "Clicks", "Contacts",
+           "Covers", "Declared", "Declaring", "Detail", "EngineWatch", "EscalationPolicies", "Fairness", "FollowUps",
+           "Handoffs", "Heartbeats", "IncidentTypes", "IssueEvents", "Listing", "Maintenance", "Outbox", "Paging",
+           "People", "Reading", "Received", "Reminders", "Resolution", "RotationLayers", "RotationPlan", "Rotations",
+           "Services", "ShiftChanges", "StatusPage", "StatusSubscribers", "Storms", "TimeOffs", "UserError",
+           "UserGroups", "Visibility", "Working"]

@@ -164,7 +164,8 @@ class Declaring:
         repo.timeline.add_event(session=session, incident_id=incident.id, at=now,
                                 actor_id=declaration.reporter_id or None, kind="declared",
                                 text=f"{declaration.priority.value}: {escape(declaration.title)}"
-                                + _opened_by(declaration.source, bool(declaration.alert_fingerprint)))
+                                + (f" ({escape(declaration.declared_by)})" if declaration.declared_by else
+                                   _opened_by(declaration.source, bool(declaration.alert_fingerprint))))
         if declaration.commander_id:
             repo.timeline.add_event(session=session, incident_id=incident.id, at=now, actor_id=declaration.reporter_id,
                                     kind="commander", text=f"<@{declaration.commander_id}> is commander")

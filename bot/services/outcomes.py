@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session
@@ -45,3 +45,14 @@ class Outcome:
     text: str
     effects: Effects
     finish: Callable[[Session, Incident], None] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    summary: str
+    needed_rollback: bool | None = None
+    follow_ups: tuple[str, ...] = ()
+
+
+def mentions(users: Sequence[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in users)

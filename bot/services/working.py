@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +19,7 @@ from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident
 from bot.domain import lifecycle
+from bot.domain.api import ApiActor
 from bot.domain.contacts import Method
 from bot.domain.errors import UserError
 from bot.domain.incident import Priority, Status, incident_ref
@@ -27,7 +27,7 @@ from bot.domain.rotation import Role
 from bot.domain.tracker import TrackerActor
 from bot.domain.visibility import title_for_anyone
 from bot.services.outbox import Outbox
-from bot.services.outcomes import Changed, Effects, Outcome
+from bot.services.outcomes import Changed, Effects, Outcome, Resolution, mentions
 from bot.services.paging import Paging
 from bot.services.rotations import Rotations
 from bot.services.tracking import TrackerOut
@@ -40,19 +40,8 @@ from bot.views.postmortem import postmortem
 log = logging.getLogger(__name__)
 
 
-
-@dataclass(frozen=True)
-class Resolution:
-    summary: str
-    needed_rollback: bool | None = None
-    follow_ups: tuple[str, ...] = ()
-
-
 Apply = Callable[[Session, Incident, datetime], Outcome | None]
-
-
-def _users(users: Sequence[str]) -> str:
-    return ", ".join(f"<@{u}>" for u in users)
+Outsider = TrackerActor | ApiActor  # acts without a Slack id: named on the timeline as itself
 
 
 class Working:
@@ -67,9 +56,10 @@ class Working:
     # -- the one path every change takes ---------------------------------------------------------------
 
     def _change(self, number: int, actor: str | None, apply: Apply, request_key: str | None = None, *,
-                check_permission: bool = True, external: TrackerActor | None = None) -> Changed:
+                check_permission: bool = True, external: Outsider | None = None) -> Changed:
         """One transaction, tried again if PostgreSQL rolls it back to break a deadlock. `external`: the change
-        came from an issue tracker (its webhook is authenticated: no Slack permission to check; not told back)."""
+        came from an issue tracker (its webhook is authenticated: no Slack permission to check; not told back) or
+        an API token (its scope was checked at the edge; a private incident is there only for an admin token)."""
         changed = repo.database.retry_on_deadlock(self._change_once, number, actor, apply, request_key,
                                                   check_permission and external is None, external)
         if changed.changed:
@@ -79,7 +69,7 @@ class Working:
         return changed
 
     def _change_once(self, number: int, actor: str | None, apply: Apply, request_key: str | None,
-                     check_permission: bool, external: TrackerActor | None) -> Changed:
+                     check_permission: bool, external: Outsider | None) -> Changed:
         with self.db.session() as session:
             incident = repo.incidents.incident_for_change(session=session, number=number)  # changes to it queue up here
             if incident is None:
@@ -89,6 +79,8 @@ class Working:
             now = self.clock.now()
             if check_permission:  # before the replay check: a replayed key never lets a stranger's form close quietly
                 self._require_permission(session, incident, actor, now)
+            elif incident.private and isinstance(external, ApiActor) and not external.sees_private:
+                raise UserError(f"There is no {incident_ref(number)}.")
             if request_key and repo.timeline.event_by_request_key(session=session, request_key=request_key):
                 return Changed(incident, changed=False, replayed=True)
             outcome = apply(session, incident, now)
@@ -111,7 +103,7 @@ class Working:
         return Changed(incident, changed=True)
 
     def change(self, number: int, actor: str | None, apply: Apply, request_key: str | None = None, *,
-               check_permission: bool = True, external: TrackerActor | None = None) -> Changed:
+               check_permission: bool = True, external: Outsider | None = None) -> Changed:
         """A change made elsewhere (a follow-up's) the way every change is: permission (unless the caller knows
         better: a follow-up's owner may mark their own; `external`: it came from an issue tracker), timeline event,
         once."""
@@ -170,10 +162,11 @@ class Working:
         stopped = repo.pages.stop_pages(session=session, incident_id=incident.id, now=now, user_id=user_id, via=via)
         return tuple((channel, ts) for channel, ts in stopped if channel and ts)
 
-    def acknowledge(self, number: int, user_id: str, request_key: str | None = None, *,
-                    anyone: bool = False, link: tuple[int, str] | None = None) -> Changed:
+    def acknowledge(self, number: int, user_id: str | None, request_key: str | None = None, *, anyone: bool = False,
+                    link: tuple[int, str] | None = None, external: ApiActor | None = None) -> Changed:
         """`anyone`: the `@here` page asks the whole channel, so whoever answers it may acknowledge. `link`: (page
-        id, method) of a page's one-click link, good only while that page is open."""
+        id, method) of a page's one-click link, good only while that page is open. `external`: a token (no
+        Slack id: nobody takes command)."""
         via = f"{Method(link[1]).label} link" if link else None
 
         def apply(session, incident: Incident, now):
@@ -182,7 +175,8 @@ class Working:
                 page = repo.pages.page_by_id(session=session, page_id=link[0])
                 if page is None or page.state not in ("queued", "waiting"):
                     raise UserError(paging_views.page_closed(page))
-            first, took = incident.acknowledged_at is None, incident.commander_id is None
+            first, took = incident.acknowledged_at is None, incident.commander_id is None and user_id is not None
+            incident.acknowledged_at = incident.acknowledged_at or (now if external else None)
             if took:  # set before the pages are read, so it is written in the same UPDATE as the acknowledgement
                 incident.commander_id = user_id
             pages = self._stop_paging(session, incident, user_id, now, link[1] if link else None)
@@ -192,10 +186,10 @@ class Working:
             text = "acknowledged" + (f" via {via}" if via else "") + \
                 (f" and took command (<@{user_id}> is commander)" if took else "")
             return Outcome("acknowledged", text, Effects(
-                notices.acknowledged(incident, user_id, took, via), refresh=first or took,
-                invite=(user_id,) if took or incident.private else (),  # (an @here answer joins a private one)
-                stopped_pages=pages, acknowledged=(user_id, via)))
-        return self._change(number, user_id, apply, request_key, check_permission=not anyone)
+                notices.acknowledged(incident, user_id or external, took, via), refresh=first or took,
+                invite=(user_id,) if user_id and (took or incident.private) else (),  # (an @here answer joins)
+                stopped_pages=pages, acknowledged=(user_id, via) if user_id else None))
+        return self._change(number, user_id, apply, request_key, check_permission=not anyone, external=external)
 
     def acknowledge_page(self, page_id: int, user_id: str, request_key: str | None = None) -> Changed:
         page, number = self.paging.page_incident(page_id)
@@ -244,7 +238,8 @@ class Working:
                                                       invite=(commander,), stopped_pages=pages))
         return self._change(number, actor, apply, request_key)
 
-    def post_update(self, number: int, user_id: str, text: str, request_key: str | None = None) -> Changed:
+    def post_update(self, number: int, user_id: str | None, text: str, request_key: str | None = None, *,
+                    external: ApiActor | None = None) -> Changed:
         body = text.strip()
         if not body:
             raise UserError("An update needs some text: what changed, what is next?")
@@ -254,15 +249,16 @@ class Working:
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, incident.status, "post an update", incident.duplicate_of)
             incident.last_update_at = now
-            return Outcome("update", body, Effects(notices.update(incident, user_id, safe(body)), refresh=False))
-        return self._change(number, user_id, apply, request_key)
+            return Outcome("update", body, Effects(notices.update(incident, user_id or external, safe(body)),
+                                                   refresh=False))
+        return self._change(number, user_id, apply, request_key, external=external)
 
-    def set_status(self, number: int, user_id: str, target: Status, note: str = "",
-                   request_key: str | None = None) -> Changed:
+    def set_status(self, number: int, user_id: str | None, target: Status, note: str = "",
+                   request_key: str | None = None, *, external: ApiActor | None = None) -> Changed:
         if target is Status.RESOLVED:
-            return self.resolve(number, user_id, Resolution(summary=note), request_key)
+            return self.resolve(number, user_id, Resolution(summary=note), request_key, external=external)
         if target is Status.CLOSED:
-            return self.close(number, user_id, note, request_key)
+            return self.close(number, user_id, note, request_key, external=external)
         note = lifecycle.bounded(note, "note")
 
         def apply(session, incident: Incident, now):
@@ -270,14 +266,16 @@ class Working:
             lifecycle.check_status_change(number, current, target, incident.duplicate_of)
             incident.status = target
             # Moving it out of `new` means someone has looked at it: that is what acknowledging means.
+            if current is Status.NEW:  # (a token acknowledges too, without a Slack id)
+                incident.acknowledged_at = incident.acknowledged_at or (now if external else None)
             pages = self._stop_paging(session, incident, user_id, now) if current is Status.NEW else ()
             text = f"{current.label} → {target.label}" + (f": {note}" if note else "")
-            return Outcome("status", text, Effects(notices.status(incident, user_id, current, safe(note)),
+            return Outcome("status", text, Effects(notices.status(incident, user_id or external, current, safe(note)),
                                                    stopped_pages=pages))
-        return self._change(number, user_id, apply, request_key)
+        return self._change(number, user_id, apply, request_key, external=external)
 
     def set_priority(self, number: int, user_id: str | None, target: Priority, request_key: str | None = None, *,
-                     external: TrackerActor | None = None) -> Changed:
+                     external: Outsider | None = None) -> Changed:
         """`user_id` None (and no `external`): a more urgent alert joined the storm this incident is."""
         who = user_id or external or "A more urgent alert"
 
@@ -310,11 +308,11 @@ class Working:
             present = set(repo.incidents.responder_ids(session=session, incident_id=incident.id))
             new = [u for u in dict.fromkeys(users) if u not in present]
             if not new:
-                raise UserError(f"{_users(users)} already {'is a responder' if len(users) == 1 else 'are responders'}"
+                raise UserError(f"{mentions(users)} already {'is a responder' if len(users) == 1 else 'are responders'}"
                                 f" on {incident_ref(number)}.")
             for user in new:
                 repo.incidents.add_responder(session=session, incident_id=incident.id, user_id=user, at=now)
-            return Outcome("responders", f"added {_users(new)}",
+            return Outcome("responders", f"added {mentions(new)}",
                            Effects(notices.responders(incident, actor, new, added=True), invite=tuple(new)))
         return self._change(number, actor, apply, request_key)
 
@@ -326,16 +324,16 @@ class Working:
             missing = [u for u in users if u not in present]
             if missing:
                 verb = "is not a responder" if len(missing) == 1 else "are not responders"
-                raise UserError(f"{_users(missing)} {verb} on {incident_ref(number)}.")
+                raise UserError(f"{mentions(missing)} {verb} on {incident_ref(number)}.")
             gone = list(dict.fromkeys(users))
             for user in gone:
                 repo.incidents.remove_responder(session=session, incident_id=incident.id, user_id=user)
-            return Outcome("responders", f"removed {_users(gone)}",
+            return Outcome("responders", f"removed {mentions(gone)}",
                            Effects(notices.responders(incident, actor, gone, added=False)))
         return self._change(number, actor, apply, request_key)
 
     def resolve(self, number: int, user_id: str | None, resolution: Resolution,
-                request_key: str | None = None, *, external: TrackerActor | None = None) -> Changed:
+                request_key: str | None = None, *, external: Outsider | None = None) -> Changed:
         """`user_id` None: the alert that opened it says it is over (no person, so no permission to check), or
         `external`: its issue was closed."""
         summary = resolution.summary.strip()
@@ -376,7 +374,7 @@ class Working:
                                          repo.follow_ups.follow_ups_of(session=session, incident_id=incident.id))
 
     def reopen(self, number: int, user_id: str | None, reason: str = "", request_key: str | None = None, *,
-               external: TrackerActor | None = None) -> Changed:
+               external: Outsider | None = None) -> Changed:
         """`user_id` None (and no `external`): an alert joined the storm this incident is, after it was resolved."""
         reason = reason.strip()
 
@@ -415,16 +413,17 @@ class Working:
                                    stopped_pages=stopped))
         return self._change(number, user_id, apply, request_key)
 
-    def close(self, number: int, user_id: str, reason: str = "", request_key: str | None = None) -> Changed:
+    def close(self, number: int, user_id: str | None, reason: str = "", request_key: str | None = None, *,
+              external: ApiActor | None = None) -> Changed:
         reason = lifecycle.bounded(reason, "reason")
 
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, incident.status, "close it", incident.duplicate_of)
             incident.status = Status.CLOSED
             stopped = self._stop_paging(session, incident, None, now)
-            return Outcome("closed", reason or "closed", Effects(notices.closed(incident, user_id, safe(reason)),
-                                                                 stopped_pages=stopped))
-        return self._change(number, user_id, apply, request_key)
+            return Outcome("closed", reason or "closed", Effects(notices.closed(incident, user_id or external,
+                                                                                safe(reason)), stopped_pages=stopped))
+        return self._change(number, user_id, apply, request_key, external=external)
 
     def add_handoff_note(self, number: int, user_id: str, text: str, request_key: str | None = None) -> Changed:
         body = text.strip()

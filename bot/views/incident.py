@@ -275,6 +275,8 @@ def help_text() -> str:
         "• `route add <label>=<value>[,…] <rotation> [P0|P1|P2]` · `route list` · `route test <label>=<value>…` — "
         "alerts to a rotation by their labels · `maintenance add <rotation|label=value> <from> <to> [reason]` · "
         "`maintenance list` — keep alerts from paging for a while",
+        "• `api token create <name> <read|write|admin>` · `api token list` · `api token revoke <name>` — tokens for "
+        "the HTTP API (ADMINS only; shown once)",
         "• `help` — this help",
         "Or pick *Declare incident* from the ⋯ menu of any message: the form is prefilled from it.",
     ])

@@ -31,9 +31,9 @@ def _with_note(line: str, note: str) -> str:
     return f"{line}\n> {note}" if note else line
 
 
-def acknowledged(incident: Incident, user: str, took_command: bool, via: str | None = None) -> str:
+def acknowledged(incident: Incident, user: object, took_command: bool, via: str | None = None) -> str:
     how = f" via {via}" if via else ""
-    return f":eyes: <@{user}> acknowledged {_ref(incident)}{how}." + (" They are the commander." if took_command
+    return f":eyes: {_who(user)} acknowledged {_ref(incident)}{how}." + (" They are the commander." if took_command
                                                                        else "")
 
 
@@ -43,12 +43,12 @@ def new_commander(incident: Incident, actor: str, commander: str) -> str:
     return f":firefighter: <@{actor}> made <@{commander}> the commander of {_ref(incident)}."
 
 
-def update(incident: Incident, user: str, text: str) -> str:
-    return f":memo: *Update on {_ref(incident)}* from <@{user}>:\n{text}"
+def update(incident: Incident, user: object, text: str) -> str:
+    return f":memo: *Update on {_ref(incident)}* from {_who(user)}:\n{text}"
 
 
-def status(incident: Incident, user: str, before: Status, note: str) -> str:
-    return _with_note(f":arrows_counterclockwise: <@{user}> moved {_ref(incident)} from *{before.label}* to "
+def status(incident: Incident, user: object, before: Status, note: str) -> str:
+    return _with_note(f":arrows_counterclockwise: {_who(user)} moved {_ref(incident)} from *{before.label}* to "
                       f"*{incident.status.label}*.", note)
 
 
@@ -97,8 +97,8 @@ def has_duplicate(original: Incident, duplicate_incident: Incident, user: str) -
             f"({escape(title_for_anyone(duplicate_incident))}) a duplicate of {_ref(original)}.")
 
 
-def closed(incident: Incident, user: str, reason: str) -> str:
-    return _with_note(f":no_entry_sign: <@{user}> closed {_ref(incident)}.", reason)
+def closed(incident: Incident, user: object, reason: str) -> str:
+    return _with_note(f":no_entry_sign: {_who(user)} closed {_ref(incident)}.", reason)
 
 
 def postmortem_message(incident: Incident) -> str:

@@ -4,6 +4,7 @@ commit, retries after a deadlock. Callers reach a query through its module (`rep
 so that a test replacing it there replaces it for everyone."""
 
 from bot.db.repo import (
+    api_tokens,
     contacts,
     covers,
     database,
@@ -31,6 +32,6 @@ from bot.db.repo import (
     web,
 )
 
-__all__ = ["contacts", "covers", "database", "deliveries", "follow_ups", "heartbeats", "imports", "incidents",
-           "maintenance", "messages", "metrics", "pages", "people", "reminders", "requests", "rotations", "routes",
-           "schedules", "status", "storms", "timeline", "trackers", "types", "usergroups", "web"]
+__all__ = ["api_tokens", "contacts", "covers", "database", "deliveries", "follow_ups", "heartbeats", "imports",
+           "incidents", "maintenance", "messages", "metrics", "pages", "people", "reminders", "requests", "rotations",
+           "routes", "schedules", "status", "storms", "timeline", "trackers", "types", "usergroups", "web"]
