@@ -1,7 +1,8 @@
 """`python -m bot`: HTTP mode by default, Socket Mode when SLACK_APP_TOKEN is set (HTTP still serves /healthz).
 
 `python -m bot migrate` upgrades DATABASE_URL to the newest schema; `python -m bot import` moves schedules in from
-Opsgenie or PagerDuty (bot/importers/cli.py); `python -m bot check` says, line by line, whether
+Opsgenie or PagerDuty (bot/importers/cli.py); `python -m bot config export|apply` keeps the configuration
+as YAML (bot/config_io/cli.py); `python -m bot check` says, line by line, whether
 the settings, the database and the Slack token are ready. A setting, database or port that cannot be used stops
 start-up with one line on stderr and exit code 2 (SPEC §3).
 """
@@ -32,11 +33,17 @@ def main(argv: list[str] | None = None) -> int:
         from bot.importers.cli import main as import_main
 
         return import_main(argv[1:])
+    if argv[:1] == ["config"]:  # its own options (bot/config_io/cli.py)
+        from bot.config_io.cli import main as config_main
+
+        return config_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bot", description="Firefighter, the incident bot for Slack.")
-    parser.add_argument("command", nargs="?", choices=("run", "migrate", "check", "import"), default="run",
+    parser.add_argument("command", nargs="?", choices=("run", "migrate", "check", "import", "config"),
+                        default="run",
                         help="run the bot (the default); migrate the database to the newest schema; "
                              "check settings, database and Slack, each with ✓ or ✗; import opsgenie|pagerduty "
-                             "(see `python -m bot import --help`)")
+                             "(see `python -m bot import --help`); config export|apply (see `python -m bot config "
+                             "--help`)")
     command = parser.parse_args(argv).command
     if command == "migrate":
         return migrate()

@@ -5,6 +5,7 @@ so that a test replacing it there replaces it for everyone."""
 
 from bot.db.repo import (
     api_tokens,
+    config_io,
     contacts,
     covers,
     database,
@@ -32,6 +33,6 @@ from bot.db.repo import (
     web,
 )
 
-__all__ = ["api_tokens", "contacts", "covers", "database", "deliveries", "follow_ups", "heartbeats", "imports",
-           "incidents", "maintenance", "messages", "metrics", "pages", "people", "reminders", "requests", "rotations",
-           "routes", "schedules", "status", "storms", "timeline", "trackers", "types", "usergroups", "web"]
+__all__ = ["api_tokens", "config_io", "contacts", "covers", "database", "deliveries", "follow_ups", "heartbeats",
+           "imports", "incidents", "maintenance", "messages", "metrics", "pages", "people", "reminders", "requests",
+           "rotations", "routes", "schedules", "status", "storms", "timeline", "trackers", "types", "usergroups", "web"]
