@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -27,6 +28,7 @@ from bot.slack.text import clean_text
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 REALM = 'Bearer realm="firefighter"'
+IDEMPOTENCY_KEY = re.compile(r"^[!-~]{1,100}$")
 
 
 class ApiProblem(Exception):
@@ -110,6 +112,10 @@ def _handler(route: Route, services: Services, db: repo.database.Database, setti
                              headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", '
                                                           f'scope="{route.scope.value}"'})
         call = Call(request, actor, services, db, settings)
+        given = request.headers.get("Idempotency-Key")
+        if route.idempotent_key and given is not None and not IDEMPOTENCY_KEY.match(given):
+            raise ApiProblem(422, "The request's headers are not valid.", [ProblemField(
+                pointer="#/header/Idempotency-Key", detail="1 to 100 printable ASCII characters, no spaces")])
         call.params = _validated(route.params, dict(request.match_info), "path")
         call.query = _validated(route.query, {k: clean_text(v) for k, v in request.query.items()}, "query")
         if route.body is not None:

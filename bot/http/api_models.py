@@ -136,8 +136,12 @@ class Nothing(Strict):
 
 # -- on call ----------------------------------------------------------------------------------------------------
 
+RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
+
+
 class OnCallQuery(Strict):
-    at: datetime | None = Field(default=None, description="RFC 3339 instant; omitted: now.")
+    at: str | None = Field(default=None, pattern=RFC3339, json_schema_extra={"format": "date-time"},
+                           description="An RFC 3339 instant with its offset (`2026-12-24T18:00:00Z`); omitted: now.")
     rotation: str | None = Field(default=None, max_length=80)
 
 

@@ -14,6 +14,7 @@ from bot.http.api_models import (
     LayerOut,
     OnCallOut,
     PolicyOut,
+    ProblemField,
     RotationDetail,
     RotationList,
     RotationOnCall,
@@ -35,9 +36,11 @@ def shift_out(oncall: OnCall, people: dict[str, Person], start: datetime | None 
 
 
 def _on_call(call: Call) -> OnCallOut:
-    at = call.query.at or call.services.rotations.clock.now()
-    if at.tzinfo is None:
-        raise ApiProblem(422, "Give `at` with its offset or `Z` (RFC 3339).")
+    try:
+        at = datetime.fromisoformat(call.query.at) if call.query.at else call.services.rotations.clock.now()
+    except ValueError:
+        raise ApiProblem(422, "The request's query is not valid.", [ProblemField(
+            pointer="#/query/at", detail="not a moment in the calendar")]) from None
     rotations = call.services.rotations
     with call.db.reading() as session:
         chosen = [repo.rotations.rotation_by_name(session=session, name=call.query.rotation)] if call.query.rotation \

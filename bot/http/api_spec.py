@@ -20,6 +20,8 @@ _PROBLEMS = {"400": "The request cannot be read (not JSON, a bad cursor).",
              "403": "The token's scope does not allow this.",
              "404": "Nothing there (a private incident is answered so to a token that may not see it).",
              "409": "The incident's state refuses this change (see `detail`).",
+             "413": "The body is over 1 MiB.",
+             "415": "The body is not sent as `application/json`.",
              "422": "The request breaks a rule; `errors` points at each part."}
 
 
@@ -59,17 +61,17 @@ def _json(schema: dict, kind: str = "application/json") -> dict:
 def build_openapi(routes: list[Route], server_url: str | None = None) -> dict:
     pairs = [(r.body, "validation") for r in routes if r.body] + [(r.answer, "serialization") for r in routes]
     refs, defs = models_json_schema([*pairs, (Problem, "serialization")], ref_template=REF)
-    problem = {"description": "A problem (RFC 9457).",
-               **_json(refs[(Problem, "serialization")], "application/problem+json")}
+    problem = _json(refs[(Problem, "serialization")], "application/problem+json")
     paths: dict[str, dict] = {}
     for route in routes:
         ok = {"description": route.summary, **_json(refs[(route.answer, "serialization")])}
         if route.status == 201:
             ok["headers"] = {"Location": {"description": "The incident's URL.", "schema": {"type": "string"}}}
         responses = {str(status): ok for status in (route.status, *route.also)}
-        wrong = ["401", "403", "422"] + (["404"] if route.params else []) + \
-            (["409"] if route.method != "GET" and route.params else []) + (["400"] if route.query or route.body else [])
-        responses.update({code: problem for code in sorted(set(wrong))})
+        named = route.params or route.query  # (a name that is not there: 404)
+        wrong = ["401", "403", "422"] + (["404"] if named else []) + (["400"] if route.query or route.body else []) \
+            + (["409"] if route.method != "GET" and route.params else []) + (["413", "415"] if route.body else [])
+        responses.update({code: {"description": _PROBLEMS[code], **problem} for code in sorted(set(wrong))})
         operation: dict[str, Any] = {"operationId": route.operation, "summary": route.summary,
                                      "security": [{"bearer": [route.scope.value]}], "responses": responses,
                                      "x-scope": route.scope.value}
