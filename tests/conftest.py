@@ -240,7 +240,8 @@ LONGEST_FIRST = ("test_crash.py", "test_time_travel.py", "test_alerts.py", "test
                  "test_replicas.py", "test_authorization.py", "test_startup.py", "test_board_browser.py",
                  "test_setup_delivery.py", "test_concurrency.py", "test_alertmanager_real.py", "test_fuzz_http.py",
                  "test_tracker_replicas.py", "test_demo.py", "test_contact_processes.py", "test_schedule_upgrade.py",
-                 "test_import_pagerduty.py", "test_status_subscribers.py", "test_status_browser.py")
+                 "test_import_pagerduty.py", "test_status_subscribers.py", "test_status_browser.py",
+                 "test_api_document.py", "test_config_io_property.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -5,6 +5,7 @@ tokens, cursor pages, who is on call. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from sqlmodel import select
 
 from bot.db.edge_models import ApiToken
 from bot.db.models import Incident, Page
+from bot.domain.api import encode_cursor
 from tests.api_client import ADMIN, call, new_token
 from tests.test_paging import with_rotation
 
@@ -87,30 +89,39 @@ async def test_every_error_is_a_problem_document(api_bot):
     is_problem(status, headers, body, 422)
     assert {e["pointer"] for e in body["errors"]} == {"#/query/limit", "#/query/colour"}
     is_problem(*await call(bot, "GET", "/incidents?cursor=bm90LWEta2V5", reader), 400)
+    is_problem(*await call(bot, "GET", f"/incidents?cursor={encode_cursor(10**30)}", reader), 400)
+    is_problem(*await call(bot, "GET", "/oncall?at=9999-12-31T23:59:00Z", reader), 422)
+    is_problem(*await call(bot, "GET", "/oncall?at=0001-01-01T00:00:00%2B14:00", reader), 422)
+    is_problem(*await call(bot, "GET", "/rotations/a%00b", reader), 404)
+    raw = {"Authorization": b"Bearer ff_\xff\xfe".decode("latin-1")}
+    is_problem(*await call(bot, "GET", "/incidents", headers=raw), 401)
 
 
 async def test_a_write_token_declares_and_works_an_incident_as_itself(api_bot):
     bot = api_bot
     token = await new_token(bot, "ci", "write")
     key = {"Idempotency-Key": "deploy-4711"}
-    status, headers, body = await call(bot, "POST", "/incidents", token, {
-        "title": "Deploy <!here> broke checkout", "priority": "P1", "rotation": "payments",
-        "description": "from the pipeline"}, key)
+    declaration = {"title": "Deploy <!here> broke checkout", "priority": "P1", "rotation": "payments",
+                   "description": "from the pipeline"}
+    status, headers, body = await call(bot, "POST", "/incidents", token, declaration, key)
     assert status == 201, body
     number = body["number"]
     assert headers["Location"] == f"/api/v1/incidents/{number}"
     assert body["rotation"] == "payments" and body["status"] == "new" and body["source"] == "api"
-    again = await call(bot, "POST", "/incidents", token, {"title": "Deploy broke checkout", "rotation": "payments"},
-                       key)
+    again = await call(bot, "POST", "/incidents", token, declaration, key)
     assert again[0] == 200 and again[2]["number"] == number  # a retried request: the same incident
+    other = await call(bot, "POST", "/incidents", token, declaration | {"title": "Search is slow"}, key)
+    assert other[0] == 201 and other[2]["number"] == number + 1  # the key again with another request: a new one
     await bot.settle()
     with bot.session() as session:
-        assert len(session.exec(select(Incident)).all()) == 1
+        assert len(session.exec(select(Incident)).all()) == 2
         assert session.exec(select(Page)).first().target_user_id == "U0A"  # paged as from Slack
+    assert (await call(bot, "POST", "/incidents", token, {"title": "Keys leaked", "type": "security"}))[0] == 422
     status, _, body = await call(bot, "POST", f"/incidents/{number}/acknowledge", token, {})
     assert status == 200 and body["acknowledged_at"] and body["commander"] is None, body
     with bot.session() as session:
-        assert {p.state for p in session.exec(select(Page))} == {"done"}
+        first = session.exec(select(Incident).where(Incident.number == number)).one()
+        assert {p.state for p in session.exec(select(Page).where(Page.incident_id == first.id))} == {"done"}
     status, _, body = await call(bot, "POST", f"/incidents/{number}/updates", token, {"text": "rolled back <@U0B>"},
                                  {"Idempotency-Key": "u1"})
     assert status == 200
@@ -133,7 +144,12 @@ async def test_a_write_token_declares_and_works_an_incident_as_itself(api_bot):
     for kind in ("acknowledged", "update", "status", "priority", "resolved"):
         assert any(k == kind and t.endswith("(API token ci)") for k, t in timeline), (kind, timeline)
     said = " ".join(c["text"] for c in bot.fake.calls_to("chat.postMessage"))
-    assert "*API token ci*" in said and "<!here>" not in said  # named as itself; outside text never pings
+    assert "*API token ci*" in said  # named as itself
+    ours = [c["text"] for c in bot.fake.calls_to("chat.postMessage") if "rolled back" in c["text"] or
+            "Deploy" in c["text"]]
+    assert ours and not any("<!here>" in text or "<@U0B>" in text for text in ours)  # outside text never pings
+    assert "rolled back &lt;@U0B&gt;" in said
+    assert ("update", "rolled back <@U0B> (API token ci)") in timeline  # shown as written
 
 
 async def test_a_private_incident_exists_only_for_admin_tokens(api_bot):
@@ -204,3 +220,31 @@ async def test_who_is_on_call_now_and_later_as_the_bot_answers(api_bot):
     assert [p["priority"] for p in detail["policies"]] == ["P0", "P1"] and detail["policies"][0]["default"]
     listed = (await call(bot, "GET", "/rotations", token))[2]["items"]
     assert [r["name"] for r in listed] == ["payments"]
+
+
+async def test_a_retried_write_sent_at_once_is_applied_once(api_bot):
+    """A client that times out and retries (or two CI jobs with one key) sends the same request side by side: the
+    unique keys settle it, not a look-up first."""
+    bot = api_bot
+    token = await new_token(bot, "ci", "write")
+    key = {"Idempotency-Key": "pipeline-981"}
+    answers = await asyncio.gather(*(call(bot, "POST", "/incidents", token, {"title": "Checkout is down"}, key)
+                                     for _ in range(6)))
+    assert sorted(status for status, _, _ in answers)[0] in (200, 201)
+    assert {status for status, _, _ in answers} <= {200, 201} and [s for s, _, _ in answers].count(201) == 1
+    assert len({body["number"] for _, _, body in answers}) == 1 and len(bot.incidents()) == 1
+    number = answers[0][2]["number"]
+    updates = await asyncio.gather(*(call(bot, "POST", f"/incidents/{number}/updates", token, {"text": "rolled back"},
+                                          {"Idempotency-Key": "update-1"}) for _ in range(6)))
+    assert {status for status, _, _ in updates} == {200}
+    assert [e.kind for e in bot.events(bot.incidents()[0])].count("update") == 1
+    blank = await call(bot, "POST", f"/incidents/{number}/updates", token, {"text": "   "})
+    is_problem(*blank, 422)  # a rule of the request, not the incident's state
+    second = (await call(bot, "POST", "/incidents", token, {"title": "Search is slow"}))[2]["number"]
+    status, _, body = await call(bot, "POST", f"/incidents/{second}/acknowledge", token, {},
+                                 {"Idempotency-Key": "update-1"})  # a key used before, for another request
+    assert status == 200 and body["acknowledged_at"]
+    await bot.slack.command("api token revoke ci", user=ADMIN)
+    again = await new_token(bot, "ci", "write")  # the same name, another token: its retries are its own
+    status, _, body = await call(bot, "POST", "/incidents", again, {"title": "Checkout is down"}, key)
+    assert status == 201 and body["number"] not in (number, second)

@@ -17,7 +17,8 @@ from demo.render import Renderer
 from demo.workspace import Demo, DemoError, Transcript, run
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_TOOLS = ("pytest", "_pytest", "pytest_asyncio", "hypothesis", "playwright", "jsonschema", "yaml", "ruff")
+TEST_TOOLS = ("pytest", "_pytest", "pytest_asyncio", "hypothesis", "playwright", "jsonschema", "ruff", "schemathesis",
+              "openapi_spec_validator")
 # Imported by every Python process started with this folder on PYTHONPATH: the test tools cannot be imported there,
 # as in a venv where `make run` or `make demo` installed the bot alone.
 WITHOUT_TEST_TOOLS = f"""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -78,51 +79,82 @@ def run(options: argparse.Namespace, settings: Settings, engine: Engine, now: da
     return apply(config, options, settings, engine, now, say, complain)
 
 
-def apply(config: model.ConfigFile, options: argparse.Namespace, settings: Settings, engine: Engine, now: datetime,
-          say: Callable[[str], None], complain: Callable[[str], None]) -> int:
+@dataclass
+class Outcome:
+    """What applying a file did: the change lines, and why it was refused (nothing changed) or failed."""
+
+    lines: list[str] = field(default_factory=list)
+    count: int = 0
+    problems: list[str] = field(default_factory=list)  # the file's (each one line)
+    refused: str | None = None  # the plan's (a rotation still in use)
+    failed: str | None = None  # the database's
+    applied: bool = False
+
+
+def apply_config(config: model.ConfigFile, engine: Engine, settings: Settings, now: datetime, *, prune: bool,
+                 diff: bool, actor: str | None = None) -> Outcome:
+    """The one way a file becomes the configuration, for `config apply` and `PUT /api/v1/config` alike."""
     base = base_handoff(settings)
+    outcome = Outcome()
     with Session(engine, expire_on_commit=False) as session:
+        repo.config_io.lock_configuration(session=session)
         have = export(session, base)
         named = {r.name for r in config.rotations}
-        kept = set() if options.prune else {r.name for r in have.rotations} - named
+        kept = set() if prune else {r.name for r in have.rotations} - named
         checker = Checker(lambda emails: repo.config_io.users_by_email(session=session, emails=emails), kept,
                           {r.channel: r.name for r in have.rotations if r.name in kept})
         try:
             want = checker.check(config)
         except model.FileProblems as exc:
-            return _refuse(exc.problems, options.file, complain)
-        changes = plan(want, have, options.prune)
-        if not changes:
-            say("No changes.")
-            return 0
-        for change in changes:
-            for line in change.lines():
-                say(line)
-        if options.diff:
+            outcome.problems = exc.problems
+            return outcome
+        changes = plan(want, have, prune)
+        outcome.lines, outcome.count = [line for change in changes for line in change.lines()], len(changes)
+        if not changes or diff:
             session.rollback()
-            say(f"{_count(changes)} to make; --diff: nothing was changed.")
-            return 0
+            return outcome
         try:
-            Applier(session, base, now, settings.admins[0] if settings.admins else None).apply(
-                sort(changes), want, have, options.prune)
+            Applier(session, base, now, actor or (settings.admins[0] if settings.admins else None)).apply(
+                sort(changes), want, have, prune)
             session.commit()
+            outcome.applied = True
         except Refused as exc:
             session.rollback()
-            complain(f"✗ {exc}")
-            complain("Nothing was changed.")
-            return REFUSED
+            outcome.refused = str(exc)
         except SQLAlchemyError as exc:
             session.rollback()
-            complain(f"✗ the database refused the change ({exc.__class__.__name__}: "
-                     f"{' '.join(str(getattr(exc, 'orig', None) or exc).split())[:300]}); nothing was changed. "
-                     "Another change may have come first: run apply again.")
-            return FAILED
-    say(f"Applied {_count(changes)}.")
+            outcome.failed = (f"the database refused the change ({exc.__class__.__name__}: "
+                              f"{' '.join(str(getattr(exc, 'orig', None) or exc).split())[:300]}); nothing was "
+                              "changed. Another change may have come first: apply again.")
+    return outcome
+
+
+def apply(config: model.ConfigFile, options: argparse.Namespace, settings: Settings, engine: Engine, now: datetime,
+          say: Callable[[str], None], complain: Callable[[str], None]) -> int:
+    outcome = apply_config(config, engine, settings, now, prune=options.prune, diff=options.diff)
+    if outcome.problems:
+        return _refuse(outcome.problems, options.file, complain)
+    if not outcome.count:
+        say("No changes.")
+        return 0
+    for line in outcome.lines:
+        say(line)
+    if options.diff:
+        say(f"{_count(outcome.count)} to make; --diff: nothing was changed.")
+        return 0
+    if outcome.refused:
+        complain(f"✗ {outcome.refused}")
+        complain("Nothing was changed.")
+        return REFUSED
+    if outcome.failed:
+        complain(f"✗ {outcome.failed}")
+        return FAILED
+    say(f"Applied {_count(outcome.count)}.")
     return 0
 
 
-def _count(changes: list) -> str:
-    return f"{len(changes)} change{'s' if len(changes) != 1 else ''}"
+def _count(count: int) -> str:
+    return f"{count} change{'s' if count != 1 else ''}"
 
 
 def _refuse(problems: list[str], file: str, complain: Callable[[str], None]) -> int:

@@ -36,6 +36,11 @@ PATTERN_HINTS = {"time": "a time: HH:MM on the 24-hour clock, like '09:00'",
                  "group": "a group name: up to 60 letters, digits, spaces and .&/+-"}
 
 
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+LABEL = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
+LABEL_VALUE = r"^[^,\s]{1,200}$"  # (stored as `label=value,…`: no comma, no space)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -44,7 +49,7 @@ class PersonRef(Strict):
     """Someone by Slack id and, when known, email; on apply the Slack id wins, else the email is looked up."""
 
     slack_id: str | None = Field(default=None, pattern=USER_ID)
-    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
 
     @model_validator(mode="after")
     def _someone(self) -> PersonRef:
@@ -125,7 +130,7 @@ class Holidays(Strict):
     """Whose public holidays are this person's days off (`me holidays`): a country code (`DE-BY`) or `none`."""
 
     slack_id: str | None = Field(default=None, pattern=USER_ID)
-    email: str | None = Field(default=None, max_length=254)
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
     calendar: str = Field(min_length=2, max_length=24)
 
     def person(self) -> PersonRef:
@@ -133,8 +138,8 @@ class Holidays(Strict):
 
 
 class Route(Strict):
-    match: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")],
-                Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=10)
+    match: dict[Annotated[str, Field(pattern=LABEL)],
+                Annotated[str, Field(pattern=LABEL_VALUE)]] = Field(min_length=1, max_length=10)
     rotation: Name
     priority: Priority | None = None
 

@@ -35,11 +35,14 @@ class ApiActor:
 
     name: str
     scope: Scope
+    maker: str = ""  # the ADMIN who made it: configuration changes are theirs (while they are still in ADMINS)
+    tag: str = ""  # the token's own (its hash's start): a token made again under a name has retries of its own
+    trusted: bool = True  # its maker is still in ADMINS: an admin token is worth no more than its maker
     tracker: None = None  # not an issue tracker: the trackers hear of its changes like any other
 
     @property
     def sees_private(self) -> bool:
-        return self.scope is Scope.ADMIN
+        return self.scope is Scope.ADMIN and self.trusted
 
     def __str__(self) -> str:
         return f"API token {self.name}"
@@ -64,6 +67,7 @@ def decode_cursor(cursor: str, shape: tuple[type, ...]) -> tuple:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         key = None
     if not isinstance(key, list) or len(key) != len(shape) or not all(
-            type(value) is kind for value, kind in zip(key, shape, strict=True)):
+            type(value) is kind and (kind is not int or 0 < value < 2**31)
+            for value, kind in zip(key, shape, strict=True)):
         raise UserError("This cursor is not one this API gave out; start again without it.")
     return tuple(key)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.errors import UserError
+from bot.domain.errors import Invalid, UserError
 from bot.domain.routes import parse_matchers
 
 MAX_WINDOW = timedelta(days=30)
@@ -45,6 +45,6 @@ def parse_target(word: str) -> tuple[str | None, tuple[tuple[str, str], ...]]:
 
 def check_window(start: datetime, end: datetime, now: datetime) -> None:
     if end <= now:
-        raise UserError("That window would already be over; pick an end in the future.")
+        raise Invalid("That window would already be over; pick an end in the future.")
     if end - start > MAX_WINDOW:
-        raise UserError(f"Keep a maintenance window to {MAX_WINDOW.days} days.")
+        raise Invalid(f"Keep a maintenance window to {MAX_WINDOW.days} days.")

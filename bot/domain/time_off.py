@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.errors import UserError
+from bot.domain.errors import Invalid
 
 MAX_TIME_OFF = timedelta(days=366)
 REASON_MAX = 300
@@ -59,8 +59,8 @@ def stand_ins(holders: Sequence[str | None], roster: Sequence[str], away: frozen
 
 def check_time_off(start: datetime, end: datetime, now: datetime, reason: str) -> None:
     if end <= now:
-        raise UserError("That time is already over; record time off that is still to come.")
+        raise Invalid("That time is already over; record time off that is still to come.")
     if end - start > MAX_TIME_OFF:
-        raise UserError(f"Record time off of {MAX_TIME_OFF.days} days at most at once.")
+        raise Invalid(f"Record time off of {MAX_TIME_OFF.days} days at most at once.")
     if len(reason) > REASON_MAX:
-        raise UserError(f"Keep the reason to {REASON_MAX} characters (it has {len(reason)}).")
+        raise Invalid(f"Keep the reason to {REASON_MAX} characters (it has {len(reason)}).")

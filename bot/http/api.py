@@ -4,11 +4,13 @@ against the route's models (400, 422); every error is an RFC 9457 problem, aioht
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -18,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from bot.config import Settings
 from bot.db import repo
 from bot.domain.api import ApiActor
-from bot.domain.errors import UserError
+from bot.domain.errors import Invalid, UserError
 from bot.http.alerts import json_body
 from bot.http.api_models import Problem, ProblemField
 from bot.http.api_spec import PREFIX, Route, build_openapi
@@ -58,6 +60,7 @@ class Call:
     params: Any = None
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)  # added to the answer
+    fingerprint: str = ""  # of the request (method, path, body): a key sent again with another request is new
 
     @property
     def viewer(self) -> bool | None:
@@ -68,10 +71,23 @@ class Call:
     def key(self) -> str | None:
         """The change's request key: the same `Idempotency-Key` from the same token is applied once."""
         given = self.request.headers.get("Idempotency-Key")
-        return f"api:{self.actor.name}:{given}" if given else None
+        return f"api:{self.actor.tag}:{self.fingerprint}:{given}" if given else None
 
     async def run(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await self.db.run(lambda: work(*args, **kwargs))
+
+
+def moment(text: str, pointer: str) -> datetime:
+    """An RFC 3339 instant (the models' pattern checked its shape) within years the clock can count in."""
+    try:
+        found = datetime.fromisoformat(text)
+        if not 1970 <= found.year <= 2200:
+            raise ValueError(found.year)
+        found.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ApiProblem(422, "The request is not valid.", [ProblemField(
+            pointer=pointer, detail="not a moment in the calendar between 1970 and 2200")]) from None
+    return found
 
 
 def _pointer(where: str, loc: tuple) -> str:
@@ -79,9 +95,12 @@ def _pointer(where: str, loc: tuple) -> str:
 
 
 def _validated(model: type[BaseModel] | None, data: Any, where: str) -> Any:
+    """A body as JSON strictly (`0` is no boolean, `"5"` no number); a query or path as the strings they are."""
     if model is None:
         return None
     try:
+        if where == "body":
+            return model.model_validate_json(json.dumps(data), strict=True)
         return model.model_validate(data)
     except ValidationError as exc:
         raise ApiProblem(422, f"The request's {where} is not valid.", [
@@ -116,16 +135,23 @@ def _handler(route: Route, services: Services, db: repo.database.Database, setti
         if route.idempotent_key and given is not None and not IDEMPOTENCY_KEY.match(given):
             raise ApiProblem(422, "The request's headers are not valid.", [ProblemField(
                 pointer="#/header/Idempotency-Key", detail="1 to 100 printable ASCII characters, no spaces")])
-        call.params = _validated(route.params, dict(request.match_info), "path")
+        call.params = _validated(route.params, {k: clean_text(v) for k, v in request.match_info.items()}, "path")
         call.query = _validated(route.query, {k: clean_text(v) for k, v in request.query.items()}, "query")
         if route.body is not None:
             data = await json_body(request, lambda status, message, _field=None: problem(status, message))
             if isinstance(data, web.Response):
                 return data
+            # As sent first (a title over its length is too long even if cleaning would shorten it), then as stored
+            # (no control characters: PostgreSQL refuses NUL).
+            _validated(route.body, json.loads(await request.read()), "body")
             call.body = _validated(route.body, data, "body")
+            call.fingerprint = hashlib.sha256(f"{request.method} {request.path}\n".encode() + await request.read()
+                                              ).hexdigest()[:16]
         try:
             answer, status = await route.handler(call), route.status
-        except UserError as exc:
+        except Invalid as exc:
+            raise ApiProblem(422, str(exc)) from None
+        except UserError as exc:  # refused by the state things are in (or not there at all)
             text = str(exc)
             raise ApiProblem(404 if text.startswith("There is no ") else 409, text) from None
         if isinstance(answer, tuple):

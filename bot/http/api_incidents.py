@@ -18,6 +18,7 @@ from bot.http.api import ApiProblem, Call
 from bot.http.api_models import IncidentDetail, IncidentOut, IncidentPage, PersonRef, ProblemField, TimelineEntry
 from bot.http.web_text import mentioned, slack_to_text
 from bot.services.outcomes import Resolution
+from bot.slack.text import escape
 
 
 def person_ref(user_id: str | None, people: dict[str, Person]) -> PersonRef | None:
@@ -33,14 +34,16 @@ def _people(session: Session, user_ids: Collection[str | None]) -> dict[str, Per
 
 def incidents_out(session: Session, incidents: Sequence[Incident]) -> list[IncidentOut]:
     names = {r.id: r.name for r in repo.rotations.all_rotations(session=session)}
-    people = _people(session, [u for i in incidents for u in (i.commander_id, i.reporter_id)])
+    people = _people(session, [u for i in incidents for u in (i.commander_id, i.reporter_id)]
+                     + list(mentioned(i.resolution for i in incidents)))
     return [IncidentOut(
         number=i.number, ref=incident_ref(i.number), title=i.title, description=i.description,
         priority=i.priority.value, status=i.status.value, private=i.private, type=i.type_name,
         rotation=names.get(i.rotation_id), commander=person_ref(i.commander_id, people),
         reporter=person_ref(i.reporter_id, people), source=i.source, declared_at=i.created_at,
         acknowledged_at=i.acknowledged_at, resolved_at=i.resolved_at, last_update_at=i.last_update_at,
-        updated_at=i.updated_at, resolution=i.resolution or None, duplicate_of=i.duplicate_of) for i in incidents]
+        updated_at=i.updated_at, resolution=slack_to_text(i.resolution, people) or None,
+        duplicate_of=i.duplicate_of) for i in incidents]
 
 
 def _listing(call: Call, before: int | None) -> IncidentPage:
@@ -91,6 +94,9 @@ def _declare(call: Call) -> tuple[IncidentOut, int]:
              if body.rotation and rotation is None else []) + \
         ([ProblemField(pointer="#/type", detail=f"There is no incident type called {body.type!r}.")]
          if body.type and kind is None and body.type != BUILT_IN else [])
+    if body.type and not call.actor.sees_private and (body.type == BUILT_IN or (kind is not None and kind.private)):
+        wrong.append(ProblemField(pointer="#/type", detail=f"{body.type!r} is a private type: only an admin token "
+                                                           "declares a private incident (it could not read it)."))
     title = clean_title(body.title)
     if not title:
         wrong.append(ProblemField(pointer="#/title", detail="Give the incident a title: what is broken, for whom?"))
@@ -102,6 +108,8 @@ def _declare(call: Call) -> tuple[IncidentOut, int]:
         source_url=body.source_url, declare_key=call.key, source="api", type_name=body.type,
         declared_by=str(call.actor)))
     call.services.declaring.open_in_slack_later(declared.incident)
+    if declared.incident.private and not call.actor.sees_private:  # made private since: a stranger's now
+        raise UserError(f"There is no {incident_ref(declared.incident.number)}.")
     with call.db.reading() as session:
         out = incidents_out(session, [declared.incident])[0]
     call.headers["Location"] = f"/api/v1/incidents/{out.number}"
@@ -134,11 +142,11 @@ async def acknowledge(call: Call) -> IncidentOut:
 
 
 async def post_update(call: Call) -> IncidentOut:
-    return await _working(call, "post_update", call.body.text)
+    return await _working(call, "post_update", escape(call.body.text))
 
 
 async def set_status(call: Call) -> IncidentOut:
-    return await _working(call, "set_status", Status(call.body.status), call.body.note)
+    return await _working(call, "set_status", Status(call.body.status), escape(call.body.note))
 
 
 async def set_priority(call: Call) -> IncidentOut:
@@ -147,4 +155,5 @@ async def set_priority(call: Call) -> IncidentOut:
 
 async def resolve(call: Call) -> IncidentOut:
     body = call.body
-    return await _working(call, "resolve", Resolution(body.summary, body.needed_rollback, tuple(body.follow_ups)))
+    return await _working(call, "resolve", Resolution(escape(body.summary), body.needed_rollback,
+                                                      tuple(escape(line) for line in body.follow_ups)))

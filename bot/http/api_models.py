@@ -4,10 +4,11 @@ write the OpenAPI document (bot/http/api_spec.py), so the document cannot drift 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.config_io.model import LABEL, LABEL_VALUE
 from bot.domain.incident import Impact, Priority, Status
 
 PriorityName = Literal["P0", "P1", "P2"]
@@ -205,3 +206,66 @@ class RotationDetail(RotationOut):
 
 class RotationList(BaseModel):
     items: list[RotationOut]
+
+
+# -- admin ------------------------------------------------------------------------------------------------------
+
+class ApplyQuery(Strict):
+    prune: bool = Field(default=False, description="Also remove what the body does not name (`config apply --prune`).")
+    dry_run: bool = Field(default=False, description="Only list what would change (`config apply --diff`).")
+
+
+class ConfigApplied(BaseModel):
+    changes: list[str] = Field(description="One line per change, as `python -m bot config apply` prints them.")
+    applied: bool = Field(description="False for a dry run or when nothing needed changing.")
+
+
+class OverrideIn(Strict):
+    slack_id: str = Field(pattern=r"^[UW][A-Z0-9]{2,30}$")
+    role: RoleName = "primary"
+    start: str = Field(pattern=RFC3339, json_schema_extra={"format": "date-time"})
+    end: str = Field(pattern=RFC3339, json_schema_extra={"format": "date-time"})
+
+
+class OverrideOut(BaseModel):
+    id: int
+    rotation: str
+    slack_id: str
+    role: RoleName
+    start: datetime
+    end: datetime
+
+
+class TimeOffIn(Strict):
+    slack_id: str = Field(pattern=r"^[UW][A-Z0-9]{2,30}$")
+    start: str = Field(pattern=RFC3339, json_schema_extra={"format": "date-time"})
+    end: str = Field(pattern=RFC3339, json_schema_extra={"format": "date-time"})
+    reason: str = Field(default="", max_length=300)
+
+
+class TimeOffOut(BaseModel):
+    id: int
+    slack_id: str
+    start: datetime
+    end: datetime
+    reason: str
+
+
+class MaintenanceIn(Strict):
+    """Exactly one of `rotation` (its alerts) or `match` (alerts carrying every label)."""
+
+    rotation: str | None = Field(default=None, min_length=1, max_length=80)
+    match: dict[Annotated[str, Field(pattern=LABEL)], Annotated[str, Field(pattern=LABEL_VALUE)]] | None = \
+        Field(default=None, min_length=1, max_length=10)
+    start: str = Field(pattern=RFC3339, json_schema_extra={"format": "date-time"})
+    end: str = Field(pattern=RFC3339, json_schema_extra={"format": "date-time"})
+    reason: str = Field(default="", max_length=300)
+
+
+class MaintenanceOut(BaseModel):
+    id: int
+    rotation: str | None
+    match: dict[str, str] | None
+    start: datetime
+    end: datetime
+    reason: str

@@ -8,13 +8,12 @@ from datetime import datetime
 from bot.db import repo
 from bot.db.models import Person, Rotation
 from bot.domain.rotation import ROLES, OnCall
-from bot.http.api import ApiProblem, Call
+from bot.http.api import ApiProblem, Call, moment
 from bot.http.api_incidents import person_ref
 from bot.http.api_models import (
     LayerOut,
     OnCallOut,
     PolicyOut,
-    ProblemField,
     RotationDetail,
     RotationList,
     RotationOnCall,
@@ -36,11 +35,7 @@ def shift_out(oncall: OnCall, people: dict[str, Person], start: datetime | None 
 
 
 def _on_call(call: Call) -> OnCallOut:
-    try:
-        at = datetime.fromisoformat(call.query.at) if call.query.at else call.services.rotations.clock.now()
-    except ValueError:
-        raise ApiProblem(422, "The request's query is not valid.", [ProblemField(
-            pointer="#/query/at", detail="not a moment in the calendar")]) from None
+    at = moment(call.query.at, "#/query/at") if call.query.at else call.services.rotations.clock.now()
     rotations = call.services.rotations
     with call.db.reading() as session:
         chosen = [repo.rotations.rotation_by_name(session=session, name=call.query.rotation)] if call.query.rotation \

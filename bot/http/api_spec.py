@@ -19,7 +19,7 @@ _PROBLEMS = {"400": "The request cannot be read (not JSON, a bad cursor).",
              "401": "No token, or one that is unknown or revoked.",
              "403": "The token's scope does not allow this.",
              "404": "Nothing there (a private incident is answered so to a token that may not see it).",
-             "409": "The incident's state refuses this change (see `detail`).",
+             "409": "The current state refuses this change (see `detail`): nothing was changed.",
              "413": "The body is over 1 MiB.",
              "415": "The body is not sent as `application/json`.",
              "422": "The request breaks a rule; `errors` points at each part."}
@@ -47,7 +47,11 @@ def _parameters(model: type[BaseModel], where: str) -> list[dict]:
     required = set(schema.get("required", ()))
     found = []
     for name, prop in schema["properties"].items():
-        described = {k: v for k, v in prop.items() if k not in ("title", "description")}
+        described = {k: v for k, v in prop.items() if k not in ("title", "description", "anyOf")}
+        # A query string has no null: an optional parameter is one left out, so `X | None` is documented as X.
+        described |= next((branch for branch in prop.get("anyOf", ()) if branch.get("type") != "null"), {})
+        if described.get("default", 0) is None:
+            del described["default"]
         found.append({"name": name, "in": where, "required": where == "path" or name in required,
                       "schema": described, **({"description": prop["description"]} if "description" in prop
                                                else {})})
@@ -70,7 +74,7 @@ def build_openapi(routes: list[Route], server_url: str | None = None) -> dict:
         responses = {str(status): ok for status in (route.status, *route.also)}
         named = route.params or route.query  # (a name that is not there: 404)
         wrong = ["401", "403", "422"] + (["404"] if named else []) + (["400"] if route.query or route.body else []) \
-            + (["409"] if route.method != "GET" and route.params else []) + (["413", "415"] if route.body else [])
+            + (["409"] if route.method != "GET" else []) + (["413", "415"] if route.body else [])
         responses.update({code: {"description": _PROBLEMS[code], **problem} for code in sorted(set(wrong))})
         operation: dict[str, Any] = {"operationId": route.operation, "summary": route.summary,
                                      "security": [{"bearer": [route.scope.value]}], "responses": responses,

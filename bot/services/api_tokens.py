@@ -87,7 +87,7 @@ class ApiTokens:
 
     def actor_of(self, token: str) -> ApiActor | None:
         """Who a presented token is, or None (unknown or revoked); its use is noted at most once a minute."""
-        if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        if not token.startswith(TOKEN_PREFIX) or len(token) > 200 or not token.isascii():
             return None
         with self.db.session() as session:
             row = repo.api_tokens.token_by_hash(session=session, key_hash=token_hash(token))
@@ -98,4 +98,5 @@ class ApiTokens:
                 repo.api_tokens.note_use(session=session, token_id=row.id, now=now,
                                          unless_after=now - _USE_NOTED_EVERY)
                 session.commit()
-            return ApiActor(row.name, Scope(row.scope))
+            return ApiActor(row.name, Scope(row.scope), row.created_by, row.key_hash[:12],
+                            trusted=row.created_by in self.settings.admins)

@@ -119,6 +119,12 @@ class Maintenance:
             break
         if start is None or end is None:
             raise UserError(USAGE)
+        return self.open_window(actor, name, matchers, start, end, reason, request_key)[1]
+
+    def open_window(self, actor: str, name: str | None, matchers: tuple[tuple[str, str], ...], start: datetime,
+                    end: datetime, reason: str, request_key: str | None = None) -> tuple[MaintenanceWindow, str]:
+        """A window, from `maintenance add` or the API: the row and what to answer."""
+        now = self.clock.now()
         check_window(start, end, now)
         if len(reason) > REASON_MAX:
             raise UserError(f"Keep the reason to {REASON_MAX} characters.")
@@ -136,8 +142,8 @@ class Maintenance:
             window_id = row.id
             commit_once(session, request_key)
         target = Window(start, end, name, matchers).target()
-        return (f"Maintenance #{window_id}: alerts for {target} from {date_token(max(start, now))} to "
-                f"{date_token(end)} are kept — no incident, no page; those still firing at its end open then.")
+        return row, (f"Maintenance #{window_id}: alerts for {target} from {date_token(max(start, now))} to "
+                     f"{date_token(end)} are kept — no incident, no page; those still firing at its end open then.")
 
     def _remove(self, actor: str, window_id: int) -> str:
         now = self.clock.now()

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.db import repo
 from bot.db.models import Incident, Rotation, RotationMember, RotationOverride, RotationSwap
 from bot.domain.business_hours import WorkingTime
-from bot.domain.errors import AlreadyDone, UserError
+from bot.domain.errors import AlreadyDone, Invalid, UserError
 from bot.domain.escalation import policy_from_json
 from bot.domain.gaps import Gap, gaps
 from bot.domain.layers import Layer
@@ -333,9 +333,9 @@ class Rotations:
                      actor: str, request_key: str | None = None) -> RotationOverride:
         now = self.clock.now()
         if end <= now:
-            raise UserError("That override would already be over; pick an end in the future.")
+            raise Invalid("That override would already be over; pick an end in the future.")
         if end - start > OVERRIDE_MAX:
-            raise UserError(f"Keep an override to {OVERRIDE_MAX.days} days; change the roster for longer.")
+            raise Invalid(f"Keep an override to {OVERRIDE_MAX.days} days; change the roster for longer.")
         with self.roster_change(rotation, actor, request_key, "rotation override") as session:
             roles = self.plan_of(session, rotation).shape_at(max(start, now)).roles
             if ROLES.index(role) >= roles:

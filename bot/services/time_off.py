@@ -80,10 +80,17 @@ class TimeOffs:
         person = parse_user_ref(words[0]) if words else None
         words = words[1:] if person else words
         person = person or actor
+        with self.db.session() as session:
+            tz = self.people.timezones(session, [person])[person]
+        start, end, reason = read_range(words, self.clock.now(), tz)
+        return self.record(actor, person, start, end, reason, request_key)[1]
+
+    def record(self, actor: str, person: str, start: datetime, end: datetime, reason: str,
+               request_key: str | None = None) -> tuple[TimeOff, str]:
+        """Time off, from `pto add` or the API: the row and what to answer."""
         now = self.clock.now()
         with self.db.session() as session:
             tz = self.people.timezones(session, [person])[person]
-            start, end, reason = read_range(words, now, tz)
             reason = " ".join(clean_text(reason).split())
             check_time_off(start, end, now, reason)
             rotations = self._rotations_of(session, person)
@@ -108,8 +115,8 @@ class TimeOffs:
         where = ", ".join(sorted({f"<#{r.channel_id}>" for r in locked}))
         covers = (f" {len(opened)} cover request{'s' if len(opened) != 1 else ''} opened in {where}." if opened
                   else "")
-        return (f"Recorded (#{row.id}): <@{person}> is away from {_when(start, tz)} to {_when(end, tz)}. While away "
-                f"they hold no role and are never paged; the next person of each roster stands in.{covers}")
+        return row, (f"Recorded (#{row.id}): <@{person}> is away from {_when(start, tz)} to {_when(end, tz)}. While "
+                     f"away they hold no role and are never paged; the next person of each roster stands in.{covers}")
 
     def _roles_taken(self, session: Session, rotation: Rotation, person: str, start: datetime,
                      end: datetime) -> list[tuple]:

@@ -21,7 +21,7 @@ from bot.db.models import Incident
 from bot.domain import lifecycle
 from bot.domain.api import ApiActor
 from bot.domain.contacts import Method
-from bot.domain.errors import UserError
+from bot.domain.errors import Invalid, UserError
 from bot.domain.incident import Priority, Status, incident_ref
 from bot.domain.rotation import Role
 from bot.domain.tracker import TrackerActor
@@ -242,9 +242,9 @@ class Working:
                     external: ApiActor | None = None) -> Changed:
         body = text.strip()
         if not body:
-            raise UserError("An update needs some text: what changed, what is next?")
+            raise Invalid("An update needs some text: what changed, what is next?")
         if len(body) > lifecycle.UPDATE_MAX:
-            raise UserError(f"Keep an update to {lifecycle.UPDATE_MAX} characters (it has {len(body)}).")
+            raise Invalid(f"Keep an update to {lifecycle.UPDATE_MAX} characters (it has {len(body)}).")
 
         def apply(session, incident: Incident, now):
             lifecycle.require_open(number, incident.status, "post an update", incident.duplicate_of)
@@ -338,9 +338,9 @@ class Working:
         `external`: its issue was closed."""
         summary = resolution.summary.strip()
         if not summary:
-            raise UserError("Say in a sentence how it was resolved.")
+            raise Invalid("Say in a sentence how it was resolved.")
         if len(summary) > lifecycle.UPDATE_MAX:
-            raise UserError(f"Keep the summary to {lifecycle.UPDATE_MAX} characters (it has {len(summary)}).")
+            raise Invalid(f"Keep the summary to {lifecycle.UPDATE_MAX} characters (it has {len(summary)}).")
         follow_ups = tuple(f.strip() for f in resolution.follow_ups if f.strip())
 
         def apply(session, incident: Incident, now):

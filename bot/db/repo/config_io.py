@@ -92,3 +92,16 @@ def remove_rotation(*, session: Session, rotation_id: int) -> None:
 def remove_rows(*, session: Session, model, ids: list[int]) -> None:
     if ids:
         session.exec(sa.delete(model).where(col(model.id).in_(ids)))
+
+
+CONFIG_LOCK = 0x434F4E46  # a PostgreSQL advisory lock of our own ("CONF")
+
+
+def lock_configuration(*, session: Session) -> None:
+    """One apply at a time (the CLI's and the API's), held to the end of the transaction: each plans against what
+    the one before it wrote, never against what both read. SQLite: a write to the schema's version row takes the
+    database's write lock (no-op in value)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CONFIG_LOCK})
+    else:
+        session.execute(sa.text("UPDATE alembic_version SET version_num = version_num"))
