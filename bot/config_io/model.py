@@ -9,20 +9,23 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 NAME = r"^[a-z0-9][a-z0-9_-]{0,79}$"
-HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
-HOURS = r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$"
-WAIT = r"^\d{1,5}[ms]$"
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+HOURS = r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+WAIT = r"^[0-9]{1,5}[ms]$"
 USER_ID = r"^[UW][A-Z0-9]{2,30}$"
 CHANNEL_ID = r"^[CG][A-Z0-9]{2,30}$"
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+LABEL = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
+LABEL_VALUE = r"^[^,\s]+$"  # (stored as `label=value,…`: no comma, no space; at most 200, said beside it)
 _TIME_FIELDS = {"time", "hours", "days", "wait", "calendar"}
 
 Priority = Literal["P0", "P1", "P2"]
+Labels = dict[Annotated[str, Field(pattern=LABEL)], Annotated[str, Field(pattern=LABEL_VALUE, max_length=200)]]
 Name = Annotated[str, Field(pattern=NAME)]
 
 
@@ -34,11 +37,6 @@ PATTERN_HINTS = {"time": "a time: HH:MM on the 24-hour clock, like '09:00'",
                  "channel": "a Slack channel id, like C0123ABCD", "slack_id": "a Slack user id, like U0123ABCD",
                  "members": "a Slack user id, like U0123ABCD", "email": "an email address", "id": "a user group id",
                  "group": "a group name: up to 60 letters, digits, spaces and .&/+-"}
-
-
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-LABEL = r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
-LABEL_VALUE = r"^[^,\s]{1,200}$"  # (stored as `label=value,…`: no comma, no space)
 
 
 class Strict(BaseModel):
@@ -138,8 +136,7 @@ class Holidays(Strict):
 
 
 class Route(Strict):
-    match: dict[Annotated[str, Field(pattern=LABEL)],
-                Annotated[str, Field(pattern=LABEL_VALUE)]] = Field(min_length=1, max_length=10)
+    match: Labels = Field(min_length=1, max_length=10)
     rotation: Name
     priority: Priority | None = None
 
@@ -155,8 +152,9 @@ class IncidentType(Strict):
 
 
 class Component(Strict):
-    name: str = Field(pattern=r"^[\w .&/+-]{1,60}$")
-    group: str | None = Field(default=None, pattern=r"^[\w .&/+-]{1,60}$")
+    # (`+` with a length, not `{1,60}`: a bounded repeat of a Unicode class compiles to megabytes in pydantic-core)
+    name: str = Field(pattern=r"^[\w .&/+-]+$", max_length=60)
+    group: str | None = Field(default=None, pattern=r"^[\w .&/+-]+$", max_length=60)
 
 
 class ConfigFile(Strict):
@@ -178,6 +176,8 @@ class FileProblems(Exception):
 
 def parse(text: str) -> ConfigFile:
     """The file's text as a ConfigFile; FileProblems naming each problem by its place (and the object's name)."""
+    import yaml  # (only the CLI reads and writes YAML: the bot at rest does without it)
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -221,6 +221,8 @@ def _problem(data: Any, error: dict) -> str:
 
 def dump(config: ConfigFile) -> str:
     """The file as YAML, keys in the models' order, unset and empty values left out."""
+    import yaml
+
     return HEADER + yaml.safe_dump(_plain(config.model_dump(mode="json", exclude_none=True), top=True),
                                    sort_keys=False, default_flow_style=False, allow_unicode=True, width=120)
 

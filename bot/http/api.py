@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.db import repo
 from bot.domain.api import ApiActor
 from bot.domain.errors import Invalid, UserError
-from bot.http.alerts import json_body
+from bot.http.alerts import MAX_BODY, json_body
 from bot.http.api_models import Problem, ProblemField
 from bot.http.api_spec import PREFIX, Route, build_openapi
 from bot.services import Services
@@ -164,8 +164,6 @@ def _handler(route: Route, services: Services, db: repo.database.Database, setti
 @web.middleware
 async def problems(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
     """Under PREFIX every answer that is not a success is a problem document — aiohttp's own too."""
-    if not request.path.startswith(PREFIX + "/") and request.path != PREFIX:
-        return await handler(request)
     try:
         return await handler(request)
     except ApiProblem as exc:
@@ -183,12 +181,14 @@ async def problems(request: web.Request, handler: Callable[[web.Request], Awaita
 
 def add_api_routes(app: web.Application, settings: Settings, services: Services, db: repo.database.Database,
                    routes: list[Route]) -> None:
+    """A sub-application at PREFIX: its problem middleware runs for its requests only, never on Slack's hot path."""
     document = json.dumps(build_openapi(routes, settings.public_url))
 
     async def openapi(_request: web.Request) -> web.Response:
         return web.Response(text=document, content_type="application/json")
 
-    app.middlewares.append(problems)
-    app.router.add_get(PREFIX + "/openapi.json", openapi)
+    api = web.Application(client_max_size=MAX_BODY, middlewares=[problems])
+    api.router.add_get("/openapi.json", openapi)
     for route in routes:
-        app.router.add_route(route.method, PREFIX + route.path, _handler(route, services, db, settings))
+        api.router.add_route(route.method, route.path, _handler(route, services, db, settings))
+    app.add_subapp(PREFIX, api)

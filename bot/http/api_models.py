@@ -4,11 +4,11 @@ write the OpenAPI document (bot/http/api_spec.py), so the document cannot drift 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.config_io.model import LABEL, LABEL_VALUE
+from bot.config_io.model import Labels
 from bot.domain.incident import Impact, Priority, Status
 
 PriorityName = Literal["P0", "P1", "P2"]
@@ -137,7 +137,7 @@ class Nothing(Strict):
 
 # -- on call ----------------------------------------------------------------------------------------------------
 
-RFC3339 = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$"
+RFC3339 = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})$"
 
 
 class OnCallQuery(Strict):
@@ -255,8 +255,7 @@ class MaintenanceIn(Strict):
     """Exactly one of `rotation` (its alerts) or `match` (alerts carrying every label)."""
 
     rotation: str | None = Field(default=None, min_length=1, max_length=80)
-    match: dict[Annotated[str, Field(pattern=LABEL)], Annotated[str, Field(pattern=LABEL_VALUE)]] | None = \
-        Field(default=None, min_length=1, max_length=10)
+    match: Labels | None = Field(default=None, min_length=1, max_length=10)
     start: str = Field(pattern=RFC3339, json_schema_extra={"format": "date-time"})
     end: str = Field(pattern=RFC3339, json_schema_extra={"format": "date-time"})
     reason: str = Field(default="", max_length=300)
