@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 
-from bench import scenarios, schedules, status, ticks
+from bench import contacts, scenarios, schedules, status, ticks
 from bench.databases import Database, Databases
 from bench.load import percentile
 from bench.processes import Fake
@@ -42,10 +42,13 @@ class Sizes:
     quiet_limit: float
     postgres: bool
     status_reads: int = 2000  # per path, 200 at a time
+    contact_pages: int = 20  # pages in flight at once, each to a person with contact methods
+    contact_delay: int = 10  # seconds: the SMS rule's delay (push and email go at once)
 
 
 FULL = Sizes(bursts=(1000, 4000), rounds=5, stored=100_000, open=1000, e2e_seconds=60, memory_bursts=10,
-             memory_burst=1000, paged=50, quiet_limit=600, postgres=True, status_reads=10_000)
+             memory_burst=1000, paged=50, quiet_limit=600, postgres=True, status_reads=10_000, contact_pages=200,
+             contact_delay=60)
 QUICK = Sizes(bursts=(100,), rounds=1, stored=10_000, open=100, e2e_seconds=10, memory_bursts=2, memory_burst=100,
               paged=10, quiet_limit=15, postgres=False)
 E2E_RATE = 55.0  # offered: 10% above the 50/s target, so a bot that keeps up shows it with room for jitter
@@ -85,6 +88,10 @@ async def main(quick: bool, postgres: bool = False) -> int:
         reads = await status.measure(databases.sqlite("status"), fake, workdir, reads=sizes.status_reads, rate=20.0)
         _status_rows(report, reads)
         log.info("status page done after %s", scenarios.elapsed(started))
+        contact_pages = await contacts.measure(databases.sqlite("contacts"), fake, workdir,
+                                               pages=sizes.contact_pages, delay=sizes.contact_delay)
+        contacts.rows(report, contact_pages)
+        log.info("pages beyond Slack done after %s", scenarios.elapsed(started))
         _memory_rows(report, memory, rest, sizes)
     finally:
         await fake.stop()

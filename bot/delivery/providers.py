@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from bot.delivery.kinds import PROVIDER_LANES
+from bot.delivery.tls_contexts import share_mail_contexts
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +140,14 @@ def _load_plugins() -> None:
 
 def _notifier():
     """An Apprise instance whose plugins run in the calling thread (not in Apprise's pool, shared by every kind).
+    `service_timeout=0` too: with a service timeout (Apprise 2.x sets 60 s by default) even a sequential notify
+    runs in Apprise's process-wide pool of cpus + 4 threads, so one hanging provider held every kind and 200 pages
+    queued six at a time (bench/contacts.py found it); the plugins' socket timeouts and SEND_TIMEOUT end a send.
     Apprise is imported here only: it brings every plugin with it (tens of MB), unused without providers."""
     import apprise
 
-    return apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
+    share_mail_contexts()
+    return apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False, service_timeout=0))
 
 
 def _notify(url: str, title: str, body: str) -> Answer:
