@@ -8,7 +8,7 @@ fake Slack silent for a second). The scheduler tick is timed in-process (it is t
 The full run (5 rounds of bursts of 1,000 and 4,000, 100,000 stored incidents, 60 s end to end, 10,000 declarations
 for memory, SQLite and PostgreSQL) takes hours while the bot delivers slowly: each burst waits (up to 10 minutes)
 for the bot to finish what it owes Slack. `--quick` (for CI and laptops) shrinks every size (see QUICK) and takes
-under two minutes on two cores; its PostgreSQL rows say skipped unless `--postgres` is given too.
+about three minutes on two cores; its PostgreSQL rows say skipped unless `--postgres` is given too.
 """
 
 from __future__ import annotations
