@@ -169,6 +169,27 @@ def migrate() -> int:
     return 0
 
 
+def open_for_command(**overrides: str):
+    """(settings, engine) for a command of its own (`import`, `config`), checked as start-up checks them: a setting
+    or a database it cannot use is a StartupError whose message is the one line to print."""
+    from bot.db.engine import DatabaseUnusable, open_database, refuse_unknown_schema
+
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        raise StartupError(str(exc)) from None
+    try:
+        engine = open_database(settings.database_url)
+    except DatabaseUnusable as exc:
+        raise StartupError(f"setting DATABASE_URL: {exc}") from None
+    try:
+        refuse_unknown_schema(engine)
+    except DatabaseUnusable as exc:
+        engine.dispose()
+        raise StartupError(f"setting DATABASE_URL: {exc}") from None
+    return settings, engine
+
+
 def _refuse(line: str) -> int:
     print(f"firefighter: {line}", file=sys.stderr)
     return USAGE_ERROR

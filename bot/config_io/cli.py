@@ -165,28 +165,18 @@ def _refuse(problems: list[str], file: str, complain: Callable[[str], None]) -> 
 
 
 def main(argv: list[str]) -> int:
-    from bot.__main__ import _clock
+    from bot.__main__ import StartupError, _clock, _refuse, open_for_command
     from bot.clock import SystemClock
-    from bot.config import SettingsError, load_settings
-    from bot.db.engine import DatabaseUnusable, open_database, refuse_unknown_schema, upgrade_to_head
+    from bot.db.engine import upgrade_to_head
 
     options = parser().parse_args(argv)
     try:
         # This command never talks to Slack: its token and signing secret may be left out.
-        settings = load_settings(slack_bot_token="unused-by-config", slack_signing_secret="unused-by-config")
-        engine = open_database(settings.database_url)  # as start-up does: a database it cannot use is one line
-    except SettingsError as exc:
-        print(f"firefighter: {exc}", file=sys.stderr)
-        return REFUSED
-    except DatabaseUnusable as exc:
-        print(f"firefighter: setting DATABASE_URL: {exc}", file=sys.stderr)
-        return REFUSED
+        settings, engine = open_for_command(slack_bot_token="unused-by-config",
+                                            slack_signing_secret="unused-by-config")
+    except StartupError as exc:
+        return _refuse(str(exc))
     try:
-        try:
-            refuse_unknown_schema(engine)
-        except DatabaseUnusable as exc:
-            print(f"firefighter: setting DATABASE_URL: {exc}", file=sys.stderr)
-            return REFUSED
         upgrade_to_head(engine)  # as the bot does when it starts: an empty database gets its tables
         clock = _clock() or SystemClock()
         return run(options, settings, engine, clock.now(), lambda line: print(line, flush=True),

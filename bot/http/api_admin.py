@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
-
 from bot.config_io import model
 from bot.config_io.cli import apply_config, base_handoff
 from bot.config_io.export import export
@@ -25,7 +23,7 @@ def _maker(call: Call) -> str:
 
 def _export(call: Call) -> model.ConfigFile:
     _maker(call)
-    with Session(call.db.engine, expire_on_commit=False) as session:
+    with call.db.reading() as session:
         return export(session, base_handoff(call.settings))
 
 

@@ -120,40 +120,32 @@ async def declare(call: Call) -> tuple[IncidentOut, int]:
     return await call.run(_declare, call)
 
 
-def _changed(call: Call, number: int, change) -> IncidentOut:
-    change()
+def _changed(call: Call, change, *args) -> IncidentOut:
+    """A Working change as the token (`change(number, None, *args, request_key, external=token)`), and the
+    incident as the change left it (it comes back with the change: no second read of it)."""
+    changed = change(call.params.number, None, *args, call.key, external=call.actor)
     with call.db.reading() as session:
-        incident = repo.incidents.incident_by_number(session=session, number=number)
-        return incidents_out(session, [incident])[0]
-
-
-def _working(call: Call, method: str, *args, **kwargs):
-    number = call.params.number
-    work = getattr(call.services.working, method)
-    return call.run(_changed, call, number, lambda: work(number, None, *args, call.key, external=call.actor,
-                                                         **kwargs))
+        return incidents_out(session, [changed.incident])[0]
 
 
 async def acknowledge(call: Call) -> IncidentOut:
-    number = call.params.number
-    working = call.services.working
-    return await call.run(_changed, call, number, lambda: working.acknowledge(number, None, call.key,
-                                                                              external=call.actor))
+    return await call.run(_changed, call, call.services.working.acknowledge)
 
 
 async def post_update(call: Call) -> IncidentOut:
-    return await _working(call, "post_update", escape(call.body.text))
+    return await call.run(_changed, call, call.services.working.post_update, escape(call.body.text))
 
 
 async def set_status(call: Call) -> IncidentOut:
-    return await _working(call, "set_status", Status(call.body.status), escape(call.body.note))
+    return await call.run(_changed, call, call.services.working.set_status, Status(call.body.status),
+                          escape(call.body.note))
 
 
 async def set_priority(call: Call) -> IncidentOut:
-    return await _working(call, "set_priority", Priority(call.body.priority))
+    return await call.run(_changed, call, call.services.working.set_priority, Priority(call.body.priority))
 
 
 async def resolve(call: Call) -> IncidentOut:
     body = call.body
-    return await _working(call, "resolve", Resolution(escape(body.summary), body.needed_rollback,
-                                                      tuple(escape(line) for line in body.follow_ups)))
+    return await call.run(_changed, call, call.services.working.resolve, Resolution(
+        escape(body.summary), body.needed_rollback, tuple(escape(line) for line in body.follow_ups)))

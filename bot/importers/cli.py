@@ -124,25 +124,15 @@ async def run_import(options: argparse.Namespace, runtime, say: Callable[[str], 
 
 
 def main(argv: list[str]) -> int:
-    from bot.__main__ import _clock
-    from bot.config import SettingsError, load_settings
-    from bot.db.engine import DatabaseUnusable, open_database, refuse_unknown_schema
+    from bot.__main__ import StartupError, _clock, _refuse, open_for_command
     from bot.runtime.wiring import build_runtime
 
     options = parser().parse_args(argv)
     try:
-        settings = load_settings()
-        engine = open_database(settings.database_url)  # as start-up does: a database it cannot use is one line
-        try:
-            refuse_unknown_schema(engine)
-        finally:
-            engine.dispose()
-    except SettingsError as exc:
-        print(f"firefighter: {exc}", file=sys.stderr)
-        return REFUSED
-    except DatabaseUnusable as exc:
-        print(f"firefighter: setting DATABASE_URL: {exc}", file=sys.stderr)
-        return REFUSED
+        settings, engine = open_for_command()
+    except StartupError as exc:
+        return _refuse(str(exc))
+    engine.dispose()  # (checked as start-up checks it; the runtime opens its own)
     runtime = build_runtime(settings, clock=_clock(), scheduler=False)
     try:
         return asyncio.run(run_import(options, runtime, lambda line: print(line, flush=True),

@@ -52,15 +52,14 @@ class ApiTokens:
         if scope.lower() not in Scope._value2member_map_:
             raise UserError(f"`{echo(scope)}` is not a scope: say `read`, `write` or `admin`.")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self.db.session() as session:
-            if any(row.name == name for row in repo.api_tokens.tokens(session=session)):
-                raise UserError(f"There is a token called `{name}` already; revoke it first or pick another name.")
+        with self.db.session() as session:  # the name's unique index says whether it is taken (no read first)
             repo.api_tokens.add_token(session=session, name=name, scope=scope.lower(), key_hash=token_hash(token),
                                       user_id=actor, now=self.clock.now())
             try:
                 session.commit()
             except IntegrityError:
-                raise UserError(f"There is a token called `{name}` already.") from None
+                raise UserError(f"There is a token called `{name}` already; revoke it first or pick another "
+                                "name.") from None
         return (f"API token `{name}` ({scope.lower()}): `{token}`\nThis is the only time it is shown: keep it "
                 "in your secret store. Send it as `Authorization: Bearer <token>`.")
 
