@@ -105,15 +105,17 @@ async def test_sign_in_and_work_the_queue_in_chromium(make_bot, chromium):
 
             before = len(bot.fake.calls_to("chat.postMessage"))
             card = page.locator(f'[data-column="new"] [data-incident="INC-{dragged.number}"]')
-            await card.drag_to(page.locator('[data-column="in_progress"]'))
+            async with page.expect_navigation():  # the move reloads the page; its keys work once board.js ran
+                await card.drag_to(page.locator('[data-column="in_progress"]'))
             moved = page.locator(f'[data-column="in_progress"] [data-incident="INC-{dragged.number}"]')
             await moved.wait_for()
             await bot.settle()
 
             keyboard = page.locator(f'[data-incident="INC-{keyed.number}"]')
             await keyboard.focus()
-            for key in ("Space", "ArrowRight", "ArrowRight", "ArrowRight", "Space"):  # New → … → Blocked
-                await page.keyboard.press(key)
+            async with page.expect_navigation():
+                for key in ("Space", "ArrowRight", "ArrowRight", "ArrowRight", "Space"):  # New → … → Blocked
+                    await page.keyboard.press(key)
             await page.locator(f'[data-column="blocked"] [data-incident="INC-{keyed.number}"]').wait_for()
             await bot.settle()
             # Picking one card up, then pressing Space on another: the first is put back, nothing moves.
