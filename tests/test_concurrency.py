@@ -97,6 +97,8 @@ async def test_simultaneous_actors_settle_on_one_outcome(tmp_path, fake_slack, d
                              "every first page to be delivered")
         pages = {p.incident_id: p for p in replicas.rows(Page)}
         incidents = sorted(replicas.rows(Incident), key=lambda i: i.number)
+        # two processes numbered them in turn (on PostgreSQL, each number and its commit in one message): no gap
+        assert [i.number for i in incidents] == list(range(1, INCIDENTS + 1))
 
         def click(sender, action: str, value: int, user: str):
             return sender.click(action, str(value), user=user, channel=incidents[0].channel_id)

@@ -82,7 +82,7 @@ async def test_work_that_meets_a_dropped_connection_is_tried_again(database_url)
 
 
 async def test_declarations_side_by_side_in_the_database_threads_each_get_a_number(bot):
-    """Eight threads on PostgreSQL (one on SQLite) declaring at once: every declaration stored, numbers 1..n."""
+    """The database threads on PostgreSQL (one on SQLite) declaring at once: every declaration stored, numbers 1..n."""
     from bot.domain.incident import Declaration, Priority
 
     declaring = bot.runtime.services.declaring

@@ -50,7 +50,7 @@ class Declarations:
             delivery.incident_id = declared.incident.id  # as stored: its outcome is about this incident
             pages = repo.deliveries.pages_first_in_lane(session=session, incident_id=declared.incident.id) \
                 if declared.paged else []
-            return DeclaredHere(pages, self.setup.prepare(session, delivery))
+            return DeclaredHere(pages, self.setup.prepare(session, delivery, declared))
         return self.declare_stored(session, delivery, read)
 
     async def deliver(self, delivery: Delivery, payload: dict, prepared: DeclaredHere) -> Sent | None:

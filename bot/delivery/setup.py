@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
@@ -62,7 +63,15 @@ class Surroundings:
     summary: Summary | None = None
 
 
-Around = Callable[[Session, Incident], Surroundings]
+class Fresh(Protocol):
+    """An incident declared in the transaction that reads for its set-up (bot/services/outcomes.py Declared)."""
+
+    @property
+    def paged(self) -> bool: ...  # its first page was stored with it
+
+
+# (session, incident, fresh): `fresh` — declared in this very transaction (no page unless `paged`, no responder yet)
+Around = Callable[[Session, Incident, Fresh | None], Surroundings]
 
 
 @dataclass(frozen=True)
@@ -95,13 +104,15 @@ class IncidentSetup:
                        "topic": self._setup_topic, "summary": self._setup_summary, "pin": self._setup_pin,
                        "announce": self._setup_announce, "done": self._setup_done}  # one per SETUP step
 
-    def prepare(self, session: Session, delivery: Delivery) -> tuple[Incident, Surroundings]:
-        """In the job that claims the delivery (a stored declaration's too, once declared: delivery/declarations.py)."""
+    def prepare(self, session: Session, delivery: Delivery,
+                fresh: Fresh | None = None) -> tuple[Incident, Surroundings]:
+        """In the job that claims the delivery (a stored declaration's too, once declared: delivery/declarations.py,
+        which says so with `fresh`: what a new incident cannot have yet is not read)."""
         incident = repo.incidents.incident_by_id(session=session, incident_id=delivery.incident_id) \
             if delivery.incident_id else None
         if incident is None:
             raise Drop("the incident is gone")
-        return incident, self.around(session, incident)
+        return incident, self.around(session, incident, fresh)
 
     async def setup(self, delivery: Delivery, payload: dict, prepared: tuple[Incident, Surroundings]) -> Sent | None:
         incident, around = prepared

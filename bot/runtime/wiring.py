@@ -188,9 +188,9 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
     routes = AlertRoutes(settings, db, clock)
     maintenance = Maintenance(settings, db, clock, rotations)
     usergroups = UserGroups(db, clock, outbox, rotations)
-    setup = IncidentSetup(delivery, db, slack, clock, settings, lambda session, incident: Surroundings(
+    setup = IncidentSetup(delivery, db, slack, clock, settings, lambda session, incident, fresh: Surroundings(
         rotations.on_call_now(session, incident), rotations.announcement_channel(incident, session),
-        reading.summary_unless_paging(session, incident)), reading.summary)
+        reading.summary_unless_paging(session, incident, fresh)), reading.summary)
     register_handlers(delivery, Handlers(  # what each kind of delivery means (bot/runtime/deliveries.py)
         messages=Messages(db, slack, reading.summary_from),
         reminders=ReminderMessages(db, slack, reminders.still_due),

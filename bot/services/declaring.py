@@ -81,7 +81,7 @@ class Declaring:
             declared, rotation = self._store(session, declaration, (delivery.id, delivery.claim_token or ""))
             found = read(session, declared)  # `rotation` held meanwhile: the session's look-ups of it find it
             del rotation
-            self._number(session, declared.incident)
+            self._number(session, declared.incident, commit=True)
         except IntegrityError:
             session.rollback()
             existing = repo.incidents.incident_by_declare_key(session=session, declare_key=declaration.declare_key) \
@@ -114,7 +114,7 @@ class Declaring:
             for _ in range(10):
                 try:
                     declared, _ = self._store(session, declaration, None, from_issue)
-                    self._number(session, declared.incident)
+                    self._number(session, declared.incident, commit=True)
                     session.commit()
                     return declared
                 except IntegrityError:
@@ -142,11 +142,10 @@ class Declaring:
         rotation = repo.rotations.rotation_by_id(session=session, rotation_id=declaration.rotation_id) \
             if declaration.rotation_id is not None else None
         rotation_id = rotation.id if rotation else None
-        incident_id, number = (repo.incidents.placeholder_number(session=session)
-                               if repo.incidents.numbered_last(session=session)
-                               else (None, repo.incidents.next_incident_number(session=session)))
+        number = repo.incidents.placeholder_number() if repo.incidents.numbered_last(session=session) \
+            else repo.incidents.next_incident_number(session=session)
         incident = Incident(
-            id=incident_id, number=number, title=declaration.title,
+            number=number, title=declaration.title,
             description=declaration.description, priority=declaration.priority,
             status=Status.NEW, impacts=",".join(sorted(i.value for i in declaration.impacts)),
             reporter_id=declaration.reporter_id, commander_id=declaration.commander_id,
@@ -185,9 +184,14 @@ class Declaring:
         return Declared(incident, created=True, paged=paged), rotation
 
     @staticmethod
-    def _number(session: Session, incident: Incident) -> None:
-        """PostgreSQL: the number, under a lock held from here to the commit (the transaction's last statements)."""
-        if repo.incidents.numbered_last(session=session):
+    def _number(session: Session, incident: Incident, commit: bool = False) -> None:
+        """PostgreSQL: the number, under a lock held from here to the commit (the transaction's last statements).
+        `commit`: the caller commits right after, so the commit goes with the number (SQLite: the caller's)."""
+        if not repo.incidents.numbered_last(session=session):
+            return
+        if commit:
+            repo.incidents.take_number_and_commit(session=session, incident=incident)
+        else:
             repo.incidents.take_number(session=session, incident=incident)
 
     def open_in_slack_later(self, incident: Incident) -> None:

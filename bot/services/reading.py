@@ -19,6 +19,7 @@ from bot.domain.incident_types import BUILT_IN
 from bot.domain.reminders import Policy
 from bot.domain.stats import IncidentFacts, Stats, summarize
 from bot.domain.weekly import WeekFacts, WeekRow, first_week_start, pages_per_person, weekly
+from bot.services.outcomes import Declared
 from bot.services.visibility import hidden, list_filter
 from bot.slack.text import echo
 from bot.views import incident as incident_views
@@ -168,14 +169,21 @@ class Reading:
         then (the set-up fills in its channel between the two)."""
         return self._summary_from(session, incident, repo.pages.pages_of(session=session, incident_id=incident.id))
 
-    def summary_unless_paging(self, session: Session, incident: Incident) -> Rendering | None:
-        """`summary_from`, or None when the incident has pages (one about to go out changes what it says)."""
+    def summary_unless_paging(self, session: Session, incident: Incident,
+                              fresh: Declared | None = None) -> Rendering | None:
+        """`summary_from`, or None when the incident has pages (one about to go out changes what it says).
+        `fresh`: declared in this transaction — paged or not as it says, and nobody has joined it yet (nothing to
+        read: two statements fewer per declaration, SPEC § 7's end to end)."""
+        if fresh is not None:
+            return None if fresh.paged else self._summary_from(session, incident, [], responders=[])
         pages = repo.pages.pages_of(session=session, incident_id=incident.id)
         return None if pages else self._summary_from(session, incident, pages)
 
-    def _summary_from(self, session: Session, incident: Incident, pages: list) -> Rendering:
+    def _summary_from(self, session: Session, incident: Incident, pages: list,
+                      responders: list[str] | None = None) -> Rendering:
         rotation = repo.rotations.rotation_of(session=session, incident=incident)
-        responders = repo.incidents.responder_ids(session=session, incident_id=incident.id)
+        if responders is None:
+            responders = repo.incidents.responder_ids(session=session, incident_id=incident.id)
         paging = paging_line(pages, self.settings.escalation_timeout(incident.priority))
         linked = repo.trackers.tracker_issues_of(session=session, incident_id=incident.id) \
             if self.settings.trackers else []
