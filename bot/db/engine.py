@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 # Inside the package (shipped by `pip install .` as package data), so an installed bot migrates without the source.
 MIGRATIONS_DIR = files("bot") / "migrations"
-POOL_SIZE = 18  # the database's threads (16) and the odd use from the event loop's own thread
+POOL_SIZE = 10  # the database's threads (8) and the odd use from the event loop's own thread
 CONNECT_TIMEOUT = 5  # seconds: a database that does not answer is said so in time (/healthz), not waited for
 # A statement (a lock wait included) cut off after this: a request that waited longer has lost Slack's 3 s anyway,
 # and background work is tried again. A transaction left idle (a thread stuck mid-way) lets go of its locks.

@@ -21,10 +21,10 @@ from bot.db.repo import deliveries
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-# PostgreSQL: statements of different requests wait on the network side by side. A declaration waits on about 25
-# round trips; with 8 threads a burst was held by them (44–46 declarations a second at 2 ms a round trip), 16 keep
-# up (SPEC § 7's end to end: docs/performance.md), and 32 gave nothing more.
-DATABASE_THREADS = 16
+# PostgreSQL: statements of different requests wait on the network side by side. More is not faster: with 16, the
+# threads' Python took the interpreter lock from the event loop (`/incident` p99 1.84× bare Bolt instead of 0.78×)
+# and end to end went no faster once the numbering lock stopped being held across round trips (docs/performance.md).
+DATABASE_THREADS = 8
 
 
 class Database:
