@@ -78,7 +78,8 @@ async def main(quick: bool, postgres: bool = False, only: frozenset[str] = froze
                                                   bursts=sizes.memory_bursts, size=sizes.memory_burst,
                                                   paged=sizes.paged, quiet_limit=sizes.quiet_limit) \
             if "memory" in only else None
-        log.info("memory and calls done after %s", scenarios.elapsed(started))
+        if memory is not None:
+            log.info("memory and calls done after %s", scenarios.elapsed(started))
         rest = None
         for database in (databases.sqlite("acks"), await _postgres(databases, sizes, report, only)):
             if database is None:
