@@ -16,16 +16,14 @@ from sqlmodel import Session
 from bot.db import repo
 from bot.db.models import Delivery, Incident
 from bot.delivery.engine import DeliveryEngine, Sent
-from bot.delivery.setup import IncidentSetup, Surroundings
+from bot.delivery.setup import Fresh, IncidentSetup, Surroundings
 
 
-class Declared(Protocol):
-    """What declaring a stored declaration hands back (bot/services/outcomes.py)."""
+class Declared(Fresh, Protocol):
+    """What declaring a stored declaration hands back (bot/services/outcomes.py): `paged` (Fresh) and its incident."""
 
     @property
     def incident(self) -> Incident: ...
-    @property
-    def paged(self) -> bool: ...  # its first page was stored with it
 
 
 @dataclass(frozen=True)

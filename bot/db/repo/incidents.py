@@ -36,12 +36,13 @@ def next_incident_number(*, session: Session) -> int:
     return (current or 0) + 1
 
 
-_NUMBER_LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
-_NUMBERED = _INCIDENTS.alias("numbered")
-_TAKE_NUMBER = (sa.update(_INCIDENTS).where(_INCIDENTS.c.id == sa.bindparam("b_id"))
-                .values(number=sa.select(sa.func.coalesce(sa.func.max(_NUMBERED.c.number), 0) + 1)
-                        .where(_NUMBERED.c.number > 0).scalar_subquery())
-                .returning(_INCIDENTS.c.number))
+# The next number, read inside the UPDATE that gives it: {id} is `:id` for `take_number`, the integer itself for
+# `take_number_and_commit` (which sends it with the lock and the commit as one message).
+_NUMBER_LOCK_SQL = "SELECT pg_advisory_xact_lock({key})"
+_TAKE_NUMBER_SQL = ("UPDATE incident SET number = (SELECT coalesce(max(numbered.number), 0) + 1 "
+                    "FROM incident AS numbered WHERE numbered.number > 0) WHERE id = {id} RETURNING number")
+_NUMBER_LOCK = sa.text(_NUMBER_LOCK_SQL.format(key=":key"))
+_TAKE_NUMBER = sa.text(_TAKE_NUMBER_SQL.format(id=":id"))
 
 
 def take_number(*, session: Session, incident: Incident) -> None:
@@ -49,17 +50,14 @@ def take_number(*, session: Session, incident: Incident) -> None:
     this transaction ends (declarations side by side, in threads or replicas, take numbers in turn). The lock
     first, in a statement of its own: a statement reads what was committed when it began."""
     session.execute(_NUMBER_LOCK, {"key": INCIDENT_NUMBER_LOCK})
-    number = session.execute(_TAKE_NUMBER, {"b_id": incident.id}).scalar_one()
+    number = session.execute(_TAKE_NUMBER, {"id": incident.id}).scalar_one()
     set_committed_value(incident, "number", number)
 
 
 # The lock, the number and the commit sent as one message: PostgreSQL runs them in turn, each statement reading what
 # was committed when it began (READ COMMITTED), so the lock is held while the server runs two statements and never
 # across a round trip. Only integers are put in it.
-_TAKE_NUMBER_AND_COMMIT = ("SELECT pg_advisory_xact_lock({key}); "
-                           "UPDATE incident SET number = (SELECT coalesce(max(numbered.number), 0) + 1 "
-                           "FROM incident AS numbered WHERE numbered.number > 0) WHERE id = {id} RETURNING number; "
-                           "COMMIT")
+_TAKE_NUMBER_AND_COMMIT = f"{_NUMBER_LOCK_SQL}; {_TAKE_NUMBER_SQL}; COMMIT"
 
 
 def take_number_and_commit(*, session: Session, incident: Incident) -> None:
