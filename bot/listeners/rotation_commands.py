@@ -71,9 +71,9 @@ GAPS_SHOWN_UP_TO = 3
 
 
 def oncall(rotations: Rotations, args: str, channel_id: str | None, user: str | None = None) -> tuple[str, list[dict]]:
-    shown = rotations.shown(args.strip() or None, channel_id)
-    few = len(shown) <= GAPS_SHOWN_UP_TO  # gaps are 14 days of answers a rotation: for a few, or one by name
-    text, blocks = views.oncall(rotations.plans(shown[:views.MAX_PLANS], with_gaps=few), len(shown))
+    shown, total = rotations.shown(args.strip() or None, channel_id, views.MAX_PLANS)
+    few = total <= GAPS_SHOWN_UP_TO  # gaps are 14 days of answers a rotation: for a few, or one by name
+    text, blocks = views.oncall(rotations.plans(shown, with_gaps=few), total)
     if not few:
         blocks.append({"type": "context", "elements": [mrkdwn(
             "`/incident oncall <rotation>` also warns of any hour in the next 14 days that nobody holds.")]})

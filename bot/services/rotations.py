@@ -21,16 +21,15 @@ from bot.domain.escalation import policy_from_json
 from bot.domain.gaps import Gap, gaps
 from bot.domain.layers import Layer
 from bot.domain.ownership import ChannelFacts, channel_refusal
-from bot.domain.rotation import ROLES, Handoff, OnCall, Override, Role, Swap, on_call, schedule
+from bot.domain.rotation import ROLES, Handoff, OnCall, Role, on_call, schedule
 from bot.domain.segments import segments
 from bot.domain.shifts import ShiftPlan
-from bot.domain.time_off import Away
 from bot.domain.when import parse_moment
 from bot.runtime.background import Background
 from bot.services.once import commit_once, record_once
 from bot.services.outbox import Outbox
 from bot.services.people import People
-from bot.services.rotation_inputs import Inputs, layer_of, shift_plan
+from bot.services.rotation_inputs import Inputs, inputs_of, shift_plan
 from bot.slack.text import date_token, echo
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
@@ -77,19 +76,7 @@ class Rotations:
 
     def inputs(self, session: Session, rotation: Rotation, since: datetime) -> Inputs:
         """Everything who-is-on-call reads from `since` on."""
-        members = [m.user_id for m in repo.rotations.roster(session=session, rotation_id=rotation.id)]
-        stored = repo.rotations.overrides_for(session=session, rotation_id=rotation.id, ending_after=since)
-        overrides = [Override(o.user_id, o.role, o.starts_at, o.ends_at, created=o.id or 0) for o in stored]
-        plan = self.plan_of(session, rotation)
-        first = plan.shift_index(since)
-        swaps = [Swap(s.user_a, s.user_b, s.shift_index)
-                 for s in repo.rotations.swaps_for(session=session, rotation_id=rotation.id, from_shift=first)]
-        layers = [layer_of(row) for row in repo.schedules.layers_of(session=session, rotation_ids=[rotation.id])
-                  .get(rotation.id, [])]
-        people = sorted({*members, *(o.user_id for o in overrides), *(u for layer in layers for u in layer.roster)})
-        away = [Away(t.user_id, t.starts_at, t.ends_at)
-                for t in repo.schedules.time_off_of(session=session, user_ids=people, ending_after=since)]
-        return Inputs(rotation, members, stored, plan, overrides, swaps, away, layers)
+        return inputs_of(session, self.handoff, [rotation], since)[rotation.id]
 
     def on_call(self, session: Session, rotation: Rotation, at: datetime) -> OnCall:
         found = self.inputs(session, rotation, at)
@@ -129,8 +116,9 @@ class Rotations:
         now = self.clock.now()
         found = []
         with self.db.session() as session:
+            read = inputs_of(session, self.handoff, rotations, now)
             for rotation in rotations:
-                inputs = self.inputs(session, rotation, now)
+                inputs = read[rotation.id]
                 found.append(RotationPlan(
                     rotation, inputs.members, schedule(inputs.members, now, count=shifts, **inputs.rules()),
                     inputs.stored, self.gaps_of(session, rotation, now, inputs) if with_gaps else [],
@@ -170,13 +158,16 @@ class Rotations:
         with self.db.session() as session:
             return repo.rotations.rotation_by_name(session=session, name=name)
 
-    def shown(self, name: str | None, channel_id: str | None) -> list[Rotation]:
-        """What `oncall` shows: the named rotation; else the one bound to this channel; else all of them."""
+    def shown(self, name: str | None, channel_id: str | None, limit: int) -> tuple[list[Rotation], int]:
+        """What `oncall` shows: the named rotation; else the one bound to this channel; else all of them — the
+        first `limit` of them, and how many there are."""
         if name:
-            return [self.find_rotation(name, channel_id)]
+            return [self.find_rotation(name, channel_id)], 1
         with self.db.session() as session:
-            bound = repo.rotations.rotation_by_channel(session=session, channel_id=channel_id) if channel_id else None
-            return [bound] if bound else repo.rotations.all_rotations(session=session)
+            if channel_id and (bound := repo.rotations.rotation_by_channel(session=session, channel_id=channel_id)):
+                return [bound], 1
+            return (repo.rotations.all_rotations(session=session, limit=limit),
+                    repo.rotations.count_rotations(session=session))
 
     def find_rotation(self, name: str | None, channel_id: str | None) -> Rotation:
         """The named rotation; else the one bound to this channel; else the only one there is."""

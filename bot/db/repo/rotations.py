@@ -16,8 +16,12 @@ def rotation_member_ids(*, session: Session, rotation_id: int) -> list[str]:
                              .order_by(col(RotationMember.position), col(RotationMember.id))))
 
 
-def all_rotations(*, session: Session) -> list[Rotation]:
-    return list(session.exec(select(Rotation).order_by(col(Rotation.created_at), col(Rotation.id))))
+def all_rotations(*, session: Session, limit: int | None = None) -> list[Rotation]:
+    return list(session.exec(select(Rotation).order_by(col(Rotation.created_at), col(Rotation.id)).limit(limit)))
+
+
+def count_rotations(*, session: Session) -> int:
+    return session.exec(select(sa.func.count()).select_from(Rotation)).one()
 
 
 def rotation_starts(*, session: Session) -> list[tuple[int, datetime]]:
@@ -97,9 +101,43 @@ def roster_versions(*, session: Session, rotation_id: int) -> list[RosterVersion
 
 
 def overrides_for(*, session: Session, rotation_id: int, ending_after: datetime) -> list[RotationOverride]:
-    return list(session.exec(select(RotationOverride).where(RotationOverride.rotation_id == rotation_id,
-                                                            col(RotationOverride.ends_at) > ending_after)
-                             .order_by(col(RotationOverride.id))))
+    return overrides_of(session=session, rotation_ids=[rotation_id], ending_after=ending_after)[rotation_id]
+
+
+def rosters_of(*, session: Session, rotation_ids: list[int]) -> dict[int, list[str]]:
+    """Each rotation's members in roster order, in one statement (`oncall` shows a dozen rotations at once)."""
+    found: dict[int, list[str]] = {i: [] for i in rotation_ids}
+    if rotation_ids:
+        for rotation_id, user_id in session.exec(
+                select(RotationMember.rotation_id, RotationMember.user_id)
+                .where(col(RotationMember.rotation_id).in_(rotation_ids))
+                .order_by(col(RotationMember.rotation_id), col(RotationMember.position), col(RotationMember.id))):
+            found[rotation_id].append(user_id)
+    return found
+
+
+def overrides_of(*, session: Session, rotation_ids: list[int],
+                 ending_after: datetime) -> dict[int, list[RotationOverride]]:
+    """Each rotation's overrides not over by `ending_after`, oldest first, in one statement."""
+    found: dict[int, list[RotationOverride]] = {i: [] for i in rotation_ids}
+    if rotation_ids:
+        for row in session.exec(select(RotationOverride).where(col(RotationOverride.rotation_id).in_(rotation_ids),
+                                                               col(RotationOverride.ends_at) > ending_after)
+                                .order_by(col(RotationOverride.id))):
+            found[row.rotation_id].append(row)
+    return found
+
+
+def swaps_of(*, session: Session, from_shift: dict[int, int]) -> dict[int, list[RotationSwap]]:
+    """Each rotation's swaps from its shift `from_shift[rotation_id]` on, oldest first, in one statement."""
+    found: dict[int, list[RotationSwap]] = {i: [] for i in from_shift}
+    if from_shift:
+        for row in session.exec(select(RotationSwap).where(col(RotationSwap.rotation_id).in_(list(from_shift)),
+                                                           col(RotationSwap.shift_index) >= min(from_shift.values()))
+                                .order_by(col(RotationSwap.id))):
+            if row.shift_index >= from_shift[row.rotation_id]:
+                found[row.rotation_id].append(row)
+    return found
 
 
 def swaps_for(*, session: Session, rotation_id: int, from_shift: int) -> list[RotationSwap]:
