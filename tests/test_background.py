@@ -91,3 +91,26 @@ async def test_a_light_load_delays_work_a_little_and_a_burst_holds_it_back_longe
         background.request_finished()
     await _until(lambda: "burst" in started)
     await background.drain()
+
+
+async def test_a_burst_of_quick_acks_holds_work_back_though_few_are_in_flight_at_once():
+    """At full size a burst is thousands of requests whose acks take a millisecond each: few are ever inside the
+    handler at once, yet work after them must wait for the burst's end (it took the acks' interpreter lock)."""
+    background = Background()
+    loop = asyncio.get_running_loop()
+    started: dict[str, float] = {}
+
+    async def job() -> None:
+        started["job"] = loop.time()
+
+    background.spawn_after_acks(job(), name="job")
+    burst_until = loop.time() + 3 * ACKS_FIRST_LIGHT_WAIT
+    while loop.time() < burst_until:  # one request at a time, 500 a second
+        background.request_started()
+        await asyncio.sleep(0.002)
+        background.request_finished()
+    assert "job" not in started  # held back for the whole burst, not let go after the light wait
+    ended = loop.time()
+    await _until(lambda: "job" in started)
+    assert started["job"] - ended < ACKS_FIRST_LIGHT_WAIT + 0.1  # then it goes at once (quiet)
+    await background.drain()

@@ -20,6 +20,12 @@ log = logging.getLogger(__name__)
 # waited ACKS_FIRST_MAX_WAIT, so that the burst is acknowledged first without starving what it caused.
 ACKS_FIRST_QUIET = 0.02
 ACKS_FIRST_BUSY = 8
+# A burst is also ACKS_FIRST_BURST requests arriving within ACKS_FIRST_BURST_WINDOW, however few are in flight at
+# once (an ack takes a millisecond, so a burst of 4,000 at 200 concurrent may have only a few inside the handler at
+# any instant): the light-load wait counts from the burst's last request. At full size (bursts of 1,000 and 4,000)
+# the reads answered after their acks otherwise began mid-burst and took the interpreter lock from the acks.
+ACKS_FIRST_BURST = 20
+ACKS_FIRST_BURST_WINDOW = 0.1
 ACKS_FIRST_LIGHT_WAIT = 0.2
 ACKS_FIRST_MAX_WAIT = 5.0
 ACKS_FIRST_PARALLEL = 16  # post-ack jobs running at once (forms apart)
@@ -51,6 +57,8 @@ class Background:
         self._tasks: set[asyncio.Task] = set()
         self.answering = 0
         self._last_request = 0.0
+        self._arrivals: deque[float] = deque(maxlen=ACKS_FIRST_BURST)
+        self._last_burst = float("-inf")  # when requests last arrived as a burst
         self._waiting: dict[Turn, deque[tuple[float, asyncio.Future]]] = {turn: deque() for turn in Turn}
         self._running = {Turn.FORM: 0, Turn.PAGE: 0}  # PAGE counts every turn but FORM
         self._gate: asyncio.Task | None = None
@@ -97,7 +105,10 @@ class Background:
 
     def request_started(self) -> None:
         self.answering += 1
-        self._last_request = asyncio.get_running_loop().time()
+        now = self._last_request = asyncio.get_running_loop().time()
+        self._arrivals.append(now)
+        if len(self._arrivals) == ACKS_FIRST_BURST and now - self._arrivals[0] < ACKS_FIRST_BURST_WINDOW:
+            self._last_burst = now
 
     def request_finished(self) -> None:
         self.answering -= 1
@@ -123,7 +134,7 @@ class Background:
                 self._release(Turn.FORM, Turn.FORM)
             quiet = self.quiet()
             waited = max(now - q[0][0] if q else 0.0 for q in (pages, rest))
-            light = self.answering <= ACKS_FIRST_BUSY
+            light = self.answering <= ACKS_FIRST_BUSY and now - self._last_burst >= ACKS_FIRST_LIGHT_WAIT
             overdue = waited >= (ACKS_FIRST_LIGHT_WAIT if light else ACKS_FIRST_MAX_WAIT)
             while (quiet or overdue) and (pages or rest) and self._running[Turn.PAGE] < ACKS_FIRST_PARALLEL:
                 self._release(Turn.PAGE if pages else Turn.REST, Turn.PAGE)
