@@ -9,11 +9,8 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.request.async_internals import build_async_context
-from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.config import Settings
 from bot.db import repo
@@ -34,6 +31,7 @@ from bot.http.webhooks import add_webhook_routes
 from bot.runtime.background import Background
 from bot.services import Services
 from bot.slack.gateway import SlackGateway
+from bot.slack.request_body import bolt_request as bolt_request_of
 from bot.slack.shape import malformed
 from bot.slack.signature import SlackSignature
 
@@ -70,19 +68,6 @@ def _states_only(body: dict, settings: Settings) -> dict:
     return public
 
 
-def read_whole_form(bolt_request: AsyncBoltRequest) -> None:
-    """Bolt (1.30, slack_bolt/request/internals.py parse_body) reads any form body containing the word `payload` as
-    an interactive payload: a slash command whose text says "payload" came out empty, answered 404 "unhandled
-    request". Such a body without a `payload` field is read as the plain form it is."""
-    raw = bolt_request.raw_body
-    if bolt_request.body or not raw or raw.lstrip().startswith("{"):
-        return
-    form = dict(parse_qsl(raw, keep_blank_values=True))
-    if form and "payload" not in form:
-        bolt_request.body = form
-        bolt_request.context = build_async_context(AsyncBoltContext({}), form)
-
-
 def build_web_app(bolt: AsyncApp, db: repo.database.Database, settings: Settings, services: Services,
                   background: Background, socket_state: Callable[[], Awaitable[dict]] | None = None,
                   slack: SlackGateway | None = None) -> web.Application:
@@ -92,11 +77,10 @@ def build_web_app(bolt: AsyncApp, db: repo.database.Database, settings: Settings
         if not _ssl_check(request, body) and not signature.check(body, request.headers, request.remote):
             return web.json_response({"error": "invalid request"}, status=401)
         try:
-            bolt_request = await to_bolt_request(request)
+            bolt_request = bolt_request_of(body.decode(), request.query_string, request.headers, request.content_type)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:  # Bolt could not read it
             log.warning("a signed request Bolt cannot read: %s", exc.__class__.__name__)
             return web.json_response({"error": "malformed request"}, status=400)
-        read_whole_form(bolt_request)
         if why := malformed(bolt_request.body):
             log.warning("a signed request in a shape Slack does not send: %s", why)
             return web.json_response({"error": f"malformed request: {why}"}, status=400)
