@@ -79,7 +79,7 @@ async def main(quick: bool, postgres: bool = False, only: frozenset[str] = froze
                                                   paged=sizes.paged, quiet_limit=sizes.quiet_limit) \
             if "memory" in only else None
         if memory is not None:
-            log.info("memory and calls done after %s", scenarios.elapsed(started))
+            log.info("memory and calls done after %s: %s", scenarios.elapsed(started), memory)
         rest = None
         for database in (databases.sqlite("acks"), await _postgres(databases, sizes, report, only)):
             if database is None:

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 from dataclasses import dataclass, field
+
+log = logging.getLogger("bench")
 
 
 @dataclass
@@ -28,7 +31,10 @@ class Report:
     notes: list[str] = field(default_factory=list)  # printed under the table
 
     def add(self, *args, **kwargs) -> None:
-        self.rows.append(Row(*args, **kwargs))
+        """Logged as it comes: a full run takes hours, and one stopped early keeps the rows of its finished parts."""
+        row = Row(*args, **kwargs)
+        self.rows.append(row)
+        log.info("row: %s | %s | %s | %s | %s", row.measurement, row.target, row.figure, row.range, row.verdict)
 
     @property
     def missed(self) -> bool:
