@@ -43,27 +43,31 @@ def inputs_of(session, base: Handoff, rotations: Sequence[Rotation], since: date
     ids = [r.id for r in rotations if r.id is not None]
     rosters = repo.rotations.rosters_of(session=session, rotation_ids=ids)
     stored = repo.rotations.overrides_of(session=session, rotation_ids=ids, ending_after=since)
-    changes = repo.schedules.shift_changes_of(session=session, rotation_ids=ids)
-    plans = {r.id: shift_plan(base, r.created_at, changes.get(r.id, [])) for r in rotations if r.id is not None}
+    plans = plans_of(session, base, rotations)
     swaps = repo.rotations.swaps_of(session=session,
                                     from_shift={i: plan.shift_index(since) for i, plan in plans.items()})
     layers = {i: [layer_of(row) for row in rows] for i, rows in repo.schedules.layers_of(session=session,
                                                                                           rotation_ids=ids).items()}
-    people = {i: sorted({*rosters[i], *(o.user_id for o in stored[i]), *(u for layer in layers.get(i, [])
-                                                                           for u in layer.roster)}) for i in ids}
-    everyone = sorted({u for group in people.values() for u in group})
+    people = {i: {*rosters[i], *(o.user_id for o in stored[i]),
+                  *(u for layer in layers.get(i, []) for u in layer.roster)} for i in ids}
+    everyone = sorted(set().union(*people.values()))
     away = [Away(t.user_id, t.starts_at, t.ends_at)
             for t in repo.schedules.time_off_of(session=session, user_ids=everyone, ending_after=since)]
     found = {}
     for rotation in rotations:
         if (i := rotation.id) is None:
             continue
-        involved = set(people[i])
         found[i] = Inputs(rotation, rosters[i], stored[i], plans[i],
                           [Override(o.user_id, o.role, o.starts_at, o.ends_at, created=o.id or 0) for o in stored[i]],
                           [Swap(s.user_a, s.user_b, s.shift_index) for s in swaps[i]],
-                          [a for a in away if a.user_id in involved], layers.get(i, []))
+                          [a for a in away if a.user_id in people[i]], layers.get(i, []))
     return found
+
+
+def plans_of(session, base: Handoff, rotations: Sequence[Rotation]) -> dict[int, ShiftPlan]:
+    """Each rotation's shifts over time (`rotation set`), read in one statement."""
+    changes = repo.schedules.shift_changes_of(session=session, rotation_ids=[r.id for r in rotations if r.id])
+    return {r.id: shift_plan(base, r.created_at, changes.get(r.id, [])) for r in rotations if r.id}
 
 
 def shift_plan(base: Handoff, origin: datetime, rows: Sequence[ShiftChange]) -> ShiftPlan:

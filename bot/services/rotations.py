@@ -29,7 +29,7 @@ from bot.runtime.background import Background
 from bot.services.once import commit_once, record_once
 from bot.services.outbox import Outbox
 from bot.services.people import People
-from bot.services.rotation_inputs import Inputs, inputs_of, shift_plan
+from bot.services.rotation_inputs import Inputs, inputs_of, plans_of
 from bot.slack.text import date_token, echo
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
@@ -68,8 +68,7 @@ class Rotations:
 
     def plans_of(self, session: Session, rotations: Sequence[Rotation]) -> dict[int, ShiftPlan]:
         """Each rotation's shifts over time (`rotation set`), read in one statement."""
-        changes = repo.schedules.shift_changes_of(session=session, rotation_ids=[r.id for r in rotations if r.id])
-        return {r.id: shift_plan(self.handoff, r.created_at, changes.get(r.id, [])) for r in rotations if r.id}
+        return plans_of(session, self.handoff, rotations)
 
     def plan_of(self, session: Session, rotation: Rotation) -> ShiftPlan:
         return self.plans_of(session, [rotation])[rotation.id]
