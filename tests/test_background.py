@@ -114,3 +114,24 @@ async def test_a_burst_of_quick_acks_holds_work_back_though_few_are_in_flight_at
     await _until(lambda: "job" in started)
     assert started["job"] - ended < ACKS_FIRST_LIGHT_WAIT + 0.1  # then it goes at once (quiet)
     await background.drain()
+
+
+async def test_burst_over_waits_for_the_burst_to_end_and_no_longer_than_it_is_told():
+    background = Background()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await background.burst_over(started + 1)
+    assert loop.time() - started < 0.05  # no burst: at once
+    for _ in range(ACKS_FIRST_BUSY + 1):
+        background.request_started()
+    waiting = asyncio.ensure_future(background.burst_over(loop.time() + 5))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    for _ in range(ACKS_FIRST_BUSY + 1):
+        background.request_finished()
+    await asyncio.wait_for(waiting, 1)
+    for _ in range(ACKS_FIRST_BUSY + 1):  # a burst that goes on: the wait ends at `until`
+        background.request_started()
+    started = loop.time()
+    await background.burst_over(started + 0.2)
+    assert 0.2 <= loop.time() - started < 0.4

@@ -1,16 +1,18 @@
 """The tick: what the scheduler runs every SCHEDULER_TICK, as a list of named steps. Whatever stored state says is
 due at `now` is claimed and queued; the sending (deliveries, `users.info`) goes on in the background, so a tick never
-waits on Slack. Each step stands alone (SPEC §5): one that raises is logged and counted, the ones after it still run.
+waits on Slack. Each step stands alone (SPEC §5): one that raises is logged and counted, the ones after it still run. A step waits
+for a burst of Slack requests to be answered first (ACKS_FIRST_MAX_WAIT at most per tick).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.db import repo
-from bot.runtime.background import Background
+from bot.runtime.background import ACKS_FIRST_MAX_WAIT, Background
 from bot.runtime.scheduler import TickStepsFailed
 from bot.services import Services
 
@@ -50,10 +52,13 @@ class Tick:
 
     async def __call__(self) -> None:
         watch = self.services.watch
+        until = asyncio.get_running_loop().time() + ACKS_FIRST_MAX_WAIT  # a burst delays a tick this long at most
+        await self.background.burst_over(until)
         watch.tick_started()
         self.services.outbox.flush_later()
         failures = []
         for step in self.steps:
+            await self.background.burst_over(until)  # acks first: a burst that began mid-tick waits for no step
             try:
                 await step.run()
             except Exception as exc:  # a bug or a failing query in one step must not starve the others
