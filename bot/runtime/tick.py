@@ -1,7 +1,7 @@
 """The tick: what the scheduler runs every SCHEDULER_TICK, as a list of named steps. Whatever stored state says is
 due at `now` is claimed and queued; the sending (deliveries, `users.info`) goes on in the background, so a tick never
-waits on Slack. Each step stands alone (SPEC §5): one that raises is logged and counted, the ones after it still run. A step waits
-for a burst of Slack requests to be answered first (ACKS_FIRST_MAX_WAIT at most per tick).
+waits on Slack. Each step stands alone (SPEC §5): one that raises is logged and counted, the ones after it still run.
+A step waits for a burst of Slack requests to be answered first (ACKS_FIRST_MAX_WAIT at most per tick).
 """
 
 from __future__ import annotations
