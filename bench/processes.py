@@ -5,6 +5,7 @@ is quiet (its background work is done) and how much memory it holds."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import socket
 import sys
@@ -24,10 +25,28 @@ WEB_SECRET = "bench-web-secret"  # signs the /healthz link that shows the outbox
 INCIDENTS_CHANNEL = "C0INCIDENTS"
 
 
+# Ports for processes we start: below the kernel's ephemeral range (32768-60999 here), where port 0 and outgoing
+# connections get theirs, in a band of each pytest-xdist worker's own (and one for a run without workers).
+_FIRST_PORT, _PORT_BAND, _BANDS = 20000, 800, 13
+_ports_tried = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, for a process started next to listen on. A port the kernel handed out as port 0 could be
+    taken by another test's server or connection before the process bound it, and a bot that then found another's
+    /healthz answering was taken for started: so the port comes from a band no one else takes from."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    band = int(worker[2:]) % (_BANDS - 1) if worker[2:].isdigit() else _BANDS - 1
+    first = _FIRST_PORT + band * _PORT_BAND
+    for _ in range(_PORT_BAND):
+        port = first + next(_ports_tried) % _PORT_BAND
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:  # in use, or still closing
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + _PORT_BAND - 1}")
 
 
 def _env(**more: str) -> dict[str, str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import email
 import json
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,11 +21,7 @@ from email import policy
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from bench.processes import free_port
 
 
 @dataclass

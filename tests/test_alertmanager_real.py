@@ -19,17 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.processes import free_port
 from tests.conftest import cannot_run
 from tests.test_alerts import TOKEN
 from tests.test_paging import with_rotation
 
 BINARY = "prometheus-alertmanager"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def config(bot_url: str) -> str:
