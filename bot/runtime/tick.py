@@ -43,8 +43,8 @@ def tick_steps(services: Services, db: repo.database.Database) -> list[TickStep]
 
 
 class Tick:
-    """Called by the scheduler (and by tests that move a FakeClock): the outbox is flushed in the background, the
-    steps run in turn, people's time zones are refreshed now and then in the background."""
+    """Called by the scheduler (and by tests that move a FakeClock): the steps run in turn, then the outbox is
+    flushed in the background (once, for all of them) and people's time zones are refreshed now and then."""
 
     def __init__(self, steps: list[TickStep], services: Services, background: Background) -> None:
         self.steps, self.services, self.background = steps, services, background
@@ -55,16 +55,17 @@ class Tick:
         until = asyncio.get_running_loop().time() + ACKS_FIRST_MAX_WAIT  # a burst delays a tick this long at most
         await self.background.burst_over(until)
         watch.tick_started()
-        self.services.outbox.flush_later()
         failures = []
-        for step in self.steps:
-            await self.background.burst_over(until)  # acks first: a burst that began mid-tick waits for no step
-            try:
-                await step.run()
-            except Exception as exc:  # a bug or a failing query in one step must not starve the others
-                log.exception("tick step %r failed; the other steps ran", step.name)
-                watch.step_failed(step.name)
-                failures.append(exc)
+        with self.services.outbox.flushes_held():
+            for step in self.steps:
+                await self.background.burst_over(until)  # acks first: a burst that began mid-tick waits for no step
+                try:
+                    await step.run()
+                except Exception as exc:  # a bug or a failing query in one step must not starve the others
+                    log.exception("tick step %r failed; the other steps ran", step.name)
+                    watch.step_failed(step.name)
+                    failures.append(exc)
+        self.services.outbox.flush_later()  # what the steps queued, and what was owed before (resumed)
         self.background.spawn(self.services.people.refresh_now_and_then(), name="people")
         if failures:  # not a completed tick: HEARTBEAT_URL stays quiet and /metrics shows the lag and the failures
             raise TickStepsFailed("tick steps failed", failures)

@@ -6,6 +6,9 @@ means in Slack calls; this only decides what is owed, and asks for it to go out 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 from sqlmodel import Session
@@ -16,6 +19,10 @@ from bot.delivery.engine import DeliveryEngine
 from bot.delivery.kinds import Kind, channel_lane, incident_lane
 from bot.runtime.background import Background, Turn
 from bot.services.outcomes import Effects
+
+# Set by the tick around its steps: [still holding]. A list, so a task spawned inside the steps (it copies the
+# context) flushes normally once the steps are done.
+_HELD: ContextVar[list[bool] | None] = ContextVar("outbox_flushes_held", default=None)
 
 
 class Outbox:
@@ -54,15 +61,38 @@ class Outbox:
             queue(channel_lane(channel), Kind.PAGE_STOPPED, channel=channel, ts=ts, **by)
 
     def flush_later(self) -> None:
+        if _holding():
+            return
         self.background.spawn(self.flush(), name="outbox")
 
     def flush_after_acks(self, name: str) -> None:
         """After the requests in flight are answered: a burst's acks come first (the tick is the backstop). A
         declaration's first page is among what goes out: it goes before the other work waiting."""
+        if _holding():
+            return
         self.background.spawn_after_acks(self.flush(), name=name, turn=Turn.PAGE)
+
+    @contextmanager
+    def flushes_held(self) -> Iterator[None]:
+        """The tick's steps ask for no flush of their own: the tick flushes once after its last step. Sends
+        interleaved with the steps took their database thread and the interpreter between each step's reads (a
+        tick at 1,000 open with reminders due: 42 ms, 22 ms without). Only the calling task's own requests are
+        held: a request answered meanwhile flushes at once."""
+        held = [True]
+        token = _HELD.set(held)
+        try:
+            yield
+        finally:
+            held[0] = False
+            _HELD.reset(token)
 
     async def flush(self) -> int:
         return await self.delivery.run()
 
     def backlog(self) -> dict:
         return self.delivery.backlog()
+
+
+def _holding() -> bool:
+    held = _HELD.get()
+    return bool(held and held[0])

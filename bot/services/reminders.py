@@ -9,15 +9,15 @@ never sent late or to a resolved incident.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.db import repo
-from bot.db.models import NEVER, Incident, Notice, Rotation
+from bot.db.models import NEVER, Incident, Rotation
 from bot.delivery.kinds import HOME, lane_to
 from bot.delivery.kinds import Kind as DeliveryKind
 from bot.domain import reminders as rules
@@ -33,6 +33,14 @@ from bot.views import handoff as handoff_views
 from bot.views import reminders as texts
 
 Message = tuple[str, str, list[dict] | None]  # (HOME, a channel or a user id; text; blocks)
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What a tick has read already: the incidents whose reminders it queues (one query for them all) and the
+    facts it decided them from."""
+    incidents: dict[int, Incident]
+    facts: dict[int, rules.IncidentFacts]
 
 
 class Reminders:
@@ -92,20 +100,22 @@ class Reminders:
         return found
 
     def _everything_due(self, session: Session, now: datetime) -> tuple[list[tuple[Due, int | None, int | None]],
-                                                                         list]:
+                                                                         list, dict[int, rules.IncidentFacts]]:
         """Reads only the incidents whose stored next due moment has come (or that changed since): a tick's cost
         follows due work, not open work. Also returns, for each incident read, its next moment (stored with the
-        notices)."""
+        notices) and its facts (what its messages say is worked out from them)."""
         if not self._rechecked:  # the policy (targets, hours) may differ from the last process's
             repo.reminders.recheck_reminders(session=session)
             self._rechecked = True
         rows = repo.reminders.facts_due(session=session, now=now)
         found: list[tuple[Due, int | None, int | None]] = []
-        moments = []
+        moments, facts_by_id = [], {}
         for row, facts in zip(rows, self._facts_of(session, rows), strict=True):
             found += [(due, row.id, row.rotation_id) for due in rules.incident_reminders(facts, now, self.policy)]
             moments.append((row, rules.next_due(facts, now, self.policy) or NEVER))
-        return found + self._handoffs_due(session, repo.rotations.rotation_starts(session=session), now), moments
+            facts_by_id[row.id] = facts
+        handoffs = self._handoffs_due(session, repo.rotations.rotation_starts(session=session), now)
+        return found + handoffs, moments, facts_by_id
 
     def queue_due(self) -> int:
         """Store every newly due item once (under its unique key), and with it one delivery per recipient: the
@@ -114,26 +124,23 @@ class Reminders:
         fresh = 0
         on_call: dict = {}  # rotation id → who is on call now: reminders due together mostly share a rotation
         with self.db.session() as session:
-            due, moments = self._everything_due(session, now)
+            due, moments, facts = self._everything_due(session, now)
             taken = repo.reminders.existing_notices(session=session, keys=[d.key for d, _, _ in due])
+            owed = {incident_id for item, incident_id, _ in due if incident_id and taken.get(item.key, "queued")
+                    == "queued"}
+            known = _Known(repo.incidents.incidents_by_ids(session=session, ids=owed), facts)
+            new = {item.key: {"key": item.key, "kind": item.kind.value, "incident_id": incident_id,
+                              "rotation_id": rotation_id, "step": item.step, "created_at": now, "state": "sent",
+                              "sent_at": now} for item, incident_id, rotation_id in due if item.key not in taken}
+            stored = repo.reminders.store_new_notices(session=session, notices=list(new.values()))
             for item, incident_id, rotation_id in due:
-                if item.key in taken:
-                    # Stored but never sent by a version that sent notices whole: its messages are owed now.
-                    if taken[item.key] == "queued" and repo.reminders.settle_notice(session=session, key=item.key,
-                                                                                    now=now):
-                        self._queue_messages(session, item, incident_id, rotation_id, now, on_call)
-                        fresh += 1
-                    continue
-                try:
-                    with session.begin_nested():  # a replica may store the same key at the same moment
-                        session.add(Notice(key=item.key, kind=item.kind.value, incident_id=incident_id,
-                                           rotation_id=rotation_id, step=item.step, created_at=now, state="sent",
-                                           sent_at=now))
-                        session.flush()
-                        self._queue_messages(session, item, incident_id, rotation_id, now, on_call)
-                except IntegrityError:
-                    continue
-                fresh += 1
+                # Stored but never sent by a version that sent notices whole: its messages are owed now.
+                settled = taken.get(item.key) == "queued" and repo.reminders.settle_notice(session=session,
+                                                                                           key=item.key, now=now)
+                if settled or item.key in stored:
+                    stored.discard(item.key)  # one item's messages once, even were it found twice
+                    self._queue_messages(session, item, incident_id, rotation_id, now, on_call, known)
+                    fresh += 1
             repo.reminders.set_next_due(session=session, moments=moments)
             session.commit()
         return fresh
@@ -155,16 +162,16 @@ class Reminders:
     # -- what each reminder says, and to whom -------------------------------------------------------------
 
     def _queue_messages(self, session: Session, item: Due, incident_id: int | None, rotation_id: int | None,
-                        now: datetime, on_call: dict) -> None:
+                        now: datetime, on_call: dict, known: _Known) -> None:
         if item.kind in (Kind.DIGEST, Kind.HEADS_UP):
             rotation = repo.rotations.rotation_by_id(session=session, rotation_id=rotation_id)
             messages = (self._digest_message(session, rotation) if item.kind is Kind.DIGEST
                         else self._heads_up_messages(session, rotation, now))
         else:
-            incident = repo.incidents.incident_by_id(session=session, incident_id=incident_id)
+            incident = known.incidents[incident_id]
             if incident.rotation_id not in on_call:
                 on_call[incident.rotation_id] = self.rotations.on_call_for(session, incident, now)
-            facts = self._facts_of(session, [incident])[0]
+            facts = known.facts[incident_id]
             messages = self._incident_messages(item, incident, now, on_call[incident.rotation_id], facts)
             if incident.private:  # a private incident's DMs go to those who may see it (its channel's members)
                 members = set(repo.incidents.member_ids(session=session, incident_id=incident.id))

@@ -84,6 +84,12 @@ def incident_by_id(*, session: Session, incident_id: int) -> Incident | None:
     return session.get(Incident, incident_id)
 
 
+def incidents_by_ids(*, session: Session, ids: Collection[int]) -> dict[int, Incident]:
+    if not ids:
+        return {}
+    return {incident.id: incident for incident in session.exec(select(Incident).where(col(Incident.id).in_(ids)))}
+
+
 def incident_for_change(*, session: Session, number: int | None = None,
                         incident_id: int | None = None) -> Incident | None:
     """The incident, locked until the session ends: concurrent changes to one incident (two replicas, a double

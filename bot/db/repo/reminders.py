@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.db.columns import UTCDateTime
@@ -49,9 +50,9 @@ def set_next_due(*, session: Session, moments: list[tuple[Any, datetime]]) -> No
     """(facts row, next due moment) — written only where the row still has the facts it was worked out from: a
     change meanwhile has put it back to RECHECK, and it stays so."""
     if moments:
-        session.execute(_SET_NEXT_DUE, [{"b_id": row.id, "b_next": moment,
-                                         **{f"b_{name}": getattr(row, name) for name, _ in _SEEN}}
-                                        for row, moment in moments])
+        session.connection().execute(_SET_NEXT_DUE, [
+            {"b_id": row.id, "b_next": moment, **{f"b_{name}": getattr(row, name) for name, _ in _SEEN}}
+            for row, moment in moments])
 
 
 def recheck_reminders(*, session: Session, commanded_by: list[str] | None = None) -> None:
@@ -72,6 +73,21 @@ def existing_notices(*, session: Session, keys: list[str]) -> dict[str, str]:
         found.update((key, state) for key, state in
                      session.exec(select(Notice.key, Notice.state).where(col(Notice.key).in_(chunk))))
     return found
+
+
+def store_new_notices(*, session: Session, notices: list[dict]) -> set[str]:
+    """Stores each notice (a dict of Notice's columns) whose key is not stored yet, in one statement; returns the
+    keys stored here. A replica storing the same key at the same moment gets it or not, never both: the unique key
+    settles it (PostgreSQL makes the second wait for the first to commit)."""
+    if not notices:
+        return set()
+    statement = _STORE_NEW_NOTICES[session.get_bind().dialect.name == "postgresql"]
+    return set(session.connection().execute(statement, notices).scalars())
+
+
+# One statement each, compiled once (rows come as parameters, sent together): [SQLite, PostgreSQL].
+_STORE_NEW_NOTICES = tuple(insert(Notice.__table__).on_conflict_do_nothing(index_elements=["key"])
+                           .returning(Notice.__table__.c.key) for insert in (sqlite.insert, postgresql.insert))
 
 
 def settle_notice(*, session: Session, key: str, now: datetime) -> bool:
