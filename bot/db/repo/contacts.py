@@ -90,13 +90,20 @@ def sends_due(*, session: Session, now: datetime, limit: int = 500) -> list[tupl
 
 def unreached_pages(*, session: Session, limit: int = 1000) -> list[tuple[Page, Incident]]:
     """Pages that go by their person's rules (they have sends) and have reached nobody yet, oldest first."""
-    has_sends = sa.exists().where(PageSend.page_id == Page.id)
-    return list(session.exec(select(Page, Incident).join(Incident, col(Incident.id) == col(Page.incident_id))
-                             .where(Page.state == "queued", has_sends).order_by(col(Page.created_at)).limit(limit)))
+    return list(session.exec(_UNREACHED_PAGES, params={"limit": limit}))
+
+
+# Built once (each tick asks): building a statement like this cost about as much as running it.
+_UNREACHED_PAGES = (select(Page, Incident).join(Incident, col(Incident.id) == col(Page.incident_id))
+                    .where(Page.state == "queued", sa.exists().where(PageSend.page_id == Page.id))
+                    .order_by(col(Page.created_at)).limit(sa.bindparam("limit", type_=sa.Integer)))
 
 
 def next_due(*, session: Session) -> datetime | None:
-    return session.exec(select(sa.func.min(PageSend.due_at)).where(PageSend.state == "pending")).one()
+    return session.exec(_NEXT_DUE).one()
+
+
+_NEXT_DUE = select(sa.func.min(PageSend.due_at)).where(PageSend.state == "pending")  # built once: every tick asks
 
 
 def move_send(*, session: Session, send_id: int, before: tuple[str, ...], **values) -> bool:

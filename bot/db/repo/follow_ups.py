@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.db.models import FollowUp, Incident
@@ -46,9 +47,18 @@ def overdue_follow_ups(*, session: Session, before: date, rotation_id: int | Non
                        limit: int = 500) -> list[tuple[FollowUp, int]]:
     """Open follow-ups due before `before`, with their incident's number (of one rotation's incidents, public ones
     only: the digest shows them in the rotation's channel)."""
-    query = select(FollowUp, Incident.number).join(Incident, col(Incident.id) == FollowUp.incident_id).where(
-        col(FollowUp.done_at).is_(None), col(FollowUp.due_on).is_not(None), col(FollowUp.due_on) < before)
-    if rotation_id is not None:
-        query = seen_by(query.where(Incident.rotation_id == rotation_id), None)
+    if rotation_id is None:  # the tick's question, every SCHEDULER_TICK: a statement built once
+        return [(item, number) for item, number in session.exec(_OVERDUE, params={"before": before, "limit": limit})]
+    query = seen_by(_overdue(before).where(Incident.rotation_id == rotation_id), None)
     return [(item, number) for item, number in session.exec(query.order_by(FollowUp.due_on, FollowUp.id)
                                                             .limit(limit))]
+
+
+def _overdue(before: date | None = None):
+    """Open follow-ups due before `before` (a parameter of that name when None), with their incident's number."""
+    return select(FollowUp, Incident.number).join(Incident, col(Incident.id) == FollowUp.incident_id).where(
+        col(FollowUp.done_at).is_(None), col(FollowUp.due_on).is_not(None),
+        col(FollowUp.due_on) < (sa.bindparam("before") if before is None else before))
+
+
+_OVERDUE = _overdue().order_by(FollowUp.due_on, FollowUp.id).limit(sa.bindparam("limit", type_=sa.Integer))

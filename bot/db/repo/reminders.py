@@ -29,12 +29,17 @@ def reminder_facts(*, session: Session, incident_id: int | None = None) -> list:
 def facts_due(*, session: Session, now: datetime, limit: int = 5000) -> list:
     """The same columns for every incident whose next due moment has come (or that changed since it was worked
     out), whatever its status: the tick settles each one."""
-    due = list(session.exec(select(*_FACTS).where(col(Incident.next_due_at) <= now)
-                            .order_by(col(Incident.next_due_at)).limit(limit)))
+    due = list(session.exec(_FACTS_DUE, params={"now": now, "limit": limit}))
     # NULL: written by a version from before the column (a replica not yet rolled): worked out like a change. A
     # query of its own: with an OR, SQLite's plan read the index whole.
-    return due + list(session.exec(select(*_FACTS).where(col(Incident.next_due_at).is_(None))
-                                   .limit(max(limit - len(due), 0))))
+    return due + list(session.exec(_FACTS_UNKNOWN, params={"limit": max(limit - len(due), 0)}))
+
+
+# Built once: the tick asks every SCHEDULER_TICK, and building a statement cost about as much as running it.
+_FACTS_DUE = (select(*_FACTS).where(col(Incident.next_due_at) <= sa.bindparam("now"))
+              .order_by(col(Incident.next_due_at)).limit(sa.bindparam("limit", type_=sa.Integer)))
+_FACTS_UNKNOWN = (select(*_FACTS).where(col(Incident.next_due_at).is_(None))
+                  .limit(sa.bindparam("limit", type_=sa.Integer)))
 
 
 _SEEN = (("priority", sa.String), ("status", sa.String), ("commander_id", sa.String),
@@ -71,7 +76,7 @@ def existing_notices(*, session: Session, keys: list[str]) -> dict[str, str]:
     for start in range(0, len(keys), 500):
         chunk = keys[start:start + 500]
         found.update((key, state) for key, state in
-                     session.exec(select(Notice.key, Notice.state).where(col(Notice.key).in_(chunk))))
+                     session.exec(_NOTICES, params={"keys": chunk}))
     return found
 
 
@@ -88,6 +93,9 @@ def store_new_notices(*, session: Session, notices: list[dict]) -> set[str]:
 # One statement each, compiled once (rows come as parameters, sent together): [SQLite, PostgreSQL].
 _STORE_NEW_NOTICES = tuple(insert(Notice.__table__).on_conflict_do_nothing(index_elements=["key"])
                            .returning(Notice.__table__.c.key) for insert in (sqlite.insert, postgresql.insert))
+
+
+_NOTICES = select(Notice.key, Notice.state).where(col(Notice.key).in_(sa.bindparam("keys", expanding=True)))
 
 
 def settle_notice(*, session: Session, key: str, now: datetime) -> bool:

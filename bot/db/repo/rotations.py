@@ -26,8 +26,10 @@ def count_rotations(*, session: Session) -> int:
 
 def rotation_starts(*, session: Session) -> list[tuple[int, datetime]]:
     """Every rotation's id and creation, all the tick needs of them (not whole rows)."""
-    return [(rotation_id, created_at) for rotation_id, created_at in session.exec(
-        select(Rotation.id, Rotation.created_at).order_by(col(Rotation.created_at), col(Rotation.id))).all()]
+    return [(rotation_id, created_at) for rotation_id, created_at in session.exec(_STARTS).all()]
+
+
+_STARTS = select(Rotation.id, Rotation.created_at).order_by(col(Rotation.created_at), col(Rotation.id))  # built once
 
 
 def rotation_by_id(*, session: Session, rotation_id: int) -> Rotation | None:
@@ -37,6 +39,19 @@ def rotation_by_id(*, session: Session, rotation_id: int) -> Rotation | None:
 def rotation_by_channel(*, session: Session, channel_id: str) -> Rotation | None:
     return session.exec(select(Rotation).where(Rotation.channel_id == channel_id)
                         .order_by(col(Rotation.created_at), col(Rotation.id))).first()
+
+
+# Built once (who is on call is asked by every declaration, `oncall` and the tick's reminders): building a
+# statement cost about as much as running it. "ids" is a list, expanded when the statement runs.
+_ROSTERS = (select(RotationMember.rotation_id, RotationMember.user_id)
+            .where(col(RotationMember.rotation_id).in_(sa.bindparam("ids", expanding=True)))
+            .order_by(col(RotationMember.rotation_id), col(RotationMember.position), col(RotationMember.id)))
+_OVERRIDES = (select(RotationOverride).where(col(RotationOverride.rotation_id).in_(sa.bindparam("ids", expanding=True)),
+                                             col(RotationOverride.ends_at) > sa.bindparam("ending_after"))
+              .order_by(col(RotationOverride.id)))
+_SWAPS = (select(RotationSwap).where(col(RotationSwap.rotation_id).in_(sa.bindparam("ids", expanding=True)),
+                                     col(RotationSwap.shift_index) >= sa.bindparam("from_shift"))
+          .order_by(col(RotationSwap.id)))
 
 
 def rotation_of(*, session: Session, incident: Incident) -> Rotation | None:
@@ -108,10 +123,7 @@ def rosters_of(*, session: Session, rotation_ids: list[int]) -> dict[int, list[s
     """Each rotation's members in roster order, in one statement (`oncall` shows a dozen rotations at once)."""
     found: dict[int, list[str]] = {i: [] for i in rotation_ids}
     if rotation_ids:
-        for rotation_id, user_id in session.exec(
-                select(RotationMember.rotation_id, RotationMember.user_id)
-                .where(col(RotationMember.rotation_id).in_(rotation_ids))
-                .order_by(col(RotationMember.rotation_id), col(RotationMember.position), col(RotationMember.id))):
+        for rotation_id, user_id in session.exec(_ROSTERS, params={"ids": rotation_ids}):
             found[rotation_id].append(user_id)
     return found
 
@@ -121,9 +133,7 @@ def overrides_of(*, session: Session, rotation_ids: list[int],
     """Each rotation's overrides not over by `ending_after`, oldest first, in one statement."""
     found: dict[int, list[RotationOverride]] = {i: [] for i in rotation_ids}
     if rotation_ids:
-        for row in session.exec(select(RotationOverride).where(col(RotationOverride.rotation_id).in_(rotation_ids),
-                                                               col(RotationOverride.ends_at) > ending_after)
-                                .order_by(col(RotationOverride.id))):
+        for row in session.exec(_OVERRIDES, params={"ids": rotation_ids, "ending_after": ending_after}):
             found[row.rotation_id].append(row)
     return found
 
@@ -132,9 +142,7 @@ def swaps_of(*, session: Session, from_shift: dict[int, int]) -> dict[int, list[
     """Each rotation's swaps from its shift `from_shift[rotation_id]` on, oldest first, in one statement."""
     found: dict[int, list[RotationSwap]] = {i: [] for i in from_shift}
     if from_shift:
-        for row in session.exec(select(RotationSwap).where(col(RotationSwap.rotation_id).in_(list(from_shift)),
-                                                           col(RotationSwap.shift_index) >= min(from_shift.values()))
-                                .order_by(col(RotationSwap.id))):
+        for row in session.exec(_SWAPS, params={"ids": list(from_shift), "from_shift": min(from_shift.values())}):
             if row.shift_index >= from_shift[row.rotation_id]:
                 found[row.rotation_id].append(row)
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from bot.db.schedule_models import EscalationPolicy, PersonHolidays, RotationLayer, ShiftChange, TimeOff
@@ -37,12 +38,24 @@ def set_policy(*, session: Session, rotation_id: int, priority: str, policy: str
         session.add(row)
 
 
+# Built once (the tick, every declaration and `oncall` ask): building a statement cost about as much as running
+# it. "ids" is a list, expanded when the statement runs.
+_SHIFT_CHANGES = select(ShiftChange).order_by(col(ShiftChange.rotation_id), col(ShiftChange.since))
+_SHIFT_CHANGES_OF = _SHIFT_CHANGES.where(col(ShiftChange.rotation_id).in_(sa.bindparam("ids", expanding=True)))
+_LAYERS = (select(RotationLayer).where(col(RotationLayer.rotation_id).in_(sa.bindparam("ids", expanding=True)))
+           .order_by(col(RotationLayer.rotation_id), col(RotationLayer.position)))
+_TIME_OFF_OF = (select(TimeOff).where(col(TimeOff.ends_at) > sa.bindparam("ending_after"),
+                                      col(TimeOff.user_id).in_(sa.bindparam("users", expanding=True)))
+                .order_by(col(TimeOff.starts_at), col(TimeOff.id)))
+_CALENDARS = select(PersonHolidays.user_id, PersonHolidays.calendar).where(
+    col(PersonHolidays.user_id).in_(sa.bindparam("users", expanding=True)))
+
+
 def calendars_of(*, session: Session, user_ids: list[str]) -> dict[str, str]:
     """The holiday calendar each of these people chose (a code or `none`); those who chose none are left out."""
     if not user_ids:
         return {}
-    return dict(session.exec(select(PersonHolidays.user_id, PersonHolidays.calendar).where(
-        col(PersonHolidays.user_id).in_(user_ids))).all())
+    return dict(session.exec(_CALENDARS, params={"users": user_ids}).all())
 
 
 def set_calendar(*, session: Session, user_id: str, calendar: str | None, now: datetime) -> None:
@@ -61,13 +74,11 @@ def set_calendar(*, session: Session, user_id: str, calendar: str | None, now: d
 
 def shift_changes_of(*, session: Session, rotation_ids: list[int] | None = None) -> dict[int, list[ShiftChange]]:
     """Each rotation's shift changes, oldest first (every rotation's with None: one statement for the tick)."""
-    query = select(ShiftChange).order_by(col(ShiftChange.rotation_id), col(ShiftChange.since))
-    if rotation_ids is not None:
-        if not rotation_ids:
-            return {}
-        query = query.where(col(ShiftChange.rotation_id).in_(rotation_ids))
+    query = _SHIFT_CHANGES if rotation_ids is None else _SHIFT_CHANGES_OF  # built once, below
+    if rotation_ids is not None and not rotation_ids:
+        return {}
     found: dict[int, list[ShiftChange]] = {}
-    for row in session.exec(query).all():
+    for row in session.exec(query, params={"ids": rotation_ids} if rotation_ids is not None else None).all():
         found.setdefault(row.rotation_id, []).append(row)
     return found
 
@@ -86,8 +97,10 @@ def time_off_of(*, session: Session, user_ids: list[str] | None, ending_after: d
                 starting_by: datetime | None = None) -> list[TimeOff]:
     """Time off not over by `ending_after` (and begun by `starting_by`), of these people (everyone's with None),
     by start."""
+    if user_ids and starting_by is None:  # who is on call asks this way: a statement built once
+        return list(session.exec(_TIME_OFF_OF, params={"ending_after": ending_after, "users": user_ids}).all())
     query = select(TimeOff).where(col(TimeOff.ends_at) > ending_after).order_by(col(TimeOff.starts_at),
-                                                                                   col(TimeOff.id))
+                                                                               col(TimeOff.id))
     if starting_by is not None:
         query = query.where(col(TimeOff.starts_at) <= starting_by)
     if user_ids is not None:
@@ -106,8 +119,7 @@ def layers_of(*, session: Session, rotation_ids: list[int]) -> dict[int, list[Ro
     if not rotation_ids:
         return {}
     found: dict[int, list[RotationLayer]] = {}
-    for row in session.exec(select(RotationLayer).where(col(RotationLayer.rotation_id).in_(rotation_ids))
-                            .order_by(col(RotationLayer.rotation_id), col(RotationLayer.position))).all():
+    for row in session.exec(_LAYERS, params={"ids": rotation_ids}).all():
         found.setdefault(row.rotation_id, []).append(row)
     return found
 

@@ -15,7 +15,10 @@ def usergroup_of(*, session: Session, rotation_id: int) -> RotationUserGroup | N
 
 
 def usergroups(*, session: Session) -> list[RotationUserGroup]:
-    return list(session.exec(select(RotationUserGroup)))
+    return list(session.exec(_ALL))
+
+
+_ALL = select(RotationUserGroup)  # built once: the tick asks every SCHEDULER_TICK
 
 
 _USERGROUP_GATE = 0x5553_4752  # the advisory lock every user-group binding takes on PostgreSQL ("USGR")
