@@ -21,8 +21,14 @@ def _held_write(session: Session, delivery_id: int, token: str, **values) -> boo
 
 def queue_delivery(*, session: Session, lane: str, kind: str, incident_id: int | None, payload: str,
                    now: datetime) -> None:
-    session.add(Delivery(lane=lane, kind=kind, incident_id=incident_id, payload=payload, created_at=now,
-                         next_attempt_at=now))
+    """Written at once, in the session's transaction (a rollback, a savepoint's too, takes it back), after what the
+    session holds unwritten (its incident, say): a Core INSERT of a row, without a Delivery object and the unit of
+    work's flush of it (a third of the reminders step's time at 1,000 open)."""
+    if session.new:
+        session.flush()
+    session.connection().execute(_QUEUE_DELIVERY, {
+        "lane": lane, "kind": kind, "incident_id": incident_id, "payload": payload, "state": "queued",
+        "attempts": 0, "created_at": now, "next_attempt_at": now, "last_error": ""})
 
 
 _QUEUE_DELIVERY = sa.insert(Delivery.__table__)  # one statement, compiled once: values come as parameters
