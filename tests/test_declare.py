@@ -320,3 +320,29 @@ async def test_user_text_cannot_mention_everyone(bot):
     assert "<!channel>" not in posts and "<!here>" not in posts and "<https://evil" not in posts
     assert "&lt;!channel&gt;" in posts
     assert incident.title == "<!channel> wake up <@U0OTHER>"  # stored as typed
+
+
+async def test_forms_asked_together_share_one_read_of_their_choices_and_none_is_stale(bot, monkeypatch):
+    """A burst of `/incident`: each form's read of the rotations held SQLite's one database thread, and forms
+    opened seconds late (Slack's trigger ids last 3 s). Forms asked together share a read; a rotation added before
+    a form is asked is in it."""
+    import asyncio
+
+    from bot.db import repo
+
+    bot.add_rotation("infra", "C0INFRA")
+    reads = []
+    real = repo.rotations.rotation_choices
+    monkeypatch.setattr(repo.rotations, "rotation_choices", lambda **kw: reads.append(1) or real(**kw))
+    before = len(bot.fake.calls_to("views.open"))
+    answers = await asyncio.gather(*(bot.slack.command("", user=f"U0R{i}", channel="C0INFRA") for i in range(20)))
+    assert all(status == 200 for status, _, _ in answers)
+    await bot.fake.wait_for("views.open", before + 20)
+    assert 1 <= len(reads) < 20
+    for call in bot.fake.calls_to("views.open")[before:]:
+        rotation_block = next(b for b in call["view"]["blocks"] if b["block_id"] == BlockId.ROTATION)
+        assert rotation_block["element"]["initial_option"]["text"]["text"] == "infra"
+    bot.add_rotation("web", "C0WEB")
+    view = await bot.open_declare(channel="C0WEB")
+    rotation_block = next(b for b in view["blocks"] if b["block_id"] == BlockId.ROTATION)
+    assert rotation_block["element"]["initial_option"]["text"]["text"] == "web"

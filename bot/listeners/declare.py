@@ -16,7 +16,7 @@ from bot.domain.incident import (
     clean_title,
     validate_declaration,
 )
-from bot.listeners import after_ack, forms, off_loop, say_privately, wired
+from bot.listeners import after_ack, forms, say_privately, wired
 from bot.runtime.background import Turn
 from bot.services import Declaring, Reading
 from bot.slack.gateway import slack_error
@@ -53,7 +53,7 @@ def _read_metadata(raw: str | None) -> dict:
 async def open_declare_modal(context, trigger_id: str, channel_id: str | None, respond, title: str = "",
                              description: str = "", source_url: str | None = None) -> None:
     reading: Reading = wired(context).services.reading
-    rotations, default_rotation, types = await off_loop(context, reading.declare_form_defaults, channel_id)
+    rotations, default_rotation, types = await reading.declare_form_defaults(channel_id)
     view = declare_modal(metadata=_metadata(channel_id, source_url), rotations=rotations, title=title,
                          description=description, rotation_id=default_rotation, types=types)
     try:
@@ -126,7 +126,7 @@ async def _rerender(body: dict, context) -> None:
     rotation = forms.selected(values, BlockId.ROTATION, ActionId.ROTATION)
     reading: Reading = wired(context).services.reading
     meta = _read_metadata(view.get("private_metadata"))
-    rotations, default_rotation, types = await off_loop(context, reading.declare_form_defaults, meta.get("channel"))
+    rotations, default_rotation, types = await reading.declare_form_defaults(meta.get("channel"))
     updated = declare_modal(
         metadata=view.get("private_metadata") or "", rotations=rotations, types=types,
         type_name=forms.selected(values, BlockId.TYPE, ActionId.TYPE),

@@ -29,7 +29,7 @@ ACKS_FIRST_BURST_WINDOW = 0.1
 ACKS_FIRST_LIGHT_WAIT = 0.2
 ACKS_FIRST_MAX_WAIT = 5.0
 ACKS_FIRST_PARALLEL = 16  # post-ack jobs running at once (forms apart)
-FORMS_AT_ONCE = 32  # views.open calls running at once: they go out even while requests keep arriving
+FORMS_AT_ONCE = 200  # views.open calls running at once (as many as a burst has in flight): they go out even mid-burst
 
 
 class Turn(IntEnum):

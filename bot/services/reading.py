@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -51,18 +52,28 @@ class Detail:
 class Reading:
     def __init__(self, settings: Settings, db: repo.database.Database, clock: Clock) -> None:
         self.settings, self.db, self.clock = settings, db, clock
+        self._choices_read: asyncio.Future | None = None  # the declare form's choices being read now
 
-    def declare_form_defaults(self, channel_id: str | None) -> tuple[list[tuple[int, str]], int | None,
-                                                                      list[tuple[str, bool]]]:
+    async def declare_form_defaults(self, channel_id: str | None) -> tuple[list[tuple[int, str]], int | None,
+                                                                            list[tuple[str, bool]]]:
         """All rotations for the modal, and the default: the one bound to this channel, else the first created; and
-        the incident types, (name, private)."""
-        with self.db.session() as session:
-            rotations = repo.rotations.all_rotations(session=session)
-            bound = repo.rotations.rotation_by_channel(session=session, channel_id=channel_id) if channel_id else None
-            added = repo.types.incident_types(session=session)
-            types = sorted([(BUILT_IN, True), *((t.name, t.private) for t in added)])
-        default = bound or (rotations[0] if rotations else None)
-        return [(r.id, r.name) for r in rotations if r.id is not None], (default.id if default else None), types
+        the incident types, (name, private). Forms asked for together share one read, whoever's channel: in a
+        burst of `/incident` each read held SQLite's one database thread, and forms opened seconds late (Slack's
+        trigger ids last 3 s). A form never gets choices read before the read it joined began."""
+        reading = self._choices_read
+        if reading is None:
+            reading = self._choices_read = asyncio.ensure_future(self.db.run(self._declare_form_choices))
+            reading.add_done_callback(lambda _: setattr(self, "_choices_read", None))
+        rotations, types = await asyncio.shield(reading)
+        bound = next((i for i, _, channel in rotations if channel_id and channel == channel_id), None)
+        default = bound if bound is not None else (rotations[0][0] if rotations else None)
+        return [(i, name) for i, name, _ in rotations], default, types
+
+    def _declare_form_choices(self) -> tuple[list[tuple[int, str, str]], list[tuple[str, bool]]]:
+        with self.db.reading() as session:
+            rotations = repo.rotations.rotation_choices(session=session)
+            types = sorted([(BUILT_IN, True), *repo.types.type_choices(session=session)])
+        return rotations, types
 
     def seen_by(self, viewer: str | None) -> str | bool | None:
         """The incident lists' filter for a person (bot/domain/visibility.py): none for ADMINS."""

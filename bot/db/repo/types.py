@@ -11,6 +11,14 @@ from bot.db.schedule_models import IncidentType
 from bot.domain.incident_types import BUILT_IN
 
 
+def type_choices(*, session: Session) -> list[tuple[str, bool]]:
+    """(name, private) of the types added, as rows (the declare form's question, for every `/incident`)."""
+    return [(name, private) for name, private in session.exec(_CHOICES).all()]
+
+
+_CHOICES = select(IncidentType.name, IncidentType.private).order_by(col(IncidentType.name))
+
+
 def incident_types(*, session: Session) -> list[IncidentType]:
     """The types added (`security`, built in, is not a row: bot/domain/incident_types.py)."""
     return list(session.exec(select(IncidentType).order_by(col(IncidentType.name))))
