@@ -4,7 +4,10 @@ runs in this process too; what it answers is not part of the time measured (deli
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
+import multiprocessing
 import statistics
 import tempfile
 import time
@@ -31,6 +34,19 @@ class Ticks:
     statements: int
     slack_calls: int  # during the timed ticks (with nothing due, there should be none)
     backlog_calls: int  # what the history owed when the bot first looked at it (sent before timing)
+
+
+def measure_apart(stored: int, open_count: int, *, nothing_due: bool, with_schedules: bool = False) -> Ticks:
+    """`measure` in a fresh process of its own, as the bot's tick runs in the bot's: run third in the benchmark's
+    process, after two measurements and their fake Slacks of 100,000 channels, the same tick took 22.6 ms
+    against 15.3 ms alone."""
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=context) as apart:
+        return apart.submit(_measure_here, stored, open_count, nothing_due, with_schedules).result()
+
+
+def _measure_here(stored: int, open_count: int, nothing_due: bool, with_schedules: bool) -> Ticks:
+    return asyncio.run(measure(stored, open_count, nothing_due=nothing_due, with_schedules=with_schedules))
 
 
 async def measure(stored: int, open_count: int, *, nothing_due: bool, ticks: int = 10,
