@@ -54,7 +54,7 @@ class Reading:
         self.settings, self.db, self.clock = settings, db, clock
         self._choices_read: asyncio.Future | None = None  # the declare form's choices being read now
 
-    async def declare_form_defaults(self, channel_id: str | None) -> tuple[list[tuple[int, str]], int | None,
+    async def declare_form_defaults(self, channel_id: str | None) -> tuple[tuple[tuple[int, str], ...], int | None,
                                                                             list[tuple[str, bool]]]:
         """All rotations for the modal, and the default: the one bound to this channel, else the first created; and
         the incident types, (name, private). Forms asked for together share one read, whoever's channel: in a
@@ -64,16 +64,19 @@ class Reading:
         if reading is None:
             reading = self._choices_read = asyncio.ensure_future(self.db.run(self._declare_form_choices))
             reading.add_done_callback(lambda _: setattr(self, "_choices_read", None))
-        rotations, types = await asyncio.shield(reading)
+        rotations, choices, types = await asyncio.shield(reading)
         bound = next((i for i, _, channel in rotations if channel_id and channel == channel_id), None)
         default = bound if bound is not None else (rotations[0][0] if rotations else None)
-        return [(i, name) for i, name, _ in rotations], default, types
+        return choices, default, types
 
-    def _declare_form_choices(self) -> tuple[list[tuple[int, str, str]], list[tuple[str, bool]]]:
+    def _declare_form_choices(self) -> tuple[list[tuple[int, str, str]], tuple[tuple[int, str], ...],
+                                             list[tuple[str, bool]]]:
+        """(rotations with their channels, the same as the form's (id, name) choices, types): the choices are one
+        tuple for every form sharing this read, so the options built from them are built once too."""
         with self.db.reading() as session:
             rotations = repo.rotations.rotation_choices(session=session)
             types = sorted([(BUILT_IN, True), *repo.types.type_choices(session=session)])
-        return rotations, types
+        return rotations, tuple((i, name) for i, name, _ in rotations), types
 
     def seen_by(self, viewer: str | None) -> str | bool | None:
         """The incident lists' filter for a person (bot/domain/visibility.py): none for ADMINS."""
