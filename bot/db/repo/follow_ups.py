@@ -49,16 +49,12 @@ def overdue_follow_ups(*, session: Session, before: date, rotation_id: int | Non
     only: the digest shows them in the rotation's channel)."""
     if rotation_id is None:  # the tick's question, every SCHEDULER_TICK: a statement built once
         return [(item, number) for item, number in session.exec(_OVERDUE, params={"before": before, "limit": limit})]
-    query = seen_by(_overdue(before).where(Incident.rotation_id == rotation_id), None)
+    query = seen_by(_OPEN_OVERDUE.where(Incident.rotation_id == rotation_id), None)
     return [(item, number) for item, number in session.exec(query.order_by(FollowUp.due_on, FollowUp.id)
-                                                            .limit(limit))]
+                                                            .limit(limit), params={"before": before})]
 
 
-def _overdue(before: date | None = None):
-    """Open follow-ups due before `before` (a parameter of that name when None), with their incident's number."""
-    return select(FollowUp, Incident.number).join(Incident, col(Incident.id) == FollowUp.incident_id).where(
-        col(FollowUp.done_at).is_(None), col(FollowUp.due_on).is_not(None),
-        col(FollowUp.due_on) < (sa.bindparam("before") if before is None else before))
-
-
-_OVERDUE = _overdue().order_by(FollowUp.due_on, FollowUp.id).limit(sa.bindparam("limit", type_=sa.Integer))
+# Open follow-ups due before the parameter `before`, with their incident's number; built once.
+_OPEN_OVERDUE = select(FollowUp, Incident.number).join(Incident, col(Incident.id) == FollowUp.incident_id).where(
+    col(FollowUp.done_at).is_(None), col(FollowUp.due_on).is_not(None), col(FollowUp.due_on) < sa.bindparam("before"))
+_OVERDUE = _OPEN_OVERDUE.order_by(FollowUp.due_on, FollowUp.id).limit(sa.bindparam("limit", type_=sa.Integer))
