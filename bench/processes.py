@@ -114,7 +114,7 @@ class Fake:
     async def start(cls, latency_ms: float) -> Fake:
         port = free_port()
         process = await Process.start("fake Slack", ["-m", "tests.fake_slack", "--port", str(port), "--quiet",
-                                                     "--latency-ms", str(latency_ms)], _env(),
+                                                     "--brief", "--latency-ms", str(latency_ms)], _env(),
                                       f"http://127.0.0.1:{port}", "/_state")
         return cls(process, aiohttp.ClientSession())
 

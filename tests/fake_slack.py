@@ -124,6 +124,11 @@ class FakeSlack:
     # Run on its own for the benchmark, whose load generator makes up trigger ids and shares one response_url
     # (bench/scenarios.py): those two checks are off there, and only there.
     lenient_requests: bool = False
+    # Also run on its own for the benchmark: keep of each call, each answer to a response_url and each view only
+    # what `GET /_calls` shows without `full=1` (see `_brief`). Kept whole, a burst of 4,000 declare forms held
+    # 400 MB of decoded views, and the growing heap (page faults, the collector walking it) made each `views.open`
+    # cost the fake four times its decoding: the fake, not the bot, set the time from `/incident` to its form.
+    brief_record: bool = False
     _exchanged: set[str] = field(default_factory=set)
     _response_uses: dict[str, int] = field(default_factory=dict)
     refused_responses: list[dict] = field(default_factory=list)
@@ -288,7 +293,8 @@ class FakeSlack:
             self.refused_responses.append({"key": key, "error": reason, **body})
             await self._notify()
             return web.Response(status=status, text=reason)
-        self.responses.append({"key": key, **body})
+        self.responses.append({"key": key, "text": str(body.get("text") or "")[:300]} if self.brief_record
+                              else {"key": key, **body})
         await self._notify()
         return web.Response(text="ok")
 
@@ -375,7 +381,20 @@ class FakeSlack:
             call.answer = {"ok": True, **result}
             return web.json_response(call.answer, headers=headers)
         finally:
+            if self.brief_record:
+                self._keep_brief(call)
             await self._notify()
+
+    def _keep_brief(self, call: Call) -> None:
+        view_id = ((call.answer or {}).get("view") or {}).get("id")
+        if view_id in self.views:  # what views.update still asks of a view: its id, hash and external id
+            view = self.views[view_id]
+            self.views[view_id] = {key: view[key] for key in ("id", "hash", "external_id", "type") if key in view}
+        call.args = {key: call.args[key] for key in _BRIEF_ARGS if key in call.args}
+        if isinstance(call.args.get("text"), str):
+            call.args["text"] = call.args["text"][:300]
+        if call.answer is not None:
+            call.answer = {key: call.answer[key] for key in ("ok", "error") if key in call.answer}
 
     async def _handle_authorize(self, request: web.Request) -> web.Response:
         """Slack's consent page, answered at once as `signs_in` (who is "logged in to Slack" in this browser)."""
@@ -951,12 +970,13 @@ def validate_view(view: dict) -> None:
     validate_blocks(view.get("blocks"), VIEW_BLOCKS_MAX)
 
 
-async def _serve(port: int, latency_ms: float = 0, quiet: bool = False) -> None:
+async def _serve(port: int, latency_ms: float = 0, quiet: bool = False, brief: bool = False) -> None:
     """Run the fake on its own (see docs/testing.md, "Trying it without Slack by hand") and print each call it receives.
 
     `latency_ms`: every method answers that much later; `quiet`: print nothing per call (the benchmark reads
-    the calls from `GET /_calls` instead)."""
-    fake = FakeSlack(lenient_requests=True)
+    the calls from `GET /_calls` instead); `brief`: keep of each call only what `GET /_calls` shows without
+    `full=1` (the benchmark's hundreds of thousands of calls; see `FakeSlack.brief_record`)."""
+    fake = FakeSlack(lenient_requests=True, brief_record=brief)
     fake.add_channel("C0INCIDENTS", "incidents")
     for user in ("U1", "U2", "U3"):
         fake.add_user(user)
@@ -1051,6 +1071,9 @@ def _decode_args(args: dict) -> dict:
         return args
 
 
+_BRIEF_ARGS = ("trigger_id", "channel", "name", "text", "user", "users", "metadata")  # what `_brief` reads
+
+
 def _brief(call: Call) -> dict:
     args = call.args
     metadata = args.get("metadata")
@@ -1072,5 +1095,7 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=3001)
     parser.add_argument("--latency-ms", type=float, default=0, help="every method answers this much later")
     parser.add_argument("--quiet", action="store_true", help="do not print the calls")
+    parser.add_argument("--brief", action="store_true",
+                        help="keep of each call only what GET /_calls shows (arguments and answers trimmed)")
     options = parser.parse_args()
-    asyncio.run(_serve(options.port, options.latency_ms, options.quiet))
+    asyncio.run(_serve(options.port, options.latency_ms, options.quiet, options.brief))
