@@ -131,6 +131,17 @@ class SlackSender:
             payload.pop("channel")
         return urlencode({"payload": json.dumps(payload)})
 
+    async def suggest(self, view: dict, block_id: str, action_id: str, typed: str, *,
+                      user: str = "U0REPORTER") -> tuple[int, str, float]:
+        """Someone typing `typed` in an external select of an open view (Slack's block_suggestion payload, sent
+        to the manifest's message_menu_options_url: api.slack.com/reference/interaction-payloads/block_suggestion)."""
+        payload = {"type": "block_suggestion", "token": "legacy-token", "api_app_id": "A0FAKE",
+                   "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T111"},
+                   "team": {"id": "T111", "domain": "example"},
+                   "container": {"type": "view", "view_id": view.get("id") or "V0SUGGEST"},
+                   "action_id": action_id, "block_id": block_id, "value": typed, "view": view}
+        return await self.interaction(payload)
+
     async def event(self, event: dict, *, extra_headers: dict | None = None) -> tuple[int, str, float]:
         envelope = sample("event_callback_app_mention.json")
         envelope["event"] = event
@@ -153,6 +164,10 @@ def state_values(view: dict, answers: dict[str, object]) -> dict:
         elif kind in ("static_select", "radio_buttons"):
             match = next((o for o in element["options"] if o["value"] == answer), None)
             state["selected_option"] = match
+        elif kind == "external_select":  # what the bot offered when asked (`suggest`); only the value is read
+            initial = element.get("initial_option")
+            state["selected_option"] = initial if initial and initial["value"] == answer else \
+                None if answer is None else {"text": {"type": "plain_text", "text": str(answer)}, "value": answer}
         elif kind in ("checkboxes", "multi_static_select"):
             state["selected_options"] = [o for o in element["options"] if o["value"] in (answer or [])]
         elif kind == "users_select":
@@ -166,7 +181,7 @@ def initial_value(element: dict):
     kind = element["type"]
     if kind == "plain_text_input":
         return element.get("initial_value")
-    if kind in ("static_select", "radio_buttons"):
+    if kind in ("static_select", "radio_buttons", "external_select"):
         return (element.get("initial_option") or {}).get("value")
     if kind == "checkboxes":
         return [o["value"] for o in element.get("initial_options") or []]

@@ -240,6 +240,42 @@ async def test_rotation_of_the_channel_is_the_default_and_gets_the_announcement(
     assert rotation_block["element"]["initial_option"]["text"]["text"] == "infra"
 
 
+async def test_past_a_hundred_rotations_the_form_asks_as_you_type_and_any_of_them_can_be_chosen(bot):
+    """Slack's select holds 100 options: with more rotations a list showed only the first 100 (the rest could not
+    be chosen, not even as a channel's default). Past 100 the select asks the bot as the person types."""
+    rotations = [bot.add_rotation(f"team-{i:03d}", f"C0T{i:03d}") for i in range(150)]
+    bot.fake.add_channel("C0T142", "team-142-ff")
+    view = await bot.open_declare(channel="C0T142")  # the 143rd rotation's channel: still its default
+    element = next(b for b in view["blocks"] if b["block_id"] == BlockId.ROTATION)["element"]
+    assert element["type"] == "external_select" and "options" not in element
+    assert element["initial_option"] == {"text": {"type": "plain_text", "text": "team-142", "emoji": True},
+                                         "value": str(rotations[142].id)}
+    assert len(json.dumps(view)) < 5000  # no longer 100 options in every form
+
+    status, body, _ = await bot.slack.suggest(view, BlockId.ROTATION, ActionId.ROTATION, "TEAM-14")
+    assert status == 200
+    offered = json.loads(body)["options"]
+    assert [o["text"]["text"] for o in offered] == [f"team-14{i}" for i in range(10)]
+    status, body, _ = await bot.slack.suggest(view, BlockId.ROTATION, ActionId.ROTATION, "")
+    assert len(json.loads(body)["options"]) == 100  # Slack shows at most 100
+    status, body, _ = await bot.slack.suggest(view, BlockId.ROTATION, ActionId.ROTATION, "nothing like it")
+    assert json.loads(body)["options"] == []
+
+    chosen = offered[7]["value"]  # team-147, past the first 100
+    await bot.slack.submit(view, {"title": "CDN errors", "rotation": chosen})
+    await bot.settle()
+    assert bot.incidents()[0].rotation_id == rotations[147].id
+
+
+def test_suggestions_put_names_starting_with_the_typed_text_first():
+    from bot.views.incident import rotation_suggestions
+    rotations = [(1, "web-payments"), (2, "payments"), (3, "Payments EU"), (4, "search")]
+    assert [o["value"] for o in rotation_suggestions(rotations, " pay")] == ["2", "3", "1"]
+    assert [o["value"] for o in rotation_suggestions(rotations, "")] == ["1", "2", "3", "4"]
+    many = [(i, f"r{i}") for i in range(300)]
+    assert len(rotation_suggestions(many, "r")) == 100
+
+
 async def test_no_rotation_select_when_there_are_no_rotations(bot):
     view = await bot.open_declare()
     assert BlockId.ROTATION not in [b["block_id"] for b in view["blocks"]]

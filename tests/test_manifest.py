@@ -52,6 +52,8 @@ def test_manifest_matches_the_code():
     assert shortcut["description"].startswith("Declare incident from message")
     assert m["features"]["app_home"]["home_tab_enabled"] is True
     assert m["settings"]["interactivity"]["is_enabled"] is True
+    # the declare form's rotation select past 100 rotations (bot/views/incident.py, rotation_suggestions)
+    assert m["settings"]["interactivity"]["message_menu_options_url"].endswith("/slack/events")
     assert "app_home_opened" in m["settings"]["event_subscriptions"]["bot_events"]
     scopes = set(m["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "channels:manage", "pins:write", "users:read", "im:write"} <= scopes

@@ -21,12 +21,18 @@ def incident(**fields) -> Incident:
     return Incident(**{**values, **fields})
 
 
-def test_declare_modal_is_valid_and_caps_rotations_at_100():
+def test_declare_modal_lists_up_to_100_rotations_and_past_that_asks_as_you_type():
     rotations = [(i, f"rotation-{i}") for i in range(1, 151)]
+    view = views.declare_modal(metadata="{}", rotations=rotations[:100], rotation_id=100)
+    validate_view(view)
+    rotation = next(b for b in view["blocks"] if b["block_id"] == BlockId.ROTATION)["element"]
+    assert rotation["type"] == "static_select" and len(rotation["options"]) == 100
+    assert rotation["initial_option"]["value"] == "100"
     view = views.declare_modal(metadata="{}", rotations=rotations, rotation_id=150)
     validate_view(view)
-    rotation = next(b for b in view["blocks"] if b["block_id"] == BlockId.ROTATION)
-    assert len(rotation["element"]["options"]) == 100 and "initial_option" not in rotation["element"]
+    rotation = next(b for b in view["blocks"] if b["block_id"] == BlockId.ROTATION)["element"]
+    assert rotation["type"] == "external_select" and "options" not in rotation
+    assert rotation["initial_option"]["value"] == "150"  # the 150th can be a channel's default now
 
 
 def test_declare_modal_hint_follows_impacts():

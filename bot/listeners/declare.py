@@ -22,7 +22,7 @@ from bot.services import Declaring, Reading
 from bot.slack.gateway import slack_error
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.text import as_int, clean_text, is_channel_id, message_permalink, truncate
-from bot.views.incident import declare_modal
+from bot.views.incident import declare_modal, rotation_suggestions
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,15 @@ async def open_declare_modal(context, trigger_id: str, channel_id: str | None, r
         log.warning("could not open the declare modal: %s", slack_error(exc))
         await say_privately(respond, "Slack did not let me open the incident form (it took too long). "
                                      "Please run `/incident` again.")
+
+
+async def rotation_options(ack, payload, context) -> None:
+    """The rotations offered as a person types in the declare form's rotation select (a form lists them all
+    itself up to Slack's 100; past that it asks here)."""
+    reading: Reading = wired(context).services.reading
+    rotations, _, _ = await reading.declare_form_defaults(None)
+    typed = payload.get("value")
+    await ack(options=rotation_suggestions(rotations, typed if isinstance(typed, str) else ""))
 
 
 async def declare_from_message(ack, shortcut, context, respond) -> None:

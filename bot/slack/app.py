@@ -71,6 +71,7 @@ def build_app(settings: Settings, services: Services, gateway: SlackGateway, bac
     app.shortcut(CallbackId.DECLARE_SHORTCUT)(declare.declare_from_message)
     app.view_submission(CallbackId.DECLARE_MODAL)(declare.declare_submitted)
     app.action(ActionId.IMPACT)(declare.impact_changed)
+    app.options(ActionId.ROTATION)(declare.rotation_options)
     app.action(ActionId.ACKNOWLEDGE)(working.acknowledge)
     app.action(ActionId.TAKE_COMMAND)(working.take_command)
     app.action(ActionId.POST_UPDATE)(working.open_modal)

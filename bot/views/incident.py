@@ -20,6 +20,8 @@ from bot.domain.tracker import TRACKER_NAMES
 from bot.slack.ids import ActionId, BlockId, CallbackId
 from bot.slack.text import date_token, escape, link, mention, safe, truncate
 
+OPTIONS_MAX = 100  # options in one Slack select (shared/slack/README.md, "Limits")
+
 PRIORITY_EMOJI = {Priority.P0: ":red_circle:", Priority.P1: ":large_orange_circle:", Priority.P2: ":white_circle:"}
 _NORMAL_HINT = "P0 if users are blocked or data is at risk; P1 if they suffer but can work; P2 for ordinary work."
 
@@ -63,6 +65,33 @@ def _rotation_options(rotations: tuple[tuple[int, str], ...]) -> list[dict]:
     return [_option(name, str(rid)) for rid, name in rotations]
 
 
+def _rotation_element(rotations: Sequence[tuple[int, str]], rotation_id: int | None) -> dict:
+    """Every rotation as a list when Slack's select can hold them all (OPTIONS_MAX); past that, a select that
+    asks the bot as the person types (`rotation_suggestions`): with 200 rotations a list showed only the first 100,
+    and a form of 100 options (13 KB) cost Slack's side more than the rest of the form."""
+    if len(rotations) <= OPTIONS_MAX:
+        options = _rotation_options(tuple(rotations))
+        element: dict = {"type": "static_select", "action_id": ActionId.ROTATION, "options": options}
+        chosen = next((o for o in options if o["value"] == str(rotation_id)), None)
+    else:
+        element = {"type": "external_select", "action_id": ActionId.ROTATION, "min_query_length": 0,
+                   "placeholder": plain("Type to search the rotations")}
+        chosen = next((_option(name, str(rid)) for rid, name in rotations if rid == rotation_id), None)
+    if chosen:
+        element["initial_option"] = chosen
+    return element
+
+
+def rotation_suggestions(rotations: Sequence[tuple[int, str]], typed: str) -> list[dict]:
+    """The rotations a person typing `typed` is offered (at most OPTIONS_MAX): names that start with it first,
+    then names that contain it, each group in the rotations' order; an empty query lists the first ones."""
+    wanted = typed.strip().casefold()
+    starting = [(rid, name) for rid, name in rotations if name.casefold().startswith(wanted)]
+    containing = [(rid, name) for rid, name in rotations
+                  if wanted in name.casefold() and not name.casefold().startswith(wanted)]
+    return [_option(name, str(rid)) for rid, name in (starting + containing)[:OPTIONS_MAX]]
+
+
 def declare_modal(*, metadata: str, rotations: Sequence[tuple[int, str]], title: str = "", description: str = "",
                   priority: Priority = Priority.P1, impacts: frozenset[Impact] = frozenset(),
                   commander_id: str | None = None, rotation_id: int | None = None,
@@ -103,14 +132,9 @@ def declare_modal(*, metadata: str, rotations: Sequence[tuple[int, str]], title:
     if types:
         blocks.append(_type_block(types, type_name))
     if rotations:
-        options = _rotation_options(tuple(rotations[:100]))
-        rotation_element: dict = {"type": "static_select", "action_id": ActionId.ROTATION, "options": options}
-        chosen = next((o for o in options if o["value"] == str(rotation_id)), None)
-        if chosen:
-            rotation_element["initial_option"] = chosen
         blocks.append({"type": "input", "block_id": BlockId.ROTATION, "optional": True, "label": plain("Rotation"),
                        "hint": plain("Whose firefighters are paged and where the incident is announced."),
-                       "element": rotation_element})
+                       "element": _rotation_element(rotations, rotation_id)})
     return {"type": "modal", "callback_id": CallbackId.DECLARE_MODAL, "title": plain("Declare an incident", 24),
             "submit": plain("Declare", 24), "close": plain("Cancel", 24), "private_metadata": metadata,
             "blocks": blocks}
@@ -118,7 +142,7 @@ def declare_modal(*, metadata: str, rotations: Sequence[tuple[int, str]], title:
 
 def _type_block(types: Sequence[tuple[str, bool]], chosen: str | None) -> dict:
     """SPEC: the declare form offers a Type select when types exist (`security`, private, from the start)."""
-    options = [_option(f"{name} (private)" if private else name, name) for name, private in types[:100]]
+    options = [_option(f"{name} (private)" if private else name, name) for name, private in types[:OPTIONS_MAX]]
     element: dict = {"type": "static_select", "action_id": ActionId.TYPE, "options": options,
                      "placeholder": plain("None")}
     if (found := next((o for o in options if o["value"] == chosen), None)) is not None:
