@@ -56,3 +56,13 @@ def test_bolt_gets_an_http_request_with_its_raw_body():
     assert (request.mode, request.raw_body, request.body) == ("http", raw, dict(parse_qsl(raw)))
     assert request.context["user_id"] == request.body["user_id"]  # the context is built from the body
     assert request.to_copyable().body == request.body
+
+
+def test_the_web_api_clients_json_is_the_standard_librarys_and_takes_what_orjson_refuses():
+    """bot/slack/gateway.py json_text: orjson writes the Web API bodies (nine times as fast on a declare form)."""
+    from bot.slack.gateway import json_text
+    from bot.slack.ids import ActionId
+    body = {"view": {"blocks": [{"text": "Ünïcode — <@U1> \"quoted\"", "action_id": ActionId.ROTATION}]},
+            "n": [1, 2.5, None, True], "t": ("a", "b")}
+    assert json.loads(json_text(body)) == json.loads(json.dumps(body))
+    assert json.loads(json_text({1: "int key"})) == {"1": "int key"}  # orjson refuses it; the library writes it

@@ -24,7 +24,7 @@ from bot.delivery.clicks import ClickAnswers
 from bot.delivery.contacts import ContactSends
 from bot.delivery.covers import CoverMessages
 from bot.delivery.declarations import Declarations
-from bot.delivery.engine import DeliveryEngine
+from bot.delivery.engine import LANES_AT_ONCE, DeliveryEngine
 from bot.delivery.messages import Messages, ReminderMessages
 from bot.delivery.pages import Pages
 from bot.delivery.providers import Providers
@@ -36,7 +36,7 @@ from bot.delivery.usergroups import UserGroupSync
 from bot.http.server import build_web_app
 from bot.http.tokens import ack_token
 from bot.listeners.home import home_view
-from bot.runtime.background import Background
+from bot.runtime.background import ACKS_FIRST_PARALLEL, FORMS_AT_ONCE, Background
 from bot.runtime.deliveries import Handlers, register_handlers
 from bot.runtime.memory import release_now_and_then
 from bot.runtime.scheduler import build_scheduler
@@ -79,11 +79,22 @@ from bot.services import (
 )
 from bot.services.tracking import TrackerOut
 from bot.slack.app import build_app
-from bot.slack.gateway import SlackGateway, make_client
+from bot.slack.gateway import SlackGateway, json_text, make_client
 from bot.slack.socket_mode import SocketConnection
 from bot.trackers import Tracker, TrackerDown, TrackerRefused, make_trackers
 
 log = logging.getLogger(__name__)
+
+# Web API calls in flight at once, at most: the forms opening, the delivery lanes and the other work after acks
+# (bot/runtime/background.py, bot/delivery/engine.py). aiohttp's default pool of 100 connections made the forms of
+# a burst of 4,000 `/incident` queue for a connection: the last opened 3.3 s after its command.
+CALLS_AT_ONCE = FORMS_AT_ONCE + ACKS_FIRST_PARALLEL + LANES_AT_ONCE
+
+
+def slack_session() -> aiohttp.ClientSession:
+    """The one HTTP session every Web API call goes through (made on the running loop, closed at shutdown)."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), json_serialize=json_text,
+                                 connector=aiohttp.TCPConnector(limit=CALLS_AT_ONCE))
 
 
 @dataclass
@@ -110,7 +121,7 @@ class Runtime:
         gc.freeze()
         self.background.bind(asyncio.get_running_loop())
         if self.slack.client.session is None:  # one pooled HTTP session for every Web API call, not one per call
-            self.slack.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+            self.slack.client.session = slack_session()
         self.background.spawn(self._warm_up(), name="warm-up")
         if self.providers is not None and self.providers.urls:
             self.background.spawn(self.providers.warm_up(), name="providers-warm-up")
