@@ -97,3 +97,30 @@ async def test_messages_wait_for_a_channel_still_being_set_up(bot):
     await bot.tick(minutes=10)  # the set-up resumes at the next tick, and the update follows it
     incident = bot.incidents()[0]
     assert updates_in(bot, incident.channel_id) == [":memo: *Update on INC-1* from <@U0COMMANDER>:\nfirst"]
+
+
+async def test_a_burst_of_requests_leaves_one_flush_waiting_for_its_acks_not_one_each():
+    """Each declaration asks for a flush after the acks; one waiting flush delivers them all (it has not read what
+    is due yet). A burst of 4,000 kept 4,000 tasks waiting, whose memory stayed with asyncio's task sets."""
+    from bot.runtime.background import Background
+    from bot.services.outbox import Outbox
+
+    class Engine:
+        runs = 0
+
+        async def run(self) -> int:
+            Engine.runs += 1
+            return 0
+
+    background = Background()
+    outbox = Outbox(Engine(), background)  # type: ignore[arg-type]
+    background.request_started()  # a burst is being answered: what waits for the acks waits
+    for _ in range(500):
+        outbox.flush_after_acks(name="declare")
+    assert [t.get_name() for t in background._tasks].count("declare") == 1
+    background.request_finished()
+    await background.drain(timeout=5)
+    assert Engine.runs == 1
+    outbox.flush_after_acks(name="declare")  # asked again once that flush began: a new one goes
+    await background.drain(timeout=5)
+    assert Engine.runs == 2

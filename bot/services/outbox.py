@@ -6,6 +6,7 @@ means in Slack calls; this only decides what is owed, and asks for it to go out 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,6 +30,7 @@ class Outbox:
     def __init__(self, delivery: DeliveryEngine, background: Background) -> None:
         self.delivery = delivery
         self.background = background
+        self._flush_waiting: asyncio.Task | None = None  # a flush after the acks, not yet begun
 
     def queue(self, session: Session, *, lane: str, kind: Kind | str, now: datetime, **payload) -> None:
         self.delivery.queue(session, lane=lane, kind=kind, now=now, **payload)
@@ -68,9 +70,23 @@ class Outbox:
     def flush_after_acks(self, name: str) -> None:
         """After the requests in flight are answered: a burst's acks come first (the tick is the backstop). A
         declaration's first page is among what goes out: it goes before the other work waiting."""
-        if _holding():
-            return
-        self.background.spawn_after_acks(self.flush(), name=name, turn=Turn.PAGE)
+        if _holding() or self._flush_waiting is not None:
+            return  # the flush waiting will deliver this too: it has not read what is due yet
+        task = self.background.spawn_after_acks(self._flush_after_acks(), name=name, turn=Turn.PAGE)
+        if task is not None:  # (None: asked from a database thread and handed to the loop; not tracked)
+            self._flush_waiting = task
+            task.add_done_callback(self._no_longer_waiting)
+
+    async def _flush_after_acks(self) -> int:
+        """One flush waits for a burst's acks, not one a request: each a task, a burst of 4,000 declarations kept
+        4,000 waiting (memory that stayed with the tables of asyncio's task sets after the burst), and all but
+        the first found a pass running and did nothing."""
+        self._no_longer_waiting(asyncio.current_task())
+        return await self.flush()
+
+    def _no_longer_waiting(self, task: asyncio.Task | None) -> None:
+        if self._flush_waiting is task:
+            self._flush_waiting = None
 
     @contextmanager
     def flushes_held(self) -> Iterator[None]:
