@@ -86,8 +86,8 @@ from bot.trackers import Tracker, TrackerDown, TrackerRefused, make_trackers
 log = logging.getLogger(__name__)
 
 # Web API calls in flight at once, at most: the forms opening, the delivery lanes and the other work after acks
-# (bot/runtime/background.py, bot/delivery/engine.py). aiohttp's default pool of 100 connections made the forms of
-# a burst of 4,000 `/incident` queue for a connection: the last opened 3.3 s after its command.
+# (bot/runtime/background.py, bot/delivery/engine.py): with aiohttp's default pool of 100 connections, the 400 forms
+# a burst of `/incident` opens at once would queue for a connection (Slack's trigger ids last 3 s).
 CALLS_AT_ONCE = FORMS_AT_ONCE + ACKS_FIRST_PARALLEL + LANES_AT_ONCE
 
 
