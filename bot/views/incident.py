@@ -86,10 +86,9 @@ def rotation_suggestions(rotations: Sequence[tuple[int, str]], typed: str) -> li
     """The rotations a person typing `typed` is offered (at most OPTIONS_MAX): names that start with it first,
     then names that contain it, each group in the rotations' order; an empty query lists the first ones."""
     wanted = typed.strip().casefold()
-    starting = [(rid, name) for rid, name in rotations if name.casefold().startswith(wanted)]
-    containing = [(rid, name) for rid, name in rotations
-                  if wanted in name.casefold() and not name.casefold().startswith(wanted)]
-    return [_option(name, str(rid)) for rid, name in (starting + containing)[:OPTIONS_MAX]]
+    found = [(rid, name) for rid, name in rotations if wanted in name.casefold()]
+    found.sort(key=lambda rotation: not rotation[1].casefold().startswith(wanted))  # stable: order kept within
+    return [_option(name, str(rid)) for rid, name in found[:OPTIONS_MAX]]
 
 
 def declare_modal(*, metadata: str, rotations: Sequence[tuple[int, str]], title: str = "", description: str = "",
