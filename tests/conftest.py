@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -16,8 +17,9 @@ from sqlmodel import Session, select
 
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
-from bot.db.engine import make_engine, upgrade_to_head
+from bot.db.engine import make_engine
 from bot.db.models import Incident, Rotation, TimelineEvent
+from bot.db.schema import upgrade_to_head
 from bot.runtime.background import ACKS_FIRST_BUSY
 from bot.runtime.wiring import Runtime, build_runtime
 from tests.fake_slack import FakeSlack
@@ -64,8 +66,15 @@ class Bot:
     url: str
 
     async def settle(self) -> None:
-        """Wait until the background work started by the last requests is finished."""
-        await self.runtime.background.drain()
+        """Wait until the background work started by the last requests is finished: the bot's own, and the
+        listeners Bolt runs after an event's ack (tasks of its own, which the bot's background does not hold)."""
+        while True:
+            await self.runtime.background.drain()
+            after_ack = [task for task in asyncio.all_tasks() if not task.done() and getattr(
+                task.get_coro(), "__qualname__", "").endswith(".run_ack_function_asynchronously")]
+            if not after_ack:
+                return
+            await asyncio.wait(after_ack)
 
     async def ack_then_die(self, request: Awaitable) -> tuple[int, str, float]:
         """Send `request` while a burst holds work after acks back, then cancel that work, as a process that died
