@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from bot.db.engine import make_engine, upgrade_to_head
+from bot.db.engine import make_engine
 from bot.db.models import NEVER, RECHECK, Incident, Page, Rotation, RotationMember, TimelineEvent
+from bot.db.schema import upgrade_to_head
 
 ROTATION_ID = 1
 ROTATION_CHANNEL = "C0PAY"

@@ -67,25 +67,27 @@ def run() -> int:
     log = logging.getLogger("bot")
     for line in setting_warnings(settings):
         log.warning("%s", line)
-    from bot.db.engine import DatabaseUnusable, open_database, refuse_unknown_schema
+    from bot.db.engine import DatabaseUnusable, open_database
+    from bot.db.schema_apart import prepare_apart
 
     try:
         sockets = bind(settings.host, settings.port)
     except StartupError as exc:
         return _refuse(str(exc))
     try:
-        engine = open_database(settings.database_url)
-        try:
-            refuse_unknown_schema(engine)
-        finally:
-            engine.dispose()
+        open_database(settings.database_url).dispose()
+        prepare_apart(settings.database_url)  # Alembic stays out of this process (bot/db/schema.py)
     except DatabaseUnusable as exc:
         _close(sockets)
         return _refuse(f"setting DATABASE_URL: {exc}")
+    except Exception as exc:  # start-up must fail with one readable line, not a trace
+        _close(sockets)
+        print(f"firefighter: cannot start: {exc}", file=sys.stderr)
+        return 1
     from bot.runtime.wiring import build_runtime
 
     try:
-        runtime = build_runtime(settings, clock=_clock())
+        runtime = build_runtime(settings, clock=_clock(), migrate=False)
     except Exception as exc:  # start-up must fail with one readable line, not a trace
         _close(sockets)
         print(f"firefighter: cannot start: {exc.__class__.__name__}: {' '.join(str(exc).split())}", file=sys.stderr)
@@ -135,14 +137,8 @@ def migrate() -> int:
     """`python -m bot migrate`: DATABASE_URL (environment, then `.env`) to the newest schema, rows kept."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db.engine import (
-        DatabaseUnusable,
-        current_revision,
-        open_database,
-        refuse_unknown_schema,
-        shown_url,
-        upgrade_to_head,
-    )
+    from bot.db.engine import DatabaseUnusable, open_database, shown_url
+    from bot.db.schema import current_revision, refuse_unknown_schema, upgrade_to_head
 
     url = database_url()
     try:
@@ -172,7 +168,8 @@ def migrate() -> int:
 def open_for_command(**overrides: str):
     """(settings, engine) for a command of its own (`import`, `config`), checked as start-up checks them: a setting
     or a database it cannot use is a StartupError whose message is the one line to print."""
-    from bot.db.engine import DatabaseUnusable, open_database, refuse_unknown_schema
+    from bot.db.engine import DatabaseUnusable, open_database
+    from bot.db.schema import refuse_unknown_schema
 
     try:
         settings = load_settings(**overrides)

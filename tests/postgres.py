@@ -17,7 +17,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bot.db.engine import make_engine, upgrade_to_head
+from bot.db.engine import make_engine
+from bot.db.schema import upgrade_to_head
 
 # One per pytest-xdist worker: workers sharing FIREFIGHTER_TEST_POSTGRES_URL never drop one another's template.
 TEMPLATE = f"firefighter_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"

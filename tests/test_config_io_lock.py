@@ -13,7 +13,8 @@ from bot.config import load_settings
 from bot.config_io.cli import apply_config
 from bot.config_io.model import Component, ConfigFile
 from bot.db import repo
-from bot.db.engine import make_engine, upgrade_to_head
+from bot.db.engine import make_engine
+from bot.db.schema import upgrade_to_head
 from bot.db.status_models import StatusComponent
 
 

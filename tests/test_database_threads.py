@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.db import repo
-from bot.db.engine import make_engine, upgrade_to_head
+from bot.db.engine import make_engine
 from bot.db.models import Delivery
+from bot.db.schema import upgrade_to_head
 from tests.conftest import cannot_run
 
 

@@ -14,8 +14,9 @@ from sqlmodel import Session, select
 
 from bot.clock import FakeClock
 from bot.db import repo
-from bot.db.engine import make_engine, upgrade_to_head
+from bot.db.engine import make_engine
 from bot.db.models import Delivery, Rotation
+from bot.db.schema import upgrade_to_head
 from bot.delivery.engine import LANES_AT_ONCE, Sent
 from bot.delivery.engine import DeliveryEngine as Engine
 from bot.delivery.kinds import Drop, Later

@@ -9,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import Session, SQLModel, select
 
-from bot.db.engine import make_engine, upgrade_to_head
+from bot.db.engine import make_engine
 from bot.db.models import Incident, TimelineEvent
+from bot.db.schema import upgrade_to_head
 
 
 def test_upgrade_creates_the_tables_and_the_models_match(tmp_path):
@@ -59,7 +60,7 @@ def test_naive_datetimes_are_refused(tmp_path):
 def test_upgrading_from_0001_keeps_incidents_and_fills_the_new_columns(tmp_path):
     from alembic import command
 
-    from bot.db.engine import alembic_config
+    from bot.db.schema import alembic_config
     url = f"sqlite:///{tmp_path / 'ff.db'}"
     engine = make_engine(url)
     with engine.begin() as connection:
@@ -88,7 +89,7 @@ def test_the_migrations_are_found_inside_the_installed_package():
     from alembic.script import ScriptDirectory
 
     import bot
-    from bot.db.engine import MIGRATIONS_DIR, alembic_config, head_revision
+    from bot.db.schema import MIGRATIONS_DIR, alembic_config, head_revision
 
     package = Path(bot.__file__).resolve().parent
     assert Path(str(MIGRATIONS_DIR)).resolve() == Path(str(files("bot") / "migrations")).resolve() \
@@ -114,7 +115,7 @@ def test_a_wheel_of_the_bot_migrates_without_the_source_tree(tmp_path):
     import zipfile
     from pathlib import Path
 
-    from bot.db.engine import head_revision
+    from bot.db.schema import head_revision
 
     root = Path(__file__).resolve().parents[1]
     source = tmp_path / "source"

@@ -60,8 +60,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
 from bot.db.contact_models import PageSend
-from bot.db.engine import make_engine, normalize_url, upgrade_to_head
+from bot.db.engine import make_engine, normalize_url
 from bot.db.models import Delivery, Incident, Notice, Page
+from bot.db.schema import upgrade_to_head
 from bot.slack.ids import ActionId
 from bot.views.incident import declare_modal
 from tests.conftest import SECRET

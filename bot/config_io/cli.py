@@ -167,7 +167,7 @@ def _refuse(problems: list[str], file: str, complain: Callable[[str], None]) -> 
 def main(argv: list[str]) -> int:
     from bot.__main__ import StartupError, _clock, _refuse, open_for_command
     from bot.clock import SystemClock
-    from bot.db.engine import upgrade_to_head
+    from bot.db.schema import upgrade_to_head
 
     options = parser().parse_args(argv)
     try:

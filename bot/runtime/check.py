@@ -20,13 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.config import Settings, SettingsError, database_url, load_settings, setting_warnings
-from bot.db.engine import (
-    DatabaseUnusable,
-    head_revision,
-    open_database,
-    refuse_unknown_schema,
-    shown_url,
-)
+from bot.db.engine import DatabaseUnusable, open_database, shown_url
+from bot.db.schema import head_revision, refuse_unknown_schema
 from bot.delivery.providers import quiet_provider_logs, usable
 from bot.domain.tracker import TRACKER_NAMES
 from bot.trackers import Tracker, TrackerDown, TrackerRefused, make_trackers

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.db import repo
-from bot.db.engine import make_engine, upgrade_to_head
+from bot.db.engine import make_engine
 from bot.db.models import Page
 from bot.delivery.clicks import ClickAnswers
 from bot.delivery.contacts import ContactSends
@@ -238,10 +238,14 @@ def wire_services(settings: Settings, db: repo.database.Database, slack: SlackGa
 
 
 def build_runtime(settings: Settings, clock: Clock | None = None, slack_retry_backoff: float = 0.5,
-                  scheduler: bool = True) -> Runtime:
-    """`scheduler=False` leaves ticking to the caller (tests move a FakeClock and call `runtime.tick()`)."""
+                  scheduler: bool = True, migrate: bool = True) -> Runtime:
+    """`scheduler=False` leaves ticking to the caller (tests move a FakeClock and call `runtime.tick()`);
+    `migrate=False`: the schema is known to be the newest (`python -m bot` migrated it in a child process)."""
     engine = make_engine(settings.database_url)
-    upgrade_to_head(engine)
+    if migrate:
+        from bot.db.schema import upgrade_to_head
+
+        upgrade_to_head(engine)
     slack = SlackGateway(make_client(settings.slack_bot_token, settings.slack_api_url, slack_retry_backoff))
     background = Background()
     db = repo.database.Database(engine)
