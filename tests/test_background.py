@@ -58,7 +58,8 @@ async def test_at_most_a_few_run_at_once_and_a_cancelled_one_frees_its_place():
         await hold.wait()
         running -= 1
 
-    tasks = [background.spawn_after_acks(job(), name=f"job-{i}") for i in range(3 * ACKS_FIRST_PARALLEL)]
+    tasks = [background.spawn_after_acks(job(), name=f"job-{i}", turn=Turn.PAGE)
+             for i in range(3 * ACKS_FIRST_PARALLEL)]
     await _until(lambda: running == ACKS_FIRST_PARALLEL)
     await asyncio.sleep(0.05)
     assert running == most == ACKS_FIRST_PARALLEL
@@ -67,6 +68,42 @@ async def test_at_most_a_few_run_at_once_and_a_cancelled_one_frees_its_place():
     await background.drain()
     assert running == 0 and most == ACKS_FIRST_PARALLEL
     assert sum(t.cancelled() for t in tasks) == 1
+
+
+async def test_the_rest_waits_as_bare_coroutines_and_a_process_going_drops_them_unrun(recwarn):
+    """A burst's answers wait by the thousand: as tasks each held ~24 objects the cyclic collector walked again and
+    again during the burst; they become tasks only when their turn comes."""
+    background = Background()
+    ran: list[int] = []
+
+    async def answer(i: int) -> None:
+        ran.append(i)
+
+    background.request_started()  # a burst is being answered
+    before = len(asyncio.all_tasks())
+    for i in range(1000):
+        assert background.spawn_after_acks(answer(i), name=f"answer-{i}") is None
+    await asyncio.sleep(0.05)
+    assert len(asyncio.all_tasks()) - before == 1  # the gate alone
+    background.request_finished()
+    await background.drain()
+    assert sorted(ran) == list(range(1000))
+    assert background._running[Turn.PAGE] == 0  # every place given back
+
+    ran.clear()
+    background.request_started()
+    for i in range(10):
+        background.spawn_after_acks(answer(i), name=f"answer-{i}")
+    for task in list(background._tasks):  # the process dies while they wait
+        task.cancel()
+    await background.drain()
+    background.request_finished()
+    await asyncio.sleep(0.05)
+    assert ran == [] and not background._waiting[Turn.REST]
+    import gc
+
+    gc.collect()
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]
 
 
 async def test_a_light_load_delays_work_a_little_and_a_burst_holds_it_back_longer():
