@@ -71,7 +71,7 @@ async def test_at_most_a_few_run_at_once_and_a_cancelled_one_frees_its_place():
 
 
 async def test_the_rest_waits_as_bare_coroutines_and_a_process_going_drops_them_unrun(recwarn):
-    """A burst's answers wait by the thousand: as tasks each held ~24 objects the cyclic collector walked again and
+    """A burst's answers wait by the thousand: as tasks each held ~26 objects the cyclic collector walked again and
     again during the burst; they become tasks only when their turn comes."""
     background = Background()
     ran: list[int] = []

@@ -63,7 +63,7 @@ class Background:
         self._arrivals: deque[float] = deque(maxlen=ACKS_FIRST_BURST)
         self._last_burst = float("-inf")  # when requests last arrived as a burst
         # (since when, what waits, its task's name): a task's future, or for Turn.REST the bare coroutine: a
-        # burst's 4,000 answers waiting as tasks held ~24 objects each for the cyclic collector to walk again and
+        # burst's 4,000 answers waiting as tasks held ~26 objects each for the cyclic collector to walk again and
         # again (a quarter of the burst's time went to collections); as coroutines, about 6
         self._waiting: dict[Turn, deque[tuple[float, Any]]] = {turn: deque() for turn in Turn}
         self._running = {Turn.FORM: 0, Turn.PAGE: 0}  # PAGE counts every turn but FORM
