@@ -68,7 +68,7 @@ def run() -> int:
     for line in setting_warnings(settings):
         log.warning("%s", line)
     from bot.db.engine import DatabaseUnusable, open_database
-    from bot.db.schema_apart import prepare_apart
+    from bot.db.schema_apart import MigrationFailed, prepare_apart
 
     try:
         sockets = bind(settings.host, settings.port)
@@ -82,7 +82,9 @@ def run() -> int:
         return _refuse(f"setting DATABASE_URL: {exc}")
     except Exception as exc:  # start-up must fail with one readable line, not a trace
         _close(sockets)
-        print(f"firefighter: cannot start: {exc}", file=sys.stderr)
+        line = str(exc) if isinstance(exc, MigrationFailed) else f"{exc.__class__.__name__}: {exc}"
+        line = " ".join(line.split())
+        print(f"firefighter: cannot start: {line}", file=sys.stderr)
         return 1
     from bot.runtime.wiring import build_runtime
 
