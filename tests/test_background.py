@@ -4,6 +4,7 @@ pages first, a bounded number at a time — never one flood that stalls the next
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from bot.runtime.background import (
     ACKS_FIRST_BUSY,
@@ -100,8 +101,6 @@ async def test_the_rest_waits_as_bare_coroutines_and_a_process_going_drops_them_
     background.request_finished()
     await asyncio.sleep(0.05)
     assert ran == [] and not background._waiting[Turn.REST]
-    import gc
-
     gc.collect()
     assert not [w for w in recwarn if "never awaited" in str(w.message)]
 

@@ -16,8 +16,13 @@ def prepare_apart(url: str) -> None:
     """`refuse_unknown_schema`, then `upgrade_to_head`, in a child process forked for them (where fork is offered:
     elsewhere, here). Raises DatabaseUnusable (a schema this version does not know) or MigrationFailed. Called
     before the serving process starts any thread or opens any connection it would share with the child."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return _raise(_prepare(url))
+    problem = _in_child(url) if "fork" in multiprocessing.get_all_start_methods() else _prepare(url)
+    if problem is not None:
+        kind, line = problem
+        raise DatabaseUnusable(line) if kind == "unusable" else MigrationFailed(line)
+
+
+def _in_child(url: str) -> tuple[str, str] | None:
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
     child = context.Process(target=_prepare_and_tell, args=(url, writer), name="firefighter-schema", daemon=True)
@@ -31,7 +36,7 @@ def prepare_apart(url: str) -> None:
     finally:
         reader.close()
     child.join()
-    _raise(problem)
+    return problem
 
 
 def _prepare_and_tell(url: str, writer) -> None:
@@ -56,9 +61,3 @@ def _prepare(url: str) -> tuple[str, str] | None:
         engine.dispose()
     return None
 
-
-def _raise(problem: tuple[str, str] | None) -> None:
-    if problem is None:
-        return
-    kind, line = problem
-    raise DatabaseUnusable(line) if kind == "unusable" else MigrationFailed(line)

@@ -65,7 +65,7 @@ class Background:
         # (since when, what waits, its task's name): a task's future, or for Turn.REST the bare coroutine: a
         # burst's 4,000 answers waiting as tasks held ~26 objects each for the cyclic collector to walk again and
         # again (a quarter of the burst's time went to collections); as coroutines, about 6
-        self._waiting: dict[Turn, deque[tuple[float, Any]]] = {turn: deque() for turn in Turn}
+        self._waiting: dict[Turn, deque[tuple[float, Any, str]]] = {turn: deque() for turn in Turn}
         self._running = {Turn.FORM: 0, Turn.PAGE: 0}  # PAGE counts every turn but FORM
         self._gate: asyncio.Task | None = None
 
