@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.db import repo
-from bot.db.engine import make_engine
+from bot.db.engine import SQLITE_CACHE_KIB, make_engine
 from bot.db.models import Delivery
 from bot.db.schema import upgrade_to_head
 from tests.conftest import cannot_run
@@ -186,5 +186,17 @@ def test_a_claim_skips_a_delivery_another_process_is_claiming_instead_of_waiting
             declaring.rollback()  # the declaration failed, and its claim went with it: free to take
             assert repo.deliveries.claim_delivery(session=other, delivery_id=delivery_id, token="B", **claim)
             other.commit()
+    finally:
+        engine.dispose()
+
+
+def test_every_sqlite_connection_caps_its_page_cache(tmp_path):
+    """The cap holds the bot's memory over bursts (each connection's cache would grow to 2 MB as the file grows)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'cap.db'}")
+    try:
+        with engine.connect() as first, engine.connect() as second:
+            for connection in (first, second):
+                kib = -connection.execute(sa.text("PRAGMA cache_size")).scalar_one()
+                assert kib == SQLITE_CACHE_KIB < 2000
     finally:
         engine.dispose()
