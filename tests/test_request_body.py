@@ -66,3 +66,20 @@ def test_the_web_api_clients_json_is_the_standard_librarys_and_takes_what_orjson
             "n": [1, 2.5, None, True], "t": ("a", "b")}
     assert json.loads(json_text(body)) == json.loads(json.dumps(body))
     assert json.loads(json_text({1: "int key"})) == {"1": "int key"}  # orjson refuses it; the library writes it
+
+
+def test_a_body_read_is_not_kept_once_its_request_is_done():
+    """Nothing cached on a body: each request's body (a declare form's is ~7 KB) would otherwise outlive it, the
+    newest 128 held in memory at any time and churned burst after burst."""
+    import gc
+    import weakref
+
+    class Body(str):  # a str that can be watched for its end
+        pass
+
+    raw = Body(urlencode({"payload": json.dumps({"type": "view_submission", "view": {"id": "V1"}})}))
+    watch = weakref.ref(raw)
+    assert body_of(raw, "application/x-www-form-urlencoded")["view"]["id"] == "V1"
+    del raw
+    gc.collect()
+    assert watch() is None
