@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from urllib.parse import parse_qsl, quote, urlencode
 
 from hypothesis import given, settings
@@ -71,9 +73,6 @@ def test_the_web_api_clients_json_is_the_standard_librarys_and_takes_what_orjson
 def test_a_body_read_is_not_kept_once_its_request_is_done():
     """Nothing cached on a body: each request's body (a declare form's is ~7 KB) would otherwise outlive it, the
     newest 128 held in memory at any time and churned burst after burst."""
-    import gc
-    import weakref
-
     class Body(str):  # a str that can be watched for its end
         pass
 
