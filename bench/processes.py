@@ -169,6 +169,11 @@ async def start_proxy(target_port: int, delay_ms: float) -> Process:
     raise RuntimeError("the proxy did not start")
 
 
+# One signed /healthz link for the whole run (it lasts 12 hours), as a person keeps a link: a new query string each
+# second made the bot build and cache a new URL while a burst was at its peak, and the memory row counted it.
+_HEALTH_LINK = {"token": page_token(WEB_SECRET, datetime.now(UTC))}
+
+
 async def quiet(app: Process, fake: Fake, settle: float = 1.0, limit: float = 600.0) -> bool:
     """Until the app's background work is done: its outbox holds nothing queued (the bot's /healthz says so) and
     the fake Slack heard nothing new (no call, no answer to a response_url) for `settle` seconds. False when
@@ -181,8 +186,7 @@ async def quiet(app: Process, fake: Fake, settle: float = 1.0, limit: float = 60
         if await fake.read_calls() or responses != answered:
             last_change, answered = time.monotonic(), responses
         # (the outbox's figures are shown to a signed page link or a session only: /healthz gives strangers states)
-        async with fake.session.get(app.url + "/healthz",
-                                    params={"token": page_token(WEB_SECRET, datetime.now(UTC))}) as response:
+        async with fake.session.get(app.url + "/healthz", params=_HEALTH_LINK) as response:
             queued = ((await response.json()).get("outbox") or {}).get("queued", 0)
         if queued:
             last_change = time.monotonic()
