@@ -228,17 +228,13 @@ async def test_run_for_the_benchmark_it_keeps_only_what_its_brief_record_shows(f
     posted = fake_slack.calls[-1]
     assert set(posted.args) == {"channel", "text", "metadata"} and len(posted.args["text"]) == 300
     assert _brief(posted)["event_type"] == "incident" and _brief(posted)["channel"] == "C0GENERAL"
-    posted_ts = _last_ts(fake_slack)
+    posted_ts = max(ts for _, ts in fake_slack.messages)
     stored = fake_slack.messages[("C0GENERAL", posted_ts)]
     assert stored["blocks"] is None and len(stored["text"]) == 300 and stored["metadata"]["event_type"] == "incident"
     _, edited, _ = await call(fake_slack, "chat.update", channel="C0GENERAL", ts=posted_ts, text="y" * 400,
                               blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "edited"}}])
     assert edited["ok"] and fake_slack.messages[("C0GENERAL", posted_ts)]["blocks"] is None
     assert fake_slack.messages[("C0GENERAL", posted_ts)]["text"] == "y" * 300  # what `state` shows the benchmark
-
-
-def _last_ts(fake) -> str:
-    return max(ts for (_, ts) in fake.messages)
 
 
 async def _respond(fake, key: str, **body) -> tuple[int, str]:
